@@ -1,0 +1,18 @@
+// Builds the `kdm` CLI into one ESM file. Runs from `npm ci` (prepare) so `npx kdm` works in a fresh clone.
+import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
+
+const outfile = 'dist/kdm.js';
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  packages: 'external',
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);

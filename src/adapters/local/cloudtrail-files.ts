@@ -1,0 +1,270 @@
+import { isUtf8 } from 'node:buffer';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
+
+/** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** Records per batch handed to the engine (big delivery files are split). */
+export const DEFAULT_BATCH_SIZE = 5_000;
+
+const CLOUDTRAIL_FILE = /\.(?:json|jsonl|ndjson)(?:\.gz)?$/i;
+const CLOUDTRAIL_DETAIL_TYPES = /via CloudTrail$/;
+
+export interface ReadOptions {
+  readonly maxFileBytes?: number;
+  readonly batchSize?: number;
+  /** Reads standard input for `-` (tests pass a buffer). */
+  readonly readStdin?: () => Promise<Buffer>;
+}
+
+export interface InputFile {
+  readonly path: string;
+  /** Size on disk, for progress; 0 for stdin. */
+  readonly bytes: number;
+}
+
+/**
+ * Expands the command-line paths: files as given, directories recursively (sorted, so an AWSLogs tree
+ * replays in date order), `-` for standard input. Directory entries that are not CloudTrail file names
+ * are reported as skipped files, never silently ignored.
+ */
+export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
+  const out: InputFile[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (await stat(full)).size });
+      else if (entry.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+    }
+  };
+  for (const p of paths) {
+    if (p === '-') {
+      out.push({ path: '-', bytes: 0 });
+      continue;
+    }
+    let info;
+    try {
+      info = await stat(p);
+    } catch (cause) {
+      onIssue({ kind: 'file-failed', origin: { file: p }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` });
+      continue;
+    }
+    if (info.isDirectory()) await walk(p);
+    else out.push({ path: p, bytes: info.size });
+  }
+  return out;
+};
+
+const isGzip = (buf: Buffer): boolean => buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+
+const describeGzipError = (cause: unknown, maxBytes: number): string => {
+  const e = cause as NodeJS.ErrnoException;
+  if (e instanceof RangeError || e.code === 'ERR_BUFFER_TOO_LARGE') return `decompressed size exceeds the ${Math.round(maxBytes / 1048576)} MiB cap (--max-file-mb); possible gzip bomb`;
+  if (e.code === 'Z_BUF_ERROR') return 'gzip data is truncated (unexpected end of file)';
+  return `gzip data is corrupt (${e.code ?? e.message})`;
+};
+
+type Unwrapped = { record: unknown } | { skip: string };
+
+/** An EventBridge envelope yields its CloudTrail record; any other object is taken as a bare record. */
+const unwrap = (item: unknown): Unwrapped => {
+  if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+    const o = item as Record<string, unknown>;
+    const detailType = o['detail-type'];
+    if (typeof detailType === 'string' && 'detail' in o) {
+      if (!CLOUDTRAIL_DETAIL_TYPES.test(detailType)) return { skip: 'not-cloudtrail' };
+      return { record: o['detail'] };
+    }
+  }
+  return { record: item };
+};
+
+const isDigest = (o: Record<string, unknown>): boolean =>
+  'digestStartTime' in o && 'digestEndTime' in o && ('logFiles' in o || 'digestPublicKeyFingerprint' in o);
+
+const looksLikeRecord = (o: Record<string, unknown>): boolean =>
+  'eventVersion' in o || 'eventSource' in o || 'eventName' in o || 'eventID' in o;
+
+/**
+ * Parses one file's bytes into batches of raw records. Pure over its input (no IO), so workers and
+ * tests can call it directly. Shapes: `{"Records":[...]}`, one EventBridge envelope or bare record,
+ * a JSON array of either, or NDJSON of either; digest files are skipped with a reason.
+ */
+export function* parseCloudTrailBuffer(file: string, input: Buffer, options: ReadOptions = {}): Generator<SourceItem> {
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const fail = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
+
+  let buf = input;
+  if (isGzip(buf)) {
+    try {
+      buf = gunzipSync(buf, { maxOutputLength: maxBytes });
+    } catch (cause) {
+      yield fail(describeGzipError(cause, maxBytes));
+      return;
+    }
+  } else if (buf.length > maxBytes) {
+    yield fail(`file exceeds the ${Math.round(maxBytes / 1048576)} MiB cap (--max-file-mb)`);
+    return;
+  }
+
+  let start = 0;
+  while (start < buf.length && (buf[start] === 0x20 || buf[start] === 0x0a || buf[start] === 0x0d || buf[start] === 0x09)) start++;
+  if (start === buf.length) {
+    yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'empty file, no records' } };
+    return;
+  }
+  // A UTF-8 byte-order mark is tolerated.
+  if (buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+  const first = buf[start];
+
+  if (first === 0x7b /* { */ || first === 0x5b /* [ */) {
+    if (isUtf8(buf)) {
+      let parsed: unknown;
+      let parseError: string | undefined;
+      try {
+        parsed = JSON.parse(buf.toString('utf8', start));
+      } catch (cause) {
+        parseError = (cause as Error).message;
+      }
+      if (parseError === undefined) {
+        yield* fromParsedDocument(file, parsed, batchSize);
+        return;
+      }
+      // Not one JSON document: NDJSON has one per line. A single-line document is simply invalid JSON.
+      if (buf.indexOf(0x0a, start) === -1 || buf.indexOf(0x0a, start) >= buf.length - 1) {
+        yield fail(`invalid JSON: ${parseError}`);
+        return;
+      }
+    } else if (!hasNewlineSeparatedDocuments(buf, start)) {
+      yield fail(`invalid UTF-8 (byte ${firstInvalidUtf8(buf)})`);
+      return;
+    }
+    yield* fromNdjson(file, buf, start, batchSize);
+    return;
+  }
+  yield fail(`not JSON (starts with byte 0x${(first ?? 0).toString(16).padStart(2, '0')}); expected CloudTrail JSON, NDJSON or gzip`);
+}
+
+const hasNewlineSeparatedDocuments = (buf: Buffer, start: number): boolean => {
+  const nl = buf.indexOf(0x0a, start);
+  return nl !== -1 && nl < buf.length - 1;
+};
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence (error path only). */
+export const firstInvalidUtf8 = (buf: Buffer): number => {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i] as number;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > buf.length || !isUtf8(buf.subarray(i, i + len))) return i;
+    i += len;
+  }
+  return -1;
+};
+
+function* fromParsedDocument(file: string, doc: unknown, batchSize: number): Generator<SourceItem> {
+  const fail = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
+  if (Array.isArray(doc)) {
+    yield* fromItems(file, doc, batchSize);
+    return;
+  }
+  if (typeof doc !== 'object' || doc === null) {
+    yield fail('JSON is not CloudTrail: expected an object or array');
+    return;
+  }
+  const o = doc as Record<string, unknown>;
+  if ('Records' in o) {
+    if (!Array.isArray(o['Records'])) {
+      yield fail(`"Records" is ${o['Records'] === null ? 'null' : typeof o['Records']}, not an array`);
+      return;
+    }
+    yield* fromItems(file, o['Records'], batchSize);
+    return;
+  }
+  if (isDigest(o)) {
+    yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'CloudTrail digest file (integrity data, no events)', reason: 'digest-file' } };
+    return;
+  }
+  if ('detail-type' in o || looksLikeRecord(o)) {
+    yield* fromItems(file, [o], batchSize);
+    return;
+  }
+  yield fail('JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, or NDJSON of them');
+}
+
+/** Items of a Records array, JSON array or NDJSON: envelopes are unwrapped, the rest passed on as records. */
+function* fromItems(file: string, items: readonly unknown[], batchSize: number, indexes?: readonly number[]): Generator<SourceItem> {
+  let records: unknown[] = [];
+  let recordIndexes: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const index = indexes?.[i] ?? i;
+    const u = unwrap(items[i]);
+    if ('skip' in u) {
+      yield { type: 'issue', issue: { kind: 'record-skipped', origin: { file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason: u.skip } };
+      continue;
+    }
+    records.push(u.record);
+    recordIndexes.push(index);
+    if (records.length >= batchSize) {
+      yield { type: 'batch', batch: { file, records, indexes: recordIndexes, firstIndex: recordIndexes[0] ?? 0 } satisfies RecordBatch };
+      records = [];
+      recordIndexes = [];
+    }
+  }
+  if (records.length > 0) yield { type: 'batch', batch: { file, records, indexes: recordIndexes, firstIndex: recordIndexes[0] ?? 0 } };
+}
+
+function* fromNdjson(file: string, buf: Buffer, start: number, batchSize: number): Generator<SourceItem> {
+  const items: unknown[] = [];
+  const indexes: number[] = [];
+  let line = 0;
+  let pos = start;
+  while (pos < buf.length) {
+    let end = buf.indexOf(0x0a, pos);
+    if (end === -1) end = buf.length;
+    const slice = buf.subarray(pos, end);
+    const index = line;
+    line++;
+    pos = end + 1;
+    if (!isUtf8(slice)) {
+      yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: invalid UTF-8` } };
+      continue;
+    }
+    const text = slice.toString('utf8').trim();
+    if (text === '') continue;
+    try {
+      items.push(JSON.parse(text));
+      indexes.push(index);
+    } catch (cause) {
+      yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: invalid JSON: ${(cause as Error).message}` } };
+    }
+  }
+  yield* fromItems(file, items, batchSize, indexes);
+}
+
+/** Reads one input (a path or `-`) and yields its batches and issues, then `file-done`. */
+export async function* readCloudTrailFile(input: InputFile, options: ReadOptions = {}): AsyncGenerator<SourceItem> {
+  const name = input.path === '-' ? '<stdin>' : input.path;
+  let buf: Buffer;
+  try {
+    buf = input.path === '-' ? await (options.readStdin ?? readAllStdin)() : await readFile(input.path);
+  } catch (cause) {
+    yield { type: 'issue', issue: { kind: 'file-failed', origin: { file: name }, message: `cannot read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` } };
+    yield { type: 'file-done', file: name, bytes: input.bytes };
+    return;
+  }
+  yield* parseCloudTrailBuffer(name, buf, options);
+  yield { type: 'file-done', file: name, bytes: input.bytes || buf.length };
+}
+
+const readAllStdin = async (): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+};

@@ -1,0 +1,113 @@
+import type { Engine } from '#core/engine.ts';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import type { MonitorEvent } from '#core/events/types.ts';
+import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
+import { suppressionFor } from '#core/findings/suppress.ts';
+import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
+import { createWorkingState, type StateEntry } from '#core/state.ts';
+import { createSummary, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
+
+export interface ProcessorDeps {
+  readonly engine: Engine;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  /** Told about every record that is skipped or fails, with its file and index. */
+  readonly onIssue?: (issue: ReadIssue) => void;
+}
+
+export interface BatchOutcome {
+  readonly processed: number;
+  readonly duplicates: number;
+  readonly failed: number;
+  /** Findings created or updated by this batch (suppressed ones included, marked). */
+  readonly findings: readonly FindingRecord[];
+}
+
+export interface RecordProcessor {
+  readonly summary: ActivitySummary;
+  processBatch(batch: RecordBatch): Promise<BatchOutcome>;
+  /** Counts a problem found while reading (file-level or record-level) so the totals add up. */
+  noteIssue(issue: ReadIssue): void;
+}
+
+/** Only advance expiry when event time has moved this far, so a run of small files does not rescan state. */
+const EXPIRY_STEP_MS = 10 * 60_000;
+
+/**
+ * The one pipeline behind `kdm replay` and the Lambda handlers: normalize → plan state → load →
+ * evaluate (pure) → aggregate findings → save. Every record ends as processed, skipped or failed.
+ */
+export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
+  const summary = createSummary();
+  let watermarkMs = Number.NEGATIVE_INFINITY;
+  let expiredUpToMs = Number.NEGATIVE_INFINITY;
+
+  const noteIssue = (issue: ReadIssue): void => {
+    if (issue.kind === 'record-failed') recordFailed(summary);
+    else if (issue.kind === 'record-skipped') recordSkipped(summary, issue.reason ?? 'unspecified');
+    else if (issue.kind === 'file-failed') summary.files.failed++;
+    else summary.files.skipped++;
+    deps.onIssue?.(issue);
+  };
+
+  return {
+    summary,
+    noteIssue,
+    async processBatch(batch) {
+      const events: MonitorEvent[] = [];
+      let failed = 0;
+      summary.records.read += batch.records.length;
+      for (let i = 0; i < batch.records.length; i++) {
+        const result = normalizeRecord(batch.records[i]);
+        if (result.ok) {
+          events.push(result.event);
+          continue;
+        }
+        const index = batch.indexes?.[i] ?? batch.firstIndex + i;
+        const origin = { file: batch.file, index };
+        if (result.outcome === 'skipped') {
+          recordSkipped(summary, result.reason);
+          deps.onIssue?.({ kind: 'record-skipped', origin, message: result.reason, reason: result.reason });
+        } else {
+          failed++;
+          recordFailed(summary);
+          deps.onIssue?.({ kind: 'record-failed', origin, message: result.reason });
+        }
+      }
+
+      const { engine, store } = deps;
+      const loaded = await store.load(engine.planStateKeys(events));
+      const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>);
+      const result = engine.evaluate(events, working);
+      if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
+      for (const e of result.accepted) {
+        recordEvent(summary, e);
+        if (e.eventTimeMs > watermarkMs) watermarkMs = e.eventTimeMs;
+      }
+
+      const changes = new Map<string, StoredEntry>(working.changes());
+      const findings = new Map<string, FindingRecord>();
+      if (result.detections.length > 0) {
+        const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];
+        const existing = await store.load(findingKeys);
+        const nowMs = deps.clock.nowMs();
+        for (const d of result.detections) {
+          const key = findingStateKey(findingIdOf(d));
+          const prior = findings.get(key) ?? existing.get(key);
+          const merged = mergeDetection(prior?.kind === 'finding' ? prior : undefined, d, nowMs);
+          const suppression = suppressionFor(merged, engine.config.suppressions, nowMs);
+          if (suppression !== undefined) merged.suppressedBy = { id: suppression.id, reason: suppression.reason };
+          else delete merged.suppressedBy;
+          findings.set(key, merged);
+          changes.set(key, merged);
+        }
+      }
+      await store.save(changes);
+      if (store.expire !== undefined && watermarkMs - expiredUpToMs >= EXPIRY_STEP_MS) {
+        await store.expire(watermarkMs);
+        expiredUpToMs = watermarkMs;
+      }
+      return { processed: result.accepted.length, duplicates: result.duplicates, failed, findings: [...findings.values()] };
+    },
+  };
+};

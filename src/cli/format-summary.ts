@@ -1,0 +1,46 @@
+import type { ActivitySummary } from '#core/summary.ts';
+import { topEntries } from '#core/summary.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import { formatCount, renderTable, safeText } from './terminal.ts';
+
+const list = (m: ReadonlyMap<string, number>, n = 12): string =>
+  topEntries(m, n).map(([k, v]) => `${safeText(k)} ${formatCount(v)}`).join(', ') + (m.size > n ? `, … (${m.size - n} more)` : '');
+
+/** The human summary printed by `kdm replay` (default `--summary table`). */
+export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number): string => {
+  const lines: string[] = [];
+  const r = s.records;
+  const seconds = durationMs / 1000;
+  lines.push(`kms-decrypt-monitor: read ${formatCount(s.files.read)} file(s), ${formatCount(r.read)} record(s) in ${seconds.toFixed(1)} s` +
+    (seconds > 0 ? ` (${formatCount(Math.round(r.read / seconds))} records/s)` : ''));
+  lines.push(`Records   processed ${formatCount(r.processed)}, skipped ${formatCount(r.skipped)}${r.skipped > 0 ? ` (${list(r.skippedByReason)})` : ''}, failed ${formatCount(r.failed)}`);
+  if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}`);
+  const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';
+  lines.push(`Events    KMS ${formatCount(s.events.kms)}, S3 object ${formatCount(s.events.s3)}, other ${formatCount(s.events.other)}${span}`);
+  if (s.kmsByOperation.size > 0) lines.push(`KMS calls ${list(s.kmsByOperation)}`);
+  if (s.kmsErrors.size > 0) lines.push(`KMS errors ${list(s.kmsErrors)}`);
+  if (s.s3ByOperation.size > 0) lines.push(`S3 object calls ${list(s.s3ByOperation)}`);
+
+  if (s.keys.size > 0) {
+    const rows = [...s.keys]
+      .sort((a, b) => b[1].calls - a[1].calls || a[0].localeCompare(b[0]))
+      .slice(0, 15)
+      .map(([key, k]) => [key, k.alias ?? '', formatCount(k.calls), formatCount(k.s3Made), formatCount(k.direct), formatCount(k.errors), formatCount(k.principals.size), [...k.regions].sort().join(' ')]);
+    lines.push('', `Keys (${formatCount(s.keys.size)}; top ${rows.length} by calls)`);
+    lines.push(renderTable(['KEY', 'ALIAS', 'CALLS', 'S3-MADE', 'DIRECT', 'ERRORS', 'PRINCIPALS', 'REGIONS'], rows, 90));
+  }
+  if (s.principals.size > 0) {
+    lines.push('', 'Top principals (KMS calls)');
+    lines.push(renderTable(['PRINCIPAL', 'CALLS'], topEntries(s.principals, 10).map(([p, n]) => [p, formatCount(n)]), 100));
+  }
+
+  const active = findings.filter((f) => f.suppressedBy === undefined);
+  const suppressed = findings.length - active.length;
+  lines.push('', `Findings  ${formatCount(active.length)}${suppressed > 0 ? ` (+${formatCount(suppressed)} suppressed)` : ''}`);
+  if (active.length > 0) {
+    const byRule = new Map<string, number>();
+    for (const f of active) byRule.set(`${f.ruleId} [${f.severity}]`, (byRule.get(`${f.ruleId} [${f.severity}]`) ?? 0) + 1);
+    lines.push(renderTable(['RULE', 'FINDINGS'], topEntries(byRule, 20).map(([k, v]) => [k, formatCount(v)]), 80));
+  }
+  return lines.join('\n');
+};

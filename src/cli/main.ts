@@ -1,0 +1,123 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig } from '#core/engine-config.ts';
+import { isMonitorError, UsageError } from '#core/errors.ts';
+import { SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { EXIT, runReplay } from './replay.ts';
+
+const VERSION = '0.1.0';
+
+const HELP = `kdm — kms-decrypt-monitor ${VERSION}
+Watches who decrypts what with AWS KMS, from archived CloudTrail logs.
+
+Usage:
+  kdm replay <path>... [options]   Replay CloudTrail files, directories (recursive) or - (stdin)
+  kdm --version | --help
+
+Replay options:
+  --summary table|json       Summary format on stdout (default: table)
+  --findings <file|->        Write findings as ASFF JSON, one per line
+  --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
+  --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
+  --max-file-mb <n>          Cap on one file's decompressed size (default: 256)
+  --account <id>             Account for findings whose activity names none (default: 000000000000)
+
+Input shapes: S3 delivery files {"Records":[...]} (.json, .json.gz), EventBridge envelopes (one per file
+or per line), NDJSON of bare records (.jsonl/.ndjson, gzipped or not). Digest files and Insights events
+are recognised and skipped with a reason.
+
+Exit codes: 0 all input read; 1 could not run (bad arguments or config); 2 finished but some input
+could not be read (each listed on stderr); 3 --fail-on threshold reached.`;
+
+const REPLAY_OPTIONS = {
+  summary: { type: 'string', default: 'table' },
+  findings: { type: 'string' },
+  'learning-period': { type: 'string' },
+  'fail-on': { type: 'string' },
+  'max-file-mb': { type: 'string' },
+  account: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const parseSeverity = (v: string): Severity => {
+  const upper = v.toUpperCase();
+  if (!(SEVERITIES as readonly string[]).includes(upper)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(', ')} (got "${v}")`);
+  return upper as Severity;
+};
+
+const replayCommand = async (argv: readonly string[]): Promise<number> => {
+  const { values, positionals } = parseArgs({ args: [...argv], options: REPLAY_OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) throw new UsageError('replay needs at least one path (a file, a directory, or - for stdin)');
+  if (values.summary !== 'table' && values.summary !== 'json') throw new UsageError(`--summary must be table or json (got "${values.summary}")`);
+  let config: EngineConfig = DEFAULT_ENGINE_CONFIG;
+  if (values['learning-period'] !== undefined) {
+    const ms = parseDurationMs(values['learning-period']);
+    if (ms === undefined) throw new UsageError(`--learning-period must be a duration such as 6h or 7d (got "${values['learning-period']}")`);
+    config = { ...config, learningPeriodMs: ms };
+  }
+  let maxFileBytes: number | undefined;
+  if (values['max-file-mb'] !== undefined) {
+    const mb = Number(values['max-file-mb']);
+    if (!Number.isFinite(mb) || mb <= 0) throw new UsageError(`--max-file-mb must be a positive number (got "${values['max-file-mb']}")`);
+    maxFileBytes = Math.round(mb * 1024 * 1024);
+  }
+  if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError(`--account must be a 12-digit AWS account id (got "${values.account}")`);
+  const result = await runReplay({
+    paths: positionals,
+    summary: values.summary,
+    rules: ALL_RULES,
+    config,
+    ...(values.findings !== undefined ? { findings: values.findings } : {}),
+    ...(values['fail-on'] !== undefined ? { failOn: parseSeverity(values['fail-on']) } : {}),
+    ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),
+    ...(values.account !== undefined ? { fallbackAccountId: values.account } : {}),
+  });
+  return result.exitCode;
+};
+
+export const main = async (argv: readonly string[]): Promise<number> => {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'replay':
+        return await replayCommand(rest);
+      case '--version':
+      case '-v':
+        process.stdout.write(`${VERSION}\n`);
+        return EXIT.ok;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(`${HELP}\n`);
+        return EXIT.ok;
+      default:
+        throw new UsageError(`unknown command "${command}" (try: kdm --help)`);
+    }
+  } catch (error) {
+    // One line, no stack trace: the user needs the reason, not our internals.
+    const message = isMonitorError(error) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ? (error as Error).message
+      : `unexpected error: ${(error as Error).message ?? String(error)}`;
+    process.stderr.write(`kdm: ${message}\n`);
+    if (process.env['KDM_DEBUG'] === '1') process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    return EXIT.error;
+  }
+};
+
+const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/kdm') || process.argv[1]?.endsWith('kdm.js');
+if (isEntryPoint) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`kdm: unexpected error: ${String(error)}\n`);
+      process.exitCode = EXIT.error;
+    },
+  );
+}

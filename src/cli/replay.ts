@@ -1,0 +1,120 @@
+import { createRecordProcessor } from '#app/process-records.ts';
+import { expandInputs, readCloudTrailFile, DEFAULT_MAX_FILE_BYTES } from '#adapters/local/cloudtrail-files.ts';
+import { createJsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createEngine } from '#core/engine.ts';
+import type { EngineConfig } from '#core/engine-config.ts';
+import { toAsff } from '#core/findings/asff.ts';
+import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
+import { expiredSuppressions } from '#core/findings/suppress.ts';
+import type { ReadIssue } from '#core/ports.ts';
+import type { Rule, Severity } from '#core/rules/define-rule.ts';
+import { summaryToJson } from '#core/summary.ts';
+import { formatSummaryTable } from './format-summary.ts';
+import { createProgress } from './progress.ts';
+import { safeText } from './terminal.ts';
+
+export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
+
+export interface ReplayOptions {
+  readonly paths: readonly string[];
+  readonly summary: 'table' | 'json';
+  readonly findings?: string;
+  readonly failOn?: Severity;
+  readonly maxFileBytes?: number;
+  readonly fallbackAccountId?: string;
+  readonly rules: readonly Rule[];
+  readonly config: EngineConfig;
+  readonly readStdin?: () => Promise<Buffer>;
+  readonly stdout?: NodeJS.WritableStream;
+  readonly stderr?: NodeJS.WriteStream;
+  readonly nowMs?: () => number;
+}
+
+export interface ReplayResult {
+  readonly exitCode: number;
+  readonly summaryJson: Record<string, unknown>;
+  readonly findings: readonly FindingRecord[];
+}
+
+/** Most read problems printed one per line; the rest are counted in one closing line. */
+const MAX_ISSUE_LINES = 200;
+
+/** `kdm replay`: reads archived CloudTrail, runs the same engine as the Lambda, reports activity and findings. */
+export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> => {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const nowMs = options.nowMs ?? Date.now;
+  const started = performance.now();
+
+  let printedIssues = 0;
+  let unprintedIssues = 0;
+  let unreadInput = false;
+  const onIssue = (issue: ReadIssue): void => {
+    if (issue.kind === 'record-failed' || issue.kind === 'file-failed') unreadInput = true;
+    // Duplicates and other per-record skips are counted in the summary; failures and file-level skips are named.
+    if (issue.kind === 'record-skipped') return;
+    if (printedIssues >= MAX_ISSUE_LINES) {
+      unprintedIssues++;
+      return;
+    }
+    printedIssues++;
+    const where = issue.origin.index === undefined ? issue.origin.file : `${issue.origin.file} record ${issue.origin.index}`;
+    const label = issue.kind === 'file-skipped' ? 'skipped' : 'error';
+    stderr.write(`kdm: ${label}: ${safeText(where)}: ${safeText(issue.message)}\n`);
+  };
+
+  const engine = createEngine({ rules: options.rules, config: options.config });
+  const store = createMemoryStateStore();
+  const processor = createRecordProcessor({ engine, store, clock: { nowMs }, onIssue });
+
+  const inputs = await expandInputs(options.paths, processor.noteIssue);
+  const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
+  const findings = new Map<string, FindingRecord>();
+  const readOptions = {
+    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
+  };
+
+  for (const input of inputs) {
+    processor.summary.files.read++;
+    for await (const item of readCloudTrailFile(input, readOptions)) {
+      if (item.type === 'issue') processor.noteIssue(item.issue);
+      else if (item.type === 'file-done') progress.fileDone(item.bytes);
+      else {
+        const outcome = await processor.processBatch(item.batch);
+        progress.records(item.batch.records.length);
+        for (const f of outcome.findings) findings.set(f.id, f);
+      }
+    }
+  }
+  progress.stop();
+  if (unprintedIssues > 0) stderr.write(`kdm: … and ${unprintedIssues} more read problem(s) not shown\n`);
+
+  const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
+  const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
+  if (options.findings !== undefined) {
+    const sink = createJsonlFindingSink(options.findings, (f) => {
+      const rule = rulesById.get(f.ruleId);
+      if (rule === undefined) throw new Error(`finding ${f.id} names unknown rule ${f.ruleId}`);
+      return toAsff(f, rule, options.fallbackAccountId !== undefined ? { fallbackAccountId: options.fallbackAccountId } : {});
+    });
+    await sink.put(allFindings);
+    await sink.close();
+  }
+
+  const durationMs = performance.now() - started;
+  const expired = expiredSuppressions(options.config.suppressions, nowMs());
+  for (const s of expired) stderr.write(`kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`);
+  const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
+  // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
+  const summaryStream = options.findings === '-' ? stderr : stdout;
+  summaryStream.write(options.summary === 'json' ? `${JSON.stringify(summaryJson, null, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
+
+  let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
+  if (options.failOn !== undefined) {
+    const threshold = severityRank(options.failOn);
+    if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
+  }
+  return { exitCode, summaryJson, findings: allFindings };
+};

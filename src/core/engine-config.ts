@@ -1,0 +1,55 @@
+import type { KeyPolicyView, RuleSettings } from './rules/define-rule.ts';
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+
+/** A suppression silences one rule for matching findings until it expires; it always has a reason. */
+export interface Suppression {
+  readonly id: string;
+  readonly ruleId: string;
+  readonly reason: string;
+  readonly expiresMs: number;
+  readonly principal?: RegExp;
+  readonly key?: RegExp;
+  readonly bucket?: RegExp;
+  readonly account?: RegExp;
+}
+
+/** Everything the pure engine needs to know about its settings; built by the shell from flags and YAML. */
+export interface EngineConfig {
+  /** Baseline rules stay silent and learn for this long after a key's first call (event time). */
+  readonly learningPeriodMs: number;
+  /** How long (event time) a delivered record is remembered to drop duplicate deliveries. */
+  readonly dedupeRetentionMs: number;
+  /** Overrides per rule id. */
+  readonly rules: Readonly<Record<string, Partial<RuleSettings>>>;
+  readonly keyPolicy: KeyPolicyView;
+  readonly suppressions: readonly Suppression[];
+}
+
+export const OPEN_KEY_POLICY: KeyPolicyView = {
+  isSensitiveKey: () => false,
+  isPrincipalAllowed: () => undefined,
+  isRegionAllowed: () => undefined,
+  isAccountTrusted: () => false,
+  requiredContext: () => undefined,
+  requiredBucketKey: () => undefined,
+};
+
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
+  learningPeriodMs: 7 * DAY_MS,
+  dedupeRetentionMs: 24 * HOUR_MS,
+  rules: {},
+  keyPolicy: OPEN_KEY_POLICY,
+  suppressions: [],
+};
+
+/** Parses durations such as `90s`, `15m`, `6h`, `7d`, `2w` into milliseconds. */
+export const parseDurationMs = (text: string): number | undefined => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
+  if (!m) return undefined;
+  const value = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd' | 'w'];
+  return value * unit;
+};

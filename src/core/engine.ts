@@ -1,0 +1,250 @@
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
+import { RuleDefinitionError } from './errors.ts';
+import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
+import type { KmsCall, MonitorEvent } from './events/types.ts';
+import type { Detection, Rule, RuleContext, RuleSettings } from './rules/define-rule.ts';
+import {
+  getEntry,
+  hasEntry,
+  newKeyBaseline,
+  putEntry,
+  stateKey,
+  type AliasEntry,
+  type KeyBaseline,
+  type WindowCounter,
+  type WorkingState,
+} from './state.ts';
+
+/** KMS operations that use key material on data: the calls the baselines learn from. */
+export const KMS_CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
+  'Decrypt',
+  'Encrypt',
+  'ReEncrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+]);
+
+/** Upper bound on distinct members a window remembers (its count keeps going). */
+const WINDOW_MEMBER_LIMIT = 1_000;
+/** Upper bound on principals/regions a key baseline remembers, so hostile traffic cannot grow it forever. */
+const BASELINE_ENTRY_LIMIT = 5_000;
+
+export interface EvaluationResult {
+  /** Events that were new (not duplicates), in event-time order. */
+  readonly accepted: readonly MonitorEvent[];
+  readonly duplicates: number;
+  readonly detections: readonly Detection[];
+}
+
+export interface Engine {
+  readonly rules: readonly Rule[];
+  readonly config: EngineConfig;
+  /** The state entries a batch needs: the shell loads them in one round trip before `evaluate`. */
+  planStateKeys(events: readonly MonitorEvent[]): string[];
+  /** Pure and synchronous: dedupes, orders by event time, runs the rules, learns baselines. */
+  evaluate(events: readonly MonitorEvent[], state: WorkingState): EvaluationResult;
+}
+
+const sourceOf = (e: MonitorEvent): string =>
+  e.kind === 'kms' ? KMS_EVENT_SOURCE : e.kind === 's3' ? S3_EVENT_SOURCE : e.eventSource;
+
+const byEventTime = (a: MonitorEvent, b: MonitorEvent): number => a.eventTimeMs - b.eventTimeMs;
+
+export const resolveRuleSettings = (rule: Rule, config: EngineConfig): RuleSettings => {
+  const override = config.rules[rule.id] ?? {};
+  return {
+    enabled: override.enabled ?? rule.status !== 'deprecated',
+    severity: override.severity ?? rule.severity,
+    threshold: override.threshold ?? rule.defaults?.threshold ?? 1,
+    windowMs: override.windowMs ?? (rule.defaults?.windowMinutes ?? 60) * 60_000,
+  };
+};
+
+export const windowStartMs = (eventTimeMs: number, windowMs: number): number =>
+  Math.floor(eventTimeMs / windowMs) * windowMs;
+
+export const createEngine = (options: { readonly rules: readonly Rule[]; readonly config?: EngineConfig }): Engine => {
+  const config = options.config ?? DEFAULT_ENGINE_CONFIG;
+  const seenIds = new Set<string>();
+  for (const rule of options.rules) {
+    if (seenIds.has(rule.id)) throw new RuleDefinitionError(`two rules share the id ${rule.id}`);
+    seenIds.add(rule.id);
+  }
+  const settings = new Map(options.rules.map((r) => [r.id, resolveRuleSettings(r, config)] as const));
+  // Index rules by event source and name so a rule that does not apply to an event is never called.
+  const index = new Map<string, Rule[]>();
+  for (const rule of options.rules) {
+    if (!settings.get(rule.id)?.enabled) continue;
+    for (const sel of rule.selection) {
+      for (const name of sel.eventNames) {
+        const k = `${sel.eventSource}|${name}`;
+        const list = index.get(k) ?? [];
+        if (!list.includes(rule)) list.push(rule);
+        index.set(k, list);
+      }
+    }
+  }
+  const rulesFor = (e: MonitorEvent): readonly Rule[] => index.get(`${sourceOf(e)}|${e.eventName}`) ?? index.get(`${sourceOf(e)}|*`) ?? [];
+
+  const aliasAccount = (e: KmsCall): string | undefined => e.principal.accountId ?? e.recipientAccountId;
+
+  return {
+    rules: options.rules,
+    config,
+
+    planStateKeys(events) {
+      const keys = new Set<string>();
+      for (const e of events) {
+        const d = dedupeKeyOf(e);
+        if (d !== undefined) keys.add(stateKey.seen(d));
+        if (e.kind === 'kms') {
+          if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
+          const account = aliasAccount(e);
+          if (e.keyAlias !== undefined && account !== undefined) keys.add(stateKey.alias(account, e.keyAlias));
+        }
+        for (const rule of rulesFor(e)) {
+          const s = settings.get(rule.id);
+          const group = rule.windowGroup?.(e);
+          if (s !== undefined && group !== undefined) keys.add(stateKey.window(rule.id, group, windowStartMs(e.eventTimeMs, s.windowMs)));
+        }
+      }
+      return [...keys];
+    },
+
+    evaluate(events, state) {
+      const ordered = [...events].sort(byEventTime);
+      const accepted: MonitorEvent[] = [];
+      const detections: Detection[] = [];
+      let duplicates = 0;
+
+      for (const original of ordered) {
+        const dedupeKey = dedupeKeyOf(original);
+        if (dedupeKey !== undefined) {
+          const key = stateKey.seen(dedupeKey);
+          if (state.get(key) !== undefined) {
+            duplicates++;
+            continue;
+          }
+          state.set(key, { kind: 'seen', expiresAtMs: original.eventTimeMs + config.dedupeRetentionMs });
+        }
+        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccount(original)) : original;
+        accepted.push(event);
+
+        for (const rule of rulesFor(event)) {
+          const ruleSettings = settings.get(rule.id);
+          if (ruleSettings === undefined) continue;
+          const ctx = ruleContext(rule, ruleSettings, event, state, config.learningPeriodMs, config);
+          const draft = rule.detect(event, ctx);
+          if (draft === undefined) continue;
+          detections.push({
+            ...draft,
+            ruleId: rule.id,
+            severity: draft.severity ?? ruleSettings.severity,
+            aggregationWindowMs: draft.aggregationWindowMs ?? ruleSettings.windowMs,
+            event,
+          });
+        }
+        if (event.kind === 'kms') learn(event, state, aliasAccount(event));
+      }
+      return { accepted, duplicates, detections };
+    },
+  };
+};
+
+const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefined): KmsCall => {
+  if (e.keyArn !== undefined || e.keyAlias === undefined || account === undefined) return e;
+  const entry = state.get(stateKey.alias(account, e.keyAlias));
+  if (entry?.kind !== 'alias') return e;
+  const keyAccountId = /:(\d{12}):key\//.exec(entry.keyArn)?.[1];
+  return keyAccountId === undefined ? { ...e, keyArn: entry.keyArn } : { ...e, keyArn: entry.keyArn, keyAccountId };
+};
+
+const ruleContext = (
+  rule: Rule,
+  settings: RuleSettings,
+  event: MonitorEvent,
+  state: WorkingState,
+  learningPeriodMs: number,
+  config: EngineConfig,
+): RuleContext => {
+  const baselineOf = (keyArn: string): KeyBaseline | undefined => {
+    const entry = state.get(stateKey.keyBaseline(keyArn));
+    return entry?.kind === 'key-baseline' ? entry : undefined;
+  };
+  const group = rule.windowGroup?.(event);
+  const t = event.eventTimeMs;
+  const start = windowStartMs(t, settings.windowMs);
+  const windowKey = group === undefined ? undefined : stateKey.window(rule.id, group, start);
+  return {
+    settings,
+    learningPeriodMs,
+    keyPolicy: config.keyPolicy,
+    keyBaseline: baselineOf,
+    isLearning: (keyArn, t) => {
+      const b = baselineOf(keyArn);
+      return b === undefined || t < b.firstSeenMs + learningPeriodMs;
+    },
+    countInWindow: (member) => {
+      if (windowKey === undefined) return undefined;
+      const existing = state.get(windowKey);
+      const counter: WindowCounter =
+        existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + settings.windowMs, count: 0, members: [], fired: false };
+      if (member === undefined) counter.count++;
+      else if (!counter.members.includes(member)) {
+        counter.count++;
+        if (counter.members.length < WINDOW_MEMBER_LIMIT) counter.members.push(member);
+      }
+      state.set(windowKey, counter);
+      return counter;
+    },
+    markWindowFired: () => {
+      if (windowKey === undefined) return;
+      const entry = state.get(windowKey);
+      if (entry?.kind === 'window') state.set(windowKey, { ...entry, fired: true });
+    },
+    aliasOf: (keyArn) => baselineOf(keyArn)?.aliases[0] ?? (event.kind === 'kms' && event.keyArn === keyArn ? event.keyAlias : undefined),
+  };
+};
+
+const remember = (record: Record<string, number>, key: string, t: number): void => {
+  if (hasEntry(record, key)) {
+    if ((getEntry(record, key) ?? t) > t) putEntry(record, key, t);
+    return;
+  }
+  if (Object.keys(record).length < BASELINE_ENTRY_LIMIT) putEntry(record, key, t);
+};
+
+/** Folds one KMS call into its key's baseline (after the rules saw the baseline as it was). */
+const learn = (e: KmsCall, state: WorkingState, account: string | undefined): void => {
+  if (e.keyAlias !== undefined && e.keyArn !== undefined && account !== undefined) {
+    const entry: AliasEntry = { kind: 'alias', keyArn: e.keyArn };
+    state.set(stateKey.alias(account, e.keyAlias), entry);
+  }
+  if (e.eventName === 'CreateAlias' || e.eventName === 'UpdateAlias') {
+    const { aliasName, targetKeyId } = e.request;
+    if (aliasName !== undefined && e.keyArn !== undefined && account !== undefined && (targetKeyId === undefined || e.keyArn.endsWith(targetKeyId) || targetKeyId.startsWith('arn:'))) {
+      state.set(stateKey.alias(account, aliasName), { kind: 'alias', keyArn: e.keyArn });
+    }
+  }
+  if (e.keyArn === undefined || e.errorCode !== undefined || !KMS_CRYPTO_OPERATIONS.has(e.eventName)) return;
+  const key = stateKey.keyBaseline(e.keyArn);
+  const existing = state.get(key);
+  const b = existing?.kind === 'key-baseline' ? existing : newKeyBaseline(e.eventTimeMs);
+  b.firstSeenMs = Math.min(b.firstSeenMs, e.eventTimeMs);
+  b.lastSeenMs = Math.max(b.lastSeenMs, e.eventTimeMs);
+  remember(b.principals, e.principal.id, e.eventTimeMs);
+  remember(b.regions, e.region, e.eventTimeMs);
+  if (e.principal.accountId !== undefined) remember(b.accounts, e.principal.accountId, e.eventTimeMs);
+  remember(b.principalRegions, `${e.principal.id}|${e.region}`, e.eventTimeMs);
+  if (!e.madeByAwsService) {
+    b.directCalls++;
+    if (e.encryptionContext !== undefined && Object.keys(e.encryptionContext).length > 0) {
+      b.directCallsWithContext++;
+      for (const k of Object.keys(e.encryptionContext)) putEntry(b.contextKeys, k, (getEntry(b.contextKeys, k) ?? 0) + 1);
+    }
+  }
+  if (e.keyAlias !== undefined && !b.aliases.includes(e.keyAlias) && b.aliases.length < 10) b.aliases.push(e.keyAlias);
+  state.set(key, b);
+};

@@ -1,0 +1,52 @@
+/** Typed errors: a literal code, whether a retry can help, and the cause kept. */
+export type MonitorErrorCode =
+  | 'INPUT_UNREADABLE'
+  | 'RECORD_INVALID'
+  | 'CONFIG_INVALID'
+  | 'RULE_INVALID'
+  | 'STATE_CONFLICT'
+  | 'FINDING_IMPORT_FAILED'
+  | 'USAGE';
+
+export class MonitorError extends Error {
+  readonly code: MonitorErrorCode;
+  readonly retryable: boolean;
+  constructor(code: MonitorErrorCode, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** A file, or a record in it, could not be read. `file` and `index` say where. */
+export class InputError extends MonitorError {
+  readonly file: string;
+  readonly index: number | undefined;
+  constructor(file: string, index: number | undefined, message: string, options?: ErrorOptions) {
+    super('INPUT_UNREADABLE', `${file}${index === undefined ? '' : ` record ${index}`}: ${message}`, options);
+    this.file = file;
+    this.index = index;
+  }
+}
+
+export class ConfigError extends MonitorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
+
+export class RuleDefinitionError extends MonitorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('RULE_INVALID', message, options);
+  }
+}
+
+export class UsageError extends MonitorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('USAGE', message, options);
+  }
+}
+
+export const isMonitorError = (e: unknown): e is MonitorError =>
+  e instanceof MonitorError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name.endsWith('Error') && 'retryable' in e);

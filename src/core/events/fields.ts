@@ -1,0 +1,80 @@
+/** Small type guards for reading untrusted JSON on the hot path: no schema library per record. */
+
+export type JsonObject = Readonly<Record<string, unknown>>;
+
+/** Longest string kept from a record field; longer values are cut (and marked) to bound memory. */
+export const MAX_FIELD_CHARS = 2048;
+const CLIP_MARKER = '…[truncated]';
+
+export const isObject = (v: unknown): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const clip = (s: string, max = MAX_FIELD_CHARS): string =>
+  s.length > max ? s.slice(0, max - CLIP_MARKER.length) + CLIP_MARKER : s;
+
+/** A non-empty string field, clipped; anything else is undefined. */
+export const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length > 0 ? clip(v) : undefined;
+
+/** A finite number, also accepting numeric strings (Logstash and exports turn numbers into strings or floats). */
+export const num = (v: unknown): number | undefined => {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+};
+
+export const bool = (v: unknown): boolean | undefined => {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return undefined;
+};
+
+export const obj = (v: unknown): JsonObject | undefined => (isObject(v) ? v : undefined);
+
+/** Own property read that never walks the prototype chain (`__proto__`, `constructor` are plain keys). */
+export const own = (o: JsonObject, key: string): unknown =>
+  Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+
+/**
+ * Copies a string-valued map into a null-prototype object, so keys like `__proto__` stay inert data.
+ * Non-string values are rendered as JSON so nothing the caller sent disappears silently.
+ */
+export const stringMap = (v: unknown): Readonly<Record<string, string>> | undefined => {
+  if (!isObject(v)) return undefined;
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const key of Object.keys(v)) {
+    const value = v[key];
+    out[clip(key, 256)] = typeof value === 'string' ? clip(value) : clip(safeJson(value));
+  }
+  return out;
+};
+
+const safeJson = (v: unknown): string => {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+
+/** Parses an RFC 3339 timestamp to epoch ms; undefined when it is not one. */
+export const parseTimeMs = (v: unknown): number | undefined => {
+  if (typeof v !== 'string' || v.length < 10 || v.length > 40) return undefined;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) ? ms : undefined;
+};
+
+/** `T` with every property that may be undefined made optional instead (fits exactOptionalPropertyTypes). */
+export type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+};
+
+/** Drops properties whose value is undefined, in place, so optional fields are absent rather than undefined. */
+export const compact = <T extends object>(o: T): Compact<T> => {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o as unknown as Compact<T>;
+};

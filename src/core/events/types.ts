@@ -1,0 +1,132 @@
+/**
+ * Normalized CloudTrail events: the only shapes rules, correlation and the ledger see.
+ * Times are epoch milliseconds. Every string comes from the record and is attacker-influenced.
+ */
+
+export type PrincipalType =
+  | 'Root'
+  | 'IAMUser'
+  | 'AssumedRole'
+  | 'FederatedUser'
+  | 'AWSService'
+  | 'AWSAccount'
+  | 'IdentityCenterUser'
+  | 'Unknown';
+
+export interface Principal {
+  readonly type: PrincipalType;
+  /**
+   * Stable identity used for baselines: the role ARN for assumed-role sessions (session folded away),
+   * the user ARN, `arn:aws:iam::<acct>:root`, the service name for AWS services, else a synthetic id.
+   */
+  readonly id: string;
+  /** The ARN exactly as logged (for an assumed role, the session ARN). */
+  readonly arn?: string;
+  /** Role session name, kept apart from `id`. */
+  readonly sessionName?: string;
+  readonly accountId?: string;
+  readonly accessKeyId?: string;
+  /** True for AWS service principals and service-linked roles: expected callers, not anomalies. */
+  readonly isAwsService: boolean;
+}
+
+export interface EventBase {
+  readonly eventId: string;
+  /** Shared between the copies of one cross-account call; undefined when caller and owner are one account. */
+  readonly sharedEventId?: string;
+  readonly eventTimeMs: number;
+  readonly eventName: string;
+  readonly region: string;
+  readonly principal: Principal;
+  /** Account whose trail logged the record (`recipientAccountId`). */
+  readonly recipientAccountId?: string;
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+  readonly vpcEndpointId?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly readOnly?: boolean;
+}
+
+/** A null-prototype map: safe with keys such as `__proto__` or `constructor`. */
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+export interface KmsCall extends EventBase {
+  readonly kind: 'kms';
+  /** Key ARN when the record names it (resources[], or an ARN keyId), else undefined. */
+  readonly keyArn?: string;
+  /** Account that owns the key, from its ARN. */
+  readonly keyAccountId?: string;
+  /** Alias the caller named (`alias/...`), when it did. */
+  readonly keyAlias?: string;
+  /** Whatever `requestParameters.keyId` said, verbatim. */
+  readonly keyIdParameter?: string;
+  /** Undefined when the call carried no context at all. */
+  readonly encryptionContext?: EncryptionContext;
+  /** Value of `aws:s3:arn` in the context: an object ARN, or a bucket ARN with S3 Bucket Keys. */
+  readonly s3Arn?: string;
+  /** The AWS service that made the call on the caller's behalf (`invokedBy`, or a service marker in sourceIPAddress). */
+  readonly invokedBy?: string;
+  readonly madeByAwsService: boolean;
+  /** An S3-made SSE-KMS call: `aws:s3:arn` context and an AWS-service marker. */
+  readonly madeByS3: boolean;
+  /** Request parameters a few lifecycle rules need; only the documented scalar ones are kept. */
+  readonly request: KmsRequestSummary;
+}
+
+export interface KmsRequestSummary {
+  readonly keySpec?: string;
+  readonly encryptionAlgorithm?: string;
+  readonly pendingWindowInDays?: number;
+  readonly policy?: string;
+  readonly aliasName?: string;
+  readonly targetKeyId?: string;
+  readonly grantee?: string;
+}
+
+export interface S3ObjectAccess extends EventBase {
+  readonly kind: 's3';
+  readonly bucket: string;
+  readonly objectKey?: string;
+  /** `arn:aws:s3:::bucket/key` when the record names an object. */
+  readonly objectArn?: string;
+  readonly bucketArn: string;
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+  /** `SSE_KMS`, `Default_SSE_KMS`, `SSE_S3`, `Default_SSE_S3`, `SSE_C`, ... as logged. */
+  readonly sseApplied?: string;
+  /** KMS key requested in the `x-amz-server-side-encryption-aws-kms-key-id` header. */
+  readonly requestedKmsKeyId?: string;
+  /** For CopyObject / UploadPartCopy: `bucket/key` of the source. */
+  readonly copySource?: string;
+  /** True when the record is a data event (eventCategory Data, or managementEvent false). */
+  readonly isDataEvent: boolean;
+}
+
+/** Any other API call: counted, and visible to rules that select it (e.g. CloudTrail trail changes). */
+export interface OtherApiCall extends EventBase {
+  readonly kind: 'other';
+  readonly eventSource: string;
+  /** Selected request parameters, kept only for event sources that rules select. */
+  readonly requestParameters?: Readonly<Record<string, unknown>>;
+}
+
+export type MonitorEvent = KmsCall | S3ObjectAccess | OtherApiCall;
+
+export type SkipReason =
+  | 'duplicate'
+  | 'insight-event'
+  | 'digest-file'
+  | 'not-cloudtrail';
+
+/** Where a raw record came from: named in every error. */
+export interface RecordOrigin {
+  readonly file: string;
+  /** Zero-based index of the record within the file (line number minus one for NDJSON). */
+  readonly index: number;
+}
+
+export type NormalizeResult =
+  | { readonly ok: true; readonly event: MonitorEvent }
+  | { readonly ok: false; readonly outcome: 'skipped'; readonly reason: SkipReason }
+  | { readonly ok: false; readonly outcome: 'failed'; readonly reason: string };

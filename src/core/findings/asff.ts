@@ -1,0 +1,196 @@
+import type { Rule } from '../rules/define-rule.ts';
+import type { FindingRecord } from './finding.ts';
+import { MAX_EVIDENCE_IDS } from './finding.ts';
+
+/** The subset of the AWS Security Finding Format this tool writes (field names exactly as ASFF). */
+export type AsffFinding = Readonly<Record<string, unknown>> & {
+  readonly Id: string;
+  readonly ProductFields: Readonly<Record<string, string>>;
+};
+
+export interface AsffContext {
+  /** Account that imports the finding when the activity's account is unknown. */
+  readonly fallbackAccountId?: string;
+  readonly companyName?: string;
+  readonly productName?: string;
+}
+
+export const ASFF_LIMITS = {
+  title: 256,
+  description: 1024,
+  productFieldValue: 2048,
+  productFieldKey: 128,
+  productFields: 50,
+  resources: 32,
+  findingBytes: 240 * 1024,
+} as const;
+
+const TRUNCATION_MARKER = ' …[truncated]';
+
+/** Cuts to at most `max` UTF-16 units with a visible marker, never splitting a character (surrogate pair). */
+export const truncateText = (text: string, max: number): string => {
+  if (text.length <= max) return text;
+  let end = max - TRUNCATION_MARKER.length;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--; // do not leave a lone high surrogate
+  return text.slice(0, end) + TRUNCATION_MARKER;
+};
+
+/** Removes control and bidi-override characters that could disguise text in a console or a terminal. */
+export const stripControls = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '�');
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+const partitionOfArn = (arn: string): string => arn.split(':')[1] || 'aws';
+const regionOfArn = (arn: string): string | undefined => arn.split(':')[3] || undefined;
+
+const isIpv4 = (s: string): boolean => /^(?:\d{1,3}\.){3}\d{1,3}$/.test(s);
+const isIpv6 = (s: string): boolean => s.includes(':') && /^[0-9a-fA-F:.]+$/.test(s);
+
+export const cloudTrailEventUrl = (region: string, eventId: string): string =>
+  `https://${region}.console.aws.amazon.com/cloudtrailv2/home?region=${encodeURIComponent(region)}#/events/${encodeURIComponent(eventId)}`;
+
+const CONFIDENCE: Readonly<Record<string, number>> = { stable: 80, test: 60, experimental: 40, deprecated: 20 };
+const CRITICALITY: Readonly<Record<string, number>> = { INFORMATIONAL: 10, LOW: 30, MEDIUM: 50, HIGH: 70, CRITICAL: 90 };
+
+const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknown>[] => {
+  const out: Record<string, unknown>[] = [];
+  if (f.key !== undefined) {
+    const keyId = f.key.arn.split('/').pop() ?? f.key.arn;
+    out.push({
+      Type: 'AwsKmsKey',
+      Id: f.key.arn,
+      Partition: partitionOfArn(f.key.arn),
+      Region: regionOfArn(f.key.arn) ?? f.region,
+      ...(f.key.alias !== undefined ? { Tags: { alias: clipTag(f.key.alias) } } : {}),
+      Details: { AwsKmsKey: { KeyId: keyId, ...(f.key.accountId !== undefined ? { AWSAccountId: f.key.accountId } : {}) } },
+    });
+  }
+  if (f.s3 !== undefined) {
+    if (f.s3.objectArn !== undefined) {
+      out.push({ Type: 'AwsS3Object', Id: truncateText(f.s3.objectArn, 512), Partition: partition, Region: f.region });
+    } else {
+      out.push({ Type: 'AwsS3Bucket', Id: `arn:${partition}:s3:::${f.s3.bucket}`, Partition: partition, Region: f.region });
+    }
+  }
+  const p = f.principal;
+  if (p.type === 'AssumedRole' && p.id.startsWith('arn:')) {
+    out.push({ Type: 'AwsIamRole', Id: p.id, Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamRole: { RoleName: p.id.split('/').pop() ?? p.id } } });
+  } else if (p.type === 'IAMUser' && p.id.startsWith('arn:')) {
+    out.push({ Type: 'AwsIamUser', Id: p.id, Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamUser: { UserName: p.id.split('/').pop() ?? p.id } } });
+  } else if (p.accessKeyId !== undefined) {
+    out.push({
+      Type: 'AwsIamAccessKey',
+      Id: `AWS::IAM::AccessKey:${p.accessKeyId}`,
+      Partition: partition,
+      Region: f.region,
+      Details: { AwsIamAccessKey: { AccessKeyId: p.accessKeyId, PrincipalType: p.type, PrincipalName: truncateText(p.id, 512), ...(p.accountId !== undefined ? { AccountId: p.accountId } : {}) } },
+    });
+  } else {
+    out.push({ Type: 'Other', Id: truncateText(p.id, 512), Partition: partition, Region: f.region });
+  }
+  return out.slice(0, ASFF_LIMITS.resources);
+};
+
+const clipTag = (v: string): string => truncateText(v, 256);
+
+/** Plain-words description: who, which key, which object, where from, why unusual. */
+export const describeFinding = (f: FindingRecord): string => {
+  const parts: string[] = [f.reason];
+  const where: string[] = [];
+  if (f.network.sourceIp !== undefined) where.push(`source ${f.network.sourceIp}`);
+  if (f.network.vpcEndpointId !== undefined) where.push(`VPC endpoint ${f.network.vpcEndpointId}`);
+  where.push(`region ${f.region}`);
+  parts.push(`Seen ${f.eventCount} time(s) between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)} from ${where.join(', ')}.`);
+  return stripControls(parts.join(' '));
+};
+
+/** Renders a finding as ASFF for BatchImportFindings, within Security Hub's documented limits. */
+export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 'findingTypes' | 'references' | 'status'>, ctx: AsffContext = {}): AsffFinding => {
+  const accountId = f.accountId !== undefined && /^\d{12}$/.test(f.accountId) ? f.accountId : (ctx.fallbackAccountId ?? '000000000000');
+  const region = /^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(f.region) ? f.region : 'us-east-1';
+  const partition = region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  const firstEvent = f.eventIds[0];
+  const productFields: Record<string, string> = {
+    'kdm/RuleId': f.ruleId,
+    'kdm/EventIds': f.eventIds.slice(0, MAX_EVIDENCE_IDS).join(' '),
+    'kdm/EventCount': String(f.eventCount),
+    'kdm/Principal': f.principal.id,
+    'kdm/PrincipalType': f.principal.type,
+  };
+  const optional: Record<string, string | undefined> = {
+    'kdm/SessionName': f.principal.sessionName,
+    'kdm/PrincipalAccount': f.principal.accountId,
+    'kdm/KeyArn': f.key?.arn,
+    'kdm/KeyAlias': f.key?.alias,
+    'kdm/Bucket': f.s3?.bucket,
+    'kdm/ObjectKey': f.s3?.objectKey,
+    'kdm/SourceIp': f.network.sourceIp,
+    'kdm/UserAgent': f.network.userAgent,
+    'kdm/VpcEndpointId': f.network.vpcEndpointId,
+    'kdm/ErrorCode': f.errorCode,
+    'kdm/SuppressedBy': f.suppressedBy?.id,
+    'kdm/AccountUnknown': f.accountId === undefined || !/^\d{12}$/.test(f.accountId) ? 'true' : undefined,
+  };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) productFields[k] = v;
+  if (f.encryptionContext !== undefined) {
+    for (const [k, v] of Object.entries(f.encryptionContext).slice(0, 10)) productFields[truncateText(`kdm/Context/${k}`, ASFF_LIMITS.productFieldKey)] = v;
+  }
+  for (const k of Object.keys(productFields)) productFields[k] = truncateText(stripControls(productFields[k] ?? ''), ASFF_LIMITS.productFieldValue);
+
+  const sourceIp = f.network.sourceIp;
+  const callerIsIp = sourceIp !== undefined && (isIpv4(sourceIp) || isIpv6(sourceIp));
+  const apiCall: Record<string, unknown> = {
+    Api: f.api,
+    ServiceName: f.serviceName,
+    CallerType: callerIsIp ? 'remoteIp' : 'domain',
+    FirstSeen: iso(f.firstSeenMs),
+    LastSeen: iso(f.lastSeenMs),
+  };
+  if (callerIsIp && isIpv4(sourceIp)) apiCall['RemoteIpDetails'] = { IpAddressV4: sourceIp };
+  else if (sourceIp !== undefined && !callerIsIp) apiCall['DomainDetails'] = { Domain: truncateText(sourceIp, 128) };
+
+  const severity = { Label: f.severity, Original: f.severity };
+  const confidence = CONFIDENCE[rule.status] ?? 50;
+  const criticality = CRITICALITY[f.severity] ?? 50;
+  return {
+    SchemaVersion: '2018-10-08',
+    Id: f.id,
+    ProductArn: `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`,
+    GeneratorId: `kms-decrypt-monitor/${f.ruleId}`,
+    AwsAccountId: accountId,
+    Region: region,
+    CompanyName: ctx.companyName ?? 'kms-decrypt-monitor',
+    ProductName: ctx.productName ?? 'KMS Decrypt Monitor',
+    Types: [...rule.findingTypes],
+    CreatedAt: iso(f.createdAtMs),
+    UpdatedAt: iso(f.updatedAtMs),
+    FirstObservedAt: iso(f.firstSeenMs),
+    LastObservedAt: iso(f.lastSeenMs),
+    Severity: severity,
+    Confidence: confidence,
+    Criticality: criticality,
+    Title: truncateText(stripControls(rule.title), ASFF_LIMITS.title),
+    Description: truncateText(describeFinding(f), ASFF_LIMITS.description),
+    Remediation: {
+      Recommendation: {
+        Text: truncateText(stripControls(rule.runbook), 512),
+        ...(rule.references[0] !== undefined ? { Url: rule.references[0] } : {}),
+      },
+    },
+    ...(firstEvent !== undefined ? { SourceUrl: cloudTrailEventUrl(region, firstEvent) } : {}),
+    ProductFields: productFields,
+    Resources: resourcesOf(f, partition),
+    Action: { ActionType: 'AWS_API_CALL', AwsApiCallAction: apiCall },
+    FindingProviderFields: {
+      Severity: severity,
+      Types: [...rule.findingTypes],
+      Confidence: confidence,
+      Criticality: criticality,
+    },
+    RecordState: 'ACTIVE',
+    Workflow: { Status: f.suppressedBy !== undefined ? 'SUPPRESSED' : 'NEW' },
+  };
+};

@@ -1,0 +1,138 @@
+import { compact } from '../events/fields.ts';
+import type { MonitorEvent, PrincipalType } from '../events/types.ts';
+import type { Detection, Severity } from '../rules/define-rule.ts';
+
+/** Evidence ids kept per finding (ASFF `kdm/EventIds`). */
+export const MAX_EVIDENCE_IDS = 20;
+
+/** One finding as the engine keeps it: the same rule and subject in one window update it. */
+export interface FindingRecord {
+  readonly kind: 'finding';
+  readonly id: string;
+  readonly ruleId: string;
+  severity: Severity;
+  readonly subject: string;
+  readonly windowStartMs: number;
+  /** Why it is unusual, in plain words (from the first detection). */
+  reason: string;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  readonly createdAtMs: number;
+  /** Strictly increases on every update: Security Hub ignores a re-import with an equal `UpdatedAt`. */
+  updatedAtMs: number;
+  eventCount: number;
+  eventIds: string[];
+  readonly api: string;
+  readonly serviceName: string;
+  readonly accountId: string | undefined;
+  readonly region: string;
+  readonly principal: {
+    readonly id: string;
+    readonly type: PrincipalType;
+    readonly arn?: string;
+    readonly sessionName?: string;
+    readonly accountId?: string;
+    readonly accessKeyId?: string;
+  };
+  readonly key?: { readonly arn: string; readonly alias?: string; readonly accountId?: string };
+  readonly s3?: { readonly bucket: string; readonly objectArn?: string; readonly objectKey?: string };
+  readonly network: { readonly sourceIp?: string; readonly userAgent?: string; readonly vpcEndpointId?: string };
+  readonly errorCode?: string;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** Set when an active suppression matched: the finding is counted and listed, never dropped. */
+  suppressedBy?: { readonly id: string; readonly reason: string };
+}
+
+/** 53-bit string hash (cyrb53): deterministic, pure, enough to keep finding ids short. */
+export const hash53 = (text: string, seed = 0): string => {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+};
+
+export const findingWindowStartMs = (d: Detection): number =>
+  Math.floor(d.event.eventTimeMs / d.aggregationWindowMs) * d.aggregationWindowMs;
+
+/** Deterministic: a retry or a re-run of the same data updates the finding instead of duplicating it. */
+export const findingIdOf = (d: Detection): string =>
+  `kms-decrypt-monitor/${d.ruleId}/${hash53(d.subject)}/${findingWindowStartMs(d)}`;
+
+export const findingStateKey = (findingId: string): string => `finding#${findingId}`;
+
+const activityAccountOf = (e: MonitorEvent): string | undefined =>
+  e.recipientAccountId ?? e.principal.accountId ?? (e.kind === 'kms' ? e.keyAccountId : undefined);
+
+
+const newFinding = (d: Detection, nowMs: number): FindingRecord => {
+  const e = d.event;
+  const p = e.principal;
+  return compact({
+    kind: 'finding' as const,
+    id: findingIdOf(d),
+    ruleId: d.ruleId,
+    severity: d.severity,
+    subject: d.subject,
+    windowStartMs: findingWindowStartMs(d),
+    reason: d.reason,
+    firstSeenMs: e.eventTimeMs,
+    lastSeenMs: e.eventTimeMs,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    eventCount: 0,
+    eventIds: [],
+    api: e.eventName,
+    serviceName: e.kind === 'kms' ? 'kms.amazonaws.com' : e.kind === 's3' ? 's3.amazonaws.com' : e.eventSource,
+    accountId: activityAccountOf(e),
+    region: e.region,
+    principal: compact({ id: p.id, type: p.type, arn: p.arn, sessionName: p.sessionName, accountId: p.accountId, accessKeyId: p.accessKeyId }),
+    key:
+      e.kind === 'kms' && e.keyArn !== undefined
+        ? compact({ arn: e.keyArn, alias: e.keyAlias, accountId: e.keyAccountId })
+        : undefined,
+    s3: s3Of(e),
+    network: compact({ sourceIp: e.sourceIp, userAgent: e.userAgent, vpcEndpointId: e.vpcEndpointId }),
+    errorCode: e.errorCode,
+    encryptionContext: e.kind === 'kms' ? e.encryptionContext : undefined,
+  }) as FindingRecord;
+};
+
+const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
+  if (e.kind === 's3') return compact({ bucket: e.bucket, objectArn: e.objectArn, objectKey: e.objectKey });
+  if (e.kind === 'kms' && e.s3Arn !== undefined) {
+    const path = e.s3Arn.replace(/^arn:[^:]+:s3:::/, '');
+    const slash = path.indexOf('/');
+    if (slash === -1) return { bucket: path };
+    return { bucket: path.slice(0, slash), objectArn: e.s3Arn, objectKey: path.slice(slash + 1) };
+  }
+  return undefined;
+};
+
+/**
+ * Folds a detection into its finding (new or existing). `nowMs` is the caller's clock; `UpdatedAt`
+ * moves strictly forward even when the clock does not.
+ */
+export const mergeDetection = (existing: FindingRecord | undefined, d: Detection, nowMs: number): FindingRecord => {
+  const f = existing ?? newFinding(d, nowMs);
+  const e = d.event;
+  const ids = [e.eventId, ...(d.relatedEventIds ?? [])].filter((id) => id !== '');
+  const known = new Set(f.eventIds);
+  const fresh = ids.filter((id) => !known.has(id));
+  if (existing !== undefined && fresh.length === 0 && e.eventId !== '') return existing; // a replayed detection changes nothing
+  f.eventCount += d.eventCount ?? 1;
+  for (const id of fresh) if (f.eventIds.length < MAX_EVIDENCE_IDS) f.eventIds.push(id);
+  f.firstSeenMs = Math.min(f.firstSeenMs, e.eventTimeMs);
+  f.lastSeenMs = Math.max(f.lastSeenMs, e.eventTimeMs);
+  if (severityRank(d.severity) > severityRank(f.severity)) f.severity = d.severity;
+  if (existing !== undefined) f.updatedAtMs = Math.max(nowMs, f.updatedAtMs + 1);
+  return f;
+};
+
+const RANK: Readonly<Record<Severity, number>> = { INFORMATIONAL: 0, LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4 };
+export const severityRank = (s: Severity): number => RANK[s];

@@ -1,0 +1,18 @@
+import type { Suppression } from '../engine-config.ts';
+import type { FindingRecord } from './finding.ts';
+
+/** True when the suppression's patterns all match the finding (absent patterns match anything). */
+export const suppressionMatches = (s: Suppression, f: FindingRecord): boolean =>
+  s.ruleId === f.ruleId &&
+  (s.principal === undefined || s.principal.test(f.principal.id) || (f.principal.arn !== undefined && s.principal.test(f.principal.arn))) &&
+  (s.key === undefined || (f.key !== undefined && (s.key.test(f.key.arn) || (f.key.alias !== undefined && s.key.test(f.key.alias))))) &&
+  (s.bucket === undefined || (f.s3 !== undefined && s.bucket.test(f.s3.bucket))) &&
+  (s.account === undefined || (f.accountId !== undefined && s.account.test(f.accountId)));
+
+/** The first active (unexpired at `nowMs`) suppression matching the finding, if any. */
+export const suppressionFor = (f: FindingRecord, suppressions: readonly Suppression[], nowMs: number): Suppression | undefined =>
+  suppressions.find((s) => s.expiresMs > nowMs && suppressionMatches(s, f));
+
+/** Suppressions whose expiry has passed: reported so nobody believes they still apply. */
+export const expiredSuppressions = (suppressions: readonly Suppression[], nowMs: number): Suppression[] =>
+  suppressions.filter((s) => s.expiresMs <= nowMs);

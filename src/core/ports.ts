@@ -1,0 +1,46 @@
+import type { RecordOrigin } from './events/types.ts';
+import type { FindingRecord } from './findings/finding.ts';
+import type { StateEntry } from './state.ts';
+
+/** What a state store holds: engine state plus aggregated findings. */
+export type StoredEntry = StateEntry | FindingRecord;
+
+/** Persistence for engine state. Loads and saves whole batches: never one round trip per record. */
+export interface StateStore {
+  load(keys: readonly string[]): Promise<ReadonlyMap<string, StoredEntry>>;
+  save(changes: ReadonlyMap<string, StoredEntry>): Promise<void>;
+  /** Drops state that event time has moved past (dedupe entries, closed windows). Optional. */
+  expire?(watermarkMs: number): Promise<void>;
+}
+
+/** Where findings go: a JSONL file, Security Hub, EventBridge, ... */
+export interface FindingSink {
+  put(findings: readonly FindingRecord[]): Promise<void>;
+}
+
+/** A run of raw records from one input, with where each came from. */
+export interface RecordBatch {
+  readonly file: string;
+  readonly records: readonly unknown[];
+  /** Index of each record within its file; when absent, records are numbered from `firstIndex`. */
+  readonly indexes?: readonly number[];
+  readonly firstIndex: number;
+}
+
+/** Something that could not be read, named by file and (when known) record. */
+export interface ReadIssue {
+  readonly kind: 'record-failed' | 'record-skipped' | 'file-failed' | 'file-skipped';
+  readonly origin: RecordOrigin | { readonly file: string; readonly index?: undefined };
+  readonly message: string;
+  /** For record-skipped: the skip reason counted in the summary. */
+  readonly reason?: string;
+}
+
+export type SourceItem =
+  | { readonly type: 'batch'; readonly batch: RecordBatch }
+  | { readonly type: 'issue'; readonly issue: ReadIssue }
+  | { readonly type: 'file-done'; readonly file: string; readonly bytes: number };
+
+export interface Clock {
+  nowMs(): number;
+}

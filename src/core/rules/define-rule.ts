@@ -1,0 +1,145 @@
+import { RuleDefinitionError } from '../errors.ts';
+import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
+import type { KeyBaseline, WindowCounter } from '../state.ts';
+
+/** The ASFF severity labels; Sigma's levels map one to one. */
+export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+export const SEVERITIES: readonly Severity[] = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+
+export type RuleStatus = 'experimental' | 'test' | 'stable' | 'deprecated';
+
+export type SelectedEventSource = 'kms.amazonaws.com' | 's3.amazonaws.com' | 'cloudtrail.amazonaws.com';
+
+/** Which CloudTrail events a rule looks at: data, so the EventBridge patterns and the pre-filter derive from it. */
+export interface RuleSelection {
+  readonly eventSource: SelectedEventSource;
+  readonly eventNames: readonly string[];
+}
+
+export interface RuleMetadata {
+  /** kebab-case, equal to the file name; a public contract (suppressions, routing and counts use it). */
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly severity: Severity;
+  readonly status: RuleStatus;
+  readonly references: readonly string[];
+  readonly falsePositives: readonly string[];
+  /** `attack.<tactic>` / `attack.t<id>` tags. */
+  readonly tags: readonly string[];
+  /** Triage and response steps; becomes the finding's remediation text. */
+  readonly runbook: string;
+  /** ASFF `Types` (namespace/category/classifier). */
+  readonly findingTypes: readonly string[];
+}
+
+/** Per-rule settings after defaults and configuration are merged. */
+export interface RuleSettings {
+  readonly enabled: boolean;
+  readonly severity: Severity;
+  readonly threshold: number;
+  readonly windowMs: number;
+}
+
+/** What a rule may ask of the engine while it decides: all pure, all over loaded state. */
+export interface RuleContext {
+  readonly settings: RuleSettings;
+  readonly learningPeriodMs: number;
+  /** The key's baseline as it stood before this event (undefined if the key is new). */
+  keyBaseline(keyArn: string): Readonly<KeyBaseline> | undefined;
+  /** True while the key is inside its learning period at this event's time. */
+  isLearning(keyArn: string, eventTimeMs: number): boolean;
+  /**
+   * Counts this event into the rule's tumbling event-time window (grouped by the rule's `windowGroup`),
+   * tracking distinct `member`s when given. Undefined when the rule declares no window group for the event.
+   */
+  countInWindow(member?: string): WindowCounter | undefined;
+  /** Marks the current window as having fired, so one window raises one detection. */
+  markWindowFired(): void;
+  /** Best known alias for a key ARN. */
+  aliasOf(keyArn: string): string | undefined;
+  readonly keyPolicy: KeyPolicyView;
+}
+
+/** What the configuration says about keys, principals and accounts (issue #3 fills it from YAML). */
+export interface KeyPolicyView {
+  isSensitiveKey(keyArn: string, alias: string | undefined): boolean;
+  /** undefined: the configuration says nothing; true/false: allowed or not. */
+  isPrincipalAllowed(keyArn: string, alias: string | undefined, principalId: string): boolean | undefined;
+  isRegionAllowed(keyArn: string, alias: string | undefined, region: string): boolean | undefined;
+  isAccountTrusted(accountId: string): boolean;
+  requiredContext(keyArn: string, alias: string | undefined): Readonly<Record<string, string | null>> | undefined;
+  requiredBucketKey(bucket: string): string | undefined;
+}
+
+/** One rule's verdict on one event. */
+export interface Detection {
+  readonly ruleId: string;
+  readonly severity: Severity;
+  /** What the finding is about (e.g. `principal|key`): with the rule and window it makes the finding id. */
+  readonly subject: string;
+  /** Findings on the same subject within this event-time window aggregate into one. */
+  readonly aggregationWindowMs: number;
+  /** Why it is unusual, in plain words, naming principal, key and what is normal. */
+  readonly reason: string;
+  readonly event: MonitorEvent;
+  /** Further evidence ids (e.g. the other calls in a burst window). */
+  readonly relatedEventIds?: readonly string[];
+  /** Events this detection stands for (a window rule counts the whole burst). */
+  readonly eventCount?: number;
+}
+
+export type DetectionDraft = Omit<Detection, 'ruleId' | 'severity' | 'aggregationWindowMs' | 'event'> & {
+  readonly severity?: Severity;
+  readonly aggregationWindowMs?: number;
+};
+
+type EventOf<S extends SelectedEventSource> = S extends 'kms.amazonaws.com'
+  ? KmsCall
+  : S extends 's3.amazonaws.com'
+    ? S3ObjectAccess
+    : OtherApiCall;
+
+export interface Rule<E extends MonitorEvent = MonitorEvent> extends RuleMetadata {
+  readonly selection: readonly RuleSelection[];
+  /** Default threshold and window (for window rules). */
+  readonly defaults?: { readonly threshold?: number; readonly windowMinutes?: number };
+  /** For window rules: the group an event counts in (e.g. its principal), so state can be planned per batch. */
+  readonly windowGroup?: (event: E) => string | undefined;
+  /** Decides on one event. Pure: everything it needs comes through `ctx`. */
+  readonly detect: (event: E, ctx: RuleContext) => DetectionDraft | undefined;
+}
+
+export interface RuleCase {
+  readonly name: string;
+  /** Events in delivery order; the engine sorts each batch by event time as it would in production. */
+  readonly events: readonly MonitorEvent[];
+  /** Number of findings (after aggregation) the rule must produce. */
+  readonly expectFindings: number;
+  /** Optional engine settings for the case (e.g. a short learning period). */
+  readonly learningPeriodMs?: number;
+  /** Optional configuration for the case, as it would be written in kdm.config.yaml. */
+  readonly config?: unknown;
+}
+
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** Declares a rule with its selection as data; checks the metadata once, at load time. */
+export const defineRule = <S extends SelectedEventSource>(
+  rule: RuleMetadata & {
+    readonly selection: readonly (RuleSelection & { readonly eventSource: S })[];
+    readonly defaults?: { readonly threshold?: number; readonly windowMinutes?: number };
+    readonly windowGroup?: (event: EventOf<S>) => string | undefined;
+    readonly detect: (event: EventOf<S>, ctx: RuleContext) => DetectionDraft | undefined;
+  },
+): Rule => {
+  const problems: string[] = [];
+  if (!KEBAB.test(rule.id)) problems.push('id must be kebab-case');
+  if (rule.title.length === 0 || rule.title.length > 80) problems.push('title must be 1-80 characters');
+  if (rule.falsePositives.length === 0) problems.push('falsePositives must list at least one reason ("none known" counts)');
+  if (rule.selection.length === 0 || rule.selection.some((s) => s.eventNames.length === 0)) problems.push('selection must name event names');
+  if (rule.findingTypes.length === 0) problems.push('findingTypes must not be empty');
+  if (rule.references.some((r) => !/^https:\/\//.test(r))) problems.push('references must be https URLs');
+  if (problems.length > 0) throw new RuleDefinitionError(`rule ${rule.id}: ${problems.join('; ')}`);
+  return rule as unknown as Rule;
+};

@@ -1,0 +1,150 @@
+import type { MonitorEvent, SkipReason } from './events/types.ts';
+import type { FindingRecord } from './findings/finding.ts';
+
+/** Per-key decrypt activity for the replay summary. */
+export interface KeyActivity {
+  calls: number;
+  s3Made: number;
+  direct: number;
+  errors: number;
+  readonly principals: Set<string>;
+  readonly regions: Set<string>;
+  alias?: string;
+}
+
+/** Counts for one run. Every record read ends in exactly one of processed, skipped or failed. */
+export interface ActivitySummary {
+  readonly records: { read: number; processed: number; skipped: number; failed: number; readonly skippedByReason: Map<string, number> };
+  readonly files: { read: number; failed: number; skipped: number };
+  readonly events: { kms: number; s3: number; other: number };
+  readonly kmsByOperation: Map<string, number>;
+  readonly kmsErrors: Map<string, number>;
+  readonly keys: Map<string, KeyActivity>;
+  readonly principals: Map<string, number>;
+  readonly s3ByOperation: Map<string, number>;
+  firstEventMs: number | undefined;
+  lastEventMs: number | undefined;
+}
+
+export const createSummary = (): ActivitySummary => ({
+  records: { read: 0, processed: 0, skipped: 0, failed: 0, skippedByReason: new Map() },
+  files: { read: 0, failed: 0, skipped: 0 },
+  events: { kms: 0, s3: 0, other: 0 },
+  kmsByOperation: new Map(),
+  kmsErrors: new Map(),
+  keys: new Map(),
+  principals: new Map(),
+  s3ByOperation: new Map(),
+  firstEventMs: undefined,
+  lastEventMs: undefined,
+});
+
+const bump = (m: Map<string, number>, k: string, by = 1): void => {
+  m.set(k, (m.get(k) ?? 0) + by);
+};
+
+/** Most distinct keys tracked in the summary; further keys are counted under `(other keys)`. */
+const MAX_TRACKED_KEYS = 10_000;
+const MAX_TRACKED_PRINCIPALS = 50_000;
+
+export const recordSkipped = (s: ActivitySummary, reason: SkipReason | string, count = 1): void => {
+  s.records.skipped += count;
+  bump(s.records.skippedByReason, reason, count);
+};
+
+export const recordFailed = (s: ActivitySummary, count = 1): void => {
+  s.records.failed += count;
+};
+
+/** Counts one accepted (not duplicate) event. */
+export const recordEvent = (s: ActivitySummary, e: MonitorEvent): void => {
+  s.records.processed++;
+  s.firstEventMs = s.firstEventMs === undefined ? e.eventTimeMs : Math.min(s.firstEventMs, e.eventTimeMs);
+  s.lastEventMs = s.lastEventMs === undefined ? e.eventTimeMs : Math.max(s.lastEventMs, e.eventTimeMs);
+  if (e.kind === 'other') {
+    s.events.other++;
+    return;
+  }
+  if (e.kind === 's3') {
+    s.events.s3++;
+    bump(s.s3ByOperation, e.eventName);
+    return;
+  }
+  s.events.kms++;
+  bump(s.kmsByOperation, e.eventName);
+  if (e.errorCode !== undefined) bump(s.kmsErrors, e.errorCode);
+  if (s.principals.has(e.principal.id) || s.principals.size < MAX_TRACKED_PRINCIPALS) bump(s.principals, e.principal.id);
+  const keyName = e.keyArn ?? (e.keyAlias !== undefined ? `(alias) ${e.keyAlias}` : undefined);
+  if (keyName === undefined) return;
+  let k = s.keys.get(keyName);
+  if (k === undefined) {
+    if (s.keys.size >= MAX_TRACKED_KEYS) return;
+    k = { calls: 0, s3Made: 0, direct: 0, errors: 0, principals: new Set(), regions: new Set() };
+    s.keys.set(keyName, k);
+  }
+  k.calls++;
+  if (e.madeByS3) k.s3Made++;
+  else if (!e.madeByAwsService) k.direct++;
+  if (e.errorCode !== undefined) k.errors++;
+  if (k.principals.size < 1000) k.principals.add(e.principal.id);
+  k.regions.add(e.region);
+  if (e.keyAlias !== undefined) k.alias ??= e.keyAlias;
+};
+
+const sortedObject = (m: ReadonlyMap<string, number>): Record<string, number> => {
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) out[k] = v;
+  return out;
+};
+
+export const topEntries = (m: ReadonlyMap<string, number>, n: number): [string, number][] =>
+  [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n);
+
+/** The `--summary json` document. Its keys are a documented, stable contract (see README). */
+export const summaryToJson = (
+  s: ActivitySummary,
+  findings: readonly FindingRecord[],
+  extra: { readonly durationMs?: number; readonly expiredSuppressions?: readonly string[] } = {},
+): Record<string, unknown> => {
+  const active = findings.filter((f) => f.suppressedBy === undefined);
+  const byRule = new Map<string, number>();
+  const bySeverity = new Map<string, number>();
+  for (const f of active) {
+    bump(byRule, f.ruleId);
+    bump(bySeverity, f.severity);
+  }
+  return {
+    records: {
+      read: s.records.read,
+      processed: s.records.processed,
+      skipped: s.records.skipped,
+      failed: s.records.failed,
+      skippedByReason: sortedObject(s.records.skippedByReason),
+    },
+    files: { ...s.files },
+    events: { ...s.events, firstEventTime: s.firstEventMs === undefined ? null : new Date(s.firstEventMs).toISOString(), lastEventTime: s.lastEventMs === undefined ? null : new Date(s.lastEventMs).toISOString() },
+    kms: { byOperation: sortedObject(s.kmsByOperation), errors: sortedObject(s.kmsErrors) },
+    s3: { byOperation: sortedObject(s.s3ByOperation) },
+    keys: [...s.keys]
+      .sort((a, b) => b[1].calls - a[1].calls || a[0].localeCompare(b[0]))
+      .map(([key, k]) => ({
+        key,
+        alias: k.alias ?? null,
+        calls: k.calls,
+        s3Made: k.s3Made,
+        direct: k.direct,
+        errors: k.errors,
+        distinctPrincipals: k.principals.size,
+        regions: [...k.regions].sort(),
+      })),
+    topPrincipals: topEntries(s.principals, 10).map(([principal, calls]) => ({ principal, calls })),
+    findings: {
+      total: active.length,
+      byRule: sortedObject(byRule),
+      bySeverity: sortedObject(bySeverity),
+      suppressed: findings.length - active.length,
+    },
+    ...(extra.expiredSuppressions !== undefined ? { expiredSuppressions: [...extra.expiredSuppressions] } : {}),
+    ...(extra.durationMs !== undefined ? { durationMs: Math.round(extra.durationMs) } : {}),
+  };
+};
