@@ -42,9 +42,15 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   let watermarkMs = Number.NEGATIVE_INFINITY;
   let expiredUpToMs = Number.NEGATIVE_INFINITY;
 
+  // Issues the reader found before records reached a batch: a record it could not parse was still read.
   const noteIssue = (issue: ReadIssue): void => {
-    if (issue.kind === 'record-failed') recordFailed(summary);
-    else if (issue.kind === 'record-skipped') recordSkipped(summary, issue.reason ?? 'unspecified');
+    if (issue.kind === 'record-failed') {
+      summary.records.read++;
+      recordFailed(summary);
+    } else if (issue.kind === 'record-skipped') {
+      summary.records.read++;
+      recordSkipped(summary, issue.reason ?? 'unspecified');
+    }
     else if (issue.kind === 'file-failed') summary.files.failed++;
     else summary.files.skipped++;
     deps.onIssue?.(issue);

@@ -61,10 +61,17 @@ const safeJson = (v: unknown): string => {
   }
 };
 
-/** Parses an RFC 3339 timestamp to epoch ms; undefined when it is not one. */
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Parses a CloudTrail timestamp to epoch ms; undefined when it is not one. CloudTrail times are UTC, so a
+ * timestamp without a zone (`2021-10-19 00:56:05`, as some exports write it) is read as UTC, never local time.
+ */
 export const parseTimeMs = (v: unknown): number | undefined => {
-  if (typeof v !== 'string' || v.length < 10 || v.length > 40) return undefined;
-  const ms = Date.parse(v);
+  if (typeof v !== 'string' || v.length > 40) return undefined;
+  const m = TIMESTAMP.exec(v);
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}T${m[2]}${m[3] ?? 'Z'}`);
   return Number.isFinite(ms) ? ms : undefined;
 };
 

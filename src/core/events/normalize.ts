@@ -176,7 +176,11 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
     const key = resolveKey(raw['resources'], keyIdParameter, region, principal.accountId ?? base.recipientAccountId);
     const encryptionContext = contextOf(rp);
     const s3Arn = encryptionContext?.[S3_ARN_CONTEXT_KEY];
-    const invokedBy = invokedByOf(userIdentity) ?? (isAwsServiceMarker(sourceIp) ? sourceIp : undefined);
+    const userAgent = base.userAgent;
+    // A service DNS name as user agent counts only when no network address contradicts it (partial exports).
+    const invokedBy =
+      invokedByOf(userIdentity) ??
+      (isAwsServiceMarker(sourceIp) ? sourceIp : sourceIp === undefined && userAgent?.endsWith('.amazonaws.com') === true ? userAgent : undefined);
     const madeByAwsService = invokedBy !== undefined || principal.type === 'AWSService';
     const event: KmsCall = compact({
       ...base,

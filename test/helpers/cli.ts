@@ -1,0 +1,17 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export const REPO = join(import.meta.dirname, '..', '..');
+export const KDM = join(REPO, 'dist', 'kdm.js');
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI exactly as `npx kdm` would, from the repository root. */
+export const runKdm = (args: readonly string[], input?: string | Buffer): CliRun => {
+  const r = spawnSync(process.execPath, [KDM, ...args], { cwd: REPO, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};

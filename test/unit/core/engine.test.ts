@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { createRecordProcessor } from '#app/process-records.ts';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createEngine } from '#core/engine.ts';
+import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import { createWorkingState, stateKey } from '#core/state.ts';
+import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT } from '#core/testing/builders.ts';
+
+const clock = { nowMs: () => Date.UTC(2026, 10, 22) };
+
+describe('engine', () => {
+  it('drops a record delivered twice and counts it as a duplicate', () => {
+    const engine = createEngine({ rules: [] });
+    const e = kmsEvent({ eventId: 'dup' });
+    const state = createWorkingState(new Map());
+
+    const result = engine.evaluate([e, e], state);
+
+    expect(result.accepted).toHaveLength(1);
+    expect(result.duplicates).toBe(1);
+  });
+
+  it('counts the two copies of a cross-account call (same sharedEventID, different eventID) once', () => {
+    const engine = createEngine({ rules: [] });
+    const a = kmsEvent({ eventId: 'a', sharedEventId: 'shared-1' });
+    const b = kmsEvent({ eventId: 'b', sharedEventId: 'shared-1', recipientAccountId: OTHER_ACCOUNT });
+
+    const result = engine.evaluate([a, b], createWorkingState(new Map()));
+
+    expect(result.accepted.map((e) => e.eventId)).toEqual(['a']);
+    expect(result.duplicates).toBe(1);
+  });
+
+  it('orders a batch by event time', () => {
+    const engine = createEngine({ rules: [] });
+    const late = kmsEvent({ eventId: 'late', atMs: BASE_TIME_MS + minutes(5) });
+    const early = kmsEvent({ eventId: 'early', atMs: BASE_TIME_MS });
+
+    expect(engine.evaluate([late, early], createWorkingState(new Map())).accepted.map((e) => e.eventId)).toEqual(['early', 'late']);
+  });
+
+  it('plans the state a batch needs: dedupe entries, key baselines and alias mappings', () => {
+    const engine = createEngine({ rules: [] });
+    const e = kmsEvent({ eventId: 'x', keyId: 'alias/app' });
+
+    expect(engine.planStateKeys([e]).sort()).toEqual([stateKey.alias('111122223333', 'alias/app'), stateKey.keyBaseline(KEY_ARN), stateKey.seen('e:x')].sort());
+  });
+
+  it('learns a key baseline from successful cryptographic calls only', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+
+    engine.evaluate([kmsEvent({ who: { role: 'Reader' }, context: { app: 'x' } }), kmsEvent({ who: { role: 'Denied' }, errorCode: 'AccessDeniedException' })], state);
+
+    const baseline = state.get(stateKey.keyBaseline(KEY_ARN));
+    expect(baseline).toMatchObject({ kind: 'key-baseline', firstSeenMs: BASE_TIME_MS, directCalls: 1, directCallsWithContext: 1 });
+    expect(Object.keys((baseline as { principals: object }).principals)).toEqual(['arn:aws:iam::111122223333:role/Reader']);
+  });
+
+  it('resolves an alias-only call to its key once a record named both', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    engine.evaluate([kmsEvent({ keyId: 'alias/app' })], state);
+
+    const result = engine.evaluate([kmsEvent({ keyArn: null, keyId: 'alias/app' })], state);
+
+    expect(result.accepted[0]).toMatchObject({ keyArn: KEY_ARN, keyAlias: 'alias/app' });
+  });
+
+  it('keeps a principal named __proto__ as data in the baseline', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const e = { ...kmsEvent(), principal: { type: 'IAMUser' as const, id: '__proto__', isAwsService: false } };
+
+    engine.evaluate([e], state);
+
+    const baseline = state.get(stateKey.keyBaseline(KEY_ARN)) as { principals: Record<string, number> };
+    expect(Object.prototype.hasOwnProperty.call(baseline.principals, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(baseline.principals)).toBeNull();
+  });
+});
+
+describe('record processor', () => {
+  it('dedupes across batches through the state store', async () => {
+    const store = createMemoryStateStore();
+    const processor = createRecordProcessor({ engine: createEngine({ rules: [], config: DEFAULT_ENGINE_CONFIG }), store, clock });
+    const record = kmsRecord({ eventId: 'same' });
+
+    await processor.processBatch({ file: 'a.json', records: [record], firstIndex: 0 });
+    await processor.processBatch({ file: 'b.json', records: [record], firstIndex: 0 });
+
+    expect(processor.summary.records).toMatchObject({ read: 2, processed: 1, skipped: 1 });
+    expect(processor.summary.records.skippedByReason.get('duplicate')).toBe(1);
+  });
+
+  it('forgets dedupe entries once event time has passed their retention', async () => {
+    const store = createMemoryStateStore();
+    const processor = createRecordProcessor({ engine: createEngine({ rules: [], config: { ...DEFAULT_ENGINE_CONFIG, dedupeRetentionMs: minutes(5) } }), store, clock });
+
+    await processor.processBatch({ file: 'a', records: [kmsRecord({ eventId: 'old', atMs: BASE_TIME_MS })], firstIndex: 0 });
+    await processor.processBatch({ file: 'b', records: [kmsRecord({ eventId: 'new', atMs: BASE_TIME_MS + minutes(60) })], firstIndex: 0 });
+
+    expect(store.entries.has(stateKey.seen('e:old'))).toBe(false);
+    expect(store.entries.has(stateKey.seen('e:new'))).toBe(true);
+  });
+
+  it('reports each record that fails with its file and index', async () => {
+    const issues: string[] = [];
+    const processor = createRecordProcessor({ engine: createEngine({ rules: [] }), store: createMemoryStateStore(), clock, onIssue: (i) => issues.push(`${i.origin.file}#${i.origin.index}: ${i.message}`) });
+
+    await processor.processBatch({ file: 'x.json', records: [kmsRecord(), 42, { eventSource: 'kms.amazonaws.com' }], firstIndex: 10 });
+
+    expect(issues).toEqual(['x.json#11: record is number, not a JSON object', 'x.json#12: missing field eventName']);
+    expect(processor.summary.records).toMatchObject({ read: 3, processed: 1, failed: 2 });
+  });
+});

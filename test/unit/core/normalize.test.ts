@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeRecord, isAwsServiceMarker, dedupeKeyOf } from '#core/events/normalize.ts';
+import type { KmsCall, S3ObjectAccess } from '#core/events/types.ts';
+import { kmsRecord, s3Record, KEY_ARN, ACCOUNT } from '#core/testing/builders.ts';
+import { datasetRecords, datasetFiles, hasDatasets } from '../../helpers/datasets.ts';
+
+const kms = (raw: unknown): KmsCall => {
+  const r = normalizeRecord(raw);
+  if (!r.ok || r.event.kind !== 'kms') throw new Error(`expected a KMS call, got ${JSON.stringify(r)}`);
+  return r.event;
+};
+
+describe('normalizeRecord on the AWS-documented S3 SSE-KMS examples (awsdocs-examples)', () => {
+  const records = hasDatasets
+    ? datasetRecords(datasetFiles().find((f) => f.includes('awsdocs-example-events-kms'))!).filter((r) =>
+        JSON.stringify((r as { requestParameters?: unknown }).requestParameters ?? {}).includes('aws:s3:arn'))
+    : [];
+
+  it.runIf(hasDatasets)('recognises the GenerateDataKey that S3 made on upload, with the caller folded to its role', () => {
+    const raw = records.find((r) => (r as { eventName: string }).eventName === 'GenerateDataKey');
+
+    const e = kms(raw);
+
+    expect(e).toMatchObject({
+      eventName: 'GenerateDataKey',
+      keyArn: 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      keyAccountId: '111122223333',
+      s3Arn: 'arn:aws:s3:::example_bucket/example_object',
+      invokedBy: 'internal.amazonaws.com',
+      madeByAwsService: true,
+      madeByS3: true,
+      region: 'us-west-2',
+      eventId: '80721262-21a5-49b9-8b63-28740e7ce9c9',
+      eventTimeMs: Date.parse('2015-09-10T23:58:18Z'),
+      request: { keySpec: 'AES_256' },
+    });
+    expect(e.principal).toMatchObject({ type: 'AssumedRole', id: 'arn:aws:iam::111122223333:role/Admins', sessionName: 'example-user', accountId: '111122223333' });
+  });
+
+  it.runIf(hasDatasets)('recognises the Decrypt that S3 made on download although it names no keyId (key from resources[] without a type)', () => {
+    const raw = records.find((r) => (r as { eventName: string }).eventName === 'Decrypt');
+
+    const e = kms(raw);
+
+    expect(e.keyArn).toBe('arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    expect(e.keyIdParameter).toBeUndefined();
+    expect(e.madeByS3).toBe(true);
+    expect(e.encryptionContext?.['aws:s3:arn']).toBe('arn:aws:s3:::example_bucket/example_object');
+  });
+
+  it.runIf(hasDatasets)('reads the Panther S3 Decrypt with "AWS Internal" markers, a bucket context, lower-case arn and a zone-less eventTime as UTC', () => {
+    const raw = datasetRecords(datasetFiles().find((f) => f.includes('panther-analysis-test-events-kms'))!).find((r) =>
+      JSON.stringify(r).includes('aws:s3:arn'));
+
+    const e = kms(raw);
+
+    expect(e).toMatchObject({ madeByS3: true, invokedBy: 'AWS Internal', s3Arn: 'arn:aws:s3:::1111', keyArn: 'arn:aws:kms:us-west-2:123456789012:key/1111' });
+    expect(e.eventTimeMs).toBe(Date.UTC(2021, 9, 19, 0, 56, 5));
+  });
+
+  it.runIf(hasDatasets)('treats Secrets Manager Decrypts (Permiso console sessions) as service-made but not S3-made', () => {
+    const raw = datasetRecords(datasetFiles().find((f) => f.includes('permiso-console-session-events-kms'))!).find((r) =>
+      (r as { eventName: string }).eventName === 'Decrypt');
+
+    const e = kms(raw);
+
+    expect(e.madeByAwsService).toBe(true);
+    expect(e.invokedBy).toBe('secretsmanager.amazonaws.com');
+    expect(e.madeByS3).toBe(false);
+    expect(e.principal.id).toBe('unknown');
+  });
+});
+
+describe('normalizeRecord', () => {
+  it('folds an assumed-role session to the role ARN and keeps the session name apart', () => {
+    const e = kms(kmsRecord({ who: { role: 'Reader', session: 'alice' } }));
+
+    expect(e.principal).toMatchObject({ type: 'AssumedRole', id: `arn:aws:iam::${ACCOUNT}:role/Reader`, sessionName: 'alice', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Reader/alice` });
+  });
+
+  it('folds an assumed-role ARN without sessionContext', () => {
+    const raw = kmsRecord({ who: { role: 'Reader', session: 's' } });
+    delete (raw['userIdentity'] as Record<string, unknown>)['sessionContext'];
+
+    expect(kms(raw).principal.id).toBe(`arn:aws:iam::${ACCOUNT}:role/Reader`);
+  });
+
+  it('marks service-linked roles as AWS service principals', () => {
+    const raw = kmsRecord();
+    (raw['userIdentity'] as Record<string, unknown>)['sessionContext'] = { sessionIssuer: { arn: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` } };
+
+    expect(kms(raw).principal.isAwsService).toBe(true);
+  });
+
+  it('recognises the root user', () => {
+    expect(kms(kmsRecord({ who: { root: true } })).principal).toMatchObject({ type: 'Root', id: `arn:aws:iam::${ACCOUNT}:root` });
+  });
+
+  it.each([
+    ['AWS Internal', true],
+    ['AWS Internal/3', true],
+    ['internal.amazonaws.com', true],
+    ['s3.amazonaws.com', true],
+    ['fas.s3.amazonaws.com', true],
+    ['203.0.113.7', false],
+    ['2001:db8::1', false],
+    ['aws-cli/2.17 amazonaws.com-agent', false],
+  ])('treats sourceIPAddress %s as an AWS service marker: %s', (value, expected) => {
+    expect(isAwsServiceMarker(value)).toBe(expected);
+  });
+
+  it.each(['AWS Internal', 'internal.amazonaws.com', 'fas.s3.amazonaws.com', 's3.amazonaws.com'])('recognises an S3-made call whatever the marker (%s)', (marker) => {
+    const e = kms(kmsRecord({ s3Arn: 'arn:aws:s3:::b/k', viaService: marker }));
+
+    expect(e.madeByS3).toBe(true);
+    expect(e.invokedBy).toBe(marker);
+  });
+
+  it('does not call a Decrypt S3-made when the aws:s3:arn context comes from a real network address', () => {
+    const raw = kmsRecord({ context: { 'aws:s3:arn': 'arn:aws:s3:::b/k' }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' });
+
+    const e = kms(raw);
+
+    expect(e.s3Arn).toBe('arn:aws:s3:::b/k');
+    expect(e.madeByAwsService).toBe(false);
+    expect(e.madeByS3).toBe(false);
+  });
+
+  it('keeps failed calls with their error code', () => {
+    const e = kms(kmsRecord({ errorCode: 'AccessDeniedException' }));
+
+    expect(e.errorCode).toBe('AccessDeniedException');
+  });
+
+  it('takes the key from an ARN keyId when resources[] is empty, and notes aliases without guessing', () => {
+    expect(kms(kmsRecord({ keyArn: null, keyId: KEY_ARN })).keyArn).toBe(KEY_ARN);
+    const aliased = kms(kmsRecord({ keyArn: null, keyId: 'alias/app-data' }));
+    expect(aliased.keyArn).toBeUndefined();
+    expect(aliased.keyAlias).toBe('alias/app-data');
+    const both = kms(kmsRecord({ keyId: `arn:aws:kms:us-east-1:${ACCOUNT}:alias/app-data` }));
+    expect(both).toMatchObject({ keyArn: KEY_ARN, keyAlias: 'alias/app-data' });
+  });
+
+  it('builds the key ARN from a bare key id in the caller account and region', () => {
+    const e = kms(kmsRecord({ keyArn: null, keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'eu-west-1' }));
+
+    expect(e.keyArn).toBe(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
+  });
+
+  it('keeps __proto__ and constructor context keys as plain data', () => {
+    const raw = JSON.parse(JSON.stringify(kmsRecord()).replace('"encryptionAlgorithm"', '"encryptionContext":{"__proto__":"x","constructor":"y","toString":"z"},"encryptionAlgorithm"'));
+
+    const e = kms(raw);
+
+    expect(Object.keys(e.encryptionContext ?? {})).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(e.encryptionContext?.['__proto__']).toBe('x');
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+  });
+
+  it('normalizes an S3 GetObject data event', () => {
+    const r = normalizeRecord(s3Record({ bucket: 'b', key: 'a/b c.txt', sourceIp: '203.0.113.7', bytesOut: 42, vpcEndpointId: 'vpce-1' }));
+
+    expect(r.ok && r.event.kind).toBe('s3');
+    const e = (r as { event: S3ObjectAccess }).event;
+    expect(e).toMatchObject({ bucket: 'b', objectKey: 'a/b c.txt', objectArn: 'arn:aws:s3:::b/a/b c.txt', bucketArn: 'arn:aws:s3:::b', bytesOut: 42, sourceIp: '203.0.113.7', vpcEndpointId: 'vpce-1', isDataEvent: true });
+  });
+
+  it('reads SSEApplied and the requested KMS key of a PutObject', () => {
+    const r = normalizeRecord(s3Record({ eventName: 'PutObject', sseApplied: 'SSE_KMS', kmsKeyId: KEY_ARN }));
+
+    expect(r.ok && r.event).toMatchObject({ kind: 's3', sseApplied: 'SSE_KMS', requestedKmsKeyId: KEY_ARN });
+  });
+
+  it('uses @timestamp when Logstash replaced eventTime', () => {
+    const raw = kmsRecord();
+    delete raw['eventTime'];
+    raw['@timestamp'] = '2020-09-14T01:02:34.000Z';
+
+    expect(kms(raw).eventTimeMs).toBe(Date.parse('2020-09-14T01:02:34.000Z'));
+  });
+
+  it.each([
+    [null, 'record is null, not a JSON object'],
+    [[1], 'record is an array, not a JSON object'],
+    ['text', 'record is string, not a JSON object'],
+    [{ eventVersion: '2.0', eventSource: 'kms.amazonaws.com' }, 'unsupported eventVersion "2.0"'],
+    [{ eventVersion: '1.08' }, 'missing field eventSource'],
+    [{ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt' }, 'missing field eventTime'],
+    [{ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventTime: 'redacted' }, 'invalid eventTime "redacted"'],
+    [{ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventTime: '2026-10-01T00:00:00Z' }, 'missing field eventID'],
+  ])('fails %j with a one-line reason', (raw, reason) => {
+    expect(normalizeRecord(raw)).toEqual({ ok: false, outcome: 'failed', reason });
+  });
+
+  it('skips Insights events with a reason', () => {
+    expect(normalizeRecord({ eventVersion: '1.08', eventType: 'AwsCloudTrailInsight', insightDetails: {} })).toEqual({ ok: false, outcome: 'skipped', reason: 'insight-event' });
+  });
+
+  it('counts other API calls as other events', () => {
+    const r = normalizeRecord({ eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', eventTime: '2026-10-01T00:00:00Z' });
+
+    expect(r.ok && r.event.kind).toBe('other');
+  });
+
+  it('dedupes cross-account copies on sharedEventID and the rest on eventID', () => {
+    expect(dedupeKeyOf({ eventId: 'a', sharedEventId: 's' })).toBe('s:s');
+    expect(dedupeKeyOf({ eventId: 'a' })).toBe('e:a');
+    expect(dedupeKeyOf({ eventId: '' })).toBeUndefined();
+  });
+
+  it('clips huge strings so one record cannot hold megabytes in memory', () => {
+    const e = kms(kmsRecord({ userAgent: 'x'.repeat(1_000_000) }));
+
+    expect(e.userAgent?.length).toBeLessThanOrEqual(2048);
+    expect(e.userAgent?.endsWith('[truncated]')).toBe(true);
+  });
+});
