@@ -1,5 +1,6 @@
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
 import { RuleDefinitionError } from './errors.ts';
+import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
 import type { Detection, Rule, RuleContext, RuleSettings } from './rules/define-rule.ts';
@@ -7,24 +8,15 @@ import {
   getEntry,
   hasEntry,
   newKeyBaseline,
+  newPrincipalBaseline,
   putEntry,
   stateKey,
   type AliasEntry,
   type KeyBaseline,
+  type PrincipalBaseline,
   type WindowCounter,
   type WorkingState,
 } from './state.ts';
-
-/** KMS operations that use key material on data: the calls the baselines learn from. */
-export const KMS_CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
-  'Decrypt',
-  'Encrypt',
-  'ReEncrypt',
-  'GenerateDataKey',
-  'GenerateDataKeyWithoutPlaintext',
-  'GenerateDataKeyPair',
-  'GenerateDataKeyPairWithoutPlaintext',
-]);
 
 /** Upper bound on distinct members a window remembers (its count keeps going). */
 const WINDOW_MEMBER_LIMIT = 1_000;
@@ -101,6 +93,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         if (d !== undefined) keys.add(stateKey.seen(d));
         if (e.kind === 'kms') {
           if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
+          keys.add(stateKey.principalBaseline(e.principal.id));
           const account = aliasAccount(e);
           if (e.keyAlias !== undefined && account !== undefined) keys.add(stateKey.alias(account, e.keyAlias));
         }
@@ -173,6 +166,15 @@ const ruleContext = (
     const entry = state.get(stateKey.keyBaseline(keyArn));
     return entry?.kind === 'key-baseline' ? entry : undefined;
   };
+  const principalKey = stateKey.principalBaseline(event.principal.id);
+  const principalBaselineOf = (): PrincipalBaseline | undefined => {
+    const entry = state.get(principalKey);
+    return entry?.kind === 'principal-baseline' ? entry : undefined;
+  };
+  const principalLearning = (): boolean => {
+    const b = principalBaselineOf();
+    return b === undefined || event.eventTimeMs < b.firstSeenMs + learningPeriodMs;
+  };
   const group = rule.windowGroup?.(event);
   const t = event.eventTimeMs;
   const start = windowStartMs(t, settings.windowMs);
@@ -185,6 +187,15 @@ const ruleContext = (
     isLearning: (keyArn, t) => {
       const b = baselineOf(keyArn);
       return b === undefined || t < b.firstSeenMs + learningPeriodMs;
+    },
+    historyStartMs: (keyArn) => baselineOf(keyArn)?.firstSeenMs,
+    principalBaseline: principalBaselineOf,
+    isPrincipalLearning: principalLearning,
+    notePeak: (count) => {
+      if (!principalLearning()) return;
+      const b = principalBaselineOf() ?? newPrincipalBaseline(event.eventTimeMs);
+      if ((getEntry(b.peaks, rule.id) ?? 0) < count) putEntry(b.peaks, rule.id, count);
+      state.set(principalKey, b);
     },
     countInWindow: (member) => {
       if (windowKey === undefined) return undefined;
@@ -228,7 +239,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined): vo
       state.set(stateKey.alias(account, aliasName), { kind: 'alias', keyArn: e.keyArn });
     }
   }
-  if (e.keyArn === undefined || e.errorCode !== undefined || !KMS_CRYPTO_OPERATIONS.has(e.eventName)) return;
+  if (e.keyArn === undefined || e.errorCode !== undefined || !KMS_CRYPTO_OPERATION_SET.has(e.eventName)) return;
   const key = stateKey.keyBaseline(e.keyArn);
   const existing = state.get(key);
   const b = existing?.kind === 'key-baseline' ? existing : newKeyBaseline(e.eventTimeMs);
@@ -247,4 +258,12 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined): vo
   }
   if (e.keyAlias !== undefined && !b.aliases.includes(e.keyAlias) && b.aliases.length < 10) b.aliases.push(e.keyAlias);
   state.set(key, b);
+
+  const pKey = stateKey.principalBaseline(e.principal.id);
+  const pExisting = state.get(pKey);
+  const p = pExisting?.kind === 'principal-baseline' ? pExisting : newPrincipalBaseline(e.eventTimeMs);
+  p.firstSeenMs = Math.min(p.firstSeenMs, e.eventTimeMs);
+  p.lastSeenMs = Math.max(p.lastSeenMs, e.eventTimeMs);
+  remember(p.regions, e.region, e.eventTimeMs);
+  state.set(pKey, p);
 };

@@ -50,14 +50,33 @@ export interface AliasEntry {
   keyArn: string;
 }
 
-export type StateEntry = SeenEntry | KeyBaseline | WindowCounter | AliasEntry;
+/** What one principal normally does across keys: where it calls KMS from, and its peak window rates. */
+export interface PrincipalBaseline {
+  readonly kind: 'principal-baseline';
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** region → first seen. */
+  regions: Record<string, number>;
+  /** rule id → highest count the principal reached in one of that rule's windows while learning. */
+  peaks: Record<string, number>;
+}
+
+export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry;
 
 export const stateKey = {
   seen: (dedupeKey: string) => `seen#${dedupeKey}`,
-  keyBaseline: (keyArn: string) => `key#${keyArn}`,
+  /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
+  keyBaseline: (keyArn: string) => `key#${keyFamilyOf(keyArn)}`,
+  principalBaseline: (principalId: string) => `principal#${principalId}`,
   window: (ruleId: string, group: string, startMs: number) => `win#${ruleId}#${startMs}#${group}`,
   alias: (accountId: string, alias: string) => `alias#${accountId}#${alias}`,
 } as const;
+
+/** `arn:aws:kms:<region>:<acct>:key/mrk-…` → the same ARN with `*` for region; other keys unchanged. */
+export const keyFamilyOf = (keyArn: string): string => {
+  const parts = keyArn.split(':');
+  return parts.length >= 6 && (parts[5] ?? '').startsWith('key/mrk-') ? [...parts.slice(0, 3), '*', ...parts.slice(4)].join(':') : keyArn;
+};
 
 /** The state a batch works on: entries loaded by the shell, with writes tracked for saving. */
 export interface WorkingState {
@@ -79,6 +98,14 @@ export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>): Wor
     changes: () => dirty,
   };
 };
+
+export const newPrincipalBaseline = (eventTimeMs: number): PrincipalBaseline => ({
+  kind: 'principal-baseline',
+  firstSeenMs: eventTimeMs,
+  lastSeenMs: eventTimeMs,
+  regions: Object.create(null) as Record<string, number>,
+  peaks: Object.create(null) as Record<string, number>,
+});
 
 export const newKeyBaseline = (eventTimeMs: number): KeyBaseline => ({
   kind: 'key-baseline',

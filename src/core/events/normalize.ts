@@ -1,4 +1,4 @@
-import { bool, compact, isObject, num, obj, own, parseTimeMs, str, stringMap, type JsonObject } from './fields.ts';
+import { bool, clip, compact, isObject, num, obj, own, parseTimeMs, str, stringMap, type JsonObject } from './fields.ts';
 import { invokedByOf, normalizePrincipal } from './principal.ts';
 import type { EncryptionContext, EventBase, KmsCall, KmsRequestSummary, NormalizeResult, OtherApiCall, S3ObjectAccess } from './types.ts';
 
@@ -107,8 +107,9 @@ const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
   if (alg !== undefined) out['encryptionAlgorithm'] = alg;
   const window = num(rp['pendingWindowInDays']);
   if (window !== undefined) out['pendingWindowInDays'] = window;
-  const policy = str(rp['policy']);
-  if (policy !== undefined) out['policy'] = policy;
+  // Key policies may be 32 KB: keep them whole (up to that) or the policy check would read a cut document.
+  const policy = rp['policy'];
+  if (typeof policy === 'string' && policy.length > 0) out['policy'] = clip(policy, 32 * 1024);
   const aliasName = str(rp['aliasName']);
   if (aliasName !== undefined) out['aliasName'] = aliasName;
   const targetKeyId = str(rp['targetKeyId']);

@@ -1,6 +1,7 @@
+import type { ConfigFile } from '../config.ts';
 import { RuleDefinitionError } from '../errors.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
-import type { KeyBaseline, WindowCounter } from '../state.ts';
+import type { KeyBaseline, PrincipalBaseline, WindowCounter } from '../state.ts';
 
 /** The ASFF severity labels; Sigma's levels map one to one. */
 export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -49,6 +50,14 @@ export interface RuleContext {
   keyBaseline(keyArn: string): Readonly<KeyBaseline> | undefined;
   /** True while the key is inside its learning period at this event's time. */
   isLearning(keyArn: string, eventTimeMs: number): boolean;
+  /** The event principal's baseline as it stood before this event (undefined if new). */
+  principalBaseline(): Readonly<PrincipalBaseline> | undefined;
+  /** True while the event's principal is inside its own learning period. */
+  isPrincipalLearning(): boolean;
+  /** While the principal learns, remembers the highest window count it reached for this rule. */
+  notePeak(count: number): void;
+  /** Event time at which history began for this key (its first call), for plain-words reasons. */
+  historyStartMs(keyArn: string): number | undefined;
   /**
    * Counts this event into the rule's tumbling event-time window (grouped by the rule's `windowGroup`),
    * tracking distinct `member`s when given. Undefined when the rule declares no window group for the event.
@@ -116,10 +125,12 @@ export interface RuleCase {
   readonly events: readonly MonitorEvent[];
   /** Number of findings (after aggregation) the rule must produce. */
   readonly expectFindings: number;
+  /** When set, every finding must carry this severity. */
+  readonly expectSeverity?: Severity;
   /** Optional engine settings for the case (e.g. a short learning period). */
   readonly learningPeriodMs?: number;
   /** Optional configuration for the case, as it would be written in kdm.config.yaml. */
-  readonly config?: unknown;
+  readonly config?: ConfigFile;
 }
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

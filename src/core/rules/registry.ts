@@ -1,6 +1,29 @@
+import { rule as cloudtrailKmsBlindSpot } from './cloudtrail-kms-blind-spot.ts';
 import type { Rule } from './define-rule.ts';
+import { rule as kmsAccessDeniedBurst } from './kms-access-denied-burst.ts';
+import { rule as kmsCrossAccount } from './kms-cross-account.ts';
+import { rule as kmsKeyLifecycle } from './kms-key-lifecycle.ts';
+import { rule as kmsMassDecrypt } from './kms-mass-decrypt.ts';
+import { rule as kmsMissingEncryptionContext } from './kms-missing-encryption-context.ts';
+import { rule as kmsRootUsage } from './kms-root-usage.ts';
+import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decrypt.ts';
+import { rule as kmsThrottled } from './kms-throttled.ts';
+import { rule as kmsUnusualPrincipal } from './kms-unusual-principal.ts';
+import { rule as kmsUnusualRegion } from './kms-unusual-region.ts';
 
-/** Every rule shipped with the monitor, in catalogue order. */
-export const ALL_RULES: readonly Rule[] = [];
+/** Every rule shipped with the monitor, in catalogue order. Rule ids are a public contract. */
+export const ALL_RULES: readonly Rule[] = [
+  kmsUnusualPrincipal,
+  kmsUnusualRegion,
+  kmsMissingEncryptionContext,
+  kmsS3DataKeyDirectDecrypt,
+  kmsMassDecrypt,
+  kmsAccessDeniedBurst,
+  kmsCrossAccount,
+  kmsRootUsage,
+  kmsThrottled,
+  kmsKeyLifecycle,
+  cloudtrailKmsBlindSpot,
+];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -3,6 +3,7 @@ import { createRecordProcessor } from '#app/process-records.ts';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
 import { createWorkingState, stateKey } from '#core/state.ts';
 import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT } from '#core/testing/builders.ts';
 
@@ -39,11 +40,22 @@ describe('engine', () => {
     expect(engine.evaluate([late, early], createWorkingState(new Map())).accepted.map((e) => e.eventId)).toEqual(['early', 'late']);
   });
 
-  it('plans the state a batch needs: dedupe entries, key baselines and alias mappings', () => {
-    const engine = createEngine({ rules: [] });
-    const e = kmsEvent({ eventId: 'x', keyId: 'alias/app' });
+  it('plans the state a batch needs: dedupe entries, key and principal baselines, alias mappings and rule windows', () => {
+    const engine = createEngine({ rules: ALL_RULES });
+    const e = kmsEvent({ eventId: 'x', keyId: 'alias/app', who: { role: 'Reader' }, s3Arn: 'arn:aws:s3:::b/k' });
 
-    expect(engine.planStateKeys([e]).sort()).toEqual([stateKey.alias('111122223333', 'alias/app'), stateKey.keyBaseline(KEY_ARN), stateKey.seen('e:x')].sort());
+    expect(engine.planStateKeys([e]).sort()).toEqual([
+      stateKey.alias('111122223333', 'alias/app'),
+      stateKey.keyBaseline(KEY_ARN),
+      stateKey.principalBaseline('arn:aws:iam::111122223333:role/Reader'),
+      stateKey.seen('e:x'),
+      stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5))),
+    ].sort());
+  });
+
+  it('gives Multi-Region replicas one baseline', () => {
+    expect(stateKey.keyBaseline('arn:aws:kms:eu-west-1:111122223333:key/mrk-abc')).toBe(stateKey.keyBaseline('arn:aws:kms:us-east-1:111122223333:key/mrk-abc'));
+    expect(stateKey.keyBaseline('arn:aws:kms:eu-west-1:111122223333:key/1234')).not.toBe(stateKey.keyBaseline('arn:aws:kms:us-east-1:111122223333:key/1234'));
   });
 
   it('learns a key baseline from successful cryptographic calls only', () => {

@@ -1,0 +1,196 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { ConfigFile } from '#core/config.ts';
+import { parseExpiryMs } from '#core/config.ts';
+import { parseDurationMs } from '#core/engine-config.ts';
+import { ConfigError } from '#core/errors.ts';
+import { SEVERITIES } from '#core/rules/define-rule.ts';
+
+export const DEFAULT_CONFIG_FILE = 'kdm.config.yaml';
+
+/** A tiny schema over the YAML syntax tree, so every message can name the file, line and field. */
+type Spec =
+  | { readonly t: 'string'; readonly pattern?: RegExp; readonly hint?: string; readonly oneOf?: readonly string[] }
+  | { readonly t: 'boolean' }
+  | { readonly t: 'number'; readonly min?: number; readonly integer?: boolean }
+  | { readonly t: 'duration' }
+  | { readonly t: 'expiry' }
+  | { readonly t: 'list'; readonly of: Spec }
+  | { readonly t: 'object'; readonly fields: Readonly<Record<string, Spec>>; readonly required?: readonly string[]; readonly oneOfRequired?: readonly string[] }
+  | { readonly t: 'record'; readonly keys?: readonly string[]; readonly keyHint?: string; readonly values: Spec };
+
+const ACCOUNT = { t: 'string', pattern: /^\d{12}$/, hint: 'a 12-digit account id' } as const;
+const REGION = { t: 'string', pattern: /^[a-z]{2}(?:-[a-z]+)+-\d+$/, hint: 'an AWS region such as us-east-1' } as const;
+const PATTERN = { t: 'string' } as const;
+
+const configSpec = (ruleIds: readonly string[]): Spec => ({
+  t: 'object',
+  fields: {
+    learningPeriod: { t: 'duration' },
+    dedupeRetention: { t: 'duration' },
+    trustedAccounts: { t: 'list', of: ACCOUNT },
+    allowedRegions: { t: 'list', of: REGION },
+    keys: {
+      t: 'list',
+      of: {
+        t: 'object',
+        oneOfRequired: ['arn', 'alias', 'tag'],
+        fields: {
+          arn: { t: 'string', pattern: /^(?:arn:[^:]+:kms:[^:]*:[^:]*:key\/.+|[0-9a-zA-Z*-]+)$/, hint: 'a key ARN or key id (wildcards * allowed)' },
+          alias: { t: 'string', pattern: /^(?:alias\/)?[\w/*:-]+$/, hint: 'an alias such as alias/app-data' },
+          tag: { t: 'record', values: { t: 'string' } },
+          sensitive: { t: 'boolean' },
+          allowedPrincipals: { t: 'list', of: PATTERN },
+          allowedRegions: { t: 'list', of: REGION },
+          requiredContext: { t: 'record', values: { t: 'string' } },
+        },
+      },
+    },
+    buckets: {
+      t: 'list',
+      of: { t: 'object', required: ['name'], fields: { name: { t: 'string', pattern: /^[a-z0-9.*-]{1,63}$/, hint: 'a bucket name' }, requiredKmsKey: { t: 'string' } } },
+    },
+    rules: {
+      t: 'record',
+      keys: ruleIds,
+      keyHint: 'a rule id (kdm rules list)',
+      values: {
+        t: 'object',
+        fields: {
+          enabled: { t: 'boolean' },
+          severity: { t: 'string', oneOf: SEVERITIES },
+          threshold: { t: 'number', min: 1, integer: true },
+          window: { t: 'duration' },
+        },
+      },
+    },
+    suppressions: {
+      t: 'list',
+      of: {
+        t: 'object',
+        required: ['id', 'rule', 'reason', 'expires'],
+        fields: {
+          id: { t: 'string', pattern: /^[\w.-]{1,64}$/, hint: 'a short identifier' },
+          rule: { t: 'string', oneOf: ruleIds },
+          reason: { t: 'string', pattern: /\S.{3,}/, hint: 'a reason of a few words' },
+          expires: { t: 'expiry' },
+          principal: PATTERN,
+          key: PATTERN,
+          bucket: PATTERN,
+          account: PATTERN,
+        },
+      },
+    },
+  },
+});
+
+interface Problem {
+  readonly line: number;
+  readonly col: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+const describe = (n: Node | null | undefined): string =>
+  n === null || n === undefined ? 'nothing' : isMap(n) ? 'a mapping' : isSeq(n) ? 'a list' : isScalar(n) ? JSON.stringify(n.value) : 'an unsupported value';
+
+const validate = (node: Node | null | undefined, spec: Spec, path: string, problem: (n: Node | null | undefined, path: string, message: string) => void): void => {
+  const scalar = isScalar(node) ? node.value : undefined;
+  switch (spec.t) {
+    case 'string':
+      if (typeof scalar !== 'string' && typeof scalar !== 'number') return problem(node, path, `expected a string, got ${describe(node)}`);
+      if (spec.oneOf !== undefined && !spec.oneOf.includes(String(scalar))) return problem(node, path, `must be one of ${spec.oneOf.join(', ')} (got ${JSON.stringify(scalar)})`);
+      if (spec.pattern !== undefined && !spec.pattern.test(String(scalar))) return problem(node, path, `expected ${spec.hint ?? `text matching ${spec.pattern}`} (got ${JSON.stringify(scalar)})`);
+      return;
+    case 'boolean':
+      if (typeof scalar !== 'boolean') problem(node, path, `expected true or false, got ${describe(node)}`);
+      return;
+    case 'number':
+      if (typeof scalar !== 'number' || !Number.isFinite(scalar)) return problem(node, path, `expected a number, got ${describe(node)}`);
+      if (spec.integer === true && !Number.isInteger(scalar)) return problem(node, path, `expected a whole number, got ${scalar}`);
+      if (spec.min !== undefined && scalar < spec.min) problem(node, path, `must be at least ${spec.min}, got ${scalar}`);
+      return;
+    case 'duration':
+      if (typeof scalar !== 'string' || parseDurationMs(scalar) === undefined) problem(node, path, `expected a duration such as 15m, 6h or 7d, got ${describe(node)}`);
+      return;
+    case 'expiry': {
+      const text = scalar instanceof Date ? scalar.toISOString() : String(scalar ?? '');
+      if (parseExpiryMs(text) === undefined) problem(node, path, `expected a date such as 2027-01-31, got ${describe(node)}`);
+      return;
+    }
+    case 'list':
+      if (!isSeq(node)) return problem(node, path, `expected a list, got ${describe(node)}`);
+      node.items.forEach((item, i) => validate(item as Node, spec.of, `${path}[${i}]`, problem));
+      return;
+    case 'object': {
+      if (!isMap(node)) return problem(node, path, `expected a mapping, got ${describe(node)}`);
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '';
+        seen.add(key);
+        const fieldSpec = Object.prototype.hasOwnProperty.call(spec.fields, key) ? spec.fields[key] : undefined;
+        const fieldPath = path === '' ? key : `${path}.${key}`;
+        if (fieldSpec === undefined) {
+          problem(pair.key as Node, fieldPath, `unknown field (expected one of ${Object.keys(spec.fields).join(', ')})`);
+          continue;
+        }
+        validate(pair.value as Node, fieldSpec, fieldPath, problem);
+      }
+      for (const r of spec.required ?? []) if (!seen.has(r)) problem(node, path === '' ? r : `${path}.${r}`, 'is required');
+      if (spec.oneOfRequired !== undefined && !spec.oneOfRequired.some((r) => seen.has(r))) problem(node, path, `needs one of ${spec.oneOfRequired.join(', ')}`);
+      return;
+    }
+    case 'record':
+      if (!isMap(node)) return problem(node, path, `expected a mapping, got ${describe(node)}`);
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '';
+        const fieldPath = path === '' ? key : `${path}.${key}`;
+        if (spec.keys !== undefined && !spec.keys.includes(key)) problem(pair.key as Node, fieldPath, `unknown key: expected ${spec.keyHint ?? spec.keys.join(', ')}`);
+        else validate(pair.value as Node, spec.values, fieldPath, problem);
+      }
+      return;
+  }
+};
+
+/**
+ * Parses and validates configuration text. Throws a ConfigError listing every problem as
+ * `file:line:col: field: message`, one per line.
+ */
+export const parseConfig = (text: string, file: string, ruleIds: readonly string[]): ConfigFile => {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  const at = (offset: number | undefined) => (offset === undefined ? { line: 1, col: 1 } : lineCounter.linePos(offset));
+  for (const e of doc.errors) {
+    const pos = at(e.pos[0]);
+    problems.push({ ...pos, path: '', message: e.message.split('\n')[0] ?? e.message });
+  }
+  if (problems.length === 0 && doc.contents !== null) {
+    validate(doc.contents as Node, configSpec(ruleIds), '', (n, path, message) => {
+      problems.push({ ...at(n?.range?.[0]), path, message });
+    });
+  }
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `${file}:${p.line}:${p.col}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
+    throw new ConfigError(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+  }
+  const value = (doc.toJS() ?? {}) as Record<string, unknown>;
+  // YAML turns 2027-01-31 into a Date with the core schema's timestamp tag off by default; keep strings either way.
+  for (const s of (value['suppressions'] as Record<string, unknown>[] | undefined) ?? []) {
+    if (s['expires'] instanceof Date) s['expires'] = (s['expires'] as Date).toISOString();
+  }
+  return value as ConfigFile;
+};
+
+/** Loads `--config <file>`, or `kdm.config.yaml` when present; undefined when neither exists. */
+export const loadConfigFile = (path: string | undefined, ruleIds: readonly string[]): { file: string; config: ConfigFile } | undefined => {
+  const file = path ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`cannot read configuration ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+  return { file, config: parseConfig(text, file, ruleIds) };
+};

@@ -1,0 +1,159 @@
+import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig, type Suppression } from './engine-config.ts';
+import type { KeyPolicyView, RuleSettings, Severity } from './rules/define-rule.ts';
+
+/** A key as the configuration names it: by ARN, alias or tag (tags apply once KMS enrichment supplies them). */
+export interface KeySelector {
+  readonly arn?: string;
+  readonly alias?: string;
+  readonly tag?: Readonly<Record<string, string>>;
+}
+
+export interface KeyConfig extends KeySelector {
+  readonly sensitive?: boolean;
+  /** Principal patterns allowed to use the key (`*` wildcards). Anything else fires kms-unusual-principal. */
+  readonly allowedPrincipals?: readonly string[];
+  readonly allowedRegions?: readonly string[];
+  /** Context every direct call must carry: a value, or `*` for any value. */
+  readonly requiredContext?: Readonly<Record<string, string>>;
+}
+
+export interface BucketConfig {
+  readonly name: string;
+  /** KMS key (ARN or alias) that objects written to the bucket must use. */
+  readonly requiredKmsKey?: string;
+}
+
+export interface RuleConfig {
+  readonly enabled?: boolean;
+  readonly severity?: Severity;
+  readonly threshold?: number;
+  readonly window?: string;
+}
+
+export interface SuppressionConfig {
+  readonly id: string;
+  readonly rule: string;
+  readonly reason: string;
+  /** `YYYY-MM-DD` (end of that day, UTC) or an RFC 3339 time. */
+  readonly expires: string;
+  readonly principal?: string;
+  readonly key?: string;
+  readonly bucket?: string;
+  readonly account?: string;
+}
+
+/** The configuration file (kdm.config.yaml) after validation, before compilation. */
+export interface ConfigFile {
+  readonly learningPeriod?: string;
+  readonly dedupeRetention?: string;
+  readonly trustedAccounts?: readonly string[];
+  readonly allowedRegions?: readonly string[];
+  readonly keys?: readonly KeyConfig[];
+  readonly buckets?: readonly BucketConfig[];
+  readonly rules?: Readonly<Record<string, RuleConfig>>;
+  readonly suppressions?: readonly SuppressionConfig[];
+}
+
+/** `*` matches any run of characters (including `/` and `:`); everything else is literal; case-sensitive. */
+export const globToRegExp = (glob: string): RegExp =>
+  new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+const keyIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+
+/** True when a key config names this key (by exact ARN, key id, or alias; with `*` wildcards). */
+export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: string | undefined): boolean => {
+  if (sel.arn !== undefined) {
+    const re = globToRegExp(sel.arn);
+    if (re.test(keyArn) || re.test(keyIdOf(keyArn))) return true;
+  }
+  if (sel.alias !== undefined && alias !== undefined) {
+    const wanted = sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`;
+    if (globToRegExp(wanted).test(alias)) return true;
+  }
+  return false;
+};
+
+/** End of the given day in UTC for `YYYY-MM-DD`, else the instant given. */
+export const parseExpiryMs = (text: string): number | undefined => {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    const ms = Date.parse(`${text}T23:59:59.999Z`);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  const ms = Date.parse(text);
+  return /^\d{4}-\d{2}-\d{2}T/.test(text) && Number.isFinite(ms) ? ms : undefined;
+};
+
+const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
+  const keys = (file.keys ?? []).map((k) => ({
+    ...k,
+    principalPatterns: k.allowedPrincipals?.map(globToRegExp),
+  }));
+  const trusted = new Set(file.trustedAccounts ?? []);
+  const bucketKeys = new Map((file.buckets ?? []).filter((b) => b.requiredKmsKey !== undefined).map((b) => [b.name, b.requiredKmsKey as string] as const));
+  const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias));
+  return {
+    isSensitiveKey: (keyArn, alias) => configsFor(keyArn, alias).some((k) => k.sensitive === true),
+    isPrincipalAllowed: (keyArn, alias, principalId) => {
+      const lists = configsFor(keyArn, alias).filter((k) => k.principalPatterns !== undefined);
+      if (lists.length === 0) return undefined;
+      return lists.some((k) => k.principalPatterns?.some((re) => re.test(principalId)) === true);
+    },
+    isRegionAllowed: (keyArn, alias, region) => {
+      const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.allowedRegions !== undefined ? [k.allowedRegions] : [])), ...(file.allowedRegions !== undefined ? [file.allowedRegions] : [])];
+      if (lists.length === 0) return undefined;
+      return lists.every((list) => list.includes(region));
+    },
+    isAccountTrusted: (accountId) => trusted.has(accountId),
+    requiredContext: (keyArn, alias) => {
+      const merged: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
+      let any = false;
+      for (const k of configsFor(keyArn, alias)) {
+        for (const [name, value] of Object.entries(k.requiredContext ?? {})) {
+          merged[name] = value === '*' ? null : value;
+          any = true;
+        }
+      }
+      return any ? merged : undefined;
+    },
+    requiredBucketKey: (bucket) => bucketKeys.get(bucket),
+  };
+};
+
+/**
+ * Turns a validated configuration file into the engine's settings. Pure: the caller validated shapes
+ * (with file and line) and passes the clock only to decide nothing here; expiry is judged per finding.
+ */
+export const compileConfig = (file: ConfigFile, base: EngineConfig = DEFAULT_ENGINE_CONFIG): EngineConfig => {
+  const rules: Record<string, Partial<RuleSettings>> = { ...base.rules };
+  for (const [id, r] of Object.entries(file.rules ?? {})) {
+    const s: { -readonly [K in keyof RuleSettings]?: RuleSettings[K] } = {};
+    if (r.enabled !== undefined) s.enabled = r.enabled;
+    if (r.severity !== undefined) s.severity = r.severity;
+    if (r.threshold !== undefined) s.threshold = r.threshold;
+    if (r.window !== undefined) {
+      const ms = parseDurationMs(r.window);
+      if (ms !== undefined) s.windowMs = ms;
+    }
+    rules[id] = s;
+  }
+  const suppressions: Suppression[] = (file.suppressions ?? []).map((s) => {
+    const out: { -readonly [K in keyof Suppression]?: Suppression[K] } = {
+      id: s.id,
+      ruleId: s.rule,
+      reason: s.reason,
+      expiresMs: parseExpiryMs(s.expires) ?? 0,
+    };
+    if (s.principal !== undefined) out.principal = globToRegExp(s.principal);
+    if (s.key !== undefined) out.key = globToRegExp(s.key);
+    if (s.bucket !== undefined) out.bucket = globToRegExp(s.bucket);
+    if (s.account !== undefined) out.account = globToRegExp(s.account);
+    return out as Suppression;
+  });
+  return {
+    learningPeriodMs: (file.learningPeriod !== undefined ? parseDurationMs(file.learningPeriod) : undefined) ?? base.learningPeriodMs,
+    dedupeRetentionMs: (file.dedupeRetention !== undefined ? parseDurationMs(file.dedupeRetention) : undefined) ?? base.dedupeRetentionMs,
+    rules,
+    keyPolicy: compileKeyPolicy(file),
+    suppressions,
+  };
+};

@@ -1,0 +1,27 @@
+import * as cloudtrailKmsBlindSpot from './cloudtrail-kms-blind-spot.ts';
+import type { Rule, RuleCase } from './define-rule.ts';
+import * as kmsAccessDeniedBurst from './kms-access-denied-burst.ts';
+import * as kmsCrossAccount from './kms-cross-account.ts';
+import * as kmsKeyLifecycle from './kms-key-lifecycle.ts';
+import * as kmsMassDecrypt from './kms-mass-decrypt.ts';
+import * as kmsMissingEncryptionContext from './kms-missing-encryption-context.ts';
+import * as kmsRootUsage from './kms-root-usage.ts';
+import * as kmsS3DataKeyDirectDecrypt from './kms-s3-data-key-direct-decrypt.ts';
+import * as kmsThrottled from './kms-throttled.ts';
+import * as kmsUnusualPrincipal from './kms-unusual-principal.ts';
+import * as kmsUnusualRegion from './kms-unusual-region.ts';
+
+/** Each rule with its test cases, for `kdm rules test` and the rule-case suite (not for Lambda bundles). */
+export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[] = [
+  kmsUnusualPrincipal,
+  kmsUnusualRegion,
+  kmsMissingEncryptionContext,
+  kmsS3DataKeyDirectDecrypt,
+  kmsMassDecrypt,
+  kmsAccessDeniedBurst,
+  kmsCrossAccount,
+  kmsRootUsage,
+  kmsThrottled,
+  kmsKeyLifecycle,
+  cloudtrailKmsBlindSpot,
+];

@@ -1,0 +1,102 @@
+import { isObject, type JsonObject } from '../events/fields.ts';
+import { otherEvent } from '../testing/builders.ts';
+import { defineRule, type RuleCase } from './define-rule.ts';
+import { principalLabel } from './wording.ts';
+
+const list = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObject) : []);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+const field = (o: JsonObject, name: string): unknown => o[name] ?? o[name.charAt(0).toUpperCase() + name.slice(1)];
+
+/** What a new set of event selectors stops logging, in plain words (empty when nothing we need is lost). */
+export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: string[] } => {
+  const kms: string[] = [];
+  const s3: string[] = [];
+  if (rp === undefined) return { kms, s3 };
+  const basic = list(field(rp, 'eventSelectors'));
+  const advanced = list(field(rp, 'advancedEventSelectors'));
+  if (basic.length > 0) {
+    if (basic.some((s) => strings(field(s, 'excludeManagementEventSources')).includes('kms.amazonaws.com'))) kms.push('the selectors exclude KMS management events (ExcludeManagementEventSources)');
+    if (basic.every((s) => field(s, 'includeManagementEvents') === false)) kms.push('management events, and with them every KMS call, are no longer logged');
+    if (basic.every((s) => field(s, 'readWriteType') === 'WriteOnly')) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
+    const s3Data = basic.some((s) => list(field(s, 'dataResources')).some((d) => field(d, 'type') === 'AWS::S3::Object'));
+    if (!s3Data) s3.push('no S3 object data events are selected');
+  } else if (advanced.length > 0) {
+    const selectorsOf = (s: JsonObject) => list(field(s, 'fieldSelectors'));
+    const eq = (s: JsonObject, name: string): string[] => selectorsOf(s).filter((f) => field(f, 'field') === name).flatMap((f) => strings(field(f, 'equals')));
+    const neq = (s: JsonObject, name: string): string[] => selectorsOf(s).filter((f) => field(f, 'field') === name).flatMap((f) => strings(field(f, 'notEquals')));
+    const management = advanced.filter((s) => eq(s, 'eventCategory').includes('Management'));
+    if (management.length === 0) kms.push('no advanced selector logs management events, so no KMS call is logged');
+    else {
+      if (management.every((s) => neq(s, 'eventSource').includes('kms.amazonaws.com'))) kms.push('the management selectors exclude eventSource kms.amazonaws.com');
+      if (management.every((s) => eq(s, 'readOnly').includes('false'))) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
+    }
+    if (!advanced.some((s) => eq(s, 'eventCategory').includes('Data') && eq(s, 'resources.type').includes('AWS::S3::Object'))) s3.push('no advanced selector logs S3 object data events');
+  }
+  return { kms, s3 };
+};
+
+export const rule = defineRule({
+  id: 'cloudtrail-kms-blind-spot',
+  title: 'CloudTrail Stops Logging KMS Or S3 Data Events',
+  description:
+    'A trail was stopped or deleted, or its event selectors were changed so that KMS management events (Decrypt, GenerateDataKey) or S3 object data events stop being logged. Every other rule here goes blind when that happens; attackers do it first.',
+  severity: 'HIGH',
+  status: 'test',
+  references: ['https://attack.mitre.org/techniques/T1562/008/', 'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html'],
+  falsePositives: ['Cost work that moves KMS or data events to another trail or to CloudTrail Lake (check that another trail still logs them)'],
+  tags: ['attack.defense-evasion', 'attack.t1562.008'],
+  runbook:
+    'Check whether another trail still logs KMS management and S3 data events for the account. If not, restore the trail (StartLogging, or the previous selectors from CloudTrail PutEventSelectors history) and investigate the principal that changed it.',
+  findingTypes: ['TTPs/Defense Evasion', 'Software and Configuration Checks/AWS Security Best Practices'],
+  selection: [{ eventSource: 'cloudtrail.amazonaws.com', eventNames: ['StopLogging', 'DeleteTrail', 'PutEventSelectors'] }],
+  detect: (e) => {
+    if (e.errorCode !== undefined) return undefined;
+    const rp = e.requestParameters;
+    const trail = String(rp?.['name'] ?? rp?.['trailName'] ?? 'unknown trail');
+    const subject = `${e.recipientAccountId ?? ''}|${trail}`;
+    if (e.eventName === 'StopLogging' || e.eventName === 'DeleteTrail') {
+      return { subject, reason: `${principalLabel(e)} ${e.eventName === 'StopLogging' ? 'stopped logging on' : 'deleted'} trail ${trail} in ${e.region}: KMS and S3 events it carried are no longer recorded.` };
+    }
+    const gaps = selectorGaps(rp);
+    if (gaps.kms.length === 0 && gaps.s3.length === 0) return undefined;
+    return {
+      subject,
+      ...(gaps.kms.length === 0 ? { severity: 'MEDIUM' as const } : {}),
+      reason: `${principalLabel(e)} changed the event selectors of trail ${trail} in ${e.region}: ${[...gaps.kms, ...gaps.s3].join('; ')}.`,
+    };
+  },
+});
+
+const ct = (eventName: string, requestParameters: Record<string, unknown>) => otherEvent('cloudtrail.amazonaws.com', eventName, { requestParameters });
+const s3Data = { dataResources: [{ type: 'AWS::S3::Object', values: ['arn:aws:s3:::reports/'] }] };
+
+export const cases: readonly RuleCase[] = [
+  { name: 'fires on StopLogging', events: [ct('StopLogging', { name: 'org-trail' })], expectFindings: 1 },
+  { name: 'fires on DeleteTrail', events: [ct('DeleteTrail', { name: 'org-trail' })], expectFindings: 1 },
+  {
+    name: 'fires when selectors exclude KMS events',
+    events: [ct('PutEventSelectors', { trailName: 'org-trail', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, excludeManagementEventSources: ['kms.amazonaws.com'], ...s3Data }] })],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'fires when advanced selectors drop eventSource kms.amazonaws.com',
+    events: [ct('PutEventSelectors', { trailName: 't', advancedEventSelectors: [
+      { name: 'mgmt', fieldSelectors: [{ field: 'eventCategory', equals: ['Management'] }, { field: 'eventSource', notEquals: ['kms.amazonaws.com'] }] },
+      { name: 's3', fieldSelectors: [{ field: 'eventCategory', equals: ['Data'] }, { field: 'resources.type', equals: ['AWS::S3::Object'] }] },
+    ] })],
+    expectFindings: 1,
+  },
+  {
+    name: 'raises MEDIUM when only S3 data events are dropped',
+    events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, dataResources: [] }] })],
+    expectFindings: 1,
+    expectSeverity: 'MEDIUM',
+  },
+  {
+    name: 'stays silent for selectors that keep KMS and S3 data events',
+    events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, ...s3Data }] })],
+    expectFindings: 0,
+  },
+  { name: 'stays silent for StartLogging', events: [ct('StartLogging', { name: 't' })], expectFindings: 0 },
+];

@@ -1,0 +1,47 @@
+import { compileConfig } from '../config.ts';
+import { DEFAULT_ENGINE_CONFIG } from '../engine-config.ts';
+import { createEngine } from '../engine.ts';
+import { findingIdOf, mergeDetection, type FindingRecord } from '../findings/finding.ts';
+import { createWorkingState } from '../state.ts';
+import type { Rule, RuleCase } from './define-rule.ts';
+
+export interface CaseResult {
+  readonly ruleId: string;
+  readonly name: string;
+  readonly passed: boolean;
+  readonly findings: readonly FindingRecord[];
+  readonly message?: string;
+}
+
+/** A fixed clock for cases: finding timestamps do not depend on when the tests run. */
+const CASE_NOW_MS = Date.UTC(2030, 0, 1);
+
+/** Runs one rule case through the real engine (one batch, ordered by event time) and checks the findings. */
+export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
+  const base = { ...DEFAULT_ENGINE_CONFIG, ...(c.learningPeriodMs !== undefined ? { learningPeriodMs: c.learningPeriodMs } : {}) };
+  const config = compileConfig(c.config ?? {}, base);
+  const engine = createEngine({ rules: [rule], config });
+  const result = engine.evaluate(c.events, createWorkingState(new Map()));
+  const findings = new Map<string, FindingRecord>();
+  for (const d of result.detections) {
+    const id = findingIdOf(d);
+    findings.set(id, mergeDetection(findings.get(id), d, CASE_NOW_MS));
+  }
+  const list = [...findings.values()];
+  const problems: string[] = [];
+  if (list.length !== c.expectFindings) problems.push(`expected ${c.expectFindings} finding(s), got ${list.length}`);
+  if (c.expectSeverity !== undefined) {
+    const wrong = list.filter((f) => f.severity !== c.expectSeverity);
+    if (wrong.length > 0) problems.push(`expected severity ${c.expectSeverity}, got ${wrong.map((f) => f.severity).join(', ')}`);
+  }
+  return {
+    ruleId: rule.id,
+    name: c.name,
+    passed: problems.length === 0,
+    findings: list,
+    ...(problems.length > 0 ? { message: `${problems.join('; ')}${list.length > 0 ? ` — reasons: ${list.map((f) => f.reason).join(' | ')}` : ''}` } : {}),
+  };
+};
+
+export const runAllRuleCases = (modules: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[]): CaseResult[] =>
+  modules.flatMap((m) => m.cases.map((c) => runRuleCase(m.rule, c)));

@@ -1,0 +1,35 @@
+import type { KmsCall, MonitorEvent } from '../events/types.ts';
+
+/** Plain-words fragments shared by the rules' reasons. Every value is event data: keep it quoted as data. */
+export const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+export const principalLabel = (e: MonitorEvent): string =>
+  e.principal.sessionName !== undefined ? `${e.principal.id} (session ${e.principal.sessionName})` : e.principal.id;
+
+export const keyLabel = (e: KmsCall, alias?: string): string => {
+  const a = alias ?? e.keyAlias;
+  const arn = e.keyArn ?? e.keyIdParameter ?? 'an unidentified key';
+  return a !== undefined ? `${a} (${arn})` : arn;
+};
+
+export const listFew = (items: readonly string[], n = 3): string => {
+  if (items.length === 0) return 'none';
+  const shown = items.slice(0, n).join(', ');
+  return items.length > n ? `${shown} and ${items.length - n} more` : shown;
+};
+
+/** Keys of a first-seen map, oldest first. */
+export const byFirstSeen = (record: Readonly<Record<string, number>>): string[] =>
+  Object.keys(record).sort((a, b) => (record[a] ?? 0) - (record[b] ?? 0));
+
+export const percent = (part: number, whole: number): string => `${whole === 0 ? 0 : Math.round((100 * part) / whole)}%`;
+
+/** "from 203.0.113.7 via vpce-…" for reasons. */
+export const origin = (e: MonitorEvent): string => {
+  const parts: string[] = [];
+  if (e.kind === 'kms' && e.madeByS3) parts.push('through S3');
+  else if (e.sourceIp !== undefined) parts.push(`from ${e.sourceIp}`);
+  if (e.vpcEndpointId !== undefined) parts.push(`via ${e.vpcEndpointId}`);
+  parts.push(`in ${e.region}`);
+  return parts.join(' ');
+};

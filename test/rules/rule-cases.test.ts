@@ -1,0 +1,71 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RULE_MODULES } from '#core/rules/catalogue.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { runRuleCase } from '#core/rules/run-cases.ts';
+
+const RULES_DIR = join(import.meta.dirname, '..', '..', 'src', 'core', 'rules');
+const RULE_FILE = /^(?:kms|cloudtrail|s3)-[a-z0-9-]+\.ts$/;
+
+describe('rule catalogue', () => {
+  it('holds every rule file, once, in both the registry and the catalogue', () => {
+    const files = readdirSync(RULES_DIR).filter((f) => RULE_FILE.test(f)).map((f) => f.replace(/\.ts$/, '')).sort();
+
+    expect(ALL_RULES.map((r) => r.id).sort()).toEqual(files);
+    expect(RULE_MODULES.map((m) => m.rule.id)).toEqual(ALL_RULES.map((r) => r.id));
+    expect(new Set(files).size).toBe(files.length);
+  });
+
+  it('keeps the public rule ids exactly', () => {
+    expect(ALL_RULES.map((r) => r.id)).toEqual(expect.arrayContaining([
+      'kms-unusual-principal', 'kms-unusual-region', 'kms-missing-encryption-context', 'kms-s3-data-key-direct-decrypt',
+      'kms-mass-decrypt', 'kms-access-denied-burst', 'kms-cross-account', 'kms-root-usage', 'kms-throttled',
+      'kms-key-lifecycle', 'cloudtrail-kms-blind-spot',
+    ]));
+  });
+});
+
+describe.each(RULE_MODULES.map((m) => [m.rule.id, m] as const))('%s', (_id, { rule, cases }) => {
+  it('has metadata a SOC analyst and a detection engineer can use', () => {
+    expect(rule.title.length).toBeGreaterThan(0);
+    expect(rule.description.length).toBeGreaterThan(40);
+    expect(rule.runbook.length).toBeGreaterThan(40);
+    expect(rule.falsePositives.length).toBeGreaterThan(0);
+    expect(rule.references.length).toBeGreaterThan(0);
+    for (const ref of rule.references) expect(ref).toMatch(/^https:\/\//);
+    for (const tag of rule.tags) expect(tag).toMatch(/^attack\.[a-z0-9.-]+$/);
+    for (const type of rule.findingTypes) expect(type).toMatch(/^(Software and Configuration Checks|TTPs|Effects|Unusual Behaviors|Sensitive Data Identifications)(\/[^/]+){0,2}$/);
+  });
+
+  it('has at least one case that fires and one that stays silent', () => {
+    expect(cases.some((c) => c.expectFindings > 0)).toBe(true);
+    expect(cases.some((c) => c.expectFindings === 0)).toBe(true);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const result = runRuleCase(rule, c);
+
+    expect(result.message ?? '').toBe('');
+    expect(result.passed).toBe(true);
+  });
+});
+
+describe('runRuleCase', () => {
+  it('fails a case whose expectation is wrong, naming what it got', () => {
+    const root = RULE_MODULES.find((m) => m.rule.id === 'kms-root-usage')!;
+    const firing = root.cases.find((c) => c.expectFindings === 1)!;
+
+    const result = runRuleCase(root.rule, { ...firing, expectFindings: 0 });
+
+    expect(result.passed).toBe(false);
+    expect(result.message).toMatch(/^expected 0 finding\(s\), got 1 — reasons: The root user of account 111122223333 called Decrypt/);
+  });
+
+  it('fails a case whose severity is wrong', () => {
+    const principal = RULE_MODULES.find((m) => m.rule.id === 'kms-unusual-principal')!;
+    const high = principal.cases.find((c) => c.expectSeverity === 'HIGH')!;
+
+    expect(runRuleCase(principal.rule, { ...high, expectSeverity: 'LOW' }).message).toMatch(/expected severity LOW, got HIGH/);
+  });
+});
