@@ -1,9 +1,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig } from '#core/engine-config.ts';
+import { compileConfig } from '#core/config.ts';
+import { DEFAULT_ENGINE_CONFIG, parseDurationMs } from '#core/engine-config.ts';
 import { isMonitorError, UsageError } from '#core/errors.ts';
 import { SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
+import { loadConfigFile } from '../config/load-config.ts';
+import { configCommand } from './config-command.ts';
 import { EXIT, runReplay } from './replay.ts';
+import { rulesCommand } from './rules-command.ts';
+import { simulateCommand } from './simulate-command.ts';
 
 const VERSION = '0.1.0';
 
@@ -12,9 +17,16 @@ Watches who decrypts what with AWS KMS, from archived CloudTrail logs.
 
 Usage:
   kdm replay <path>... [options]   Replay CloudTrail files, directories (recursive) or - (stdin)
+  kdm rules list [--format json]   The detection rules: id, title, severity, status
+  kdm rules test                   Run every rule's test cases (exit 1 on any failure)
+  kdm rules docs [--check]         Write docs/rules.md from the rules' metadata (--check: fail if stale)
+  kdm config validate <file>       Validate a configuration file
+  kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
+                                   Write deterministic, realistic CloudTrail (+ labels.jsonl)
   kdm --version | --help
 
 Replay options:
+  --config <file>            Configuration (default: kdm.config.yaml when present)
   --summary table|json       Summary format on stdout (default: table)
   --findings <file|->        Write findings as ASFF JSON, one per line
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
@@ -30,6 +42,7 @@ Exit codes: 0 all input read; 1 could not run (bad arguments or config); 2 finis
 could not be read (each listed on stderr); 3 --fail-on threshold reached.`;
 
 const REPLAY_OPTIONS = {
+  config: { type: 'string' },
   summary: { type: 'string', default: 'table' },
   findings: { type: 'string' },
   'learning-period': { type: 'string' },
@@ -53,7 +66,8 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   }
   if (positionals.length === 0) throw new UsageError('replay needs at least one path (a file, a directory, or - for stdin)');
   if (values.summary !== 'table' && values.summary !== 'json') throw new UsageError(`--summary must be table or json (got "${values.summary}")`);
-  let config: EngineConfig = DEFAULT_ENGINE_CONFIG;
+  const loaded = loadConfigFile(values.config, ALL_RULES.map((r) => r.id));
+  let config = loaded === undefined ? DEFAULT_ENGINE_CONFIG : compileConfig(loaded.config);
   if (values['learning-period'] !== undefined) {
     const ms = parseDurationMs(values['learning-period']);
     if (ms === undefined) throw new UsageError(`--learning-period must be a duration such as 6h or 7d (got "${values['learning-period']}")`);
@@ -85,6 +99,12 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     switch (command) {
       case 'replay':
         return await replayCommand(rest);
+      case 'rules':
+        return rulesCommand(rest);
+      case 'config':
+        return configCommand(rest);
+      case 'simulate':
+        return simulateCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);

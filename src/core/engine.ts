@@ -78,7 +78,20 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       }
     }
   }
-  const rulesFor = (e: MonitorEvent): readonly Rule[] => index.get(`${sourceOf(e)}|${e.eventName}`) ?? index.get(`${sourceOf(e)}|*`) ?? [];
+  // A rule selecting `*` applies to every event of its source, alongside the rules that name the event.
+  const resolved = new Map<string, readonly Rule[]>();
+  const rulesFor = (e: MonitorEvent): readonly Rule[] => {
+    const source = sourceOf(e);
+    const k = `${source}|${e.eventName}`;
+    let list = resolved.get(k);
+    if (list === undefined) {
+      const named = index.get(k) ?? [];
+      const wildcard = index.get(`${source}|*`) ?? [];
+      list = wildcard.length === 0 ? named : [...named, ...wildcard.filter((r) => !named.includes(r))];
+      if (resolved.size < 10_000) resolved.set(k, list);
+    }
+    return list;
+  };
 
   const aliasAccount = (e: KmsCall): string | undefined => e.principal.accountId ?? e.recipientAccountId;
 
@@ -100,7 +113,11 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         for (const rule of rulesFor(e)) {
           const s = settings.get(rule.id);
           const group = rule.windowGroup?.(e);
-          if (s !== undefined && group !== undefined) keys.add(stateKey.window(rule.id, group, windowStartMs(e.eventTimeMs, s.windowMs)));
+          if (s !== undefined && group !== undefined) {
+            const start = windowStartMs(e.eventTimeMs, s.windowMs);
+            keys.add(stateKey.window(rule.id, group, start));
+            keys.add(stateKey.window(rule.id, group, start - s.windowMs));
+          }
         }
       }
       return [...keys];
@@ -198,7 +215,7 @@ const ruleContext = (
       state.set(principalKey, b);
     },
     countInWindow: (member) => {
-      if (windowKey === undefined) return undefined;
+      if (windowKey === undefined || group === undefined) return undefined;
       const existing = state.get(windowKey);
       const counter: WindowCounter =
         existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + settings.windowMs, count: 0, members: [], fired: false };
@@ -208,7 +225,17 @@ const ruleContext = (
         if (counter.members.length < WINDOW_MEMBER_LIMIT) counter.members.push(member);
       }
       state.set(windowKey, counter);
-      return counter;
+      // Sliding estimate over the last window length: the previous tumbling window counts for the part of it
+      // that still overlaps, so a burst straddling a boundary is not split in two.
+      const previous = state.get(stateKey.window(rule.id, group, start - settings.windowMs));
+      const overlap = 1 - (t - start) / settings.windowMs;
+      const carried = previous?.kind === 'window' ? Math.floor(previous.count * overlap) : 0;
+      return {
+        count: counter.count + carried,
+        members: counter.members,
+        // A burst that already fired in the previous window does not fire again unless this window alone qualifies.
+        fired: counter.fired || (previous?.kind === 'window' && previous.fired && counter.count < settings.threshold),
+      };
     },
     markWindowFired: () => {
       if (windowKey === undefined) return;

@@ -1,7 +1,7 @@
 import type { ConfigFile } from '../config.ts';
 import { RuleDefinitionError } from '../errors.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
-import type { KeyBaseline, PrincipalBaseline, WindowCounter } from '../state.ts';
+import type { KeyBaseline, PrincipalBaseline } from '../state.ts';
 
 /** The ASFF severity labels; Sigma's levels map one to one. */
 export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -59,15 +59,26 @@ export interface RuleContext {
   /** Event time at which history began for this key (its first call), for plain-words reasons. */
   historyStartMs(keyArn: string): number | undefined;
   /**
-   * Counts this event into the rule's tumbling event-time window (grouped by the rule's `windowGroup`),
-   * tracking distinct `member`s when given. Undefined when the rule declares no window group for the event.
+   * Counts this event into the rule's event-time window (grouped by the rule's `windowGroup`), tracking
+   * distinct `member`s when given, and returns a sliding estimate over the last window length. Undefined
+   * when the rule declares no window group for the event.
    */
-  countInWindow(member?: string): WindowCounter | undefined;
+  countInWindow(member?: string): WindowView | undefined;
   /** Marks the current window as having fired, so one window raises one detection. */
   markWindowFired(): void;
   /** Best known alias for a key ARN. */
   aliasOf(keyArn: string): string | undefined;
   readonly keyPolicy: KeyPolicyView;
+}
+
+/** A window rule's view of its current window. */
+export interface WindowView {
+  /** Sliding estimate: this window plus the overlapping share of the previous one. */
+  readonly count: number;
+  /** Distinct members of the current window (bounded). */
+  readonly members: readonly string[];
+  /** This burst already raised its detection. */
+  readonly fired: boolean;
 }
 
 /** What the configuration says about keys, principals and accounts (issue #3 fills it from YAML). */

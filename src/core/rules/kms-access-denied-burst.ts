@@ -39,6 +39,11 @@ export const cases: readonly RuleCase[] = [
   { name: 'fires once for 12 denied calls within 5 minutes', events: denied(12), expectFindings: 1 },
   { name: 'counts the S3 spelling AccessDenied and wrong-key errors too', events: [...denied(5, 'AccessDenied'), ...denied(5, 'IncorrectKeyException')], expectFindings: 1 },
   { name: 'stays silent below the threshold', events: denied(9), expectFindings: 0 },
+  {
+    name: 'fires once for a burst that straddles a window boundary (6 before, 6 after)',
+    events: Array.from({ length: 12 }, (_, i) => kmsEvent({ who: { role: 'Prober' }, errorCode: 'AccessDeniedException', atMs: BASE_TIME_MS + 5 * 60_000 - 60_000 + i * 10_000 })),
+    expectFindings: 1,
+  },
   { name: 'stays silent when the failures are spread out over hours', events: denied(12, 'AccessDeniedException', 30 * 60_000), expectFindings: 0 },
   { name: 'ignores throttling, which is not a denial', events: denied(20, 'ThrottlingException'), expectFindings: 0 },
 ];

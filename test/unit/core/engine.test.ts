@@ -4,6 +4,19 @@ import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
+import { defineRule } from '#core/rules/define-rule.ts';
+
+const META = {
+  title: 'Test rule',
+  description: 'A rule used by the engine tests only.',
+  severity: 'LOW' as const,
+  status: 'experimental' as const,
+  references: [],
+  falsePositives: ['none known'],
+  tags: [],
+  runbook: 'None.',
+  findingTypes: ['TTPs'],
+};
 import { createWorkingState, stateKey } from '#core/state.ts';
 import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT } from '#core/testing/builders.ts';
 
@@ -50,7 +63,18 @@ describe('engine', () => {
       stateKey.principalBaseline('arn:aws:iam::111122223333:role/Reader'),
       stateKey.seen('e:x'),
       stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5))),
+      stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5)) - minutes(5)),
     ].sort());
+  });
+
+  it('runs a rule selecting every event name of a source alongside rules that name the event', () => {
+    const seen: string[] = [];
+    const named = defineRule({ ...META, id: 'named-rule', selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }], detect: () => void seen.push('named') });
+    const wildcard = defineRule({ ...META, id: 'wildcard-rule', selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['*'] }], detect: () => void seen.push('wildcard') });
+
+    createEngine({ rules: [named, wildcard] }).evaluate([kmsEvent()], createWorkingState(new Map()));
+
+    expect(seen).toEqual(['named', 'wildcard']);
   });
 
   it('gives Multi-Region replicas one baseline', () => {

@@ -1,0 +1,15 @@
+import { loadConfigFile } from '../config/load-config.ts';
+import { UsageError } from '#core/errors.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+
+/** `kdm config validate <file>`: exits 0 when valid; otherwise the problems, with file, line and field. */
+export const configCommand = (argv: readonly string[]): number => {
+  const [sub, file, ...extra] = argv;
+  if (sub !== 'validate' || file === undefined || extra.length > 0) throw new UsageError('usage: kdm config validate <file>');
+  const loaded = loadConfigFile(file, ALL_RULES.map((r) => r.id));
+  const c = loaded?.config ?? {};
+  process.stdout.write(
+    `${file}: valid (${(c.keys ?? []).length} key(s), ${(c.buckets ?? []).length} bucket(s), ${Object.keys(c.rules ?? {}).length} rule override(s), ${(c.suppressions ?? []).length} suppression(s))\n`,
+  );
+  return 0;
+};

@@ -1,0 +1,56 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '#core/errors.ts';
+import { RULE_MODULES } from '#core/rules/catalogue.ts';
+import { renderRulesMarkdown } from '#core/rules/rules-docs.ts';
+import { runAllRuleCases } from '#core/rules/run-cases.ts';
+import { renderTable, safeText } from './terminal.ts';
+
+export const RULES_DOC_PATH = 'docs/rules.md';
+
+/** `kdm rules list|test|docs`: the detection engineer's view of the rules. */
+export const rulesCommand = (argv: readonly string[]): number => {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'list': {
+      const { values } = parseArgs({ args: [...rest], options: { format: { type: 'string', default: 'table' } }, strict: true });
+      const rows = RULE_MODULES.map(({ rule }) => ({ id: rule.id, title: rule.title, severity: rule.severity, status: rule.status }));
+      if (values.format === 'json') process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else if (values.format === 'table') process.stdout.write(`${renderTable(['ID', 'TITLE', 'SEVERITY', 'STATUS'], rows.map((r) => [r.id, r.title, r.severity, r.status]))}\n`);
+      else throw new UsageError(`--format must be table or json (got "${values.format}")`);
+      return 0;
+    }
+    case 'test': {
+      parseArgs({ args: [...rest], options: {}, strict: true });
+      const results = runAllRuleCases(RULE_MODULES);
+      for (const r of results) process.stdout.write(`${r.passed ? 'ok  ' : 'FAIL'} ${r.ruleId}: ${safeText(r.name)}${r.passed ? '' : `\n     ${safeText(r.message ?? '')}`}\n`);
+      const failed = results.filter((r) => !r.passed).length;
+      process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+      return failed === 0 ? 0 : 1;
+    }
+    case 'docs': {
+      const { values } = parseArgs({ args: [...rest], options: { out: { type: 'string', default: RULES_DOC_PATH }, check: { type: 'boolean' } }, strict: true });
+      const markdown = renderRulesMarkdown(RULE_MODULES);
+      if (values.check === true) {
+        let current = '';
+        try {
+          current = readFileSync(values.out, 'utf8');
+        } catch {
+          /* missing counts as stale */
+        }
+        if (current !== markdown) {
+          process.stderr.write(`kdm: ${values.out} is stale; run: npx kdm rules docs\n`);
+          return 1;
+        }
+        return 0;
+      }
+      mkdirSync(dirname(values.out), { recursive: true });
+      writeFileSync(values.out, markdown);
+      process.stdout.write(`wrote ${values.out} (${RULE_MODULES.length} rules)\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`kdm rules needs list, test or docs (got ${sub === undefined ? 'nothing' : `"${sub}"`})`);
+  }
+};

@@ -1,0 +1,44 @@
+import type { FindingRecord } from '#core/findings/finding.ts';
+import type { AnomalyLabel } from './simulate.ts';
+
+export interface RuleScore {
+  readonly labels: number;
+  readonly detected: number;
+}
+
+export interface Evaluation {
+  /** Labelled anomalies detected by the rule meant for them. */
+  readonly recall: number;
+  /** Findings whose evidence belongs to some labelled anomaly. */
+  readonly precision: number;
+  readonly findings: number;
+  readonly falsePositives: readonly FindingRecord[];
+  readonly missed: readonly AnomalyLabel[];
+  readonly byRule: Readonly<Record<string, RuleScore>>;
+}
+
+/** Scores findings against the simulator's labels (suppressed findings are left out). */
+export const evaluateFindings = (findings: readonly FindingRecord[], labels: readonly AnomalyLabel[]): Evaluation => {
+  const active = findings.filter((f) => f.suppressedBy === undefined);
+  const labelOf = new Map<string, AnomalyLabel>();
+  for (const l of labels) for (const id of l.eventIds) labelOf.set(id, l);
+  const falsePositives = active.filter((f) => !f.eventIds.some((id) => labelOf.has(id)));
+  const byRule: Record<string, { labels: number; detected: number }> = {};
+  const missed: AnomalyLabel[] = [];
+  for (const l of labels) {
+    const score = (byRule[l.rule] ??= { labels: 0, detected: 0 });
+    score.labels++;
+    const ids = new Set(l.eventIds);
+    if (active.some((f) => f.ruleId === l.rule && f.eventIds.some((id) => ids.has(id)))) score.detected++;
+    else missed.push(l);
+  }
+  const detected = labels.length - missed.length;
+  return {
+    recall: labels.length === 0 ? 1 : detected / labels.length,
+    precision: active.length === 0 ? 1 : (active.length - falsePositives.length) / active.length,
+    findings: active.length,
+    falsePositives,
+    missed,
+    byRule,
+  };
+};

@@ -1,0 +1,336 @@
+/**
+ * A deterministic generator of realistic CloudTrail traffic for tests, backtests and benchmarks: applications
+ * passing encryption context, analysts reading SSE-KMS objects through S3 (with and without data events, with and
+ * without S3 Bucket Keys), ETL writes, a partner account, AWS services, background noise, and — on request —
+ * labelled anomalies of every rule. Same seed, same bytes.
+ */
+
+export const SIM_START_MS = Date.UTC(2026, 9, 1);
+const DAY = 86_400_000;
+
+export const SIM_ACCOUNTS = { data: '111122223333', partner: '444455556666', outsider: '999988887777' } as const;
+const REGION = 'us-east-1';
+const EU = 'eu-west-1';
+
+const keyArn = (id: string, region = REGION) => `arn:aws:kms:${region}:${SIM_ACCOUNTS.data}:key/${id}`;
+export const SIM_KEYS = {
+  app: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000a001'), alias: 'alias/app-data' },
+  reports: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000b002'), alias: 'alias/s3-reports' },
+  archive: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000c003'), alias: 'alias/s3-archive' },
+  lake: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000d004'), alias: 'alias/s3-lake' },
+  eu: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000e005', EU), alias: 'alias/app-data-eu' },
+  secrets: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000f006'), alias: 'alias/secrets' },
+} as const;
+/** Buckets: reports (per-object keys, data events), archive (Bucket Keys, data events), lake (no data events). */
+export const SIM_BUCKETS = { reports: 'sim-reports', archive: 'sim-archive', lake: 'sim-lake' } as const;
+
+export interface AnomalyLabel {
+  readonly id: string;
+  /** The rule that must detect it. */
+  readonly rule: string;
+  /** Other rules that rightly fire on the same events (e.g. a root call is also a new principal). */
+  readonly alsoRules: readonly string[];
+  readonly eventIds: readonly string[];
+  readonly description: string;
+  readonly timeMs: number;
+}
+
+export interface SimulateOptions {
+  readonly events: number;
+  readonly seed: number;
+  readonly anomalies: boolean;
+  /** Days of traffic (default 14: a 7-day learning period and a week to detect in). */
+  readonly days?: number;
+  /** Instances of each anomaly kind (default 3). */
+  readonly anomaliesPerKind?: number;
+  readonly recordsPerFile?: number;
+}
+
+export interface SimulatedFile {
+  /** Path under the output directory, in the AWSLogs layout. */
+  readonly path: string;
+  readonly records: readonly Record<string, unknown>[];
+}
+
+export interface Simulation {
+  readonly files: readonly SimulatedFile[];
+  readonly labels: readonly AnomalyLabel[];
+  readonly recordCount: number;
+}
+
+/** mulberry32: small, fast, and the same everywhere. */
+const prng = (seed: number): (() => number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+interface Actor {
+  readonly role: string;
+  readonly account: string;
+  readonly sessions: readonly string[];
+  readonly ip: string;
+  readonly userAgent: string;
+}
+
+const roleIdentity = (a: Actor, session: string, invokedBy?: string): Record<string, unknown> => ({
+  type: 'AssumedRole',
+  principalId: `AROA${a.role.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(17, 'X').slice(0, 17)}:${session}`,
+  arn: `arn:aws:sts::${a.account}:assumed-role/${a.role}/${session}`,
+  accountId: a.account,
+  accessKeyId: 'ASIASIMULATEDKEY0001',
+  sessionContext: {
+    sessionIssuer: { type: 'Role', principalId: `AROA${a.role.toUpperCase().slice(0, 10)}`, arn: `arn:aws:iam::${a.account}:role/${a.role}`, accountId: a.account, userName: a.role },
+    attributes: { creationDate: '2026-10-01T00:00:00Z', mfaAuthenticated: 'false' },
+  },
+  ...(invokedBy !== undefined ? { invokedBy } : {}),
+});
+
+const ACTORS = {
+  payments: { role: 'PaymentsApp', account: SIM_ACCOUNTS.data, sessions: ['i-0a1', 'i-0a2', 'i-0a3', 'i-0a4'], ip: '10.20.31.12', userAgent: 'aws-sdk-java/2.25.11 Linux/6.1' },
+  billing: { role: 'BillingApp', account: SIM_ACCOUNTS.data, sessions: ['task-1', 'task-2'], ip: '10.20.32.40', userAgent: 'aws-sdk-go-v2/1.30.0' },
+  etl: { role: 'ReportEtl', account: SIM_ACCOUNTS.data, sessions: ['etl-run'], ip: '10.20.30.40', userAgent: 'Boto3/1.34.100' },
+  analyst: { role: 'FinanceAnalyst', account: SIM_ACCOUNTS.data, sessions: ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dan@example.com'], ip: '203.0.113.7', userAgent: '[Mozilla/5.0 (Macintosh)]' },
+  euApp: { role: 'PaymentsAppEu', account: SIM_ACCOUNTS.data, sessions: ['i-0e1'], ip: '10.40.1.10', userAgent: 'aws-sdk-java/2.25.11' },
+  partner: { role: 'PartnerReader', account: SIM_ACCOUNTS.partner, sessions: ['batch'], ip: '198.51.100.80', userAgent: 'aws-sdk-go-v2/1.30.0' },
+  admin: { role: 'PlatformAdmin', account: SIM_ACCOUNTS.data, sessions: ['ops@example.com'], ip: '203.0.113.50', userAgent: 'aws-cli/2.17.0' },
+} as const satisfies Record<string, Actor>;
+
+class Builder {
+  private n = 0;
+  constructor(private readonly rand: () => number) {}
+
+  id(): string {
+    this.n++;
+    const hex = (bits: number) => Math.floor(this.rand() * 2 ** bits).toString(16).padStart(bits / 4, '0');
+    return `${hex(32)}-${hex(16)}-4${hex(12)}-a${hex(12)}-${this.n.toString(16).padStart(12, '0')}`;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.rand() * items.length)] as T;
+  }
+
+  kms(o: { name: string; atMs: number; actor: Actor; session?: string; key: { arn: string; alias?: string }; context?: Record<string, string>; s3Made?: boolean; region?: string; errorCode?: string; keyIdParam?: string | undefined; requestParameters?: Record<string, unknown>; sourceIp?: string; identity?: Record<string, unknown>; recipient?: string }): Record<string, unknown> {
+    const service = o.s3Made === true ? 'AWS Internal' : undefined;
+    const rp: Record<string, unknown> = { ...(o.requestParameters ?? {}) };
+    if (o.name === 'Decrypt' || o.name === 'Encrypt' || o.name === 'ReEncrypt') rp['encryptionAlgorithm'] = 'SYMMETRIC_DEFAULT';
+    if (o.name.startsWith('GenerateDataKey')) rp['keySpec'] = 'AES_256';
+    if (o.keyIdParam !== undefined) rp['keyId'] = o.keyIdParam;
+    if (o.context !== undefined) rp['encryptionContext'] = o.context;
+    const region = o.region ?? REGION;
+    const r: Record<string, unknown> = {
+      eventVersion: '1.11',
+      userIdentity: o.identity ?? roleIdentity(o.actor, o.session ?? this.pick(o.actor.sessions), service),
+      eventTime: new Date(o.atMs).toISOString().replace('.000Z', 'Z'),
+      eventSource: 'kms.amazonaws.com',
+      eventName: o.name,
+      awsRegion: region,
+      sourceIPAddress: o.sourceIp ?? service ?? o.actor.ip,
+      userAgent: service ?? o.actor.userAgent,
+      requestParameters: rp,
+      responseElements: null,
+      additionalEventData: { keyMaterialId: '3b7a6f0c2d1e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' },
+      requestID: this.id(),
+      eventID: this.id(),
+      readOnly: !['ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy'].includes(o.name),
+      resources: [{ accountId: o.key.arn.split(':')[4], type: 'AWS::KMS::Key', ARN: o.key.arn }],
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: o.recipient ?? SIM_ACCOUNTS.data,
+      eventCategory: 'Management',
+    };
+    if (o.errorCode !== undefined) {
+      r['errorCode'] = o.errorCode;
+      r['errorMessage'] = o.errorCode === 'ThrottlingException' ? 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.' : `User is not authorized to perform: kms:${o.name}`;
+    }
+    const callerAccount = (r['userIdentity'] as { accountId?: string }).accountId;
+    if (callerAccount !== undefined && callerAccount !== o.key.arn.split(':')[4]) r['sharedEventID'] = this.id();
+    return r;
+  }
+
+  s3(o: { name: string; atMs: number; actor: Actor; session: string; bucket: string; key: string; bytes: number; sse?: string; kmsKey?: string }): Record<string, unknown> {
+    const rp: Record<string, unknown> = { bucketName: o.bucket, Host: `${o.bucket}.s3.${REGION}.amazonaws.com`, key: o.key };
+    if (o.kmsKey !== undefined) {
+      rp['x-amz-server-side-encryption'] = 'aws:kms';
+      rp['x-amz-server-side-encryption-aws-kms-key-id'] = o.kmsKey;
+    }
+    const put = o.name === 'PutObject';
+    return {
+      eventVersion: '1.10',
+      userIdentity: roleIdentity(o.actor, o.session),
+      eventTime: new Date(o.atMs).toISOString().replace('.000Z', 'Z'),
+      eventSource: 's3.amazonaws.com',
+      eventName: o.name,
+      awsRegion: REGION,
+      sourceIPAddress: o.actor.ip,
+      userAgent: `[${o.actor.userAgent}]`,
+      requestParameters: rp,
+      responseElements: put ? { 'x-amz-server-side-encryption': 'aws:kms' } : null,
+      additionalEventData: { SignatureVersion: 'SigV4', CipherSuite: 'TLS_AES_128_GCM_SHA256', bytesTransferredIn: put ? o.bytes : 0, bytesTransferredOut: put ? 0 : o.bytes, AuthenticationMethod: 'AuthHeader', ...(o.sse !== undefined ? { SSEApplied: o.sse } : {}) },
+      requestID: this.id().slice(0, 16).toUpperCase(),
+      eventID: this.id(),
+      readOnly: !put,
+      resources: [
+        { type: 'AWS::S3::Object', ARN: `arn:aws:s3:::${o.bucket}/${o.key}` },
+        { accountId: SIM_ACCOUNTS.data, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${o.bucket}` },
+      ],
+      eventType: 'AwsApiCall',
+      managementEvent: false,
+      recipientAccountId: SIM_ACCOUNTS.data,
+      eventCategory: 'Data',
+    };
+  }
+
+  other(o: { source: string; name: string; atMs: number; actor: Actor; requestParameters?: Record<string, unknown>; readOnly?: boolean }): Record<string, unknown> {
+    return {
+      eventVersion: '1.10',
+      userIdentity: roleIdentity(o.actor, this.pick(o.actor.sessions)),
+      eventTime: new Date(o.atMs).toISOString().replace('.000Z', 'Z'),
+      eventSource: o.source,
+      eventName: o.name,
+      awsRegion: REGION,
+      sourceIPAddress: o.actor.ip,
+      userAgent: o.actor.userAgent,
+      requestParameters: o.requestParameters ?? null,
+      responseElements: null,
+      requestID: this.id(),
+      eventID: this.id(),
+      readOnly: o.readOnly ?? true,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: SIM_ACCOUNTS.data,
+      eventCategory: 'Management',
+    };
+  }
+}
+
+const NOISE: readonly (readonly [string, string])[] = [
+  ['ec2.amazonaws.com', 'DescribeInstances'],
+  ['ec2.amazonaws.com', 'DescribeSecurityGroups'],
+  ['sts.amazonaws.com', 'AssumeRole'],
+  ['sts.amazonaws.com', 'GetCallerIdentity'],
+  ['lambda.amazonaws.com', 'ListFunctions20150331'],
+  ['kms.amazonaws.com', 'ListAliases'],
+  ['kms.amazonaws.com', 'DescribeKey'],
+  ['s3.amazonaws.com', 'ListBuckets'],
+  ['s3.amazonaws.com', 'GetBucketEncryption'],
+  ['logs.amazonaws.com', 'PutLogEvents'],
+];
+
+/** Generates the traffic. Benign records fill `events`; anomalies come on top, after the learning week. */
+export const simulate = (options: SimulateOptions): Simulation => {
+  const rand = prng(options.seed);
+  const b = new Builder(rand);
+  const days = options.days ?? 14;
+  const spanMs = days * DAY;
+  const records: Record<string, unknown>[] = [];
+  const objectKeys = Array.from({ length: 2000 }, (_, i) => `finance/2026/report-${String(i).padStart(5, '0')}.pdf`);
+  const archiveKeys = Array.from({ length: 5000 }, (_, i) => `app/2026/part-${String(i).padStart(6, '0')}.json.gz`);
+  const tenants = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
+
+  while (records.length < options.events) {
+    const atMs = SIM_START_MS + Math.floor(rand() * spanMs);
+    const r = rand();
+    if (r < 0.3) {
+      const actor = rand() < 0.7 ? ACTORS.payments : ACTORS.billing;
+      const name = rand() < 0.6 ? 'Decrypt' : rand() < 0.8 ? 'GenerateDataKey' : 'Encrypt';
+      records.push(b.kms({ name, atMs, actor, key: SIM_KEYS.app, keyIdParam: name === 'Decrypt' ? undefined : SIM_KEYS.app.alias, context: { app: actor === ACTORS.payments ? 'payments' : 'billing', env: 'prod', tenant: b.pick(tenants) } }));
+    } else if (r < 0.5) {
+      const session = b.pick(ACTORS.analyst.sessions);
+      const key = b.pick(objectKeys);
+      records.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.analyst, session, key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
+      records.push(b.s3({ name: 'GetObject', atMs: atMs + Math.floor(rand() * 800), actor: ACTORS.analyst, session, bucket: SIM_BUCKETS.reports, key, bytes: 50_000 + Math.floor(rand() * 5_000_000) }));
+    } else if (r < 0.6) {
+      const key = `finance/2026/upload-${b.id().slice(0, 8)}.csv`;
+      records.push(b.kms({ name: 'GenerateDataKey', atMs, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, keyIdParam: SIM_KEYS.reports.arn, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
+      records.push(b.s3({ name: 'PutObject', atMs: atMs + 200, actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key, bytes: 10_000 + Math.floor(rand() * 900_000), sse: 'SSE_KMS', kmsKey: SIM_KEYS.reports.arn }));
+    } else if (r < 0.7) {
+      // S3 Bucket Keys: many GetObjects, an occasional Decrypt with the bucket ARN as context.
+      records.push(b.s3({ name: 'GetObject', atMs, actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.archive, key: b.pick(archiveKeys), bytes: 1_000_000 }));
+      if (rand() < 0.05) records.push(b.kms({ name: 'Decrypt', atMs: atMs - 50, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.archive, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.archive}` } }));
+    } else if (r < 0.75) {
+      records.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.lake, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.lake}/raw/${b.pick(archiveKeys)}` } }));
+    } else if (r < 0.78) {
+      records.push(b.kms({ name: rand() < 0.5 ? 'Decrypt' : 'GenerateDataKey', atMs, actor: ACTORS.euApp, region: EU, key: SIM_KEYS.eu, context: { app: 'payments', env: 'prod', tenant: b.pick(tenants) } }));
+    } else if (r < 0.8) {
+      records.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.partner, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', partner: 'globex' } }));
+    } else if (r < 0.85) {
+      records.push(b.kms({ name: rand() < 0.8 ? 'Decrypt' : 'GenerateDataKey', atMs, actor: ACTORS.admin, identity: { type: 'AWSService', invokedBy: 'secretsmanager.amazonaws.com' }, sourceIp: 'secretsmanager.amazonaws.com', key: SIM_KEYS.secrets, context: { SecretARN: `arn:aws:secretsmanager:${REGION}:${SIM_ACCOUNTS.data}:secret:db-${Math.floor(rand() * 20)}`, SecretVersionId: 'v1' } }));
+    } else {
+      const [source, name] = b.pick(NOISE);
+      records.push(b.other({ source, name, atMs, actor: b.pick([ACTORS.admin, ACTORS.payments, ACTORS.etl]) }));
+    }
+  }
+  records.length = Math.min(records.length, options.events);
+
+  const labels: AnomalyLabel[] = [];
+  if (options.anomalies) {
+    const perKind = options.anomaliesPerKind ?? 3;
+    // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
+    const detectFrom = SIM_START_MS + 8 * DAY;
+    const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
+    for (let i = 0; i < perKind; i++) {
+      const at = (kind: number) => detectFrom + Math.floor(((i * 11 + kind) / (perKind * 11 + 11)) * detectSpan);
+      const add = (rule: string, description: string, recs: Record<string, unknown>[], alsoRules: string[] = []) => {
+        records.push(...recs);
+        labels.push({ id: `${rule}#${i}`, rule, alsoRules, description, eventIds: recs.map((x) => x['eventID'] as string), timeMs: Date.parse(recs[0]?.['eventTime'] as string) });
+      };
+      const intruder: Actor = { role: `Intruder${i}`, account: SIM_ACCOUNTS.data, sessions: ['x'], ip: `198.51.100.${100 + i}`, userAgent: 'python-requests/2.31' };
+      add('kms-unusual-principal', 'a role never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(0), actor: intruder, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })]);
+      // Each instance uses a region (and account, below) of its own: once seen, a region or account is learned.
+      const farRegion = ['ap-southeast-2', 'sa-east-1', 'me-south-1', 'af-south-1', 'ap-northeast-3'][i % 5] as string;
+      const apKey = { arn: `arn:aws:kms:${farRegion}:${SIM_ACCOUNTS.data}:key/1a2b3c4d-0000-4000-8000-0000000aa${String(i).padStart(3, '0')}` };
+      add('kms-unusual-region', 'a known analyst calls KMS in a region it never used', [b.kms({ name: 'Decrypt', atMs: at(1), actor: ACTORS.analyst, session: 'alice@example.com', region: farRegion, key: apKey, sourceIp: '203.0.113.7', context: { purpose: 'x' } })]);
+      add('kms-missing-encryption-context', 'the payments app decrypts without its usual context', [b.kms({ name: 'Decrypt', atMs: at(2), actor: ACTORS.payments, key: SIM_KEYS.app })]);
+      add('kms-s3-data-key-direct-decrypt', 'an S3 data key is decrypted from a laptop, not by S3', [b.kms({ name: 'Decrypt', atMs: at(3), actor: ACTORS.analyst, session: 'bob@example.com', key: SIM_KEYS.reports, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${objectKeys[i] ?? 'x'}` } })]);
+      // Far above the analysts' own 5-minute rate (about 20% of traffic), and inside one 5-minute window.
+      const analystPerWindow = (0.2 * options.events) / (days * 288);
+      const massCount = Math.max(320, Math.ceil(15 * analystPerWindow));
+      const stepMs = Math.min(500, Math.floor(200_000 / massCount));
+      const massStart = Math.floor(at(4) / 300_000) * 300_000 + 10_000;
+      const mass: Record<string, unknown>[] = [];
+      for (let j = 0; j < massCount; j++) {
+        const key = `finance/2026/bulk-${i}-${j}.pdf`;
+        mass.push(b.kms({ name: 'Decrypt', atMs: massStart + j * stepMs, actor: ACTORS.analyst, session: 'carol@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
+        mass.push(b.s3({ name: 'GetObject', atMs: massStart + j * stepMs + 50, actor: ACTORS.analyst, session: 'carol@example.com', bucket: SIM_BUCKETS.reports, key, bytes: 2_000_000 }));
+      }
+      add('kms-mass-decrypt', `an analyst reads ${massCount} distinct objects in under 4 minutes`, mass);
+      const prober: Actor = { role: `ContractorSandbox${i}`, account: SIM_ACCOUNTS.data, sessions: ['probe'], ip: `198.51.100.${150 + i}`, userAgent: 'aws-cli/2.17.0' };
+      add('kms-access-denied-burst', 'a role tries 15 keys it may not use within 2 minutes', Array.from({ length: 15 }, (_, j) => b.kms({ name: 'Decrypt', atMs: at(5) + j * 8_000, actor: prober, key: b.pick([SIM_KEYS.app, SIM_KEYS.reports, SIM_KEYS.archive, SIM_KEYS.lake]), errorCode: 'AccessDeniedException' })));
+      const outsider: Actor = { role: 'ExternalReader', account: `${SIM_ACCOUNTS.outsider.slice(0, 10)}${String(10 + i).slice(-2)}`, sessions: [`ext-${i}`], ip: `192.0.2.${10 + i}`, userAgent: 'aws-sdk-go-v2/1.30.0' };
+      add('kms-cross-account', 'an account never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(6), actor: outsider, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
+      add('kms-root-usage', 'the root user decrypts', [b.kms({ name: 'Decrypt', atMs: at(7), actor: ACTORS.admin, identity: { type: 'Root', principalId: SIM_ACCOUNTS.data, arn: `arn:aws:iam::${SIM_ACCOUNTS.data}:root`, accountId: SIM_ACCOUNTS.data, accessKeyId: 'ASIAROOT0000000001' }, sourceIp: '192.0.2.44', key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
+      add('kms-throttled', 'S3 uploads are throttled by KMS', Array.from({ length: 25 }, (_, j) => b.kms({ name: 'GenerateDataKey', atMs: at(8) + j * 200, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, errorCode: 'ThrottlingException', context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/finance/2026/burst-${i}-${j}.csv` } })));
+      const lifecycle = [
+        b.kms({ name: 'ScheduleKeyDeletion', atMs: at(9), actor: ACTORS.admin, key: SIM_KEYS.lake, keyIdParam: SIM_KEYS.lake.arn, requestParameters: { pendingWindowInDays: 7 } }),
+        b.kms({ name: 'PutKeyPolicy', atMs: at(9) + 1000, actor: ACTORS.admin, key: SIM_KEYS.archive, keyIdParam: SIM_KEYS.archive.arn, requestParameters: { policyName: 'default', policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*' }] }) } }),
+      ];
+      add('kms-key-lifecycle', 'a key is scheduled for deletion and another opened to everyone', [lifecycle[i % 2] as Record<string, unknown>]);
+      const blind = i % 2 === 0
+        ? b.other({ source: 'cloudtrail.amazonaws.com', name: 'StopLogging', atMs: at(10), actor: ACTORS.admin, requestParameters: { name: 'org-trail' }, readOnly: false })
+        : b.other({ source: 'cloudtrail.amazonaws.com', name: 'PutEventSelectors', atMs: at(10), actor: ACTORS.admin, readOnly: false, requestParameters: { trailName: 'org-trail', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, excludeManagementEventSources: ['kms.amazonaws.com'], dataResources: [] }] } });
+      add('cloudtrail-kms-blind-spot', 'the trail stops logging KMS events', [blind]);
+    }
+  }
+
+  records.sort((x, y) => (x['eventTime'] as string).localeCompare(y['eventTime'] as string));
+  const perFile = options.recordsPerFile ?? 200;
+  const files: SimulatedFile[] = [];
+  for (let i = 0; i < records.length; i += perFile) {
+    const chunk = records.slice(i, i + perFile);
+    const first = chunk[0]?.['eventTime'] as string;
+    const [date = '2026-10-01', time = '00:00:00'] = first.split('T');
+    const [y, m, d] = date.split('-');
+    const stamp = `${date.replace(/-/g, '')}T${time.slice(0, 5).replace(':', '')}Z`;
+    files.push({
+      path: `AWSLogs/${SIM_ACCOUNTS.data}/CloudTrail/${REGION}/${y}/${m}/${d}/${SIM_ACCOUNTS.data}_CloudTrail_${REGION}_${stamp}_${String(files.length).padStart(6, '0')}.json.gz`,
+      records: chunk,
+    });
+  }
+  return { files, labels, recordCount: records.length };
+};
