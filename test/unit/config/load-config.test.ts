@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load-config.ts';
+import { compileConfig, globToRegExp, keySelectorMatches, parseExpiryMs } from '#core/config.ts';
+import { ConfigError } from '#core/errors.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { KEY_ARN } from '#core/testing/builders.ts';
+
+const RULE_IDS = ALL_RULES.map((r) => r.id);
+
+const FULL = `
+learningPeriod: 3d
+trustedAccounts: ['444455556666']
+allowedRegions: [us-east-1, eu-west-1]
+keys:
+  - alias: alias/app-data
+    sensitive: true
+    allowedPrincipals: ['arn:aws:iam::*:role/PaymentsApp', 'arn:aws:iam::111122223333:role/Billing*']
+    requiredContext: { env: prod, app: '*' }
+  - arn: ${KEY_ARN}
+    allowedRegions: [us-east-1]
+buckets:
+  - name: example-finance-reports
+    requiredKmsKey: alias/app-data
+rules:
+  kms-mass-decrypt: { threshold: 500, window: 10m }
+  kms-throttled: { enabled: false }
+  kms-root-usage: { severity: CRITICAL }
+suppressions:
+  - id: etl-bulk
+    rule: kms-mass-decrypt
+    principal: 'arn:aws:iam::*:role/ReportEtl'
+    reason: nightly export reads every report
+    expires: 2027-01-31
+`;
+
+const problemsOf = (text: string): string[] => {
+  try {
+    parseConfig(text, 'kdm.config.yaml', RULE_IDS);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message.split('\n').slice(1);
+  }
+  throw new Error('expected the configuration to be rejected');
+};
+
+describe('parseConfig', () => {
+  it('accepts a full configuration', () => {
+    const config = parseConfig(FULL, 'kdm.config.yaml', RULE_IDS);
+
+    expect(config.keys).toHaveLength(2);
+    expect(config.suppressions?.[0]).toMatchObject({ id: 'etl-bulk', expires: expect.stringMatching(/^2027-01-31/) });
+  });
+
+  it('names file, line, column and field for every problem', () => {
+    const problems = problemsOf(`
+keys:
+  - alias: alias/app
+    sensitive: yes please
+    allowedRegions: [mars-1]
+rules:
+  kms-made-up-rule: { enabled: true }
+  kms-mass-decrypt: { threshold: 0, window: soon }
+suppressions:
+  - id: s1
+    rule: kms-root-usage
+    reason: ok
+trustedAccounts: [12345]
+unknownTop: 1
+`);
+
+    expect(problems).toEqual([
+      'kdm.config.yaml:4:16: keys[0].sensitive: expected true or false, got "yes please"',
+      'kdm.config.yaml:5:22: keys[0].allowedRegions[0]: expected an AWS region such as us-east-1 (got "mars-1")',
+      'kdm.config.yaml:7:3: rules.kms-made-up-rule: unknown key: expected a rule id (kdm rules list)',
+      'kdm.config.yaml:8:34: rules.kms-mass-decrypt.threshold: must be at least 1, got 0',
+      'kdm.config.yaml:8:45: rules.kms-mass-decrypt.window: expected a duration such as 15m, 6h or 7d, got "soon"',
+      'kdm.config.yaml:12:13: suppressions[0].reason: expected a reason of a few words (got "ok")',
+      'kdm.config.yaml:10:5: suppressions[0].expires: is required',
+      'kdm.config.yaml:13:19: trustedAccounts[0]: expected a 12-digit account id (got 12345)',
+      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, keys, buckets, rules, suppressions)',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(problemsOf('keys:\n  - alias: [unclosed\n')[0]).toMatch(/^kdm\.config\.yaml:\d+:\d+: /);
+  });
+
+  it('requires a key to be named by arn, alias or tag', () => {
+    expect(problemsOf('keys:\n  - sensitive: true\n')).toEqual(['kdm.config.yaml:2:5: keys[0]: needs one of arn, alias, tag']);
+  });
+
+  it('accepts an empty file', () => {
+    expect(parseConfig('', 'empty.yaml', RULE_IDS)).toEqual({});
+  });
+});
+
+describe('compileConfig', () => {
+  const config = compileConfig(parseConfig(FULL, 'kdm.config.yaml', RULE_IDS));
+
+  it('applies learning period and rule overrides', () => {
+    expect(config.learningPeriodMs).toBe(3 * 86_400_000);
+    expect(config.rules['kms-mass-decrypt']).toEqual({ threshold: 500, windowMs: 600_000 });
+    expect(config.rules['kms-throttled']).toEqual({ enabled: false });
+    expect(config.rules['kms-root-usage']).toEqual({ severity: 'CRITICAL' });
+  });
+
+  it('answers key questions by alias and by ARN with wildcards', () => {
+    const p = config.keyPolicy;
+
+    expect(p.isSensitiveKey(KEY_ARN, 'alias/app-data')).toBe(true);
+    expect(p.isSensitiveKey(KEY_ARN, undefined)).toBe(false);
+    expect(p.isPrincipalAllowed(KEY_ARN, 'alias/app-data', 'arn:aws:iam::111122223333:role/PaymentsApp')).toBe(true);
+    expect(p.isPrincipalAllowed(KEY_ARN, 'alias/app-data', 'arn:aws:iam::111122223333:role/BillingBatch')).toBe(true);
+    expect(p.isPrincipalAllowed(KEY_ARN, 'alias/app-data', 'arn:aws:iam::111122223333:role/Other')).toBe(false);
+    expect(p.isPrincipalAllowed('arn:aws:kms:us-east-1:111122223333:key/other', undefined, 'x')).toBeUndefined();
+    expect(p.isRegionAllowed(KEY_ARN, undefined, 'eu-west-1')).toBe(false);
+    expect(p.isRegionAllowed('arn:aws:kms:eu-west-1:111122223333:key/other', undefined, 'eu-west-1')).toBe(true);
+    expect(p.isAccountTrusted('444455556666')).toBe(true);
+    expect(p.requiredContext(KEY_ARN, 'alias/app-data')).toEqual({ env: 'prod', app: null });
+    expect(p.requiredBucketKey('example-finance-reports')).toBe('alias/app-data');
+  });
+
+  it('compiles suppressions with their expiry at the end of the day', () => {
+    expect(config.suppressions[0]).toMatchObject({ id: 'etl-bulk', ruleId: 'kms-mass-decrypt', expiresMs: Date.parse('2027-01-31T23:59:59.999Z') });
+    expect(config.suppressions[0]?.principal?.test('arn:aws:iam::111122223333:role/ReportEtl')).toBe(true);
+  });
+
+  it('treats * as a wildcard and everything else literally', () => {
+    expect(globToRegExp('arn:aws:iam::*:role/a.b').test('arn:aws:iam::1:role/a.b')).toBe(true);
+    expect(globToRegExp('arn:aws:iam::*:role/a.b').test('arn:aws:iam::1:role/aXb')).toBe(false);
+    expect(keySelectorMatches({ arn: '1234abcd-*' }, KEY_ARN, undefined)).toBe(true);
+    expect(parseExpiryMs('tomorrow')).toBeUndefined();
+  });
+});
