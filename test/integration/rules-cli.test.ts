@@ -109,3 +109,12 @@ describe('kdm replay with configuration', () => {
     expect(run.stderr).toMatch(/cannot read configuration .*missing\.yaml: ENOENT/);
   });
 });
+
+describe('kdm.config.example.yaml', () => {
+  it('is a valid configuration', () => {
+    const run = runKdm(['config', 'validate', 'kdm.config.example.yaml']);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+});

@@ -119,7 +119,8 @@ const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
  * moves strictly forward even when the clock does not.
  */
 export const mergeDetection = (existing: FindingRecord | undefined, d: Detection, nowMs: number): FindingRecord => {
-  const f = existing ?? newFinding(d, nowMs);
+  // Returns a new record: callers (and the stores behind them) keep the version they had.
+  const f: FindingRecord = existing !== undefined ? { ...existing, eventIds: [...existing.eventIds] } : newFinding(d, nowMs);
   const e = d.event;
   const ids = [e.eventId, ...(d.relatedEventIds ?? [])].filter((id) => id !== '');
   const known = new Set(f.eventIds);

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { findingIdOf, mergeDetection, MAX_EVIDENCE_IDS } from '#core/findings/finding.ts';
+import { toAsff, truncateText } from '#core/findings/asff.ts';
+import type { Detection } from '#core/rules/define-rule.ts';
+import { ruleById } from '#core/rules/registry.ts';
+import { BASE_TIME_MS, kmsEvent, minutes } from '#core/testing/builders.ts';
+
+const detection = (atMs: number, eventId?: string): Detection => ({
+  ruleId: 'kms-unusual-principal',
+  severity: 'MEDIUM',
+  subject: 'arn:aws:iam::111122223333:role/Intruder|key',
+  aggregationWindowMs: 24 * 3_600_000,
+  reason: 'First Decrypt by Intruder.',
+  event: kmsEvent({ atMs, who: { role: 'Intruder', session: 'evil' }, sourceIp: '198.51.100.9', vpcEndpointId: 'vpce-1', ...(eventId !== undefined ? { eventId } : {}) }),
+});
+
+describe('finding aggregation', () => {
+  it('folds detections of one rule, subject and window into one finding', () => {
+    let f = mergeDetection(undefined, detection(BASE_TIME_MS), 1_000);
+    for (let i = 1; i < 30; i++) f = mergeDetection(f, detection(BASE_TIME_MS + minutes(i)), 1_000 + i);
+
+    expect(f.eventCount).toBe(30);
+    expect(f.eventIds).toHaveLength(MAX_EVIDENCE_IDS);
+    expect(f.firstSeenMs).toBe(BASE_TIME_MS);
+    expect(f.lastSeenMs).toBe(BASE_TIME_MS + minutes(29));
+  });
+
+  it('keeps one id for detections in the same window and a new one in the next window', () => {
+    expect(findingIdOf(detection(BASE_TIME_MS))).toBe(findingIdOf(detection(BASE_TIME_MS + minutes(60))));
+    expect(findingIdOf(detection(BASE_TIME_MS))).not.toBe(findingIdOf(detection(BASE_TIME_MS + 24 * 3_600_000)));
+  });
+
+  it('moves UpdatedAt strictly forward even when the clock stands still or goes back', () => {
+    const first = mergeDetection(undefined, detection(BASE_TIME_MS), 5_000);
+    const createdAt = first.createdAtMs;
+    const second = mergeDetection(first, detection(BASE_TIME_MS + 1), 5_000);
+    const third = mergeDetection(second, detection(BASE_TIME_MS + 2), 4_000);
+
+    expect(createdAt).toBe(5_000);
+    expect(second.updatedAtMs).toBe(5_001);
+    expect(third.updatedAtMs).toBe(5_002);
+  });
+
+  it('changes nothing when the same evidence is merged again (a replayed delivery)', () => {
+    const first = mergeDetection(undefined, detection(BASE_TIME_MS, 'same-id'), 1_000);
+    const again = mergeDetection(first, detection(BASE_TIME_MS, 'same-id'), 2_000);
+
+    expect(again.eventCount).toBe(1);
+    expect(again.updatedAtMs).toBe(1_000);
+  });
+});
+
+describe('ASFF rendering', () => {
+  const rule = ruleById('kms-unusual-principal')!;
+  const finding = mergeDetection(undefined, detection(BASE_TIME_MS), Date.UTC(2026, 10, 22));
+  const asff = toAsff(finding, rule) as Record<string, unknown> & { ProductFields: Record<string, string>; Resources: { Type: string; Id: string }[] };
+
+  it('says who, which key, where from, why and what to do', () => {
+    expect(asff).toMatchObject({
+      SchemaVersion: '2018-10-08',
+      AwsAccountId: '111122223333',
+      ProductArn: 'arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default',
+      GeneratorId: 'kms-decrypt-monitor/kms-unusual-principal',
+      Severity: { Label: 'MEDIUM', Original: 'MEDIUM' },
+      Types: ['Unusual Behaviors/User', 'TTPs/Collection'],
+      Action: { ActionType: 'AWS_API_CALL', AwsApiCallAction: { Api: 'Decrypt', ServiceName: 'kms.amazonaws.com', CallerType: 'remoteIp', RemoteIpDetails: { IpAddressV4: '198.51.100.9' } } },
+      Remediation: { Recommendation: { Text: rule.runbook.slice(0, 512) } },
+      RecordState: 'ACTIVE',
+    });
+    expect(asff.ProductFields).toMatchObject({
+      'kdm/RuleId': 'kms-unusual-principal',
+      'kdm/EventCount': '1',
+      'kdm/Principal': 'arn:aws:iam::111122223333:role/Intruder',
+      'kdm/SessionName': 'evil',
+      'kdm/SourceIp': '198.51.100.9',
+      'kdm/VpcEndpointId': 'vpce-1',
+    });
+    expect(asff.ProductFields['kdm/EventIds']?.split(' ')).toEqual(finding.eventIds);
+    expect(asff.Resources.map((r) => r.Type)).toEqual(['AwsKmsKey', 'AwsIamRole']);
+    expect(asff['Description']).toMatch(/^First Decrypt by Intruder\. Seen 1 time\(s\) between .* from source 198\.51\.100\.9, VPC endpoint vpce-1, region us-east-1\.$/);
+    expect(asff['CreatedAt']).toBe(asff['UpdatedAt']);
+  });
+
+  it('truncates with a visible marker and never splits a character', () => {
+    const text = `${'a'.repeat(250)}😀😀😀😀😀`;
+
+    const cut = truncateText(text, 256);
+
+    expect(cut.length).toBeLessThanOrEqual(256);
+    expect(cut.endsWith('…[truncated]')).toBe(true);
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(cut)).toBe(false);
+  });
+});
