@@ -1,11 +1,11 @@
 import type { Engine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
-import type { MonitorEvent } from '#core/events/types.ts';
+import type { KmsCall, MonitorEvent } from '#core/events/types.ts';
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
 import { createWorkingState, type StateEntry } from '#core/state.ts';
-import { createSummary, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
+import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
 
 export interface ProcessorDeps {
   readonly engine: Engine;
@@ -21,11 +21,15 @@ export interface BatchOutcome {
   readonly failed: number;
   /** Findings created or updated by this batch (suppressed ones included, marked). */
   readonly findings: readonly FindingRecord[];
+  /** S3-made KMS calls decided in this batch, with their correlation (and S3 request when matched). */
+  readonly decidedKmsCalls: readonly KmsCall[];
 }
 
 export interface RecordProcessor {
   readonly summary: ActivitySummary;
   processBatch(batch: RecordBatch): Promise<BatchOutcome>;
+  /** Decides every KMS call still waiting for its S3 request (end of a replay; a scheduled flush in AWS). */
+  flush(): Promise<BatchOutcome>;
   /** Counts a problem found while reading (file-level or record-level) so the totals add up. */
   noteIssue(issue: ReadIssue): void;
 }
@@ -81,39 +85,51 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         }
       }
 
-      const { engine, store } = deps;
-      const loaded = await store.load(engine.planStateKeys(events));
-      const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>);
-      const result = engine.evaluate(events, working);
-      if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
-      for (const e of result.accepted) {
-        recordEvent(summary, e);
-        if (e.eventTimeMs > watermarkMs) watermarkMs = e.eventTimeMs;
-      }
-
-      const changes = new Map<string, StoredEntry>(working.changes());
-      const findings = new Map<string, FindingRecord>();
-      if (result.detections.length > 0) {
-        const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];
-        const existing = await store.load(findingKeys);
-        const nowMs = deps.clock.nowMs();
-        for (const d of result.detections) {
-          const key = findingStateKey(findingIdOf(d));
-          const prior = findings.get(key) ?? existing.get(key);
-          const merged = mergeDetection(prior?.kind === 'finding' ? prior : undefined, d, nowMs);
-          const suppression = suppressionFor(merged, engine.config.suppressions, nowMs);
-          if (suppression !== undefined) merged.suppressedBy = { id: suppression.id, reason: suppression.reason };
-          else delete merged.suppressedBy;
-          findings.set(key, merged);
-          changes.set(key, merged);
-        }
-      }
-      await store.save(changes);
-      if (store.expire !== undefined && watermarkMs - expiredUpToMs >= EXPIRY_STEP_MS) {
-        await store.expire(watermarkMs);
-        expiredUpToMs = watermarkMs;
-      }
-      return { processed: result.accepted.length, duplicates: result.duplicates, failed, findings: [...findings.values()] };
+      const outcome = await evaluate(events, false);
+      return { ...outcome, failed };
     },
+    flush: () => evaluate([], true),
   };
+
+  /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
+  async function evaluate(events: readonly MonitorEvent[], flushAll: boolean): Promise<BatchOutcome> {
+    const { engine, store } = deps;
+    const due = await store.takeDue(flushAll ? { all: true } : {});
+    const pending: MonitorEvent[] = [];
+    for (const entry of due.values()) if (entry.kind === 'correlation') for (const h of entry.kms) pending.push(h.event);
+    const loaded = new Map(await store.load(engine.planStateKeys(events, pending)));
+    for (const [key, entry] of due) loaded.set(key, entry);
+    const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>);
+    const result = engine.evaluate(events, working, { due: due.keys(), flushAll });
+    if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
+    for (const e of result.accepted) {
+      recordEvent(summary, e);
+      if (e.eventTimeMs > watermarkMs) watermarkMs = e.eventTimeMs;
+    }
+    recordCorrelations(summary, result.correlations);
+
+    const changes = new Map<string, StoredEntry | undefined>(working.changes());
+    const findings = new Map<string, FindingRecord>();
+    if (result.detections.length > 0) {
+      const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];
+      const existing = await store.load(findingKeys);
+      const nowMs = deps.clock.nowMs();
+      for (const d of result.detections) {
+        const key = findingStateKey(findingIdOf(d));
+        const prior = findings.get(key) ?? existing.get(key);
+        const merged = mergeDetection(prior?.kind === 'finding' ? prior : undefined, d, nowMs);
+        const suppression = suppressionFor(merged, engine.config.suppressions, nowMs);
+        if (suppression !== undefined) merged.suppressedBy = { id: suppression.id, reason: suppression.reason };
+        else delete merged.suppressedBy;
+        findings.set(key, merged);
+        changes.set(key, merged);
+      }
+    }
+    await store.save(changes);
+    if (store.expire !== undefined && watermarkMs - expiredUpToMs >= EXPIRY_STEP_MS) {
+      await store.expire(watermarkMs - engine.config.correlation.latenessMs);
+      expiredUpToMs = watermarkMs;
+    }
+    return { processed: result.accepted.length, duplicates: result.duplicates, failed: 0, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls };
+  }
 };

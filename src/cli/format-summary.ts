@@ -34,6 +34,19 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     lines.push(renderTable(['PRINCIPAL', 'CALLS'], topEntries(s.principals, 10).map(([p, n]) => [p, formatCount(n)]), 100));
   }
 
+  const c = s.correlations;
+  if (c.object + c.bucket + c.none > 0) {
+    lines.push('', `S3-made KMS calls matched to their S3 request: object ${formatCount(c.object)}, bucket (Bucket Keys) ${formatCount(c.bucket)}, unmatched ${formatCount(c.none)}`);
+  }
+  if (s.buckets.size > 0) {
+    const rows = [...s.buckets]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .slice(0, 20)
+      .map(([name, b]) => [name, b.dataEvents > 0 ? `yes (${formatCount(b.dataEvents)})` : 'no', b.bucketKeyCalls > 0 ? 'yes' : 'no', formatCount(b.bucketKeyCalls + b.objectKeyCalls), [...b.sse.keys()].sort().join(' ')]);
+    lines.push('', `Buckets (${formatCount(s.buckets.size)})`);
+    lines.push(renderTable(['BUCKET', 'DATA EVENTS', 'BUCKET KEYS', 'S3-MADE KMS CALLS', 'SSE SEEN'], rows, 70));
+  }
+
   const active = findings.filter((f) => f.suppressedBy === undefined);
   const suppressed = findings.length - active.length;
   lines.push('', `Findings  ${formatCount(active.length)}${suppressed > 0 ? ` (+${formatCount(suppressed)} suppressed)` : ''}`);

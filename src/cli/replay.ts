@@ -88,6 +88,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       }
     }
   }
+  // Calls still waiting for their S3 request at the end of the input are decided now.
+  for (const f of (await processor.flush()).findings) findings.set(f.id, f);
   progress.stop();
   if (unprintedIssues > 0) stderr.write(`kdm: … and ${unprintedIssues} more read problem(s) not shown\n`);
 

@@ -52,6 +52,7 @@ export interface ConfigFile {
   readonly buckets?: readonly BucketConfig[];
   readonly rules?: Readonly<Record<string, RuleConfig>>;
   readonly suppressions?: readonly SuppressionConfig[];
+  readonly correlation?: { readonly window?: string; readonly lateness?: string; readonly bucketKeyReuse?: string };
 }
 
 /** `*` matches any run of characters (including `/` and `:`); everything else is literal; case-sensitive. */
@@ -119,6 +120,8 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   };
 };
 
+const durationOr = (text: string | undefined, fallback: number): number => (text !== undefined ? parseDurationMs(text) : undefined) ?? fallback;
+
 /**
  * Turns a validated configuration file into the engine's settings. Pure: the caller validated shapes
  * (with file and line) and passes the clock only to decide nothing here; expiry is judged per finding.
@@ -155,5 +158,10 @@ export const compileConfig = (file: ConfigFile, base: EngineConfig = DEFAULT_ENG
     rules,
     keyPolicy: compileKeyPolicy(file),
     suppressions,
+    correlation: {
+      windowMs: durationOr(file.correlation?.window, base.correlation.windowMs),
+      latenessMs: durationOr(file.correlation?.lateness, base.correlation.latenessMs),
+      bucketKeyReuseMs: durationOr(file.correlation?.bucketKeyReuse, base.correlation.bucketKeyReuseMs),
+    },
   };
 };

@@ -1,3 +1,4 @@
+import { DEFAULT_CORRELATION, type CorrelationSettings } from './correlation/correlate.ts';
 import type { KeyPolicyView, RuleSettings } from './rules/define-rule.ts';
 
 export const MINUTE_MS = 60_000;
@@ -26,6 +27,7 @@ export interface EngineConfig {
   readonly rules: Readonly<Record<string, Partial<RuleSettings>>>;
   readonly keyPolicy: KeyPolicyView;
   readonly suppressions: readonly Suppression[];
+  readonly correlation: CorrelationSettings;
 }
 
 export const OPEN_KEY_POLICY: KeyPolicyView = {
@@ -43,6 +45,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   rules: {},
   keyPolicy: OPEN_KEY_POLICY,
   suppressions: [],
+  correlation: DEFAULT_CORRELATION,
 };
 
 /** Parses durations such as `90s`, `15m`, `6h`, `7d`, `2w` into milliseconds. */

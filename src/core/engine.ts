@@ -1,5 +1,16 @@
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
 import { RuleDefinitionError } from './errors.ts';
+import {
+  advanceWatermark,
+  correlateKms,
+  correlateS3,
+  correlationKeysOf,
+  isKmsHalf,
+  isS3Half,
+  noteBucketCoverage,
+  resolveDue,
+  type ResolvedKmsCall,
+} from './correlation/correlate.ts';
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
@@ -28,15 +39,29 @@ export interface EvaluationResult {
   readonly accepted: readonly MonitorEvent[];
   readonly duplicates: number;
   readonly detections: readonly Detection[];
+  /** S3-made KMS calls decided in this batch, by how they matched their S3 request. */
+  readonly correlations: { object: number; bucket: number; none: number };
+  /** S3-made KMS calls as the rules saw them (with correlation), for the ledger and reports. */
+  readonly decidedKmsCalls: readonly KmsCall[];
+}
+
+export interface EvaluateOptions {
+  /** Keys of correlation slots the store found due (`StateStore.takeDue`), loaded into the working state. */
+  readonly due?: Iterable<string>;
+  /** Decide every waiting KMS half now (the end of a replay). */
+  readonly flushAll?: boolean;
 }
 
 export interface Engine {
   readonly rules: readonly Rule[];
   readonly config: EngineConfig;
-  /** The state entries a batch needs: the shell loads them in one round trip before `evaluate`. */
-  planStateKeys(events: readonly MonitorEvent[]): string[];
-  /** Pure and synchronous: dedupes, orders by event time, runs the rules, learns baselines. */
-  evaluate(events: readonly MonitorEvent[], state: WorkingState): EvaluationResult;
+  /**
+   * The state entries a batch needs: the shell loads them in one round trip before `evaluate`. `pending`
+   * are the KMS calls waiting in due correlation slots, which will be decided (and need their state) too.
+   */
+  planStateKeys(events: readonly MonitorEvent[], pending?: readonly MonitorEvent[]): string[];
+  /** Pure and synchronous: dedupes, orders by event time, correlates, runs the rules, learns baselines. */
+  evaluate(events: readonly MonitorEvent[], state: WorkingState, options?: EvaluateOptions): EvaluationResult;
 }
 
 const sourceOf = (e: MonitorEvent): string =>
@@ -99,9 +124,10 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     rules: options.rules,
     config,
 
-    planStateKeys(events) {
+    planStateKeys(events, pending = []) {
       const keys = new Set<string>();
-      for (const e of events) {
+      for (const e of [...events, ...pending]) {
+        for (const k of correlationKeysOf(e)) keys.add(k);
         const d = dedupeKeyOf(e);
         if (d !== undefined) keys.add(stateKey.seen(d));
         if (e.kind === 'kms') {
@@ -123,25 +149,15 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       return [...keys];
     },
 
-    evaluate(events, state) {
+    evaluate(events, state, options = {}) {
       const ordered = [...events].sort(byEventTime);
       const accepted: MonitorEvent[] = [];
       const detections: Detection[] = [];
+      const decidedKmsCalls: KmsCall[] = [];
+      const correlations = { object: 0, bucket: 0, none: 0 };
       let duplicates = 0;
 
-      for (const original of ordered) {
-        const dedupeKey = dedupeKeyOf(original);
-        if (dedupeKey !== undefined) {
-          const key = stateKey.seen(dedupeKey);
-          if (state.get(key) !== undefined) {
-            duplicates++;
-            continue;
-          }
-          state.set(key, { kind: 'seen', expiresAtMs: original.eventTimeMs + config.dedupeRetentionMs });
-        }
-        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccount(original)) : original;
-        accepted.push(event);
-
+      const runRules = (event: MonitorEvent): void => {
         for (const rule of rulesFor(event)) {
           const ruleSettings = settings.get(rule.id);
           if (ruleSettings === undefined) continue;
@@ -157,14 +173,51 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           });
         }
         if (event.kind === 'kms') learn(event, state, aliasAccount(event));
+      };
+      const decide = (resolved: readonly ResolvedKmsCall[]): void => {
+        for (const r of resolved) {
+          correlations[r.confidence]++;
+          decidedKmsCalls.push(r.event);
+          runRules(r.event);
+        }
+      };
+
+      for (const original of ordered) {
+        const dedupeKey = dedupeKeyOf(original);
+        if (dedupeKey !== undefined) {
+          const key = stateKey.seen(dedupeKey);
+          if (state.get(key) !== undefined) {
+            duplicates++;
+            continue;
+          }
+          state.set(key, { kind: 'seen', expiresAtMs: original.eventTimeMs + config.dedupeRetentionMs });
+        }
+        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccount(original)) : original;
+        accepted.push(event);
+        advanceWatermark(state, event);
+        noteBucketCoverage(state, event);
+        // An S3-made KMS call reaches the rules once its S3 request is known, or once it is decided unmatched.
+        if (isKmsHalf(event)) decide(correlateKms(event, state, config.correlation));
+        else if (isS3Half(event)) {
+          decide(correlateS3(event, state, config.correlation));
+          runRules(event);
+        } else runRules(event);
       }
-      return { accepted, duplicates, detections };
+      decide(resolveDue(options.due ?? [], state, options.flushAll === true));
+      return { accepted, duplicates, detections, correlations, decidedKmsCalls };
     },
   };
 };
 
+/** Fills in the key ARN from a known alias, and the alias from the key's baseline, so findings name both. */
 const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefined): KmsCall => {
-  if (e.keyArn !== undefined || e.keyAlias === undefined || account === undefined) return e;
+  if (e.keyArn !== undefined) {
+    if (e.keyAlias !== undefined) return e;
+    const baseline = state.get(stateKey.keyBaseline(e.keyArn));
+    const alias = baseline?.kind === 'key-baseline' ? baseline.aliases[0] : undefined;
+    return alias === undefined ? e : { ...e, keyAlias: alias };
+  }
+  if (e.keyAlias === undefined || account === undefined) return e;
   const entry = state.get(stateKey.alias(account, e.keyAlias));
   if (entry?.kind !== 'alias') return e;
   const keyAccountId = /:(\d{12}):key\//.exec(entry.keyArn)?.[1];
@@ -241,6 +294,10 @@ const ruleContext = (
       if (windowKey === undefined) return;
       const entry = state.get(windowKey);
       if (entry?.kind === 'window') state.set(windowKey, { ...entry, fired: true });
+    },
+    bucketCoverage: (bucket) => {
+      const entry = state.get(stateKey.bucket(bucket));
+      return entry?.kind === 'bucket' ? entry : undefined;
     },
     aliasOf: (keyArn) => baselineOf(keyArn)?.aliases[0] ?? (event.kind === 'kms' && event.keyArn === keyArn ? event.keyAlias : undefined),
   };

@@ -8,8 +8,14 @@ export type StoredEntry = StateEntry | FindingRecord;
 /** Persistence for engine state. Loads and saves whole batches: never one round trip per record. */
 export interface StateStore {
   load(keys: readonly string[]): Promise<ReadonlyMap<string, StoredEntry>>;
-  save(changes: ReadonlyMap<string, StoredEntry>): Promise<void>;
-  /** Drops state that event time has moved past (dedupe entries, closed windows). Optional. */
+  /** Writes entries; an undefined value deletes the key. */
+  save(changes: ReadonlyMap<string, StoredEntry | undefined>): Promise<void>;
+  /**
+   * Correlation slots whose earliest KMS deadline the watermark of their stream has passed (or all slots
+   * holding KMS halves with `all`, at the end of a replay). The engine decides them in the next batch.
+   */
+  takeDue(options?: { readonly all?: boolean }): Promise<ReadonlyMap<string, StoredEntry>>;
+  /** Drops state that event time has moved past (dedupe entries, closed windows, stale slots). Optional. */
   expire?(watermarkMs: number): Promise<void>;
 }
 

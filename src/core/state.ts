@@ -4,6 +4,8 @@
  * `WorkingState`, and the shell saves what changed.
  */
 
+import type { KmsCall, S3RequestSummary } from './events/types.ts';
+
 /** A delivered record we have seen: kept until event time passes `expiresAtMs`. */
 export interface SeenEntry {
   readonly kind: 'seen';
@@ -61,7 +63,58 @@ export interface PrincipalBaseline {
   peaks: Record<string, number>;
 }
 
-export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry;
+/** An S3-made KMS call waiting for its S3 data event, evaluated when matched or when its deadline passes. */
+export interface PendingKmsHalf {
+  readonly event: KmsCall;
+  readonly deadlineMs: number;
+}
+
+/** An S3 data event waiting for the KMS call S3 made for it (which may arrive later). */
+export interface PendingS3Half {
+  readonly request: S3RequestSummary;
+  readonly deadlineMs: number;
+}
+
+/**
+ * Unmatched halves of one (operation family, principal session, object or bucket). `dueMs` is the earliest
+ * KMS deadline, so a store can hand back due entries without scanning; `partition` names the watermark.
+ */
+export interface CorrelationSlot {
+  readonly kind: 'correlation';
+  readonly partition: string;
+  dueMs: number;
+  /** Latest S3 deadline: the slot can be dropped once the watermark passes it and no KMS half waits. */
+  expiresMs: number;
+  kms: PendingKmsHalf[];
+  s3: PendingS3Half[];
+  /** Bucket-level slots: the last S3 Bucket Key decrypt, which covers later reads for a while. */
+  lastBucketDecrypt?: { readonly eventId: string; readonly eventTimeMs: number };
+}
+
+/** Event time reached by one stream (recipient account and region): pending halves older than it are decided. */
+export interface Watermark {
+  readonly kind: 'watermark';
+  maxEventTimeMs: number;
+}
+
+/** What we know of one bucket's logging and encryption, for correlation and the coverage report. */
+export interface BucketCoverage {
+  readonly kind: 'bucket';
+  firstSeenMs: number;
+  /** S3 data events seen for the bucket: when 0, a missing data event is not a gap. */
+  dataEvents: number;
+  /** Of them, object reads (the operations that make S3 call Decrypt): trails may log writes only. */
+  readEvents: number;
+  /** S3-made KMS calls with the bucket ARN (Bucket Keys) and with an object ARN as context. */
+  bucketKeyCalls: number;
+  objectKeyCalls: number;
+  /** SSEApplied values of writes → count. */
+  sse: Record<string, number>;
+  /** KMS keys S3 used for the bucket → count. */
+  kmsKeys: Record<string, number>;
+}
+
+export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry | CorrelationSlot | Watermark | BucketCoverage;
 
 export const stateKey = {
   seen: (dedupeKey: string) => `seen#${dedupeKey}`,
@@ -70,6 +123,9 @@ export const stateKey = {
   principalBaseline: (principalId: string) => `principal#${principalId}`,
   window: (ruleId: string, group: string, startMs: number) => `win#${ruleId}#${startMs}#${group}`,
   alias: (accountId: string, alias: string) => `alias#${accountId}#${alias}`,
+  correlation: (family: string, session: string, target: string) => `corr#${family}#${session}#${target}`,
+  watermark: (partition: string) => `watermark#${partition}`,
+  bucket: (bucket: string) => `bucket#${bucket}`,
 } as const;
 
 /** `arn:aws:kms:<region>:<acct>:key/mrk-…` → the same ARN with `*` for region; other keys unchanged. */
@@ -82,18 +138,24 @@ export const keyFamilyOf = (keyArn: string): string => {
 export interface WorkingState {
   get(key: string): StateEntry | undefined;
   set(key: string, entry: StateEntry): void;
-  /** Entries written during evaluation, to be saved by the shell. */
-  changes(): ReadonlyMap<string, StateEntry>;
+  /** Removes an entry (saved as a deletion). */
+  delete(key: string): void;
+  /** Entries written during evaluation (undefined: deleted), to be saved by the shell. */
+  changes(): ReadonlyMap<string, StateEntry | undefined>;
 }
 
 export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>): WorkingState => {
-  const local = new Map<string, StateEntry>();
-  const dirty = new Map<string, StateEntry>();
+  const local = new Map<string, StateEntry | undefined>();
+  const dirty = new Map<string, StateEntry | undefined>();
   return {
-    get: (key) => local.get(key) ?? loaded.get(key),
+    get: (key) => (local.has(key) ? local.get(key) : loaded.get(key)),
     set: (key, entry) => {
       local.set(key, entry);
       dirty.set(key, entry);
+    },
+    delete: (key) => {
+      local.set(key, undefined);
+      dirty.set(key, undefined);
     },
     changes: () => dirty,
   };

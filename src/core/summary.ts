@@ -22,8 +22,19 @@ export interface ActivitySummary {
   readonly keys: Map<string, KeyActivity>;
   readonly principals: Map<string, number>;
   readonly s3ByOperation: Map<string, number>;
+  /** S3-made KMS calls by how they matched their S3 request. */
+  readonly correlations: { object: number; bucket: number; none: number };
+  readonly buckets: Map<string, BucketActivity>;
   firstEventMs: number | undefined;
   lastEventMs: number | undefined;
+}
+
+/** Coverage of one bucket as seen in this run. */
+export interface BucketActivity {
+  dataEvents: number;
+  bucketKeyCalls: number;
+  objectKeyCalls: number;
+  readonly sse: Map<string, number>;
 }
 
 export const createSummary = (): ActivitySummary => ({
@@ -35,6 +46,8 @@ export const createSummary = (): ActivitySummary => ({
   keys: new Map(),
   principals: new Map(),
   s3ByOperation: new Map(),
+  correlations: { object: 0, bucket: 0, none: 0 },
+  buckets: new Map(),
   firstEventMs: undefined,
   lastEventMs: undefined,
 });
@@ -56,6 +69,23 @@ export const recordFailed = (s: ActivitySummary, count = 1): void => {
   s.records.failed += count;
 };
 
+const MAX_TRACKED_BUCKETS = 10_000;
+
+const bucketActivity = (s: ActivitySummary, bucket: string): BucketActivity | undefined => {
+  let b = s.buckets.get(bucket);
+  if (b === undefined && s.buckets.size < MAX_TRACKED_BUCKETS) {
+    b = { dataEvents: 0, bucketKeyCalls: 0, objectKeyCalls: 0, sse: new Map() };
+    s.buckets.set(bucket, b);
+  }
+  return b;
+};
+
+export const recordCorrelations = (s: ActivitySummary, c: { readonly object: number; readonly bucket: number; readonly none: number }): void => {
+  s.correlations.object += c.object;
+  s.correlations.bucket += c.bucket;
+  s.correlations.none += c.none;
+};
+
 /** Counts one accepted (not duplicate) event. */
 export const recordEvent = (s: ActivitySummary, e: MonitorEvent): void => {
   s.records.processed++;
@@ -68,10 +98,24 @@ export const recordEvent = (s: ActivitySummary, e: MonitorEvent): void => {
   if (e.kind === 's3') {
     s.events.s3++;
     bump(s.s3ByOperation, e.eventName);
+    const b = e.isDataEvent ? bucketActivity(s, e.bucket) : undefined;
+    if (b !== undefined) {
+      b.dataEvents++;
+      if (e.sseApplied !== undefined) bump(b.sse, e.sseApplied);
+    }
     return;
   }
   s.events.kms++;
   bump(s.kmsByOperation, e.eventName);
+  if (e.madeByS3 && e.s3Arn !== undefined) {
+    const path = e.s3Arn.replace(/^arn:[^:]+:s3:::/, '');
+    const slash = path.indexOf('/');
+    const b = bucketActivity(s, slash === -1 ? path : path.slice(0, slash));
+    if (b !== undefined) {
+      if (slash === -1) b.bucketKeyCalls++;
+      else b.objectKeyCalls++;
+    }
+  }
   if (e.errorCode !== undefined) bump(s.kmsErrors, e.errorCode);
   if (s.principals.has(e.principal.id) || s.principals.size < MAX_TRACKED_PRINCIPALS) bump(s.principals, e.principal.id);
   const keyName = e.keyArn ?? (e.keyAlias !== undefined ? `(alias) ${e.keyAlias}` : undefined);
@@ -138,6 +182,17 @@ export const summaryToJson = (
         regions: [...k.regions].sort(),
       })),
     topPrincipals: topEntries(s.principals, 10).map(([principal, calls]) => ({ principal, calls })),
+    correlation: { ...s.correlations },
+    buckets: [...s.buckets]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([bucket, b]) => ({
+        bucket,
+        dataEventsSeen: b.dataEvents > 0,
+        dataEvents: b.dataEvents,
+        bucketKeysInUse: b.bucketKeyCalls > 0,
+        s3MadeKmsCalls: b.bucketKeyCalls + b.objectKeyCalls,
+        sseTypes: sortedObject(b.sse),
+      })),
     findings: {
       total: active.length,
       byRule: sortedObject(byRule),

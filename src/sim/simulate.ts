@@ -275,7 +275,7 @@ export const simulate = (options: SimulateOptions): Simulation => {
     const detectFrom = SIM_START_MS + 8 * DAY;
     const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
     for (let i = 0; i < perKind; i++) {
-      const at = (kind: number) => detectFrom + Math.floor(((i * 11 + kind) / (perKind * 11 + 11)) * detectSpan);
+      const at = (kind: number) => detectFrom + Math.floor(((i * 13 + kind) / (perKind * 13 + 13)) * detectSpan);
       const add = (rule: string, description: string, recs: Record<string, unknown>[], alsoRules: string[] = []) => {
         records.push(...recs);
         labels.push({ id: `${rule}#${i}`, rule, alsoRules, description, eventIds: recs.map((x) => x['eventID'] as string), timeMs: Date.parse(recs[0]?.['eventTime'] as string) });
@@ -315,6 +315,9 @@ export const simulate = (options: SimulateOptions): Simulation => {
         ? b.other({ source: 'cloudtrail.amazonaws.com', name: 'StopLogging', atMs: at(10), actor: ACTORS.admin, requestParameters: { name: 'org-trail' }, readOnly: false })
         : b.other({ source: 'cloudtrail.amazonaws.com', name: 'PutEventSelectors', atMs: at(10), actor: ACTORS.admin, readOnly: false, requestParameters: { trailName: 'org-trail', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, excludeManagementEventSources: ['kms.amazonaws.com'], dataResources: [] }] } });
       add('cloudtrail-kms-blind-spot', 'the trail stops logging KMS events', [blind]);
+      const unlogged = `finance/2026/unlogged-${i}.pdf`;
+      add('s3-decrypt-without-object-access', 'S3 decrypts an object for an analyst but no data event logs the read', [b.kms({ name: 'Decrypt', atMs: at(11), actor: ACTORS.analyst, session: 'dan@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${unlogged}` } })]);
+      add('s3-put-without-required-kms', 'an object lands in an SSE-KMS bucket with SSE-S3', [b.s3({ name: 'PutObject', atMs: at(12), actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: `finance/2026/plain-${i}.csv`, bytes: 12_000, sse: 'SSE_S3' })]);
     }
   }
 

@@ -72,6 +72,28 @@ export interface KmsCall extends EventBase {
   readonly madeByS3: boolean;
   /** Request parameters a few lifecycle rules need; only the documented scalar ones are kept. */
   readonly request: KmsRequestSummary;
+  /** For an S3-made call: how it was matched to the S3 request behind it (set by correlation). */
+  readonly correlation?: CorrelationConfidence;
+  /** For an S3-made call matched to its S3 data event: the real request (source IP, operation, ...). */
+  readonly s3Request?: S3RequestSummary;
+}
+
+/** `object`: same principal, object and time window; `bucket`: an S3 Bucket Key decrypt, matched by bucket; `none`: no data event in the window. */
+export type CorrelationConfidence = 'object' | 'bucket' | 'none';
+
+/** The S3 request that made a KMS call, as correlation attaches it. */
+export interface S3RequestSummary {
+  readonly operation: string;
+  readonly eventId: string;
+  readonly eventTimeMs: number;
+  readonly bucket: string;
+  readonly objectKey?: string;
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+  readonly vpcEndpointId?: string;
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+  readonly sseApplied?: string;
 }
 
 export interface KmsRequestSummary {

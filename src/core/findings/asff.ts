@@ -132,6 +132,14 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     'kdm/VpcEndpointId': f.network.vpcEndpointId,
     'kdm/ErrorCode': f.errorCode,
     'kdm/SuppressedBy': f.suppressedBy?.id,
+    'kdm/CorrelationConfidence': f.correlation,
+    'kdm/S3Operation': f.s3Request?.operation,
+    'kdm/S3EventId': f.s3Request?.eventId,
+    'kdm/S3SourceIp': f.s3Request?.sourceIp,
+    'kdm/S3UserAgent': f.s3Request?.userAgent,
+    'kdm/S3VpcEndpointId': f.s3Request?.vpcEndpointId,
+    'kdm/S3BytesOut': f.s3Request?.bytesOut !== undefined ? String(f.s3Request.bytesOut) : undefined,
+    'kdm/S3BytesIn': f.s3Request?.bytesIn !== undefined && f.s3Request.bytesIn > 0 ? String(f.s3Request.bytesIn) : undefined,
     'kdm/AccountUnknown': f.accountId === undefined || !/^\d{12}$/.test(f.accountId) ? 'true' : undefined,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) productFields[k] = v;

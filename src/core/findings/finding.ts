@@ -1,5 +1,5 @@
 import { compact } from '../events/fields.ts';
-import type { MonitorEvent, PrincipalType } from '../events/types.ts';
+import type { CorrelationConfidence, MonitorEvent, PrincipalType, S3RequestSummary } from '../events/types.ts';
 import type { Detection, Severity } from '../rules/define-rule.ts';
 
 /** Evidence ids kept per finding (ASFF `kdm/EventIds`). */
@@ -39,6 +39,9 @@ export interface FindingRecord {
   readonly network: { readonly sourceIp?: string; readonly userAgent?: string; readonly vpcEndpointId?: string };
   readonly errorCode?: string;
   readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** For an S3-made KMS call: how it matched its S3 request, and that request. */
+  readonly correlation?: CorrelationConfidence;
+  readonly s3Request?: S3RequestSummary;
   /** Set when an active suppression matched: the finding is counted and listed, never dropped. */
   suppressedBy?: { readonly id: string; readonly reason: string };
 }
@@ -73,6 +76,7 @@ const activityAccountOf = (e: MonitorEvent): string | undefined =>
 const newFinding = (d: Detection, nowMs: number): FindingRecord => {
   const e = d.event;
   const p = e.principal;
+  const s3Request = e.kind === 'kms' ? e.s3Request : undefined;
   return compact({
     kind: 'finding' as const,
     id: findingIdOf(d),
@@ -97,14 +101,24 @@ const newFinding = (d: Detection, nowMs: number): FindingRecord => {
         ? compact({ arn: e.keyArn, alias: e.keyAlias, accountId: e.keyAccountId })
         : undefined,
     s3: s3Of(e),
-    network: compact({ sourceIp: e.sourceIp, userAgent: e.userAgent, vpcEndpointId: e.vpcEndpointId }),
+    // The real network of an S3-made call is the S3 request's; the KMS record only says "AWS Internal".
+    network: compact({
+      sourceIp: s3Request?.sourceIp ?? e.sourceIp,
+      userAgent: s3Request?.userAgent ?? e.userAgent,
+      vpcEndpointId: s3Request?.vpcEndpointId ?? e.vpcEndpointId,
+    }),
     errorCode: e.errorCode,
     encryptionContext: e.kind === 'kms' ? e.encryptionContext : undefined,
+    correlation: e.kind === 'kms' ? e.correlation : undefined,
+    s3Request,
   }) as FindingRecord;
 };
 
 const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
   if (e.kind === 's3') return compact({ bucket: e.bucket, objectArn: e.objectArn, objectKey: e.objectKey });
+  if (e.kind === 'kms' && e.s3Request !== undefined && e.s3Request.objectKey !== undefined) {
+    return { bucket: e.s3Request.bucket, objectArn: `arn:aws:s3:::${e.s3Request.bucket}/${e.s3Request.objectKey}`, objectKey: e.s3Request.objectKey };
+  }
   if (e.kind === 'kms' && e.s3Arn !== undefined) {
     const path = e.s3Arn.replace(/^arn:[^:]+:s3:::/, '');
     const slash = path.indexOf('/');
@@ -122,7 +136,8 @@ export const mergeDetection = (existing: FindingRecord | undefined, d: Detection
   // Returns a new record: callers (and the stores behind them) keep the version they had.
   const f: FindingRecord = existing !== undefined ? { ...existing, eventIds: [...existing.eventIds] } : newFinding(d, nowMs);
   const e = d.event;
-  const ids = [e.eventId, ...(d.relatedEventIds ?? [])].filter((id) => id !== '');
+  const s3EventId = e.kind === 'kms' ? e.s3Request?.eventId : undefined;
+  const ids = [e.eventId, ...(s3EventId !== undefined ? [s3EventId] : []), ...(d.relatedEventIds ?? [])].filter((id) => id !== '');
   const known = new Set(f.eventIds);
   const fresh = ids.filter((id) => !known.has(id));
   if (existing !== undefined && fresh.length === 0 && e.eventId !== '') return existing; // a replayed detection changes nothing

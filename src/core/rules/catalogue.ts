@@ -10,6 +10,8 @@ import * as kmsS3DataKeyDirectDecrypt from './kms-s3-data-key-direct-decrypt.ts'
 import * as kmsThrottled from './kms-throttled.ts';
 import * as kmsUnusualPrincipal from './kms-unusual-principal.ts';
 import * as kmsUnusualRegion from './kms-unusual-region.ts';
+import * as s3DecryptWithoutObjectAccess from './s3-decrypt-without-object-access.ts';
+import * as s3PutWithoutRequiredKms from './s3-put-without-required-kms.ts';
 
 /** Each rule with its test cases, for `kdm rules test` and the rule-case suite (not for Lambda bundles). */
 export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[] = [
@@ -24,4 +26,6 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   kmsThrottled,
   kmsKeyLifecycle,
   cloudtrailKmsBlindSpot,
+  s3DecryptWithoutObjectAccess,
+  s3PutWithoutRequiredKms,
 ];

@@ -1,7 +1,7 @@
 import type { ConfigFile } from '../config.ts';
 import { RuleDefinitionError } from '../errors.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
-import type { KeyBaseline, PrincipalBaseline } from '../state.ts';
+import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts';
 
 /** The ASFF severity labels; Sigma's levels map one to one. */
 export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -66,6 +66,8 @@ export interface RuleContext {
   countInWindow(member?: string): WindowView | undefined;
   /** Marks the current window as having fired, so one window raises one detection. */
   markWindowFired(): void;
+  /** What is known of a bucket's logging and encryption (data events seen, Bucket Keys, SSE types). */
+  bucketCoverage(bucket: string): Readonly<BucketCoverage> | undefined;
   /** Best known alias for a key ARN. */
   aliasOf(keyArn: string): string | undefined;
   readonly keyPolicy: KeyPolicyView;

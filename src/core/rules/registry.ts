@@ -10,6 +10,8 @@ import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decr
 import { rule as kmsThrottled } from './kms-throttled.ts';
 import { rule as kmsUnusualPrincipal } from './kms-unusual-principal.ts';
 import { rule as kmsUnusualRegion } from './kms-unusual-region.ts';
+import { rule as s3DecryptWithoutObjectAccess } from './s3-decrypt-without-object-access.ts';
+import { rule as s3PutWithoutRequiredKms } from './s3-put-without-required-kms.ts';
 
 /** Every rule shipped with the monitor, in catalogue order. Rule ids are a public contract. */
 export const ALL_RULES: readonly Rule[] = [
@@ -24,6 +26,8 @@ export const ALL_RULES: readonly Rule[] = [
   kmsThrottled,
   kmsKeyLifecycle,
   cloudtrailKmsBlindSpot,
+  s3DecryptWithoutObjectAccess,
+  s3PutWithoutRequiredKms,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

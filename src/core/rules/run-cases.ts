@@ -21,9 +21,13 @@ export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
   const base = { ...DEFAULT_ENGINE_CONFIG, ...(c.learningPeriodMs !== undefined ? { learningPeriodMs: c.learningPeriodMs } : {}) };
   const config = compileConfig(c.config ?? {}, base);
   const engine = createEngine({ rules: [rule], config });
-  const result = engine.evaluate(c.events, createWorkingState(new Map()));
+  const state = createWorkingState(new Map());
+  const result = engine.evaluate(c.events, state);
+  // As at the end of a replay: S3-made calls still waiting for their S3 request are decided.
+  const waiting = [...state.changes().keys()].filter((k) => k.startsWith('corr#'));
+  const flushed = engine.evaluate([], state, { due: waiting, flushAll: true });
   const findings = new Map<string, FindingRecord>();
-  for (const d of result.detections) {
+  for (const d of [...result.detections, ...flushed.detections]) {
     const id = findingIdOf(d);
     findings.set(id, mergeDetection(findings.get(id), d, CASE_NOW_MS));
   }

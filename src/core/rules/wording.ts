@@ -27,6 +27,15 @@ export const percent = (part: number, whole: number): string => `${whole === 0 ?
 /** "from 203.0.113.7 via vpce-…" for reasons. */
 export const origin = (e: MonitorEvent): string => {
   const parts: string[] = [];
+  const r = e.kind === 'kms' ? e.s3Request : undefined;
+  if (r !== undefined) {
+    // Correlated: the real request behind the S3-made call.
+    parts.push(`through S3 ${r.operation} of s3://${r.bucket}/${r.objectKey ?? ''}`);
+    if (r.sourceIp !== undefined) parts.push(`from ${r.sourceIp}`);
+    if (r.vpcEndpointId !== undefined) parts.push(`via ${r.vpcEndpointId}`);
+    parts.push(`in ${e.region}`);
+    return parts.join(' ');
+  }
   if (e.kind === 'kms' && e.madeByS3) parts.push('through S3');
   else if (e.sourceIp !== undefined) parts.push(`from ${e.sourceIp}`);
   if (e.vpcEndpointId !== undefined) parts.push(`via ${e.vpcEndpointId}`);

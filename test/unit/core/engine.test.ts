@@ -58,6 +58,9 @@ describe('engine', () => {
     const e = kmsEvent({ eventId: 'x', keyId: 'alias/app', who: { role: 'Reader' }, s3Arn: 'arn:aws:s3:::b/k' });
 
     expect(engine.planStateKeys([e]).sort()).toEqual([
+      stateKey.correlation('decrypt', 'arn:aws:iam::111122223333:role/Reader#session-1', 'arn:aws:s3:::b/k'),
+      stateKey.bucket('b'),
+      stateKey.watermark('111122223333|us-east-1'),
       stateKey.alias('111122223333', 'alias/app'),
       stateKey.keyBaseline(KEY_ARN),
       stateKey.principalBaseline('arn:aws:iam::111122223333:role/Reader'),

@@ -53,7 +53,7 @@ describe('finding aggregation', () => {
 describe('ASFF rendering', () => {
   const rule = ruleById('kms-unusual-principal')!;
   const finding = mergeDetection(undefined, detection(BASE_TIME_MS), Date.UTC(2026, 10, 22));
-  const asff = toAsff(finding, rule) as Record<string, unknown> & { ProductFields: Record<string, string>; Resources: { Type: string; Id: string }[] };
+  const asff = toAsff(finding, rule) as unknown as Record<string, unknown> & { ProductFields: Record<string, string>; Resources: { Type: string; Id: string }[] };
 
   it('says who, which key, where from, why and what to do', () => {
     expect(asff).toMatchObject({

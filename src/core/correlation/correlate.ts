@@ -1,0 +1,253 @@
+/**
+ * KMS ↔ S3 correlation. An S3-made KMS call carries the caller's identity but not the caller's network; the
+ * S3 data event carries the network but not the key. Both halves are joined on (operation family, principal
+ * session, object ARN — or bucket ARN for S3 Bucket Keys) within an event-time window, one to one, nearest
+ * first, whichever half arrives first. Unmatched KMS halves wait in state until the watermark of their stream
+ * passes their deadline; then they are decided as `none`. Pure: all state goes through `WorkingState`.
+ */
+import type { CorrelationConfidence, KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
+import { compact } from '../events/fields.ts';
+import { stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
+
+export interface CorrelationSettings {
+  /** Largest |eventTime difference| between a KMS call and its S3 request. */
+  readonly windowMs: number;
+  /** How far behind its stream's newest event an event may still arrive and be matched. */
+  readonly latenessMs: number;
+  /** How long an S3 Bucket Key decrypt covers later reads of the same session in the bucket. */
+  readonly bucketKeyReuseMs: number;
+}
+
+export const DEFAULT_CORRELATION: CorrelationSettings = { windowMs: 60_000, latenessMs: 15 * 60_000, bucketKeyReuseMs: 15 * 60_000 };
+
+/** Unmatched halves kept per slot; older ones are decided early rather than grow without bound. */
+const MAX_HALVES_PER_SLOT = 64;
+
+export type KmsFamily = 'decrypt' | 'generate';
+
+/** KMS operations S3 makes, by family. */
+export const kmsFamilyOf = (eventName: string): KmsFamily | undefined =>
+  eventName === 'Decrypt' ? 'decrypt' : eventName.startsWith('GenerateDataKey') ? 'generate' : undefined;
+
+/** S3 operations whose SSE-KMS handling makes S3 call Decrypt (reads, parts, copy sources). */
+const DECRYPT_OPS: ReadonlySet<string> = new Set(['GetObject', 'SelectObjectContent', 'RestoreObject', 'UploadPart', 'CompleteMultipartUpload', 'CopyObject', 'UploadPartCopy']);
+/** S3 operations that make S3 call GenerateDataKey (new objects, copy destinations). */
+const GENERATE_OPS: ReadonlySet<string> = new Set(['PutObject', 'CreateMultipartUpload', 'CopyObject', 'UploadPartCopy']);
+
+/** `bucket/key`, `/bucket/key?versionId=…`, URL-encoded → object ARN. */
+export const copySourceArn = (copySource: string): string | undefined => {
+  let text = copySource.startsWith('/') ? copySource.slice(1) : copySource;
+  const q = text.indexOf('?versionId=');
+  if (q !== -1) text = text.slice(0, q);
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+  const slash = text.indexOf('/');
+  return slash > 0 ? `arn:aws:s3:::${text}` : undefined;
+};
+
+/** The (family, object ARN) pairs an S3 data event can stand behind. */
+export const s3Targets = (e: S3ObjectAccess): { family: KmsFamily; objectArn: string }[] => {
+  const out: { family: KmsFamily; objectArn: string }[] = [];
+  const isCopy = e.eventName === 'CopyObject' || e.eventName === 'UploadPartCopy';
+  if (e.objectArn !== undefined && GENERATE_OPS.has(e.eventName)) out.push({ family: 'generate', objectArn: e.objectArn });
+  if (isCopy) {
+    const source = e.copySource !== undefined ? copySourceArn(e.copySource) : undefined;
+    if (source !== undefined) out.push({ family: 'decrypt', objectArn: source });
+  } else if (e.objectArn !== undefined && DECRYPT_OPS.has(e.eventName)) out.push({ family: 'decrypt', objectArn: e.objectArn });
+  return out;
+};
+
+export const bucketOfS3Arn = (arn: string): { bucket: string; isBucketArn: boolean } => {
+  const path = arn.replace(/^arn:[^:]+:s3:::/, '');
+  const slash = path.indexOf('/');
+  return slash === -1 ? { bucket: path, isBucketArn: true } : { bucket: path.slice(0, slash), isBucketArn: false };
+};
+
+export const sessionKeyOf = (e: MonitorEvent): string => `${e.principal.id}#${e.principal.sessionName ?? e.principal.accessKeyId ?? ''}`;
+export const partitionOf = (e: MonitorEvent): string => `${e.recipientAccountId ?? e.principal.accountId ?? 'unknown'}|${e.region}`;
+
+/** Is this a KMS call S3 made for an object or bucket (the KMS half of a pair)? */
+export const isKmsHalf = (e: MonitorEvent): e is KmsCall & { s3Arn: string } =>
+  e.kind === 'kms' && e.madeByS3 && e.s3Arn !== undefined && kmsFamilyOf(e.eventName) !== undefined;
+
+export const isS3Half = (e: MonitorEvent): e is S3ObjectAccess => e.kind === 's3' && e.isDataEvent;
+
+/** The correlation state keys an event touches (for planning a batch's loads). */
+export const correlationKeysOf = (e: MonitorEvent): string[] => {
+  if (isKmsHalf(e)) {
+    const family = kmsFamilyOf(e.eventName) as KmsFamily;
+    const { bucket, isBucketArn } = bucketOfS3Arn(e.s3Arn);
+    const target = isBucketArn ? `bucket:${bucket}` : e.s3Arn;
+    return [stateKey.correlation(family, sessionKeyOf(e), target), stateKey.bucket(bucket), stateKey.watermark(partitionOf(e))];
+  }
+  if (isS3Half(e)) {
+    const keys = [stateKey.bucket(e.bucket), stateKey.watermark(partitionOf(e))];
+    for (const t of s3Targets(e)) {
+      keys.push(stateKey.correlation(t.family, sessionKeyOf(e), t.objectArn));
+      keys.push(stateKey.correlation(t.family, sessionKeyOf(e), `bucket:${bucketOfS3Arn(t.objectArn).bucket}`));
+    }
+    return keys;
+  }
+  return [];
+};
+
+const requestOf = (e: S3ObjectAccess): S3RequestSummary =>
+  compact({
+    operation: e.eventName,
+    eventId: e.eventId,
+    eventTimeMs: e.eventTimeMs,
+    bucket: e.bucket,
+    objectKey: e.objectKey,
+    sourceIp: e.sourceIp,
+    userAgent: e.userAgent,
+    vpcEndpointId: e.vpcEndpointId,
+    bytesIn: e.bytesIn,
+    bytesOut: e.bytesOut,
+    sseApplied: e.sseApplied,
+  });
+
+const emptySlot = (partition: string): CorrelationSlot => ({ kind: 'correlation', partition, dueMs: Number.POSITIVE_INFINITY, expiresMs: 0, kms: [], s3: [] });
+
+const slotAt = (state: WorkingState, key: string, partition: string): CorrelationSlot => {
+  const entry = state.get(key);
+  return entry?.kind === 'correlation' ? { ...entry, kms: [...entry.kms], s3: [...entry.s3] } : emptySlot(partition);
+};
+
+const saveSlot = (state: WorkingState, key: string, slot: CorrelationSlot): void => {
+  slot.dueMs = slot.kms.reduce((m, h) => Math.min(m, h.deadlineMs), Number.POSITIVE_INFINITY);
+  slot.expiresMs = slot.s3.reduce((m, h) => Math.max(m, h.deadlineMs), slot.lastBucketDecrypt?.eventTimeMs ?? 0);
+  if (slot.kms.length === 0 && slot.s3.length === 0 && slot.lastBucketDecrypt === undefined) state.delete(key);
+  else state.set(key, slot);
+};
+
+/** Index of the entry nearest in time to `t` within `windowMs`, or -1. */
+const nearest = <T>(items: readonly T[], timeOf: (x: T) => number, t: number, windowMs: number): number => {
+  let best = -1;
+  let bestGap = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < items.length; i++) {
+    const gap = Math.abs(timeOf(items[i] as T) - t);
+    if (gap <= windowMs && gap < bestGap) {
+      best = i;
+      bestGap = gap;
+    }
+  }
+  return best;
+};
+
+/** A KMS call ready for the rules: matched (with its S3 request) or decided unmatched. */
+export interface ResolvedKmsCall {
+  readonly event: KmsCall;
+  readonly confidence: CorrelationConfidence;
+}
+
+export const withCorrelation = (e: KmsCall, confidence: CorrelationConfidence, request?: S3RequestSummary): KmsCall =>
+  request !== undefined ? { ...e, correlation: confidence, s3Request: request } : { ...e, correlation: confidence };
+
+/** Records what a bucket's events tell about its logging and encryption. */
+export const noteBucketCoverage = (state: WorkingState, e: MonitorEvent): void => {
+  let bucket: string | undefined;
+  if (isS3Half(e)) bucket = e.bucket;
+  else if (isKmsHalf(e)) bucket = bucketOfS3Arn(e.s3Arn).bucket;
+  if (bucket === undefined) return;
+  const key = stateKey.bucket(bucket);
+  const existing = state.get(key);
+  const c: BucketCoverage =
+    existing?.kind === 'bucket'
+      ? { ...existing, sse: { ...existing.sse }, kmsKeys: { ...existing.kmsKeys } }
+      : { kind: 'bucket', firstSeenMs: e.eventTimeMs, dataEvents: 0, readEvents: 0, bucketKeyCalls: 0, objectKeyCalls: 0, sse: Object.create(null) as Record<string, number>, kmsKeys: Object.create(null) as Record<string, number> };
+  c.firstSeenMs = Math.min(c.firstSeenMs, e.eventTimeMs);
+  if (isS3Half(e)) {
+    c.dataEvents++;
+    if (s3Targets(e).some((t) => t.family === 'decrypt')) c.readEvents++;
+    if (e.sseApplied !== undefined) c.sse[e.sseApplied] = (c.sse[e.sseApplied] ?? 0) + 1;
+  } else if (isKmsHalf(e)) {
+    if (bucketOfS3Arn(e.s3Arn).isBucketArn) c.bucketKeyCalls++;
+    else c.objectKeyCalls++;
+    if (e.keyArn !== undefined && Object.keys(c.kmsKeys).length < 100) c.kmsKeys[e.keyArn] = (c.kmsKeys[e.keyArn] ?? 0) + 1;
+  }
+  state.set(key, c);
+};
+
+/** An S3-made KMS call arrives: match it to a waiting S3 request, or park it until its deadline. */
+export const correlateKms = (e: KmsCall & { s3Arn: string }, state: WorkingState, s: CorrelationSettings): ResolvedKmsCall[] => {
+  const family = kmsFamilyOf(e.eventName) as KmsFamily;
+  const { bucket, isBucketArn } = bucketOfS3Arn(e.s3Arn);
+  const key = stateKey.correlation(family, sessionKeyOf(e), isBucketArn ? `bucket:${bucket}` : e.s3Arn);
+  const slot = slotAt(state, key, partitionOf(e));
+  if (isBucketArn) slot.lastBucketDecrypt = { eventId: e.eventId, eventTimeMs: e.eventTimeMs };
+  const i = nearest(slot.s3, (h) => h.request.eventTimeMs, e.eventTimeMs, s.windowMs);
+  if (i !== -1) {
+    const [half] = slot.s3.splice(i, 1);
+    saveSlot(state, key, slot);
+    const confidence = isBucketArn ? 'bucket' : 'object';
+    return [{ event: withCorrelation(e, confidence, half?.request), confidence }];
+  }
+  slot.kms.push({ event: e, deadlineMs: e.eventTimeMs + s.windowMs + s.latenessMs });
+  const overflow: ResolvedKmsCall[] = [];
+  if (slot.kms.length > MAX_HALVES_PER_SLOT) {
+    const [oldest] = slot.kms.splice(0, 1);
+    if (oldest !== undefined) overflow.push({ event: withCorrelation(oldest.event, 'none'), confidence: 'none' });
+  }
+  saveSlot(state, key, slot);
+  return overflow;
+};
+
+/** An S3 data event arrives: it may complete waiting KMS halves (object- and bucket-level), or wait for them. */
+export const correlateS3 = (e: S3ObjectAccess, state: WorkingState, s: CorrelationSettings): ResolvedKmsCall[] => {
+  const resolved: ResolvedKmsCall[] = [];
+  const request = requestOf(e);
+  const partition = partitionOf(e);
+  const session = sessionKeyOf(e);
+  for (const t of s3Targets(e)) {
+    let matched = false;
+    for (const [target, confidence] of [[t.objectArn, 'object'], [`bucket:${bucketOfS3Arn(t.objectArn).bucket}`, 'bucket']] as const) {
+      if (matched) break;
+      const key = stateKey.correlation(t.family, session, target);
+      const slot = slotAt(state, key, partition);
+      const i = nearest(slot.kms, (h) => h.event.eventTimeMs, e.eventTimeMs, s.windowMs);
+      if (i !== -1) {
+        const [half] = slot.kms.splice(i, 1);
+        if (half !== undefined) resolved.push({ event: withCorrelation(half.event, confidence, request), confidence });
+        matched = true;
+      } else {
+        const covered = confidence === 'bucket' && slot.lastBucketDecrypt !== undefined && e.eventTimeMs - slot.lastBucketDecrypt.eventTimeMs >= -s.windowMs && e.eventTimeMs - slot.lastBucketDecrypt.eventTimeMs <= s.bucketKeyReuseMs;
+        // Wait for a KMS half that may still arrive (not needed at bucket level when a Bucket Key already covers it).
+        if (!covered) {
+          slot.s3.push({ request, deadlineMs: e.eventTimeMs + s.windowMs + s.latenessMs });
+          if (slot.s3.length > MAX_HALVES_PER_SLOT) slot.s3.splice(0, slot.s3.length - MAX_HALVES_PER_SLOT);
+        }
+      }
+      saveSlot(state, key, slot);
+    }
+  }
+  return resolved;
+};
+
+/** Decides every KMS half whose deadline the stream's watermark has passed (all of them with `all`). */
+export const resolveDue = (keys: Iterable<string>, state: WorkingState, all: boolean): ResolvedKmsCall[] => {
+  const resolved: ResolvedKmsCall[] = [];
+  for (const key of keys) {
+    const entry = state.get(key);
+    if (entry?.kind !== 'correlation' || entry.kms.length === 0) continue;
+    const watermark = state.get(stateKey.watermark(entry.partition));
+    const reached = watermark?.kind === 'watermark' ? watermark.maxEventTimeMs : Number.NEGATIVE_INFINITY;
+    const slot = slotAt(state, key, entry.partition);
+    const due = slot.kms.filter((h) => all || h.deadlineMs <= reached);
+    if (due.length === 0) continue;
+    slot.kms = slot.kms.filter((h) => !due.includes(h));
+    for (const h of due) resolved.push({ event: withCorrelation(h.event, 'none'), confidence: 'none' });
+    saveSlot(state, key, slot);
+  }
+  return resolved;
+};
+
+/** Moves a stream's watermark forward (never back). */
+export const advanceWatermark = (state: WorkingState, e: MonitorEvent): void => {
+  const key = stateKey.watermark(partitionOf(e));
+  const entry = state.get(key);
+  if (entry?.kind === 'watermark' && entry.maxEventTimeMs >= e.eventTimeMs) return;
+  state.set(key, { kind: 'watermark', maxEventTimeMs: e.eventTimeMs });
+};

@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
+import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { copySourceArn, s3Targets } from '#core/correlation/correlate.ts';
+import { createEngine } from '#core/engine.ts';
+import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import type { KmsCall } from '#core/events/types.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { normalizeRecord } from '#core/events/normalize.ts';
+
+const analyst = { role: 'Analyst', session: 'alice' } as const;
+const OBJECT = 'arn:aws:s3:::reports/q3.pdf';
+
+const decrypt = (atMs: number, o: Partial<Parameters<typeof kmsRecord>[0]> = {}) => kmsRecord({ who: analyst, s3Arn: OBJECT, atMs, ...o });
+const getObject = (atMs: number, o: Partial<Parameters<typeof s3Record>[0]> = {}) => s3Record({ who: analyst, bucket: 'reports', key: 'q3.pdf', sourceIp: '203.0.113.7', vpcEndpointId: 'vpce-9', bytesOut: 4096, atMs, ...o });
+
+interface Run {
+  readonly processor: RecordProcessor;
+  readonly store: MemoryStateStore;
+  readonly decided: KmsCall[];
+  batch(records: readonly unknown[]): Promise<void>;
+  flush(): Promise<void>;
+}
+
+const pipeline = (): Run => {
+  const store = createMemoryStateStore();
+  const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => Date.UTC(2026, 10, 22) } });
+  const decided: KmsCall[] = [];
+  return {
+    processor,
+    store,
+    decided,
+    async batch(records) {
+      decided.push(...(await processor.processBatch({ file: 'f', records, firstIndex: 0 })).decidedKmsCalls);
+    },
+    async flush() {
+      decided.push(...(await processor.flush()).decidedKmsCalls);
+    },
+  };
+};
+
+const only = (run: Run): KmsCall => {
+  expect(run.decided).toHaveLength(1);
+  return run.decided[0] as KmsCall;
+};
+
+describe('KMS ↔ S3 correlation', () => {
+  it('matches a same-second Decrypt and GetObject on principal session and object, carrying the real request', async () => {
+    const run = pipeline();
+
+    await run.batch([decrypt(BASE_TIME_MS), getObject(BASE_TIME_MS)]);
+
+    const call = only(run);
+    expect(call.correlation).toBe('object');
+    expect(call.s3Request).toMatchObject({ operation: 'GetObject', sourceIp: '203.0.113.7', vpcEndpointId: 'vpce-9', bytesOut: 4096, bucket: 'reports', objectKey: 'q3.pdf' });
+    expect(run.processor.summary.correlations).toEqual({ object: 1, bucket: 0, none: 0 });
+  });
+
+  it('matches a pair skewed within the window, and not one skewed beyond it', async () => {
+    const within = pipeline();
+    await within.batch([decrypt(BASE_TIME_MS), getObject(BASE_TIME_MS + 40_000)]);
+    expect(only(within).correlation).toBe('object');
+
+    const beyond = pipeline();
+    await beyond.batch([decrypt(BASE_TIME_MS), getObject(BASE_TIME_MS + minutes(3))]);
+    await beyond.flush();
+    expect(only(beyond).correlation).toBe('none');
+  });
+
+  it('matches when the GetObject is delivered before the Decrypt', async () => {
+    const run = pipeline();
+
+    await run.batch([getObject(BASE_TIME_MS + 1_000)]);
+    await run.batch([decrypt(BASE_TIME_MS)]);
+
+    expect(only(run).correlation).toBe('object');
+  });
+
+  it('matches halves that arrive in different batches (files or Lambda invocations)', async () => {
+    const run = pipeline();
+
+    await run.batch([decrypt(BASE_TIME_MS)]);
+    expect(run.decided).toHaveLength(0);
+    await run.batch([getObject(BASE_TIME_MS + 2_000)]);
+
+    expect(only(run).s3Request?.sourceIp).toBe('203.0.113.7');
+  });
+
+  it('decides each KMS call once when both halves are delivered twice', async () => {
+    const run = pipeline();
+    const k = decrypt(BASE_TIME_MS, { eventId: 'k1' });
+    const g = getObject(BASE_TIME_MS, { eventId: 'g1' });
+
+    await run.batch([k, g, k]);
+    await run.batch([g, k]);
+    await run.flush();
+
+    expect(only(run).correlation).toBe('object');
+    expect(run.processor.summary.records.skippedByReason.get('duplicate')).toBe(3);
+  });
+
+  it('pairs repeated reads of one object one to one, nearest first', async () => {
+    const run = pipeline();
+
+    await run.batch([decrypt(BASE_TIME_MS), decrypt(BASE_TIME_MS + 10_000), getObject(BASE_TIME_MS + 10_500, { eventId: 'second' }), getObject(BASE_TIME_MS + 200, { eventId: 'first' })]);
+
+    expect(run.decided.map((c) => [c.eventTimeMs - BASE_TIME_MS, c.s3Request?.eventId])).toEqual([[0, 'first'], [10_000, 'second']]);
+  });
+
+  it('does not match another session of the same role', async () => {
+    const run = pipeline();
+
+    await run.batch([decrypt(BASE_TIME_MS), getObject(BASE_TIME_MS, { who: { role: 'Analyst', session: 'mallory' } })]);
+    await run.flush();
+
+    expect(only(run).correlation).toBe('none');
+  });
+
+  it('matches an S3 Bucket Key decrypt at bucket level and says so; later reads are covered without waiting', async () => {
+    const run = pipeline();
+
+    await run.batch([decrypt(BASE_TIME_MS, { s3Arn: 'arn:aws:s3:::reports' }), getObject(BASE_TIME_MS + 300), getObject(BASE_TIME_MS + minutes(2), { key: 'later.pdf' })]);
+    await run.flush();
+
+    const call = only(run);
+    expect(call.correlation).toBe('bucket');
+    expect(call.s3Request?.objectKey).toBe('q3.pdf');
+    expect(run.processor.summary.buckets.get('reports')).toMatchObject({ bucketKeyCalls: 1, dataEvents: 2 });
+  });
+
+  it('matches CopyObject to the Decrypt of its source and the GenerateDataKey of its destination', async () => {
+    const run = pipeline();
+    const copy = s3Record({ who: analyst, eventName: 'CopyObject', bucket: 'archive', key: 'copy/q3.pdf', copySource: 'reports/q3.pdf?versionId=abc', atMs: BASE_TIME_MS });
+
+    await run.batch([decrypt(BASE_TIME_MS), kmsRecord({ who: analyst, eventName: 'GenerateDataKey', s3Arn: 'arn:aws:s3:::archive/copy/q3.pdf', atMs: BASE_TIME_MS }), copy]);
+
+    expect(run.decided.map((c) => [c.eventName, c.correlation, c.s3Request?.operation]).sort()).toEqual([
+      ['Decrypt', 'object', 'CopyObject'],
+      ['GenerateDataKey', 'object', 'CopyObject'],
+    ]);
+  });
+
+  it('matches a multipart upload: GenerateDataKey with CreateMultipartUpload, Decrypt with each UploadPart', async () => {
+    const run = pipeline();
+    const target = 'arn:aws:s3:::reports/big.bin';
+    const s3 = (eventName: string, atMs: number) => s3Record({ who: analyst, eventName, bucket: 'reports', key: 'big.bin', atMs });
+
+    await run.batch([
+      kmsRecord({ who: analyst, eventName: 'GenerateDataKey', s3Arn: target, atMs: BASE_TIME_MS }),
+      s3('CreateMultipartUpload', BASE_TIME_MS),
+      kmsRecord({ who: analyst, s3Arn: target, atMs: BASE_TIME_MS + 5_000 }),
+      s3('UploadPart', BASE_TIME_MS + 5_000),
+      kmsRecord({ who: analyst, s3Arn: target, atMs: BASE_TIME_MS + 9_000 }),
+      s3('UploadPart', BASE_TIME_MS + 9_000),
+    ]);
+
+    expect(run.decided.map((c) => [c.eventName, c.correlation, c.s3Request?.operation])).toEqual([
+      ['GenerateDataKey', 'object', 'CreateMultipartUpload'],
+      ['Decrypt', 'object', 'UploadPart'],
+      ['Decrypt', 'object', 'UploadPart'],
+    ]);
+  });
+
+  it('decides a waiting call as unmatched once the stream has moved past its deadline, without a flush', async () => {
+    const run = pipeline();
+
+    await run.batch([decrypt(BASE_TIME_MS)]);
+    await run.batch([kmsRecord({ who: { role: 'App' }, context: { app: 'x' }, atMs: BASE_TIME_MS + minutes(30) })]);
+    await run.batch([kmsRecord({ who: { role: 'App' }, context: { app: 'x' }, atMs: BASE_TIME_MS + minutes(31) })]);
+
+    expect(only(run).correlation).toBe('none');
+  });
+
+  it('raises s3-decrypt-without-object-access only in a bucket whose reads are logged', async () => {
+    const logged = pipeline();
+    await logged.batch([getObject(BASE_TIME_MS - minutes(60), { key: 'other.pdf' }), decrypt(BASE_TIME_MS)]);
+    const findings = (await logged.processor.flush()).findings;
+    expect(findings.map((f) => f.ruleId)).toEqual(['s3-decrypt-without-object-access']);
+
+    const unlogged = pipeline();
+    await unlogged.batch([decrypt(BASE_TIME_MS)]);
+    expect((await unlogged.processor.flush()).findings).toEqual([]);
+  });
+
+  it('keeps state bounded: waiting halves and slots go once decided and past the watermark', async () => {
+    const run = pipeline();
+    for (let b = 0; b < 40; b++) {
+      const t = BASE_TIME_MS + minutes(b * 10);
+      await run.batch(Array.from({ length: 50 }, (_, i) => [decrypt(t + i * 1_000, { s3Arn: `arn:aws:s3:::reports/o-${b}-${i}` }), getObject(t + i * 1_000 + 500, { key: `o-${b}-${i}` })]).flat());
+    }
+    await run.flush();
+
+    const slots = [...run.store.entries.keys()].filter((k) => k.startsWith('corr#'));
+    expect(run.decided).toHaveLength(2_000);
+    expect(slots.length).toBeLessThan(300);
+  });
+});
+
+describe('correlation helpers', () => {
+  it('reads CopyObject sources in their logged forms', () => {
+    expect(copySourceArn('reports/q3.pdf')).toBe('arn:aws:s3:::reports/q3.pdf');
+    expect(copySourceArn('/reports/a%20b.pdf?versionId=1')).toBe('arn:aws:s3:::reports/a b.pdf');
+    expect(copySourceArn('%E0%A4%A')).toBeUndefined();
+    expect(copySourceArn('bucket-only')).toBeUndefined();
+  });
+
+  it('maps S3 operations to the KMS calls S3 makes for them', () => {
+    const targets = (eventName: string) => {
+      const r = normalizeRecord(s3Record({ eventName, bucket: 'b', key: 'k' }));
+      return r.ok && r.event.kind === 's3' ? s3Targets(r.event).map((t) => t.family) : [];
+    };
+
+    expect(targets('GetObject')).toEqual(['decrypt']);
+    expect(targets('PutObject')).toEqual(['generate']);
+    expect(targets('HeadObject')).toEqual([]);
+    expect(targets('DeleteObject')).toEqual([]);
+  });
+});
