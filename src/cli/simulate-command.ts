@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { UsageError } from '#core/errors.ts';
-import { simulate } from '../sim/simulate.ts';
+import { simulateStream } from '../sim/simulate.ts';
 
 /** Not a CloudTrail file name, so `kdm replay DIR` reports it as one skipped file instead of reading it. */
 export const LABELS_FILE = 'anomalies.labels';
@@ -28,20 +28,24 @@ export const simulateCommand = (argv: readonly string[]): number => {
     return n;
   };
   if (values.out === undefined) throw new UsageError('simulate needs --out <directory>');
-  const sim = simulate({
+  const sim = simulateStream({
     events: int('events', values.events, 1),
     seed: int('seed', values.seed, 0),
     anomalies: values.anomalies,
     days: int('days', values.days, 9),
     recordsPerFile: int('records-per-file', values['records-per-file'], 1),
   });
+  let records = 0;
+  let files = 0;
   for (const f of sim.files) {
     const path = join(values.out, f.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, gzipSync(JSON.stringify({ Records: f.records }), { level: 6 }));
+    records += f.records.length;
+    files++;
   }
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, LABELS_FILE), sim.labels.map((l) => JSON.stringify(l)).join('\n') + (sim.labels.length > 0 ? '\n' : ''));
-  process.stderr.write(`kdm: wrote ${sim.recordCount} records in ${sim.files.length} files and ${sim.labels.length} anomaly labels to ${values.out}\n`);
+  process.stderr.write(`kdm: wrote ${records} records in ${files} files and ${sim.labels.length} anomaly labels to ${values.out}\n`);
   return 0;
 };

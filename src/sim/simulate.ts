@@ -222,118 +222,170 @@ const NOISE: readonly (readonly [string, string])[] = [
   ['logs.amazonaws.com', 'PutLogEvents'],
 ];
 
-/** Generates the traffic. Benign records fill `events`; anomalies come on top, after the learning week. */
-export const simulate = (options: SimulateOptions): Simulation => {
+interface Corpus {
+  readonly objectKeys: readonly string[];
+  readonly archiveKeys: readonly string[];
+  readonly tenants: readonly string[];
+}
+
+/** One benign activity at `atMs` (one record, or a KMS call with its S3 request). */
+const benignActivity = (b: Builder, rand: () => number, atMs: number, corpus: Corpus, out: Record<string, unknown>[]): void => {
+  const { objectKeys, archiveKeys, tenants } = corpus;
+  const r = rand();
+  if (r < 0.3) {
+    const actor = rand() < 0.7 ? ACTORS.payments : ACTORS.billing;
+    const name = rand() < 0.6 ? 'Decrypt' : rand() < 0.8 ? 'GenerateDataKey' : 'Encrypt';
+    out.push(b.kms({ name, atMs, actor, key: SIM_KEYS.app, keyIdParam: name === 'Decrypt' ? undefined : SIM_KEYS.app.alias, context: { app: actor === ACTORS.payments ? 'payments' : 'billing', env: 'prod', tenant: b.pick(tenants) } }));
+  } else if (r < 0.5) {
+    const session = b.pick(ACTORS.analyst.sessions);
+    const key = b.pick(objectKeys);
+    out.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.analyst, session, key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
+    out.push(b.s3({ name: 'GetObject', atMs: atMs + Math.floor(rand() * 800), actor: ACTORS.analyst, session, bucket: SIM_BUCKETS.reports, key, bytes: 50_000 + Math.floor(rand() * 5_000_000) }));
+  } else if (r < 0.6) {
+    const key = `finance/2026/upload-${b.id().slice(0, 8)}.csv`;
+    out.push(b.kms({ name: 'GenerateDataKey', atMs, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, keyIdParam: SIM_KEYS.reports.arn, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
+    out.push(b.s3({ name: 'PutObject', atMs: atMs + 200, actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key, bytes: 10_000 + Math.floor(rand() * 900_000), sse: 'SSE_KMS', kmsKey: SIM_KEYS.reports.arn }));
+  } else if (r < 0.7) {
+    // S3 Bucket Keys: many GetObjects, an occasional Decrypt with the bucket ARN as context.
+    out.push(b.s3({ name: 'GetObject', atMs, actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.archive, key: b.pick(archiveKeys), bytes: 1_000_000 }));
+    if (rand() < 0.05) out.push(b.kms({ name: 'Decrypt', atMs: atMs - 50, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.archive, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.archive}` } }));
+  } else if (r < 0.75) {
+    out.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.lake, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.lake}/raw/${b.pick(archiveKeys)}` } }));
+  } else if (r < 0.78) {
+    out.push(b.kms({ name: rand() < 0.5 ? 'Decrypt' : 'GenerateDataKey', atMs, actor: ACTORS.euApp, region: EU, key: SIM_KEYS.eu, context: { app: 'payments', env: 'prod', tenant: b.pick(tenants) } }));
+  } else if (r < 0.8) {
+    out.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.partner, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', partner: 'globex' } }));
+  } else if (r < 0.85) {
+    out.push(b.kms({ name: rand() < 0.8 ? 'Decrypt' : 'GenerateDataKey', atMs, actor: ACTORS.admin, identity: { type: 'AWSService', invokedBy: 'secretsmanager.amazonaws.com' }, sourceIp: 'secretsmanager.amazonaws.com', key: SIM_KEYS.secrets, context: { SecretARN: `arn:aws:secretsmanager:${REGION}:${SIM_ACCOUNTS.data}:secret:db-${Math.floor(rand() * 20)}`, SecretVersionId: 'v1' } }));
+  } else {
+    const [source, name] = b.pick(NOISE);
+    out.push(b.other({ source, name, atMs, actor: b.pick([ACTORS.admin, ACTORS.payments, ACTORS.etl]) }));
+  }
+};
+
+/** Labelled anomalies of every rule, placed after the learning week. */
+const anomalyRecords = (b: Builder, options: SimulateOptions, days: number, corpus: Corpus): { records: Record<string, unknown>[]; labels: AnomalyLabel[] } => {
+  const spanMs = days * DAY;
+  const { objectKeys } = corpus;
+  const out: Record<string, unknown>[] = [];
+const labels: AnomalyLabel[] = [];
+if (options.anomalies) {
+  const perKind = options.anomaliesPerKind ?? 3;
+  // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
+  const detectFrom = SIM_START_MS + 8 * DAY;
+  const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
+  for (let i = 0; i < perKind; i++) {
+    const at = (kind: number) => detectFrom + Math.floor(((i * 13 + kind) / (perKind * 13 + 13)) * detectSpan);
+    const add = (rule: string, description: string, recs: Record<string, unknown>[], alsoRules: string[] = []) => {
+      out.push(...recs);
+      labels.push({ id: `${rule}#${i}`, rule, alsoRules, description, eventIds: recs.map((x) => x['eventID'] as string), timeMs: Date.parse(recs[0]?.['eventTime'] as string) });
+    };
+    const intruder: Actor = { role: `Intruder${i}`, account: SIM_ACCOUNTS.data, sessions: ['x'], ip: `198.51.100.${100 + i}`, userAgent: 'python-requests/2.31' };
+    add('kms-unusual-principal', 'a role never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(0), actor: intruder, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })]);
+    // Each instance uses a region (and account, below) of its own: once seen, a region or account is learned.
+    const farRegion = ['ap-southeast-2', 'sa-east-1', 'me-south-1', 'af-south-1', 'ap-northeast-3'][i % 5] as string;
+    const apKey = { arn: `arn:aws:kms:${farRegion}:${SIM_ACCOUNTS.data}:key/1a2b3c4d-0000-4000-8000-0000000aa${String(i).padStart(3, '0')}` };
+    add('kms-unusual-region', 'a known analyst calls KMS in a region it never used', [b.kms({ name: 'Decrypt', atMs: at(1), actor: ACTORS.analyst, session: 'alice@example.com', region: farRegion, key: apKey, sourceIp: '203.0.113.7', context: { purpose: 'x' } })]);
+    add('kms-missing-encryption-context', 'the payments app decrypts without its usual context', [b.kms({ name: 'Decrypt', atMs: at(2), actor: ACTORS.payments, key: SIM_KEYS.app })]);
+    add('kms-s3-data-key-direct-decrypt', 'an S3 data key is decrypted from a laptop, not by S3', [b.kms({ name: 'Decrypt', atMs: at(3), actor: ACTORS.analyst, session: 'bob@example.com', key: SIM_KEYS.reports, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${objectKeys[i] ?? 'x'}` } })]);
+    // Far above the analysts' own 5-minute rate (about 20% of traffic), and inside one 5-minute window.
+    const analystPerWindow = (0.2 * options.events) / (days * 288);
+    const massCount = Math.max(320, Math.ceil(15 * analystPerWindow));
+    const stepMs = Math.min(500, Math.floor(200_000 / massCount));
+    const massStart = Math.floor(at(4) / 300_000) * 300_000 + 10_000;
+    const mass: Record<string, unknown>[] = [];
+    for (let j = 0; j < massCount; j++) {
+      const key = `finance/2026/bulk-${i}-${j}.pdf`;
+      mass.push(b.kms({ name: 'Decrypt', atMs: massStart + j * stepMs, actor: ACTORS.analyst, session: 'carol@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
+      mass.push(b.s3({ name: 'GetObject', atMs: massStart + j * stepMs + 50, actor: ACTORS.analyst, session: 'carol@example.com', bucket: SIM_BUCKETS.reports, key, bytes: 2_000_000 }));
+    }
+    add('kms-mass-decrypt', `an analyst reads ${massCount} distinct objects in under 4 minutes`, mass);
+    const prober: Actor = { role: `ContractorSandbox${i}`, account: SIM_ACCOUNTS.data, sessions: ['probe'], ip: `198.51.100.${150 + i}`, userAgent: 'aws-cli/2.17.0' };
+    add('kms-access-denied-burst', 'a role tries 15 keys it may not use within 2 minutes', Array.from({ length: 15 }, (_, j) => b.kms({ name: 'Decrypt', atMs: at(5) + j * 8_000, actor: prober, key: b.pick([SIM_KEYS.app, SIM_KEYS.reports, SIM_KEYS.archive, SIM_KEYS.lake]), errorCode: 'AccessDeniedException' })));
+    const outsider: Actor = { role: 'ExternalReader', account: `${SIM_ACCOUNTS.outsider.slice(0, 10)}${String(10 + i).slice(-2)}`, sessions: [`ext-${i}`], ip: `192.0.2.${10 + i}`, userAgent: 'aws-sdk-go-v2/1.30.0' };
+    add('kms-cross-account', 'an account never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(6), actor: outsider, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
+    add('kms-root-usage', 'the root user decrypts', [b.kms({ name: 'Decrypt', atMs: at(7), actor: ACTORS.admin, identity: { type: 'Root', principalId: SIM_ACCOUNTS.data, arn: `arn:aws:iam::${SIM_ACCOUNTS.data}:root`, accountId: SIM_ACCOUNTS.data, accessKeyId: 'ASIAROOT0000000001' }, sourceIp: '192.0.2.44', key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
+    add('kms-throttled', 'S3 uploads are throttled by KMS', Array.from({ length: 25 }, (_, j) => b.kms({ name: 'GenerateDataKey', atMs: at(8) + j * 200, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, errorCode: 'ThrottlingException', context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/finance/2026/burst-${i}-${j}.csv` } })));
+    const lifecycle = [
+      b.kms({ name: 'ScheduleKeyDeletion', atMs: at(9), actor: ACTORS.admin, key: SIM_KEYS.lake, keyIdParam: SIM_KEYS.lake.arn, requestParameters: { pendingWindowInDays: 7 } }),
+      b.kms({ name: 'PutKeyPolicy', atMs: at(9) + 1000, actor: ACTORS.admin, key: SIM_KEYS.archive, keyIdParam: SIM_KEYS.archive.arn, requestParameters: { policyName: 'default', policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*' }] }) } }),
+    ];
+    add('kms-key-lifecycle', 'a key is scheduled for deletion and another opened to everyone', [lifecycle[i % 2] as Record<string, unknown>]);
+    const blind = i % 2 === 0
+      ? b.other({ source: 'cloudtrail.amazonaws.com', name: 'StopLogging', atMs: at(10), actor: ACTORS.admin, requestParameters: { name: 'org-trail' }, readOnly: false })
+      : b.other({ source: 'cloudtrail.amazonaws.com', name: 'PutEventSelectors', atMs: at(10), actor: ACTORS.admin, readOnly: false, requestParameters: { trailName: 'org-trail', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, excludeManagementEventSources: ['kms.amazonaws.com'], dataResources: [] }] } });
+    add('cloudtrail-kms-blind-spot', 'the trail stops logging KMS events', [blind]);
+    const unlogged = `finance/2026/unlogged-${i}.pdf`;
+    add('s3-decrypt-without-object-access', 'S3 decrypts an object for an analyst but no data event logs the read', [b.kms({ name: 'Decrypt', atMs: at(11), actor: ACTORS.analyst, session: 'dan@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${unlogged}` } })]);
+    add('s3-put-without-required-kms', 'an object lands in an SSE-KMS bucket with SSE-S3', [b.s3({ name: 'PutObject', atMs: at(12), actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: `finance/2026/plain-${i}.csv`, bytes: 12_000, sse: 'SSE_S3' })]);
+  }
+}
+
+  return { records: out, labels };
+};
+
+const fileFor = (records: readonly Record<string, unknown>[], index: number): SimulatedFile => {
+  const first = records[0]?.['eventTime'] as string;
+  const [date = '2026-10-01', time = '00:00:00'] = first.split('T');
+  const [y, m, d] = date.split('-');
+  const stamp = `${date.replace(/-/g, '')}T${time.slice(0, 5).replace(':', '')}Z`;
+  return {
+    path: `AWSLogs/${SIM_ACCOUNTS.data}/CloudTrail/${REGION}/${y}/${m}/${d}/${SIM_ACCOUNTS.data}_CloudTrail_${REGION}_${stamp}_${String(index).padStart(6, '0')}.json.gz`,
+    records,
+  };
+};
+
+const HOUR = 3_600_000;
+
+/**
+ * Generates the traffic hour by hour, so memory stays flat however many events are asked for: benign
+ * records fill `events` (spread evenly over the hours; whole activities, so at most one record more),
+ * anomalies come on top, after the learning week.
+ * `labels` is complete before the first file is produced.
+ */
+export const simulateStream = (options: SimulateOptions): { readonly labels: readonly AnomalyLabel[]; readonly files: Generator<SimulatedFile> } => {
   const rand = prng(options.seed);
   const b = new Builder(rand);
   const days = options.days ?? 14;
-  const spanMs = days * DAY;
-  const records: Record<string, unknown>[] = [];
-  const objectKeys = Array.from({ length: 2000 }, (_, i) => `finance/2026/report-${String(i).padStart(5, '0')}.pdf`);
-  const archiveKeys = Array.from({ length: 5000 }, (_, i) => `app/2026/part-${String(i).padStart(6, '0')}.json.gz`);
-  const tenants = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
-
-  while (records.length < options.events) {
-    const atMs = SIM_START_MS + Math.floor(rand() * spanMs);
-    const r = rand();
-    if (r < 0.3) {
-      const actor = rand() < 0.7 ? ACTORS.payments : ACTORS.billing;
-      const name = rand() < 0.6 ? 'Decrypt' : rand() < 0.8 ? 'GenerateDataKey' : 'Encrypt';
-      records.push(b.kms({ name, atMs, actor, key: SIM_KEYS.app, keyIdParam: name === 'Decrypt' ? undefined : SIM_KEYS.app.alias, context: { app: actor === ACTORS.payments ? 'payments' : 'billing', env: 'prod', tenant: b.pick(tenants) } }));
-    } else if (r < 0.5) {
-      const session = b.pick(ACTORS.analyst.sessions);
-      const key = b.pick(objectKeys);
-      records.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.analyst, session, key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
-      records.push(b.s3({ name: 'GetObject', atMs: atMs + Math.floor(rand() * 800), actor: ACTORS.analyst, session, bucket: SIM_BUCKETS.reports, key, bytes: 50_000 + Math.floor(rand() * 5_000_000) }));
-    } else if (r < 0.6) {
-      const key = `finance/2026/upload-${b.id().slice(0, 8)}.csv`;
-      records.push(b.kms({ name: 'GenerateDataKey', atMs, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, keyIdParam: SIM_KEYS.reports.arn, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
-      records.push(b.s3({ name: 'PutObject', atMs: atMs + 200, actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key, bytes: 10_000 + Math.floor(rand() * 900_000), sse: 'SSE_KMS', kmsKey: SIM_KEYS.reports.arn }));
-    } else if (r < 0.7) {
-      // S3 Bucket Keys: many GetObjects, an occasional Decrypt with the bucket ARN as context.
-      records.push(b.s3({ name: 'GetObject', atMs, actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.archive, key: b.pick(archiveKeys), bytes: 1_000_000 }));
-      if (rand() < 0.05) records.push(b.kms({ name: 'Decrypt', atMs: atMs - 50, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.archive, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.archive}` } }));
-    } else if (r < 0.75) {
-      records.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.lake, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.lake}/raw/${b.pick(archiveKeys)}` } }));
-    } else if (r < 0.78) {
-      records.push(b.kms({ name: rand() < 0.5 ? 'Decrypt' : 'GenerateDataKey', atMs, actor: ACTORS.euApp, region: EU, key: SIM_KEYS.eu, context: { app: 'payments', env: 'prod', tenant: b.pick(tenants) } }));
-    } else if (r < 0.8) {
-      records.push(b.kms({ name: 'Decrypt', atMs, actor: ACTORS.partner, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', partner: 'globex' } }));
-    } else if (r < 0.85) {
-      records.push(b.kms({ name: rand() < 0.8 ? 'Decrypt' : 'GenerateDataKey', atMs, actor: ACTORS.admin, identity: { type: 'AWSService', invokedBy: 'secretsmanager.amazonaws.com' }, sourceIp: 'secretsmanager.amazonaws.com', key: SIM_KEYS.secrets, context: { SecretARN: `arn:aws:secretsmanager:${REGION}:${SIM_ACCOUNTS.data}:secret:db-${Math.floor(rand() * 20)}`, SecretVersionId: 'v1' } }));
-    } else {
-      const [source, name] = b.pick(NOISE);
-      records.push(b.other({ source, name, atMs, actor: b.pick([ACTORS.admin, ACTORS.payments, ACTORS.etl]) }));
-    }
-  }
-  records.length = Math.min(records.length, options.events);
-
-  const labels: AnomalyLabel[] = [];
-  if (options.anomalies) {
-    const perKind = options.anomaliesPerKind ?? 3;
-    // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
-    const detectFrom = SIM_START_MS + 8 * DAY;
-    const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
-    for (let i = 0; i < perKind; i++) {
-      const at = (kind: number) => detectFrom + Math.floor(((i * 13 + kind) / (perKind * 13 + 13)) * detectSpan);
-      const add = (rule: string, description: string, recs: Record<string, unknown>[], alsoRules: string[] = []) => {
-        records.push(...recs);
-        labels.push({ id: `${rule}#${i}`, rule, alsoRules, description, eventIds: recs.map((x) => x['eventID'] as string), timeMs: Date.parse(recs[0]?.['eventTime'] as string) });
-      };
-      const intruder: Actor = { role: `Intruder${i}`, account: SIM_ACCOUNTS.data, sessions: ['x'], ip: `198.51.100.${100 + i}`, userAgent: 'python-requests/2.31' };
-      add('kms-unusual-principal', 'a role never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(0), actor: intruder, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })]);
-      // Each instance uses a region (and account, below) of its own: once seen, a region or account is learned.
-      const farRegion = ['ap-southeast-2', 'sa-east-1', 'me-south-1', 'af-south-1', 'ap-northeast-3'][i % 5] as string;
-      const apKey = { arn: `arn:aws:kms:${farRegion}:${SIM_ACCOUNTS.data}:key/1a2b3c4d-0000-4000-8000-0000000aa${String(i).padStart(3, '0')}` };
-      add('kms-unusual-region', 'a known analyst calls KMS in a region it never used', [b.kms({ name: 'Decrypt', atMs: at(1), actor: ACTORS.analyst, session: 'alice@example.com', region: farRegion, key: apKey, sourceIp: '203.0.113.7', context: { purpose: 'x' } })]);
-      add('kms-missing-encryption-context', 'the payments app decrypts without its usual context', [b.kms({ name: 'Decrypt', atMs: at(2), actor: ACTORS.payments, key: SIM_KEYS.app })]);
-      add('kms-s3-data-key-direct-decrypt', 'an S3 data key is decrypted from a laptop, not by S3', [b.kms({ name: 'Decrypt', atMs: at(3), actor: ACTORS.analyst, session: 'bob@example.com', key: SIM_KEYS.reports, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${objectKeys[i] ?? 'x'}` } })]);
-      // Far above the analysts' own 5-minute rate (about 20% of traffic), and inside one 5-minute window.
-      const analystPerWindow = (0.2 * options.events) / (days * 288);
-      const massCount = Math.max(320, Math.ceil(15 * analystPerWindow));
-      const stepMs = Math.min(500, Math.floor(200_000 / massCount));
-      const massStart = Math.floor(at(4) / 300_000) * 300_000 + 10_000;
-      const mass: Record<string, unknown>[] = [];
-      for (let j = 0; j < massCount; j++) {
-        const key = `finance/2026/bulk-${i}-${j}.pdf`;
-        mass.push(b.kms({ name: 'Decrypt', atMs: massStart + j * stepMs, actor: ACTORS.analyst, session: 'carol@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${key}` } }));
-        mass.push(b.s3({ name: 'GetObject', atMs: massStart + j * stepMs + 50, actor: ACTORS.analyst, session: 'carol@example.com', bucket: SIM_BUCKETS.reports, key, bytes: 2_000_000 }));
-      }
-      add('kms-mass-decrypt', `an analyst reads ${massCount} distinct objects in under 4 minutes`, mass);
-      const prober: Actor = { role: `ContractorSandbox${i}`, account: SIM_ACCOUNTS.data, sessions: ['probe'], ip: `198.51.100.${150 + i}`, userAgent: 'aws-cli/2.17.0' };
-      add('kms-access-denied-burst', 'a role tries 15 keys it may not use within 2 minutes', Array.from({ length: 15 }, (_, j) => b.kms({ name: 'Decrypt', atMs: at(5) + j * 8_000, actor: prober, key: b.pick([SIM_KEYS.app, SIM_KEYS.reports, SIM_KEYS.archive, SIM_KEYS.lake]), errorCode: 'AccessDeniedException' })));
-      const outsider: Actor = { role: 'ExternalReader', account: `${SIM_ACCOUNTS.outsider.slice(0, 10)}${String(10 + i).slice(-2)}`, sessions: [`ext-${i}`], ip: `192.0.2.${10 + i}`, userAgent: 'aws-sdk-go-v2/1.30.0' };
-      add('kms-cross-account', 'an account never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(6), actor: outsider, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
-      add('kms-root-usage', 'the root user decrypts', [b.kms({ name: 'Decrypt', atMs: at(7), actor: ACTORS.admin, identity: { type: 'Root', principalId: SIM_ACCOUNTS.data, arn: `arn:aws:iam::${SIM_ACCOUNTS.data}:root`, accountId: SIM_ACCOUNTS.data, accessKeyId: 'ASIAROOT0000000001' }, sourceIp: '192.0.2.44', key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
-      add('kms-throttled', 'S3 uploads are throttled by KMS', Array.from({ length: 25 }, (_, j) => b.kms({ name: 'GenerateDataKey', atMs: at(8) + j * 200, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, errorCode: 'ThrottlingException', context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/finance/2026/burst-${i}-${j}.csv` } })));
-      const lifecycle = [
-        b.kms({ name: 'ScheduleKeyDeletion', atMs: at(9), actor: ACTORS.admin, key: SIM_KEYS.lake, keyIdParam: SIM_KEYS.lake.arn, requestParameters: { pendingWindowInDays: 7 } }),
-        b.kms({ name: 'PutKeyPolicy', atMs: at(9) + 1000, actor: ACTORS.admin, key: SIM_KEYS.archive, keyIdParam: SIM_KEYS.archive.arn, requestParameters: { policyName: 'default', policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*' }] }) } }),
-      ];
-      add('kms-key-lifecycle', 'a key is scheduled for deletion and another opened to everyone', [lifecycle[i % 2] as Record<string, unknown>]);
-      const blind = i % 2 === 0
-        ? b.other({ source: 'cloudtrail.amazonaws.com', name: 'StopLogging', atMs: at(10), actor: ACTORS.admin, requestParameters: { name: 'org-trail' }, readOnly: false })
-        : b.other({ source: 'cloudtrail.amazonaws.com', name: 'PutEventSelectors', atMs: at(10), actor: ACTORS.admin, readOnly: false, requestParameters: { trailName: 'org-trail', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, excludeManagementEventSources: ['kms.amazonaws.com'], dataResources: [] }] } });
-      add('cloudtrail-kms-blind-spot', 'the trail stops logging KMS events', [blind]);
-      const unlogged = `finance/2026/unlogged-${i}.pdf`;
-      add('s3-decrypt-without-object-access', 'S3 decrypts an object for an analyst but no data event logs the read', [b.kms({ name: 'Decrypt', atMs: at(11), actor: ACTORS.analyst, session: 'dan@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${unlogged}` } })]);
-      add('s3-put-without-required-kms', 'an object lands in an SSE-KMS bucket with SSE-S3', [b.s3({ name: 'PutObject', atMs: at(12), actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: `finance/2026/plain-${i}.csv`, bytes: 12_000, sse: 'SSE_S3' })]);
-    }
-  }
-
-  records.sort((x, y) => (x['eventTime'] as string).localeCompare(y['eventTime'] as string));
+  const corpus: Corpus = {
+    objectKeys: Array.from({ length: 2000 }, (_, i) => `finance/2026/report-${String(i).padStart(5, '0')}.pdf`),
+    archiveKeys: Array.from({ length: 5000 }, (_, i) => `app/2026/part-${String(i).padStart(6, '0')}.json.gz`),
+    tenants: ['acme', 'globex', 'initech', 'umbrella', 'hooli'],
+  };
+  const { records: anomalies, labels } = options.anomalies ? anomalyRecords(b, options, days, corpus) : { records: [], labels: [] };
   const perFile = options.recordsPerFile ?? 200;
-  const files: SimulatedFile[] = [];
-  for (let i = 0; i < records.length; i += perFile) {
-    const chunk = records.slice(i, i + perFile);
-    const first = chunk[0]?.['eventTime'] as string;
-    const [date = '2026-10-01', time = '00:00:00'] = first.split('T');
-    const [y, m, d] = date.split('-');
-    const stamp = `${date.replace(/-/g, '')}T${time.slice(0, 5).replace(':', '')}Z`;
-    files.push({
-      path: `AWSLogs/${SIM_ACCOUNTS.data}/CloudTrail/${REGION}/${y}/${m}/${d}/${SIM_ACCOUNTS.data}_CloudTrail_${REGION}_${stamp}_${String(files.length).padStart(6, '0')}.json.gz`,
-      records: chunk,
-    });
+  function* files(): Generator<SimulatedFile> {
+    const hours = days * 24;
+    const byHour = new Map<number, Record<string, unknown>[]>();
+    for (const r of anomalies) {
+      const h = Math.floor((Date.parse(r['eventTime'] as string) - SIM_START_MS) / HOUR);
+      byHour.set(h, [...(byHour.get(h) ?? []), r]);
+    }
+    let produced = 0;
+    let index = 0;
+    let pending: Record<string, unknown>[] = [];
+    for (let h = 0; h < hours; h++) {
+      const target = Math.round(((h + 1) * options.events) / hours);
+      const slice: Record<string, unknown>[] = [];
+      while (produced + slice.length < target) benignActivity(b, rand, SIM_START_MS + h * HOUR + Math.floor(rand() * HOUR), corpus, slice);
+      // Activities stay whole (a KMS call and its S3 request), so the total may exceed `events` by one record.
+      produced += slice.length;
+      slice.push(...(byHour.get(h) ?? []));
+      slice.sort((x, y) => (x['eventTime'] as string).localeCompare(y['eventTime'] as string));
+      pending.push(...slice);
+      while (pending.length >= perFile) {
+        yield fileFor(pending.slice(0, perFile), index++);
+        pending = pending.slice(perFile);
+      }
+    }
+    if (pending.length > 0) yield fileFor(pending, index++);
   }
-  return { files, labels, recordCount: records.length };
+  return { labels, files: files() };
+};
+
+/** The whole simulation in memory: for tests and small runs. */
+export const simulate = (options: SimulateOptions): Simulation => {
+  const { labels, files } = simulateStream(options);
+  const all = [...files];
+  return { files: all, labels, recordCount: all.reduce((n, f) => n + f.records.length, 0) };
 };
