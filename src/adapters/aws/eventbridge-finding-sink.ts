@@ -1,0 +1,106 @@
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { FindingPublishError } from '#core/errors.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import type { FindingSink } from '#core/ports.ts';
+import { backoffMs, isRetryableError, realPacing, type Pacing } from './pacing.ts';
+
+export const FINDING_DETAIL_TYPE = 'KMS Decrypt Monitor Finding';
+export const FINDING_SOURCE = 'kms-decrypt-monitor';
+/** PutEvents limits: 10 entries a call, 256 KB an entry (EventBridge user guide, "Calculating PutEvents entry size"). */
+export const EVENTBRIDGE_LIMITS = { entriesPerCall: 10, bytesPerEntry: 256 * 1024, bytesPerCall: 1024 * 1024 } as const;
+
+export interface EventBridgeSinkOptions {
+  readonly client: EventBridgeClient;
+  readonly busName: string;
+  /** The event detail: ASFF or OCSF, as the user chose. */
+  readonly render: (f: FindingRecord) => { readonly id: string; readonly detail: unknown; readonly resources?: readonly string[] };
+  readonly pacing?: Pacing;
+  readonly maxAttempts?: number;
+}
+
+/** The entry size as EventBridge counts it: Time (14 bytes) + Source + DetailType + Detail + Resources, UTF-8. */
+export const entrySize = (e: PutEventsRequestEntry): number =>
+  (e.Time !== undefined ? 14 : 0) +
+  Buffer.byteLength(e.Source ?? '') +
+  Buffer.byteLength(e.DetailType ?? '') +
+  Buffer.byteLength(e.Detail ?? '') +
+  (e.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0);
+
+const RETRYABLE_ENTRY_CODES = /Throttl|InternalFailure|ServiceUnavailable/i;
+
+export const createEventBridgeFindingSink = (options: EventBridgeSinkOptions): FindingSink & { readonly stats: { calls: number; published: number } } => {
+  const pacing = options.pacing ?? realPacing;
+  const maxAttempts = options.maxAttempts ?? 6;
+  const stats = { calls: 0, published: 0 };
+
+  const send = async (batch: readonly { id: string; entry: PutEventsRequestEntry }[]): Promise<{ id: string; code: string; message?: string }[]> => {
+    let pending = [...batch];
+    const final: { id: string; code: string; message?: string }[] = [];
+    let last = new Map<string, { code: string; message?: string }>();
+    for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
+      if (attempt > 0) await pacing.sleep(backoffMs(attempt, pacing));
+      stats.calls++;
+      let results;
+      try {
+        const res = await options.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+        results = res.Entries ?? [];
+      } catch (error) {
+        last = new Map(pending.map((p) => [p.id, { code: (error as Error).name || 'Error', message: (error as Error).message }]));
+        if (!isRetryableError(error)) break;
+        continue;
+      }
+      // Entries come back in request order; a failed one carries ErrorCode.
+      const retry: typeof pending = [];
+      last = new Map();
+      pending.forEach((p, i) => {
+        const r = results[i];
+        if (r?.ErrorCode === undefined) {
+          stats.published++;
+          return;
+        }
+        const failure = { code: r.ErrorCode, ...(r.ErrorMessage !== undefined ? { message: r.ErrorMessage } : {}) };
+        if (RETRYABLE_ENTRY_CODES.test(r.ErrorCode)) {
+          retry.push(p);
+          last.set(p.id, failure);
+        } else final.push({ id: p.id, ...failure });
+      });
+      pending = retry;
+    }
+    for (const p of pending) final.push({ id: p.id, ...(last.get(p.id) ?? { code: 'RetriesExhausted' }) });
+    return final;
+  };
+
+  return {
+    stats,
+    async put(findings) {
+      const failures: { id: string; code: string; message?: string }[] = [];
+      let batch: { id: string; entry: PutEventsRequestEntry }[] = [];
+      let batchBytes = 0;
+      for (const f of findings) {
+        const rendered = options.render(f);
+        const entry: PutEventsRequestEntry = {
+          Source: FINDING_SOURCE,
+          DetailType: FINDING_DETAIL_TYPE,
+          Detail: JSON.stringify(rendered.detail),
+          EventBusName: options.busName,
+          Resources: [...(rendered.resources ?? [])],
+          Time: new Date(f.lastSeenMs),
+        };
+        const size = entrySize(entry);
+        if (size > EVENTBRIDGE_LIMITS.bytesPerEntry) {
+          failures.push({ id: rendered.id, code: 'EntryTooLarge', message: `${size} bytes, over the ${EVENTBRIDGE_LIMITS.bytesPerEntry}-byte limit` });
+          continue;
+        }
+        if (batch.length >= EVENTBRIDGE_LIMITS.entriesPerCall || batchBytes + size > EVENTBRIDGE_LIMITS.bytesPerCall) {
+          failures.push(...(await send(batch)));
+          batch = [];
+          batchBytes = 0;
+        }
+        batch.push({ id: rendered.id, entry });
+        batchBytes += size;
+      }
+      if (batch.length > 0) failures.push(...(await send(batch)));
+      if (failures.length > 0) throw new FindingPublishError('EventBridge', failures);
+    },
+  };
+};

@@ -1,0 +1,71 @@
+import type { Rule, Severity } from '../rules/define-rule.ts';
+import { describeFinding, stripControls, truncateText } from './asff.ts';
+import type { FindingRecord } from './finding.ts';
+
+/**
+ * OCSF Detection Finding (class 2004, category Findings 2), for Security Lake and SIEMs that speak OCSF.
+ * Field names follow the OCSF schema; times are epoch milliseconds as OCSF specifies.
+ */
+export const OCSF_VERSION = '1.3.0';
+export const OCSF_CLASS_UID = 2004;
+const CATEGORY_UID = 2;
+
+const SEVERITY_ID: Readonly<Record<Severity, number>> = { INFORMATIONAL: 1, LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 };
+const SEVERITY_NAME: Readonly<Record<Severity, string>> = { INFORMATIONAL: 'Informational', LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High', CRITICAL: 'Critical' };
+
+export type OcsfDetectionFinding = Readonly<Record<string, unknown>> & { readonly class_uid: 2004 };
+
+export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runbook' | 'findingTypes' | 'references' | 'status'>, productVersion: string): OcsfDetectionFinding => {
+  // activity: 1 Create on the first import, 2 Update once the finding has changed.
+  const activityId = f.updatedAtMs > f.createdAtMs ? 2 : 1;
+  const suppressed = f.suppressedBy !== undefined;
+  const resources: Record<string, unknown>[] = [];
+  if (f.key !== undefined) resources.push({ uid: f.key.arn, type: 'AWS::KMS::Key', ...(f.key.alias !== undefined ? { name: f.key.alias } : {}), region: f.region });
+  if (f.s3 !== undefined) resources.push({ uid: f.s3.objectArn ?? `arn:aws:s3:::${f.s3.bucket}`, type: f.s3.objectArn !== undefined ? 'AWS::S3::Object' : 'AWS::S3::Bucket', name: f.s3.objectKey ?? f.s3.bucket });
+  const srcIp = f.network.sourceIp;
+  const isIp = srcIp !== undefined && /^[0-9a-fA-F:.]+$/.test(srcIp) && /[.:]/.test(srcIp);
+  return {
+    class_uid: OCSF_CLASS_UID,
+    class_name: 'Detection Finding',
+    category_uid: CATEGORY_UID,
+    category_name: 'Findings',
+    activity_id: activityId,
+    activity_name: activityId === 1 ? 'Create' : 'Update',
+    type_uid: OCSF_CLASS_UID * 100 + activityId,
+    severity_id: SEVERITY_ID[f.severity],
+    severity: SEVERITY_NAME[f.severity],
+    status_id: suppressed ? 3 : 1,
+    status: suppressed ? 'Suppressed' : 'New',
+    is_alert: !suppressed,
+    time: f.updatedAtMs,
+    start_time: f.firstSeenMs,
+    end_time: f.lastSeenMs,
+    count: f.eventCount,
+    message: truncateText(stripControls(f.reason), 1024),
+    metadata: { version: OCSF_VERSION, product: { name: 'KMS Decrypt Monitor', vendor_name: 'kms-decrypt-monitor', version: productVersion }, uid: f.id },
+    finding_info: {
+      uid: f.id,
+      title: rule.title,
+      desc: truncateText(describeFinding(f), 2048),
+      types: [...rule.findingTypes],
+      created_time: f.createdAtMs,
+      modified_time: f.updatedAtMs,
+      first_seen_time: f.firstSeenMs,
+      last_seen_time: f.lastSeenMs,
+      analytic: { uid: rule.id, name: rule.title, type_id: 1, type: 'Rule' },
+      related_events: f.eventIds.map((uid) => ({ uid, product_uid: 'cloudtrail' })),
+    },
+    cloud: { provider: 'AWS', region: f.region, ...(f.accountId !== undefined ? { account: { uid: f.accountId, type: 'AWS Account', type_id: 10 } } : {}) },
+    resources,
+    evidences: [
+      {
+        api: { operation: f.api, service: { name: f.serviceName } },
+        actor: { user: { uid: f.principal.id, type: f.principal.type, ...(f.principal.sessionName !== undefined ? { name: f.principal.sessionName } : {}), ...(f.principal.accountId !== undefined ? { account: { uid: f.principal.accountId } } : {}) } },
+        ...(srcIp !== undefined ? { src_endpoint: isIp ? { ip: srcIp } : { domain: srcIp } } : {}),
+        ...(f.s3Request !== undefined ? { data: { s3_operation: f.s3Request.operation, s3_event_uid: f.s3Request.eventId, correlation: f.correlation } } : {}),
+      },
+    ],
+    remediation: { desc: rule.runbook, references: [...rule.references] },
+    ...(suppressed && f.suppressedBy !== undefined ? { unmapped: { suppressed_by: f.suppressedBy.id, suppression_reason: f.suppressedBy.reason } } : {}),
+  };
+};

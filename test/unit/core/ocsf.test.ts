@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { mergeDetection } from '#core/findings/finding.ts';
+import { toOcsf } from '#core/findings/ocsf.ts';
+import { ruleById } from '#core/rules/registry.ts';
+import { BASE_TIME_MS, kmsEvent } from '#core/testing/builders.ts';
+
+describe('OCSF Detection Finding', () => {
+  const rule = ruleById('kms-s3-data-key-direct-decrypt')!;
+  const detection = { ruleId: rule.id, severity: 'HIGH' as const, subject: 's', aggregationWindowMs: 3_600_000, reason: 'Decrypted outside S3.', event: kmsEvent({ context: { 'aws:s3:arn': 'arn:aws:s3:::b/k' }, sourceIp: '198.51.100.23', atMs: BASE_TIME_MS }) };
+
+  it('renders class 2004 with severity, times, analytic, resources and evidence', () => {
+    const f = mergeDetection(undefined, detection, BASE_TIME_MS + 5_000);
+
+    const o = toOcsf(f, rule, '0.1.0');
+
+    expect(o).toMatchObject({
+      class_uid: 2004,
+      category_uid: 2,
+      activity_id: 1,
+      type_uid: 200401,
+      severity_id: 4,
+      severity: 'High',
+      status_id: 1,
+      time: BASE_TIME_MS + 5_000,
+      start_time: BASE_TIME_MS,
+      metadata: { version: '1.3.0', product: { name: 'KMS Decrypt Monitor', version: '0.1.0' } },
+      finding_info: { uid: f.id, title: rule.title, analytic: { uid: rule.id, type_id: 1 }, related_events: [{ uid: f.eventIds[0] }] },
+      cloud: { provider: 'AWS', region: 'us-east-1', account: { uid: '111122223333' } },
+      evidences: [{ api: { operation: 'Decrypt', service: { name: 'kms.amazonaws.com' } }, src_endpoint: { ip: '198.51.100.23' } }],
+    });
+    expect((o['resources'] as { type: string }[]).map((r) => r.type)).toEqual(['AWS::KMS::Key', 'AWS::S3::Object']);
+  });
+
+  it('says Update once the finding changed, and Suppressed when a suppression matched', () => {
+    const first = mergeDetection(undefined, detection, BASE_TIME_MS + 5_000);
+    const updated = { ...mergeDetection(first, { ...detection, event: kmsEvent({ context: { 'aws:s3:arn': 'arn:aws:s3:::b/k' }, sourceIp: '198.51.100.23', atMs: BASE_TIME_MS + 10 }) }, BASE_TIME_MS + 6_000), suppressedBy: { id: 'sup', reason: 'known' } };
+
+    expect(toOcsf(updated, rule, '0.1.0')).toMatchObject({ activity_id: 2, type_uid: 200402, status_id: 3, status: 'Suppressed', is_alert: false });
+  });
+});
