@@ -33,6 +33,13 @@ Replay options:
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256)
   --account <id>             Account for findings whose activity names none (default: 000000000000)
+  --findings-format asff|ocsf  Format of --findings and of EventBridge events (default: asff)
+  --publish securityhub|eventbridge
+                             Send findings with the standard AWS credential chain and region
+  --dry-run                  With --publish: validate against the Security Hub model and count, send nothing
+  --import-role <arn>        Security Hub: import each finding through this role in its own account,
+                             e.g. arn:aws:iam::{account}:role/kms-decrypt-monitor-import
+  --event-bus <name>         EventBridge: bus name or ARN (default: default)
 
 Input shapes: S3 delivery files {"Records":[...]} (.json, .json.gz), EventBridge envelopes (one per file
 or per line), NDJSON of bare records (.jsonl/.ndjson, gzipped or not). Digest files and Insights events
@@ -49,6 +56,11 @@ const REPLAY_OPTIONS = {
   'fail-on': { type: 'string' },
   'max-file-mb': { type: 'string' },
   account: { type: 'string' },
+  'findings-format': { type: 'string', default: 'asff' },
+  publish: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  'import-role': { type: 'string' },
+  'event-bus': { type: 'string', default: 'default' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -80,6 +92,13 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     maxFileBytes = Math.round(mb * 1024 * 1024);
   }
   if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError(`--account must be a 12-digit AWS account id (got "${values.account}")`);
+  const format = values['findings-format'];
+  if (format !== 'asff' && format !== 'ocsf') throw new UsageError(`--findings-format must be asff or ocsf (got "${format}")`);
+  const target = values.publish;
+  if (target !== undefined && target !== 'securityhub' && target !== 'eventbridge') throw new UsageError(`--publish must be securityhub or eventbridge (got "${target}")`);
+  if (values['dry-run'] && target === undefined) throw new UsageError('--dry-run goes with --publish');
+  if (target === 'securityhub' && format === 'ocsf') throw new UsageError('Security Hub (BatchImportFindings) takes ASFF; use --findings-format ocsf with --findings or --publish eventbridge');
+  if (values['import-role'] !== undefined && !values['import-role'].includes('{account}')) throw new UsageError(`--import-role must contain {account} (got "${values['import-role']}")`);
   const result = await runReplay({
     paths: positionals,
     summary: values.summary,
@@ -89,6 +108,21 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     ...(values['fail-on'] !== undefined ? { failOn: parseSeverity(values['fail-on']) } : {}),
     ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),
     ...(values.account !== undefined ? { fallbackAccountId: values.account } : {}),
+    findingsFormat: format,
+    version: VERSION,
+    ...(target !== undefined
+      ? {
+          publish: {
+            target,
+            dryRun: values['dry-run'],
+            format,
+            eventBus: values['event-bus'],
+            version: VERSION,
+            ...(values['import-role'] !== undefined ? { importRoleArnTemplate: values['import-role'] } : {}),
+            ...(values.account !== undefined ? { fallbackAccountId: values.account } : {}),
+          },
+        }
+      : {}),
   });
   return result.exitCode;
 };

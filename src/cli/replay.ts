@@ -4,13 +4,13 @@ import { createJsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
-import { toAsff } from '#core/findings/asff.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import { expiredSuppressions } from '#core/findings/suppress.ts';
 import type { ReadIssue } from '#core/ports.ts';
 import type { Rule, Severity } from '#core/rules/define-rule.ts';
 import { summaryToJson } from '#core/summary.ts';
 import { formatSummaryTable } from './format-summary.ts';
+import { publishFindings, renderFinding, type FindingsFormat, type PublishOptions } from './publish.ts';
 import { createProgress } from './progress.ts';
 import { safeText } from './terminal.ts';
 
@@ -23,6 +23,9 @@ export interface ReplayOptions {
   readonly failOn?: Severity;
   readonly maxFileBytes?: number;
   readonly fallbackAccountId?: string;
+  readonly findingsFormat?: FindingsFormat;
+  readonly publish?: PublishOptions;
+  readonly version?: string;
   readonly rules: readonly Rule[];
   readonly config: EngineConfig;
   readonly readStdin?: () => Promise<Buffer>;
@@ -99,11 +102,13 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const sink = createJsonlFindingSink(options.findings, (f) => {
       const rule = rulesById.get(f.ruleId);
       if (rule === undefined) throw new Error(`finding ${f.id} names unknown rule ${f.ruleId}`);
-      return toAsff(f, rule, options.fallbackAccountId !== undefined ? { fallbackAccountId: options.fallbackAccountId } : {});
+      return renderFinding(f, rule, options.findingsFormat ?? 'asff', options.version ?? '0.0.0', options.fallbackAccountId);
     });
     await sink.put(allFindings);
     await sink.close();
   }
+
+  if (options.publish !== undefined) await publishFindings(allFindings, rulesById, options.publish, stderr);
 
   const durationMs = performance.now() - started;
   const expired = expiredSuppressions(options.config.suppressions, nowMs());

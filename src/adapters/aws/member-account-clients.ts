@@ -13,6 +13,8 @@ export interface MemberAccountOptions {
    * Security Hub accepts only for findings of the caller's account.
    */
   readonly importRoleArnTemplate?: string;
+  /** The external id the member role's trust policy requires (infra/member-securityhub-import-role.yaml). */
+  readonly externalId?: string;
   readonly sts?: STSClient;
   /** Extra client configuration (tests pass a request handler here). */
   readonly clientConfig?: Partial<SecurityHubClientConfig>;
@@ -40,7 +42,7 @@ export const createMemberAccountClients = (options: MemberAccountOptions = {}): 
       let cached: AwsCredentialIdentity | undefined;
       credentials = async () => {
         if (cached?.expiration !== undefined && cached.expiration.getTime() - REFRESH_MARGIN_MS > nowMs()) return cached;
-        const res = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'kms-decrypt-monitor-import', DurationSeconds: 3600 }));
+        const res = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'kms-decrypt-monitor-import', DurationSeconds: 3600, ExternalId: options.externalId ?? 'kms-decrypt-monitor' }));
         const c = res.Credentials;
         if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
         cached = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken !== undefined ? { sessionToken: c.SessionToken } : {}), ...(c.Expiration !== undefined ? { expiration: c.Expiration } : {}) };

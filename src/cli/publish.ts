@@ -1,0 +1,72 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { validateFindings } from '#adapters/aws/asff-validator.ts';
+import { createEventBridgeFindingSink, EVENTBRIDGE_LIMITS } from '#adapters/aws/eventbridge-finding-sink.ts';
+import { createMemberAccountClients } from '#adapters/aws/member-account-clients.ts';
+import { batchFindings, createSecurityHubFindingSink } from '#adapters/aws/securityhub-finding-sink.ts';
+import { MonitorError } from '#core/errors.ts';
+import { toAsff, type AsffFinding } from '#core/findings/asff.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import { toOcsf } from '#core/findings/ocsf.ts';
+import type { Rule } from '#core/rules/define-rule.ts';
+import { safeText } from './terminal.ts';
+
+export type FindingsFormat = 'asff' | 'ocsf';
+export type PublishTarget = 'securityhub' | 'eventbridge';
+
+export interface PublishOptions {
+  readonly target: PublishTarget;
+  readonly dryRun: boolean;
+  readonly format: FindingsFormat;
+  readonly eventBus: string;
+  readonly importRoleArnTemplate?: string;
+  readonly region?: string;
+  readonly fallbackAccountId?: string;
+  readonly version: string;
+}
+
+export const renderFinding = (f: FindingRecord, rule: Rule, format: FindingsFormat, version: string, fallbackAccountId?: string): unknown =>
+  format === 'ocsf' ? toOcsf(f, rule, version) : toAsff(f, rule, fallbackAccountId !== undefined ? { fallbackAccountId } : {});
+
+/** `--publish`: validates every finding, then sends (or, with --dry-run, only counts what would be sent). */
+export const publishFindings = async (findings: readonly FindingRecord[], rules: ReadonlyMap<string, Rule>, options: PublishOptions, stderr: NodeJS.WritableStream): Promise<void> => {
+  const ruleOf = (f: FindingRecord): Rule => {
+    const rule = rules.get(f.ruleId);
+    if (rule === undefined) throw new MonitorError('RULE_INVALID', `finding ${f.id} names unknown rule ${f.ruleId}`);
+    return rule;
+  };
+  const asff = (f: FindingRecord): AsffFinding => toAsff(f, ruleOf(f), options.fallbackAccountId !== undefined ? { fallbackAccountId: options.fallbackAccountId } : {});
+  const rendered = findings.map(asff);
+  const problems = validateFindings(rendered);
+  if (problems.length > 0) {
+    for (const p of problems.slice(0, 50)) stderr.write(`kdm: invalid finding ${safeText(p.findingId)}: ${p.path}: ${safeText(p.message)}\n`);
+    throw new MonitorError('FINDING_IMPORT_FAILED', `${problems.length} problem(s) in ${new Set(problems.map((p) => p.findingId)).size} finding(s) against the Security Hub model; nothing was sent`);
+  }
+  if (options.target === 'securityhub') {
+    const groups = new Map<string, AsffFinding[]>();
+    for (const f of rendered) groups.set(`${String(f['AwsAccountId'])}|${String(f['Region'])}`, [...(groups.get(`${String(f['AwsAccountId'])}|${String(f['Region'])}`) ?? []), f]);
+    const calls = [...groups.values()].reduce((n, g) => n + batchFindings(g).length, 0);
+    if (options.dryRun) {
+      stderr.write(`kdm: dry run: ${findings.length} finding(s) valid for BatchImportFindings; would make ${calls} call(s) to Security Hub in ${groups.size} account/region(s)\n`);
+      return;
+    }
+    const sink = createSecurityHubFindingSink({
+      render: asff,
+      clientFor: createMemberAccountClients(options.importRoleArnTemplate !== undefined ? { importRoleArnTemplate: options.importRoleArnTemplate } : {}),
+    });
+    await sink.put(findings);
+    stderr.write(`kdm: imported ${sink.stats.imported} finding(s) into Security Hub in ${sink.stats.calls} call(s)\n`);
+    return;
+  }
+  const calls = Math.ceil(findings.length / EVENTBRIDGE_LIMITS.entriesPerCall);
+  if (options.dryRun) {
+    stderr.write(`kdm: dry run: ${findings.length} finding(s) valid; would make ${calls} PutEvents call(s) to bus ${safeText(options.eventBus)} (${options.format})\n`);
+    return;
+  }
+  const sink = createEventBridgeFindingSink({
+    client: new EventBridgeClient(options.region !== undefined ? { region: options.region } : {}),
+    busName: options.eventBus,
+    render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn].filter((r): r is string => r !== undefined) }),
+  });
+  await sink.put(findings);
+  stderr.write(`kdm: published ${sink.stats.published} finding(s) to EventBridge bus ${safeText(options.eventBus)} in ${sink.stats.calls} call(s)\n`);
+};
