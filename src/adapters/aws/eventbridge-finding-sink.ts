@@ -2,7 +2,7 @@ import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } 
 import { FindingPublishError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
-import { backoffMs, isRetryableError, realPacing, type Pacing } from './pacing.ts';
+import { deliverWithRetries, realPacing, type DeliveryFailure, type Pacing } from './pacing.ts';
 
 export const FINDING_DETAIL_TYPE = 'KMS Decrypt Monitor Finding';
 export const FINDING_SOURCE = 'kms-decrypt-monitor';
@@ -33,47 +33,32 @@ export const createEventBridgeFindingSink = (options: EventBridgeSinkOptions): F
   const maxAttempts = options.maxAttempts ?? 6;
   const stats = { calls: 0, published: 0 };
 
-  const send = async (batch: readonly { id: string; entry: PutEventsRequestEntry }[]): Promise<{ id: string; code: string; message?: string }[]> => {
-    let pending = [...batch];
-    const final: { id: string; code: string; message?: string }[] = [];
-    let last = new Map<string, { code: string; message?: string }>();
-    for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
-      if (attempt > 0) await pacing.sleep(backoffMs(attempt, pacing));
-      stats.calls++;
-      let results;
-      try {
+  const send = (batch: readonly { id: string; entry: PutEventsRequestEntry }[]): Promise<DeliveryFailure[]> =>
+    deliverWithRetries({
+      items: batch,
+      idOf: (p) => p.id,
+      pacing,
+      maxAttempts,
+      isTransientCode: (code) => RETRYABLE_ENTRY_CODES.test(code),
+      send: async (pending) => {
+        stats.calls++;
         const res = await options.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
-        results = res.Entries ?? [];
-      } catch (error) {
-        last = new Map(pending.map((p) => [p.id, { code: (error as Error).name || 'Error', message: (error as Error).message }]));
-        if (!isRetryableError(error)) break;
-        continue;
-      }
-      // Entries come back in request order; a failed one carries ErrorCode.
-      const retry: typeof pending = [];
-      last = new Map();
-      pending.forEach((p, i) => {
-        const r = results[i];
-        if (r?.ErrorCode === undefined) {
-          stats.published++;
-          return;
-        }
-        const failure = { code: r.ErrorCode, ...(r.ErrorMessage !== undefined ? { message: r.ErrorMessage } : {}) };
-        if (RETRYABLE_ENTRY_CODES.test(r.ErrorCode)) {
-          retry.push(p);
-          last.set(p.id, failure);
-        } else final.push({ id: p.id, ...failure });
-      });
-      pending = retry;
-    }
-    for (const p of pending) final.push({ id: p.id, ...(last.get(p.id) ?? { code: 'RetriesExhausted' }) });
-    return final;
-  };
+        // Entries come back in request order; a failed one carries ErrorCode.
+        return pending.map((_, i) => {
+          const r = res.Entries?.[i];
+          if (r?.ErrorCode === undefined) {
+            stats.published++;
+            return undefined;
+          }
+          return { code: r.ErrorCode, ...(r.ErrorMessage !== undefined ? { message: r.ErrorMessage } : {}) };
+        });
+      },
+    });
 
   return {
     stats,
     async put(findings) {
-      const failures: { id: string; code: string; message?: string }[] = [];
+      const failures: DeliveryFailure[] = [];
       let batch: { id: string; entry: PutEventsRequestEntry }[] = [];
       let batchBytes = 0;
       for (const f of findings) {

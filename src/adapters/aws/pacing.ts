@@ -44,3 +44,57 @@ export const isRetryableError = (error: unknown): boolean => {
   if (status !== undefined && (status >= 500 || status === 429)) return true;
   return /Throttl|TooManyRequests|LimitExceeded|RequestTimeout|TimeoutError|InternalException|ServiceUnavailable|ECONNRESET|ETIMEDOUT/.test(`${e.name ?? ''} ${e.code ?? ''}`);
 };
+
+export interface DeliveryFailure {
+  readonly id: string;
+  readonly code: string;
+  readonly message?: string;
+}
+
+/** What one call did with each item: delivered (undefined), or failed with a code. */
+export type ItemOutcome = { readonly code: string; readonly message?: string } | undefined;
+
+/**
+ * Sends items, retrying with full-jitter backoff: the whole call on a retryable error (throttling, 5xx,
+ * timeouts), only the failed items when a call partly fails with a transient code. Returns the items that
+ * failed for good, each with its last error. Shared by the Security Hub and EventBridge sinks.
+ */
+export const deliverWithRetries = async <T>(options: {
+  readonly items: readonly T[];
+  readonly idOf: (item: T) => string;
+  readonly send: (items: readonly T[]) => Promise<readonly ItemOutcome[]>;
+  readonly isTransientCode: (code: string) => boolean;
+  readonly pacing: Pacing;
+  readonly maxAttempts: number;
+  readonly beforeCall?: () => Promise<void>;
+}): Promise<DeliveryFailure[]> => {
+  const { idOf, pacing } = options;
+  let pending = [...options.items];
+  const final: DeliveryFailure[] = [];
+  let last = new Map<string, { code: string; message?: string }>();
+  for (let attempt = 0; attempt < options.maxAttempts && pending.length > 0; attempt++) {
+    if (attempt > 0) await pacing.sleep(backoffMs(attempt, pacing));
+    await options.beforeCall?.();
+    let outcomes: readonly ItemOutcome[];
+    try {
+      outcomes = await options.send(pending);
+    } catch (error) {
+      last = new Map(pending.map((item) => [idOf(item), { code: (error as Error).name || 'Error', message: (error as Error).message }]));
+      if (!isRetryableError(error)) break;
+      continue;
+    }
+    last = new Map();
+    const retry: T[] = [];
+    pending.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) return;
+      if (options.isTransientCode(outcome.code)) {
+        retry.push(item);
+        last.set(idOf(item), outcome);
+      } else final.push({ id: idOf(item), ...outcome });
+    });
+    pending = retry;
+  }
+  for (const item of pending) final.push({ id: idOf(item), ...(last.get(idOf(item)) ?? { code: 'RetriesExhausted' }) });
+  return final;
+};

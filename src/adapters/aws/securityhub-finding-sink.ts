@@ -4,7 +4,7 @@ import type { AsffFinding } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
 import { MAX_FINDING_BYTES } from './asff-validator.ts';
-import { backoffMs, createRateLimiter, isRetryableError, realPacing, type Pacing } from './pacing.ts';
+import { createRateLimiter, deliverWithRetries, realPacing, type DeliveryFailure, type Pacing } from './pacing.ts';
 
 /** BatchImportFindings limits (Security Hub partner guide). */
 export const SECURITY_HUB_LIMITS = { findingsPerCall: 100, bytesPerCall: 6 * 1024 * 1024, callsPerSecond: 10, burst: 30 } as const;
@@ -57,52 +57,39 @@ export const createSecurityHubFindingSink = (options: SecurityHubSinkOptions): S
   const limiters = new Map<string, { take(): Promise<void> }>();
   const stats: PublishStats = { calls: 0, imported: 0 };
 
-  const importBatch = async (client: SecurityHubClient, limiterKey: string, batch: readonly AsffFinding[]): Promise<{ id: string; code: string; message?: string }[]> => {
+  const importBatch = async (client: SecurityHubClient, limiterKey: string, batch: readonly AsffFinding[]): Promise<DeliveryFailure[]> => {
     let limiter = limiters.get(limiterKey);
     if (limiter === undefined) {
       // The quota is per account and Region.
       limiter = createRateLimiter(SECURITY_HUB_LIMITS.callsPerSecond, SECURITY_HUB_LIMITS.burst, pacing);
       limiters.set(limiterKey, limiter);
     }
-    let pending = [...batch];
-    const final: { id: string; code: string; message?: string }[] = [];
-    let lastFailure = new Map<string, { code: string; message?: string }>();
-    for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
-      if (attempt > 0) await pacing.sleep(backoffMs(attempt, pacing));
-      await limiter.take();
-      stats.calls++;
-      let failed: ImportFindingsError[];
-      try {
+    const take = limiter.take;
+    return deliverWithRetries({
+      items: batch,
+      idOf: (f) => f.Id,
+      pacing,
+      maxAttempts,
+      isTransientCode: (code) => TRANSIENT_CODES.test(code),
+      beforeCall: () => take(),
+      send: async (pending) => {
+        stats.calls++;
         // The engine's ASFF is validated against this model (asff-validator.ts); the SDK type is structural.
         const res = await client.send(new BatchImportFindingsCommand({ Findings: pending as unknown as AwsSecurityFinding[] }));
-        failed = res.FailedFindings ?? [];
-        stats.imported += pending.length - failed.length;
-      } catch (error) {
-        const code = (error as Error).name || 'Error';
-        lastFailure = new Map(pending.map((f) => [f.Id, { code, message: (error as Error).message }]));
-        if (!isRetryableError(error)) break;
-        continue;
-      }
-      lastFailure = new Map();
-      const retry = new Set<string>();
-      for (const f of failed) {
-        const id = f.Id ?? '?';
-        const failure = { code: f.ErrorCode ?? 'Unknown', ...(f.ErrorMessage !== undefined ? { message: f.ErrorMessage } : {}) };
-        if (TRANSIENT_CODES.test(failure.code)) {
-          retry.add(id);
-          lastFailure.set(id, failure);
-        } else final.push({ id, ...failure });
-      }
-      pending = pending.filter((f) => retry.has(f.Id));
-    }
-    for (const f of pending) final.push({ id: f.Id, ...(lastFailure.get(f.Id) ?? { code: 'RetriesExhausted' }) });
-    return final;
+        const failed = new Map<string, ImportFindingsError>((res.FailedFindings ?? []).map((f) => [f.Id ?? '?', f]));
+        stats.imported += pending.length - failed.size;
+        return pending.map((f) => {
+          const failure = failed.get(f.Id);
+          return failure === undefined ? undefined : { code: failure.ErrorCode ?? 'Unknown', ...(failure.ErrorMessage !== undefined ? { message: failure.ErrorMessage } : {}) };
+        });
+      },
+    });
   };
 
   return {
     stats,
     async put(findings) {
-      const failures: { id: string; code: string; message?: string }[] = [];
+      const failures: DeliveryFailure[] = [];
       const groups = new Map<string, AsffFinding[]>();
       for (const record of findings) {
         const f = options.render(record);
