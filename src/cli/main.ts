@@ -22,7 +22,7 @@ Usage:
   kdm rules docs [--check]         Write docs/rules.md from the rules' metadata (--check: fail if stale)
   kdm config validate <file>       Validate a configuration file
   kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
-                                   Write deterministic, realistic CloudTrail (+ labels.jsonl)
+                                   Write deterministic, realistic CloudTrail (+ anomalies.labels)
   kdm --version | --help
 
 Replay options:
