@@ -146,6 +146,8 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
   if (f.encryptionContext !== undefined) {
     for (const [k, v] of Object.entries(f.encryptionContext).slice(0, 10)) productFields[truncateText(`kdm/Context/${k}`, ASFF_LIMITS.productFieldKey)] = v;
   }
+  // Security Hub takes at most 50 product fields; the fixed ones come first, so only context keys can be cut.
+  for (const k of Object.keys(productFields).slice(ASFF_LIMITS.productFields)) delete productFields[k];
   for (const k of Object.keys(productFields)) productFields[k] = truncateText(stripControls(productFields[k] ?? ''), ASFF_LIMITS.productFieldValue);
 
   const sourceIp = f.network.sourceIp;

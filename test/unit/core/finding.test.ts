@@ -91,3 +91,16 @@ describe('ASFF rendering', () => {
     expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(cut)).toBe(false);
   });
 });
+
+describe('ASFF product fields', () => {
+  it('never exceed 50, however many encryption context keys a call carries', () => {
+    const rule = ruleById('kms-s3-data-key-direct-decrypt')!;
+    const context = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`k${i}`, 'v']));
+    const f = mergeDetection(undefined, { ...detection(BASE_TIME_MS), ruleId: rule.id, event: kmsEvent({ context }) }, 1_000);
+
+    const asff = toAsff({ ...f, encryptionContext: context }, rule) as unknown as { ProductFields: Record<string, string> };
+
+    expect(Object.keys(asff.ProductFields).length).toBeLessThanOrEqual(50);
+    expect(asff.ProductFields['kdm/RuleId']).toBe(rule.id);
+  });
+});
