@@ -130,6 +130,7 @@ export const stateKey = {
 
 /** `arn:aws:kms:<region>:<acct>:key/mrk-…` → the same ARN with `*` for region; other keys unchanged. */
 export const keyFamilyOf = (keyArn: string): string => {
+  if (!keyArn.includes(':key/mrk-')) return keyArn;
   const parts = keyArn.split(':');
   return parts.length >= 6 && (parts[5] ?? '').startsWith('key/mrk-') ? [...parts.slice(0, 3), '*', ...parts.slice(4)].join(':') : keyArn;
 };

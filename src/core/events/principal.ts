@@ -32,8 +32,11 @@ export const isServiceLinkedRoleArn = (arn: string): boolean =>
   arn.includes(':role/aws-service-role/') || /:role\/(?:.*\/)?AWSServiceRoleFor/.test(arn);
 
 const withOptional = (base: Principal, extra: Partial<Record<'arn' | 'sessionName' | 'accountId' | 'accessKeyId', string | undefined>>): Principal => {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
+  const out: Record<string, unknown> = { type: base.type, id: base.id, isAwsService: base.isAwsService };
+  if (extra.arn !== undefined) out['arn'] = extra.arn;
+  if (extra.sessionName !== undefined) out['sessionName'] = extra.sessionName;
+  if (extra.accountId !== undefined) out['accountId'] = extra.accountId;
+  if (extra.accessKeyId !== undefined) out['accessKeyId'] = extra.accessKeyId;
   return out as unknown as Principal;
 };
 
