@@ -30,6 +30,8 @@ export interface RecordProcessor {
   processBatch(batch: RecordBatch): Promise<BatchOutcome>;
   /** Decides every KMS call still waiting for its S3 request (end of a replay; a scheduled flush in AWS). */
   flush(): Promise<BatchOutcome>;
+  /** State keys the engine read without having planned them (should stay empty; tests assert it). */
+  readonly unplannedStateReads: ReadonlySet<string>;
   /** Counts a problem found while reading (file-level or record-level) so the totals add up. */
   noteIssue(issue: ReadIssue): void;
 }
@@ -60,9 +62,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     deps.onIssue?.(issue);
   };
 
+  const unplannedStateReads = new Set<string>();
+
   return {
     summary,
     noteIssue,
+    unplannedStateReads,
     async processBatch(batch) {
       const events: MonitorEvent[] = [];
       let failed = 0;
@@ -97,10 +102,21 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     const due = await store.takeDue(flushAll ? { all: true } : {});
     const pending: MonitorEvent[] = [];
     for (const entry of due.values()) if (entry.kind === 'correlation') for (const h of entry.kms) pending.push(h.event);
-    const loaded = new Map(await store.load(engine.planStateKeys(events, pending)));
+    // Calls that name a key only by alias need the alias entry first, to plan their key's baseline.
+    const aliasKeys = engine.planAliasKeys(events);
+    const aliases = aliasKeys.length > 0 ? await store.load(aliasKeys) : new Map<string, StoredEntry>();
+    const planned = new Set([...engine.planStateKeys(events, pending, aliases), ...aliasKeys, ...due.keys()]);
+    const loaded = new Map(await store.load([...planned]));
     for (const [key, entry] of due) loaded.set(key, entry);
-    const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>);
+    // Calls parked in the loaded slots may be matched now: load what they need too (usually nothing new).
+    const dependent = engine.planDependentKeys(loaded).filter((k) => !planned.has(k));
+    if (dependent.length > 0) {
+      for (const k of dependent) planned.add(k);
+      for (const [key, entry] of await store.load(dependent)) loaded.set(key, entry);
+    }
+    const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>, planned);
     const result = engine.evaluate(events, working, { due: due.keys(), flushAll });
+    for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
     for (const e of result.accepted) {
       recordEvent(summary, e);

@@ -36,6 +36,8 @@ export interface ReplayOptions {
 
 export interface ReplayResult {
   readonly exitCode: number;
+  /** State keys the engine read without planning them: empty unless there is a planning bug. */
+  readonly unplannedStateReads: readonly string[];
   readonly summaryJson: Record<string, unknown>;
   readonly findings: readonly FindingRecord[];
 }
@@ -123,5 +125,5 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const threshold = severityRank(options.failOn);
     if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
   }
-  return { exitCode, summaryJson, findings: allFindings };
+  return { exitCode, summaryJson, findings: allFindings, unplannedStateReads: [...processor.unplannedStateReads] };
 };

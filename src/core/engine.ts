@@ -8,6 +8,7 @@ import {
   isKmsHalf,
   isS3Half,
   noteBucketCoverage,
+  partitionOf,
   resolveDue,
   type ResolvedKmsCall,
 } from './correlation/correlate.ts';
@@ -55,11 +56,19 @@ export interface EvaluateOptions {
 export interface Engine {
   readonly rules: readonly Rule[];
   readonly config: EngineConfig;
+  /** Alias entries that calls naming a key only by alias need before their state can be planned. */
+  planAliasKeys(events: readonly MonitorEvent[]): string[];
   /**
    * The state entries a batch needs: the shell loads them in one round trip before `evaluate`. `pending`
-   * are the KMS calls waiting in due correlation slots, which will be decided (and need their state) too.
+   * are the KMS calls waiting in due correlation slots, which will be decided (and need their state) too;
+   * `aliases` are the entries loaded for `planAliasKeys`, so alias-only calls plan their key's baseline.
    */
-  planStateKeys(events: readonly MonitorEvent[], pending?: readonly MonitorEvent[]): string[];
+  planStateKeys(events: readonly MonitorEvent[], pending?: readonly MonitorEvent[], aliases?: ReadonlyMap<string, unknown>): string[];
+  /**
+   * Second round: what the calls parked in the loaded correlation slots need, since any of them may be
+   * matched by this batch and reach the rules (plus each slot's watermark).
+   */
+  planDependentKeys(loaded: ReadonlyMap<string, unknown>): string[];
   /** Pure and synchronous: dedupes, orders by event time, correlates, runs the rules, learns baselines. */
   evaluate(events: readonly MonitorEvent[], state: WorkingState, options?: EvaluateOptions): EvaluationResult;
 }
@@ -124,17 +133,32 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     rules: options.rules,
     config,
 
-    planStateKeys(events, pending = []) {
+    planAliasKeys(events) {
+      const keys = new Set<string>();
+      for (const e of events) {
+        const account = e.kind === 'kms' && e.keyArn === undefined ? aliasAccount(e) : undefined;
+        if (e.kind === 'kms' && e.keyAlias !== undefined && account !== undefined) keys.add(stateKey.alias(account, e.keyAlias));
+      }
+      return [...keys];
+    },
+
+    planStateKeys(events, pending = [], aliases = new Map()) {
       const keys = new Set<string>();
       for (const e of [...events, ...pending]) {
         for (const k of correlationKeysOf(e)) keys.add(k);
+        // Every accepted event moves its stream's watermark.
+        keys.add(stateKey.watermark(partitionOf(e)));
         const d = dedupeKeyOf(e);
         if (d !== undefined) keys.add(stateKey.seen(d));
         if (e.kind === 'kms') {
           if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
           keys.add(stateKey.principalBaseline(e.principal.id));
           const account = aliasAccount(e);
-          if (e.keyAlias !== undefined && account !== undefined) keys.add(stateKey.alias(account, e.keyAlias));
+          if (e.keyAlias !== undefined && account !== undefined) {
+            keys.add(stateKey.alias(account, e.keyAlias));
+            const alias = aliases.get(stateKey.alias(account, e.keyAlias)) as { kind?: string; keyArn?: string } | undefined;
+            if (e.keyArn === undefined && alias?.kind === 'alias' && alias.keyArn !== undefined) keys.add(stateKey.keyBaseline(alias.keyArn));
+          }
         }
         for (const rule of rulesFor(e)) {
           const s = settings.get(rule.id);
@@ -146,6 +170,19 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           }
         }
       }
+      return [...keys];
+    },
+
+    planDependentKeys(loaded) {
+      const parked: MonitorEvent[] = [];
+      const keys = new Set<string>();
+      for (const entry of loaded.values()) {
+        const slot = entry as { kind?: string; partition?: string; kms?: readonly { event: MonitorEvent }[] };
+        if (slot.kind !== 'correlation') continue;
+        if (slot.partition !== undefined) keys.add(stateKey.watermark(slot.partition));
+        for (const h of slot.kms ?? []) parked.push(h.event);
+      }
+      for (const k of this.planStateKeys([], parked)) keys.add(k);
       return [...keys];
     },
 

@@ -143,13 +143,24 @@ export interface WorkingState {
   delete(key: string): void;
   /** Entries written during evaluation (undefined: deleted), to be saved by the shell. */
   changes(): ReadonlyMap<string, StateEntry | undefined>;
+  /**
+   * Keys read that were neither planned (loaded) nor written first: a planning bug, since such a read says
+   * "absent" even when the store holds the entry. Empty when `planned` was not given.
+   */
+  unplannedReads(): ReadonlySet<string>;
 }
 
-export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>): WorkingState => {
+export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>, planned?: ReadonlySet<string>): WorkingState => {
   const local = new Map<string, StateEntry | undefined>();
   const dirty = new Map<string, StateEntry | undefined>();
+  const unplanned = new Set<string>();
   return {
-    get: (key) => (local.has(key) ? local.get(key) : loaded.get(key)),
+    get: (key) => {
+      if (local.has(key)) return local.get(key);
+      if (planned !== undefined && !planned.has(key) && !loaded.has(key) && unplanned.size < 100) unplanned.add(key);
+      return loaded.get(key);
+    },
+    unplannedReads: () => unplanned,
     set: (key, entry) => {
       local.set(key, entry);
       dirty.set(key, entry);

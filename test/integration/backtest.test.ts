@@ -26,6 +26,7 @@ describe('backtest on kdm simulate --anomalies data', () => {
 
     const result = await runReplay({ paths: [out], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout, stderr: sink() as unknown as NodeJS.WriteStream });
 
+    expect(result.unplannedStateReads).toEqual([]);
     const score = evaluateFindings(result.findings, labels);
     expect(new Set(labels.map((l) => l.rule))).toEqual(new Set(ALL_RULES.map((r) => r.id)));
     expect(score.missed.map((m) => m.id)).toEqual([]);

@@ -33,9 +33,11 @@ const pipeline = (): Run => {
     decided,
     async batch(records) {
       decided.push(...(await processor.processBatch({ file: 'f', records, firstIndex: 0 })).decidedKmsCalls);
+      expect([...processor.unplannedStateReads]).toEqual([]);
     },
     async flush() {
       decided.push(...(await processor.flush()).decidedKmsCalls);
+      expect([...processor.unplannedStateReads]).toEqual([]);
     },
   };
 };

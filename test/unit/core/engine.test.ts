@@ -153,3 +153,20 @@ describe('record processor', () => {
     expect(processor.summary.records).toMatchObject({ read: 3, processed: 1, failed: 2 });
   });
 });
+
+describe('state planning across batches', () => {
+  it('keeps a key baseline when a later batch names the key only by alias', async () => {
+    const store = createMemoryStateStore();
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock });
+    await processor.processBatch({ file: 'a', records: [kmsRecord({ keyId: 'alias/app', who: { role: 'First' } }), kmsRecord({ who: { role: 'Second' } })], firstIndex: 0 });
+
+    await processor.processBatch({ file: 'b', records: [kmsRecord({ keyArn: null, keyId: 'alias/app', who: { role: 'Third' } })], firstIndex: 0 });
+
+    const baseline = store.entries.get(stateKey.keyBaseline(KEY_ARN)) as { principals: Record<string, number> };
+    expect(Object.keys(baseline.principals).sort()).toEqual([
+      'arn:aws:iam::111122223333:role/First',
+      'arn:aws:iam::111122223333:role/Second',
+      'arn:aws:iam::111122223333:role/Third',
+    ]);
+  });
+});
