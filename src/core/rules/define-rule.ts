@@ -15,6 +15,8 @@ export type SelectedEventSource = 'kms.amazonaws.com' | 's3.amazonaws.com' | 'cl
 export interface RuleSelection {
   readonly eventSource: SelectedEventSource;
   readonly eventNames: readonly string[];
+  /** The rule looks only at failed calls (with an errorCode): lets the subscription stay narrow. */
+  readonly onlyFailed?: boolean;
 }
 
 export interface RuleMetadata {

@@ -16,7 +16,7 @@ export const rule = defineRule({
   runbook:
     'Look at the error messages and keys named in the evidence. A deployment that broke access needs its policy fixed; an unknown principal or source IP probing several keys needs its credentials revoked.',
   findingTypes: ['Unusual Behaviors/User', 'TTPs/Discovery'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['*'] }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['*'], onlyFailed: true }],
   defaults: { threshold: 10, windowMinutes: 5 },
   windowGroup: (e) => (e.errorCode !== undefined && KMS_DENIAL_ERRORS.has(e.errorCode) ? e.principal.id : undefined),
   detect: (e, ctx) => {

@@ -1,0 +1,47 @@
+// Bundles each Lambda handler in functions/*.ts on its own (ESM, minified, source maps, only what it imports),
+// zips it for `osls package`, and writes the EventBridge patterns derived from the rules (dist/lambda/event-patterns.json).
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { build } from 'esbuild';
+import yazl from 'yazl';
+
+const OUT = 'dist/lambda';
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
+
+// The SDK's CommonJS pieces call require(); an ESM bundle needs one (see ../shared/docs/toolchain.md).
+const banner = 'import{createRequire as __kdmRequire}from"module";const require=__kdmRequire(import.meta.url);';
+const entries = readdirSync('functions').filter((f) => f.endsWith('.ts'));
+const sizes = {};
+for (const file of entries) {
+  const name = basename(file, '.ts');
+  const dir = join(OUT, name);
+  await build({
+    entryPoints: [join('functions', file)],
+    outfile: join(dir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    mainFields: ['module', 'main'],
+    banner: { js: banner },
+    logLevel: 'warning',
+  });
+  const zipPath = join(OUT, `${name}.zip`);
+  await new Promise((resolve, reject) => {
+    const zip = new yazl.ZipFile();
+    // Fixed mtime: the same sources give the same zip bytes.
+    for (const f of ['index.mjs', 'index.mjs.map']) zip.addFile(join(dir, f), f, { mtime: new Date(0) });
+    zip.outputStream.pipe(createWriteStream(zipPath)).on('close', resolve).on('error', reject);
+    zip.end();
+  });
+  sizes[name] = { bundleBytes: statSync(join(dir, 'index.mjs')).size, zipBytes: statSync(zipPath).size };
+}
+const patterns = execFileSync(process.execPath, ['dist/kdm.js', 'rules', 'patterns'], { encoding: 'utf8' });
+writeFileSync(join(OUT, 'event-patterns.json'), patterns);
+writeFileSync(join(OUT, 'sizes.json'), `${JSON.stringify(sizes, null, 2)}\n`);
+for (const [name, s] of Object.entries(sizes)) console.log(`${name}: ${s.bundleBytes} bytes bundled, ${s.zipBytes} bytes zipped`);
+JSON.parse(readFileSync(join(OUT, 'event-patterns.json'), 'utf8'));

@@ -1,0 +1,107 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventPatternsFor } from '#core/rules/event-patterns.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { REPO } from '../helpers/cli.ts';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+let template: { Resources: Record<string, Resource> };
+let sizes: Record<string, { bundleBytes: number }>;
+
+const hasCfnLint = spawnSync('cfn-lint', ['--version']).status === 0;
+const TEMPLATE = join(REPO, '.serverless', 'cloudformation-template-update-stack.json');
+
+beforeAll(() => {
+  // The real packaging path, offline: esbuild bundles, then `osls package`.
+  const run = spawnSync(process.execPath, ['scripts/package.mjs'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, KDM_SKIP_CLI_BUILD: '1', KDM_PACKAGE_HOME: mkdtempSync(join(tmpdir(), 'kdm-osls-')) } });
+  if (run.status !== 0) throw new Error(`npm run package failed:\n${run.stdout}\n${run.stderr}`);
+  template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as typeof template;
+  sizes = JSON.parse(readFileSync(join(REPO, 'dist', 'lambda', 'sizes.json'), 'utf8')) as typeof sizes;
+}, 120_000);
+
+const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+const resource = (id: string): Resource => {
+  const r = template.Resources[id];
+  if (r === undefined) throw new Error(`no resource ${id}`);
+  return r;
+};
+
+describe('packaged CloudFormation template (osls package)', () => {
+  it.skipIf(!hasCfnLint)('passes cfn-lint', () => {
+    // W3005 only: osls always adds a DependsOn on the function role that its Role GetAtt already implies.
+    const run = spawnSync('cfn-lint', ['--format', 'parseable', '--ignore-checks', 'W3005', '--', TEMPLATE], { encoding: 'utf8' });
+
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('runs every function on nodejs22.x', () => {
+    const functions = ofType('AWS::Lambda::Function');
+
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [, f] of functions) expect(f.Properties['Runtime']).toBe('nodejs22.x');
+  });
+
+  it('declares the KMS rule with the state that lets it see read-only management events', () => {
+    expect(resource('KmsApiCallRule').Properties['State']).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
+  });
+
+  it('subscribes with the patterns derived from the rules\' selections', () => {
+    const derived = eventPatternsFor(ALL_RULES);
+
+    expect(resource('KmsApiCallRule').Properties['EventPattern']).toEqual(derived.kms);
+    expect(resource('S3DataEventRule').Properties['EventPattern']).toEqual(derived.s3);
+    expect(resource('CloudTrailChangeRule').Properties['EventPattern']).toEqual(derived.cloudtrail);
+    const kmsNames = (derived.kms.detail.$or?.[0].eventName ?? derived.kms.detail.eventName ?? []) as readonly string[];
+    for (const rule of ALL_RULES) {
+      for (const sel of rule.selection) {
+        if (sel.eventSource !== 'kms.amazonaws.com' || sel.onlyFailed === true) continue;
+        for (const name of sel.eventNames) expect(kmsNames, `${rule.id} selects ${name}`).toContain(name);
+      }
+    }
+  });
+
+  it('routes every rule to the encrypted queue, and the queue admits only those rules', () => {
+    const rules = ofType('AWS::Events::Rule');
+    for (const [, r] of rules) expect(r.Properties['Targets']).toEqual([{ Id: 'event-queue', Arn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } }]);
+    const statement = ((resource('EventQueuePolicy').Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement)[0]!;
+
+    expect(statement['Principal']).toEqual({ Service: 'events.amazonaws.com' });
+    expect(statement['Action']).toBe('sqs:SendMessage');
+    expect((statement['Condition'] as { ArnEquals: Record<string, unknown> }).ArnEquals['aws:SourceArn']).toEqual(rules.map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
+  });
+
+  it('encrypts the queues, gives the queue a dead-letter queue and a visibility timeout of at least 6 function timeouts', () => {
+    const queue = resource('EventQueue').Properties;
+    const fn = resource('OnCloudTrailEventLambdaFunction').Properties;
+
+    expect(queue['SqsManagedSseEnabled']).toBe(true);
+    expect(resource('EventDeadLetterQueue').Properties['SqsManagedSseEnabled']).toBe(true);
+    expect(queue['RedrivePolicy']).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['EventDeadLetterQueue', 'Arn'] } });
+    expect(queue['VisibilityTimeout'] as number).toBeGreaterThanOrEqual(6 * (fn['Timeout'] as number));
+  });
+
+  it('consumes the queue in batches and reports partial batch failures', () => {
+    const [, mapping] = ofType('AWS::Lambda::EventSourceMapping')[0]!;
+
+    expect(mapping.Properties).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 30, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } });
+  });
+
+  it('gives the function a role of its own with exactly the actions it needs, on its own resources', () => {
+    const role = resource('OnCloudTrailEventRole').Properties;
+    const statements = (role['Policies'] as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+
+    expect(actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'securityhub:BatchImportFindings', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    for (const a of actions) expect(a).not.toContain('*');
+    for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    expect(resource('OnCloudTrailEventLambdaFunction').Properties['Role']).toEqual({ 'Fn::GetAtt': ['OnCloudTrailEventRole', 'Arn'] });
+  });
+
+  it('keeps each function bundle under 400 KB', () => {
+    for (const [name, s] of Object.entries(sizes)) expect(s.bundleBytes, name).toBeLessThanOrEqual(400 * 1024);
+  });
+});
