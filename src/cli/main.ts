@@ -21,6 +21,7 @@ Usage:
   kdm rules test                   Run every rule's test cases (exit 1 on any failure)
   kdm rules docs [--check]         Write docs/rules.md from the rules' metadata (--check: fail if stale)
   kdm rules patterns               The EventBridge event patterns the rules need (JSON)
+  kdm rules member-template        CloudFormation forwarding those events from a member account (JSON)
   kdm config validate <file>       Validate a configuration file
   kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
                                    Write deterministic, realistic CloudTrail (+ anomalies.labels)

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '#core/errors.ts';
 import { RULE_MODULES } from '#core/rules/catalogue.ts';
 import { eventPatternsFor } from '#core/rules/event-patterns.ts';
+import { memberForwardingTemplate } from '#core/rules/member-template.ts';
 import { renderRulesMarkdown } from '#core/rules/rules-docs.ts';
 import { runAllRuleCases } from '#core/rules/run-cases.ts';
 import { renderTable, safeText } from './terminal.ts';
@@ -56,7 +57,12 @@ export const rulesCommand = (argv: readonly string[]): number => {
       process.stdout.write(`${JSON.stringify(eventPatternsFor(RULE_MODULES.map((m) => m.rule)), null, 2)}\n`);
       return 0;
     }
+    case 'member-template': {
+      parseArgs({ args: [...rest], options: {}, strict: true });
+      process.stdout.write(`${JSON.stringify(memberForwardingTemplate(eventPatternsFor(RULE_MODULES.map((m) => m.rule))), null, 2)}\n`);
+      return 0;
+    }
     default:
-      throw new UsageError(`kdm rules needs list, test, docs or patterns (got ${sub === undefined ? 'nothing' : `"${sub}"`})`);
+      throw new UsageError(`kdm rules needs list, test, docs, patterns or member-template (got ${sub === undefined ? 'nothing' : `"${sub}"`})`);
   }
 };

@@ -101,6 +101,15 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(resource('OnCloudTrailEventLambdaFunction').Properties['Role']).toEqual({ 'Fn::GetAtt': ['OnCloudTrailEventRole', 'Arn'] });
   });
 
+  it('lets only the organization put events on the central bus, and only when an organization id is given', () => {
+    const policy = template.Resources['OrganizationEventBusPolicy'] as Resource & { Condition?: string };
+    const statement = policy.Properties['Statement'] as Record<string, unknown>;
+
+    expect(policy.Condition).toBe('ForwardsFromOrganization');
+    expect(statement['Action']).toBe('events:PutEvents');
+    expect(statement['Condition']).toEqual({ StringEquals: { 'aws:PrincipalOrgID': { Ref: 'OrganizationId' } } });
+  });
+
   it('keeps each function bundle under 400 KB', () => {
     for (const [name, s] of Object.entries(sizes)) expect(s.bundleBytes, name).toBeLessThanOrEqual(400 * 1024);
   });
