@@ -27,6 +27,9 @@ for (const file of entries) {
     minify: true,
     sourcemap: true,
     mainFields: ['module', 'main'],
+    // The nodejs22.x runtime ships AWS SDK v3: functions use it instead of carrying their own copy (the S3
+    // client alone would take a bundle past 400 KB). Trade-off: deployed code runs the runtime's SDK version.
+    external: ['@aws-sdk/*', '@smithy/*'],
     banner: { js: banner },
     logLevel: 'warning',
   });

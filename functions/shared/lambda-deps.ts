@@ -1,5 +1,9 @@
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createS3ObjectSource } from '#adapters/aws/s3-object-source.ts';
+import { DEFAULT_MAX_FILE_BYTES, parseCloudTrailBuffer } from '#adapters/local/cloudtrail-files.ts';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import type { IngestDeps } from '#app/ingest-log-objects.ts';
 import { createEngine } from '#core/engine.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
@@ -13,4 +17,12 @@ import type { StateStore } from '#core/ports.ts';
  */
 export const createLambdaDeps = (store: StateStore = createMemoryStateStore()): { processor: RecordProcessor } => ({
   processor: createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: Date.now } }),
+});
+
+/** For the S3-notification path: the same processor, plus S3 as the object source and the replay reader. */
+export const createLogObjectDeps = (store: StateStore = createMemoryStateStore()): IngestDeps => ({
+  processor: createLambdaDeps(store).processor,
+  source: createS3ObjectSource(new S3Client({})),
+  parse: (file, bytes, maxBytes) => parseCloudTrailBuffer(file, Buffer.from(bytes), { maxFileBytes: maxBytes }),
+  maxBytes: DEFAULT_MAX_FILE_BYTES,
 });

@@ -50,3 +50,9 @@ export type SourceItem =
 export interface Clock {
   nowMs(): number;
 }
+
+/** Reads whole objects (CloudTrail log files) from a store such as S3. */
+export interface ObjectSource {
+  /** The object's bytes; rejects with a clear error beyond `maxBytes`. */
+  read(bucket: string, key: string, maxBytes: number): Promise<Uint8Array>;
+}

@@ -42,9 +42,10 @@ export const scriptedHttp = (replies: readonly (ScriptedReply | ((req: RecordedR
         const script = replies[Math.min(requests.length - 1, replies.length - 1)];
         if (script === undefined) throw new Error('no scripted reply');
         const reply = typeof script === 'function' ? script(recorded) : script;
-        const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+        // Binary bodies (e.g. a gzipped log file) go out as they are; anything else as text or JSON.
+        const payload = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
         return {
-          response: new HttpResponse({ statusCode: reply.status, headers: { 'content-type': 'application/json', ...(reply.headers ?? {}) }, body: Readable.from([Buffer.from(text)]) }),
+          response: new HttpResponse({ statusCode: reply.status, headers: { 'content-type': 'application/json', ...(reply.headers ?? {}) }, body: Readable.from([payload]) }),
         };
       },
     },

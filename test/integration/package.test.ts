@@ -74,31 +74,58 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect((statement['Condition'] as { ArnEquals: Record<string, unknown> }).ArnEquals['aws:SourceArn']).toEqual(rules.map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
   });
 
-  it('encrypts the queues, gives the queue a dead-letter queue and a visibility timeout of at least 6 function timeouts', () => {
-    const queue = resource('EventQueue').Properties;
-    const fn = resource('OnCloudTrailEventLambdaFunction').Properties;
+  it.each([
+    ['EventQueue', 'EventDeadLetterQueue', 'OnCloudTrailEventLambdaFunction'],
+    ['TrailObjectQueue', 'TrailObjectDeadLetterQueue', 'OnTrailLogObjectLambdaFunction'],
+  ])('encrypts %s, gives it a dead-letter queue and a visibility timeout of at least 6 function timeouts', (queueId, dlqId, functionId) => {
+    const queue = resource(queueId).Properties;
+    const fn = resource(functionId).Properties;
 
     expect(queue['SqsManagedSseEnabled']).toBe(true);
-    expect(resource('EventDeadLetterQueue').Properties['SqsManagedSseEnabled']).toBe(true);
-    expect(queue['RedrivePolicy']).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['EventDeadLetterQueue', 'Arn'] } });
+    expect(resource(dlqId).Properties['SqsManagedSseEnabled']).toBe(true);
+    expect(queue['RedrivePolicy']).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
     expect(queue['VisibilityTimeout'] as number).toBeGreaterThanOrEqual(6 * (fn['Timeout'] as number));
   });
 
-  it('consumes the queue in batches and reports partial batch failures', () => {
-    const [, mapping] = ofType('AWS::Lambda::EventSourceMapping')[0]!;
+  it('admits only the trail bucket of this account to the log-object queue', () => {
+    const statement = ((resource('TrailObjectQueuePolicy').Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement)[0]!;
 
-    expect(mapping.Properties).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 30, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } });
+    expect(statement['Principal']).toEqual({ Service: 's3.amazonaws.com' });
+    expect(statement['Condition']).toEqual({
+      ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${TrailBucketName}' } },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    });
   });
 
-  it('gives the function a role of its own with exactly the actions it needs, on its own resources', () => {
-    const role = resource('OnCloudTrailEventRole').Properties;
+  it('consumes each queue in batches and reports partial batch failures', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+
+    expect(mappings).toEqual(expect.arrayContaining([
+      expect.objectContaining({ BatchSize: 100, MaximumBatchingWindowInSeconds: 30, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } }),
+      expect.objectContaining({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['TrailObjectQueue', 'Arn'] } }),
+    ]));
+    expect(mappings).toHaveLength(2);
+  });
+
+  const BASE_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'securityhub:BatchImportFindings', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'];
+  it.each([
+    ['OnCloudTrailEventRole', 'OnCloudTrailEventLambdaFunction', BASE_ACTIONS],
+    ['OnTrailLogObjectRole', 'OnTrailLogObjectLambdaFunction', [...BASE_ACTIONS, 's3:GetObject'].sort()],
+  ])('gives %s exactly the actions its function needs, on its own resources', (roleId, functionId, expected) => {
+    const role = resource(roleId).Properties;
     const statements = (role['Policies'] as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
 
-    expect(actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'securityhub:BatchImportFindings', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    expect(actions).toEqual(expected);
     for (const a of actions) expect(a).not.toContain('*');
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
-    expect(resource('OnCloudTrailEventLambdaFunction').Properties['Role']).toEqual({ 'Fn::GetAtt': ['OnCloudTrailEventRole', 'Arn'] });
+    expect(resource(functionId).Properties['Role']).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+  });
+
+  it('has one role per function', () => {
+    const functions = ofType('AWS::Lambda::Function').map(([, f]) => JSON.stringify(f.Properties['Role']));
+
+    expect(new Set(functions).size).toBe(functions.length);
   });
 
   it('lets only the organization put events on the central bus, and only when an organization id is given', () => {
