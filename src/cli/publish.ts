@@ -43,7 +43,10 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
   }
   if (options.target === 'securityhub') {
     const groups = new Map<string, AsffFinding[]>();
-    for (const f of rendered) groups.set(`${String(f['AwsAccountId'])}|${String(f['Region'])}`, [...(groups.get(`${String(f['AwsAccountId'])}|${String(f['Region'])}`) ?? []), f]);
+    for (const f of rendered) {
+      const key = `${String(f['AwsAccountId'])}|${String(f['Region'])}`;
+      groups.set(key, [...(groups.get(key) ?? []), f]);
+    }
     const calls = [...groups.values()].reduce((n, g) => n + batchFindings(g).length, 0);
     if (options.dryRun) {
       stderr.write(`kdm: dry run: ${findings.length} finding(s) valid for BatchImportFindings; would make ${calls} call(s) to Security Hub in ${groups.size} account/region(s)\n`);
