@@ -1,3 +1,4 @@
+import { parseS3Arn } from './events/s3-arn.ts';
 import type { MonitorEvent, SkipReason } from './events/types.ts';
 import type { FindingRecord } from './findings/finding.ts';
 
@@ -108,11 +109,10 @@ export const recordEvent = (s: ActivitySummary, e: MonitorEvent): void => {
   s.events.kms++;
   bump(s.kmsByOperation, e.eventName);
   if (e.madeByS3 && e.s3Arn !== undefined) {
-    const path = e.s3Arn.replace(/^arn:[^:]+:s3:::/, '');
-    const slash = path.indexOf('/');
-    const b = bucketActivity(s, slash === -1 ? path : path.slice(0, slash));
+    const { bucket, objectKey } = parseS3Arn(e.s3Arn);
+    const b = bucketActivity(s, bucket);
     if (b !== undefined) {
-      if (slash === -1) b.bucketKeyCalls++;
+      if (objectKey === undefined) b.bucketKeyCalls++;
       else b.objectKeyCalls++;
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { CorrelationConfidence, KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import { compact } from '../events/fields.ts';
+import { parseS3Arn } from '../events/s3-arn.ts';
 import { stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
 
 export interface CorrelationSettings {
@@ -61,9 +62,8 @@ export const s3Targets = (e: S3ObjectAccess): { family: KmsFamily; objectArn: st
 };
 
 export const bucketOfS3Arn = (arn: string): { bucket: string; isBucketArn: boolean } => {
-  const path = arn.replace(/^arn:[^:]+:s3:::/, '');
-  const slash = path.indexOf('/');
-  return slash === -1 ? { bucket: path, isBucketArn: true } : { bucket: path.slice(0, slash), isBucketArn: false };
+  const { bucket, objectKey } = parseS3Arn(arn);
+  return { bucket, isBucketArn: objectKey === undefined };
 };
 
 export const sessionKeyOf = (e: MonitorEvent): string => `${e.principal.id}#${e.principal.sessionName ?? e.principal.accessKeyId ?? ''}`;

@@ -1,4 +1,5 @@
 import { compact } from '../events/fields.ts';
+import { parseS3Arn } from '../events/s3-arn.ts';
 import type { CorrelationConfidence, MonitorEvent, PrincipalType, S3RequestSummary } from '../events/types.ts';
 import type { Detection, Severity } from '../rules/define-rule.ts';
 
@@ -120,10 +121,8 @@ const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
     return { bucket: e.s3Request.bucket, objectArn: `arn:aws:s3:::${e.s3Request.bucket}/${e.s3Request.objectKey}`, objectKey: e.s3Request.objectKey };
   }
   if (e.kind === 'kms' && e.s3Arn !== undefined) {
-    const path = e.s3Arn.replace(/^arn:[^:]+:s3:::/, '');
-    const slash = path.indexOf('/');
-    if (slash === -1) return { bucket: path };
-    return { bucket: path.slice(0, slash), objectArn: e.s3Arn, objectKey: path.slice(slash + 1) };
+    const { bucket, objectKey } = parseS3Arn(e.s3Arn);
+    return objectKey === undefined ? { bucket } : { bucket, objectArn: e.s3Arn, objectKey };
   }
   return undefined;
 };
