@@ -2,7 +2,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { validateFindings } from '#adapters/aws/asff-validator.ts';
 import { createEventBridgeFindingSink, EVENTBRIDGE_LIMITS } from '#adapters/aws/eventbridge-finding-sink.ts';
 import { createMemberAccountClients } from '#adapters/aws/member-account-clients.ts';
-import { batchFindings, createSecurityHubFindingSink } from '#adapters/aws/securityhub-finding-sink.ts';
+import { batchFindings, createSecurityHubFindingSink, groupByImportTarget } from '#adapters/aws/securityhub-finding-sink.ts';
 import { MonitorError } from '#core/errors.ts';
 import { toAsff, type AsffFinding } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
@@ -42,11 +42,7 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     throw new MonitorError('FINDING_IMPORT_FAILED', `${problems.length} problem(s) in ${new Set(problems.map((p) => p.findingId)).size} finding(s) against the Security Hub model; nothing was sent`);
   }
   if (options.target === 'securityhub') {
-    const groups = new Map<string, AsffFinding[]>();
-    for (const f of rendered) {
-      const key = `${String(f['AwsAccountId'])}|${String(f['Region'])}`;
-      groups.set(key, [...(groups.get(key) ?? []), f]);
-    }
+    const groups = groupByImportTarget(rendered);
     const calls = [...groups.values()].reduce((n, g) => n + batchFindings(g).length, 0);
     if (options.dryRun) {
       stderr.write(`kdm: dry run: ${findings.length} finding(s) valid for BatchImportFindings; would make ${calls} call(s) to Security Hub in ${groups.size} account/region(s)\n`);

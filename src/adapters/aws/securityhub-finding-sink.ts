@@ -51,6 +51,18 @@ export const batchFindings = (findings: readonly AsffFinding[]): AsffFinding[][]
   return batches;
 };
 
+/** Findings grouped by the account and Region they must be imported into (Security Hub's rule). */
+export const groupByImportTarget = (findings: readonly AsffFinding[]): Map<string, AsffFinding[]> => {
+  const groups = new Map<string, AsffFinding[]>();
+  for (const f of findings) {
+    const key = `${String(f['AwsAccountId'])}|${String(f['Region'])}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [f]);
+    else group.push(f);
+  }
+  return groups;
+};
+
 export const createSecurityHubFindingSink = (options: SecurityHubSinkOptions): SecurityHubFindingSink => {
   const pacing = options.pacing ?? realPacing;
   const maxAttempts = options.maxAttempts ?? 6;
@@ -90,18 +102,14 @@ export const createSecurityHubFindingSink = (options: SecurityHubSinkOptions): S
     stats,
     async put(findings) {
       const failures: DeliveryFailure[] = [];
-      const groups = new Map<string, AsffFinding[]>();
+      const importable: AsffFinding[] = [];
       for (const record of findings) {
         const f = options.render(record);
         const bytes = Buffer.byteLength(JSON.stringify(f));
-        if (bytes > MAX_FINDING_BYTES) {
-          failures.push({ id: f.Id, code: 'FindingSizeExceeded', message: `${bytes} bytes, over the ${MAX_FINDING_BYTES}-byte limit` });
-          continue;
-        }
-        const key = `${String(f['AwsAccountId'])}|${String(f['Region'])}`;
-        groups.set(key, [...(groups.get(key) ?? []), f]);
+        if (bytes > MAX_FINDING_BYTES) failures.push({ id: f.Id, code: 'FindingSizeExceeded', message: `${bytes} bytes, over the ${MAX_FINDING_BYTES}-byte limit` });
+        else importable.push(f);
       }
-      for (const [key, group] of groups) {
+      for (const [key, group] of groupByImportTarget(importable)) {
         const [accountId = '', region = ''] = key.split('|');
         const client = options.clientFor(accountId, region);
         for (const batch of batchFindings(group)) failures.push(...(await importBatch(client, key, batch)));
