@@ -359,7 +359,9 @@ export const simulateStream = (options: SimulateOptions): { readonly labels: rea
     const byHour = new Map<number, Record<string, unknown>[]>();
     for (const r of anomalies) {
       const h = Math.floor((Date.parse(r['eventTime'] as string) - SIM_START_MS) / HOUR);
-      byHour.set(h, [...(byHour.get(h) ?? []), r]);
+      const hour = byHour.get(h);
+      if (hour === undefined) byHour.set(h, [r]);
+      else hour.push(r);
     }
     let produced = 0;
     let index = 0;
