@@ -124,6 +124,9 @@ const contextOf = (rp: JsonObject | undefined): EncryptionContext | undefined =>
   return stringMap(rp['encryptionContext']) ?? stringMap(rp['sourceEncryptionContext']) ?? stringMap(rp['destinationEncryptionContext']);
 };
 
+/** EventBase before compaction: optional fields may still hold undefined. */
+type BaseFields = { [K in keyof EventBase]-?: EventBase[K] | (undefined extends EventBase[K] ? undefined : never) };
+
 const failed = (reason: string): NormalizeResult => ({ ok: false, outcome: 'failed', reason });
 
 /**
@@ -154,7 +157,8 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   const principal = normalizePrincipal(userIdentity);
   const sourceIp = str(raw['sourceIPAddress']);
 
-  const base: EventBase = compact({
+  // The fields every event shares; undefined ones are dropped once, when the final event is compacted.
+  const base: BaseFields = {
     eventId: eventId ?? '',
     sharedEventId: str(raw['sharedEventID']),
     eventTimeMs,
@@ -168,7 +172,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
     errorCode: str(raw['errorCode']),
     errorMessage: str(raw['errorMessage']),
     readOnly: bool(raw['readOnly']),
-  });
+  };
 
   if (eventSource === KMS_EVENT_SOURCE) {
     if (eventId === undefined) return failed('missing field eventID');
@@ -220,7 +224,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   return { ok: true, event: other };
 };
 
-const normalizeS3 = (raw: JsonObject, base: EventBase, isDataEvent: boolean): S3ObjectAccess | undefined => {
+const normalizeS3 = (raw: JsonObject, base: BaseFields, isDataEvent: boolean): S3ObjectAccess | undefined => {
   const rp = obj(raw['requestParameters']);
   const arns = resourceArns(raw['resources']);
   let bucket = str(rp?.['bucketName']);
