@@ -129,6 +129,37 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
 
   const aliasAccount = (e: KmsCall): string | undefined => e.principal.accountId ?? e.recipientAccountId;
 
+  const planStateKeys = (events: readonly MonitorEvent[], pending: readonly MonitorEvent[] = [], aliases: ReadonlyMap<string, unknown> = new Map()): string[] => {
+    const keys = new Set<string>();
+    for (const list of [events, pending]) for (const e of list) {
+      for (const k of correlationKeysOf(e)) keys.add(k);
+      // Every accepted event moves its stream's watermark.
+      keys.add(stateKey.watermark(partitionOf(e)));
+      const d = dedupeKeyOf(e);
+      if (d !== undefined) keys.add(stateKey.seen(d));
+      if (e.kind === 'kms') {
+        if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
+        keys.add(stateKey.principalBaseline(e.principal.id));
+        const account = aliasAccount(e);
+        if (e.keyAlias !== undefined && account !== undefined) {
+          keys.add(stateKey.alias(account, e.keyAlias));
+          const alias = aliases.get(stateKey.alias(account, e.keyAlias)) as { kind?: string; keyArn?: string } | undefined;
+          if (e.keyArn === undefined && alias?.kind === 'alias' && alias.keyArn !== undefined) keys.add(stateKey.keyBaseline(alias.keyArn));
+        }
+      }
+      for (const rule of rulesFor(e)) {
+        const s = settings.get(rule.id);
+        const group = rule.windowGroup?.(e);
+        if (s !== undefined && group !== undefined) {
+          const start = windowStartMs(e.eventTimeMs, s.windowMs);
+          keys.add(stateKey.window(rule.id, group, start));
+          keys.add(stateKey.window(rule.id, group, start - s.windowMs));
+        }
+      }
+    }
+    return [...keys];
+  };
+
   return {
     rules: options.rules,
     config,
@@ -142,36 +173,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       return [...keys];
     },
 
-    planStateKeys(events, pending = [], aliases = new Map()) {
-      const keys = new Set<string>();
-      for (const e of [...events, ...pending]) {
-        for (const k of correlationKeysOf(e)) keys.add(k);
-        // Every accepted event moves its stream's watermark.
-        keys.add(stateKey.watermark(partitionOf(e)));
-        const d = dedupeKeyOf(e);
-        if (d !== undefined) keys.add(stateKey.seen(d));
-        if (e.kind === 'kms') {
-          if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
-          keys.add(stateKey.principalBaseline(e.principal.id));
-          const account = aliasAccount(e);
-          if (e.keyAlias !== undefined && account !== undefined) {
-            keys.add(stateKey.alias(account, e.keyAlias));
-            const alias = aliases.get(stateKey.alias(account, e.keyAlias)) as { kind?: string; keyArn?: string } | undefined;
-            if (e.keyArn === undefined && alias?.kind === 'alias' && alias.keyArn !== undefined) keys.add(stateKey.keyBaseline(alias.keyArn));
-          }
-        }
-        for (const rule of rulesFor(e)) {
-          const s = settings.get(rule.id);
-          const group = rule.windowGroup?.(e);
-          if (s !== undefined && group !== undefined) {
-            const start = windowStartMs(e.eventTimeMs, s.windowMs);
-            keys.add(stateKey.window(rule.id, group, start));
-            keys.add(stateKey.window(rule.id, group, start - s.windowMs));
-          }
-        }
-      }
-      return [...keys];
-    },
+    planStateKeys,
 
     planDependentKeys(loaded) {
       const parked: MonitorEvent[] = [];
@@ -182,7 +184,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         if (slot.partition !== undefined) keys.add(stateKey.watermark(slot.partition));
         for (const h of slot.kms ?? []) parked.push(h.event);
       }
-      for (const k of this.planStateKeys([], parked)) keys.add(k);
+      for (const k of planStateKeys([], parked)) keys.add(k);
       return [...keys];
     },
 
