@@ -1,7 +1,7 @@
+import { replaceUnsafeCharacters } from '#core/events/fields.ts';
+
 /** Terminal-safe text: event fields are attacker-influenced, so control and bidi characters never reach a TTY. */
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-export const safeText = (s: string): string => s.replace(UNSAFE, '?');
+export const safeText = (s: string): string => replaceUnsafeCharacters(s, '?');
 
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 

@@ -92,3 +92,10 @@ export const compact = <T extends object>(o: T): Compact<T> => {
   }
   return out as Compact<T>;
 };
+
+/** Control and bidi-override characters: event data must not reach a terminal or a console with them. */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Replaces control and bidi-override characters, which could disguise text, with `replacement`. */
+export const replaceUnsafeCharacters = (text: string, replacement: string): string => text.replace(UNSAFE_CHARACTERS, replacement);

@@ -1,3 +1,4 @@
+import { replaceUnsafeCharacters } from '../events/fields.ts';
 import type { Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
 import { MAX_EVIDENCE_IDS } from './finding.ts';
@@ -37,9 +38,7 @@ export const truncateText = (text: string, max: number): string => {
 };
 
 /** Removes control and bidi-override characters that could disguise text in a console or a terminal. */
-export const stripControls = (text: string): string =>
-  // eslint-disable-next-line no-control-regex
-  text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '�');
+export const stripControls = (text: string): string => replaceUnsafeCharacters(text, '\ufffd');
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
