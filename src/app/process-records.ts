@@ -28,8 +28,11 @@ export interface BatchOutcome {
 export interface RecordProcessor {
   readonly summary: ActivitySummary;
   processBatch(batch: RecordBatch): Promise<BatchOutcome>;
-  /** Decides every KMS call still waiting for its S3 request (end of a replay; a scheduled flush in AWS). */
-  flush(): Promise<BatchOutcome>;
+  /**
+   * Decides the KMS calls still waiting for their S3 request whose deadline is at or before `decideBeforeMs`
+   * (default: all of them, the end of a replay; in AWS a scheduled flush passes now minus the lateness).
+   */
+  flush(options?: { readonly decideBeforeMs?: number }): Promise<BatchOutcome>;
   /** State keys the engine read without having planned them (should stay empty; tests assert it). */
   readonly unplannedStateReads: ReadonlySet<string>;
   /** Counts a problem found while reading (file-level or record-level) so the totals add up. */
@@ -90,16 +93,16 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         }
       }
 
-      const outcome = await evaluate(events, false);
+      const outcome = await evaluate(events, Number.NEGATIVE_INFINITY);
       return { ...outcome, failed };
     },
-    flush: () => evaluate([], true),
+    flush: (options) => evaluate([], options?.decideBeforeMs ?? Number.POSITIVE_INFINITY),
   };
 
   /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
-  async function evaluate(events: readonly MonitorEvent[], flushAll: boolean): Promise<BatchOutcome> {
+  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number): Promise<BatchOutcome> {
     const { engine, store } = deps;
-    const due = await store.takeDue(flushAll ? { all: true } : {});
+    const due = await store.takeDue({ decideBeforeMs });
     const pending: MonitorEvent[] = [];
     for (const entry of due.values()) if (entry.kind === 'correlation') for (const h of entry.kms) pending.push(h.event);
     // Calls that name a key only by alias need the alias entry first, to plan their key's baseline.
@@ -115,7 +118,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       for (const [key, entry] of await store.load(dependent)) loaded.set(key, entry);
     }
     const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>, planned);
-    const result = engine.evaluate(events, working, { due: due.keys(), flushAll });
+    const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs });
     for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
     for (const e of result.accepted) {

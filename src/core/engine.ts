@@ -49,8 +49,12 @@ export interface EvaluationResult {
 export interface EvaluateOptions {
   /** Keys of correlation slots the store found due (`StateStore.takeDue`), loaded into the working state. */
   readonly due?: Iterable<string>;
-  /** Decide every waiting KMS half now (the end of a replay). */
-  readonly flushAll?: boolean;
+  /**
+   * Decide waiting KMS halves whose deadline is at or before this event time even if their stream's
+   * watermark has not reached it: `Infinity` at the end of a replay; now minus the lateness allowance in
+   * a scheduled flush, for streams that went quiet.
+   */
+  readonly decideBeforeMs?: number;
 }
 
 export interface Engine {
@@ -242,7 +246,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           runRules(event);
         } else runRules(event);
       }
-      decide(resolveDue(options.due ?? [], state, options.flushAll === true));
+      decide(resolveDue(options.due ?? [], state, options.decideBeforeMs ?? Number.NEGATIVE_INFINITY));
       return { accepted, duplicates, detections, correlations, decidedKmsCalls };
     },
   };

@@ -11,10 +11,10 @@ export interface StateStore {
   /** Writes entries; an undefined value deletes the key. */
   save(changes: ReadonlyMap<string, StoredEntry | undefined>): Promise<void>;
   /**
-   * Correlation slots whose earliest KMS deadline the watermark of their stream has passed (or all slots
-   * holding KMS halves with `all`, at the end of a replay). The engine decides them in the next batch.
+   * Correlation slots whose earliest KMS deadline the watermark of their stream has passed, or is at or
+   * before `decideBeforeMs` (`Infinity` at the end of a replay). The engine decides them in the next batch.
    */
-  takeDue(options?: { readonly all?: boolean }): Promise<ReadonlyMap<string, StoredEntry>>;
+  takeDue(options?: { readonly decideBeforeMs?: number }): Promise<ReadonlyMap<string, StoredEntry>>;
   /** Drops state that event time has moved past (dedupe entries, closed windows, stale slots). Optional. */
   expire?(watermarkMs: number): Promise<void>;
 }

@@ -36,9 +36,10 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
     },
     async takeDue(options) {
       const out = new Map<string, StoredEntry>();
+      const before = options?.decideBeforeMs ?? Number.NEGATIVE_INFINITY;
       for (const [key, p] of pending) {
         const watermark = entries.get(`watermark#${p.partition}`);
-        if (options?.all === true || (watermark?.kind === 'watermark' && p.dueMs <= watermark.maxEventTimeMs)) {
+        if (p.dueMs <= before || (watermark?.kind === 'watermark' && p.dueMs <= watermark.maxEventTimeMs)) {
           const entry = entries.get(key);
           if (entry !== undefined) out.set(key, entry);
         }

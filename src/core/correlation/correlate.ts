@@ -226,16 +226,16 @@ export const correlateS3 = (e: S3ObjectAccess, state: WorkingState, s: Correlati
   return resolved;
 };
 
-/** Decides every KMS half whose deadline the stream's watermark has passed (all of them with `all`). */
-export const resolveDue = (keys: Iterable<string>, state: WorkingState, all: boolean): ResolvedKmsCall[] => {
+/** Decides every KMS half whose deadline the stream's watermark (or `decideBeforeMs`, if later) has passed. */
+export const resolveDue = (keys: Iterable<string>, state: WorkingState, decideBeforeMs: number): ResolvedKmsCall[] => {
   const resolved: ResolvedKmsCall[] = [];
   for (const key of keys) {
     const entry = state.get(key);
     if (entry?.kind !== 'correlation' || entry.kms.length === 0) continue;
     const watermark = state.get(stateKey.watermark(entry.partition));
-    const reached = watermark?.kind === 'watermark' ? watermark.maxEventTimeMs : Number.NEGATIVE_INFINITY;
+    const reached = Math.max(watermark?.kind === 'watermark' ? watermark.maxEventTimeMs : Number.NEGATIVE_INFINITY, decideBeforeMs);
     const slot = slotAt(state, key, entry.partition);
-    const due = slot.kms.filter((h) => all || h.deadlineMs <= reached);
+    const due = slot.kms.filter((h) => h.deadlineMs <= reached);
     if (due.length === 0) continue;
     slot.kms = slot.kms.filter((h) => !due.includes(h));
     for (const h of due) resolved.push({ event: withCorrelation(h.event, 'none'), confidence: 'none' });

@@ -25,7 +25,7 @@ export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
   const result = engine.evaluate(c.events, state);
   // As at the end of a replay: S3-made calls still waiting for their S3 request are decided.
   const waiting = [...state.changes().keys()].filter((k) => k.startsWith('corr#'));
-  const flushed = engine.evaluate([], state, { due: waiting, flushAll: true });
+  const flushed = engine.evaluate([], state, { due: waiting, decideBeforeMs: Number.POSITIVE_INFINITY });
   const findings = new Map<string, FindingRecord>();
   for (const d of [...result.detections, ...flushed.detections]) {
     const id = findingIdOf(d);
