@@ -1,0 +1,212 @@
+import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { createDynamoDbStateStore, type DynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
+import { createEngine } from '#core/engine.ts';
+import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import type { StateStore, StoredEntry } from '#core/ports.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { newKeyBaseline, type CorrelationSlot } from '#core/state.ts';
+import { BASE_TIME_MS, days, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { simulate } from '../../src/sim/simulate.ts';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+
+const ddb = useDynamoDbLocal();
+const NOW = Date.UTC(2026, 10, 22);
+
+const storeOn = (client: DynamoDBClient, tableName: string, extra: Partial<Parameters<typeof createDynamoDbStateStore>[0]> = {}): DynamoDbStateStore =>
+  createDynamoDbStateStore({ client, tableName, leaseMs: 60_000, leaseWaitMs: 20_000, ...extra });
+
+const processorOn = (store: StateStore): RecordProcessor =>
+  createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => NOW } });
+
+/** What a finding says, without the wall-clock fields (created/updated at the processing time). */
+const comparable = (f: FindingRecord) => ({ id: f.id, ruleId: f.ruleId, severity: f.severity, eventCount: f.eventCount, eventIds: [...f.eventIds].sort(), firstSeenMs: f.firstSeenMs, lastSeenMs: f.lastSeenMs });
+
+describe('DynamoDB state store (against DynamoDB Local)', () => {
+  it('round-trips entries exactly: infinite deadlines, `__proto__` keys from events, large gzipped entries, deletions', async () => {
+    const store = storeOn(ddb.client(), await ddb.newStateTable());
+    const baseline = newKeyBaseline(BASE_TIME_MS);
+    baseline.principals['__proto__'] = 1;
+    baseline.principals['constructor'] = 2;
+    for (let i = 0; i < 5_000; i++) baseline.principals[`arn:aws:sts::111122223333:assumed-role/App/session-${i}`] = BASE_TIME_MS + i;
+    const emptySlot: CorrelationSlot = { kind: 'correlation', partition: 'p', dueMs: Number.POSITIVE_INFINITY, expiresMs: 5, kms: [], s3: [] };
+
+    await store.save(new Map<string, StoredEntry>([['key#k', baseline], ['corr#x', emptySlot], ['gone', { kind: 'alias', keyArn: 'k' }]]));
+    await store.save(new Map([['gone', undefined]]));
+    const loaded = await store.load(['key#k', 'corr#x', 'gone', 'never']);
+
+    expect([...loaded.keys()].sort()).toEqual(['corr#x', 'key#k']);
+    const back = loaded.get('key#k');
+    expect(back?.kind === 'key-baseline' && Object.getPrototypeOf(back.principals)).toBeNull();
+    expect(back?.kind === 'key-baseline' && back.principals['__proto__']).toBe(1);
+    expect(back).toEqual(baseline);
+    expect(loaded.get('corr#x')).toEqual(emptySlot);
+  });
+
+  it('hands back a waiting slot once its own stream’s watermark passes its deadline, or when told to decide it', async () => {
+    const store = storeOn(ddb.client(), await ddb.newStateTable());
+    const slot = (partition: string, dueMs: number): CorrelationSlot =>
+      ({ kind: 'correlation', partition, dueMs, expiresMs: dueMs, kms: [{ event: {} as never, deadlineMs: dueMs }], s3: [] });
+    await store.save(
+      new Map<string, StoredEntry>([
+        ['corr#a', slot('east', 1_000)],
+        ['corr#b', slot('west', 1_000)],
+        ['watermark#east', { kind: 'watermark', maxEventTimeMs: 2_000 }],
+        ['watermark#west', { kind: 'watermark', maxEventTimeMs: 500 }],
+      ]),
+    );
+
+    expect([...(await store.takeDue()).keys()]).toEqual(['corr#a']);
+    expect([...(await store.takeDue({ decideBeforeMs: 1_000 })).keys()].sort()).toEqual(['corr#a', 'corr#b']);
+    await store.save(new Map([['corr#a', { ...slot('east', 1_000), kms: [], dueMs: Number.POSITIVE_INFINITY }]]));
+    expect([...(await store.takeDue({ decideBeforeMs: Number.POSITIVE_INFINITY })).keys()]).toEqual(['corr#b']);
+  });
+
+  it('gives the same findings, summary and correlations as the in-memory store over simulated traffic with every rule', async () => {
+    const sim = simulate({ events: 6_000, seed: 7, anomalies: true, days: 10, anomaliesPerKind: 1, recordsPerFile: 250 });
+    const table = await ddb.newStateTable();
+    const store = storeOn(ddb.client(), table);
+    const inDynamo = processorOn(store);
+    const inMemory = processorOn(createMemoryStateStore());
+    const fromDynamo = new Map<string, FindingRecord>();
+    const fromMemory = new Map<string, FindingRecord>();
+
+    for (const file of sim.files) {
+      const batch = { file: file.path, records: file.records, firstIndex: 0 };
+      for (const f of (await store.withLease('parity', () => inDynamo.processBatch(batch))).findings) fromDynamo.set(f.id, f);
+      for (const f of (await inMemory.processBatch(batch)).findings) fromMemory.set(f.id, f);
+    }
+    for (const f of (await store.withLease('parity', () => inDynamo.flush())).findings) fromDynamo.set(f.id, f);
+    for (const f of (await inMemory.flush()).findings) fromMemory.set(f.id, f);
+
+    expect(fromMemory.size).toBeGreaterThan(5);
+    expect([...fromDynamo.values()].map(comparable).sort((a, b) => a.id.localeCompare(b.id))).toEqual([...fromMemory.values()].map(comparable).sort((a, b) => a.id.localeCompare(b.id)));
+    expect(inDynamo.summary).toEqual(inMemory.summary);
+    expect([...inDynamo.unplannedStateReads]).toEqual([]);
+    // Every finding the batches produced waits in the outbox until published.
+    expect((await store.unpublishedFindings(10_000)).map((f) => f.id).sort()).toEqual([...fromDynamo.keys()].sort());
+  });
+
+  it('two engines sharing the table, fed interleaved halves of the same traffic at once, make one correlation and one first-seen finding', async () => {
+    const table = await ddb.newStateTable();
+    const app = { role: 'ReportsApp', session: 'worker' } as const;
+    const intruder = { role: 'Contractor', session: 'mallory' } as const;
+    const learning: unknown[] = [];
+    for (let day = 0; day < 8; day++) learning.push(kmsRecord({ who: app, atMs: BASE_TIME_MS + days(day), context: { purpose: 'reports' } }));
+    const at = BASE_TIME_MS + days(9);
+    const object = 'arn:aws:s3:::reports/payroll.csv';
+    const kmsHalves = [0, 1].map((i) => kmsRecord({ who: intruder, s3Arn: object, atMs: at + minutes(10 * i) }));
+    const s3Halves = [0, 1].map((i) => s3Record({ who: intruder, bucket: 'reports', key: 'payroll.csv', atMs: at + minutes(10 * i) }));
+
+    const seed = storeOn(ddb.client(), table);
+    await seed.withLease('seed', () => processorOn(seed).processBatch({ file: 'learning', records: learning, firstIndex: 0 }));
+
+    const storeA = storeOn(ddb.client(), table);
+    const storeB = storeOn(ddb.client(), table);
+    const engineA = processorOn(storeA);
+    const engineB = processorOn(storeB);
+    // A gets the KMS half of the first call and the S3 half of the second; B the other two; all at once.
+    const [a1, b1, a2, b2] = await Promise.all([
+      storeA.withLease('A', () => engineA.processBatch({ file: 'a', records: [kmsHalves[0], s3Halves[1]], firstIndex: 0 })),
+      storeB.withLease('B', () => engineB.processBatch({ file: 'b', records: [s3Halves[0], kmsHalves[1]], firstIndex: 0 })),
+      storeA.withLease('A', () => engineA.processBatch({ file: 'a-again', records: [kmsHalves[0]], firstIndex: 0 })),
+      storeB.withLease('B', () => engineB.processBatch({ file: 'b-again', records: [s3Halves[0]], firstIndex: 0 })),
+    ]);
+
+    const decided = [a1, b1, a2, b2].flatMap((o) => o.decidedKmsCalls);
+    expect(decided.map((c) => c.correlation)).toEqual(['object', 'object']);
+    expect([a1, b1, a2, b2].reduce((n, o) => n + o.duplicates, 0)).toBe(2);
+    // The contractor is new to the key once: whichever call the engines decided first is the finding (the
+    // leases run in any order), the other is already known.
+    const unusual = [a1, b1, a2, b2].flatMap((o) => o.findings).filter((f) => f.ruleId === 'kms-unusual-principal');
+    expect(unusual).toHaveLength(1);
+    const stored = await seed.load([`finding#${unusual[0]?.id}`]);
+    const finding = stored.get(`finding#${unusual[0]?.id}`);
+    // Its evidence: that KMS call and the GetObject behind it.
+    const pairs = [0, 1].map((i) => [kmsHalves[i], s3Halves[i]].map((r) => (r as { eventID: string }).eventID).sort());
+    expect(finding?.kind === 'finding' && finding.eventCount).toBe(1);
+    expect(pairs).toContainEqual(finding?.kind === 'finding' ? [...finding.eventIds].sort() : []);
+  });
+
+  it('a batch too large for one transaction commits through the journal; a crash after the commit point is redone by the next holder', async () => {
+    const client = ddb.client();
+    const table = await ddb.newStateTable();
+    const changes = new Map<string, StoredEntry>();
+    for (let i = 0; i < 300; i++) changes.set(`alias#111122223333#alias/k${i}`, { kind: 'alias', keyArn: `arn:aws:kms:us-east-1:111122223333:key/${i}` });
+
+    // A client that dies right after the commit point (the lease item's journal update), like a Lambda timing out.
+    let crashed = false;
+    const crashing = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (command: { constructor: { name: string }; input: { UpdateExpression?: string } }) => {
+          if (command.constructor.name === 'BatchWriteItemCommand' && crashed) throw new Error('container killed');
+          const out = await target.send(command as never);
+          if (command.input.UpdateExpression === 'SET journal = :j') crashed = true;
+          return out;
+        };
+      },
+    });
+    const dying = storeOn(crashing as DynamoDBClient, table, { leaseMs: 2_500 });
+    await expect(dying.withLease('dying', () => dying.save(changes))).rejects.toThrow('container killed');
+    const before = await storeOn(client, table).load([...changes.keys()]);
+    expect(before.size).toBeLessThan(300);
+
+    await new Promise((r) => setTimeout(r, 2_600));
+    const next = storeOn(client, table);
+    await next.withLease('next', async () => undefined);
+
+    expect((await next.load([...changes.keys()])).size).toBe(300);
+    const lease = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'lease#engine' } } }));
+    expect(lease.Item?.journal).toBeUndefined();
+  });
+
+  it('writes nothing when the lease was lost before the commit, and says the batch will be retried', async () => {
+    const client = ddb.client();
+    const table = await ddb.newStateTable();
+    const slow = storeOn(client, table, { leaseMs: 1_500 });
+    const other = storeOn(client, table, { leaseWaitMs: 10_000 });
+
+    const late = slow.withLease('slow', async () => {
+      await new Promise((r) => setTimeout(r, 1_600));
+      await slow.save(new Map([['alias#1#alias/x', { kind: 'alias', keyArn: 'stale' }]]));
+    });
+    const meanwhile = new Promise((r) => setTimeout(r, 1_550)).then(() => other.withLease('other', () => other.save(new Map([['alias#1#alias/x', { kind: 'alias', keyArn: 'fresh' }]]))));
+
+    await expect(late).rejects.toThrow(/lease .* expired or was taken .* will be retried/);
+    await meanwhile;
+    expect((await other.load(['alias#1#alias/x'])).get('alias#1#alias/x')).toEqual({ kind: 'alias', keyArn: 'fresh' });
+  });
+
+  it('gives up waiting for a busy lease with an error that says the batch will be retried', async () => {
+    const table = await ddb.newStateTable();
+    const holder = storeOn(ddb.client(), table);
+    const waiter = storeOn(ddb.client(), table, { leaseWaitMs: 300 });
+    let release = (): void => undefined;
+    const held = holder.withLease('holder', () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 100));
+
+    await expect(waiter.withLease('waiter', async () => undefined)).rejects.toThrow(/busy: another batch held its lease .* will be retried/);
+    release();
+    await held;
+  });
+
+  it('keeps a finding in the outbox when a later update arrived after the version that was published', async () => {
+    const client = ddb.client();
+    const table = await ddb.newStateTable();
+    const store = storeOn(client, table);
+    const finding = { kind: 'finding', id: 'f1', updatedAtMs: 1_000 } as unknown as FindingRecord;
+    await store.save(new Map([['finding#f1', finding], ['finding#f2', { ...finding, id: 'f2' }]]));
+    const published = await store.unpublishedFindings();
+    await store.save(new Map([['finding#f1', { ...finding, updatedAtMs: 2_000 }]]));
+
+    await store.markPublished(published);
+
+    expect((await store.unpublishedFindings()).map((f) => [f.id, f.updatedAtMs])).toEqual([['f1', 2_000]]);
+    const all = await client.send(new ScanCommand({ TableName: table }));
+    expect(all.Items?.length).toBe(2);
+  });
+});
