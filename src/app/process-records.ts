@@ -3,6 +3,7 @@ import { normalizeRecord } from '#core/events/normalize.ts';
 import type { KmsCall, MonitorEvent } from '#core/events/types.ts';
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
+import type { KeyFacts } from '#core/key-facts.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
 import { createWorkingState, type StateEntry } from '#core/state.ts';
 import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
@@ -11,6 +12,8 @@ export interface ProcessorDeps {
   readonly engine: Engine;
   readonly store: StateStore;
   readonly clock: Clock;
+  /** What KMS says about keys (tags, aliases, manager): key selectors match on it, findings show it. Optional. */
+  readonly keyFacts?: { lookup(keyArns: readonly string[]): Promise<ReadonlyMap<string, KeyFacts>> };
   /** Told about every record that is skipped or fails, with its file and index. */
   readonly onIssue?: (issue: ReadIssue) => void;
 }
@@ -118,7 +121,8 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       for (const [key, entry] of await store.load(dependent)) loaded.set(key, entry);
     }
     const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>, planned);
-    const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs });
+    const facts = deps.keyFacts === undefined ? undefined : await deps.keyFacts.lookup(keyArnsOf([...events, ...pending], aliases));
+    const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs, ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) });
     for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
     for (const e of result.accepted) {
@@ -137,6 +141,8 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         const key = findingStateKey(findingIdOf(d));
         const prior = findings.get(key) ?? existing.get(key);
         const merged = mergeDetection(prior?.kind === 'finding' ? prior : undefined, d, nowMs);
+        const keyFacts = merged.key !== undefined ? facts?.get(merged.key.arn) : undefined;
+        if (keyFacts !== undefined) merged.keyFacts = keyFacts;
         const suppression = suppressionFor(merged, engine.config.suppressions, nowMs);
         if (suppression !== undefined) merged.suppressedBy = { id: suppression.id, reason: suppression.reason };
         else delete merged.suppressedBy;
@@ -151,4 +157,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     }
     return { processed: result.accepted.length, duplicates: result.duplicates, failed: 0, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls };
   }
+};
+
+/** Keys a batch names: by ARN, or by an alias whose key an earlier record revealed. */
+const keyArnsOf = (events: readonly MonitorEvent[], aliases: ReadonlyMap<string, StoredEntry>): string[] => {
+  const arns = new Set<string>();
+  for (const e of events) if (e.kind === 'kms' && e.keyArn !== undefined) arns.add(e.keyArn);
+  for (const entry of aliases.values()) if (entry.kind === 'alias') arns.add(entry.keyArn);
+  return [...arns];
 };

@@ -1,7 +1,8 @@
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig, type Suppression } from './engine-config.ts';
+import type { KeyFacts, KeyFactsLookup } from './key-facts.ts';
 import type { KeyPolicyView, RuleSettings, Severity } from './rules/define-rule.ts';
 
-/** A key as the configuration names it: by ARN, alias or tag (tags apply once KMS enrichment supplies them). */
+/** A key as the configuration names it: by ARN, alias or tag (tags and KMS-known aliases match when KMS enrichment runs). */
 export interface KeySelector {
   readonly arn?: string;
   readonly alias?: string;
@@ -62,7 +63,16 @@ export const globToRegExp = (glob: string): RegExp =>
 const keyIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
 
 /** True when a key config names this key (by exact ARN, key id, or alias; with `*` wildcards). */
-export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: string | undefined): boolean => {
+export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: string | undefined, facts?: KeyFacts): boolean => {
+  if (sel.tag !== undefined && facts !== undefined) {
+    const tags = facts.tags;
+    const pairs = Object.entries(sel.tag);
+    if (pairs.length > 0 && pairs.every(([name, value]) => Object.prototype.hasOwnProperty.call(tags, name) && globToRegExp(value).test(tags[name] ?? ''))) return true;
+  }
+  if (sel.alias !== undefined && facts !== undefined) {
+    const wanted = globToRegExp(sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`);
+    if (facts.aliases.some((a) => wanted.test(a))) return true;
+  }
   if (sel.arn !== undefined) {
     const re = globToRegExp(sel.arn);
     if (re.test(keyArn) || re.test(keyIdOf(keyArn))) return true;
@@ -91,7 +101,9 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   }));
   const trusted = new Set(file.trustedAccounts ?? []);
   const bucketKeys = new Map((file.buckets ?? []).filter((b) => b.requiredKmsKey !== undefined).map((b) => [b.name, b.requiredKmsKey as string] as const));
-  const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias));
+  const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
+  const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
+  const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias, facts?.(keyArn)));
   return {
     isSensitiveKey: (keyArn, alias) => configsFor(keyArn, alias).some((k) => k.sensitive === true),
     isPrincipalAllowed: (keyArn, alias, principalId) => {
@@ -117,7 +129,11 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
       return any ? merged : undefined;
     },
     requiredBucketKey: (bucket) => bucketKeys.get(bucket),
+    needs,
+    withKeyFacts: (lookup) => build(lookup),
   };
+  };
+  return build(undefined);
 };
 
 const durationOr = (text: string | undefined, fallback: number): number => (text !== undefined ? parseDurationMs(text) : undefined) ?? fallback;

@@ -37,6 +37,8 @@ export const OPEN_KEY_POLICY: KeyPolicyView = {
   isAccountTrusted: () => false,
   requiredContext: () => undefined,
   requiredBucketKey: () => undefined,
+  needs: { tags: false, aliases: false },
+  withKeyFacts: () => OPEN_KEY_POLICY,
 };
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {

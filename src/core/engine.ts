@@ -1,4 +1,5 @@
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
+import type { KeyFactsLookup } from './key-facts.ts';
 import { RuleDefinitionError } from './errors.ts';
 import {
   advanceWatermark,
@@ -49,6 +50,8 @@ export interface EvaluationResult {
 export interface EvaluateOptions {
   /** Keys of correlation slots the store found due (`StateStore.takeDue`), loaded into the working state. */
   readonly due?: Iterable<string>;
+  /** What KMS says about the keys in the batch (tags, aliases): key selectors in the configuration match on it. */
+  readonly keyFacts?: KeyFactsLookup;
   /**
    * Decide waiting KMS halves whose deadline is at or before this event time even if their stream's
    * watermark has not reached it: `Infinity` at the end of a replay; now minus the lateness allowance in
@@ -194,6 +197,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
 
     evaluate(events, state, options = {}) {
       const ordered = [...events].sort(byEventTime);
+      const effective = options.keyFacts === undefined ? config : { ...config, keyPolicy: config.keyPolicy.withKeyFacts(options.keyFacts) };
       const accepted: MonitorEvent[] = [];
       const detections: Detection[] = [];
       const decidedKmsCalls: KmsCall[] = [];
@@ -204,7 +208,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         for (const rule of rulesFor(event)) {
           const ruleSettings = settings.get(rule.id);
           if (ruleSettings === undefined) continue;
-          const ctx = ruleContext(rule, ruleSettings, event, state, config.learningPeriodMs, config);
+          const ctx = ruleContext(rule, ruleSettings, event, state, config.learningPeriodMs, effective);
           const draft = rule.detect(event, ctx);
           if (draft === undefined) continue;
           detections.push({

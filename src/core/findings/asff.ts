@@ -1,4 +1,4 @@
-import { replaceUnsafeCharacters } from '../events/fields.ts';
+import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
 import type { Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
 import { MAX_EVIDENCE_IDS } from './finding.ts';
@@ -58,13 +58,23 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
   const out: Record<string, unknown>[] = [];
   if (f.key !== undefined) {
     const keyId = f.key.arn.split('/').pop() ?? f.key.arn;
+    const facts = f.keyFacts?.lookup === 'ok' ? f.keyFacts : undefined;
+    const tags = keyTags(f.key.alias, facts?.tags);
     out.push({
       Type: 'AwsKmsKey',
       Id: f.key.arn,
       Partition: partitionOfArn(f.key.arn),
       Region: regionOfArn(f.key.arn) ?? f.region,
-      ...(f.key.alias !== undefined ? { Tags: { alias: clipTag(f.key.alias) } } : {}),
-      Details: { AwsKmsKey: { KeyId: keyId, ...(f.key.accountId !== undefined ? { AWSAccountId: f.key.accountId } : {}) } },
+      ...(tags !== undefined ? { Tags: tags } : {}),
+      Details: {
+        AwsKmsKey: compact({
+          KeyId: keyId,
+          AWSAccountId: f.key.accountId,
+          KeyManager: facts?.keyManager,
+          KeyState: facts?.keyState,
+          Description: facts?.description !== undefined ? truncateText(stripControls(facts.description), 1024) : undefined,
+        }),
+      },
     });
   }
   if (f.s3 !== undefined) {
@@ -94,6 +104,18 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
 };
 
 const clipTag = (v: string): string => truncateText(v, 256);
+
+/** The key's own tags (as KMS lists them) plus the alias the caller named; at most 50, within ASFF's sizes. */
+const keyTags = (alias: string | undefined, tags: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined => {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (alias !== undefined) out['alias'] = clipTag(alias);
+  for (const [k, v] of Object.entries(tags ?? {})) {
+    if (Object.keys(out).length >= 50) break;
+    const name = truncateText(stripControls(k), 128);
+    if (name !== 'alias') out[name] = clipTag(stripControls(v));
+  }
+  return Object.keys(out).length > 0 ? { ...out } : undefined;
+};
 
 /** Plain-words description: who, which key, which object, where from, why unusual. */
 export const describeFinding = (f: FindingRecord): string => {
@@ -139,6 +161,12 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     'kdm/S3VpcEndpointId': f.s3Request?.vpcEndpointId,
     'kdm/S3BytesOut': f.s3Request?.bytesOut !== undefined ? String(f.s3Request.bytesOut) : undefined,
     'kdm/S3BytesIn': f.s3Request?.bytesIn !== undefined && f.s3Request.bytesIn > 0 ? String(f.s3Request.bytesIn) : undefined,
+    'kdm/KeyLookup':
+      f.keyFacts === undefined || f.keyFacts.lookup === 'ok' ? undefined
+      : f.keyFacts.lookup === 'access-denied' ? 'access-denied: the key’s account does not let this monitor call DescribeKey; key details are missing'
+      : f.keyFacts.lookup === 'not-found' ? 'not-found: KMS does not know this key (deleted, or another partition)'
+      : 'unavailable: KMS could not be asked (throttled or failing); key details are missing',
+    'kdm/KeyManager': f.keyFacts?.keyManager,
     'kdm/AccountUnknown': f.accountId === undefined || !/^\d{12}$/.test(f.accountId) ? 'true' : undefined,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) productFields[k] = v;

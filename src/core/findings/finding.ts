@@ -1,4 +1,5 @@
 import { compact } from '../events/fields.ts';
+import type { KeyFacts } from '../key-facts.ts';
 import { parseS3Arn } from '../events/s3-arn.ts';
 import type { CorrelationConfidence, MonitorEvent, PrincipalType, S3RequestSummary } from '../events/types.ts';
 import type { Detection, Severity } from '../rules/define-rule.ts';
@@ -43,6 +44,8 @@ export interface FindingRecord {
   /** For an S3-made KMS call: how it matched its S3 request, and that request. */
   readonly correlation?: CorrelationConfidence;
   readonly s3Request?: S3RequestSummary;
+  /** What KMS said about the key when the finding was last updated (absent when enrichment is off). */
+  keyFacts?: KeyFacts;
   /** Set when an active suppression matched: the finding is counted and listed, never dropped. */
   suppressedBy?: { readonly id: string; readonly reason: string };
 }

@@ -1,4 +1,5 @@
 import type { ConfigFile } from '../config.ts';
+import type { KeyFactsLookup } from '../key-facts.ts';
 import { RuleDefinitionError } from '../errors.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
 import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts';
@@ -94,6 +95,10 @@ export interface KeyPolicyView {
   isAccountTrusted(accountId: string): boolean;
   requiredContext(keyArn: string, alias: string | undefined): Readonly<Record<string, string | null>> | undefined;
   requiredBucketKey(bucket: string): string | undefined;
+  /** Which KMS lookups the configuration's key selectors need (tags, aliases KMS knows). */
+  readonly needs: { readonly tags: boolean; readonly aliases: boolean };
+  /** The same policy, with key selectors also matching what KMS says about each key (tags, aliases). */
+  withKeyFacts(facts: KeyFactsLookup): KeyPolicyView;
 }
 
 /** One rule's verdict on one event. */
