@@ -1,7 +1,7 @@
 // Bundles each Lambda handler in functions/*.ts on its own (ESM, minified, source maps, only what it imports),
 // zips it for `osls package`, and writes the EventBridge patterns derived from the rules (dist/lambda/event-patterns.json).
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 import yazl from 'yazl';
@@ -38,6 +38,8 @@ for (const file of entries) {
     const zip = new yazl.ZipFile();
     // Fixed mtime: the same sources give the same zip bytes.
     for (const f of ['index.mjs', 'index.mjs.map']) zip.addFile(join(dir, f), f, { mtime: new Date(0) });
+    // The detection configuration travels with the code (read at cold start from LAMBDA_TASK_ROOT).
+    if (existsSync('kdm.config.yaml')) zip.addFile('kdm.config.yaml', 'kdm.config.yaml', { mtime: new Date(0) });
     zip.outputStream.pipe(createWriteStream(zipPath)).on('close', resolve).on('error', reject);
     zip.end();
   });

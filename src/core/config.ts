@@ -103,35 +103,35 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const bucketKeys = new Map((file.buckets ?? []).filter((b) => b.requiredKmsKey !== undefined).map((b) => [b.name, b.requiredKmsKey as string] as const));
   const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
   const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
-  const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias, facts?.(keyArn)));
-  return {
-    isSensitiveKey: (keyArn, alias) => configsFor(keyArn, alias).some((k) => k.sensitive === true),
-    isPrincipalAllowed: (keyArn, alias, principalId) => {
-      const lists = configsFor(keyArn, alias).filter((k) => k.principalPatterns !== undefined);
-      if (lists.length === 0) return undefined;
-      return lists.some((k) => k.principalPatterns?.some((re) => re.test(principalId)) === true);
-    },
-    isRegionAllowed: (keyArn, alias, region) => {
-      const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.allowedRegions !== undefined ? [k.allowedRegions] : [])), ...(file.allowedRegions !== undefined ? [file.allowedRegions] : [])];
-      if (lists.length === 0) return undefined;
-      return lists.every((list) => list.includes(region));
-    },
-    isAccountTrusted: (accountId) => trusted.has(accountId),
-    requiredContext: (keyArn, alias) => {
-      const merged: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
-      let any = false;
-      for (const k of configsFor(keyArn, alias)) {
-        for (const [name, value] of Object.entries(k.requiredContext ?? {})) {
-          merged[name] = value === '*' ? null : value;
-          any = true;
+    const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias, facts?.(keyArn)));
+    return {
+      isSensitiveKey: (keyArn, alias) => configsFor(keyArn, alias).some((k) => k.sensitive === true),
+      isPrincipalAllowed: (keyArn, alias, principalId) => {
+        const lists = configsFor(keyArn, alias).filter((k) => k.principalPatterns !== undefined);
+        if (lists.length === 0) return undefined;
+        return lists.some((k) => k.principalPatterns?.some((re) => re.test(principalId)) === true);
+      },
+      isRegionAllowed: (keyArn, alias, region) => {
+        const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.allowedRegions !== undefined ? [k.allowedRegions] : [])), ...(file.allowedRegions !== undefined ? [file.allowedRegions] : [])];
+        if (lists.length === 0) return undefined;
+        return lists.every((list) => list.includes(region));
+      },
+      isAccountTrusted: (accountId) => trusted.has(accountId),
+      requiredContext: (keyArn, alias) => {
+        const merged: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
+        let any = false;
+        for (const k of configsFor(keyArn, alias)) {
+          for (const [name, value] of Object.entries(k.requiredContext ?? {})) {
+            merged[name] = value === '*' ? null : value;
+            any = true;
+          }
         }
-      }
-      return any ? merged : undefined;
-    },
-    requiredBucketKey: (bucket) => bucketKeys.get(bucket),
-    needs,
-    withKeyFacts: (lookup) => build(lookup),
-  };
+        return any ? merged : undefined;
+      },
+      requiredBucketKey: (bucket) => bucketKeys.get(bucket),
+      needs,
+      withKeyFacts: (lookup) => build(lookup),
+    };
   };
   return build(undefined);
 };

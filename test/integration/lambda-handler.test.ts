@@ -1,12 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
-import { REPO } from '../helpers/cli.ts';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
+import { createCloudTrailEventHandler, createFlushHandler } from '#app/live.ts';
+import { createLiveDeps } from '../../functions/shared/live-deps.ts';
+import { REPO, runKdm } from '../helpers/cli.ts';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { scriptedHttp, TEST_CREDENTIALS } from '../helpers/fake-http.ts';
 
-const sqsEvent = (bodies: readonly string[]): SQSEvent => ({
+const ddb = useDynamoDbLocal();
+
+const sqsEvent = (bodies: readonly string[], offset = 0): SQSEvent => ({
   Records: bodies.map((body, i) => ({
-    messageId: `m-${i}`,
+    messageId: `m-${offset + i}`,
     receiptHandle: 'r',
     body,
     attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
@@ -18,17 +27,135 @@ const sqsEvent = (bodies: readonly string[]): SQSEvent => ({
   })),
 });
 
-describe('functions/on-cloudtrail-event handler', () => {
-  it('processes an SQS batch of EventBridge envelopes from events/ and reports unparseable messages as item failures', async () => {
-    const { handler } = await import('../../functions/on-cloudtrail-event.ts');
-    const envelopes = [
-      readFileSync(join(REPO, 'events/eventbridge/kms-decrypt.json'), 'utf8'),
-      ...readFileSync(join(REPO, 'events/eventbridge/s3-read.ndjson'), 'utf8').split('\n').filter(Boolean),
-      '{not json',
-    ];
+const context = (requestId: string): Context =>
+  ({ awsRequestId: requestId, functionName: 'kdm-onCloudTrailEvent', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:kdm', memoryLimitInMB: '512', logGroupName: 'g', logStreamName: 's', callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 60_000, done: () => undefined, fail: () => undefined, succeed: () => undefined }) as Context;
 
-    const response = await handler(sqsEvent(envelopes));
+/** Every record the replay reader finds in events/, as EventBridge delivers it: one envelope per record. */
+const envelopesFromEvents = async (): Promise<string[]> => {
+  const out: string[] = [];
+  for (const input of await expandInputs([join(REPO, 'events')], () => undefined)) {
+    for await (const item of readCloudTrailFile(input)) {
+      if (item.type !== 'batch') continue;
+      for (const record of item.batch.records) out.push(JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: '111122223333', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record }));
+    }
+  }
+  return out;
+};
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-3' }]);
+/** Security Hub on the wire: accepts everything, and keeps what it was sent. */
+const securityHub = () => {
+  const imported: Record<string, unknown>[] = [];
+  const http = scriptedHttp([
+    (req) => {
+      const findings = (req.json as { Findings: Record<string, unknown>[] }).Findings;
+      imported.push(...findings);
+      return { status: 200, body: { FailedCount: 0, SuccessCount: findings.length, FailedFindings: [] } };
+    },
+  ]);
+  const clients = new Map<string, SecurityHubClient>();
+  const clientFor = (_account: string, region: string): SecurityHubClient => {
+    let c = clients.get(region);
+    if (c === undefined) clients.set(region, (c = new SecurityHubClient({ region, credentials: TEST_CREDENTIALS, requestHandler: http.handler, maxAttempts: 1 })));
+    return c;
+  };
+  return { imported, clientFor, http };
+};
+
+const stdout = () => {
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return lines;
+};
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('Lambda handlers (DynamoDB Local state, Security Hub through the real client)', () => {
+  it('yield the same findings as `kdm replay` of the same records, delivered as SQS batches of EventBridge envelopes', async () => {
+    const table = await ddb.newStateTable();
+    const hub = securityHub();
+    const deps = createLiveDeps({
+      env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_ACCOUNT_ID: '111122223333' },
+      dynamodb: ddb.client(),
+      securityHubClientFor: hub.clientFor,
+      clock: { nowMs: () => Date.UTC(2030, 0, 1) },
+    });
+    const handler = createCloudTrailEventHandler(deps);
+    const flush = createFlushHandler(deps);
+    const emf = stdout();
+
+    const envelopes = await envelopesFromEvents();
+    const failures: string[] = [];
+    for (let i = 0; i < envelopes.length; i += 10) {
+      const response = await handler(sqsEvent(envelopes.slice(i, i + 10), i), context(`req-${i}`));
+      failures.push(...response.batchItemFailures.map((f) => f.itemIdentifier));
+    }
+    await flush({}, context('flush'));
+    vi.restoreAllMocks();
+
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-parity-'));
+    const replay = runKdm(['replay', join(REPO, 'events'), '--findings', join(dir, 'findings.jsonl'), '--account', '111122223333']);
+    expect(replay.stderr).not.toMatch(/error/i);
+    const replayed = readFileSync(join(dir, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+    const essence = (f: Record<string, unknown>) => {
+      const fields = f.ProductFields as Record<string, string>;
+      return { Id: f.Id, GeneratorId: f.GeneratorId, Severity: f.Severity, Title: f.Title, count: fields['kdm/EventCount'], ids: fields['kdm/EventIds']?.split(' ').sort() };
+    };
+    // Security Hub keeps the last import of each Id.
+    const latest = new Map(hub.imported.map((f) => [f.Id, f]));
+    expect(failures).toEqual([]);
+    expect(replayed.length).toBeGreaterThan(0);
+    expect([...latest.values()].map(essence).sort((a, b) => String(a.Id).localeCompare(String(b.Id)))).toEqual(replayed.map(essence).sort((a, b) => String(a.Id).localeCompare(String(b.Id))));
+    // Everything was delivered: the outbox is empty.
+    expect(await deps.store.unpublishedFindings()).toEqual([]);
+    // Metrics went out as EMF on stdout, without event content.
+    const metricLines = emf.filter((l) => l.includes('"_aws"'));
+    expect(metricLines.some((l) => l.includes('RecordsProcessed'))).toBe(true);
+    expect(metricLines.some((l) => l.includes('"Findings"'))).toBe(true);
+    expect(emf.join('')).not.toContain('encryptionContext');
+  });
+
+  it('reports unreadable messages as partial batch failures and processes the rest', async () => {
+    const deps = createLiveDeps({ env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, dynamodb: ddb.client(), securityHubClientFor: securityHub().clientFor });
+    const handler = createCloudTrailEventHandler(deps);
+    stdout();
+    const good = readFileSync(join(REPO, 'events/eventbridge/kms-decrypt.json'), 'utf8');
+
+    const response = await handler(sqsEvent([good, '{not json', '{"detail": 3}', good]), context('r1'));
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }]);
+    expect(deps.processor.summary.records.processed).toBe(1);
+    expect(deps.processor.summary.records.skipped).toBe(1);
+  });
+
+  it('keeps findings Security Hub refused in the outbox and delivers them on the next invocation', async () => {
+    const table = await ddb.newStateTable();
+    let refuse = true;
+    const imported: string[] = [];
+    const http = scriptedHttp([
+      (req) => {
+        const ids = (req.json as { Findings: { Id: string }[] }).Findings.map((f) => f.Id);
+        if (refuse) return { status: 200, body: { FailedCount: ids.length, SuccessCount: 0, FailedFindings: ids.map((Id) => ({ Id, ErrorCode: 'InvalidInput', ErrorMessage: 'refused' })) } };
+        imported.push(...ids);
+        return { status: 200, body: { FailedCount: 0, SuccessCount: ids.length, FailedFindings: [] } };
+      },
+    ]);
+    const client = new SecurityHubClient({ region: 'us-east-1', credentials: TEST_CREDENTIALS, requestHandler: http.handler, maxAttempts: 1 });
+    const deps = createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT' }, dynamodb: ddb.client(), securityHubClientFor: () => client });
+    const handler = createCloudTrailEventHandler(deps);
+    stdout();
+    const rootCall = readFileSync(join(REPO, 'events/eventbridge/kms-decrypt.json'), 'utf8').replace(/"type": ?"AssumedRole"/, '"type":"Root"');
+
+    await handler(sqsEvent([rootCall]), context('r1'));
+    const waiting = await deps.store.unpublishedFindings();
+    refuse = false;
+    await handler(sqsEvent([]), context('r2'));
+
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(imported.sort()).toEqual(waiting.map((f) => f.id).sort());
+    expect(await deps.store.unpublishedFindings()).toEqual([]);
   });
 });

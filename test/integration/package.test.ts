@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stateTableDefinition } from '#adapters/aws/dynamodb-state-store.ts';
 import { eventPatternsFor } from '#core/rules/event-patterns.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { REPO } from '../helpers/cli.ts';
@@ -64,8 +65,8 @@ describe('packaged CloudFormation template (osls package)', () => {
     }
   });
 
-  it('routes every rule to the encrypted queue, and the queue admits only those rules', () => {
-    const rules = ofType('AWS::Events::Rule');
+  it('routes every CloudTrail rule to the encrypted queue, and the queue admits only those rules', () => {
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties['EventPattern'] !== undefined);
     for (const [, r] of rules) expect(r.Properties['Targets']).toEqual([{ Id: 'event-queue', Arn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } }]);
     const statement = ((resource('EventQueuePolicy').Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement)[0]!;
 
@@ -97,20 +98,48 @@ describe('packaged CloudFormation template (osls package)', () => {
     });
   });
 
-  it('consumes each queue in batches and reports partial batch failures', () => {
+  it('consumes each queue in batches, one batch at a time under the state lease, and reports partial batch failures', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
 
     expect(mappings).toEqual(expect.arrayContaining([
-      expect.objectContaining({ BatchSize: 100, MaximumBatchingWindowInSeconds: 30, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } }),
-      expect.objectContaining({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['TrailObjectQueue', 'Arn'] } }),
+      expect.objectContaining({ BatchSize: 1000, MaximumBatchingWindowInSeconds: 20, ScalingConfig: { MaximumConcurrency: 2 }, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } }),
+      expect.objectContaining({ BatchSize: 10, ScalingConfig: { MaximumConcurrency: 2 }, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': ['TrailObjectQueue', 'Arn'] } }),
     ]));
     expect(mappings).toHaveLength(2);
   });
 
-  const BASE_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'securityhub:BatchImportFindings', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'];
+  it('keeps state in one on-demand table with TTL, KMS encryption, point-in-time recovery and the index the store queries', () => {
+    const table = resource('StateTable') as Resource & { DeletionPolicy?: string };
+    const definition = stateTableDefinition('unused');
+
+    expect(table.Properties).toMatchObject({
+      BillingMode: definition.BillingMode,
+      AttributeDefinitions: definition.AttributeDefinitions,
+      KeySchema: definition.KeySchema,
+      GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes,
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(table.DeletionPolicy).toBe('Retain');
+    for (const [, f] of ofType('AWS::Lambda::Function')) expect((f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['STATE_TABLE']).toEqual({ Ref: 'StateTable' });
+  });
+
+  it('flushes waiting correlation halves and the findings outbox on a schedule', () => {
+    const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties['ScheduleExpression'] !== undefined);
+
+    expect(schedules.map(([, r]) => r.Properties['ScheduleExpression'])).toEqual(['rate(5 minutes)']);
+    expect(schedules[0]?.[1].Properties['Targets']).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['FlushPendingLambdaFunction', 'Arn'] } })]);
+  });
+
+  const STATE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:DescribeKey', 'kms:ListAliases', 'kms:ListResourceTags'];
+  const PUBLISH_ACTIONS = ['securityhub:BatchImportFindings', 'sts:AssumeRole'];
+  const QUEUE_ACTIONS = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'];
+  const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
   it.each([
-    ['OnCloudTrailEventRole', 'OnCloudTrailEventLambdaFunction', BASE_ACTIONS],
-    ['OnTrailLogObjectRole', 'OnTrailLogObjectLambdaFunction', [...BASE_ACTIONS, 's3:GetObject'].sort()],
+    ['OnCloudTrailEventRole', 'OnCloudTrailEventLambdaFunction', [...LOG_ACTIONS, ...QUEUE_ACTIONS, ...STATE_ACTIONS, ...PUBLISH_ACTIONS].sort()],
+    ['OnTrailLogObjectRole', 'OnTrailLogObjectLambdaFunction', [...LOG_ACTIONS, ...QUEUE_ACTIONS, ...STATE_ACTIONS, ...PUBLISH_ACTIONS, 's3:GetObject'].sort()],
+    ['FlushPendingRole', 'FlushPendingLambdaFunction', [...LOG_ACTIONS, ...STATE_ACTIONS, ...PUBLISH_ACTIONS].sort()],
   ])('gives %s exactly the actions its function needs, on its own resources', (roleId, functionId, expected) => {
     const role = resource(roleId).Properties;
     const statements = (role['Policies'] as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
@@ -118,7 +147,10 @@ describe('packaged CloudFormation template (osls package)', () => {
 
     expect(actions).toEqual(expected);
     for (const a of actions) expect(a).not.toContain('*');
-    for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    // kms:ListAliases is the one action AWS authorizes only on Resource "*".
+    for (const s of statements) if (JSON.stringify(s.Action) !== '"kms:ListAliases"') expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    const dynamo = statements.find((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(dynamo?.Resource).toEqual([{ 'Fn::GetAtt': ['StateTable', 'Arn'] }, { 'Fn::Sub': '${StateTable.Arn}/index/pending' }]);
     expect(resource(functionId).Properties['Role']).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
   });
 

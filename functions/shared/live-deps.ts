@@ -1,0 +1,140 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createDynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
+import { createKmsKeyFactsSource } from '#adapters/aws/kms-key-facts.ts';
+import type { SecurityHubFindingSink } from '#adapters/aws/securityhub-finding-sink.ts';
+import { DEFAULT_MAX_FILE_BYTES, parseCloudTrailBuffer } from '#adapters/local/cloudtrail-files.ts';
+import type { LiveDeps } from '#app/live.ts';
+import { logIssue } from '#app/live.ts';
+import { createRecordProcessor } from '#app/process-records.ts';
+import { compileConfig } from '#core/config.ts';
+import { createEngine } from '#core/engine.ts';
+import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import { ConfigError } from '#core/errors.ts';
+import { toAsff } from '#core/findings/asff.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import type { Clock, FindingSink, ObjectSource } from '#core/ports.ts';
+import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
+import { loadConfigFile } from '../../src/config/load-config.ts';
+
+/** What tests (and the cost benchmark) replace: the AWS clients and the clock. Everything else comes from env. */
+export interface LiveOverrides {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly dynamodb?: DynamoDBClient;
+  readonly kmsClientFor?: (region: string, accountId: string) => KMSClient;
+  readonly securityHubClientFor?: (accountId: string, region: string) => SecurityHubClient;
+  readonly objectSource?: ObjectSource;
+  readonly clock?: Clock;
+  /** Counts every AWS call made (cost benchmark). */
+  readonly onAwsCall?: (service: string, operation: string, items: number) => void;
+}
+
+const required = (env: Readonly<Record<string, string | undefined>>, name: string): string => {
+  const value = env[name];
+  if (value === undefined || value === '') throw new ConfigError(`environment variable ${name} is not set (serverless.yml sets it)`);
+  return value;
+};
+
+/**
+ * Security Hub's client (and STS, for member-account import roles) load on the first finding: most
+ * invocations have none, and a cold start should not pay for them.
+ */
+const lazySecurityHubSink = (env: Readonly<Record<string, string | undefined>>, override: LiveOverrides['securityHubClientFor'], count: LiveOverrides['onAwsCall']): FindingSink => {
+  let sink: Promise<SecurityHubFindingSink> | undefined;
+  const render = (f: FindingRecord) => {
+    const rule = ruleById(f.ruleId);
+    if (rule === undefined) throw new ConfigError(`finding ${f.id} names unknown rule ${f.ruleId}`);
+    return toAsff(f, rule, env.AWS_ACCOUNT_ID !== undefined ? { fallbackAccountId: env.AWS_ACCOUNT_ID } : {});
+  };
+  return {
+    async put(findings) {
+      sink ??= (async () => {
+        const { createSecurityHubFindingSink } = await import('#adapters/aws/securityhub-finding-sink.ts');
+        const clientFor = override ?? (await import('#adapters/aws/member-account-clients.ts')).createMemberAccountClients(
+          env.KDM_IMPORT_ROLE_ARN !== undefined && env.KDM_IMPORT_ROLE_ARN !== '' ? { importRoleArnTemplate: env.KDM_IMPORT_ROLE_ARN } : {},
+        );
+        return createSecurityHubFindingSink({ render, clientFor });
+      })();
+      const ready = await sink;
+      const before = ready.stats.calls;
+      try {
+        await ready.put(findings);
+      } finally {
+        count?.('securityhub', 'BatchImportFindings', ready.stats.calls - before);
+      }
+    },
+  };
+};
+
+const lazyS3Source = (): ObjectSource => {
+  let source: Promise<ObjectSource> | undefined;
+  return {
+    async read(bucket, key, maxBytes) {
+      source ??= (async () => {
+        const [{ S3Client }, { createS3ObjectSource }] = await Promise.all([import('@aws-sdk/client-s3'), import('#adapters/aws/s3-object-source.ts')]);
+        return createS3ObjectSource(new S3Client({}));
+      })();
+      return (await source).read(bucket, key, maxBytes);
+    },
+  };
+};
+
+/**
+ * Composition root of the Lambda functions: everything is built once per cold start. State lives in the
+ * DynamoDB table named by STATE_TABLE; the configuration is kdm.config.yaml packaged beside the handler.
+ */
+export const createLiveDeps = (overrides: LiveOverrides = {}): LiveDeps & { readonly source: ObjectSource; readonly parse: typeof parseForIngest; readonly maxBytes: number } => {
+  const env = overrides.env ?? process.env;
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms-decrypt-monitor', logLevel: (env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'KmsDecryptMonitor', serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms-decrypt-monitor' });
+  const clock = overrides.clock ?? { nowMs: Date.now };
+  const count = overrides.onAwsCall;
+
+  const configPath = env.KDM_CONFIG_FILE ?? (env.LAMBDA_TASK_ROOT !== undefined ? `${env.LAMBDA_TASK_ROOT}/kdm.config.yaml` : undefined);
+  const loaded = configPath !== undefined ? loadConfigFile(configPath, ALL_RULES.map((r) => r.id)) : undefined;
+  const config = loaded !== undefined ? compileConfig(loaded.config) : DEFAULT_ENGINE_CONFIG;
+
+  const dynamodb = overrides.dynamodb ?? new DynamoDBClient({});
+  const store = createDynamoDbStateStore({
+    client: dynamodb,
+    tableName: required(env, 'STATE_TABLE'),
+    leaseMs: Number(env.KDM_LEASE_MS ?? 15 * 60_000),
+    leaseWaitMs: Number(env.KDM_LEASE_WAIT_MS ?? 20_000),
+    ...(count !== undefined ? { onCall: (operation: string, items: number) => count('dynamodb', operation, items) } : {}),
+  });
+  const kmsClients = new Map<string, KMSClient>();
+  const kmsClientFor = overrides.kmsClientFor ?? ((region: string) => {
+    let client = kmsClients.get(region);
+    if (client === undefined) kmsClients.set(region, (client = new KMSClient({ region })));
+    return client;
+  });
+  const keyFacts =
+    env.KDM_KEY_FACTS === 'off'
+      ? undefined
+      : createKmsKeyFactsSource({ clientFor: kmsClientFor, needs: config.keyPolicy.needs, ...(count !== undefined ? { onCall: (operation: string) => count('kms', operation, 1) } : {}) });
+  const processor = createRecordProcessor({
+    engine: createEngine({ rules: ALL_RULES, config }),
+    store,
+    clock,
+    onIssue: logIssue(logger),
+    ...(keyFacts !== undefined ? { keyFacts } : {}),
+  });
+  const sink = lazySecurityHubSink(env, overrides.securityHubClientFor, count);
+  return {
+    processor,
+    store,
+    sink,
+    logger,
+    metrics,
+    clock,
+    latenessMs: config.correlation.latenessMs,
+    source: overrides.objectSource ?? lazyS3Source(),
+    parse: parseForIngest,
+    maxBytes: DEFAULT_MAX_FILE_BYTES,
+  };
+};
+
+const parseForIngest = (file: string, bytes: Uint8Array, maxBytes: number) => parseCloudTrailBuffer(file, Buffer.from(bytes), { maxFileBytes: maxBytes });

@@ -1,0 +1,165 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { InputError } from '#core/errors.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import type { Clock, FindingSink, ReadIssue } from '#core/ports.ts';
+import { ingestLogObject, type IngestDeps } from './ingest-log-objects.ts';
+import type { BatchOutcome, RecordProcessor } from './process-records.ts';
+
+/** The state store as the live path needs it: batches under a lease, findings through an outbox. */
+export interface LiveStateStore {
+  withLease<T>(owner: string, work: () => Promise<T>): Promise<T>;
+  unpublishedFindings(limit?: number): Promise<FindingRecord[]>;
+  markPublished(findings: readonly FindingRecord[]): Promise<void>;
+}
+
+export interface LiveDeps {
+  readonly processor: RecordProcessor;
+  readonly store: LiveStateStore;
+  /** Security Hub (through the import roles when configured). */
+  readonly sink: FindingSink;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  /** How late CloudTrail may deliver: the scheduled flush decides calls that waited longer for their S3 request. */
+  readonly latenessMs: number;
+}
+
+/** Findings published per invocation at most; the rest wait in the outbox for the next one. */
+const OUTBOX_PER_INVOCATION = 1_000;
+
+/** Counts and logs what one engine pass did: never the events themselves. */
+const report = (deps: LiveDeps, outcome: BatchOutcome, before: { skipped: number }): void => {
+  const { metrics, processor } = deps;
+  metrics.addMetric('RecordsProcessed', MetricUnit.Count, outcome.processed);
+  metrics.addMetric('RecordsDuplicate', MetricUnit.Count, outcome.duplicates);
+  metrics.addMetric('RecordsSkipped', MetricUnit.Count, processor.summary.records.skipped - before.skipped);
+  metrics.addMetric('RecordsFailed', MetricUnit.Count, outcome.failed);
+  const byConfidence = { object: 0, bucket: 0, none: 0 };
+  for (const call of outcome.decidedKmsCalls) if (call.correlation !== undefined) byConfidence[call.correlation]++;
+  metrics.addMetric('CorrelationObject', MetricUnit.Count, byConfidence.object);
+  metrics.addMetric('CorrelationBucket', MetricUnit.Count, byConfidence.bucket);
+  metrics.addMetric('CorrelationNone', MetricUnit.Count, byConfidence.none);
+  for (const f of outcome.findings) {
+    const single = metrics.singleMetric();
+    single.addDimensions({ RuleId: f.ruleId, Severity: f.severity });
+    single.addMetric('Findings', MetricUnit.Count, 1);
+  }
+  deps.logger.info('batch evaluated', {
+    processed: outcome.processed,
+    duplicates: outcome.duplicates,
+    failed: outcome.failed,
+    findings: outcome.findings.map((f) => ({ id: f.id, ruleId: f.ruleId, severity: f.severity, suppressed: f.suppressedBy !== undefined })),
+    correlations: byConfidence,
+  });
+};
+
+/** Problems with single records: named by file and index, without their content. */
+export const logIssue = (logger: Logger) => (issue: ReadIssue): void => {
+  if (issue.kind === 'record-skipped') return;
+  logger.warn('record not processed', { kind: issue.kind, file: issue.origin.file, index: issue.origin.index, reason: issue.message });
+};
+
+/**
+ * Publishes what the outbox holds (this batch's findings and any an earlier invocation could not deliver).
+ * A refusal is logged and counted; the findings stay in the outbox for the next invocation or the flush.
+ */
+export const publishOutbox = async (deps: LiveDeps): Promise<{ published: number; failed: number }> => {
+  const waiting = await deps.store.unpublishedFindings(OUTBOX_PER_INVOCATION);
+  if (waiting.length === 0) return { published: 0, failed: 0 };
+  try {
+    await deps.sink.put(waiting);
+    await deps.store.markPublished(waiting);
+    deps.metrics.addMetric('FindingsPublished', MetricUnit.Count, waiting.length);
+    return { published: waiting.length, failed: 0 };
+  } catch (error) {
+    const failures = (error as { failures?: readonly { id: string }[] }).failures;
+    const failedIds = new Set(failures?.map((f) => f.id) ?? waiting.map((f) => f.id));
+    const delivered = failures === undefined ? [] : waiting.filter((f) => !failedIds.has(f.id));
+    if (delivered.length > 0) await deps.store.markPublished(delivered);
+    deps.metrics.addMetric('FindingsPublished', MetricUnit.Count, delivered.length);
+    deps.metrics.addMetric('FindingPublishFailures', MetricUnit.Count, failedIds.size);
+    deps.logger.error('findings not published; they stay in the outbox and are retried', { error: error as Error, failed: failedIds.size });
+    return { published: delivered.length, failed: failedIds.size };
+  }
+};
+
+const withMetrics = async <T>(deps: LiveDeps, context: Context, work: () => Promise<T>): Promise<T> => {
+  deps.logger.addContext(context);
+  try {
+    return await work();
+  } finally {
+    deps.metrics.publishStoredMetrics();
+  }
+};
+
+/**
+ * SQS batch of EventBridge "AWS API Call via CloudTrail" envelopes → one engine pass under the state lease.
+ * A message that is not an envelope is a partial batch failure (retried, then kept in the dead-letter queue);
+ * if the pass itself fails nothing was committed and the whole batch is retried.
+ */
+export const createCloudTrailEventHandler = (deps: LiveDeps) => {
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    withMetrics(deps, context, async () => {
+      const records: unknown[] = [];
+      const messageIds: string[] = [];
+      const parse = async (message: SQSRecord): Promise<void> => {
+        let envelope: unknown;
+        try {
+          envelope = JSON.parse(message.body);
+        } catch (error) {
+          throw new InputError(`sqs message ${message.messageId}`, undefined, 'body is not JSON', { cause: error });
+        }
+        const detail = (envelope as { detail?: unknown } | null)?.detail;
+        if (detail === null || typeof detail !== 'object') throw new InputError(`sqs message ${message.messageId}`, undefined, 'body is not an EventBridge envelope with a CloudTrail record in `detail`');
+        records.push(detail);
+        messageIds.push(message.messageId);
+      };
+      const response = await processPartialResponse(event, parse, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
+      for (const failure of response.batchItemFailures) deps.logger.warn('message not readable', { messageId: failure.itemIdentifier });
+      deps.metrics.addMetric('BatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
+      if (records.length > 0) {
+        const before = { skipped: deps.processor.summary.records.skipped };
+        const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.processBatch({ file: `sqs:${context.awsRequestId}`, records, firstIndex: 0 }));
+        report(deps, outcome, before);
+      }
+      await publishOutbox(deps);
+      return response;
+    });
+};
+
+/** SQS batch of S3 ObjectCreated notifications for CloudTrail log files → the replay reader and the engine. */
+export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'processor'>, objectsIn: (body: string) => readonly { bucket: string; key: string }[]) =>
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    withMetrics(deps, context, async () => {
+      const ingest = async (message: SQSRecord): Promise<void> => {
+        for (const object of objectsIn(message.body)) {
+          const before = { skipped: deps.processor.summary.records.skipped };
+          const done = await deps.store.withLease(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, processor: deps.processor }));
+          deps.metrics.addMetric('LogObjectsRead', MetricUnit.Count, 1);
+          deps.logger.info('log object read', { bucket: object.bucket, key: object.key, records: done.records, findings: done.findings.length, skipped: deps.processor.summary.records.skipped - before.skipped });
+        }
+      };
+      const response = await processPartialResponse(event, ingest, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
+      deps.metrics.addMetric('BatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
+      await publishOutbox(deps);
+      return response;
+    });
+
+/**
+ * Scheduled: decides the KMS calls that waited longer than the lateness allowance for their S3 request (a
+ * quiet stream's watermark does not move), then publishes what the outbox still holds.
+ */
+export const createFlushHandler = (deps: LiveDeps) =>
+  async (_event: ScheduledEvent | Record<string, never>, context: Context): Promise<{ decided: number; published: number; failed: number }> =>
+    withMetrics(deps, context, async () => {
+      const before = { skipped: deps.processor.summary.records.skipped };
+      const decideBeforeMs = deps.clock.nowMs() - deps.latenessMs;
+      const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.flush({ decideBeforeMs }));
+      report(deps, outcome, before);
+      const published = await publishOutbox(deps);
+      return { decided: outcome.decidedKmsCalls.length, ...published };
+    });
+
