@@ -1,5 +1,5 @@
 import { objectsInNotification } from '#adapters/aws/s3-object-source.ts';
-import { createTrailLogObjectHandler } from '#app/live.ts';
+import { createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { createLiveDeps } from './shared/live-deps.ts';
 
 /** SQS batch of S3 ObjectCreated notifications for CloudTrail log files → the replay reader and the engine. */

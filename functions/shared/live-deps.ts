@@ -7,8 +7,8 @@ import { createDynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts'
 import { createKmsKeyFactsSource } from '#adapters/aws/kms-key-facts.ts';
 import type { SecurityHubFindingSink } from '#adapters/aws/securityhub-finding-sink.ts';
 import { DEFAULT_MAX_FILE_BYTES, parseCloudTrailBuffer } from '#adapters/local/cloudtrail-files.ts';
-import type { LiveDeps } from '#app/live.ts';
-import { logIssue } from '#app/live.ts';
+import type { LiveDeps } from '#adapters/lambda/handlers.ts';
+import { logIssue } from '#adapters/lambda/handlers.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
 import { compileConfig } from '#core/config.ts';
 import { createEngine } from '#core/engine.ts';

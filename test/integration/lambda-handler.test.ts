@@ -5,7 +5,8 @@ import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
-import { createCloudTrailEventHandler, createFlushHandler } from '#app/live.ts';
+import { objectsInNotification } from '#adapters/aws/s3-object-source.ts';
+import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
@@ -157,5 +158,33 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(waiting.length).toBeGreaterThan(0);
     expect(imported.sort()).toEqual(waiting.map((f) => f.id).sort());
     expect(await deps.store.unpublishedFindings()).toEqual([]);
+  });
+
+  it('reads CloudTrail log files named by S3 notifications with the replay reader, and retries a file it cannot fetch', async () => {
+    const logFiles = (await expandInputs([join(REPO, 'events', 'cloudtrail')], () => undefined)).map((f) => f.path);
+    const bucketFiles = new Map(logFiles.map((path) => [path.slice(path.indexOf('AWSLogs/')), path]));
+    const deps = createLiveDeps({
+      env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+      dynamodb: ddb.client(),
+      securityHubClientFor: securityHub().clientFor,
+      // The trail bucket, as the files S3 would return (the S3 adapter itself is tested against the S3 client).
+      objectSource: {
+        async read(bucket, key) {
+          const path = bucketFiles.get(key);
+          if (bucket !== 'org-trail' || path === undefined) throw Object.assign(new Error(`NoSuchKey: ${key}`), { name: 'NoSuchKey' });
+          return readFileSync(path);
+        },
+      },
+    });
+    const handler = createTrailLogObjectHandler(deps, objectsInNotification);
+    stdout();
+    const notification = (key: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'org-trail' }, object: { key: encodeURIComponent(key) } } }] });
+
+    const response = await handler(sqsEvent([...bucketFiles.keys()].map(notification).concat(notification('AWSLogs/missing.json.gz'))), context('t1'));
+
+    expect(bucketFiles.size).toBeGreaterThan(0);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: `m-${bucketFiles.size}` }]);
+    expect(deps.processor.summary.files.read).toBe(bucketFiles.size);
+    expect(deps.processor.summary.records.processed).toBeGreaterThan(0);
   });
 });

@@ -5,8 +5,8 @@ import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } f
 import { InputError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Clock, FindingSink, ReadIssue } from '#core/ports.ts';
-import { ingestLogObject, type IngestDeps } from './ingest-log-objects.ts';
-import type { BatchOutcome, RecordProcessor } from './process-records.ts';
+import { ingestLogObject, type IngestDeps } from '#app/ingest-log-objects.ts';
+import type { BatchOutcome, RecordProcessor } from '#app/process-records.ts';
 
 /** The state store as the live path needs it: batches under a lease, findings through an outbox. */
 export interface LiveStateStore {
