@@ -103,6 +103,7 @@ export const createLiveDeps = (overrides: LiveOverrides = {}): LiveDeps & { read
     tableName: required(env, 'STATE_TABLE'),
     leaseMs: Number(env.KDM_LEASE_MS ?? 15 * 60_000),
     leaseWaitMs: Number(env.KDM_LEASE_WAIT_MS ?? 20_000),
+    ledgerRetentionMs: Number(env.KDM_LEDGER_RETENTION_DAYS ?? 400) * 86_400_000,
     ...(count !== undefined ? { onCall: (operation: string, items: number) => count('dynamodb', operation, items) } : {}),
   });
   const kmsClients = new Map<string, KMSClient>();
@@ -120,6 +121,8 @@ export const createLiveDeps = (overrides: LiveOverrides = {}): LiveDeps & { read
     store,
     clock,
     onIssue: logIssue(logger),
+    // The decrypt ledger merges into the state table with each batch (same atomic commit).
+    ledger: 'state',
     ...(keyFacts !== undefined ? { keyFacts } : {}),
   });
   const sink = lazySecurityHubSink(env, overrides.securityHubClientFor, count);

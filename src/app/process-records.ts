@@ -4,6 +4,7 @@ import type { KmsCall, MonitorEvent } from '#core/events/types.ts';
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
+import { ledgerOf, mergeLedgerRow, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
 import { createWorkingState, type StateEntry } from '#core/state.ts';
 import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
@@ -14,6 +15,12 @@ export interface ProcessorDeps {
   readonly clock: Clock;
   /** What KMS says about keys (tags, aliases, manager): key selectors match on it, findings show it. Optional. */
   readonly keyFacts?: { lookup(keyArns: readonly string[]): Promise<ReadonlyMap<string, KeyFacts>> };
+  /**
+   * The decrypt ledger: `outcome` hands each batch's aggregated rows back (a local database appends them);
+   * `state` also merges them into the state store with the batch (the DynamoDB table, committed atomically
+   * with the state, so a redelivered batch never counts twice). Off when absent.
+   */
+  readonly ledger?: 'outcome' | 'state';
   /** Told about every record that is skipped or fails, with its file and index. */
   readonly onIssue?: (issue: ReadIssue) => void;
 }
@@ -26,6 +33,8 @@ export interface BatchOutcome {
   readonly findings: readonly FindingRecord[];
   /** S3-made KMS calls decided in this batch, with their correlation (and S3 request when matched). */
   readonly decidedKmsCalls: readonly KmsCall[];
+  /** The batch's ledger rows and object accesses (empty unless the processor keeps a ledger). */
+  readonly ledger: LedgerDelta;
 }
 
 export interface RecordProcessor {
@@ -41,6 +50,8 @@ export interface RecordProcessor {
   /** Counts a problem found while reading (file-level or record-level) so the totals add up. */
   noteIssue(issue: ReadIssue): void;
 }
+
+const NO_LEDGER: LedgerDelta = { rows: [], accesses: [] };
 
 /** Only advance expiry when event time has moved this far, so a run of small files does not rescan state. */
 const EXPIRY_STEP_MS = 10 * 60_000;
@@ -150,12 +161,26 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         changes.set(key, merged);
       }
     }
+    const ledger = deps.ledger === undefined ? NO_LEDGER : ledgerOf(result.accepted, result.decidedKmsCalls, result.detections);
+    if (deps.ledger === 'state' && (ledger.rows.length > 0 || ledger.accesses.length > 0)) {
+      const prior = await store.load([...ledger.rows.map(ledgerRowId), ...ledger.accesses.map(objectAccessId)]);
+      for (const row of ledger.rows) {
+        const key = ledgerRowId(row);
+        const before = prior.get(key);
+        changes.set(key, mergeLedgerRow(before?.kind === 'ledger' ? before : undefined, row));
+      }
+      for (const access of ledger.accesses) {
+        const key = objectAccessId(access);
+        const before = prior.get(key);
+        changes.set(key, mergeObjectAccess(before?.kind === 'object-access' ? before : undefined, access));
+      }
+    }
     await store.save(changes);
     if (store.expire !== undefined && watermarkMs - expiredUpToMs >= EXPIRY_STEP_MS) {
       await store.expire(watermarkMs - engine.config.correlation.latenessMs);
       expiredUpToMs = watermarkMs;
     }
-    return { processed: result.accepted.length, duplicates: result.duplicates, failed: 0, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls };
+    return { processed: result.accepted.length, duplicates: result.duplicates, failed: 0, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls, ledger };
   }
 };
 

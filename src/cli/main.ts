@@ -7,6 +7,8 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { configCommand } from './config-command.ts';
 import { EXIT, runReplay } from './replay.ts';
+import { historyCommand } from './history.ts';
+import { reportCommand } from './report.ts';
 import { rulesCommand } from './rules-command.ts';
 import { simulateCommand } from './simulate-command.ts';
 
@@ -22,6 +24,10 @@ Usage:
   kdm rules docs [--check]         Write docs/rules.md from the rules' metadata (--check: fail if stale)
   kdm rules patterns               The EventBridge event patterns the rules need (JSON)
   kdm rules member-template        CloudFormation forwarding those events from a member account (JSON)
+  kdm history --db <file> [filters] [--group-by ...] [--format table|csv|json|parquet]
+                                   Decrypt history from the ledger (kdm history --help)
+  kdm report --db <file> --html <out.html> [filters]
+                                   One self-contained HTML page for auditors (kdm report --help)
   kdm config validate <file>       Validate a configuration file
   kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
                                    Write deterministic, realistic CloudTrail (+ anomalies.labels)
@@ -31,6 +37,8 @@ Replay options:
   --config <file>            Configuration (default: kdm.config.yaml when present)
   --summary table|json       Summary format on stdout (default: table)
   --findings <file|->        Write findings as ASFF JSON, one per line
+  --db <file>                Keep the decrypt ledger, findings and baselines in this database file
+                             (DuckDB; created when absent, continued by later replays into it)
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256)
@@ -54,6 +62,7 @@ const REPLAY_OPTIONS = {
   config: { type: 'string' },
   summary: { type: 'string', default: 'table' },
   findings: { type: 'string' },
+  db: { type: 'string' },
   'learning-period': { type: 'string' },
   'fail-on': { type: 'string' },
   'max-file-mb': { type: 'string' },
@@ -107,6 +116,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     rules: ALL_RULES,
     config,
     ...(values.findings !== undefined ? { findings: values.findings } : {}),
+    ...(values.db !== undefined ? { db: values.db } : {}),
     ...(values['fail-on'] !== undefined ? { failOn: parseSeverity(values['fail-on']) } : {}),
     ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),
     ...(values.account !== undefined ? { fallbackAccountId: values.account } : {}),
@@ -141,6 +151,10 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return configCommand(rest);
       case 'simulate':
         return simulateCommand(rest);
+      case 'history':
+        return await historyCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
+      case 'report':
+        return await reportCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);

@@ -1,7 +1,9 @@
-import { createRecordProcessor } from '#app/process-records.ts';
+import { basename } from 'node:path';
+import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
+import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, readCloudTrailFile, DEFAULT_MAX_FILE_BYTES } from '#adapters/local/cloudtrail-files.ts';
 import { createJsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
-import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
@@ -20,6 +22,8 @@ export interface ReplayOptions {
   readonly paths: readonly string[];
   readonly summary: 'table' | 'json';
   readonly findings?: string;
+  /** The local database: ledger, findings and state, continued from earlier runs into the same file. */
+  readonly db?: string;
   readonly failOn?: Severity;
   readonly maxFileBytes?: number;
   readonly fallbackAccountId?: string;
@@ -70,60 +74,92 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   };
 
   const engine = createEngine({ rules: options.rules, config: options.config });
-  const store = createMemoryStateStore();
-  const processor = createRecordProcessor({ engine, store, clock: { nowMs }, onIssue });
+  const db = options.db !== undefined ? await openLedgerDatabase(options.db) : undefined;
+  try {
+    const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
+    await db?.begin();
+    const processor = createRecordProcessor({ engine, store, clock: { nowMs }, onIssue, ...(db !== undefined ? { ledger: 'outcome' as const } : {}) });
+    const result = await replayInto(processor, store, db);
+    return result;
+  } catch (error) {
+    await db?.rollback();
+    throw error;
+  } finally {
+    db?.close();
+  }
 
-  const inputs = await expandInputs(options.paths, processor.noteIssue);
-  const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
-  const findings = new Map<string, FindingRecord>();
-  const readOptions = {
-    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-    ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
-  };
+  async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined): Promise<ReplayResult> {
 
-  for (const input of inputs) {
-    processor.summary.files.read++;
-    for await (const item of readCloudTrailFile(input, readOptions)) {
-      if (item.type === 'issue') processor.noteIssue(item.issue);
-      else if (item.type === 'file-done') progress.fileDone(item.bytes);
-      else {
-        const outcome = await processor.processBatch(item.batch);
-        progress.records(item.batch.records.length);
-        for (const f of outcome.findings) findings.set(f.id, f);
+    const inputs = await expandInputs(options.paths, processor.noteIssue);
+    const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
+    const findings = new Map<string, FindingRecord>();
+    const readOptions = {
+      maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
+    };
+
+    for (const input of inputs) {
+      const name = basename(input.path);
+      if (db !== undefined && input.path !== '-' && (await db.hasFile(name, input.bytes))) {
+        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same name and size); its calls are counted there` });
+        progress.fileDone(input.bytes);
+        continue;
       }
+      processor.summary.files.read++;
+      let records = 0;
+      for await (const item of readCloudTrailFile(input, readOptions)) {
+        if (item.type === 'issue') processor.noteIssue(item.issue);
+        else if (item.type === 'file-done') progress.fileDone(item.bytes);
+        else {
+          const outcome = await processor.processBatch(item.batch);
+          records += item.batch.records.length;
+          progress.records(item.batch.records.length);
+          for (const f of outcome.findings) findings.set(f.id, f);
+          if (db !== undefined) await db.appendLedger(outcome.ledger);
+        }
+      }
+      if (db !== undefined && input.path !== '-') await db.noteFile(name, input.bytes, records, nowMs());
     }
+    if (db === undefined) {
+      // Calls still waiting for their S3 request at the end of the input are decided now.
+      for (const f of (await processor.flush()).findings) findings.set(f.id, f);
+    } else {
+      // With a database, calls in the last lateness window keep waiting there: the next replay into the same
+      // file (the following hours of logs) may bring their S3 requests.
+      const waiting = [...store.entries.values()].reduce((n, e) => n + (e.kind === 'correlation' ? e.kms.length : 0), 0);
+      if (waiting > 0) stderr.write(`kdm: ${waiting} S3-made KMS call(s) from the last ${Math.round(engine.config.correlation.latenessMs / 60_000)} minutes wait in ${safeText(db.file)} for their S3 request; the next replay into it decides them\n`);
+    }
+    progress.stop();
+    if (unprintedIssues > 0) stderr.write(`kdm: … and ${unprintedIssues} more read problem(s) not shown\n`);
+
+    const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
+    const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
+    if (options.findings !== undefined) {
+      const sink = createJsonlFindingSink(options.findings, (f) => {
+        const rule = rulesById.get(f.ruleId);
+        if (rule === undefined) throw new Error(`finding ${f.id} names unknown rule ${f.ruleId}`);
+        return renderFinding(f, rule, options.findingsFormat ?? 'asff', options.version ?? '0.0.0', options.fallbackAccountId);
+      });
+      await sink.put(allFindings);
+      await sink.close();
+    }
+
+    if (options.publish !== undefined) await publishFindings(allFindings, rulesById, options.publish, stderr);
+
+    const durationMs = performance.now() - started;
+    const expired = expiredSuppressions(options.config.suppressions, nowMs());
+    for (const s of expired) stderr.write(`kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`);
+    const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
+    // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
+    const summaryStream = options.findings === '-' ? stderr : stdout;
+    summaryStream.write(options.summary === 'json' ? `${JSON.stringify(summaryJson, null, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
+
+    let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
+    if (options.failOn !== undefined) {
+      const threshold = severityRank(options.failOn);
+      if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
+    }
+    if (db !== undefined) await db.commit(store.entries, allFindings);
+    return { exitCode, summaryJson, findings: allFindings, unplannedStateReads: [...processor.unplannedStateReads] };
   }
-  // Calls still waiting for their S3 request at the end of the input are decided now.
-  for (const f of (await processor.flush()).findings) findings.set(f.id, f);
-  progress.stop();
-  if (unprintedIssues > 0) stderr.write(`kdm: … and ${unprintedIssues} more read problem(s) not shown\n`);
-
-  const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
-  const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
-  if (options.findings !== undefined) {
-    const sink = createJsonlFindingSink(options.findings, (f) => {
-      const rule = rulesById.get(f.ruleId);
-      if (rule === undefined) throw new Error(`finding ${f.id} names unknown rule ${f.ruleId}`);
-      return renderFinding(f, rule, options.findingsFormat ?? 'asff', options.version ?? '0.0.0', options.fallbackAccountId);
-    });
-    await sink.put(allFindings);
-    await sink.close();
-  }
-
-  if (options.publish !== undefined) await publishFindings(allFindings, rulesById, options.publish, stderr);
-
-  const durationMs = performance.now() - started;
-  const expired = expiredSuppressions(options.config.suppressions, nowMs());
-  for (const s of expired) stderr.write(`kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`);
-  const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
-  // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
-  const summaryStream = options.findings === '-' ? stderr : stdout;
-  summaryStream.write(options.summary === 'json' ? `${JSON.stringify(summaryJson, null, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
-
-  let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
-  if (options.failOn !== undefined) {
-    const threshold = severityRank(options.failOn);
-    if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
-  }
-  return { exitCode, summaryJson, findings: allFindings, unplannedStateReads: [...processor.unplannedStateReads] };
 };

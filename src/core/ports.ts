@@ -1,9 +1,10 @@
 import type { RecordOrigin } from './events/types.ts';
 import type { FindingRecord } from './findings/finding.ts';
+import type { LedgerRow, ObjectAccess } from './ledger/ledger.ts';
 import type { StateEntry } from './state.ts';
 
-/** What a state store holds: engine state plus aggregated findings. */
-export type StoredEntry = StateEntry | FindingRecord;
+/** What a state store holds: engine state, aggregated findings and (in AWS) the decrypt ledger. */
+export type StoredEntry = StateEntry | FindingRecord | LedgerRow | ObjectAccess;
 
 /** Persistence for engine state. Loads and saves whole batches: never one round trip per record. */
 export interface StateStore {

@@ -209,4 +209,27 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     const all = await client.send(new ScanCommand({ TableName: table }));
     expect(all.Items?.length).toBe(2);
   });
+
+  it('keeps the decrypt ledger in the table with the state: a redelivered batch counts once, and it reads back by day', async () => {
+    const sim = simulate({ events: 3_000, seed: 11, anomalies: false, days: 3, recordsPerFile: 200 });
+    const store = storeOn(ddb.client(), await ddb.newStateTable());
+    const inTable = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => NOW }, ledger: 'state' });
+    const reference = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store: createMemoryStateStore(), clock: { nowMs: () => NOW }, ledger: 'outcome' });
+    let expectedCalls = 0;
+    for (const [i, file] of sim.files.entries()) {
+      const batch = { file: file.path, records: file.records, firstIndex: 0 };
+      await store.withLease('l', () => inTable.processBatch(batch));
+      if (i === 2) await store.withLease('l', () => inTable.processBatch(batch)); // SQS delivered it twice
+      expectedCalls += (await reference.processBatch(batch)).ledger.rows.reduce((n, r) => n + r.count, 0);
+    }
+    await store.withLease('l', () => inTable.flush());
+    expectedCalls += (await reference.flush()).ledger.rows.reduce((n, r) => n + r.count, 0);
+
+    const days = [...new Set(sim.files.flatMap((f) => f.records.map((r) => String(r['eventTime']).slice(0, 10))))];
+    const ledger = await store.ledgerOfDays(days);
+
+    expect(expectedCalls).toBeGreaterThan(500);
+    expect(ledger.rows.reduce((n, r) => n + r.count, 0)).toBe(expectedCalls);
+    expect(ledger.accesses.length).toBeGreaterThan(0);
+  });
 });

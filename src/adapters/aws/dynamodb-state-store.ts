@@ -16,7 +16,9 @@ import {
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
+import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StateStore, StoredEntry } from '#core/ports.ts';
+import { decodeState as decode, encodeState as encode } from '../state-codec.ts';
 import { backoffMs, realPacing, type Pacing } from './pacing.ts';
 
 /**
@@ -88,6 +90,8 @@ export interface DynamoDbStateStoreOptions {
   readonly pacing?: Pacing;
   /** Called with each DynamoDB call made (operation name), for metrics and the cost benchmark. */
   readonly onCall?: (operation: string, items: number) => void;
+  /** How long ledger rows stay after their last call (DynamoDB TTL). */
+  readonly ledgerRetentionMs?: number;
 }
 
 export interface DynamoDbStateStore extends StateStore {
@@ -97,6 +101,8 @@ export interface DynamoDbStateStore extends StateStore {
   unpublishedFindings(limit?: number): Promise<FindingRecord[]>;
   /** Marks findings published, unless a later update of one is already waiting. */
   markPublished(findings: readonly FindingRecord[]): Promise<void>;
+  /** The decrypt ledger of the given UTC days (YYYY-MM-DD), for `kdm history --source dynamodb`. */
+  ledgerOfDays(days: readonly string[]): Promise<LedgerDelta>;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -118,7 +124,11 @@ const chunk = <T>(items: readonly T[], size: number): T[][] => {
   return out;
 };
 
-const ttlOf = (entry: TableValue): number | undefined => {
+/** How long the decrypt ledger is kept in the table by default (a year and a bit, for annual reviews). */
+export const DEFAULT_LEDGER_RETENTION_MS = 400 * DAY_MS;
+
+const ttlOf = (entry: TableValue, ledgerRetentionMs: number): number | undefined => {
+  if (entry.kind === 'ledger' || entry.kind === 'object-access') return Math.ceil((entry.lastSeenMs + ledgerRetentionMs) / 1000);
   const at =
     entry.kind === 'seen' ? entry.expiresAtMs
     : entry.kind === 'window' ? entry.endMs + WINDOW_GRACE_MS
@@ -127,27 +137,7 @@ const ttlOf = (entry: TableValue): number | undefined => {
   return at === undefined ? undefined : Math.ceil((at + TTL_GRACE_MS) / 1000);
 };
 
-/**
- * JSON with the two things plain JSON loses: infinite numbers (a slot with no KMS half waiting is due at
- * Infinity) and null-prototype records (keyed by principal ids and regions from events: `__proto__` must
- * stay a plain key after a round trip).
- */
-const encode = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) && !Number.isNaN(v) ? { $inf: v > 0 ? 1 : -1 } : v));
-
-const decode = (text: string): unknown =>
-  JSON.parse(text, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === '$inf') {
-      const sign = (v as { $inf: unknown }).$inf;
-      if (sign === 1) return Number.POSITIVE_INFINITY;
-      if (sign === -1) return Number.NEGATIVE_INFINITY;
-    }
-    return Object.assign(Object.create(null) as object, v);
-  });
-
-export const toItem = (key: string, entry: TableValue): Item => {
+export const toItem = (key: string, entry: TableValue, ledgerRetentionMs = DEFAULT_LEDGER_RETENTION_MS): Item => {
   const json = encode(entry);
   const item: Item = { pk: { S: key } };
   if (json.length > COMPRESS_ABOVE_BYTES) {
@@ -155,7 +145,7 @@ export const toItem = (key: string, entry: TableValue): Item => {
     if (zipped.length > MAX_ITEM_BYTES) throw new StateStoreError(`state entry ${key} is ${zipped.length} bytes gzipped, over DynamoDB's 400 KB item limit`);
     item.z = { B: zipped };
   } else item.v = { S: json };
-  const ttl = ttlOf(entry);
+  const ttl = ttlOf(entry, ledgerRetentionMs);
   if (ttl !== undefined) item.ttl = { N: String(ttl) };
   if (entry.kind === 'correlation' && entry.kms.length > 0) {
     item.gpk = { S: 'due' };
@@ -163,6 +153,10 @@ export const toItem = (key: string, entry: TableValue): Item => {
   } else if (entry.kind === 'finding') {
     item.gpk = { S: 'outbox' };
     item.gsk = { N: String(entry.updatedAtMs) };
+  } else if (entry.kind === 'ledger' || entry.kind === 'object-access') {
+    // `kdm history --source dynamodb` queries a day at a time.
+    item.gpk = { S: `${entry.kind === 'ledger' ? 'ledger' : 'access'}#${entry.day}` };
+    item.gsk = { N: String(entry.firstSeenMs) };
   }
   return item;
 };
@@ -228,7 +222,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   };
 
   const writeRequestsOf = (changes: ReadonlyMap<string, TableValue | undefined>): WriteRequest[] =>
-    [...changes].map(([key, entry]) => (entry === undefined ? { DeleteRequest: { Key: { pk: { S: key } } } } : { PutRequest: { Item: toItem(key, entry) } }));
+    [...changes].map(([key, entry]) => (entry === undefined ? { DeleteRequest: { Key: { pk: { S: key } } } } : { PutRequest: { Item: toItem(key, entry, options.ledgerRetentionMs) } }));
 
   const leaseCondition = (lease: Lease) => ({
     ConditionExpression: '#o = :o AND #t = :t AND #e > :now',
@@ -428,6 +422,27 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         start = page.LastEvaluatedKey;
       } while (start !== undefined && out.length < limit);
       return out;
+    },
+
+    async ledgerOfDays(days) {
+      const rows: LedgerRow[] = [];
+      const accesses: ObjectAccess[] = [];
+      for (const d of days) {
+        for (const partition of [`ledger#${d}`, `access#${d}`]) {
+          let start: Item | undefined;
+          do {
+            count('Query', 1);
+            const page = await client.send(new QueryCommand({ TableName, IndexName: STATE_TABLE_INDEX, KeyConditionExpression: 'gpk = :p', ExpressionAttributeValues: { ':p': { S: partition } }, ExclusiveStartKey: start }));
+            for (const item of page.Items ?? []) {
+              const entry = fromItem(item);
+              if (entry.kind === 'ledger') rows.push(entry);
+              else if (entry.kind === 'object-access') accesses.push(entry);
+            }
+            start = page.LastEvaluatedKey;
+          } while (start !== undefined);
+        }
+      }
+      return { rows, accesses };
     },
 
     async markPublished(findings) {

@@ -1,0 +1,1 @@
+export declare const ensureChromium: () => { readonly path: string } | { readonly reason: string };

@@ -1,0 +1,220 @@
+import { DuckDBInstance, LIST, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { InputError, MonitorError } from '#core/errors.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import { ledgerRowId, objectAccessId, type LedgerDelta } from '#core/ledger/ledger.ts';
+import type { StoredEntry } from '#core/ports.ts';
+import { decodeState, encodeState } from '../state-codec.ts';
+
+/**
+ * The local database (`kdm replay --db <file>`): one DuckDB file holding the decrypt ledger, the findings and
+ * the engine's state (baselines, dedupe ids, waiting correlation halves). Replaying tomorrow's logs into the
+ * same file continues both the history and the learning. A run writes in one transaction: a run that fails
+ * leaves the file as it was.
+ */
+
+export const LEDGER_SCHEMA_VERSION = '1';
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS kdm_meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS ledger (
+     id VARCHAR PRIMARY KEY, day DATE NOT NULL, key VARCHAR NOT NULL, key_alias VARCHAR, principal VARCHAR NOT NULL, principal_type VARCHAR,
+     account VARCHAR, region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT,
+     first_seen TIMESTAMP, last_seen TIMESTAMP, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS object_access (
+     id VARCHAR PRIMARY KEY, day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, operation VARCHAR,
+     calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS findings (
+     id VARCHAR PRIMARY KEY, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP,
+     updated_at TIMESTAMP, event_count BIGINT, event_ids VARCHAR[], key VARCHAR, principal VARCHAR, account VARCHAR, region VARCHAR,
+     bucket VARCHAR, object_key VARCHAR, suppressed_by VARCHAR, record VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS engine_state (k VARCHAR PRIMARY KEY, v VARCHAR)`,
+  // Log files already replayed into this database (CloudTrail file names are unique): replaying one again
+  // would count its calls twice once their dedupe ids have expired.
+  `CREATE TABLE IF NOT EXISTS ingested_files (name VARCHAR, bytes BIGINT, ingested_at TIMESTAMP, records BIGINT, PRIMARY KEY (name, bytes))`,
+];
+
+const STAGING = [
+  `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR, region VARCHAR,
+     bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT)`,
+  `CREATE TEMP TABLE access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR, operation VARCHAR, calls BIGINT,
+     first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
+];
+
+const MERGE_LEDGER = `
+  INSERT INTO ledger SELECT id, CAST(day AS DATE), key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
+    make_timestamp(first_ms * 1000), make_timestamp(last_ms * 1000), objects, objects_overflow, event_ids, findings FROM ledger_stage
+  ON CONFLICT (id) DO UPDATE SET
+    calls = ledger.calls + excluded.calls, errors = ledger.errors + excluded.errors, findings = ledger.findings + excluded.findings,
+    key_alias = coalesce(ledger.key_alias, excluded.key_alias),
+    first_seen = least(ledger.first_seen, excluded.first_seen), last_seen = greatest(ledger.last_seen, excluded.last_seen),
+    objects_overflow = ledger.objects_overflow OR excluded.objects_overflow OR len(list_distinct(list_concat(ledger.objects, excluded.objects))) > 200,
+    objects = list_distinct(list_concat(ledger.objects, excluded.objects))[1:200],
+    event_ids = list_distinct(list_concat(ledger.event_ids, excluded.event_ids))[1:10]`;
+
+const MERGE_ACCESS = `
+  INSERT INTO object_access SELECT id, CAST(day AS DATE), key, principal, bucket, object_key, operation, calls,
+    make_timestamp(first_ms * 1000), make_timestamp(last_ms * 1000), source_ips, sessions, event_ids, correlation FROM access_stage
+  ON CONFLICT (id) DO UPDATE SET
+    calls = object_access.calls + excluded.calls,
+    first_seen = least(object_access.first_seen, excluded.first_seen), last_seen = greatest(object_access.last_seen, excluded.last_seen),
+    source_ips = list_distinct(list_concat(object_access.source_ips, excluded.source_ips))[1:5],
+    sessions = list_distinct(list_concat(object_access.sessions, excluded.sessions))[1:5],
+    event_ids = list_distinct(list_concat(object_access.event_ids, excluded.event_ids))[1:5]`;
+
+const STRING_LIST = LIST(VARCHAR);
+
+export interface LedgerDatabase {
+  readonly file: string;
+  readonly connection: DuckDBConnection;
+  /** Every state entry a previous run left, to seed the in-memory store. */
+  loadState(): Promise<Map<string, StoredEntry>>;
+  /** Starts the run's transaction. */
+  begin(): Promise<void>;
+  appendLedger(delta: LedgerDelta): Promise<void>;
+  /** Whether a log file with this name and size was replayed into the database before. */
+  hasFile(name: string, bytes: number): Promise<boolean>;
+  noteFile(name: string, bytes: number, records: number, atMs: number): Promise<void>;
+  /** Replaces the stored state with the run's final state and upserts its findings, then commits. */
+  commit(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
+  rollback(): Promise<void>;
+  close(): void;
+}
+
+const describeOpenError = (file: string, error: unknown): MonitorError => {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/lock/i.test(message)) return new InputError(file, undefined, 'the database is in use by another process (one kdm run per database file at a time)', { cause: error });
+  if (/not a valid DuckDB database|Corrupt|IO Error/i.test(message)) return new InputError(file, undefined, `not a kdm database or damaged: ${message.split('\n')[0]}`, { cause: error });
+  return new InputError(file, undefined, `cannot open the database: ${message.split('\n')[0]}`, { cause: error });
+};
+
+/** Opens (creating when absent) a kdm database file. `readOnly` for queries and reports. */
+export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean } = {}): Promise<LedgerDatabase> => {
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(file, options.readOnly === true ? { access_mode: 'READ_ONLY' } : {});
+  } catch (error) {
+    throw describeOpenError(file, error);
+  }
+  const connection = await instance.connect();
+  if (options.readOnly !== true) {
+    for (const sql of SCHEMA) await connection.run(sql);
+    const version = (await connection.runAndReadAll(`SELECT value FROM kdm_meta WHERE name = 'schema'`)).getRowObjectsJson()[0]?.value;
+    if (version === undefined) await connection.run(`INSERT INTO kdm_meta VALUES ('schema', '${LEDGER_SCHEMA_VERSION}')`);
+    else if (version !== LEDGER_SCHEMA_VERSION) throw new InputError(file, undefined, `database schema ${String(version)} is not the one this kdm writes (${LEDGER_SCHEMA_VERSION})`);
+    for (const sql of STAGING) await connection.run(sql);
+  } else {
+    const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
+    if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
+  }
+  let inTransaction = false;
+  return {
+    file,
+    connection,
+    async loadState() {
+      const out = new Map<string, StoredEntry>();
+      const reader = await connection.runAndReadAll('SELECT k, v FROM engine_state');
+      for (const [k, v] of reader.getRows() as [string, string][]) out.set(k, decodeState(v) as StoredEntry);
+      return out;
+    },
+    async begin() {
+      await connection.run('BEGIN TRANSACTION');
+      inTransaction = true;
+    },
+    async appendLedger(delta) {
+      if (delta.rows.length > 0) {
+        const rows = await connection.createAppender('ledger_stage', 'main', 'temp');
+        for (const r of delta.rows) {
+          rows.appendVarchar(ledgerRowId(r));
+          rows.appendVarchar(r.day);
+          rows.appendVarchar(r.key);
+          if (r.keyAlias !== undefined) rows.appendVarchar(r.keyAlias);
+          else rows.appendNull();
+          rows.appendVarchar(r.principal);
+          rows.appendVarchar(r.principalType);
+          rows.appendVarchar(r.account);
+          rows.appendVarchar(r.region);
+          rows.appendVarchar(r.bucket);
+          rows.appendVarchar(r.operation);
+          rows.appendVarchar(r.path);
+          rows.appendBigInt(BigInt(r.count));
+          rows.appendBigInt(BigInt(r.errors));
+          rows.appendBigInt(BigInt(r.firstSeenMs));
+          rows.appendBigInt(BigInt(r.lastSeenMs));
+          rows.appendList(r.objects, STRING_LIST);
+          rows.appendBoolean(r.objectsOverflow);
+          rows.appendList(r.eventIds, STRING_LIST);
+          rows.appendBigInt(BigInt(r.findings));
+          rows.endRow();
+        }
+        rows.flushSync();
+        rows.closeSync();
+        await connection.run(MERGE_LEDGER);
+        await connection.run('DELETE FROM ledger_stage');
+      }
+      if (delta.accesses.length > 0) {
+        const rows = await connection.createAppender('access_stage', 'main', 'temp');
+        for (const a of delta.accesses) {
+          rows.appendVarchar(objectAccessId(a));
+          rows.appendVarchar(a.day);
+          rows.appendVarchar(a.key);
+          rows.appendVarchar(a.principal);
+          rows.appendVarchar(a.bucket);
+          rows.appendVarchar(a.objectKey);
+          rows.appendVarchar(a.operation);
+          rows.appendBigInt(BigInt(a.count));
+          rows.appendBigInt(BigInt(a.firstSeenMs));
+          rows.appendBigInt(BigInt(a.lastSeenMs));
+          rows.appendList(a.sourceIps, STRING_LIST);
+          rows.appendList(a.sessions, STRING_LIST);
+          rows.appendList(a.eventIds, STRING_LIST);
+          rows.appendVarchar(a.correlation);
+          rows.endRow();
+        }
+        rows.flushSync();
+        rows.closeSync();
+        await connection.run(MERGE_ACCESS);
+        await connection.run('DELETE FROM access_stage');
+      }
+    },
+    async hasFile(name, bytes) {
+      const reader = await connection.runAndReadAll('SELECT 1 FROM ingested_files WHERE name = $name AND bytes = CAST($bytes AS BIGINT)', { name, bytes });
+      return reader.currentRowCount > 0;
+    },
+    async noteFile(name, bytes, records, atMs) {
+      await connection.run('INSERT OR REPLACE INTO ingested_files VALUES ($name, CAST($bytes AS BIGINT), make_timestamp(CAST($at AS BIGINT) * 1000), CAST($records AS BIGINT))', { name, bytes, at: atMs, records });
+    },
+    async commit(state, findings) {
+      await connection.run('DELETE FROM engine_state');
+      const st = await connection.createAppender('engine_state');
+      for (const [k, v] of state) {
+        st.appendVarchar(k);
+        st.appendVarchar(encodeState(v));
+        st.endRow();
+      }
+      st.flushSync();
+      st.closeSync();
+      for (const f of findings) {
+        await connection.run(
+          `INSERT OR REPLACE INTO findings VALUES ($id, $rule, $severity, $subject, $reason, make_timestamp(CAST($first AS BIGINT) * 1000),
+             make_timestamp(CAST($last AS BIGINT) * 1000), make_timestamp(CAST($updated AS BIGINT) * 1000), CAST($count AS BIGINT),
+             from_json($ids, '["VARCHAR"]'), $key, $principal, $account, $region, $bucket, $object, $suppressed, $record)`,
+          {
+            id: f.id, rule: f.ruleId, severity: f.severity, subject: f.subject, reason: f.reason, first: f.firstSeenMs, last: f.lastSeenMs, updated: f.updatedAtMs,
+            count: f.eventCount, ids: JSON.stringify(f.eventIds), key: f.key?.arn ?? null, principal: f.principal.id, account: f.accountId ?? null, region: f.region,
+            bucket: f.s3?.bucket ?? null, object: f.s3?.objectKey ?? null, suppressed: f.suppressedBy?.id ?? null, record: encodeState(f),
+          },
+        );
+      }
+      await connection.run('COMMIT');
+      inTransaction = false;
+    },
+    async rollback() {
+      if (inTransaction) await connection.run('ROLLBACK');
+      inTransaction = false;
+    },
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+};

@@ -1,0 +1,136 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { UsageError } from '#core/errors.ts';
+
+/** What `kdm history` and `kdm report` filter on. Every value is bound as a parameter, never spliced into SQL. */
+export interface HistoryFilters {
+  /** Key ARN, key id, or alias (`alias/name` or `name`). */
+  readonly key?: string;
+  /** Principal ARN pattern with `*` wildcards. */
+  readonly principal?: string;
+  readonly account?: string;
+  readonly bucket?: string;
+  /** Object key prefix (implies object-level records). */
+  readonly prefix?: string;
+  readonly path?: 's3' | 'service' | 'direct';
+  readonly operation?: string;
+  /** Inclusive bounds, epoch ms. */
+  readonly fromMs?: number;
+  readonly toMs?: number;
+}
+
+export const GROUP_FIELDS = ['principal', 'key', 'day', 'bucket', 'object', 'account', 'region', 'operation', 'path'] as const;
+export type GroupField = (typeof GROUP_FIELDS)[number];
+
+export interface HistoryQuery {
+  readonly sql: string;
+  readonly params: Record<string, DuckDBValue>;
+}
+
+/** `*` → `%` for LIKE, with the LIKE metacharacters of the value itself escaped. */
+const likePattern = (glob: string): string => glob.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('*', '%');
+
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** WHERE clauses shared by the ledger and object_access tables (`t` is the table alias). */
+export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses: string[]; params: Record<string, DuckDBValue> } => {
+  const clauses: string[] = [];
+  const params: Record<string, DuckDBValue> = {};
+  if (f.key !== undefined) {
+    params.key = f.key;
+    if (f.key.startsWith('arn:')) clauses.push('t.key = $key');
+    else if (/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(f.key)) {
+      params.key = `%/${f.key}`;
+      clauses.push('t.key LIKE $key');
+    } else {
+      params.key = f.key.startsWith('alias/') ? f.key : `alias/${f.key}`;
+      // An alias names its key through the ledger rows of calls that used the alias.
+      clauses.push(objectLevel ? '(t.key = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))' : '(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))');
+    }
+  }
+  if (f.principal !== undefined) {
+    params.principal = likePattern(f.principal);
+    clauses.push(`t.principal LIKE $principal ESCAPE '\\'`);
+  }
+  if (f.account !== undefined) {
+    params.account = f.account;
+    clauses.push(objectLevel ? `t.principal LIKE '%' || $account || '%'` : 't.account = $account');
+  }
+  if (f.bucket !== undefined) {
+    params.bucket = f.bucket;
+    clauses.push('t.bucket = $bucket');
+  }
+  if (f.prefix !== undefined) {
+    params.prefix = `${likePattern(f.prefix)}%`;
+    clauses.push(`t.object_key LIKE $prefix ESCAPE '\\'`);
+  }
+  if (f.path !== undefined && !objectLevel) {
+    params.path = f.path;
+    clauses.push('t.path = $path');
+  }
+  if (f.operation !== undefined) {
+    params.operation = f.operation;
+    clauses.push('t.operation = $operation');
+  }
+  if (f.fromMs !== undefined) {
+    params.fromDay = day(f.fromMs);
+    params.fromTs = new Date(f.fromMs).toISOString().replace('T', ' ').replace('Z', '');
+    clauses.push('t.day >= CAST($fromDay AS DATE)', 't.last_seen >= CAST($fromTs AS TIMESTAMP)');
+  }
+  if (f.toMs !== undefined) {
+    params.toDay = day(f.toMs);
+    params.toTs = new Date(f.toMs).toISOString().replace('T', ' ').replace('Z', '');
+    clauses.push('t.day <= CAST($toDay AS DATE)', 't.first_seen <= CAST($toTs AS TIMESTAMP)');
+  }
+  return { clauses, params };
+};
+
+const LEDGER_COLUMN: Record<Exclude<GroupField, 'object'>, string> = {
+  principal: 't.principal', key: 't.key', day: 't.day', bucket: 't.bucket', account: 't.account', region: 't.region', operation: 't.operation', path: 't.path',
+};
+
+/**
+ * The SQL behind `kdm history`: ledger rows (or object accesses, when grouping by object or filtering by
+ * prefix) filtered, then grouped. Without grouping, the rows themselves, newest day first.
+ */
+export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupField[], limit?: number): HistoryQuery => {
+  const objectLevel = groupBy.includes('object') || filters.prefix !== undefined;
+  if (objectLevel) {
+    for (const g of groupBy) if (g === 'account' || g === 'region' || g === 'path') throw new UsageError(`--group-by ${g} does not apply to object records (grouping by object or filtering by --prefix)`);
+  }
+  const { clauses, params } = historyWhere(filters, objectLevel);
+  const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+  const tail = limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(limit))}` : '';
+  if (objectLevel) {
+    const cols = groupBy.map((g) => (g === 'object' ? 't.bucket, t.object_key' : LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]));
+    if (groupBy.length === 0) {
+      return { sql: `SELECT t.day, t.key, t.principal, t.bucket, t.object_key, t.operation, t.calls, t.first_seen, t.last_seen, t.source_ips, t.sessions, t.correlation FROM object_access t ${where} ORDER BY t.day DESC, t.calls DESC, t.object_key${tail}`, params };
+    }
+    return {
+      sql: `SELECT ${cols.join(', ')}, sum(t.calls) AS calls, count(DISTINCT t.principal) AS principals, min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen,
+              list_distinct(flatten(list(t.source_ips)))[1:10] AS source_ips
+            FROM object_access t ${where} GROUP BY ${cols.join(', ')} ORDER BY calls DESC${tail}`,
+      params,
+    };
+  }
+  if (groupBy.length === 0) {
+    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.path, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal${tail}`, params };
+  }
+  const cols = groupBy.map((g) => LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]);
+  return {
+    sql: `SELECT ${cols.join(', ')}, sum(t.calls) AS calls, sum(t.errors) AS errors, count(DISTINCT t.principal) AS principals, count(DISTINCT t.key) AS keys,
+            len(list_distinct(flatten(list(t.objects)))) AS objects, bool_or(t.objects_overflow) AS objects_at_least,
+            min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen, sum(t.findings) AS findings
+          FROM ledger t ${where} GROUP BY ${cols.join(', ')} ORDER BY calls DESC${tail}`,
+    params,
+  };
+};
+
+export interface QueryRows {
+  readonly columns: readonly string[];
+  readonly rows: readonly Record<string, unknown>[];
+}
+
+export const runQuery = async (connection: DuckDBConnection, query: HistoryQuery): Promise<QueryRows> => {
+  const reader = await connection.runAndReadAll(query.sql, query.params);
+  return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+};

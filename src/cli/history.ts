@@ -1,0 +1,153 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
+import { parseExpiryMs } from '#core/config.ts';
+import { UsageError } from '#core/errors.ts';
+import { safeText } from './terminal.ts';
+
+export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
+
+Usage: kdm history --db <file> [filters] [--group-by f1,f2] [--format table|csv|json|parquet] [--out <file>]
+       kdm history --source dynamodb --table <name> [--region r] [filters] ...
+
+Filters:
+  --key <arn|key id|alias>   --principal <pattern, * wildcards>   --account <id>   --bucket <name>
+  --prefix <object key prefix>   --path s3|service|direct   --operation <Decrypt|GenerateDataKey|...>
+  --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day)
+Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated; object lists objects opened)
+Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
+With --source dynamodb, the range defaults to the last 30 days (one query per day).`;
+
+const OPTIONS = {
+  db: { type: 'string' },
+  source: { type: 'string', default: 'local' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  key: { type: 'string' },
+  principal: { type: 'string' },
+  account: { type: 'string' },
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  path: { type: 'string' },
+  operation: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'group-by': { type: 'string' },
+  format: { type: 'string', default: 'table' },
+  out: { type: 'string' },
+  limit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const DAY_MS = 86_400_000;
+
+/** `2026-10-01` is that whole day (from its start, to its end); anything else is an instant. */
+const parseBound = (flag: string, text: string, end: boolean): number => {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    const start = Date.parse(`${text}T00:00:00Z`);
+    if (Number.isNaN(start)) throw new UsageError(`${flag} is not a date: "${text}"`);
+    return end ? start + DAY_MS - 1 : start;
+  }
+  const ms = parseExpiryMs(text);
+  if (ms === undefined) throw new UsageError(`${flag} must be YYYY-MM-DD or an RFC 3339 time (got "${text}")`);
+  return ms;
+};
+
+export const parseHistoryArgs = (argv: readonly string[]) => {
+  const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true });
+  const filters: { -readonly [K in keyof HistoryFilters]: HistoryFilters[K] } = {};
+  for (const name of ['key', 'principal', 'bucket', 'prefix', 'operation'] as const) if (values[name] !== undefined) filters[name] = values[name];
+  if (values.account !== undefined) {
+    if (!/^\d{12}$/.test(values.account)) throw new UsageError(`--account must be a 12-digit AWS account id (got "${values.account}")`);
+    filters.account = values.account;
+  }
+  if (values.path !== undefined) {
+    if (values.path !== 's3' && values.path !== 'service' && values.path !== 'direct') throw new UsageError(`--path must be s3, service or direct (got "${values.path}")`);
+    filters.path = values.path;
+  }
+  if (values.from !== undefined) filters.fromMs = parseBound('--from', values.from, false);
+  if (values.to !== undefined) filters.toMs = parseBound('--to', values.to, true);
+  if (filters.fromMs !== undefined && filters.toMs !== undefined && filters.fromMs > filters.toMs) throw new UsageError('--from is after --to');
+  const groupBy = (values['group-by'] ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
+  for (const g of groupBy) if (!(GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${GROUP_FIELDS.join(', ')} (got "${g}")`);
+  const format = values.format;
+  if (format !== 'table' && format !== 'csv' && format !== 'json' && format !== 'parquet') throw new UsageError(`--format must be table, csv, json or parquet (got "${format}")`);
+  if (format === 'parquet' && values.out === undefined) throw new UsageError('--format parquet needs --out <file>');
+  let limit: number | undefined;
+  if (values.limit !== undefined) {
+    limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
+  }
+  if (values.source !== 'local' && values.source !== 'dynamodb') throw new UsageError(`--source must be local or dynamodb (got "${values.source}")`);
+  if (values.source === 'local' && values.db === undefined && values.help !== true) throw new UsageError('history needs --db <file> (a database built by `kdm replay <logs> --db <file>`), or --source dynamodb --table <name>');
+  if (values.source === 'dynamodb' && values.table === undefined) throw new UsageError('--source dynamodb needs --table <state table name> (the StateTableName output of the stack)');
+  return { values, filters: filters as HistoryFilters, groupBy: groupBy as GroupField[], format, limit };
+};
+
+/** CSV with formula injection neutralised: attacker-influenced values (object keys, session names) are data, not formulas. */
+export const toCsv = (result: QueryRows): string => {
+  const cell = (v: unknown): string => {
+    let text = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return [result.columns.join(','), ...result.rows.map((r) => result.columns.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+};
+
+export const toTable = (result: QueryRows): string => {
+  if (result.rows.length === 0) return '(no matching decrypt history)\n';
+  const text = (v: unknown): string => safeText(v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v));
+  const widths = result.columns.map((c) => Math.min(80, Math.max(c.length, ...result.rows.map((r) => text(r[c]).length))));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(result.columns.map((c) => c.toUpperCase())), ...result.rows.map((r) => line(result.columns.map((c) => text(r[c]))))].join('\n') + '\n';
+};
+
+/** The UTC days between two instants, for reading the DynamoDB ledger a day at a time. */
+export const daysBetween = (fromMs: number, toMs: number): string[] => {
+  const out: string[] = [];
+  for (let t = Math.floor(fromMs / DAY_MS) * DAY_MS; t <= toMs && out.length <= 3_660; t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+};
+
+/** Opens the ledger to query: the local file read-only, or the DynamoDB ledger loaded into an in-memory database. */
+const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: number, stderr: NodeJS.WritableStream): Promise<LedgerDatabase> => {
+  const { values, filters } = parsed;
+  if (values.source === 'local') return openLedgerDatabase(values.db as string, { readOnly: true });
+  const [{ DynamoDBClient }, { createDynamoDbStateStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('#adapters/aws/dynamodb-state-store.ts')]);
+  const store = createDynamoDbStateStore({ client: new DynamoDBClient(values.region !== undefined ? { region: values.region } : {}), tableName: values.table as string });
+  const days = daysBetween(filters.fromMs ?? nowMs - 30 * DAY_MS, filters.toMs ?? nowMs);
+  stderr.write(`kdm: reading ${days.length} day(s) of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
+  const db = await openLedgerDatabase(':memory:');
+  await db.appendLedger(await store.ledgerOfDays(days));
+  return db;
+};
+
+export const historyCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; nowMs: () => number }): Promise<number> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${HISTORY_HELP}\n`);
+    return 0;
+  }
+  const parsed = parseHistoryArgs(argv);
+  const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
+  const db = await openSource(parsed, io.nowMs(), io.stderr);
+  try {
+    if (parsed.format === 'parquet') {
+      const out = parsed.values.out as string;
+      await db.connection.run(`CREATE OR REPLACE TEMP TABLE history_export AS ${query.sql}`, query.params);
+      await db.connection.run(`COPY history_export TO '${out.replaceAll("'", "''")}' (FORMAT parquet)`);
+      const n = (await db.connection.runAndReadAll('SELECT count(*) AS n FROM history_export')).getRowObjectsJson()[0]?.n;
+      io.stderr.write(`kdm: wrote ${String(n)} row(s) to ${safeText(out)} (Parquet)\n`);
+      return 0;
+    }
+    const result = await runQuery(db.connection, query);
+    const text = parsed.format === 'csv' ? toCsv(result) : parsed.format === 'json' ? `${JSON.stringify(result.rows, null, 2)}\n` : toTable(result);
+    if (parsed.values.out !== undefined) {
+      writeFileSync(parsed.values.out, text);
+      io.stderr.write(`kdm: wrote ${result.rows.length} row(s) to ${safeText(parsed.values.out)}\n`);
+    } else io.stdout.write(text);
+    return 0;
+  } finally {
+    db.close();
+  }
+};

@@ -1,0 +1,168 @@
+import { writeFileSync } from 'node:fs';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
+import { decodeState } from '#adapters/state-codec.ts';
+import { UsageError } from '#core/errors.ts';
+import type { BucketCoverage } from '#core/state.ts';
+import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
+import { parseHistoryArgs } from './history.ts';
+import { safeText } from './terminal.ts';
+
+export const REPORT_HELP = `kdm report — one self-contained HTML page for auditors, from a ledger built by kdm replay --db
+
+Usage: kdm report --db <file> --html <out.html> [--key ...] [--principal ...] [--account ...] [--bucket ...]
+                  [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--title <text>]
+
+Per key: calls per day split by principal, top principals, principals new in the period. Findings by rule and
+severity with their evidence. The objects opened most. Coverage: buckets with and without S3 data events,
+Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as evidence.`;
+
+const ms = (v: unknown): number => Date.parse(`${String(v).replace(' ', 'T')}Z`);
+const n = (v: unknown): number => Number(v ?? 0);
+
+const rowsOf = async (c: DuckDBConnection, sql: string, params: Record<string, DuckDBValue>): Promise<Record<string, unknown>[]> =>
+  (await c.runAndReadAll(sql, params)).getRowObjectsJson() as Record<string, unknown>[];
+
+/** Gathers what the page shows: every number comes from the ledger, findings and state tables. */
+export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters, meta: { source: string; title: string; generatedAtMs: number }): Promise<ReportData> => {
+  const { clauses, params } = historyWhere(filters, false);
+  const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+  const objectWhere = historyWhere(filters, true);
+  const oWhere = objectWhere.clauses.length > 0 ? `WHERE ${objectWhere.clauses.join(' AND ')}` : '';
+
+  const [range] = await rowsOf(c, `SELECT min(first_seen) AS f, max(last_seen) AS l, sum(calls) AS calls, count(DISTINCT key) AS keys, count(DISTINCT principal) AS principals FROM ledger t ${where}`, params);
+  const [objectTotal] = await rowsOf(c, `SELECT count(DISTINCT (bucket, object_key)) AS objects FROM object_access t ${oWhere}`, objectWhere.params);
+  const dataStart = range?.f !== null && range?.f !== undefined ? ms(range.f) : undefined;
+  // "New in the period": first call with the key inside it. Without --from, the period starts a day after
+  // the ledger's first day, so the principals of that first day are the baseline.
+  const periodStart = filters.fromMs ?? (dataStart !== undefined ? Date.parse(new Date(dataStart).toISOString().slice(0, 10)) + 86_400_000 : undefined);
+
+  const keyRows = await rowsOf(c, `SELECT key, max(key_alias) AS alias, sum(calls) AS calls, count(DISTINCT principal) AS principals, sum(errors) AS errors FROM ledger t ${where} GROUP BY key ORDER BY calls DESC LIMIT 25`, params);
+  const keys: ReportKey[] = [];
+  for (const k of keyRows) {
+    const p = { ...params, reportKey: String(k.key) };
+    const perDay = await rowsOf(c, `SELECT CAST(day AS VARCHAR) AS day, principal, sum(calls) AS calls FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY ALL ORDER BY day`, p);
+    const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY principal ORDER BY calls DESC LIMIT 10`, p);
+    const fresh = periodStart === undefined ? [] : await rowsOf(
+      c,
+      `WITH firsts AS (SELECT principal, min(first_seen) AS f FROM ledger WHERE key = $reportKey GROUP BY principal)
+       SELECT t.principal, firsts.f AS f, sum(t.calls) AS calls FROM ledger t JOIN firsts USING (principal) ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey AND firsts.f >= make_timestamp(CAST($periodStart AS BIGINT) * 1000)
+       GROUP BY t.principal, firsts.f ORDER BY firsts.f LIMIT 50`,
+      { ...p, periodStart },
+    );
+    keys.push({
+      key: String(k.key),
+      ...(k.alias !== null && k.alias !== undefined ? { alias: String(k.alias) } : {}),
+      calls: n(k.calls),
+      principals: n(k.principals),
+      errors: n(k.errors),
+      perDay: perDay.map((r) => ({ day: String(r.day), principal: String(r.principal), calls: n(r.calls) })),
+      topPrincipals: top.map((r) => ({ principal: String(r.principal), calls: n(r.calls), objects: n(r.objects), firstSeenMs: ms(r.f), lastSeenMs: ms(r.l) })),
+      newPrincipals: fresh.map((r) => ({ principal: String(r.principal), firstSeenMs: ms(r.f), calls: n(r.calls) })),
+    });
+  }
+
+  const fClauses: string[] = [];
+  const fParams: Record<string, DuckDBValue> = {};
+  if (filters.fromMs !== undefined) {
+    fClauses.push('last_seen >= make_timestamp(CAST($from AS BIGINT) * 1000)');
+    fParams.from = filters.fromMs;
+  }
+  if (filters.toMs !== undefined) {
+    fClauses.push('first_seen <= make_timestamp(CAST($to AS BIGINT) * 1000)');
+    fParams.to = filters.toMs;
+  }
+  if (filters.bucket !== undefined) {
+    fClauses.push('bucket = $bucket');
+    fParams.bucket = filters.bucket;
+  }
+  if (filters.principal !== undefined) {
+    fClauses.push(`principal LIKE $principal ESCAPE '\\'`);
+    fParams.principal = params.principal ?? null;
+  }
+  if (filters.key !== undefined && filters.key.startsWith('arn:')) {
+    fClauses.push('key = $key');
+    fParams.key = filters.key;
+  }
+  const findingRows = await rowsOf(c, `SELECT * FROM findings ${fClauses.length > 0 ? `WHERE ${fClauses.join(' AND ')}` : ''} ORDER BY first_seen LIMIT 2000`, fParams);
+  const findings: ReportFinding[] = findingRows.map((r) => ({
+    id: String(r.id),
+    ruleId: String(r.rule_id),
+    severity: String(r.severity),
+    reason: String(r.reason ?? ''),
+    firstSeenMs: ms(r.first_seen),
+    lastSeenMs: ms(r.last_seen),
+    eventCount: n(r.event_count),
+    eventIds: Array.isArray(r.event_ids) ? r.event_ids.map(String) : [],
+    principal: String(r.principal ?? ''),
+    ...(r.key !== null && r.key !== undefined ? { key: String(r.key) } : {}),
+    ...(r.bucket !== null && r.bucket !== undefined ? { bucket: String(r.bucket) } : {}),
+    ...(r.object_key !== null && r.object_key !== undefined ? { objectKey: String(r.object_key) } : {}),
+    ...(r.suppressed_by !== null && r.suppressed_by !== undefined ? { suppressedBy: String(r.suppressed_by) } : {}),
+  }));
+
+  const buckets: ReportBucket[] = [];
+  for (const r of await rowsOf(c, `SELECT k, v FROM engine_state WHERE k LIKE 'bucket#%' ORDER BY k`, {})) {
+    const b = decodeState(String(r.v)) as BucketCoverage;
+    const name = String(r.k).slice('bucket#'.length);
+    if (filters.bucket !== undefined && name !== filters.bucket) continue;
+    buckets.push({ bucket: name, dataEvents: b.dataEvents, readEvents: b.readEvents, bucketKeyCalls: b.bucketKeyCalls, objectKeyCalls: b.objectKeyCalls, sse: { ...b.sse }, kmsKeys: { ...b.kmsKeys } });
+  }
+
+  const objects = (await rowsOf(c, `SELECT bucket, object_key, sum(calls) AS calls, count(DISTINCT principal) AS principals, list_distinct(flatten(list(source_ips)))[1:5] AS ips FROM object_access t ${oWhere} GROUP BY bucket, object_key ORDER BY calls DESC LIMIT 25`, objectWhere.params)).map((r) => ({
+    bucket: String(r.bucket),
+    objectKey: String(r.object_key),
+    calls: n(r.calls),
+    principals: n(r.principals),
+    sourceIps: Array.isArray(r.ips) ? r.ips.map(String) : [],
+  }));
+
+  const filterText = Object.entries(filters).map(([k, v]) => `${k}=${k.endsWith('Ms') ? new Date(Number(v)).toISOString() : String(v)}`);
+  return {
+    title: meta.title,
+    source: meta.source,
+    generatedAtMs: meta.generatedAtMs,
+    ...(filters.fromMs !== undefined ? { periodStartMs: filters.fromMs } : dataStart !== undefined ? { periodStartMs: dataStart } : {}),
+    ...(filters.toMs !== undefined ? { periodEndMs: filters.toMs } : range?.l !== null && range?.l !== undefined ? { periodEndMs: ms(range.l) } : {}),
+    filters: filterText,
+    totals: { calls: n(range?.calls), keys: n(range?.keys), principals: n(range?.principals), objects: n(objectTotal?.objects) },
+    keys,
+    findings,
+    buckets,
+    objects,
+  };
+};
+
+export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; nowMs: () => number }): Promise<number> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${REPORT_HELP}\n`);
+    return 0;
+  }
+  // The report takes the history filters, plus --html (the page) and --title.
+  const rest: string[] = [];
+  let html: string | undefined;
+  let title = 'KMS decrypt activity report';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--html' || arg === '--title') {
+      const value = argv[++i];
+      if (value === undefined) throw new UsageError(`${arg} needs a value`);
+      if (arg === '--html') html = value;
+      else title = value;
+    } else if (arg.startsWith('--html=')) html = arg.slice('--html='.length);
+    else rest.push(arg);
+  }
+  if (html === undefined) throw new UsageError('report needs --html <out.html>');
+  const parsed = parseHistoryArgs(rest);
+  if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
+  const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
+  try {
+    const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
+    writeFileSync(html, renderReportHtml(data));
+    io.stderr.write(`kdm: wrote ${safeText(html)}: ${data.keys.length} key(s), ${data.findings.length} finding(s), ${data.buckets.length} bucket(s)\n`);
+    return 0;
+  } finally {
+    db.close();
+  }
+};

@@ -1,0 +1,204 @@
+/**
+ * The decrypt ledger: who used which key, when, on which objects, from where. Built in the same engine pass
+ * as detection, aggregated per batch (one row per day, key, principal, account, region, bucket, operation and
+ * path) so a store writes far fewer rows than events. Pure: stores merge deltas with `mergeLedgerRow`.
+ */
+
+import { parseS3Arn } from '../events/s3-arn.ts';
+import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
+import type { KmsCall, MonitorEvent } from '../events/types.ts';
+import type { Detection } from '../rules/define-rule.ts';
+
+/** How the call reached KMS: made by S3 for an object request, by another AWS service, or by the caller itself. */
+export type LedgerPath = 's3' | 'service' | 'direct';
+
+/** Object keys and event ids kept per row as samples; distinct object counts beyond this are "at least". */
+export const LEDGER_SAMPLE = 10;
+export const LEDGER_DISTINCT_OBJECTS = 200;
+const ACCESS_SAMPLE = 5;
+
+export interface LedgerRow {
+  readonly kind: 'ledger';
+  /** UTC day, YYYY-MM-DD. */
+  readonly day: string;
+  /** Key ARN, or the alias / key id the caller named when no record revealed the ARN. */
+  readonly key: string;
+  readonly keyAlias?: string;
+  readonly principal: string;
+  readonly principalType: string;
+  /** Caller's account ('' when the record does not say). */
+  readonly account: string;
+  readonly region: string;
+  /** '' for calls that are not about an S3 object. */
+  readonly bucket: string;
+  readonly operation: string;
+  readonly path: LedgerPath;
+  count: number;
+  errors: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** Distinct object keys, up to LEDGER_DISTINCT_OBJECTS (then `objectsOverflow`). */
+  objects: string[];
+  objectsOverflow: boolean;
+  eventIds: string[];
+  /** Detections raised on calls of this row. */
+  findings: number;
+}
+
+/** One object opened through a key (where correlation or the encryption context names it), per day and principal. */
+export interface ObjectAccess {
+  readonly kind: 'object-access';
+  readonly day: string;
+  readonly key: string;
+  readonly principal: string;
+  readonly bucket: string;
+  readonly objectKey: string;
+  readonly operation: string;
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  sourceIps: string[];
+  sessions: string[];
+  eventIds: string[];
+  /** How the call was tied to its S3 request: object, bucket (Bucket Keys), none (context only). */
+  readonly correlation: string;
+}
+
+export interface LedgerDelta {
+  readonly rows: readonly LedgerRow[];
+  readonly accesses: readonly ObjectAccess[];
+}
+
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+const pathOf = (e: KmsCall): LedgerPath => (e.madeByS3 ? 's3' : e.madeByAwsService ? 'service' : 'direct');
+
+/** Where the call touched S3: the S3 request when matched, else the `aws:s3:arn` context. */
+const objectOf = (e: KmsCall): { bucket: string; objectKey?: string } => {
+  if (e.s3Request !== undefined) return e.s3Request.objectKey !== undefined ? { bucket: e.s3Request.bucket, objectKey: e.s3Request.objectKey } : { bucket: e.s3Request.bucket };
+  const parsed = e.s3Arn !== undefined ? parseS3Arn(e.s3Arn) : undefined;
+  if (parsed === undefined) return { bucket: '' };
+  return parsed.objectKey !== undefined ? { bucket: parsed.bucket, objectKey: parsed.objectKey } : { bucket: parsed.bucket };
+};
+
+const keyOf = (e: KmsCall): string => e.keyArn ?? e.keyAlias ?? e.keyIdParameter ?? 'unknown';
+
+const fieldsOf = (e: KmsCall) => {
+  const where = objectOf(e);
+  return {
+    day: dayOf(e.eventTimeMs),
+    key: keyOf(e),
+    principal: e.principal.id,
+    account: e.principal.accountId ?? '',
+    region: e.region,
+    bucket: where.bucket,
+    operation: e.eventName,
+    path: pathOf(e),
+    objectKey: where.objectKey,
+  };
+};
+
+/** Stable identity of a row (its store key): the parts as a JSON array, so no field value can forge another row's id. */
+export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'account' | 'region' | 'bucket' | 'operation' | 'path'>): string =>
+  `ledger#${r.day}#${JSON.stringify([r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path])}`;
+
+export const objectAccessId = (a: Pick<ObjectAccess, 'day' | 'key' | 'principal' | 'bucket' | 'objectKey' | 'operation'>): string =>
+  `access#${a.day}#${JSON.stringify([a.key, a.principal, a.bucket, a.objectKey, a.operation])}`;
+
+const pushCapped = (list: string[], value: string | undefined, cap: number): void => {
+  if (value !== undefined && list.length < cap && !list.includes(value)) list.push(value);
+};
+
+/** Whether a KMS call belongs in the ledger: a cryptographic operation (Decrypt, GenerateDataKey, ...). */
+export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_CRYPTO_OPERATION_SET.has(e.eventName);
+
+/**
+ * Aggregates one batch: `direct` are the accepted KMS calls not made by S3 (decided at once), `decided` the
+ * S3-made calls decided in this batch (with their S3 request when matched), `detections` the batch's
+ * detections (counted on the rows of their calls).
+ */
+export const ledgerOf = (direct: readonly MonitorEvent[], decided: readonly KmsCall[], detections: readonly Detection[]): LedgerDelta => {
+  const rows = new Map<string, LedgerRow>();
+  const accesses = new Map<string, ObjectAccess>();
+  const add = (e: KmsCall): void => {
+    const f = fieldsOf(e);
+    const id = ledgerRowId(f);
+    let row = rows.get(id);
+    if (row === undefined) {
+      const fresh: LedgerRow = {
+        kind: 'ledger', day: f.day, key: f.key, principal: f.principal, principalType: e.principal.type, account: f.account, region: f.region,
+        bucket: f.bucket, operation: f.operation, path: f.path, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
+        objects: [], objectsOverflow: false, eventIds: [], findings: 0,
+        ...(e.keyAlias !== undefined ? { keyAlias: e.keyAlias } : {}),
+      };
+      rows.set(id, fresh);
+      row = fresh;
+    }
+    row.count++;
+    if (e.errorCode !== undefined) row.errors++;
+    row.firstSeenMs = Math.min(row.firstSeenMs, e.eventTimeMs);
+    row.lastSeenMs = Math.max(row.lastSeenMs, e.eventTimeMs);
+    if (f.objectKey !== undefined && !row.objects.includes(f.objectKey)) {
+      if (row.objects.length < LEDGER_DISTINCT_OBJECTS) row.objects.push(f.objectKey);
+      else row.objectsOverflow = true;
+    }
+    pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
+    if (f.objectKey === undefined || e.errorCode !== undefined) return;
+    const access = { day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation: e.s3Request?.operation ?? e.eventName };
+    const accessId = objectAccessId(access);
+    let a = accesses.get(accessId);
+    if (a === undefined) {
+      a = { kind: 'object-access', ...access, count: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: [], sessions: [], eventIds: [], correlation: e.correlation ?? 'none' };
+      accesses.set(accessId, a);
+    }
+    a.count++;
+    a.firstSeenMs = Math.min(a.firstSeenMs, e.eventTimeMs);
+    a.lastSeenMs = Math.max(a.lastSeenMs, e.eventTimeMs);
+    pushCapped(a.sourceIps, e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp), ACCESS_SAMPLE);
+    pushCapped(a.sessions, e.principal.sessionName, ACCESS_SAMPLE);
+    pushCapped(a.eventIds, e.eventId, ACCESS_SAMPLE);
+  };
+  for (const e of direct) if (isLedgerCall(e) && !e.madeByS3) add(e);
+  for (const e of decided) if (isLedgerCall(e)) add(e);
+  for (const d of detections) {
+    if (!isLedgerCall(d.event)) continue;
+    const row = rows.get(ledgerRowId(fieldsOf(d.event)));
+    if (row !== undefined) row.findings++;
+  }
+  return { rows: [...rows.values()], accesses: [...accesses.values()] };
+};
+
+/** Adds a batch's row to what the store holds (either may be absent). */
+export const mergeLedgerRow = (prior: LedgerRow | undefined, delta: LedgerRow): LedgerRow => {
+  if (prior === undefined) return delta;
+  const objects = [...prior.objects];
+  let overflow = prior.objectsOverflow || delta.objectsOverflow;
+  for (const o of delta.objects) {
+    if (objects.includes(o)) continue;
+    if (objects.length < LEDGER_DISTINCT_OBJECTS) objects.push(o);
+    else overflow = true;
+  }
+  const eventIds = [...prior.eventIds];
+  for (const id of delta.eventIds) pushCapped(eventIds, id, LEDGER_SAMPLE);
+  return {
+    ...prior,
+    ...(prior.keyAlias === undefined && delta.keyAlias !== undefined ? { keyAlias: delta.keyAlias } : {}),
+    count: prior.count + delta.count,
+    errors: prior.errors + delta.errors,
+    firstSeenMs: Math.min(prior.firstSeenMs, delta.firstSeenMs),
+    lastSeenMs: Math.max(prior.lastSeenMs, delta.lastSeenMs),
+    objects,
+    objectsOverflow: overflow,
+    eventIds,
+    findings: prior.findings + delta.findings,
+  };
+};
+
+export const mergeObjectAccess = (prior: ObjectAccess | undefined, delta: ObjectAccess): ObjectAccess => {
+  if (prior === undefined) return delta;
+  const merged: ObjectAccess = { ...prior, count: prior.count + delta.count, firstSeenMs: Math.min(prior.firstSeenMs, delta.firstSeenMs), lastSeenMs: Math.max(prior.lastSeenMs, delta.lastSeenMs), sourceIps: [...prior.sourceIps], sessions: [...prior.sessions], eventIds: [...prior.eventIds] };
+  for (const ip of delta.sourceIps) pushCapped(merged.sourceIps, ip, ACCESS_SAMPLE);
+  for (const s of delta.sessions) pushCapped(merged.sessions, s, ACCESS_SAMPLE);
+  for (const id of delta.eventIds) pushCapped(merged.eventIds, id, ACCESS_SAMPLE);
+  return merged;
+};

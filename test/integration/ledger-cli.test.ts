@@ -1,0 +1,223 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { chromium } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
+import { REPO, runKdm } from '../helpers/cli.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
+const SIM = join(work, 'sim');
+const EVENTS = join(REPO, 'events');
+
+const logFilesUnder = (dir: string): string[] => {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.endsWith('.json.gz')) out.push(join(d, e.name));
+    }
+  };
+  walk(dir);
+  return out.sort();
+};
+
+const json = <T>(args: readonly string[]): T => {
+  const run = runKdm(args);
+  if (run.status !== 0) throw new Error(`kdm ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+};
+
+const query = async <T>(db: string, sql: string): Promise<T[]> => {
+  const instance = await DuckDBInstance.create(db, db === ':memory:' ? {} : { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as T[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+};
+
+/**
+ * Records with markup and formula text where events let attackers choose strings (role and session names,
+ * object keys, encryption context), busy enough to rank among the top principals and objects of a report.
+ */
+const hostileRecords = () => {
+  const who = { role: 'Reports<script>alert(1)</script>', session: '<img src=x onerror=alert(1)>' } as const;
+  const key = '<img src=x onerror=alert(1)>.pdf';
+  const records: unknown[] = [];
+  for (let i = 0; i < 400; i++) {
+    records.push(kmsRecord({ who, s3Arn: `arn:aws:s3:::reports/${key}`, atMs: BASE_TIME_MS + minutes(i), context: { purpose: '<img src=x onerror=alert(1)>' } }));
+    records.push(s3Record({ who, bucket: 'reports', key, atMs: BASE_TIME_MS + minutes(i), sourceIp: '198.51.100.4' }));
+  }
+  const formula = '=HYPERLINK("http://evil")';
+  records.push(kmsRecord({ who: { root: true }, s3Arn: `arn:aws:s3:::reports/${formula}`, atMs: BASE_TIME_MS + minutes(3) }));
+  records.push(s3Record({ who: { root: true }, bucket: 'reports', key: formula, atMs: BASE_TIME_MS + minutes(3) }));
+  return records;
+};
+
+beforeAll(() => {
+  const sim = runKdm(['simulate', '--out', SIM, '--events', '12000', '--days', '10', '--anomalies', '--seed', '3']);
+  if (sim.status !== 0) throw new Error(sim.stderr);
+}, 120_000);
+
+describe('kdm replay --db: the decrypt ledger', () => {
+  it('counts every KMS cryptographic call of the replay once, and skips files already in the database', async () => {
+    const db = join(work, 'events.duckdb');
+    const summary = json<{ kms: { byOperation: Record<string, number> } }>(['replay', EVENTS, '--db', db, '--summary', 'json']);
+    const crypto = ['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'ReEncrypt'];
+    const expected = Object.entries(summary.kms.byOperation).filter(([op]) => crypto.includes(op)).reduce((n, [, c]) => n + c, 0);
+    const before = await query<{ calls: string }>(db, 'SELECT sum(calls) AS calls FROM ledger');
+
+    const again = runKdm(['replay', EVENTS, '--db', db, '--summary', 'json']);
+    const after = await query<{ calls: string }>(db, 'SELECT sum(calls) AS calls FROM ledger');
+
+    expect(expected).toBeGreaterThan(5);
+    expect(Number(before[0]?.calls)).toBe(expected);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toMatch(/already replayed into .*events\.duckdb/);
+    expect(after).toEqual(before);
+  });
+
+  it('continues history and learning across runs: two replays of consecutive days equal one replay of all of them', async () => {
+    const files = logFilesUnder(SIM);
+    const firstHalf = files.filter((f) => /\/2026\/10\/0[1-5]\//.test(f));
+    const secondHalf = files.filter((f) => !firstHalf.includes(f));
+    const once = join(work, 'once.duckdb');
+    const split = join(work, 'split.duckdb');
+
+    expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
+    expect(runKdm(['replay', ...firstHalf, '--db', split]).status).toBe(0);
+    expect(runKdm(['replay', ...secondHalf, '--db', split]).status).toBe(0);
+
+    const history = (db: string) => json<unknown[]>(['history', '--db', db, '--group-by', 'day,key,principal,operation,path', '--format', 'json']);
+    const findings = (db: string) => query(db, 'SELECT id, rule_id, event_count FROM findings ORDER BY id');
+    const accesses = (db: string) => query(db, 'SELECT id, calls, source_ips FROM object_access ORDER BY id');
+    expect(firstHalf.length).toBeGreaterThan(0);
+    expect(secondHalf.length).toBeGreaterThan(0);
+    expect(history(split)).toEqual(history(once));
+    expect(await findings(split)).toEqual(await findings(once));
+    expect((await findings(once)).length).toBeGreaterThan(10);
+    expect(await accesses(split)).toEqual(await accesses(once));
+  });
+});
+
+describe('kdm history', () => {
+  const db = join(work, 'history.duckdb');
+  beforeAll(() => {
+    const dir = join(work, 'hostile');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hostile.json'), JSON.stringify({ Records: hostileRecords() }));
+    expect(runKdm(['replay', EVENTS, dir, '--db', db]).status).toBe(0);
+  });
+
+  it('filters by key alias, principal pattern, object prefix and time, and groups', () => {
+    const byAlias = json<{ principal: string; calls: number }[]>(['history', '--db', db, '--key', 'alias/app-data', '--group-by', 'principal', '--format', 'json']);
+    const etl = json<{ principal: string }[]>(['history', '--db', db, '--principal', '*:role/Report*', '--format', 'json']);
+    const q3 = json<{ object_key: string }[]>(['history', '--db', db, '--prefix', 'q3/', '--format', 'json']);
+    const late = json<{ last_seen: string }[]>(['history', '--db', db, '--from', '2026-10-01T12:00:00Z', '--format', 'json']);
+
+    expect(byAlias.length).toBeGreaterThan(2);
+    expect(etl.length).toBeGreaterThan(0);
+    for (const r of etl) expect(r.principal).toMatch(/:role\/Report/);
+    expect(q3.map((r) => r.object_key).sort()).toEqual(['q3/appendix.pdf', 'q3/board-pack.pdf', 'q3/board-pack.pdf']);
+    for (const r of late) expect(r.last_seen >= '2026-10-01 12:00:00').toBe(true);
+  });
+
+  it('writes CSV whose cells cannot run as spreadsheet formulas', () => {
+    const csv = runKdm(['history', '--db', db, '--group-by', 'object', '--format', 'csv']).stdout;
+
+    expect(csv.split('\n')[0]).toBe('bucket,object_key,calls,principals,first_seen,last_seen,source_ips');
+    expect(csv).toContain(`reports,"'=HYPERLINK(""http://evil"")"`);
+    expect(csv).not.toMatch(/(^|,)=HYPERLINK/m);
+  });
+
+  it('exports Parquet that DuckDB reads back', async () => {
+    const out = join(work, 'history.parquet');
+    const run = runKdm(['history', '--db', db, '--group-by', 'key,day', '--format', 'parquet', '--out', out]);
+    const rows = await query<{ n: string }>(':memory:', `SELECT count(*) AS n, sum(calls) AS calls FROM read_parquet('${out}')`);
+
+    expect(run.status).toBe(0);
+    expect(Number(rows[0]?.n)).toBeGreaterThan(0);
+  });
+
+  it('says what is wrong with bad arguments or a file that is not a kdm database', () => {
+    const notDb = join(work, 'not-a-db.duckdb');
+    writeFileSync(notDb, 'hello');
+
+    expect(runKdm(['history']).stderr).toMatch(/history needs --db <file>/);
+    expect(runKdm(['history', '--db', db, '--group-by', 'colour']).stderr).toMatch(/--group-by takes principal, key/);
+    expect(runKdm(['history', '--db', db, '--from', 'yesterday']).stderr).toMatch(/--from must be YYYY-MM-DD/);
+    expect(runKdm(['history', '--db', notDb]).stderr).toMatch(/not-a-db\.duckdb: /);
+    expect(runKdm(['history', '--db', db, '--format', 'parquet']).stderr).toMatch(/needs --out/);
+  });
+});
+
+describe('kdm report --html', () => {
+  const db = join(work, 'report.duckdb');
+  const page = join(work, 'report.html');
+  beforeAll(() => {
+    const dir = join(work, 'hostile-report');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hostile.json'), JSON.stringify({ Records: hostileRecords() }));
+    for (const input of [EVENTS, SIM, dir]) expect(runKdm(['replay', input, '--db', db]).status).toBe(0);
+    const run = runKdm(['report', '--db', db, '--html', page, '--title', 'Q4 <b>review</b>']);
+    if (run.status !== 0) throw new Error(run.stderr);
+  }, 120_000);
+
+  it('is one self-contained page: no scripts, no remote resources, a policy that forbids both', () => {
+    const html = readFileSync(page, 'utf8');
+
+    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/i);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('Q4 &lt;b&gt;review&lt;/b&gt;');
+    expect(statSync(page).size).toBeLessThan(2_000_000);
+  });
+
+  it('renders in headless Chromium with every section and chart, no console errors, and injected markup inert', async (ctx) => {
+    const browser = ensureChromium();
+    if (!('path' in browser)) {
+      console.warn(`report browser check skipped: ${browser.reason}`);
+      ctx.skip();
+      return;
+    }
+    const chrome = await chromium.launch({ executablePath: browser.path, args: ['--no-sandbox'] });
+    try {
+      const tab = await chrome.newPage({ viewport: { width: 1200, height: 900 } });
+      const problems: string[] = [];
+      tab.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+      });
+      tab.on('pageerror', (e) => problems.push(e.message));
+      tab.on('dialog', (d) => {
+        problems.push(`dialog: ${d.message()}`);
+        void d.dismiss();
+      });
+      await tab.goto(`file://${page}`);
+
+      for (const id of ['keys', 'findings', 'objects', 'coverage']) expect(await tab.locator(`section#${id}`).count(), id).toBe(1);
+      expect(await tab.locator('svg.timeline').count()).toBeGreaterThan(1);
+      expect(await tab.locator('svg.timeline rect').count()).toBeGreaterThan(10);
+      expect(await tab.locator('svg.findings-chart rect').count()).toBeGreaterThan(3);
+      expect(await tab.locator('table.coverage tbody tr').count()).toBeGreaterThan(1);
+      expect(await tab.locator('table.new-principals').count()).toBeGreaterThan(0);
+      // Evidence links lead somewhere on the page.
+      const href = await tab.locator('table.findings a').first().getAttribute('href');
+      expect(await tab.locator(href ?? '#none').count()).toBe(1);
+      // Injected markup shows as text and never became elements.
+      expect(await tab.locator('img').count()).toBe(0);
+      expect(await tab.locator('script').count()).toBe(0);
+      expect(await tab.locator('body').innerText()).toContain('<img src=x onerror=alert(1)>');
+      expect(await tab.title()).toBe('Q4 <b>review</b>');
+      mkdirSync(join(REPO, 'test-results'), { recursive: true });
+      await tab.screenshot({ path: join(REPO, 'test-results', 'report.png'), fullPage: true });
+      expect(problems).toEqual([]);
+    } finally {
+      await chrome.close();
+    }
+  }, 600_000);
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createRecordProcessor } from '#app/process-records.ts';
+import { createEngine } from '#core/engine.ts';
+import { ledgerOf, mergeLedgerRow, mergeObjectAccess, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
+import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+
+const analyst = { role: 'Analyst', session: 'alice' } as const;
+
+/** Runs records through the real processor with the ledger on; returns every batch's ledger delta. */
+const ledgerFor = async (batches: readonly (readonly unknown[])[]): Promise<LedgerDelta[]> => {
+  const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store: createMemoryStateStore(), clock: { nowMs: () => BASE_TIME_MS }, ledger: 'outcome' });
+  const out: LedgerDelta[] = [];
+  for (const records of batches) out.push((await processor.processBatch({ file: 'f', records, firstIndex: 0 })).ledger);
+  out.push((await processor.flush()).ledger);
+  return out;
+};
+
+const merged = (deltas: readonly LedgerDelta[]): LedgerRow[] => {
+  const rows = new Map<string, LedgerRow>();
+  for (const d of deltas) for (const r of d.rows) {
+    const id = `${r.day}|${r.key}|${r.principal}|${r.bucket}|${r.operation}|${r.path}`;
+    rows.set(id, mergeLedgerRow(rows.get(id), r));
+  }
+  return [...rows.values()];
+};
+
+describe('decrypt ledger', () => {
+  it('aggregates one row per day, key, principal, account, region, bucket, operation and path', () => {
+    const calls = [
+      kmsEvent({ who: analyst, atMs: BASE_TIME_MS }),
+      kmsEvent({ who: analyst, atMs: BASE_TIME_MS + minutes(5), errorCode: 'AccessDeniedException' }),
+      kmsEvent({ who: analyst, atMs: BASE_TIME_MS + days(1) }),
+      kmsEvent({ who: analyst, atMs: BASE_TIME_MS, eventName: 'GenerateDataKey' }),
+      kmsEvent({ who: analyst, atMs: BASE_TIME_MS, eventName: 'DescribeKey' }),
+    ];
+
+    const { rows, accesses } = ledgerOf(calls, [], []);
+
+    expect(rows.map((r) => [r.day, r.operation, r.path, r.count, r.errors])).toEqual([
+      ['2026-10-01', 'Decrypt', 'direct', 2, 1],
+      ['2026-10-02', 'Decrypt', 'direct', 1, 0],
+      ['2026-10-01', 'GenerateDataKey', 'direct', 1, 0],
+    ]);
+    expect(rows[0]).toMatchObject({ principal: 'arn:aws:iam::111122223333:role/Analyst', account: '111122223333', region: 'us-east-1', bucket: '', firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + minutes(5) });
+    expect(accesses).toEqual([]);
+  });
+
+  it('records S3-made calls once decided, with the object, the real source IP and the session from the matched S3 request', async () => {
+    const decrypt = kmsRecord({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q3.pdf', atMs: BASE_TIME_MS });
+    const get = s3Record({ who: analyst, bucket: 'reports', key: 'q3.pdf', sourceIp: '198.51.100.9', atMs: BASE_TIME_MS });
+    const unmatched = kmsRecord({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q4.pdf', atMs: BASE_TIME_MS + minutes(1) });
+
+    const deltas = await ledgerFor([[decrypt, get, unmatched]]);
+    const rows = merged(deltas);
+    const accesses = deltas.flatMap((d) => d.accesses);
+
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ bucket: 'reports', path: 's3', count: 2, objects: ['q3.pdf', 'q4.pdf'] });
+    expect(accesses.map((a) => [a.objectKey, a.operation, a.sourceIps, a.sessions, a.correlation])).toEqual([
+      ['q3.pdf', 'GetObject', ['198.51.100.9'], ['alice'], 'object'],
+      ['q4.pdf', 'Decrypt', [], ['alice'], 'none'],
+    ]);
+  });
+
+  it('counts the findings raised on a row’s calls', async () => {
+    const deltas = await ledgerFor([[kmsRecord({ who: { root: true }, atMs: BASE_TIME_MS })]]);
+
+    expect(merged(deltas).map((r) => [r.principal, r.findings])).toEqual([['arn:aws:iam::111122223333:root', 1]]);
+  });
+
+  it('gives the same ledger however the records are split into batches, and counts a redelivered record once', async () => {
+    const records = Array.from({ length: 40 }, (_, i) => kmsRecord({ who: { role: `R${i % 3}` }, atMs: BASE_TIME_MS + minutes(i * 7) }));
+    const whole = merged(await ledgerFor([records]));
+    const split = merged(await ledgerFor([records.slice(0, 13), records.slice(13, 29), [records[3], ...records.slice(29)]]));
+
+    const comparable = (rows: LedgerRow[]) => rows.map((r) => ({ ...r, eventIds: [...r.eventIds].sort() })).sort((a, b) => `${a.day}${a.principal}`.localeCompare(`${b.day}${b.principal}`));
+    expect(comparable(split).map(({ eventIds: _e, ...r }) => r)).toEqual(comparable(whole).map(({ eventIds: _e, ...r }) => r));
+    expect(whole.reduce((n, r) => n + r.count, 0)).toBe(40);
+  });
+
+  it('merges object samples without duplicates and caps them, marking the overflow', () => {
+    const row = (objects: string[]): LedgerRow => ({ kind: 'ledger', day: 'd', key: 'k', principal: 'p', principalType: 'AssumedRole', account: 'a', region: 'r', bucket: 'b', operation: 'Decrypt', path: 's3', count: 1, errors: 0, firstSeenMs: 1, lastSeenMs: 1, objects, objectsOverflow: false, eventIds: [], findings: 0 });
+    const many = Array.from({ length: 200 }, (_, i) => `o${i}`);
+
+    const m = mergeLedgerRow(row(many), row(['o1', 'extra']));
+
+    expect(m.objects).toHaveLength(200);
+    expect(m.objectsOverflow).toBe(true);
+    expect(m.count).toBe(2);
+    expect(mergeObjectAccess(undefined, { kind: 'object-access', day: 'd', key: 'k', principal: 'p', bucket: 'b', objectKey: 'o', operation: 'GetObject', count: 1, firstSeenMs: 5, lastSeenMs: 5, sourceIps: ['1.1.1.1'], sessions: [], eventIds: [], correlation: 'object' }).count).toBe(1);
+  });
+});
