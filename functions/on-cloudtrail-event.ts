@@ -2,4 +2,4 @@ import { createCloudTrailEventHandler } from '#adapters/lambda/handlers.ts';
 import { createLiveDeps } from './shared/live-deps.ts';
 
 /** SQS batch of EventBridge CloudTrail envelopes → the same engine as `kdm replay`, state in DynamoDB. */
-export const handler = createCloudTrailEventHandler(createLiveDeps());
+export const handler = createCloudTrailEventHandler(await createLiveDeps());

@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
-import { createKmsKeyFactsSource } from '#adapters/aws/kms-key-facts.ts';
+import type { KeyFactsSource } from '#adapters/aws/kms-key-facts.ts';
 import type { SecurityHubFindingSink } from '#adapters/aws/securityhub-finding-sink.ts';
 import { DEFAULT_MAX_FILE_BYTES, parseCloudTrailBuffer } from '#adapters/local/cloudtrail-files.ts';
 import type { LiveDeps } from '#adapters/lambda/handlers.ts';
@@ -18,7 +19,6 @@ import { toAsff } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Clock, FindingSink, ObjectSource } from '#core/ports.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
-import { loadConfigFile } from '../../src/config/load-config.ts';
 
 /** What tests (and the cost benchmark) replace: the AWS clients and the clock. Everything else comes from env. */
 export interface LiveOverrides {
@@ -69,6 +69,29 @@ const lazySecurityHubSink = (env: Readonly<Record<string, string | undefined>>, 
   };
 };
 
+/** The KMS client and its lookups load with the first batch that names a key. */
+const lazyKeyFacts = (override: LiveOverrides['kmsClientFor'], needs: { readonly tags: boolean; readonly aliases: boolean }, count: LiveOverrides['onAwsCall']): KeyFactsSource => {
+  let source: Promise<KeyFactsSource> | undefined;
+  return {
+    async lookup(keyArns) {
+      if (keyArns.length === 0) return new Map();
+      source ??= (async () => {
+        const [{ KMSClient }, { createKmsKeyFactsSource }] = await Promise.all([import('@aws-sdk/client-kms'), import('#adapters/aws/kms-key-facts.ts')]);
+        const clients = new Map<string, KMSClient>();
+        const clientFor =
+          override ??
+          ((region: string) => {
+            let client = clients.get(region);
+            if (client === undefined) clients.set(region, (client = new KMSClient({ region })));
+            return client;
+          });
+        return createKmsKeyFactsSource({ clientFor, needs, ...(count !== undefined ? { onCall: (operation: string) => count('kms', operation, 1) } : {}) });
+      })();
+      return (await source).lookup(keyArns);
+    },
+  };
+};
+
 const lazyS3Source = (): ObjectSource => {
   let source: Promise<ObjectSource> | undefined;
   return {
@@ -86,7 +109,7 @@ const lazyS3Source = (): ObjectSource => {
  * Composition root of the Lambda functions: everything is built once per cold start. State lives in the
  * DynamoDB table named by STATE_TABLE; the configuration is kdm.config.yaml packaged beside the handler.
  */
-export const createLiveDeps = (overrides: LiveOverrides = {}): LiveDeps & { readonly source: ObjectSource; readonly parse: typeof parseForIngest; readonly maxBytes: number } => {
+export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<LiveDeps & { readonly source: ObjectSource; readonly parse: typeof parseForIngest; readonly maxBytes: number }> => {
   const env = overrides.env ?? process.env;
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms-decrypt-monitor', logLevel: (env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'KmsDecryptMonitor', serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms-decrypt-monitor' });
@@ -94,7 +117,8 @@ export const createLiveDeps = (overrides: LiveOverrides = {}): LiveDeps & { read
   const count = overrides.onAwsCall;
 
   const configPath = env.KDM_CONFIG_FILE ?? (env.LAMBDA_TASK_ROOT !== undefined ? `${env.LAMBDA_TASK_ROOT}/kdm.config.yaml` : undefined);
-  const loaded = configPath !== undefined ? loadConfigFile(configPath, ALL_RULES.map((r) => r.id)) : undefined;
+  // The YAML parser loads only when there is a configuration to read.
+  const loaded = configPath !== undefined && existsSync(configPath) ? (await import('../../src/config/load-config.ts')).loadConfigFile(configPath, ALL_RULES.map((r) => r.id)) : undefined;
   const config = loaded !== undefined ? compileConfig(loaded.config) : DEFAULT_ENGINE_CONFIG;
 
   const dynamodb = overrides.dynamodb ?? new DynamoDBClient({});
@@ -106,16 +130,7 @@ export const createLiveDeps = (overrides: LiveOverrides = {}): LiveDeps & { read
     ledgerRetentionMs: Number(env.KDM_LEDGER_RETENTION_DAYS ?? 400) * 86_400_000,
     ...(count !== undefined ? { onCall: (operation: string, items: number) => count('dynamodb', operation, items) } : {}),
   });
-  const kmsClients = new Map<string, KMSClient>();
-  const kmsClientFor = overrides.kmsClientFor ?? ((region: string) => {
-    let client = kmsClients.get(region);
-    if (client === undefined) kmsClients.set(region, (client = new KMSClient({ region })));
-    return client;
-  });
-  const keyFacts =
-    env.KDM_KEY_FACTS === 'off'
-      ? undefined
-      : createKmsKeyFactsSource({ clientFor: kmsClientFor, needs: config.keyPolicy.needs, ...(count !== undefined ? { onCall: (operation: string) => count('kms', operation, 1) } : {}) });
+  const keyFacts = env.KDM_KEY_FACTS === 'off' ? undefined : lazyKeyFacts(overrides.kmsClientFor, config.keyPolicy.needs, count);
   const processor = createRecordProcessor({
     engine: createEngine({ rules: ALL_RULES, config }),
     store,

@@ -120,6 +120,7 @@ const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: nu
   stderr.write(`kdm: reading ${days.length} day(s) of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
   const db = await openLedgerDatabase(':memory:');
   await db.appendLedger(await store.ledgerOfDays(days));
+  await db.flushLedger();
   return db;
 };
 

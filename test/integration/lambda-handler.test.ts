@@ -5,7 +5,7 @@ import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
-import { objectsInNotification } from '#adapters/aws/s3-object-source.ts';
+import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
@@ -77,7 +77,7 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
   it('yield the same findings as `kdm replay` of the same records, delivered as SQS batches of EventBridge envelopes', async () => {
     const table = await ddb.newStateTable();
     const hub = securityHub();
-    const deps = createLiveDeps({
+    const deps = await createLiveDeps({
       env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_ACCOUNT_ID: '111122223333' },
       dynamodb: ddb.client(),
       securityHubClientFor: hub.clientFor,
@@ -120,7 +120,7 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
   });
 
   it('reports unreadable messages as partial batch failures and processes the rest', async () => {
-    const deps = createLiveDeps({ env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, dynamodb: ddb.client(), securityHubClientFor: securityHub().clientFor });
+    const deps = await createLiveDeps({ env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, dynamodb: ddb.client(), securityHubClientFor: securityHub().clientFor });
     const handler = createCloudTrailEventHandler(deps);
     stdout();
     const good = readFileSync(join(REPO, 'events/eventbridge/kms-decrypt.json'), 'utf8');
@@ -145,7 +145,7 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
       },
     ]);
     const client = new SecurityHubClient({ region: 'us-east-1', credentials: TEST_CREDENTIALS, requestHandler: http.handler, maxAttempts: 1 });
-    const deps = createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT' }, dynamodb: ddb.client(), securityHubClientFor: () => client });
+    const deps = await createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT' }, dynamodb: ddb.client(), securityHubClientFor: () => client });
     const handler = createCloudTrailEventHandler(deps);
     stdout();
     const rootCall = readFileSync(join(REPO, 'events/eventbridge/kms-decrypt.json'), 'utf8').replace(/"type": ?"AssumedRole"/, '"type":"Root"');
@@ -163,7 +163,7 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
   it('reads CloudTrail log files named by S3 notifications with the replay reader, and retries a file it cannot fetch', async () => {
     const logFiles = (await expandInputs([join(REPO, 'events', 'cloudtrail')], () => undefined)).map((f) => f.path);
     const bucketFiles = new Map(logFiles.map((path) => [path.slice(path.indexOf('AWSLogs/')), path]));
-    const deps = createLiveDeps({
+    const deps = await createLiveDeps({
       env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
       dynamodb: ddb.client(),
       securityHubClientFor: securityHub().clientFor,

@@ -1,4 +1,4 @@
-import { DuckDBInstance, LIST, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import { ledgerRowId, objectAccessId, type LedgerDelta } from '#core/ledger/ledger.ts';
@@ -35,33 +35,54 @@ const SCHEMA = [
 
 const STAGING = [
   `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR, region VARCHAR,
-     bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT)`,
+     bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR, objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
   `CREATE TEMP TABLE access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR, operation VARCHAR, calls BIGINT,
-     first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
+     first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
 ];
 
-const MERGE_LEDGER = `
-  INSERT INTO ledger SELECT id, CAST(day AS DATE), key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
-    make_timestamp(first_ms * 1000), make_timestamp(last_ms * 1000), objects, objects_overflow, event_ids, findings FROM ledger_stage
-  ON CONFLICT (id) DO UPDATE SET
-    calls = ledger.calls + excluded.calls, errors = ledger.errors + excluded.errors, findings = ledger.findings + excluded.findings,
-    key_alias = coalesce(ledger.key_alias, excluded.key_alias),
-    first_seen = least(ledger.first_seen, excluded.first_seen), last_seen = greatest(ledger.last_seen, excluded.last_seen),
-    objects_overflow = ledger.objects_overflow OR excluded.objects_overflow OR len(list_distinct(list_concat(ledger.objects, excluded.objects))) > 200,
-    objects = list_distinct(list_concat(ledger.objects, excluded.objects))[1:200],
-    event_ids = list_distinct(list_concat(ledger.event_ids, excluded.event_ids))[1:10]`;
+/**
+ * Folds the run's staged rows into the ledger at commit: rows of the same id (earlier runs' and this run's
+ * batches) become one. Done once per run as a set operation, not as an upsert per batch.
+ */
+const MERGE_LEDGER = [
+  `CREATE TEMP TABLE ledger_merged AS
+   SELECT id, any_value(day) AS day, any_value(key) AS key, max(key_alias) AS key_alias, any_value(principal) AS principal, any_value(principal_type) AS principal_type,
+     any_value(account) AS account, any_value(region) AS region, any_value(bucket) AS bucket, any_value(operation) AS operation, any_value(path) AS path,
+     sum(calls) AS calls, sum(errors) AS errors, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+     list_distinct(flatten(list(objects)))[1:200] AS objects,
+     bool_or(objects_overflow) OR len(list_distinct(flatten(list(objects)))) > 200 AS objects_overflow,
+     list_distinct(flatten(list(event_ids)))[1:10] AS event_ids, sum(findings) AS findings
+   FROM (
+     SELECT * FROM ledger WHERE id IN (SELECT id FROM ledger_stage)
+     UNION ALL BY NAME
+     SELECT id, CAST(day AS DATE) AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
+       make_timestamp(first_ms * 1000) AS first_seen, make_timestamp(last_ms * 1000) AS last_seen, from_json(objects, '["VARCHAR"]') AS objects, objects_overflow,
+       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings FROM ledger_stage
+   ) GROUP BY id`,
+  `DELETE FROM ledger WHERE id IN (SELECT id FROM ledger_merged)`,
+  `INSERT INTO ledger BY NAME SELECT * FROM ledger_merged`,
+  `DROP TABLE ledger_merged`,
+  `DELETE FROM ledger_stage`,
+];
 
-const MERGE_ACCESS = `
-  INSERT INTO object_access SELECT id, CAST(day AS DATE), key, principal, bucket, object_key, operation, calls,
-    make_timestamp(first_ms * 1000), make_timestamp(last_ms * 1000), source_ips, sessions, event_ids, correlation FROM access_stage
-  ON CONFLICT (id) DO UPDATE SET
-    calls = object_access.calls + excluded.calls,
-    first_seen = least(object_access.first_seen, excluded.first_seen), last_seen = greatest(object_access.last_seen, excluded.last_seen),
-    source_ips = list_distinct(list_concat(object_access.source_ips, excluded.source_ips))[1:5],
-    sessions = list_distinct(list_concat(object_access.sessions, excluded.sessions))[1:5],
-    event_ids = list_distinct(list_concat(object_access.event_ids, excluded.event_ids))[1:5]`;
-
-const STRING_LIST = LIST(VARCHAR);
+const MERGE_ACCESS = [
+  `CREATE TEMP TABLE access_merged AS
+   SELECT id, any_value(day) AS day, any_value(key) AS key, any_value(principal) AS principal, any_value(bucket) AS bucket, any_value(object_key) AS object_key,
+     any_value(operation) AS operation, sum(calls) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+     list_distinct(flatten(list(source_ips)))[1:5] AS source_ips, list_distinct(flatten(list(sessions)))[1:5] AS sessions,
+     list_distinct(flatten(list(event_ids)))[1:5] AS event_ids, any_value(correlation) AS correlation
+   FROM (
+     SELECT * FROM object_access WHERE id IN (SELECT id FROM access_stage)
+     UNION ALL BY NAME
+     SELECT id, CAST(day AS DATE) AS day, key, principal, bucket, object_key, operation, calls, make_timestamp(first_ms * 1000) AS first_seen,
+       make_timestamp(last_ms * 1000) AS last_seen, from_json(source_ips, '["VARCHAR"]') AS source_ips, from_json(sessions, '["VARCHAR"]') AS sessions,
+       from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM access_stage
+   ) GROUP BY id`,
+  `DELETE FROM object_access WHERE id IN (SELECT id FROM access_merged)`,
+  `INSERT INTO object_access BY NAME SELECT * FROM access_merged`,
+  `DROP TABLE access_merged`,
+  `DELETE FROM access_stage`,
+];
 
 export interface LedgerDatabase {
   readonly file: string;
@@ -70,8 +91,10 @@ export interface LedgerDatabase {
   loadState(): Promise<Map<string, StoredEntry>>;
   /** Starts the run's transaction. */
   begin(): Promise<void>;
+  /** Stages a batch's ledger rows (appended, cheap); `flushLedger` or `commit` folds them into the ledger. */
   appendLedger(delta: LedgerDelta): Promise<void>;
-  /** Whether a log file with this name and size was replayed into the database before. */
+  flushLedger(): Promise<void>;
+  /** Whether a log file with this name and size was replayed into the database before (or earlier in this run). */
   hasFile(name: string, bytes: number): Promise<boolean>;
   noteFile(name: string, bytes: number, records: number, atMs: number): Promise<void>;
   /** Replaces the stored state with the run's final state and upserts its findings, then commits. */
@@ -88,10 +111,12 @@ const describeOpenError = (file: string, error: unknown): MonitorError => {
 };
 
 /** Opens (creating when absent) a kdm database file. `readOnly` for queries and reports. */
-export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean } = {}): Promise<LedgerDatabase> => {
+export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean; readonly memoryLimit?: string } = {}): Promise<LedgerDatabase> => {
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(file, options.readOnly === true ? { access_mode: 'READ_ONLY' } : {});
+    // A bounded buffer pool: the replay beside it needs its memory too (DuckDB spills to disk beyond this).
+    const settings = { memory_limit: options.memoryLimit ?? '64MB', threads: '1', ...(options.readOnly === true ? { access_mode: 'READ_ONLY' } : {}) };
+    instance = await DuckDBInstance.create(file, settings);
   } catch (error) {
     throw describeOpenError(file, error);
   }
@@ -107,6 +132,18 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
   }
   let inTransaction = false;
+  let ledgerAppender: DuckDBAppender | undefined;
+  let accessAppender: DuckDBAppender | undefined;
+  let filesAppender: DuckDBAppender | undefined;
+  let ingested: Set<string> | undefined;
+  const flushLedger = async (): Promise<void> => {
+    filesAppender?.closeSync();
+    filesAppender = undefined;
+    for (const appender of [ledgerAppender, accessAppender]) appender?.closeSync();
+    ledgerAppender = undefined;
+    accessAppender = undefined;
+    for (const sql of [...MERGE_LEDGER, ...MERGE_ACCESS]) await connection.run(sql);
+  };
   return {
     file,
     connection,
@@ -122,7 +159,8 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     },
     async appendLedger(delta) {
       if (delta.rows.length > 0) {
-        const rows = await connection.createAppender('ledger_stage', 'main', 'temp');
+        ledgerAppender ??= await connection.createAppender('ledger_stage', 'main', 'temp');
+        const rows = ledgerAppender;
         for (const r of delta.rows) {
           rows.appendVarchar(ledgerRowId(r));
           rows.appendVarchar(r.day);
@@ -140,19 +178,16 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
           rows.appendBigInt(BigInt(r.errors));
           rows.appendBigInt(BigInt(r.firstSeenMs));
           rows.appendBigInt(BigInt(r.lastSeenMs));
-          rows.appendList(r.objects, STRING_LIST);
+          rows.appendVarchar(JSON.stringify(r.objects));
           rows.appendBoolean(r.objectsOverflow);
-          rows.appendList(r.eventIds, STRING_LIST);
+          rows.appendVarchar(JSON.stringify(r.eventIds));
           rows.appendBigInt(BigInt(r.findings));
           rows.endRow();
         }
-        rows.flushSync();
-        rows.closeSync();
-        await connection.run(MERGE_LEDGER);
-        await connection.run('DELETE FROM ledger_stage');
       }
       if (delta.accesses.length > 0) {
-        const rows = await connection.createAppender('access_stage', 'main', 'temp');
+        accessAppender ??= await connection.createAppender('access_stage', 'main', 'temp');
+        const rows = accessAppender;
         for (const a of delta.accesses) {
           rows.appendVarchar(objectAccessId(a));
           rows.appendVarchar(a.day);
@@ -164,26 +199,34 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
           rows.appendBigInt(BigInt(a.count));
           rows.appendBigInt(BigInt(a.firstSeenMs));
           rows.appendBigInt(BigInt(a.lastSeenMs));
-          rows.appendList(a.sourceIps, STRING_LIST);
-          rows.appendList(a.sessions, STRING_LIST);
-          rows.appendList(a.eventIds, STRING_LIST);
+          rows.appendVarchar(JSON.stringify(a.sourceIps));
+          rows.appendVarchar(JSON.stringify(a.sessions));
+          rows.appendVarchar(JSON.stringify(a.eventIds));
           rows.appendVarchar(a.correlation);
           rows.endRow();
         }
-        rows.flushSync();
-        rows.closeSync();
-        await connection.run(MERGE_ACCESS);
-        await connection.run('DELETE FROM access_stage');
       }
     },
+    flushLedger,
     async hasFile(name, bytes) {
-      const reader = await connection.runAndReadAll('SELECT 1 FROM ingested_files WHERE name = $name AND bytes = CAST($bytes AS BIGINT)', { name, bytes });
-      return reader.currentRowCount > 0;
+      if (ingested === undefined) {
+        ingested = new Set();
+        const reader = await connection.runAndReadAll('SELECT name, bytes FROM ingested_files');
+        for (const [n, b] of reader.getRows()) ingested.add(`${String(n)}\u0000${String(b)}`);
+      }
+      return ingested.has(`${name}\u0000${bytes}`);
     },
     async noteFile(name, bytes, records, atMs) {
-      await connection.run('INSERT OR REPLACE INTO ingested_files VALUES ($name, CAST($bytes AS BIGINT), make_timestamp(CAST($at AS BIGINT) * 1000), CAST($records AS BIGINT))', { name, bytes, at: atMs, records });
+      ingested?.add(`${name}\u0000${bytes}`);
+      filesAppender ??= await connection.createAppender('ingested_files');
+      filesAppender.appendVarchar(name);
+      filesAppender.appendBigInt(BigInt(bytes));
+      filesAppender.appendTimestamp(new DuckDBTimestampValue(BigInt(atMs) * 1000n));
+      filesAppender.appendBigInt(BigInt(records));
+      filesAppender.endRow();
     },
     async commit(state, findings) {
+      await flushLedger();
       await connection.run('DELETE FROM engine_state');
       const st = await connection.createAppender('engine_state');
       for (const [k, v] of state) {

@@ -10,13 +10,27 @@ export interface MemoryStateStore extends StateStore {
 
 export const createMemoryStateStore = (initial?: Iterable<readonly [string, StoredEntry]>): MemoryStateStore => {
   const entries = new Map<string, StoredEntry>(initial);
+  // Entries event time makes obsolete, queued by when that happens: expiry pops from the front instead of
+  // scanning every entry (the dedupe ids alone are a day of traffic). Roughly in time order already, since
+  // records arrive roughly in event time; an entry queued late simply waits a little longer.
+  const expiring = createMinHeap();
+  const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
+    entry === undefined ? undefined
+    : entry.kind === 'seen' ? entry.expiresAtMs
+    : entry.kind === 'window' ? entry.endMs + WINDOW_GRACE_MS
+    : entry.kind === 'correlation' ? entry.expiresMs
+    : undefined;
   // Correlation slots with KMS halves waiting: key → (partition, due time). Small: bounded by the window.
   const pending = new Map<string, { partition: string; dueMs: number }>();
   const track = (key: string, entry: StoredEntry | undefined): void => {
     if (entry?.kind === 'correlation' && entry.kms.length > 0) pending.set(key, { partition: entry.partition, dueMs: entry.dueMs });
     else pending.delete(key);
   };
-  for (const [key, entry] of entries) track(key, entry);
+  for (const [key, entry] of entries) {
+    track(key, entry);
+    const at = obsoleteAt(entry);
+    if (at !== undefined) expiring.push(key, at);
+  }
   return {
     entries,
     async load(keys) {
@@ -30,7 +44,15 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
     async save(changes) {
       for (const [key, entry] of changes) {
         if (entry === undefined) entries.delete(key);
-        else entries.set(key, entry);
+        else {
+          // A new entry of an expiring kind joins the queue; updates keep their place (windows and slots
+          // re-check their own time when their turn comes).
+          if (!entries.has(key)) {
+            const at = obsoleteAt(entry);
+            if (at !== undefined) expiring.push(key, at);
+          }
+          entries.set(key, entry);
+        }
         track(key, entry);
       }
     },
@@ -47,10 +69,55 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
       return out;
     },
     async expire(watermarkMs) {
-      for (const [key, entry] of entries) {
-        if (entry.kind === 'seen' && entry.expiresAtMs < watermarkMs) entries.delete(key);
-        else if (entry.kind === 'window' && entry.endMs + WINDOW_GRACE_MS < watermarkMs) entries.delete(key);
-        else if (entry.kind === 'correlation' && entry.kms.length === 0 && entry.expiresMs < watermarkMs) entries.delete(key);
+      const requeue: [string, number][] = [];
+      for (let top = expiring.peek(); top !== undefined && top.atMs < watermarkMs; top = expiring.peek()) {
+        expiring.pop();
+        const entry = entries.get(top.key);
+        const at = obsoleteAt(entry);
+        if (at === undefined) continue; // deleted, or replaced by a kind that does not expire
+        // A slot still holding a KMS call waits for its decision; one updated since it was queued waits for its new time.
+        if (at >= watermarkMs || (entry?.kind === 'correlation' && entry.kms.length > 0)) requeue.push([top.key, Math.max(at, watermarkMs)]);
+        else entries.delete(top.key);
+      }
+      for (const [key, at] of requeue) expiring.push(key, at);
+    },
+  };
+};
+
+/** A binary min-heap of (key, time): the next entry to become obsolete is always on top. */
+const createMinHeap = () => {
+  const keys: string[] = [];
+  const times: number[] = [];
+  const swap = (i: number, j: number): void => {
+    [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
+    [times[i], times[j]] = [times[j] as number, times[i] as number];
+  };
+  return {
+    push(key: string, atMs: number): void {
+      keys.push(key);
+      times.push(atMs);
+      for (let i = keys.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if ((times[parent] as number) <= atMs) break;
+        swap(i, parent);
+        i = parent;
+      }
+    },
+    peek: (): { key: string; atMs: number } | undefined => (keys.length === 0 ? undefined : { key: keys[0] as string, atMs: times[0] as number }),
+    pop(): void {
+      const last = keys.length - 1;
+      swap(0, last);
+      keys.pop();
+      times.pop();
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < keys.length && (times[l] as number) < (times[m] as number)) m = l;
+        if (r < keys.length && (times[r] as number) < (times[m] as number)) m = r;
+        if (m === i) break;
+        swap(i, m);
+        i = m;
       }
     },
   };

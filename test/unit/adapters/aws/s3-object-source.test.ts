@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { createS3ObjectSource, objectsInNotification } from '#adapters/aws/s3-object-source.ts';
+import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
+import { createS3ObjectSource } from '#adapters/aws/s3-object-source.ts';
 import { DEFAULT_MAX_FILE_BYTES, parseCloudTrailBuffer } from '#adapters/local/cloudtrail-files.ts';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { ingestLogObject } from '#app/ingest-log-objects.ts';

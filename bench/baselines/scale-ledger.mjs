@@ -1,0 +1,18 @@
+// Copies a ledger database into 10 successive 14-day periods: the tables a history 10× as long would hold
+// (the "ledger built from 10M events" of the history benchmark, from a 1M-record replay).
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const [source, target] = process.argv.slice(2);
+const instance = await DuckDBInstance.create(source);
+const c = await instance.connect();
+await c.run(`ATTACH '${target.replaceAll("'", "''")}' AS big`);
+const shifted = (table) =>
+  `CREATE TABLE big.${table} AS SELECT * REPLACE (id || '#' || k AS id, day + CAST(14 * k AS INTEGER) AS day,
+     first_seen + to_days(CAST(14 * k AS INTEGER)) AS first_seen, last_seen + to_days(CAST(14 * k AS INTEGER)) AS last_seen) FROM ${table}, range(10) AS r(k)`;
+await c.run(shifted('ledger'));
+await c.run(shifted('object_access'));
+for (const t of ['kdm_meta', 'findings', 'engine_state', 'ingested_files']) await c.run(`CREATE TABLE big.${t} AS SELECT * FROM ${t}`);
+const row = (await c.runAndReadAll('SELECT (SELECT count(*) FROM big.ledger) + (SELECT count(*) FROM big.object_access) AS n, (SELECT sum(calls) FROM big.ledger) AS calls')).getRowObjectsJson()[0];
+console.log(JSON.stringify({ rows: Number(row.n), calls: Number(row.calls) }));
+c.closeSync();
+instance.closeSync();

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// `npm run bench` — measures kdm against baselines run on the same machine, in the same run, on the same files,
+// and prints ratios (never absolute pass/fail). Appends the figures to bench/results.md and prints the change
+// against the previous entry.
+//
+//   npm run bench                      1M simulated records (generated once into bench/.data/, deterministic seed)
+//   npm run bench -- --records 200000  a quicker run
+//   npm run bench -- --full            also 5M records, to check that peak memory stays flat as input grows
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const KDM = join(ROOT, 'dist', 'kdm.js');
+const RESULTS = join(ROOT, 'bench', 'results.md');
+const SEED = 42;
+
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, full: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
+const RECORDS = Number(values.records);
+const say = (line) => process.stderr.write(`${line}\n`);
+
+const timed = (command, args, options = {}) => {
+  const started = performance.now();
+  const run = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
+  const seconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${run.status}):\n${run.stderr?.slice(-2000)}`);
+  const rss = /KDM_BENCH_MAXRSS_KB=(\d+)/.exec(run.stderr ?? '');
+  return { seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined };
+};
+
+const dataset = (records) => {
+  const dir = join(ROOT, 'bench', '.data', `sim-${records}-seed${SEED}`);
+  if (!existsSync(join(dir, 'anomalies.labels'))) {
+    say(`generating ${records.toLocaleString()} records with kdm simulate (seed ${SEED}) into ${dir} …`);
+    rmSync(dir, { recursive: true, force: true });
+    timed(process.execPath, [KDM, 'simulate', '--out', dir, '--events', String(records), '--seed', String(SEED), '--anomalies', '--days', '14']);
+  }
+  return dir;
+};
+
+const replay = (dir) => {
+  const db = join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'ledger.duckdb');
+  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, '--db', db, '--summary', 'json']);
+  const summary = JSON.parse(run.stdout);
+  return { seconds: run.seconds, maxRssKb: run.maxRssKb, records: summary.records.read, findings: summary.findings.total, db };
+};
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const startup = (args, env) => {
+  const times = [];
+  for (let i = 0; i < Number(values.runs); i++) times.push(timed(process.execPath, args, { env: { ...process.env, ...env } }).seconds * 1000);
+  return mean(times.sort((a, b) => a - b).slice(0, Math.max(1, times.length - 2)));
+};
+
+if (!existsSync(KDM)) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+const dir = dataset(RECORDS);
+const figures = { records: RECORDS };
+
+say('baseline: gunzip + JSON.parse + count Decrypts, one thread …');
+const parse = JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'parse.mjs'), dir]).stdout);
+figures.parsePerSecond = Math.round(parse.perSecond);
+
+say('baseline: DuckDB (2 threads) join of Decrypt to GetObject …');
+const duck = JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'duckdb-join.mjs'), dir], { cwd: ROOT }).stdout);
+figures.duckdbPerSecond = Math.round(duck.perSecond);
+figures.duckdbMaxRssMb = Math.round(duck.maxRssKb / 1024);
+
+if (spawnSync('jq', ['--version']).status === 0) {
+  say('baseline: jq selecting the Decrypts …');
+  const jq = timed('sh', ['-c', `find '${dir}' -name '*.json.gz' -print0 | sort -z | xargs -0 zcat | jq -c '.Records[] | select(.eventName == "Decrypt") | .eventID' | wc -l`]);
+  figures.jqPerSecond = Math.round(RECORDS / jq.seconds);
+} else say('jq is not installed: its ratio is left out (apt-get install jq)');
+
+say('kdm replay: every rule, correlation and the ledger (--db) …');
+const kdm = replay(dir);
+figures.replayPerSecond = Math.round(kdm.records / kdm.seconds);
+figures.replayMaxRssMb = Math.round(kdm.maxRssKb / 1024);
+figures.findings = kdm.findings;
+
+say('kdm history: a filtered query on the ledger, scaled to 10M events …');
+{
+  // The ledger of the run, copied into 10 successive periods: the table a 10M-event history would hold.
+  const scaled = join(dirname(kdm.db), 'ledger-10x.duckdb');
+  const rows = JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'scale-ledger.mjs'), kdm.db, scaled], { cwd: ROOT }).stdout);
+  const query = ['history', '--db', scaled, '--principal', '*:role/Sim*', '--from', '2026-10-20', '--to', '2027-01-31', '--group-by', 'principal,day', '--format', 'json'];
+  timed(process.execPath, [KDM, ...query]); // warm the page cache
+  figures.historyQueryMs = Math.round(mean([0, 1, 2].map(() => timed(process.execPath, [KDM, ...query]).seconds * 1000)));
+  figures.cliStartupMs = Math.round(startup([KDM, '--version'], {}));
+  figures.ledgerRows = rows.rows;
+  figures.ledgerCalls = rows.calls;
+}
+
+if (values.full) {
+  say('memory at 5× the input (5M records over 70 days) …');
+  const big = join(ROOT, 'bench', '.data', `sim-5x-seed${SEED}`);
+  if (!existsSync(join(big, 'anomalies.labels'))) timed(process.execPath, [KDM, 'simulate', '--out', big, '--events', String(RECORDS * 5), '--seed', String(SEED), '--days', '70']);
+  const five = replay(big);
+  figures.replay5xPerSecond = Math.round(five.records / five.seconds);
+  figures.replay5xMaxRssMb = Math.round(five.maxRssKb / 1024);
+}
+
+say('Lambda bundles and module initialisation …');
+execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle-functions.mjs')], { cwd: ROOT, stdio: 'ignore' });
+const sizes = JSON.parse(readFileSync(join(ROOT, 'dist', 'lambda', 'sizes.json'), 'utf8'));
+const lambdaEnv = { STATE_TABLE: 'bench', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const emptyMs = startup(['-e', ''], {});
+figures.nodeEmptyMs = Math.round(emptyMs);
+for (const [name, s] of Object.entries(sizes)) {
+  const initMs = startup(['--input-type=module', '-e', `await import(${JSON.stringify(join(ROOT, 'dist', 'lambda', name, 'index.mjs'))})`], lambdaEnv);
+  figures[`bundleKb_${name}`] = Math.round(s.bundleBytes / 1024);
+  figures[`initMs_${name}`] = Math.round(initMs);
+}
+
+const ratio = (a, b) => (b ? (a / b).toFixed(2) : 'n/a');
+const lines = [
+  `records                          ${RECORDS.toLocaleString()} (${figures.findings} findings)`,
+  `kdm replay (rules+correlation+ledger)  ${figures.replayPerSecond.toLocaleString()} rec/s, peak ${figures.replayMaxRssMb} MB`,
+  `  vs gunzip+parse, 1 thread       ${ratio(figures.replayPerSecond, figures.parsePerSecond)}x   (target >= 1.0; baseline ${figures.parsePerSecond.toLocaleString()} rec/s)`,
+  `  vs DuckDB join, 2 threads       ${ratio(figures.replayPerSecond, figures.duckdbPerSecond)}x   (target >= 1.5; baseline ${figures.duckdbPerSecond.toLocaleString()} rec/s, ${figures.duckdbMaxRssMb} MB)`,
+  figures.jqPerSecond !== undefined ? `  vs jq                           ${ratio(figures.replayPerSecond, figures.jqPerSecond)}x   (target >= 8; baseline ${figures.jqPerSecond.toLocaleString()} rec/s)` : '  vs jq                           n/a (jq missing)',
+  `  peak memory                     ${figures.replayMaxRssMb} MB   (target <= 300 MB)`,
+  ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
+  `kdm history on ${figures.ledgerRows.toLocaleString()} ledger rows (${figures.ledgerCalls.toLocaleString()} KMS calls, 10x scaled)  ${figures.historyQueryMs} ms wall, of which CLI start ${figures.cliStartupMs} ms (target < 1 s)`,
+  ...Object.keys(sizes).map((name) => `lambda ${name.padEnd(22)} ${figures[`bundleKb_${name}`]} KB (target <= 400), init ${figures[`initMs_${name}`]} ms = ${ratio(figures[`initMs_${name}`], figures.nodeEmptyMs)}x node -e '' (${figures.nodeEmptyMs} ms; target <= 2x)`),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+
+// History: append this run, compare with the previous one.
+const previous = existsSync(RESULTS) ? [...readFileSync(RESULTS, 'utf8').matchAll(/<!-- figures: (.*) -->/g)].at(-1)?.[1] : undefined;
+if (previous !== undefined) {
+  const before = JSON.parse(previous);
+  const changes = Object.entries(figures).filter(([k, v]) => typeof v === 'number' && typeof before[k] === 'number' && before[k] !== 0 && k !== 'records').map(([k, v]) => `${k} ${v} (${v >= before[k] ? '+' : ''}${(((v - before[k]) / before[k]) * 100).toFixed(1)}%)`);
+  process.stdout.write(`change since the previous entry (${before.date ?? '?'}): ${changes.join(', ')}\n`);
+}
+const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+const date = new Date().toISOString();
+if (!existsSync(RESULTS)) {
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench`; each entry is one run on the machine it names. Ratios compare kdm with baselines measured in the same run.\n');
+}
+appendFileSync(RESULTS, `\n## ${date} — ${machine}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n<!-- figures: ${JSON.stringify({ date, machine, ...figures })} -->\n`);
+say(`appended to ${RESULTS}`);
