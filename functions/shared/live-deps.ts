@@ -149,6 +149,8 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
     metrics,
     clock,
     latenessMs: config.correlation.latenessMs,
+    // KDM_URGENT_SEVERITIES="" batches every finding (fewest Security Hub calls, up to 5 minutes later).
+    urgentSeverities: new Set((env.KDM_URGENT_SEVERITIES ?? 'HIGH,CRITICAL').split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '')),
     source: overrides.objectSource ?? lazyS3Source(),
     parse: parseForIngest,
     maxBytes: DEFAULT_MAX_FILE_BYTES,

@@ -25,6 +25,8 @@ export interface LiveDeps {
   readonly clock: Clock;
   /** How late CloudTrail may deliver: the scheduled flush decides calls that waited longer for their S3 request. */
   readonly latenessMs: number;
+  /** Severities published at once; the rest wait for a full Security Hub call or the flush. Default HIGH, CRITICAL. */
+  readonly urgentSeverities?: ReadonlySet<string>;
 }
 
 /** Findings published per invocation at most; the rest wait in the outbox for the next one. */
@@ -62,13 +64,20 @@ export const logIssue = (logger: Logger) => (issue: ReadIssue): void => {
   logger.warn('record not processed', { kind: issue.kind, file: issue.origin.file, index: issue.origin.index, reason: issue.message });
 };
 
+/** A full Security Hub call: below this, only urgent findings are sent at once. */
+const FULL_IMPORT = 100;
+const DEFAULT_URGENT: ReadonlySet<string> = new Set(['HIGH', 'CRITICAL']);
+
 /**
  * Publishes what the outbox holds (this batch's findings and any an earlier invocation could not deliver).
- * A refusal is logged and counted; the findings stay in the outbox for the next invocation or the flush.
+ * HIGH and CRITICAL findings go out at once; lower ones wait until a full call's worth (100) is waiting or
+ * the scheduled flush (`force`, every 5 minutes), so Security Hub sees few, full calls. A refusal is logged
+ * and counted; the findings stay in the outbox for the next invocation or the flush.
  */
-export const publishOutbox = async (deps: LiveDeps): Promise<{ published: number; failed: number }> => {
+export const publishOutbox = async (deps: LiveDeps, options: { readonly force?: boolean } = {}): Promise<{ published: number; failed: number }> => {
   const waiting = await deps.store.unpublishedFindings(OUTBOX_PER_INVOCATION);
   if (waiting.length === 0) return { published: 0, failed: 0 };
+  if (options.force !== true && waiting.length < FULL_IMPORT && !waiting.some((f) => (deps.urgentSeverities ?? DEFAULT_URGENT).has(f.severity) && f.suppressedBy === undefined)) return { published: 0, failed: 0 };
   try {
     await deps.sink.put(waiting);
     await deps.store.markPublished(waiting);
@@ -159,7 +168,7 @@ export const createFlushHandler = (deps: LiveDeps) =>
       const decideBeforeMs = deps.clock.nowMs() - deps.latenessMs;
       const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.flush({ decideBeforeMs }));
       report(deps, outcome, before);
-      const published = await publishOutbox(deps);
+      const published = await publishOutbox(deps, { force: true });
       return { decided: outcome.decidedKmsCalls.length, ...published };
     });
 
