@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createDynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
 import type { KeyFactsSource } from '#adapters/aws/kms-key-facts.ts';
+import { contextValueHasher } from '../../src/adapters/context-hash.ts';
 import type { SecurityHubFindingSink } from '#adapters/aws/securityhub-finding-sink.ts';
 import { DEFAULT_MAX_FILE_BYTES, parseCloudTrailBuffer } from '#adapters/local/cloudtrail-files.ts';
 import type { LiveDeps } from '#adapters/lambda/handlers.ts';
@@ -138,6 +139,7 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
     onIssue: logIssue(logger),
     // The decrypt ledger merges into the state table with each batch (same atomic commit).
     ledger: 'state',
+    ...(loaded?.config.privacy?.hashEncryptionContext === true ? { redactContextValue: contextValueHasher(env.KDM_CONTEXT_HASH_KEY) } : {}),
     ...(keyFacts !== undefined ? { keyFacts } : {}),
   });
   const sink = lazySecurityHubSink(env, overrides.securityHubClientFor, count);

@@ -21,6 +21,11 @@ export interface ProcessorDeps {
    * with the state, so a redelivered batch never counts twice). Off when absent.
    */
   readonly ledger?: 'outcome' | 'state';
+  /**
+   * Privacy: replaces each encryption context value a finding carries (config `privacy.hashEncryptionContext`).
+   * The shell supplies a keyed hash; the ledger never stores context values.
+   */
+  readonly redactContextValue?: (value: string) => string;
   /** Told about every record that is skipped or fails, with its file and index. */
   readonly onIssue?: (issue: ReadIssue) => void;
 }
@@ -152,6 +157,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         const key = findingStateKey(findingIdOf(d));
         const prior = findings.get(key) ?? existing.get(key);
         const merged = mergeDetection(prior?.kind === 'finding' ? prior : undefined, d, nowMs);
+        if (deps.redactContextValue !== undefined && merged.encryptionContext !== undefined && merged.contextHashed !== true) {
+          const redacted: Record<string, string> = Object.create(null) as Record<string, string>;
+          for (const [k, v] of Object.entries(merged.encryptionContext)) redacted[k] = deps.redactContextValue(v);
+          (merged as { encryptionContext?: Readonly<Record<string, string>> }).encryptionContext = redacted;
+          merged.contextHashed = true;
+        }
         const keyFacts = merged.key !== undefined ? facts?.get(merged.key.arn) : undefined;
         if (keyFacts !== undefined) merged.keyFacts = keyFacts;
         const suppression = suppressionFor(merged, engine.config.suppressions, nowMs);

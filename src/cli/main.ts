@@ -7,6 +7,7 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { configCommand } from './config-command.ts';
 import { EXIT, runReplay } from './replay.ts';
+import { contextValueHasher } from '../adapters/context-hash.ts';
 import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { rulesCommand } from './rules-command.ts';
@@ -115,6 +116,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     summary: values.summary,
     rules: ALL_RULES,
     config,
+    ...(loaded?.config.privacy?.hashEncryptionContext === true ? { hashContextValues: contextValueHasher(process.env['KDM_CONTEXT_HASH_KEY']) } : {}),
     ...(values.findings !== undefined ? { findings: values.findings } : {}),
     ...(values.db !== undefined ? { db: values.db } : {}),
     ...(values['fail-on'] !== undefined ? { failOn: parseSeverity(values['fail-on']) } : {}),

@@ -14,7 +14,7 @@ import { summaryToJson } from '#core/summary.ts';
 import { formatSummaryTable } from './format-summary.ts';
 import { publishFindings, renderFinding, type FindingsFormat, type PublishOptions } from './publish.ts';
 import { createProgress } from './progress.ts';
-import { safeText } from './terminal.ts';
+import { safeText, terminalSafeJson } from './terminal.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -32,6 +32,8 @@ export interface ReplayOptions {
   readonly version?: string;
   readonly rules: readonly Rule[];
   readonly config: EngineConfig;
+  /** Replace encryption context values in findings with keyed hashes (config `privacy.hashEncryptionContext`). */
+  readonly hashContextValues?: (value: string) => string;
   readonly readStdin?: () => Promise<Buffer>;
   readonly stdout?: NodeJS.WritableStream;
   readonly stderr?: NodeJS.WriteStream;
@@ -78,7 +80,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
     await db?.begin();
-    const processor = createRecordProcessor({ engine, store, clock: { nowMs }, onIssue, ...(db !== undefined ? { ledger: 'outcome' as const } : {}) });
+    const processor = createRecordProcessor({
+      engine,
+      store,
+      clock: { nowMs },
+      onIssue,
+      ...(db !== undefined ? { ledger: 'outcome' as const } : {}),
+      ...(options.hashContextValues !== undefined ? { redactContextValue: options.hashContextValues } : {}),
+    });
     const result = await replayInto(processor, store, db);
     return result;
   } catch (error) {
@@ -152,7 +161,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;
-    summaryStream.write(options.summary === 'json' ? `${JSON.stringify(summaryJson, null, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
+    summaryStream.write(options.summary === 'json' ? `${terminalSafeJson(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
 
     let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
     if (options.failOn !== undefined) {

@@ -47,6 +47,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
       },
     },
     correlation: { t: 'object', fields: { window: { t: 'duration' }, lateness: { t: 'duration' }, bucketKeyReuse: { t: 'duration' } } },
+    privacy: { t: 'object', fields: { hashEncryptionContext: { t: 'boolean' } } },
     buckets: {
       t: 'list',
       of: { t: 'object', required: ['name'], fields: { name: { t: 'string', pattern: /^[a-z0-9.*-]{1,63}$/, hint: 'a bucket name' }, requiredKmsKey: { t: 'string' } } },

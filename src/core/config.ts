@@ -54,6 +54,8 @@ export interface ConfigFile {
   readonly rules?: Readonly<Record<string, RuleConfig>>;
   readonly suppressions?: readonly SuppressionConfig[];
   readonly correlation?: { readonly window?: string; readonly lateness?: string; readonly bucketKeyReuse?: string };
+  /** `hashEncryptionContext`: findings keep encryption context keys, with each value replaced by a keyed hash. */
+  readonly privacy?: { readonly hashEncryptionContext?: boolean };
 }
 
 /** `*` matches any run of characters (including `/` and `:`); everything else is literal; case-sensitive. */

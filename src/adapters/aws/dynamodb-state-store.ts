@@ -19,7 +19,7 @@ import type { FindingRecord } from '#core/findings/finding.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StateStore, StoredEntry } from '#core/ports.ts';
 import { decodeState as decode, encodeState as encode } from '../state-codec.ts';
-import { backoffMs, realPacing, type Pacing } from './pacing.ts';
+import { backoffMs, isRetryableError, realPacing, type Pacing } from './pacing.ts';
 
 /**
  * Engine state in one DynamoDB table (the same port as the in-memory store).
@@ -46,6 +46,7 @@ const JOURNAL_CHUNK_BYTES = 350 * 1024;
 /** TransactWriteItems takes 100 actions: the lease check plus 99 writes. */
 const MAX_TRANSACTION_WRITES = 99;
 const DAY_MS = 86_400_000;
+const MAX_CALL_ATTEMPTS = 4;
 /** Obsolete entries linger this long past their event-time expiry before DynamoDB's TTL removes them. */
 const TTL_GRACE_MS = 2 * DAY_MS;
 const WINDOW_GRACE_MS = 60 * 60_000;
@@ -171,12 +172,36 @@ const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException'));
 
+/**
+ * The client with every call retrying throttling and 5xx with jittered backoff, as the SDK would (a throttled
+ * write was not applied, so repeating it is safe); past that the error reaches the handler and SQS delivers
+ * the batch again.
+ */
+const retrying = (client: DynamoDBClient, pacing: Pacing): DynamoDBClient =>
+  new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return async (command: unknown) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await target.send(command as never);
+          } catch (error) {
+            if (!isRetryableError(error) || attempt + 1 >= MAX_CALL_ATTEMPTS) throw error;
+            await pacing.sleep(backoffMs(attempt + 1, pacing, 50, 2_000));
+          }
+        }
+      };
+    },
+  });
+
 export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): DynamoDbStateStore => {
-  const { client, tableName: TableName } = options;
+  const { tableName: TableName } = options;
   const pacing = options.pacing ?? realPacing;
+  const client = retrying(options.client, pacing);
   const leaseMs = options.leaseMs ?? 15 * 60_000;
   const leaseWaitMs = options.leaseWaitMs ?? 30_000;
   const count = (operation: string, items: number): void => options.onCall?.(operation, items);
+
   let held: Lease | undefined;
   // The watermarks item as last read under this lease: takeDue reads it, save folds changed watermarks in.
   let watermarks: Record<string, number> | undefined;
@@ -267,7 +292,15 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         );
         const lease: Lease = { owner, token: Number(out.Attributes?.token?.N ?? 0), expiresAtMs: now + leaseMs };
         const journal = out.Attributes?.journal?.M;
-        if (journal !== undefined) await redoJournal(lease, { token: Number(journal.token?.N), chunks: Number(journal.chunks?.N) });
+        if (journal !== undefined) {
+          try {
+            await redoJournal(lease, { token: Number(journal.token?.N), chunks: Number(journal.chunks?.N) });
+          } catch (error) {
+            // The journal stays committed for the next holder; do not make it wait for this lease to expire.
+            await release(lease).catch(() => undefined);
+            throw error;
+          }
+        }
         return lease;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;

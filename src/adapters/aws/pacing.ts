@@ -42,7 +42,7 @@ export const isRetryableError = (error: unknown): boolean => {
   if (e.$retryable !== undefined) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
-  return /Throttl|TooManyRequests|LimitExceeded|RequestTimeout|TimeoutError|InternalException|ServiceUnavailable|ECONNRESET|ETIMEDOUT/.test(`${e.name ?? ''} ${e.code ?? ''}`);
+  return /Throttl|TooManyRequests|LimitExceeded|ProvisionedThroughputExceeded|RequestTimeout|TimeoutError|InternalException|InternalServerError|ServiceUnavailable|ECONNRESET|ETIMEDOUT/.test(`${e.name ?? ''} ${e.code ?? ''}`);
 };
 
 export interface DeliveryFailure {

@@ -103,6 +103,8 @@ export interface LedgerDatabase {
   close(): void;
 }
 
+const STAGE_ROWS_PER_FOLD = 50_000;
+
 const describeOpenError = (file: string, error: unknown): MonitorError => {
   const message = error instanceof Error ? error.message : String(error);
   if (/lock/i.test(message)) return new InputError(file, undefined, 'the database is in use by another process (one kdm run per database file at a time)', { cause: error });
@@ -114,8 +116,8 @@ const describeOpenError = (file: string, error: unknown): MonitorError => {
 export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean; readonly memoryLimit?: string } = {}): Promise<LedgerDatabase> => {
   let instance: DuckDBInstance;
   try {
-    // A bounded buffer pool: the replay beside it needs its memory too (DuckDB spills to disk beyond this).
-    const settings = { memory_limit: options.memoryLimit ?? '64MB', threads: '1', ...(options.readOnly === true ? { access_mode: 'READ_ONLY' } : {}) };
+    // A bounded buffer pool (DuckDB spills to disk beyond it), one thread: the replay beside it needs the rest.
+    const settings = { memory_limit: options.memoryLimit ?? '128MB', preserve_insertion_order: 'false', threads: '1', ...(options.readOnly === true ? { access_mode: 'READ_ONLY' } : {}) };
     instance = await DuckDBInstance.create(file, settings);
   } catch (error) {
     throw describeOpenError(file, error);
@@ -136,6 +138,8 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
   let accessAppender: DuckDBAppender | undefined;
   let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
+  // Staged rows are folded in every so often, so the fold never needs more memory than a slice of the run.
+  let staged = 0;
   const flushLedger = async (): Promise<void> => {
     filesAppender?.closeSync();
     filesAppender = undefined;
@@ -158,6 +162,11 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       inTransaction = true;
     },
     async appendLedger(delta) {
+      staged += delta.rows.length + delta.accesses.length;
+      if (staged > STAGE_ROWS_PER_FOLD) {
+        await flushLedger();
+        staged = delta.rows.length + delta.accesses.length;
+      }
       if (delta.rows.length > 0) {
         ledgerAppender ??= await connection.createAppender('ledger_stage', 'main', 'temp');
         const rows = ledgerAppender;

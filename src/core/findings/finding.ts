@@ -41,6 +41,8 @@ export interface FindingRecord {
   readonly network: { readonly sourceIp?: string; readonly userAgent?: string; readonly vpcEndpointId?: string };
   readonly errorCode?: string;
   readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** Set once the context values were replaced by keyed hashes (config `privacy.hashEncryptionContext`). */
+  contextHashed?: boolean;
   /** For an S3-made KMS call: how it matched its S3 request, and that request. */
   readonly correlation?: CorrelationConfidence;
   readonly s3Request?: S3RequestSummary;

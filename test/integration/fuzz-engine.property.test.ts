@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createRecordProcessor } from '#app/process-records.ts';
+import { createEngine } from '#core/engine.ts';
+import { toAsff } from '#core/findings/asff.ts';
+import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
+import { BASE_TIME_MS, kmsRecord, otherRecord, s3Record } from '#core/testing/builders.ts';
+
+/** Plausible records with hostile values: the engine must take any of them. */
+const who = fc.oneof(
+  fc.record({ role: fc.string({ maxLength: 40 }), session: fc.string({ maxLength: 40 }) }),
+  fc.record({ user: fc.string({ maxLength: 40 }) }),
+  fc.constant({ root: true } as const),
+  fc.record({ service: fc.constantFrom('s3.amazonaws.com', 'lambda.amazonaws.com', '__proto__') }),
+);
+const text = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('__proto__', 'constructor', 'prototype', '\u202eexe.pdf', '\u0000\u001b[2J', 'x'.repeat(3000)));
+const atMs = fc.integer({ min: BASE_TIME_MS - 86_400_000, max: BASE_TIME_MS + 20 * 86_400_000 });
+const kms = fc.record({
+  eventName: fc.constantFrom('Decrypt', 'GenerateDataKey', 'Encrypt', 'ReEncrypt', 'ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy', 'CreateGrant', text),
+  atMs, who, region: fc.constantFrom('us-east-1', 'eu-west-1', 'ap-south-1', ''),
+  context: fc.option(fc.dictionary(text, text, { maxKeys: 4 }), { nil: null }),
+  errorCode: fc.option(fc.constantFrom('AccessDenied', 'ThrottlingException', 'NotFoundException'), { nil: undefined }),
+  s3Arn: fc.option(fc.oneof(text.map((t) => `arn:aws:s3:::b/${t}`), fc.constant('arn:aws:s3:::b')), { nil: undefined }),
+  eventId: fc.option(fc.constantFrom('dup-1', 'dup-2', '__proto__'), { nil: undefined }),
+  sharedEventId: fc.option(fc.constantFrom('shared-1', 'constructor'), { nil: undefined }),
+}).map((o) => kmsRecord(Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))));
+const s3 = fc.record({ eventName: fc.constantFrom('GetObject', 'PutObject', 'CopyObject', 'UploadPart', 'HeadObject'), atMs, who, bucket: fc.constantFrom('b', 'reports', '__proto__'), key: text, sseApplied: fc.constantFrom('SSE_KMS', 'SSE_S3', 'Default_SSE_S3') })
+  .map((o) => s3Record(o));
+const other = fc.record({ atMs, who, name: fc.constantFrom('StopLogging', 'DeleteTrail', 'PutEventSelectors', 'UpdateTrail') })
+  .map((o) => otherRecord('cloudtrail.amazonaws.com', o.name, { atMs: o.atMs, who: o.who }));
+const anyRecord = fc.oneof({ weight: 6, arbitrary: kms }, { weight: 3, arbitrary: s3 }, { weight: 1, arbitrary: other }, { weight: 1, arbitrary: fc.anything() });
+
+describe('the engine under generated traffic', () => {
+  it('never throws, accounts for every record, renders every finding, and keeps memory bounded: 100,000 records', async () => {
+    const store = createMemoryStateStore();
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => BASE_TIME_MS }, ledger: 'outcome' });
+    const heapBefore = process.memoryUsage().heapUsed;
+    let total = 0;
+    let findings = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyRecord, { minLength: 1_000, maxLength: 1_000 }), async (records) => {
+        const outcome = await processor.processBatch({ file: 'fuzz', records, firstIndex: total });
+        total += records.length;
+        for (const f of outcome.findings) {
+          const rule = ruleById(f.ruleId);
+          expect(rule).toBeDefined();
+          if (rule !== undefined) expect(() => JSON.stringify(toAsff(f, rule))).not.toThrow();
+          findings++;
+        }
+      }),
+      { numRuns: 100, seed: 424242 },
+    );
+    await processor.flush();
+    const r = processor.summary.records;
+
+    expect(total).toBe(100_000);
+    expect(r.read).toBe(total);
+    expect(r.processed + r.skipped + r.failed).toBe(r.read);
+    expect([...processor.unplannedStateReads]).toEqual([]);
+    expect(findings).toBeGreaterThan(0);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(400 * 1024 * 1024);
+  }, 300_000);
+});
