@@ -16,3 +16,16 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
+
+// The replay's reader thread (src/adapters/local/threaded-reader.ts loads it from beside dist/kdm.js).
+await build({
+  entryPoints: ['src/adapters/local/reader-worker.ts'],
+  outfile: 'dist/kdm-reader-worker.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  packages: 'external',
+  logLevel: 'warning',
+});

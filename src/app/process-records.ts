@@ -1,6 +1,6 @@
 import type { Engine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
-import type { KmsCall, MonitorEvent } from '#core/events/types.ts';
+import type { KmsCall, MonitorEvent, NormalizeResult } from '#core/events/types.ts';
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
@@ -45,6 +45,8 @@ export interface BatchOutcome {
 export interface RecordProcessor {
   readonly summary: ActivitySummary;
   processBatch(batch: RecordBatch): Promise<BatchOutcome>;
+  /** The same, for records already normalized elsewhere (the replay's reader thread), one result per record. */
+  processNormalized(batch: Omit<RecordBatch, 'records'>, results: readonly NormalizeResult[]): Promise<BatchOutcome>;
   /**
    * Decides the KMS calls still waiting for their S3 request whose deadline is at or before `decideBeforeMs`
    * (default: all of them, the end of a replay; in AWS a scheduled flush passes now minus the lateness).
@@ -90,33 +92,37 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     summary,
     noteIssue,
     unplannedStateReads,
-    async processBatch(batch) {
-      const events: MonitorEvent[] = [];
-      let failed = 0;
-      summary.records.read += batch.records.length;
-      for (let i = 0; i < batch.records.length; i++) {
-        const result = normalizeRecord(batch.records[i]);
-        if (result.ok) {
-          events.push(result.event);
-          continue;
-        }
-        const index = batch.indexes?.[i] ?? batch.firstIndex + i;
-        const origin = { file: batch.file, index };
-        if (result.outcome === 'skipped') {
-          recordSkipped(summary, result.reason);
-          deps.onIssue?.({ kind: 'record-skipped', origin, message: result.reason, reason: result.reason });
-        } else {
-          failed++;
-          recordFailed(summary);
-          deps.onIssue?.({ kind: 'record-failed', origin, message: result.reason });
-        }
-      }
-
-      const outcome = await evaluate(events, Number.NEGATIVE_INFINITY);
-      return { ...outcome, failed };
-    },
+    processBatch: (batch) => processResults(batch, batch.records.length, (i) => normalizeRecord(batch.records[i])),
+    processNormalized: (batch, results) => processResults(batch, results.length, (i) => results[i] as NormalizeResult),
     flush: (options) => evaluate([], options?.decideBeforeMs ?? Number.POSITIVE_INFINITY),
   };
+
+  /** Counts each record's normalization result, then evaluates the batch's events. */
+  async function processResults(batch: Omit<RecordBatch, 'records'>, count: number, resultAt: (i: number) => NormalizeResult): Promise<BatchOutcome> {
+    const events: MonitorEvent[] = [];
+    let failed = 0;
+    summary.records.read += count;
+    for (let i = 0; i < count; i++) {
+      const result = resultAt(i);
+      if (result.ok) {
+        events.push(result.event);
+        continue;
+      }
+      const index = batch.indexes?.[i] ?? batch.firstIndex + i;
+      const origin = { file: batch.file, index };
+      if (result.outcome === 'skipped') {
+        recordSkipped(summary, result.reason);
+        deps.onIssue?.({ kind: 'record-skipped', origin, message: result.reason, reason: result.reason });
+      } else {
+        failed++;
+        recordFailed(summary);
+        deps.onIssue?.({ kind: 'record-failed', origin, message: result.reason });
+      }
+    }
+
+    const outcome = await evaluate(events, Number.NEGATIVE_INFINITY);
+    return { ...outcome, failed };
+  }
 
   /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
   async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number): Promise<BatchOutcome> {

@@ -38,6 +38,7 @@ Replay options:
   --config <file>            Configuration (default: kdm.config.yaml when present)
   --summary table|json       Summary format on stdout (default: table)
   --findings <file|->        Write findings as ASFF JSON, one per line
+  --threads 1|2              2: read and parse on a second thread while the engine runs (default with 2+ cores)
   --db <file>                Keep the decrypt ledger, findings and baselines in this database file
                              (DuckDB; created when absent, continued by later replays into it)
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
@@ -64,6 +65,7 @@ const REPLAY_OPTIONS = {
   summary: { type: 'string', default: 'table' },
   findings: { type: 'string' },
   db: { type: 'string' },
+  threads: { type: 'string' },
   'learning-period': { type: 'string' },
   'fail-on': { type: 'string' },
   'max-file-mb': { type: 'string' },
@@ -111,6 +113,11 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   if (values['dry-run'] && target === undefined) throw new UsageError('--dry-run goes with --publish');
   if (target === 'securityhub' && format === 'ocsf') throw new UsageError('Security Hub (BatchImportFindings) takes ASFF; use --findings-format ocsf with --findings or --publish eventbridge');
   if (values['import-role'] !== undefined && !values['import-role'].includes('{account}')) throw new UsageError(`--import-role must contain {account} (got "${values['import-role']}")`);
+  let threads: number | undefined;
+  if (values.threads !== undefined) {
+    threads = Number(values.threads);
+    if (threads !== 1 && threads !== 2) throw new UsageError(`--threads must be 1 or 2 (got "${values.threads}")`);
+  }
   const result = await runReplay({
     paths: positionals,
     summary: values.summary,
@@ -119,6 +126,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     ...(loaded?.config.privacy?.hashEncryptionContext === true ? { hashContextValues: contextValueHasher(process.env['KDM_CONTEXT_HASH_KEY']) } : {}),
     ...(values.findings !== undefined ? { findings: values.findings } : {}),
     ...(values.db !== undefined ? { db: values.db } : {}),
+    ...(threads !== undefined ? { threads } : {}),
     ...(values['fail-on'] !== undefined ? { failOn: parseSeverity(values['fail-on']) } : {}),
     ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),
     ...(values.account !== undefined ? { fallbackAccountId: values.account } : {}),

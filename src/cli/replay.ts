@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
-import { expandInputs, readCloudTrailFile, DEFAULT_MAX_FILE_BYTES } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
+import { readInputs } from '#adapters/local/threaded-reader.ts';
 import { createJsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
@@ -22,6 +24,8 @@ export interface ReplayOptions {
   readonly paths: readonly string[];
   readonly summary: 'table' | 'json';
   readonly findings?: string;
+  /** Threads to use: 2 reads and normalizes on a second thread while the engine runs (default when there are 2 cores). */
+  readonly threads?: number;
   /** The local database: ledger, findings and state, continued from earlier runs into the same file. */
   readonly db?: string;
   readonly failOn?: Severity;
@@ -107,27 +111,31 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
     };
 
+    const toRead: InputFile[] = [];
     for (const input of inputs) {
-      const name = basename(input.path);
-      if (db !== undefined && input.path !== '-' && (await db.hasFile(name, input.bytes))) {
+      if (db !== undefined && input.path !== '-' && (await db.hasFile(basename(input.path), input.bytes))) {
         processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same name and size); its calls are counted there` });
         progress.fileDone(input.bytes);
-        continue;
+      } else toRead.push(input);
+    }
+    // Reading, decompressing, parsing and normalizing run on a second thread when there is one.
+    const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), threads: options.threads ?? (availableParallelism() > 1 ? 2 : 1) });
+    let records = 0;
+    for await (const item of reader) {
+      if (item.type === 'issue') processor.noteIssue(item.issue);
+      else if (item.type === 'file-done') {
+        processor.summary.files.read++;
+        progress.fileDone(item.bytes);
+        if (db !== undefined && item.file !== '<stdin>') await db.noteFile(basename(item.file), item.bytes, records, nowMs());
+        records = 0;
+      } else {
+        const outcome = item.type === 'normalized' ? await processor.processNormalized(item.batch, item.results) : await processor.processBatch(item.batch);
+        const count = item.type === 'normalized' ? item.results.length : item.batch.records.length;
+        records += count;
+        progress.records(count);
+        for (const f of outcome.findings) findings.set(f.id, f);
+        if (db !== undefined) await db.appendLedger(outcome.ledger);
       }
-      processor.summary.files.read++;
-      let records = 0;
-      for await (const item of readCloudTrailFile(input, readOptions)) {
-        if (item.type === 'issue') processor.noteIssue(item.issue);
-        else if (item.type === 'file-done') progress.fileDone(item.bytes);
-        else {
-          const outcome = await processor.processBatch(item.batch);
-          records += item.batch.records.length;
-          progress.records(item.batch.records.length);
-          for (const f of outcome.findings) findings.set(f.id, f);
-          if (db !== undefined) await db.appendLedger(outcome.ledger);
-        }
-      }
-      if (db !== undefined && input.path !== '-') await db.noteFile(name, input.bytes, records, nowMs());
     }
     if (db === undefined) {
       // Calls still waiting for their S3 request at the end of the input are decided now.

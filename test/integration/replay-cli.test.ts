@@ -145,3 +145,34 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
     expect(run.stderr).not.toMatch(/unexpected error/);
   });
 });
+
+describe('kdm replay --threads', () => {
+  it.skipIf(!hasDatasets)('gives the same summary and findings reading on a second thread as on one (shared datasets, events/, a simulation)', () => {
+    const sim = mkdtempSync(join(tmpdir(), 'kdm-threads-'));
+    expect(runKdm(['simulate', '--out', sim, '--events', '20000', '--anomalies', '--seed', '5']).status).toBe(0);
+    const run = (threads: string) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'kdm-threads-out-')), 'findings.jsonl');
+      const r = runKdm(['replay', DATASETS_DIR, 'events/', sim, '--threads', threads, '--summary', 'json', '--findings', out]);
+      const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+      delete summary['durationMs'];
+      const findings = readFileSync(out, 'utf8').trim().split('\n').map((l) => {
+        const f = JSON.parse(l) as { Id: string; ProductFields: Record<string, string> };
+        return [f.Id, f.ProductFields['kdm/EventCount'], f.ProductFields['kdm/EventIds']];
+      });
+      return { status: r.status, summary, findings, stderr: r.stderr };
+    };
+
+    const one = run('1');
+    const two = run('2');
+
+    expect(two.status).toBe(one.status);
+    expect(two.summary).toEqual(one.summary);
+    expect(two.findings).toEqual(one.findings);
+    expect(two.stderr).toBe(one.stderr);
+    expect(one.findings.length).toBeGreaterThan(30);
+  });
+
+  it('refuses a thread count it cannot use', () => {
+    expect(runKdm(['replay', 'events/', '--threads', '8']).stderr).toMatch(/--threads must be 1 or 2/);
+  });
+});

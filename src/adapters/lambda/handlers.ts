@@ -109,35 +109,40 @@ const withMetrics = async <T>(deps: LiveDeps, context: Context, work: () => Prom
  * A message that is not an envelope is a partial batch failure (retried, then kept in the dead-letter queue);
  * if the pass itself fails nothing was committed and the whole batch is retried.
  */
-export const createCloudTrailEventHandler = (deps: LiveDeps) => {
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+export const createCloudTrailEventHandler = (deps: LiveDeps) =>
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     withMetrics(deps, context, async () => {
       const records: unknown[] = [];
-      const messageIds: string[] = [];
+      // Each record's position in event.Records: problems are logged as `sqs:<request id>` record <position>.
+      const positions: number[] = [];
+      const positionOf = new Map(event.Records.map((m, i) => [m.messageId, i]));
       const parse = async (message: SQSRecord): Promise<void> => {
-        let envelope: unknown;
+        let reason: string | undefined;
+        let detail: unknown;
         try {
-          envelope = JSON.parse(message.body);
-        } catch (error) {
-          throw new InputError(`sqs message ${message.messageId}`, undefined, 'body is not JSON', { cause: error });
+          detail = (JSON.parse(message.body) as { detail?: unknown } | null)?.detail;
+          if (detail === null || typeof detail !== 'object') reason = 'body is not an EventBridge envelope with a CloudTrail record in `detail`';
+        } catch {
+          reason = 'body is not JSON';
         }
-        const detail = (envelope as { detail?: unknown } | null)?.detail;
-        if (detail === null || typeof detail !== 'object') throw new InputError(`sqs message ${message.messageId}`, undefined, 'body is not an EventBridge envelope with a CloudTrail record in `detail`');
+        if (reason !== undefined) {
+          // Retried by SQS, then kept in the dead-letter queue; the reason is here, by message id.
+          deps.logger.warn('message not readable', { messageId: message.messageId, reason });
+          throw new InputError(`sqs message ${message.messageId}`, undefined, reason);
+        }
         records.push(detail);
-        messageIds.push(message.messageId);
+        positions.push(positionOf.get(message.messageId) ?? -1);
       };
       const response = await processPartialResponse(event, parse, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
-      for (const failure of response.batchItemFailures) deps.logger.warn('message not readable', { messageId: failure.itemIdentifier });
       deps.metrics.addMetric('BatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
       if (records.length > 0) {
         const before = { skipped: deps.processor.summary.records.skipped };
-        const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.processBatch({ file: `sqs:${context.awsRequestId}`, records, firstIndex: 0 }));
+        const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.processBatch({ file: `sqs:${context.awsRequestId}`, records, indexes: positions, firstIndex: 0 }));
         report(deps, outcome, before);
       }
       await publishOutbox(deps);
       return response;
     });
-};
 
 /** SQS batch of S3 ObjectCreated notifications for CloudTrail log files → the replay reader and the engine. */
 export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'processor'>, objectsIn: (body: string) => readonly { bucket: string; key: string }[]) =>
