@@ -77,7 +77,7 @@ unknownTop: 1
       'kdm.config.yaml:12:13: suppressions[0].reason: expected a reason of a few words (got "ok")',
       'kdm.config.yaml:10:5: suppressions[0].expires: is required',
       'kdm.config.yaml:13:19: trustedAccounts[0]: expected a 12-digit account id (got 12345)',
-      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, keys, correlation, buckets, rules, suppressions)',
+      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, keys, correlation, privacy, buckets, rules, suppressions)',
     ]);
   });
 
