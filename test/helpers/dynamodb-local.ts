@@ -8,6 +8,8 @@ export interface DynamoDbLocal {
   client(): DynamoDBClient;
   /** A new, empty state table. */
   newStateTable(): Promise<string>;
+  /** Where the emulator listens (for processes that take AWS_ENDPOINT_URL_DYNAMODB). */
+  endpoint(): string;
 }
 
 /**
@@ -32,6 +34,7 @@ export const useDynamoDbLocal = (): DynamoDbLocal => {
   };
   return {
     client,
+    endpoint: () => server?.endpoint ?? '',
     async newStateTable() {
       const name = `kdm-state-${++tables}`;
       await createStateTable(client(), name);

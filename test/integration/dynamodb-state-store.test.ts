@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createDynamoDbStateStore, type DynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
@@ -12,6 +13,7 @@ import { newKeyBaseline, type CorrelationSlot } from '#core/state.ts';
 import { BASE_TIME_MS, days, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { KDM } from '../helpers/cli.ts';
 
 const ddb = useDynamoDbLocal();
 const NOW = Date.UTC(2026, 10, 22);
@@ -212,7 +214,8 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
 
   it('keeps the decrypt ledger in the table with the state: a redelivered batch counts once, and it reads back by day', async () => {
     const sim = simulate({ events: 3_000, seed: 11, anomalies: false, days: 3, recordsPerFile: 200 });
-    const store = storeOn(ddb.client(), await ddb.newStateTable());
+    const table = await ddb.newStateTable();
+    const store = storeOn(ddb.client(), table);
     const inTable = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => NOW }, ledger: 'state' });
     const reference = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store: createMemoryStateStore(), clock: { nowMs: () => NOW }, ledger: 'outcome' });
     let expectedCalls = 0;
@@ -231,5 +234,14 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     expect(expectedCalls).toBeGreaterThan(500);
     expect(ledger.rows.reduce((n, r) => n + r.count, 0)).toBe(expectedCalls);
     expect(ledger.accesses.length).toBeGreaterThan(0);
+
+    // `kdm history --source dynamodb` reads the same table (the SDK's endpoint variable points it at DynamoDB Local).
+    const sorted = [...days].sort();
+    const cli = spawnSync(process.execPath, [KDM, 'history', '--source', 'dynamodb', '--table', table, '--from', sorted[0] ?? '', '--to', sorted.at(-1) ?? '', '--group-by', 'day', '--format', 'json'], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(), AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+    });
+    expect(cli.stderr).toContain(`reading ${sorted.length} day(s) of ledger from DynamoDB table ${table}`);
+    expect((JSON.parse(cli.stdout) as { calls: number }[]).reduce((n, r) => n + Number(r.calls), 0)).toBe(expectedCalls);
   });
 });
