@@ -153,7 +153,10 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     }
     recordCorrelations(summary, result.correlations);
 
-    const changes = new Map<string, StoredEntry | undefined>(working.changes());
+    // A key created and deleted within the batch (a correlation half matched in the same batch) was never
+    // stored: its deletion is not written.
+    const changes = new Map<string, StoredEntry | undefined>();
+    for (const [key, entry] of working.changes()) if (entry !== undefined || loaded.has(key)) changes.set(key, entry);
     const findings = new Map<string, FindingRecord>();
     if (result.detections.length > 0) {
       const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];

@@ -143,7 +143,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       // Every accepted event moves its stream's watermark.
       keys.add(stateKey.watermark(partitionOf(e)));
       const d = dedupeKeyOf(e);
-      if (d !== undefined) keys.add(stateKey.seen(d));
+      if (d !== undefined) keys.add(stateKey.seen(d, e.eventTimeMs));
       if (e.kind === 'kms') {
         if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
         keys.add(stateKey.principalBaseline(e.principal.id));
@@ -232,7 +232,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       for (const original of ordered) {
         const dedupeKey = dedupeKeyOf(original);
         if (dedupeKey !== undefined) {
-          const key = stateKey.seen(dedupeKey);
+          const key = stateKey.seen(dedupeKey, original.eventTimeMs);
           if (state.get(key) !== undefined) {
             duplicates++;
             continue;

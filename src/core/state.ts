@@ -117,7 +117,11 @@ export interface BucketCoverage {
 export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry | CorrelationSlot | Watermark | BucketCoverage;
 
 export const stateKey = {
-  seen: (dedupeKey: string) => `seen#${dedupeKey}`,
+  /**
+   * The event-time minute leads (copies of one record share their eventTime), so a store can keep the ids
+   * of one minute together (DynamoDB packs them into a few items instead of one item per record).
+   */
+  seen: (dedupeKey: string, eventTimeMs: number) => `seen#${Math.floor(eventTimeMs / 60_000)}#${dedupeKey}`,
   /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
   keyBaseline: (keyArn: string) => `key#${keyFamilyOf(keyArn)}`,
   principalBaseline: (principalId: string) => `principal#${principalId}`,

@@ -112,7 +112,29 @@ interface WatermarksValue {
   readonly kind: 'watermarks';
   readonly marks: Record<string, number>;
 }
-type TableValue = StoredEntry | WatermarksValue;
+/**
+ * The dedupe ids of one event-time minute (one of SEEN_SHARDS slices of it), id → expiry: one item instead of
+ * one per record, so a batch writes a few items for its dedupe ids, and rarely rewrites a minute once passed.
+ */
+interface SeenBucket {
+  readonly kind: 'seen-bucket';
+  readonly ids: Record<string, number>;
+}
+type TableValue = StoredEntry | WatermarksValue | SeenBucket;
+
+const SEEN_PREFIX = 'seen#';
+const SEEN_SHARDS = 4;
+
+/** `seen#<minute>#<dedupe key>` (stateKey.seen) → the bucket item that holds it, and the id within it. */
+export const seenBucketOf = (key: string): { readonly bucket: string; readonly id: string } => {
+  const rest = key.slice(SEEN_PREFIX.length);
+  const cut = rest.indexOf('#');
+  const minute = cut === -1 ? '0' : rest.slice(0, cut);
+  const id = cut === -1 ? rest : rest.slice(cut + 1);
+  let h = 5381;
+  for (let i = 0; i < id.length; i++) h = (Math.imul(h, 33) ^ id.charCodeAt(i)) >>> 0;
+  return { bucket: `seenb#${minute}#${h % SEEN_SHARDS}`, id };
+};
 interface Lease {
   readonly owner: string;
   readonly token: number;
@@ -130,6 +152,7 @@ export const DEFAULT_LEDGER_RETENTION_MS = 400 * DAY_MS;
 
 const ttlOf = (entry: TableValue, ledgerRetentionMs: number): number | undefined => {
   if (entry.kind === 'ledger' || entry.kind === 'object-access') return Math.ceil((entry.lastSeenMs + ledgerRetentionMs) / 1000);
+  if (entry.kind === 'seen-bucket') return Math.ceil((Math.max(0, ...Object.values(entry.ids)) + TTL_GRACE_MS) / 1000);
   const at =
     entry.kind === 'seen' ? entry.expiresAtMs
     : entry.kind === 'window' ? entry.endMs + WINDOW_GRACE_MS
@@ -203,6 +226,8 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const count = (operation: string, items: number): void => options.onCall?.(operation, items);
 
   let held: Lease | undefined;
+  // Seen buckets as read (or written) under this lease: save merges new ids into them.
+  const seenBuckets = new Map<string, Record<string, number>>();
   // The watermarks item as last read under this lease: takeDue reads it, save folds changed watermarks in.
   let watermarks: Record<string, number> | undefined;
 
@@ -243,6 +268,17 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [TableName]: pending } }));
         pending = out.UnprocessedItems?.[TableName] ?? [];
       }
+    }
+  };
+
+  /** Reads the seen buckets not yet known under this lease (absent ones are known empty). */
+  const loadSeenBuckets = async (buckets: readonly string[]): Promise<void> => {
+    const missing = [...new Set(buckets)].filter((b) => !seenBuckets.has(b));
+    if (missing.length === 0) return;
+    for (const b of missing) seenBuckets.set(b, Object.create(null) as Record<string, number>);
+    for (const item of await batchGet(missing)) {
+      const value = fromItem(item);
+      if (item.pk?.S !== undefined && value.kind === 'seen-bucket') seenBuckets.set(item.pk.S, Object.assign(Object.create(null) as Record<string, number>, value.ids));
     }
   };
 
@@ -379,6 +415,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       const lease = await acquire(owner);
       held = lease;
       watermarks = undefined;
+      seenBuckets.clear();
       try {
         return await work();
       } finally {
@@ -390,16 +427,45 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
 
     async load(keys) {
       const out = new Map<string, StoredEntry>();
-      for (const item of await batchGet(keys)) {
+      const seen = keys.filter((k) => k.startsWith(SEEN_PREFIX));
+      const other = keys.filter((k) => !k.startsWith(SEEN_PREFIX));
+      await loadSeenBuckets(seen.map((k) => seenBucketOf(k).bucket));
+      for (const item of await batchGet(other)) {
         const value = fromItem(item);
-        if (item.pk?.S !== undefined && value.kind !== 'watermarks') out.set(item.pk.S, value);
+        if (item.pk?.S !== undefined && value.kind !== 'watermarks' && value.kind !== 'seen-bucket') out.set(item.pk.S, value);
+      }
+      for (const key of seen) {
+        const { bucket, id } = seenBucketOf(key);
+        const ids = seenBuckets.get(bucket);
+        if (ids !== undefined && Object.prototype.hasOwnProperty.call(ids, id)) out.set(key, { kind: 'seen', expiresAtMs: ids[id] as number });
       }
       return out;
     },
 
     async save(changes) {
       if (changes.size === 0) return;
-      const all = new Map<string, TableValue | undefined>(changes);
+      const all = new Map<string, TableValue | undefined>();
+      const touched = new Map<string, [string, number | undefined][]>();
+      for (const [key, entry] of changes) {
+        if (!key.startsWith(SEEN_PREFIX)) {
+          all.set(key, entry);
+          continue;
+        }
+        const { bucket, id } = seenBucketOf(key);
+        const list = touched.get(bucket) ?? [];
+        list.push([id, entry?.kind === 'seen' ? entry.expiresAtMs : undefined]);
+        touched.set(bucket, list);
+      }
+      await loadSeenBuckets([...touched.keys()]);
+      for (const [bucket, list] of touched) {
+        const ids = Object.assign(Object.create(null) as Record<string, number>, seenBuckets.get(bucket));
+        for (const [id, expiresAtMs] of list) {
+          if (expiresAtMs === undefined) delete ids[id];
+          else ids[id] = expiresAtMs;
+        }
+        seenBuckets.set(bucket, ids);
+        all.set(bucket, Object.keys(ids).length > 0 ? { kind: 'seen-bucket', ids } : undefined);
+      }
       let moved = false;
       for (const [key, entry] of changes) {
         if (entry?.kind !== 'watermark' || !key.startsWith('watermark#')) continue;

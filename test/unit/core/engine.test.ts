@@ -64,7 +64,7 @@ describe('engine', () => {
       stateKey.alias('111122223333', 'alias/app'),
       stateKey.keyBaseline(KEY_ARN),
       stateKey.principalBaseline('arn:aws:iam::111122223333:role/Reader'),
-      stateKey.seen('e:x'),
+      stateKey.seen('e:x', BASE_TIME_MS),
       stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5))),
       stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5)) - minutes(5)),
     ].sort());
@@ -139,8 +139,8 @@ describe('record processor', () => {
     await processor.processBatch({ file: 'a', records: [kmsRecord({ eventId: 'old', atMs: BASE_TIME_MS })], firstIndex: 0 });
     await processor.processBatch({ file: 'b', records: [kmsRecord({ eventId: 'new', atMs: BASE_TIME_MS + minutes(60) })], firstIndex: 0 });
 
-    expect(store.entries.has(stateKey.seen('e:old'))).toBe(false);
-    expect(store.entries.has(stateKey.seen('e:new'))).toBe(true);
+    expect(store.entries.has(stateKey.seen('e:old', BASE_TIME_MS))).toBe(false);
+    expect(store.entries.has(stateKey.seen('e:new', BASE_TIME_MS + minutes(60)))).toBe(true);
   });
 
   it('reports each record that fails with its file and index', async () => {
