@@ -4,7 +4,8 @@ import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import { parseExpiryMs } from '#core/config.ts';
 import { UsageError } from '#core/errors.ts';
-import { safeText, terminalSafeJson } from './terminal.ts';
+import { stringifyJsonSafely } from '#core/events/fields.ts';
+import { safeText } from './terminal.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
 
@@ -142,7 +143,7 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
       return 0;
     }
     const result = await runQuery(db.connection, query);
-    const text = parsed.format === 'csv' ? toCsv(result) : parsed.format === 'json' ? `${terminalSafeJson(result.rows, 2)}\n` : toTable(result);
+    const text = parsed.format === 'csv' ? toCsv(result) : parsed.format === 'json' ? `${stringifyJsonSafely(result.rows, 2)}\n` : toTable(result);
     if (parsed.values.out !== undefined) {
       writeFileSync(parsed.values.out, text);
       io.stderr.write(`kdm: wrote ${result.rows.length} row(s) to ${safeText(parsed.values.out)}\n`);

@@ -16,7 +16,8 @@ import { summaryToJson } from '#core/summary.ts';
 import { formatSummaryTable } from './format-summary.ts';
 import { publishFindings, renderFinding, type FindingsFormat, type PublishOptions } from './publish.ts';
 import { createProgress } from './progress.ts';
-import { safeText, terminalSafeJson } from './terminal.ts';
+import { stringifyJsonSafely } from '#core/events/fields.ts';
+import { safeText } from './terminal.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -169,7 +170,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;
-    summaryStream.write(options.summary === 'json' ? `${terminalSafeJson(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
+    summaryStream.write(options.summary === 'json' ? `${stringifyJsonSafely(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
 
     let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
     if (options.failOn !== undefined) {

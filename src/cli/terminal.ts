@@ -3,14 +3,6 @@ import { replaceUnsafeCharacters } from '#core/events/fields.ts';
 /** Terminal-safe text: event fields are attacker-influenced, so control and bidi characters never reach a TTY. */
 export const safeText = (s: string): string => replaceUnsafeCharacters(s, '?');
 
-/**
- * JSON for stdout: JSON.stringify already escapes control characters, but bidirectional overrides and
- * invisible marks pass through raw, so a terminal could show `exe.pdf` as `fdp.exe`. Those are written as
- * `\uXXXX` escapes: the same JSON value, with nothing that reorders text on screen.
- */
-export const terminalSafeJson = (value: unknown, indent?: number): string =>
-  JSON.stringify(value, null, indent).replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 export const formatDuration = (ms: number): string => {

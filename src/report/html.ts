@@ -4,6 +4,8 @@
  * forbids scripts and remote loads backs the escaping up.
  */
 
+import { replaceUnsafeCharacters } from '../core/events/fields.ts';
+
 export interface ReportPrincipal {
   readonly principal: string;
   readonly calls: number;
@@ -77,9 +79,7 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 /** Text and attribute values from events are always escaped; control and bidi characters are shown as U+FFFD. */
 export const escapeHtml = (value: unknown): string =>
-  String(value ?? '')
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd')
-    .replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+  replaceUnsafeCharacters(String(value ?? ''), '\ufffd').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 const num = (n: number): string => n.toLocaleString('en-US');

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createProgress } from '../../src/cli/progress.ts';
 import { safeText } from '../../src/cli/terminal.ts';
+import { stringifyJsonSafely } from '../../src/core/events/fields.ts';
 
 const fakeStream = (isTTY: boolean) => {
   const writes: string[] = [];
@@ -38,5 +39,17 @@ describe('progress on stderr', () => {
 describe('terminal output of event data', () => {
   it('neutralizes control and bidi characters', () => {
     expect(safeText('role/\u001b[31mred\u202etxt.exe')).toBe('role/?[31mred?txt.exe');
+  });
+});
+
+describe('JSON written where a terminal may show it', () => {
+  it('escapes bidi overrides, C1 controls and line separators, and reads back to the same value', () => {
+    const value = { name: 'evil\u202eexe.pdf\u2066x\u2069', ctl: '\u0085\u009b[2J', sep: 'a\u2028b', plain: 'ok' };
+
+    const text = stringifyJsonSafely(value, 2);
+
+    expect(text).not.toMatch(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
+    expect(text).toContain('\\u202e');
+    expect(JSON.parse(text)).toEqual(value);
   });
 });

@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { stringifyJsonSafely } from '#core/events/fields.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
 
@@ -17,8 +18,7 @@ export const createJsonlFindingSink = (target: string, render: (f: FindingRecord
     });
   return {
     async put(findings) {
-      // Bidi overrides as \uXXXX escapes: the same JSON, and nothing that reorders text when shown in a terminal.
-      for (const f of findings) await write(`${JSON.stringify(render(f)).replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`);
+      for (const f of findings) await write(`${stringifyJsonSafely(render(f))}\n`);
     },
     close: () =>
       new Promise((resolve, reject) => {

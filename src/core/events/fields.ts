@@ -99,3 +99,11 @@ const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\
 
 /** Replaces control and bidi-override characters, which could disguise text, with `replacement`. */
 export const replaceUnsafeCharacters = (text: string, replacement: string): string => text.replace(UNSAFE_CHARACTERS, replacement);
+
+/**
+ * JSON text with every unsafe character as a `\uXXXX` escape. JSON.stringify escapes C0 controls but lets
+ * C1 controls, bidi overrides and line separators through raw, and a terminal could then show `exe.pdf` as
+ * `fdp.exe`. The value read back is the same.
+ */
+export const stringifyJsonSafely = (value: unknown, indent?: number): string =>
+  JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
