@@ -105,6 +105,21 @@ export interface LedgerDatabase {
 
 const STAGE_ROWS_PER_FOLD = 50_000;
 
+type Cell = string | number | boolean | null | Date | readonly string[];
+
+/** Appends one row: numbers as BIGINT, dates as TIMESTAMP, string lists as JSON text (from_json reads them back when folded). */
+const appendRow = (appender: DuckDBAppender, cells: readonly Cell[]): void => {
+  for (const c of cells) {
+    if (c === null) appender.appendNull();
+    else if (typeof c === 'string') appender.appendVarchar(c);
+    else if (typeof c === 'number') appender.appendBigInt(BigInt(c));
+    else if (typeof c === 'boolean') appender.appendBoolean(c);
+    else if (c instanceof Date) appender.appendTimestamp(new DuckDBTimestampValue(BigInt(c.getTime()) * 1000n));
+    else appender.appendVarchar(JSON.stringify(c));
+  }
+  appender.endRow();
+};
+
 const describeOpenError = (file: string, error: unknown): MonitorError => {
   const message = error instanceof Error ? error.message : String(error);
   if (/lock/i.test(message)) return new InputError(file, undefined, 'the database is in use by another process (one kdm run per database file at a time)', { cause: error });
@@ -169,50 +184,19 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       }
       if (delta.rows.length > 0) {
         ledgerAppender ??= await connection.createAppender('ledger_stage', 'main', 'temp');
-        const rows = ledgerAppender;
         for (const r of delta.rows) {
-          rows.appendVarchar(ledgerRowId(r));
-          rows.appendVarchar(r.day);
-          rows.appendVarchar(r.key);
-          if (r.keyAlias !== undefined) rows.appendVarchar(r.keyAlias);
-          else rows.appendNull();
-          rows.appendVarchar(r.principal);
-          rows.appendVarchar(r.principalType);
-          rows.appendVarchar(r.account);
-          rows.appendVarchar(r.region);
-          rows.appendVarchar(r.bucket);
-          rows.appendVarchar(r.operation);
-          rows.appendVarchar(r.path);
-          rows.appendBigInt(BigInt(r.count));
-          rows.appendBigInt(BigInt(r.errors));
-          rows.appendBigInt(BigInt(r.firstSeenMs));
-          rows.appendBigInt(BigInt(r.lastSeenMs));
-          rows.appendVarchar(JSON.stringify(r.objects));
-          rows.appendBoolean(r.objectsOverflow);
-          rows.appendVarchar(JSON.stringify(r.eventIds));
-          rows.appendBigInt(BigInt(r.findings));
-          rows.endRow();
+          appendRow(ledgerAppender, [
+            ledgerRowId(r), r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
+            r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings,
+          ]);
         }
       }
       if (delta.accesses.length > 0) {
         accessAppender ??= await connection.createAppender('access_stage', 'main', 'temp');
-        const rows = accessAppender;
         for (const a of delta.accesses) {
-          rows.appendVarchar(objectAccessId(a));
-          rows.appendVarchar(a.day);
-          rows.appendVarchar(a.key);
-          rows.appendVarchar(a.principal);
-          rows.appendVarchar(a.bucket);
-          rows.appendVarchar(a.objectKey);
-          rows.appendVarchar(a.operation);
-          rows.appendBigInt(BigInt(a.count));
-          rows.appendBigInt(BigInt(a.firstSeenMs));
-          rows.appendBigInt(BigInt(a.lastSeenMs));
-          rows.appendVarchar(JSON.stringify(a.sourceIps));
-          rows.appendVarchar(JSON.stringify(a.sessions));
-          rows.appendVarchar(JSON.stringify(a.eventIds));
-          rows.appendVarchar(a.correlation);
-          rows.endRow();
+          appendRow(accessAppender, [
+            objectAccessId(a), a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation, a.count, a.firstSeenMs, a.lastSeenMs, a.sourceIps, a.sessions, a.eventIds, a.correlation,
+          ]);
         }
       }
     },
@@ -228,21 +212,13 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     async noteFile(name, bytes, records, atMs) {
       ingested?.add(`${name}\u0000${bytes}`);
       filesAppender ??= await connection.createAppender('ingested_files');
-      filesAppender.appendVarchar(name);
-      filesAppender.appendBigInt(BigInt(bytes));
-      filesAppender.appendTimestamp(new DuckDBTimestampValue(BigInt(atMs) * 1000n));
-      filesAppender.appendBigInt(BigInt(records));
-      filesAppender.endRow();
+      appendRow(filesAppender, [name, bytes, new Date(atMs), records]);
     },
     async commit(state, findings) {
       await flushLedger();
       await connection.run('DELETE FROM engine_state');
       const st = await connection.createAppender('engine_state');
-      for (const [k, v] of state) {
-        st.appendVarchar(k);
-        st.appendVarchar(encodeState(v));
-        st.endRow();
-      }
+      for (const [k, v] of state) appendRow(st, [k, encodeState(v)]);
       st.flushSync();
       st.closeSync();
       for (const f of findings) {
