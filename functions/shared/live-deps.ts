@@ -39,27 +39,32 @@ const required = (env: Readonly<Record<string, string | undefined>>, name: strin
   return value;
 };
 
+/** Runs `load` once, on first use (the modules it imports stay out of the cold start). */
+const onFirstUse = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
+};
+
 /**
  * Security Hub's client (and STS, for member-account import roles) load on the first finding: most
  * invocations have none, and a cold start should not pay for them.
  */
 const lazySecurityHubSink = (env: Readonly<Record<string, string | undefined>>, override: LiveOverrides['securityHubClientFor'], count: LiveOverrides['onAwsCall']): FindingSink => {
-  let sink: Promise<SecurityHubFindingSink> | undefined;
   const render = (f: FindingRecord) => {
     const rule = ruleById(f.ruleId);
     if (rule === undefined) throw new ConfigError(`finding ${f.id} names unknown rule ${f.ruleId}`);
     return toAsff(f, rule, env.AWS_ACCOUNT_ID !== undefined ? { fallbackAccountId: env.AWS_ACCOUNT_ID } : {});
   };
+  const sink = onFirstUse(async (): Promise<SecurityHubFindingSink> => {
+    const { createSecurityHubFindingSink } = await import('#adapters/aws/securityhub-finding-sink.ts');
+    const clientFor = override ?? (await import('#adapters/aws/member-account-clients.ts')).createMemberAccountClients(
+      env.KDM_IMPORT_ROLE_ARN !== undefined && env.KDM_IMPORT_ROLE_ARN !== '' ? { importRoleArnTemplate: env.KDM_IMPORT_ROLE_ARN } : {},
+    );
+    return createSecurityHubFindingSink({ render, clientFor });
+  });
   return {
     async put(findings) {
-      sink ??= (async () => {
-        const { createSecurityHubFindingSink } = await import('#adapters/aws/securityhub-finding-sink.ts');
-        const clientFor = override ?? (await import('#adapters/aws/member-account-clients.ts')).createMemberAccountClients(
-          env.KDM_IMPORT_ROLE_ARN !== undefined && env.KDM_IMPORT_ROLE_ARN !== '' ? { importRoleArnTemplate: env.KDM_IMPORT_ROLE_ARN } : {},
-        );
-        return createSecurityHubFindingSink({ render, clientFor });
-      })();
-      const ready = await sink;
+      const ready = await sink();
       const before = ready.stats.calls;
       try {
         await ready.put(findings);
@@ -72,38 +77,28 @@ const lazySecurityHubSink = (env: Readonly<Record<string, string | undefined>>, 
 
 /** The KMS client and its lookups load with the first batch that names a key. */
 const lazyKeyFacts = (override: LiveOverrides['kmsClientFor'], needs: { readonly tags: boolean; readonly aliases: boolean }, count: LiveOverrides['onAwsCall']): KeyFactsSource => {
-  let source: Promise<KeyFactsSource> | undefined;
-  return {
-    async lookup(keyArns) {
-      if (keyArns.length === 0) return new Map();
-      source ??= (async () => {
-        const [{ KMSClient }, { createKmsKeyFactsSource }] = await Promise.all([import('@aws-sdk/client-kms'), import('#adapters/aws/kms-key-facts.ts')]);
-        const clients = new Map<string, KMSClient>();
-        const clientFor =
-          override ??
-          ((region: string) => {
-            let client = clients.get(region);
-            if (client === undefined) clients.set(region, (client = new KMSClient({ region })));
-            return client;
-          });
-        return createKmsKeyFactsSource({ clientFor, needs, ...(count !== undefined ? { onCall: (operation: string) => count('kms', operation, 1) } : {}) });
-      })();
-      return (await source).lookup(keyArns);
-    },
-  };
+  const source = onFirstUse(async (): Promise<KeyFactsSource> => {
+    const [{ KMSClient }, { createKmsKeyFactsSource }] = await Promise.all([import('@aws-sdk/client-kms'), import('#adapters/aws/kms-key-facts.ts')]);
+    const clients = new Map<string, KMSClient>();
+    const clientFor =
+      override ??
+      ((region: string) => {
+        let client = clients.get(region);
+        if (client === undefined) clients.set(region, (client = new KMSClient({ region })));
+        return client;
+      });
+    return createKmsKeyFactsSource({ clientFor, needs, ...(count !== undefined ? { onCall: (operation: string) => count('kms', operation, 1) } : {}) });
+  });
+  return { lookup: async (keyArns) => (keyArns.length === 0 ? new Map() : (await source()).lookup(keyArns)) };
 };
 
+/** The S3 client loads with the first log file to read. */
 const lazyS3Source = (): ObjectSource => {
-  let source: Promise<ObjectSource> | undefined;
-  return {
-    async read(bucket, key, maxBytes) {
-      source ??= (async () => {
-        const [{ S3Client }, { createS3ObjectSource }] = await Promise.all([import('@aws-sdk/client-s3'), import('#adapters/aws/s3-object-source.ts')]);
-        return createS3ObjectSource(new S3Client({}));
-      })();
-      return (await source).read(bucket, key, maxBytes);
-    },
-  };
+  const source = onFirstUse(async (): Promise<ObjectSource> => {
+    const [{ S3Client }, { createS3ObjectSource }] = await Promise.all([import('@aws-sdk/client-s3'), import('#adapters/aws/s3-object-source.ts')]);
+    return createS3ObjectSource(new S3Client({}));
+  });
+  return { read: async (bucket, key, maxBytes) => (await source()).read(bucket, key, maxBytes) };
 };
 
 /**

@@ -294,6 +294,12 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const lost = (lease: Lease, cause?: unknown) =>
     new StateStoreError(`lease ${lease.owner}#${lease.token} on ${TableName} expired or was taken before the batch committed; nothing was written, the batch will be retried`, { cause, retryable: true });
 
+  /** The journal is applied: the lease item stops pointing at it (its chunks expire by TTL). */
+  const clearJournal = async (lease: Lease): Promise<void> => {
+    count('UpdateItem', 1);
+    await client.send(new UpdateItemCommand({ TableName, Key: { pk: { S: LEASE_KEY } }, UpdateExpression: 'REMOVE journal', ...leaseCondition(lease) }));
+  };
+
   /** Re-applies the journal a holder committed but may not have finished applying. */
   const redoJournal = async (lease: Lease, journal: { token: number; chunks: number }): Promise<void> => {
     const keys = Array.from({ length: journal.chunks }, (_, i) => `journal#${journal.token}#${i}`);
@@ -305,8 +311,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
     });
     const changes = decode(gunzipSync(Buffer.concat(parts)).toString('utf8')) as [string, TableValue | null][];
     await batchWrite(writeRequestsOf(new Map(changes.map(([k, e]) => [k, e ?? undefined]))));
-    count('UpdateItem', 1);
-    await client.send(new UpdateItemCommand({ TableName, Key: { pk: { S: LEASE_KEY } }, UpdateExpression: 'REMOVE journal', ...leaseCondition(lease) }));
+    await clearJournal(lease);
   };
 
   const acquire = async (owner: string): Promise<Lease> => {
@@ -406,8 +411,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       throw error;
     }
     await batchWrite(writes);
-    count('UpdateItem', 1);
-    await client.send(new UpdateItemCommand({ TableName, Key: { pk: { S: LEASE_KEY } }, UpdateExpression: 'REMOVE journal', ...leaseCondition(lease) }));
+    await clearJournal(lease);
   };
 
   return {
@@ -466,14 +470,12 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         seenBuckets.set(bucket, ids);
         all.set(bucket, Object.keys(ids).length > 0 ? { kind: 'seen-bucket', ids } : undefined);
       }
-      let moved = false;
-      for (const [key, entry] of changes) {
-        if (entry?.kind !== 'watermark' || !key.startsWith('watermark#')) continue;
+      const moved = [...changes].filter(([key, entry]) => entry?.kind === 'watermark' && key.startsWith('watermark#'));
+      if (moved.length > 0) {
         const marks = await readWatermarks();
-        marks[key.slice('watermark#'.length)] = entry.maxEventTimeMs;
-        moved = true;
+        for (const [key, entry] of moved) if (entry?.kind === 'watermark') marks[key.slice('watermark#'.length)] = entry.maxEventTimeMs;
+        all.set(WATERMARKS_KEY, { kind: 'watermarks', marks: { ...marks } });
       }
-      if (moved) all.set(WATERMARKS_KEY, { kind: 'watermarks', marks: { ...(await readWatermarks()) } });
       if (held !== undefined) await commit(held, all);
       else await batchWrite(writeRequestsOf(all));
     },
