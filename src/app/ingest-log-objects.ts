@@ -1,6 +1,6 @@
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { ObjectSource, SourceItem } from '#core/ports.ts';
-import type { RecordProcessor } from './process-records.ts';
+import type { BatchOutcome, RecordProcessor } from './process-records.ts';
 
 export interface LogObjectOutcome {
   readonly findings: readonly FindingRecord[];
@@ -13,6 +13,8 @@ export interface IngestDeps {
   /** The same reader as `kdm replay` (cloudtrail-files.ts): bytes → batches and issues. */
   readonly parse: (file: string, bytes: Uint8Array, maxBytes: number) => Iterable<SourceItem>;
   readonly maxBytes: number;
+  /** Told about each batch's outcome (the Lambda reports metrics per batch). */
+  readonly onBatch?: (outcome: BatchOutcome) => void;
 }
 
 /**
@@ -29,7 +31,9 @@ export const ingestLogObject = async (object: { readonly bucket: string; readonl
     if (item.type === 'issue') deps.processor.noteIssue(item.issue);
     else if (item.type === 'batch') {
       records += item.batch.records.length;
-      findings.push(...(await deps.processor.processBatch(item.batch)).findings);
+      const outcome = await deps.processor.processBatch(item.batch);
+      deps.onBatch?.(outcome);
+      findings.push(...outcome.findings);
     }
   }
   return { findings, records };

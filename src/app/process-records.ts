@@ -33,7 +33,11 @@ export interface ProcessorDeps {
 export interface BatchOutcome {
   readonly processed: number;
   readonly duplicates: number;
+  /** Skipped for another reason than being a duplicate (Insights events, digest records, ...). */
+  readonly skipped: number;
   readonly failed: number;
+  /** S3-made KMS calls decided in this batch, by how they matched their S3 request. */
+  readonly correlations: { readonly object: number; readonly bucket: number; readonly none: number };
   /** Findings created or updated by this batch (suppressed ones included, marked). */
   readonly findings: readonly FindingRecord[];
   /** S3-made KMS calls decided in this batch, with their correlation (and S3 request when matched). */
@@ -101,6 +105,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   async function processResults(batch: Omit<RecordBatch, 'records'>, count: number, resultAt: (i: number) => NormalizeResult): Promise<BatchOutcome> {
     const events: MonitorEvent[] = [];
     let failed = 0;
+    let skipped = 0;
     summary.records.read += count;
     for (let i = 0; i < count; i++) {
       const result = resultAt(i);
@@ -111,6 +116,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       const index = batch.indexes?.[i] ?? batch.firstIndex + i;
       const origin = { file: batch.file, index };
       if (result.outcome === 'skipped') {
+        skipped++;
         recordSkipped(summary, result.reason);
         deps.onIssue?.({ kind: 'record-skipped', origin, message: result.reason, reason: result.reason });
       } else {
@@ -121,7 +127,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     }
 
     const outcome = await evaluate(events, Number.NEGATIVE_INFINITY);
-    return { ...outcome, failed };
+    return { ...outcome, skipped, failed };
   }
 
   /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
@@ -200,7 +206,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       await store.expire(watermarkMs - engine.config.correlation.latenessMs);
       expiredUpToMs = watermarkMs;
     }
-    return { processed: result.accepted.length, duplicates: result.duplicates, failed: 0, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls, ledger };
+    return { processed: result.accepted.length, duplicates: result.duplicates, skipped: 0, failed: 0, correlations: result.correlations, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls, ledger };
   }
 };
 

@@ -33,17 +33,15 @@ export interface LiveDeps {
 const OUTBOX_PER_INVOCATION = 1_000;
 
 /** Counts and logs what one engine pass did: never the events themselves. */
-const report = (deps: LiveDeps, outcome: BatchOutcome, before: { skipped: number }): void => {
-  const { metrics, processor } = deps;
+const report = (deps: LiveDeps, outcome: BatchOutcome): void => {
+  const { metrics } = deps;
   metrics.addMetric('RecordsProcessed', MetricUnit.Count, outcome.processed);
   metrics.addMetric('RecordsDuplicate', MetricUnit.Count, outcome.duplicates);
-  metrics.addMetric('RecordsSkipped', MetricUnit.Count, processor.summary.records.skipped - before.skipped);
+  metrics.addMetric('RecordsSkipped', MetricUnit.Count, outcome.skipped);
   metrics.addMetric('RecordsFailed', MetricUnit.Count, outcome.failed);
-  const byConfidence = { object: 0, bucket: 0, none: 0 };
-  for (const call of outcome.decidedKmsCalls) if (call.correlation !== undefined) byConfidence[call.correlation]++;
-  metrics.addMetric('CorrelationObject', MetricUnit.Count, byConfidence.object);
-  metrics.addMetric('CorrelationBucket', MetricUnit.Count, byConfidence.bucket);
-  metrics.addMetric('CorrelationNone', MetricUnit.Count, byConfidence.none);
+  metrics.addMetric('CorrelationObject', MetricUnit.Count, outcome.correlations.object);
+  metrics.addMetric('CorrelationBucket', MetricUnit.Count, outcome.correlations.bucket);
+  metrics.addMetric('CorrelationNone', MetricUnit.Count, outcome.correlations.none);
   for (const f of outcome.findings) {
     const single = metrics.singleMetric();
     single.addDimensions({ RuleId: f.ruleId, Severity: f.severity });
@@ -54,7 +52,8 @@ const report = (deps: LiveDeps, outcome: BatchOutcome, before: { skipped: number
     duplicates: outcome.duplicates,
     failed: outcome.failed,
     findings: outcome.findings.map((f) => ({ id: f.id, ruleId: f.ruleId, severity: f.severity, suppressed: f.suppressedBy !== undefined })),
-    correlations: byConfidence,
+    skipped: outcome.skipped,
+    correlations: outcome.correlations,
   });
 };
 
@@ -136,9 +135,8 @@ export const createCloudTrailEventHandler = (deps: LiveDeps) =>
       const response = await processPartialResponse(event, parse, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
       deps.metrics.addMetric('BatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
       if (records.length > 0) {
-        const before = { skipped: deps.processor.summary.records.skipped };
         const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.processBatch({ file: `sqs:${context.awsRequestId}`, records, indexes: positions, firstIndex: 0 }));
-        report(deps, outcome, before);
+        report(deps, outcome);
       }
       await publishOutbox(deps);
       return response;
@@ -150,10 +148,9 @@ export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'p
     withMetrics(deps, context, async () => {
       const ingest = async (message: SQSRecord): Promise<void> => {
         for (const object of objectsIn(message.body)) {
-          const before = { skipped: deps.processor.summary.records.skipped };
-          const done = await deps.store.withLease(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, processor: deps.processor }));
+          const done = await deps.store.withLease(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, onBatch: (outcome) => report(deps, outcome) }));
           deps.metrics.addMetric('LogObjectsRead', MetricUnit.Count, 1);
-          deps.logger.info('log object read', { bucket: object.bucket, key: object.key, records: done.records, findings: done.findings.length, skipped: deps.processor.summary.records.skipped - before.skipped });
+          deps.logger.info('log object read', { bucket: object.bucket, key: object.key, records: done.records, findings: done.findings.length });
         }
       };
       const response = await processPartialResponse(event, ingest, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
@@ -169,10 +166,9 @@ export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'p
 export const createFlushHandler = (deps: LiveDeps) =>
   async (_event: ScheduledEvent | Record<string, never>, context: Context): Promise<{ decided: number; published: number; failed: number }> =>
     withMetrics(deps, context, async () => {
-      const before = { skipped: deps.processor.summary.records.skipped };
       const decideBeforeMs = deps.clock.nowMs() - deps.latenessMs;
       const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.flush({ decideBeforeMs }));
-      report(deps, outcome, before);
+      report(deps, outcome);
       const published = await publishOutbox(deps, { force: true });
       return { decided: outcome.decidedKmsCalls.length, ...published };
     });
