@@ -19,7 +19,7 @@ import type { FindingRecord } from '#core/findings/finding.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StateStore, StoredEntry } from '#core/ports.ts';
 import { decodeState as decode, encodeState as encode } from '../state-codec.ts';
-import { backoffMs, isRetryableError, realPacing, type Pacing } from './pacing.ts';
+import { backoffMs, realPacing, retryTransient, type Pacing } from './pacing.ts';
 
 /**
  * Engine state in one DynamoDB table (the same port as the in-memory store).
@@ -204,16 +204,7 @@ const retrying = (client: DynamoDBClient, pacing: Pacing): DynamoDBClient =>
   new Proxy(client, {
     get(target, prop, receiver) {
       if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
-      return async (command: unknown) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await target.send(command as never);
-          } catch (error) {
-            if (!isRetryableError(error) || attempt + 1 >= MAX_CALL_ATTEMPTS) throw error;
-            await pacing.sleep(backoffMs(attempt + 1, pacing, 50, 2_000));
-          }
-        }
-      };
+      return (command: unknown) => retryTransient(() => target.send(command as never), { pacing, maxAttempts: MAX_CALL_ATTEMPTS, baseMs: 50, capMs: 2_000 });
     },
   });
 

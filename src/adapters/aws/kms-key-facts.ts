@@ -1,6 +1,6 @@
 import { DescribeKeyCommand, ListAliasesCommand, ListResourceTagsCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { KeyFacts } from '#core/key-facts.ts';
-import { backoffMs, isRetryableError, realPacing, type Pacing } from './pacing.ts';
+import { realPacing, retryTransient, type Pacing } from './pacing.ts';
 
 /** Looks up what KMS says about keys, for one batch at a time. */
 export interface KeyFactsSource {
@@ -39,17 +39,11 @@ export const createKmsKeyFactsSource = (options: KmsKeyFactsOptions): KeyFactsSo
   const maxAttempts = options.maxAttempts ?? 4;
   const cache = new Map<string, { readonly facts: KeyFacts; readonly expiresAtMs: number }>();
 
-  const withRetries = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        options.onCall?.(operation);
-        return await call();
-      } catch (error) {
-        if (!isRetryableError(error) || attempt + 1 >= maxAttempts) throw error;
-        await pacing.sleep(backoffMs(attempt + 1, pacing, 100, 5_000));
-      }
-    }
-  };
+  const withRetries = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
+    retryTransient(() => {
+      options.onCall?.(operation);
+      return call();
+    }, { pacing, maxAttempts, baseMs: 100, capMs: 5_000 });
 
   const describe = async (keyArn: string): Promise<KeyFacts> => {
     const parts = KEY_ARN.exec(keyArn);

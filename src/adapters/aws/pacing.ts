@@ -98,3 +98,18 @@ export const deliverWithRetries = async <T>(options: {
   for (const item of pending) final.push({ id: idOf(item), ...(last.get(idOf(item)) ?? { code: 'RetriesExhausted' }) });
   return final;
 };
+
+/**
+ * Runs one call, repeating it after throttling, 5xx or a timeout (a throttled call was not applied, so
+ * repeating it is safe) with full-jitter backoff; any other error, or the last attempt's, is thrown.
+ */
+export const retryTransient = async <T>(call: () => Promise<T>, options: { readonly pacing: Pacing; readonly maxAttempts: number; readonly baseMs: number; readonly capMs: number }): Promise<T> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isRetryableError(error) || attempt + 1 >= options.maxAttempts) throw error;
+      await options.pacing.sleep(backoffMs(attempt + 1, options.pacing, options.baseMs, options.capMs));
+    }
+  }
+};
