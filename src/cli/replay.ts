@@ -93,8 +93,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       ...(db !== undefined ? { ledger: 'outcome' as const } : {}),
       ...(options.hashContextValues !== undefined ? { redactContextValue: options.hashContextValues } : {}),
     });
-    const result = await replayInto(processor, store, db);
-    return result;
+    return await replayInto(processor, store, db);
   } catch (error) {
     await db?.rollback();
     throw error;

@@ -4,7 +4,7 @@
  * forbids scripts and remote loads backs the escaping up.
  */
 
-import { replaceUnsafeCharacters } from '../core/events/fields.ts';
+import { replaceUnsafeCharacters } from '#core/events/fields.ts';
 
 export interface ReportPrincipal {
   readonly principal: string;
