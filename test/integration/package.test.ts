@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -171,5 +171,15 @@ describe('packaged CloudFormation template (osls package)', () => {
 
   it('keeps each function bundle under 400 KB', () => {
     for (const [name, s] of Object.entries(sizes)) expect(s.bundleBytes, name).toBeLessThanOrEqual(400 * 1024);
+  });
+
+  it('leaves the rules\' test cases and their record builders out of the function bundles', () => {
+    // The builders' example role principal: present only if a rule's `cases` were bundled (and built at cold start).
+    for (const name of Object.keys(sizes)) {
+      const dir = join(REPO, 'dist', 'lambda', name);
+      const withCases = readdirSync(dir).filter((f) => f.endsWith('.mjs') && readFileSync(join(dir, f), 'utf8').includes('AROAEXAMPLE'));
+
+      expect(withCases, name).toEqual([]);
+    }
   });
 });

@@ -70,7 +70,7 @@ export const rule = defineRule({
 const ct = (eventName: string, requestParameters: Record<string, unknown>) => otherEvent('cloudtrail.amazonaws.com', eventName, { requestParameters });
 const s3Data = { dataResources: [{ type: 'AWS::S3::Object', values: ['arn:aws:s3:::reports/'] }] };
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires on StopLogging', events: [ct('StopLogging', { name: 'org-trail' })], expectFindings: 1 },
   { name: 'fires on DeleteTrail', events: [ct('DeleteTrail', { name: 'org-trail' })], expectFindings: 1 },
   {

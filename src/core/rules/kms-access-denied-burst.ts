@@ -35,7 +35,7 @@ export const rule = defineRule({
 const denied = (n: number, errorCode = 'AccessDeniedException', stepMs = 10_000) =>
   Array.from({ length: n }, (_, i) => kmsEvent({ who: { role: 'Prober' }, errorCode, atMs: BASE_TIME_MS + i * stepMs }));
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires once for 12 denied calls within 5 minutes', events: denied(12), expectFindings: 1 },
   { name: 'counts the S3 spelling AccessDenied and wrong-key errors too', events: [...denied(5, 'AccessDenied'), ...denied(5, 'IncorrectKeyException')], expectFindings: 1 },
   { name: 'stays silent below the threshold', events: denied(9), expectFindings: 0 },

@@ -36,7 +36,7 @@ export const rule = defineRule({
 const learned = { learningPeriodMs: hours(1) };
 const later = BASE_TIME_MS + hours(2);
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires when an unknown account uses the key after learning', ...learned, events: [kmsEvent(), kmsEvent({ who: { role: 'Reader', account: '999988887777' }, atMs: later })], expectFindings: 1 },
   { name: 'stays silent for an account that used the key during learning', ...learned, events: [kmsEvent({ who: { role: 'Partner', account: OTHER_ACCOUNT } }), kmsEvent({ who: { role: 'Partner', account: OTHER_ACCOUNT }, atMs: later })], expectFindings: 0 },
   { name: 'stays silent for a trusted account', ...learned, events: [kmsEvent(), kmsEvent({ who: { role: 'Partner', account: OTHER_ACCOUNT }, atMs: later })], config: { trustedAccounts: [OTHER_ACCOUNT] }, expectFindings: 0 },

@@ -78,7 +78,7 @@ export const rule = defineRule({
 const policy = (principal: unknown, condition?: unknown) =>
   JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'x', Effect: 'Allow', Principal: principal, Action: 'kms:*', Resource: '*', ...(condition !== undefined ? { Condition: condition } : {}) }] });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires on ScheduleKeyDeletion', events: [kmsEvent({ eventName: 'ScheduleKeyDeletion', requestParameters: { pendingWindowInDays: 7 } })], expectFindings: 1 },
   { name: 'fires on DisableKey', events: [kmsEvent({ eventName: 'DisableKey' })], expectFindings: 1 },
   { name: 'fires on a key policy that allows "*" without condition', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy('*') } })], expectFindings: 1 },

@@ -53,7 +53,7 @@ export const rule = defineRule({
 const burst = (n: number, role: string, start = BASE_TIME_MS) =>
   Array.from({ length: n }, (_, i) => kmsEvent({ who: { role }, s3Arn: `arn:aws:s3:::data/obj-${i}`, atMs: start + i * 500 }));
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires once when one principal decrypts 200 distinct objects within 5 minutes', events: burst(250, 'Exfil'), expectFindings: 1 },
   { name: 'stays silent below the threshold', events: burst(150, 'Reader'), expectFindings: 0 },
   {

@@ -53,14 +53,14 @@ export const rule = defineRule({
 });
 
 const withContext = (i: number) => kmsEvent({ who: { role: 'PaymentsApp' }, context: { app: 'payments', env: 'prod' }, atMs: BASE_TIME_MS + i * 60_000 });
-const learning = Array.from({ length: 6 }, (_, i) => withContext(i));
+const learning = () => Array.from({ length: 6 }, (_, i) => withContext(i));
 const learned = { learningPeriodMs: hours(1) };
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   {
     name: 'fires for a direct Decrypt with no context on a key whose callers always pass one',
     ...learned,
-    events: [...learning, kmsEvent({ who: { role: 'PaymentsApp' }, context: null, atMs: BASE_TIME_MS + hours(2) })],
+    events: [...learning(), kmsEvent({ who: { role: 'PaymentsApp' }, context: null, atMs: BASE_TIME_MS + hours(2) })],
     expectFindings: 1,
   },
   {
@@ -72,7 +72,7 @@ export const cases: readonly RuleCase[] = [
   {
     name: 'ignores S3-made calls (S3 always adds aws:s3:arn)',
     ...learned,
-    events: [...learning, kmsEvent({ context: null, viaService: 'AWS Internal', atMs: BASE_TIME_MS + hours(2) })],
+    events: [...learning(), kmsEvent({ context: null, viaService: 'AWS Internal', atMs: BASE_TIME_MS + hours(2) })],
     expectFindings: 0,
   },
   {

@@ -23,7 +23,7 @@ export const rule = defineRule({
         },
 });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires when root decrypts', events: [kmsEvent({ who: { root: true } })], expectFindings: 1 },
   { name: 'fires when root generates a data key', events: [kmsEvent({ who: { root: true }, eventName: 'GenerateDataKey' })], expectFindings: 1 },
   { name: 'stays silent for roles', events: [kmsEvent({ who: { role: 'Admin' } })], expectFindings: 0 },

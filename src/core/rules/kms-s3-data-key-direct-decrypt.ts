@@ -29,7 +29,7 @@ export const rule = defineRule({
   },
 });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   {
     name: 'fires for a Decrypt with an aws:s3:arn context from a real network address',
     events: [kmsEvent({ context: { 'aws:s3:arn': 'arn:aws:s3:::reports/q3.pdf' }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' })],

@@ -29,7 +29,7 @@ export const rule = defineRule({
   },
 });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires for a throttled GenerateDataKey made by S3', events: [kmsEvent({ eventName: 'GenerateDataKey', s3Arn: 'arn:aws:s3:::b/k', errorCode: 'ThrottlingException' })], expectFindings: 1 },
   {
     name: 'aggregates a storm of throttling on one key into one finding',

@@ -54,7 +54,7 @@ export const rule = defineRule({
 const learned = { learningPeriodMs: hours(1) };
 const known = (offsetMs = 0) => kmsEvent({ who: { role: 'PaymentsApp' }, atMs: BASE_TIME_MS + offsetMs, context: { app: 'payments' } });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   {
     name: 'fires when a role never seen on the key decrypts after the learning period',
     ...learned,

@@ -54,7 +54,7 @@ export const rule = defineRule({
 
 const learned = { learningPeriodMs: hours(1) };
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   {
     name: 'fires when a known principal uses a key in a region it never used',
     ...learned,

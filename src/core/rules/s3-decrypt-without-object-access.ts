@@ -37,7 +37,7 @@ const object = 'arn:aws:s3:::reports/q3.pdf';
 const decrypt = (atMs = BASE_TIME_MS) => kmsEvent({ who: { role: 'Analyst', session: 'alice' }, s3Arn: object, atMs });
 const read = (atMs = BASE_TIME_MS, key = 'q3.pdf') => s3Event({ who: { role: 'Analyst', session: 'alice' }, bucket: 'reports', key, atMs });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires for an S3 Decrypt with no data event, in a bucket whose reads are logged', events: [read(BASE_TIME_MS - 3_600_000, 'other.pdf'), decrypt()], expectFindings: 1 },
   { name: 'stays silent when the GetObject arrives in the window', events: [read(BASE_TIME_MS - 3_600_000, 'other.pdf'), decrypt(), read(BASE_TIME_MS + 1_000)], expectFindings: 0 },
   { name: 'stays silent when the GetObject was delivered first', events: [read(BASE_TIME_MS - 3_600_000, 'other.pdf'), read(BASE_TIME_MS), decrypt(BASE_TIME_MS + 2_000)], expectFindings: 0 },

@@ -65,7 +65,7 @@ export const rule = defineRule({
 
 const put = (sseApplied: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', bucket: 'finance', key: `f-${atMs}.csv`, sseApplied, atMs });
 
-export const cases: readonly RuleCase[] = [
+export const cases = (): readonly RuleCase[] => [
   { name: 'fires for an SSE-S3 write to a bucket that requires a KMS key', events: [put('SSE_S3')], config: { buckets: [{ name: 'finance', requiredKmsKey: 'alias/finance' }] }, expectFindings: 1 },
   { name: 'stays silent for an SSE-KMS write to that bucket', events: [put('SSE_KMS')], config: { buckets: [{ name: 'finance', requiredKmsKey: 'alias/finance' }] }, expectFindings: 0 },
   {
