@@ -121,8 +121,8 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
   const store = createDynamoDbStateStore({
     client: dynamodb,
     tableName: required(env, 'STATE_TABLE'),
-    leaseMs: Number(env.KDM_LEASE_MS ?? 15 * 60_000),
-    leaseWaitMs: Number(env.KDM_LEASE_WAIT_MS ?? 20_000),
+    journalTakeoverMs: Number(env.KDM_JOURNAL_TAKEOVER_MS ?? 15 * 60_000),
+    busyWaitMs: Number(env.KDM_BUSY_WAIT_MS ?? 20_000),
     ledgerRetentionMs: Number(env.KDM_LEDGER_RETENTION_DAYS ?? 400) * 86_400_000,
     ...(count !== undefined ? { onCall: (operation: string, items: number) => count('dynamodb', operation, items) } : {}),
   });
@@ -146,8 +146,10 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
     metrics,
     clock,
     latenessMs: config.correlation.latenessMs,
-    // KDM_URGENT_SEVERITIES="" batches every finding (fewest Security Hub calls, up to 5 minutes later).
+    // KDM_URGENT_SEVERITIES="" batches every finding too (fewest Security Hub calls; up to the hold and a flush period later).
     urgentSeverities: new Set((env.KDM_URGENT_SEVERITIES ?? 'HIGH,CRITICAL').split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '')),
+    // KDM_FINDING_HOLD_MS=0: the flush sends every waiting finding (more, emptier Security Hub calls).
+    findingHoldMs: Number(env.KDM_FINDING_HOLD_MS ?? 5 * 60_000),
     source: overrides.objectSource ?? lazyS3Source(),
     parse: parseForIngest,
     maxBytes: DEFAULT_MAX_FILE_BYTES,

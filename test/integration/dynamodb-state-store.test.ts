@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createDynamoDbStateStore, type DynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
+import { createDynamoDbStateStore, HEAD_KEY, type DynamoDbStateStore } from '#adapters/aws/dynamodb-state-store.ts';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
@@ -19,7 +19,7 @@ const ddb = useDynamoDbLocal();
 const NOW = Date.UTC(2026, 10, 22);
 
 const storeOn = (client: DynamoDBClient, tableName: string, extra: Partial<Parameters<typeof createDynamoDbStateStore>[0]> = {}): DynamoDbStateStore =>
-  createDynamoDbStateStore({ client, tableName, leaseMs: 60_000, leaseWaitMs: 20_000, ...extra });
+  createDynamoDbStateStore({ client, tableName, journalTakeoverMs: 60_000, busyWaitMs: 20_000, ...extra });
 
 const processorOn = (store: StateStore): RecordProcessor =>
   createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => NOW } });
@@ -78,10 +78,10 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
 
     for (const file of sim.files) {
       const batch = { file: file.path, records: file.records, firstIndex: 0 };
-      for (const f of (await store.withLease('parity', () => inDynamo.processBatch(batch))).findings) fromDynamo.set(f.id, f);
+      for (const f of (await store.atomically('parity', () => inDynamo.processBatch(batch))).findings) fromDynamo.set(f.id, f);
       for (const f of (await inMemory.processBatch(batch)).findings) fromMemory.set(f.id, f);
     }
-    for (const f of (await store.withLease('parity', () => inDynamo.flush())).findings) fromDynamo.set(f.id, f);
+    for (const f of (await store.atomically('parity', () => inDynamo.flush())).findings) fromDynamo.set(f.id, f);
     for (const f of (await inMemory.flush()).findings) fromMemory.set(f.id, f);
 
     expect(fromMemory.size).toBeGreaterThan(5);
@@ -104,7 +104,7 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     const s3Halves = [0, 1].map((i) => s3Record({ who: intruder, bucket: 'reports', key: 'payroll.csv', atMs: at + minutes(10 * i) }));
 
     const seed = storeOn(ddb.client(), table);
-    await seed.withLease('seed', () => processorOn(seed).processBatch({ file: 'learning', records: learning, firstIndex: 0 }));
+    await seed.atomically('seed', () => processorOn(seed).processBatch({ file: 'learning', records: learning, firstIndex: 0 }));
 
     const storeA = storeOn(ddb.client(), table);
     const storeB = storeOn(ddb.client(), table);
@@ -112,17 +112,17 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     const engineB = processorOn(storeB);
     // A gets the KMS half of the first call and the S3 half of the second; B the other two; all at once.
     const [a1, b1, a2, b2] = await Promise.all([
-      storeA.withLease('A', () => engineA.processBatch({ file: 'a', records: [kmsHalves[0], s3Halves[1]], firstIndex: 0 })),
-      storeB.withLease('B', () => engineB.processBatch({ file: 'b', records: [s3Halves[0], kmsHalves[1]], firstIndex: 0 })),
-      storeA.withLease('A', () => engineA.processBatch({ file: 'a-again', records: [kmsHalves[0]], firstIndex: 0 })),
-      storeB.withLease('B', () => engineB.processBatch({ file: 'b-again', records: [s3Halves[0]], firstIndex: 0 })),
+      storeA.atomically('A', () => engineA.processBatch({ file: 'a', records: [kmsHalves[0], s3Halves[1]], firstIndex: 0 })),
+      storeB.atomically('B', () => engineB.processBatch({ file: 'b', records: [s3Halves[0], kmsHalves[1]], firstIndex: 0 })),
+      storeA.atomically('A', () => engineA.processBatch({ file: 'a-again', records: [kmsHalves[0]], firstIndex: 0 })),
+      storeB.atomically('B', () => engineB.processBatch({ file: 'b-again', records: [s3Halves[0]], firstIndex: 0 })),
     ]);
 
     const decided = [a1, b1, a2, b2].flatMap((o) => o.decidedKmsCalls);
     expect(decided.map((c) => c.correlation)).toEqual(['object', 'object']);
     expect([a1, b1, a2, b2].reduce((n, o) => n + o.duplicates, 0)).toBe(2);
     // The contractor is new to the key once: whichever call the engines decided first is the finding (the
-    // leases run in any order), the other is already known.
+    // commits land in any order), the other is already known.
     const unusual = [a1, b1, a2, b2].flatMap((o) => o.findings).filter((f) => f.ruleId === 'kms-unusual-principal');
     expect(unusual).toHaveLength(1);
     const stored = await seed.load([`finding#${unusual[0]?.id}`]);
@@ -133,67 +133,99 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     expect(pairs).toContainEqual(finding?.kind === 'finding' ? [...finding.eventIds].sort() : []);
   });
 
-  it('a batch too large for one transaction commits through the journal; a crash after the commit point is redone by the next holder', async () => {
-    const client = ddb.client();
-    const table = await ddb.newStateTable();
-    const changes = new Map<string, StoredEntry>();
-    for (let i = 0; i < 300; i++) changes.set(`alias#111122223333#alias/k${i}`, { kind: 'alias', keyArn: `arn:aws:kms:us-east-1:111122223333:key/${i}` });
-
-    // A client that dies right after the commit point (the lease item's journal update), like a Lambda timing out.
+  /** A client that dies right after the commit point (the head's journal put), like a Lambda timing out. */
+  const dyingAfterCommitPoint = (client: DynamoDBClient): DynamoDBClient => {
     let crashed = false;
-    const crashing = new Proxy(client, {
+    return new Proxy(client, {
       get(target, prop, receiver) {
         if (prop !== 'send') return Reflect.get(target, prop, receiver);
-        return async (command: { constructor: { name: string }; input: { UpdateExpression?: string } }) => {
+        return async (command: { constructor: { name: string }; input: { Item?: Record<string, unknown> } }) => {
           if (command.constructor.name === 'BatchWriteItemCommand' && crashed) throw new Error('container killed');
           const out = await target.send(command as never);
-          if (command.input.UpdateExpression === 'SET journal = :j') crashed = true;
+          if (command.constructor.name === 'PutItemCommand' && command.input.Item?.['journal'] !== undefined) crashed = true;
           return out;
         };
       },
     });
-    const dying = storeOn(crashing as DynamoDBClient, table, { leaseMs: 2_500 });
-    await expect(dying.withLease('dying', () => dying.save(changes))).rejects.toThrow('container killed');
+  };
+  const aliases = (n: number, value = (i: number) => `arn:aws:kms:us-east-1:111122223333:key/${i}`): Map<string, StoredEntry> =>
+    new Map(Array.from({ length: n }, (_, i) => [`alias#111122223333#alias/k${i}`, { kind: 'alias', keyArn: value(i) }]));
+
+  it('a batch too large for one transaction commits through the journal; a crash after the commit point is redone by the next batch', async () => {
+    const client = ddb.client();
+    const table = await ddb.newStateTable();
+    const changes = aliases(300);
+
+    const dying = storeOn(dyingAfterCommitPoint(client), table);
+    await expect(dying.atomically('dying', () => dying.save(changes))).rejects.toThrow('container killed');
     const before = await storeOn(client, table).load([...changes.keys()]);
     expect(before.size).toBeLessThan(300);
 
-    await new Promise((r) => setTimeout(r, 2_600));
-    const next = storeOn(client, table);
-    await next.withLease('next', async () => undefined);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const next = storeOn(client, table, { journalTakeoverMs: 1_000 });
+    await next.atomically('next', async () => undefined);
 
     expect((await next.load([...changes.keys()])).size).toBe(300);
-    const lease = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'lease#engine' } } }));
-    expect(lease.Item?.journal).toBeUndefined();
+    const head = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: HEAD_KEY } } }));
+    expect(head.Item?.journal).toBeUndefined();
   });
 
-  it('writes nothing when the lease was lost before the commit, and says the batch will be retried', async () => {
+  it('waits for a journal its writer may still be applying, then gives up with an error that says the batch will be retried', async () => {
     const client = ddb.client();
     const table = await ddb.newStateTable();
-    const slow = storeOn(client, table, { leaseMs: 1_500 });
-    const other = storeOn(client, table, { leaseWaitMs: 10_000 });
+    const dying = storeOn(dyingAfterCommitPoint(client), table);
+    await expect(dying.atomically('dying', () => dying.save(aliases(150)))).rejects.toThrow('container killed');
 
-    const late = slow.withLease('slow', async () => {
-      await new Promise((r) => setTimeout(r, 1_600));
-      await slow.save(new Map([['alias#1#alias/x', { kind: 'alias', keyArn: 'stale' }]]));
-    });
-    const meanwhile = new Promise((r) => setTimeout(r, 1_550)).then(() => other.withLease('other', () => other.save(new Map([['alias#1#alias/x', { kind: 'alias', keyArn: 'fresh' }]]))));
+    const waiter = storeOn(client, table, { busyWaitMs: 300 });
+    let ran = false;
 
-    await expect(late).rejects.toThrow(/lease .* expired or was taken .* will be retried/);
-    await meanwhile;
-    expect((await other.load(['alias#1#alias/x'])).get('alias#1#alias/x')).toEqual({ kind: 'alias', keyArn: 'fresh' });
+    await expect(waiter.atomically('waiter', async () => (ran = true))).rejects.toThrow(/busy: another batch's journal .* batch waiter will be retried/);
+    expect(ran).toBe(false);
   });
 
-  it('gives up waiting for a busy lease with an error that says the batch will be retried', async () => {
+  it('a batch another batch committed under writes nothing and is evaluated again on the new state', async () => {
+    const client = ddb.client();
     const table = await ddb.newStateTable();
-    const holder = storeOn(ddb.client(), table);
-    const waiter = storeOn(ddb.client(), table, { leaseWaitMs: 300 });
-    let release = (): void => undefined;
-    const held = holder.withLease('holder', () => new Promise<void>((r) => (release = r)));
-    await new Promise((r) => setTimeout(r, 100));
+    const key = 'alias#1#alias/x';
+    const slow = storeOn(client, table);
+    const other = storeOn(client, table);
+    await other.atomically('seed', () => other.save(new Map([[key, { kind: 'alias', keyArn: 'k0' }]])));
 
-    await expect(waiter.withLease('waiter', async () => undefined)).rejects.toThrow(/busy: another batch held its lease .* will be retried/);
-    release();
-    await held;
+    const seenBySlow: string[] = [];
+    let slowHasRead = (): void => undefined;
+    const slowRead = new Promise<void>((r) => (slowHasRead = r));
+    let otherCommitted = (): void => undefined;
+    const committed = new Promise<void>((r) => (otherCommitted = r));
+    const late = slow.atomically('slow', async () => {
+      const entry = (await slow.load([key])).get(key);
+      seenBySlow.push(entry?.kind === 'alias' ? entry.keyArn : 'none');
+      if (seenBySlow.length === 1) {
+        slowHasRead();
+        await committed;
+      }
+      await slow.save(new Map([[key, { kind: 'alias', keyArn: `${seenBySlow.at(-1)}+slow` }]]));
+    });
+    await slowRead;
+    await other.atomically('other', () => other.save(new Map([[key, { kind: 'alias', keyArn: 'k0+other' }]])));
+    otherCommitted();
+    await late;
+
+    // The first evaluation read k0 and lost; the second read the other batch's value and built on it.
+    expect(seenBySlow).toEqual(['k0', 'k0+other']);
+    expect((await other.load([key])).get(key)).toEqual({ kind: 'alias', keyArn: 'k0+other+slow' });
+  });
+
+  it('commits a small batch with one write call: the state, the dedupe ids, the watermarks and the head version together', async () => {
+    const table = await ddb.newStateTable();
+    const calls: string[] = [];
+    const store = storeOn(ddb.client(), table, { onCall: (operation) => calls.push(operation) });
+    const processor = processorOn(store);
+    const records = [kmsRecord({ s3Arn: 'arn:aws:s3:::reports/a.csv', atMs: BASE_TIME_MS }), s3Record({ bucket: 'reports', key: 'a.csv', atMs: BASE_TIME_MS })];
+
+    const outcome = await store.atomically('one', () => processor.processBatch({ file: 'one', records, firstIndex: 0 }));
+
+    expect(outcome.correlations.object).toBe(1);
+    expect(calls.filter((c) => ['TransactWriteItems', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'DeleteItem'].includes(c))).toEqual(['TransactWriteItems']);
   });
 
   it('keeps a finding in the outbox when a later update arrived after the version that was published', async () => {
@@ -208,8 +240,9 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     await store.markPublished(published);
 
     expect((await store.unpublishedFindings()).map((f) => [f.id, f.updatedAtMs])).toEqual([['f1', 2_000]]);
+    // The two findings and the head (each save was a batch of its own): marking created nothing.
     const all = await client.send(new ScanCommand({ TableName: table }));
-    expect(all.Items?.length).toBe(2);
+    expect(all.Items?.map((i) => i['pk']?.S).sort()).toEqual(['finding#f1', 'finding#f2', HEAD_KEY]);
   });
 
   it('keeps the decrypt ledger in the table with the state: a redelivered batch counts once, and it reads back by day', async () => {
@@ -221,11 +254,11 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     let expectedCalls = 0;
     for (const [i, file] of sim.files.entries()) {
       const batch = { file: file.path, records: file.records, firstIndex: 0 };
-      await store.withLease('l', () => inTable.processBatch(batch));
-      if (i === 2) await store.withLease('l', () => inTable.processBatch(batch)); // SQS delivered it twice
+      await store.atomically('l', () => inTable.processBatch(batch));
+      if (i === 2) await store.atomically('l', () => inTable.processBatch(batch)); // SQS delivered it twice
       expectedCalls += (await reference.processBatch(batch)).ledger.rows.reduce((n, r) => n + r.count, 0);
     }
-    await store.withLease('l', () => inTable.flush());
+    await store.atomically('l', () => inTable.flush());
     expectedCalls += (await reference.flush()).ledger.rows.reduce((n, r) => n + r.count, 0);
 
     const days = [...new Set(sim.files.flatMap((f) => f.records.map((r) => String(r['eventTime']).slice(0, 10))))];

@@ -68,11 +68,12 @@ const moodyHub = (faults: number) => {
 
 /** Runs the traffic through the handler as SQS would: a batch that fails is delivered again, until it succeeds. */
 const deliver = async (options: { dynamo: DynamoDBClient; hub: SecurityHubClient; table: string; records: readonly unknown[]; lastEventMs: number }) => {
+  let nowMs = options.lastEventMs + 3_600_000;
   const deps = await createLiveDeps({
-    env: { STATE_TABLE: options.table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', KDM_LEASE_MS: '8000', KDM_LEASE_WAIT_MS: '15000' },
+    env: { STATE_TABLE: options.table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', KDM_JOURNAL_TAKEOVER_MS: '8000', KDM_BUSY_WAIT_MS: '15000' },
     dynamodb: options.dynamo,
     securityHubClientFor: () => options.hub,
-    clock: { nowMs: () => options.lastEventMs + 3_600_000 },
+    clock: { nowMs: () => nowMs },
   });
   const handler = createCloudTrailEventHandler(deps);
   let redeliveries = 0;
@@ -88,7 +89,9 @@ const deliver = async (options: { dynamo: DynamoDBClient; hub: SecurityHubClient
       }
     }
   }
+  // Scheduled flushes, 5 minutes apart: the first comes after the findings' hold.
   for (let attempt = 1; ; attempt++) {
+    nowMs += 5 * 60_000;
     try {
       const flushed = await createFlushHandler(deps)({}, context(`flush-${attempt}`));
       if (flushed.failed === 0 && (await deps.store.unpublishedFindings()).length === 0) break;

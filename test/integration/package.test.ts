@@ -98,7 +98,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     });
   });
 
-  it('consumes each queue in batches, one batch at a time under the state lease, and reports partial batch failures', () => {
+  it('consumes each queue in batches, at most two at once, and reports partial batch failures', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
 
     expect(mappings).toEqual(expect.arrayContaining([

@@ -5,6 +5,7 @@ import {
   UpdateTimeToLiveCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -13,6 +14,7 @@ import {
   type TransactWriteItem,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
@@ -29,24 +31,30 @@ import { backoffMs, realPacing, retryTransient, type Pacing } from './pacing.ts'
  * KMS calls waiting (`gpk = due`, `gsk` = earliest deadline) and findings not yet published
  * (`gpk = outbox`, `gsk` = their UpdatedAt).
  *
- * Concurrency: batches run one at a time under a lease (`withLease`), so two Lambda containers never
- * evaluate the same state at once. A batch's changes commit atomically: in one TransactWriteItems fenced
- * by a check that the lease is still ours, or, when larger, through a redo journal — written first, made
- * current by one conditional update of the lease item, then applied; whoever takes the lease next
- * re-applies a journal left behind by a crash (entries are whole values, so applying twice is harmless).
+ * Concurrency is optimistic (`atomically`): a batch reads the head item (a version number and every stream's
+ * watermark), evaluates, and commits its changes together with the head's next version, on condition that the
+ * version is still the one it read. If another container committed first, nothing is written and the batch is
+ * evaluated again on the new state. A commit is one TransactWriteItems when it fits (99 writes and the head),
+ * so a quiet batch costs one write call; a larger one goes through a redo journal: written first, made current
+ * by the head's conditional update (the commit point), then applied. Its writer finishes it; if the writer
+ * died, the first batch to find the journal older than `journalTakeoverMs` re-applies it (entries are whole
+ * values, so applying twice is harmless), and until then others wait. A younger journal is never touched by
+ * anyone else, so a slow writer's late writes cannot land over a newer commit.
  */
 
 export const STATE_TABLE_INDEX = 'pending';
-const LEASE_KEY = 'lease#engine';
-const WATERMARKS_KEY = 'meta#watermarks';
+/** The head item: the committed version, every stream's watermark and, while one is applied, the journal. */
+export const HEAD_KEY = 'head#engine';
 /** Entries above this are gzipped; DynamoDB's item limit is 400 KB. */
 const COMPRESS_ABOVE_BYTES = 64 * 1024;
 const MAX_ITEM_BYTES = 390 * 1024;
 const JOURNAL_CHUNK_BYTES = 350 * 1024;
-/** TransactWriteItems takes 100 actions: the lease check plus 99 writes. */
+/** TransactWriteItems takes 100 actions: the head's update plus 99 writes. */
 const MAX_TRANSACTION_WRITES = 99;
 const DAY_MS = 86_400_000;
 const MAX_CALL_ATTEMPTS = 4;
+/** Evaluations of one batch that lost the race to another commit, before the batch is left to SQS to retry. */
+const MAX_CONFLICT_ATTEMPTS = 8;
 /** Obsolete entries linger this long past their event-time expiry before DynamoDB's TTL removes them. */
 const TTL_GRACE_MS = 2 * DAY_MS;
 const WINDOW_GRACE_MS = 60 * 60_000;
@@ -56,6 +64,9 @@ export class StateStoreError extends MonitorError {
     super('STATE_CONFLICT', message, options);
   }
 }
+
+/** Another batch committed between this batch's read and its commit: nothing was written; evaluate again. */
+export class ConflictError extends StateStoreError {}
 
 /** The table as CloudFormation and the tests create it (serverless.yml is checked against this). */
 export const stateTableDefinition = (tableName: string) => ({
@@ -82,12 +93,13 @@ export const stateTableDefinition = (tableName: string) => ({
 export interface DynamoDbStateStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** Who holds the lease (a Lambda request id); must be unique per concurrent holder. */
-  readonly owner?: string;
-  /** How long a lease lasts: longer than the function's timeout, so a live holder never outlives it. */
-  readonly leaseMs?: number;
-  /** How long to wait for a lease held by someone else before giving up (the batch is then retried). */
-  readonly leaseWaitMs?: number;
+  /**
+   * How long a committed journal belongs to its writer before another batch may finish it: longer than the
+   * function's timeout, so a live writer is never overtaken.
+   */
+  readonly journalTakeoverMs?: number;
+  /** How long a batch waits for another's journal to be applied before giving up (the batch is then retried). */
+  readonly busyWaitMs?: number;
   readonly pacing?: Pacing;
   /** Called with each DynamoDB call made (operation name), for metrics and the cost benchmark. */
   readonly onCall?: (operation: string, items: number) => void;
@@ -96,8 +108,12 @@ export interface DynamoDbStateStoreOptions {
 }
 
 export interface DynamoDbStateStore extends StateStore {
-  /** Runs `work` holding the table's lease (re-applying a journal a crashed holder left first). */
-  withLease<T>(owner: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` so that its saves commit only on the state it read: if another batch committed first, `work`
+   * runs again on the new state (its saves before the conflict stand, and dedupe makes a re-run harmless).
+   * `label` names the batch in errors. Calls on one store run one after another.
+   */
+  atomically<T>(label: string, work: () => Promise<T>): Promise<T>;
   /** Findings saved but not yet marked published, oldest first. */
   unpublishedFindings(limit?: number): Promise<FindingRecord[]>;
   /** Marks findings published, unless a later update of one is already waiting. */
@@ -107,11 +123,6 @@ export interface DynamoDbStateStore extends StateStore {
 }
 
 type Item = Record<string, AttributeValue>;
-/** Every stream's watermark in one item, so takeDue judges each due slot by its own stream's. */
-interface WatermarksValue {
-  readonly kind: 'watermarks';
-  readonly marks: Record<string, number>;
-}
 /**
  * The dedupe ids of one event-time minute (one of SEEN_SHARDS slices of it), id → expiry: one item instead of
  * one per record, so a batch writes a few items for its dedupe ids, and rarely rewrites a minute once passed.
@@ -120,7 +131,7 @@ interface SeenBucket {
   readonly kind: 'seen-bucket';
   readonly ids: Record<string, number>;
 }
-type TableValue = StoredEntry | WatermarksValue | SeenBucket;
+type TableValue = StoredEntry | SeenBucket;
 
 const SEEN_PREFIX = 'seen#';
 const SEEN_SHARDS = 4;
@@ -135,10 +146,15 @@ export const seenBucketOf = (key: string): { readonly bucket: string; readonly i
   for (let i = 0; i < id.length; i++) h = (Math.imul(h, 33) ^ id.charCodeAt(i)) >>> 0;
   return { bucket: `seenb#${minute}#${h % SEEN_SHARDS}`, id };
 };
-interface Lease {
-  readonly owner: string;
-  readonly token: number;
-  readonly expiresAtMs: number;
+interface Journal {
+  readonly id: string;
+  readonly chunks: number;
+  readonly atMs: number;
+}
+interface Head {
+  readonly version: number;
+  readonly marks: Record<string, number>;
+  readonly journal: Journal | undefined;
 }
 
 const chunk = <T>(items: readonly T[], size: number): T[][] => {
@@ -212,24 +228,30 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const { tableName: TableName } = options;
   const pacing = options.pacing ?? realPacing;
   const client = retrying(options.client, pacing);
-  const leaseMs = options.leaseMs ?? 15 * 60_000;
-  const leaseWaitMs = options.leaseWaitMs ?? 30_000;
+  const journalTakeoverMs = options.journalTakeoverMs ?? 15 * 60_000;
+  const busyWaitMs = options.busyWaitMs ?? 30_000;
   const count = (operation: string, items: number): void => options.onCall?.(operation, items);
 
-  let held: Lease | undefined;
-  // Seen buckets as read (or written) under this lease: save merges new ids into them.
+  // The head as read by the batch running now (`atomically`); its saves commit on its version.
+  let current: { version: number; marks: Record<string, number> } | undefined;
+  // Seen buckets as read (or written) by the batch running now: save merges new ids into them.
   const seenBuckets = new Map<string, Record<string, number>>();
-  // The watermarks item as last read under this lease: takeDue reads it, save folds changed watermarks in.
-  let watermarks: Record<string, number> | undefined;
+  // `atomically` calls on this store, one after another.
+  let turn: Promise<unknown> = Promise.resolve();
 
-  const readWatermarks = async (): Promise<Record<string, number>> => {
-    if (watermarks !== undefined) return watermarks;
+  const readHead = async (): Promise<Head> => {
     count('GetItem', 1);
-    const out = await client.send(new GetItemCommand({ TableName, Key: { pk: { S: WATERMARKS_KEY } }, ConsistentRead: true }));
-    const value = out.Item !== undefined ? fromItem(out.Item) : undefined;
-    watermarks = value?.kind === 'watermarks' ? { ...value.marks } : {};
-    return watermarks;
+    const out = await client.send(new GetItemCommand({ TableName, Key: { pk: { S: HEAD_KEY } }, ConsistentRead: true }));
+    const item = out.Item;
+    const journal = item?.journal?.M;
+    return {
+      version: Number(item?.version?.N ?? 0),
+      marks: item?.marks?.S !== undefined ? (JSON.parse(item.marks.S) as Record<string, number>) : {},
+      journal: journal !== undefined ? { id: journal.id?.S ?? '', chunks: Number(journal.chunks?.N), atMs: Number(journal.atMs?.N) } : undefined,
+    };
   };
+
+  const readWatermarks = async (): Promise<Record<string, number>> => current?.marks ?? (await readHead()).marks;
 
   const batchGet = async (keys: readonly string[]): Promise<Item[]> => {
     const items: Item[] = [];
@@ -262,7 +284,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
     }
   };
 
-  /** Reads the seen buckets not yet known under this lease (absent ones are known empty). */
+  /** Reads the seen buckets not yet known to this batch (absent ones are known empty). */
   const loadSeenBuckets = async (buckets: readonly string[]): Promise<void> => {
     const missing = [...new Set(buckets)].filter((b) => !seenBuckets.has(b));
     if (missing.length === 0) return;
@@ -276,148 +298,127 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const writeRequestsOf = (changes: ReadonlyMap<string, TableValue | undefined>): WriteRequest[] =>
     [...changes].map(([key, entry]) => (entry === undefined ? { DeleteRequest: { Key: { pk: { S: key } } } } : { PutRequest: { Item: toItem(key, entry, options.ledgerRetentionMs) } }));
 
-  const leaseCondition = (lease: Lease) => ({
-    ConditionExpression: '#o = :o AND #t = :t AND #e > :now',
-    ExpressionAttributeNames: { '#o': 'owner', '#t': 'token', '#e': 'expiresAtMs' },
-    ExpressionAttributeValues: { ':o': { S: lease.owner }, ':t': { N: String(lease.token) }, ':now': { N: String(pacing.nowMs()) } },
-  });
+  /** The head's next version, conditioned on the version this batch read (absent before the first commit). */
+  const headCondition = (version: number) =>
+    version === 0
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : { ConditionExpression: '#v = :read', ExpressionAttributeValues: { ':read': { N: String(version) } } };
 
-  const lost = (lease: Lease, cause?: unknown) =>
-    new StateStoreError(`lease ${lease.owner}#${lease.token} on ${TableName} expired or was taken before the batch committed; nothing was written, the batch will be retried`, { cause, retryable: true });
+  const conflict = (label: string, cause?: unknown) =>
+    new ConflictError(`batch ${label}: another batch committed to ${TableName} first; nothing of this attempt was written`, { cause });
 
-  /** The journal is applied: the lease item stops pointing at it (its chunks expire by TTL). */
-  const clearJournal = async (lease: Lease): Promise<void> => {
-    count('UpdateItem', 1);
-    await client.send(new UpdateItemCommand({ TableName, Key: { pk: { S: LEASE_KEY } }, UpdateExpression: 'REMOVE journal', ...leaseCondition(lease) }));
-  };
-
-  /** Re-applies the journal a holder committed but may not have finished applying. */
-  const redoJournal = async (lease: Lease, journal: { token: number; chunks: number }): Promise<void> => {
-    const keys = Array.from({ length: journal.chunks }, (_, i) => `journal#${journal.token}#${i}`);
-    const byKey = new Map((await batchGet(keys)).map((item) => [item.pk?.S, item]));
-    const parts = keys.map((k) => {
-      const part = byKey.get(k)?.z?.B;
-      if (part === undefined) throw new StateStoreError(`journal ${journal.token} of ${TableName} is missing chunk ${k}`);
-      return part;
-    });
-    const changes = decode(gunzipSync(Buffer.concat(parts)).toString('utf8')) as [string, TableValue | null][];
-    await batchWrite(writeRequestsOf(new Map(changes.map(([k, e]) => [k, e ?? undefined]))));
-    await clearJournal(lease);
-  };
-
-  const acquire = async (owner: string): Promise<Lease> => {
-    const started = pacing.nowMs();
-    for (let attempt = 0; ; attempt++) {
-      const now = pacing.nowMs();
-      try {
-        count('UpdateItem', 1);
-        const out = await client.send(
-          new UpdateItemCommand({
-            TableName,
-            Key: { pk: { S: LEASE_KEY } },
-            UpdateExpression: 'SET #o = :o, #e = :e ADD #t :one',
-            ConditionExpression: 'attribute_not_exists(#o) OR #e < :now',
-            ExpressionAttributeNames: { '#o': 'owner', '#e': 'expiresAtMs', '#t': 'token' },
-            ExpressionAttributeValues: { ':o': { S: owner }, ':e': { N: String(now + leaseMs) }, ':now': { N: String(now) }, ':one': { N: '1' } },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        const lease: Lease = { owner, token: Number(out.Attributes?.token?.N ?? 0), expiresAtMs: now + leaseMs };
-        const journal = out.Attributes?.journal?.M;
-        if (journal !== undefined) {
-          try {
-            await redoJournal(lease, { token: Number(journal.token?.N), chunks: Number(journal.chunks?.N) });
-          } catch (error) {
-            // The journal stays committed for the next holder; do not make it wait for this lease to expire.
-            await release(lease).catch(() => undefined);
-            throw error;
-          }
-        }
-        return lease;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        if (pacing.nowMs() - started >= leaseWaitMs) {
-          throw new StateStoreError(`state table ${TableName} is busy: another batch held its lease for over ${leaseWaitMs} ms; the batch will be retried`, { cause: error, retryable: true });
-        }
-        await pacing.sleep(Math.max(20, backoffMs(Math.min(attempt, 5), pacing, 50, 1_000)));
-      }
-    }
-  };
-
-  const release = async (lease: Lease): Promise<void> => {
+  /** The journal is applied: the head stops pointing at it (its chunks expire by TTL). */
+  const clearJournal = async (id: string): Promise<void> => {
     count('UpdateItem', 1);
     await client
-      .send(
-        new UpdateItemCommand({
-          TableName,
-          Key: { pk: { S: LEASE_KEY } },
-          UpdateExpression: 'REMOVE #o, #e',
-          ConditionExpression: '#o = :o AND #t = :t',
-          ExpressionAttributeNames: { '#o': 'owner', '#e': 'expiresAtMs', '#t': 'token' },
-          ExpressionAttributeValues: { ':o': { S: lease.owner }, ':t': { N: String(lease.token) } },
-        }),
-      )
+      .send(new UpdateItemCommand({ TableName, Key: { pk: { S: HEAD_KEY } }, UpdateExpression: 'REMOVE journal', ConditionExpression: 'journal.id = :id', ExpressionAttributeValues: { ':id': { S: id } } }))
       .catch((error: unknown) => {
+        // Already cleared by a batch that took the journal over.
         if (!isConditionFailure(error)) throw error;
       });
   };
 
-  /** Commits a batch's changes atomically, fenced by the lease. */
-  const commit = async (lease: Lease, changes: ReadonlyMap<string, TableValue | undefined>): Promise<void> => {
+  /** Applies a committed journal's writes (its writer's, or a dead writer's), then clears it. */
+  const applyJournal = async (journal: Journal): Promise<void> => {
+    const keys = Array.from({ length: journal.chunks }, (_, i) => `journal#${journal.id}#${i}`);
+    const byKey = new Map((await batchGet(keys)).map((item) => [item.pk?.S, item]));
+    const parts = keys.map((k) => {
+      const part = byKey.get(k)?.z?.B;
+      if (part === undefined) throw new StateStoreError(`journal ${journal.id} of ${TableName} is missing chunk ${k}`);
+      return part;
+    });
+    const changes = decode(gunzipSync(Buffer.concat(parts)).toString('utf8')) as [string, TableValue | null][];
+    await batchWrite(writeRequestsOf(new Map(changes.map(([k, e]) => [k, e ?? undefined]))));
+    await clearJournal(journal.id);
+  };
+
+  /** The head once no journal is pending: a dead writer's is finished, a live writer's is waited for. */
+  const settledHead = async (label: string): Promise<Head> => {
+    const started = pacing.nowMs();
+    for (let attempt = 0; ; attempt++) {
+      const head = await readHead();
+      if (head.journal === undefined) return head;
+      if (pacing.nowMs() - head.journal.atMs >= journalTakeoverMs) {
+        await applyJournal(head.journal);
+        continue;
+      }
+      if (pacing.nowMs() - started >= busyWaitMs) {
+        throw new StateStoreError(`state table ${TableName} is busy: another batch's journal was still being applied after ${busyWaitMs} ms; batch ${label} will be retried`, { retryable: true });
+      }
+      await pacing.sleep(Math.max(20, backoffMs(Math.min(attempt, 5), pacing, 50, 1_000)));
+    }
+  };
+
+  /** Commits a batch's changes with the head's next version, atomically, if no other batch committed since it read. */
+  const commit = async (label: string, read: { version: number; marks: Record<string, number> }, changes: ReadonlyMap<string, TableValue | undefined>): Promise<void> => {
     const writes = writeRequestsOf(changes);
-    if (lease.expiresAtMs - pacing.nowMs() < 1_000) throw lost(lease);
+    const next = String(read.version + 1);
+    const marks = { S: JSON.stringify(read.marks) };
     if (writes.length <= MAX_TRANSACTION_WRITES) {
       const items: TransactWriteItem[] = [
-        { ConditionCheck: { TableName, Key: { pk: { S: LEASE_KEY } }, ...leaseCondition(lease) } },
+        { Put: { TableName, Item: { pk: { S: HEAD_KEY }, version: { N: next }, marks }, ...headCondition(read.version), ...(read.version === 0 ? {} : { ExpressionAttributeNames: { '#v': 'version' } }) } },
         ...writes.map((w): TransactWriteItem => (w.PutRequest !== undefined ? { Put: { TableName, Item: w.PutRequest.Item } } : { Delete: { TableName, Key: w.DeleteRequest?.Key } })),
       ];
       try {
         count('TransactWriteItems', items.length);
         await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
       } catch (error) {
-        if (error instanceof Error && error.name === 'TransactionCanceledException') throw lost(lease, error);
+        if (error instanceof Error && error.name === 'TransactionCanceledException') throw conflict(label, error);
         throw error;
       }
       return;
     }
-    // Too large for one transaction: journal, commit point, apply, clear.
+    // Too large for one transaction: journal, commit point (the head), apply, clear.
+    const journal: Journal = { id: `${next}-${randomUUID()}`, chunks: 0, atMs: pacing.nowMs() };
     const body = gzipSync(encode([...changes].map(([k, e]) => [k, e ?? null])));
     const parts: Buffer[] = [];
     for (let offset = 0; offset < body.length; offset += JOURNAL_CHUNK_BYTES) parts.push(body.subarray(offset, offset + JOURNAL_CHUNK_BYTES));
     const ttl = String(Math.ceil((pacing.nowMs() + DAY_MS) / 1000));
-    await batchWrite(parts.map((part, i) => ({ PutRequest: { Item: { pk: { S: `journal#${lease.token}#${i}` }, z: { B: part }, ttl: { N: ttl } } } })));
+    await batchWrite(parts.map((part, i) => ({ PutRequest: { Item: { pk: { S: `journal#${journal.id}#${i}` }, z: { B: part }, ttl: { N: ttl } } } })));
     try {
-      count('UpdateItem', 1);
+      count('PutItem', 1);
       await client.send(
-        new UpdateItemCommand({
+        new PutItemCommand({
           TableName,
-          Key: { pk: { S: LEASE_KEY } },
-          UpdateExpression: 'SET journal = :j',
-          ...leaseCondition(lease),
-          ExpressionAttributeValues: { ...leaseCondition(lease).ExpressionAttributeValues, ':j': { M: { token: { N: String(lease.token) }, chunks: { N: String(parts.length) } } } },
+          Item: { pk: { S: HEAD_KEY }, version: { N: next }, marks, journal: { M: { id: { S: journal.id }, chunks: { N: String(parts.length) }, atMs: { N: String(journal.atMs) } } } },
+          ...headCondition(read.version),
+          ...(read.version === 0 ? {} : { ExpressionAttributeNames: { '#v': 'version' } }),
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw lost(lease, error);
+      if (isConditionFailure(error)) throw conflict(label, error);
       throw error;
     }
-    await batchWrite(writes);
-    await clearJournal(lease);
+    await applyJournal({ ...journal, chunks: parts.length });
   };
 
-  return {
-    async withLease(owner, work) {
-      const lease = await acquire(owner);
-      held = lease;
-      watermarks = undefined;
+  const runAtomically = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const head = await settledHead(label);
+      current = { version: head.version, marks: { ...head.marks } };
       seenBuckets.clear();
       try {
         return await work();
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        if (attempt >= MAX_CONFLICT_ATTEMPTS) throw new StateStoreError(`${error.message}, ${attempt} times; the batch will be retried`, { cause: error, retryable: true });
+        await pacing.sleep(backoffMs(attempt, pacing, 20, 500));
       } finally {
-        held = undefined;
-        watermarks = undefined;
-        await release(lease);
+        current = undefined;
+        seenBuckets.clear();
       }
+    }
+  };
+
+  let label = 'save';
+  const store: DynamoDbStateStore = {
+    atomically(batchLabel, work) {
+      const run = turn.then(async () => {
+        label = batchLabel;
+        return runAtomically(batchLabel, work);
+      });
+      turn = run.catch(() => undefined);
+      return run;
     },
 
     async load(keys) {
@@ -427,7 +428,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       await loadSeenBuckets(seen.map((k) => seenBucketOf(k).bucket));
       for (const item of await batchGet(other)) {
         const value = fromItem(item);
-        if (item.pk?.S !== undefined && value.kind !== 'watermarks' && value.kind !== 'seen-bucket') out.set(item.pk.S, value);
+        if (item.pk?.S !== undefined && value.kind !== 'seen-bucket') out.set(item.pk.S, value);
       }
       for (const key of seen) {
         const { bucket, id } = seenBucketOf(key);
@@ -439,6 +440,8 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
 
     async save(changes) {
       if (changes.size === 0) return;
+      // Outside a batch, a save is a batch of its own.
+      if (current === undefined) return store.atomically('save', () => store.save(changes));
       const all = new Map<string, TableValue | undefined>();
       const touched = new Map<string, [string, number | undefined][]>();
       for (const [key, entry] of changes) {
@@ -461,14 +464,11 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         seenBuckets.set(bucket, ids);
         all.set(bucket, Object.keys(ids).length > 0 ? { kind: 'seen-bucket', ids } : undefined);
       }
-      const moved = [...changes].filter(([key, entry]) => entry?.kind === 'watermark' && key.startsWith('watermark#'));
-      if (moved.length > 0) {
-        const marks = await readWatermarks();
-        for (const [key, entry] of moved) if (entry?.kind === 'watermark') marks[key.slice('watermark#'.length)] = entry.maxEventTimeMs;
-        all.set(WATERMARKS_KEY, { kind: 'watermarks', marks: { ...marks } });
-      }
-      if (held !== undefined) await commit(held, all);
-      else await batchWrite(writeRequestsOf(all));
+      // Watermarks live in the head item, written with every commit.
+      const marks = { ...current.marks };
+      for (const [key, entry] of changes) if (entry?.kind === 'watermark' && key.startsWith('watermark#')) marks[key.slice('watermark#'.length)] = entry.maxEventTimeMs;
+      await commit(label, { version: current.version, marks }, all);
+      current = { version: current.version + 1, marks };
     },
 
     async takeDue(takeOptions) {
@@ -557,6 +557,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       }
     },
   };
+  return store;
 };
 
 /** Creates the state table (tests, the cost benchmark, a local DynamoDB) and turns on its TTL. */

@@ -8,9 +8,9 @@ import type { Clock, FindingSink, ReadIssue } from '#core/ports.ts';
 import { ingestLogObject, type IngestDeps } from '#app/ingest-log-objects.ts';
 import type { BatchOutcome, RecordProcessor } from '#app/process-records.ts';
 
-/** The state store as the live path needs it: batches under a lease, findings through an outbox. */
+/** The state store as the live path needs it: batches committed atomically, findings through an outbox. */
 export interface LiveStateStore {
-  withLease<T>(owner: string, work: () => Promise<T>): Promise<T>;
+  atomically<T>(label: string, work: () => Promise<T>): Promise<T>;
   unpublishedFindings(limit?: number): Promise<FindingRecord[]>;
   markPublished(findings: readonly FindingRecord[]): Promise<void>;
 }
@@ -27,6 +27,8 @@ export interface LiveDeps {
   readonly latenessMs: number;
   /** Severities published at once; the rest wait for a full Security Hub call or the flush. Default HIGH, CRITICAL. */
   readonly urgentSeverities?: ReadonlySet<string>;
+  /** How long the scheduled flush lets a new finding wait for others to fill a call (default 5 minutes). */
+  readonly findingHoldMs?: number;
 }
 
 /** Findings published per invocation at most; the rest wait in the outbox for the next one. */
@@ -63,20 +65,40 @@ export const logIssue = (logger: Logger) => (issue: ReadIssue): void => {
   logger.warn('record not processed', { kind: issue.kind, file: issue.origin.file, index: issue.origin.index, reason: issue.message });
 };
 
-/** A full Security Hub call: below this, only urgent findings are sent at once. */
+/** A full Security Hub call (BatchImportFindings takes 100 findings). */
 const FULL_IMPORT = 100;
 const DEFAULT_URGENT: ReadonlySet<string> = new Set(['HIGH', 'CRITICAL']);
+const DEFAULT_FINDING_HOLD_MS = 5 * 60_000;
 
 /**
- * Publishes what the outbox holds (this batch's findings and any an earlier invocation could not deliver).
- * HIGH and CRITICAL findings go out at once; lower ones wait until a full call's worth (100) is waiting or
- * the scheduled flush (`force`, every 5 minutes), so Security Hub sees few, full calls. A refusal is logged
- * and counted; the findings stay in the outbox for the next invocation or the flush.
+ * What to publish of the outbox (oldest first). An unsuppressed urgent finding (HIGH, CRITICAL) sends all that
+ * waits, at once. Otherwise findings go out in full calls of 100, and the scheduled flush (`force`) also sends
+ * those that have waited `holdMs` since they were found (or were updates of a published finding): so a burst
+ * fills calls, and a quiet finding waits at most the hold plus one flush period.
+ */
+export const findingsToPublish = (waiting: readonly FindingRecord[], options: { readonly force: boolean; readonly nowMs: number; readonly holdMs: number; readonly urgentSeverities: ReadonlySet<string> }): readonly FindingRecord[] => {
+  const oldestFirst = [...waiting].sort((a, b) => a.updatedAtMs - b.updatedAtMs);
+  if (oldestFirst.some((f) => options.urgentSeverities.has(f.severity) && f.suppressedBy === undefined)) return oldestFirst;
+  const fullCalls = Math.floor(oldestFirst.length / FULL_IMPORT) * FULL_IMPORT;
+  let held = 0;
+  if (options.force) for (const f of oldestFirst) if (f.createdAtMs <= options.nowMs - options.holdMs) held++;
+  return oldestFirst.slice(0, Math.max(fullCalls, held));
+};
+
+/**
+ * Publishes what the outbox holds (this batch's findings and any an earlier invocation could not deliver), as
+ * `findingsToPublish` chooses. A refusal is logged and counted; the findings stay in the outbox for the next
+ * invocation or the flush.
  */
 export const publishOutbox = async (deps: LiveDeps, options: { readonly force?: boolean } = {}): Promise<{ published: number; failed: number }> => {
-  const waiting = await deps.store.unpublishedFindings(OUTBOX_PER_INVOCATION);
+  const unpublished = await deps.store.unpublishedFindings(OUTBOX_PER_INVOCATION);
+  const waiting = findingsToPublish(unpublished, {
+    force: options.force === true,
+    nowMs: deps.clock.nowMs(),
+    holdMs: deps.findingHoldMs ?? DEFAULT_FINDING_HOLD_MS,
+    urgentSeverities: deps.urgentSeverities ?? DEFAULT_URGENT,
+  });
   if (waiting.length === 0) return { published: 0, failed: 0 };
-  if (options.force !== true && waiting.length < FULL_IMPORT && !waiting.some((f) => (deps.urgentSeverities ?? DEFAULT_URGENT).has(f.severity) && f.suppressedBy === undefined)) return { published: 0, failed: 0 };
   try {
     await deps.sink.put(waiting);
     await deps.store.markPublished(waiting);
@@ -104,7 +126,7 @@ const withMetrics = async <T>(deps: LiveDeps, context: Context, work: () => Prom
 };
 
 /**
- * SQS batch of EventBridge "AWS API Call via CloudTrail" envelopes → one engine pass under the state lease.
+ * SQS batch of EventBridge "AWS API Call via CloudTrail" envelopes → one engine pass, committed atomically.
  * A message that is not an envelope is a partial batch failure (retried, then kept in the dead-letter queue);
  * if the pass itself fails nothing was committed and the whole batch is retried.
  */
@@ -135,7 +157,7 @@ export const createCloudTrailEventHandler = (deps: LiveDeps) =>
       const response = await processPartialResponse(event, parse, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
       deps.metrics.addMetric('BatchItemFailures', MetricUnit.Count, response.batchItemFailures.length);
       if (records.length > 0) {
-        const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.processBatch({ file: `sqs:${context.awsRequestId}`, records, indexes: positions, firstIndex: 0 }));
+        const outcome = await deps.store.atomically(context.awsRequestId, () => deps.processor.processBatch({ file: `sqs:${context.awsRequestId}`, records, indexes: positions, firstIndex: 0 }));
         report(deps, outcome);
       }
       await publishOutbox(deps);
@@ -148,7 +170,7 @@ export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'p
     withMetrics(deps, context, async () => {
       const ingest = async (message: SQSRecord): Promise<void> => {
         for (const object of objectsIn(message.body)) {
-          const done = await deps.store.withLease(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, onBatch: (outcome) => report(deps, outcome) }));
+          const done = await deps.store.atomically(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, onBatch: (outcome) => report(deps, outcome) }));
           deps.metrics.addMetric('LogObjectsRead', MetricUnit.Count, 1);
           deps.logger.info('log object read', { bucket: object.bucket, key: object.key, records: done.records, findings: done.findings.length });
         }
@@ -167,7 +189,7 @@ export const createFlushHandler = (deps: LiveDeps) =>
   async (_event: ScheduledEvent | Record<string, never>, context: Context): Promise<{ decided: number; published: number; failed: number }> =>
     withMetrics(deps, context, async () => {
       const decideBeforeMs = deps.clock.nowMs() - deps.latenessMs;
-      const outcome = await deps.store.withLease(context.awsRequestId, () => deps.processor.flush({ decideBeforeMs }));
+      const outcome = await deps.store.atomically(context.awsRequestId, () => deps.processor.flush({ decideBeforeMs }));
       report(deps, outcome);
       const published = await publishOutbox(deps, { force: true });
       return { decided: outcome.decidedKmsCalls.length, ...published };
