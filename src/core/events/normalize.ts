@@ -1,6 +1,6 @@
-import { bool, clip, compact, isObject, num, obj, own, parseTimeMs, str, stringMap, type JsonObject } from './fields.ts';
+import { bool, clip, isObject, num, obj, own, parseTimeMs, str, stringMap, type JsonObject } from './fields.ts';
 import { invokedByOf, normalizePrincipal } from './principal.ts';
-import type { EncryptionContext, EventBase, KmsCall, KmsRequestSummary, NormalizeResult, OtherApiCall, S3ObjectAccess } from './types.ts';
+import type { EncryptionContext, KmsCall, KmsRequestSummary, NormalizeResult, OtherApiCall, S3ObjectAccess } from './types.ts';
 
 export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
 export const S3_EVENT_SOURCE = 's3.amazonaws.com';
@@ -124,14 +124,19 @@ const contextOf = (rp: JsonObject | undefined): EncryptionContext | undefined =>
   return stringMap(rp['encryptionContext']) ?? stringMap(rp['sourceEncryptionContext']) ?? stringMap(rp['destinationEncryptionContext']);
 };
 
-/** EventBase before compaction: optional fields may still hold undefined. */
-type BaseFields = { [K in keyof EventBase]-?: EventBase[K] | (undefined extends EventBase[K] ? undefined : never) };
-
 const failed = (reason: string): NormalizeResult => ({ ok: false, outcome: 'failed', reason });
+
+/** Sets `key` only when there is a value: optional fields are absent, never undefined (no copy to compact). */
+const put = (event: Record<string, unknown>, key: string, value: unknown): void => {
+  if (value !== undefined) event[key] = value;
+};
 
 /**
  * Normalizes one raw CloudTrail record. Never throws: anything unusable comes back as
  * `skipped` (with a reason) or `failed` (with a one-line reason). Errored calls are kept: they are signals.
+ *
+ * On the hot path of every replay: each event is built once, field by field, in a fixed order (the shared
+ * fields first, then the kind's own), with no intermediate objects.
  */
 export const normalizeRecord = (raw: unknown): NormalizeResult => {
   if (!isObject(raw)) return failed(`record is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}, not a JSON object`);
@@ -156,107 +161,107 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   const userIdentity = obj(raw['userIdentity']);
   const principal = normalizePrincipal(userIdentity);
   const sourceIp = str(raw['sourceIPAddress']);
+  const recipientAccountId = str(raw['recipientAccountId']);
+  const userAgent = str(raw['userAgent']);
 
-  // The fields every event shares; undefined ones are dropped once, when the final event is compacted.
-  const base: BaseFields = {
-    eventId: eventId ?? '',
-    sharedEventId: str(raw['sharedEventID']),
-    eventTimeMs,
-    eventName,
-    region,
-    principal,
-    recipientAccountId: str(raw['recipientAccountId']),
-    sourceIp,
-    userAgent: str(raw['userAgent']),
-    vpcEndpointId: str(raw['vpcEndpointId']),
-    errorCode: str(raw['errorCode']),
-    errorMessage: str(raw['errorMessage']),
-    readOnly: bool(raw['readOnly']),
-  };
+  // The fields every event shares, in EventBase order.
+  const event: Record<string, unknown> = { eventId: eventId ?? '' };
+  put(event, 'sharedEventId', str(raw['sharedEventID']));
+  event['eventTimeMs'] = eventTimeMs;
+  event['eventName'] = eventName;
+  event['region'] = region;
+  event['principal'] = principal;
+  put(event, 'recipientAccountId', recipientAccountId);
+  put(event, 'sourceIp', sourceIp);
+  put(event, 'userAgent', userAgent);
+  put(event, 'vpcEndpointId', str(raw['vpcEndpointId']));
+  put(event, 'errorCode', str(raw['errorCode']));
+  put(event, 'errorMessage', str(raw['errorMessage']));
+  put(event, 'readOnly', bool(raw['readOnly']));
 
   if (eventSource === KMS_EVENT_SOURCE) {
     if (eventId === undefined) return failed('missing field eventID');
     const rp = obj(raw['requestParameters']);
     const keyIdParameter = str(rp?.['keyId']) ?? str(rp?.['sourceKeyId']);
-    const key = resolveKey(raw['resources'], keyIdParameter, region, principal.accountId ?? base.recipientAccountId);
+    const key = resolveKey(raw['resources'], keyIdParameter, region, principal.accountId ?? recipientAccountId);
     const encryptionContext = contextOf(rp);
     const s3Arn = encryptionContext?.[S3_ARN_CONTEXT_KEY];
-    const userAgent = base.userAgent;
     // A service DNS name as user agent counts only when no network address contradicts it (partial exports).
     const invokedBy =
       invokedByOf(userIdentity) ??
       (isAwsServiceMarker(sourceIp) ? sourceIp : sourceIp === undefined && userAgent?.endsWith('.amazonaws.com') === true ? userAgent : undefined);
     const madeByAwsService = invokedBy !== undefined || principal.type === 'AWSService';
-    const event: KmsCall = compact({
-      ...base,
-      kind: 'kms' as const,
-      keyArn: key.keyArn,
-      keyAccountId: key.keyAccountId,
-      keyAlias: key.keyAlias,
-      keyIdParameter,
-      encryptionContext,
-      s3Arn,
-      invokedBy,
-      madeByAwsService,
-      madeByS3: s3Arn !== undefined && madeByAwsService,
-      request: kmsRequestSummary(rp),
-    });
-    return { ok: true, event };
+    event['kind'] = 'kms';
+    put(event, 'keyArn', key.keyArn);
+    put(event, 'keyAccountId', key.keyAccountId);
+    put(event, 'keyAlias', key.keyAlias);
+    put(event, 'keyIdParameter', keyIdParameter);
+    put(event, 'encryptionContext', encryptionContext);
+    put(event, 's3Arn', s3Arn);
+    put(event, 'invokedBy', invokedBy);
+    event['madeByAwsService'] = madeByAwsService;
+    event['madeByS3'] = s3Arn !== undefined && madeByAwsService;
+    event['request'] = kmsRequestSummary(rp);
+    return { ok: true, event: event as unknown as KmsCall };
   }
 
   if (eventSource === S3_EVENT_SOURCE) {
     const isDataEvent = raw['eventCategory'] === 'Data' || raw['managementEvent'] === false;
     if (isDataEvent || S3_OBJECT_OPERATIONS.has(eventName)) {
-      const s3 = normalizeS3(raw, base, isDataEvent);
-      if (s3 !== undefined) {
+      if (addS3Fields(event, raw, isDataEvent)) {
         if (eventId === undefined) return failed('missing field eventID');
-        return { ok: true, event: s3 };
+        return { ok: true, event: event as unknown as S3ObjectAccess };
       }
     }
   }
 
-  const other: OtherApiCall = compact({
-    ...base,
-    kind: 'other' as const,
-    eventSource,
-    requestParameters: eventSource === CLOUDTRAIL_EVENT_SOURCE ? obj(raw['requestParameters']) : undefined,
-  });
-  return { ok: true, event: other };
+  event['kind'] = 'other';
+  event['eventSource'] = eventSource;
+  if (eventSource === CLOUDTRAIL_EVENT_SOURCE) put(event, 'requestParameters', obj(raw['requestParameters']));
+  return { ok: true, event: event as unknown as OtherApiCall };
 };
 
-const normalizeS3 = (raw: JsonObject, base: BaseFields, isDataEvent: boolean): S3ObjectAccess | undefined => {
+const S3_ARN_PREFIX = 'arn:aws';
+const S3_ARN_MARKER = ':s3:::';
+
+/** Adds the S3 object-access fields to `event`; false (nothing added) when the record names no bucket. */
+const addS3Fields = (event: Record<string, unknown>, raw: JsonObject, isDataEvent: boolean): boolean => {
   const rp = obj(raw['requestParameters']);
-  const arns = resourceArns(raw['resources']);
   let bucket = str(rp?.['bucketName']);
   let objectArn: string | undefined;
-  for (const arn of arns) {
-    if (!arn.startsWith('arn:aws') || !arn.includes(':s3:::')) continue;
-    const path = arn.slice(arn.indexOf(':s3:::') + 6);
-    const slash = path.indexOf('/');
-    if (slash > 0) {
-      objectArn ??= arn;
-      bucket ??= path.slice(0, slash);
-    } else if (path.length > 0) bucket ??= path;
+  const resources = raw['resources'];
+  if (Array.isArray(resources)) {
+    for (const r of resources) {
+      if (!isObject(r)) continue;
+      const arn = str(own(r, 'ARN')) ?? str(own(r, 'arn'));
+      if (arn === undefined || !arn.startsWith(S3_ARN_PREFIX)) continue;
+      const at = arn.indexOf(S3_ARN_MARKER);
+      if (at === -1) continue;
+      const path = arn.slice(at + S3_ARN_MARKER.length);
+      const slash = path.indexOf('/');
+      if (slash > 0) {
+        objectArn ??= arn;
+        bucket ??= path.slice(0, slash);
+      } else if (path.length > 0) bucket ??= path;
+    }
   }
-  if (bucket === undefined) return undefined;
+  if (bucket === undefined) return false;
   const objectKey = str(rp?.['key']);
   if (objectArn === undefined && objectKey !== undefined) objectArn = `arn:aws:s3:::${bucket}/${objectKey}`;
   const aed = obj(raw['additionalEventData']);
   const sseHeader = str(rp?.['x-amz-server-side-encryption']);
-  return compact({
-    ...base,
-    kind: 's3' as const,
-    bucket,
-    objectKey,
-    objectArn,
-    bucketArn: `arn:aws:s3:::${bucket}`,
-    bytesIn: num(aed?.['bytesTransferredIn']),
-    bytesOut: num(aed?.['bytesTransferredOut']),
-    sseApplied: str(aed?.['SSEApplied']) ?? (sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined),
-    requestedKmsKeyId: str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']),
-    copySource: str(rp?.['x-amz-copy-source']),
-    isDataEvent,
-  });
+  event['kind'] = 's3';
+  event['bucket'] = bucket;
+  put(event, 'objectKey', objectKey);
+  put(event, 'objectArn', objectArn);
+  event['bucketArn'] = `arn:aws:s3:::${bucket}`;
+  put(event, 'bytesIn', num(aed?.['bytesTransferredIn']));
+  put(event, 'bytesOut', num(aed?.['bytesTransferredOut']));
+  put(event, 'sseApplied', str(aed?.['SSEApplied']) ?? (sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined));
+  put(event, 'requestedKmsKeyId', str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']));
+  put(event, 'copySource', str(rp?.['x-amz-copy-source']));
+  event['isDataEvent'] = isDataEvent;
+  return true;
 };
 
 /** Key used to drop duplicate deliveries: `sharedEventID` spans the copies of a cross-account call. */

@@ -31,14 +31,17 @@ export const foldAssumedRoleArn = (
 export const isServiceLinkedRoleArn = (arn: string): boolean =>
   arn.includes(':role/aws-service-role/') || /:role\/(?:.*\/)?AWSServiceRoleFor/.test(arn);
 
-const withOptional = (base: Principal, extra: Partial<Record<'arn' | 'sessionName' | 'accountId' | 'accessKeyId', string | undefined>>): Principal => {
-  const out: Record<string, unknown> = { type: base.type, id: base.id, isAwsService: base.isAwsService };
-  if (extra.arn !== undefined) out['arn'] = extra.arn;
-  if (extra.sessionName !== undefined) out['sessionName'] = extra.sessionName;
-  if (extra.accountId !== undefined) out['accountId'] = extra.accountId;
-  if (extra.accessKeyId !== undefined) out['accessKeyId'] = extra.accessKeyId;
-  return out as unknown as Principal;
+/** The principal with its optional fields set only when present (no undefined-valued keys). */
+const principalOf = (type: PrincipalType, id: string, isAwsService: boolean, arn: string | undefined, sessionName: string | undefined, accountId: string | undefined, accessKeyId: string | undefined): Principal => {
+  const out: { -readonly [K in keyof Principal]: Principal[K] } = { type, id, isAwsService };
+  if (arn !== undefined) out.arn = arn;
+  if (sessionName !== undefined) out.sessionName = sessionName;
+  if (accountId !== undefined) out.accountId = accountId;
+  if (accessKeyId !== undefined) out.accessKeyId = accessKeyId;
+  return out;
 };
+
+const sessionIssuerArn = (ui: JsonObject): string | undefined => str(obj(obj(ui['sessionContext'])?.['sessionIssuer'])?.['arn']);
 
 /**
  * Turns `userIdentity` into a stable principal. Assumed-role sessions fold to the role ARN (the session
@@ -53,38 +56,32 @@ export const normalizePrincipal = (userIdentity: unknown): Principal => {
   const accountId = str(ui['accountId']);
   const accessKeyId = str(ui['accessKeyId']);
   const principalId = str(ui['principalId']);
-  const common = { arn, accountId, accessKeyId };
 
   switch (type) {
     case 'Root':
-      return withOptional({ type, id: arn ?? `arn:aws:iam::${accountId ?? 'unknown'}:root`, isAwsService: false }, common);
+      return principalOf(type, arn ?? `arn:aws:iam::${accountId ?? 'unknown'}:root`, false, arn, undefined, accountId, accessKeyId);
     case 'IAMUser':
-      return withOptional({ type, id: arn ?? `iam-user:${accountId ?? 'unknown'}:${str(ui['userName']) ?? principalId ?? 'unknown'}`, isAwsService: false }, common);
+      return principalOf(type, arn ?? `iam-user:${accountId ?? 'unknown'}:${str(ui['userName']) ?? principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     case 'AssumedRole': {
-      const issuerArn = str(obj(obj(ui['sessionContext'])?.['sessionIssuer'])?.['arn']);
+      const issuerArn = sessionIssuerArn(ui);
       const folded = arn !== undefined ? foldAssumedRoleArn(arn) : undefined;
       const id = issuerArn ?? folded?.roleArn ?? arn ?? `assumed-role:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`;
       const sessionName = folded?.sessionName ?? principalId?.split(':')[1];
-      return withOptional({ type, id, isAwsService: isServiceLinkedRoleArn(id) }, { ...common, sessionName });
+      return principalOf(type, id, isServiceLinkedRoleArn(id), arn, sessionName, accountId, accessKeyId);
     }
-    case 'FederatedUser': {
-      const issuerArn = str(obj(obj(ui['sessionContext'])?.['sessionIssuer'])?.['arn']);
-      return withOptional({ type, id: issuerArn ?? arn ?? `federated:${principalId ?? 'unknown'}`, isAwsService: false }, common);
-    }
+    case 'FederatedUser':
+      return principalOf(type, sessionIssuerArn(ui) ?? arn ?? `federated:${principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     case 'AWSService':
-      return withOptional({ type, id: str(ui['invokedBy']) ?? 'aws-service', isAwsService: true }, common);
+      return principalOf(type, str(ui['invokedBy']) ?? 'aws-service', true, arn, undefined, accountId, accessKeyId);
     case 'AWSAccount':
-      return withOptional(
-        { type, id: `aws-account:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`, isAwsService: false },
-        common,
-      );
+      return principalOf(type, `aws-account:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     case 'IdentityCenterUser': {
       const userId = str(obj(ui['onBehalfOf'])?.['userId']);
-      return withOptional({ type, id: `identity-center:${userId ?? principalId ?? 'unknown'}`, isAwsService: false }, common);
+      return principalOf(type, `identity-center:${userId ?? principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     }
     case 'Unknown': {
       const anonymous = principalId === 'anonymous' || accountId === 'ANONYMOUS_PRINCIPAL';
-      return withOptional({ type, id: anonymous ? 'anonymous' : `unknown:${principalId ?? arn ?? 'unknown'}`, isAwsService: false }, common);
+      return principalOf(type, anonymous ? 'anonymous' : `unknown:${principalId ?? arn ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     }
   }
 };
