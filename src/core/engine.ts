@@ -16,7 +16,7 @@ import {
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
-import type { Detection, Rule, RuleContext, RuleSettings } from './rules/define-rule.ts';
+import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
   getEntry,
   hasEntry,
@@ -25,6 +25,7 @@ import {
   putEntry,
   stateKey,
   type AliasEntry,
+  type BucketCoverage,
   type KeyBaseline,
   type PrincipalBaseline,
   type WindowCounter,
@@ -208,7 +209,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         for (const rule of rulesFor(event)) {
           const ruleSettings = settings.get(rule.id);
           if (ruleSettings === undefined) continue;
-          const ctx = ruleContext(rule, ruleSettings, event, state, config.learningPeriodMs, effective);
+          const ctx = new EventRuleContext(rule, ruleSettings, event, state, config.learningPeriodMs, effective);
           const draft = rule.detect(event, ctx);
           if (draft === undefined) continue;
           detections.push({
@@ -271,84 +272,117 @@ const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefin
   return keyAccountId === undefined ? { ...e, keyArn: entry.keyArn } : { ...e, keyArn: entry.keyArn, keyAccountId };
 };
 
-const ruleContext = (
-  rule: Rule,
-  settings: RuleSettings,
-  event: MonitorEvent,
-  state: WorkingState,
-  learningPeriodMs: number,
-  config: EngineConfig,
-): RuleContext => {
-  const baselineOf = (keyArn: string): KeyBaseline | undefined => {
-    const entry = state.get(stateKey.keyBaseline(keyArn));
-    return entry?.kind === 'key-baseline' ? entry : undefined;
-  };
-  const principalKey = stateKey.principalBaseline(event.principal.id);
-  const principalBaselineOf = (): PrincipalBaseline | undefined => {
-    const entry = state.get(principalKey);
+/**
+ * What a rule sees of the state while it judges one event. One object per (rule, event) with its methods on the
+ * prototype: no closures per call on the hot path. The window key is built only for rules that count.
+ */
+class EventRuleContext implements RuleContext {
+  readonly settings: RuleSettings;
+  readonly learningPeriodMs: number;
+  readonly keyPolicy: EngineConfig['keyPolicy'];
+  private readonly rule: Rule;
+  private readonly event: MonitorEvent;
+  private readonly state: WorkingState;
+  private readonly principalKey: string;
+  private window: { readonly group: string; readonly key: string; readonly startMs: number } | null | undefined;
+  private lastBaseline: { readonly keyArn: string; readonly entry: KeyBaseline | undefined } | undefined;
+
+  constructor(rule: Rule, settings: RuleSettings, event: MonitorEvent, state: WorkingState, learningPeriodMs: number, config: EngineConfig) {
+    this.rule = rule;
+    this.settings = settings;
+    this.event = event;
+    this.state = state;
+    this.learningPeriodMs = learningPeriodMs;
+    this.keyPolicy = config.keyPolicy;
+    this.principalKey = stateKey.principalBaseline(event.principal.id);
+  }
+
+  keyBaseline(keyArn: string): KeyBaseline | undefined {
+    // Rules ask for the same key several times (baseline, learning, alias): one lookup per context.
+    if (this.lastBaseline?.keyArn === keyArn) return this.lastBaseline.entry;
+    const entry = this.state.get(stateKey.keyBaseline(keyArn));
+    const baseline = entry?.kind === 'key-baseline' ? entry : undefined;
+    this.lastBaseline = { keyArn, entry: baseline };
+    return baseline;
+  }
+
+  isLearning(keyArn: string, t: number): boolean {
+    const b = this.keyBaseline(keyArn);
+    return b === undefined || t < b.firstSeenMs + this.learningPeriodMs;
+  }
+
+  historyStartMs(keyArn: string): number | undefined {
+    return this.keyBaseline(keyArn)?.firstSeenMs;
+  }
+
+  principalBaseline(): PrincipalBaseline | undefined {
+    const entry = this.state.get(this.principalKey);
     return entry?.kind === 'principal-baseline' ? entry : undefined;
-  };
-  const principalLearning = (): boolean => {
-    const b = principalBaselineOf();
-    return b === undefined || event.eventTimeMs < b.firstSeenMs + learningPeriodMs;
-  };
-  const group = rule.windowGroup?.(event);
-  const t = event.eventTimeMs;
-  const start = windowStartMs(t, settings.windowMs);
-  const windowKey = group === undefined ? undefined : stateKey.window(rule.id, group, start);
-  return {
-    settings,
-    learningPeriodMs,
-    keyPolicy: config.keyPolicy,
-    keyBaseline: baselineOf,
-    isLearning: (keyArn, t) => {
-      const b = baselineOf(keyArn);
-      return b === undefined || t < b.firstSeenMs + learningPeriodMs;
-    },
-    historyStartMs: (keyArn) => baselineOf(keyArn)?.firstSeenMs,
-    principalBaseline: principalBaselineOf,
-    isPrincipalLearning: principalLearning,
-    notePeak: (count) => {
-      if (!principalLearning()) return;
-      const b = principalBaselineOf() ?? newPrincipalBaseline(event.eventTimeMs);
-      if ((getEntry(b.peaks, rule.id) ?? 0) < count) putEntry(b.peaks, rule.id, count);
-      state.set(principalKey, b);
-    },
-    countInWindow: (member) => {
-      if (windowKey === undefined || group === undefined) return undefined;
-      const existing = state.get(windowKey);
-      const counter: WindowCounter =
-        existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + settings.windowMs, count: 0, members: [], fired: false };
-      if (member === undefined) counter.count++;
-      else if (!counter.members.includes(member)) {
-        counter.count++;
-        if (counter.members.length < WINDOW_MEMBER_LIMIT) counter.members.push(member);
-      }
-      state.set(windowKey, counter);
-      // Sliding estimate over the last window length: the previous tumbling window counts for the part of it
-      // that still overlaps, so a burst straddling a boundary is not split in two.
-      const previous = state.get(stateKey.window(rule.id, group, start - settings.windowMs));
-      const overlap = 1 - (t - start) / settings.windowMs;
-      const carried = previous?.kind === 'window' ? Math.floor(previous.count * overlap) : 0;
-      return {
-        count: counter.count + carried,
-        members: counter.members,
-        // A burst that already fired in the previous window does not fire again unless this window alone qualifies.
-        fired: counter.fired || (previous?.kind === 'window' && previous.fired && counter.count < settings.threshold),
-      };
-    },
-    markWindowFired: () => {
-      if (windowKey === undefined) return;
-      const entry = state.get(windowKey);
-      if (entry?.kind === 'window') state.set(windowKey, { ...entry, fired: true });
-    },
-    bucketCoverage: (bucket) => {
-      const entry = state.get(stateKey.bucket(bucket));
-      return entry?.kind === 'bucket' ? entry : undefined;
-    },
-    aliasOf: (keyArn) => baselineOf(keyArn)?.aliases[0] ?? (event.kind === 'kms' && event.keyArn === keyArn ? event.keyAlias : undefined),
-  };
-};
+  }
+
+  isPrincipalLearning(): boolean {
+    const b = this.principalBaseline();
+    return b === undefined || this.event.eventTimeMs < b.firstSeenMs + this.learningPeriodMs;
+  }
+
+  notePeak(count: number): void {
+    if (!this.isPrincipalLearning()) return;
+    const b = this.principalBaseline() ?? newPrincipalBaseline(this.event.eventTimeMs);
+    if ((getEntry(b.peaks, this.rule.id) ?? 0) < count) putEntry(b.peaks, this.rule.id, count);
+    this.state.set(this.principalKey, b);
+  }
+
+  private currentWindow(): { readonly group: string; readonly key: string; readonly startMs: number } | null {
+    if (this.window === undefined) {
+      const group = this.rule.windowGroup?.(this.event);
+      const startMs = windowStartMs(this.event.eventTimeMs, this.settings.windowMs);
+      this.window = group === undefined ? null : { group, key: stateKey.window(this.rule.id, group, startMs), startMs };
+    }
+    return this.window;
+  }
+
+  countInWindow(member?: string): WindowView | undefined {
+    const window = this.currentWindow();
+    if (window === null) return undefined;
+    const { key, group, startMs: start } = window;
+    const { windowMs, threshold } = this.settings;
+    const existing = this.state.get(key);
+    const counter: WindowCounter = existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + windowMs, count: 0, members: [], fired: false };
+    if (member === undefined) counter.count++;
+    else if (!counter.members.includes(member)) {
+      counter.count++;
+      if (counter.members.length < WINDOW_MEMBER_LIMIT) counter.members.push(member);
+    }
+    this.state.set(key, counter);
+    // Sliding estimate over the last window length: the previous tumbling window counts for the part of it
+    // that still overlaps, so a burst straddling a boundary is not split in two.
+    const previous = this.state.get(stateKey.window(this.rule.id, group, start - windowMs));
+    const overlap = 1 - (this.event.eventTimeMs - start) / windowMs;
+    const carried = previous?.kind === 'window' ? Math.floor(previous.count * overlap) : 0;
+    return {
+      count: counter.count + carried,
+      members: counter.members,
+      // A burst that already fired in the previous window does not fire again unless this window alone qualifies.
+      fired: counter.fired || (previous?.kind === 'window' && previous.fired && counter.count < threshold),
+    };
+  }
+
+  markWindowFired(): void {
+    const window = this.currentWindow();
+    if (window === null) return;
+    const entry = this.state.get(window.key);
+    if (entry?.kind === 'window') this.state.set(window.key, { ...entry, fired: true });
+  }
+
+  bucketCoverage(bucket: string): BucketCoverage | undefined {
+    const entry = this.state.get(stateKey.bucket(bucket));
+    return entry?.kind === 'bucket' ? entry : undefined;
+  }
+
+  aliasOf(keyArn: string): string | undefined {
+    return this.keyBaseline(keyArn)?.aliases[0] ?? (this.event.kind === 'kms' && this.event.keyArn === keyArn ? this.event.keyAlias : undefined);
+  }
+}
 
 const remember = (record: Record<string, number>, key: string, t: number): void => {
   if (hasEntry(record, key)) {

@@ -154,26 +154,33 @@ export interface WorkingState {
   unplannedReads(): ReadonlySet<string>;
 }
 
+/** Marks a key deleted during the batch (a value no entry can be), so a read is one map lookup. */
+const DELETED: unique symbol = Symbol('deleted');
+
 export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>, planned?: ReadonlySet<string>): WorkingState => {
-  const local = new Map<string, StateEntry | undefined>();
-  const dirty = new Map<string, StateEntry | undefined>();
+  // Written during the batch: the entry, or DELETED. Read first; then what was loaded.
+  const written = new Map<string, StateEntry | typeof DELETED>();
   const unplanned = new Set<string>();
   return {
     get: (key) => {
-      if (local.has(key)) return local.get(key);
-      if (planned !== undefined && !planned.has(key) && !loaded.has(key) && unplanned.size < 100) unplanned.add(key);
-      return loaded.get(key);
+      const mine = written.get(key);
+      if (mine !== undefined) return mine === DELETED ? undefined : mine;
+      const entry = loaded.get(key);
+      if (entry === undefined && planned !== undefined && unplanned.size < 100 && !planned.has(key)) unplanned.add(key);
+      return entry;
     },
     unplannedReads: () => unplanned,
     set: (key, entry) => {
-      local.set(key, entry);
-      dirty.set(key, entry);
+      written.set(key, entry);
     },
     delete: (key) => {
-      local.set(key, undefined);
-      dirty.set(key, undefined);
+      written.set(key, DELETED);
     },
-    changes: () => dirty,
+    changes: () => {
+      const out = new Map<string, StateEntry | undefined>();
+      for (const [key, entry] of written) out.set(key, entry === DELETED ? undefined : entry);
+      return out;
+    },
   };
 };
 

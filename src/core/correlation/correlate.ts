@@ -8,7 +8,7 @@
 import type { CorrelationConfidence, KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import { compact } from '../events/fields.ts';
 import { parseS3Arn } from '../events/s3-arn.ts';
-import { stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
+import { getEntry, putEntry, stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
 
 export interface CorrelationSettings {
   /** Largest |eventTime difference| between a KMS call and its S3 request. */
@@ -154,19 +154,24 @@ export const noteBucketCoverage = (state: WorkingState, e: MonitorEvent): void =
   if (bucket === undefined) return;
   const key = stateKey.bucket(bucket);
   const existing = state.get(key);
+  // Updated in place, like the key baselines: the entry is this batch's (and is saved with its changes).
   const c: BucketCoverage =
     existing?.kind === 'bucket'
-      ? { ...existing, sse: { ...existing.sse }, kmsKeys: { ...existing.kmsKeys } }
+      ? existing
       : { kind: 'bucket', firstSeenMs: e.eventTimeMs, dataEvents: 0, readEvents: 0, bucketKeyCalls: 0, objectKeyCalls: 0, sse: Object.create(null) as Record<string, number>, kmsKeys: Object.create(null) as Record<string, number> };
   c.firstSeenMs = Math.min(c.firstSeenMs, e.eventTimeMs);
   if (isS3Half(e)) {
     c.dataEvents++;
     if (s3Targets(e).some((t) => t.family === 'decrypt')) c.readEvents++;
-    if (e.sseApplied !== undefined) c.sse[e.sseApplied] = (c.sse[e.sseApplied] ?? 0) + 1;
+    if (e.sseApplied !== undefined) putEntry(c.sse, e.sseApplied, (getEntry(c.sse, e.sseApplied) ?? 0) + 1);
   } else if (isKmsHalf(e)) {
     if (bucketOfS3Arn(e.s3Arn).isBucketArn) c.bucketKeyCalls++;
     else c.objectKeyCalls++;
-    if (e.keyArn !== undefined && Object.keys(c.kmsKeys).length < 100) c.kmsKeys[e.keyArn] = (c.kmsKeys[e.keyArn] ?? 0) + 1;
+    if (e.keyArn !== undefined) {
+      const uses = getEntry(c.kmsKeys, e.keyArn);
+      if (uses !== undefined) putEntry(c.kmsKeys, e.keyArn, uses + 1);
+      else if (Object.keys(c.kmsKeys).length < 100) putEntry(c.kmsKeys, e.keyArn, 1);
+    }
   }
   state.set(key, c);
 };
