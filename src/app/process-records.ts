@@ -6,7 +6,7 @@ import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
-import { createWorkingState, type StateEntry } from '#core/state.ts';
+import { createWorkingState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
 import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
 
 export interface ProcessorDeps {
@@ -28,6 +28,11 @@ export interface ProcessorDeps {
   readonly redactContextValue?: (value: string) => string;
   /** Told about every record that is skipped or fails, with its file and index. */
   readonly onIssue?: (issue: ReadIssue) => void;
+  /**
+   * Plan and load each batch's state keys even when the store's entries can be read directly, and record
+   * reads that were not planned (`unplannedStateReads`): the tests' check on the planning remote stores rely on.
+   */
+  readonly checkStatePlanning?: boolean;
 }
 
 export interface BatchOutcome {
@@ -130,10 +135,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     return { ...outcome, skipped, failed };
   }
 
-  /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
-  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number): Promise<BatchOutcome> {
+  /** The batch's working state: over the store's own entries when it has them, else over the planned keys, loaded. */
+  async function workingStateFor(events: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>): Promise<{ working: WorkingState; stored: ReadonlyMap<string, StoredEntry>; aliases: ReadonlyMap<string, StoredEntry> }> {
     const { engine, store } = deps;
-    const due = await store.takeDue({ decideBeforeMs });
+    if (store.entries !== undefined && deps.checkStatePlanning !== true) {
+      return { working: createWorkingState(store.entries as ReadonlyMap<string, StateEntry>), stored: store.entries, aliases: store.entries };
+    }
     const pending: MonitorEvent[] = [];
     for (const entry of due.values()) if (entry.kind === 'correlation') for (const h of entry.kms) pending.push(h.event);
     // Calls that name a key only by alias need the alias entry first, to plan their key's baseline.
@@ -148,8 +155,15 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       for (const k of dependent) planned.add(k);
       for (const [key, entry] of await store.load(dependent)) loaded.set(key, entry);
     }
-    const working = createWorkingState(loaded as ReadonlyMap<string, StateEntry>, planned);
-    const facts = deps.keyFacts === undefined ? undefined : await deps.keyFacts.lookup(keyArnsOf([...events, ...pending], aliases));
+    return { working: createWorkingState(loaded as ReadonlyMap<string, StateEntry>, planned), stored: loaded, aliases };
+  }
+
+  /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
+  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number): Promise<BatchOutcome> {
+    const { engine, store } = deps;
+    const due = await store.takeDue({ decideBeforeMs });
+    const { working, stored, aliases } = await workingStateFor(events, due);
+    const facts = deps.keyFacts === undefined ? undefined : await deps.keyFacts.lookup(keyArnsOf(events, due, aliases));
     const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs, ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) });
     for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
@@ -162,7 +176,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     // A key created and deleted within the batch (a correlation half matched in the same batch) was never
     // stored: its deletion is not written.
     const changes = new Map<string, StoredEntry | undefined>();
-    for (const [key, entry] of working.changes()) if (entry !== undefined || loaded.has(key)) changes.set(key, entry);
+    for (const [key, entry] of working.changes()) if (entry !== undefined || stored.has(key)) changes.set(key, entry);
     const findings = new Map<string, FindingRecord>();
     if (result.detections.length > 0) {
       const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];
@@ -210,10 +224,19 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   }
 };
 
-/** Keys a batch names: by ARN, or by an alias whose key an earlier record revealed. */
-const keyArnsOf = (events: readonly MonitorEvent[], aliases: ReadonlyMap<string, StoredEntry>): string[] => {
+/** Keys a batch names (its calls, and those waiting in due slots): by ARN, or by an alias a record revealed. */
+const keyArnsOf = (events: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>, aliases: ReadonlyMap<string, StoredEntry>): string[] => {
   const arns = new Set<string>();
-  for (const e of events) if (e.kind === 'kms' && e.keyArn !== undefined) arns.add(e.keyArn);
-  for (const entry of aliases.values()) if (entry.kind === 'alias') arns.add(entry.keyArn);
+  const note = (e: MonitorEvent): void => {
+    if (e.kind !== 'kms') return;
+    if (e.keyArn !== undefined) arns.add(e.keyArn);
+    else if (e.keyAlias !== undefined) {
+      const account = e.principal.accountId ?? e.recipientAccountId;
+      const alias = account !== undefined ? aliases.get(stateKey.alias(account, e.keyAlias)) : undefined;
+      if (alias?.kind === 'alias') arns.add(alias.keyArn);
+    }
+  };
+  for (const e of events) note(e);
+  for (const entry of due.values()) if (entry.kind === 'correlation') for (const h of entry.kms) note(h.event);
   return [...arns];
 };

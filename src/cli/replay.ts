@@ -43,11 +43,13 @@ export interface ReplayOptions {
   readonly stdout?: NodeJS.WritableStream;
   readonly stderr?: NodeJS.WriteStream;
   readonly nowMs?: () => number;
+  /** Plan and load state per batch as a remote store would, recording unplanned reads (tests). */
+  readonly checkStatePlanning?: boolean;
 }
 
 export interface ReplayResult {
   readonly exitCode: number;
-  /** State keys the engine read without planning them: empty unless there is a planning bug. */
+  /** State keys the engine read without planning them (with `checkStatePlanning`): empty unless there is a planning bug. */
   readonly unplannedStateReads: readonly string[];
   readonly summaryJson: Record<string, unknown>;
   readonly findings: readonly FindingRecord[];
@@ -92,6 +94,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       onIssue,
       ...(db !== undefined ? { ledger: 'outcome' as const } : {}),
       ...(options.hashContextValues !== undefined ? { redactContextValue: options.hashContextValues } : {}),
+      ...(options.checkStatePlanning === true ? { checkStatePlanning: true } : {}),
     });
     return await replayInto(processor, store, db);
   } catch (error) {

@@ -18,6 +18,11 @@ export interface StateStore {
   takeDue(options?: { readonly decideBeforeMs?: number }): Promise<ReadonlyMap<string, StoredEntry>>;
   /** Drops state that event time has moved past (dedupe entries, closed windows, stale slots). Optional. */
   expire?(watermarkMs: number): Promise<void>;
+  /**
+   * Every entry, readable synchronously: a store that holds its state in memory offers it, and a batch then
+   * reads from it directly instead of planning and loading its keys first. Optional.
+   */
+  readonly entries?: ReadonlyMap<string, StoredEntry>;
 }
 
 /** Where findings go: a JSONL file, Security Hub, EventBridge, ... */

@@ -24,7 +24,7 @@ describe('backtest on kdm simulate --anomalies data', () => {
     const { labels } = simulate({ events: 30000, anomalies: true, seed: 42 });
     const stdout = sink();
 
-    const result = await runReplay({ paths: [out], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout, stderr: sink() as unknown as NodeJS.WriteStream });
+    const result = await runReplay({ paths: [out], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout, stderr: sink() as unknown as NodeJS.WriteStream, checkStatePlanning: true });
 
     expect(result.unplannedStateReads).toEqual([]);
     const score = evaluateFindings(result.findings, labels);

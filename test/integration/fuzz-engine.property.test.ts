@@ -34,7 +34,7 @@ const anyRecord = fc.oneof({ weight: 6, arbitrary: kms }, { weight: 3, arbitrary
 describe('the engine under generated traffic', () => {
   it('never throws, accounts for every record, renders every finding, and keeps memory bounded: 100,000 records', async () => {
     const store = createMemoryStateStore();
-    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => BASE_TIME_MS }, ledger: 'outcome' });
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => BASE_TIME_MS }, ledger: 'outcome', checkStatePlanning: true });
     const heapBefore = process.memoryUsage().heapUsed;
     let total = 0;
     let findings = 0;

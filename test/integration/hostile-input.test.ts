@@ -59,7 +59,7 @@ describe('hostile input (test/fixtures/bad, made by scripts/make-bad-fixtures.mj
     const err = new PassThrough();
     out.resume();
     err.resume();
-    const result = await runReplay({ paths: [join(BAD, 'proto-keys.json'), join(BAD, 'wrong-types.json')], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: out, stderr: err as unknown as NodeJS.WriteStream });
+    const result = await runReplay({ paths: [join(BAD, 'proto-keys.json'), join(BAD, 'wrong-types.json')], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: out, stderr: err as unknown as NodeJS.WriteStream, checkStatePlanning: true });
 
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(({} as Record<string, unknown>)['isAdmin']).toBeUndefined();

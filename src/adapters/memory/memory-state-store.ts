@@ -89,8 +89,12 @@ const createMinHeap = () => {
   const keys: string[] = [];
   const times: number[] = [];
   const swap = (i: number, j: number): void => {
-    [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
-    [times[i], times[j]] = [times[j] as number, times[i] as number];
+    const key = keys[i] as string;
+    keys[i] = keys[j] as string;
+    keys[j] = key;
+    const time = times[i] as number;
+    times[i] = times[j] as number;
+    times[j] = time;
   };
   return {
     push(key: string, atMs: number): void {

@@ -25,7 +25,7 @@ interface Run {
 
 const pipeline = (): Run => {
   const store = createMemoryStateStore();
-  const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => Date.UTC(2026, 10, 22) } });
+  const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => Date.UTC(2026, 10, 22) }, checkStatePlanning: true });
   const decided: KmsCall[] = [];
   return {
     processor,
