@@ -116,6 +116,28 @@ export interface BucketCoverage {
 
 export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry | CorrelationSlot | Watermark | BucketCoverage;
 
+/**
+ * Builds a key from one part, remembering the few thousand most recent: keys of keys, principals, buckets and
+ * streams repeat on almost every record, and the same key string (hashed once) makes each map lookup cheaper.
+ */
+const memoized = (build: (part: string) => string): ((part: string) => string) => {
+  let memo = new Map<string, string>();
+  return (part) => {
+    let key = memo.get(part);
+    if (key === undefined) {
+      if (memo.size >= 4_096) memo = new Map();
+      key = build(part);
+      memo.set(part, key);
+    }
+    return key;
+  };
+};
+
+const keyBaselineKey = memoized((keyArn) => `key#${keyFamilyOf(keyArn)}`);
+const principalBaselineKey = memoized((principalId) => `principal#${principalId}`);
+const watermarkKey = memoized((partition) => `watermark#${partition}`);
+const bucketKey = memoized((bucket) => `bucket#${bucket}`);
+
 export const stateKey = {
   /**
    * The event-time minute leads (copies of one record share their eventTime), so a store can keep the ids
@@ -123,13 +145,13 @@ export const stateKey = {
    */
   seen: (dedupeKey: string, eventTimeMs: number) => `seen#${Math.floor(eventTimeMs / 60_000)}#${dedupeKey}`,
   /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
-  keyBaseline: (keyArn: string) => `key#${keyFamilyOf(keyArn)}`,
-  principalBaseline: (principalId: string) => `principal#${principalId}`,
+  keyBaseline: (keyArn: string) => keyBaselineKey(keyArn),
+  principalBaseline: (principalId: string) => principalBaselineKey(principalId),
   window: (ruleId: string, group: string, startMs: number) => `win#${ruleId}#${startMs}#${group}`,
   alias: (accountId: string, alias: string) => `alias#${accountId}#${alias}`,
   correlation: (family: string, session: string, target: string) => `corr#${family}#${session}#${target}`,
-  watermark: (partition: string) => `watermark#${partition}`,
-  bucket: (bucket: string) => `bucket#${bucket}`,
+  watermark: (partition: string) => watermarkKey(partition),
+  bucket: (bucket: string) => bucketKey(bucket),
 } as const;
 
 /** `arn:aws:kms:<region>:<acct>:key/mrk-…` → the same ARN with `*` for region; other keys unchanged. */
