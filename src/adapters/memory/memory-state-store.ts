@@ -10,10 +10,9 @@ export interface MemoryStateStore extends StateStore {
 
 export const createMemoryStateStore = (initial?: Iterable<readonly [string, StoredEntry]>): MemoryStateStore => {
   const entries = new Map<string, StoredEntry>(initial);
-  // Entries event time makes obsolete, queued by when that happens: expiry pops from the front instead of
-  // scanning every entry (the dedupe ids alone are a day of traffic). Roughly in time order already, since
-  // records arrive roughly in event time; an entry queued late simply waits a little longer.
-  const expiring = createMinHeap();
+  // Entries event time makes obsolete, queued by the minute that happens: expiry takes whole minutes from the
+  // front instead of scanning every entry (the dedupe ids alone are a day of traffic).
+  const expiring = createMinuteQueue();
   const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
     entry === undefined ? undefined
     : entry.kind === 'seen' ? entry.expiresAtMs
@@ -69,60 +68,79 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
       return out;
     },
     async expire(watermarkMs) {
-      const requeue: [string, number][] = [];
-      for (let top = expiring.peek(); top !== undefined && top.atMs < watermarkMs; top = expiring.peek()) {
-        expiring.pop();
-        const entry = entries.get(top.key);
-        const at = obsoleteAt(entry);
-        if (at === undefined) continue; // deleted, or replaced by a kind that does not expire
-        // A slot still holding a KMS call waits for its decision; one updated since it was queued waits for its new time.
-        if (at >= watermarkMs || (entry?.kind === 'correlation' && entry.kms.length > 0)) requeue.push([top.key, Math.max(at, watermarkMs)]);
-        else entries.delete(top.key);
+      for (let keys = expiring.takeBefore(watermarkMs); keys !== undefined; keys = expiring.takeBefore(watermarkMs)) {
+        for (const key of keys) {
+          const entry = entries.get(key);
+          const at = obsoleteAt(entry);
+          if (at === undefined) continue; // deleted, or replaced by a kind that does not expire
+          // A slot still holding a KMS call waits for its decision; one updated since it was queued waits for its new time.
+          if (at >= watermarkMs || (entry?.kind === 'correlation' && entry.kms.length > 0)) expiring.push(key, Math.max(at, watermarkMs));
+          else entries.delete(key);
+        }
       }
-      for (const [key, at] of requeue) expiring.push(key, at);
     },
   };
 };
 
-/** A binary min-heap of (key, time): the next entry to become obsolete is always on top. */
-const createMinHeap = () => {
-  const keys: string[] = [];
-  const times: number[] = [];
-  const swap = (i: number, j: number): void => {
-    const key = keys[i] as string;
-    keys[i] = keys[j] as string;
-    keys[j] = key;
-    const time = times[i] as number;
-    times[i] = times[j] as number;
-    times[j] = time;
+const MINUTE_MS = 60_000;
+
+/**
+ * Keys by the minute they become obsolete: a list per minute, and a binary min-heap of the minutes. Pushing is a
+ * map lookup and an array push; expiry hands back whole minutes that ended before the watermark.
+ */
+const createMinuteQueue = () => {
+  const byMinute = new Map<number, string[]>();
+  const minutes: number[] = [];
+  const siftUp = (i: number): void => {
+    const m = minutes[i] as number;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = minutes[parent] as number;
+      if (p <= m) break;
+      minutes[i] = p;
+      i = parent;
+    }
+    minutes[i] = m;
   };
-  return {
-    push(key: string, atMs: number): void {
-      keys.push(key);
-      times.push(atMs);
-      for (let i = keys.length - 1; i > 0; ) {
-        const parent = (i - 1) >> 1;
-        if ((times[parent] as number) <= atMs) break;
-        swap(i, parent);
-        i = parent;
-      }
-    },
-    peek: (): { key: string; atMs: number } | undefined => (keys.length === 0 ? undefined : { key: keys[0] as string, atMs: times[0] as number }),
-    pop(): void {
-      const last = keys.length - 1;
-      swap(0, last);
-      keys.pop();
-      times.pop();
-      for (let i = 0; ; ) {
+  const popMinute = (): number => {
+    const top = minutes[0] as number;
+    const last = minutes.pop() as number;
+    if (minutes.length > 0) {
+      let i = 0;
+      for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < keys.length && (times[l] as number) < (times[m] as number)) m = l;
-        if (r < keys.length && (times[r] as number) < (times[m] as number)) m = r;
+        const at = (k: number): number => (k === i ? last : (minutes[k] as number));
+        if (l < minutes.length && at(l) < at(m)) m = l;
+        if (r < minutes.length && at(r) < at(m)) m = r;
         if (m === i) break;
-        swap(i, m);
+        minutes[i] = minutes[m] as number;
         i = m;
       }
+      minutes[i] = last;
+    }
+    return top;
+  };
+  return {
+    push(key: string, atMs: number): void {
+      const minute = Math.floor(atMs / MINUTE_MS);
+      const keys = byMinute.get(minute);
+      if (keys !== undefined) keys.push(key);
+      else {
+        byMinute.set(minute, [key]);
+        minutes.push(minute);
+        siftUp(minutes.length - 1);
+      }
+    },
+    /** The keys of the earliest queued minute if it ended at or before `watermarkMs` (removed from the queue). */
+    takeBefore(watermarkMs: number): string[] | undefined {
+      const first = minutes[0];
+      if (first === undefined || (first + 1) * MINUTE_MS > watermarkMs) return undefined;
+      popMinute();
+      const keys = byMinute.get(first);
+      byMinute.delete(first);
+      return keys;
     },
   };
 };

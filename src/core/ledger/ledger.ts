@@ -69,7 +69,19 @@ export interface LedgerDelta {
   readonly accesses: readonly ObjectAccess[];
 }
 
-export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+let dayNames = new Map<number, string>();
+/** The UTC day of an epoch-ms time, YYYY-MM-DD (remembered per day: every ledger call asks). */
+export const dayOf = (ms: number): string => {
+  const day = Math.floor(ms / DAY_MS);
+  let name = dayNames.get(day);
+  if (name === undefined) {
+    if (dayNames.size >= 4_096) dayNames = new Map();
+    name = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    dayNames.set(day, name);
+  }
+  return name;
+};
 
 const pathOf = (e: KmsCall): LedgerPath => (e.madeByS3 ? 's3' : e.madeByAwsService ? 'service' : 'direct');
 
