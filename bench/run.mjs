@@ -41,9 +41,9 @@ const dataset = (records) => {
   return dir;
 };
 
-const replay = (dir) => {
+const replay = (dir, { ledger = true } = {}) => {
   const db = join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'ledger.duckdb');
-  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, '--db', db, '--summary', 'json']);
+  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json']);
   const summary = JSON.parse(run.stdout);
   return { seconds: run.seconds, maxRssKb: run.maxRssKb, records: summary.records.read, findings: summary.findings.total, db };
 };
@@ -79,6 +79,11 @@ const kdm = replay(dir);
 figures.replayPerSecond = Math.round(kdm.records / kdm.seconds);
 figures.replayMaxRssMb = Math.round(kdm.maxRssKb / 1024);
 figures.findings = kdm.findings;
+
+say('kdm replay without the ledger: the engine alone …');
+const engineOnly = replay(dir, { ledger: false });
+figures.replayNoLedgerPerSecond = Math.round(engineOnly.records / engineOnly.seconds);
+figures.replayNoLedgerMaxRssMb = Math.round(engineOnly.maxRssKb / 1024);
 
 say('kdm history: a filtered query on the ledger, scaled to 10M events …');
 {
@@ -122,6 +127,7 @@ const lines = [
   `  vs DuckDB join, 2 threads       ${ratio(figures.replayPerSecond, figures.duckdbPerSecond)}x   (target >= 1.5; baseline ${figures.duckdbPerSecond.toLocaleString()} rec/s, ${figures.duckdbMaxRssMb} MB)`,
   figures.jqPerSecond !== undefined ? `  vs jq                           ${ratio(figures.replayPerSecond, figures.jqPerSecond)}x   (target >= 8; baseline ${figures.jqPerSecond.toLocaleString()} rec/s)` : '  vs jq                           n/a (jq missing)',
   `  peak memory                     ${figures.replayMaxRssMb} MB   (target <= 300 MB)`,
+  `kdm replay without the ledger      ${figures.replayNoLedgerPerSecond.toLocaleString()} rec/s (${ratio(figures.replayNoLedgerPerSecond, figures.parsePerSecond)}x gunzip+parse), peak ${figures.replayNoLedgerMaxRssMb} MB`,
   ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
   `kdm history on ${figures.ledgerRows.toLocaleString()} ledger rows (${figures.ledgerCalls.toLocaleString()} KMS calls, 10x scaled)  ${figures.historyQueryMs} ms wall, of which CLI start ${figures.cliStartupMs} ms (target < 1 s)`,
   ...Object.keys(sizes).map((name) => `lambda ${name.padEnd(22)} ${figures[`bundleKb_${name}`]} KB (target <= 400), init ${figures[`initMs_${name}`]} ms = ${ratio(figures[`initMs_${name}`], figures.nodeEmptyMs)}x node -e '' (${figures.nodeEmptyMs} ms; target <= 2x)`),
