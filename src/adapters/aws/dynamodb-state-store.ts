@@ -212,6 +212,18 @@ const isConditionFailure = (error: unknown): boolean =>
   (error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException'));
 
 /**
+ * A transaction cancelled because the head's version moved (ConditionalCheckFailed) or because another
+ * transaction was writing the same items (TransactionConflict): the batch lost the race and is evaluated again.
+ * Any other reason (an invalid item, say) is an error of its own.
+ */
+const lostTheRace = (error: unknown): boolean => {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons;
+  if (reasons === undefined) return true;
+  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict') && reasons.every((r) => r.Code === undefined || r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
+};
+
+/**
  * The client with every call retrying throttling and 5xx with jittered backoff, as the SDK would (a throttled
  * write was not applied, so repeating it is safe); past that the error reaches the handler and SQS delivers
  * the batch again.
@@ -363,7 +375,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         count('TransactWriteItems', items.length);
         await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
       } catch (error) {
-        if (error instanceof Error && error.name === 'TransactionCanceledException') throw conflict(label, error);
+        if (lostTheRace(error)) throw conflict(label, error);
         throw error;
       }
       return;
