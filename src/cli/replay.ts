@@ -45,6 +45,8 @@ export interface ReplayOptions {
   readonly nowMs?: () => number;
   /** Plan and load state per batch as a remote store would, recording unplanned reads (tests). */
   readonly checkStatePlanning?: boolean;
+  /** Ledger rows between the database's checkpoints (default 50,000; tests make it small). */
+  readonly checkpointRows?: number;
 }
 
 export interface ReplayResult {
@@ -83,7 +85,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   };
 
   const engine = createEngine({ rules: options.rules, config: options.config });
-  const db = options.db !== undefined ? await openLedgerDatabase(options.db) : undefined;
+  const db = options.db !== undefined ? await openLedgerDatabase(options.db, options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}) : undefined;
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
     await db?.begin();
@@ -137,7 +139,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         records += count;
         progress.records(count);
         for (const f of outcome.findings) findings.set(f.id, f);
-        if (db !== undefined) await db.appendLedger(outcome.ledger);
+        if (db !== undefined) {
+          await db.appendLedger(outcome.ledger);
+          // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
+          if (db.checkpointDue) await db.checkpoint(store.entries, [...findings.values()]);
+        }
       }
     }
     if (db === undefined) {

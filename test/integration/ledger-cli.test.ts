@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import type { LedgerRow } from '#core/ledger/ledger.ts';
+import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { REPO, runKdm } from '../helpers/cli.ts';
 
@@ -102,6 +107,43 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await findings(split)).toEqual(await findings(once));
     expect((await findings(once)).length).toBeGreaterThan(10);
     expect(await accesses(split)).toEqual(await accesses(once));
+  });
+
+  it('checkpoints as it goes without changing what it writes, and a run that fails keeps its last checkpoint', async () => {
+    const once = join(work, 'once-for-checkpoints.duckdb');
+    const often = join(work, 'checkpoints.duckdb');
+    const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+    // The same clock for both runs: findings in the state carry the time they were processed.
+    const run = { paths: [SIM], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr: quiet, nowMs: () => Date.UTC(2027, 0, 1) } as const;
+    await runReplay({ ...run, db: once });
+    // A checkpoint every 200 ledger rows: dozens of commits in this run.
+    await runReplay({ ...run, db: often, checkpointRows: 200 });
+
+    const ledger = (db: string) => query(db, 'SELECT id, calls, errors, first_seen, last_seen, findings FROM ledger ORDER BY id');
+    const accesses = (db: string) => query(db, 'SELECT id, calls, source_ips FROM object_access ORDER BY id');
+    const findings = (db: string) => query(db, 'SELECT id, rule_id, event_count FROM findings ORDER BY id');
+    const state = (db: string) => query(db, 'SELECT k, v FROM engine_state ORDER BY k');
+    expect(await ledger(often)).toEqual(await ledger(once));
+    expect(await accesses(often)).toEqual(await accesses(once));
+    expect(await findings(often)).toEqual(await findings(once));
+    expect(await state(often)).toEqual(await state(once));
+
+    // A run that fails after a checkpoint: what the checkpoint committed stays, what came after is rolled back.
+    const crashed = join(work, 'crashed.duckdb');
+    const db = await openLedgerDatabase(crashed);
+    await db.begin();
+    const row = (day: string, count: number): LedgerRow => ({ kind: 'ledger', day, key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: '', operation: 'Decrypt', path: 'direct', count, errors: 0, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day), objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
+    await db.appendLedger({ rows: [row('2026-10-01', 3)], accesses: [] });
+    await db.noteFile('a.json.gz', 10, 3, BASE_TIME_MS);
+    await db.checkpoint([['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]], []);
+    await db.appendLedger({ rows: [row('2026-10-01', 4), row('2026-10-02', 5)], accesses: [] });
+    await db.noteFile('b.json.gz', 10, 9, BASE_TIME_MS);
+    await db.rollback();
+    db.close();
+
+    expect(await query(crashed, 'SELECT day::VARCHAR AS day, calls FROM ledger ORDER BY day')).toEqual([{ day: '2026-10-01', calls: '3' }]);
+    expect(await query(crashed, 'SELECT name FROM ingested_files')).toEqual([{ name: 'a.json.gz' }]);
+    expect(await query(crashed, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
   });
 });
 

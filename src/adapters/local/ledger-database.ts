@@ -91,8 +91,15 @@ export interface LedgerDatabase {
   loadState(): Promise<Map<string, StoredEntry>>;
   /** Starts the run's transaction. */
   begin(): Promise<void>;
-  /** Stages a batch's ledger rows (appended, cheap); `flushLedger` or `commit` folds them into the ledger. */
+  /** Stages a batch's ledger rows (appended, cheap); `flushLedger`, `checkpoint` or `commit` folds them into the ledger. */
   appendLedger(delta: LedgerDelta): Promise<void>;
+  /** Enough rows are staged that the run should `checkpoint` (and so bound DuckDB's memory). */
+  readonly checkpointDue: boolean;
+  /**
+   * Commits what the run has done so far — the ledger, the engine state, the findings and the files read — as one
+   * transaction, and goes on in a new one. A run that fails later keeps this point; its re-run continues from it.
+   */
+  checkpoint(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
   flushLedger(): Promise<void>;
   /** Whether a log file with this name and size was replayed into the database before (or earlier in this run). */
   hasFile(name: string, bytes: number): Promise<boolean>;
@@ -103,7 +110,11 @@ export interface LedgerDatabase {
   close(): void;
 }
 
-const STAGE_ROWS_PER_FOLD = 50_000;
+/**
+ * Staged rows per checkpoint. A checkpoint commits: rows a transaction inserts stay in DuckDB's memory until it
+ * commits, so one transaction for a whole long replay would outgrow the memory limit (5M records did).
+ */
+const STAGE_ROWS_PER_CHECKPOINT = 50_000;
 
 type Cell = string | number | boolean | null | Date | readonly string[];
 
@@ -128,7 +139,8 @@ const describeOpenError = (file: string, error: unknown): MonitorError => {
 };
 
 /** Opens (creating when absent) a kdm database file. `readOnly` for queries and reports. */
-export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean; readonly memoryLimit?: string } = {}): Promise<LedgerDatabase> => {
+export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean; readonly memoryLimit?: string; readonly checkpointRows?: number } = {}): Promise<LedgerDatabase> => {
+  const checkpointRows = options.checkpointRows ?? STAGE_ROWS_PER_CHECKPOINT;
   let instance: DuckDBInstance;
   try {
     // A bounded buffer pool (DuckDB spills to disk beyond it), one thread: the replay beside it needs the rest.
@@ -153,7 +165,7 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
   let accessAppender: DuckDBAppender | undefined;
   let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
-  // Staged rows are folded in every so often, so the fold never needs more memory than a slice of the run.
+  // Rows staged since the last fold: the run checkpoints (folds and commits) every STAGE_ROWS_PER_CHECKPOINT.
   let staged = 0;
   const flushLedger = async (): Promise<void> => {
     filesAppender?.closeSync();
@@ -162,6 +174,28 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     ledgerAppender = undefined;
     accessAppender = undefined;
     for (const sql of [...MERGE_LEDGER, ...MERGE_ACCESS]) await connection.run(sql);
+    staged = 0;
+  };
+  /** Folds the staged rows, replaces the stored state with `state` and upserts `findings`, inside the open transaction. */
+  const writeRun = async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void> => {
+    await flushLedger();
+    await connection.run('DELETE FROM engine_state');
+    const st = await connection.createAppender('engine_state');
+    for (const [k, v] of state) appendRow(st, [k, encodeState(v)]);
+    st.flushSync();
+    st.closeSync();
+    for (const f of findings) {
+      await connection.run(
+        `INSERT OR REPLACE INTO findings VALUES ($id, $rule, $severity, $subject, $reason, make_timestamp(CAST($first AS BIGINT) * 1000),
+           make_timestamp(CAST($last AS BIGINT) * 1000), make_timestamp(CAST($updated AS BIGINT) * 1000), CAST($count AS BIGINT),
+           from_json($ids, '["VARCHAR"]'), $key, $principal, $account, $region, $bucket, $object, $suppressed, $record)`,
+        {
+          id: f.id, rule: f.ruleId, severity: f.severity, subject: f.subject, reason: f.reason, first: f.firstSeenMs, last: f.lastSeenMs, updated: f.updatedAtMs,
+          count: f.eventCount, ids: JSON.stringify(f.eventIds), key: f.key?.arn ?? null, principal: f.principal.id, account: f.accountId ?? null, region: f.region,
+          bucket: f.s3?.bucket ?? null, object: f.s3?.objectKey ?? null, suppressed: f.suppressedBy?.id ?? null, record: encodeState(f),
+        },
+      );
+    }
   };
   return {
     file,
@@ -176,12 +210,11 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       await connection.run('BEGIN TRANSACTION');
       inTransaction = true;
     },
+    get checkpointDue() {
+      return staged >= checkpointRows;
+    },
     async appendLedger(delta) {
       staged += delta.rows.length + delta.accesses.length;
-      if (staged > STAGE_ROWS_PER_FOLD) {
-        await flushLedger();
-        staged = delta.rows.length + delta.accesses.length;
-      }
       if (delta.rows.length > 0) {
         ledgerAppender ??= await connection.createAppender('ledger_stage', 'main', 'temp');
         for (const r of delta.rows) {
@@ -214,25 +247,13 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       filesAppender ??= await connection.createAppender('ingested_files');
       appendRow(filesAppender, [name, bytes, new Date(atMs), records]);
     },
+    async checkpoint(state, findings) {
+      await writeRun(state, findings);
+      await connection.run('COMMIT');
+      await connection.run('BEGIN TRANSACTION');
+    },
     async commit(state, findings) {
-      await flushLedger();
-      await connection.run('DELETE FROM engine_state');
-      const st = await connection.createAppender('engine_state');
-      for (const [k, v] of state) appendRow(st, [k, encodeState(v)]);
-      st.flushSync();
-      st.closeSync();
-      for (const f of findings) {
-        await connection.run(
-          `INSERT OR REPLACE INTO findings VALUES ($id, $rule, $severity, $subject, $reason, make_timestamp(CAST($first AS BIGINT) * 1000),
-             make_timestamp(CAST($last AS BIGINT) * 1000), make_timestamp(CAST($updated AS BIGINT) * 1000), CAST($count AS BIGINT),
-             from_json($ids, '["VARCHAR"]'), $key, $principal, $account, $region, $bucket, $object, $suppressed, $record)`,
-          {
-            id: f.id, rule: f.ruleId, severity: f.severity, subject: f.subject, reason: f.reason, first: f.firstSeenMs, last: f.lastSeenMs, updated: f.updatedAtMs,
-            count: f.eventCount, ids: JSON.stringify(f.eventIds), key: f.key?.arn ?? null, principal: f.principal.id, account: f.accountId ?? null, region: f.region,
-            bucket: f.s3?.bucket ?? null, object: f.s3?.objectKey ?? null, suppressed: f.suppressedBy?.id ?? null, record: encodeState(f),
-          },
-        );
-      }
+      await writeRun(state, findings);
       await connection.run('COMMIT');
       inTransaction = false;
     },
