@@ -145,7 +145,7 @@ const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(t
 const date = new Date().toISOString();
 if (!existsSync(RESULTS)) {
   mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench`; each entry is one run on the machine it names. Ratios compare kdm with baselines measured in the same run.\n');
+  writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench` and `npm run bench:cost`; each entry is one run on the machine it names. Ratios compare kdm with baselines measured in the same run.\n');
 }
 appendFileSync(RESULTS, `\n## ${date} — ${machine}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n<!-- figures: ${JSON.stringify({ date, machine, ...figures })} -->\n`);
 say(`appended to ${RESULTS}`);
