@@ -29,8 +29,9 @@ export interface ProcessorDeps {
   /** Told about every record that is skipped or fails, with its file and index. */
   readonly onIssue?: (issue: ReadIssue) => void;
   /**
-   * Plan and load each batch's state keys even when the store's entries can be read directly, and record
-   * reads that were not planned (`unplannedStateReads`): the tests' check on the planning remote stores rely on.
+   * Plan and load each batch's state keys even when the store's entries can be read directly, recording reads
+   * that were not planned (`unplannedStateReads`). Remote stores depend on the planning; tests turn this on to
+   * check it with the in-memory store.
    */
   readonly checkStatePlanning?: boolean;
 }

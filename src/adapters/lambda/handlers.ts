@@ -80,9 +80,8 @@ export const findingsToPublish = (waiting: readonly FindingRecord[], options: { 
   const oldestFirst = [...waiting].sort((a, b) => a.updatedAtMs - b.updatedAtMs);
   if (oldestFirst.some((f) => options.urgentSeverities.has(f.severity) && f.suppressedBy === undefined)) return oldestFirst;
   const fullCalls = Math.floor(oldestFirst.length / FULL_IMPORT) * FULL_IMPORT;
-  let held = 0;
-  if (options.force) for (const f of oldestFirst) if (f.createdAtMs <= options.nowMs - options.holdMs) held++;
-  return oldestFirst.slice(0, Math.max(fullCalls, held));
+  const heldLongEnough = (f: FindingRecord): boolean => options.force && f.createdAtMs <= options.nowMs - options.holdMs;
+  return oldestFirst.filter((f, i) => i < fullCalls || heldLongEnough(f));
 };
 
 /**

@@ -42,6 +42,12 @@ describe('which waiting findings a Lambda invocation publishes', () => {
     expect(choose(waiting, false)).toEqual([]);
   });
 
+  it('at the flush, sends the update of a finding found long ago, whatever its place in the outbox', () => {
+    const updated = { ...finding(9, { ageMs: 60_000 }), createdAtMs: NOW - 3 * HOLD } as FindingRecord;
+
+    expect(choose([finding(1, { ageMs: 120_000 }), updated], true)).toEqual(['f9']);
+  });
+
   it('sends everything at once when an unsuppressed HIGH or CRITICAL finding waits', () => {
     expect(choose([finding(1), finding(2, { severity: 'HIGH' })]).sort()).toEqual(['f1', 'f2']);
     expect(choose([finding(1), finding(2, { severity: 'CRITICAL', suppressed: true })])).toEqual([]);
