@@ -111,6 +111,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const inputs = await expandInputs(options.paths, processor.noteIssue);
     const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
     const findings = new Map<string, FindingRecord>();
+    // Created or updated since the database's last checkpoint.
+    const changedFindings = new Map<string, FindingRecord>();
     const readOptions = {
       maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
       ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
@@ -138,11 +140,17 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         const count = item.type === 'normalized' ? item.results.length : item.batch.records.length;
         records += count;
         progress.records(count);
-        for (const f of outcome.findings) findings.set(f.id, f);
+        for (const f of outcome.findings) {
+          findings.set(f.id, f);
+          changedFindings.set(f.id, f);
+        }
         if (db !== undefined) {
           await db.appendLedger(outcome.ledger);
           // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
-          if (db.checkpointDue) await db.checkpoint(store.entries, [...findings.values()]);
+          if (db.checkpointDue(store.entries.size)) {
+            await db.checkpoint(store.entries, [...changedFindings.values()]);
+            changedFindings.clear();
+          }
         }
       }
     }

@@ -93,11 +93,15 @@ export interface LedgerDatabase {
   begin(): Promise<void>;
   /** Stages a batch's ledger rows (appended, cheap); `flushLedger`, `checkpoint` or `commit` folds them into the ledger. */
   appendLedger(delta: LedgerDelta): Promise<void>;
-  /** Enough rows are staged that the run should `checkpoint` (and so bound DuckDB's memory). */
-  readonly checkpointDue: boolean;
   /**
-   * Commits what the run has done so far — the ledger, the engine state, the findings and the files read — as one
-   * transaction, and goes on in a new one. A run that fails later keeps this point; its re-run continues from it.
+   * Enough rows are staged that the run should `checkpoint` (and so bound DuckDB's memory): every 50,000 rows,
+   * or every `stateEntries` rows when the state is larger, so rewriting the state never outweighs the ledger.
+   */
+  checkpointDue(stateEntries: number): boolean;
+  /**
+   * Commits what the run has done so far — the ledger, the engine state, the findings created or updated since the
+   * last checkpoint and the files read — as one transaction, and goes on in a new one. A run that fails later
+   * keeps this point; its re-run continues from it.
    */
   checkpoint(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
   flushLedger(): Promise<void>;
@@ -165,7 +169,7 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
   let accessAppender: DuckDBAppender | undefined;
   let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
-  // Rows staged since the last fold: the run checkpoints (folds and commits) every STAGE_ROWS_PER_CHECKPOINT.
+  // Rows staged since the last fold (the run checkpoints, folding and committing, as `checkpointDue` says).
   let staged = 0;
   const flushLedger = async (): Promise<void> => {
     filesAppender?.closeSync();
@@ -210,8 +214,8 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       await connection.run('BEGIN TRANSACTION');
       inTransaction = true;
     },
-    get checkpointDue() {
-      return staged >= checkpointRows;
+    checkpointDue(stateEntries) {
+      return staged >= Math.max(checkpointRows, stateEntries);
     },
     async appendLedger(delta) {
       staged += delta.rows.length + delta.accesses.length;
