@@ -94,8 +94,9 @@ export interface LedgerDatabase {
   /** Stages a batch's ledger rows (appended, cheap); `flushLedger`, `checkpoint` or `commit` folds them into the ledger. */
   appendLedger(delta: LedgerDelta): Promise<void>;
   /**
-   * Enough rows are staged that the run should `checkpoint` (and so bound DuckDB's memory): every 50,000 rows,
-   * or every `stateEntries` rows when the state is larger, so rewriting the state never outweighs the ledger.
+   * Enough ledger rows were written since the last checkpoint that the run should `checkpoint` (and so bound
+   * DuckDB's memory): every 250,000 rows, or every `stateEntries` rows when the state is larger, so rewriting
+   * the state never outweighs the ledger.
    */
   checkpointDue(stateEntries: number): boolean;
   /**
@@ -114,11 +115,14 @@ export interface LedgerDatabase {
   close(): void;
 }
 
+/** Staged rows per fold: the fold's own memory grows with it. */
+const STAGE_ROWS_PER_FOLD = 50_000;
 /**
- * Staged rows per checkpoint. A checkpoint commits: rows a transaction inserts stay in DuckDB's memory until it
- * commits, so one transaction for a whole long replay would outgrow the memory limit (5M records did).
+ * Ledger rows per checkpoint. Rows a transaction inserts stay in DuckDB's memory until it commits, so one
+ * transaction for a whole long replay outgrows the memory limit (5M records did, after about 1.1M rows); each
+ * commit costs a write of the changed tables, so not too often either.
  */
-const STAGE_ROWS_PER_CHECKPOINT = 50_000;
+const LEDGER_ROWS_PER_CHECKPOINT = 250_000;
 
 type Cell = string | number | boolean | null | Date | readonly string[];
 
@@ -144,7 +148,7 @@ const describeOpenError = (file: string, error: unknown): MonitorError => {
 
 /** Opens (creating when absent) a kdm database file. `readOnly` for queries and reports. */
 export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean; readonly memoryLimit?: string; readonly checkpointRows?: number } = {}): Promise<LedgerDatabase> => {
-  const checkpointRows = options.checkpointRows ?? STAGE_ROWS_PER_CHECKPOINT;
+  const checkpointRows = options.checkpointRows ?? LEDGER_ROWS_PER_CHECKPOINT;
   let instance: DuckDBInstance;
   try {
     // A bounded buffer pool (DuckDB spills to disk beyond it), one thread: the replay beside it needs the rest.
@@ -169,8 +173,9 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
   let accessAppender: DuckDBAppender | undefined;
   let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
-  // Rows staged since the last fold (the run checkpoints, folding and committing, as `checkpointDue` says).
+  // Rows staged since the last fold (folded every STAGE_ROWS_PER_FOLD), and rows since the last checkpoint.
   let staged = 0;
+  let sinceCheckpoint = 0;
   const flushLedger = async (): Promise<void> => {
     filesAppender?.closeSync();
     filesAppender = undefined;
@@ -215,10 +220,12 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       inTransaction = true;
     },
     checkpointDue(stateEntries) {
-      return staged >= Math.max(checkpointRows, stateEntries);
+      return sinceCheckpoint >= Math.max(checkpointRows, stateEntries);
     },
     async appendLedger(delta) {
+      if (staged >= STAGE_ROWS_PER_FOLD) await flushLedger();
       staged += delta.rows.length + delta.accesses.length;
+      sinceCheckpoint += delta.rows.length + delta.accesses.length;
       if (delta.rows.length > 0) {
         ledgerAppender ??= await connection.createAppender('ledger_stage', 'main', 'temp');
         for (const r of delta.rows) {
@@ -255,6 +262,7 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       await writeRun(state, findings);
       await connection.run('COMMIT');
       await connection.run('BEGIN TRANSACTION');
+      sinceCheckpoint = 0;
     },
     async commit(state, findings) {
       await writeRun(state, findings);
