@@ -85,6 +85,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   };
 
   const engine = createEngine({ rules: options.rules, config: options.config });
+  let checkpoints = 0;
   const db = options.db !== undefined ? await openLedgerDatabase(options.db, options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}) : undefined;
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
@@ -101,12 +102,25 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     return await replayInto(processor, store, db);
   } catch (error) {
     await db?.rollback();
+    if (db !== undefined && checkpoints > 0) {
+      stderr.write(`kdm: ${safeText(db.file)} keeps this run up to its last checkpoint (${checkpoints} made); run the same command again to continue from there\n`);
+    }
     throw error;
   } finally {
     db?.close();
   }
 
   async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined): Promise<ReplayResult> {
+    // The findings file is opened first: a path that cannot be written fails the run before any work.
+    const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
+    const findingsSink =
+      options.findings === undefined
+        ? undefined
+        : createJsonlFindingSink(options.findings, (f) => {
+            const rule = rulesById.get(f.ruleId);
+            if (rule === undefined) throw new Error(`finding ${f.id} names unknown rule ${f.ruleId}`);
+            return renderFinding(f, rule, options.findingsFormat ?? 'asff', options.version ?? '0.0.0', options.fallbackAccountId);
+          });
 
     const inputs = await expandInputs(options.paths, processor.noteIssue);
     const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
@@ -150,6 +164,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           if (db.checkpointDue(store.entries.size)) {
             await db.checkpoint(store.entries, [...changedFindings.values()]);
             changedFindings.clear();
+            checkpoints++;
           }
         }
       }
@@ -167,15 +182,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (unprintedIssues > 0) stderr.write(`kdm: … and ${unprintedIssues} more read problem(s) not shown\n`);
 
     const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
-    const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
-    if (options.findings !== undefined) {
-      const sink = createJsonlFindingSink(options.findings, (f) => {
-        const rule = rulesById.get(f.ruleId);
-        if (rule === undefined) throw new Error(`finding ${f.id} names unknown rule ${f.ruleId}`);
-        return renderFinding(f, rule, options.findingsFormat ?? 'asff', options.version ?? '0.0.0', options.fallbackAccountId);
-      });
-      await sink.put(allFindings);
-      await sink.close();
+    if (findingsSink !== undefined) {
+      await findingsSink.put(allFindings);
+      await findingsSink.close();
     }
 
     if (options.publish !== undefined) await publishFindings(allFindings, rulesById, options.publish, stderr);

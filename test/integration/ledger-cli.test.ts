@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import type { LedgerRow } from '#core/ledger/ledger.ts';
+import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 import { runReplay } from '../../src/cli/replay.ts';
@@ -128,7 +129,25 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await findings(often)).toEqual(await findings(once));
     expect(await state(often)).toEqual(await state(once));
 
-    // A run that fails after a checkpoint: what the checkpoint committed stays, what came after is rolled back.
+    // A run that dies midway (here, a rule with a bug throws on its 3,000th call) keeps its last checkpoint, says
+    // so, and the same command run again continues from it to the same result as a run that never failed.
+    const resumed = join(work, 'resumed.duckdb');
+    const told: string[] = [];
+    const listening = { write: (text: string) => told.push(text) > 0 } as unknown as NodeJS.WriteStream;
+    let calls = 0;
+    const buggy: Rule = { ...(ALL_RULES[0] as Rule), id: 'test-buggy-rule', detect: () => {
+      if (++calls === 3_000) throw new Error('a rule with a bug');
+      return undefined;
+    } };
+    await expect(runReplay({ ...run, rules: [...ALL_RULES, buggy], db: resumed, checkpointRows: 200, stderr: listening })).rejects.toThrow('a rule with a bug');
+    expect(told.join('')).toMatch(/resumed\.duckdb keeps this run up to its last checkpoint \(\d+ made\); run the same command again/);
+    expect(Number((await query<{ n: string }>(resumed, 'SELECT count(*) AS n FROM ingested_files'))[0]?.n)).toBeGreaterThan(0);
+    await runReplay({ ...run, db: resumed, checkpointRows: 200 });
+    expect(await ledger(resumed)).toEqual(await ledger(once));
+    expect(await accesses(resumed)).toEqual(await accesses(once));
+    expect(await findings(resumed)).toEqual(await findings(once));
+
+    // The same at the level of the database: what the checkpoint committed stays, what came after is rolled back.
     const crashed = join(work, 'crashed.duckdb');
     const db = await openLedgerDatabase(crashed);
     await db.begin();
@@ -195,6 +214,12 @@ describe('kdm history', () => {
     expect(runKdm(['history', '--db', db, '--from', 'yesterday']).stderr).toMatch(/--from must be YYYY-MM-DD/);
     expect(runKdm(['history', '--db', notDb]).stderr).toMatch(/not-a-db\.duckdb: /);
     expect(runKdm(['history', '--db', db, '--format', 'parquet']).stderr).toMatch(/needs --out/);
+    // Before reading any log: a findings file that cannot be written.
+    const unwritable = runKdm(['replay', EVENTS, '--findings', join(work, 'no-such-dir', 'findings.jsonl')]);
+    expect(unwritable.status).toBe(1);
+    expect(unwritable.stderr).toMatch(/kdm: cannot write findings to .*no-such-dir.findings\.jsonl: ENOENT/);
+    expect(unwritable.stderr).not.toMatch(/^\s+at /m);
+    expect(unwritable.stderr).not.toMatch(/records/);
   });
 });
 

@@ -1,4 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
@@ -7,12 +8,26 @@ export interface JsonlFindingSink extends FindingSink {
   close(): Promise<void>;
 }
 
-/** Writes one rendered finding per line to a file, or to stdout for `-`. */
+/** The file, opened now: a path that cannot be written is an error before any work, naming it. */
+const openForWriting = (target: string): WriteStream => {
+  try {
+    return createWriteStream(target, { fd: openSync(target, 'w'), encoding: 'utf8' });
+  } catch (error) {
+    throw new UsageError(`cannot write findings to ${target}: ${(error as Error).message}`, { cause: error });
+  }
+};
+
+/** Writes one rendered finding per line to a file (opened, and so checked, at once), or to stdout for `-`. */
 export const createJsonlFindingSink = (target: string, render: (f: FindingRecord) => unknown): JsonlFindingSink => {
-  const stream: NodeJS.WritableStream = target === '-' ? process.stdout : createWriteStream(target, { encoding: 'utf8' });
+  const stream: NodeJS.WritableStream = target === '-' ? process.stdout : openForWriting(target);
+  // A failure while writing (a full disk, say) is kept and reported by the next write or the close.
+  let failure: Error | undefined;
+  if (target !== '-') stream.on('error', (error: Error) => (failure ??= error));
+  const failed = (error: Error): UsageError => new UsageError(`cannot write findings to ${target}: ${error.message}`, { cause: error });
   const write = (line: string): Promise<void> =>
     new Promise((resolve, reject) => {
-      const ok = stream.write(line, (err) => (err ? reject(err) : undefined));
+      if (failure !== undefined) return reject(failed(failure));
+      const ok = stream.write(line, (err) => (err ? reject(failed(err)) : undefined));
       if (ok) resolve();
       else stream.once('drain', resolve);
     });
@@ -23,7 +38,8 @@ export const createJsonlFindingSink = (target: string, render: (f: FindingRecord
     close: () =>
       new Promise((resolve, reject) => {
         if (target === '-') return resolve();
-        (stream as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve()));
+        if (failure !== undefined) return reject(failed(failure));
+        (stream as WriteStream).end((err?: Error | null) => (err ? reject(failed(err)) : resolve()));
       }),
   };
 };
