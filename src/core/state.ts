@@ -145,13 +145,13 @@ export const stateKey = {
    */
   seen: (dedupeKey: string, eventTimeMs: number) => `seen#${Math.floor(eventTimeMs / 60_000)}#${dedupeKey}`,
   /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
-  keyBaseline: (keyArn: string) => keyBaselineKey(keyArn),
-  principalBaseline: (principalId: string) => principalBaselineKey(principalId),
+  keyBaseline: keyBaselineKey,
+  principalBaseline: principalBaselineKey,
   window: (ruleId: string, group: string, startMs: number) => `win#${ruleId}#${startMs}#${group}`,
   alias: (accountId: string, alias: string) => `alias#${accountId}#${alias}`,
   correlation: (family: string, session: string, target: string) => `corr#${family}#${session}#${target}`,
-  watermark: (partition: string) => watermarkKey(partition),
-  bucket: (bucket: string) => bucketKey(bucket),
+  watermark: watermarkKey,
+  bucket: bucketKey,
 } as const;
 
 /** `arn:aws:kms:<region>:<acct>:key/mrk-…` → the same ARN with `*` for region; other keys unchanged. */

@@ -216,11 +216,11 @@ const isConditionFailure = (error: unknown): boolean =>
  * transaction was writing the same items (TransactionConflict): the batch lost the race and is evaluated again.
  * Any other reason (an invalid item, say) is an error of its own.
  */
+const RACE_REASONS: ReadonlySet<string> = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
 const lostTheRace = (error: unknown): boolean => {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
-  const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons;
-  if (reasons === undefined) return true;
-  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict') && reasons.every((r) => r.Code === undefined || r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
+  const codes = ((error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons ?? []).map((r) => r.Code ?? 'None').filter((c) => c !== 'None');
+  return codes.every((c) => RACE_REASONS.has(c));
 };
 
 /**
@@ -244,8 +244,8 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const busyWaitMs = options.busyWaitMs ?? 30_000;
   const count = (operation: string, items: number): void => options.onCall?.(operation, items);
 
-  // The head as read by the batch running now (`atomically`); its saves commit on its version.
-  let current: { version: number; marks: Record<string, number> } | undefined;
+  // The batch running now (`atomically`): its label, and the head it read; its saves commit on that version.
+  let current: { readonly label: string; version: number; marks: Record<string, number> } | undefined;
   // Seen buckets as read (or written) by the batch running now: save merges new ids into them.
   const seenBuckets = new Map<string, Record<string, number>>();
   // `atomically` calls on this store, one after another.
@@ -314,7 +314,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const headCondition = (version: number) =>
     version === 0
       ? { ConditionExpression: 'attribute_not_exists(pk)' }
-      : { ConditionExpression: '#v = :read', ExpressionAttributeValues: { ':read': { N: String(version) } } };
+      : { ConditionExpression: '#v = :read', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':read': { N: String(version) } } };
 
   const conflict = (label: string, cause?: unknown) =>
     new ConflictError(`batch ${label}: another batch committed to ${TableName} first; nothing of this attempt was written`, { cause });
@@ -368,7 +368,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
     const marks = { S: JSON.stringify(read.marks) };
     if (writes.length <= MAX_TRANSACTION_WRITES) {
       const items: TransactWriteItem[] = [
-        { Put: { TableName, Item: { pk: { S: HEAD_KEY }, version: { N: next }, marks }, ...headCondition(read.version), ...(read.version === 0 ? {} : { ExpressionAttributeNames: { '#v': 'version' } }) } },
+        { Put: { TableName, Item: { pk: { S: HEAD_KEY }, version: { N: next }, marks }, ...headCondition(read.version) } },
         ...writes.map((w): TransactWriteItem => (w.PutRequest !== undefined ? { Put: { TableName, Item: w.PutRequest.Item } } : { Delete: { TableName, Key: w.DeleteRequest?.Key } })),
       ];
       try {
@@ -394,7 +394,6 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
           TableName,
           Item: { pk: { S: HEAD_KEY }, version: { N: next }, marks, journal: { M: { id: { S: journal.id }, chunks: { N: String(parts.length) }, atMs: { N: String(journal.atMs) } } } },
           ...headCondition(read.version),
-          ...(read.version === 0 ? {} : { ExpressionAttributeNames: { '#v': 'version' } }),
         }),
       );
     } catch (error) {
@@ -407,7 +406,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const runAtomically = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const head = await settledHead(label);
-      current = { version: head.version, marks: { ...head.marks } };
+      current = { label, version: head.version, marks: { ...head.marks } };
       seenBuckets.clear();
       try {
         return await work();
@@ -422,13 +421,9 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
     }
   };
 
-  let label = 'save';
   const store: DynamoDbStateStore = {
-    atomically(batchLabel, work) {
-      const run = turn.then(async () => {
-        label = batchLabel;
-        return runAtomically(batchLabel, work);
-      });
+    atomically(label, work) {
+      const run = turn.then(() => runAtomically(label, work));
       turn = run.catch(() => undefined);
       return run;
     },
@@ -479,8 +474,9 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       // Watermarks live in the head item, written with every commit.
       const marks = { ...current.marks };
       for (const [key, entry] of changes) if (entry?.kind === 'watermark' && key.startsWith('watermark#')) marks[key.slice('watermark#'.length)] = entry.maxEventTimeMs;
-      await commit(label, { version: current.version, marks }, all);
-      current = { version: current.version + 1, marks };
+      await commit(current.label, { version: current.version, marks }, all);
+      current.version++;
+      current.marks = marks;
     },
 
     async takeDue(takeOptions) {

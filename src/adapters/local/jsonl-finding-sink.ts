@@ -8,12 +8,14 @@ export interface JsonlFindingSink extends FindingSink {
   close(): Promise<void>;
 }
 
+const cannotWrite = (target: string, error: Error): UsageError => new UsageError(`cannot write findings to ${target}: ${error.message}`, { cause: error });
+
 /** The file, opened now: a path that cannot be written is an error before any work, naming it. */
 const openForWriting = (target: string): WriteStream => {
   try {
     return createWriteStream(target, { fd: openSync(target, 'w'), encoding: 'utf8' });
   } catch (error) {
-    throw new UsageError(`cannot write findings to ${target}: ${(error as Error).message}`, { cause: error });
+    throw cannotWrite(target, error as Error);
   }
 };
 
@@ -23,7 +25,7 @@ export const createJsonlFindingSink = (target: string, render: (f: FindingRecord
   // A failure while writing (a full disk, say) is kept and reported by the next write or the close.
   let failure: Error | undefined;
   if (target !== '-') stream.on('error', (error: Error) => (failure ??= error));
-  const failed = (error: Error): UsageError => new UsageError(`cannot write findings to ${target}: ${error.message}`, { cause: error });
+  const failed = (error: Error): UsageError => cannotWrite(target, error);
   const write = (line: string): Promise<void> =>
     new Promise((resolve, reject) => {
       if (failure !== undefined) return reject(failed(failure));

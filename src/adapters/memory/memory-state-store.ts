@@ -102,25 +102,26 @@ const createMinuteQueue = () => {
     }
     minutes[i] = m;
   };
-  const popMinute = (): number => {
-    const top = minutes[0] as number;
+  /** Removes the earliest minute: the last one moves into its place and sinks to where it belongs. */
+  const popMinute = (): void => {
     const last = minutes.pop() as number;
-    if (minutes.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        const at = (k: number): number => (k === i ? last : (minutes[k] as number));
-        if (l < minutes.length && at(l) < at(m)) m = l;
-        if (r < minutes.length && at(r) < at(m)) m = r;
-        if (m === i) break;
-        minutes[i] = minutes[m] as number;
-        i = m;
+    if (minutes.length === 0) return;
+    let i = 0;
+    for (;;) {
+      let smallest = i;
+      let smallestMinute = last;
+      for (const child of [2 * i + 1, 2 * i + 2]) {
+        const m = minutes[child];
+        if (m !== undefined && m < smallestMinute) {
+          smallest = child;
+          smallestMinute = m;
+        }
       }
-      minutes[i] = last;
+      if (smallest === i) break;
+      minutes[i] = smallestMinute;
+      i = smallest;
     }
-    return top;
+    minutes[i] = last;
   };
   return {
     push(key: string, atMs: number): void {
