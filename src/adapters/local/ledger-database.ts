@@ -8,14 +8,15 @@ import { decodeState, encodeState } from '../state-codec.ts';
 /**
  * The local database (`kdm replay --db <file>`): one DuckDB file holding the decrypt ledger, the findings and
  * the engine's state (baselines, dedupe ids, waiting correlation halves). Replaying tomorrow's logs into the
- * same file continues both the history and the learning. A run writes in one transaction: a run that fails
- * leaves the file as it was.
+ * same file continues both the history and the learning. A run commits at its checkpoints and at its end: a
+ * run that fails leaves the file as its last checkpoint left it.
  */
 
 export const LEDGER_SCHEMA_VERSION = '1';
 
 // The ledger tables have no PRIMARY KEY: the folds keep one row per id by themselves, and DuckDB's key index
-// made the file about a third larger (78 → 54 MB after 1M records) without making the folds faster.
+// made the file about a third larger (78 → 54 MB after 1M records) without making the folds faster. Files made
+// by earlier versions keep their keys; the same statements work on both.
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS kdm_meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS ledger (
