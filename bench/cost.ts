@@ -1,8 +1,6 @@
 // `npm run bench:cost`: SQS-shaped batches of simulated CloudTrail through the Lambda handler, with its state
 // in DynamoDB Local and Security Hub / KMS answered on the wire through the real SDK clients, counting every
 // AWS call. Prints calls per 1,000 KMS records and the list-price cost per million records.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,6 +12,7 @@ import { simulate } from '../src/sim/simulate.ts';
 import { kmsRecord } from '../src/core/testing/builders.ts';
 import { scriptedHttp } from '../test/helpers/fake-http.ts';
 import { startDynamoDbLocal } from '../scripts/dynamodb-local.mjs';
+import { appendBenchEntry } from './results-log.mjs';
 
 /**
  * Public list prices, us-east-1, as published on the AWS pricing pages (checked 2026-11-22; DynamoDB
@@ -166,25 +165,6 @@ const runScenario = async (endpoint: string, table: string, options: ScenarioOpt
   return { records: records.length, kmsRecords, batches: batches.length, invocations, handlerMs, calls, findingsSent, keysLookedUp: keysLookedUp.size };
 };
 
-const RESULTS = 'bench/results.md';
-
-/** Appends this run to bench/results.md (as `npm run bench` does) and prints the change since the previous cost entry. */
-const appendResults = (lines: readonly string[], figures: Record<string, number | undefined>): void => {
-  const previous = existsSync(RESULTS) ? [...readFileSync(RESULTS, 'utf8').matchAll(/<!-- cost figures: (.*) -->/g)].at(-1)?.[1] : undefined;
-  if (previous !== undefined) {
-    const before = JSON.parse(previous) as Record<string, unknown>;
-    const changes = Object.entries(figures).flatMap(([k, v]) => {
-      const b = before[k];
-      return typeof v === 'number' && typeof b === 'number' && b !== 0 && k !== 'records' ? [`${k} ${v} (${v >= b ? '+' : ''}${(((v - b) / b) * 100).toFixed(1)}%)`] : [];
-    });
-    process.stdout.write(`change since the previous cost entry (${String(before['date'] ?? '?')}): ${changes.join(', ')}\n`);
-  }
-  const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-  const date = new Date().toISOString();
-  appendFileSync(RESULTS, `\n## ${date} — npm run bench:cost — ${machine}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n<!-- cost figures: ${JSON.stringify({ date, machine, ...figures })} -->\n`);
-  process.stdout.write(`appended to ${RESULTS}\n`);
-};
-
 const main = async (): Promise<void> => {
   const server = await startDynamoDbLocal();
   try {
@@ -235,7 +215,8 @@ const main = async (): Promise<void> => {
       `cost per million records at list prices (${PRICES.date}, us-east-1): $${total.toFixed(2)} = Lambda $${cost.lambda.toFixed(2)} + SQS $${cost.sqs.toFixed(2)} + DynamoDB $${cost.dynamodb.toFixed(2)} + Security Hub $${cost.securityHub.toFixed(2)}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    appendResults(lines, {
+    // npm runs this from the project's root.
+    appendBenchEntry({ file: 'bench/results.md', kind: 'cost figures', title: 'npm run bench:cost', lines, figures: {
       records,
       writeCallsPer1000Kms: Number(((writeCalls / kmsRecords) * 1000).toFixed(1)),
       hubCallsPer100Batched: batched.sent > 0 ? Number(((batched.calls / batched.sent) * 100).toFixed(2)) : undefined,
@@ -243,7 +224,7 @@ const main = async (): Promise<void> => {
       kmsCallsPerKey: run.keysLookedUp > 0 ? Number((kmsCalls / run.keysLookedUp).toFixed(2)) : undefined,
       dollarsPerMillion: Number(total.toFixed(2)),
       handlerMsPerInvocation: Math.round(handlerMs / invocations),
-    });
+    } });
   } finally {
     await server.stop();
   }

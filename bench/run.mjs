@@ -7,15 +7,15 @@
 //   npm run bench -- --records 200000  a quicker run
 //   npm run bench -- --full            also 5M records, to check that peak memory stays flat as input grows
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { appendBenchEntry } from './results-log.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const KDM = join(ROOT, 'dist', 'kdm.js');
-const RESULTS = join(ROOT, 'bench', 'results.md');
 const SEED = 42;
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, full: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
@@ -135,17 +135,4 @@ const lines = [
 process.stdout.write(`${lines.join('\n')}\n`);
 
 // History: append this run, compare with the previous one.
-const previous = existsSync(RESULTS) ? [...readFileSync(RESULTS, 'utf8').matchAll(/<!-- figures: (.*) -->/g)].at(-1)?.[1] : undefined;
-if (previous !== undefined) {
-  const before = JSON.parse(previous);
-  const changes = Object.entries(figures).filter(([k, v]) => typeof v === 'number' && typeof before[k] === 'number' && before[k] !== 0 && k !== 'records').map(([k, v]) => `${k} ${v} (${v >= before[k] ? '+' : ''}${(((v - before[k]) / before[k]) * 100).toFixed(1)}%)`);
-  process.stdout.write(`change since the previous entry (${before.date ?? '?'}): ${changes.join(', ')}\n`);
-}
-const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-const date = new Date().toISOString();
-if (!existsSync(RESULTS)) {
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, '# Benchmark results\n\nAppended by `npm run bench` and `npm run bench:cost`; each entry is one run on the machine it names. Ratios compare kdm with baselines measured in the same run.\n');
-}
-appendFileSync(RESULTS, `\n## ${date} — ${machine}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n<!-- figures: ${JSON.stringify({ date, machine, ...figures })} -->\n`);
-say(`appended to ${RESULTS}`);
+appendBenchEntry({ file: join(ROOT, 'bench', 'results.md'), kind: 'figures', lines, figures });

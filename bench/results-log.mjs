@@ -1,0 +1,29 @@
+// bench/results.md: every `npm run bench` and `npm run bench:cost` run appends an entry (machine, date, the lines
+// it printed, and its figures as JSON in a comment), and prints the change since the previous entry of its kind.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
+const HEADER =
+  '# Benchmark results\n\nAppended by `npm run bench` and `npm run bench:cost`; each entry is one run on the machine it names. Ratios compare kdm with baselines measured in the same run.\n';
+
+/**
+ * Appends one entry to `file` (bench/results.md; the caller names it, since the cost benchmark runs bundled from
+ * elsewhere). `kind` names the figures' comment (`figures` for the replay benchmark, `cost figures` for
+ * the cost one), so each run compares with the previous run of its own kind; `title` follows the date in the heading.
+ */
+export const appendBenchEntry = ({ file, kind, title, lines, figures }) => {
+  const marker = new RegExp(`<!-- ${kind}: (.*) -->`, 'g');
+  const previous = existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(marker)].at(-1)?.[1] : undefined;
+  if (previous !== undefined) {
+    const before = JSON.parse(previous);
+    const changes = Object.entries(figures)
+      .filter(([k, v]) => typeof v === 'number' && typeof before[k] === 'number' && before[k] !== 0 && k !== 'records')
+      .map(([k, v]) => `${k} ${v} (${v >= before[k] ? '+' : ''}${(((v - before[k]) / before[k]) * 100).toFixed(1)}%)`);
+    process.stdout.write(`change since the previous entry (${before.date ?? '?'}): ${changes.join(', ')}\n`);
+  }
+  const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+  const date = new Date().toISOString();
+  if (!existsSync(file)) writeFileSync(file, HEADER);
+  appendFileSync(file, `\n## ${date}${title !== undefined ? ` — ${title}` : ''} — ${machine}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n<!-- ${kind}: ${JSON.stringify({ date, machine, ...figures })} -->\n`);
+  process.stdout.write(`appended to ${file}\n`);
+};
