@@ -1,4 +1,4 @@
-import type { Engine } from '#core/engine.ts';
+import { aliasAccountOf, type Engine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { KmsCall, MonitorEvent, NormalizeResult } from '#core/events/types.ts';
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
@@ -232,7 +232,7 @@ const keyArnsOf = (events: readonly MonitorEvent[], due: ReadonlyMap<string, Sto
     if (e.kind !== 'kms') return;
     if (e.keyArn !== undefined) arns.add(e.keyArn);
     else if (e.keyAlias !== undefined) {
-      const account = e.principal.accountId ?? e.recipientAccountId;
+      const account = aliasAccountOf(e);
       const alias = account !== undefined ? aliases.get(stateKey.alias(account, e.keyAlias)) : undefined;
       if (alias?.kind === 'alias') arns.add(alias.keyArn);
     }

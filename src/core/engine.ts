@@ -99,6 +99,9 @@ export const resolveRuleSettings = (rule: Rule, config: EngineConfig): RuleSetti
 export const windowStartMs = (eventTimeMs: number, windowMs: number): number =>
   Math.floor(eventTimeMs / windowMs) * windowMs;
 
+/** The account whose alias a call names: aliases are per account (the caller's, else the one that recorded it). */
+export const aliasAccountOf = (e: KmsCall): string | undefined => e.principal.accountId ?? e.recipientAccountId;
+
 export const createEngine = (options: { readonly rules: readonly Rule[]; readonly config?: EngineConfig }): Engine => {
   const config = options.config ?? DEFAULT_ENGINE_CONFIG;
   const seenIds = new Set<string>();
@@ -135,8 +138,6 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     return list;
   };
 
-  const aliasAccount = (e: KmsCall): string | undefined => e.principal.accountId ?? e.recipientAccountId;
-
   const planStateKeys = (events: readonly MonitorEvent[], pending: readonly MonitorEvent[] = [], aliases: ReadonlyMap<string, unknown> = new Map()): string[] => {
     const keys = new Set<string>();
     for (const list of [events, pending]) for (const e of list) {
@@ -148,7 +149,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       if (e.kind === 'kms') {
         if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
         keys.add(stateKey.principalBaseline(e.principal.id));
-        const account = aliasAccount(e);
+        const account = aliasAccountOf(e);
         if (e.keyAlias !== undefined && account !== undefined) {
           keys.add(stateKey.alias(account, e.keyAlias));
           const alias = aliases.get(stateKey.alias(account, e.keyAlias)) as { kind?: string; keyArn?: string } | undefined;
@@ -175,7 +176,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     planAliasKeys(events) {
       const keys = new Set<string>();
       for (const e of events) {
-        const account = e.kind === 'kms' && e.keyArn === undefined ? aliasAccount(e) : undefined;
+        const account = e.kind === 'kms' && e.keyArn === undefined ? aliasAccountOf(e) : undefined;
         if (e.kind === 'kms' && e.keyAlias !== undefined && account !== undefined) keys.add(stateKey.alias(account, e.keyAlias));
       }
       return [...keys];
@@ -220,7 +221,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
             event,
           });
         }
-        if (event.kind === 'kms') learn(event, state, aliasAccount(event));
+        if (event.kind === 'kms') learn(event, state, aliasAccountOf(event));
       };
       const decide = (resolved: readonly ResolvedKmsCall[]): void => {
         for (const r of resolved) {
@@ -240,7 +241,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           }
           state.set(key, { kind: 'seen', expiresAtMs: original.eventTimeMs + config.dedupeRetentionMs });
         }
-        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccount(original)) : original;
+        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccountOf(original)) : original;
         accepted.push(event);
         advanceWatermark(state, event);
         noteBucketCoverage(state, event);
