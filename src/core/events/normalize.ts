@@ -51,12 +51,14 @@ const KEY_ARN = /^arn:[^:]+:kms:[^:]*:(\d{12}):key\/[^/\s]+$/;
 const ALIAS_ARN = /^arn:[^:]+:kms:[^:]*:\d{12}:(alias\/.+)$/;
 const BARE_KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
+/** The ARN of one `resources` entry (CloudTrail spells it ARN; some exports, arn). */
+const resourceArnOf = (r: unknown): string | undefined => (isObject(r) ? (str(own(r, 'ARN')) ?? str(own(r, 'arn'))) : undefined);
+
 const resourceArns = (resources: unknown): string[] => {
   if (!Array.isArray(resources)) return [];
   const out: string[] = [];
   for (const r of resources) {
-    if (!isObject(r)) continue;
-    const arn = str(own(r, 'ARN')) ?? str(own(r, 'arn'));
+    const arn = resourceArnOf(r);
     if (arn !== undefined) out.push(arn);
   }
   return out;
@@ -232,8 +234,7 @@ const addS3Fields = (event: Record<string, unknown>, raw: JsonObject, isDataEven
   const resources = raw['resources'];
   if (Array.isArray(resources)) {
     for (const r of resources) {
-      if (!isObject(r)) continue;
-      const arn = str(own(r, 'ARN')) ?? str(own(r, 'arn'));
+      const arn = resourceArnOf(r);
       if (arn === undefined || !arn.startsWith(S3_ARN_PREFIX)) continue;
       const at = arn.indexOf(S3_ARN_MARKER);
       if (at === -1) continue;
