@@ -5,6 +5,7 @@
  */
 
 import type { KmsCall, S3RequestSummary } from './events/types.ts';
+import { memoized } from './memoize.ts';
 
 /** A delivered record we have seen: kept until event time passes `expiresAtMs`. */
 export interface SeenEntry {
@@ -116,27 +117,11 @@ export interface BucketCoverage {
 
 export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry | CorrelationSlot | Watermark | BucketCoverage;
 
-/**
- * Builds a key from one part, remembering the few thousand most recent: keys of keys, principals, buckets and
- * streams repeat on almost every record, and the same key string (hashed once) makes each map lookup cheaper.
- */
-const memoized = (build: (part: string) => string): ((part: string) => string) => {
-  let memo = new Map<string, string>();
-  return (part) => {
-    let key = memo.get(part);
-    if (key === undefined) {
-      if (memo.size >= 4_096) memo = new Map();
-      key = build(part);
-      memo.set(part, key);
-    }
-    return key;
-  };
-};
-
-const keyBaselineKey = memoized((keyArn) => `key#${keyFamilyOf(keyArn)}`);
-const principalBaselineKey = memoized((principalId) => `principal#${principalId}`);
-const watermarkKey = memoized((partition) => `watermark#${partition}`);
-const bucketKey = memoized((bucket) => `bucket#${bucket}`);
+// Memoized: these keys are built on almost every record from a handful of parts.
+const keyBaselineKey = memoized((keyArn: string) => `key#${keyFamilyOf(keyArn)}`);
+const principalBaselineKey = memoized((principalId: string) => `principal#${principalId}`);
+const watermarkKey = memoized((partition: string) => `watermark#${partition}`);
+const bucketKey = memoized((bucket: string) => `bucket#${bucket}`);
 
 export const stateKey = {
   /**

@@ -5,6 +5,7 @@
  */
 
 import { parseS3Arn } from '../events/s3-arn.ts';
+import { memoized } from '../memoize.ts';
 import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
 import type { KmsCall, MonitorEvent } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
@@ -70,18 +71,9 @@ export interface LedgerDelta {
 }
 
 const DAY_MS = 86_400_000;
-let dayNames = new Map<number, string>();
+const dayName = memoized((day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10));
 /** The UTC day of an epoch-ms time, YYYY-MM-DD (remembered per day: every ledger call asks). */
-export const dayOf = (ms: number): string => {
-  const day = Math.floor(ms / DAY_MS);
-  let name = dayNames.get(day);
-  if (name === undefined) {
-    if (dayNames.size >= 4_096) dayNames = new Map();
-    name = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    dayNames.set(day, name);
-  }
-  return name;
-};
+export const dayOf = (ms: number): string => dayName(Math.floor(ms / DAY_MS));
 
 const pathOf = (e: KmsCall): LedgerPath => (e.madeByS3 ? 's3' : e.madeByAwsService ? 'service' : 'direct');
 
