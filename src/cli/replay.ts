@@ -202,7 +202,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       const threshold = severityRank(options.failOn);
       if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
     }
-    if (db !== undefined) await db.commit(store.entries, allFindings);
+    // The findings the checkpoints wrote are in the database already: the commit adds those changed since.
+    if (db !== undefined) await db.commit(store.entries, [...changedFindings.values()]);
     return { exitCode, summaryJson, findings: allFindings, unplannedStateReads: [...processor.unplannedStateReads] };
   }
 };

@@ -112,7 +112,7 @@ export interface LedgerDatabase {
   /** Whether a log file with this name and size was replayed into the database before (or earlier in this run). */
   hasFile(name: string, bytes: number): Promise<boolean>;
   noteFile(name: string, bytes: number, records: number, atMs: number): Promise<void>;
-  /** Replaces the stored state with the run's final state and upserts its findings, then commits. */
+  /** Replaces the stored state with the run's final state and upserts the findings changed since the last checkpoint, then commits. */
   commit(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
   rollback(): Promise<void>;
   close(): void;
