@@ -15,7 +15,8 @@ import * as s3PutWithoutRequiredKms from './s3-put-without-required-kms.ts';
 
 /**
  * Each rule with its test cases, for `kdm rules test` and the rule-case suite (not for Lambda bundles). A rule
- * file's cases are a function, built here on first use: a bundle that imports only `rule` never runs them.
+ * file's cases are a function, built when this catalogue is imported: a bundle that imports only `rule` never
+ * builds them.
  */
 export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[] = [
   kmsUnusualPrincipal,

@@ -15,9 +15,9 @@ import { rule as s3PutWithoutRequiredKms } from './s3-put-without-required-kms.t
 
 /**
  * Every rule shipped with the monitor, in catalogue order. Rule ids are a public contract.
- * This list imports only `rule` from each file, and a rule file's cases are a function, so Lambda bundles leave the
- * test cases out (the packaging test checks it); catalogue.ts
- * pairs rules with their cases, and test/rules/rule-cases.test.ts keeps the two lists identical.
+ * This list imports only `rule` from each file, and a rule file's cases are a function, so Lambda bundles
+ * leave the test cases out (the packaging test checks it); catalogue.ts pairs rules with their cases, and
+ * test/rules/rule-cases.test.ts keeps the two lists identical.
  */
 export const ALL_RULES: readonly Rule[] = [
   kmsUnusualPrincipal,
