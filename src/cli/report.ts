@@ -38,12 +38,12 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
   // the ledger's first day, so the principals of that first day are the baseline.
   const periodStart = filters.fromMs ?? (dataStart !== undefined ? Date.parse(new Date(dataStart).toISOString().slice(0, 10)) + 86_400_000 : undefined);
 
-  const keyRows = await rowsOf(c, `SELECT key, max(key_alias) AS alias, sum(calls) AS calls, count(DISTINCT principal) AS principals, sum(errors) AS errors FROM ledger t ${where} GROUP BY key ORDER BY calls DESC LIMIT 25`, params);
+  const keyRows = await rowsOf(c, `SELECT key, max(key_alias) AS alias, sum(calls) AS calls, count(DISTINCT principal) AS principals, sum(errors) AS errors FROM ledger t ${where} GROUP BY key ORDER BY calls DESC, key LIMIT 25`, params);
   const keys: ReportKey[] = [];
   for (const k of keyRows) {
     const p = { ...params, reportKey: String(k.key) };
     const perDay = await rowsOf(c, `SELECT CAST(day AS VARCHAR) AS day, principal, sum(calls) AS calls FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY ALL ORDER BY day`, p);
-    const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY principal ORDER BY calls DESC LIMIT 10`, p);
+    const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY principal ORDER BY calls DESC, principal LIMIT 10`, p);
     const fresh = periodStart === undefined ? [] : await rowsOf(
       c,
       `WITH firsts AS (SELECT principal, min(first_seen) AS f FROM ledger WHERE key = $reportKey GROUP BY principal)
