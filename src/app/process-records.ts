@@ -4,7 +4,7 @@ import type { KmsCall, MonitorEvent, NormalizeResult } from '#core/events/types.
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
-import { ledgerOf, mergeLedgerRow, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
+import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
 import { createWorkingState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
 import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
@@ -18,9 +18,11 @@ export interface ProcessorDeps {
   /**
    * The decrypt ledger: `outcome` hands each batch's aggregated rows back (a local database appends them);
    * `state` also merges them into the state store with the batch (the DynamoDB table, committed atomically
-   * with the state, so a redelivered batch never counts twice). Off when absent.
+   * with the state, so a redelivered batch never counts twice); `{ into }` adds them to the caller's
+   * accumulator, which the caller drains (the replay, so rows that batches repeat reach its database once).
+   * Off when absent.
    */
-  readonly ledger?: 'outcome' | 'state';
+  readonly ledger?: 'outcome' | 'state' | { readonly into: LedgerAccumulator };
   /**
    * Privacy: replaces each encryption context value a finding carries (config `privacy.hashEncryptionContext`).
    * The shell supplies a keyed hash; the ledger never stores context values.
@@ -48,7 +50,7 @@ export interface BatchOutcome {
   readonly findings: readonly FindingRecord[];
   /** S3-made KMS calls decided in this batch, with their correlation (and S3 request when matched). */
   readonly decidedKmsCalls: readonly KmsCall[];
-  /** The batch's ledger rows and object accesses (empty unless the processor keeps a ledger). */
+  /** The batch's ledger rows and object accesses (empty unless the ledger is `outcome` or `state`). */
   readonly ledger: LedgerDelta;
 }
 
@@ -202,7 +204,9 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         changes.set(key, merged);
       }
     }
-    const ledger = deps.ledger === undefined ? NO_LEDGER : ledgerOf(result.accepted, result.decidedKmsCalls, result.detections);
+    let ledger = NO_LEDGER;
+    if (typeof deps.ledger === 'object') deps.ledger.into.add(result.accepted, result.decidedKmsCalls, result.detections);
+    else if (deps.ledger !== undefined) ledger = ledgerOf(result.accepted, result.decidedKmsCalls, result.detections);
     if (deps.ledger === 'state' && (ledger.rows.length > 0 || ledger.accesses.length > 0)) {
       const prior = await store.load([...ledger.rows.map(ledgerRowId), ...ledger.accesses.map(objectAccessId)]);
       for (const row of ledger.rows) {

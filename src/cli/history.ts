@@ -120,8 +120,7 @@ const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: nu
   const days = daysBetween(filters.fromMs ?? nowMs - 30 * DAY_MS, filters.toMs ?? nowMs);
   stderr.write(`kdm: reading ${days.length} day(s) of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
   const db = await openLedgerDatabase(':memory:');
-  await db.appendLedger(await store.ledgerOfDays(days));
-  await db.flushLedger();
+  await db.writeLedger(await store.ledgerOfDays(days));
   return db;
 };
 

@@ -8,6 +8,7 @@ import { createJsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
+import { LedgerAccumulator } from '#core/ledger/ledger.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import { expiredSuppressions } from '#core/findings/suppress.ts';
 import type { ReadIssue } from '#core/ports.ts';
@@ -57,6 +58,12 @@ export interface ReplayResult {
   readonly findings: readonly FindingRecord[];
 }
 
+/**
+ * Ledger rows and object accesses the replay aggregates in memory before handing them to the database: rows
+ * repeated across batches (a role decrypting with the same key all day) then reach it once, not once a batch.
+ */
+const ACCUMULATED_LEDGER_ROWS = 20_000;
+
 /** Most read problems printed one per line; the rest are counted in one closing line. */
 const MAX_ISSUE_LINES = 200;
 
@@ -90,16 +97,17 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
     await db?.begin();
+    const ledger = new LedgerAccumulator();
     const processor = createRecordProcessor({
       engine,
       store,
       clock: { nowMs },
       onIssue,
-      ...(db !== undefined ? { ledger: 'outcome' as const } : {}),
+      ...(db !== undefined ? { ledger: { into: ledger } } : {}),
       ...(options.hashContextValues !== undefined ? { redactContextValue: options.hashContextValues } : {}),
       ...(options.checkStatePlanning === true ? { checkStatePlanning: true } : {}),
     });
-    return await replayInto(processor, store, db);
+    return await replayInto(processor, store, db, ledger);
   } catch (error) {
     await db?.rollback();
     if (db !== undefined && checkpoints > 0) {
@@ -110,7 +118,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     db?.close();
   }
 
-  async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined): Promise<ReplayResult> {
+  async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined, ledger: LedgerAccumulator): Promise<ReplayResult> {
     // The findings file is opened first: a path that cannot be written fails the run before any work.
     const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
     const findingsSink =
@@ -158,8 +166,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           findings.set(f.id, f);
           changedFindings.set(f.id, f);
         }
-        if (db !== undefined) {
-          await db.appendLedger(outcome.ledger);
+        if (db !== undefined && ledger.size >= Math.min(ACCUMULATED_LEDGER_ROWS, db.checkpointRows)) {
+          await db.writeLedger(ledger.drain());
           // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
           if (db.checkpointDue(store.entries.size)) {
             await db.checkpoint(store.entries, [...changedFindings.values()]);
@@ -202,8 +210,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       const threshold = severityRank(options.failOn);
       if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
     }
-    // The findings the checkpoints wrote are in the database already: the commit adds those changed since.
-    if (db !== undefined) await db.commit(store.entries, [...changedFindings.values()]);
+    if (db !== undefined) {
+      await db.writeLedger(ledger.drain());
+      // The findings the checkpoints wrote are in the database already: the commit adds those changed since.
+      await db.commit(store.entries, [...changedFindings.values()]);
+    }
     return { exitCode, summaryJson, findings: allFindings, unplannedStateReads: [...processor.unplannedStateReads] };
   }
 };

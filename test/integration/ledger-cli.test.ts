@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
-import type { LedgerRow } from '#core/ledger/ledger.ts';
+import type { LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
@@ -156,10 +156,10 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const db = await openLedgerDatabase(crashed);
     await db.begin();
     const row = (day: string, count: number): LedgerRow => ({ kind: 'ledger', day, key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: '', operation: 'Decrypt', path: 'direct', count, errors: 0, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day), objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
-    await db.appendLedger({ rows: [row('2026-10-01', 3)], accesses: [] });
+    await db.writeLedger({ rows: [row('2026-10-01', 3)], accesses: [] });
     await db.noteFile('a.json.gz', 10, 3, BASE_TIME_MS);
     await db.checkpoint([['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]], []);
-    await db.appendLedger({ rows: [row('2026-10-01', 4), row('2026-10-02', 5)], accesses: [] });
+    await db.writeLedger({ rows: [row('2026-10-01', 4), row('2026-10-02', 5)], accesses: [] });
     await db.noteFile('b.json.gz', 10, 9, BASE_TIME_MS);
     await db.rollback();
     db.close();
@@ -167,6 +167,32 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(crashed, 'SELECT day::VARCHAR AS day, calls FROM ledger ORDER BY day')).toEqual([{ day: '2026-10-01', calls: '3' }]);
     expect(await query(crashed, 'SELECT name FROM ingested_files')).toEqual([{ name: 'a.json.gz' }]);
     expect(await query(crashed, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
+  });
+
+  it('merges a written row with the stored row of the same id, in one write or across writes', async () => {
+    const file = join(work, 'merge.duckdb');
+    const db = await openLedgerDatabase(file);
+    const at = Date.parse('2026-10-01T10:00:00Z');
+    const row = (count: number, objects: string[], ms: number): LedgerRow => ({ kind: 'ledger', day: '2026-10-01', key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: 'b', operation: 'Decrypt', path: 's3', count, errors: 0, firstSeenMs: ms, lastSeenMs: ms, objects, objectsOverflow: false, eventIds: [`e${count}`], findings: 0 });
+    const access = (count: number, ip: string): ObjectAccess => ({ kind: 'object-access', day: '2026-10-01', key: 'k', principal: 'p', bucket: 'b', objectKey: 'a', operation: 'GetObject', count, firstSeenMs: at, lastSeenMs: at + count, sourceIps: [ip], sessions: [], eventIds: [], correlation: 'object' });
+
+    await db.writeLedger({ rows: [row(3, ['a', 'b'], at)], accesses: [access(3, '198.51.100.1')] });
+    await db.writeLedger({ rows: [row(4, ['b', 'c'], at - 1000), { ...row(1, ['d'], at + 1000), keyAlias: 'alias/x' }], accesses: [access(5, '198.51.100.2')] });
+    db.close();
+
+    expect(await query(file, `SELECT calls, key_alias, list_sort(objects) AS objects, list_sort(event_ids) AS ids, first_seen::VARCHAR AS f, last_seen::VARCHAR AS l FROM ledger`)).toEqual([
+      { calls: '8', key_alias: 'alias/x', objects: ['a', 'b', 'c', 'd'], ids: ['e1', 'e3', 'e4'], f: '2026-10-01 09:59:59', l: '2026-10-01 10:00:01' },
+    ]);
+    expect(await query(file, `SELECT calls, list_sort(source_ips) AS ips FROM object_access`)).toEqual([{ calls: '8', ips: ['198.51.100.1', '198.51.100.2'] }]);
+  });
+
+  it('rolls back quietly a transaction DuckDB has ended itself (a COMMIT that failed), so the run\'s own error is the one told', async () => {
+    const db = await openLedgerDatabase(join(work, 'ended.duckdb'));
+    await db.begin();
+    await db.connection.run('COMMIT');
+
+    await expect(db.rollback()).resolves.toBeUndefined();
+    db.close();
   });
 });
 

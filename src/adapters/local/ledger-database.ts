@@ -1,7 +1,7 @@
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import { ledgerRowId, objectAccessId, type LedgerDelta } from '#core/ledger/ledger.ts';
+import { ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StoredEntry } from '#core/ports.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
 
@@ -14,8 +14,8 @@ import { decodeState, encodeState } from '../state-codec.ts';
 
 export const LEDGER_SCHEMA_VERSION = '1';
 
-// The ledger tables have no PRIMARY KEY: the folds keep one row per id by themselves, and DuckDB's key index
-// made the file about a third larger (78 → 54 MB after 1M records) without making the folds faster. Files made
+// The ledger tables have no PRIMARY KEY: writes keep one row per id by themselves (they merge with the stored row
+// of the same id), and DuckDB's key index made the file about a third larger (78 → 54 MB after 1M records). Files made
 // by earlier versions keep their keys; the same statements work on both.
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS kdm_meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
@@ -36,69 +36,51 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS ingested_files (name VARCHAR, bytes BIGINT, ingested_at TIMESTAMP, records BIGINT, PRIMARY KEY (name, bytes))`,
 ];
 
-const STAGING = [
-  `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR, region VARCHAR,
-     bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR, objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
-  `CREATE TEMP TABLE access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR, operation VARCHAR, calls BIGINT,
-     first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
-];
-
 /**
- * Folds the run's staged rows into the ledger at commit: rows of the same id (earlier runs' and this run's
- * batches) become one. Done once per run as a set operation, not as an upsert per batch.
+ * Where merged rows wait to be inserted: string lists as JSON text, since appending them as DuckDB lists costs
+ * a native value per list (three times the time of this copy). Made for each write and dropped after it.
  */
-const MERGE_LEDGER = [
-  `CREATE TEMP TABLE ledger_merged AS
-   SELECT id, any_value(day) AS day, any_value(key) AS key, max(key_alias) AS key_alias, any_value(principal) AS principal, any_value(principal_type) AS principal_type,
-     any_value(account) AS account, any_value(region) AS region, any_value(bucket) AS bucket, any_value(operation) AS operation, any_value(path) AS path,
-     sum(calls) AS calls, sum(errors) AS errors, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-     list_distinct(flatten(list(objects)))[1:200] AS objects,
-     bool_or(objects_overflow) OR len(list_distinct(flatten(list(objects)))) > 200 AS objects_overflow,
-     list_distinct(flatten(list(event_ids)))[1:10] AS event_ids, sum(findings) AS findings
-   FROM (
-     SELECT * FROM ledger WHERE id IN (SELECT id FROM ledger_stage)
-     UNION ALL BY NAME
+const STAGE = {
+  ledger: `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
+     region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
+     objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
+  object_access: `CREATE TEMP TABLE object_access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
+     operation VARCHAR, calls BIGINT, first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
+};
+const INSERT_STAGED = {
+  ledger: `INSERT INTO ledger BY NAME
      SELECT id, CAST(day AS DATE) AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
        make_timestamp(first_ms * 1000) AS first_seen, make_timestamp(last_ms * 1000) AS last_seen, from_json(objects, '["VARCHAR"]') AS objects, objects_overflow,
-       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings FROM ledger_stage
-   ) GROUP BY id`,
-  `DELETE FROM ledger WHERE id IN (SELECT id FROM ledger_merged)`,
-  `INSERT INTO ledger BY NAME SELECT * FROM ledger_merged`,
-  `DROP TABLE ledger_merged`,
-  `DELETE FROM ledger_stage`,
-];
-
-const MERGE_ACCESS = [
-  `CREATE TEMP TABLE access_merged AS
-   SELECT id, any_value(day) AS day, any_value(key) AS key, any_value(principal) AS principal, any_value(bucket) AS bucket, any_value(object_key) AS object_key,
-     any_value(operation) AS operation, sum(calls) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-     list_distinct(flatten(list(source_ips)))[1:5] AS source_ips, list_distinct(flatten(list(sessions)))[1:5] AS sessions,
-     list_distinct(flatten(list(event_ids)))[1:5] AS event_ids, any_value(correlation) AS correlation
-   FROM (
-     SELECT * FROM object_access WHERE id IN (SELECT id FROM access_stage)
-     UNION ALL BY NAME
+       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings FROM ledger_stage`,
+  object_access: `INSERT INTO object_access BY NAME
      SELECT id, CAST(day AS DATE) AS day, key, principal, bucket, object_key, operation, calls, make_timestamp(first_ms * 1000) AS first_seen,
        make_timestamp(last_ms * 1000) AS last_seen, from_json(source_ips, '["VARCHAR"]') AS source_ips, from_json(sessions, '["VARCHAR"]') AS sessions,
-       from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM access_stage
-   ) GROUP BY id`,
-  `DELETE FROM object_access WHERE id IN (SELECT id FROM access_merged)`,
-  `INSERT INTO object_access BY NAME SELECT * FROM access_merged`,
-  `DROP TABLE access_merged`,
-  `DELETE FROM access_stage`,
-];
+       from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM object_access_stage`,
+};
+
+/** Columns of the two ledger tables as a write reads them back (in the order of their stages). */
+const LEDGER_COLUMNS = `id, day::VARCHAR AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
+  epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings`;
+const ACCESS_COLUMNS = `id, day::VARCHAR AS day, key, principal, bucket, object_key, operation, calls, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms,
+  source_ips, sessions, event_ids, correlation`;
 
 export interface LedgerDatabase {
   readonly file: string;
+  /** Ledger rows written between checkpoints (at least; see `checkpointDue`). */
+  readonly checkpointRows: number;
   readonly connection: DuckDBConnection;
   /** Every state entry a previous run left, to seed the in-memory store. */
   loadState(): Promise<Map<string, StoredEntry>>;
   /** Starts the run's transaction. */
   begin(): Promise<void>;
-  /** Stages a batch's ledger rows (appended, cheap); `flushLedger`, `checkpoint` or `commit` folds them into the ledger. */
-  appendLedger(delta: LedgerDelta): Promise<void>;
+  /**
+   * Adds ledger rows and object accesses to what the database holds, inside the open transaction: a row whose id
+   * is stored already is merged with it (counts added, first and last seen widened, samples joined).
+   */
+  writeLedger(delta: LedgerDelta): Promise<void>;
   /**
    * Enough ledger rows were written since the last checkpoint that the run should `checkpoint` (and so bound
-   * DuckDB's memory): every 250,000 rows, or every `stateEntries` rows when the state is larger, so rewriting
+   * DuckDB's memory): every 50,000 rows, or every `stateEntries` rows when the state is larger, so rewriting
    * the state never outweighs the ledger.
    */
   checkpointDue(stateEntries: number): boolean;
@@ -108,7 +90,6 @@ export interface LedgerDatabase {
    * keeps this point; its re-run continues from it.
    */
   checkpoint(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
-  flushLedger(): Promise<void>;
   /** Whether a log file with this name and size was replayed into the database before (or earlier in this run). */
   hasFile(name: string, bytes: number): Promise<boolean>;
   noteFile(name: string, bytes: number, records: number, atMs: number): Promise<void>;
@@ -118,18 +99,16 @@ export interface LedgerDatabase {
   close(): void;
 }
 
-/** Staged rows per fold: the fold's own memory grows with it. */
-const STAGE_ROWS_PER_FOLD = 50_000;
 /**
- * Ledger rows per checkpoint. Rows a transaction inserts stay in DuckDB's memory until it commits, so one
- * transaction for a whole long replay outgrows the memory limit (5M records did, after about 1.1M rows); each
- * commit costs a write of the changed tables, so not too often either.
+ * Ledger rows per checkpoint. Rows a transaction writes stay in DuckDB's memory until it commits (about 700
+ * bytes a row, more than once over while a write merges), so a checkpoint every 50,000 rows bounds that; each
+ * commit rewrites the engine state, so not much more often either.
  */
-const LEDGER_ROWS_PER_CHECKPOINT = 250_000;
+const LEDGER_ROWS_PER_CHECKPOINT = 50_000;
 
+/** A cell of an appended row: numbers are BIGINT, Dates TIMESTAMP, string lists JSON text (`from_json` reads them back). */
 type Cell = string | number | boolean | null | Date | readonly string[];
 
-/** Appends one row: numbers as BIGINT, dates as TIMESTAMP, string lists as JSON text (from_json reads them back when folded). */
 const appendRow = (appender: DuckDBAppender, cells: readonly Cell[]): void => {
   for (const c of cells) {
     if (c === null) appender.appendNull();
@@ -141,6 +120,34 @@ const appendRow = (appender: DuckDBAppender, cells: readonly Cell[]): void => {
   }
   appender.endRow();
 };
+
+const ledgerCells = (id: string, r: LedgerRow): Cell[] => [
+  id, r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
+  r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings,
+];
+
+const accessCells = (id: string, a: ObjectAccess): Cell[] => [
+  id, a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation, a.count, a.firstSeenMs, a.lastSeenMs, a.sourceIps, a.sessions, a.eventIds, a.correlation,
+];
+
+type StoredRow = Record<string, Json>;
+const text = (v: Json | undefined): string => (typeof v === 'string' ? v : '');
+const texts = (v: Json | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const count = (v: Json | undefined): number => Number(v ?? 0);
+
+/** A ledger row as stored (BIGINTs arrive as strings, lists as arrays). */
+const storedLedgerRow = (r: StoredRow): LedgerRow => ({
+  kind: 'ledger', day: text(r.day), key: text(r.key), ...(typeof r.key_alias === 'string' ? { keyAlias: r.key_alias } : {}), principal: text(r.principal),
+  principalType: text(r.principal_type), account: text(r.account), region: text(r.region), bucket: text(r.bucket), operation: text(r.operation),
+  path: text(r.path) as LedgerRow['path'], count: count(r.calls), errors: count(r.errors), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms),
+  objects: texts(r.objects), objectsOverflow: r.objects_overflow === true, eventIds: texts(r.event_ids), findings: count(r.findings),
+});
+
+const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
+  kind: 'object-access', day: text(r.day), key: text(r.key), principal: text(r.principal), bucket: text(r.bucket), objectKey: text(r.object_key),
+  operation: text(r.operation), count: count(r.calls), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms), sourceIps: texts(r.source_ips),
+  sessions: texts(r.sessions), eventIds: texts(r.event_ids), correlation: text(r.correlation),
+});
 
 const describeOpenError = (file: string, error: unknown): MonitorError => {
   const message = error instanceof Error ? error.message : String(error);
@@ -166,31 +173,50 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     const version = (await connection.runAndReadAll(`SELECT value FROM kdm_meta WHERE name = 'schema'`)).getRowObjectsJson()[0]?.value;
     if (version === undefined) await connection.run(`INSERT INTO kdm_meta VALUES ('schema', '${LEDGER_SCHEMA_VERSION}')`);
     else if (version !== LEDGER_SCHEMA_VERSION) throw new InputError(file, undefined, `database schema ${String(version)} is not the one this kdm writes (${LEDGER_SCHEMA_VERSION})`);
-    for (const sql of STAGING) await connection.run(sql);
   } else {
     const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
   }
   let inTransaction = false;
-  let ledgerAppender: DuckDBAppender | undefined;
-  let accessAppender: DuckDBAppender | undefined;
   let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
-  // Rows staged since the last fold (folded every STAGE_ROWS_PER_FOLD), and rows since the last checkpoint.
-  let staged = 0;
   let sinceCheckpoint = 0;
-  const flushLedger = async (): Promise<void> => {
+
+  /** Merges rows with the stored rows of the same ids: reads those (one join), deletes them, inserts the merged rows. */
+  const writeTable = async <Row>(table: 'ledger' | 'object_access', columns: string, rows: ReadonlyMap<string, Row>, stored: (r: StoredRow) => Row, merge: (prior: Row | undefined, delta: Row) => Row, cells: (id: string, r: Row) => Cell[]): Promise<void> => {
+    if (rows.size === 0) return;
+    await connection.run('CREATE TEMP TABLE written_ids (id VARCHAR)');
+    const ids = await connection.createAppender('written_ids', 'main', 'temp');
+    for (const id of rows.keys()) appendRow(ids, [id]);
+    ids.closeSync();
+    const prior = new Map<string, Row>();
+    const reader = await connection.runAndReadAll(`SELECT ${columns} FROM ${table} WHERE id IN (SELECT id FROM written_ids)`);
+    for (const r of reader.getRowObjectsJson() as StoredRow[]) prior.set(text(r.id), stored(r));
+    if (prior.size > 0) await connection.run(`DELETE FROM ${table} WHERE id IN (SELECT id FROM written_ids)`);
+    await connection.run('DROP TABLE written_ids');
+    await connection.run(STAGE[table]);
+    const appender = await connection.createAppender(`${table}_stage`, 'main', 'temp');
+    for (const [id, r] of rows) appendRow(appender, cells(id, merge(prior.get(id), r)));
+    appender.closeSync();
+    await connection.run(INSERT_STAGED[table]);
+    await connection.run(`DROP TABLE ${table}_stage`);
+  };
+
+  const writeLedger = async (delta: LedgerDelta): Promise<void> => {
+    // One entry per id: the same id twice in a delta is merged before it meets the stored row.
+    const rows = new Map<string, LedgerRow>();
+    for (const r of delta.rows) rows.set(ledgerRowId(r), mergeLedgerRow(rows.get(ledgerRowId(r)), r));
+    const accesses = new Map<string, ObjectAccess>();
+    for (const a of delta.accesses) accesses.set(objectAccessId(a), mergeObjectAccess(accesses.get(objectAccessId(a)), a));
+    await writeTable('ledger', LEDGER_COLUMNS, rows, storedLedgerRow, mergeLedgerRow, ledgerCells);
+    await writeTable('object_access', ACCESS_COLUMNS, accesses, storedObjectAccess, mergeObjectAccess, accessCells);
+    sinceCheckpoint += rows.size + accesses.size;
+  };
+
+  /** Replaces the stored state with `state`, upserts `findings` and ends the files' appender, inside the open transaction. */
+  const writeRun = async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void> => {
     filesAppender?.closeSync();
     filesAppender = undefined;
-    for (const appender of [ledgerAppender, accessAppender]) appender?.closeSync();
-    ledgerAppender = undefined;
-    accessAppender = undefined;
-    for (const sql of [...MERGE_LEDGER, ...MERGE_ACCESS]) await connection.run(sql);
-    staged = 0;
-  };
-  /** Folds the staged rows, replaces the stored state with `state` and upserts `findings`, inside the open transaction. */
-  const writeRun = async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void> => {
-    await flushLedger();
     await connection.run('DELETE FROM engine_state');
     const st = await connection.createAppender('engine_state');
     for (const [k, v] of state) appendRow(st, [k, encodeState(v)]);
@@ -211,6 +237,7 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
   };
   return {
     file,
+    checkpointRows,
     connection,
     async loadState() {
       const out = new Map<string, StoredEntry>();
@@ -225,29 +252,7 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     checkpointDue(stateEntries) {
       return sinceCheckpoint >= Math.max(checkpointRows, stateEntries);
     },
-    async appendLedger(delta) {
-      if (staged >= STAGE_ROWS_PER_FOLD) await flushLedger();
-      staged += delta.rows.length + delta.accesses.length;
-      sinceCheckpoint += delta.rows.length + delta.accesses.length;
-      if (delta.rows.length > 0) {
-        ledgerAppender ??= await connection.createAppender('ledger_stage', 'main', 'temp');
-        for (const r of delta.rows) {
-          appendRow(ledgerAppender, [
-            ledgerRowId(r), r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
-            r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings,
-          ]);
-        }
-      }
-      if (delta.accesses.length > 0) {
-        accessAppender ??= await connection.createAppender('access_stage', 'main', 'temp');
-        for (const a of delta.accesses) {
-          appendRow(accessAppender, [
-            objectAccessId(a), a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation, a.count, a.firstSeenMs, a.lastSeenMs, a.sourceIps, a.sessions, a.eventIds, a.correlation,
-          ]);
-        }
-      }
-    },
-    flushLedger,
+    writeLedger,
     async hasFile(name, bytes) {
       if (ingested === undefined) {
         ingested = new Set();
@@ -273,8 +278,14 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       inTransaction = false;
     },
     async rollback() {
-      if (inTransaction) await connection.run('ROLLBACK');
+      if (!inTransaction) return;
       inTransaction = false;
+      try {
+        await connection.run('ROLLBACK');
+      } catch (error) {
+        // A statement that failed inside the transaction (a COMMIT out of memory, say) has ended it already.
+        if (!/no transaction is active/i.test(error instanceof Error ? error.message : String(error))) throw error;
+      }
     },
     close() {
       connection.closeSync();

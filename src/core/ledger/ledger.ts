@@ -24,7 +24,8 @@ export interface LedgerRow {
   readonly day: string;
   /** Key ARN, or the alias / key id the caller named when no record revealed the ARN. */
   readonly key: string;
-  readonly keyAlias?: string;
+  /** The first alias a call named (filled in when a later call of the row names one). */
+  keyAlias?: string;
   readonly principal: string;
   readonly principalType: string;
   /** Caller's account ('' when the record does not say). */
@@ -117,43 +118,83 @@ const pushCapped = (list: string[], value: string | undefined, cap: number): voi
 export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_CRYPTO_OPERATION_SET.has(e.eventName);
 
 /**
- * Aggregates one batch: `direct` are the accepted KMS calls not made by S3 (decided at once), `decided` the
- * S3-made calls decided in this batch (with their S3 request when matched), `detections` the batch's
- * detections (counted on the rows of their calls).
+ * Aggregates KMS calls into ledger rows and object accesses, batch after batch: a row that batches repeat (the
+ * same day, key, principal, ...) stays one row until drained. `ledgerOf` uses one per batch; the replay keeps
+ * one for the run, so its database receives each row once per drain instead of once per batch.
  */
-export const ledgerOf = (direct: readonly MonitorEvent[], decided: readonly KmsCall[], detections: readonly Detection[]): LedgerDelta => {
-  const rows = new Map<string, LedgerRow>();
-  const accesses = new Map<string, ObjectAccess>();
-  const add = (e: KmsCall): void => {
+export class LedgerAccumulator {
+  readonly #rows = new Map<string, LedgerRow>();
+  readonly #accesses = new Map<string, ObjectAccess>();
+  /** Each row's `objects` as a set, so a row holding hundreds of them is not scanned on every call. */
+  readonly #objectSets = new Map<LedgerRow, Set<string>>();
+
+  /** Rows and accesses held (what a drain would hand over). */
+  get size(): number {
+    return this.#rows.size + this.#accesses.size;
+  }
+
+  /**
+   * Adds one batch: `direct` are the accepted KMS calls not made by S3 (decided at once), `decided` the S3-made
+   * calls decided in this batch (with their S3 request when matched), `detections` the batch's detections
+   * (counted on the rows of this batch's calls).
+   */
+  add(direct: readonly MonitorEvent[], decided: readonly KmsCall[], detections: readonly Detection[]): void {
+    const touched = new Set<string>();
+    for (const e of direct) if (isLedgerCall(e) && !e.madeByS3) touched.add(this.#addCall(e));
+    for (const e of decided) if (isLedgerCall(e)) touched.add(this.#addCall(e));
+    for (const d of detections) {
+      if (!isLedgerCall(d.event)) continue;
+      const id = ledgerRowId(fieldsOf(d.event));
+      const row = touched.has(id) ? this.#rows.get(id) : undefined;
+      if (row !== undefined) row.findings++;
+    }
+  }
+
+  /** Hands over everything held, and starts empty. */
+  drain(): LedgerDelta {
+    const delta = { rows: [...this.#rows.values()], accesses: [...this.#accesses.values()] };
+    this.#rows.clear();
+    this.#accesses.clear();
+    this.#objectSets.clear();
+    return delta;
+  }
+
+  /** Counts one call on its row (and its object access); returns the row's id. */
+  #addCall(e: KmsCall): string {
     const f = fieldsOf(e);
     const id = ledgerRowId(f);
-    let row = rows.get(id);
+    let row = this.#rows.get(id);
     if (row === undefined) {
-      const fresh: LedgerRow = {
+      row = {
         kind: 'ledger', day: f.day, key: f.key, principal: f.principal, principalType: e.principal.type, account: f.account, region: f.region,
         bucket: f.bucket, operation: f.operation, path: f.path, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
         objects: [], objectsOverflow: false, eventIds: [], findings: 0,
-        ...(e.keyAlias !== undefined ? { keyAlias: e.keyAlias } : {}),
       };
-      rows.set(id, fresh);
-      row = fresh;
+      this.#rows.set(id, row);
     }
+    if (row.keyAlias === undefined && e.keyAlias !== undefined) row.keyAlias = e.keyAlias;
     row.count++;
     if (e.errorCode !== undefined) row.errors++;
     row.firstSeenMs = Math.min(row.firstSeenMs, e.eventTimeMs);
     row.lastSeenMs = Math.max(row.lastSeenMs, e.eventTimeMs);
-    if (f.objectKey !== undefined && !row.objects.includes(f.objectKey)) {
-      if (row.objects.length < LEDGER_DISTINCT_OBJECTS) row.objects.push(f.objectKey);
-      else row.objectsOverflow = true;
+    if (f.objectKey !== undefined && !row.objectsOverflow) {
+      let objects = this.#objectSets.get(row);
+      if (objects === undefined) this.#objectSets.set(row, (objects = new Set()));
+      if (!objects.has(f.objectKey)) {
+        if (row.objects.length < LEDGER_DISTINCT_OBJECTS) {
+          row.objects.push(f.objectKey);
+          objects.add(f.objectKey);
+        } else row.objectsOverflow = true;
+      }
     }
-    pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
-    if (f.objectKey === undefined || e.errorCode !== undefined) return;
+    if (row.eventIds.length < LEDGER_SAMPLE) pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
+    if (f.objectKey === undefined || e.errorCode !== undefined) return id;
     const access = { day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation: e.s3Request?.operation ?? e.eventName };
     const accessId = objectAccessId(access);
-    let a = accesses.get(accessId);
+    let a = this.#accesses.get(accessId);
     if (a === undefined) {
       a = { kind: 'object-access', ...access, count: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: [], sessions: [], eventIds: [], correlation: e.correlation ?? 'none' };
-      accesses.set(accessId, a);
+      this.#accesses.set(accessId, a);
     }
     a.count++;
     a.firstSeenMs = Math.min(a.firstSeenMs, e.eventTimeMs);
@@ -161,15 +202,15 @@ export const ledgerOf = (direct: readonly MonitorEvent[], decided: readonly KmsC
     pushCapped(a.sourceIps, e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp), ACCESS_SAMPLE);
     pushCapped(a.sessions, e.principal.sessionName, ACCESS_SAMPLE);
     pushCapped(a.eventIds, e.eventId, ACCESS_SAMPLE);
-  };
-  for (const e of direct) if (isLedgerCall(e) && !e.madeByS3) add(e);
-  for (const e of decided) if (isLedgerCall(e)) add(e);
-  for (const d of detections) {
-    if (!isLedgerCall(d.event)) continue;
-    const row = rows.get(ledgerRowId(fieldsOf(d.event)));
-    if (row !== undefined) row.findings++;
+    return id;
   }
-  return { rows: [...rows.values()], accesses: [...accesses.values()] };
+}
+
+/** One batch's ledger (see `LedgerAccumulator.add`). */
+export const ledgerOf = (direct: readonly MonitorEvent[], decided: readonly KmsCall[], detections: readonly Detection[]): LedgerDelta => {
+  const accumulator = new LedgerAccumulator();
+  accumulator.add(direct, decided, detections);
+  return accumulator.drain();
 };
 
 /** Adds a batch's row to what the store holds (either may be absent). */

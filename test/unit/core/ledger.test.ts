@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
-import { ledgerOf, mergeLedgerRow, mergeObjectAccess, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
+import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, mergeLedgerRow, mergeObjectAccess, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 
@@ -90,5 +90,55 @@ describe('decrypt ledger', () => {
     expect(m.objectsOverflow).toBe(true);
     expect(m.count).toBe(2);
     expect(mergeObjectAccess(undefined, { kind: 'object-access', day: 'd', key: 'k', principal: 'p', bucket: 'b', objectKey: 'o', operation: 'GetObject', count: 1, firstSeenMs: 5, lastSeenMs: 5, sourceIps: ['1.1.1.1'], sessions: [], eventIds: [], correlation: 'object' }).count).toBe(1);
+  });
+
+  describe('LedgerAccumulator (the replay keeps one for the run)', () => {
+    const call = (atMs: number, extra: Parameters<typeof kmsEvent>[0] = {}) => kmsEvent({ who: analyst, atMs, ...extra });
+
+    it('keeps a row that batches repeat as one row, equal to merging the batches\' own ledgers', () => {
+      const batches = [
+        [call(BASE_TIME_MS), call(BASE_TIME_MS + minutes(1), { errorCode: 'AccessDeniedException' })],
+        [call(BASE_TIME_MS + minutes(2)), call(BASE_TIME_MS + days(1))],
+        [call(BASE_TIME_MS - minutes(3))],
+      ];
+      const accumulator = new LedgerAccumulator();
+      for (const b of batches) accumulator.add(b, [], []);
+
+      expect(accumulator.size).toBe(2);
+      const drained = accumulator.drain();
+      expect(drained.rows).toEqual(merged(batches.map((b) => ledgerOf(b, [], []))));
+      expect(drained.rows[0]).toMatchObject({ count: 4, errors: 1, firstSeenMs: BASE_TIME_MS - minutes(3), lastSeenMs: BASE_TIME_MS + minutes(2) });
+      expect(accumulator.size).toBe(0);
+      expect(accumulator.drain()).toEqual({ rows: [], accesses: [] });
+    });
+
+    it('counts a batch\'s detections only on rows that batch added to', () => {
+      const accumulator = new LedgerAccumulator();
+      const first = call(BASE_TIME_MS);
+      accumulator.add([first], [], []);
+      // A detection whose call is not among this batch's calls (decided elsewhere) does not count here.
+      accumulator.add([], [], [{ ruleId: 'r', event: first } as never]);
+      const second = call(BASE_TIME_MS + minutes(1));
+      accumulator.add([second], [], [{ ruleId: 'r', event: second } as never]);
+
+      expect(accumulator.drain().rows.map((r) => [r.count, r.findings])).toEqual([[2, 1]]);
+    });
+
+    it('fills in the alias when a later call names it, and caps distinct objects however many batches bring them', () => {
+      const accumulator = new LedgerAccumulator();
+      const byArn = { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1' };
+      accumulator.add([call(BASE_TIME_MS, byArn)], [], []);
+      accumulator.add([call(BASE_TIME_MS + 1, { ...byArn, keyId: 'alias/app' })], [], []);
+      // S3-made calls join as decided calls (their S3 request matched or not).
+      for (let i = 0; i <= LEDGER_DISTINCT_OBJECTS; i++) accumulator.add([], [call(BASE_TIME_MS + 2 + i, { ...byArn, s3Arn: `arn:aws:s3:::b/o${i}` })], []);
+
+      const { rows, accesses } = accumulator.drain();
+      const withObjects = rows.find((r) => r.bucket === 'b');
+      expect(rows.find((r) => r.bucket === '')?.keyAlias).toBe('alias/app');
+      expect(withObjects?.objects).toHaveLength(LEDGER_DISTINCT_OBJECTS);
+      expect(withObjects?.objectsOverflow).toBe(true);
+      expect(withObjects?.count).toBe(LEDGER_DISTINCT_OBJECTS + 1);
+      expect(accesses).toHaveLength(LEDGER_DISTINCT_OBJECTS + 1);
+    });
   });
 });
