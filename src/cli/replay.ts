@@ -16,6 +16,7 @@ import type { Rule, Severity } from '#core/rules/define-rule.ts';
 import { summaryToJson } from '#core/summary.ts';
 import { formatSummaryTable } from './format-summary.ts';
 import { publishFindings, renderFinding, type FindingsFormat, type PublishOptions } from './publish.ts';
+import { createHeapBudget } from './heap-budget.ts';
 import { createProgress } from './progress.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
@@ -150,6 +151,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     // Reading, decompressing, parsing and normalizing run on a second thread when there is one.
     const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), threads: options.threads ?? (availableParallelism() > 1 ? 2 : 1) });
     let records = 0;
+    const heap = createHeapBudget();
     for await (const item of reader) {
       if (item.type === 'issue') processor.noteIssue(item.issue);
       else if (item.type === 'file-done') {
@@ -162,6 +164,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         const count = item.type === 'normalized' ? item.results.length : item.batch.records.length;
         records += count;
         progress.records(count);
+        heap.check();
         for (const f of outcome.findings) {
           findings.set(f.id, f);
           changedFindings.set(f.id, f);
