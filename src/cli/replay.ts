@@ -4,7 +4,7 @@ import { createRecordProcessor, type RecordProcessor } from '#app/process-record
 import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
 import { readInputs } from '#adapters/local/threaded-reader.ts';
-import { createJsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
+import { createJsonlFindingSink, type JsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
@@ -94,6 +94,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
   const engine = createEngine({ rules: options.rules, config: options.config });
   let checkpoints = 0;
+  let findingsSink: JsonlFindingSink | undefined;
   const db = options.db !== undefined ? await openLedgerDatabase(options.db, options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}) : undefined;
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
@@ -110,6 +111,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     });
     return await replayInto(processor, store, db, ledger);
   } catch (error) {
+    findingsSink?.abandon();
     await db?.rollback();
     if (db !== undefined && checkpoints > 0) {
       stderr.write(`kdm: ${safeText(db.file)} keeps this run up to its last checkpoint (${checkpoints} made); run the same command again to continue from there\n`);
@@ -122,7 +124,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined, ledger: LedgerAccumulator): Promise<ReplayResult> {
     // The findings file is opened first: a path that cannot be written fails the run before any work.
     const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
-    const findingsSink =
+    findingsSink =
       options.findings === undefined
         ? undefined
         : createJsonlFindingSink(options.findings, (f) => {
@@ -196,6 +198,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (findingsSink !== undefined) {
       await findingsSink.put(allFindings);
       await findingsSink.close();
+      findingsSink = undefined;
     }
 
     if (options.publish !== undefined) await publishFindings(allFindings, rulesById, options.publish, stderr);

@@ -169,6 +169,26 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(crashed, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
   });
 
+  it('leaves the findings file as it was when the run fails, with no partial file beside it, and replaces it when the run succeeds', async () => {
+    const dir = mkdtempSync(join(work, 'findings-'));
+    const out = join(dir, 'findings.jsonl');
+    writeFileSync(out, 'an earlier run\n');
+    const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+    const run = { paths: [EVENTS], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr: quiet, findings: out } as const;
+    const buggy: Rule = { ...(ALL_RULES[0] as Rule), id: 'test-buggy-rule', detect: () => {
+      throw new Error('a rule with a bug');
+    } };
+
+    await expect(runReplay({ ...run, rules: [...ALL_RULES, buggy] })).rejects.toThrow('a rule with a bug');
+    expect(readFileSync(out, 'utf8')).toBe('an earlier run\n');
+    expect(readdirSync(dir)).toEqual(['findings.jsonl']);
+
+    const result = await runReplay(run);
+    expect(result.findings.length).toBeGreaterThan(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(result.findings.length);
+    expect(readdirSync(dir)).toEqual(['findings.jsonl']);
+  });
+
   it('merges a written row with the stored row of the same id, in one write or across writes', async () => {
     const file = join(work, 'merge.duckdb');
     const db = await openLedgerDatabase(file);

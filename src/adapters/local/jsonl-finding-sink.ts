@@ -1,27 +1,42 @@
-import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
 
 export interface JsonlFindingSink extends FindingSink {
+  /** Finishes the file: only now does it replace what the path held. */
   close(): Promise<void>;
+  /** The run failed: the path keeps what it held before, and no partial file stays behind. */
+  abandon(): void;
 }
 
 const cannotWrite = (target: string, error: Error): UsageError => new UsageError(`cannot write findings to ${target}: ${error.message}`, { cause: error });
 
-/** The file, opened now: a path that cannot be written is an error before any work, naming it. */
-const openForWriting = (target: string): WriteStream => {
+/**
+ * The file beside the target that the findings are written to, opened now: a path that cannot be written is an
+ * error before any work, naming it.
+ */
+const openForWriting = (target: string, partial: string): WriteStream => {
   try {
-    return createWriteStream(target, { fd: openSync(target, 'w'), encoding: 'utf8' });
+    if (existsSync(target)) {
+      if (statSync(target).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      accessSync(target, constants.W_OK);
+    }
+    return createWriteStream(partial, { fd: openSync(partial, 'w'), encoding: 'utf8' });
   } catch (error) {
     throw cannotWrite(target, error as Error);
   }
 };
 
-/** Writes one rendered finding per line to a file (opened, and so checked, at once), or to stdout for `-`. */
+/**
+ * Writes one rendered finding per line to a file, or to stdout for `-`. The file is written beside the target
+ * and renamed onto it when closed, so a run that fails never leaves an empty or half-written findings file, nor
+ * wipes the one an earlier run wrote.
+ */
 export const createJsonlFindingSink = (target: string, render: (f: FindingRecord) => unknown): JsonlFindingSink => {
-  const stream: NodeJS.WritableStream = target === '-' ? process.stdout : openForWriting(target);
+  const partial = `${target}.partial-${process.pid}`;
+  const stream: NodeJS.WritableStream = target === '-' ? process.stdout : openForWriting(target, partial);
   // A failure while writing (a full disk, say) is kept and reported by the next write or the close.
   let failure: Error | undefined;
   if (target !== '-') stream.on('error', (error: Error) => (failure ??= error));
@@ -41,7 +56,20 @@ export const createJsonlFindingSink = (target: string, render: (f: FindingRecord
       new Promise((resolve, reject) => {
         if (target === '-') return resolve();
         if (failure !== undefined) return reject(failed(failure));
-        (stream as WriteStream).end((err?: Error | null) => (err ? reject(failed(err)) : resolve()));
+        (stream as WriteStream).end((err?: Error | null) => {
+          if (err) return reject(failed(err));
+          try {
+            renameSync(partial, target);
+            resolve();
+          } catch (error) {
+            reject(failed(error as Error));
+          }
+        });
       }),
+    abandon() {
+      if (target === '-') return;
+      (stream as WriteStream).destroy();
+      rmSync(partial, { force: true });
+    },
   };
 };
