@@ -206,31 +206,34 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(file, `SELECT calls, list_sort(source_ips) AS ips FROM object_access`)).toEqual([{ calls: '8', ips: ['198.51.100.1', '198.51.100.2'] }]);
   });
 
-  it('merges into a file an earlier version made, whose ledger tables have a PRIMARY KEY, across checkpoints and within one', async () => {
+  it('merges into a file an earlier version made, whose ledger and state tables have a PRIMARY KEY, across checkpoints and within one', async () => {
     const file = join(work, 'keyed.duckdb');
     const made = await DuckDBInstance.create(file);
     const setup = await made.connect();
-    // The ledger tables as kdm wrote them before they lost their key (the other tables are made by the open below).
+    // The tables as kdm wrote them before they lost their key (the other tables are made by the open below).
     await setup.run(`CREATE TABLE ledger (id VARCHAR PRIMARY KEY, day DATE NOT NULL, key VARCHAR NOT NULL, key_alias VARCHAR, principal VARCHAR NOT NULL, principal_type VARCHAR,
       account VARCHAR, region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP,
       objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT)`);
     await setup.run(`CREATE TABLE object_access (id VARCHAR PRIMARY KEY, day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR,
       object_key VARCHAR, operation VARCHAR, calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`);
+    await setup.run(`CREATE TABLE engine_state (k VARCHAR PRIMARY KEY, v VARCHAR)`);
     setup.closeSync();
     made.closeSync();
     const row = (count: number): LedgerRow => ({ kind: 'ledger', day: '2026-10-01', key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: '', operation: 'Decrypt', path: 'direct', count, errors: 0, firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS, objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
 
     const db = await openLedgerDatabase(file);
     await db.begin();
+    const state = [['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]] as const;
     await db.writeLedger({ rows: [row(1)], accesses: [] });
-    await db.checkpoint([], []);
+    await db.checkpoint(state, []);
     // The same id deleted and inserted again twice in one transaction, on a keyed table.
     await db.writeLedger({ rows: [row(2)], accesses: [] });
     await db.writeLedger({ rows: [row(4)], accesses: [] });
-    await db.commit([], []);
+    await db.commit(state, []);
     db.close();
 
     expect(await query(file, 'SELECT calls FROM ledger')).toEqual([{ calls: '7' }]);
+    expect(await query(file, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
   });
 
   it('rolls back quietly a transaction DuckDB has ended itself (a COMMIT that failed), so the run\'s own error is the one told', async () => {
