@@ -219,9 +219,15 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
   const writeLedger = async (delta: LedgerDelta): Promise<void> => {
     // One entry per id: the same id twice in a delta is merged before it meets the stored row.
     const rows = new Map<string, LedgerRow>();
-    for (const r of delta.rows) rows.set(ledgerRowId(r), mergeLedgerRow(rows.get(ledgerRowId(r)), r));
+    for (const r of delta.rows) {
+      const id = ledgerRowId(r);
+      rows.set(id, mergeLedgerRow(rows.get(id), r));
+    }
     const accesses = new Map<string, ObjectAccess>();
-    for (const a of delta.accesses) accesses.set(objectAccessId(a), mergeObjectAccess(accesses.get(objectAccessId(a)), a));
+    for (const a of delta.accesses) {
+      const id = objectAccessId(a);
+      accesses.set(id, mergeObjectAccess(accesses.get(id), a));
+    }
     await writeTable('ledger', LEDGER_COLUMNS, rows, storedLedgerRow, mergeLedgerRow, ledgerCells);
     await writeTable('object_access', ACCESS_COLUMNS, accesses, storedObjectAccess, mergeObjectAccess, accessCells);
     sinceCheckpoint += rows.size + accesses.size;
