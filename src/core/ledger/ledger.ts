@@ -187,7 +187,7 @@ export class LedgerAccumulator {
         } else row.objectsOverflow = true;
       }
     }
-    if (row.eventIds.length < LEDGER_SAMPLE) pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
+    pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
     if (f.objectKey === undefined || e.errorCode !== undefined) return id;
     const access = { day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation: e.s3Request?.operation ?? e.eventName };
     const accessId = objectAccessId(access);
