@@ -207,9 +207,9 @@ export const fromItem = (item: Item): TableValue => {
   return decode(text) as TableValue;
 };
 
+/** A single-item write's condition did not hold. (A transaction's refusal is `lostTheRace`'s to judge.) */
 const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException'));
+  error instanceof ConditionalCheckFailedException || (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 
 /**
  * A transaction cancelled because the head's version moved (ConditionalCheckFailed) or because another
