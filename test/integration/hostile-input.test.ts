@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -65,6 +65,25 @@ describe('hostile input (test/fixtures/bad, made by scripts/make-bad-fixtures.mj
     expect(({} as Record<string, unknown>)['isAdmin']).toBeUndefined();
     expect(result.summaryJson['records']).toMatchObject({ processed: expect.any(Number) });
     expect(result.unplannedStateReads).toEqual([]);
+  });
+
+  it('stores records carrying lone surrogates (`\\ud800` escapes) in the database instead of failing the run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-surrogate-'));
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    // A direct call (not S3-made), so it reaches the ledger at once instead of waiting for an S3 request.
+    const objectArn = 'arn:aws:s3:::example-bucket/q3\\ud800/report.pdf';
+    const identity = '"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/App/s\\udc00","accountId":"111122223333"}';
+    writeFileSync(join(logs, 'lone.json'), `{"Records":[{"eventVersion":"1.11","eventTime":"2026-10-01T10:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","eventID":"lone\\ud800-1",${identity},"sourceIPAddress":"203.0.113.9","requestParameters":{"encryptionContext":{"aws:s3:arn":"${objectArn}"}},"resources":[{"ARN":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","type":"AWS::KMS::Key"}]}]}`);
+    const db = join(dir, 'kdm.db');
+
+    const replay = runKdm(['replay', logs, '--db', db, '--summary', 'json']);
+    const objects = runKdm(['history', '--db', db, '--group-by', 'object', '--format', 'json']);
+
+    expect(replay.stderr).not.toMatch(/unexpected error|Malformed/);
+    expect(replay.status).toBe(0);
+    expect(objects.status).toBe(0);
+    expect(objects.stdout).toContain('q3\ufffd/report.pdf');
   });
 
   it('reads a 100 MB single record, keeping its fields clipped, with memory bounded', () => {

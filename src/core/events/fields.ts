@@ -9,8 +9,13 @@ const CLIP_MARKER = '…[truncated]';
 export const isObject = (v: unknown): v is JsonObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Cuts to at most `max` UTF-16 units (marked) and makes the text well-formed: a lone surrogate, which a crafted
+ * record can carry as a `\ud800` escape and a cut can leave of a pair, becomes U+FFFD. The stores and AWS take
+ * UTF-8 only, and DuckDB refuses the whole statement over one such character.
+ */
 export const clip = (s: string, max = MAX_FIELD_CHARS): string =>
-  s.length > max ? s.slice(0, max - CLIP_MARKER.length) + CLIP_MARKER : s;
+  (s.length > max ? s.slice(0, max - CLIP_MARKER.length) + CLIP_MARKER : s).toWellFormed();
 
 /** A non-empty string field, clipped; anything else is undefined. */
 export const str = (v: unknown): string | undefined =>

@@ -214,4 +214,19 @@ describe('normalizeRecord', () => {
     expect(e.userAgent?.length).toBeLessThanOrEqual(2048);
     expect(e.userAgent?.endsWith('[truncated]')).toBe(true);
   });
+
+  it('replaces lone surrogates with U+FFFD, so every string it hands on is valid UTF-8', () => {
+    const e = kms(kmsRecord({ s3Arn: 'arn:aws:s3:::example-bucket/a\ud800b', context: { ['k\udc00']: 'v\ud83d' }, userAgent: 'ok \ud83d\ude00' }));
+
+    expect(e.s3Arn).toBe('arn:aws:s3:::example-bucket/a\ufffdb');
+    expect(e.encryptionContext?.['k\ufffd']).toBe('v\ufffd');
+    expect(e.userAgent).toBe('ok \ud83d\ude00'); // a whole pair is kept
+  });
+
+  it('leaves no half of a surrogate pair where it clips', () => {
+    const e = kms(kmsRecord({ userAgent: `${'x'.repeat(2048 - '…[truncated]'.length - 1)}${'\ud83d\ude00'.repeat(10)}` }));
+
+    expect(e.userAgent?.isWellFormed()).toBe(true);
+    expect(e.userAgent?.endsWith('\ufffd…[truncated]')).toBe(true);
+  });
 });
