@@ -178,8 +178,8 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
 
     // A key created and deleted within the batch (a correlation half matched in the same batch) was never
     // stored: its deletion is not written.
-    const changes = new Map<string, StoredEntry | undefined>();
-    for (const [key, entry] of working.changes()) if (entry !== undefined || stored.has(key)) changes.set(key, entry);
+    const changes: Map<string, StoredEntry | undefined> = working.changes();
+    for (const [key, entry] of changes) if (entry === undefined && !stored.has(key)) changes.delete(key);
     const findings = new Map<string, FindingRecord>();
     if (result.detections.length > 0) {
       const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];

@@ -152,8 +152,8 @@ export interface WorkingState {
   set(key: string, entry: StateEntry): void;
   /** Removes an entry (saved as a deletion). */
   delete(key: string): void;
-  /** Entries written during evaluation (undefined: deleted), to be saved by the shell. */
-  changes(): ReadonlyMap<string, StateEntry | undefined>;
+  /** Entries written during evaluation (undefined: deleted), to be saved by the shell: a new map, the caller's to change. */
+  changes(): Map<string, StateEntry | undefined>;
   /**
    * Keys read that were neither planned (loaded) nor written first: a planning bug, since such a read says
    * "absent" even when the store holds the entry. Empty when `planned` was not given.
