@@ -2,8 +2,8 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
 import type { KeyFactsLookup } from './key-facts.ts';
 import { RuleDefinitionError } from './errors.ts';
 import {
-  advanceWatermark,
   correlateKms,
+  createWatermarks,
   correlateS3,
   correlationKeysOf,
   isKmsHalf,
@@ -205,12 +205,13 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       const decidedKmsCalls: KmsCall[] = [];
       const correlations = { object: 0, bucket: 0, none: 0 };
       let duplicates = 0;
+      const watermarks = createWatermarks(state);
 
-      const runRules = (event: MonitorEvent): void => {
+      const runRules = (event: MonitorEvent, baselines = new EventBaselines(state, event)): void => {
         for (const rule of rulesFor(event)) {
           const ruleSettings = settings.get(rule.id);
           if (ruleSettings === undefined) continue;
-          const ctx = new EventRuleContext(rule, ruleSettings, event, state, config.learningPeriodMs, effective);
+          const ctx = new EventRuleContext(rule, ruleSettings, event, state, baselines, config.learningPeriodMs, effective);
           const draft = rule.detect(event, ctx);
           if (draft === undefined) continue;
           detections.push({
@@ -221,7 +222,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
             event,
           });
         }
-        if (event.kind === 'kms') learn(event, state, aliasAccountOf(event));
+        if (event.kind === 'kms') learn(event, state, aliasAccountOf(event), baselines);
       };
       const decide = (resolved: readonly ResolvedKmsCall[]): void => {
         for (const r of resolved) {
@@ -241,16 +242,17 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           }
           state.set(key, { kind: 'seen', expiresAtMs: original.eventTimeMs + config.dedupeRetentionMs });
         }
-        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccountOf(original)) : original;
+        const baselines = new EventBaselines(state, original);
+        const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccountOf(original), baselines) : original;
         accepted.push(event);
-        advanceWatermark(state, event);
+        watermarks.advance(event);
         noteBucketCoverage(state, event);
         // An S3-made KMS call reaches the rules once its S3 request is known, or once it is decided unmatched.
         if (isKmsHalf(event)) decide(correlateKms(event, state, config.correlation));
         else if (isS3Half(event)) {
           decide(correlateS3(event, state, config.correlation));
           runRules(event);
-        } else runRules(event);
+        } else runRules(event, baselines);
       }
       decide(resolveDue(options.due ?? [], state, options.decideBeforeMs ?? Number.NEGATIVE_INFINITY));
       return { accepted, duplicates, detections, correlations, decidedKmsCalls };
@@ -258,12 +260,54 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
   };
 };
 
+/**
+ * One event's key and principal baselines, each read from the state once however many of its rules ask (and
+ * `learn` after them). Only `learn` changes a key baseline, after the rules; `notePeak` writes the principal's
+ * through `setPrincipal`, so what the event's later rules read stays what the state holds.
+ */
+class EventBaselines {
+  private readonly state: WorkingState;
+  private readonly principalId: string;
+  private keyArn: string | undefined;
+  private key: KeyBaseline | undefined;
+  private principalRead = false;
+  private principalEntry: PrincipalBaseline | undefined;
+
+  constructor(state: WorkingState, event: MonitorEvent) {
+    this.state = state;
+    this.principalId = event.principal.id;
+  }
+
+  keyBaseline(keyArn: string): KeyBaseline | undefined {
+    if (this.keyArn !== keyArn) {
+      const entry = this.state.get(stateKey.keyBaseline(keyArn));
+      this.keyArn = keyArn;
+      this.key = entry?.kind === 'key-baseline' ? entry : undefined;
+    }
+    return this.key;
+  }
+
+  principal(): PrincipalBaseline | undefined {
+    if (!this.principalRead) {
+      const entry = this.state.get(stateKey.principalBaseline(this.principalId));
+      this.principalRead = true;
+      this.principalEntry = entry?.kind === 'principal-baseline' ? entry : undefined;
+    }
+    return this.principalEntry;
+  }
+
+  setPrincipal(baseline: PrincipalBaseline): void {
+    this.state.set(stateKey.principalBaseline(this.principalId), baseline);
+    this.principalRead = true;
+    this.principalEntry = baseline;
+  }
+}
+
 /** Fills in the key ARN from a known alias, and the alias from the key's baseline, so findings name both. */
-const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefined): KmsCall => {
+const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefined, baselines: EventBaselines): KmsCall => {
   if (e.keyArn !== undefined) {
     if (e.keyAlias !== undefined) return e;
-    const baseline = state.get(stateKey.keyBaseline(e.keyArn));
-    const alias = baseline?.kind === 'key-baseline' ? baseline.aliases[0] : undefined;
+    const alias = baselines.keyBaseline(e.keyArn)?.aliases[0];
     return alias === undefined ? e : { ...e, keyAlias: alias };
   }
   if (e.keyAlias === undefined || account === undefined) return e;
@@ -275,7 +319,8 @@ const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefin
 
 /**
  * What a rule sees of the state while it judges one event. One object per (rule, event) with its methods on the
- * prototype: no closures per call on the hot path. The window key is built only for rules that count.
+ * prototype: no closures per call on the hot path. The window key is built only for rules that count; the
+ * baselines are the event's, shared by its rules.
  */
 class EventRuleContext implements RuleContext {
   readonly settings: RuleSettings;
@@ -284,27 +329,21 @@ class EventRuleContext implements RuleContext {
   private readonly rule: Rule;
   private readonly event: MonitorEvent;
   private readonly state: WorkingState;
-  private readonly principalKey: string;
+  private readonly baselines: EventBaselines;
   private window: { readonly group: string; readonly key: string; readonly startMs: number } | null | undefined;
-  private lastBaseline: { readonly keyArn: string; readonly entry: KeyBaseline | undefined } | undefined;
 
-  constructor(rule: Rule, settings: RuleSettings, event: MonitorEvent, state: WorkingState, learningPeriodMs: number, config: EngineConfig) {
+  constructor(rule: Rule, settings: RuleSettings, event: MonitorEvent, state: WorkingState, baselines: EventBaselines, learningPeriodMs: number, config: EngineConfig) {
     this.rule = rule;
     this.settings = settings;
     this.event = event;
     this.state = state;
+    this.baselines = baselines;
     this.learningPeriodMs = learningPeriodMs;
     this.keyPolicy = config.keyPolicy;
-    this.principalKey = stateKey.principalBaseline(event.principal.id);
   }
 
   keyBaseline(keyArn: string): KeyBaseline | undefined {
-    // Rules ask for the same key several times (baseline, learning, alias): one lookup per context.
-    if (this.lastBaseline?.keyArn === keyArn) return this.lastBaseline.entry;
-    const entry = this.state.get(stateKey.keyBaseline(keyArn));
-    const baseline = entry?.kind === 'key-baseline' ? entry : undefined;
-    this.lastBaseline = { keyArn, entry: baseline };
-    return baseline;
+    return this.baselines.keyBaseline(keyArn);
   }
 
   isLearning(keyArn: string, t: number): boolean {
@@ -317,8 +356,7 @@ class EventRuleContext implements RuleContext {
   }
 
   principalBaseline(): PrincipalBaseline | undefined {
-    const entry = this.state.get(this.principalKey);
-    return entry?.kind === 'principal-baseline' ? entry : undefined;
+    return this.baselines.principal();
   }
 
   isPrincipalLearning(): boolean {
@@ -330,7 +368,7 @@ class EventRuleContext implements RuleContext {
     if (!this.isPrincipalLearning()) return;
     const b = this.principalBaseline() ?? newPrincipalBaseline(this.event.eventTimeMs);
     if ((getEntry(b.peaks, this.rule.id) ?? 0) < count) putEntry(b.peaks, this.rule.id, count);
-    this.state.set(this.principalKey, b);
+    this.baselines.setPrincipal(b);
   }
 
   private currentWindow(): { readonly group: string; readonly key: string; readonly startMs: number } | null {
@@ -394,7 +432,7 @@ const remember = (record: Record<string, number>, key: string, t: number): void 
 };
 
 /** Folds one KMS call into its key's baseline (after the rules saw the baseline as it was). */
-const learn = (e: KmsCall, state: WorkingState, account: string | undefined): void => {
+const learn = (e: KmsCall, state: WorkingState, account: string | undefined, baselines: EventBaselines): void => {
   if (e.keyAlias !== undefined && e.keyArn !== undefined && account !== undefined) {
     const entry: AliasEntry = { kind: 'alias', keyArn: e.keyArn };
     state.set(stateKey.alias(account, e.keyAlias), entry);
@@ -406,9 +444,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined): vo
     }
   }
   if (e.keyArn === undefined || e.errorCode !== undefined || !KMS_CRYPTO_OPERATION_SET.has(e.eventName)) return;
-  const key = stateKey.keyBaseline(e.keyArn);
-  const existing = state.get(key);
-  const b = existing?.kind === 'key-baseline' ? existing : newKeyBaseline(e.eventTimeMs);
+  const b = baselines.keyBaseline(e.keyArn) ?? newKeyBaseline(e.eventTimeMs);
   b.firstSeenMs = Math.min(b.firstSeenMs, e.eventTimeMs);
   b.lastSeenMs = Math.max(b.lastSeenMs, e.eventTimeMs);
   remember(b.principals, e.principal.id, e.eventTimeMs);
@@ -423,13 +459,11 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined): vo
     }
   }
   if (e.keyAlias !== undefined && !b.aliases.includes(e.keyAlias) && b.aliases.length < 10) b.aliases.push(e.keyAlias);
-  state.set(key, b);
+  state.set(stateKey.keyBaseline(e.keyArn), b);
 
-  const pKey = stateKey.principalBaseline(e.principal.id);
-  const pExisting = state.get(pKey);
-  const p = pExisting?.kind === 'principal-baseline' ? pExisting : newPrincipalBaseline(e.eventTimeMs);
+  const p = baselines.principal() ?? newPrincipalBaseline(e.eventTimeMs);
   p.firstSeenMs = Math.min(p.firstSeenMs, e.eventTimeMs);
   p.lastSeenMs = Math.max(p.lastSeenMs, e.eventTimeMs);
   remember(p.regions, e.region, e.eventTimeMs);
-  state.set(pKey, p);
+  baselines.setPrincipal(p);
 };

@@ -67,7 +67,11 @@ export const bucketOfS3Arn = (arn: string): { bucket: string; isBucketArn: boole
 };
 
 export const sessionKeyOf = (e: MonitorEvent): string => `${e.principal.id}#${e.principal.sessionName ?? e.principal.accessKeyId ?? ''}`;
-export const partitionOf = (e: MonitorEvent): string => `${e.recipientAccountId ?? e.principal.accountId ?? 'unknown'}|${e.region}`;
+
+/** The account whose stream an event belongs to: the one that logged it, else the caller's. */
+const streamAccountOf = (e: MonitorEvent): string => e.recipientAccountId ?? e.principal.accountId ?? 'unknown';
+
+export const partitionOf = (e: MonitorEvent): string => `${streamAccountOf(e)}|${e.region}`;
 
 /** Is this a KMS call S3 made for an object or bucket (the KMS half of a pair)? */
 export const isKmsHalf = (e: MonitorEvent): e is KmsCall & { s3Arn: string } =>
@@ -249,10 +253,29 @@ export const resolveDue = (keys: Iterable<string>, state: WorkingState, decideBe
   return resolved;
 };
 
-/** Moves a stream's watermark forward (never back). */
-export const advanceWatermark = (state: WorkingState, e: MonitorEvent): void => {
-  const key = stateKey.watermark(partitionOf(e));
-  const entry = state.get(key);
-  if (entry?.kind === 'watermark' && entry.maxEventTimeMs >= e.eventTimeMs) return;
-  state.set(key, { kind: 'watermark', maxEventTimeMs: e.eventTimeMs });
+/**
+ * Moves each stream's watermark forward (never back) as a batch's events go by. The last stream's key and time
+ * are remembered, so a batch from one trail file (one account and region) reads its watermark once instead of
+ * once an event. Nothing else writes watermarks during a batch, so the remembered time stays the stored one.
+ */
+export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent): void } => {
+  let account: string | undefined;
+  let region: string | undefined;
+  let key = '';
+  let maxEventTimeMs = Number.NEGATIVE_INFINITY;
+  return {
+    advance(e) {
+      const eventAccount = streamAccountOf(e);
+      if (eventAccount !== account || e.region !== region) {
+        account = eventAccount;
+        region = e.region;
+        key = stateKey.watermark(`${eventAccount}|${e.region}`);
+        const entry = state.get(key);
+        maxEventTimeMs = entry?.kind === 'watermark' ? entry.maxEventTimeMs : Number.NEGATIVE_INFINITY;
+      }
+      if (maxEventTimeMs >= e.eventTimeMs) return;
+      maxEventTimeMs = e.eventTimeMs;
+      state.set(key, { kind: 'watermark', maxEventTimeMs });
+    },
+  };
 };

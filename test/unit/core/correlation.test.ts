@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
-import { copySourceArn, s3Targets } from '#core/correlation/correlate.ts';
+import { copySourceArn, createWatermarks, s3Targets } from '#core/correlation/correlate.ts';
 import { createEngine } from '#core/engine.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import type { KmsCall } from '#core/events/types.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { ACCOUNT, BASE_TIME_MS, kmsEvent, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { createWorkingState, stateKey, type StateEntry } from '#core/state.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 
 const analyst = { role: 'Analyst', session: 'alice' } as const;
@@ -217,5 +218,20 @@ describe('correlation helpers', () => {
     expect(targets('PutObject')).toEqual(['generate']);
     expect(targets('HeadObject')).toEqual([]);
     expect(targets('DeleteObject')).toEqual([]);
+  });
+
+  it("moves each stream's watermark forward only, streams interleaved, reading a stream's stored watermark once in a run", () => {
+    const stored = new Map<string, StateEntry>([[stateKey.watermark(`${ACCOUNT}|us-east-1`), { kind: 'watermark', maxEventTimeMs: BASE_TIME_MS + minutes(5) }]]);
+    const inner = createWorkingState(stored);
+    let reads = 0;
+    const state = { ...inner, get: (key: string) => (reads++, inner.get(key)) };
+    const watermarks = createWatermarks(state);
+    const at = (m: number, region = 'us-east-1') => kmsEvent({ atMs: BASE_TIME_MS + minutes(m), region });
+
+    for (const e of [at(1), at(6), at(2, 'eu-west-1'), at(3), at(1, 'eu-west-1')]) watermarks.advance(e);
+
+    expect(inner.get(stateKey.watermark(`${ACCOUNT}|us-east-1`))).toEqual({ kind: 'watermark', maxEventTimeMs: BASE_TIME_MS + minutes(6) });
+    expect(inner.get(stateKey.watermark(`${ACCOUNT}|eu-west-1`))).toEqual({ kind: 'watermark', maxEventTimeMs: BASE_TIME_MS + minutes(2) });
+    expect(reads).toBe(4); // one per change of stream
   });
 });

@@ -80,6 +80,23 @@ describe('engine', () => {
     expect(seen).toEqual(['named', 'wildcard']);
   });
 
+  it("shares one event's baselines among its rules: one state read each, and a peak one rule notes is what the next reads", () => {
+    const seenPeaks: (number | undefined)[] = [];
+    const selection = [{ eventSource: 'kms.amazonaws.com' as const, eventNames: ['Decrypt'] }];
+    const noting = defineRule({ ...META, id: 'noting-rule', selection, detect: (_e, ctx) => void (ctx.keyBaseline(KEY_ARN), ctx.notePeak(7)) });
+    const reading = defineRule({ ...META, id: 'reading-rule', selection, detect: (_e, ctx) => void (ctx.keyBaseline(KEY_ARN), seenPeaks.push(ctx.principalBaseline()?.peaks['noting-rule'])) });
+    const inner = createWorkingState(new Map());
+    const reads = new Map<string, number>();
+    const state = { ...inner, get: (key: string) => (reads.set(key.split('#')[0] as string, (reads.get(key.split('#')[0] as string) ?? 0) + 1), inner.get(key)) };
+
+    createEngine({ rules: [noting, reading] }).evaluate([kmsEvent()], state);
+
+    expect(seenPeaks).toEqual([7]);
+    expect(reads.get('key')).toBe(1);
+    expect(reads.get('principal')).toBe(1);
+    expect(state.get(stateKey.principalBaseline('arn:aws:iam::111122223333:role/AppRole'))).toMatchObject({ peaks: { 'noting-rule': 7 } });
+  });
+
   it('gives Multi-Region replicas one baseline', () => {
     expect(stateKey.keyBaseline('arn:aws:kms:eu-west-1:111122223333:key/mrk-abc')).toBe(stateKey.keyBaseline('arn:aws:kms:us-east-1:111122223333:key/mrk-abc'));
     expect(stateKey.keyBaseline('arn:aws:kms:eu-west-1:111122223333:key/1234')).not.toBe(stateKey.keyBaseline('arn:aws:kms:us-east-1:111122223333:key/1234'));
