@@ -3,9 +3,15 @@ import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
 import { readCloudTrailFile, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { decodeValue, type EncodedValue } from './transfer-codec.ts';
 
-/** What the reader thread sends back: the reader's own items, with batches already normalized. */
+/** What the reader thread sends back: the reader's own items, with batches already normalized (and encoded). */
 export type ReaderMessage =
+  | Exclude<SourceItem, { type: 'batch' }>
+  | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly encoded: EncodedValue };
+
+/** What `readInputs` yields: the reader's items, with batches normalized. */
+export type ReadItem =
   | Exclude<SourceItem, { type: 'batch' }>
   | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly results: readonly NormalizeResult[] };
 
@@ -13,21 +19,11 @@ export type ReaderMessage =
 const READ_AHEAD_FILES = 3;
 
 /**
- * Structured clone turns null-prototype maps into plain objects; the engine's maps must stay null-prototype
- * so keys such as `constructor` never resolve to Object.prototype members.
- */
-const restoreNullPrototypes = (results: readonly NormalizeResult[]): void => {
-  for (const r of results) {
-    if (r.ok && r.event.kind === 'kms' && r.event.encryptionContext !== undefined) Object.setPrototypeOf(r.event.encryptionContext, null);
-  }
-};
-
-/**
  * Reads the inputs in order on a worker thread (read + gunzip + JSON.parse + normalize), a few files ahead
  * of the caller. Falls back to reading on this thread when no worker script is available (running from
  * sources), for standard input, or when asked for one thread.
  */
-export async function* readInputs(inputs: readonly InputFile[], options: ReadOptions & { readonly workerScript?: URL; readonly threads?: number }): AsyncGenerator<ReaderMessage | SourceItem> {
+export async function* readInputs(inputs: readonly InputFile[], options: ReadOptions & { readonly workerScript?: URL; readonly threads?: number }): AsyncGenerator<ReadItem | SourceItem> {
   const script = options.workerScript;
   const threaded = (options.threads ?? 2) > 1 && script !== undefined && existsSync(script) && inputs.every((i) => i.path !== '-');
   if (!threaded) {
@@ -58,12 +54,11 @@ export async function* readInputs(inputs: readonly InputFile[], options: ReadOpt
       while (waiting.length === 0 && failure === undefined) await new Promise<void>((r) => (wake = r));
       if (failure !== undefined) throw failure;
       const m = waiting.shift() as ReaderMessage;
-      if (m.type === 'normalized') restoreNullPrototypes(m.results);
       if (m.type === 'file-done') {
         done++;
         ask();
       }
-      yield m;
+      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeValue(m.encoded) as NormalizeResult[] } : m;
     }
   } finally {
     await worker.terminate();

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { decodeValue, encodeValue, TransferCodecError } from '#adapters/local/transfer-codec.ts';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import { kmsRecord, s3Record } from '#core/testing/builders.ts';
+import { allDatasetRecords, hasDatasets } from '../../helpers/datasets.ts';
+
+const roundTrip = <T>(value: T, uniqueKeys?: ReadonlySet<string>): T => decodeValue(encodeValue(value, uniqueKeys === undefined ? {} : { uniqueKeys })) as T;
+
+describe('transfer codec (reader thread → engine thread)', () => {
+  it.skipIf(!hasDatasets)('gives back every normalized dataset record exactly, in one batch', () => {
+    const results = allDatasetRecords().map((r) => normalizeRecord(r));
+
+    expect(results.length).toBeGreaterThan(100);
+    expect(roundTrip(results, new Set(['eventId', 'sharedEventId']))).toStrictEqual(results);
+  });
+
+  it('keeps the table to distinct strings, apart from the properties named unique', () => {
+    const batch = [kmsRecord({ eventId: 'a' }), kmsRecord({ eventId: 'b' }), s3Record({ eventId: 'c' })].map((r) => normalizeRecord(r));
+
+    const encoded = encodeValue(batch, { uniqueKeys: new Set(['eventId']) });
+    const eventIds = encoded.strings.filter((s) => ['a', 'b', 'c'].includes(s));
+
+    expect(eventIds).toEqual(['a', 'b', 'c']);
+    expect(new Set(encoded.strings).size).toBe(encoded.strings.length);
+    expect(decodeValue(encoded)).toStrictEqual(batch);
+  });
+
+  it('keeps null-prototype maps null-prototype, with `__proto__` and `constructor` as plain keys', () => {
+    const context = Object.create(null) as Record<string, string>;
+    Object.defineProperty(context, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+    context['constructor'] = 'y';
+    const plain = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
+
+    const [decodedContext, decodedPlain] = roundTrip([context, plain]) as [Record<string, string>, Record<string, unknown>];
+
+    expect(Object.getPrototypeOf(decodedContext)).toBeNull();
+    expect(Object.keys(decodedContext)).toEqual(['__proto__', 'constructor']);
+    expect(decodedContext['constructor']).toBe('y');
+    expect(Object.getPrototypeOf(decodedPlain)).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(decodedPlain, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('keeps every kind of plain value, undefined properties included', () => {
+    const value = { s: '', n: -0.5, big: 1_759_276_800_256, t: true, f: false, nil: null, u: undefined, list: [1, 'a', [], {}], nested: { deep: { deeper: ['x'] } } };
+
+    expect(roundTrip(value)).toStrictEqual(value);
+  });
+
+  it('refuses what is not plain data, and a damaged encoding, with a typed error', () => {
+    expect(() => encodeValue({ at: new Date(0) })).toThrow(TransferCodecError);
+    expect(() => encodeValue({ n: 1n })).toThrow(/cannot encode a bigint/);
+    const encoded = encodeValue({ a: 'b' });
+
+    expect(() => decodeValue({ ...encoded, tokens: Int32Array.from([99]) })).toThrow(/damaged encoding: tag 99/);
+    expect(() => decodeValue({ ...encoded, tokens: Int32Array.from([...encoded.tokens, 0]) })).toThrow(/1 tokens and 0 numbers left over/);
+  });
+});
