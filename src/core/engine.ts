@@ -3,9 +3,9 @@ import type { KeyFactsLookup } from './key-facts.ts';
 import { RuleDefinitionError } from './errors.ts';
 import {
   correlateKms,
-  createWatermarks,
   correlateS3,
   correlationKeysOf,
+  createWatermarks,
   isKmsHalf,
   isS3Half,
   noteBucketCoverage,
