@@ -17,7 +17,7 @@ export const appendBenchEntry = ({ file, kind, title, lines, figures }) => {
   if (previous !== undefined) {
     const before = JSON.parse(previous);
     const changes = Object.entries(figures)
-      .filter(([k, v]) => typeof v === 'number' && typeof before[k] === 'number' && before[k] !== 0 && k !== 'records')
+      .filter(([k, v]) => typeof v === 'number' && typeof before[k] === 'number' && before[k] !== 0 && k !== 'records' && !k.endsWith('Percent'))
       .map(([k, v]) => `${k} ${v} (${v >= before[k] ? '+' : ''}${(((v - before[k]) / before[k]) * 100).toFixed(1)}%)`);
     process.stdout.write(`change since the previous entry (${before.date ?? '?'}): ${changes.join(', ')}\n`);
   }

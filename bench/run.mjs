@@ -59,9 +59,7 @@ if (!existsSync(KDM)) execFileSync(process.execPath, [join(ROOT, 'scripts', 'bui
 const dir = dataset(RECORDS);
 const figures = { records: RECORDS };
 
-say('baseline: gunzip + JSON.parse + count Decrypts, one thread …');
-const parse = JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'parse.mjs'), dir]).stdout);
-figures.parsePerSecond = Math.round(parse.perSecond);
+const parseBaseline = () => JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'parse.mjs'), dir]).stdout).perSecond;
 
 say('baseline: DuckDB (2 threads) join of Decrypt to GetObject …');
 const duck = JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'duckdb-join.mjs'), dir], { cwd: ROOT }).stdout);
@@ -74,6 +72,11 @@ if (spawnSync('jq', ['--version']).status === 0) {
   figures.jqPerSecond = Math.round(RECORDS / jq.seconds);
 } else say('jq is not installed: its ratio is left out (apt-get install jq)');
 
+// The parse baseline brackets the two replays: machines of this kind change speed by up to 2x within an hour, so
+// the ratio takes the mean of a run just before and one just after, and the run says how far they differ.
+say('baseline: gunzip + JSON.parse + count Decrypts, one thread …');
+const parseBefore = parseBaseline();
+
 say('kdm replay: every rule, correlation and the ledger (--db) …');
 const kdm = replay(dir);
 figures.replayPerSecond = Math.round(kdm.records / kdm.seconds);
@@ -84,6 +87,11 @@ say('kdm replay without the ledger: the engine alone …');
 const engineOnly = replay(dir, { ledger: false });
 figures.replayNoLedgerPerSecond = Math.round(engineOnly.records / engineOnly.seconds);
 figures.replayNoLedgerMaxRssMb = Math.round(engineOnly.maxRssKb / 1024);
+
+say('baseline again: gunzip + JSON.parse, right after the replays …');
+const parseAfter = parseBaseline();
+figures.parsePerSecond = Math.round((parseBefore + parseAfter) / 2);
+figures.hostDriftPercent = Math.round((100 * (parseAfter - parseBefore)) / parseBefore);
 
 say('kdm history: a filtered query on the ledger, scaled to 10M events …');
 {
@@ -127,6 +135,7 @@ const lines = [
   `  vs DuckDB join, 2 threads       ${ratio(figures.replayPerSecond, figures.duckdbPerSecond)}x   (target >= 1.5; baseline ${figures.duckdbPerSecond.toLocaleString()} rec/s, ${figures.duckdbMaxRssMb} MB)`,
   figures.jqPerSecond !== undefined ? `  vs jq                           ${ratio(figures.replayPerSecond, figures.jqPerSecond)}x   (target >= 8; baseline ${figures.jqPerSecond.toLocaleString()} rec/s)` : '  vs jq                           n/a (jq missing)',
   `  peak memory                     ${figures.replayMaxRssMb} MB   (target <= 300 MB)`,
+  `  host speed across the replays   ${figures.hostDriftPercent >= 0 ? '+' : ''}${figures.hostDriftPercent}% (gunzip+parse just before vs just after${Math.abs(figures.hostDriftPercent) > 10 ? '; over 10%: read these ratios with care' : ''})`,
   `kdm replay without the ledger      ${figures.replayNoLedgerPerSecond.toLocaleString()} rec/s (${ratio(figures.replayNoLedgerPerSecond, figures.parsePerSecond)}x gunzip+parse), peak ${figures.replayNoLedgerMaxRssMb} MB`,
   ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
   `kdm history on ${figures.ledgerRows.toLocaleString()} ledger rows (${figures.ledgerCalls.toLocaleString()} KMS calls, 10x scaled)  ${figures.historyQueryMs} ms wall, of which CLI start ${figures.cliStartupMs} ms (target < 1 s)`,
