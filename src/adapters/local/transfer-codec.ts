@@ -5,8 +5,8 @@
  * becomes a table of its distinct strings, a list of integer tokens and a list of numbers; the two lists go as
  * transferred buffers (no copy), and decoding makes each distinct string once, shared by every event naming it.
  *
- * Plain data only: strings, numbers, booleans, null, undefined, arrays, and objects whose prototype is
- * Object.prototype or null (kept null, so maps such as an encryption context stay inert).
+ * Plain data only, without cycles: strings, numbers, booleans, null, undefined, arrays, and objects whose prototype
+ * is Object.prototype or null (kept null, so maps such as an encryption context stay inert).
  */
 
 export interface EncodedValue {
@@ -74,7 +74,7 @@ export const encodeValue = (value: unknown, options: { readonly uniqueKeys?: Rea
           return;
         }
         const prototype: unknown = Object.getPrototypeOf(v);
-        if (prototype !== Object.prototype && prototype !== null) throw new TransferCodecError(`cannot encode a ${v.constructor.name}: plain data only`);
+        if (prototype !== Object.prototype && prototype !== null) throw new TransferCodecError(`cannot encode a ${(v as { constructor?: { name?: string } }).constructor?.name ?? 'non-plain object'}: plain data only`);
         const keys = Object.keys(v);
         tokens.push(prototype === null ? NULL_PROTOTYPE_OBJECT : OBJECT, keys.length);
         for (const key of keys) {

@@ -50,6 +50,7 @@ describe('transfer codec (reader thread → engine thread)', () => {
   it('refuses what is not plain data, and a damaged encoding, with a typed error', () => {
     expect(() => encodeValue({ at: new Date(0) })).toThrow(TransferCodecError);
     expect(() => encodeValue({ n: 1n })).toThrow(/cannot encode a bigint/);
+    expect(() => encodeValue(Object.create(Object.create(null) as object))).toThrow(/cannot encode a non-plain object/);
     const encoded = encodeValue({ a: 'b' });
 
     expect(() => decodeValue({ ...encoded, tokens: Int32Array.from([99]) })).toThrow(/damaged encoding: tag 99/);
