@@ -269,7 +269,7 @@ export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent
       if (eventAccount !== account || e.region !== region) {
         account = eventAccount;
         region = e.region;
-        key = stateKey.watermark(`${eventAccount}|${e.region}`);
+        key = stateKey.watermark(partitionOf(e));
         const entry = state.get(key);
         maxEventTimeMs = entry?.kind === 'watermark' ? entry.maxEventTimeMs : Number.NEGATIVE_INFINITY;
       }
