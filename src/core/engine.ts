@@ -251,7 +251,8 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         if (isKmsHalf(event)) decide(correlateKms(event, state, config.correlation));
         else if (isS3Half(event)) {
           decide(correlateS3(event, state, config.correlation));
-          runRules(event);
+          // The decided calls learned before this event's rules run: its baselines have not been read yet (they read lazily).
+          runRules(event, baselines);
         } else runRules(event, baselines);
       }
       decide(resolveDue(options.due ?? [], state, options.decideBeforeMs ?? Number.NEGATIVE_INFINITY));
