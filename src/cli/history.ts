@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { openLedgerDatabase, QUERY_MEMORY_MB, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import { parseExpiryMs } from '#core/config.ts';
 import { UsageError } from '#core/errors.ts';
@@ -119,7 +119,8 @@ const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: nu
   const store = createDynamoDbStateStore({ client: new DynamoDBClient(values.region !== undefined ? { region: values.region } : {}), tableName: values.table as string });
   const days = daysBetween(filters.fromMs ?? nowMs - 30 * DAY_MS, filters.toMs ?? nowMs);
   stderr.write(`kdm: reading ${days.length} day(s) of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
-  const db = await openLedgerDatabase(':memory:');
+  // The days asked for are written at once and queried in memory, with the budget of a query.
+  const db = await openLedgerDatabase(':memory:', { memoryLimitMb: QUERY_MEMORY_MB, memoryAdvice: 'ask for fewer days (--from, --to)' });
   await db.writeLedger(await store.ledgerOfDays(days));
   return db;
 };

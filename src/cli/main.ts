@@ -8,6 +8,7 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { configCommand } from './config-command.ts';
 import { EXIT, runReplay } from './replay.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
+import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/ledger-database.ts';
 import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { rulesCommand } from './rules-command.ts';
@@ -41,6 +42,8 @@ Replay options:
   --threads 1|2              2: read and parse on a second thread while the engine runs (default with 2+ cores)
   --db <file>                Keep the decrypt ledger, findings and baselines in this database file
                              (DuckDB; created when absent, continued by later replays into it)
+  --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it
+                             (default: ${DEFAULT_WRITE_MEMORY_MB}; at least ${MIN_WRITE_MEMORY_MB})
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256)
@@ -65,6 +68,7 @@ const REPLAY_OPTIONS = {
   summary: { type: 'string', default: 'table' },
   findings: { type: 'string' },
   db: { type: 'string' },
+  'db-memory-mb': { type: 'string' },
   threads: { type: 'string' },
   'learning-period': { type: 'string' },
   'fail-on': { type: 'string' },
@@ -105,6 +109,12 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     if (!Number.isFinite(mb) || mb <= 0) throw new UsageError(`--max-file-mb must be a positive number (got "${values['max-file-mb']}")`);
     maxFileBytes = Math.round(mb * 1024 * 1024);
   }
+  let dbMemoryMb: number | undefined;
+  if (values['db-memory-mb'] !== undefined) {
+    if (values.db === undefined) throw new UsageError('--db-memory-mb goes with --db');
+    dbMemoryMb = Number(values['db-memory-mb']);
+    if (!Number.isInteger(dbMemoryMb) || dbMemoryMb < MIN_WRITE_MEMORY_MB) throw new UsageError(`--db-memory-mb must be a whole number of MiB, at least ${MIN_WRITE_MEMORY_MB} (got "${values['db-memory-mb']}")`);
+  }
   if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError(`--account must be a 12-digit AWS account id (got "${values.account}")`);
   const format = values['findings-format'];
   if (format !== 'asff' && format !== 'ocsf') throw new UsageError(`--findings-format must be asff or ocsf (got "${format}")`);
@@ -126,6 +136,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     ...(loaded?.config.privacy?.hashEncryptionContext === true ? { hashContextValues: contextValueHasher(process.env['KDM_CONTEXT_HASH_KEY']) } : {}),
     ...(values.findings !== undefined ? { findings: values.findings } : {}),
     ...(values.db !== undefined ? { db: values.db } : {}),
+    ...(dbMemoryMb !== undefined ? { dbMemoryMb } : {}),
     ...(threads !== undefined ? { threads } : {}),
     ...(values['fail-on'] !== undefined ? { failOn: parseSeverity(values['fail-on']) } : {}),
     ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),

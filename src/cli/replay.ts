@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
-import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { DEFAULT_WRITE_MEMORY_MB, openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
 import { readInputs } from '#adapters/local/threaded-reader.ts';
 import { createJsonlFindingSink, type JsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
@@ -31,6 +31,8 @@ export interface ReplayOptions {
   readonly threads?: number;
   /** The local database: ledger, findings and state, continued from earlier runs into the same file. */
   readonly db?: string;
+  /** DuckDB's memory budget for the database, in MiB (default DEFAULT_WRITE_MEMORY_MB). */
+  readonly dbMemoryMb?: number;
   readonly failOn?: Severity;
   readonly maxFileBytes?: number;
   readonly fallbackAccountId?: string;
@@ -95,7 +97,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   const engine = createEngine({ rules: options.rules, config: options.config });
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
-  const db = options.db !== undefined ? await openLedgerDatabase(options.db, options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}) : undefined;
+  const db =
+    options.db === undefined
+      ? undefined
+      : await openLedgerDatabase(options.db, {
+          ...(options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}),
+          ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
+          memoryAdvice: `run again with a larger --db-memory-mb (for example ${4 * (options.dbMemoryMb ?? DEFAULT_WRITE_MEMORY_MB)})`,
+        });
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
     await db?.begin();

@@ -6,6 +6,7 @@ export type MonitorErrorCode =
   | 'RULE_INVALID'
   | 'STATE_CONFLICT'
   | 'FINDING_IMPORT_FAILED'
+  | 'DATABASE_MEMORY'
   | 'USAGE';
 
 export class MonitorError extends Error {
@@ -45,6 +46,20 @@ export class RuleDefinitionError extends MonitorError {
 export class UsageError extends MonitorError {
   constructor(message: string, options?: ErrorOptions) {
     super('USAGE', message, options);
+  }
+}
+
+/**
+ * The local database needed more memory than its budget for one step (a write, a checkpoint): the run stops
+ * there. `limitMb` is the budget it had (MiB); `advice` says how to give it more (the caller knows its options).
+ */
+export class DatabaseMemoryError extends MonitorError {
+  readonly file: string;
+  readonly limitMb: number;
+  constructor(file: string, limitMb: number, doing: string, options?: ErrorOptions & { readonly advice?: string }) {
+    super('DATABASE_MEMORY', `${file}: the database needed more than its ${limitMb} MiB memory budget while ${doing}; ${options?.advice ?? 'give it a larger budget'}`, options);
+    this.file = file;
+    this.limitMb = limitMb;
   }
 }
 

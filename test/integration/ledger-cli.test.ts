@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
+import { DatabaseMemoryError } from '#core/errors.ts';
 import type { LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
@@ -234,6 +235,44 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     expect(await query(file, 'SELECT calls FROM ledger')).toEqual([{ calls: '7' }]);
     expect(await query(file, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
+  });
+
+  it('bounds DuckDB\'s memory for a replay (64 MiB, or --db-memory-mb) and, when a write needs more, names the budget to raise', async () => {
+    const setting = async (db: Awaited<ReturnType<typeof openLedgerDatabase>>): Promise<unknown> =>
+      (await db.connection.runAndReadAll(`SELECT current_setting('memory_limit') AS v`)).getRowObjectsJson()[0]?.v;
+    const file = join(work, 'budget.duckdb');
+    const writing = await openLedgerDatabase(file);
+    expect(await setting(writing)).toBe('64.0 MiB');
+    writing.close();
+    const reading = await openLedgerDatabase(file, { readOnly: true });
+    expect(await setting(reading)).toBe('128.0 MiB');
+    reading.close();
+
+    // 8 MiB is too little for any write: the run stops with an error that says what to change, and nothing of it stays.
+    const starved = join(work, 'starved.duckdb');
+    const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+    const run = { paths: [SIM], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr: quiet, nowMs: () => Date.UTC(2027, 0, 1) } as const;
+    const failure = await runReplay({ ...run, db: starved, dbMemoryMb: 8 }).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(DatabaseMemoryError);
+    expect((failure as Error).message).toMatch(/starved\.duckdb: the database needed more than its 8 MiB memory budget while (writing ledger rows|committing)[^;]*; run again with a larger --db-memory-mb \(for example 32\)/);
+    expect(String((failure as Error).cause)).toMatch(/Out of Memory|could not allocate|failed to pin/);
+    expect(await query(starved, 'SELECT count(*) AS n FROM ledger')).toEqual([{ n: '0' }]);
+
+    // The same command with the default budget then writes what a run that never failed writes.
+    const reference = join(work, 'budget-reference.duckdb');
+    await runReplay({ ...run, db: reference });
+    await runReplay({ ...run, db: starved });
+    const ledger = (db: string) => query(db, 'SELECT id, calls, errors, first_seen, last_seen, findings FROM ledger ORDER BY id');
+    expect(await ledger(starved)).toEqual(await ledger(reference));
+
+    // From the command line: the option is checked before anything is opened.
+    const tooSmall = runKdm(['replay', EVENTS, '--db', join(work, 'never.duckdb'), '--db-memory-mb', '8']);
+    expect(tooSmall.status).toBe(1);
+    expect(tooSmall.stderr).toMatch(/--db-memory-mb must be a whole number of MiB, at least 32 \(got "8"\)/);
+    expect(runKdm(['replay', EVENTS, '--db-memory-mb', '64']).stderr).toMatch(/--db-memory-mb goes with --db/);
+    expect(existsSync(join(work, 'never.duckdb'))).toBe(false);
+    const roomy = runKdm(['replay', EVENTS, '--db', join(work, 'roomy.duckdb'), '--db-memory-mb', '256', '--summary', 'json']);
+    expect(roomy.status).toBe(0);
   });
 
   it('rolls back quietly a transaction DuckDB has ended itself (a COMMIT that failed), so the run\'s own error is the one told', async () => {

@@ -1,5 +1,5 @@
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
-import { InputError, MonitorError } from '#core/errors.ts';
+import { DatabaseMemoryError, InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import { ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StoredEntry } from '#core/ports.ts';
@@ -124,6 +124,21 @@ export interface LedgerDatabase {
  */
 const LEDGER_ROWS_PER_CHECKPOINT = 50_000;
 
+/**
+ * DuckDB's memory budget (MiB) when a replay writes: beyond it DuckDB spills what the open transaction holds to
+ * `<file>.tmp`. It needs about 24 MiB for one write of 20,000 object accesses (the most a replay hands it at a
+ * time, see ACCUMULATED_LEDGER_ROWS), so 64 leaves room for wider rows. A 1M-record replay peaked at 410–435 MB
+ * with 64 and at 468–504 MB with 128, in the same time; `--db-memory-mb` raises it for unusual data.
+ */
+export const DEFAULT_WRITE_MEMORY_MB = 64;
+/** The smallest budget a replay accepts: below about 24 MiB DuckDB cannot take one of its writes. */
+export const MIN_WRITE_MEMORY_MB = 32;
+/** Queries and reports keep a larger budget: their joins and sorts are short-lived. */
+export const QUERY_MEMORY_MB = 128;
+
+/** DuckDB's ways of saying a step needed more memory than its budget (a statement, an appender). */
+const OUT_OF_MEMORY = /Out of Memory Error|could not allocate block|failed to pin block|failed to allocate data/i;
+
 /** A cell of an appended row: numbers are BIGINT, Dates TIMESTAMP, string lists JSON text (`from_json` reads them back). */
 type Cell = string | number | boolean | null | Date | readonly string[];
 
@@ -175,12 +190,24 @@ const describeOpenError = (file: string, error: unknown): MonitorError => {
 };
 
 /** Opens (creating when absent) a kdm database file. `readOnly` for queries and reports. */
-export const openLedgerDatabase = async (file: string, options: { readonly readOnly?: boolean; readonly memoryLimit?: string; readonly checkpointRows?: number } = {}): Promise<LedgerDatabase> => {
+export interface OpenLedgerDatabaseOptions {
+  /** For queries and reports. */
+  readonly readOnly?: boolean;
+  /** DuckDB's memory budget in MiB (default DEFAULT_WRITE_MEMORY_MB, or QUERY_MEMORY_MB read-only). */
+  readonly memoryLimitMb?: number;
+  /** How the user gives the database a larger budget, told when a step needs more (e.g. the command's option). */
+  readonly memoryAdvice?: string;
+  /** Ledger rows between checkpoints (see `checkpointDue`). */
+  readonly checkpointRows?: number;
+}
+
+export const openLedgerDatabase = async (file: string, options: OpenLedgerDatabaseOptions = {}): Promise<LedgerDatabase> => {
   const checkpointRows = options.checkpointRows ?? LEDGER_ROWS_PER_CHECKPOINT;
+  const memoryLimitMb = options.memoryLimitMb ?? (options.readOnly === true ? QUERY_MEMORY_MB : DEFAULT_WRITE_MEMORY_MB);
   let instance: DuckDBInstance;
   try {
     // A bounded buffer pool (DuckDB spills to disk beyond it), one thread: the replay beside it needs the rest.
-    const settings = { memory_limit: options.memoryLimit ?? '128MB', preserve_insertion_order: 'false', threads: '1', ...(options.readOnly === true ? { access_mode: 'READ_ONLY' } : {}) };
+    const settings = { memory_limit: `${memoryLimitMb}MiB`, preserve_insertion_order: 'false', threads: '1', ...(options.readOnly === true ? { access_mode: 'READ_ONLY' } : {}) };
     instance = await DuckDBInstance.create(file, settings);
   } catch (error) {
     throw describeOpenError(file, error);
@@ -196,6 +223,16 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
   }
   let inTransaction = false;
+  /** `step`, with DuckDB's out-of-memory errors told as what the user can change (the budget). */
+  const withinBudget = <Args extends unknown[], Result>(doing: string, step: (...args: Args) => Promise<Result>) =>
+    async (...args: Args): Promise<Result> => {
+      try {
+        return await step(...args);
+      } catch (error) {
+        if (!OUT_OF_MEMORY.test(error instanceof Error ? error.message : String(error))) throw error;
+        throw new DatabaseMemoryError(file, memoryLimitMb, doing, { cause: error, ...(options.memoryAdvice !== undefined ? { advice: options.memoryAdvice } : {}) });
+      }
+    };
   let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
   let sinceCheckpoint = 0;
@@ -265,12 +302,12 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     file,
     checkpointRows,
     connection,
-    async loadState() {
+    loadState: withinBudget('reading the stored state', async () => {
       const out = new Map<string, StoredEntry>();
       const reader = await connection.runAndReadAll('SELECT k, v FROM engine_state');
       for (const [k, v] of reader.getRows() as [string, string][]) out.set(k, decodeState(v) as StoredEntry);
       return out;
-    },
+    }),
     async begin() {
       await connection.run('BEGIN TRANSACTION');
       inTransaction = true;
@@ -278,7 +315,7 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
     checkpointDue(stateEntries) {
       return sinceCheckpoint >= Math.max(checkpointRows, stateEntries);
     },
-    writeLedger,
+    writeLedger: withinBudget('writing ledger rows', writeLedger),
     async hasFile(name, bytes) {
       if (ingested === undefined) {
         ingested = new Set();
@@ -287,22 +324,22 @@ export const openLedgerDatabase = async (file: string, options: { readonly readO
       }
       return ingested.has(`${name}\u0000${bytes}`);
     },
-    async noteFile(name, bytes, records, atMs) {
+    noteFile: withinBudget('noting a replayed file', async (name: string, bytes: number, records: number, atMs: number) => {
       ingested?.add(`${name}\u0000${bytes}`);
       filesAppender ??= await connection.createAppender('ingested_files');
       appendRow(filesAppender, [name, bytes, new Date(atMs), records]);
-    },
-    async checkpoint(state, findings) {
+    }),
+    checkpoint: withinBudget('committing a checkpoint', async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]) => {
       await writeRun(state, findings);
       await connection.run('COMMIT');
       await connection.run('BEGIN TRANSACTION');
       sinceCheckpoint = 0;
-    },
-    async commit(state, findings) {
+    }),
+    commit: withinBudget('committing the run', async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]) => {
       await writeRun(state, findings);
       await connection.run('COMMIT');
       inTransaction = false;
-    },
+    }),
     async rollback() {
       if (!inTransaction) return;
       inTransaction = false;
