@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createMemoryStateStore, seenMinuteOf } from '#adapters/memory/memory-state-store.ts';
 import type { StoredEntry } from '#core/ports.ts';
 
 const MINUTE = 60_000;
@@ -34,5 +35,71 @@ describe('memory state store expiry', () => {
     await store.save(new Map([['corr#waiting', slot(0)]]));
     await store.expire?.(T + 40 * MINUTE);
     expect(store.entries.size).toBe(0);
+  });
+});
+
+describe('memory state store: dedupe entries', () => {
+  const key = (minute: number, id: string): string => `seen#${minute}#e:${id}`;
+  const minuteOf = (ms: number): number => Math.floor(ms / MINUTE);
+
+  it('reads the minute of a dedupe key, and takes any other key for an ordinary one', () => {
+    expect(seenMinuteOf(key(29_000_000, 'a'))).toBe(29_000_000);
+    expect(seenMinuteOf('seen#0#s:shared')).toBe(0);
+    for (const other of ['seen#c', 'seen##e:a', 'seen#12a#e:a', 'seen#-5#e:a', 'seen#1234567890123456#e:a', 'seen#42', 'win#r#1#g', 'pb#seen#1#x']) {
+      expect(seenMinuteOf(other)).toBeUndefined();
+    }
+  });
+
+  it('holds dedupe entries apart yet reads, loads, counts and lists them with the rest', async () => {
+    const a = key(minuteOf(T), 'a');
+    const b = key(minuteOf(T) + 1, 'b');
+    const store = createMemoryStateStore([[a, seen(T + 10)], ['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]]);
+    await store.save(new Map([[b, seen(T + MINUTE + 10)]]));
+
+    expect(store.entries.size).toBe(3);
+    expect(store.entries.get(a)).toEqual(seen(T + 10));
+    expect(store.entries.has(b)).toBe(true);
+    expect(store.entries.has(key(minuteOf(T), 'b'))).toBe(false);
+    expect([...(await store.load([a, b, 'alias#1#alias/x', key(minuteOf(T), 'z')])).keys()]).toEqual([a, b, 'alias#1#alias/x']);
+    expect(new Map(store.entries)).toEqual(new Map<string, StoredEntry>([['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }], [a, seen(T + 10)], [b, seen(T + MINUTE + 10)]]));
+    expect([...store.entries.keys()].sort()).toEqual([...store.entries.entries()].map(([k]) => k).sort());
+    expect([...store.entries.values()]).toHaveLength(3);
+
+    await store.save(new Map([[a, undefined]]));
+    expect(store.entries.get(a)).toBeUndefined();
+    expect(store.entries.size).toBe(2);
+  });
+
+  it('drops each dedupe entry at the first expiry past the minute it becomes obsolete, as one map of them would (property)', async () => {
+    // A few ids over a few key minutes, saved, updated and deleted in any order, with expiries in between.
+    const keys = fc.constantFrom(...[0, 1, 2].flatMap((m) => ['a', 'b', 'c'].map((id) => key(minuteOf(T) + m, id))));
+    const op = fc.oneof(
+      fc.record({ save: fc.array(fc.tuple(keys, fc.option(fc.integer({ min: -MINUTE, max: 6 * MINUTE }), { nil: undefined })), { minLength: 1, maxLength: 6 }) }),
+      fc.record({ expire: fc.integer({ min: 0, max: 8 * MINUTE }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
+        const store = createMemoryStateStore();
+        const model = new Map<string, StoredEntry>();
+        for (const o of ops) {
+          if ('save' in o) {
+            const changes = new Map(o.save.map(([k, at]) => [k, at === undefined ? undefined : seen(T + at)] as const));
+            await store.save(changes);
+            for (const [k, entry] of changes) {
+              if (entry === undefined) model.delete(k);
+              else model.set(k, entry);
+            }
+          } else {
+            await store.expire?.(T + o.expire);
+            for (const [k, entry] of model) {
+              if (entry.kind === 'seen' && (minuteOf(entry.expiresAtMs) + 1) * MINUTE <= T + o.expire) model.delete(k);
+            }
+          }
+          expect(new Map([...store.entries].sort(([x], [y]) => x.localeCompare(y)))).toEqual(new Map([...model].sort(([x], [y]) => x.localeCompare(y))));
+          expect(store.entries.size).toBe(model.size);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
