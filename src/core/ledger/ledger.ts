@@ -118,19 +118,55 @@ const pushCapped = (list: string[], value: string | undefined, cap: number): voi
 export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_CRYPTO_OPERATION_SET.has(e.eventName);
 
 /**
+ * Values under a path of strings, one small map per level: finding a call's row takes a lookup per part of its
+ * identity, on strings the batch shares (their hashes are kept), where building its id (`ledgerRowId`) and
+ * hashing that long string for every call cost most of the ledger's time.
+ */
+class PathMap<V> {
+  readonly #root = new Map<string, unknown>();
+
+  get(path: readonly string[]): V | undefined {
+    let level: Map<string, unknown> | undefined = this.#root;
+    for (let i = 0; i < path.length - 1 && level !== undefined; i++) level = level.get(path[i] as string) as Map<string, unknown> | undefined;
+    return level?.get(path[path.length - 1] as string) as V | undefined;
+  }
+
+  set(path: readonly string[], value: V): void {
+    let level = this.#root;
+    for (let i = 0; i < path.length - 1; i++) {
+      const part = path[i] as string;
+      let next = level.get(part) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(part, (next = new Map()));
+      level = next;
+    }
+    level.set(path[path.length - 1] as string, value);
+  }
+
+  clear(): void {
+    this.#root.clear();
+  }
+}
+
+/** The parts of a row's identity, in `ledgerRowId`'s order (the day first). */
+const rowPath = (f: ReturnType<typeof fieldsOf>): string[] => [f.day, f.key, f.principal, f.account, f.region, f.bucket, f.operation, f.path];
+
+/**
  * Aggregates KMS calls into ledger rows and object accesses, batch after batch: a row that batches repeat (the
  * same day, key, principal, ...) stays one row until drained. `ledgerOf` uses one per batch; the replay keeps
  * one for the run, so its database receives each row once per drain instead of once per batch.
  */
 export class LedgerAccumulator {
-  readonly #rows = new Map<string, LedgerRow>();
-  readonly #accesses = new Map<string, ObjectAccess>();
+  /** Rows and accesses in the order they were first seen (the order `drain` hands them over). */
+  #rowList: LedgerRow[] = [];
+  #accessList: ObjectAccess[] = [];
+  readonly #rows = new PathMap<LedgerRow>();
+  readonly #accesses = new PathMap<ObjectAccess>();
   /** Each row's `objects` as a set, so a row holding hundreds of them is not scanned on every call. */
   readonly #objectSets = new Map<LedgerRow, Set<string>>();
 
   /** Rows and accesses held (what a drain would hand over). */
   get size(): number {
-    return this.#rows.size + this.#accesses.size;
+    return this.#rowList.length + this.#accessList.length;
   }
 
   /**
@@ -139,38 +175,40 @@ export class LedgerAccumulator {
    * (counted on the rows of this batch's calls).
    */
   add(direct: readonly MonitorEvent[], decided: readonly KmsCall[], detections: readonly Detection[]): void {
-    const touched = new Set<string>();
+    const touched = new Set<LedgerRow>();
     for (const e of direct) if (isLedgerCall(e) && !e.madeByS3) touched.add(this.#addCall(e));
     for (const e of decided) if (isLedgerCall(e)) touched.add(this.#addCall(e));
     for (const d of detections) {
       if (!isLedgerCall(d.event)) continue;
-      const id = ledgerRowId(fieldsOf(d.event));
-      const row = touched.has(id) ? this.#rows.get(id) : undefined;
-      if (row !== undefined) row.findings++;
+      const row = this.#rows.get(rowPath(fieldsOf(d.event)));
+      if (row !== undefined && touched.has(row)) row.findings++;
     }
   }
 
   /** Hands over everything held, and starts empty. */
   drain(): LedgerDelta {
-    const delta = { rows: [...this.#rows.values()], accesses: [...this.#accesses.values()] };
+    const delta = { rows: this.#rowList, accesses: this.#accessList };
+    this.#rowList = [];
+    this.#accessList = [];
     this.#rows.clear();
     this.#accesses.clear();
     this.#objectSets.clear();
     return delta;
   }
 
-  /** Counts one call on its row (and its object access); returns the row's id. */
-  #addCall(e: KmsCall): string {
+  /** Counts one call on its row (and its object access); returns the row. */
+  #addCall(e: KmsCall): LedgerRow {
     const f = fieldsOf(e);
-    const id = ledgerRowId(f);
-    let row = this.#rows.get(id);
+    const path = rowPath(f);
+    let row = this.#rows.get(path);
     if (row === undefined) {
       row = {
         kind: 'ledger', day: f.day, key: f.key, principal: f.principal, principalType: e.principal.type, account: f.account, region: f.region,
         bucket: f.bucket, operation: f.operation, path: f.path, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
         objects: [], objectsOverflow: false, eventIds: [], findings: 0,
       };
-      this.#rows.set(id, row);
+      this.#rows.set(path, row);
+      this.#rowList.push(row);
     }
     if (row.keyAlias === undefined && e.keyAlias !== undefined) row.keyAlias = e.keyAlias;
     row.count++;
@@ -188,13 +226,18 @@ export class LedgerAccumulator {
       }
     }
     pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
-    if (f.objectKey === undefined || e.errorCode !== undefined) return id;
-    const access = { day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation: e.s3Request?.operation ?? e.eventName };
-    const accessId = objectAccessId(access);
-    let a = this.#accesses.get(accessId);
+    if (f.objectKey === undefined || e.errorCode !== undefined) return row;
+    const operation = e.s3Request?.operation ?? e.eventName;
+    // In `objectAccessId`'s order.
+    const accessPath = [f.day, f.key, f.principal, f.bucket, f.objectKey, operation];
+    let a = this.#accesses.get(accessPath);
     if (a === undefined) {
-      a = { kind: 'object-access', ...access, count: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: [], sessions: [], eventIds: [], correlation: e.correlation ?? 'none' };
-      this.#accesses.set(accessId, a);
+      a = {
+        kind: 'object-access', day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation,
+        count: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: [], sessions: [], eventIds: [], correlation: e.correlation ?? 'none',
+      };
+      this.#accesses.set(accessPath, a);
+      this.#accessList.push(a);
     }
     a.count++;
     a.firstSeenMs = Math.min(a.firstSeenMs, e.eventTimeMs);
@@ -202,7 +245,7 @@ export class LedgerAccumulator {
     pushCapped(a.sourceIps, e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp), ACCESS_SAMPLE);
     pushCapped(a.sessions, e.principal.sessionName, ACCESS_SAMPLE);
     pushCapped(a.eventIds, e.eventId, ACCESS_SAMPLE);
-    return id;
+    return row;
   }
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
-import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, mergeLedgerRow, mergeObjectAccess, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
+import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 
@@ -110,6 +110,32 @@ describe('decrypt ledger', () => {
       expect(drained.rows[0]).toMatchObject({ count: 4, errors: 1, firstSeenMs: BASE_TIME_MS - minutes(3), lastSeenMs: BASE_TIME_MS + minutes(2) });
       expect(accumulator.size).toBe(0);
       expect(accumulator.drain()).toEqual({ rows: [], accesses: [] });
+    });
+
+    it('groups calls exactly as the store\'s row and access ids do, whatever characters their parts hold', () => {
+      const keyArn = 'arn:aws:kms:us-east-1:111122223333:key/k1';
+      // Object keys that would run into their neighbours if ids were joined naively.
+      const objects = ['a#b', 'a', 'b', '"a","b"', 'a\u0000b', 'a\\"', 'a#b'];
+      const calls = objects.flatMap((o, i) => [
+        call(BASE_TIME_MS + i, { keyArn, s3Arn: `arn:aws:s3:::bucket/${o}` }),
+        call(BASE_TIME_MS + i, { keyArn, s3Arn: `arn:aws:s3:::bucket#x/${o}`, eventName: 'GenerateDataKey' }),
+      ]);
+      const accumulator = new LedgerAccumulator();
+      accumulator.add([], calls.slice(0, 5), []);
+      accumulator.add([], calls.slice(5), []);
+      const { rows, accesses } = accumulator.drain();
+
+      const byRowId = new Map<string, number>();
+      const byAccessId = new Map<string, number>();
+      for (const e of calls) {
+        const single = ledgerOf([], [e], []);
+        for (const r of single.rows) byRowId.set(ledgerRowId(r), (byRowId.get(ledgerRowId(r)) ?? 0) + 1);
+        for (const a of single.accesses) byAccessId.set(objectAccessId(a), (byAccessId.get(objectAccessId(a)) ?? 0) + 1);
+      }
+      expect(new Map(rows.map((r) => [ledgerRowId(r), r.count]))).toEqual(byRowId);
+      expect(new Map(accesses.map((a) => [objectAccessId(a), a.count]))).toEqual(byAccessId);
+      expect(accesses).toHaveLength(12);
+      expect(accesses.find((a) => a.objectKey === 'a#b' && a.bucket === 'bucket')?.count).toBe(2);
     });
 
     it('counts a batch\'s detections only on rows that batch added to', () => {
