@@ -108,7 +108,7 @@ export const seenMinuteOf = (key: string): number | undefined => {
 /**
  * The dedupe entries, apart from the rest: a day of traffic, so most of the state. One small map per minute of
  * their key: a lookup searches that minute only, and expiry drops a minute whole instead of deleting key after
- * key from one large map (a 1M-record replay spent about a fifth of its engine thread on that churn).
+ * key from one large map (a 1M-record replay spent about a fifth of its engine thread's busy time on that churn).
  * An entry still leaves at the first `expire` whose watermark has passed the minute it becomes obsolete.
  */
 const createSeenEntries = () => {
