@@ -123,12 +123,32 @@ const principalBaselineKey = memoized((principalId: string) => `principal#${prin
 const watermarkKey = memoized((partition: string) => `watermark#${partition}`);
 const bucketKey = memoized((bucket: string) => `bucket#${bucket}`);
 
+/** How every dedupe key begins (`stateKey.seen`). */
+export const SEEN_KEY_PREFIX = 'seen#';
+
+/**
+ * The event-time minute a dedupe key leads with (`stateKey.seen`), or undefined for any other key. Reads the
+ * digits in place, without slicing: stores call it on every lookup.
+ */
+export const seenKeyMinute = (key: string): number | undefined => {
+  if (!key.startsWith(SEEN_KEY_PREFIX)) return undefined;
+  let minute = 0;
+  // Digits up to the next '#' (at most 15: a safe integer); anything else is not a dedupe key.
+  for (let i = SEEN_KEY_PREFIX.length; i < key.length && i <= SEEN_KEY_PREFIX.length + 15; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x23) return i > SEEN_KEY_PREFIX.length ? minute : undefined;
+    if (c < 0x30 || c > 0x39) return undefined;
+    minute = minute * 10 + (c - 0x30);
+  }
+  return undefined;
+};
+
 export const stateKey = {
   /**
    * The event-time minute leads (copies of one record share their eventTime), so a store can keep the ids
    * of one minute together (DynamoDB packs them into a few items instead of one item per record).
    */
-  seen: (dedupeKey: string, eventTimeMs: number) => `seen#${Math.floor(eventTimeMs / 60_000)}#${dedupeKey}`,
+  seen: (dedupeKey: string, eventTimeMs: number) => `${SEEN_KEY_PREFIX}${Math.floor(eventTimeMs / 60_000)}#${dedupeKey}`,
   /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
   keyBaseline: keyBaselineKey,
   principalBaseline: principalBaselineKey,

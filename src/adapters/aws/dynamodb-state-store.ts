@@ -20,6 +20,7 @@ import { MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StateStore, StoredEntry } from '#core/ports.ts';
+import { SEEN_KEY_PREFIX } from '#core/state.ts';
 import { decodeState as decode, encodeState as encode } from '../state-codec.ts';
 import { backoffMs, realPacing, retryTransient, type Pacing } from './pacing.ts';
 
@@ -133,12 +134,11 @@ interface SeenBucket {
 }
 type TableValue = StoredEntry | SeenBucket;
 
-const SEEN_PREFIX = 'seen#';
 const SEEN_SHARDS = 4;
 
 /** `seen#<minute>#<dedupe key>` (stateKey.seen) → the bucket item that holds it, and the id within it. */
 export const seenBucketOf = (key: string): { readonly bucket: string; readonly id: string } => {
-  const rest = key.slice(SEEN_PREFIX.length);
+  const rest = key.slice(SEEN_KEY_PREFIX.length);
   const cut = rest.indexOf('#');
   const minute = cut === -1 ? '0' : rest.slice(0, cut);
   const id = cut === -1 ? rest : rest.slice(cut + 1);
@@ -430,8 +430,8 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
 
     async load(keys) {
       const out = new Map<string, StoredEntry>();
-      const seen = keys.filter((k) => k.startsWith(SEEN_PREFIX));
-      const other = keys.filter((k) => !k.startsWith(SEEN_PREFIX));
+      const seen = keys.filter((k) => k.startsWith(SEEN_KEY_PREFIX));
+      const other = keys.filter((k) => !k.startsWith(SEEN_KEY_PREFIX));
       await loadSeenBuckets(seen.map((k) => seenBucketOf(k).bucket));
       for (const item of await batchGet(other)) {
         const value = fromItem(item);
@@ -452,7 +452,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       const all = new Map<string, TableValue | undefined>();
       const touched = new Map<string, [string, number | undefined][]>();
       for (const [key, entry] of changes) {
-        if (!key.startsWith(SEEN_PREFIX)) {
+        if (!key.startsWith(SEEN_KEY_PREFIX)) {
           all.set(key, entry);
           continue;
         }

@@ -1,4 +1,5 @@
 import type { StateStore, StoredEntry } from '#core/ports.ts';
+import { seenKeyMinute } from '#core/state.ts';
 
 /** How long a window stays in memory after event time has passed its end. */
 const WINDOW_GRACE_MS = 60 * 60_000;
@@ -22,7 +23,7 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
     else pending.delete(key);
   };
   const put = (key: string, entry: StoredEntry | undefined): void => {
-    const minute = seenMinuteOf(key);
+    const minute = seenKeyMinute(key);
     if (minute !== undefined) {
       seen.put(key, minute, entry);
       return;
@@ -88,22 +89,6 @@ const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
   : entry.kind === 'window' ? entry.endMs + WINDOW_GRACE_MS
   : entry.kind === 'correlation' ? entry.expiresMs
   : undefined;
-
-const SEEN_PREFIX = 'seen#';
-
-/** The minute of a dedupe key (`seen#<minute>#<id>`, stateKey.seen), or undefined for any other key. */
-export const seenMinuteOf = (key: string): number | undefined => {
-  if (!key.startsWith(SEEN_PREFIX)) return undefined;
-  let minute = 0;
-  // Digits up to the next '#' (at most 15: a safe integer); anything else is not a dedupe key.
-  for (let i = SEEN_PREFIX.length; i < key.length && i <= SEEN_PREFIX.length + 15; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 0x23) return i > SEEN_PREFIX.length ? minute : undefined;
-    if (c < 0x30 || c > 0x39) return undefined;
-    minute = minute * 10 + (c - 0x30);
-  }
-  return undefined;
-};
 
 /**
  * The dedupe entries, apart from the rest: a day of traffic, so most of the state. One small map per minute of
@@ -191,7 +176,7 @@ class StateEntries implements ReadonlyMap<string, StoredEntry> {
   }
 
   get(key: string): StoredEntry | undefined {
-    const minute = seenMinuteOf(key);
+    const minute = seenKeyMinute(key);
     return minute === undefined ? this.#others.get(key) : this.#seen.get(key, minute);
   }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStateStore, seenMinuteOf } from '#adapters/memory/memory-state-store.ts';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { seenKeyMinute } from '#core/state.ts';
 import type { StoredEntry } from '#core/ports.ts';
 
 const MINUTE = 60_000;
@@ -43,10 +44,10 @@ describe('memory state store: dedupe entries', () => {
   const minuteOf = (ms: number): number => Math.floor(ms / MINUTE);
 
   it('reads the minute of a dedupe key, and takes any other key for an ordinary one', () => {
-    expect(seenMinuteOf(key(29_000_000, 'a'))).toBe(29_000_000);
-    expect(seenMinuteOf('seen#0#s:shared')).toBe(0);
+    expect(seenKeyMinute(key(29_000_000, 'a'))).toBe(29_000_000);
+    expect(seenKeyMinute('seen#0#s:shared')).toBe(0);
     for (const other of ['seen#c', 'seen##e:a', 'seen#12a#e:a', 'seen#-5#e:a', 'seen#1234567890123456#e:a', 'seen#42', 'win#r#1#g', 'pb#seen#1#x']) {
-      expect(seenMinuteOf(other)).toBeUndefined();
+      expect(seenKeyMinute(other)).toBeUndefined();
     }
   });
 
