@@ -120,7 +120,7 @@ const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: nu
   const days = daysBetween(filters.fromMs ?? nowMs - 30 * DAY_MS, filters.toMs ?? nowMs);
   stderr.write(`kdm: reading ${days.length} day(s) of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
   // The days asked for are written at once and queried in memory, with the budget of a query.
-  const db = await openLedgerDatabase(':memory:', { memoryLimitMb: QUERY_MEMORY_MB, memoryAdvice: 'ask for fewer days (--from, --to)' });
+  const db = await openLedgerDatabase(':memory:', { memoryLimitMb: QUERY_MEMORY_MB, memoryAdvice: () => 'ask for fewer days (--from, --to)' });
   await db.writeLedger(await store.ledgerOfDays(days));
   return db;
 };

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
-import { DEFAULT_WRITE_MEMORY_MB, openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { openLedgerDatabase, type LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
 import { readInputs } from '#adapters/local/threaded-reader.ts';
 import { createJsonlFindingSink, type JsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
@@ -103,7 +103,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       : await openLedgerDatabase(options.db, {
           ...(options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}),
           ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
-          memoryAdvice: `run again with a larger --db-memory-mb (for example ${4 * (options.dbMemoryMb ?? DEFAULT_WRITE_MEMORY_MB)})`,
+          memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
         });
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);

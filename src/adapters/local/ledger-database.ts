@@ -195,8 +195,8 @@ export interface OpenLedgerDatabaseOptions {
   readonly readOnly?: boolean;
   /** DuckDB's memory budget in MiB (default DEFAULT_WRITE_MEMORY_MB, or QUERY_MEMORY_MB read-only). */
   readonly memoryLimitMb?: number;
-  /** How the user gives the database a larger budget, told when a step needs more (e.g. the command's option). */
-  readonly memoryAdvice?: string;
+  /** How the user gives the database a larger budget than `limitMb`, told when a step needs more (e.g. the command's option). */
+  readonly memoryAdvice?: (limitMb: number) => string;
   /** Ledger rows between checkpoints (see `checkpointDue`). */
   readonly checkpointRows?: number;
 }
@@ -230,7 +230,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
         return await step(...args);
       } catch (error) {
         if (!OUT_OF_MEMORY.test(error instanceof Error ? error.message : String(error))) throw error;
-        throw new DatabaseMemoryError(file, memoryLimitMb, doing, { cause: error, ...(options.memoryAdvice !== undefined ? { advice: options.memoryAdvice } : {}) });
+        throw new DatabaseMemoryError(file, memoryLimitMb, doing, { cause: error, ...(options.memoryAdvice !== undefined ? { advice: options.memoryAdvice(memoryLimitMb) } : {}) });
       }
     };
   let filesAppender: DuckDBAppender | undefined;
