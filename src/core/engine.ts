@@ -124,16 +124,23 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     }
   }
   // A rule selecting `*` applies to every event of its source, alongside the rules that name the event.
-  const resolved = new Map<string, readonly Rule[]>();
+  // Resolved lists by source, then event name: two lookups on strings the event already holds, no key to build.
+  const resolved = new Map<string, Map<string, readonly Rule[]>>();
+  let resolvedCount = 0;
   const rulesFor = (e: MonitorEvent): readonly Rule[] => {
     const source = sourceOf(e);
-    const k = `${source}|${e.eventName}`;
-    let list = resolved.get(k);
+    let bySource = resolved.get(source);
+    let list = bySource?.get(e.eventName);
     if (list === undefined) {
-      const named = index.get(k) ?? [];
+      const named = index.get(`${source}|${e.eventName}`) ?? [];
       const wildcard = index.get(`${source}|*`) ?? [];
       list = wildcard.length === 0 ? named : [...named, ...wildcard.filter((r) => !named.includes(r))];
-      if (resolved.size < 10_000) resolved.set(k, list);
+      // Event names come from the records: bounded, so hostile input cannot grow the cache forever.
+      if (resolvedCount < 10_000) {
+        if (bySource === undefined) resolved.set(source, (bySource = new Map()));
+        bySource.set(e.eventName, list);
+        resolvedCount++;
+      }
     }
     return list;
   };
