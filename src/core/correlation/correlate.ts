@@ -115,14 +115,19 @@ const requestOf = (e: S3ObjectAccess): S3RequestSummary =>
 
 const emptySlot = (partition: string): CorrelationSlot => ({ kind: 'correlation', partition, dueMs: Number.POSITIVE_INFINITY, expiresMs: 0, kms: [], s3: [] });
 
+/** The slot under `key`, updated in place like the baselines (the entry is this batch's; `saveSlot` writes it back). */
 const slotAt = (state: WorkingState, key: string, partition: string): CorrelationSlot => {
   const entry = state.get(key);
-  return entry?.kind === 'correlation' ? { ...entry, kms: [...entry.kms], s3: [...entry.s3] } : emptySlot(partition);
+  return entry?.kind === 'correlation' ? entry : emptySlot(partition);
 };
 
 const saveSlot = (state: WorkingState, key: string, slot: CorrelationSlot): void => {
-  slot.dueMs = slot.kms.reduce((m, h) => Math.min(m, h.deadlineMs), Number.POSITIVE_INFINITY);
-  slot.expiresMs = slot.s3.reduce((m, h) => Math.max(m, h.deadlineMs), slot.lastBucketDecrypt?.eventTimeMs ?? 0);
+  let dueMs = Number.POSITIVE_INFINITY;
+  for (const h of slot.kms) if (h.deadlineMs < dueMs) dueMs = h.deadlineMs;
+  let expiresMs = slot.lastBucketDecrypt?.eventTimeMs ?? 0;
+  for (const h of slot.s3) if (h.deadlineMs > expiresMs) expiresMs = h.deadlineMs;
+  slot.dueMs = dueMs;
+  slot.expiresMs = expiresMs;
   if (slot.kms.length === 0 && slot.s3.length === 0 && slot.lastBucketDecrypt === undefined) state.delete(key);
   else state.set(key, slot);
 };
@@ -235,7 +240,10 @@ export const correlateS3 = (e: S3ObjectAccess, state: WorkingState, s: Correlati
   return resolved;
 };
 
-/** Decides every KMS half whose deadline the stream's watermark (or `decideBeforeMs`, if later) has passed. */
+/**
+ * Decides every KMS half whose deadline the stream's watermark (or `decideBeforeMs`, if later) has passed, in
+ * event-time order (then event id): the rules see them as they happened, whatever order the store lists slots in.
+ */
 export const resolveDue = (keys: Iterable<string>, state: WorkingState, decideBeforeMs: number): ResolvedKmsCall[] => {
   const resolved: ResolvedKmsCall[] = [];
   for (const key of keys) {
@@ -250,8 +258,11 @@ export const resolveDue = (keys: Iterable<string>, state: WorkingState, decideBe
     for (const h of due) resolved.push({ event: withCorrelation(h.event, 'none'), confidence: 'none' });
     saveSlot(state, key, slot);
   }
-  return resolved;
+  return resolved.sort(byEventTimeThenId);
 };
+
+const byEventTimeThenId = (a: ResolvedKmsCall, b: ResolvedKmsCall): number =>
+  a.event.eventTimeMs - b.event.eventTimeMs || (a.event.eventId < b.event.eventId ? -1 : a.event.eventId > b.event.eventId ? 1 : 0);
 
 /**
  * Moves each stream's watermark forward (never back) as a batch's events go by. The last stream's key and time

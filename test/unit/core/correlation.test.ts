@@ -175,6 +175,15 @@ describe('KMS ↔ S3 correlation', () => {
     expect(only(run).correlation).toBe('none');
   });
 
+  it('decides calls that fall due together in event-time order, whatever order their slots were written in', async () => {
+    const run = pipeline();
+    // The later call's slot is written first (an S3 read parks there), the earlier call's slot after it.
+    await run.batch([getObject(BASE_TIME_MS - minutes(5), { key: 'b.pdf' }), decrypt(BASE_TIME_MS + 2_000, { s3Arn: 'arn:aws:s3:::reports/b.pdf', eventId: 'late' }), decrypt(BASE_TIME_MS, { s3Arn: 'arn:aws:s3:::reports/a.pdf', eventId: 'early' })]);
+    await run.flush();
+
+    expect(run.decided.map((e) => [e.eventId, e.correlation])).toEqual([['early', 'none'], ['late', 'none']]);
+  });
+
   it('raises s3-decrypt-without-object-access only in a bucket whose reads are logged', async () => {
     const logged = pipeline();
     await logged.batch([getObject(BASE_TIME_MS - minutes(60), { key: 'other.pdf' }), decrypt(BASE_TIME_MS)]);
