@@ -6,7 +6,7 @@ import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
-import { createWorkingState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
+import { createWorkingState, createWriteThroughState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
 import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
 
 export interface ProcessorDeps {
@@ -142,7 +142,9 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   async function workingStateFor(events: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>): Promise<{ working: WorkingState; stored: ReadonlyMap<string, StoredEntry>; aliases: ReadonlyMap<string, StoredEntry> }> {
     const { engine, store } = deps;
     if (store.entries !== undefined && deps.checkStatePlanning !== true) {
-      return { working: createWorkingState(store.entries as ReadonlyMap<string, StateEntry>), stored: store.entries, aliases: store.entries };
+      const entries = store.entries as ReadonlyMap<string, StateEntry>;
+      const working = store.write !== undefined ? createWriteThroughState(entries, store.write) : createWorkingState(entries);
+      return { working, stored: store.entries, aliases: store.entries };
     }
     const pending: MonitorEvent[] = [];
     for (const entry of due.values()) if (entry.kind === 'correlation') for (const h of entry.kms) pending.push(h.event);

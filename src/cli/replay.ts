@@ -106,7 +106,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
         });
   try {
-    const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined);
+    const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined, { writeThrough: true });
     await db?.begin();
     const ledger = new LedgerAccumulator();
     const processor = createRecordProcessor({

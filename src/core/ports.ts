@@ -23,6 +23,12 @@ export interface StateStore {
    * reads from it directly instead of planning and loading its keys first. Optional.
    */
   readonly entries?: ReadonlyMap<string, StoredEntry>;
+  /**
+   * Writes one entry at once (undefined deletes it), for a store that offers `entries`: a batch then writes
+   * through instead of collecting its changes for `save`. Its writes are not undone if the batch fails, so only
+   * a store whose run ends on a failure offers it (the replay's). Optional.
+   */
+  readonly write?: (key: string, entry: StoredEntry | undefined) => void;
 }
 
 /** Where findings go: a JSONL file, Security Hub, EventBridge, ... */

@@ -211,6 +211,22 @@ export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>, plan
   };
 };
 
+/**
+ * A working state that reads and writes a store's own entries directly (`StateStore.entries` and `write`):
+ * for an in-process store, where the overlay of `createWorkingState` would add a lookup to every read and a
+ * copy of every change. Nothing is left for `changes()` to report.
+ */
+export const createWriteThroughState = (entries: ReadonlyMap<string, StateEntry>, write: (key: string, entry: StateEntry | undefined) => void): WorkingState => {
+  const none: ReadonlySet<string> = new Set();
+  return {
+    get: (key) => entries.get(key),
+    set: (key, entry) => write(key, entry),
+    delete: (key) => write(key, undefined),
+    changes: () => new Map(),
+    unplannedReads: () => none,
+  };
+};
+
 export const newPrincipalBaseline = (eventTimeMs: number): PrincipalBaseline => ({
   kind: 'principal-baseline',
   firstSeenMs: eventTimeMs,

@@ -63,3 +63,38 @@ describe('the engine under generated traffic', () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(400 * 1024 * 1024);
   }, 300_000);
 });
+
+describe('writing state through (the replay) and collecting changes (every other store)', () => {
+  it('end with the same entries and the same outcome for every batch (property)', async () => {
+    const run = (writeThrough: boolean) => {
+      const store = createMemoryStateStore(undefined, { writeThrough });
+      const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => BASE_TIME_MS }, ledger: 'outcome' });
+      return { store, processor };
+    };
+    // Close in time and few in names, so duplicates, correlations, windows and alias lookups happen.
+    const nearMs = fc.integer({ min: BASE_TIME_MS, max: BASE_TIME_MS + 6 * 3_600_000 });
+    const object = fc.constantFrom('a', 'b', 'c/d');
+    const principal = fc.constantFrom({ role: 'App', session: 's1' }, { role: 'App', session: 's2' }, { user: 'alice' });
+    const madeByS3 = fc.record({ atMs: nearMs, who: principal, key: object, eventId: fc.constantFrom('k1', 'k2', 'k3', 'k4', 'k5', 'k6') })
+      .map((o) => kmsRecord({ eventName: 'Decrypt', atMs: o.atMs, who: o.who, s3Arn: `arn:aws:s3:::b/${o.key}`, eventId: `${o.eventId}-${o.atMs}` }));
+    const read = fc.record({ atMs: nearMs, who: principal, key: object }).map((o) => s3Record({ eventName: 'GetObject', atMs: o.atMs, who: o.who, bucket: 'b', key: o.key, sseApplied: 'SSE_KMS' }));
+    const batch = fc.array(fc.oneof(madeByS3, read, anyRecord), { minLength: 1, maxLength: 300 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 8 }), async (batches) => {
+        const collected = run(false);
+        const through = run(true);
+        expect(collected.store.write).toBeUndefined();
+        expect(through.store.write).toBeTypeOf('function');
+        for (const [i, records] of batches.entries()) {
+          const expected = await collected.processor.processBatch({ file: 'f', records, firstIndex: i * 1000 });
+          const actual = await through.processor.processBatch({ file: 'f', records, firstIndex: i * 1000 });
+          expect(actual).toEqual(expected);
+        }
+        expect(await through.processor.flush()).toEqual(await collected.processor.flush());
+        expect(new Map(through.store.entries)).toEqual(new Map(collected.store.entries));
+        expect(through.processor.summary).toEqual(collected.processor.summary);
+      }),
+      { numRuns: 60, seed: 7 },
+    );
+  }, 300_000);
+});

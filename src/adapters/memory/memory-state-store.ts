@@ -9,7 +9,15 @@ export interface MemoryStateStore extends StateStore {
   readonly entries: ReadonlyMap<string, StoredEntry>;
 }
 
-export const createMemoryStateStore = (initial?: Iterable<readonly [string, StoredEntry]>): MemoryStateStore => {
+export interface MemoryStateStoreOptions {
+  /**
+   * Offer `write`, so batches write through to the entries instead of collecting changes (see `StateStore.write`):
+   * for a run that ends on a failure, like the replay.
+   */
+  readonly writeThrough?: boolean;
+}
+
+export const createMemoryStateStore = (initial?: Iterable<readonly [string, StoredEntry]>, options: MemoryStateStoreOptions = {}): MemoryStateStore => {
   const others = new Map<string, StoredEntry>();
   const seen = createSeenEntries();
   const entries = new StateEntries(others, seen);
@@ -19,8 +27,10 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
   // Correlation slots with KMS halves waiting: key → (partition, due time). Small: bounded by the window.
   const pending = new Map<string, { partition: string; dueMs: number }>();
   const track = (key: string, entry: StoredEntry | undefined): void => {
-    if (entry?.kind === 'correlation' && entry.kms.length > 0) pending.set(key, { partition: entry.partition, dueMs: entry.dueMs });
-    else pending.delete(key);
+    if (entry === undefined || entry.kind === 'correlation') {
+      if (entry !== undefined && entry.kms.length > 0) pending.set(key, { partition: entry.partition, dueMs: entry.dueMs });
+      else pending.delete(key);
+    }
   };
   const put = (key: string, entry: StoredEntry | undefined): void => {
     const minute = seenKeyMinute(key);
@@ -43,6 +53,7 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
   if (initial !== undefined) for (const [key, entry] of initial) put(key, entry);
   return {
     entries,
+    ...(options.writeThrough === true ? { write: put } : {}),
     async load(keys) {
       const out = new Map<string, StoredEntry>();
       for (const key of keys) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
-import { seenKeyMinute } from '#core/state.ts';
+import { createWriteThroughState, seenKeyMinute, stateKey, type StateEntry } from '#core/state.ts';
 import type { StoredEntry } from '#core/ports.ts';
 
 const MINUTE = 60_000;
@@ -102,5 +102,28 @@ describe('memory state store: dedupe entries', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('memory state store: writing through', () => {
+  it('takes each write at once, as save would, and leaves the batch nothing to save', async () => {
+    const store = createMemoryStateStore(undefined, { writeThrough: true });
+    const working = createWriteThroughState(store.entries as ReadonlyMap<string, StateEntry>, store.write as NonNullable<typeof store.write>);
+    const dedupe = stateKey.seen('id-1', T);
+    const slot: StateEntry = { kind: 'correlation', partition: '1|us-east-1', dueMs: T + MINUTE, expiresMs: 0, kms: [{ event: {} as never, deadlineMs: T + MINUTE }], s3: [] };
+
+    working.set(dedupe, { kind: 'seen', expiresAtMs: T + MINUTE });
+    working.set('corr#decrypt#s#o', slot);
+    expect(working.get(dedupe)).toEqual(seen(T + MINUTE));
+    expect(store.entries.get('corr#decrypt#s#o')).toBe(slot);
+    // The waiting call is due once its stream's watermark passes its deadline, as after a save.
+    await store.save(new Map([['watermark#1|us-east-1', { kind: 'watermark', maxEventTimeMs: T + 2 * MINUTE }]]));
+    expect([...(await store.takeDue()).keys()]).toEqual(['corr#decrypt#s#o']);
+
+    working.delete('corr#decrypt#s#o');
+    expect(store.entries.has('corr#decrypt#s#o')).toBe(false);
+    expect((await store.takeDue()).size).toBe(0);
+    expect(working.changes().size).toBe(0);
+    expect(createMemoryStateStore().write).toBeUndefined();
   });
 });
