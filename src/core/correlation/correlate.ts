@@ -6,7 +6,6 @@
  * passes their deadline; then they are decided as `none`. Pure: all state goes through `WorkingState`.
  */
 import type { CorrelationConfidence, KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
-import { compact } from '../events/fields.ts';
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { getEntry, putEntry, stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
 
@@ -98,20 +97,20 @@ export const correlationKeysOf = (e: MonitorEvent): string[] => {
   return [];
 };
 
-const requestOf = (e: S3ObjectAccess): S3RequestSummary =>
-  compact({
-    operation: e.eventName,
-    eventId: e.eventId,
-    eventTimeMs: e.eventTimeMs,
-    bucket: e.bucket,
-    objectKey: e.objectKey,
-    sourceIp: e.sourceIp,
-    userAgent: e.userAgent,
-    vpcEndpointId: e.vpcEndpointId,
-    bytesIn: e.bytesIn,
-    bytesOut: e.bytesOut,
-    sseApplied: e.sseApplied,
-  });
+/** Every field set, undefined where absent, like the events (see types.ts). */
+const requestOf = (e: S3ObjectAccess): S3RequestSummary => ({
+  operation: e.eventName,
+  eventId: e.eventId,
+  eventTimeMs: e.eventTimeMs,
+  bucket: e.bucket,
+  objectKey: e.objectKey,
+  sourceIp: e.sourceIp,
+  userAgent: e.userAgent,
+  vpcEndpointId: e.vpcEndpointId,
+  bytesIn: e.bytesIn,
+  bytesOut: e.bytesOut,
+  sseApplied: e.sseApplied,
+});
 
 const emptySlot = (partition: string): CorrelationSlot => ({ kind: 'correlation', partition, dueMs: Number.POSITIVE_INFINITY, expiresMs: 0, kms: [], s3: [] });
 

@@ -128,17 +128,12 @@ const contextOf = (rp: JsonObject | undefined): EncryptionContext | undefined =>
 
 const failed = (reason: string): NormalizeResult => ({ ok: false, outcome: 'failed', reason });
 
-/** Sets `key` only when there is a value: optional fields are absent, never undefined (no copy to compact). */
-const put = (event: Record<string, unknown>, key: string, value: unknown): void => {
-  if (value !== undefined) event[key] = value;
-};
-
 /**
  * Normalizes one raw CloudTrail record. Never throws: anything unusable comes back as
  * `skipped` (with a reason) or `failed` (with a one-line reason). Errored calls are kept: they are signals.
  *
- * On the hot path of every replay: each event is built once, field by field, in a fixed order (the shared
- * fields first, then the kind's own), with no intermediate objects.
+ * On the hot path of every replay: each event is one object literal of its kind, every field set (undefined
+ * when absent) in one order, so events of a kind share a hidden class (see types.ts).
  */
 export const normalizeRecord = (raw: unknown): NormalizeResult => {
   if (!isObject(raw)) return failed(`record is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}, not a JSON object`);
@@ -166,20 +161,13 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   const recipientAccountId = str(raw['recipientAccountId']);
   const userAgent = str(raw['userAgent']);
 
-  // The fields every event shares, in EventBase order.
-  const event: Record<string, unknown> = { eventId: eventId ?? '' };
-  put(event, 'sharedEventId', str(raw['sharedEventID']));
-  event['eventTimeMs'] = eventTimeMs;
-  event['eventName'] = eventName;
-  event['region'] = region;
-  event['principal'] = principal;
-  put(event, 'recipientAccountId', recipientAccountId);
-  put(event, 'sourceIp', sourceIp);
-  put(event, 'userAgent', userAgent);
-  put(event, 'vpcEndpointId', str(raw['vpcEndpointId']));
-  put(event, 'errorCode', str(raw['errorCode']));
-  put(event, 'errorMessage', str(raw['errorMessage']));
-  put(event, 'readOnly', bool(raw['readOnly']));
+  const sharedEventId = str(raw['sharedEventID']);
+  const vpcEndpointId = str(raw['vpcEndpointId']);
+  const errorCode = str(raw['errorCode']);
+  const errorMessage = str(raw['errorMessage']);
+  const readOnly = bool(raw['readOnly']);
+  // Each kind's event is one literal: every field set even when undefined, the shared ones first in EventBase
+  // order (a spread of shared fields would cost more than the rest of normalizing: V8 copies it slowly).
 
   if (eventSource === KMS_EVENT_SOURCE) {
     if (eventId === undefined) return failed('missing field eventID');
@@ -193,41 +181,100 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
       invokedByOf(userIdentity) ??
       (isAwsServiceMarker(sourceIp) ? sourceIp : sourceIp === undefined && userAgent?.endsWith('.amazonaws.com') === true ? userAgent : undefined);
     const madeByAwsService = invokedBy !== undefined || principal.type === 'AWSService';
-    event['kind'] = 'kms';
-    put(event, 'keyArn', key.keyArn);
-    put(event, 'keyAccountId', key.keyAccountId);
-    put(event, 'keyAlias', key.keyAlias);
-    put(event, 'keyIdParameter', keyIdParameter);
-    put(event, 'encryptionContext', encryptionContext);
-    put(event, 's3Arn', s3Arn);
-    put(event, 'invokedBy', invokedBy);
-    event['madeByAwsService'] = madeByAwsService;
-    event['madeByS3'] = s3Arn !== undefined && madeByAwsService;
-    event['request'] = kmsRequestSummary(rp);
-    return { ok: true, event: event as unknown as KmsCall };
+    const event: KmsCall = {
+      eventId,
+      sharedEventId,
+      eventTimeMs,
+      eventName,
+      region,
+      principal,
+      recipientAccountId,
+      sourceIp,
+      userAgent,
+      vpcEndpointId,
+      errorCode,
+      errorMessage,
+      readOnly,
+      kind: 'kms',
+      keyArn: key.keyArn,
+      keyAccountId: key.keyAccountId,
+      keyAlias: key.keyAlias,
+      keyIdParameter,
+      encryptionContext,
+      s3Arn,
+      invokedBy,
+      madeByAwsService,
+      madeByS3: s3Arn !== undefined && madeByAwsService,
+      request: kmsRequestSummary(rp),
+      correlation: undefined,
+      s3Request: undefined,
+    };
+    return { ok: true, event };
   }
 
   if (eventSource === S3_EVENT_SOURCE) {
     const isDataEvent = raw['eventCategory'] === 'Data' || raw['managementEvent'] === false;
     if (isDataEvent || S3_OBJECT_OPERATIONS.has(eventName)) {
-      if (addS3Fields(event, raw, isDataEvent)) {
+      const access = s3AccessFields(raw);
+      if (access !== undefined) {
         if (eventId === undefined) return failed('missing field eventID');
-        return { ok: true, event: event as unknown as S3ObjectAccess };
+        const event: S3ObjectAccess = {
+          eventId,
+          sharedEventId,
+          eventTimeMs,
+          eventName,
+          region,
+          principal,
+          recipientAccountId,
+          sourceIp,
+          userAgent,
+          vpcEndpointId,
+          errorCode,
+          errorMessage,
+          readOnly,
+          kind: 's3',
+          bucket: access.bucket,
+          objectKey: access.objectKey,
+          objectArn: access.objectArn,
+          bucketArn: `arn:aws:s3:::${access.bucket}`,
+          bytesIn: access.bytesIn,
+          bytesOut: access.bytesOut,
+          sseApplied: access.sseApplied,
+          requestedKmsKeyId: access.requestedKmsKeyId,
+          copySource: access.copySource,
+          isDataEvent,
+        };
+        return { ok: true, event };
       }
     }
   }
 
-  event['kind'] = 'other';
-  event['eventSource'] = eventSource;
-  if (eventSource === CLOUDTRAIL_EVENT_SOURCE) put(event, 'requestParameters', obj(raw['requestParameters']));
-  return { ok: true, event: event as unknown as OtherApiCall };
+  const event: OtherApiCall = {
+    eventId: eventId ?? '',
+    sharedEventId,
+    eventTimeMs,
+    eventName,
+    region,
+    principal,
+    recipientAccountId,
+    sourceIp,
+    userAgent,
+    vpcEndpointId,
+    errorCode,
+    errorMessage,
+    readOnly,
+    kind: 'other',
+    eventSource,
+    requestParameters: eventSource === CLOUDTRAIL_EVENT_SOURCE ? obj(raw['requestParameters']) : undefined,
+  };
+  return { ok: true, event };
 };
 
 const S3_ARN_PREFIX = 'arn:aws';
 const S3_ARN_MARKER = ':s3:::';
 
-/** Adds the S3 object-access fields to `event`; false (nothing added) when the record names no bucket. */
-const addS3Fields = (event: Record<string, unknown>, raw: JsonObject, isDataEvent: boolean): boolean => {
+/** What an S3 record says of the object it accessed; undefined when it names no bucket. */
+const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objectKey' | 'objectArn' | 'bytesIn' | 'bytesOut' | 'sseApplied' | 'requestedKmsKeyId' | 'copySource'> | undefined => {
   const rp = obj(raw['requestParameters']);
   let bucket = str(rp?.['bucketName']);
   let objectArn: string | undefined;
@@ -246,25 +293,23 @@ const addS3Fields = (event: Record<string, unknown>, raw: JsonObject, isDataEven
       } else if (path.length > 0) bucket ??= path;
     }
   }
-  if (bucket === undefined) return false;
+  if (bucket === undefined) return undefined;
   const objectKey = str(rp?.['key']);
   if (objectArn === undefined && objectKey !== undefined) objectArn = `arn:aws:s3:::${bucket}/${objectKey}`;
   const aed = obj(raw['additionalEventData']);
   const sseHeader = str(rp?.['x-amz-server-side-encryption']);
-  event['kind'] = 's3';
-  event['bucket'] = bucket;
-  put(event, 'objectKey', objectKey);
-  put(event, 'objectArn', objectArn);
-  event['bucketArn'] = `arn:aws:s3:::${bucket}`;
-  put(event, 'bytesIn', num(aed?.['bytesTransferredIn']));
-  put(event, 'bytesOut', num(aed?.['bytesTransferredOut']));
-  put(event, 'sseApplied', str(aed?.['SSEApplied']) ?? (sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined));
-  put(event, 'requestedKmsKeyId', str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']));
-  put(event, 'copySource', str(rp?.['x-amz-copy-source']));
-  event['isDataEvent'] = isDataEvent;
-  return true;
+  return {
+    bucket,
+    objectKey,
+    objectArn,
+    bytesIn: num(aed?.['bytesTransferredIn']),
+    bytesOut: num(aed?.['bytesTransferredOut']),
+    sseApplied: str(aed?.['SSEApplied']) ?? (sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined),
+    requestedKmsKeyId: str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']),
+    copySource: str(rp?.['x-amz-copy-source']),
+  };
 };
 
 /** Key used to drop duplicate deliveries: `sharedEventID` spans the copies of a cross-account call. */
-export const dedupeKeyOf = (e: { readonly eventId: string; readonly sharedEventId?: string }): string | undefined =>
+export const dedupeKeyOf = (e: { readonly eventId: string; readonly sharedEventId?: string | undefined }): string | undefined =>
   e.sharedEventId !== undefined ? `s:${e.sharedEventId}` : e.eventId !== '' ? `e:${e.eventId}` : undefined;

@@ -12,7 +12,7 @@ const PRINCIPAL_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
   'Unknown',
 ]);
 
-const UNKNOWN: Principal = { type: 'Unknown', id: 'unknown', isAwsService: false };
+const UNKNOWN: Principal = { type: 'Unknown', id: 'unknown', isAwsService: false, arn: undefined, sessionName: undefined, accountId: undefined, accessKeyId: undefined };
 
 /** `arn:aws:sts::123456789012:assumed-role/RoleName/session` → role ARN and session name. */
 export const foldAssumedRoleArn = (
@@ -31,15 +31,9 @@ export const foldAssumedRoleArn = (
 export const isServiceLinkedRoleArn = (arn: string): boolean =>
   arn.includes(':role/aws-service-role/') || /:role\/(?:.*\/)?AWSServiceRoleFor/.test(arn);
 
-/** The principal with its optional fields set only when present (no undefined-valued keys). */
-const principalOf = (type: PrincipalType, id: string, isAwsService: boolean, arn: string | undefined, sessionName: string | undefined, accountId: string | undefined, accessKeyId: string | undefined): Principal => {
-  const out: { -readonly [K in keyof Principal]: Principal[K] } = { type, id, isAwsService };
-  if (arn !== undefined) out.arn = arn;
-  if (sessionName !== undefined) out.sessionName = sessionName;
-  if (accountId !== undefined) out.accountId = accountId;
-  if (accessKeyId !== undefined) out.accessKeyId = accessKeyId;
-  return out;
-};
+/** The principal with every field set, undefined where absent: one hidden class for all of them (see types.ts). */
+const principalOf = (type: PrincipalType, id: string, isAwsService: boolean, arn: string | undefined, sessionName: string | undefined, accountId: string | undefined, accessKeyId: string | undefined): Principal =>
+  ({ type, id, isAwsService, arn, sessionName, accountId, accessKeyId });
 
 const sessionIssuerArn = (ui: JsonObject): string | undefined => str(obj(obj(ui['sessionContext'])?.['sessionIssuer'])?.['arn']);
 

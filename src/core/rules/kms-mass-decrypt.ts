@@ -6,7 +6,7 @@ import { principalLabel } from './wording.ts';
 const BASELINE_FACTOR = 5;
 
 /** What one Decrypt opened: the S3 object (or bucket), else the context, else the call itself. */
-const memberOf = (e: { readonly s3Arn?: string; readonly encryptionContext?: Readonly<Record<string, string>>; readonly eventId: string }): string => {
+const memberOf = (e: { readonly s3Arn?: string | undefined; readonly encryptionContext?: Readonly<Record<string, string>> | undefined; readonly eventId: string }): string => {
   if (e.s3Arn !== undefined) return e.s3Arn;
   if (e.encryptionContext !== undefined) {
     const keys = Object.keys(e.encryptionContext).sort();
