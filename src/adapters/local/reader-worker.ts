@@ -2,13 +2,9 @@
 // thread runs the engine, so a replay uses both cores. Files are handled one at a time, in the order asked.
 import { parentPort } from 'node:worker_threads';
 import { normalizeRecord } from '#core/events/normalize.ts';
-import type { MonitorEvent } from '#core/events/types.ts';
 import { readCloudTrailFile, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { encodeNormalized } from './normalized-codec.ts';
 import type { ReaderMessage } from './threaded-reader.ts';
-import { encodeValue } from './transfer-codec.ts';
-
-/** Event fields that differ from event to event: not worth looking up in a batch's string table. */
-const UNIQUE_KEYS: ReadonlySet<string> = new Set<keyof MonitorEvent>(['eventId', 'sharedEventId']);
 
 if (parentPort === null) throw new Error('reader-worker runs as a worker thread');
 const port = parentPort;
@@ -19,7 +15,7 @@ port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'max
     for await (const item of readCloudTrailFile(request.input, request.options)) {
       if (item.type === 'batch') {
         const { records, ...rest } = item.batch;
-        const encoded = encodeValue(records.map((r) => normalizeRecord(r)), { uniqueKeys: UNIQUE_KEYS });
+        const encoded = encodeNormalized(records.map((r) => normalizeRecord(r)));
         port.postMessage({ type: 'normalized', batch: rest, encoded } satisfies ReaderMessage, [encoded.tokens.buffer, encoded.numbers.buffer]);
       } else port.postMessage(item satisfies ReaderMessage);
     }

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
 import { readCloudTrailFile, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
-import { decodeValue, type EncodedValue } from './transfer-codec.ts';
+import { decodeNormalized } from './normalized-codec.ts';
+import type { EncodedValue } from './transfer-codec.ts';
 
 /** What the reader thread sends back: the reader's own items, with batches already normalized (and encoded). */
 export type ReaderMessage =
@@ -58,7 +59,7 @@ export async function* readInputs(inputs: readonly InputFile[], options: ReadOpt
         done++;
         ask();
       }
-      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeValue(m.encoded) as NormalizeResult[] } : m;
+      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded) } : m;
     }
   } finally {
     await worker.terminate();

@@ -30,87 +30,167 @@ export class TransferCodecError extends Error {
 }
 
 /**
- * `uniqueKeys`: properties whose values are (nearly) never repeated, such as event ids. Their strings go into the
- * table without looking for an earlier copy, which would only cost a hash of each.
+ * Writes values as tokens. `value` takes any plain data; the typed layer above it (`normalized-codec.ts`) writes
+ * its own fields in a fixed order with `int` (a count or a tag of its own) and `value`/`unique` for each field.
  */
-export const encodeValue = (value: unknown, options: { readonly uniqueKeys?: ReadonlySet<string> } = {}): EncodedValue => {
-  const uniqueKeys = options.uniqueKeys ?? new Set<string>();
-  const tokens: number[] = [];
-  const numbers: number[] = [];
-  const strings: string[] = [];
-  const stringIndex = new Map<string, number>();
-  const stringToken = (s: string): number => {
-    let index = stringIndex.get(s);
-    if (index === undefined) {
-      index = strings.length;
-      strings.push(s);
-      stringIndex.set(s, index);
-    }
-    return index;
-  };
-  const encode = (v: unknown): void => {
+export class TokenWriter {
+  private readonly tokens: number[] = [];
+  private readonly numbers: number[] = [];
+  private readonly strings: string[] = [];
+  private readonly stringIndex = new Map<string, number>();
+  private readonly uniqueKeys: ReadonlySet<string>;
+
+  /**
+   * `uniqueKeys`: properties whose values are (nearly) never repeated, such as event ids. Their strings go into
+   * the table without looking for an earlier copy, which would only cost a hash of each.
+   */
+  constructor(options: { readonly uniqueKeys?: ReadonlySet<string> } = {}) {
+    this.uniqueKeys = options.uniqueKeys ?? new Set<string>();
+  }
+
+  /** A bare integer: a count or a tag the caller reads back with `TokenReader.int`. */
+  int(n: number): void {
+    this.tokens.push(n);
+  }
+
+  /** A string that is (nearly) never repeated: stored without looking for an earlier copy. */
+  unique(s: string | undefined): void {
+    if (s === undefined) this.tokens.push(UNDEFINED);
+    else this.tokens.push(STRING, this.strings.push(s) - 1);
+  }
+
+  value(v: unknown): void {
     switch (typeof v) {
       case 'string':
-        tokens.push(STRING, stringToken(v));
+        this.tokens.push(STRING, this.stringToken(v));
         return;
       case 'number':
-        tokens.push(NUMBER);
-        numbers.push(v);
+        this.tokens.push(NUMBER);
+        this.numbers.push(v);
         return;
       case 'boolean':
-        tokens.push(v ? TRUE : FALSE);
+        this.tokens.push(v ? TRUE : FALSE);
         return;
       case 'undefined':
-        tokens.push(UNDEFINED);
+        this.tokens.push(UNDEFINED);
         return;
       case 'object': {
         if (v === null) {
-          tokens.push(NULL);
+          this.tokens.push(NULL);
           return;
         }
         if (Array.isArray(v)) {
-          tokens.push(ARRAY, v.length);
-          for (const item of v) encode(item);
+          this.tokens.push(ARRAY, v.length);
+          for (const item of v) this.value(item);
           return;
         }
         const prototype: unknown = Object.getPrototypeOf(v);
         if (prototype !== Object.prototype && prototype !== null) throw new TransferCodecError(`cannot encode a ${(v as { constructor?: { name?: string } }).constructor?.name ?? 'non-plain object'}: plain data only`);
         const keys = Object.keys(v);
-        tokens.push(prototype === null ? NULL_PROTOTYPE_OBJECT : OBJECT, keys.length);
+        this.tokens.push(prototype === null ? NULL_PROTOTYPE_OBJECT : OBJECT, keys.length);
         for (const key of keys) {
-          tokens.push(stringToken(key));
+          this.tokens.push(this.stringToken(key));
           const property = (v as Record<string, unknown>)[key];
-          if (typeof property === 'string' && uniqueKeys.has(key)) tokens.push(STRING, strings.push(property) - 1);
-          else encode(property);
+          if (typeof property === 'string' && this.uniqueKeys.has(key)) this.unique(property);
+          else this.value(property);
         }
         return;
       }
       default:
         throw new TransferCodecError(`cannot encode a ${typeof v}: plain data only`);
     }
-  };
-  encode(value);
-  return { tokens: Int32Array.from(tokens), numbers: Float64Array.from(numbers), strings };
-};
+  }
 
-export const decodeValue = (encoded: EncodedValue): unknown => {
-  const { tokens, numbers, strings } = encoded;
-  let t = 0;
-  let n = 0;
-  const decode = (): unknown => {
-    const tag = tokens[t++];
+  finish(): EncodedValue {
+    return { tokens: Int32Array.from(this.tokens), numbers: Float64Array.from(this.numbers), strings: this.strings };
+  }
+
+  private stringToken(s: string): number {
+    let index = this.stringIndex.get(s);
+    if (index === undefined) {
+      index = this.strings.length;
+      this.strings.push(s);
+      this.stringIndex.set(s, index);
+    }
+    return index;
+  }
+}
+
+/** Reads back what a `TokenWriter` wrote, in the same order; typed reads check the tag they find. */
+export class TokenReader {
+  private readonly tokens: Int32Array;
+  private readonly numbers: Float64Array;
+  private readonly strings: readonly string[];
+  private t = 0;
+  private n = 0;
+
+  constructor(encoded: EncodedValue) {
+    this.tokens = encoded.tokens;
+    this.numbers = encoded.numbers;
+    this.strings = encoded.strings;
+  }
+
+  int(): number {
+    if (this.t >= this.tokens.length) throw new TransferCodecError(`damaged encoding: ends at token ${this.t}`);
+    return this.tokens[this.t++] as number;
+  }
+
+  string(): string {
+    const tag = this.int();
+    if (tag !== STRING) throw this.unexpected(tag, 'a string');
+    return this.strings[this.int()] as string;
+  }
+
+  optionalString(): string | undefined {
+    if (this.tokens[this.t] === UNDEFINED) {
+      this.t++;
+      return undefined;
+    }
+    return this.string();
+  }
+
+  number(): number {
+    const tag = this.int();
+    if (tag !== NUMBER) throw this.unexpected(tag, 'a number');
+    return this.numbers[this.n++] as number;
+  }
+
+  optionalNumber(): number | undefined {
+    if (this.tokens[this.t] === UNDEFINED) {
+      this.t++;
+      return undefined;
+    }
+    return this.number();
+  }
+
+  boolean(): boolean {
+    const tag = this.int();
+    if (tag !== TRUE && tag !== FALSE) throw this.unexpected(tag, 'a boolean');
+    return tag === TRUE;
+  }
+
+  optionalBoolean(): boolean | undefined {
+    if (this.tokens[this.t] === UNDEFINED) {
+      this.t++;
+      return undefined;
+    }
+    return this.boolean();
+  }
+
+  value(): unknown {
+    const tag = this.int();
     switch (tag) {
       case STRING:
-        return strings[tokens[t++] as number];
+        return this.strings[this.int()];
       case NUMBER:
-        return numbers[n++];
+        return this.numbers[this.n++];
       case OBJECT:
       case NULL_PROTOTYPE_OBJECT: {
-        const size = tokens[t++] as number;
+        const size = this.int();
         const o: Record<string, unknown> = tag === OBJECT ? {} : (Object.create(null) as Record<string, unknown>);
         for (let i = 0; i < size; i++) {
-          const key = strings[tokens[t++] as number] as string;
-          const v = decode();
+          const key = this.strings[this.int()] as string;
+          const v = this.value();
           // An own `__proto__` key is data: assigning it would set the prototype instead.
           if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
           else o[key] = v;
@@ -118,9 +198,9 @@ export const decodeValue = (encoded: EncodedValue): unknown => {
         return o;
       }
       case ARRAY: {
-        const length = tokens[t++] as number;
+        const length = this.int();
         const a: unknown[] = new Array<unknown>(length);
-        for (let i = 0; i < length; i++) a[i] = decode();
+        for (let i = 0; i < length; i++) a[i] = this.value();
         return a;
       }
       case TRUE:
@@ -132,10 +212,29 @@ export const decodeValue = (encoded: EncodedValue): unknown => {
       case UNDEFINED:
         return undefined;
       default:
-        throw new TransferCodecError(`damaged encoding: tag ${String(tag)} at token ${t - 1}`);
+        throw new TransferCodecError(`damaged encoding: tag ${String(tag)} at token ${this.t - 1}`);
     }
-  };
-  const value = decode();
-  if (t !== tokens.length || n !== numbers.length) throw new TransferCodecError(`damaged encoding: ${tokens.length - t} tokens and ${numbers.length - n} numbers left over`);
+  }
+
+  /** Checks that everything was read: a shorter read means writer and reader disagree. */
+  end(): void {
+    if (this.t !== this.tokens.length || this.n !== this.numbers.length) throw new TransferCodecError(`damaged encoding: ${this.tokens.length - this.t} tokens and ${this.numbers.length - this.n} numbers left over`);
+  }
+
+  private unexpected(tag: number, wanted: string): TransferCodecError {
+    return new TransferCodecError(`damaged encoding: tag ${String(tag)} at token ${this.t - 1} where ${wanted} belongs`);
+  }
+}
+
+export const encodeValue = (value: unknown, options: { readonly uniqueKeys?: ReadonlySet<string> } = {}): EncodedValue => {
+  const writer = new TokenWriter(options);
+  writer.value(value);
+  return writer.finish();
+};
+
+export const decodeValue = (encoded: EncodedValue): unknown => {
+  const reader = new TokenReader(encoded);
+  const value = reader.value();
+  reader.end();
   return value;
 };

@@ -1,0 +1,205 @@
+/**
+ * A batch of normalization results between the replay's reader thread and its engine thread, on the transfer
+ * codec's tokens. Events are written field by field in the order `normalizeRecord` sets them, and read back as
+ * one object literal per kind: the engine's thread then builds each event in one step, with the hidden class
+ * every event of its kind shares (see core/events/types.ts), instead of property by property from a generic
+ * encoding. Nested values of open shape (encryption context, request parameters) use the generic encoding.
+ *
+ * A field added to an event type must be added to both functions here, in the same place: the round-trip test
+ * over every dataset record compares results strictly and fails on a field left out.
+ */
+import type { KmsCall, MonitorEvent, NormalizeResult, OtherApiCall, Principal, PrincipalType, S3ObjectAccess, SkipReason } from '#core/events/types.ts';
+import { TokenReader, TokenWriter, TransferCodecError, type EncodedValue } from './transfer-codec.ts';
+
+const SKIPPED = 0;
+const FAILED = 1;
+const KMS = 2;
+const S3 = 3;
+const OTHER = 4;
+
+export const encodeNormalized = (results: readonly NormalizeResult[]): EncodedValue => {
+  const w = new TokenWriter();
+  w.int(results.length);
+  for (const r of results) {
+    if (!r.ok) {
+      w.int(r.outcome === 'skipped' ? SKIPPED : FAILED);
+      w.value(r.reason);
+    } else writeEvent(w, r.event);
+  }
+  return w.finish();
+};
+
+export const decodeNormalized = (encoded: EncodedValue): NormalizeResult[] => {
+  const r = new TokenReader(encoded);
+  const count = r.int();
+  const out: NormalizeResult[] = new Array<NormalizeResult>(count);
+  for (let i = 0; i < count; i++) {
+    const tag = r.int();
+    switch (tag) {
+      case SKIPPED:
+        out[i] = { ok: false, outcome: 'skipped', reason: r.string() as SkipReason };
+        break;
+      case FAILED:
+        out[i] = { ok: false, outcome: 'failed', reason: r.string() };
+        break;
+      case KMS:
+        out[i] = { ok: true, event: readKmsCall(r) };
+        break;
+      case S3:
+        out[i] = { ok: true, event: readS3ObjectAccess(r) };
+        break;
+      case OTHER:
+        out[i] = { ok: true, event: readOtherApiCall(r) };
+        break;
+      default:
+        throw new TransferCodecError(`damaged encoding: result ${i} has tag ${tag}`);
+    }
+  }
+  r.end();
+  return out;
+};
+
+const writeEvent = (w: TokenWriter, e: MonitorEvent): void => {
+  w.int(e.kind === 'kms' ? KMS : e.kind === 's3' ? S3 : OTHER);
+  // EventBase, in its order.
+  w.unique(e.eventId);
+  w.unique(e.sharedEventId);
+  w.value(e.eventTimeMs);
+  w.value(e.eventName);
+  w.value(e.region);
+  writePrincipal(w, e.principal);
+  w.value(e.recipientAccountId);
+  w.value(e.sourceIp);
+  w.value(e.userAgent);
+  w.value(e.vpcEndpointId);
+  w.value(e.errorCode);
+  w.value(e.errorMessage);
+  w.value(e.readOnly);
+  switch (e.kind) {
+    case 'kms':
+      w.value(e.keyArn);
+      w.value(e.keyAccountId);
+      w.value(e.keyAlias);
+      w.value(e.keyIdParameter);
+      w.value(e.encryptionContext);
+      w.value(e.s3Arn);
+      w.value(e.invokedBy);
+      w.value(e.madeByAwsService);
+      w.value(e.madeByS3);
+      w.value(e.request);
+      w.value(e.correlation);
+      w.value(e.s3Request);
+      return;
+    case 's3':
+      w.value(e.bucket);
+      w.value(e.objectKey);
+      w.value(e.objectArn);
+      w.value(e.bucketArn);
+      w.value(e.bytesIn);
+      w.value(e.bytesOut);
+      w.value(e.sseApplied);
+      w.value(e.requestedKmsKeyId);
+      w.value(e.copySource);
+      w.value(e.isDataEvent);
+      return;
+    case 'other':
+      w.value(e.eventSource);
+      w.value(e.requestParameters);
+  }
+};
+
+const writePrincipal = (w: TokenWriter, p: Principal): void => {
+  w.value(p.type);
+  w.value(p.id);
+  w.value(p.isAwsService);
+  w.value(p.arn);
+  w.value(p.sessionName);
+  w.value(p.accountId);
+  w.value(p.accessKeyId);
+};
+
+const readPrincipal = (r: TokenReader): Principal => ({
+  type: r.string() as PrincipalType,
+  id: r.string(),
+  isAwsService: r.boolean(),
+  arn: r.optionalString(),
+  sessionName: r.optionalString(),
+  accountId: r.optionalString(),
+  accessKeyId: r.optionalString(),
+});
+
+// Each literal lists EventBase's fields first, as `normalizeRecord` does: a shared helper would need a spread.
+const readKmsCall = (r: TokenReader): KmsCall => ({
+  eventId: r.string(),
+  sharedEventId: r.optionalString(),
+  eventTimeMs: r.number(),
+  eventName: r.string(),
+  region: r.string(),
+  principal: readPrincipal(r),
+  recipientAccountId: r.optionalString(),
+  sourceIp: r.optionalString(),
+  userAgent: r.optionalString(),
+  vpcEndpointId: r.optionalString(),
+  errorCode: r.optionalString(),
+  errorMessage: r.optionalString(),
+  readOnly: r.optionalBoolean(),
+  kind: 'kms',
+  keyArn: r.optionalString(),
+  keyAccountId: r.optionalString(),
+  keyAlias: r.optionalString(),
+  keyIdParameter: r.optionalString(),
+  encryptionContext: r.value() as KmsCall['encryptionContext'],
+  s3Arn: r.optionalString(),
+  invokedBy: r.optionalString(),
+  madeByAwsService: r.boolean(),
+  madeByS3: r.boolean(),
+  request: r.value() as KmsCall['request'],
+  correlation: r.optionalString() as KmsCall['correlation'],
+  s3Request: r.value() as KmsCall['s3Request'],
+});
+
+const readS3ObjectAccess = (r: TokenReader): S3ObjectAccess => ({
+  eventId: r.string(),
+  sharedEventId: r.optionalString(),
+  eventTimeMs: r.number(),
+  eventName: r.string(),
+  region: r.string(),
+  principal: readPrincipal(r),
+  recipientAccountId: r.optionalString(),
+  sourceIp: r.optionalString(),
+  userAgent: r.optionalString(),
+  vpcEndpointId: r.optionalString(),
+  errorCode: r.optionalString(),
+  errorMessage: r.optionalString(),
+  readOnly: r.optionalBoolean(),
+  kind: 's3',
+  bucket: r.string(),
+  objectKey: r.optionalString(),
+  objectArn: r.optionalString(),
+  bucketArn: r.string(),
+  bytesIn: r.optionalNumber(),
+  bytesOut: r.optionalNumber(),
+  sseApplied: r.optionalString(),
+  requestedKmsKeyId: r.optionalString(),
+  copySource: r.optionalString(),
+  isDataEvent: r.boolean(),
+});
+
+const readOtherApiCall = (r: TokenReader): OtherApiCall => ({
+  eventId: r.string(),
+  sharedEventId: r.optionalString(),
+  eventTimeMs: r.number(),
+  eventName: r.string(),
+  region: r.string(),
+  principal: readPrincipal(r),
+  recipientAccountId: r.optionalString(),
+  sourceIp: r.optionalString(),
+  userAgent: r.optionalString(),
+  vpcEndpointId: r.optionalString(),
+  errorCode: r.optionalString(),
+  errorMessage: r.optionalString(),
+  readOnly: r.optionalBoolean(),
+  kind: 'other',
+  eventSource: r.string(),
+  requestParameters: r.value() as OtherApiCall['requestParameters'],
+});
