@@ -6,7 +6,7 @@ import { SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { configCommand } from './config-command.ts';
-import { EXIT, runReplay } from './replay.ts';
+import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/ledger-database.ts';
 import { historyCommand } from './history.ts';
@@ -39,7 +39,8 @@ Replay options:
   --config <file>            Configuration (default: kdm.config.yaml when present)
   --summary table|json       Summary format on stdout (default: table)
   --findings <file|->        Write findings as ASFF JSON, one per line
-  --threads 1|2              2: read and parse on a second thread while the engine runs (default with 2+ cores)
+  --threads <n>              1: all on one thread; n (up to ${MAX_THREADS}): read and parse on n-1 threads while
+                             the engine runs (default: ${DEFAULT_THREADS} with 2+ cores)
   --db <file>                Keep the decrypt ledger, findings and baselines in this database file
                              (DuckDB; created when absent, continued by later replays into it)
   --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it
@@ -126,7 +127,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   let threads: number | undefined;
   if (values.threads !== undefined) {
     threads = Number(values.threads);
-    if (threads !== 1 && threads !== 2) throw new UsageError(`--threads must be 1 or 2 (got "${values.threads}")`);
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS} (got "${values.threads}")`);
   }
   const result = await runReplay({
     paths: positionals,

@@ -27,7 +27,7 @@ export interface ReplayOptions {
   readonly paths: readonly string[];
   readonly summary: 'table' | 'json';
   readonly findings?: string;
-  /** Threads to use: 2 reads and normalizes on a second thread while the engine runs (default when there are 2 cores). */
+  /** Threads to use: 1 does everything on this one; n reads and normalizes on n - 1 more while the engine runs. */
   readonly threads?: number;
   /** The local database: ledger, findings and state, continued from earlier runs into the same file. */
   readonly db?: string;
@@ -66,6 +66,15 @@ export interface ReplayResult {
  * repeated across batches (a role decrypting with the same key all day) then reach it once, not once a batch.
  */
 const ACCUMULATED_LEDGER_ROWS = 20_000;
+
+/**
+ * Threads a replay uses by default where there are two cores or more: the engine's and one that reads. A second
+ * reader (`--threads 3`) made a 1M-record replay without the ledger 5-10% faster on two cores, which it then kept
+ * fully busy, but its heap took the peak from 259-266 MB to 285-300 MB, at the 300 MB the replay is to stay under.
+ */
+export const DEFAULT_THREADS = 2;
+/** Most threads `--threads` takes: more readers than this only hold more files in memory. */
+export const MAX_THREADS = 4;
 
 /** Most read problems printed one per line; the rest are counted in one closing line. */
 const MAX_ISSUE_LINES = 200;
@@ -160,7 +169,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       } else toRead.push(input);
     }
     // Reading, decompressing, parsing and normalizing run on a second thread when there is one.
-    const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), threads: options.threads ?? (availableParallelism() > 1 ? 2 : 1) });
+    const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
+    const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), readers: threads - 1 });
     let records = 0;
     const heap = createHeapBudget();
     for await (const item of reader) {

@@ -147,7 +147,7 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
 });
 
 describe('kdm replay --threads', () => {
-  it.skipIf(!hasDatasets)('gives the same summary and findings reading on a second thread as on one (shared datasets, events/, a simulation)', () => {
+  it.skipIf(!hasDatasets)('gives the same summary and findings reading on one or two more threads as on one (shared datasets, events/, a simulation)', () => {
     const sim = mkdtempSync(join(tmpdir(), 'kdm-threads-'));
     expect(runKdm(['simulate', '--out', sim, '--events', '20000', '--anomalies', '--seed', '5']).status).toBe(0);
     const run = (threads: string) => {
@@ -164,15 +164,17 @@ describe('kdm replay --threads', () => {
 
     const one = run('1');
     const two = run('2');
+    const three = run('3');
 
     expect(two.status).toBe(one.status);
     expect(two.summary).toEqual(one.summary);
     expect(two.findings).toEqual(one.findings);
     expect(two.stderr).toBe(one.stderr);
+    expect(three).toEqual(two);
     expect(one.findings.length).toBeGreaterThan(30);
   });
 
   it('refuses a thread count it cannot use', () => {
-    expect(runKdm(['replay', 'events/', '--threads', '8']).stderr).toMatch(/--threads must be 1 or 2/);
+    for (const n of ['0', '5', '1.5', 'two']) expect(runKdm(['replay', 'events/', '--threads', n]).stderr).toMatch(/--threads must be a whole number from 1 to 4/);
   });
 });

@@ -16,52 +16,58 @@ export type ReadItem =
   | Exclude<SourceItem, { type: 'batch' }>
   | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly results: readonly NormalizeResult[] };
 
-/** Files read ahead of the engine at most: bounds the memory the queue can hold. */
+/** Files each reader thread reads ahead of the engine at most: bounds the memory the queues can hold. */
 const READ_AHEAD_FILES = 3;
 
 /**
- * Reads the inputs in order on a worker thread (read + gunzip + JSON.parse + normalize), a few files ahead
- * of the caller. Falls back to reading on this thread when no worker script is available (running from
- * sources), for standard input, or when asked for one thread.
+ * Reads the inputs in order on `readers` worker threads (read + gunzip + JSON.parse + normalize), a few files
+ * ahead of the caller: file i goes to reader i mod `readers`, and items come back in input order. Falls back to
+ * reading on this thread when no worker script is available (running from sources), for standard input, or
+ * when asked for no reader thread.
  */
-export async function* readInputs(inputs: readonly InputFile[], options: ReadOptions & { readonly workerScript?: URL; readonly threads?: number }): AsyncGenerator<ReadItem | SourceItem> {
+export async function* readInputs(inputs: readonly InputFile[], options: ReadOptions & { readonly workerScript?: URL; readonly readers?: number }): AsyncGenerator<ReadItem | SourceItem> {
   const script = options.workerScript;
-  const threaded = (options.threads ?? 2) > 1 && script !== undefined && existsSync(script) && inputs.every((i) => i.path !== '-');
-  if (!threaded) {
+  const count = Math.min(options.readers ?? 1, inputs.length);
+  if (count < 1 || script === undefined || !existsSync(script) || inputs.some((i) => i.path === '-')) {
     for (const input of inputs) yield* readCloudTrailFile(input, options);
     return;
   }
-  const worker = new Worker(script);
-  const waiting: ReaderMessage[] = [];
+  const readOptions = { ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}), ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) };
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
-  worker.on('message', (m: ReaderMessage) => {
-    waiting.push(m);
-    wake?.();
+  const readers = Array.from({ length: count }, (_, r) => {
+    const worker = new Worker(script);
+    const waiting: ReaderMessage[] = [];
+    worker.on('message', (m: ReaderMessage) => {
+      waiting.push(m);
+      wake?.();
+    });
+    worker.on('error', (e) => {
+      failure = e;
+      wake?.();
+    });
+    // The next input this reader is to read: its files are r, r + count, r + 2 count, ...
+    let next = r;
+    const ask = (): void => {
+      if (next < inputs.length) worker.postMessage({ input: inputs[next], options: readOptions });
+      next += count;
+    };
+    return { worker, waiting, ask };
   });
-  worker.on('error', (e) => {
-    failure = e;
-    wake?.();
-  });
-  const readOptions = { ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}), ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) };
-  let asked = 0;
-  const ask = (): void => {
-    if (asked < inputs.length) worker.postMessage({ input: inputs[asked++], options: readOptions });
-  };
   try {
-    for (let i = 0; i < READ_AHEAD_FILES; i++) ask();
-    let done = 0;
-    while (done < inputs.length) {
-      while (waiting.length === 0 && failure === undefined) await new Promise<void>((r) => (wake = r));
+    for (const reader of readers) for (let i = 0; i < READ_AHEAD_FILES; i++) reader.ask();
+    for (let done = 0; done < inputs.length; ) {
+      const reader = readers[done % count] as (typeof readers)[number];
+      while (reader.waiting.length === 0 && failure === undefined) await new Promise<void>((r) => (wake = r));
       if (failure !== undefined) throw failure;
-      const m = waiting.shift() as ReaderMessage;
+      const m = reader.waiting.shift() as ReaderMessage;
       if (m.type === 'file-done') {
         done++;
-        ask();
+        reader.ask();
       }
       yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded) } : m;
     }
   } finally {
-    await worker.terminate();
+    await Promise.all(readers.map((r) => r.worker.terminate()));
   }
 }
