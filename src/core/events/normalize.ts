@@ -167,8 +167,8 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   const errorMessage = str(raw['errorMessage']);
   const readOnly = bool(raw['readOnly']);
   // Each kind's event is one literal: every field set even when undefined, the shared ones first in EventBase
-  // order (a spread of shared fields would cost more than the rest of normalizing: V8 copies it slowly).
-
+  // order. They are listed in each literal, not spread from a shared object: V8 adds the properties that follow
+  // a spread one at a time, which made normalizing several times slower.
   if (eventSource === KMS_EVENT_SOURCE) {
     if (eventId === undefined) return failed('missing field eventID');
     const rp = obj(raw['requestParameters']);
