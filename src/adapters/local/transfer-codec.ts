@@ -142,11 +142,7 @@ export class TokenReader {
   }
 
   optionalString(): string | undefined {
-    if (this.tokens[this.t] === UNDEFINED) {
-      this.t++;
-      return undefined;
-    }
-    return this.string();
+    return this.skipUndefined() ? undefined : this.string();
   }
 
   number(): number {
@@ -156,11 +152,7 @@ export class TokenReader {
   }
 
   optionalNumber(): number | undefined {
-    if (this.tokens[this.t] === UNDEFINED) {
-      this.t++;
-      return undefined;
-    }
-    return this.number();
+    return this.skipUndefined() ? undefined : this.number();
   }
 
   boolean(): boolean {
@@ -170,11 +162,7 @@ export class TokenReader {
   }
 
   optionalBoolean(): boolean | undefined {
-    if (this.tokens[this.t] === UNDEFINED) {
-      this.t++;
-      return undefined;
-    }
-    return this.boolean();
+    return this.skipUndefined() ? undefined : this.boolean();
   }
 
   value(): unknown {
@@ -219,6 +207,13 @@ export class TokenReader {
   /** Checks that everything was read: a shorter read means writer and reader disagree. */
   end(): void {
     if (this.t !== this.tokens.length || this.n !== this.numbers.length) throw new TransferCodecError(`damaged encoding: ${this.tokens.length - this.t} tokens and ${this.numbers.length - this.n} numbers left over`);
+  }
+
+  /** Takes an undefined if one comes next. */
+  private skipUndefined(): boolean {
+    if (this.tokens[this.t] !== UNDEFINED) return false;
+    this.t++;
+    return true;
   }
 
   private unexpected(tag: number, wanted: string): TransferCodecError {
