@@ -17,7 +17,7 @@ const META = {
   runbook: 'None.',
   findingTypes: ['TTPs'],
 };
-import { createWorkingState, stateKey } from '#core/state.ts';
+import { createWorkingState, getEntry, putEntry, stateKey } from '#core/state.ts';
 import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT } from '#core/testing/builders.ts';
 
 const clock = { nowMs: () => Date.UTC(2026, 10, 22) };
@@ -133,6 +133,19 @@ describe('engine', () => {
     const baseline = state.get(stateKey.keyBaseline(KEY_ARN)) as { principals: Record<string, number> };
     expect(Object.prototype.hasOwnProperty.call(baseline.principals, '__proto__')).toBe(true);
     expect(Object.getPrototypeOf(baseline.principals)).toBeNull();
+  });
+
+  it('writes any key of a baseline map as its own data, on maps with and without a prototype', () => {
+    for (const record of [Object.create(null) as Record<string, number>, JSON.parse('{"a":1}') as Record<string, number>]) {
+      const prototype: unknown = Object.getPrototypeOf(record);
+      for (const [i, key] of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'a'].entries()) putEntry(record, key, i);
+
+      expect(Object.getPrototypeOf(record)).toBe(prototype);
+      expect(Object.keys(record).sort()).toEqual(['__proto__', 'a', 'constructor', 'hasOwnProperty', 'toString']);
+      expect(getEntry(record, '__proto__')).toBe(0);
+      expect(getEntry(record, 'hasOwnProperty')).toBe(3);
+      expect(({} as Record<string, unknown>)['a']).toBeUndefined();
+    }
   });
 });
 
