@@ -38,22 +38,16 @@ export class TokenWriter {
   private readonly numbers: number[] = [];
   private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
-  private readonly uniqueKeys: ReadonlySet<string>;
-
-  /**
-   * `uniqueKeys`: properties whose values are (nearly) never repeated, such as event ids. Their strings go into
-   * the table without looking for an earlier copy, which would only cost a hash of each.
-   */
-  constructor(options: { readonly uniqueKeys?: ReadonlySet<string> } = {}) {
-    this.uniqueKeys = options.uniqueKeys ?? new Set<string>();
-  }
 
   /** A bare integer: a count or a tag the caller reads back with `TokenReader.int`. */
   int(n: number): void {
     this.tokens.push(n);
   }
 
-  /** A string that is (nearly) never repeated: stored without looking for an earlier copy. */
+  /**
+   * A string that is (nearly) never repeated, such as an event id: stored without looking for an earlier copy,
+   * which would only cost a hash of it.
+   */
   unique(s: string | undefined): void {
     if (s === undefined) this.tokens.push(UNDEFINED);
     else this.tokens.push(STRING, this.strings.push(s) - 1);
@@ -90,9 +84,7 @@ export class TokenWriter {
         this.tokens.push(prototype === null ? NULL_PROTOTYPE_OBJECT : OBJECT, keys.length);
         for (const key of keys) {
           this.tokens.push(this.stringToken(key));
-          const property = (v as Record<string, unknown>)[key];
-          if (typeof property === 'string' && this.uniqueKeys.has(key)) this.unique(property);
-          else this.value(property);
+          this.value((v as Record<string, unknown>)[key]);
         }
         return;
       }
@@ -221,8 +213,8 @@ export class TokenReader {
   }
 }
 
-export const encodeValue = (value: unknown, options: { readonly uniqueKeys?: ReadonlySet<string> } = {}): EncodedValue => {
-  const writer = new TokenWriter(options);
+export const encodeValue = (value: unknown): EncodedValue => {
+  const writer = new TokenWriter();
   writer.value(value);
   return writer.finish();
 };
