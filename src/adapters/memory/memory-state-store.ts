@@ -1,5 +1,5 @@
 import type { StateStore, StoredEntry } from '#core/ports.ts';
-import { seenKeyMinute } from '#core/state.ts';
+import { seenKeyMinute, stateKey } from '#core/state.ts';
 
 /** How long a window stays in memory after event time has passed its end. */
 const WINDOW_GRACE_MS = 60 * 60_000;
@@ -27,10 +27,9 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
   // Correlation slots with KMS halves waiting: key → (partition, due time). Small: bounded by the window.
   const pending = new Map<string, { partition: string; dueMs: number }>();
   const track = (key: string, entry: StoredEntry | undefined): void => {
-    if (entry === undefined || entry.kind === 'correlation') {
-      if (entry !== undefined && entry.kms.length > 0) pending.set(key, { partition: entry.partition, dueMs: entry.dueMs });
-      else pending.delete(key);
-    }
+    if (entry?.kind === 'correlation' && entry.kms.length > 0) pending.set(key, { partition: entry.partition, dueMs: entry.dueMs });
+    // Only a slot can be pending: other writes need no lookup here.
+    else if (entry === undefined || entry.kind === 'correlation') pending.delete(key);
   };
   const put = (key: string, entry: StoredEntry | undefined): void => {
     const minute = seenKeyMinute(key);
@@ -69,7 +68,7 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
       const out = new Map<string, StoredEntry>();
       const before = options?.decideBeforeMs ?? Number.NEGATIVE_INFINITY;
       for (const [key, p] of pending) {
-        const watermark = others.get(`watermark#${p.partition}`);
+        const watermark = others.get(stateKey.watermark(p.partition));
         if (p.dueMs <= before || (watermark?.kind === 'watermark' && p.dueMs <= watermark.maxEventTimeMs)) {
           const entry = others.get(key);
           if (entry !== undefined) out.set(key, entry);
