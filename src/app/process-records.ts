@@ -143,7 +143,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     const { engine, store } = deps;
     if (store.entries !== undefined && deps.checkStatePlanning !== true) {
       const entries = store.entries as ReadonlyMap<string, StateEntry>;
-      const working = store.write !== undefined ? createWriteThroughState(entries, store.write) : createWorkingState(entries);
+      const working = store.write !== undefined ? createWriteThroughState(entries, store.write, store.markSeen) : createWorkingState(entries);
       return { working, stored: store.entries, aliases: store.entries };
     }
     const pending: MonitorEvent[] = [];

@@ -240,14 +240,9 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       };
 
       for (const original of ordered) {
-        const dedupeKey = dedupeKeyOf(original);
-        if (dedupeKey !== undefined) {
-          const key = stateKey.seen(dedupeKey, original.eventTimeMs);
-          if (state.get(key) !== undefined) {
-            duplicates++;
-            continue;
-          }
-          state.set(key, { kind: 'seen', expiresAtMs: original.eventTimeMs + config.dedupeRetentionMs });
+        if (!state.markSeen(original, original.eventTimeMs + config.dedupeRetentionMs)) {
+          duplicates++;
+          continue;
         }
         const baselines = new EventBaselines(state, original);
         const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccountOf(original), baselines) : original;

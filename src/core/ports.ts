@@ -1,7 +1,7 @@
 import type { RecordOrigin } from './events/types.ts';
 import type { FindingRecord } from './findings/finding.ts';
 import type { LedgerRow, ObjectAccess } from './ledger/ledger.ts';
-import type { StateEntry } from './state.ts';
+import type { DeliveredRecord, StateEntry } from './state.ts';
 
 /** What a state store holds: engine state, aggregated findings and (in AWS) the decrypt ledger. */
 export type StoredEntry = StateEntry | FindingRecord | LedgerRow | ObjectAccess;
@@ -29,6 +29,11 @@ export interface StateStore {
    * a store whose run ends on a failure offers it (the replay's). Optional.
    */
   readonly write?: (key: string, entry: StoredEntry | undefined) => void;
+  /**
+   * `WorkingState.markSeen` done by the store itself, for a store that offers `write`: the same entry as
+   * writing its `stateKey.seen` key, without building that key. Optional.
+   */
+  readonly markSeen?: (record: DeliveredRecord, expiresAtMs: number) => boolean;
 }
 
 /** Where findings go: a JSONL file, Security Hub, EventBridge, ... */

@@ -4,6 +4,7 @@
  * `WorkingState`, and the shell saves what changed.
  */
 
+import { dedupeKeyOf } from './events/normalize.ts';
 import type { KmsCall, S3RequestSummary } from './events/types.ts';
 import { memoized } from './memoize.ts';
 
@@ -166,12 +167,25 @@ export const keyFamilyOf = (keyArn: string): string => {
   return parts.length >= 6 && (parts[5] ?? '').startsWith('key/mrk-') ? [...parts.slice(0, 3), '*', ...parts.slice(4)].join(':') : keyArn;
 };
 
+/** What a record is deduplicated by (`dedupeKeyOf`) and in which minute (`stateKey.seen`). */
+export interface DeliveredRecord {
+  readonly eventId: string;
+  readonly sharedEventId?: string | undefined;
+  readonly eventTimeMs: number;
+}
+
 /** The state a batch works on: entries loaded by the shell, with writes tracked for saving. */
 export interface WorkingState {
   get(key: string): StateEntry | undefined;
   set(key: string, entry: StateEntry): void;
   /** Removes an entry (saved as a deletion). */
   delete(key: string): void;
+  /**
+   * Notes a delivered record: the entry `stateKey.seen` names for its dedupe id and event time becomes a
+   * SeenEntry expiring at `expiresAtMs`. False when that entry was there already (the record is a duplicate);
+   * true otherwise, and for a record without an id to deduplicate by.
+   */
+  markSeen(record: DeliveredRecord, expiresAtMs: number): boolean;
   /** Entries written during evaluation (undefined: deleted), to be saved by the shell: a new map, the caller's to change. */
   changes(): Map<string, StateEntry | undefined>;
   /**
@@ -184,11 +198,21 @@ export interface WorkingState {
 /** Marks a key deleted during the batch (a value no entry can be), so a read is one map lookup. */
 const DELETED: unique symbol = Symbol('deleted');
 
+/** `markSeen` through the entry's key, for a state with no faster way. */
+const markSeenByKey = (state: Pick<WorkingState, 'get' | 'set'>, record: DeliveredRecord, expiresAtMs: number): boolean => {
+  const dedupeKey = dedupeKeyOf(record);
+  if (dedupeKey === undefined) return true;
+  const key = stateKey.seen(dedupeKey, record.eventTimeMs);
+  if (state.get(key) !== undefined) return false;
+  state.set(key, { kind: 'seen', expiresAtMs });
+  return true;
+};
+
 export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>, planned?: ReadonlySet<string>): WorkingState => {
   // Written during the batch: the entry, or DELETED. Read first; then what was loaded.
   const written = new Map<string, StateEntry | typeof DELETED>();
   const unplanned = new Set<string>();
-  return {
+  const state: WorkingState = {
     get: (key) => {
       const mine = written.get(key);
       if (mine !== undefined) return mine === DELETED ? undefined : mine;
@@ -200,6 +224,7 @@ export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>, plan
     set: (key, entry) => {
       written.set(key, entry);
     },
+    markSeen: (record, expiresAtMs) => markSeenByKey(state, record, expiresAtMs),
     delete: (key) => {
       written.set(key, DELETED);
     },
@@ -209,22 +234,29 @@ export const createWorkingState = (loaded: ReadonlyMap<string, StateEntry>, plan
       return out;
     },
   };
+  return state;
 };
 
 /**
- * A working state that reads and writes a store's own entries directly (`StateStore.entries` and `write`):
- * for an in-process store, where the overlay of `createWorkingState` would add a lookup to every read and a
- * copy of every change. Nothing is left for `changes()` to report.
+ * A working state that reads and writes a store's own entries directly (`StateStore.entries`, `write` and, when
+ * the store has it, `markSeen`): for an in-process store, where the overlay of `createWorkingState` would add a
+ * lookup to every read and a copy of every change. Nothing is left for `changes()` to report.
  */
-export const createWriteThroughState = (entries: ReadonlyMap<string, StateEntry>, write: (key: string, entry: StateEntry | undefined) => void): WorkingState => {
+export const createWriteThroughState = (
+  entries: ReadonlyMap<string, StateEntry>,
+  write: (key: string, entry: StateEntry | undefined) => void,
+  markSeen?: WorkingState['markSeen'],
+): WorkingState => {
   const none: ReadonlySet<string> = new Set();
-  return {
+  const state: WorkingState = {
     get: (key) => entries.get(key),
     set: (key, entry) => write(key, entry),
     delete: (key) => write(key, undefined),
+    markSeen: markSeen ?? ((record, expiresAtMs) => markSeenByKey(state, record, expiresAtMs)),
     changes: () => new Map(),
     unplannedReads: () => none,
   };
+  return state;
 };
 
 export const newPrincipalBaseline = (eventTimeMs: number): PrincipalBaseline => ({

@@ -1,5 +1,5 @@
 import type { StateStore, StoredEntry } from '#core/ports.ts';
-import { seenKeyMinute, stateKey } from '#core/state.ts';
+import { SEEN_KEY_PREFIX, seenKeyMinute, stateKey, type DeliveredRecord } from '#core/state.ts';
 
 /** How long a window stays in memory after event time has passed its end. */
 const WINDOW_GRACE_MS = 60 * 60_000;
@@ -52,7 +52,7 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
   if (initial !== undefined) for (const [key, entry] of initial) put(key, entry);
   return {
     entries,
-    ...(options.writeThrough === true ? { write: put } : {}),
+    ...(options.writeThrough === true ? { write: put, markSeen: seen.mark } : {}),
     async load(keys) {
       const out = new Map<string, StoredEntry>();
       for (const key of keys) {
@@ -105,58 +105,105 @@ const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
  * their key: a lookup searches that minute only, and expiry drops a minute whole instead of deleting key after
  * key from one large map (a 1M-record replay spent about a fifth of its engine thread's busy time on that churn).
  * An entry still leaves at the first `expire` whose watermark has passed the minute it becomes obsolete.
+ *
+ * A minute holds no keys and no entry objects, only what they say: the record's eventID (for the `e:` dedupe
+ * ids, nearly all of them; the string the record brought, kept) or the rest of the key, mapped to the entry's
+ * `expiresAtMs`. `mark` then builds nothing for a new record, where a key and an entry for each record used to
+ * outlive the young generation and fill the old one with garbage. Keys and entries are made again when asked
+ * for (a lookup by key, the listing a checkpoint writes).
  */
 const createSeenEntries = () => {
   interface Minute {
-    readonly entries: Map<string, StoredEntry>;
+    /** `seen#<minute>#e:<eventID>` entries: eventID → expiresAtMs. */
+    readonly byEventId: Map<string, number>;
+    /** Every other key of the minute (`s:<sharedEventID>`), by what follows `seen#<minute>#`. */
+    readonly byRest: Map<string, number>;
     /** The minute its earliest entry becomes obsolete, as queued (Infinity: none of them expires). */
     queuedMinute: number;
   }
   const byMinute = new Map<number, Minute>();
   const expiring = createMinuteQueue<number>();
   let size = 0;
-  const queue = (keyMinute: number, bucket: Minute, at: number | undefined): void => {
-    if (at === undefined) return;
+  const queue = (keyMinute: number, bucket: Minute, at: number): void => {
     const minute = Math.floor(at / MINUTE_MS);
     if (minute >= bucket.queuedMinute) return;
     bucket.queuedMinute = minute;
     expiring.push(keyMinute, at);
+  };
+  const bucketFor = (keyMinute: number): Minute => {
+    let bucket = byMinute.get(keyMinute);
+    if (bucket === undefined) byMinute.set(keyMinute, (bucket = { byEventId: new Map(), byRest: new Map(), queuedMinute: Number.POSITIVE_INFINITY }));
+    return bucket;
+  };
+  /** The map of `bucket` and the id within it that a key names (`seen#<keyMinute>#<rest>`). */
+  const locate = (bucket: Minute, key: string): [Map<string, number>, string] => {
+    const rest = key.slice(key.indexOf('#', SEEN_KEY_PREFIX.length) + 1);
+    return rest.startsWith(EVENT_ID_PREFIX) ? [bucket.byEventId, rest.slice(EVENT_ID_PREFIX.length)] : [bucket.byRest, rest];
+  };
+  const set = (keyMinute: number, bucket: Minute, within: Map<string, number>, id: string, expiresAtMs: number): void => {
+    if (!within.has(id)) size++;
+    within.set(id, expiresAtMs);
+    queue(keyMinute, bucket, expiresAtMs);
+  };
+  const entriesOf = function* (prefix: string, within: Map<string, number>): Generator<[string, StoredEntry]> {
+    for (const [id, expiresAtMs] of within) yield [`${prefix}${id}`, { kind: 'seen', expiresAtMs }];
   };
   return {
     get size(): number {
       return size;
     },
     get(key: string, keyMinute: number): StoredEntry | undefined {
-      return byMinute.get(keyMinute)?.entries.get(key);
+      const bucket = byMinute.get(keyMinute);
+      if (bucket === undefined) return undefined;
+      const [within, id] = locate(bucket, key);
+      const expiresAtMs = within.get(id);
+      return expiresAtMs === undefined ? undefined : { kind: 'seen', expiresAtMs };
     },
     put(key: string, keyMinute: number, entry: StoredEntry | undefined): void {
-      let bucket = byMinute.get(keyMinute);
       if (entry === undefined) {
-        if (bucket?.entries.delete(key) !== true) return;
+        const bucket = byMinute.get(keyMinute);
+        if (bucket === undefined) return;
+        const [within, id] = locate(bucket, key);
+        if (!within.delete(id)) return;
         size--;
-        if (bucket.entries.size === 0) byMinute.delete(keyMinute);
+        if (bucket.byEventId.size === 0 && bucket.byRest.size === 0) byMinute.delete(keyMinute);
         return;
       }
-      if (bucket === undefined) byMinute.set(keyMinute, (bucket = { entries: new Map(), queuedMinute: Number.POSITIVE_INFINITY }));
-      if (!bucket.entries.has(key)) size++;
-      bucket.entries.set(key, entry);
-      queue(keyMinute, bucket, obsoleteAt(entry));
+      if (entry.kind !== 'seen') throw new TypeError(`state key ${key} is a dedupe key, but its entry is a ${entry.kind} entry`);
+      const bucket = bucketFor(keyMinute);
+      const [within, id] = locate(bucket, key);
+      set(keyMinute, bucket, within, id, entry.expiresAtMs);
+    },
+    /** `WorkingState.markSeen`: the entry its `stateKey.seen` key names, found and written without that key. */
+    mark(record: DeliveredRecord, expiresAtMs: number): boolean {
+      // As `dedupeKeyOf`: the shared id first, then the record's own.
+      const shared = record.sharedEventId;
+      if (shared === undefined && record.eventId === '') return true;
+      const keyMinute = Math.floor(record.eventTimeMs / MINUTE_MS);
+      const bucket = bucketFor(keyMinute);
+      const within = shared === undefined ? bucket.byEventId : bucket.byRest;
+      const id = shared === undefined ? record.eventId : `${SHARED_ID_PREFIX}${shared}`;
+      if (within.has(id)) return false;
+      set(keyMinute, bucket, within, id, expiresAtMs);
+      return true;
     },
     expire(watermarkMs: number): void {
+      const obsolete = (expiresAtMs: number): boolean => (Math.floor(expiresAtMs / MINUTE_MS) + 1) * MINUTE_MS <= watermarkMs;
       for (let minutes = expiring.takeBefore(watermarkMs); minutes !== undefined; minutes = expiring.takeBefore(watermarkMs)) {
         for (const keyMinute of minutes) {
           const bucket = byMinute.get(keyMinute);
           // Gone, or queued again for an earlier minute since (that turn handled it).
           if (bucket === undefined || (bucket.queuedMinute + 1) * MINUTE_MS > watermarkMs) continue;
-          let earliest: number | undefined;
-          for (const [key, entry] of bucket.entries) {
-            const at = obsoleteAt(entry);
-            if (at !== undefined && (Math.floor(at / MINUTE_MS) + 1) * MINUTE_MS <= watermarkMs) {
-              bucket.entries.delete(key);
-              size--;
-            } else if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+          let earliest = Number.POSITIVE_INFINITY;
+          for (const within of [bucket.byEventId, bucket.byRest]) {
+            for (const [id, expiresAtMs] of within) {
+              if (obsolete(expiresAtMs)) {
+                within.delete(id);
+                size--;
+              } else if (expiresAtMs < earliest) earliest = expiresAtMs;
+            }
           }
-          if (bucket.entries.size === 0) byMinute.delete(keyMinute);
+          if (bucket.byEventId.size === 0 && bucket.byRest.size === 0) byMinute.delete(keyMinute);
           else {
             bucket.queuedMinute = Number.POSITIVE_INFINITY;
             queue(keyMinute, bucket, earliest);
@@ -165,7 +212,11 @@ const createSeenEntries = () => {
       }
     },
     *[Symbol.iterator](): Generator<[string, StoredEntry]> {
-      for (const bucket of byMinute.values()) yield* bucket.entries;
+      for (const [keyMinute, bucket] of byMinute) {
+        const prefix = `${SEEN_KEY_PREFIX}${keyMinute}#`;
+        yield* entriesOf(`${prefix}${EVENT_ID_PREFIX}`, bucket.byEventId);
+        yield* entriesOf(prefix, bucket.byRest);
+      }
     },
   };
 };
@@ -217,6 +268,9 @@ class StateEntries implements ReadonlyMap<string, StoredEntry> {
 }
 
 const MINUTE_MS = 60_000;
+/** How `dedupeKeyOf` marks a record's own eventID, and a sharedEventID. */
+const EVENT_ID_PREFIX = 'e:';
+const SHARED_ID_PREFIX = 's:';
 
 /**
  * Keys by the minute they become obsolete: a list per minute, and a binary min-heap of the minutes. Pushing is a

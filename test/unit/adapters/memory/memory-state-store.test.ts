@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
-import { createWriteThroughState, seenKeyMinute, stateKey, type StateEntry } from '#core/state.ts';
+import { dedupeKeyOf } from '#core/events/normalize.ts';
+import { createWriteThroughState, seenKeyMinute, stateKey, type DeliveredRecord, type StateEntry } from '#core/state.ts';
 import type { StoredEntry } from '#core/ports.ts';
 
 const MINUTE = 60_000;
@@ -125,5 +126,82 @@ describe('memory state store: writing through', () => {
     expect((await store.takeDue()).size).toBe(0);
     expect(working.changes().size).toBe(0);
     expect(createMemoryStateStore().write).toBeUndefined();
+  });
+});
+
+describe('memory state store: marking records seen without their keys (markSeen)', () => {
+  const throughKeys = () => {
+    const store = createMemoryStateStore(undefined, { writeThrough: true });
+    // No markSeen given: the working state builds each record's key and writes its entry.
+    return { store, state: createWriteThroughState(store.entries as ReadonlyMap<string, StateEntry>, store.write as NonNullable<typeof store.write>) };
+  };
+  const direct = () => {
+    const store = createMemoryStateStore(undefined, { writeThrough: true });
+    return { store, state: createWriteThroughState(store.entries as ReadonlyMap<string, StateEntry>, store.write as NonNullable<typeof store.write>, store.markSeen) };
+  };
+
+  it('writes the entry the record\'s stateKey.seen key names, tells duplicates, and prefers the shared id as dedupeKeyOf does', () => {
+    const { store, state } = direct();
+    expect(store.markSeen).toBeTypeOf('function');
+    expect(createMemoryStateStore().markSeen).toBeUndefined();
+    const own: DeliveredRecord = { eventId: 'e-1', eventTimeMs: T + 30_000 };
+    const shared: DeliveredRecord = { eventId: 'e-2', sharedEventId: 'sh-1', eventTimeMs: T + 90_000 };
+
+    expect(state.markSeen(own, T + 5 * MINUTE)).toBe(true);
+    expect(state.markSeen(shared, T + 6 * MINUTE)).toBe(true);
+    expect(state.markSeen({ ...own }, T + 9 * MINUTE)).toBe(false);
+    // The same sharedEventID under another eventID (the copy another account received) is the same record.
+    expect(state.markSeen({ ...shared, eventId: 'e-3' }, T + 9 * MINUTE)).toBe(false);
+    // Nothing to deduplicate by: always new, nothing written.
+    expect(state.markSeen({ eventId: '', eventTimeMs: T }, T)).toBe(true);
+    expect(state.markSeen({ eventId: '', eventTimeMs: T }, T)).toBe(true);
+
+    const ownKey = stateKey.seen(dedupeKeyOf(own) as string, own.eventTimeMs);
+    const sharedKey = stateKey.seen(dedupeKeyOf(shared) as string, shared.eventTimeMs);
+    expect(ownKey).toBe(`seen#${Math.floor(own.eventTimeMs / MINUTE)}#e:e-1`);
+    expect(new Map(store.entries)).toEqual(new Map([[ownKey, seen(T + 5 * MINUTE)], [sharedKey, seen(T + 6 * MINUTE)]]));
+    expect(store.entries.get(sharedKey)).toEqual(seen(T + 6 * MINUTE));
+    expect(state.get(ownKey)).toEqual(seen(T + 5 * MINUTE));
+
+    // A key-based write and a deletion reach the same entries.
+    state.delete(ownKey);
+    expect(state.markSeen(own, T + 7 * MINUTE)).toBe(true);
+    expect(store.entries.get(ownKey)).toEqual(seen(T + 7 * MINUTE));
+  });
+
+  it('refuses an entry of another kind under a dedupe key instead of losing it', () => {
+    const { state } = direct();
+    expect(() => state.set(stateKey.seen('e:x', T), { kind: 'alias', keyArn: 'k' })).toThrow(/dedupe key, but its entry is a alias entry/);
+  });
+
+  it('answers and leaves the same entries as writing each record\'s key, through saves, deletions and expiry (property)', () => {
+    const record = fc.record({
+      eventId: fc.constantFrom('a', 'b', '', '__proto__', 'e:x'),
+      sharedEventId: fc.option(fc.constantFrom('s1', 's2', 'constructor'), { nil: undefined }),
+      atMs: fc.integer({ min: 0, max: 4 * MINUTE }),
+    }).map(({ eventId, sharedEventId, atMs }): DeliveredRecord => ({ eventId, eventTimeMs: T + atMs, ...(sharedEventId !== undefined ? { sharedEventId } : {}) }));
+    const op = fc.oneof(
+      { weight: 5, arbitrary: fc.record({ mark: record, keepMs: fc.integer({ min: -MINUTE, max: 5 * MINUTE }) }) },
+      { weight: 1, arbitrary: fc.record({ forget: record }) },
+      { weight: 1, arbitrary: fc.record({ expire: fc.integer({ min: 0, max: 10 * MINUTE }) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const byKey = throughKeys();
+        const marked = direct();
+        for (const o of ops) {
+          if ('mark' in o) expect(marked.state.markSeen(o.mark, o.mark.eventTimeMs + o.keepMs)).toBe(byKey.state.markSeen(o.mark, o.mark.eventTimeMs + o.keepMs));
+          else if ('forget' in o) {
+            const dedupeKey = dedupeKeyOf(o.forget);
+            if (dedupeKey === undefined) continue;
+            for (const s of [byKey, marked]) s.state.delete(stateKey.seen(dedupeKey, o.forget.eventTimeMs));
+          } else for (const s of [byKey, marked]) void s.store.expire?.(T + o.expire);
+          const sorted = (m: ReadonlyMap<string, StoredEntry>) => new Map([...m].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+          expect(sorted(marked.store.entries)).toEqual(sorted(byKey.store.entries));
+          expect(marked.store.entries.size).toBe(byKey.store.entries.size);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
