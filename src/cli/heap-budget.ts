@@ -7,8 +7,14 @@ import { runInNewContext } from 'node:vm';
  * holding 40–75 MB peaked at a 320 MB heap. The budget collects when the used heap passes `factor` times what
  * the last collection kept (never below `floorBytes`), so the peak follows the live data, however large that
  * grows, where a fixed heap cap would end a replay whose state outgrew it. Measured on 1M records: peak memory
- * 253 instead of 320 MB at 3–5% more time without the ledger, 485 instead of 630 MB at up to 12% with it; a
- * 96 MB floor saved 20 MB more for 13% more time.
+ * 253 instead of 320 MB at 3–5% more time without the ledger, 485 instead of 630 MB at up to 12% with it.
+ *
+ * The floor was 128 MB until the engine's live heap shrank to 30–40 MB: garbage then filled the heap to the
+ * floor between collections (every 3 s, 128 → 40 MB). A 64 MB floor collects every 1–1.5 s. With the dedupe
+ * entries no longer garbage (`markSeen`) it took the peak from 263–268 to 198–199 MB without the ledger in the
+ * same time, and from 411–430 to 348–364 MB with it for 7–8% more time. (One alternating series with the ledger
+ * and a 32 MiB database budget: floor 64 MB 311–325 MB in 36.1–36.9 s, 96 MB 337–341 MB in 34.9 s, 128 MB
+ * 364–386 MB in 33.6–35.7 s.) A factor of 1.5 saved 15 MB more for 15% more time.
  */
 export interface HeapBudget {
   /** Collects if the used heap is over budget. Cheap enough to call after every batch. */
@@ -25,7 +31,7 @@ export interface HeapBudgetOptions {
   readonly collect?: () => void;
 }
 
-const DEFAULT_FLOOR_BYTES = 128 * 1024 * 1024;
+const DEFAULT_FLOOR_BYTES = 64 * 1024 * 1024;
 const DEFAULT_FACTOR = 2;
 
 /** Whether the heap is over budget: above `factor` times what the last collection kept, and above the floor. */

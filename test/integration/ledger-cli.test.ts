@@ -275,6 +275,28 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(roomy.status).toBe(0);
   });
 
+  it('takes a whole write of wide rows within the default budget: 15,000 objects with 1,000-character keys', async () => {
+    // The replay hands DuckDB up to 10,000 object accesses at a time; the default budget must take them with the
+    // longest object keys S3 allows (1,024 bytes), not only with the simulation's short ones. (32 MiB does; 24 MiB,
+    // or 32 MiB with 20,000 accesses a write, does not.)
+    const dir = join(work, 'wide');
+    mkdirSync(dir, { recursive: true });
+    const padding = 'k'.repeat(1_000);
+    // As a trail delivers them: a file every 10 minutes of 300 calls.
+    for (let f = 0; f < 50; f++) {
+      const records = Array.from({ length: 300 }, (_, i) => kmsRecord({ s3Arn: `arn:aws:s3:::reports/${padding}/${f}-${i}.pdf`, atMs: BASE_TIME_MS + minutes(10 * f) + i * 2_000 }));
+      writeFileSync(join(dir, `111122223333_CloudTrail_us-east-1_20261001T0000Z_wide${String(f).padStart(2, '0')}.json`), JSON.stringify({ Records: records }));
+    }
+    const file = join(work, 'wide.duckdb');
+    const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+    const { summaryJson } = await runReplay({ paths: [dir], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr: quiet, nowMs: () => Date.UTC(2027, 0, 1), db: file });
+
+    // Calls of the last lateness window wait in the database for their S3 request; every other one is a row.
+    const decided = (summaryJson['correlation'] as { none: number }).none;
+    expect(decided).toBeGreaterThan(10_000);
+    expect(await query(file, 'SELECT count(*) AS n, min(length(object_key)) AS shortest FROM object_access')).toEqual([{ n: String(decided), shortest: '1008' }]);
+  }, 120_000);
+
   it('rolls back quietly a transaction DuckDB has ended itself (a COMMIT that failed), so the run\'s own error is the one told', async () => {
     const db = await openLedgerDatabase(join(work, 'ended.duckdb'));
     await db.begin();
