@@ -70,11 +70,13 @@ export interface ReplayResult {
 const ACCUMULATED_LEDGER_ROWS = 10_000;
 
 /**
- * Threads a replay uses by default where there are two cores or more: the engine's and one that reads. A second
- * reader (`--threads 3`) made a 1M-record replay without the ledger 5-10% faster on two cores, which it then kept
- * fully busy, but its heap took the peak from 259-266 MB to 285-300 MB, at the 300 MB the replay is to stay under.
+ * Threads a replay uses by default where there are two cores or more: the engine's and two that read. On two
+ * cores one reader left the engine waiting for it about a fifth of the time; a second one made a 1M-record replay
+ * 15-25% faster without the ledger (24.3-24.8 s against 29.1-32.4 s) and 4-15% with it, for 30 MB more at peak
+ * (231-234 MB without the ledger, 374-384 MB with it). It stayed at one reader while the heap budget's 128 MB
+ * floor put the no-ledger peak at 285-300 MB with two.
  */
-export const DEFAULT_THREADS = 2;
+export const DEFAULT_THREADS = 3;
 /** Most threads `--threads` takes: more readers than this only hold more files in memory. */
 export const MAX_THREADS = 4;
 
@@ -170,7 +172,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         progress.fileDone(input.bytes);
       } else toRead.push(input);
     }
-    // Reading, decompressing, parsing and normalizing run on a second thread when there is one.
+    // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them.
     const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
     const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), readers: threads - 1 });
     let records = 0;
