@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { DatabaseMemoryError } from '#core/errors.ts';
-import type { LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
+import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
@@ -205,6 +205,39 @@ describe('kdm replay --db: the decrypt ledger', () => {
       { calls: '8', key_alias: 'alias/x', objects: ['a', 'b', 'c', 'd'], ids: ['e1', 'e3', 'e4'], f: '2026-10-01 09:59:59', l: '2026-10-01 10:00:01' },
     ]);
     expect(await query(file, `SELECT calls, list_sort(source_ips) AS ips FROM object_access`)).toEqual([{ calls: '8', ips: ['198.51.100.1', '198.51.100.2'] }]);
+  });
+
+  it('merges every repeat though it looks up only ids the file may hold: of days it held when opened, or written earlier in the run', async () => {
+    const file = join(work, 'lookups.duckdb');
+    const access = (day: string, objectKey: string, count: number): ObjectAccess => ({ kind: 'object-access', day, key: 'k', principal: 'p', bucket: 'b', objectKey, operation: 'GetObject', count, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day) + count, sourceIps: [], sessions: [], eventIds: [], correlation: 'object' });
+    const row = (day: string, count: number): LedgerRow => ({ kind: 'ledger', day, key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: 'b', operation: 'Decrypt', path: 's3', count, errors: 0, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day), objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
+    const run = async (...writes: LedgerDelta[]): Promise<void> => {
+      const db = await openLedgerDatabase(file);
+      await db.begin();
+      for (const delta of writes) await db.writeLedger(delta);
+      await db.commit([], []);
+      db.close();
+    };
+
+    await run({ rows: [row('2026-10-01', 1)], accesses: [access('2026-10-01', 'a', 1), access('2026-10-02', 'a', 1), access('2026-10-05', 'z', 1)] });
+    // Repeats of stored days (one of them beside a new object), a new day, then that new day's repeat in a later write.
+    await run(
+      { rows: [row('2026-10-01', 2), row('2026-10-03', 1)], accesses: [access('2026-10-01', 'a', 2), access('2026-10-01', 'b', 1), access('2026-10-03', 'a', 1)] },
+      { rows: [row('2026-10-03', 4)], accesses: [access('2026-10-02', 'a', 4), access('2026-10-03', 'a', 8), access('2026-10-04', 'a', 16)] },
+    );
+
+    expect(await query(file, 'SELECT day::VARCHAR AS day, object_key, calls FROM object_access ORDER BY day, object_key')).toEqual([
+      { day: '2026-10-01', object_key: 'a', calls: '3' },
+      { day: '2026-10-01', object_key: 'b', calls: '1' },
+      { day: '2026-10-02', object_key: 'a', calls: '5' },
+      { day: '2026-10-03', object_key: 'a', calls: '9' },
+      { day: '2026-10-04', object_key: 'a', calls: '16' },
+      { day: '2026-10-05', object_key: 'z', calls: '1' },
+    ]);
+    expect(await query(file, 'SELECT day::VARCHAR AS day, calls FROM ledger ORDER BY day')).toEqual([
+      { day: '2026-10-01', calls: '3' },
+      { day: '2026-10-03', calls: '5' },
+    ]);
   });
 
   it('merges into a file an earlier version made, whose ledger and state tables have a PRIMARY KEY, across checkpoints and within one', async () => {
