@@ -7,7 +7,7 @@
 //   npm run bench -- --records 200000  a quicker run
 //   npm run bench -- --full            also 5M records, to check that peak memory stays flat as input grows
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,8 @@ const dataset = (records) => {
   return dir;
 };
 
-const replay = (dir, { ledger = true } = {}) => {
-  const db = join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'ledger.duckdb');
+const replay = (dir, { ledger = true, into } = {}) => {
+  const db = into ?? join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'ledger.duckdb');
   const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json']);
   const summary = JSON.parse(run.stdout);
   return { seconds: run.seconds, maxRssKb: run.maxRssKb, records: summary.records.read, findings: summary.findings.total, db };
@@ -106,6 +106,24 @@ say('kdm history: a filtered query on the ledger, scaled to 10M events …');
   figures.ledgerCalls = rows.calls;
 }
 
+say('kdm replay continuing a database: the next records after 140 days of ledger, against the same into an empty file …');
+{
+  // The 10 periods before the run's, ledger only (no state, no replayed files): the history a daily replay continues.
+  const history = join(dirname(kdm.db), 'history-before.duckdb');
+  const held = JSON.parse(timed(process.execPath, [join(ROOT, 'bench', 'baselines', 'scale-ledger.mjs'), kdm.db, history, '--before'], { cwd: ROOT }).stdout);
+  const next = dataset(Math.min(RECORDS, 200_000));
+  const seconds = { empty: [], history: [] };
+  for (let i = 0; i < 2; i++) {
+    seconds.empty.push(replay(next).seconds);
+    const copy = join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'continued.duckdb');
+    copyFileSync(history, copy);
+    seconds.history.push(replay(next, { into: copy }).seconds);
+  }
+  figures.continuedRows = held.rows;
+  figures.continuedMs = Math.round(mean(seconds.history) * 1000);
+  figures.freshMs = Math.round(mean(seconds.empty) * 1000);
+}
+
 if (values.full) {
   say('memory at 5× the input (5M records over 70 days) …');
   const big = join(ROOT, 'bench', '.data', `sim-5x-seed${SEED}`);
@@ -159,6 +177,7 @@ const lines = [
   `  host speed across the replays   ${figures.hostDriftPercent >= 0 ? '+' : ''}${figures.hostDriftPercent}% (gunzip+parse just before vs just after${Math.abs(figures.hostDriftPercent) > 10 ? '; over 10%: read these ratios with care' : ''})`,
   `kdm replay without the ledger      ${figures.replayNoLedgerPerSecond.toLocaleString()} rec/s (${ratio(figures.replayNoLedgerPerSecond, figures.parsePerSecond)}x gunzip+parse), peak ${figures.replayNoLedgerMaxRssMb} MB`,
   ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
+  `kdm replay continuing ${figures.continuedRows.toLocaleString()} ledger rows (140 days before)  ${figures.continuedMs} ms vs ${figures.freshMs} ms into an empty file = ${ratio(figures.continuedMs, figures.freshMs)}x (${Math.min(RECORDS, 200_000).toLocaleString()} records; target: about 1, flat as the file grows)`,
   `kdm history on ${figures.ledgerRows.toLocaleString()} ledger rows (${figures.ledgerCalls.toLocaleString()} KMS calls, 10x scaled)  ${figures.historyQueryMs} ms wall, of which CLI start ${figures.cliStartupMs} ms (target < 1 s)`,
   ...Object.keys(sizes).map((name) => `lambda ${name.padEnd(22)} ${figures[`bundleKb_${name}`]} KB (target <= 400), init ${figures[`initMs_${name}`]} ms = ${ratio(figures[`initMs_${name}`], figures[`nodeEmptyMs_${name}`])}x node -e '' (${figures[`nodeEmptyMs_${name}`]} ms, medians of ${values.runs} alternate runs; target <= 2x)`),
 ];
