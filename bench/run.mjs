@@ -41,8 +41,19 @@ const dataset = (records) => {
   return dir;
 };
 
+// Databases the run writes (hundreds of MB with the 10x copies), removed when it ends.
+const scratchDirs = [];
+process.on('exit', () => {
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+});
+const scratchFile = (name) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdm-bench-'));
+  scratchDirs.push(dir);
+  return join(dir, name);
+};
+
 const replay = (dir, { ledger = true, into } = {}) => {
-  const db = into ?? join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'ledger.duckdb');
+  const db = into ?? scratchFile('ledger.duckdb');
   const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json']);
   const summary = JSON.parse(run.stdout);
   return { seconds: run.seconds, maxRssKb: run.maxRssKb, records: summary.records.read, findings: summary.findings.total, db };
@@ -115,7 +126,7 @@ say('kdm replay continuing a database: the next records after 140 days of ledger
   const seconds = { empty: [], history: [] };
   for (let i = 0; i < 2; i++) {
     seconds.empty.push(replay(next).seconds);
-    const copy = join(mkdtempSync(join(tmpdir(), 'kdm-bench-')), 'continued.duckdb');
+    const copy = scratchFile('continued.duckdb');
     copyFileSync(history, copy);
     seconds.history.push(replay(next, { into: copy }).seconds);
   }
