@@ -127,6 +127,9 @@ const bucketKey = memoized((bucket: string) => `bucket#${bucket}`);
 /** How every dedupe key begins (`stateKey.seen`). */
 export const SEEN_KEY_PREFIX = 'seen#';
 
+/** The event-time minute a record's dedupe key leads with (`stateKey.seen`). */
+export const seenMinuteOf = (eventTimeMs: number): number => Math.floor(eventTimeMs / 60_000);
+
 /**
  * The event-time minute a dedupe key leads with (`stateKey.seen`), or undefined for any other key. Reads the
  * digits in place, without slicing: stores call it on every lookup.
@@ -149,7 +152,7 @@ export const stateKey = {
    * The event-time minute leads (copies of one record share their eventTime), so a store can keep the ids
    * of one minute together (DynamoDB packs them into a few items instead of one item per record).
    */
-  seen: (dedupeKey: string, eventTimeMs: number) => `${SEEN_KEY_PREFIX}${Math.floor(eventTimeMs / 60_000)}#${dedupeKey}`,
+  seen: (dedupeKey: string, eventTimeMs: number) => `${SEEN_KEY_PREFIX}${seenMinuteOf(eventTimeMs)}#${dedupeKey}`,
   /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
   keyBaseline: keyBaselineKey,
   principalBaseline: principalBaselineKey,

@@ -1,5 +1,6 @@
 import type { StateStore, StoredEntry } from '#core/ports.ts';
-import { SEEN_KEY_PREFIX, seenKeyMinute, stateKey, type DeliveredRecord } from '#core/state.ts';
+import { EVENT_ID_PREFIX, SHARED_EVENT_ID_PREFIX } from '#core/events/normalize.ts';
+import { SEEN_KEY_PREFIX, seenKeyMinute, seenMinuteOf, stateKey, type DeliveredRecord } from '#core/state.ts';
 
 /** How long a window stays in memory after event time has passed its end. */
 const WINDOW_GRACE_MS = 60 * 60_000;
@@ -179,10 +180,10 @@ const createSeenEntries = () => {
       // As `dedupeKeyOf`: the shared id first, then the record's own.
       const shared = record.sharedEventId;
       if (shared === undefined && record.eventId === '') return true;
-      const keyMinute = Math.floor(record.eventTimeMs / MINUTE_MS);
+      const keyMinute = seenMinuteOf(record.eventTimeMs);
       const bucket = bucketFor(keyMinute);
       const within = shared === undefined ? bucket.byEventId : bucket.byRest;
-      const id = shared === undefined ? record.eventId : `${SHARED_ID_PREFIX}${shared}`;
+      const id = shared === undefined ? record.eventId : `${SHARED_EVENT_ID_PREFIX}${shared}`;
       if (within.has(id)) return false;
       set(keyMinute, bucket, within, id, expiresAtMs);
       return true;
@@ -268,9 +269,6 @@ class StateEntries implements ReadonlyMap<string, StoredEntry> {
 }
 
 const MINUTE_MS = 60_000;
-/** How `dedupeKeyOf` marks a record's own eventID, and a sharedEventID. */
-const EVENT_ID_PREFIX = 'e:';
-const SHARED_ID_PREFIX = 's:';
 
 /**
  * Keys by the minute they become obsolete: a list per minute, and a binary min-heap of the minutes. Pushing is a

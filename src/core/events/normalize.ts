@@ -310,6 +310,10 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
   };
 };
 
+/** How a dedupe key marks a `sharedEventID`, and a record's own `eventID`. */
+export const SHARED_EVENT_ID_PREFIX = 's:';
+export const EVENT_ID_PREFIX = 'e:';
+
 /** Key used to drop duplicate deliveries: `sharedEventID` spans the copies of a cross-account call. */
 export const dedupeKeyOf = (e: { readonly eventId: string; readonly sharedEventId?: string | undefined }): string | undefined =>
-  e.sharedEventId !== undefined ? `s:${e.sharedEventId}` : e.eventId !== '' ? `e:${e.eventId}` : undefined;
+  e.sharedEventId !== undefined ? `${SHARED_EVENT_ID_PREFIX}${e.sharedEventId}` : e.eventId !== '' ? `${EVENT_ID_PREFIX}${e.eventId}` : undefined;
