@@ -264,7 +264,8 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     let firstDay = '9999-12-31';
     let lastDay = '0000-01-01';
     for (const [id, r] of rows) {
-      if (!days.has(r.day) && !written.mayHave(id)) continue;
+      // Every id is added now, hashed once: a write that fails ends the run, so none is added in vain.
+      if (!written.add(id) && !days.has(r.day)) continue;
       maybeStored.push(id);
       if (r.day < firstDay) firstDay = r.day;
       if (r.day > lastDay) lastDay = r.day;
@@ -282,7 +283,6 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       if (prior.size > 0) await connection.run(`DELETE FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`);
       await connection.run('DROP TABLE written_ids');
     }
-    for (const id of rows.keys()) written.add(id);
     await connection.run(STAGE[table]);
     const appender = await connection.createAppender(`${table}_stage`, 'main', 'temp');
     for (const [id, r] of rows) appendRow(appender, cells(id, merge(prior.get(id), r)));

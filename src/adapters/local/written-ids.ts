@@ -15,12 +15,20 @@ export class WrittenIds {
     this.#mask = 2 ** bitsLog2 - 1;
   }
 
-  add(id: string): void {
+  /** Adds `id`, and tells whether the filter may have held it already (what `mayHave` said just before). */
+  add(id: string): boolean {
     const [h1, h2] = hashes(id);
+    let held = true;
     for (let i = 0; i < PROBES; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.#mask;
-      this.#bits[bit >>> 5] = (this.#bits[bit >>> 5] as number) | (1 << (bit & 31));
+      const word = this.#bits[bit >>> 5] as number;
+      const mask = 1 << (bit & 31);
+      if ((word & mask) === 0) {
+        held = false;
+        this.#bits[bit >>> 5] = word | mask;
+      }
     }
+    return held;
   }
 
   mayHave(id: string): boolean {

@@ -20,14 +20,15 @@ describe('WrittenIds', () => {
     expect(wrong / others).toBeLessThan(0.015);
   });
 
-  it('tells ids apart that differ in one character, or only in where their characters are', () => {
+  it('tells ids apart that differ in one character, or only in where their characters are, and says when an added id was held already', () => {
     const written = new WrittenIds(10);
-    written.add('access#2026-10-01#["k","p","b","a/b.pdf","GetObject"]');
+    expect(written.add('access#2026-10-01#["k","p","b","a/b.pdf","GetObject"]')).toBe(false);
+    expect(written.add('access#2026-10-01#["k","p","b","a/b.pdf","GetObject"]')).toBe(true);
     expect(written.mayHave('access#2026-10-01#["k","p","b","a/b.pdf","GetObject"]')).toBe(true);
     expect(written.mayHave('access#2026-10-02#["k","p","b","a/b.pdf","GetObject"]')).toBe(false);
     expect(written.mayHave('access#2026-10-01#["p","k","b","a/b.pdf","GetObject"]')).toBe(false);
     expect(written.mayHave('')).toBe(false);
-    written.add('');
+    expect(written.add('')).toBe(false);
     expect(written.mayHave('')).toBe(true);
   });
 
