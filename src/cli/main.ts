@@ -1,14 +1,14 @@
+#!/usr/bin/env node
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { compileConfig } from '#core/config.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs } from '#core/engine-config.ts';
 import { isMonitorError, UsageError } from '#core/errors.ts';
 import { SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { loadConfigFile } from '../config/load-config.ts';
-import { configCommand } from './config-command.ts';
+import { configFileToRead } from '../config/config-file.ts';
 import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
-import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/ledger-database.ts';
+import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
 import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { rulesCommand } from './rules-command.ts';
@@ -97,7 +97,9 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   }
   if (positionals.length === 0) throw new UsageError('replay needs at least one path (a file, a directory, or - for stdin)');
   if (values.summary !== 'table' && values.summary !== 'json') throw new UsageError(`--summary must be table or json (got "${values.summary}")`);
-  const loaded = loadConfigFile(values.config, ALL_RULES.map((r) => r.id));
+  // The YAML parser loads only when there is a file to read.
+  const configFile = configFileToRead(values.config);
+  const loaded = configFile === undefined ? undefined : (await import('../config/load-config.ts')).loadConfigFile(configFile, ALL_RULES.map((r) => r.id));
   let config = loaded === undefined ? DEFAULT_ENGINE_CONFIG : compileConfig(loaded.config);
   if (values['learning-period'] !== undefined) {
     const ms = parseDurationMs(values['learning-period']);
@@ -170,7 +172,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       case 'rules':
         return rulesCommand(rest);
       case 'config':
-        return configCommand(rest);
+        return (await import('./config-command.ts')).configCommand(rest);
       case 'simulate':
         return simulateCommand(rest);
       case 'history':

@@ -6,11 +6,10 @@ import { batchFindings, createSecurityHubFindingSink, groupByImportTarget } from
 import { MonitorError } from '#core/errors.ts';
 import { toAsff, type AsffFinding } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import { toOcsf } from '#core/findings/ocsf.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
+import { renderFinding, type FindingsFormat } from './render-finding.ts';
 import { safeText } from './terminal.ts';
 
-export type FindingsFormat = 'asff' | 'ocsf';
 export type PublishTarget = 'securityhub' | 'eventbridge';
 
 export interface PublishOptions {
@@ -23,9 +22,6 @@ export interface PublishOptions {
   readonly fallbackAccountId?: string;
   readonly version: string;
 }
-
-export const renderFinding = (f: FindingRecord, rule: Rule, format: FindingsFormat, version: string, fallbackAccountId?: string): unknown =>
-  format === 'ocsf' ? toOcsf(f, rule, version) : toAsff(f, rule, fallbackAccountId !== undefined ? { fallbackAccountId } : {});
 
 /** `--publish`: validates every finding, then sends (or, with --dry-run, only counts what would be sent). */
 export const publishFindings = async (findings: readonly FindingRecord[], rules: ReadonlyMap<string, Rule>, options: PublishOptions, stderr: NodeJS.WritableStream): Promise<void> => {

@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
 import { UsageError } from '#core/errors.ts';
@@ -156,6 +155,7 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   if (html === undefined) throw new UsageError('report needs --html <out.html>');
   const parsed = parseHistoryArgs(rest);
   if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
+  const { openLedgerDatabase } = await import('#adapters/local/ledger-database.ts');
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });

@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { ConfigFile } from '#core/config.ts';
 import { parseExpiryMs } from '#core/config.ts';
 import { parseDurationMs } from '#core/engine-config.ts';
 import { ConfigError } from '#core/errors.ts';
 import { SEVERITIES } from '#core/rules/define-rule.ts';
-
-export const DEFAULT_CONFIG_FILE = 'kdm.config.yaml';
+import { configFileToRead } from './config-file.ts';
 
 /** A tiny schema over the YAML syntax tree, so every message can name the file, line and field. */
 type Spec =
@@ -186,7 +185,7 @@ export const parseConfig = (text: string, file: string, ruleIds: readonly string
 
 /** Loads `--config <file>`, or `kdm.config.yaml` when present; undefined when neither exists. */
 export const loadConfigFile = (path: string | undefined, ruleIds: readonly string[]): { file: string; config: ConfigFile } | undefined => {
-  const file = path ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const file = configFileToRead(path);
   if (file === undefined) return undefined;
   let text: string;
   try {

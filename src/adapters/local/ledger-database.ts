@@ -4,6 +4,7 @@ import type { FindingRecord } from '#core/findings/finding.ts';
 import { ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StoredEntry } from '#core/ports.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
+import { DEFAULT_WRITE_MEMORY_MB, QUERY_MEMORY_MB } from './database-budget.ts';
 import { WrittenIds } from './written-ids.ts';
 
 /**
@@ -125,19 +126,6 @@ export interface LedgerDatabase {
  */
 const LEDGER_ROWS_PER_CHECKPOINT = 50_000;
 
-/**
- * DuckDB's memory budget (MiB) when a replay writes: beyond it DuckDB spills what the open transaction holds to
- * `<file>.tmp`. What a write needs grows with the rows it hands over (at most ACCUMULATED_LEDGER_ROWS object
- * accesses) and with the database: 32 MiB took writes of 10,000 accesses with 1,000-character object keys and a
- * whole 1M-record replay (peak 311–327 instead of 348–364 MB), but failed after the sixth checkpoint of a
- * 5M-record one, and 24 MiB failed on the fourth write of the 1M replay. So 64 stays the default; a 1M-record
- * replay peaked 60–70 MB lower with it than with 128, in the same time. `--db-memory-mb` raises it for unusual data.
- */
-export const DEFAULT_WRITE_MEMORY_MB = 64;
-/** The smallest budget a replay accepts: 24 MiB could not take one of the writes of a 1M-record replay. */
-export const MIN_WRITE_MEMORY_MB = 32;
-/** Queries and reports keep a larger budget: their joins and sorts are short-lived. */
-export const QUERY_MEMORY_MB = 128;
 
 /** DuckDB's ways of saying a step needed more memory than its budget (a statement, an appender). */
 const OUT_OF_MEMORY = /Out of Memory Error|could not allocate block|failed to pin block|failed to allocate data/i;
