@@ -18,6 +18,12 @@ export type ReadItem =
 
 /** Files each reader thread reads ahead of the engine at most: bounds the memory the queues can hold. */
 const READ_AHEAD_FILES = 3;
+/**
+ * A reader thread's young generation (MB): a file's records live until they are normalized and sent, so a small
+ * one only moves them to the old generation sooner. With 6 MB (2 MB semi-spaces) each reader's heap was 13–15 MB
+ * instead of 24 and a 1M-record replay peaked 25–30 MB lower, for 3–4% more CPU; 3 MB took 15% more.
+ */
+const READER_YOUNG_GENERATION_MB = 6;
 
 /**
  * Reads the inputs in order on `readers` worker threads (read + gunzip + JSON.parse + normalize), a few files
@@ -36,7 +42,7 @@ export async function* readInputs(inputs: readonly InputFile[], options: ReadOpt
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
   const readers = Array.from({ length: count }, (_, r) => {
-    const worker = new Worker(script);
+    const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB } });
     const waiting: ReaderMessage[] = [];
     worker.on('message', (m: ReaderMessage) => {
       waiting.push(m);
