@@ -50,7 +50,7 @@ export interface ReplayOptions {
   readonly nowMs?: () => number;
   /** Plan and load state per batch as a remote store would, recording unplanned reads (tests). */
   readonly checkStatePlanning?: boolean;
-  /** Ledger rows between the database's checkpoints (default 10,000, or the state's size when larger; tests make it small). */
+  /** Ledger rows between the database's checkpoints (default 50,000, or the state's size when larger; tests make it small). */
   readonly checkpointRows?: number;
 }
 

@@ -270,12 +270,12 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(file, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
   });
 
-  it('bounds DuckDB\'s memory for a replay (32 MiB, or --db-memory-mb) and, when a write needs more, names the budget to raise', async () => {
+  it('bounds DuckDB\'s memory for a replay (64 MiB, or --db-memory-mb) and, when a write needs more, names the budget to raise', async () => {
     const setting = async (db: Awaited<ReturnType<typeof openLedgerDatabase>>): Promise<unknown> =>
       (await db.connection.runAndReadAll(`SELECT current_setting('memory_limit') AS v`)).getRowObjectsJson()[0]?.v;
     const file = join(work, 'budget.duckdb');
     const writing = await openLedgerDatabase(file);
-    expect(await setting(writing)).toBe('32.0 MiB');
+    expect(await setting(writing)).toBe('64.0 MiB');
     writing.close();
     const reading = await openLedgerDatabase(file, { readOnly: true });
     expect(await setting(reading)).toBe('128.0 MiB');

@@ -100,7 +100,7 @@ export interface LedgerDatabase {
   writeLedger(delta: LedgerDelta): Promise<void>;
   /**
    * Enough ledger rows were written since the last checkpoint that the run should `checkpoint` (and so bound
-   * DuckDB's memory): every 10,000 rows, or every `stateEntries` rows when the state is larger, so rewriting
+   * DuckDB's memory): every 50,000 rows, or every `stateEntries` rows when the state is larger, so rewriting
    * the state never outweighs the ledger.
    */
   checkpointDue(stateEntries: number): boolean;
@@ -121,12 +121,10 @@ export interface LedgerDatabase {
 
 /**
  * Ledger rows per checkpoint. Rows a transaction writes stay in DuckDB's memory until it commits (about 700
- * bytes a row, more than once over while a write merges), so checkpoints bound that. Each rewrites the engine
- * state, which `checkpointDue` weighs; at 1M records the state is a few thousand entries, and committing every
- * 10,000 rows (about each write) instead of 50,000 took the peak 10–20 MB lower in the same time.
+ * bytes a row, more than once over while a write merges), so a checkpoint every 50,000 rows bounds that; each
+ * commit rewrites the engine state, so not much more often either.
  */
-const LEDGER_ROWS_PER_CHECKPOINT = 10_000;
-
+const LEDGER_ROWS_PER_CHECKPOINT = 50_000;
 
 /** DuckDB's ways of saying a step needed more memory than its budget (a statement, an appender). */
 const OUT_OF_MEMORY = /Out of Memory Error|could not allocate block|failed to pin block|failed to allocate data/i;
