@@ -1,12 +1,13 @@
 // Builds the `kdm` CLI (dist/kdm.js and the modules it loads when a command needs them) and the replay's
 // reader thread beside it. Runs from `npm ci` (prepare) so `npx kdm` works in a fresh clone.
 import { build } from 'esbuild';
-import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUT = 'dist';
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, packages: 'external', logLevel: 'warning' };
 
+mkdirSync(OUT, { recursive: true });
 // Chunks of an earlier build: their names end in a hash of their content.
 const CHUNK = /^kdm-.+-[A-Z0-9]{8}\.js(\.map)?$/;
 for (const name of readdirSync(OUT, { withFileTypes: true }).filter((e) => e.isFile() && CHUNK.test(e.name))) rmSync(join(OUT, name.name));
