@@ -17,27 +17,27 @@ export class WrittenIds {
 
   /** Adds `id`, and tells whether the filter may have held it already (what `mayHave` said just before). */
   add(id: string): boolean {
+    return this.#probe(id, true);
+  }
+
+  mayHave(id: string): boolean {
+    return this.#probe(id, false);
+  }
+
+  /** Whether every bit of `id` is set; `setting` sets those that are not. */
+  #probe(id: string, setting: boolean): boolean {
     const [h1, h2] = hashes(id);
     let held = true;
     for (let i = 0; i < PROBES; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.#mask;
       const word = this.#bits[bit >>> 5] as number;
       const mask = 1 << (bit & 31);
-      if ((word & mask) === 0) {
-        held = false;
-        this.#bits[bit >>> 5] = word | mask;
-      }
+      if ((word & mask) !== 0) continue;
+      if (!setting) return false;
+      held = false;
+      this.#bits[bit >>> 5] = word | mask;
     }
     return held;
-  }
-
-  mayHave(id: string): boolean {
-    const [h1, h2] = hashes(id);
-    for (let i = 0; i < PROBES; i++) {
-      const bit = (h1 + Math.imul(i, h2)) & this.#mask;
-      if (((this.#bits[bit >>> 5] as number) & (1 << (bit & 31))) === 0) return false;
-    }
-    return true;
   }
 }
 
