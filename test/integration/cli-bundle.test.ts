@@ -13,38 +13,39 @@ const DYNAMIC_IMPORT = /\bimport\(\s*"([^"]+)"\s*\)/g;
 
 const specifiers = (file: string, pattern: RegExp): string[] => [...readFileSync(file, 'utf8').matchAll(pattern)].map((m) => m[1] as string);
 
-/** The packages a file loads before its code runs: its static imports, and theirs, through the bundle's own chunks. */
-const packagesLoadedWith = (entry: string): Set<string> => {
-  const packages = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
+/** The bundle's own files `entry` loads before its code runs: itself and its static imports, theirs, and so on. */
+const loadedWith = (entry: string): string[] => {
+  const files = [entry];
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i] as string;
     for (const s of specifiers(file, STATIC_IMPORT)) {
-      if (s.startsWith('./')) visit(join(dirname(file), s));
-      else if (!s.startsWith('node:')) packages.add(s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : (s.split('/')[0] as string));
+      const next = join(dirname(file), s);
+      if (s.startsWith('./') && !files.includes(next)) files.push(next);
     }
-  };
-  visit(entry);
-  return packages;
+  }
+  return files;
 };
 
-/** The chunks the file loads on demand (`import("./kdm-...")`), by the module that made each one. */
+const packageOf = (specifier: string): string => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string));
+
+/** The packages `entry` loads before its code runs (Node's own modules aside). */
+const packagesLoadedWith = (entry: string): Set<string> =>
+  new Set(loadedWith(entry).flatMap((file) => specifiers(file, STATIC_IMPORT).filter((s) => !s.startsWith('./') && !s.startsWith('node:')).map(packageOf)));
+
+/** The chunks loaded on demand (`import("./kdm-...")`) from `entry` or from chunks it loads so, by the module that made each. */
 const lazyChunks = (entry: string): Map<string, string> => {
   const out = new Map<string, string>();
-  const seen = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const s of specifiers(file, STATIC_IMPORT)) if (s.startsWith('./')) visit(join(dirname(file), s));
-    for (const s of specifiers(file, DYNAMIC_IMPORT)) {
-      if (!s.startsWith('./')) continue;
-      const chunk = join(dirname(file), s);
-      out.set(s.replace(/^\.\/kdm-(.+)-[A-Z0-9]{8}\.js$/, '$1'), chunk);
-      visit(chunk);
+  const pending = [entry];
+  for (let i = 0; i < pending.length; i++) {
+    for (const file of loadedWith(pending[i] as string)) {
+      for (const s of specifiers(file, DYNAMIC_IMPORT)) {
+        const chunk = join(dirname(file), s);
+        if (!s.startsWith('./') || pending.includes(chunk)) continue;
+        out.set(s.replace(/^\.\/kdm-(.+)-[A-Z0-9]{8}\.js$/, '$1'), chunk);
+        pending.push(chunk);
+      }
     }
-  };
-  visit(entry);
+  }
   return out;
 };
 
