@@ -8,7 +8,7 @@
 //   npm run bench -- --full            also 5M records, to check that peak memory stays flat as input grows
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,7 +28,8 @@ const timed = (command, args, options = {}) => {
   const seconds = (performance.now() - started) / 1000;
   if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${run.status}):\n${run.stderr?.slice(-2000)}`);
   const rss = /KDM_BENCH_MAXRSS_KB=(\d+)/.exec(run.stderr ?? '');
-  return { seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined };
+  const cpu = /KDM_BENCH_CPU_MS=(\d+)/.exec(run.stderr ?? '');
+  return { seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : undefined };
 };
 
 const dataset = (records) => {
@@ -56,7 +57,7 @@ const replay = (dir, { ledger = true, into } = {}) => {
   const db = into ?? scratchFile('ledger.duckdb');
   const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json']);
   const summary = JSON.parse(run.stdout);
-  return { seconds: run.seconds, maxRssKb: run.maxRssKb, records: summary.records.read, findings: summary.findings.total, db };
+  return { seconds: run.seconds, maxRssKb: run.maxRssKb, cpuSeconds: run.cpuSeconds, records: summary.records.read, findings: summary.findings.total, db };
 };
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -92,12 +93,15 @@ say('kdm replay: every rule, correlation and the ledger (--db) …');
 const kdm = replay(dir);
 figures.replayPerSecond = Math.round(kdm.records / kdm.seconds);
 figures.replayMaxRssMb = Math.round(kdm.maxRssKb / 1024);
+figures.replayCpuSeconds = Number(kdm.cpuSeconds.toFixed(1));
 figures.findings = kdm.findings;
 
 say('kdm replay without the ledger: the engine alone …');
 const engineOnly = replay(dir, { ledger: false });
 figures.replayNoLedgerPerSecond = Math.round(engineOnly.records / engineOnly.seconds);
 figures.replayNoLedgerMaxRssMb = Math.round(engineOnly.maxRssKb / 1024);
+figures.replayNoLedgerCpuSeconds = Number(engineOnly.cpuSeconds.toFixed(1));
+figures.cores = availableParallelism();
 
 say('baseline again: gunzip + JSON.parse, right after the replays …');
 const parseAfter = parseBaseline();
@@ -178,6 +182,13 @@ for (const [name, s] of Object.entries(sizes)) {
 figures.nodeEmptyMs = Math.round(median(emptyRuns));
 
 const ratio = (a, b) => (b ? (a / b).toFixed(2) : 'n/a');
+/**
+ * How busy the replay kept the machine's cores, and the best ratio its CPU time allows here: a replay can't end
+ * before its threads' CPU time, spread over every core, has passed. When the cores are all busy, only less work
+ * (not more threads) makes it faster.
+ */
+const cpuLine = (cpuSeconds, records, seconds) =>
+  `  CPU time, all threads           ${cpuSeconds} s in ${seconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} of ${figures.cores} cores busy; all ${figures.cores} busy throughout: ${(cpuSeconds / figures.cores).toFixed(1)} s, ${ratio(records / (cpuSeconds / figures.cores), figures.parsePerSecond)}x gunzip+parse at best`;
 const lines = [
   `records                          ${RECORDS.toLocaleString()} (${figures.findings} findings)`,
   `kdm replay (rules+correlation+ledger)  ${figures.replayPerSecond.toLocaleString()} rec/s, peak ${figures.replayMaxRssMb} MB`,
@@ -186,7 +197,9 @@ const lines = [
   figures.jqPerSecond !== undefined ? `  vs jq                           ${ratio(figures.replayPerSecond, figures.jqPerSecond)}x   (target >= 8; baseline ${figures.jqPerSecond.toLocaleString()} rec/s)` : '  vs jq                           n/a (jq missing)',
   `  peak memory                     ${figures.replayMaxRssMb} MB   (target <= 300 MB)`,
   `  host speed across the replays   ${figures.hostDriftPercent >= 0 ? '+' : ''}${figures.hostDriftPercent}% (gunzip+parse just before vs just after${Math.abs(figures.hostDriftPercent) > 10 ? '; over 10%: read these ratios with care' : ''})`,
+  cpuLine(figures.replayCpuSeconds, kdm.records, kdm.seconds),
   `kdm replay without the ledger      ${figures.replayNoLedgerPerSecond.toLocaleString()} rec/s (${ratio(figures.replayNoLedgerPerSecond, figures.parsePerSecond)}x gunzip+parse), peak ${figures.replayNoLedgerMaxRssMb} MB`,
+  cpuLine(figures.replayNoLedgerCpuSeconds, engineOnly.records, engineOnly.seconds),
   ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
   `kdm replay continuing ${figures.continuedRows.toLocaleString()} ledger rows (140 days before)  ${figures.continuedMs} ms vs ${figures.freshMs} ms into an empty file = ${ratio(figures.continuedMs, figures.freshMs)}x (${Math.min(RECORDS, 200_000).toLocaleString()} records; target: about 1, flat as the file grows)`,
   `kdm history on ${figures.ledgerRows.toLocaleString()} ledger rows (${figures.ledgerCalls.toLocaleString()} KMS calls, 10x scaled)  ${figures.historyQueryMs} ms wall, of which CLI start ${figures.cliStartupMs} ms (target < 1 s)`,
