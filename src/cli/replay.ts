@@ -17,7 +17,7 @@ import { summaryToJson } from '#core/summary.ts';
 import { formatSummaryTable } from './format-summary.ts';
 import type { PublishOptions } from './publish.ts';
 import { renderFinding, type FindingsFormat } from './render-finding.ts';
-import { createHeapBudget } from './heap-budget.ts';
+import { limitHeapGrowth } from './heap-growth.ts';
 import { createProgress } from './progress.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
@@ -74,7 +74,7 @@ const ACCUMULATED_LEDGER_ROWS = 10_000;
  * Threads a replay uses by default where there are two cores or more: the engine's and two that read. On two
  * cores one reader left the engine waiting for it about a fifth of the time; a second one made a 1M-record replay
  * 15-25% faster without the ledger (24.3-24.8 s against 29.1-32.4 s) and 4-15% with it, for 30 MB more at peak
- * (231-234 MB without the ledger, 374-384 MB with it). It stayed at one reader while the heap budget's 128 MB
+ * (231-234 MB without the ledger, 374-384 MB with it). It stayed at one reader while a heap budget with a 128 MB
  * floor put the no-ledger peak at 285-300 MB with two.
  */
 export const DEFAULT_THREADS = 3;
@@ -174,11 +174,12 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         progress.fileDone(input.bytes);
       } else toRead.push(input);
     }
+    // A replay's heap follows its live data (see heap-growth.ts).
+    limitHeapGrowth();
     // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them.
     const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
     const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), readers: threads - 1 });
     let records = 0;
-    const heap = createHeapBudget();
     for await (const item of reader) {
       if (item.type === 'issue') processor.noteIssue(item.issue);
       else if (item.type === 'file-done') {
@@ -191,7 +192,6 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         const count = item.type === 'normalized' ? item.results.length : item.batch.records.length;
         records += count;
         progress.records(count);
-        heap.check();
         for (const f of outcome.findings) {
           findings.set(f.id, f);
           changedFindings.set(f.id, f);
