@@ -5,12 +5,12 @@ import { setFlagsFromString } from 'node:v8';
  *
  * V8 picks that factor itself, up to 4x when collections are fast, so a 1M-record replay holding 30–75 MB let its
  * heap grow to 320 MB. The replay used to bound it by forcing a full collection (`gc()`) whenever the used heap
- * passed twice what the last one kept (at least 64 MB). That held the peak, but V8 treats forced collections as
- * memory-reducing: they skip its "retained maps", so the hidden classes of the objects a batch makes and drops
- * (per-event helpers, the decoder) died at each one, and every optimized function that had checked for them was
- * deoptimized and compiled again. In a 1M-record replay with the ledger, 17 forced collections threw away about
- * 1,000 optimized functions: 1,481 TurboFan compilations against 464 when V8 collected by itself, 12 s of
- * background compile time, about 15% of the replay's CPU.
+ * passed twice what the last one kept (at least 64 MB). That held the peak, but a forced collection does not keep
+ * V8's "retained maps": the hidden classes of the objects a batch makes and drops (per-event helpers, the decoder)
+ * died at each one, and every optimized function that had checked for them was deoptimized ("weak objects") and
+ * compiled again. In a 1M-record replay with the ledger, 17 forced collections threw away about 1,000 optimized
+ * functions: 1,481 TurboFan compilations, 17 s of background compile time, against 464 and 5 s when V8 collected
+ * by itself. V8's own collections deoptimize the same way only with `--retain-maps-for-n-gc=0`.
  *
  * Setting V8's own growing factor instead keeps the heap as close to its live data, with V8's collections, which
  * keep those maps. Alternating 1M-record runs with the ledger: 24.4–24.6 s and 38.1–38.5 s of CPU at peaks of
