@@ -10,7 +10,8 @@ import { setFlagsFromString } from 'node:v8';
  * died at each one, and every optimized function that had checked for them was deoptimized ("weak objects") and
  * compiled again. In a 1M-record replay with the ledger, 17 forced collections threw away about 1,000 optimized
  * functions: 1,481 TurboFan compilations, 17 s of background compile time, against 464 and 5 s when V8 collected
- * by itself. V8's own collections deoptimize the same way only with `--retain-maps-for-n-gc=0`.
+ * by itself (531 and 6 s with this factor). V8's own collections deoptimize the same way only with
+ * `--retain-maps-for-n-gc=0`.
  *
  * Setting V8's own growing factor instead keeps the heap as close to its live data, with V8's collections, which
  * keep those maps. Alternating 1M-record runs with the ledger: 24.4–24.6 s and 38.1–38.5 s of CPU at peaks of
