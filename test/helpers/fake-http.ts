@@ -30,7 +30,9 @@ export const scriptedHttp = (replies: readonly (ScriptedReply | ((req: RecordedR
       httpHandlerConfigs: () => ({}),
       async handle(request: HttpRequest) {
         const raw = request.body;
-        const body = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : '';
+        // The bytes are decoded as they are: the SDK's JSON body is a Uint8Array whose valueOf (which Buffer.from(raw)
+        // calls) converts it to a string with a warning that a later SDK will throw instead.
+        const body = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? new TextDecoder().decode(raw) : '';
         let json: unknown;
         try {
           json = body === '' ? undefined : JSON.parse(body);
