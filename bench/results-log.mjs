@@ -14,14 +14,16 @@ const HEADER =
 export const appendBenchEntry = ({ file, kind, title, lines, figures }) => {
   const marker = new RegExp(`<!-- ${kind}: (.*) -->`, 'g');
   const previous = existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(marker)].at(-1)?.[1] : undefined;
+  const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   if (previous !== undefined) {
     const before = JSON.parse(previous);
     const changes = Object.entries(figures)
       .filter(([k, v]) => typeof v === 'number' && typeof before[k] === 'number' && before[k] !== 0 && k !== 'records' && !k.endsWith('Percent'))
       .map(([k, v]) => `${k} ${v} (${v >= before[k] ? '+' : ''}${(((v - before[k]) / before[k]) * 100).toFixed(1)}%)`);
-    process.stdout.write(`change since the previous entry (${before.date ?? '?'}): ${changes.join(', ')}\n`);
+    // Times and rates from another machine (or Node) differ by the machine as much as by the code: say so.
+    const elsewhere = before.machine !== undefined && before.machine !== machine ? `; that run was on ${before.machine}, so times and rates compare machines, not code` : '';
+    process.stdout.write(`change since the previous entry (${before.date ?? '?'}${elsewhere}): ${changes.join(', ')}\n`);
   }
-  const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   const date = new Date().toISOString();
   if (!existsSync(file)) writeFileSync(file, HEADER);
   appendFileSync(file, `\n## ${date}${title !== undefined ? ` — ${title}` : ''} — ${machine}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n<!-- ${kind}: ${JSON.stringify({ date, machine, ...figures })} -->\n`);
