@@ -5,7 +5,8 @@
 //
 //   npm run bench                      1M simulated records (generated once into bench/.data/, deterministic seed)
 //   npm run bench -- --records 200000  a quicker run
-//   npm run bench -- --full            also 5M records, to check that peak memory stays flat as input grows
+//   npm run bench -- --full            also 5M records, to check that peak memory stays flat as input grows, and
+//                                      both replays with the allocator setting the README advises for large ones
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { appendBenchEntry } from './results-log.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const KDM = join(ROOT, 'dist', 'kdm.js');
 const SEED = 42;
+/** The environment the README advises for large replays on Linux (glibc): see the memory notes there. */
+const ARENA_ADVICE = 'MALLOC_ARENA_MAX=2';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, full: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
 const RECORDS = Number(values.records);
@@ -53,9 +56,9 @@ const scratchFile = (name) => {
   return join(dir, name);
 };
 
-const replay = (dir, { ledger = true, into } = {}) => {
+const replay = (dir, { ledger = true, into, env } = {}) => {
   const db = into ?? scratchFile('ledger.duckdb');
-  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json']);
+  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json'], env !== undefined ? { env: { ...process.env, ...env } } : {});
   const summary = JSON.parse(run.stdout);
   return { seconds: run.seconds, maxRssKb: run.maxRssKb, cpuSeconds: run.cpuSeconds, records: summary.records.read, findings: summary.findings.total, db };
 };
@@ -146,6 +149,18 @@ if (values.full) {
   const five = replay(big);
   figures.replay5xPerSecond = Math.round(five.records / five.seconds);
   figures.replay5xMaxRssMb = Math.round(five.maxRssKb / 1024);
+  // glibc gives each thread that contends for malloc an arena of its own (up to 8 per core) and keeps freed memory
+  // in them: the replay's own threads, V8's and the libuv pool's where DuckDB runs. What the README advises for
+  // large replays, measured on both inputs.
+  if (process.report?.getReport().header.glibcVersionRuntime !== undefined) {
+    say(`the same two replays with ${ARENA_ADVICE} (glibc's malloc arenas) …`);
+    const one = replay(dir, { env: { MALLOC_ARENA_MAX: '2' } });
+    const fiveArenas = replay(big, { env: { MALLOC_ARENA_MAX: '2' } });
+    figures.replayArenasMaxRssMb = Math.round(one.maxRssKb / 1024);
+    figures.replayArenasPerSecond = Math.round(one.records / one.seconds);
+    figures.replay5xArenasMaxRssMb = Math.round(fiveArenas.maxRssKb / 1024);
+    figures.replay5xArenasPerSecond = Math.round(fiveArenas.records / fiveArenas.seconds);
+  }
 }
 
 say('Lambda bundles and module initialisation …');
@@ -201,6 +216,11 @@ const lines = [
   `kdm replay without the ledger      ${figures.replayNoLedgerPerSecond.toLocaleString()} rec/s (${ratio(figures.replayNoLedgerPerSecond, figures.parsePerSecond)}x gunzip+parse), peak ${figures.replayNoLedgerMaxRssMb} MB`,
   cpuLine(figures.replayNoLedgerCpuSeconds, engineOnly.records, engineOnly.seconds),
   ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
+  ...(figures.replayArenasMaxRssMb !== undefined
+    ? [
+        `${`  with ${ARENA_ADVICE}`.padEnd(34)}peak ${figures.replayArenasMaxRssMb} MB at 1x, ${figures.replay5xArenasMaxRssMb} MB at 5x (${ratio(figures.replay5xArenasMaxRssMb, figures.replayArenasMaxRssMb)}x); ${figures.replayArenasPerSecond.toLocaleString()} and ${figures.replay5xArenasPerSecond.toLocaleString()} rec/s (${ratio(figures.replayArenasPerSecond, figures.replayPerSecond)}x and ${ratio(figures.replay5xArenasPerSecond, figures.replay5xPerSecond)}x of the default)`,
+      ]
+    : []),
   `kdm replay continuing ${figures.continuedRows.toLocaleString()} ledger rows (140 days before)  ${figures.continuedMs} ms vs ${figures.freshMs} ms into an empty file = ${ratio(figures.continuedMs, figures.freshMs)}x (${Math.min(RECORDS, 200_000).toLocaleString()} records; target: about 1, flat as the file grows)`,
   `kdm history on ${figures.ledgerRows.toLocaleString()} ledger rows (${figures.ledgerCalls.toLocaleString()} KMS calls, 10x scaled)  ${figures.historyQueryMs} ms wall, of which CLI start ${figures.cliStartupMs} ms (target < 1 s)`,
   ...Object.keys(sizes).map((name) => `lambda ${name.padEnd(22)} ${figures[`bundleKb_${name}`]} KB (target <= 400), init ${figures[`initMs_${name}`]} ms = ${ratio(figures[`initMs_${name}`], figures[`nodeEmptyMs_${name}`])}x node -e '' (${figures[`nodeEmptyMs_${name}`]} ms, medians of ${values.runs} alternate runs; target <= 2x)`),
