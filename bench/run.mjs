@@ -19,7 +19,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const KDM = join(ROOT, 'dist', 'kdm.js');
 const SEED = 42;
 /** The environment the README advises for large replays on Linux (glibc): see the memory notes there. */
-const ARENA_ADVICE = 'MALLOC_ARENA_MAX=2';
+const ARENA_ENV = { MALLOC_ARENA_MAX: '2' };
+const ARENA_ADVICE = Object.entries(ARENA_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, full: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
 const RECORDS = Number(values.records);
@@ -154,8 +155,8 @@ if (values.full) {
   // large replays, measured on both inputs.
   if (process.report?.getReport().header.glibcVersionRuntime !== undefined) {
     say(`the same two replays with ${ARENA_ADVICE} (glibc's malloc arenas) …`);
-    const one = replay(dir, { env: { MALLOC_ARENA_MAX: '2' } });
-    const fiveArenas = replay(big, { env: { MALLOC_ARENA_MAX: '2' } });
+    const one = replay(dir, { env: ARENA_ENV });
+    const fiveArenas = replay(big, { env: ARENA_ENV });
     figures.replayArenasMaxRssMb = Math.round(one.maxRssKb / 1024);
     figures.replayArenasPerSecond = Math.round(one.records / one.seconds);
     figures.replay5xArenasMaxRssMb = Math.round(fiveArenas.maxRssKb / 1024);
