@@ -144,8 +144,9 @@ say('kdm replay continuing a database: the next records after 140 days of ledger
 }
 
 if (values.full) {
-  say('memory at 5× the input (5M records over 70 days) …');
-  const big = join(ROOT, 'bench', '.data', `sim-5x-seed${SEED}`);
+  say(`memory at 5× the input (${(RECORDS * 5).toLocaleString()} records over 70 days) …`);
+  // Named by its size: a run with other --records must not measure a 5x input made for another size.
+  const big = join(ROOT, 'bench', '.data', `sim-${RECORDS * 5}-70d-seed${SEED}`);
   if (!existsSync(join(big, 'anomalies.labels'))) timed(process.execPath, [KDM, 'simulate', '--out', big, '--events', String(RECORDS * 5), '--seed', String(SEED), '--days', '70']);
   const five = replay(big);
   figures.replay5xPerSecond = Math.round(five.records / five.seconds);
