@@ -15,15 +15,16 @@ const peakMb = (flags: readonly string[]): number => {
 };
 
 describe('heap growth (a replay\'s heap follows its live data)', () => {
-  it('is a flag V8 knows, set to the measured factor', () => {
+  it('names the measured factor', () => {
     expect(HEAP_GROWING_FLAG).toBe(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-    expect(peakMb([HEAP_GROWING_FLAG])).toBeGreaterThan(0);
   });
 
-  it('set at run time, keeps the heap far below what V8 lets it reach by itself', () => {
-    // Measured here: 148-167 MiB by default, 81-104 MiB with the flag, for some 30 MiB of live data.
+  it('is a flag V8 knows and, set at run time, keeps the heap far below what V8 lets it reach by itself', () => {
+    // Measured here: 148-167 MiB by default, 81-104 MiB with the flag, for some 30 MiB of live data. One run with
+    // the flag serves both checks (peakMb fails on anything V8 prints about the flag).
     const unbounded = peakMb([]);
     const bounded = peakMb([HEAP_GROWING_FLAG]);
+    expect(bounded).toBeGreaterThan(0);
     expect(bounded).toBeLessThan(unbounded * 0.8);
   });
 });
