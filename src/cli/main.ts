@@ -46,7 +46,7 @@ Replay options:
   --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it
                              (default: ${DEFAULT_WRITE_MEMORY_MB}; at least ${MIN_WRITE_MEMORY_MB}). On Linux, MALLOC_ARENA_MAX=2 in the
                              environment lowers a long replay's peak (at 5M records: 370-400 MB
-                             instead of 399-412)
+                             instead of 399-435)
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256)
