@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
@@ -62,11 +62,52 @@ export class ReadAheadWindow {
 }
 
 /**
- * A reader thread's young generation (MB): a file's records live until they are normalized and sent, so a small
- * one only moves them to the old generation sooner. With 6 MB (2 MB semi-spaces) each reader's heap was 13–15 MB
- * instead of 24 and a 1M-record replay peaked 25–30 MB lower, for 3–4% more CPU; 3 MB took 15% more.
+ * A reader thread's young generation (MB) for files of `typicalFileBytes` decompressed. A file's records live
+ * until they are normalized and sent, so a young generation that cannot hold them moves all of them to the old
+ * generation, which V8 then marks on its helper threads. With 200-record files (0.3 MB), 6 MB (2 MB semi-spaces)
+ * kept each reader's heap at 13–15 MB instead of 24 and a 1M-record replay 25–30 MB lower, for 3–4% more CPU (3 MB
+ * took 15% more). Larger files need more. Over 1M records with the ledger: 1,000-record files (1.35 MB) took
+ * 28.4–28.6 s with 6 MB and 21.3–21.9 s with 16 (370–376 against 384–394 MB peak); 2,500-record files (3.4 MB)
+ * 29.3 s with 16 and 25.5 s with 32 (415 against 465 MB); 5,000-record files (6.8 MB) 32.0 s with 6, 31.3 s
+ * with 16 and 26.4 s with 32 (455, 466 and 465 MB), 26.5 s with 48. The 2 MiB step between 1.35 and 3.4 MB is
+ * not measured.
  */
-const READER_YOUNG_GENERATION_MB = 6;
+export const readerYoungGenerationMb = (typicalFileBytes: number): number => (typicalFileBytes < 1024 * 1024 ? 6 : typicalFileBytes < 2 * 1024 * 1024 ? 16 : 32);
+
+/** Files whose decompressed size `typicalFileBytes` looks at: evenly spread over the input. */
+const SIZE_SAMPLE_FILES = 31;
+
+/**
+ * The median decompressed size of a sample of the input's files: a gzip file's own trailer gives its size (modulo
+ * 4 GiB), any other file its size on disk. A file that cannot be read is left out here; its reader reports it.
+ */
+export const typicalFileBytes = (inputs: readonly InputFile[]): number => {
+  const step = Math.max(1, Math.floor(inputs.length / SIZE_SAMPLE_FILES));
+  const sizes: number[] = [];
+  for (let i = 0; i < inputs.length && sizes.length < SIZE_SAMPLE_FILES; i += step) {
+    const input = inputs[i] as InputFile;
+    const size = decompressedBytes(input);
+    if (size !== undefined) sizes.push(size);
+  }
+  sizes.sort((a, b) => a - b);
+  return sizes[Math.floor(sizes.length / 2)] ?? 0;
+};
+
+const decompressedBytes = (input: InputFile): number | undefined => {
+  if (input.path === '-') return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(input.path, 'r');
+    const head = Buffer.alloc(4);
+    if (input.bytes < 18 || readSync(fd, head, 0, 2, 0) < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return input.bytes;
+    // ISIZE, the last four bytes of a gzip member: the uncompressed length, little-endian.
+    return readSync(fd, head, 0, 4, input.bytes - 4) === 4 ? head.readUInt32LE(0) : input.bytes;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
 
 /**
  * Reads the inputs in order on `readers` worker threads (read + gunzip + JSON.parse + normalize), a few files
@@ -84,8 +125,9 @@ export async function* readInputs(inputs: readonly InputFile[], options: ReadOpt
   const readOptions = { ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}), ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) };
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
+  const youngGenerationMb = readerYoungGenerationMb(typicalFileBytes(inputs));
   const readers = Array.from({ length: count }, (_, r) => {
-    const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB } });
+    const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
     const waiting: ReaderMessage[] = [];
     worker.on('message', (m: ReaderMessage) => {
       waiting.push(m);
