@@ -68,7 +68,7 @@ export class ReadAheadWindow {
  * with 6 MB, against 6 s with 200-record ones). With 200-record files (0.3 MB), 6 MB (2 MB semi-spaces)
  * kept each reader's heap at 13–15 MB instead of 24 and a 1M-record replay 25–30 MB lower, for 3–4% more CPU (3 MB
  * took 15% more). Larger files need more. Over 1M records with the ledger: 1,000-record files (1.35 MB) took
- * 28.4–28.6 s with 6 MB and 21.3–22.0 s with 16 (370–376 against 384–398 MB peak); 2,500-record files (3.4 MB)
+ * 28.3–29.0 s with 6 MB and 21.3–22.0 s with 16 (370–383 against 384–398 MB peak); 2,500-record files (3.4 MB)
  * 29.3 s with 16 and 25.5 s with 32 (415 against 465 MB); 5,000-record files (6.8 MB) 32.0 s with 6, 31.3 s
  * with 16 and 26.4 s with 32 (455, 466 and 465 MB), 26.5 s with 48. The 2 MiB step between 1.35 and 3.4 MB is
  * not measured.
