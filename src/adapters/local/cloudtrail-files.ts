@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -61,6 +62,27 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
 };
 
 const isGzip = (buf: Buffer): boolean => buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+
+/**
+ * A file's decompressed size, without decompressing it: a gzip file's trailer holds it (ISIZE, the last four bytes,
+ * modulo 4 GiB), any other file is its size on disk. Undefined for standard input or a file that cannot be read.
+ */
+export const decompressedSize = (input: InputFile): number | undefined => {
+  if (input.path === '-') return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(input.path, 'r');
+    const magic = Buffer.alloc(2);
+    // 18 bytes: a gzip header and trailer with nothing between them.
+    if (input.bytes < 18 || readSync(fd, magic, 0, 2, 0) < 2 || !isGzip(magic)) return input.bytes;
+    const trailer = Buffer.alloc(4);
+    return readSync(fd, trailer, 0, 4, input.bytes - 4) === 4 ? trailer.readUInt32LE(0) : input.bytes;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
 
 const describeGzipError = (cause: unknown, maxBytes: number): string => {
   const e = cause as NodeJS.ErrnoException;

@@ -1,8 +1,8 @@
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
-import { readCloudTrailFile, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { decompressedSize, readCloudTrailFile, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
 import { decodeNormalized } from './normalized-codec.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
@@ -79,36 +79,21 @@ export const readerYoungGenerationMb = (typicalFileBytes: number): number => (ty
 const SIZE_SAMPLE_FILES = 31;
 
 /**
- * The median decompressed size of a sample of the input's files: a gzip file's own trailer gives its size (modulo
- * 4 GiB), any other file its size on disk. A file that cannot be read is left out here; its reader reports it.
+ * The median decompressed size (`decompressedSize`) of a sample of the input's files. A file that cannot be read
+ * is left out here; its reader reports it.
  */
 export const typicalFileBytes = (inputs: readonly InputFile[]): number => {
   const step = Math.max(1, Math.floor(inputs.length / SIZE_SAMPLE_FILES));
   const sizes: number[] = [];
   for (let i = 0; i < inputs.length && sizes.length < SIZE_SAMPLE_FILES; i += step) {
     const input = inputs[i] as InputFile;
-    const size = decompressedBytes(input);
+    const size = decompressedSize(input);
     if (size !== undefined) sizes.push(size);
   }
   sizes.sort((a, b) => a - b);
   return sizes[Math.floor(sizes.length / 2)] ?? 0;
 };
 
-const decompressedBytes = (input: InputFile): number | undefined => {
-  if (input.path === '-') return undefined;
-  let fd: number | undefined;
-  try {
-    fd = openSync(input.path, 'r');
-    const head = Buffer.alloc(4);
-    if (input.bytes < 18 || readSync(fd, head, 0, 2, 0) < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return input.bytes;
-    // ISIZE, the last four bytes of a gzip member: the uncompressed length, little-endian.
-    return readSync(fd, head, 0, 4, input.bytes - 4) === 4 ? head.readUInt32LE(0) : input.bytes;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-};
 
 /**
  * Reads the inputs in order on `readers` worker threads (read + gunzip + JSON.parse + normalize), a few files
