@@ -39,14 +39,18 @@ const timed = (command, args, options = {}) => {
   return { seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : undefined };
 };
 
-/** The simulation's records, in files of 200 (its default) or of `recordsPerFile`. */
-const dataset = (records, recordsPerFile) => {
-  const dir = join(ROOT, 'bench', '.data', `sim-${records}${recordsPerFile === undefined ? '' : `-${recordsPerFile}perfile`}-seed${SEED}`);
+/**
+ * The simulation's records, generated once: over 14 days with labelled anomalies and in files of 200 (its default)
+ * unless told otherwise. The directory's name says how, so a run never measures an input made for another.
+ */
+const dataset = (records, { days = 14, anomalies = true, recordsPerFile } = {}) => {
+  const how = `${days === 14 ? '' : `-${days}d`}${recordsPerFile === undefined ? '' : `-${recordsPerFile}perfile`}`;
+  const dir = join(ROOT, 'bench', '.data', `sim-${records}${how}-seed${SEED}`);
   if (!existsSync(join(dir, 'anomalies.labels'))) {
     say(`generating ${records.toLocaleString()} records with kdm simulate (seed ${SEED}) into ${dir} …`);
     rmSync(dir, { recursive: true, force: true });
-    const perFile = recordsPerFile === undefined ? [] : ['--records-per-file', String(recordsPerFile)];
-    timed(process.execPath, [KDM, 'simulate', '--out', dir, '--events', String(records), '--seed', String(SEED), '--anomalies', '--days', '14', ...perFile]);
+    const options = [...(anomalies ? ['--anomalies'] : []), ...(recordsPerFile === undefined ? [] : ['--records-per-file', String(recordsPerFile)])];
+    timed(process.execPath, [KDM, 'simulate', '--out', dir, '--events', String(records), '--seed', String(SEED), '--days', String(days), ...options]);
   }
   return dir;
 };
@@ -150,9 +154,7 @@ say('kdm replay continuing a database: the next records after 140 days of ledger
 
 if (values.full) {
   say(`memory at 5× the input (${(RECORDS * 5).toLocaleString()} records over 70 days) …`);
-  // Named by its size: a run with other --records must not measure a 5x input made for another size.
-  const big = join(ROOT, 'bench', '.data', `sim-${RECORDS * 5}-70d-seed${SEED}`);
-  if (!existsSync(join(big, 'anomalies.labels'))) timed(process.execPath, [KDM, 'simulate', '--out', big, '--events', String(RECORDS * 5), '--seed', String(SEED), '--days', '70']);
+  const big = dataset(RECORDS * 5, { days: 70, anomalies: false });
   const five = replay(big);
   figures.replay5xPerSecond = Math.round(five.records / five.seconds);
   figures.replay5xMaxRssMb = Math.round(five.maxRssKb / 1024);
@@ -171,7 +173,7 @@ if (values.full) {
   // Busy accounts' log files hold more records than the simulation's 200: the readers' young generation and
   // read-ahead follow file size, so the same records in files of 1,000 are measured too.
   say('the same records in files of 1,000 …');
-  const large = replay(dataset(RECORDS, LARGE_FILE_RECORDS));
+  const large = replay(dataset(RECORDS, { recordsPerFile: LARGE_FILE_RECORDS }));
   figures.replayLargeFilesPerSecond = Math.round(large.records / large.seconds);
   figures.replayLargeFilesMaxRssMb = Math.round(large.maxRssKb / 1024);
 }
