@@ -70,7 +70,8 @@ const replay = (dir, { ledger = true, into, env } = {}) => {
   const db = into ?? scratchFile('ledger.duckdb');
   const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json'], env !== undefined ? { env: { ...process.env, ...env } } : {});
   const summary = JSON.parse(run.stdout);
-  return { seconds: run.seconds, maxRssKb: run.maxRssKb, cpuSeconds: run.cpuSeconds, records: summary.records.read, findings: summary.findings.total, db };
+  const records = summary.records.read;
+  return { seconds: run.seconds, perSecond: Math.round(records / run.seconds), maxRssMb: Math.round(run.maxRssKb / 1024), cpuSeconds: run.cpuSeconds, records, findings: summary.findings.total, db };
 };
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -104,15 +105,15 @@ const parseBefore = parseBaseline();
 
 say('kdm replay: every rule, correlation and the ledger (--db) …');
 const kdm = replay(dir);
-figures.replayPerSecond = Math.round(kdm.records / kdm.seconds);
-figures.replayMaxRssMb = Math.round(kdm.maxRssKb / 1024);
+figures.replayPerSecond = kdm.perSecond;
+figures.replayMaxRssMb = kdm.maxRssMb;
 figures.replayCpuSeconds = Number(kdm.cpuSeconds.toFixed(1));
 figures.findings = kdm.findings;
 
 say('kdm replay without the ledger: the engine alone …');
 const engineOnly = replay(dir, { ledger: false });
-figures.replayNoLedgerPerSecond = Math.round(engineOnly.records / engineOnly.seconds);
-figures.replayNoLedgerMaxRssMb = Math.round(engineOnly.maxRssKb / 1024);
+figures.replayNoLedgerPerSecond = engineOnly.perSecond;
+figures.replayNoLedgerMaxRssMb = engineOnly.maxRssMb;
 figures.replayNoLedgerCpuSeconds = Number(engineOnly.cpuSeconds.toFixed(1));
 figures.cores = availableParallelism();
 
@@ -156,8 +157,8 @@ if (values.full) {
   say(`memory at 5× the input (${(RECORDS * 5).toLocaleString()} records over 70 days) …`);
   const big = dataset(RECORDS * 5, { days: 70, anomalies: false });
   const five = replay(big);
-  figures.replay5xPerSecond = Math.round(five.records / five.seconds);
-  figures.replay5xMaxRssMb = Math.round(five.maxRssKb / 1024);
+  figures.replay5xPerSecond = five.perSecond;
+  figures.replay5xMaxRssMb = five.maxRssMb;
   // glibc gives each thread that contends for malloc an arena of its own (up to 8 per core) and keeps freed memory
   // in them: the replay's own threads, V8's and the libuv pool's where DuckDB runs. What the README advises for
   // large replays, measured on both inputs.
@@ -165,17 +166,17 @@ if (values.full) {
     say(`the same two replays with ${ARENA_ADVICE} (glibc's malloc arenas) …`);
     const one = replay(dir, { env: ARENA_ENV });
     const fiveArenas = replay(big, { env: ARENA_ENV });
-    figures.replayArenasMaxRssMb = Math.round(one.maxRssKb / 1024);
-    figures.replayArenasPerSecond = Math.round(one.records / one.seconds);
-    figures.replay5xArenasMaxRssMb = Math.round(fiveArenas.maxRssKb / 1024);
-    figures.replay5xArenasPerSecond = Math.round(fiveArenas.records / fiveArenas.seconds);
+    figures.replayArenasMaxRssMb = one.maxRssMb;
+    figures.replayArenasPerSecond = one.perSecond;
+    figures.replay5xArenasMaxRssMb = fiveArenas.maxRssMb;
+    figures.replay5xArenasPerSecond = fiveArenas.perSecond;
   }
   // Busy accounts' log files hold more records than the simulation's 200: the readers' young generation and
   // read-ahead follow file size, so the same records in files of 1,000 are measured too.
   say('the same records in files of 1,000 …');
   const large = replay(dataset(RECORDS, { recordsPerFile: LARGE_FILE_RECORDS }));
-  figures.replayLargeFilesPerSecond = Math.round(large.records / large.seconds);
-  figures.replayLargeFilesMaxRssMb = Math.round(large.maxRssKb / 1024);
+  figures.replayLargeFilesPerSecond = large.perSecond;
+  figures.replayLargeFilesMaxRssMb = large.maxRssMb;
 }
 
 say('Lambda bundles and module initialisation …');
