@@ -94,7 +94,6 @@ export const typicalFileBytes = (inputs: readonly InputFile[]): number => {
   return sizes[Math.floor(sizes.length / 2)] ?? 0;
 };
 
-
 /**
  * Reads the inputs in order on `readers` worker threads (read + gunzip + JSON.parse + normalize), a few files
  * ahead of the caller: file i goes to reader i mod `readers`, and items come back in input order. Falls back to
