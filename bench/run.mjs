@@ -21,7 +21,7 @@ const KDM = join(ROOT, 'dist', 'kdm.js');
 const SEED = 42;
 /** Records per file of the --full run's larger-file input (the simulation's default is 200). */
 const LARGE_FILE_RECORDS = 1_000;
-/** The environment the README advises for large replays on Linux (glibc): see the memory notes there. */
+/** The environment the README advises for large replays on Linux (glibc); docs/performance.md has the measurements. */
 const ARENA_ENV = { MALLOC_ARENA_MAX: '2' };
 const ARENA_ADVICE = Object.entries(ARENA_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
 
