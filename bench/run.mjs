@@ -9,16 +9,14 @@
 //                                      both replays with the allocator setting the README advises for large ones,
 //                                      and the same records in files of 1,000 (as busy accounts' logs have)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dataset, KDM, replay, ROOT, say, scratchFile, timed } from './harness.mjs';
+import { mean, median } from './stats.mjs';
 import { appendBenchEntry } from './results-log.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const KDM = join(ROOT, 'dist', 'kdm.js');
-const SEED = 42;
 /** Records per file of the --full run's larger-file input (the simulation's default is 200). */
 const LARGE_FILE_RECORDS = 1_000;
 /** The environment the README advises for large replays on Linux (glibc); docs/performance.md has the measurements. */
@@ -27,54 +25,7 @@ const ARENA_ADVICE = Object.entries(ARENA_ENV).map(([k, v]) => `${k}=${v}`).join
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, full: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
 const RECORDS = Number(values.records);
-const say = (line) => process.stderr.write(`${line}\n`);
 
-const timed = (command, args, options = {}) => {
-  const started = performance.now();
-  const run = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
-  const seconds = (performance.now() - started) / 1000;
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${run.status}):\n${run.stderr?.slice(-2000)}`);
-  const rss = /KDM_BENCH_MAXRSS_KB=(\d+)/.exec(run.stderr ?? '');
-  const cpu = /KDM_BENCH_CPU_MS=(\d+)/.exec(run.stderr ?? '');
-  return { seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : undefined };
-};
-
-/**
- * The simulation's records, generated once: over 14 days with labelled anomalies and in files of 200 (its default)
- * unless told otherwise. The directory's name says how, so a run never measures an input made for another.
- */
-const dataset = (records, { days = 14, anomalies = true, recordsPerFile } = {}) => {
-  const how = `${days === 14 ? '' : `-${days}d`}${recordsPerFile === undefined ? '' : `-${recordsPerFile}perfile`}`;
-  const dir = join(ROOT, 'bench', '.data', `sim-${records}${how}-seed${SEED}`);
-  if (!existsSync(join(dir, 'anomalies.labels'))) {
-    say(`generating ${records.toLocaleString()} records with kdm simulate (seed ${SEED}) into ${dir} …`);
-    rmSync(dir, { recursive: true, force: true });
-    const options = [...(anomalies ? ['--anomalies'] : []), ...(recordsPerFile === undefined ? [] : ['--records-per-file', String(recordsPerFile)])];
-    timed(process.execPath, [KDM, 'simulate', '--out', dir, '--events', String(records), '--seed', String(SEED), '--days', String(days), ...options]);
-  }
-  return dir;
-};
-
-// Databases the run writes (hundreds of MB with the 10x copies), removed when it ends.
-const scratchDirs = [];
-process.on('exit', () => {
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-});
-const scratchFile = (name) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kdm-bench-'));
-  scratchDirs.push(dir);
-  return join(dir, name);
-};
-
-const replay = (dir, { ledger = true, into, env } = {}) => {
-  const db = into ?? scratchFile('ledger.duckdb');
-  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), KDM, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json'], env !== undefined ? { env: { ...process.env, ...env } } : {});
-  const summary = JSON.parse(run.stdout);
-  const records = summary.records.read;
-  return { seconds: run.seconds, perSecond: Math.round(records / run.seconds), maxRssMb: Math.round(run.maxRssKb / 1024), cpuSeconds: run.cpuSeconds, records, findings: summary.findings.total, db };
-};
-
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const startup = (args, env) => {
   const times = [];
   for (let i = 0; i < Number(values.runs); i++) times.push(timed(process.execPath, args, { env: { ...process.env, ...env } }).seconds * 1000);
@@ -188,11 +139,6 @@ const lambdaEnv = { STATE_TABLE: 'bench', AWS_REGION: 'us-east-1', AWS_ACCESS_KE
  * (it has moved by 2x within a session here) then slows both alike, where timing `node -e ''` once, before
  * every bundle, printed ratios from 1.8x to 2.75x for the same bundle.
  */
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const initAgainstEmpty = (bundle) => {
   const empty = [];
   const init = [];

@@ -1,0 +1,17 @@
+export declare const roundOrder: (round: number) => readonly ['a', 'b'] | readonly ['b', 'a'];
+export declare const comparableSummary: (summary: Readonly<Record<string, unknown>>) => string;
+export interface ComparedRun {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMb: number;
+}
+export declare const comparisonLines: (comparison: {
+  readonly records: number;
+  readonly recordsPerFile: number | undefined;
+  readonly ledger: boolean;
+  readonly rounds: number;
+  readonly a: string;
+  readonly b: string;
+  readonly runs: { readonly a: readonly ComparedRun[]; readonly b: readonly ComparedRun[] };
+  readonly differing: readonly string[];
+}) => string[];

@@ -1,0 +1,43 @@
+// The pure part of `npm run bench:compare`: in which order a round runs the two builds, what of a replay's summary
+// must match across runs, and the printout.
+import { median } from './stats.mjs';
+
+/** Round 1 runs A then B, round 2 B then A, and so on: a host speeding up or slowing down during the rounds weighs on both alike. */
+export const roundOrder = (round) => (round % 2 === 0 ? ['a', 'b'] : ['b', 'a']);
+
+/** A replay's `--summary json` without what differs between identical runs (its duration), as comparable text. */
+export const comparableSummary = (summary) => {
+  const { durationMs: _duration, ...rest } = summary;
+  return JSON.stringify(rest);
+};
+
+const range = (xs, digits, unit) => {
+  const lo = Math.min(...xs).toFixed(digits);
+  const hi = Math.max(...xs).toFixed(digits);
+  return lo === hi ? `${lo}${unit}` : `${lo}–${hi}${unit}`;
+};
+
+/**
+ * The comparison's printout: each build's range of wall time, CPU time and peak memory over its runs, the ratio of
+ * B's medians to A's, and whether every run found the same.
+ * `runs.a` and `runs.b` hold `{ seconds, cpuSeconds, maxRssMb }`; `differing` names the runs whose summary was
+ * unlike the first run's.
+ */
+export const comparisonLines = ({ records, recordsPerFile, ledger, rounds, a, b, runs, differing }) => {
+  const figures = (rs) => ({ seconds: rs.map((r) => r.seconds), cpu: rs.map((r) => r.cpuSeconds), peak: rs.map((r) => r.maxRssMb) });
+  const fa = figures(runs.a);
+  const fb = figures(runs.b);
+  const ratio = (xb, xa) => `${(median(xb) / median(xa)).toFixed(3)}x`;
+  const width = Math.max(a.length, b.length) + 4;
+  const row = (name, f) => `${name.padEnd(width)}${range(f.seconds, 2, ' s').padEnd(18)}${range(f.cpu, 1, ' s').padEnd(16)}${range(f.peak, 0, ' MB')}`;
+  return [
+    `${records.toLocaleString('en-US')} records${recordsPerFile === undefined ? '' : ` in files of ${recordsPerFile.toLocaleString('en-US')}`}, ${ledger ? 'with' : 'without'} the ledger, ${rounds} alternating round(s)`,
+    `${''.padEnd(width)}${'wall'.padEnd(18)}${'CPU'.padEnd(16)}peak`,
+    row(`A ${a}`, fa),
+    row(`B ${b}`, fb),
+    `${'B / A (medians)'.padEnd(width)}${ratio(fb.seconds, fa.seconds).padEnd(18)}${ratio(fb.cpu, fa.cpu).padEnd(16)}${ratio(fb.peak, fa.peak)}`,
+    differing.length === 0
+      ? 'same output: every run gave the same summary (records, events, keys, findings, …)'
+      : `different output: ${differing.join('; ')} gave a summary unlike the first run's`,
+  ];
+};

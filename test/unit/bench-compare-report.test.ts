@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { comparableSummary, comparisonLines, roundOrder } from '../../bench/compare-report.mjs';
+
+describe('npm run bench:compare, its printout and rules', () => {
+  it('alternates which build runs first in each round', () => {
+    expect([0, 1, 2, 3].map(roundOrder)).toEqual([
+      ['a', 'b'],
+      ['b', 'a'],
+      ['a', 'b'],
+      ['b', 'a'],
+    ]);
+  });
+
+  it('compares summaries without their duration, and with everything else', () => {
+    const summary = { records: { read: 10, processed: 9 }, findings: { total: 2 }, durationMs: 812 };
+    expect(comparableSummary(summary)).toBe(comparableSummary({ ...summary, durationMs: 95 }));
+    expect(comparableSummary(summary)).not.toBe(comparableSummary({ ...summary, findings: { total: 3 } }));
+  });
+
+  it('prints the ranges of each build and the ratio of the medians, B over A', () => {
+    const lines = comparisonLines({
+      records: 1_000_000,
+      recordsPerFile: undefined,
+      ledger: true,
+      rounds: 3,
+      a: 'HEAD~1 (abc1234)',
+      b: 'working tree',
+      runs: {
+        a: [
+          { seconds: 24.0, cpuSeconds: 40.0, maxRssMb: 350 },
+          { seconds: 25.0, cpuSeconds: 41.0, maxRssMb: 340 },
+          { seconds: 26.0, cpuSeconds: 42.0, maxRssMb: 360 },
+        ],
+        b: [
+          { seconds: 22.0, cpuSeconds: 38.0, maxRssMb: 350 },
+          { seconds: 22.5, cpuSeconds: 38.0, maxRssMb: 350 },
+          { seconds: 23.0, cpuSeconds: 38.0, maxRssMb: 350 },
+        ],
+      },
+      differing: [],
+    });
+    expect(lines[0]).toBe('1,000,000 records, with the ledger, 3 alternating round(s)');
+    expect(lines[2]).toMatch(/^A HEAD~1 \(abc1234\)\s+24\.00–26\.00 s\s+40\.0–42\.0 s\s+340–360 MB$/);
+    // A figure the same in every run prints once, not as a range.
+    expect(lines[3]).toMatch(/^B working tree\s+22\.00–23\.00 s\s+38\.0 s\s+350 MB$/);
+    expect(lines[4]).toMatch(/^B \/ A \(medians\)\s+0\.900x\s+0\.927x\s+1\.000x$/);
+    expect(lines[5]).toMatch(/^same output/);
+  });
+
+  it('names the runs whose output differed', () => {
+    const run = { seconds: 1, cpuSeconds: 1, maxRssMb: 100 };
+    const lines = comparisonLines({ records: 2000, recordsPerFile: 1000, ledger: false, rounds: 1, a: 'a', b: 'b', runs: { a: [run], b: [run] }, differing: ['b, round 1'] });
+    expect(lines[0]).toBe('2,000 records in files of 1,000, without the ledger, 1 alternating round(s)');
+    expect(lines.at(-1)).toBe("different output: b, round 1 gave a summary unlike the first run's");
+  });
+});
