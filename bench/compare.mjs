@@ -87,9 +87,11 @@ const build = (rev) => {
   // between A and B is the source.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   if (!existsSync(join(dir, 'scripts', 'build.mjs'))) fail(`${rev} (${commit.slice(0, 7)}) has no scripts/build.mjs to build it with`);
-  say(`building ${rev} (${commit.slice(0, 7)}) …`);
+  // A revision named by its commit id is labelled once, anything else with the commit it named.
+  const label = commit.startsWith(rev.toLowerCase()) ? commit.slice(0, Math.max(7, rev.length)) : `${rev} (${commit.slice(0, 7)})`;
+  say(`building ${label} …`);
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  return { label: `${rev} (${commit.slice(0, 7)})`, kdm: join(dir, 'dist', 'kdm.js') };
+  return { label, kdm: join(dir, 'dist', 'kdm.js') };
 };
 
 const a = build(positionals[0]);

@@ -10,15 +10,19 @@ describe('npm run bench:compare', () => {
   // Two worktrees of HEAD, not HEAD against the working tree: building the working tree rewrites dist/, which the
   // other test files run at the same time.
   it.runIf(inGitCheckout)('builds two revisions in worktrees, alternates their replays and finds the same output', () => {
-    const run = compare(['HEAD', '--against', 'HEAD', '--records', '2000', '--runs', '1']);
+    const head = spawnSync('git', ['rev-parse', '--short=7', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+    const run = compare([head, '--against', 'HEAD', '--records', '2000', '--runs', '1']);
 
-    expect(run.stderr).toMatch(/building HEAD \([0-9a-f]{7}\)/);
+    expect(run.stderr).toContain(`building ${head} …`);
+    expect(run.stderr).toContain(`building HEAD (${head}) …`);
     expect(run.stderr).toMatch(/round 1 {2}A .* s CPU .* MB\n/);
     expect(run.stderr).toMatch(/round 1 {2}B .* s CPU .* MB\n/);
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('2,000 records, with the ledger, 1 alternating round(s)');
-    expect(lines[2]).toMatch(/^A HEAD \([0-9a-f]{7}\)\s+\d+\.\d\d s\s+\d+\.\d s\s+\d+ MB$/);
+    // A revision named by its commit id is labelled once; a name, with the commit it named.
+    expect(lines[2]).toMatch(new RegExp(`^A ${head}\\s+\\d+\\.\\d\\d s\\s+\\d+\\.\\d s\\s+\\d+ MB$`));
+    expect(lines[3]).toMatch(new RegExp(`^B HEAD \\(${head}\\)\\s+`));
     expect(lines[4]).toMatch(/^B \/ A \(medians\)\s+\d\.\d{3}x\s+\d\.\d{3}x\s+\d\.\d{3}x$/);
     expect(lines[5]).toMatch(/^same output/);
     // Its worktrees are gone.
