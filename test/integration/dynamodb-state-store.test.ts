@@ -228,6 +228,38 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     expect(calls.filter((c) => ['TransactWriteItems', 'PutItem', 'UpdateItem', 'BatchWriteItem', 'DeleteItem'].includes(c))).toEqual(['TransactWriteItems']);
   });
 
+  it('leaves out a write that would put back what the batch read, and writes what changed or was not read', async () => {
+    const table = await ddb.newStateTable();
+    const writes: [string, number][] = [];
+    const store = storeOn(ddb.client(), table, { onCall: (operation, items) => writes.push([operation, items]) });
+    const key = (n: number): string => `arn:aws:kms:us-east-1:111122223333:key/k${n}`;
+    const alias = (n: number): StoredEntry => ({ kind: 'alias', keyArn: key(n) });
+    await store.atomically('first', () => store.save(new Map([['alias#111122223333#alias/same', alias(1)], ['alias#111122223333#alias/moved', alias(2)]])));
+    writes.length = 0;
+
+    await store.atomically('second', async () => {
+      const loaded = await store.load(['alias#111122223333#alias/same', 'alias#111122223333#alias/moved']);
+      await store.save(
+        new Map<string, StoredEntry | undefined>([
+          // Learnt again from the batch's calls: the same entry, a new object.
+          ['alias#111122223333#alias/same', { ...(loaded.get('alias#111122223333#alias/same') as StoredEntry) }],
+          ['alias#111122223333#alias/moved', alias(3)],
+          // Not read by this batch: written even though the table may hold the same.
+          ['alias#111122223333#alias/new', alias(4)],
+        ]),
+      );
+    });
+
+    // The head, the moved alias and the new one: three items, one fewer than the batch asked for.
+    expect(writes.filter(([operation]) => operation === 'TransactWriteItems')).toEqual([['TransactWriteItems', 3]]);
+    const after = await store.atomically('check', () => store.load(['alias#111122223333#alias/same', 'alias#111122223333#alias/moved', 'alias#111122223333#alias/new']));
+    expect(Object.fromEntries(after)).toEqual({
+      'alias#111122223333#alias/same': alias(1),
+      'alias#111122223333#alias/moved': alias(3),
+      'alias#111122223333#alias/new': alias(4),
+    });
+  });
+
   it('keeps a finding in the outbox when a later update arrived after the version that was published', async () => {
     const client = ddb.client();
     const table = await ddb.newStateTable();

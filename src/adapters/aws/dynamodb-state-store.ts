@@ -177,8 +177,7 @@ const ttlOf = (entry: TableValue, ledgerRetentionMs: number): number | undefined
   return at === undefined ? undefined : Math.ceil((at + TTL_GRACE_MS) / 1000);
 };
 
-export const toItem = (key: string, entry: TableValue, ledgerRetentionMs = DEFAULT_LEDGER_RETENTION_MS): Item => {
-  const json = encode(entry);
+export const toItem = (key: string, entry: TableValue, ledgerRetentionMs = DEFAULT_LEDGER_RETENTION_MS, json = encode(entry)): Item => {
   const item: Item = { pk: { S: key } };
   if (json.length > COMPRESS_ABOVE_BYTES) {
     const zipped = gzipSync(json);
@@ -201,11 +200,14 @@ export const toItem = (key: string, entry: TableValue, ledgerRetentionMs = DEFAU
   return item;
 };
 
-export const fromItem = (item: Item): TableValue => {
+/** An item's value as the JSON text `toItem` wrote, whether stored plain or gzipped. */
+const textOf = (item: Item): string => {
   const text = item.v?.S ?? (item.z?.B !== undefined ? gunzipSync(item.z.B).toString('utf8') : undefined);
   if (text === undefined) throw new StateStoreError(`state item ${item.pk?.S ?? '?'} has no value`);
-  return decode(text) as TableValue;
+  return text;
 };
+
+export const fromItem = (item: Item): TableValue => decode(textOf(item)) as TableValue;
 
 /** A single-item write's condition did not hold. (A transaction's refusal is `lostTheRace`'s to judge.) */
 const isConditionFailure = (error: unknown): boolean =>
@@ -248,6 +250,16 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   let current: { readonly label: string; version: number; marks: Record<string, number> } | undefined;
   // Seen buckets as read (or written) by the batch running now: save merges new ids into them.
   const seenBuckets = new Map<string, Record<string, number>>();
+  // The value text of each item the batch running now read. A save leaves out a write that would put the same
+  // text back (an alias learnt again, a window or a slot the batch looked at and left as it was): in a
+  // transaction each item written costs two write units, and nothing else can have written the item since, or
+  // the head's version would have moved and the commit would fail.
+  const readTexts = new Map<string, string>();
+  const remember = (item: Item): TableValue => {
+    const text = textOf(item);
+    if (current !== undefined && item.pk?.S !== undefined) readTexts.set(item.pk.S, text);
+    return decode(text) as TableValue;
+  };
   // `atomically` calls on this store, one after another.
   let turn: Promise<unknown> = Promise.resolve();
 
@@ -302,13 +314,33 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
     if (missing.length === 0) return;
     for (const b of missing) seenBuckets.set(b, Object.create(null) as Record<string, number>);
     for (const item of await batchGet(missing)) {
-      const value = fromItem(item);
+      const value = remember(item);
       if (item.pk?.S !== undefined && value.kind === 'seen-bucket') seenBuckets.set(item.pk.S, Object.assign(Object.create(null) as Record<string, number>, value.ids));
     }
   };
 
-  const writeRequestsOf = (changes: ReadonlyMap<string, TableValue | undefined>): WriteRequest[] =>
-    [...changes].map(([key, entry]) => (entry === undefined ? { DeleteRequest: { Key: { pk: { S: key } } } } : { PutRequest: { Item: toItem(key, entry, options.ledgerRetentionMs) } }));
+  /** `texts`: entries already encoded, by key (`withoutUnchanged` encodes the ones it compares). */
+  const writeRequestsOf = (changes: ReadonlyMap<string, TableValue | undefined>, texts?: ReadonlyMap<string, string>): WriteRequest[] =>
+    [...changes].map(([key, entry]) => (entry === undefined ? { DeleteRequest: { Key: { pk: { S: key } } } } : { PutRequest: { Item: toItem(key, entry, options.ledgerRetentionMs, texts?.get(key)) } }));
+
+  /** The changes less the writes that would put back the text the batch read (see `readTexts`), and the texts it encoded. */
+  const withoutUnchanged = (changes: ReadonlyMap<string, TableValue | undefined>): { changes: ReadonlyMap<string, TableValue | undefined>; texts: ReadonlyMap<string, string> } => {
+    const texts = new Map<string, string>();
+    if (readTexts.size === 0) return { changes, texts };
+    const out = new Map<string, TableValue | undefined>();
+    for (const [key, entry] of changes) {
+      const read = readTexts.get(key);
+      if (entry === undefined || read === undefined) {
+        out.set(key, entry);
+        continue;
+      }
+      const text = encode(entry);
+      if (text === read) continue;
+      texts.set(key, text);
+      out.set(key, entry);
+    }
+    return { changes: out, texts };
+  };
 
   /** The head's next version, conditioned on the version this batch read (absent before the first commit). */
   const headCondition = (version: number) =>
@@ -362,8 +394,9 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   };
 
   /** Commits a batch's changes with the head's next version, atomically, if no other batch committed since it read. */
-  const commit = async (label: string, read: { version: number; marks: Record<string, number> }, changes: ReadonlyMap<string, TableValue | undefined>): Promise<void> => {
-    const writes = writeRequestsOf(changes);
+  const commit = async (label: string, read: { version: number; marks: Record<string, number> }, allChanges: ReadonlyMap<string, TableValue | undefined>): Promise<void> => {
+    const { changes, texts } = withoutUnchanged(allChanges);
+    const writes = writeRequestsOf(changes, texts);
     const next = String(read.version + 1);
     const marks = { S: JSON.stringify(read.marks) };
     if (writes.length <= MAX_TRANSACTION_WRITES) {
@@ -408,6 +441,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       const head = await settledHead(label);
       current = { label, version: head.version, marks: { ...head.marks } };
       seenBuckets.clear();
+      readTexts.clear();
       try {
         return await work();
       } catch (error) {
@@ -417,6 +451,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       } finally {
         current = undefined;
         seenBuckets.clear();
+        readTexts.clear();
       }
     }
   };
@@ -434,7 +469,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       const other = keys.filter((k) => !k.startsWith(SEEN_KEY_PREFIX));
       await loadSeenBuckets(seen.map((k) => seenBucketOf(k).bucket));
       for (const item of await batchGet(other)) {
-        const value = fromItem(item);
+        const value = remember(item);
         if (item.pk?.S !== undefined && value.kind !== 'seen-bucket') out.set(item.pk.S, value);
       }
       for (const key of seen) {
