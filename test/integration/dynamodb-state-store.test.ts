@@ -258,6 +258,14 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
       'alias#111122223333#alias/moved': alias(3),
       'alias#111122223333#alias/new': alias(4),
     });
+
+    // Two saves in one batch: the second puts back what the batch read, which the first had changed.
+    await store.atomically('third', async () => {
+      await store.load(['alias#111122223333#alias/same']);
+      await store.save(new Map([['alias#111122223333#alias/same', alias(5)]]));
+      await store.save(new Map([['alias#111122223333#alias/same', alias(1)]]));
+    });
+    expect(await store.atomically('check again', () => store.load(['alias#111122223333#alias/same']))).toEqual(new Map([['alias#111122223333#alias/same', alias(1)]]));
   });
 
   it('keeps a finding in the outbox when a later update arrived after the version that was published', async () => {

@@ -255,7 +255,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   // transaction each item written costs two write units, and nothing else can have written the item since, or
   // the head's version would have moved and the commit would fail.
   const readTexts = new Map<string, string>();
-  const remember = (item: Item): TableValue => {
+  const decodeAndRemember = (item: Item): TableValue => {
     const text = textOf(item);
     if (current !== undefined && item.pk?.S !== undefined) readTexts.set(item.pk.S, text);
     return decode(text) as TableValue;
@@ -314,7 +314,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
     if (missing.length === 0) return;
     for (const b of missing) seenBuckets.set(b, Object.create(null) as Record<string, number>);
     for (const item of await batchGet(missing)) {
-      const value = remember(item);
+      const value = decodeAndRemember(item);
       if (item.pk?.S !== undefined && value.kind === 'seen-bucket') seenBuckets.set(item.pk.S, Object.assign(Object.create(null) as Record<string, number>, value.ids));
     }
   };
@@ -397,6 +397,8 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
   const commit = async (label: string, read: { version: number; marks: Record<string, number> }, allChanges: ReadonlyMap<string, TableValue | undefined>): Promise<void> => {
     const { changes, texts } = withoutUnchanged(allChanges);
     const writes = writeRequestsOf(changes, texts);
+    // What this commit writes is no longer what the batch read: a later save in the same batch writes it again.
+    for (const key of changes.keys()) readTexts.delete(key);
     const next = String(read.version + 1);
     const marks = { S: JSON.stringify(read.marks) };
     if (writes.length <= MAX_TRANSACTION_WRITES) {
@@ -469,7 +471,7 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
       const other = keys.filter((k) => !k.startsWith(SEEN_KEY_PREFIX));
       await loadSeenBuckets(seen.map((k) => seenBucketOf(k).bucket));
       for (const item of await batchGet(other)) {
-        const value = remember(item);
+        const value = decodeAndRemember(item);
         if (item.pk?.S !== undefined && value.kind !== 'seen-bucket') out.set(item.pk.S, value);
       }
       for (const key of seen) {
