@@ -9,11 +9,11 @@
 //                                      both replays with the allocator setting the README advises for large ones,
 //                                      and the same records in files of 1,000 (as busy accounts' logs have)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataset, KDM, replay, ROOT, say, scratchFile, timed } from './harness.mjs';
+import { dataset, ensureBuilt, KDM, replay, ROOT, say, scratchFile, timed } from './harness.mjs';
 import { mean, median } from './stats.mjs';
 import { appendBenchEntry } from './results-log.mjs';
 
@@ -32,7 +32,7 @@ const startup = (args, env) => {
   return mean(times.sort((a, b) => a - b).slice(0, Math.max(1, times.length - 2)));
 };
 
-if (!existsSync(KDM)) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+ensureBuilt();
 const dir = dataset(RECORDS);
 const figures = { records: RECORDS };
 

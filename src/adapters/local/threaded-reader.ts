@@ -132,11 +132,12 @@ export async function* readInputs(inputs: readonly InputFile[], options: ReadOpt
         next += count;
       }
     };
-    const done = (): void => {
+    /** The engine took this reader's oldest file whole: room for the next. */
+    const fileTaken = (): void => {
       ahead.finishOldest();
       ask();
     };
-    return { worker, waiting, ask, done };
+    return { worker, waiting, ask, fileTaken };
   });
   try {
     for (const reader of readers) reader.ask();
@@ -147,7 +148,7 @@ export async function* readInputs(inputs: readonly InputFile[], options: ReadOpt
       const m = reader.waiting.shift() as ReaderMessage;
       if (m.type === 'file-done') {
         done++;
-        reader.done();
+        reader.fileTaken();
       }
       yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded) } : m;
     }
