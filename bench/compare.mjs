@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { comparableSummary, comparisonLines, roundOrder } from './compare-report.mjs';
-import { buildCheckout, dataset, replay, ROOT, say } from './harness.mjs';
+import { buildCheckout, dataset, KDM, replay, ROOT, say } from './harness.mjs';
 
 const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N]';
 
@@ -77,7 +77,7 @@ const build = (rev) => {
   if (rev === undefined) {
     say('building the working tree …');
     buildCheckout(ROOT);
-    return { label: 'working tree', kdm: join(ROOT, 'dist', 'kdm.js') };
+    return { label: 'working tree', kdm: KDM };
   }
   const commit = commitOf(rev);
   const dir = mkdtempSync(join(tmpdir(), 'kdm-compare-'));
@@ -86,9 +86,9 @@ const build = (rev) => {
   // The revision's lockfile may differ from this checkout's: it builds and runs on these packages, so what differs
   // between A and B is the source.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  if (!existsSync(join(dir, 'scripts', 'build.mjs'))) fail(`${rev} (${commit.slice(0, 7)}) has no scripts/build.mjs to build it with`);
   // A revision named by its commit id is labelled once, anything else with the commit it named.
   const label = commit.startsWith(rev.toLowerCase()) ? commit.slice(0, Math.max(7, rev.length)) : `${rev} (${commit.slice(0, 7)})`;
+  if (!existsSync(join(dir, 'scripts', 'build.mjs'))) fail(`${label} has no scripts/build.mjs to build it with`);
   say(`building ${label} …`);
   buildCheckout(dir);
   return { label, kdm: join(dir, 'dist', 'kdm.js') };
