@@ -54,6 +54,31 @@ describe('parseCloudTrailBuffer', () => {
     ]);
   });
 
+  it('reads a gzip file of several members, whose trailer gives only the last one\'s size', () => {
+    const many = Array.from({ length: 200 }, (_, i) => kmsRecord({ eventId: `m${i}` }));
+    const text = JSON.stringify({ Records: many });
+    // The first member holds all but the closing brackets (well over zlib's 16 KiB piece); the last, 2 bytes.
+    const gz = Buffer.concat([gzipSync(text.slice(0, -2)), gzipSync(text.slice(-2))]);
+
+    expect(gz.readUInt32LE(gz.length - 4)).toBe(2);
+    expect(records(parse(gz))).toEqual(many);
+  });
+
+  it('says a gzip file is truncated when it is shorter than a gzip header and trailer', () => {
+    const gz = gzipSync(JSON.stringify({ Records: [r1] }));
+
+    expect(issues(parse(gz.subarray(0, 3)))).toEqual([
+      { kind: 'file-failed', origin: { file: 'f.json' }, message: 'gzip data is truncated (unexpected end of file)' },
+    ]);
+  });
+
+  it('says a gzip file whose trailer overstates its size is corrupt, not a bomb', () => {
+    const gz = Buffer.from(gzipSync(JSON.stringify({ Records: [r1] })));
+    gz.writeUInt32LE(0xffffffff, gz.length - 4);
+
+    expect(issues(parse(gz))).toEqual([{ kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^gzip data is corrupt/) }]);
+  });
+
   it('stops a gzip bomb at the decompressed-size cap', () => {
     const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20));
 
