@@ -32,7 +32,11 @@ import {
   type WorkingState,
 } from './state.ts';
 
-/** Upper bound on distinct members a window remembers (its count keeps going). */
+/**
+ * Upper bound on distinct members a window remembers. Past it the count keeps going with every member, whether
+ * seen before or not (the count, and the peaks learned from it, then measure volume): counting none would let a
+ * larger exfiltration hide under the bound, and remembering all would let hostile traffic grow the state.
+ */
 const WINDOW_MEMBER_LIMIT = 1_000;
 /** Upper bound on principals/regions a key baseline remembers, so hostile traffic cannot grow it forever. */
 const BASELINE_ENTRY_LIMIT = 5_000;
