@@ -23,7 +23,11 @@ export const rule = defineRule({
   severity: 'HIGH',
   status: 'test',
   references: ['https://attack.mitre.org/techniques/T1530/', 'https://attack.mitre.org/tactics/TA0010/'],
-  falsePositives: ['Backfills, re-encryption jobs and analytics scans', 'A new batch job whose first run is after the learning period'],
+  falsePositives: [
+    'Backfills, re-encryption jobs and analytics scans',
+    'A new batch job whose first run is after the learning period',
+    'A principal reading the same objects again and again past 1,000 distinct ones in a window: the window remembers 1,000, and past them every Decrypt counts',
+  ],
   tags: ['attack.exfiltration', 'attack.collection', 'attack.t1530'],
   runbook:
     'Find what the principal read (the objects listed as evidence, S3 data events for the same session) and where it went (source IP, VPC endpoint). If not a known job: revoke the session, block the principal in the key policy, and assess the data exposed.',
