@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
 
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
@@ -62,6 +62,8 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
 };
 
 const isGzip = (buf: Buffer): boolean => buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+/** A gzip header and trailer with nothing between them: a shorter gzip file has no trailer to read a size from. */
+const SMALLEST_GZIP_BYTES = 18;
 
 /**
  * A file's decompressed size, without decompressing it: a gzip file's trailer holds it (ISIZE, the last four bytes,
@@ -73,8 +75,7 @@ export const decompressedSize = (input: InputFile): number | undefined => {
   try {
     fd = openSync(input.path, 'r');
     const magic = Buffer.alloc(2);
-    // 18 bytes: a gzip header and trailer with nothing between them.
-    if (input.bytes < 18 || readSync(fd, magic, 0, 2, 0) < 2 || !isGzip(magic)) return input.bytes;
+    if (input.bytes < SMALLEST_GZIP_BYTES || readSync(fd, magic, 0, 2, 0) < 2 || !isGzip(magic)) return input.bytes;
     const trailer = Buffer.alloc(4);
     return readSync(fd, trailer, 0, 4, input.bytes - 4) === 4 ? trailer.readUInt32LE(0) : input.bytes;
   } catch {
@@ -84,8 +85,6 @@ export const decompressedSize = (input: InputFile): number | undefined => {
   }
 };
 
-/** zlib's default output piece; the smallest this reader asks for. */
-const MIN_GUNZIP_CHUNK = 16 * 1024;
 /** The largest output buffer asked for up front: a trailer's size is the file's word, not a fact. */
 const MAX_GUNZIP_CHUNK = 32 * 1024 * 1024;
 
@@ -97,10 +96,10 @@ const MAX_GUNZIP_CHUNK = 32 * 1024 * 1024;
  * guess: the output grows by further pieces as before, and the cap on the output is enforced as before.
  */
 const gunzipChunkSize = (gzip: Buffer, maxBytes: number): number => {
-  // 18 bytes: a gzip header and trailer with nothing between them; anything shorter is truncated and zlib says so.
-  if (gzip.length < 18) return MIN_GUNZIP_CHUNK;
+  // A shorter file is truncated, and zlib says so.
+  if (gzip.length < SMALLEST_GZIP_BYTES) return zlibConstants.Z_DEFAULT_CHUNK;
   const declared = gzip.readUInt32LE(gzip.length - 4);
-  return Math.max(MIN_GUNZIP_CHUNK, Math.min(declared + 1, maxBytes + 1, MAX_GUNZIP_CHUNK));
+  return Math.max(zlibConstants.Z_DEFAULT_CHUNK, Math.min(declared + 1, maxBytes + 1, MAX_GUNZIP_CHUNK));
 };
 
 const describeGzipError = (cause: unknown, maxBytes: number): string => {
