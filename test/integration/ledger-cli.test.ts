@@ -397,6 +397,42 @@ describe('kdm history', () => {
   });
 });
 
+describe('opening a database file', () => {
+  it('tells a missing file, a missing directory and a directory from a damaged database, and creates nothing while reading', () => {
+    const missing = join(work, 'no-such.duckdb');
+    for (const args of [['history', '--db', missing], ['report', '--db', missing, '--html', join(work, 'never.html')]]) {
+      const run = runKdm(args);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('no-such.duckdb: no such database file: make one with `kdm replay <logs> --db <file>`');
+      expect(run.stderr).not.toMatch(/damaged/);
+    }
+    expect(existsSync(missing)).toBe(false);
+
+    const inMissingDirectory = runKdm(['replay', EVENTS, '--db', join(work, 'no-such-dir', 'kdm.duckdb')]);
+    expect(inMissingDirectory.status).toBe(1);
+    expect(inMissingDirectory.stderr).toMatch(/kdm\.duckdb: cannot create the database: the directory \S*no-such-dir does not exist/);
+    expect(inMissingDirectory.stderr).not.toMatch(/damaged/);
+
+    const underAFile = join(work, 'plain-file');
+    writeFileSync(underAFile, 'not a directory');
+    const underAFileRun = runKdm(['replay', EVENTS, '--db', join(underAFile, 'kdm.duckdb')]);
+    expect(underAFileRun.stderr).toMatch(/kdm\.duckdb: cannot open the database: .*Not a directory/);
+    expect(underAFileRun.stderr).not.toMatch(/damaged/);
+
+    const directory = join(work, 'a-directory.duckdb');
+    mkdirSync(directory);
+    for (const args of [['replay', EVENTS, '--db', directory], ['history', '--db', directory]]) {
+      const run = runKdm(args);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('a-directory.duckdb: is a directory, not a database file');
+    }
+
+    const notDb = join(work, 'text-file.duckdb');
+    writeFileSync(notDb, 'hello');
+    expect(runKdm(['history', '--db', notDb]).stderr).toMatch(/text-file\.duckdb: not a kdm database or damaged: /);
+  });
+});
+
 describe('kdm report --html', () => {
   const db = join(work, 'report.duckdb');
   const page = join(work, 'report.html');

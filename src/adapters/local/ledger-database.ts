@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { DatabaseMemoryError, InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
@@ -175,11 +177,37 @@ const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
   sessions: texts(r.sessions), eventIds: texts(r.event_ids), correlation: text(r.correlation),
 });
 
+/**
+ * What keeps a database path from being opened, told plainly before DuckDB tries: its own messages for these
+ * ("Cannot open database ... in read-only mode", "Could not read from file ...: Is a directory") read like a
+ * damaged file. Undefined when the path looks openable; DuckDB then says what else is wrong.
+ */
+const pathProblem = (file: string, readOnly: boolean): string | undefined => {
+  if (file === ':memory:') return undefined;
+  try {
+    const stats = statSync(file, { throwIfNoEntry: false });
+    if (stats?.isDirectory() === true) return 'is a directory, not a database file';
+    if (stats !== undefined) return undefined;
+    if (readOnly) return 'no such database file: make one with `kdm replay <logs> --db <file>`';
+    const directory = dirname(resolve(file));
+    if (statSync(directory, { throwIfNoEntry: false }) === undefined) return `cannot create the database: the directory ${directory} does not exist`;
+    return undefined;
+  } catch {
+    // A file where a directory should be, or a directory that refuses a look: DuckDB's own error says which.
+    return undefined;
+  }
+};
+
+/** What the operating system refused, as opposed to what DuckDB found wrong in the file's contents. */
+const SYSTEM_REFUSAL = /No such file or directory|Permission denied|Read-only file system|Is a directory|Not a directory/i;
+
 const describeOpenError = (file: string, error: unknown): MonitorError => {
   const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split('\n')[0] ?? message;
   if (/lock/i.test(message)) return new InputError(file, undefined, 'the database is in use by another process (one kdm run per database file at a time)', { cause: error });
-  if (/not a valid DuckDB database|Corrupt|IO Error/i.test(message)) return new InputError(file, undefined, `not a kdm database or damaged: ${message.split('\n')[0]}`, { cause: error });
-  return new InputError(file, undefined, `cannot open the database: ${message.split('\n')[0]}`, { cause: error });
+  if (SYSTEM_REFUSAL.test(message)) return new InputError(file, undefined, `cannot open the database: ${firstLine}`, { cause: error });
+  if (/not a valid DuckDB database|Corrupt|IO Error/i.test(message)) return new InputError(file, undefined, `not a kdm database or damaged: ${firstLine}`, { cause: error });
+  return new InputError(file, undefined, `cannot open the database: ${firstLine}`, { cause: error });
 };
 
 /** Opens (creating when absent) a kdm database file. `readOnly` for queries and reports. */
@@ -197,6 +225,8 @@ export interface OpenLedgerDatabaseOptions {
 export const openLedgerDatabase = async (file: string, options: OpenLedgerDatabaseOptions = {}): Promise<LedgerDatabase> => {
   const checkpointRows = options.checkpointRows ?? LEDGER_ROWS_PER_CHECKPOINT;
   const memoryLimitMb = options.memoryLimitMb ?? (options.readOnly === true ? QUERY_MEMORY_MB : DEFAULT_WRITE_MEMORY_MB);
+  const problem = pathProblem(file, options.readOnly === true);
+  if (problem !== undefined) throw new InputError(file, undefined, problem);
   let instance: DuckDBInstance;
   try {
     // A bounded buffer pool (DuckDB spills to disk beyond it), one thread: the replay beside it needs the rest.
