@@ -158,6 +158,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           });
 
     const inputs = await expandInputs(options.paths, processor.noteIssue);
+    // Nothing to read, and nothing said about why (a path that could not be opened was reported already): most
+    // likely the wrong directory, which a summary of zeros alone would not make plain.
+    if (inputs.length === 0 && processor.summary.files.failed === 0) {
+      stderr.write(`kdm: warning: no CloudTrail log files under ${options.paths.map(safeText).join(', ')} (log files end in .json, .jsonl or .ndjson, optionally .gz)\n`);
+    }
     const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
     const findings = new Map<string, FindingRecord>();
     // Created or updated since the database's last checkpoint.

@@ -127,6 +127,28 @@ describe('kdm usage errors', () => {
     expect(run.stderr).toMatch(/no\/such\/file\.json: cannot open: ENOENT/);
     expect(summaryOf(run.stdout).records.processed).toBe(1);
   });
+
+  it('warns when the paths hold no CloudTrail log file, and says nothing more when a path was already reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-no-logs-'));
+    const empty = join(dir, 'empty');
+    const notes = join(dir, 'notes');
+    mkdirSync(empty);
+    mkdirSync(notes);
+    writeFileSync(join(notes, 'readme.txt'), 'not a log');
+
+    const run = runKdm(['replay', empty, notes, '--summary', 'json']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/readme\.txt: not a CloudTrail file name/);
+    expect(run.stderr).toContain(`kdm: warning: no CloudTrail log files under ${empty}, ${notes} (log files end in .json, .jsonl or .ndjson, optionally .gz)`);
+    expect(summaryOf(run.stdout).files).toEqual({ read: 0, failed: 0, skipped: 1 });
+
+    const missing = runKdm(['replay', join(dir, 'no-such-dir'), '--summary', 'json']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no-such-dir: cannot open: ENOENT/);
+    expect(missing.stderr).not.toMatch(/warning/);
+
+    expect(runKdm(['replay', 'events/', '--summary', 'json']).stderr).not.toMatch(/warning/);
+  });
 });
 
 describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 real records)', () => {
