@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
@@ -6,6 +5,7 @@ import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilt
 import { parseExpiryMs } from '#core/config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
+import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
@@ -134,22 +134,30 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
     return 0;
   }
   const parsed = parseHistoryArgs(argv);
+  const out = parsed.values.out;
+  if (out !== undefined) checkOutputPath(out, 'the history');
   const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
   const db = await openSource(parsed, io.nowMs(), io.stderr);
   try {
-    if (parsed.format === 'parquet') {
-      const out = parsed.values.out as string;
+    if (parsed.format === 'parquet' && out !== undefined) {
       await db.connection.run(`CREATE OR REPLACE TEMP TABLE history_export AS ${query.sql}`, query.params);
-      await db.connection.run(`COPY history_export TO '${out.replaceAll("'", "''")}' (FORMAT parquet)`);
+      try {
+        await db.connection.run(`COPY history_export TO '${out.replaceAll("'", "''")}' (FORMAT parquet)`);
+      } catch (error) {
+        // What the file system refused (DuckDB says "IO Error"), told as the user's, like the other formats.
+        const message = error instanceof Error ? error.message : String(error);
+        if (/IO Error/i.test(message)) throw new UsageError(`cannot write the history to ${out}: ${message.split('\n')[0] ?? message}`, { cause: error });
+        throw error;
+      }
       const n = (await db.connection.runAndReadAll('SELECT count(*) AS n FROM history_export')).getRowObjectsJson()[0]?.n;
       io.stderr.write(`kdm: wrote ${String(n)} row(s) to ${safeText(out)} (Parquet)\n`);
       return 0;
     }
     const result = await runQuery(db.connection, query);
     const text = parsed.format === 'csv' ? toCsv(result) : parsed.format === 'json' ? `${stringifyJsonSafely(result.rows, 2)}\n` : toTable(result);
-    if (parsed.values.out !== undefined) {
-      writeFileSync(parsed.values.out, text);
-      io.stderr.write(`kdm: wrote ${result.rows.length} row(s) to ${safeText(parsed.values.out)}\n`);
+    if (out !== undefined) {
+      writeOutputFile(out, text, 'the history');
+      io.stderr.write(`kdm: wrote ${result.rows.length} row(s) to ${safeText(out)}\n`);
     } else io.stdout.write(text);
     return 0;
   } finally {

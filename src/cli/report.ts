@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
@@ -6,6 +5,7 @@ import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
 import { parseHistoryArgs } from './history.ts';
+import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 
 export const REPORT_HELP = `kdm report — one self-contained HTML page for auditors, from a ledger built by kdm replay --db
@@ -153,13 +153,14 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
     else rest.push(arg);
   }
   if (html === undefined) throw new UsageError('report needs --html <out.html>');
+  checkOutputPath(html, 'the report');
   const parsed = parseHistoryArgs(rest);
   if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
   const { openLedgerDatabase } = await import('#adapters/local/ledger-database.ts');
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
-    writeFileSync(html, renderReportHtml(data));
+    writeOutputFile(html, renderReportHtml(data), 'the report');
     io.stderr.write(`kdm: wrote ${safeText(html)}: ${data.keys.length} key(s), ${data.findings.length} finding(s), ${data.buckets.length} bucket(s)\n`);
     return 0;
   } finally {

@@ -397,6 +397,33 @@ describe('kdm history', () => {
   });
 });
 
+describe('writing an output file', () => {
+  it('names the file that cannot be written and why, before the query when it can tell, as a usage error (exit 1)', () => {
+    const db = join(work, 'outputs.duckdb');
+    json(['replay', EVENTS, '--db', db, '--summary', 'json']);
+    const noDir = join(work, 'no-such-output-dir');
+    const aFile = join(work, 'an-output-file');
+    writeFileSync(aFile, 'in the way');
+    const cases: [readonly string[], RegExp][] = [
+      [['history', '--db', db, '--format', 'csv', '--out', join(noDir, 'h.csv')], /cannot write the history to \S*h\.csv: the directory \S*no-such-output-dir does not exist/],
+      [['history', '--db', db, '--format', 'parquet', '--out', join(noDir, 'h.parquet')], /cannot write the history to \S*h\.parquet: the directory \S*no-such-output-dir does not exist/],
+      [['history', '--db', db, '--format', 'json', '--out', work], /cannot write the history to \S*: it is a directory/],
+      [['report', '--db', db, '--html', join(noDir, 'r.html')], /cannot write the report to \S*r\.html: the directory \S*no-such-output-dir does not exist/],
+      // Past the check (the parent exists, as a file): the write itself fails, and is told the same way.
+      [['history', '--db', db, '--format', 'csv', '--out', join(aFile, 'h.csv')], /cannot write the history to \S*h\.csv: ENOTDIR/],
+      [['history', '--db', db, '--format', 'parquet', '--out', join(aFile, 'h.parquet')], /cannot write the history to \S*h\.parquet: IO Error/],
+      [['report', '--db', db, '--html', join(aFile, 'r.html')], /cannot write the report to \S*r\.html: ENOTDIR/],
+    ];
+    for (const [args, message] of cases) {
+      const run = runKdm(args);
+      expect(run.status, args.join(' ')).toBe(1);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toMatch(/unexpected error/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
+
 describe('opening a database file', () => {
   it('tells a missing file, a missing directory and a directory from a damaged database, and creates nothing while reading', () => {
     const missing = join(work, 'no-such.duckdb');
