@@ -362,6 +362,16 @@ describe('kdm history', () => {
     for (const r of late) expect(r.last_seen >= '2026-10-01 12:00:00').toBe(true);
   });
 
+  it('exports counts as JSON numbers, grouped or not', () => {
+    const byKey = json<Record<string, unknown>[]>(['history', '--db', db, '--group-by', 'key', '--format', 'json']);
+    const rows = json<Record<string, unknown>[]>(['history', '--db', db, '--format', 'json']);
+    expect(byKey.length).toBeGreaterThan(0);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of byKey) for (const count of ['calls', 'errors', 'principals', 'keys', 'objects', 'findings']) expect(typeof r[count], count).toBe('number');
+    for (const r of rows) for (const count of ['calls', 'errors', 'findings']) expect(typeof r[count], count).toBe('number');
+    expect(byKey.reduce((n, r) => n + (r['calls'] as number), 0)).toBe(rows.reduce((n, r) => n + (r['calls'] as number), 0));
+  });
+
   it('writes CSV whose cells cannot run as spreadsheet formulas', () => {
     const csv = runKdm(['history', '--db', db, '--group-by', 'object', '--format', 'csv']).stdout;
 

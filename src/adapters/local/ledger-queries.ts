@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTypeId, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '#core/errors.ts';
 
 /** What `kdm history` and `kdm report` filter on. Every value is bound as a parameter, never spliced into SQL. */
@@ -130,7 +130,25 @@ export interface QueryRows {
   readonly rows: readonly Record<string, unknown>[];
 }
 
+/** Integer types whose values DuckDB's JSON conversion gives as text, since they may exceed JavaScript's exact integers. */
+const WIDE_INTEGERS: ReadonlySet<DuckDBTypeId> = new Set([DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT]);
+
+/**
+ * Runs a history query. Counts (sums, distinct counts: 64-bit integers in DuckDB) come back as numbers, so a JSON
+ * export holds `"calls": 17772`, not `"17772"`; a count past 2^53, which a number could not hold exactly, stays text.
+ */
 export const runQuery = async (connection: DuckDBConnection, query: HistoryQuery): Promise<QueryRows> => {
   const reader = await connection.runAndReadAll(query.sql, query.params);
-  return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+  const columns = reader.columnNames();
+  const counts = columns.filter((_, i) => WIDE_INTEGERS.has(reader.columnType(i).typeId));
+  const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+  for (const row of rows) {
+    for (const column of counts) {
+      const value = row[column];
+      if (typeof value !== 'string') continue;
+      const n = Number(value);
+      if (Number.isSafeInteger(n)) row[column] = n;
+    }
+  }
+  return { columns, rows };
 };
