@@ -1,4 +1,4 @@
-import { DuckDBTypeId, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '#core/errors.ts';
 
 /** What `kdm history` and `kdm report` filter on. Every value is bound as a parameter, never spliced into SQL. */
@@ -130,8 +130,11 @@ export interface QueryRows {
   readonly rows: readonly Record<string, unknown>[];
 }
 
-/** Integer types whose values DuckDB's JSON conversion gives as text, since they may exceed JavaScript's exact integers. */
-const WIDE_INTEGERS: ReadonlySet<DuckDBTypeId> = new Set([DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT]);
+/**
+ * Integer types whose values DuckDB's JSON conversion gives as text, since they may exceed JavaScript's exact
+ * integers. By their SQL names: this module is loaded with the CLI, which starts without DuckDB (types only here).
+ */
+const WIDE_INTEGERS: ReadonlySet<string> = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 
 /**
  * Runs a history query. Counts (sums, distinct counts: 64-bit integers in DuckDB) come back as numbers, so a JSON
@@ -140,7 +143,7 @@ const WIDE_INTEGERS: ReadonlySet<DuckDBTypeId> = new Set([DuckDBTypeId.BIGINT, D
 export const runQuery = async (connection: DuckDBConnection, query: HistoryQuery): Promise<QueryRows> => {
   const reader = await connection.runAndReadAll(query.sql, query.params);
   const columns = reader.columnNames();
-  const counts = columns.filter((_, i) => WIDE_INTEGERS.has(reader.columnType(i).typeId));
+  const counts = columns.filter((_, i) => WIDE_INTEGERS.has(reader.columnType(i).toString()));
   const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
   for (const row of rows) {
     for (const column of counts) {
