@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
@@ -28,19 +28,38 @@ export interface InputFile {
 
 /**
  * Expands the command-line paths: files as given, directories recursively (sorted, so an AWSLogs tree
- * replays in date order), `-` for standard input. Directory entries that are not CloudTrail file names
- * are reported as skipped files, never silently ignored.
+ * replays in date order), `-` for standard input. Symbolic links are followed, to files and directories alike
+ * (a directory reached twice, through a link or a loop, is read once). Directory entries that are not
+ * CloudTrail file names are reported as skipped files, and links that lead nowhere as failed ones: never
+ * silently ignored.
  */
 export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
   const out: InputFile[] = [];
+  const walked = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
+    const real = await realpath(dir);
+    if (walked.has(real)) return;
+    walked.add(real);
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (await stat(full)).size });
-      else if (entry.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = await stat(full);
+          isDirectory = target.isDirectory();
+          isFile = target.isFile();
+        } catch (cause) {
+          onIssue({ kind: 'file-failed', origin: { file: full }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)} (a symbolic link to what is not there)` });
+          continue;
+        }
+      }
+      if (isDirectory) await walk(full);
+      else if (isFile && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (await stat(full)).size });
+      else if (isFile) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+      else onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
     }
   };
   for (const p of paths) {

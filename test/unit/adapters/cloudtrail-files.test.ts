@@ -1,7 +1,10 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { parseCloudTrailBuffer, firstInvalidUtf8 } from '#adapters/local/cloudtrail-files.ts';
-import type { SourceItem } from '#core/ports.ts';
+import { expandInputs, parseCloudTrailBuffer, firstInvalidUtf8 } from '#adapters/local/cloudtrail-files.ts';
+import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
 
 const parse = (input: Buffer | string, options = {}): SourceItem[] => [...parseCloudTrailBuffer('f.json', Buffer.isBuffer(input) ? input : Buffer.from(input), options)];
@@ -133,5 +136,33 @@ describe('parseCloudTrailBuffer', () => {
 
   it('tolerates a UTF-8 byte-order mark', () => {
     expect(records(parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ Records: [r1] }))])))).toEqual([r1]);
+  });
+});
+
+describe('expandInputs', () => {
+  it('follows symbolic links to files and directories, reads a directory reached twice once, and reports a link to nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kdm-expand-'));
+    const logs = join(root, 'logs');
+    const archive = join(root, 'archive');
+    mkdirSync(join(archive, '2026'), { recursive: true });
+    mkdirSync(logs);
+    writeFileSync(join(archive, '2026', 'a.json.gz'), gzipSync('{"Records":[]}'));
+    writeFileSync(join(root, 'b.json'), '{"Records":[]}');
+    writeFileSync(join(logs, 'c.json'), '{"Records":[]}');
+    symlinkSync(archive, join(logs, 'archive-link'));
+    symlinkSync(join(root, 'b.json'), join(logs, 'b-link.json'));
+    symlinkSync(logs, join(logs, 'loop'));
+    symlinkSync(join(root, 'gone.json'), join(logs, 'dangling.json'));
+    symlinkSync(join(root, 'b.json'), join(logs, 'notes.txt'));
+
+    const issues: ReadIssue[] = [];
+    const inputs = await expandInputs([logs, archive], (issue) => issues.push(issue));
+
+    expect(inputs.map((i) => i.path)).toEqual([join(logs, 'archive-link', '2026', 'a.json.gz'), join(logs, 'b-link.json'), join(logs, 'c.json')]);
+    expect(inputs.every((i) => i.bytes > 0)).toBe(true);
+    expect(issues.map((i) => [i.kind, i.origin.file, i.message])).toEqual([
+      ['file-failed', join(logs, 'dangling.json'), 'cannot open: ENOENT (a symbolic link to what is not there)'],
+      ['file-skipped', join(logs, 'notes.txt'), 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)'],
+    ]);
   });
 });
