@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, Stats, type Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
@@ -35,6 +35,8 @@ export interface InputFile {
  */
 export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
   const out: InputFile[] = [];
+  const cannotOpen = (file: string, cause: unknown, why = ''): void =>
+    onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}${why}` });
   const walked = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     const real = await realpath(dir);
@@ -44,21 +46,19 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = join(dir, entry.name);
-      let isDirectory = entry.isDirectory();
-      let isFile = entry.isFile();
+      // What a link leads to, or the entry itself.
+      let target: Stats | Dirent = entry;
       if (entry.isSymbolicLink()) {
         try {
-          const target = await stat(full);
-          isDirectory = target.isDirectory();
-          isFile = target.isFile();
+          target = await stat(full);
         } catch (cause) {
-          onIssue({ kind: 'file-failed', origin: { file: full }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)} (a symbolic link to what is not there)` });
+          cannotOpen(full, cause, ' (a symbolic link to what is not there)');
           continue;
         }
       }
-      if (isDirectory) await walk(full);
-      else if (isFile && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (await stat(full)).size });
-      else if (isFile) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+      if (target.isDirectory()) await walk(full);
+      else if (target.isFile() && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (target instanceof Stats ? target : await stat(full)).size });
+      else if (target.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
       else onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
     }
   };
@@ -71,7 +71,7 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
     try {
       info = await stat(p);
     } catch (cause) {
-      onIssue({ kind: 'file-failed', origin: { file: p }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` });
+      cannotOpen(p, cause);
       continue;
     }
     if (info.isDirectory()) await walk(p);
