@@ -5,7 +5,7 @@ import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilt
 import { parseExpiryMs } from '#core/config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
-import { checkOutputPath, writeOutputFile } from './output-file.ts';
+import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
@@ -146,7 +146,7 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
       } catch (error) {
         // What the file system refused (DuckDB says "IO Error"), told as the user's, like the other formats.
         const message = error instanceof Error ? error.message : String(error);
-        if (/IO Error/i.test(message)) throw new UsageError(`cannot write the history to ${out}: ${message.split('\n')[0] ?? message}`, { cause: error });
+        if (/IO Error/i.test(message)) throw cannotWriteOutput('the history', out, message.split('\n')[0] ?? message, error);
         throw error;
       }
       const n = (await db.connection.runAndReadAll('SELECT count(*) AS n FROM history_export')).getRowObjectsJson()[0]?.n;

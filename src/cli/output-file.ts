@@ -1,8 +1,9 @@
-import { statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { pathState } from '#adapters/local/file-paths.ts';
 import { UsageError } from '#core/errors.ts';
 
-const cannotWrite = (what: string, path: string, reason: string, cause?: unknown): UsageError =>
+/** An output file that could not be written: the user's to mend (a path, a permission), so no "unexpected error". */
+export const cannotWriteOutput = (what: string, path: string, reason: string, cause?: unknown): UsageError =>
   new UsageError(`cannot write ${what} to ${path}: ${reason}`, cause !== undefined ? { cause } : undefined);
 
 /**
@@ -11,23 +12,16 @@ const cannotWrite = (what: string, path: string, reason: string, cause?: unknown
  * disk) still surface when writing, through `writeOutputFile`.
  */
 export const checkOutputPath = (path: string, what: string): void => {
-  const directory = dirname(resolve(path));
-  let target: ReturnType<typeof statSync>;
-  try {
-    if (statSync(directory, { throwIfNoEntry: false }) === undefined) throw cannotWrite(what, path, `the directory ${directory} does not exist`);
-    target = statSync(path, { throwIfNoEntry: false });
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    return;
-  }
-  if (target?.isDirectory() === true) throw cannotWrite(what, path, 'it is a directory');
+  const state = pathState(path);
+  if (state.kind === 'no-directory') throw cannotWriteOutput(what, path, `the directory ${state.directory} does not exist`);
+  if (state.kind === 'directory') throw cannotWriteOutput(what, path, 'it is a directory');
 };
 
-/** Writes a command's output file, or says which file could not be written and why: a user's error, not ours. */
+/** Writes a command's output file, or says which file could not be written and why. */
 export const writeOutputFile = (path: string, text: string, what: string): void => {
   try {
     writeFileSync(path, text);
   } catch (error) {
-    throw cannotWrite(what, path, (error as Error).message, error);
+    throw cannotWriteOutput(what, path, (error as Error).message, error);
   }
 };

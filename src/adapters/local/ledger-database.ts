@@ -1,5 +1,3 @@
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { DatabaseMemoryError, InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
@@ -7,6 +5,7 @@ import { ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type Le
 import type { StoredEntry } from '#core/ports.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { DEFAULT_WRITE_MEMORY_MB, QUERY_MEMORY_MB } from './database-budget.ts';
+import { pathState } from './file-paths.ts';
 import { WrittenIds } from './written-ids.ts';
 
 /**
@@ -184,18 +183,11 @@ const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
  */
 const pathProblem = (file: string, readOnly: boolean): string | undefined => {
   if (file === ':memory:') return undefined;
-  try {
-    const stats = statSync(file, { throwIfNoEntry: false });
-    if (stats?.isDirectory() === true) return 'is a directory, not a database file';
-    if (stats !== undefined) return undefined;
-    if (readOnly) return 'no such database file: make one with `kdm replay <logs> --db <file>`';
-    const directory = dirname(resolve(file));
-    if (statSync(directory, { throwIfNoEntry: false }) === undefined) return `cannot create the database: the directory ${directory} does not exist`;
-    return undefined;
-  } catch {
-    // A file where a directory should be, or a directory that refuses a look: DuckDB's own error says which.
-    return undefined;
-  }
+  const state = pathState(file);
+  if (state.kind === 'directory') return 'is a directory, not a database file';
+  if (readOnly && (state.kind === 'absent' || state.kind === 'no-directory')) return 'no such database file: make one with `kdm replay <logs> --db <file>`';
+  if (state.kind === 'no-directory') return `cannot create the database: the directory ${state.directory} does not exist`;
+  return undefined;
 };
 
 /** What the operating system refused, as opposed to what DuckDB found wrong in the file's contents. */
