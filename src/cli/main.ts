@@ -9,6 +9,7 @@ import { configFileToRead } from '../config/config-file.ts';
 import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
+import { MAX_FILE_BYTES_LIMIT } from '../adapters/local/cloudtrail-files.ts';
 import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { rulesCommand } from './rules-command.ts';
@@ -49,7 +50,7 @@ Replay options:
                              instead of 399-435)
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
-  --max-file-mb <n>          Cap on one file's decompressed size (default: 256)
+  --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)
   --account <id>             Account for findings whose activity names none (default: 000000000000)
   --findings-format asff|ocsf  Format of --findings and of EventBridge events (default: asff)
   --publish securityhub|eventbridge
@@ -111,7 +112,9 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   let maxFileBytes: number | undefined;
   if (values['max-file-mb'] !== undefined) {
     const mb = Number(values['max-file-mb']);
-    if (!Number.isFinite(mb) || mb <= 0) throw new UsageError(`--max-file-mb must be a positive number (got "${values['max-file-mb']}")`);
+    if (!Number.isFinite(mb) || mb <= 0 || mb * 1048576 > MAX_FILE_BYTES_LIMIT) {
+      throw new UsageError(`--max-file-mb must be a positive number up to ${Math.floor(MAX_FILE_BYTES_LIMIT / 1048576)}, the largest file Node.js can parse (got "${values['max-file-mb']}")`);
+    }
     maxFileBytes = Math.round(mb * 1024 * 1024);
   }
   let dbMemoryMb: number | undefined;

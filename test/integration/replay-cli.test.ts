@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { DATASETS_DIR, allDatasetRecords, hasDatasets } from '../helpers/datasets.ts';
-import { runKdm } from '../helpers/cli.ts';
+import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 interface SummaryJson {
   records: { read: number; processed: number; skipped: number; failed: number; skippedByReason: Record<string, number> };
@@ -110,6 +111,9 @@ describe('kdm usage errors', () => {
     [['replay', 'events/', '--summary', 'xml'], /--summary must be table or json/],
     [['replay', 'events/', '--bogus'], /Unknown option '--bogus'/],
     [['replay', 'events/', '--fail-on', 'SEVERE'], /--fail-on must be one of/],
+    // A cap larger than a Buffer made zlib refuse every gzip file as a bomb; past V8's string limit no file parses.
+    [['replay', 'events/', '--max-file-mb', '1e9'], /--max-file-mb must be a positive number up to 511/],
+    [['replay', 'events/', '--max-file-mb', '512'], /--max-file-mb must be a positive number up to 511/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ])('%j exits 1 with one line and no stack trace', (args, message) => {
     const run = runKdm(args);
@@ -148,6 +152,62 @@ describe('kdm usage errors', () => {
     expect(missing.stderr).not.toMatch(/warning/);
 
     expect(runKdm(['replay', 'events/', '--summary', 'json']).stderr).not.toMatch(/warning/);
+  });
+});
+
+describe('kdm replay and --max-file-mb', () => {
+  const MiB = 1024 * 1024;
+  const recordOf = (bytes: number) => {
+    const record = JSON.stringify({ Records: [kmsRecord({ eventId: `size-${bytes}`, userAgent: '' })] });
+    return Buffer.from(record.replace('"userAgent":""', `"userAgent":"${'u'.repeat(bytes - record.length)}"`));
+  };
+
+  it('refuses a file larger on disk than the cap can hold without reading it, and keeps one just within it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-cap-'));
+    // Sparse: 3 GiB on disk for nothing. Reading it whole would fail (over 2 GiB) or take the memory the cap is for.
+    const huge = join(dir, 'a-huge.json');
+    closeSync(openSync(huge, 'w'));
+    truncateSync(huge, 3 * 1024 * MiB);
+    // Stored without compression, the gzip file is larger than the cap while its contents are within it.
+    const within = recordOf(MiB - 100);
+    writeFileSync(join(dir, 'b-within.json.gz'), gzipSync(within, { level: 0 }));
+    expect(statSync(join(dir, 'b-within.json.gz')).size).toBeGreaterThan(MiB);
+
+    const run = runKdm(['replay', dir, '--max-file-mb', '1', '--summary', 'json']);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`kdm: error: ${huge}: file is 3072 MiB, more than the 1 MiB cap (--max-file-mb) can hold once read`);
+    expect(run.stderr).not.toMatch(/b-within/);
+    expect(summaryOf(run.stdout).records.processed).toBe(1);
+    expect(summaryOf(run.stdout).files).toMatchObject({ read: 2, failed: 1 });
+  });
+
+  it('stops reading standard input past the cap and says so, with much more on offer', async () => {
+    const child = spawn(process.execPath, [KDM, 'replay', '-', '--max-file-mb', '1', '--summary', 'json'], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 64 times the cap on offer: a replay that read its input whole would take all of it.
+    const line = Buffer.from(`${JSON.stringify(kmsRecord({ eventId: 'endless' }))}\n`);
+    const chunk = Buffer.concat(Array.from({ length: Math.ceil((256 * 1024) / line.length) }, () => line));
+    const offer = 64 * MiB;
+    let offered = 0;
+    child.stdin.on('error', () => undefined);
+    const feed = (): void => {
+      while (child.stdin.writable && offered < offer) {
+        offered += chunk.length;
+        if (!child.stdin.write(chunk)) return void child.stdin.once('drain', feed);
+      }
+      if (child.stdin.writable) child.stdin.end();
+    };
+    feed();
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    expect(status).toBe(2);
+    expect(offered).toBeLessThan(offer / 4);
+    expect(stderr).toContain('kdm: error: <stdin>: standard input is more than the 1 MiB cap (--max-file-mb) can hold once read; its records were not read (give larger input as files)');
+    expect(summaryOf(stdout).files).toMatchObject({ read: 1, failed: 1 });
   });
 });
 

@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { constants as bufferConstants, isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync, Stats, type Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +7,21 @@ import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
 
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest cap there can be: a file is parsed as one text, and V8's strings end at 2^29 - 24 characters
+ * (511 MiB). Past it `toString` fails and the file would be told as invalid JSON; a larger gzip cap than a
+ * Buffer can hold made zlib refuse every file as a bomb.
+ */
+export const MAX_FILE_BYTES_LIMIT = bufferConstants.MAX_STRING_LENGTH;
+/** The cap a read applies: `maxFileBytes` (or the default), never more than MAX_FILE_BYTES_LIMIT. */
+const capOf = (options: ReadOptions): number => Math.min(options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, MAX_FILE_BYTES_LIMIT);
+/**
+ * The most bytes a file can hold on disk and still be within a cap of `maxBytes` once read: a plain file is its
+ * size, and deflate never makes data larger by more than 5 bytes in 16 KiB (stored blocks), plus gzip's header.
+ * A larger file is refused without being read into memory.
+ */
+const mostBytesWithin = (maxBytes: number): number => maxBytes + Math.ceil(maxBytes / 1024) + 1024;
+const mib = (bytes: number): number => Math.round(bytes / 1048576);
 /** Records per batch handed to the engine (big delivery files are split). */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
@@ -123,7 +138,7 @@ const gunzipChunkSize = (gzip: Buffer, maxBytes: number): number => {
 
 const describeGzipError = (cause: unknown, maxBytes: number): string => {
   const e = cause as NodeJS.ErrnoException;
-  if (e instanceof RangeError || e.code === 'ERR_BUFFER_TOO_LARGE') return `decompressed size exceeds the ${Math.round(maxBytes / 1048576)} MiB cap (--max-file-mb); possible gzip bomb`;
+  if (e instanceof RangeError || e.code === 'ERR_BUFFER_TOO_LARGE') return `decompressed size exceeds the ${mib(maxBytes)} MiB cap (--max-file-mb); possible gzip bomb`;
   if (e.code === 'Z_BUF_ERROR') return 'gzip data is truncated (unexpected end of file)';
   return `gzip data is corrupt (${e.code ?? e.message})`;
 };
@@ -155,7 +170,7 @@ const looksLikeRecord = (o: Record<string, unknown>): boolean =>
  * a JSON array of either, or NDJSON of either; digest files are skipped with a reason.
  */
 export function* parseCloudTrailBuffer(file: string, input: Buffer, options: ReadOptions = {}): Generator<SourceItem> {
-  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxBytes = capOf(options);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const fail = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
 
@@ -168,7 +183,7 @@ export function* parseCloudTrailBuffer(file: string, input: Buffer, options: Rea
       return;
     }
   } else if (buf.length > maxBytes) {
-    yield fail(`file exceeds the ${Math.round(maxBytes / 1048576)} MiB cap (--max-file-mb)`);
+    yield fail(`file exceeds the ${mib(maxBytes)} MiB cap (--max-file-mb)`);
     return;
   }
 
@@ -310,20 +325,40 @@ function* fromNdjson(file: string, buf: Buffer, start: number, batchSize: number
 /** Reads one input (a path or `-`) and yields its batches and issues, then `file-done`. */
 export async function* readCloudTrailFile(input: InputFile, options: ReadOptions = {}): AsyncGenerator<SourceItem> {
   const name = input.path === '-' ? '<stdin>' : input.path;
+  const maxBytes = capOf(options);
+  const mostBytes = mostBytesWithin(maxBytes);
+  const failed = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file: name }, message } });
+  // Its size on disk says so already: reading a file of gigabytes only to refuse it would hold them all in memory.
+  if (input.path !== '-' && input.bytes > mostBytes) {
+    yield failed(`file is ${mib(input.bytes)} MiB, more than the ${mib(maxBytes)} MiB cap (--max-file-mb) can hold once read`);
+    yield { type: 'file-done', file: name, bytes: input.bytes };
+    return;
+  }
   let buf: Buffer;
   try {
-    buf = input.path === '-' ? await (options.readStdin ?? readAllStdin)() : await readFile(input.path);
+    buf = input.path === '-' ? await (options.readStdin ?? (() => readAllStdin(mostBytes)))() : await readFile(input.path);
   } catch (cause) {
-    yield { type: 'issue', issue: { kind: 'file-failed', origin: { file: name }, message: `cannot read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` } };
+    yield failed(`cannot read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
     yield { type: 'file-done', file: name, bytes: input.bytes };
+    return;
+  }
+  if (input.path === '-' && buf.length > mostBytes) {
+    yield failed(`standard input is more than the ${mib(maxBytes)} MiB cap (--max-file-mb) can hold once read; its records were not read (give larger input as files)`);
+    yield { type: 'file-done', file: name, bytes: buf.length };
     return;
   }
   yield* parseCloudTrailBuffer(name, buf, options);
   yield { type: 'file-done', file: name, bytes: input.bytes || buf.length };
 }
 
-const readAllStdin = async (): Promise<Buffer> => {
+/** Standard input, read until its end or until it is longer than `mostBytes` (the rest is left unread). */
+const readAllStdin = async (mostBytes: number): Promise<Buffer> => {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let length = 0;
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length > mostBytes) break;
+  }
   return Buffer.concat(chunks);
 };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { expandInputs, parseCloudTrailBuffer, firstInvalidUtf8 } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, parseCloudTrailBuffer, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
 
@@ -89,6 +89,14 @@ describe('parseCloudTrailBuffer', () => {
 
     expect(issue).toMatchObject({ kind: 'file-failed' });
     expect(issue?.message).toMatch(/exceeds the 1 MiB cap .*gzip bomb/);
+  });
+
+  it('takes a cap larger than a file can be as the largest there is, instead of refusing every gzip file', () => {
+    const doc = gzipSync(JSON.stringify({ Records: [r1] }));
+
+    expect(records(parse(doc, { maxFileBytes: 2 ** 40 }))).toEqual([r1]);
+    expect(issues(parse(gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20)), { maxFileBytes: 2 ** 40 }))).toEqual([expect.objectContaining({ kind: 'file-skipped', message: 'empty file, no records' })]);
+    expect(MAX_FILE_BYTES_LIMIT).toBe(2 ** 29 - 24);
   });
 
   it.each([
