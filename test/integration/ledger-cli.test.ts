@@ -401,7 +401,11 @@ describe('kdm history', () => {
     // Before reading any log: a findings file that cannot be written.
     const unwritable = runKdm(['replay', EVENTS, '--findings', join(work, 'no-such-dir', 'findings.jsonl')]);
     expect(unwritable.status).toBe(1);
-    expect(unwritable.stderr).toMatch(/kdm: cannot write findings to .*no-such-dir.findings\.jsonl: ENOENT/);
+    expect(unwritable.stderr).toMatch(/kdm: cannot write findings to .*no-such-dir.findings\.jsonl: the directory .*no-such-dir does not exist\n/);
+    expect(unwritable.stderr).not.toMatch(/partial/);
+    const intoDirectory = runKdm(['replay', EVENTS, '--findings', work]);
+    expect(intoDirectory.status).toBe(1);
+    expect(intoDirectory.stderr).toBe(`kdm: cannot write findings to ${work}: it is a directory\n`);
     expect(unwritable.stderr).not.toMatch(/^\s+at /m);
     expect(unwritable.stderr).not.toMatch(/records/);
   });
