@@ -16,8 +16,9 @@ Usage: kdm history --db <file> [filters] [--group-by f1,f2] [--format table|csv|
 Filters:
   --key <arn|key id|alias>   --principal <pattern, * wildcards>   --account <id>   --bucket <name>
   --prefix <object key prefix>   --path s3|service|direct   --operation <Decrypt|GenerateDataKey|...>
-  --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day)
-Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated; object lists objects opened)
+  --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day; the
+                             ledger counts by day, so a time inside a day selects rows of the whole day)
+Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated or repeated; object lists objects opened)
 Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
 With --source dynamodb, the range defaults to the last 30 days (one query per day).`;
 
@@ -35,7 +36,7 @@ const OPTIONS = {
   operation: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
-  'group-by': { type: 'string' },
+  'group-by': { type: 'string', multiple: true },
   format: { type: 'string', default: 'table' },
   out: { type: 'string' },
   limit: { type: 'string' },
@@ -56,6 +57,16 @@ const parseBound = (flag: string, text: string, end: boolean): number => {
   return ms;
 };
 
+/**
+ * Said when a bound falls inside a day. The ledger holds a row per day (key, principal, operation...) with the
+ * day's first and last call, so such a bound selects the rows whose first-to-last span meets the range, each with
+ * its whole day's counts: a row of calls at 09:15 and 13:05 is selected by 10:00-11:00.
+ */
+export const dayGrainNote = (filters: HistoryFilters): string | undefined => {
+  const inside = (filters.fromMs !== undefined && filters.fromMs % DAY_MS !== 0) || (filters.toMs !== undefined && (filters.toMs + 1) % DAY_MS !== 0);
+  return inside ? 'kdm: note: the ledger counts calls by day: a --from or --to inside a day selects the rows whose first to last call of the day meet the range, with the whole day\'s counts\n' : undefined;
+};
+
 export const parseHistoryArgs = (argv: readonly string[]) => {
   const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true });
   const filters: { -readonly [K in keyof HistoryFilters]: HistoryFilters[K] } = {};
@@ -71,7 +82,8 @@ export const parseHistoryArgs = (argv: readonly string[]) => {
   if (values.from !== undefined) filters.fromMs = parseBound('--from', values.from, false);
   if (values.to !== undefined) filters.toMs = parseBound('--to', values.to, true);
   if (filters.fromMs !== undefined && filters.toMs !== undefined && filters.fromMs > filters.toMs) throw new UsageError('--from is after --to');
-  const groupBy = (values['group-by'] ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
+  // `--group-by principal --group-by day` is `--group-by principal,day`; a field named twice groups once.
+  const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
   for (const g of groupBy) if (!(GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${GROUP_FIELDS.join(', ')} (got "${g}")`);
   const format = values.format;
   if (format !== 'table' && format !== 'csv' && format !== 'json' && format !== 'parquet') throw new UsageError(`--format must be table, csv, json or parquet (got "${format}")`);
@@ -138,6 +150,8 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
   if (out !== undefined) checkOutputPath(out, 'the history');
   const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
   const db = await openSource(parsed, io.nowMs(), io.stderr);
+  const note = dayGrainNote(parsed.filters);
+  if (note !== undefined) io.stderr.write(note);
   try {
     if (parsed.format === 'parquet' && out !== undefined) {
       await db.connection.run(`CREATE OR REPLACE TEMP TABLE history_export AS ${query.sql}`, query.params);

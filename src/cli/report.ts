@@ -4,7 +4,7 @@ import { decodeState } from '#adapters/state-codec.ts';
 import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
-import { parseHistoryArgs } from './history.ts';
+import { dayGrainNote, parseHistoryArgs } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 
@@ -158,6 +158,8 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   checkOutputPath(html, 'the report');
   const { openLedgerDatabase } = await import('#adapters/local/ledger-database.ts');
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
+  const note = dayGrainNote(parsed.filters);
+  if (note !== undefined) io.stderr.write(note);
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
     writeOutputFile(html, renderReportHtml(data), 'the report');

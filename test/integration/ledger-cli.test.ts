@@ -362,6 +362,27 @@ describe('kdm history', () => {
     for (const r of late) expect(r.last_seen >= '2026-10-01 12:00:00').toBe(true);
   });
 
+  it('groups by every --group-by given, matches an operation in any case, and says when a time bound selects whole days', () => {
+    const repeated = json<Record<string, unknown>[]>(['history', '--db', db, '--group-by', 'principal', '--group-by', 'day,principal', '--format', 'json']);
+    const joined = json<Record<string, unknown>[]>(['history', '--db', db, '--group-by', 'principal,day', '--format', 'json']);
+    expect(repeated.length).toBeGreaterThan(1);
+    expect(repeated).toEqual(joined);
+    expect(Object.keys(repeated[0] ?? {}).slice(0, 2)).toEqual(['principal', 'day']);
+
+    const typed = json<Record<string, unknown>[]>(['history', '--db', db, '--operation', 'decrypt', '--format', 'json']);
+    expect(typed.length).toBeGreaterThan(0);
+    expect(typed).toEqual(json(['history', '--db', db, '--operation', 'Decrypt', '--format', 'json']));
+
+    // The ledger's rows are days: a bound inside one cannot split a row's counts, and the user is told so.
+    const withinDay = runKdm(['history', '--db', db, '--from', '2026-10-01T10:00:00Z', '--to', '2026-10-01T11:00:00Z', '--format', 'json']);
+    expect(withinDay.status).toBe(0);
+    expect(withinDay.stderr).toBe("kdm: note: the ledger counts calls by day: a --from or --to inside a day selects the rows whose first to last call of the day meet the range, with the whole day's counts\n");
+    const report = runKdm(['report', '--db', db, '--html', join(work, 'within-day.html'), '--to', '2026-10-01T11:00:00Z']);
+    expect(report.status).toBe(0);
+    expect(report.stderr).toMatch(/^kdm: note: the ledger counts calls by day/);
+    expect(runKdm(['history', '--db', db, '--from', '2026-10-01', '--to', '2026-10-01', '--format', 'json']).stderr).toBe('');
+  });
+
   it('exports counts as JSON numbers, grouped or not', () => {
     const byKey = json<Record<string, unknown>[]>(['history', '--db', db, '--group-by', 'key', '--format', 'json']);
     const rows = json<Record<string, unknown>[]>(['history', '--db', db, '--format', 'json']);

@@ -68,8 +68,9 @@ export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses
     clauses.push('t.path = $path');
   }
   if (f.operation !== undefined) {
-    params.operation = f.operation;
-    clauses.push('t.operation = $operation');
+    // `decrypt` is `Decrypt`: CloudTrail's names are in one case, and a user's typing should not empty the result.
+    params.operation = f.operation.toLowerCase();
+    clauses.push('lower(t.operation) = $operation');
   }
   if (f.fromMs !== undefined) {
     params.fromDay = day(f.fromMs);
