@@ -3,7 +3,9 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { UsageError } from '#core/errors.ts';
+import { pathState } from '#adapters/local/file-paths.ts';
 import { simulateStream } from '../sim/simulate.ts';
+import { cannotWriteOutput } from './output-file.ts';
 
 /** Not a CloudTrail file name, so `kdm replay DIR` reports it as one skipped file instead of reading it. */
 export const LABELS_FILE = 'anomalies.labels';
@@ -35,17 +37,26 @@ export const simulateCommand = (argv: readonly string[]): number => {
     days: int('days', values.days, 9),
     recordsPerFile: int('records-per-file', values['records-per-file'], 1),
   });
+  const out = values.out;
+  if (pathState(out).kind === 'file') throw cannotWriteOutput('the simulation', out, 'it is a file; --out takes a directory (created when absent)');
   let records = 0;
   let files = 0;
-  for (const f of sim.files) {
-    const path = join(values.out, f.path);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, gzipSync(JSON.stringify({ Records: f.records }), { level: 6 }));
-    records += f.records.length;
-    files++;
+  try {
+    for (const f of sim.files) {
+      const path = join(out, f.path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, gzipSync(JSON.stringify({ Records: f.records }), { level: 6 }));
+      records += f.records.length;
+      files++;
+    }
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, LABELS_FILE), sim.labels.map((l) => JSON.stringify(l)).join('\n') + (sim.labels.length > 0 ? '\n' : ''));
+  } catch (error) {
+    // What the file system refused (a file where a directory belongs, permissions, a full disk) is the user's to mend.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw cannotWriteOutput('the simulation', out, `${(error as Error).message}${files > 0 ? ` (after ${files} file(s))` : ''}`, error);
   }
-  mkdirSync(values.out, { recursive: true });
-  writeFileSync(join(values.out, LABELS_FILE), sim.labels.map((l) => JSON.stringify(l)).join('\n') + (sim.labels.length > 0 ? '\n' : ''));
-  process.stderr.write(`kdm: wrote ${records} records in ${files} files and ${sim.labels.length} anomaly labels to ${values.out}\n`);
+  process.stderr.write(`kdm: wrote ${records} records in ${files} files and ${sim.labels.length} anomaly labels to ${out}\n`);
   return 0;
 };

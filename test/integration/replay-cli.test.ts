@@ -124,6 +124,20 @@ describe('kdm usage errors', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('simulate says when --out is a file, or under one, instead of an unexpected error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-sim-out-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+
+    const onFile = runKdm(['simulate', '--out', file, '--events', '10']);
+    expect(onFile.status).toBe(1);
+    expect(onFile.stderr).toBe(`kdm: cannot write the simulation to ${file}: it is a file; --out takes a directory (created when absent)\n`);
+    const underFile = runKdm(['simulate', '--out', join(file, 'sub'), '--events', '10']);
+    expect(underFile.status).toBe(1);
+    expect(underFile.stderr).toMatch(/^kdm: cannot write the simulation to \S+a-file\/sub: ENOTDIR: not a directory/);
+    expect(underFile.stderr).not.toMatch(/unexpected error/);
+  });
+
   it('exits 2 naming a path that does not exist, after reading the others', () => {
     const run = runKdm(['replay', 'events/eventbridge/kms-decrypt.json', 'no/such/file.json', '--summary', 'json']);
 
