@@ -1,9 +1,12 @@
 import { loadConfigFile } from '../config/load-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
+import { compileConfig } from '#core/config.ts';
+import { expiredSuppressions } from '#core/findings/suppress.ts';
+import { expiredSuppressionWarning } from './format-summary.ts';
 
 /** `kdm config validate <file>`: exits 0 when valid; otherwise the problems, with file, line and field. */
-export const configCommand = (argv: readonly string[]): number => {
+export const configCommand = (argv: readonly string[], nowMs: () => number = Date.now): number => {
   const [sub, file, ...extra] = argv;
   if (sub !== 'validate' || file === undefined || extra.length > 0) throw new UsageError('usage: kdm config validate <file>');
   const loaded = loadConfigFile(file, ALL_RULES.map((r) => r.id));
@@ -11,5 +14,9 @@ export const configCommand = (argv: readonly string[]): number => {
   process.stdout.write(
     `${file}: valid (${(c.keys ?? []).length} key(s), ${(c.buckets ?? []).length} bucket(s), ${Object.keys(c.rules ?? {}).length} rule override(s), ${(c.suppressions ?? []).length} suppression(s))\n`,
   );
+  // Valid, but no longer applying: told here too, so a check in CI catches it before a replay's findings change.
+  for (const s of expiredSuppressions(compileConfig(c).suppressions, nowMs())) {
+    process.stderr.write(expiredSuppressionWarning(s));
+  }
   return 0;
 };

@@ -1,6 +1,7 @@
 import type { ActivitySummary } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
+import type { Suppression } from '#core/engine-config.ts';
 import { formatCount, renderTable, safeText } from './terminal.ts';
 
 const list = (m: ReadonlyMap<string, number>, n = 12): string =>
@@ -57,3 +58,7 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
   }
   return lines.join('\n');
 };
+
+/** The warning for a configured suppression past its expiry, as `kdm replay` and `kdm config validate` print it. */
+export const expiredSuppressionWarning = (s: Suppression): string =>
+  `kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`;

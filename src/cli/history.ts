@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
-import { parseExpiryMs } from '#core/config.ts';
+import { isCalendarDate, parseExpiryMs } from '#core/config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
@@ -49,7 +49,7 @@ const DAY_MS = 86_400_000;
 const parseBound = (flag: string, text: string, end: boolean): number => {
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
     const start = Date.parse(`${text}T00:00:00Z`);
-    if (Number.isNaN(start)) throw new UsageError(`${flag} is not a date: "${text}"`);
+    if (Number.isNaN(start) || !isCalendarDate(text)) throw new UsageError(`${flag} is not a date: "${text}"`);
     return end ? start + DAY_MS - 1 : start;
   }
   const ms = parseExpiryMs(text);

@@ -14,7 +14,7 @@ import { expiredSuppressions } from '#core/findings/suppress.ts';
 import type { ReadIssue } from '#core/ports.ts';
 import type { Rule, Severity } from '#core/rules/define-rule.ts';
 import { summaryToJson } from '#core/summary.ts';
-import { formatSummaryTable } from './format-summary.ts';
+import { expiredSuppressionWarning, formatSummaryTable } from './format-summary.ts';
 import type { PublishOptions } from './publish.ts';
 import { renderFinding, type FindingsFormat } from './render-finding.ts';
 import { limitHeapGrowth } from './heap-growth.ts';
@@ -235,7 +235,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     const durationMs = performance.now() - started;
     const expired = expiredSuppressions(options.config.suppressions, nowMs());
-    for (const s of expired) stderr.write(`kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`);
+    for (const s of expired) stderr.write(expiredSuppressionWarning(s));
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;

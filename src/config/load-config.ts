@@ -14,7 +14,8 @@ type Spec =
   | { readonly t: 'number'; readonly min?: number; readonly integer?: boolean }
   | { readonly t: 'duration' }
   | { readonly t: 'expiry' }
-  | { readonly t: 'list'; readonly of: Spec }
+  /** `uniqueBy`: a field of the list's mappings whose values must differ (an id that names the item elsewhere). */
+  | { readonly t: 'list'; readonly of: Spec; readonly uniqueBy?: string }
   | { readonly t: 'object'; readonly fields: Readonly<Record<string, Spec>>; readonly required?: readonly string[]; readonly oneOfRequired?: readonly string[] }
   | { readonly t: 'record'; readonly keys?: readonly string[]; readonly keyHint?: string; readonly values: Spec };
 
@@ -67,6 +68,8 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
     },
     suppressions: {
       t: 'list',
+      // A finding names the suppression that matched it, and expiry warnings name theirs: two with one id are one name for two things.
+      uniqueBy: 'id',
       of: {
         t: 'object',
         required: ['id', 'rule', 'reason', 'expires'],
@@ -122,6 +125,17 @@ const validate = (node: Node | null | undefined, spec: Spec, path: string, probl
     case 'list':
       if (!isSeq(node)) return problem(node, path, `expected a list, got ${describe(node)}`);
       node.items.forEach((item, i) => validate(item as Node, spec.of, `${path}[${i}]`, problem));
+      if (spec.uniqueBy !== undefined) {
+        const firstAt = new Map<string, number>();
+        node.items.forEach((item, i) => {
+          const value = isMap(item) ? item.get(spec.uniqueBy as string, true) : undefined;
+          if (!isScalar(value)) return;
+          const text = String(value.value);
+          const first = firstAt.get(text);
+          if (first === undefined) firstAt.set(text, i);
+          else problem(value, `${path}[${i}].${spec.uniqueBy}`, `${JSON.stringify(text)} is already the ${spec.uniqueBy} of ${path}[${first}]; each must be unique`);
+        });
+      }
       return;
     case 'object': {
       if (!isMap(node)) return problem(node, path, `expected a mapping, got ${describe(node)}`);

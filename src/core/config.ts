@@ -87,7 +87,24 @@ export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: stri
 };
 
 /** End of the given day in UTC for `YYYY-MM-DD`, else the instant given. */
+/**
+ * Whether `YYYY-MM-DD` names a day of the calendar. `Date.parse` does not check: it reads 2027-02-30 as March 2,
+ * so a mistyped expiry or history bound would stand for another day unnoticed. (Records' times are read as
+ * `Date.parse` reads them: CloudTrail writes none such, and an event's time is the writer's word either way.)
+ */
+export const isCalendarDate = (ymd: string): boolean => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+  if (m === null) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
+};
+
 export const parseExpiryMs = (text: string): number | undefined => {
+  if (!isCalendarDate(text.slice(0, 10))) return undefined;
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
     const ms = Date.parse(`${text}T23:59:59.999Z`);
     return Number.isFinite(ms) ? ms : undefined;

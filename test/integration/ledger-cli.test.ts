@@ -417,6 +417,9 @@ describe('kdm history', () => {
     expect(runKdm(['history']).stderr).toMatch(/history needs --db <file>/);
     expect(runKdm(['history', '--db', db, '--group-by', 'colour']).stderr).toMatch(/--group-by takes principal, key/);
     expect(runKdm(['history', '--db', db, '--from', 'yesterday']).stderr).toMatch(/--from must be YYYY-MM-DD/);
+    // Date.parse reads February 30th as March 2nd: a compliance query would cover days nobody asked for.
+    expect(runKdm(['history', '--db', db, '--from', '2026-02-30']).stderr).toBe('kdm: --from is not a date: "2026-02-30"\n');
+    expect(runKdm(['history', '--db', db, '--to', '2026-09-31T12:00:00Z']).stderr).toMatch(/--to must be YYYY-MM-DD or an RFC 3339 time/);
     expect(runKdm(['history', '--db', notDb]).stderr).toMatch(/not-a-db\.duckdb: /);
     expect(runKdm(['history', '--db', db, '--format', 'parquet']).stderr).toMatch(/needs --out/);
     // Before reading any log: a findings file that cannot be written.

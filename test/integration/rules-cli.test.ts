@@ -52,6 +52,17 @@ describe('kdm config validate', () => {
     expect(run.stdout).toMatch(/valid \(0 key\(s\), 0 bucket\(s\), 1 rule override\(s\), 0 suppression\(s\)\)/);
   });
 
+  it('warns about a suppression past its expiry, which is valid but no longer applies (exit 0)', () => {
+    const file = join(tmp, 'expired.yaml');
+    writeFileSync(file, 'suppressions:\n  - { id: old-export, rule: kms-mass-decrypt, reason: the export ran last year, expires: 2020-01-31 }\n  - { id: current, rule: kms-throttled, reason: the key is being rotated, expires: 2999-12-31 }\n');
+
+    const run = runKdm(['config', 'validate', file]);
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/valid \(0 key\(s\), 0 bucket\(s\), 0 rule override\(s\), 2 suppression\(s\)\)/);
+    expect(run.stderr).toBe('kdm: warning: suppression old-export (kms-mass-decrypt) expired on 2020-01-31 and no longer applies\n');
+  });
+
   it('rejects an invalid file naming file, line and field, exit 1', () => {
     const file = join(tmp, 'bad.yaml');
     writeFileSync(file, 'rules:\n  kms-mass-decrypt:\n    threshold: many\n');

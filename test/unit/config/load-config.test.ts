@@ -81,6 +81,20 @@ unknownTop: 1
     ]);
   });
 
+  it('refuses an expiry that is not a day of the calendar, and a suppression id given twice', () => {
+    const suppression = (id: string, expires: string) => `  - { id: ${id}, rule: kms-throttled, reason: the key is being rotated, expires: ${expires} }`;
+
+    expect(problemsOf(['suppressions:', suppression('a', '2027-02-30')].join('\n'))).toEqual([expect.stringMatching(/^kdm\.config\.yaml:2:\d+: suppressions\[0\]\.expires: expected a date such as 2027-01-31, got "2027-02-30"$/)]);
+    expect(problemsOf(['suppressions:', suppression('a', '2027-04-31T12:00:00Z')].join('\n'))).toHaveLength(1);
+    expect(problemsOf(['suppressions:', suppression('a', '2027-01-31'), suppression('b', '2028-02-29'), suppression('a', '2027-03-01')].join('\n'))).toEqual([
+      'kdm.config.yaml:4:11: suppressions[2].id: "a" is already the id of suppressions[0]; each must be unique',
+    ]);
+    expect(parseExpiryMs('2028-02-29')).toBe(Date.parse('2028-02-29T23:59:59.999Z'));
+    expect(parseExpiryMs('2027-02-29')).toBeUndefined();
+    expect(parseExpiryMs('2100-02-29')).toBeUndefined();
+    expect(parseExpiryMs('2000-02-29')).toBe(Date.parse('2000-02-29T23:59:59.999Z'));
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problemsOf('keys:\n  - alias: [unclosed\n')[0]).toMatch(/^kdm\.config\.yaml:\d+:\d+: /);
   });
