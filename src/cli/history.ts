@@ -147,7 +147,7 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
   }
   const parsed = parseHistoryArgs(argv);
   const out = parsed.values.out;
-  if (out !== undefined) checkOutputPath(out, 'the history');
+  if (out !== undefined) checkOutputPath(out, 'the history', parsed.values.db);
   const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
   const db = await openSource(parsed, io.nowMs(), io.stderr);
   const note = dayGrainNote(parsed.filters);

@@ -21,6 +21,7 @@ import { limitHeapGrowth } from './heap-growth.ts';
 import { createProgress } from './progress.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
+import { checkOutputPath } from './output-file.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -108,6 +109,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     stderr.write(`kdm: ${label}: ${safeText(where)}: ${safeText(issue.message)}\n`);
   };
 
+  if (options.db !== undefined && options.findings !== undefined && options.findings !== '-') checkOutputPath(options.findings, 'findings', options.db);
   const engine = createEngine({ rules: options.rules, config: options.config });
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;

@@ -155,7 +155,7 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   if (html === undefined) throw new UsageError('report needs --html <out.html>');
   const parsed = parseHistoryArgs(rest);
   if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
-  checkOutputPath(html, 'the report');
+  checkOutputPath(html, 'the report', parsed.values.db);
   const { openLedgerDatabase } = await import('#adapters/local/ledger-database.ts');
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
   const note = dayGrainNote(parsed.filters);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -459,6 +459,37 @@ describe('writing an output file', () => {
       expect(run.stderr).not.toMatch(/unexpected error/);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+});
+
+describe('an output file that is the database', () => {
+  it('refuses to write a report, a history or findings over the database, by any name, and leaves it whole', () => {
+    const dir = join(work, 'onto-db');
+    mkdirSync(dir, { recursive: true });
+    const db = join(dir, 'ledger.duckdb');
+    json(['replay', EVENTS, '--db', db, '--summary', 'json']);
+    const before = readFileSync(db);
+    const link = join(dir, 'link.duckdb');
+    symlinkSync(db, link);
+    const roundabout = join(dir, '..', 'onto-db', 'ledger.duckdb');
+
+    const cases: [readonly string[], string][] = [
+      [['report', '--db', db, '--html', db], `kdm: cannot write the report to ${db}: it is the database (--db ${db}); choose another file\n`],
+      [['report', '--db', link, '--html', roundabout], `kdm: cannot write the report to ${roundabout}: it is the database (--db ${link}); choose another file\n`],
+      [['history', '--db', db, '--format', 'csv', '--out', link], `kdm: cannot write the history to ${link}: it is the database (--db ${db}); choose another file\n`],
+      [['history', '--db', db, '--format', 'csv', '--out', `${db}.wal`], `kdm: cannot write the history to ${db}.wal: it is the database's log (${db}.wal); choose another file\n`],
+      [['replay', EVENTS, '--db', db, '--findings', db], `kdm: cannot write findings to ${db}: it is the database (--db ${db}); choose another file\n`],
+    ];
+    for (const [args, message] of cases) {
+      const run = runKdm(args);
+      expect(run.status, args.join(' ')).toBe(1);
+      expect(run.stderr).toBe(message);
+    }
+    expect(readFileSync(db).equals(before)).toBe(true);
+    // A new database and a findings file of the same new name: the replay would have renamed its findings onto it.
+    const fresh = join(dir, 'fresh.duckdb');
+    expect(runKdm(['replay', EVENTS, '--db', fresh, '--findings', fresh]).stderr).toBe(`kdm: cannot write findings to ${fresh}: it is the database (--db ${fresh}); choose another file\n`);
+    expect(existsSync(fresh)).toBe(false);
   });
 });
 

@@ -23,3 +23,15 @@ export const pathState = (path: string): PathState => {
     return { kind: 'unknown' };
   }
 };
+
+/** Whether two paths name one file: the same path once resolved, or one existing file (through links) by device and inode. */
+export const namesSameFile = (a: string, b: string): boolean => {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a, { throwIfNoEntry: false });
+    const y = statSync(b, { throwIfNoEntry: false });
+    return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+};
