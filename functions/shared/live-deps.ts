@@ -20,6 +20,7 @@ import { toAsff } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Clock, FindingSink, ObjectSource } from '#core/ports.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
+import { SEVERITIES } from '#core/rules/define-rule.ts';
 
 /** What tests (and the cost benchmark) replace: the AWS clients and the clock. Everything else comes from env. */
 export interface LiveOverrides {
@@ -37,6 +38,27 @@ const required = (env: Readonly<Record<string, string | undefined>>, name: strin
   const value = env[name];
   if (value === undefined || value === '') throw new ConfigError(`environment variable ${name} is not set (serverless.yml sets it)`);
   return value;
+};
+
+/**
+ * A whole number from the environment, or `fallback` when unset. A value that is not one (`1y` for a deploy
+ * parameter of days) stops the cold start naming the variable, instead of becoming NaN: a NaN expiry would fail
+ * every batch's write, one SQS retry after another.
+ */
+const wholeNumber = (env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, min: number): number => {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min) throw new ConfigError(`environment variable ${name} must be a whole number of at least ${min} (got "${text}")`);
+  return value;
+};
+
+/** Severities named in KDM_URGENT_SEVERITIES (comma-separated; empty: none is urgent). */
+const severities = (env: Readonly<Record<string, string | undefined>>, name: string, fallback: string): ReadonlySet<string> => {
+  const names = (env[name] ?? fallback).split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
+  const unknown = names.filter((s) => !(SEVERITIES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new ConfigError(`environment variable ${name} names no severity ${unknown.map((s) => `"${s}"`).join(', ')} (expected some of ${SEVERITIES.join(', ')}, comma-separated)`);
+  return new Set(names);
 };
 
 /** Runs `load` once, on first use (the modules it imports stay out of the cold start). */
@@ -121,9 +143,9 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
   const store = createDynamoDbStateStore({
     client: dynamodb,
     tableName: required(env, 'STATE_TABLE'),
-    journalTakeoverMs: Number(env.KDM_JOURNAL_TAKEOVER_MS ?? 15 * 60_000),
-    busyWaitMs: Number(env.KDM_BUSY_WAIT_MS ?? 20_000),
-    ledgerRetentionMs: Number(env.KDM_LEDGER_RETENTION_DAYS ?? 400) * 86_400_000,
+    journalTakeoverMs: wholeNumber(env, 'KDM_JOURNAL_TAKEOVER_MS', 15 * 60_000, 1),
+    busyWaitMs: wholeNumber(env, 'KDM_BUSY_WAIT_MS', 20_000, 0),
+    ledgerRetentionMs: wholeNumber(env, 'KDM_LEDGER_RETENTION_DAYS', 400, 1) * 86_400_000,
     ...(count !== undefined ? { onCall: (operation: string, items: number) => count('dynamodb', operation, items) } : {}),
   });
   const keyFacts = env.KDM_KEY_FACTS === 'off' ? undefined : lazyKeyFacts(overrides.kmsClientFor, config.keyPolicy.needs, count);
@@ -147,9 +169,9 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
     clock,
     latenessMs: config.correlation.latenessMs,
     // KDM_URGENT_SEVERITIES="" batches every finding too (fewest Security Hub calls; up to the hold and a flush period later).
-    urgentSeverities: new Set((env.KDM_URGENT_SEVERITIES ?? 'HIGH,CRITICAL').split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '')),
+    urgentSeverities: severities(env, 'KDM_URGENT_SEVERITIES', 'HIGH,CRITICAL'),
     // KDM_FINDING_HOLD_MS=0: the flush sends every waiting finding (more, emptier Security Hub calls).
-    findingHoldMs: Number(env.KDM_FINDING_HOLD_MS ?? 5 * 60_000),
+    findingHoldMs: wholeNumber(env, 'KDM_FINDING_HOLD_MS', 5 * 60_000, 0),
     source: overrides.objectSource ?? lazyS3Source(),
     parse: parseForIngest,
     maxBytes: DEFAULT_MAX_FILE_BYTES,

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
 import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
+import { ConfigError } from '#core/errors.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
@@ -120,6 +121,27 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(metricLines.some((l) => l.includes('RecordsProcessed'))).toBe(true);
     expect(metricLines.some((l) => l.includes('"Findings"'))).toBe(true);
     expect(emf.join('')).not.toContain('encryptionContext');
+  });
+
+  it('stop a cold start on a number or severity setting they cannot read, naming the variable', async () => {
+    const base = { STATE_TABLE: 'kdm-state', KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT' };
+    const cases: [string, string, string][] = [
+      // `ledgerRetentionDays` is a deploy parameter: `1y` made every ledger expiry NaN and every batch's write fail.
+      ['KDM_LEDGER_RETENTION_DAYS', '1y', 'environment variable KDM_LEDGER_RETENTION_DAYS must be a whole number of at least 1 (got "1y")'],
+      ['KDM_LEDGER_RETENTION_DAYS', '0', 'environment variable KDM_LEDGER_RETENTION_DAYS must be a whole number of at least 1 (got "0")'],
+      ['KDM_FINDING_HOLD_MS', '5m', 'environment variable KDM_FINDING_HOLD_MS must be a whole number of at least 0 (got "5m")'],
+      ['KDM_JOURNAL_TAKEOVER_MS', '-1', 'environment variable KDM_JOURNAL_TAKEOVER_MS must be a whole number of at least 1 (got "-1")'],
+      ['KDM_BUSY_WAIT_MS', '2.5', 'environment variable KDM_BUSY_WAIT_MS must be a whole number of at least 0 (got "2.5")'],
+      ['KDM_URGENT_SEVERITIES', 'HIGH,CRTICAL', 'environment variable KDM_URGENT_SEVERITIES names no severity "CRTICAL" (expected some of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, comma-separated)'],
+    ];
+    for (const [name, value, message] of cases) {
+      const failed = await createLiveDeps({ env: { ...base, [name]: value }, dynamodb: ddb.client() }).then(() => undefined, (error: unknown) => error);
+      expect(failed, `${name}=${value}`).toBeInstanceOf(ConfigError);
+      expect((failed as Error).message).toBe(message);
+    }
+    // Unset or empty, the defaults; the documented forms are taken as they are.
+    await expect(createLiveDeps({ env: { ...base, KDM_FINDING_HOLD_MS: '', KDM_URGENT_SEVERITIES: 'high, critical' }, dynamodb: ddb.client() })).resolves.toMatchObject({ findingHoldMs: 300_000, urgentSeverities: new Set(['HIGH', 'CRITICAL']) });
+    await expect(createLiveDeps({ env: { ...base, KDM_FINDING_HOLD_MS: '0', KDM_URGENT_SEVERITIES: '' }, dynamodb: ddb.client() })).resolves.toMatchObject({ findingHoldMs: 0, urgentSeverities: new Set() });
   });
 
   it('reports unreadable messages as partial batch failures and processes the rest', async () => {
