@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -166,6 +166,36 @@ describe('kdm usage errors', () => {
     expect(missing.stderr).not.toMatch(/warning/);
 
     expect(runKdm(['replay', 'events/', '--summary', 'json']).stderr).not.toMatch(/warning/);
+  });
+});
+
+describe('kdm replay and a directory it may not list', () => {
+  // Root may list anything: as root, the replay runs as nobody (setpriv, from util-linux) to meet the refusal.
+  const asRoot = process.getuid?.() === 0;
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const asNobody = (args: readonly string[], cwd?: string) =>
+    spawnSync(setpriv as string, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], { encoding: 'utf8', ...(cwd !== undefined ? { cwd } : {}) });
+  // Nobody must be able to read the built CLI too (a checkout under a private directory is not).
+  const canRefuse = process.platform === 'linux' && (!asRoot || (setpriv !== undefined && asNobody(['-e', `require('fs').accessSync(${JSON.stringify(KDM)}, 4)`]).status === 0));
+  if (!canRefuse) console.warn('skipped: running as root without setpriv, or where nobody cannot read dist/kdm.js: a directory cannot refuse to be listed');
+
+  it.runIf(canRefuse)('names it as one failed path and reads the rest of the tree (exit 2)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kdm-locked-'));
+    chmodSync(root, 0o755);
+    const logs = join(root, 'logs');
+    for (const d of ['a-open', 'b-locked', 'c-open']) {
+      mkdirSync(join(logs, d), { recursive: true });
+      writeFileSync(join(logs, d, `${d}.json`), JSON.stringify({ Records: [kmsRecord({ eventId: `in-${d}` })] }));
+    }
+    chmodSync(join(logs, 'b-locked'), 0o000);
+    const args = [KDM, 'replay', logs, '--summary', 'json'];
+    const run = asRoot ? asNobody(args, root) : spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+
+    expect(run.stderr).toBe(`kdm: error: ${join(logs, 'b-locked')}: cannot list the directory: EACCES\n`);
+    expect(run.status).toBe(2);
+    expect(summaryOf(run.stdout).records.processed).toBe(2);
+    expect(summaryOf(run.stdout).files).toMatchObject({ read: 2, failed: 1 });
+    chmodSync(join(logs, 'b-locked'), 0o755);
   });
 });
 

@@ -45,8 +45,8 @@ export interface InputFile {
  * Expands the command-line paths: files as given, directories recursively (sorted, so an AWSLogs tree
  * replays in date order), `-` for standard input. Symbolic links are followed, to files and directories alike
  * (a directory reached twice, through a link or a loop, is read once). Directory entries that are not
- * CloudTrail file names are reported as skipped files, and links that lead nowhere as failed ones: never
- * silently ignored.
+ * CloudTrail file names are reported as skipped files, and links that lead nowhere or directories that cannot be
+ * listed as failed ones: never silently ignored, and never the end of the run.
  */
 export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
   const out: InputFile[] = [];
@@ -54,10 +54,17 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
     onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}${why}` });
   const walked = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
-    const real = await realpath(dir);
-    if (walked.has(real)) return;
-    walked.add(real);
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      const real = await realpath(dir);
+      if (walked.has(real)) return;
+      walked.add(real);
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (cause) {
+      // A directory that refuses to be listed (permissions) is one failed path: the rest of the tree is still read.
+      onIssue({ kind: 'file-failed', origin: { file: dir }, message: `cannot list the directory: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` });
+      return;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = join(dir, entry.name);
@@ -72,7 +79,14 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
         }
       }
       if (target.isDirectory()) await walk(full);
-      else if (target.isFile() && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (target instanceof Stats ? target : await stat(full)).size });
+      else if (target.isFile() && CLOUDTRAIL_FILE.test(entry.name)) {
+        try {
+          out.push({ path: full, bytes: (target instanceof Stats ? target : await stat(full)).size });
+        } catch (cause) {
+          // Gone, or refused, between listing and looking.
+          cannotOpen(full, cause);
+        }
+      }
       else if (target.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
       else onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
     }
