@@ -82,6 +82,9 @@ export const DEFAULT_THREADS = 3;
 /** Most threads `--threads` takes: more readers than this only hold more files in memory. */
 export const MAX_THREADS = 4;
 
+/** The reason of a file skipped because the database holds it already (told in one line for all). */
+const ALREADY_REPLAYED = 'already-replayed';
+
 /** Most read problems printed one per line; the rest are counted in one closing line. */
 const MAX_ISSUE_LINES = 200;
 
@@ -97,8 +100,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   let unreadInput = false;
   const onIssue = (issue: ReadIssue): void => {
     if (issue.kind === 'record-failed' || issue.kind === 'file-failed') unreadInput = true;
-    // Duplicates and other per-record skips are counted in the summary; failures and file-level skips are named.
-    if (issue.kind === 'record-skipped') return;
+    // Duplicates and other per-record skips are counted in the summary; failures and file-level skips are named,
+    // but for files already in the database, which are told in one line (a resumed replay skips thousands).
+    if (issue.kind === 'record-skipped' || issue.reason === ALREADY_REPLAYED) return;
     if (printedIssues >= MAX_ISSUE_LINES) {
       unprintedIssues++;
       return;
@@ -175,11 +179,17 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     };
 
     const toRead: InputFile[] = [];
+    const alreadyReplayed: string[] = [];
     for (const input of inputs) {
       if (db !== undefined && input.path !== '-' && (await db.hasFile(basename(input.path), input.bytes))) {
-        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same name and size); its calls are counted there` });
+        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same name and size)`, reason: ALREADY_REPLAYED });
+        alreadyReplayed.push(input.path);
         progress.fileDone(input.bytes);
       } else toRead.push(input);
+    }
+    if (db !== undefined && alreadyReplayed.length > 0) {
+      const which = alreadyReplayed.length === 1 ? `${safeText(alreadyReplayed[0] ?? '')}, already replayed` : `${alreadyReplayed.length} files already replayed`;
+      stderr.write(`kdm: skipped ${which} into ${safeText(db.file)} (same name and size); their calls are counted there\n`);
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();

@@ -86,6 +86,12 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(Number(before[0]?.calls)).toBe(expected);
     expect(again.status).toBe(0);
     expect(again.stderr).toMatch(/already replayed into .*events\.duckdb/);
+    // One line for them all: a replay resumed after its last checkpoint skips thousands of files.
+    const told = again.stderr.split('\n').filter((l) => l.includes('already replayed'));
+    expect(told).toEqual([expect.stringMatching(/^kdm: skipped \d+ files already replayed into \S*events\.duckdb \(same name and size\); their calls are counted there$/)]);
+    const skipped = Number(/skipped (\d+) files/.exec(told[0] ?? '')?.[1]);
+    expect(skipped).toBeGreaterThan(5);
+    expect((JSON.parse(again.stdout) as { files: { skipped: number } }).files.skipped).toBeGreaterThanOrEqual(skipped);
     expect(after).toEqual(before);
   });
 
