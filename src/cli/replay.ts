@@ -18,7 +18,7 @@ import { expiredSuppressionWarning, formatSummaryTable } from './format-summary.
 import type { PublishOptions } from './publish.ts';
 import { renderFinding, type FindingsFormat } from './render-finding.ts';
 import { limitHeapGrowth } from './heap-growth.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, type Progress } from './progress.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
 import { checkOutputPath } from './output-file.ts';
@@ -85,6 +85,9 @@ export const MAX_THREADS = 4;
 /** The reason of a file skipped because the database holds it already (told in one line for all). */
 const ALREADY_REPLAYED = 'already-replayed';
 
+/** Signals that end a replay into a database with a word on what it keeps. */
+const INTERRUPTS = ['SIGINT', 'SIGTERM'] as const;
+
 /** Most read problems printed one per line; the rest are counted in one closing line. */
 const MAX_ISSUE_LINES = 200;
 
@@ -117,6 +120,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   const engine = createEngine({ rules: options.rules, config: options.config });
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
+  let progress: Progress | undefined;
   // DuckDB (about 190 ms and 35 MB to load) only with --db, and the AWS SDK (230 ms, 36 MB) only with --publish.
   const db =
     options.db === undefined
@@ -126,6 +130,15 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
           memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
         });
+  // Ctrl-C in a long replay into a database: say what the file holds and how to go on, rather than vanish.
+  // Exiting at once is safe: DuckDB's log keeps each checkpoint's commit, and the next open discards the rest.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress?.stop();
+    const kept = checkpoints > 0 ? `keeps this run up to its last checkpoint (${checkpoints} made)` : 'holds nothing of this run yet (no checkpoint was made)';
+    stderr.write(`kdm: interrupted (${signal}): ${safeText(db?.file ?? '')} ${kept}; run the same command again to continue from there\n`);
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  if (db !== undefined) for (const signal of INTERRUPTS) process.once(signal, onSignal);
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined, { writeThrough: true });
     await db?.begin();
@@ -148,6 +161,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     throw error;
   } finally {
+    for (const signal of INTERRUPTS) process.off(signal, onSignal);
     db?.close();
   }
 
@@ -169,7 +183,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (inputs.length === 0 && processor.summary.files.failed === 0) {
       stderr.write(`kdm: warning: no CloudTrail log files under ${options.paths.map(safeText).join(', ')} (log files end in .json, .jsonl or .ndjson, optionally .gz)\n`);
     }
-    const progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
+    progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);
     const findings = new Map<string, FindingRecord>();
     // Created or updated since the database's last checkpoint.
     const changedFindings = new Map<string, FindingRecord>();

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
-import { REPO, runKdm } from '../helpers/cli.ts';
+import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
@@ -465,6 +466,31 @@ describe('writing an output file', () => {
       expect(run.stderr).not.toMatch(/unexpected error/);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+});
+
+describe('interrupting a replay into a database', () => {
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('on %s says what the file keeps and how to go on, and leaves it readable', async (signal, status) => {
+    const dir = join(work, `interrupt-${signal}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'notes.txt'), 'not a log');
+    const db = join(dir, 'ledger.duckdb');
+    // Standard input held open keeps the replay running; the note on notes.txt says it is past its start.
+    const child = spawn(process.execPath, [KDM, 'replay', dir, '-', '--db', db], { cwd: REPO });
+    let stderr = '';
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('not a CloudTrail file name')) resolve();
+      }),
+    );
+    const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await started;
+    child.kill(signal);
+
+    expect(await ended).toBe(status);
+    expect(stderr).toContain(`kdm: interrupted (${signal}): ${db} holds nothing of this run yet (no checkpoint was made); run the same command again to continue from there\n`);
+    expect(runKdm(['history', '--db', db]).stdout).toBe('(no matching decrypt history)\n');
   });
 });
 
