@@ -86,7 +86,6 @@ export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: stri
   return false;
 };
 
-/** End of the given day in UTC for `YYYY-MM-DD`, else the instant given. */
 /**
  * Whether `YYYY-MM-DD` names a day of the calendar. `Date.parse` does not check: it reads 2027-02-30 as March 2,
  * so a mistyped expiry or history bound would stand for another day unnoticed. (Records' times are read as
@@ -103,6 +102,7 @@ export const isCalendarDate = (ymd: string): boolean => {
   return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 };
 
+/** End of the given day in UTC for `YYYY-MM-DD`, else the instant given; undefined for a day not on the calendar. */
 export const parseExpiryMs = (text: string): number | undefined => {
   if (!isCalendarDate(text.slice(0, 10))) return undefined;
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
