@@ -153,6 +153,9 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
     else rest.push(arg);
   }
   if (html === undefined) throw new UsageError('report needs --html <out.html>');
+  // History's output options would be taken and ignored: a user asking for CSV should hear that the report is HTML.
+  const historyOnly = (['group-by', 'format', 'out', 'limit'] as const).filter((o) => rest.some((a) => a === `--${o}` || a.startsWith(`--${o}=`)));
+  if (historyOnly.length > 0) throw new UsageError(`report does not take ${historyOnly.map((o) => `--${o}`).join(', ')} (kdm history does); the report is one HTML page (--html)`);
   const parsed = parseHistoryArgs(rest);
   if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
   checkOutputPath(html, 'the report', parsed.values.db);

@@ -573,6 +573,16 @@ describe('kdm report --html', () => {
     if (run.status !== 0) throw new Error(run.stderr);
   }, 120_000);
 
+  it('refuses the history options it would otherwise ignore', () => {
+    const run = runKdm(['report', '--db', db, '--html', join(work, 'ignored.html'), '--format', 'csv', '--group-by', 'day']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('kdm: report does not take --group-by, --format (kdm history does); the report is one HTML page (--html)\n');
+    expect(existsSync(join(work, 'ignored.html'))).toBe(false);
+    expect(runKdm(['report', '--db', db, '--html', join(work, 'ignored.html'), '--limit=3']).stderr).toMatch(/^kdm: report does not take --limit /);
+    // Told before history's own checks, which would ask for an --out the report has no use for.
+    expect(runKdm(['report', '--db', db, '--html', join(work, 'ignored.html'), '--format', 'parquet']).stderr).toMatch(/^kdm: report does not take --format /);
+  });
+
   it('is one self-contained page: no scripts, no remote resources, a policy that forbids both', () => {
     const html = readFileSync(page, 'utf8');
 
