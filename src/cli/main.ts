@@ -14,6 +14,7 @@ import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { rulesCommand } from './rules-command.ts';
 import { simulateCommand } from './simulate-command.ts';
+import { awsSetupProblem } from './aws-setup.ts';
 
 const VERSION = '0.1.0';
 
@@ -201,7 +202,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     // One line, no stack trace: the user needs the reason, not our internals.
     const message = isMonitorError(error) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
       ? (error as Error).message
-      : `unexpected error: ${(error as Error).message ?? String(error)}`;
+      : (awsSetupProblem(error) ?? `unexpected error: ${(error as Error).message ?? String(error)}`);
     process.stderr.write(`kdm: ${message}\n`);
     if (process.env['KDM_DEBUG'] === '1') process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     return EXIT.error;
@@ -210,6 +211,9 @@ export const main = async (argv: readonly string[]): Promise<number> => {
 
 const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/kdm') || process.argv[1]?.endsWith('kdm.js');
 if (isEntryPoint) {
+  // The AWS SDK warns on Node 20 that its releases after early January 2027 need Node 22. This package pins its
+  // SDK versions, so the warning is ours to act on (see the README's dependencies), not a user's: one may set it.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

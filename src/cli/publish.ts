@@ -9,6 +9,7 @@ import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { renderFinding, type FindingsFormat } from './render-finding.ts';
 import { safeText } from './terminal.ts';
+import { awsSetupProblem, resolveAwsSetup, type ResolvableClient } from './aws-setup.ts';
 
 export type PublishTarget = 'securityhub' | 'eventbridge';
 
@@ -22,6 +23,20 @@ export interface PublishOptions {
   readonly fallbackAccountId?: string;
   readonly version: string;
 }
+
+/**
+ * A client's region and credentials (through its import role, when there is one), resolved before any finding is
+ * sent: a machine without them is told once, not once per finding as a rejection.
+ */
+const resolvedOrTold = async (client: ResolvableClient): Promise<void> => {
+  try {
+    await resolveAwsSetup(client);
+  } catch (error) {
+    const problem = awsSetupProblem(error);
+    if (problem === undefined) throw error;
+    throw new MonitorError('FINDING_IMPORT_FAILED', `cannot publish: ${problem}; nothing was sent`, { cause: error });
+  }
+};
 
 /** `--publish`: validates every finding, then sends (or, with --dry-run, only counts what would be sent). */
 export const publishFindings = async (findings: readonly FindingRecord[], rules: ReadonlyMap<string, Rule>, options: PublishOptions, stderr: NodeJS.WritableStream): Promise<void> => {
@@ -44,10 +59,12 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
       stderr.write(`kdm: dry run: ${findings.length} finding(s) valid for BatchImportFindings; would make ${calls} call(s) to Security Hub in ${groups.size} account/region(s)\n`);
       return;
     }
-    const sink = createSecurityHubFindingSink({
-      render: asff,
-      clientFor: createMemberAccountClients(options.importRoleArnTemplate !== undefined ? { importRoleArnTemplate: options.importRoleArnTemplate } : {}),
-    });
+    const clientFor = createMemberAccountClients(options.importRoleArnTemplate !== undefined ? { importRoleArnTemplate: options.importRoleArnTemplate } : {});
+    for (const target of groups.keys()) {
+      const [accountId = '', region = ''] = target.split('|');
+      await resolvedOrTold(clientFor(accountId, region));
+    }
+    const sink = createSecurityHubFindingSink({ render: asff, clientFor });
     await sink.put(findings);
     stderr.write(`kdm: imported ${sink.stats.imported} finding(s) into Security Hub in ${sink.stats.calls} call(s)\n`);
     return;
@@ -57,8 +74,10 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     stderr.write(`kdm: dry run: ${findings.length} finding(s) valid; would make ${calls} PutEvents call(s) to bus ${safeText(options.eventBus)} (${options.format})\n`);
     return;
   }
+  const client = new EventBridgeClient(options.region !== undefined ? { region: options.region } : {});
+  await resolvedOrTold(client);
   const sink = createEventBridgeFindingSink({
-    client: new EventBridgeClient(options.region !== undefined ? { region: options.region } : {}),
+    client,
     busName: options.eventBus,
     render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn].filter((r): r is string => r !== undefined) }),
   });

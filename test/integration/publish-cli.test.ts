@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runKdm } from '../helpers/cli.ts';
+import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 describe('kdm replay --publish (dry run: validates and counts, sends nothing)', () => {
   it('validates findings against the Security Hub model and counts the calls it would make', () => {
@@ -30,6 +31,34 @@ describe('kdm replay --publish (dry run: validates and counts, sends nothing)', 
 
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(message);
+  });
+});
+
+describe('kdm on a machine without AWS region or credentials', () => {
+  // No credentials anywhere the SDK looks, and no instance metadata (which would be the network).
+  const home = mkdtempSync(join(tmpdir(), 'kdm-no-aws-'));
+  const bareEnv = { PATH: process.env['PATH'] ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none') };
+  const kdm = (args: readonly string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [KDM, ...args], { cwd: REPO, encoding: 'utf8', env: { ...bareEnv, ...env } });
+
+  it.each([
+    ['history from DynamoDB, no region', ['history', '--source', 'dynamodb', '--table', 'kdm-state'], {}, 'kdm: no AWS region is configured: set AWS_REGION (kdm history also takes --region)'],
+    ['history from DynamoDB, no credentials', ['history', '--source', 'dynamodb', '--table', 'kdm-state', '--region', 'us-east-1'], {}, 'kdm: no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them'],
+    ['publishing to Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], {}, 'kdm: cannot publish: no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them; nothing was sent'],
+    ['publishing to EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], {}, 'kdm: cannot publish: no AWS region is configured: set AWS_REGION (kdm history also takes --region); nothing was sent'],
+    ['publishing to EventBridge with a region', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], { AWS_REGION: 'us-east-1' }, 'kdm: cannot publish: no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them; nothing was sent'],
+  ])('%s: says what to set, in one line, exit 1', (_, args, env, message) => {
+    const run = kdm(args, env);
+
+    expect(run.status).toBe(1);
+    const lines = run.stderr.split('\n').filter((l) => l !== '' && !/^kdm: (skipped|reading \d+ day)/.test(l));
+    expect(lines).toEqual([message]);
+  });
+
+  it('leaves out the SDK\'s warning about its Node 22 releases, which the pinned versions make ours to act on, unless asked for', () => {
+    const quiet = kdm(['history', '--source', 'dynamodb', '--table', 'kdm-state']);
+    expect(quiet.stderr).not.toMatch(/NodeVersionSupportWarning/);
+    const asked = kdm(['history', '--source', 'dynamodb', '--table', 'kdm-state'], { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' });
+    if (Number(process.versions.node.split('.')[0]) < 22) expect(asked.stderr).toMatch(/NodeVersionSupportWarning/);
   });
 });
 

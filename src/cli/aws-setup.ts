@@ -1,0 +1,20 @@
+/**
+ * What the AWS SDK says when the machine has no region or no credentials, told as the user's to set up rather
+ * than as an unexpected error, and once rather than once per finding.
+ */
+export const awsSetupProblem = (error: unknown): string | undefined => {
+  const e = error as { readonly name?: unknown; readonly message?: unknown } | null | undefined;
+  if (e?.name === 'CredentialsProviderError') return 'no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them';
+  if (e?.message === 'Region is missing') return 'no AWS region is configured: set AWS_REGION (kdm history also takes --region)';
+  return undefined;
+};
+
+/** A client's region and credentials, resolved before any call: a machine without them fails here, in one line. */
+export interface ResolvableClient {
+  readonly config: { readonly region: () => Promise<string>; readonly credentials: () => Promise<unknown> };
+}
+
+export const resolveAwsSetup = async (client: ResolvableClient): Promise<void> => {
+  await client.config.region();
+  await client.config.credentials();
+};
