@@ -11,7 +11,7 @@ export interface CliRun {
 }
 
 /** Runs the built CLI exactly as `npx kdm` would, from the repository root. */
-export const runKdm = (args: readonly string[], input?: string | Buffer): CliRun => {
-  const r = spawnSync(process.execPath, [KDM, ...args], { cwd: REPO, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export const runKdm = (args: readonly string[], input?: string | Buffer, env?: Readonly<Record<string, string>>): CliRun => {
+  const r = spawnSync(process.execPath, [KDM, ...args], { cwd: REPO, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(env !== undefined ? { env: { ...process.env, ...env } } : {}) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };

@@ -1,4 +1,4 @@
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
@@ -139,6 +139,13 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
       expect(failed, `${name}=${value}`).toBeInstanceOf(ConfigError);
       expect((failed as Error).message).toBe(message);
     }
+    // Hashing encryption context with no secret key would hash with one anyone could know.
+    const privacy = join(mkdtempSync(join(tmpdir(), 'kdm-privacy-')), 'kdm.config.yaml');
+    writeFileSync(privacy, 'privacy:\n  hashEncryptionContext: true\n');
+    const noKey = await createLiveDeps({ env: { ...base, KDM_CONFIG_FILE: privacy, KDM_CONTEXT_HASH_KEY: '' }, dynamodb: ddb.client() }).then(() => undefined, (error: unknown) => error);
+    expect(noKey).toBeInstanceOf(ConfigError);
+    expect((noKey as Error).message).toMatch(/^privacy\.hashEncryptionContext needs a secret key in KDM_CONTEXT_HASH_KEY/);
+    await expect(createLiveDeps({ env: { ...base, KDM_CONFIG_FILE: privacy, KDM_CONTEXT_HASH_KEY: 'a3f1c0de9b7e4d2a8c6f5e4d3c2b1a09' }, dynamodb: ddb.client() })).resolves.toBeDefined();
     // Unset or empty, the defaults; the documented forms are taken as they are.
     await expect(createLiveDeps({ env: { ...base, KDM_FINDING_HOLD_MS: '', KDM_URGENT_SEVERITIES: 'high, critical' }, dynamodb: ddb.client() })).resolves.toMatchObject({ findingHoldMs: 300_000, urgentSeverities: new Set(['HIGH', 'CRITICAL']) });
     await expect(createLiveDeps({ env: { ...base, KDM_FINDING_HOLD_MS: '0', KDM_URGENT_SEVERITIES: '' }, dynamodb: ddb.client() })).resolves.toMatchObject({ findingHoldMs: 0, urgentSeverities: new Set() });

@@ -55,7 +55,8 @@ describe('secrets and privacy', () => {
     const config = join(dir, 'kdm.config.yaml');
     writeFileSync(config, 'privacy:\n  hashEncryptionContext: true\n');
     writeFileSync(join(dir, 'root.json'), JSON.stringify({ Records: [kmsRecord({ who: { root: true }, context: { tenant: 'acme-secret-tenant', purpose: 'payroll' } })] }));
-    const hashed = runKdm(['replay', join(dir, 'root.json'), '--config', config, '--findings', '-']);
+    const key = { KDM_CONTEXT_HASH_KEY: 'a3f1c0de9b7e4d2a8c6f5e4d3c2b1a09' };
+    const hashed = runKdm(['replay', join(dir, 'root.json'), '--config', config, '--findings', '-'], undefined, key);
     const plain = runKdm(['replay', join(dir, 'root.json'), '--findings', '-']);
     const fields = (out: string) => (JSON.parse(out.trim().split('\n')[0] ?? '{}') as { ProductFields: Record<string, string> }).ProductFields;
 
@@ -64,5 +65,24 @@ describe('secrets and privacy', () => {
     expect(fields(hashed.stdout)['kdm/Context/tenant']).toMatch(/^hmac-sha256:[0-9a-f]{24}$/);
     expect(hashed.stdout).not.toContain('acme-secret-tenant');
     expect(hashed.stdout).not.toContain('payroll"');
+    // Keyed: another key, another hash, so a value cannot be confirmed by hashing guesses without the key.
+    const otherKey = runKdm(['replay', join(dir, 'root.json'), '--config', config, '--findings', '-'], undefined, { KDM_CONTEXT_HASH_KEY: 'another-key-of-32-characters-xyz' });
+    expect(fields(otherKey.stdout)['kdm/Context/tenant']).toMatch(/^hmac-sha256:[0-9a-f]{24}$/);
+    expect(fields(otherKey.stdout)['kdm/Context/tenant']).not.toBe(fields(hashed.stdout)['kdm/Context/tenant']);
+  });
+
+  it('refuses to hash encryption context without a secret key, which would let values be confirmed by guessing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-privacy-'));
+    const config = join(dir, 'kdm.config.yaml');
+    writeFileSync(config, 'privacy:\n  hashEncryptionContext: true\n');
+    writeFileSync(join(dir, 'root.json'), JSON.stringify({ Records: [kmsRecord({ who: { root: true }, context: { tenant: 'acme-secret-tenant' } })] }));
+
+    const noKey = runKdm(['replay', join(dir, 'root.json'), '--config', config, '--findings', '-'], undefined, { KDM_CONTEXT_HASH_KEY: '' });
+    expect(noKey.status).toBe(1);
+    expect(noKey.stderr).toBe('kdm: privacy.hashEncryptionContext needs a secret key in KDM_CONTEXT_HASH_KEY (at least 16 characters, e.g. from `openssl rand -hex 32`): without one, hashed values could be confirmed by guessing\n');
+    expect(noKey.stdout).toBe('');
+    const shortKey = runKdm(['replay', join(dir, 'root.json'), '--config', config], undefined, { KDM_CONTEXT_HASH_KEY: 'secret' });
+    expect(shortKey.status).toBe(1);
+    expect(shortKey.stderr).toBe('kdm: KDM_CONTEXT_HASH_KEY is 6 characters; it needs at least 16 (e.g. from `openssl rand -hex 32`)\n');
   });
 });
