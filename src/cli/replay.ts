@@ -21,7 +21,8 @@ import { limitHeapGrowth } from './heap-growth.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
-import { checkOutputPath } from './output-file.ts';
+import { cannotWriteOutput, checkOutputPath } from './output-file.ts';
+import { namesSameFile } from '#adapters/local/file-paths.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -178,6 +179,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           });
 
     const inputs = await expandInputs(options.paths, processor.noteIssue);
+    // Findings written over a log being read would replace the evidence they came from.
+    const findingsPath = options.findings;
+    const overwritten = findingsPath === undefined || findingsPath === '-' ? undefined : inputs.find((input) => input.path !== '-' && namesSameFile(findingsPath, input.path));
+    if (overwritten !== undefined) throw cannotWriteOutput('findings', findingsPath as string, `it is a log file this replay reads (${overwritten.path}); choose another file`);
     // Nothing to read, and nothing said about why (a path that could not be opened was reported already): most
     // likely the wrong directory, which a summary of zeros alone would not make plain.
     if (inputs.length === 0 && processor.summary.files.failed === 0) {

@@ -495,7 +495,7 @@ describe('interrupting a replay into a database', () => {
 });
 
 describe('an output file that is the database', () => {
-  it('refuses to write a report, a history or findings over the database, by any name, and leaves it whole', () => {
+  it('refuses to write a report, a history or findings over the database, by any name, or findings over a log being read, and leaves them whole', () => {
     const dir = join(work, 'onto-db');
     mkdirSync(dir, { recursive: true });
     const db = join(dir, 'ledger.duckdb');
@@ -518,6 +518,15 @@ describe('an output file that is the database', () => {
       expect(run.stderr).toBe(message);
     }
     expect(readFileSync(db).equals(before)).toBe(true);
+    // Nor over a log file the replay reads: the findings would replace the evidence they came from.
+    const log = join(dir, 'log.json');
+    writeFileSync(log, readFileSync(join(REPO, 'events', 'eventbridge', 'kms-decrypt.json')));
+    const logBefore = readFileSync(log);
+    const ontoLog = runKdm(['replay', dir, '--findings', log]);
+    expect(ontoLog.status).toBe(1);
+    expect(ontoLog.stderr).toContain(`kdm: cannot write findings to ${log}: it is a log file this replay reads (${log}); choose another file\n`);
+    expect(readFileSync(log).equals(logBefore)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes('partial'))).toEqual([]);
     // A new database and a findings file of the same new name: the replay would have renamed its findings onto it.
     const fresh = join(dir, 'fresh.duckdb');
     expect(runKdm(['replay', EVENTS, '--db', fresh, '--findings', fresh]).stderr).toBe(`kdm: cannot write findings to ${fresh}: it is the database (--db ${fresh}); choose another file\n`);
