@@ -494,7 +494,7 @@ describe('interrupting a replay into a database', () => {
   });
 });
 
-describe('an output file that is the database', () => {
+describe('an output file that is what the command reads', () => {
   it('refuses to write a report, a history or findings over the database, by any name, or findings over a log being read, and leaves them whole', () => {
     const dir = join(work, 'onto-db');
     mkdirSync(dir, { recursive: true });
