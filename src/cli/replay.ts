@@ -131,15 +131,22 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
           memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
         });
-  // Ctrl-C in a long replay into a database: say what the file holds and how to go on, rather than vanish.
-  // Exiting at once is safe: DuckDB's log keeps each checkpoint's commit, and the next open discards the rest.
+  // Ctrl-C in a long replay: say what the database holds and how to go on, and leave no partial findings file
+  // behind (the one a run that fails removes), rather than vanish. Exiting at once is safe: DuckDB's log keeps
+  // each checkpoint's commit, and the next open discards the rest.
+  const writesFindingsFile = options.findings !== undefined && options.findings !== '-';
   const onSignal = (signal: NodeJS.Signals): void => {
     progress?.stop();
-    const kept = checkpoints > 0 ? `keeps this run up to its last checkpoint (${checkpoints} made)` : 'holds nothing of this run yet (no checkpoint was made)';
-    stderr.write(`kdm: interrupted (${signal}): ${safeText(db?.file ?? '')} ${kept}; run the same command again to continue from there\n`);
+    findingsSink?.abandon();
+    const findingsNote = writesFindingsFile ? `; ${safeText(options.findings ?? '')} was left as it was` : '';
+    if (db === undefined) stderr.write(`kdm: interrupted (${signal})${findingsNote}\n`);
+    else {
+      const kept = checkpoints > 0 ? `keeps this run up to its last checkpoint (${checkpoints} made)` : 'holds nothing of this run yet (no checkpoint was made)';
+      stderr.write(`kdm: interrupted (${signal}): ${safeText(db.file)} ${kept}${findingsNote}; run the same command again to continue from there\n`);
+    }
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   };
-  if (db !== undefined) for (const signal of INTERRUPTS) process.once(signal, onSignal);
+  if (db !== undefined || writesFindingsFile) for (const signal of INTERRUPTS) process.once(signal, onSignal);
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined, { writeThrough: true });
     await db?.begin();

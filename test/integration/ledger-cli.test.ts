@@ -492,6 +492,32 @@ describe('interrupting a replay into a database', () => {
     expect(stderr).toContain(`kdm: interrupted (${signal}): ${db} holds nothing of this run yet (no checkpoint was made); run the same command again to continue from there\n`);
     expect(runKdm(['history', '--db', db]).stdout).toBe('(no matching decrypt history)\n');
   });
+
+  it('without a database, leaves the findings file as it was and no partial file beside it', async () => {
+    const dir = join(work, 'interrupt-findings');
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    writeFileSync(join(dir, 'logs', 'notes.txt'), 'not a log');
+    // Beside the logs: a .jsonl file among them would be one to read, and refused as the findings' path.
+    const findings = join(dir, 'findings.jsonl');
+    writeFileSync(findings, 'from an earlier run\n');
+    const child = spawn(process.execPath, [KDM, 'replay', join(dir, 'logs'), '-', '--findings', findings], { cwd: REPO });
+    let stderr = '';
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('not a CloudTrail file name')) resolve();
+      }),
+    );
+    const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await started;
+    expect(readdirSync(dir).some((f) => f.startsWith('findings.jsonl.partial-'))).toBe(true);
+    child.kill('SIGINT');
+
+    expect(await ended).toBe(130);
+    expect(stderr).toContain(`kdm: interrupted (SIGINT); ${findings} was left as it was\n`);
+    expect(readFileSync(findings, 'utf8')).toBe('from an earlier run\n');
+    expect(readdirSync(dir).sort()).toEqual(['findings.jsonl', 'logs']);
+  });
 });
 
 describe('an output file that is what the command reads', () => {
