@@ -9,7 +9,7 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 import { REPO } from '../helpers/cli.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-let template: { Resources: Record<string, Resource> };
+let template: { Resources: Record<string, Resource>; Parameters: Record<string, Record<string, unknown>> };
 let sizes: Record<string, { bundleBytes: number }>;
 
 const hasCfnLint = spawnSync('cfn-lint', ['--version']).status === 0;
@@ -44,6 +44,15 @@ describe('packaged CloudFormation template (osls package)', () => {
 
     expect(functions.length).toBeGreaterThan(0);
     for (const [, f] of functions) expect(f.Properties['Runtime']).toBe('nodejs22.x');
+  });
+
+  it('gives the functions the context hash key through a NoEcho parameter, never in the packaged template', () => {
+    expect(template.Parameters['ContextHashKey']).toMatchObject({ Type: 'String', NoEcho: true, Default: '' });
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [, f] of functions) {
+      expect((f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['KDM_CONTEXT_HASH_KEY']).toEqual({ Ref: 'ContextHashKey' });
+    }
   });
 
   it('declares the KMS rule with the state that lets it see read-only management events', () => {
