@@ -470,13 +470,13 @@ describe('writing an output file', () => {
 });
 
 describe('interrupting a replay into a database', () => {
-  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('on %s says what the file keeps and how to go on, and leaves it readable', async (signal, status) => {
-    const dir = join(work, `interrupt-${signal}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'notes.txt'), 'not a log');
-    const db = join(dir, 'ledger.duckdb');
-    // Standard input held open keeps the replay running; the note on notes.txt says it is past its start.
-    const child = spawn(process.execPath, [KDM, 'replay', dir, '-', '--db', db], { cwd: REPO });
+  /**
+   * `kdm replay <logs> - ...` with standard input held open, so it keeps running; resolves once it has reported
+   * the non-log file in `logs` (past its start, its signal handlers set), with the signal sender and the outcome.
+   */
+  const startHeldReplay = async (logs: string, args: readonly string[]) => {
+    writeFileSync(join(logs, 'notes.txt'), 'not a log');
+    const child = spawn(process.execPath, [KDM, 'replay', logs, '-', ...args], { cwd: REPO });
     let stderr = '';
     const started = new Promise<void>((resolve) =>
       child.stderr.on('data', (d: Buffer) => {
@@ -484,11 +484,20 @@ describe('interrupting a replay into a database', () => {
         if (stderr.includes('not a CloudTrail file name')) resolve();
       }),
     );
-    const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const ended = new Promise<{ status: number | null; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stderr })));
     await started;
-    child.kill(signal);
+    return { kill: (signal: NodeJS.Signals) => child.kill(signal), ended };
+  };
 
-    expect(await ended).toBe(status);
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('on %s says what the file keeps and how to go on, and leaves it readable', async (signal, status) => {
+    const dir = join(work, `interrupt-${signal}`);
+    mkdirSync(dir, { recursive: true });
+    const db = join(dir, 'ledger.duckdb');
+    const replay = await startHeldReplay(dir, ['--db', db]);
+    replay.kill(signal);
+    const { status: exited, stderr } = await replay.ended;
+
+    expect(exited).toBe(status);
     expect(stderr).toContain(`kdm: interrupted (${signal}): ${db} holds nothing of this run yet (no checkpoint was made); run the same command again to continue from there\n`);
     expect(runKdm(['history', '--db', db]).stdout).toBe('(no matching decrypt history)\n');
   });
@@ -496,24 +505,15 @@ describe('interrupting a replay into a database', () => {
   it('without a database, leaves the findings file as it was and no partial file beside it', async () => {
     const dir = join(work, 'interrupt-findings');
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    writeFileSync(join(dir, 'logs', 'notes.txt'), 'not a log');
     // Beside the logs: a .jsonl file among them would be one to read, and refused as the findings' path.
     const findings = join(dir, 'findings.jsonl');
     writeFileSync(findings, 'from an earlier run\n');
-    const child = spawn(process.execPath, [KDM, 'replay', join(dir, 'logs'), '-', '--findings', findings], { cwd: REPO });
-    let stderr = '';
-    const started = new Promise<void>((resolve) =>
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('not a CloudTrail file name')) resolve();
-      }),
-    );
-    const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await started;
+    const replay = await startHeldReplay(join(dir, 'logs'), ['--findings', findings]);
     expect(readdirSync(dir).some((f) => f.startsWith('findings.jsonl.partial-'))).toBe(true);
-    child.kill('SIGINT');
+    replay.kill('SIGINT');
+    const { status, stderr } = await replay.ended;
 
-    expect(await ended).toBe(130);
+    expect(status).toBe(130);
     expect(stderr).toContain(`kdm: interrupted (SIGINT); ${findings} was left as it was\n`);
     expect(readFileSync(findings, 'utf8')).toBe('from an earlier run\n');
     expect(readdirSync(dir).sort()).toEqual(['findings.jsonl', 'logs']);
