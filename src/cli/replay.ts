@@ -22,7 +22,7 @@ import { createProgress, type Progress } from './progress.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
 import { cannotWriteOutput, checkOutputPath } from './output-file.ts';
-import { namesSameFile } from '#adapters/local/file-paths.ts';
+import { sameFileAs } from '#adapters/local/file-paths.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -117,7 +117,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     stderr.write(`kdm: ${label}: ${safeText(where)}: ${safeText(issue.message)}\n`);
   };
 
-  if (options.db !== undefined && options.findings !== undefined && options.findings !== '-') checkOutputPath(options.findings, 'findings', options.db);
+  // The findings file, when they go to one rather than to stdout: told now if it cannot be written, or is the database.
+  const findingsFile = options.findings !== undefined && options.findings !== '-' ? options.findings : undefined;
+  if (findingsFile !== undefined) checkOutputPath(findingsFile, 'findings', options.db);
   const engine = createEngine({ rules: options.rules, config: options.config });
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
@@ -134,11 +136,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   // Ctrl-C in a long replay: say what the database holds and how to go on, and leave no partial findings file
   // behind (the one a run that fails removes), rather than vanish. Exiting at once is safe: DuckDB's log keeps
   // each checkpoint's commit, and the next open discards the rest.
-  const writesFindingsFile = options.findings !== undefined && options.findings !== '-';
   const onSignal = (signal: NodeJS.Signals): void => {
     progress?.stop();
     findingsSink?.abandon();
-    const findingsNote = writesFindingsFile ? `; ${safeText(options.findings ?? '')} was left as it was` : '';
+    const findingsNote = findingsFile !== undefined ? `; ${safeText(findingsFile)} was left as it was` : '';
     if (db === undefined) stderr.write(`kdm: interrupted (${signal})${findingsNote}\n`);
     else {
       const kept = checkpoints > 0 ? `keeps this run up to its last checkpoint (${checkpoints} made)` : 'holds nothing of this run yet (no checkpoint was made)';
@@ -146,7 +147,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   };
-  if (db !== undefined || writesFindingsFile) for (const signal of INTERRUPTS) process.once(signal, onSignal);
+  if (db !== undefined || findingsFile !== undefined) for (const signal of INTERRUPTS) process.once(signal, onSignal);
   try {
     const store = createMemoryStateStore(db !== undefined ? await db.loadState() : undefined, { writeThrough: true });
     await db?.begin();
@@ -187,9 +188,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     const inputs = await expandInputs(options.paths, processor.noteIssue);
     // Findings written over a log being read would replace the evidence they came from.
-    const findingsPath = options.findings;
-    const overwritten = findingsPath === undefined || findingsPath === '-' ? undefined : inputs.find((input) => input.path !== '-' && namesSameFile(findingsPath, input.path));
-    if (overwritten !== undefined) throw cannotWriteOutput('findings', findingsPath as string, `it is a log file this replay reads (${overwritten.path}); choose another file`);
+    if (findingsFile !== undefined) {
+      const isFindingsFile = sameFileAs(findingsFile);
+      const overwritten = inputs.find((input) => input.path !== '-' && isFindingsFile(input.path));
+      if (overwritten !== undefined) throw cannotWriteOutput('findings', findingsFile, `it is a log file this replay reads (${overwritten.path}); choose another file`);
+    }
     // Nothing to read, and nothing said about why (a path that could not be opened was reported already): most
     // likely the wrong directory, which a summary of zeros alone would not make plain.
     if (inputs.length === 0 && processor.summary.files.failed === 0) {

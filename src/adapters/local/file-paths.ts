@@ -24,14 +24,26 @@ export const pathState = (path: string): PathState => {
   }
 };
 
-/** Whether two paths name one file: the same path once resolved, or one existing file (through links) by device and inode. */
-export const namesSameFile = (a: string, b: string): boolean => {
-  if (resolve(a) === resolve(b)) return true;
-  try {
-    const x = statSync(a, { throwIfNoEntry: false });
-    const y = statSync(b, { throwIfNoEntry: false });
-    return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
+/**
+ * Whether a path names the same file as `target`: the same path once resolved, or one existing file (through
+ * links) by device and inode. `target` is looked at once, however many paths are asked about.
+ */
+export const sameFileAs = (target: string): ((path: string) => boolean) => {
+  const resolved = resolve(target);
+  const identity = (path: string) => {
+    try {
+      return statSync(path, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  };
+  const stats = identity(target);
+  return (path) => {
+    if (resolve(path) === resolved) return true;
+    const other = stats === undefined ? undefined : identity(path);
+    return other !== undefined && stats !== undefined && other.dev === stats.dev && other.ino === stats.ino;
+  };
 };
+
+/** Whether two paths name one file (see `sameFileAs`). */
+export const namesSameFile = (a: string, b: string): boolean => sameFileAs(a)(b);

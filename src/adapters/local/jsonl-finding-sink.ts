@@ -1,5 +1,4 @@
-import { accessSync, constants, createWriteStream, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
-import { pathState } from './file-paths.ts';
+import { accessSync, constants, createWriteStream, existsSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
@@ -13,19 +12,15 @@ export interface JsonlFindingSink extends FindingSink {
 }
 
 const cannotWrite = (target: string, error: Error): UsageError => new UsageError(`cannot write findings to ${target}: ${error.message}`, { cause: error });
-const cannotWriteBecause = (target: string, reason: string): UsageError => new UsageError(`cannot write findings to ${target}: ${reason}`);
 
 /**
  * The file beside the target that the findings are written to, opened now: a path that cannot be written is an
- * error before any work, naming it.
+ * error before any work, naming it. (The replay has told a missing directory or a directory at the path already,
+ * in the words of the other output files.)
  */
 const openForWriting = (target: string, partial: string): WriteStream => {
-  // Told in the words the other output files use, not as the error of the partial file's name.
-  const state = pathState(target);
-  if (state.kind === 'no-directory') throw cannotWriteBecause(target, `the directory ${state.directory} does not exist`);
-  if (state.kind === 'directory') throw cannotWriteBecause(target, 'it is a directory');
   try {
-    if (state.kind === 'file') accessSync(target, constants.W_OK);
+    if (existsSync(target)) accessSync(target, constants.W_OK);
     return createWriteStream(partial, { fd: openSync(partial, 'w'), encoding: 'utf8' });
   } catch (error) {
     throw cannotWrite(target, error as Error);
