@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { pathState, namesSameFile } from '#adapters/local/file-paths.ts';
+import { pathState, sameFileAs } from '#adapters/local/file-paths.ts';
 import { UsageError } from '#core/errors.ts';
 
 /** An output file that could not be written: the user's to mend (a path, a permission), so no "unexpected error". */
@@ -14,8 +14,9 @@ export const cannotWriteOutput = (what: string, path: string, reason: string, ca
 export const checkOutputPath = (path: string, what: string, database?: string): void => {
   // Writing over the database the command reads (a slip of tab completion) would destroy the ledger it reports on.
   if (database !== undefined) {
-    if (namesSameFile(path, database)) throw cannotWriteOutput(what, path, `it is the database (--db ${database}); choose another file`);
-    if (namesSameFile(path, `${database}.wal`)) throw cannotWriteOutput(what, path, `it is the database's log (${database}.wal); choose another file`);
+    const isOutput = sameFileAs(path);
+    if (isOutput(database)) throw cannotWriteOutput(what, path, `it is the database (--db ${database}); choose another file`);
+    if (isOutput(`${database}.wal`)) throw cannotWriteOutput(what, path, `it is the database's log (${database}.wal); choose another file`);
   }
   const state = pathState(path);
   if (state.kind === 'no-directory') throw cannotWriteOutput(what, path, `the directory ${state.directory} does not exist`);

@@ -44,6 +44,3 @@ export const sameFileAs = (target: string): ((path: string) => boolean) => {
     return other !== undefined && stats !== undefined && other.dev === stats.dev && other.ino === stats.ino;
   };
 };
-
-/** Whether two paths name one file (see `sameFileAs`). */
-export const namesSameFile = (a: string, b: string): boolean => sameFileAs(a)(b);
