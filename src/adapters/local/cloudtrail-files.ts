@@ -22,6 +22,10 @@ const capOf = (options: ReadOptions): number => Math.min(options.maxFileBytes ??
  */
 const mostBytesWithin = (maxBytes: number): number => maxBytes + Math.ceil(maxBytes / 1024) + 1024;
 const mib = (bytes: number): number => Math.round(bytes / 1048576);
+/** A file that could not be read as a whole, with why. */
+const fileFailed = (file: string, message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
+/** The error code of what the file system refused (ENOENT, EACCES ...), or the error itself. */
+const errorCode = (cause: unknown): string => (cause as NodeJS.ErrnoException).code ?? String(cause);
 /** Records per batch handed to the engine (big delivery files are split). */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
@@ -51,7 +55,7 @@ export interface InputFile {
 export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
   const out: InputFile[] = [];
   const cannotOpen = (file: string, cause: unknown, why = ''): void =>
-    onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}${why}` });
+    onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${errorCode(cause)}${why}` });
   const walked = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     let entries: Dirent[];
@@ -62,7 +66,7 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
       entries = await readdir(dir, { withFileTypes: true });
     } catch (cause) {
       // A directory that refuses to be listed (permissions) is one failed path: the rest of the tree is still read.
-      onIssue({ kind: 'file-failed', origin: { file: dir }, message: `cannot list the directory: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` });
+      onIssue({ kind: 'file-failed', origin: { file: dir }, message: `cannot list the directory: ${errorCode(cause)}` });
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -186,7 +190,7 @@ const looksLikeRecord = (o: Record<string, unknown>): boolean =>
 export function* parseCloudTrailBuffer(file: string, input: Buffer, options: ReadOptions = {}): Generator<SourceItem> {
   const maxBytes = capOf(options);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const fail = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
+  const fail = (message: string): SourceItem => fileFailed(file, message);
 
   let buf = input;
   if (isGzip(buf)) {
@@ -257,7 +261,7 @@ export const firstInvalidUtf8 = (buf: Buffer): number => {
 };
 
 function* fromParsedDocument(file: string, doc: unknown, batchSize: number): Generator<SourceItem> {
-  const fail = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
+  const fail = (message: string): SourceItem => fileFailed(file, message);
   if (Array.isArray(doc)) {
     yield* fromItems(file, doc, batchSize);
     return;
@@ -341,7 +345,7 @@ export async function* readCloudTrailFile(input: InputFile, options: ReadOptions
   const name = input.path === '-' ? '<stdin>' : input.path;
   const maxBytes = capOf(options);
   const mostBytes = mostBytesWithin(maxBytes);
-  const failed = (message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file: name }, message } });
+  const failed = (message: string): SourceItem => fileFailed(name, message);
   // Its size on disk says so already: reading a file of gigabytes only to refuse it would hold them all in memory.
   if (input.path !== '-' && input.bytes > mostBytes) {
     yield failed(`file is ${mib(input.bytes)} MiB, more than the ${mib(maxBytes)} MiB cap (--max-file-mb) can hold once read`);
@@ -352,7 +356,7 @@ export async function* readCloudTrailFile(input: InputFile, options: ReadOptions
   try {
     buf = input.path === '-' ? await (options.readStdin ?? (() => readAllStdin(mostBytes)))() : await readFile(input.path);
   } catch (cause) {
-    yield failed(`cannot read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+    yield failed(`cannot read: ${errorCode(cause)}`);
     yield { type: 'file-done', file: name, bytes: input.bytes };
     return;
   }
