@@ -20,7 +20,7 @@ import { toAsff } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Clock, FindingSink, ObjectSource } from '#core/ports.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
-import { SEVERITIES } from '#core/rules/define-rule.ts';
+import { isSeverity, SEVERITIES } from '#core/rules/define-rule.ts';
 
 /** What tests (and the cost benchmark) replace: the AWS clients and the clock. Everything else comes from env. */
 export interface LiveOverrides {
@@ -56,7 +56,7 @@ const wholeNumber = (env: Readonly<Record<string, string | undefined>>, name: st
 /** Severities named in KDM_URGENT_SEVERITIES (comma-separated; empty: none is urgent). */
 const severities = (env: Readonly<Record<string, string | undefined>>, name: string, fallback: string): ReadonlySet<string> => {
   const names = (env[name] ?? fallback).split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
-  const unknown = names.filter((s) => !(SEVERITIES as readonly string[]).includes(s));
+  const unknown = names.filter((s) => !isSeverity(s));
   if (unknown.length > 0) throw new ConfigError(`environment variable ${name} names no severity ${unknown.map((s) => `"${s}"`).join(', ')} (expected some of ${SEVERITIES.join(', ')}, comma-separated)`);
   return new Set(names);
 };

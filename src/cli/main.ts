@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { compileConfig } from '#core/config.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs } from '#core/engine-config.ts';
 import { isMonitorError, UsageError } from '#core/errors.ts';
-import { SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
+import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { configFileToRead } from '../config/config-file.ts';
 import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
@@ -89,8 +89,8 @@ const REPLAY_OPTIONS = {
 
 const parseSeverity = (v: string): Severity => {
   const upper = v.toUpperCase();
-  if (!(SEVERITIES as readonly string[]).includes(upper)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(', ')} (got "${v}")`);
-  return upper as Severity;
+  if (!isSeverity(upper)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(', ')} (got "${v}")`);
+  return upper;
 };
 
 const replayCommand = async (argv: readonly string[]): Promise<number> => {

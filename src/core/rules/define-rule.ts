@@ -7,6 +7,8 @@ import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts
 /** The ASFF severity labels; Sigma's levels map one to one. */
 export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 export const SEVERITIES: readonly Severity[] = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+/** Whether a text (in capitals) names a severity. */
+export const isSeverity = (text: string): text is Severity => (SEVERITIES as readonly string[]).includes(text);
 
 export type RuleStatus = 'experimental' | 'test' | 'stable' | 'deprecated';
 
