@@ -6,7 +6,7 @@ import { expiredSuppressions } from '#core/findings/suppress.ts';
 import { expiredSuppressionWarning } from './format-summary.ts';
 
 /** `kdm config validate <file>`: exits 0 when valid; otherwise the problems, with file, line and field. */
-export const configCommand = (argv: readonly string[], nowMs: () => number = Date.now): number => {
+export const configCommand = (argv: readonly string[]): number => {
   const [sub, file, ...extra] = argv;
   if (sub !== 'validate' || file === undefined || extra.length > 0) throw new UsageError('usage: kdm config validate <file>');
   const loaded = loadConfigFile(file, ALL_RULES.map((r) => r.id));
@@ -15,7 +15,7 @@ export const configCommand = (argv: readonly string[], nowMs: () => number = Dat
     `${file}: valid (${(c.keys ?? []).length} key(s), ${(c.buckets ?? []).length} bucket(s), ${Object.keys(c.rules ?? {}).length} rule override(s), ${(c.suppressions ?? []).length} suppression(s))\n`,
   );
   // Valid, but no longer applying: told here too, so a check in CI catches it before a replay's findings change.
-  for (const s of expiredSuppressions(compileConfig(c).suppressions, nowMs())) {
+  for (const s of expiredSuppressions(compileConfig(c).suppressions, Date.now())) {
     process.stderr.write(expiredSuppressionWarning(s));
   }
   return 0;
