@@ -15,7 +15,7 @@ export interface FindingRecord {
   severity: Severity;
   readonly subject: string;
   readonly windowStartMs: number;
-  /** Why it is unusual, in plain words (from the first detection). */
+  /** Why it is unusual, in plain words: the first of its most severe detections says it, and who, where, what. */
   reason: string;
   firstSeenMs: number;
   lastSeenMs: number;
@@ -133,18 +133,38 @@ const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
 };
 
 /**
+ * The finding as a more severe detection tells it (its reason, caller, network, key and object), with the count,
+ * evidence and times gathered so far. What the caller added to the old headline (hashed context, key facts, a
+ * suppression) is left out, to be worked out again for the new one. Without this a trail's StopLogging folded into
+ * a finding opened by a MEDIUM selector change read HIGH but told only of the selectors.
+ */
+const toldBy = (d: Detection, existing: FindingRecord): FindingRecord => ({
+  ...newFinding(d, existing.createdAtMs),
+  firstSeenMs: existing.firstSeenMs,
+  lastSeenMs: existing.lastSeenMs,
+  updatedAtMs: existing.updatedAtMs,
+  eventCount: existing.eventCount,
+  eventIds: [...existing.eventIds],
+});
+
+/**
  * Folds a detection into its finding (new or existing). `nowMs` is the caller's clock; `UpdatedAt`
  * moves strictly forward even when the clock does not.
  */
 export const mergeDetection = (existing: FindingRecord | undefined, d: Detection, nowMs: number): FindingRecord => {
-  // Returns a new record: callers (and the stores behind them) keep the version they had.
-  const f: FindingRecord = existing !== undefined ? { ...existing, eventIds: [...existing.eventIds] } : newFinding(d, nowMs);
   const e = d.event;
   const s3EventId = e.kind === 'kms' ? e.s3Request?.eventId : undefined;
   const ids = [e.eventId, ...(s3EventId !== undefined ? [s3EventId] : []), ...(d.relatedEventIds ?? [])].filter((id) => id !== '');
-  const known = new Set(f.eventIds);
+  const known = new Set(existing?.eventIds);
   const fresh = ids.filter((id) => !known.has(id));
   if (existing !== undefined && fresh.length === 0 && e.eventId !== '') return existing; // a replayed detection changes nothing
+  // Returns a new record: callers (and the stores behind them) keep the version they had.
+  const f: FindingRecord =
+    existing === undefined
+      ? newFinding(d, nowMs)
+      : severityRank(d.severity) > severityRank(existing.severity)
+        ? toldBy(d, existing)
+        : { ...existing, eventIds: [...existing.eventIds] };
   f.eventCount += d.eventCount ?? 1;
   for (const id of fresh) if (f.eventIds.length < MAX_EVIDENCE_IDS) f.eventIds.push(id);
   f.firstSeenMs = Math.min(f.firstSeenMs, e.eventTimeMs);

@@ -41,6 +41,30 @@ describe('finding aggregation', () => {
     expect(third.updatedAtMs).toBe(5_002);
   });
 
+  it('says what the most severe of its detections says: a HIGH one takes over a MEDIUM finding\'s reason and who, where', () => {
+    const medium = detection(BASE_TIME_MS, 'first');
+    const high: Detection = {
+      ...medium,
+      severity: 'HIGH',
+      reason: 'First Decrypt by Intruder with a key marked sensitive.',
+      event: kmsEvent({ atMs: BASE_TIME_MS + minutes(5), eventId: 'second', who: { role: 'Intruder', session: 'other' }, sourceIp: '203.0.113.5', context: { case: 'x' } }),
+    };
+    // What the adapters add after a merge: the context hashed, what KMS said of the key, a suppression.
+    const stored = { ...mergeDetection(undefined, medium, 1_000), contextHashed: true, keyFacts: { lookup: 'ok' as const, aliases: [], tags: {} }, suppressedBy: { id: 's', reason: 'r' } };
+
+    const escalated = mergeDetection(stored, high, 2_000);
+
+    expect(escalated).toMatchObject({ severity: 'HIGH', reason: high.reason, network: { sourceIp: '203.0.113.5' }, principal: { sessionName: 'other' }, encryptionContext: { case: 'x' } });
+    expect(escalated).toMatchObject({ id: stored.id, createdAtMs: 1_000, updatedAtMs: 2_000, firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + minutes(5), eventCount: 2, eventIds: ['first', 'second'] });
+    // They described the old headline: the caller works them out again for the new one.
+    expect(escalated.contextHashed).toBeUndefined();
+    expect(escalated.keyFacts).toBeUndefined();
+    expect(escalated.suppressedBy).toBeUndefined();
+
+    const later = mergeDetection(escalated, detection(BASE_TIME_MS + minutes(9), 'third'), 3_000);
+    expect(later).toMatchObject({ severity: 'HIGH', reason: high.reason, eventCount: 3, network: { sourceIp: '203.0.113.5' } });
+  });
+
   it('changes nothing when the same evidence is merged again (a replayed delivery)', () => {
     const first = mergeDetection(undefined, detection(BASE_TIME_MS, 'same-id'), 1_000);
     const again = mergeDetection(first, detection(BASE_TIME_MS, 'same-id'), 2_000);
