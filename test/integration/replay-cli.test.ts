@@ -270,6 +270,23 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
     expect(s.events.s3).toBeGreaterThan(10);
     expect(run.stderr).not.toMatch(/unexpected error/);
   });
+
+  it('tells each thing done to one trail in its own finding, at the severity of what it says (a real console session)', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'kdm-trail-')), 'findings.jsonl');
+    const run = runKdm(['replay', join(DATASETS_DIR, 'permiso-cloud-console-cartographer', 'permiso-console-session-events-other.json.gz'), '--findings', out]);
+
+    expect(run.status).toBe(0);
+    const trailFindings = readFileSync(out, 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { GeneratorId: string; Severity: { Label: string }; Description: string })
+      .filter((f) => f.GeneratorId.endsWith('cloudtrail-kms-blind-spot') && f.Description.includes('myTrailName'))
+      .map((f) => [f.Severity.Label, f.Description.slice(0, f.Description.indexOf(' trail '))]);
+    // The session set the selectors to management events only, then stopped logging, then deleted the trail.
+    expect(trailFindings).toEqual([
+      ['MEDIUM', 'unknown changed the event selectors of'],
+      ['HIGH', 'unknown stopped logging on'],
+      ['HIGH', 'unknown deleted'],
+    ]);
+  });
 });
 
 describe('kdm replay --threads', () => {

@@ -35,6 +35,19 @@ export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: s
   return { kms, s3 };
 };
 
+const TRAIL_ARN = /^arn:[^:]+:cloudtrail:[^:]*:(\d{12}):trail\/(.+)$/;
+
+/**
+ * The trail a call names (`name`, or `trailName` for selectors), as written, and the account and name that identify
+ * it: CloudTrail takes a trail's name or its ARN, and both must make one finding.
+ */
+export const trailOf = (rp: JsonObject | undefined, accountId: string | undefined): { text: string; identity: string } => {
+  const named = rp?.['name'] ?? rp?.['trailName'];
+  if (typeof named !== 'string' || named === '') return { text: 'unknown trail', identity: `${accountId ?? ''}|` };
+  const arn = TRAIL_ARN.exec(named);
+  return { text: named, identity: arn ? `${arn[1]}|${arn[2]}` : `${accountId ?? ''}|${named}` };
+};
+
 export const rule = defineRule({
   id: 'cloudtrail-kms-blind-spot',
   title: 'CloudTrail Stops Logging KMS Or S3 Data Events',
@@ -52,8 +65,9 @@ export const rule = defineRule({
   detect: (e) => {
     if (e.errorCode !== undefined) return undefined;
     const rp = e.requestParameters;
-    const trail = String(rp?.['name'] ?? rp?.['trailName'] ?? 'unknown trail');
-    const subject = `${e.recipientAccountId ?? ''}|${trail}`;
+    const { text: trail, identity } = trailOf(rp, e.recipientAccountId);
+    // Stopping, deleting and reselecting are each their own finding: each asks for its own repair.
+    const subject = `${identity}|${e.eventName}`;
     if (e.eventName === 'StopLogging' || e.eventName === 'DeleteTrail') {
       return { subject, reason: `${principalLabel(e)} ${e.eventName === 'StopLogging' ? 'stopped logging on' : 'deleted'} trail ${trail} in ${e.region}: KMS and S3 events it carried are no longer recorded.` };
     }
@@ -97,6 +111,26 @@ export const cases = (): readonly RuleCase[] => [
     name: 'stays silent for selectors that keep KMS and S3 data events',
     events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, ...s3Data }] })],
     expectFindings: 0,
+  },
+  {
+    name: 'raises one finding for each thing done to a trail: logging stopped, then the trail deleted',
+    events: [ct('StopLogging', { name: 'org-trail' }), ct('DeleteTrail', { name: 'org-trail' })],
+    expectFindings: 2,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'takes a trail named by its ARN and by its name for one trail',
+    events: [ct('StopLogging', { name: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail' }), ct('StopLogging', { name: 'org-trail' })],
+    expectFindings: 1,
+  },
+  {
+    name: 'raises HIGH for a trail whose selectors first drop S3 data events and then KMS events',
+    events: [
+      ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, dataResources: [] }] }),
+      ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: false, ...s3Data }] }),
+    ],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
   },
   { name: 'stays silent for StartLogging', events: [ct('StartLogging', { name: 't' })], expectFindings: 0 },
 ];
