@@ -277,14 +277,15 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
 
     expect(run.status).toBe(0);
     const trailFindings = readFileSync(out, 'utf8').trim().split('\n')
-      .map((l) => JSON.parse(l) as { GeneratorId: string; Severity: { Label: string }; Description: string })
+      .map((l) => JSON.parse(l) as { GeneratorId: string; Severity: { Label: string }; Description: string; Resources: { Id: string }[] })
       .filter((f) => f.GeneratorId.endsWith('cloudtrail-kms-blind-spot') && f.Description.includes('myTrailName'))
-      .map((f) => [f.Severity.Label, f.Description.slice(0, f.Description.indexOf(' trail '))]);
+      .map((f) => [f.Severity.Label, f.Description.slice(0, f.Description.indexOf(' trail ')), f.Resources[0]?.Id]);
     // The session set the selectors to management events only, then stopped logging, then deleted the trail.
+    const trail = 'arn:aws:cloudtrail:us-east-2:200802171337:trail/myTrailName';
     expect(trailFindings).toEqual([
-      ['MEDIUM', 'unknown changed the event selectors of'],
-      ['HIGH', 'unknown stopped logging on'],
-      ['HIGH', 'unknown deleted'],
+      ['MEDIUM', 'unknown changed the event selectors of', trail],
+      ['HIGH', 'unknown stopped logging on', trail],
+      ['HIGH', 'unknown deleted', trail],
     ]);
   });
 });

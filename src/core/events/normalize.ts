@@ -44,7 +44,7 @@ const EVENT_VERSION = /^1\.\d{1,2}$/;
 export const isAwsServiceMarker = (v: string | undefined): boolean =>
   v !== undefined && (v.startsWith('AWS Internal') || v === 'amazonaws.com' || v.endsWith('.amazonaws.com'));
 
-const partitionOfRegion = (region: string): string =>
+export const partitionOfRegion = (region: string): string =>
   region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
 
 const KEY_ARN = /^arn:[^:]+:kms:[^:]*:(\d{12}):key\/[^/\s]+$/;

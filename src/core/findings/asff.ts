@@ -84,6 +84,17 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
       out.push({ Type: 'AwsS3Bucket', Id: `arn:${partition}:s3:::${f.s3.bucket}`, Partition: partition, Region: f.region });
     }
   }
+  if (f.resource !== undefined) {
+    const { arn, name } = f.resource;
+    const homeRegion = regionOfArn(arn);
+    out.push({
+      Type: f.resource.type,
+      Id: arn,
+      Partition: partitionOfArn(arn),
+      Region: homeRegion ?? f.region,
+      Details: { AwsCloudTrailTrail: compact({ Name: truncateText(name, 128), TrailArn: arn, HomeRegion: homeRegion }) },
+    });
+  }
   const p = f.principal;
   if (p.type === 'AssumedRole' && p.id.startsWith('arn:')) {
     out.push({ Type: 'AwsIamRole', Id: p.id, Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamRole: { RoleName: p.id.split('/').pop() ?? p.id } } });

@@ -2,7 +2,7 @@ import { compact } from '../events/fields.ts';
 import type { KeyFacts } from '../key-facts.ts';
 import { parseS3Arn } from '../events/s3-arn.ts';
 import type { CorrelationConfidence, MonitorEvent, PrincipalType, S3RequestSummary } from '../events/types.ts';
-import type { Detection, Severity } from '../rules/define-rule.ts';
+import type { AffectedResource, Detection, Severity } from '../rules/define-rule.ts';
 
 /** Evidence ids kept per finding (ASFF `kdm/EventIds`). */
 export const MAX_EVIDENCE_IDS = 20;
@@ -38,6 +38,7 @@ export interface FindingRecord {
   };
   readonly key?: { readonly arn: string; readonly alias?: string; readonly accountId?: string };
   readonly s3?: { readonly bucket: string; readonly objectArn?: string; readonly objectKey?: string };
+  readonly resource?: AffectedResource;
   readonly network: { readonly sourceIp?: string; readonly userAgent?: string; readonly vpcEndpointId?: string };
   readonly errorCode?: string;
   readonly encryptionContext?: Readonly<Record<string, string>>;
@@ -107,6 +108,7 @@ const newFinding = (d: Detection, nowMs: number): FindingRecord => {
         ? compact({ arn: e.keyArn, alias: e.keyAlias, accountId: e.keyAccountId })
         : undefined,
     s3: s3Of(e),
+    resource: d.resource,
     // The real network of an S3-made call is the S3 request's; the KMS record only says "AWS Internal".
     network: compact({
       sourceIp: s3Request?.sourceIp ?? e.sourceIp,

@@ -1,6 +1,7 @@
 import { isObject, type JsonObject } from '../events/fields.ts';
+import { partitionOfRegion } from '../events/normalize.ts';
 import { otherEvent } from '../testing/builders.ts';
-import { defineRule, type RuleCase } from './define-rule.ts';
+import { defineRule, type AffectedResource, type RuleCase } from './define-rule.ts';
 import { principalLabel } from './wording.ts';
 
 const list = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObject) : []);
@@ -36,16 +37,31 @@ export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: s
 };
 
 const TRAIL_ARN = /^arn:[^:]+:cloudtrail:[^:]*:(\d{12}):trail\/(.+)$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+interface NamedTrail {
+  /** As the call wrote it, for the reason. */
+  readonly text: string;
+  /** Account and name: CloudTrail takes a trail's name or its ARN, and both must make one finding. */
+  readonly identity: string;
+  /** The trail as a finding's resource; undefined when neither the call nor the record says whose it is. */
+  readonly resource: AffectedResource | undefined;
+}
 
 /**
- * The trail a call names (`name`, or `trailName` for selectors), as written, and the account and name that identify
- * it: CloudTrail takes a trail's name or its ARN, and both must make one finding.
+ * The trail a call names (`name`, or `trailName` for selectors). A bare name is a trail of the account and region
+ * the call was made in: CloudTrail changes a trail only from its home region.
  */
-export const trailOf = (rp: JsonObject | undefined, accountId: string | undefined): { text: string; identity: string } => {
+export const trailOf = (rp: JsonObject | undefined, region: string, accountId: string | undefined): NamedTrail => {
   const named = rp?.['name'] ?? rp?.['trailName'];
-  if (typeof named !== 'string' || named === '') return { text: 'unknown trail', identity: `${accountId ?? ''}|` };
+  if (typeof named !== 'string' || named === '') return { text: 'unknown trail', identity: `${accountId ?? ''}|`, resource: undefined };
   const arn = TRAIL_ARN.exec(named);
-  return { text: named, identity: arn ? `${arn[1]}|${arn[2]}` : `${accountId ?? ''}|${named}` };
+  if (arn) return { text: named, identity: `${arn[1]}|${arn[2]}`, resource: { type: 'AwsCloudTrailTrail', arn: named, name: arn[2] as string } };
+  const resource: AffectedResource | undefined =
+    accountId !== undefined && ACCOUNT_ID.test(accountId)
+      ? { type: 'AwsCloudTrailTrail', arn: `arn:${partitionOfRegion(region)}:cloudtrail:${region}:${accountId}:trail/${named}`, name: named }
+      : undefined;
+  return { text: named, identity: `${accountId ?? ''}|${named}`, resource };
 };
 
 export const rule = defineRule({
@@ -65,16 +81,18 @@ export const rule = defineRule({
   detect: (e) => {
     if (e.errorCode !== undefined) return undefined;
     const rp = e.requestParameters;
-    const { text: trail, identity } = trailOf(rp, e.recipientAccountId);
+    const { text: trail, identity, resource } = trailOf(rp, e.region, e.recipientAccountId ?? e.principal.accountId);
     // Stopping, deleting and reselecting are each their own finding: each asks for its own repair.
     const subject = `${identity}|${e.eventName}`;
+    const about = resource !== undefined ? { resource } : {};
     if (e.eventName === 'StopLogging' || e.eventName === 'DeleteTrail') {
-      return { subject, reason: `${principalLabel(e)} ${e.eventName === 'StopLogging' ? 'stopped logging on' : 'deleted'} trail ${trail} in ${e.region}: KMS and S3 events it carried are no longer recorded.` };
+      return { subject, ...about, reason: `${principalLabel(e)} ${e.eventName === 'StopLogging' ? 'stopped logging on' : 'deleted'} trail ${trail} in ${e.region}: KMS and S3 events it carried are no longer recorded.` };
     }
     const gaps = selectorGaps(rp);
     if (gaps.kms.length === 0 && gaps.s3.length === 0) return undefined;
     return {
       subject,
+      ...about,
       ...(gaps.kms.length === 0 ? { severity: 'MEDIUM' as const } : {}),
       reason: `${principalLabel(e)} changed the event selectors of trail ${trail} in ${e.region}: ${[...gaps.kms, ...gaps.s3].join('; ')}.`,
     };

@@ -103,6 +103,14 @@ export interface KeyPolicyView {
   withKeyFacts(facts: KeyFactsLookup): KeyPolicyView;
 }
 
+/** What a finding is about besides the key, the object and the caller: a CloudTrail trail. */
+export interface AffectedResource {
+  /** The type as ASFF names it. */
+  readonly type: 'AwsCloudTrailTrail';
+  readonly arn: string;
+  readonly name: string;
+}
+
 /** One rule's verdict on one event. */
 export interface Detection {
   readonly ruleId: string;
@@ -114,6 +122,7 @@ export interface Detection {
   /** Why it is unusual, in plain words, naming principal, key and what is normal. */
   readonly reason: string;
   readonly event: MonitorEvent;
+  readonly resource?: AffectedResource;
   /** Further evidence ids (e.g. the other calls in a burst window). */
   readonly relatedEventIds?: readonly string[];
   /** Events this detection stands for (a window rule counts the whole burst). */

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { findingIdOf, mergeDetection, MAX_EVIDENCE_IDS } from '#core/findings/finding.ts';
 import { toAsff, truncateText } from '#core/findings/asff.ts';
+import { toOcsf } from '#core/findings/ocsf.ts';
+import { runRuleCase } from '#core/rules/run-cases.ts';
 import type { Detection } from '#core/rules/define-rule.ts';
 import { ruleById } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, kmsEvent, minutes } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, kmsEvent, minutes, otherEvent } from '#core/testing/builders.ts';
 
 const detection = (atMs: number, eventId?: string): Detection => ({
   ruleId: 'kms-unusual-principal',
@@ -113,6 +115,35 @@ describe('ASFF rendering', () => {
     expect(cut.length).toBeLessThanOrEqual(256);
     expect(cut.endsWith('…[truncated]')).toBe(true);
     expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(cut)).toBe(false);
+  });
+});
+
+describe('a trail as a finding\'s resource', () => {
+  const rule = ruleById('cloudtrail-kms-blind-spot')!;
+  const trailFinding = (requestParameters: Record<string, unknown>) => {
+    const [finding] = runRuleCase(rule, { name: 'stop', events: [otherEvent('cloudtrail.amazonaws.com', 'StopLogging', { requestParameters })], expectFindings: 1 }).findings;
+    return finding!;
+  };
+
+  it('names the trail, by the ARN the call gave or by its name in the account and region of the call', () => {
+    for (const [named, arn] of [
+      ['arn:aws:cloudtrail:eu-west-1:444455556666:trail/org-trail', 'arn:aws:cloudtrail:eu-west-1:444455556666:trail/org-trail'],
+      ['org-trail', 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail'],
+    ] as const) {
+      const finding = trailFinding({ name: named });
+      const asff = toAsff(finding, rule) as unknown as { Resources: { Type: string; Id: string; Region: string; Details?: unknown }[] };
+      const ocsf = toOcsf(finding, rule, '0.0.0') as unknown as { resources: { type: string; uid: string }[] };
+
+      expect(asff.Resources[0]).toEqual({ Type: 'AwsCloudTrailTrail', Id: arn, Partition: 'aws', Region: arn.split(':')[3], Details: { AwsCloudTrailTrail: { Name: 'org-trail', TrailArn: arn, HomeRegion: arn.split(':')[3] } } });
+      expect(asff.Resources.map((r) => r.Type)).toEqual(['AwsCloudTrailTrail', 'AwsIamRole']);
+      expect(ocsf.resources).toEqual([{ uid: arn, type: 'AWS::CloudTrail::Trail', name: 'org-trail' }]);
+    }
+  });
+
+  it('names no trail when the call names none', () => {
+    const asff = toAsff(trailFinding({}), rule) as unknown as { Resources: { Type: string }[] };
+
+    expect(asff.Resources.map((r) => r.Type)).toEqual(['AwsIamRole']);
   });
 });
 
