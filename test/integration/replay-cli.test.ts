@@ -271,6 +271,17 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
     expect(run.stderr).not.toMatch(/unexpected error/);
   });
 
+  it('tells of a trail made to log one region only (Panther\'s UpdateTrail test record)', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'kdm-trail-')), 'findings.jsonl');
+    runKdm(['replay', join(DATASETS_DIR, 'panther-analysis-tests', 'panther-analysis-test-events-other.json.gz'), '--findings', out]);
+
+    const single = readFileSync(out, 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { Severity: { Label: string }; Description: string; Resources: { Id: string }[] })
+      .filter((f) => / made trail .* only/.test(f.Description));
+    expect(single.map((f) => [f.Severity.Label, f.Resources[0]?.Id])).toEqual([['MEDIUM', 'arn:aws:cloudtrail:us-east-1:111111111111:trail/management-events']]);
+    expect(single[0]?.Description).toMatch(/made trail management-events log us-east-1 only: KMS calls and S3 data events in every other region are no longer recorded/);
+  });
+
   it('tells each thing done to one trail in its own finding, at the severity of what it says (a real console session)', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'kdm-trail-')), 'findings.jsonl');
     const run = runKdm(['replay', join(DATASETS_DIR, 'permiso-cloud-console-cartographer', 'permiso-console-session-events-other.json.gz'), '--findings', out]);

@@ -68,16 +68,16 @@ export const rule = defineRule({
   id: 'cloudtrail-kms-blind-spot',
   title: 'CloudTrail Stops Logging KMS Or S3 Data Events',
   description:
-    'A trail was stopped or deleted, or its event selectors were changed so that KMS management events (Decrypt, GenerateDataKey) or S3 object data events stop being logged. Every other rule here goes blind when that happens; attackers do it first.',
+    'A trail was stopped or deleted, made to log one region only, or its event selectors were changed so that KMS management events (Decrypt, GenerateDataKey) or S3 object data events stop being logged. Every other rule here goes blind when that happens; attackers do it first.',
   severity: 'HIGH',
   status: 'test',
   references: ['https://attack.mitre.org/techniques/T1562/008/', 'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html'],
   falsePositives: ['Cost work that moves KMS or data events to another trail or to CloudTrail Lake (check that another trail still logs them)'],
   tags: ['attack.defense-evasion', 'attack.t1562.008'],
   runbook:
-    'Check whether another trail still logs KMS management and S3 data events for the account. If not, restore the trail (StartLogging, or the previous selectors from CloudTrail PutEventSelectors history) and investigate the principal that changed it.',
+    'Check whether another trail still logs KMS management and S3 data events for the account. If not, restore the trail (StartLogging; UpdateTrail --is-multi-region-trail; or the previous selectors from CloudTrail PutEventSelectors history) and investigate the principal that changed it.',
   findingTypes: ['TTPs/Defense Evasion', 'Software and Configuration Checks/AWS Security Best Practices'],
-  selection: [{ eventSource: 'cloudtrail.amazonaws.com', eventNames: ['StopLogging', 'DeleteTrail', 'PutEventSelectors'] }],
+  selection: [{ eventSource: 'cloudtrail.amazonaws.com', eventNames: ['StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors'] }],
   detect: (e) => {
     if (e.errorCode !== undefined) return undefined;
     const rp = e.requestParameters;
@@ -87,6 +87,17 @@ export const rule = defineRule({
     const about = resource !== undefined ? { resource } : {};
     if (e.eventName === 'StopLogging' || e.eventName === 'DeleteTrail') {
       return { subject, ...about, reason: `${principalLabel(e)} ${e.eventName === 'StopLogging' ? 'stopped logging on' : 'deleted'} trail ${trail} in ${e.region}: KMS and S3 events it carried are no longer recorded.` };
+    }
+    if (e.eventName === 'UpdateTrail') {
+      // Other changes (a new bucket, a new KMS key for the log files) keep every event logged.
+      const multiRegion = rp?.['isMultiRegionTrail'];
+      if (multiRegion !== false && multiRegion !== 'false') return undefined;
+      return {
+        subject,
+        ...about,
+        severity: 'MEDIUM',
+        reason: `${principalLabel(e)} made trail ${trail} log ${e.region} only: KMS calls and S3 data events in every other region are no longer recorded by it.`,
+      };
     }
     const gaps = selectorGaps(rp);
     if (gaps.kms.length === 0 && gaps.s3.length === 0) return undefined;
@@ -150,5 +161,7 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 1,
     expectSeverity: 'HIGH',
   },
+  { name: 'raises MEDIUM when a trail is made to log its own region only', events: [ct('UpdateTrail', { name: 'org-trail', isMultiRegionTrail: false })], expectFindings: 1, expectSeverity: 'MEDIUM' },
+  { name: 'stays silent for an UpdateTrail that keeps every region (a new bucket)', events: [ct('UpdateTrail', { name: 'org-trail', s3BucketName: 'new-logs', isMultiRegionTrail: true })], expectFindings: 0 },
   { name: 'stays silent for StartLogging', events: [ct('StartLogging', { name: 't' })], expectFindings: 0 },
 ];
