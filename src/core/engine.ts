@@ -16,7 +16,8 @@ import {
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
-import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
+import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
+import type { Detection, Rule, RuleContext, RuleSettings, WindowEvidence, WindowView } from './rules/define-rule.ts';
 import {
   getEntry,
   hasEntry,
@@ -38,6 +39,10 @@ import {
  * larger exfiltration hide under the bound, and remembering all would let hostile traffic grow the state.
  */
 const WINDOW_MEMBER_LIMIT = 1_000;
+
+/** The share of the previous window's count that a sliding window of the same length, ending at `atMs`, still covers. */
+const carriedCount = (previousCount: number, atMs: number, windowStartMs: number, windowMs: number): number =>
+  Math.floor(previousCount * (1 - (atMs - windowStartMs) / windowMs));
 /** Upper bound on principals/regions a key baseline remembers, so hostile traffic cannot grow it forever. */
 const BASELINE_ENTRY_LIMIT = 5_000;
 
@@ -393,24 +398,37 @@ class EventRuleContext implements RuleContext {
     const { key, group, startMs: start } = window;
     const { windowMs, threshold } = this.settings;
     const existing = this.state.get(key);
-    const counter: WindowCounter = existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + windowMs, count: 0, members: [], fired: false };
-    if (member === undefined) counter.count++;
-    else if (!counter.members.includes(member)) {
+    const counter: WindowCounter = existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + windowMs, count: 0, members: [], fired: false, firstMs: this.event.eventTimeMs, eventIds: [] };
+    if (member === undefined || !counter.members.includes(member)) {
       counter.count++;
-      if (counter.members.length < WINDOW_MEMBER_LIMIT) counter.members.push(member);
+      if (member !== undefined && counter.members.length < WINDOW_MEMBER_LIMIT) counter.members.push(member);
+      const { eventTimeMs, eventId } = this.event;
+      if (counter.firstMs === undefined || eventTimeMs < counter.firstMs) counter.firstMs = eventTimeMs;
+      const ids = (counter.eventIds ??= []);
+      if (ids.length < MAX_EVIDENCE_IDS && eventId !== '') ids.push(eventId);
     }
     this.state.set(key, counter);
     // Sliding estimate over the last window length: the previous tumbling window counts for the part of it
     // that still overlaps, so a burst straddling a boundary is not split in two.
     const previous = this.state.get(stateKey.window(this.rule.id, group, start - windowMs));
-    const overlap = 1 - (this.event.eventTimeMs - start) / windowMs;
-    const carried = previous?.kind === 'window' ? Math.floor(previous.count * overlap) : 0;
+    const carried = previous?.kind === 'window' ? carriedCount(previous.count, this.event.eventTimeMs, start, windowMs) : 0;
     return {
       count: counter.count + carried,
       members: counter.members,
       // A burst that already fired in the previous window does not fire again unless this window alone qualifies.
       fired: counter.fired || (previous?.kind === 'window' && previous.fired && counter.count < threshold),
     };
+  }
+
+  windowEvidence(): WindowEvidence | undefined {
+    const window = this.currentWindow();
+    const counter = window === null ? undefined : this.state.get(window.key);
+    if (window === null || counter?.kind !== 'window') return undefined;
+    // The previous window counts when countInWindow's estimate carried some of its calls over.
+    const previous = this.state.get(stateKey.window(this.rule.id, window.group, window.startMs - this.settings.windowMs));
+    const carried = previous?.kind === 'window' && carriedCount(previous.count, this.event.eventTimeMs, window.startMs, this.settings.windowMs) > 0 ? previous : undefined;
+    const firstSeenMs = Math.min(counter.firstMs ?? this.event.eventTimeMs, carried?.firstMs ?? Number.POSITIVE_INFINITY);
+    return { firstSeenMs, eventIds: [...(carried?.eventIds ?? []), ...(counter.eventIds ?? [])].slice(0, MAX_EVIDENCE_IDS) };
   }
 
   markWindowFired(): void {

@@ -46,6 +46,10 @@ export interface WindowCounter {
   members: string[];
   /** Set once the threshold fired, so one window raises one detection. */
   fired: boolean;
+  /** Event time of the earliest call counted (absent in counters stored before 2026-12-03). */
+  firstMs?: number;
+  /** Ids of the first calls counted, as evidence (at most MAX_EVIDENCE_IDS). */
+  eventIds?: string[];
 }
 
 /** Alias → key ARN mapping learned from records that name both. */

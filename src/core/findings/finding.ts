@@ -92,7 +92,7 @@ const newFinding = (d: Detection, nowMs: number): FindingRecord => {
     subject: d.subject,
     windowStartMs: findingWindowStartMs(d),
     reason: d.reason,
-    firstSeenMs: e.eventTimeMs,
+    firstSeenMs: d.firstSeenMs ?? e.eventTimeMs,
     lastSeenMs: e.eventTimeMs,
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
@@ -156,9 +156,13 @@ const toldBy = (d: Detection, existing: FindingRecord): FindingRecord => ({
 export const mergeDetection = (existing: FindingRecord | undefined, d: Detection, nowMs: number): FindingRecord => {
   const e = d.event;
   const s3EventId = e.kind === 'kms' ? e.s3Request?.eventId : undefined;
-  const ids = [e.eventId, ...(s3EventId !== undefined ? [s3EventId] : []), ...(d.relatedEventIds ?? [])].filter((id) => id !== '');
   const known = new Set(existing?.eventIds);
-  const fresh = ids.filter((id) => !known.has(id));
+  const fresh: string[] = [];
+  for (const id of [e.eventId, ...(s3EventId !== undefined ? [s3EventId] : []), ...(d.relatedEventIds ?? [])]) {
+    if (id === '' || known.has(id)) continue;
+    known.add(id);
+    fresh.push(id);
+  }
   if (existing !== undefined && fresh.length === 0 && e.eventId !== '') return existing; // a replayed detection changes nothing
   // Returns a new record: callers (and the stores behind them) keep the version they had.
   const f: FindingRecord =
@@ -169,7 +173,7 @@ export const mergeDetection = (existing: FindingRecord | undefined, d: Detection
         : { ...existing, eventIds: [...existing.eventIds] };
   f.eventCount += d.eventCount ?? 1;
   for (const id of fresh) if (f.eventIds.length < MAX_EVIDENCE_IDS) f.eventIds.push(id);
-  f.firstSeenMs = Math.min(f.firstSeenMs, e.eventTimeMs);
+  f.firstSeenMs = Math.min(f.firstSeenMs, d.firstSeenMs ?? e.eventTimeMs);
   f.lastSeenMs = Math.max(f.lastSeenMs, e.eventTimeMs);
   if (severityRank(d.severity) > severityRank(f.severity)) f.severity = d.severity;
   if (existing !== undefined) f.updatedAtMs = Math.max(nowMs, f.updatedAtMs + 1);

@@ -71,6 +71,11 @@ export interface RuleContext {
   countInWindow(member?: string): WindowView | undefined;
   /** Marks the current window as having fired, so one window raises one detection. */
   markWindowFired(): void;
+  /**
+   * When the calls counted in the sliding window began, and the ids of the first of them: a burst's finding then
+   * starts where the burst did and shows its calls, not only the one that crossed the threshold.
+   */
+  windowEvidence(): WindowEvidence | undefined;
   /** What is known of a bucket's logging and encryption (data events seen, Bucket Keys, SSE types). */
   bucketCoverage(bucket: string): Readonly<BucketCoverage> | undefined;
   /** Best known alias for a key ARN. */
@@ -86,6 +91,11 @@ export interface WindowView {
   readonly members: readonly string[];
   /** This burst already raised its detection. */
   readonly fired: boolean;
+}
+
+export interface WindowEvidence {
+  readonly firstSeenMs: number;
+  readonly eventIds: readonly string[];
 }
 
 /** What the configuration says about keys, principals and accounts (issue #3 fills it from YAML). */
@@ -123,6 +133,8 @@ export interface Detection {
   readonly reason: string;
   readonly event: MonitorEvent;
   readonly resource?: AffectedResource;
+  /** When what the detection stands for began, when before its event (a burst's first call). */
+  readonly firstSeenMs?: number;
   /** Further evidence ids (e.g. the other calls in a burst window). */
   readonly relatedEventIds?: readonly string[];
   /** Events this detection stands for (a window rule counts the whole burst). */

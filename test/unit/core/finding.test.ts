@@ -118,6 +118,33 @@ describe('ASFF rendering', () => {
   });
 });
 
+describe('a burst\'s finding', () => {
+  const calls = (n: number, make: (i: number) => Parameters<typeof kmsEvent>[0]) => Array.from({ length: n }, (_, i) => kmsEvent({ ...make(i), eventId: `e-${i}` }));
+
+  it('starts when the burst started, not when it crossed the threshold, and keeps its first calls as evidence', () => {
+    const events = calls(250, (i) => ({ who: { role: 'Exfil' }, s3Arn: `arn:aws:s3:::data/obj-${i}`, atMs: BASE_TIME_MS + i * 500 }));
+
+    const [f] = runRuleCase(ruleById('kms-mass-decrypt')!, { name: 'burst', events, expectFindings: 1 }).findings;
+
+    expect(f).toMatchObject({ firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + 199 * 500, eventCount: 200 });
+    expect(f?.eventIds).toHaveLength(MAX_EVIDENCE_IDS);
+    expect(f?.eventIds).toEqual(expect.arrayContaining(['e-199', 'e-0', 'e-1', 'e-18']));
+  });
+
+  it('starts in the previous window when the burst began there', () => {
+    // 6 denied calls before a window boundary and 6 after it: the burst began a minute before the boundary.
+    const start = BASE_TIME_MS + 4 * 60_000;
+    const events = calls(12, (i) => ({ who: { role: 'Prober' }, errorCode: 'AccessDeniedException', atMs: start + i * 10_000 }));
+
+    const [f] = runRuleCase(ruleById('kms-access-denied-burst')!, { name: 'straddling', events, expectFindings: 1 }).findings;
+
+    expect(f?.firstSeenMs).toBe(start);
+    expect(f?.eventIds).toEqual(expect.arrayContaining(['e-0', 'e-5', 'e-6']));
+    // The call that crossed the threshold is the detection's own event and among the burst's: listed once.
+    expect(f?.eventIds).toHaveLength(new Set(f?.eventIds).size);
+  });
+});
+
 describe('a trail as a finding\'s resource', () => {
   const rule = ruleById('cloudtrail-kms-blind-spot')!;
   const trailFinding = (requestParameters: Record<string, unknown>) => {
