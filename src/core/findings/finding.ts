@@ -137,8 +137,9 @@ const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
 /**
  * The finding as a more severe detection tells it (its reason, caller, network, key and object), with the count,
  * evidence and times gathered so far. What the caller added to the old headline (hashed context, key facts, a
- * suppression) is left out, to be worked out again for the new one. Without this a trail's StopLogging folded into
- * a finding opened by a MEDIUM selector change read HIGH but told only of the selectors.
+ * suppression) is left out, to be worked out again for the new one. Without this, two selector changes of one trail,
+ * the first dropping S3 data events (MEDIUM) and the second KMS events (HIGH), made a HIGH finding that told only of
+ * S3 data events.
  */
 const toldBy = (d: Detection, existing: FindingRecord): FindingRecord => ({
   ...newFinding(d, existing.createdAtMs),

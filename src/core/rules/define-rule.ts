@@ -132,6 +132,7 @@ export interface Detection {
   /** Why it is unusual, in plain words, naming principal, key and what is normal. */
   readonly reason: string;
   readonly event: MonitorEvent;
+  /** What the finding is about besides the event's key, object and caller. */
   readonly resource?: AffectedResource;
   /** When what the detection stands for began, when before its event (a burst's first call). */
   readonly firstSeenMs?: number;
