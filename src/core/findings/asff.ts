@@ -85,14 +85,15 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     }
   }
   if (f.resource !== undefined) {
-    const { arn, name } = f.resource;
+    // A trail's name comes from the record (at most 128 characters in CloudTrail, any length in a forged log).
+    const arn = truncateText(f.resource.arn, 512);
     const homeRegion = regionOfArn(arn);
     out.push({
       Type: f.resource.type,
       Id: arn,
       Partition: partitionOfArn(arn),
       Region: homeRegion ?? f.region,
-      Details: { AwsCloudTrailTrail: compact({ Name: truncateText(name, 128), TrailArn: arn, HomeRegion: homeRegion }) },
+      Details: { AwsCloudTrailTrail: compact({ Name: truncateText(f.resource.name, 128), TrailArn: arn, HomeRegion: homeRegion }) },
     });
   }
   const p = f.principal;

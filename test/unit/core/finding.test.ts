@@ -167,6 +167,14 @@ describe('a trail as a finding\'s resource', () => {
     }
   });
 
+  it('keeps a forged log\'s overlong trail name within ASFF\'s sizes', () => {
+    const asff = toAsff(trailFinding({ name: 't'.repeat(3_000) }), rule) as unknown as { Resources: { Id: string; Details: { AwsCloudTrailTrail: { Name: string; TrailArn: string } } }[] };
+
+    expect(asff.Resources[0]?.Id.length).toBeLessThanOrEqual(512);
+    expect(asff.Resources[0]?.Details.AwsCloudTrailTrail.TrailArn.length).toBeLessThanOrEqual(512);
+    expect(asff.Resources[0]?.Details.AwsCloudTrailTrail.Name.length).toBeLessThanOrEqual(128);
+  });
+
   it('names no trail when the call names none', () => {
     const asff = toAsff(trailFinding({}), rule) as unknown as { Resources: { Type: string }[] };
 
