@@ -72,7 +72,10 @@ export const rule = defineRule({
   severity: 'HIGH',
   status: 'test',
   references: ['https://attack.mitre.org/techniques/T1562/008/', 'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html'],
-  falsePositives: ['Cost work that moves KMS or data events to another trail or to CloudTrail Lake (check that another trail still logs them)'],
+  falsePositives: [
+    'Cost work that moves KMS or data events to another trail or to CloudTrail Lake (check that another trail still logs them)',
+    'Infrastructure as code restating a single-region trail (UpdateTrail with isMultiRegionTrail false on a trail that never logged other regions)',
+  ],
   tags: ['attack.defense-evasion', 'attack.t1562.008'],
   runbook:
     'Check whether another trail still logs KMS management and S3 data events for the account. If not, restore the trail (StartLogging; UpdateTrail --is-multi-region-trail; or the previous selectors from CloudTrail PutEventSelectors history) and investigate the principal that changed it.',
