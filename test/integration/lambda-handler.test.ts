@@ -219,4 +219,35 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(deps.processor.summary.files.read).toBe(bucketFiles.size);
     expect(deps.processor.summary.records.processed).toBeGreaterThan(0);
   });
+
+  it('reads log files named through an SNS topic, and keeps a message that names none for the dead-letter queue, saying why', async () => {
+    const [file] = (await expandInputs([join(REPO, 'events', 'cloudtrail')], () => undefined)).map((f) => f.path);
+    const key = file!.slice(file!.indexOf('AWSLogs/'));
+    const deps = await createLiveDeps({
+      env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+      dynamodb: ddb.client(),
+      securityHubClientFor: securityHub().clientFor,
+      objectSource: { read: async (bucket, wanted) => (bucket === 'org-trail' && wanted === key ? readFileSync(file!) : Promise.reject(new Error(`NoSuchKey: ${wanted}`))) },
+    });
+    const handler = createTrailLogObjectHandler(deps, objectsInNotification);
+    stdout();
+    const warnings: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => warnings.push(String(chunk)) > 0);
+    const envelope = (message: unknown) => JSON.stringify({ Type: 'Notification', TopicArn: 'arn:aws:sns:us-east-1:111122223333:trail-files', Message: JSON.stringify(message) });
+
+    const response = await handler(
+      sqsEvent([
+        // CloudTrail's own notification of a delivered log file, through its SNS topic.
+        envelope({ s3Bucket: 'org-trail', s3ObjectKey: [key] }),
+        // A message of some other feed sent to the queue by mistake.
+        JSON.stringify({ 'detail-type': 'Scheduled Event', detail: {} }),
+      ]),
+      context('t2'),
+    );
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    expect(deps.processor.summary.files.read).toBe(1);
+    expect(deps.processor.summary.records.processed).toBeGreaterThan(0);
+    expect(warnings.join('\n')).toMatch(/message not readable.*"messageId":"m-1".*SQS message: names no log file/);
+  });
 });

@@ -168,7 +168,15 @@ export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'p
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     withMetrics(deps, context, async () => {
       const ingest = async (message: SQSRecord): Promise<void> => {
-        for (const object of objectsIn(message.body)) {
+        let objects: readonly { bucket: string; key: string }[];
+        try {
+          objects = objectsIn(message.body);
+        } catch (error) {
+          // Retried by SQS, then kept in the dead-letter queue; the reason is here, by message id.
+          deps.logger.warn('message not readable', { messageId: message.messageId, reason: (error as Error).message });
+          throw error;
+        }
+        for (const object of objects) {
           const done = await deps.store.atomically(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, onBatch: (outcome) => report(deps, outcome) }));
           deps.metrics.addMetric('LogObjectsRead', MetricUnit.Count, 1);
           deps.logger.info('log object read', { bucket: object.bucket, key: object.key, records: done.records, findings: done.findings.length });

@@ -23,6 +23,24 @@ describe('S3 ObjectCreated notifications', () => {
     ]);
   });
 
+  it('reads the same notification in an SNS envelope, and CloudTrail\'s own SNS notification of delivered log files', () => {
+    const key = 'AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/111122223333_CloudTrail_us-east-1_20261001T0000Z_a.json.gz';
+    const envelope = (message: string) => JSON.stringify({ Type: 'Notification', MessageId: 'x', TopicArn: 'arn:aws:sns:us-east-1:111122223333:trail-files', Message: message });
+    const cloudTrailNotification = JSON.stringify({ s3Bucket: 'org-trail', s3ObjectKey: [key, 'AWSLogs/b c.json.gz'] });
+
+    expect(objectsInNotification(envelope(notification(encodeURIComponent(key))))).toEqual([{ bucket: 'org-trail', key }]);
+    // CloudTrail writes the keys as they are, not URL-encoded.
+    expect(objectsInNotification(envelope(cloudTrailNotification))).toEqual([{ bucket: 'org-trail', key }, { bucket: 'org-trail', key: 'AWSLogs/b c.json.gz' }]);
+    expect(objectsInNotification(cloudTrailNotification)).toHaveLength(2);
+  });
+
+  it('refuses a message that names no log file, so it is retried and kept instead of consumed unread', () => {
+    for (const body of ['{"hello":"world"}', 'not json', '[]', JSON.stringify({ Type: 'Notification', Message: '{"nested":true}' }), JSON.stringify({ Type: 'Notification', Message: '<xml/>' })]) {
+      expect(() => objectsInNotification(body)).toThrow(InputError);
+    }
+    expect(() => objectsInNotification('{"hello":"world"}')).toThrow(/^SQS message: names no log file \(expected an S3 event notification, the same in an SNS envelope, or CloudTrail's SNS notification/);
+  });
+
   it('skips test events and other event kinds', () => {
     expect(objectsInNotification(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'org-trail' }))).toEqual([]);
     expect(objectsInNotification(notification('x.json.gz', 'ObjectRemoved:Delete'))).toEqual([]);
