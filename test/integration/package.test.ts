@@ -8,8 +8,8 @@ import { eventPatternsFor } from '#core/rules/event-patterns.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { REPO } from '../helpers/cli.ts';
 
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-let template: { Resources: Record<string, Resource>; Parameters: Record<string, Record<string, unknown>> };
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[]; Condition?: string };
+let template: { Resources: Record<string, Resource>; Parameters: Record<string, Record<string, unknown>>; Conditions: Record<string, unknown> };
 let sizes: Record<string, { bundleBytes: number }>;
 
 const hasCfnLint = spawnSync('cfn-lint', ['--version']).status === 0;
@@ -104,6 +104,27 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(statement['Condition']).toEqual({
       ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${TrailBucketName}' } },
       StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    });
+  });
+
+  it('admits and subscribes an SNS topic that announces the log files only when trailTopicArn is given', () => {
+    const pattern = new RegExp((template.Parameters['TrailTopicArn'] as { AllowedPattern: string }).AllowedPattern);
+    for (const ok of ['', 'arn:aws:sns:us-east-1:111122223333:trail-files', 'arn:aws-us-gov:sns:us-gov-west-1:111122223333:org_trail']) expect(pattern.test(ok), ok).toBe(true);
+    for (const bad of ['org-trail-logs', 'arn:aws:s3:::org-trail-logs', 'arn:aws:sns:us-east-1:1111:t']) expect(pattern.test(bad), bad).toBe(false);
+    expect(template.Conditions['HearsOfLogFilesThroughSns']).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'TrailTopicArn' }, ''] }] });
+
+    const statement = ((resource('TrailObjectQueuePolicy').Properties['PolicyDocument'] as { Statement: unknown[] }).Statement)[1];
+    expect(statement).toEqual({
+      'Fn::If': [
+        'HearsOfLogFilesThroughSns',
+        { Sid: 'OnlyTheTrailTopic', Effect: 'Allow', Principal: { Service: 'sns.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['TrailObjectQueue', 'Arn'] }, Condition: { ArnEquals: { 'aws:SourceArn': { Ref: 'TrailTopicArn' } } } },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect(template.Resources['TrailTopicSubscription']).toMatchObject({
+      Type: 'AWS::SNS::Subscription',
+      Condition: 'HearsOfLogFilesThroughSns',
+      Properties: { TopicArn: { Ref: 'TrailTopicArn' }, Protocol: 'sqs', Endpoint: { 'Fn::GetAtt': ['TrailObjectQueue', 'Arn'] }, RawMessageDelivery: true },
     });
   });
 
