@@ -107,6 +107,13 @@ describe('packaged CloudFormation template (osls package)', () => {
     });
   });
 
+  it('lets the log-object function read the trail\'s log files, with or without the trail\'s S3 key prefix, and nothing else of the bucket', () => {
+    const role = resource('OnTrailLogObjectRole').Properties['Policies'] as { PolicyDocument: { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] } }[];
+    const statements = role.flatMap((p) => p.PolicyDocument.Statement).filter((st) => st.Action === 's3:GetObject');
+
+    expect(statements).toEqual([expect.objectContaining({ Sid: 'TrailLogFiles', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${TrailBucketName}/*AWSLogs/*' } })]);
+  });
+
   it('admits and subscribes an SNS topic that announces the log files only when trailTopicArn is given', () => {
     const pattern = new RegExp((template.Parameters['TrailTopicArn'] as { AllowedPattern: string }).AllowedPattern);
     for (const ok of ['', 'arn:aws:sns:us-east-1:111122223333:trail-files', 'arn:aws-us-gov:sns:us-gov-west-1:111122223333:org_trail']) expect(pattern.test(ok), ok).toBe(true);
