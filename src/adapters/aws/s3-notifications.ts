@@ -1,12 +1,11 @@
 // Parsing S3 event notifications needs no SDK: kept apart so the handler loads the S3 client only to read.
 import { InputError } from '#core/errors.ts';
+import { isObject } from '#core/events/fields.ts';
 
 export interface LogObject {
   readonly bucket: string;
   readonly key: string;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const unreadable = (why: string): InputError =>
   new InputError('SQS message', undefined, `${why} (expected an S3 event notification, the same in an SNS envelope, or CloudTrail's SNS notification of delivered log files)`);
@@ -22,16 +21,16 @@ const parseJson = (text: string, what: string): unknown => {
 /** The objects an S3 event notification names: created ones only, keys decoded (S3 URL-encodes them, `+` for spaces). */
 const createdObjects = (records: readonly unknown[]): LogObject[] =>
   records.flatMap((r) => {
-    if (!isRecord(r) || typeof r['eventName'] !== 'string' || !r['eventName'].startsWith('ObjectCreated:')) return [];
-    const s3 = isRecord(r['s3']) ? r['s3'] : undefined;
-    const bucket = isRecord(s3?.['bucket']) ? s3['bucket']['name'] : undefined;
-    const key = isRecord(s3?.['object']) ? s3['object']['key'] : undefined;
+    if (!isObject(r) || typeof r['eventName'] !== 'string' || !r['eventName'].startsWith('ObjectCreated:')) return [];
+    const s3 = isObject(r['s3']) ? r['s3'] : undefined;
+    const bucket = isObject(s3?.['bucket']) ? s3['bucket']['name'] : undefined;
+    const key = isObject(s3?.['object']) ? s3['object']['key'] : undefined;
     if (typeof bucket !== 'string' || typeof key !== 'string') return [];
     return [{ bucket, key: decodeURIComponent(key.replace(/\+/g, ' ')) }];
   });
 
 const objectsIn = (message: unknown, insideEnvelope: boolean): LogObject[] => {
-  if (!isRecord(message)) throw unreadable('is not a JSON object');
+  if (!isObject(message)) throw unreadable('is not a JSON object');
   // S3's test event, sent when a notification is configured.
   if (message['Event'] === 's3:TestEvent') return [];
   if (Array.isArray(message['Records'])) return createdObjects(message['Records']);
