@@ -17,7 +17,7 @@ import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
-import type { Detection, Rule, RuleContext, RuleSettings, WindowEvidence, WindowView } from './rules/define-rule.ts';
+import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
   getEntry,
   hasEntry,
@@ -230,7 +230,11 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           const ctx = new EventRuleContext(rule, ruleSettings, event, state, baselines, config.learningPeriodMs, effective);
           const draft = rule.detect(event, ctx);
           if (draft === undefined) continue;
+          // A window rule's detection stands for the calls its window counted: its finding starts at the first of
+          // them and shows them, not only the call that crossed the threshold.
+          const evidence = draft.firstSeenMs === undefined ? ctx.windowEvidence() : undefined;
           detections.push({
+            ...(evidence !== undefined ? { firstSeenMs: evidence.firstSeenMs, relatedEventIds: evidence.eventIds } : {}),
             ...draft,
             ruleId: rule.id,
             severity: draft.severity ?? ruleSettings.severity,
@@ -420,7 +424,8 @@ class EventRuleContext implements RuleContext {
     };
   }
 
-  windowEvidence(): WindowEvidence | undefined {
+  /** When the calls counted in the event's window began (the previous window's too, when carried over), and the first ids. */
+  windowEvidence(): { readonly firstSeenMs: number; readonly eventIds: readonly string[] } | undefined {
     const window = this.currentWindow();
     const counter = window === null ? undefined : this.state.get(window.key);
     if (window === null || counter?.kind !== 'window') return undefined;

@@ -71,11 +71,6 @@ export interface RuleContext {
   countInWindow(member?: string): WindowView | undefined;
   /** Marks the current window as having fired, so one window raises one detection. */
   markWindowFired(): void;
-  /**
-   * When the calls counted in the sliding window began, and the ids of the first of them: a burst's finding then
-   * starts where the burst did and shows its calls, not only the one that crossed the threshold.
-   */
-  windowEvidence(): WindowEvidence | undefined;
   /** What is known of a bucket's logging and encryption (data events seen, Bucket Keys, SSE types). */
   bucketCoverage(bucket: string): Readonly<BucketCoverage> | undefined;
   /** Best known alias for a key ARN. */
@@ -91,11 +86,6 @@ export interface WindowView {
   readonly members: readonly string[];
   /** This burst already raised its detection. */
   readonly fired: boolean;
-}
-
-export interface WindowEvidence {
-  readonly firstSeenMs: number;
-  readonly eventIds: readonly string[];
 }
 
 /** What the configuration says about keys, principals and accounts (issue #3 fills it from YAML). */
@@ -134,7 +124,10 @@ export interface Detection {
   readonly event: MonitorEvent;
   /** What the finding is about besides the event's key, object and caller. */
   readonly resource?: AffectedResource;
-  /** When what the detection stands for began, when before its event (a burst's first call). */
+  /**
+   * When what the detection stands for began, when before its event. A window rule's detection gets its window's
+   * first call from the engine, with the window's first calls as `relatedEventIds`.
+   */
   readonly firstSeenMs?: number;
   /** Further evidence ids (e.g. the other calls in a burst window). */
   readonly relatedEventIds?: readonly string[];

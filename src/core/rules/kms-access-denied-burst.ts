@@ -23,11 +23,9 @@ export const rule = defineRule({
     const counter = ctx.countInWindow();
     if (counter === undefined || counter.fired || counter.count < ctx.settings.threshold) return undefined;
     ctx.markWindowFired();
-    const evidence = ctx.windowEvidence();
     return {
       subject: e.principal.id,
       eventCount: counter.count,
-      ...(evidence !== undefined ? { firstSeenMs: evidence.firstSeenMs, relatedEventIds: evidence.eventIds } : {}),
       aggregationWindowMs: ctx.settings.windowMs,
       reason: `${principalLabel(e)} had ${counter.count} failed KMS calls within ${Math.round(ctx.settings.windowMs / 60_000)} minutes (threshold ${ctx.settings.threshold}), the latest ${e.eventName} failing with ${e.errorCode ?? 'an error'}${e.sourceIp !== undefined ? ` from ${e.sourceIp}` : ''}.`,
     };

@@ -45,11 +45,9 @@ export const rule = defineRule({
     ctx.markWindowFired();
     const minutes = Math.round(ctx.settings.windowMs / 60_000);
     const sample = counter.members.slice(0, 3).join(', ');
-    const evidence = ctx.windowEvidence();
     return {
       subject: e.principal.id,
       eventCount: counter.count,
-      ...(evidence !== undefined ? { firstSeenMs: evidence.firstSeenMs, relatedEventIds: evidence.eventIds } : {}),
       aggregationWindowMs: ctx.settings.windowMs,
       reason: `${principalLabel(e)} decrypted ${counter.count} distinct objects or data keys within ${minutes} minutes (threshold ${ctx.settings.threshold}${peak !== undefined ? `; its learned peak is ${peak}` : ''}), for example ${sample}.`,
     };
