@@ -115,6 +115,15 @@ export const publishOutbox = async (deps: LiveDeps, options: { readonly force?: 
   }
 };
 
+/**
+ * A message the handler cannot read, logged by message id with the reason. Thrown, it is a partial batch failure:
+ * SQS retries it and then keeps it in the dead-letter queue.
+ */
+const unreadableMessage = (deps: LiveDeps, message: SQSRecord, reason: string, cause?: unknown): InputError => {
+  deps.logger.warn('message not readable', { messageId: message.messageId, reason });
+  return new InputError(`sqs message ${message.messageId}`, undefined, reason, cause !== undefined ? { cause } : undefined);
+};
+
 const withMetrics = async <T>(deps: LiveDeps, context: Context, work: () => Promise<T>): Promise<T> => {
   deps.logger.addContext(context);
   try {
@@ -145,11 +154,7 @@ export const createCloudTrailEventHandler = (deps: LiveDeps) =>
         } catch {
           reason = 'body is not JSON';
         }
-        if (reason !== undefined) {
-          // Retried by SQS, then kept in the dead-letter queue; the reason is here, by message id.
-          deps.logger.warn('message not readable', { messageId: message.messageId, reason });
-          throw new InputError(`sqs message ${message.messageId}`, undefined, reason);
-        }
+        if (reason !== undefined) throw unreadableMessage(deps, message, reason);
         records.push(detail);
         positions.push(positionOf.get(message.messageId) ?? -1);
       };
@@ -172,9 +177,7 @@ export const createTrailLogObjectHandler = (deps: LiveDeps & Omit<IngestDeps, 'p
         try {
           objects = objectsIn(message.body);
         } catch (error) {
-          // Retried by SQS, then kept in the dead-letter queue; the reason is here, by message id.
-          deps.logger.warn('message not readable', { messageId: message.messageId, reason: (error as Error).message });
-          throw error;
+          throw unreadableMessage(deps, message, (error as Error).message, error);
         }
         for (const object of objects) {
           const done = await deps.store.atomically(`${context.awsRequestId}:${message.messageId}`, () => ingestLogObject(object, { ...deps, onBatch: (outcome) => report(deps, outcome) }));
