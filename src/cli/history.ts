@@ -48,8 +48,8 @@ const DAY_MS = 86_400_000;
 /** `2026-10-01` is that whole day (from its start, to its end); anything else is an instant. */
 const parseBound = (flag: string, text: string, end: boolean): number => {
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    if (!isCalendarDate(text)) throw new UsageError(`${flag} is not a date: "${text}"`);
     const start = Date.parse(`${text}T00:00:00Z`);
-    if (Number.isNaN(start) || !isCalendarDate(text)) throw new UsageError(`${flag} is not a date: "${text}"`);
     return end ? start + DAY_MS - 1 : start;
   }
   const ms = parseExpiryMs(text);
