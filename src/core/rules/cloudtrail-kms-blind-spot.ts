@@ -19,8 +19,12 @@ export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: s
     if (basic.some((s) => strings(field(s, 'excludeManagementEventSources')).includes('kms.amazonaws.com'))) kms.push('the selectors exclude KMS management events (ExcludeManagementEventSources)');
     if (basic.every((s) => field(s, 'includeManagementEvents') === false)) kms.push('management events, and with them every KMS call, are no longer logged');
     if (basic.every((s) => field(s, 'readWriteType') === 'WriteOnly')) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
-    const s3Data = basic.some((s) => list(field(s, 'dataResources')).some((d) => field(d, 'type') === 'AWS::S3::Object'));
-    if (!s3Data) s3.push('no S3 object data events are selected');
+    // A data resource logs only the buckets and prefixes its Values name, and only what the selector's readWriteType lets through.
+    const s3Resources = basic.flatMap((s) => list(field(s, 'dataResources')).filter((d) => field(d, 'type') === 'AWS::S3::Object').map((d) => ({ s, d })));
+    const naming = s3Resources.filter(({ d }) => strings(field(d, 'values')).length > 0);
+    if (s3Resources.length === 0) s3.push('no S3 object data events are selected');
+    else if (naming.length === 0) s3.push('the S3 object data resources name no bucket (empty Values), so no object access is logged');
+    else if (naming.every(({ s }) => field(s, 'readWriteType') === 'WriteOnly')) s3.push('S3 object data events are logged for writes only, so GetObject is not');
   } else if (advanced.length > 0) {
     const selectorsOf = (s: JsonObject) => list(field(s, 'fieldSelectors'));
     const eq = (s: JsonObject, name: string): string[] => selectorsOf(s).filter((f) => field(f, 'field') === name).flatMap((f) => strings(field(f, 'equals')));
@@ -31,7 +35,9 @@ export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: s
       if (management.every((s) => neq(s, 'eventSource').includes('kms.amazonaws.com'))) kms.push('the management selectors exclude eventSource kms.amazonaws.com');
       if (management.every((s) => eq(s, 'readOnly').includes('false'))) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
     }
-    if (!advanced.some((s) => eq(s, 'eventCategory').includes('Data') && eq(s, 'resources.type').includes('AWS::S3::Object'))) s3.push('no advanced selector logs S3 object data events');
+    const s3Selectors = advanced.filter((s) => eq(s, 'eventCategory').includes('Data') && eq(s, 'resources.type').includes('AWS::S3::Object'));
+    if (s3Selectors.length === 0) s3.push('no advanced selector logs S3 object data events');
+    else if (s3Selectors.every((s) => eq(s, 'readOnly').includes('false'))) s3.push('S3 object data events are logged for writes only (readOnly false), so GetObject is not');
   }
   return { kms, s3 };
 };
@@ -138,6 +144,35 @@ export const cases = (): readonly RuleCase[] => [
     events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, dataResources: [] }] })],
     expectFindings: 1,
     expectSeverity: 'MEDIUM',
+  },
+  {
+    name: 'raises MEDIUM when the S3 object data resource names no bucket (empty Values)',
+    events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true, dataResources: [{ type: 'AWS::S3::Object', values: [] }] }] })],
+    expectFindings: 1,
+    expectSeverity: 'MEDIUM',
+  },
+  {
+    name: 'raises HIGH when selectors turn write-only: neither Decrypt nor GetObject is logged',
+    events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'WriteOnly', includeManagementEvents: true, ...s3Data }] })],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'raises MEDIUM when advanced selectors log S3 object writes only',
+    events: [ct('PutEventSelectors', { trailName: 't', advancedEventSelectors: [
+      { name: 'mgmt', fieldSelectors: [{ field: 'eventCategory', equals: ['Management'] }] },
+      { name: 's3', fieldSelectors: [{ field: 'eventCategory', equals: ['Data'] }, { field: 'resources.type', equals: ['AWS::S3::Object'] }, { field: 'readOnly', equals: ['false'] }] },
+    ] })],
+    expectFindings: 1,
+    expectSeverity: 'MEDIUM',
+  },
+  {
+    name: 'stays silent when one selector logs S3 writes and another logs every S3 object access',
+    events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [
+      { readWriteType: 'WriteOnly', includeManagementEvents: false, ...s3Data },
+      { readWriteType: 'All', includeManagementEvents: true, ...s3Data },
+    ] })],
+    expectFindings: 0,
   },
   {
     name: 'stays silent for selectors that keep KMS and S3 data events',
