@@ -1,3 +1,4 @@
+import { isCalendarDate } from './events/fields.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig, type Suppression } from './engine-config.ts';
 import type { KeyFacts, KeyFactsLookup } from './key-facts.ts';
 import type { KeyPolicyView, RuleSettings, Severity } from './rules/define-rule.ts';
@@ -84,22 +85,6 @@ export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: stri
     if (globToRegExp(wanted).test(alias)) return true;
   }
   return false;
-};
-
-/**
- * Whether `YYYY-MM-DD` names a day of the calendar. `Date.parse` does not check: it reads 2027-02-30 as March 2,
- * so a mistyped expiry or history bound would stand for another day unnoticed. (Records' times are read as
- * `Date.parse` reads them: CloudTrail writes none such, and an event's time is the writer's word either way.)
- */
-export const isCalendarDate = (ymd: string): boolean => {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
-  if (m === null) return false;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 };
 
 /** End of the given day in UTC for `YYYY-MM-DD`, else the instant given; undefined for a day not on the calendar. */

@@ -78,8 +78,25 @@ export const parseTimeMs = (v: unknown): number | undefined => {
   if (fast !== undefined) return fast;
   const m = TIMESTAMP.exec(v);
   if (!m) return undefined;
+  // Date.parse reads 2026-02-30 as March 2: a day the calendar does not have is a damaged record, not another day.
+  if (!isCalendarDate(m[1] as string)) return undefined;
   const ms = Date.parse(`${m[1]}T${m[2]}${m[3] ?? 'Z'}`);
   return Number.isFinite(ms) ? ms : undefined;
+};
+
+/**
+ * Whether `YYYY-MM-DD` names a day of the calendar. `Date.parse` does not check: it reads 2027-02-30 as March 2,
+ * so a mistyped expiry or history bound, or a damaged record's time, would stand for another day unnoticed.
+ */
+export const isCalendarDate = (ymd: string): boolean => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+  if (m === null) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 };
 
 const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
