@@ -67,9 +67,17 @@ export const isMonitorError = (e: unknown): e is MonitorError =>
   e instanceof MonitorError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name.endsWith('Error') && 'retryable' in e);
 
 /** Findings a destination refused after every retry: named, never dropped silently. */
+export interface FindingFailure {
+  readonly id: string;
+  readonly code: string;
+  readonly message?: string;
+  /** The destination refused the finding itself; sent again unchanged, it will be refused again. */
+  readonly refused?: true;
+}
+
 export class FindingPublishError extends MonitorError {
-  readonly failures: readonly { readonly id: string; readonly code: string; readonly message?: string }[];
-  constructor(destination: string, failures: readonly { readonly id: string; readonly code: string; readonly message?: string }[], options?: ErrorOptions) {
+  readonly failures: readonly FindingFailure[];
+  constructor(destination: string, failures: readonly FindingFailure[], options?: ErrorOptions) {
     const shown = failures.slice(0, 5).map((f) => `${f.id} (${f.code}${f.message !== undefined ? `: ${f.message}` : ''})`).join('; ');
     super('FINDING_IMPORT_FAILED', `${destination} rejected ${failures.length} finding(s): ${shown}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`, { ...options, retryable: true });
     this.failures = failures;

@@ -1,6 +1,7 @@
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -190,6 +191,80 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(waiting.length).toBeGreaterThan(0);
     expect(imported.sort()).toEqual(waiting.map((f) => f.id).sort());
     expect(await deps.store.unpublishedFindings()).toEqual([]);
+  });
+
+  describe('a finding Security Hub keeps refusing', () => {
+    const refusingHub = (reply: (ids: string[]) => { status: number; body: unknown; headers?: Record<string, string> }) => {
+      const calls: string[][] = [];
+      const http = scriptedHttp([(req) => {
+        const ids = (req.json as { Findings: { Id: string }[] }).Findings.map((f) => f.Id);
+        calls.push(ids);
+        return reply(ids);
+      }]);
+      const client = new SecurityHubClient({ region: 'us-east-1', credentials: TEST_CREDENTIALS, requestHandler: http.handler, maxAttempts: 1 });
+      return { calls, clientFor: () => client };
+    };
+    const rootCall = () => readFileSync(join(REPO, 'events/eventbridge/kms-decrypt.json'), 'utf8').replace(/"type": ?"AssumedRole"/, '"type":"Root"');
+    const started = Date.UTC(2030, 0, 1);
+
+    it('leaves the outbox after five refusals over an hour, told in an error log, and its next update is sent again', async () => {
+      const table = await ddb.newStateTable();
+      const hub = refusingHub((ids) => ({ status: 200, body: { FailedCount: ids.length, SuccessCount: 0, FailedFindings: ids.map((Id) => ({ Id, ErrorCode: 'InvalidInput', ErrorMessage: 'Finding is malformed' })) } }));
+      let nowMs = started;
+      const deps = await createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_METRICS_DISABLED: 'true' }, dynamodb: ddb.client(), securityHubClientFor: hub.clientFor, clock: { nowMs: () => nowMs } });
+      const handler = createCloudTrailEventHandler(deps);
+      const flush = createFlushHandler(deps);
+      stdout();
+      const errors: string[] = [];
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => errors.push(String(chunk)) > 0);
+
+      await handler(sqsEvent([rootCall()]), context('r1'));
+      const [refused] = await deps.store.unpublishedFindings();
+      // Refused at 0, 10, 20, 30 and 40 minutes: five times, but not yet over an hour.
+      for (let i = 1; i <= 4; i++) {
+        nowMs = started + i * 10 * 60_000;
+        await flush({}, context(`flush-${i}`));
+      }
+      const waitingAfterFive = await deps.store.unpublishedFindings();
+      nowMs = started + 61 * 60_000;
+      await flush({}, context('flush-61'));
+      const waitingAfterAnHour = await deps.store.unpublishedFindings();
+      nowMs += 10 * 60_000;
+      await flush({}, context('flush-71'));
+      // A new call of the same root user updates the finding: the new version is sent.
+      await handler(sqsEvent([rootCall().replace(/"eventID": ?"[^"]+"/, '"eventID":"a-later-call"')]), context('r2'));
+      vi.restoreAllMocks();
+
+      expect(refused).toBeDefined();
+      expect(waitingAfterFive.map((f) => f.id)).toEqual([refused?.id]);
+      expect(waitingAfterAnHour).toEqual([]);
+      expect(hub.calls.map((ids) => ids.length)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      const told = errors.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['message']).startsWith('Security Hub keeps refusing a finding'));
+      expect(told).toHaveLength(1);
+      expect(told[0]).toMatchObject({ level: 'ERROR', findingId: refused?.id, ruleId: 'kms-root-usage', severity: 'HIGH', refusal: { code: 'InvalidInput', message: 'Finding is malformed', times: 6, since: new Date(started).toISOString() } });
+      const item = await ddb.client().send(new GetItemCommand({ TableName: table, Key: { pk: { S: `finding#${refused?.id}` } } }));
+      expect(item.Item?.['gpk']?.S).toBe('outbox');
+      expect(item.Item?.['refusals']?.N).toBe('1');
+    });
+
+    it('stays in the outbox while whole calls fail (access denied): that waits for a fix, not a new finding', async () => {
+      const table = await ddb.newStateTable();
+      const hub = refusingHub(() => ({ status: 403, body: { message: 'not authorized to perform securityhub:BatchImportFindings' }, headers: { 'x-amzn-errortype': 'AccessDeniedException' } }));
+      let nowMs = started;
+      const deps = await createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, dynamodb: ddb.client(), securityHubClientFor: hub.clientFor, clock: { nowMs: () => nowMs } });
+      const handler = createCloudTrailEventHandler(deps);
+      const flush = createFlushHandler(deps);
+      stdout();
+
+      await handler(sqsEvent([rootCall()]), context('r1'));
+      for (let i = 1; i <= 12; i++) {
+        nowMs = started + i * 10 * 60_000;
+        await flush({}, context(`flush-${i}`));
+      }
+
+      expect(hub.calls).toHaveLength(13);
+      expect((await deps.store.unpublishedFindings()).map((f) => f.ruleId)).toEqual(['kms-root-usage']);
+    });
   });
 
   it('reads CloudTrail log files named by S3 notifications with the replay reader, and retries a file it cannot fetch', async () => {

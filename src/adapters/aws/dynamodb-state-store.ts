@@ -29,8 +29,8 @@ import { backoffMs, realPacing, retryTransient, type Pacing } from './pacing.ts'
  *
  * Items: `pk` (the state key), the entry as JSON in `v` (gzip in `z` when large), `ttl` (epoch seconds) on
  * entries event time makes obsolete, and a sparse index (`gpk`, `gsk`) that lists correlation slots with
- * KMS calls waiting (`gpk = due`, `gsk` = earliest deadline) and findings not yet published
- * (`gpk = outbox`, `gsk` = their UpdatedAt).
+ * KMS calls waiting (`gpk = due`, `gsk` = earliest deadline), findings not yet published (`gpk = outbox`,
+ * `gsk` = their UpdatedAt) and findings Security Hub kept refusing (`gpk = refused`; see `noteRefusals`).
  *
  * Concurrency is optimistic (`atomically`): a batch reads the head item (a version number and every stream's
  * watermark), evaluates, and commits its changes together with the head's next version, on condition that the
@@ -119,8 +119,33 @@ export interface DynamoDbStateStore extends StateStore {
   unpublishedFindings(limit?: number): Promise<FindingRecord[]>;
   /** Marks findings published, unless a later update of one is already waiting. */
   markPublished(findings: readonly FindingRecord[]): Promise<void>;
+  /**
+   * Counts a refusal of each finding's waiting version; a version refused `giveUpAfter.refusals` times over at
+   * least `giveUpAfter.ms` leaves the outbox for `gpk = refused`, so that it stops taking a place in every call
+   * (the outbox is read oldest first) while staying in the table. A later update of the finding goes to the
+   * outbox again. Returns the findings that left the outbox.
+   */
+  noteRefusals(refusals: readonly FindingRefusal[], options: RefusalPolicy): Promise<readonly RefusedFinding[]>;
   /** The decrypt ledger of the given UTC days (YYYY-MM-DD), for `kdm history --source dynamodb`. */
   ledgerOfDays(days: readonly string[]): Promise<LedgerDelta>;
+}
+
+/** One refusal of a finding by the destination (its own error code and message). */
+export interface FindingRefusal {
+  readonly finding: FindingRecord;
+  readonly code: string;
+  readonly message?: string;
+}
+
+export interface RefusalPolicy {
+  readonly nowMs: number;
+  /** Refused this many times, the first at least `ms` ago: sending it again is not going to help. */
+  readonly giveUpAfter: { readonly refusals: number; readonly ms: number };
+}
+
+export interface RefusedFinding extends FindingRefusal {
+  readonly refusals: number;
+  readonly firstRefusedMs: number;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -580,6 +605,49 @@ export const createDynamoDbStateStore = (options: DynamoDbStateStoreOptions): Dy
         }
       }
       return { rows, accesses };
+    },
+
+    async noteRefusals(refusals, { nowMs, giveUpAfter }) {
+      const leftOutbox: RefusedFinding[] = [];
+      for (const refusal of refusals) {
+        const { finding } = refusal;
+        const key = { pk: { S: `finding#${finding.id}` } };
+        const version = { N: String(finding.updatedAtMs) };
+        const why = { S: `${refusal.code}${refusal.message !== undefined ? `: ${refusal.message}` : ''}`.slice(0, 1_000) };
+        let counted: Item | undefined;
+        try {
+          count('UpdateItem', 1);
+          counted = (await client.send(new UpdateItemCommand({
+            TableName,
+            Key: key,
+            UpdateExpression: 'ADD refusals :one SET firstRefusedMs = if_not_exists(firstRefusedMs, :now), lastRefusal = :why',
+            // Only the version that was refused: a later update waiting in its place has refusals of its own to earn.
+            ConditionExpression: 'gpk = :outbox AND gsk = :version',
+            ExpressionAttributeValues: { ':one': { N: '1' }, ':now': { N: String(nowMs) }, ':why': why, ':outbox': { S: 'outbox' }, ':version': version },
+            ReturnValues: 'ALL_NEW',
+          }))).Attributes;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          continue;
+        }
+        const times = Number(counted?.['refusals']?.N ?? 0);
+        const firstRefusedMs = Number(counted?.['firstRefusedMs']?.N ?? nowMs);
+        if (times < giveUpAfter.refusals || nowMs - firstRefusedMs < giveUpAfter.ms) continue;
+        try {
+          count('UpdateItem', 1);
+          await client.send(new UpdateItemCommand({
+            TableName,
+            Key: key,
+            UpdateExpression: 'SET gpk = :refused',
+            ConditionExpression: 'gpk = :outbox AND gsk = :version',
+            ExpressionAttributeValues: { ':refused': { S: 'refused' }, ':outbox': { S: 'outbox' }, ':version': version },
+          }));
+          leftOutbox.push({ ...refusal, refusals: times, firstRefusedMs });
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+      return leftOutbox;
     },
 
     async markPublished(findings) {

@@ -49,6 +49,11 @@ export interface DeliveryFailure {
   readonly id: string;
   readonly code: string;
   readonly message?: string;
+  /**
+   * The destination refused this item itself (InvalidInput, too large): sent again unchanged it will be refused
+   * again. Absent when the call failed as a whole (access denied, an outage) or kept being throttled.
+   */
+  readonly refused?: true;
 }
 
 /** What one call did with each item: delivered (undefined), or failed with a code. */
@@ -91,7 +96,7 @@ export const deliverWithRetries = async <T>(options: {
       if (options.isTransientCode(outcome.code)) {
         retry.push(item);
         last.set(idOf(item), outcome);
-      } else final.push({ id: idOf(item), ...outcome });
+      } else final.push({ id: idOf(item), ...outcome, refused: true });
     });
     pending = retry;
   }

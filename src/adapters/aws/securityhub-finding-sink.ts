@@ -106,7 +106,7 @@ export const createSecurityHubFindingSink = (options: SecurityHubSinkOptions): S
       for (const record of findings) {
         const f = options.render(record);
         const bytes = Buffer.byteLength(JSON.stringify(f));
-        if (bytes > MAX_FINDING_BYTES) failures.push({ id: f.Id, code: 'FindingSizeExceeded', message: `${bytes} bytes, over the ${MAX_FINDING_BYTES}-byte limit` });
+        if (bytes > MAX_FINDING_BYTES) failures.push({ id: f.Id, code: 'FindingSizeExceeded', message: `${bytes} bytes, over the ${MAX_FINDING_BYTES}-byte limit`, refused: true });
         else importable.push(f);
       }
       for (const [key, group] of groupByImportTarget(importable)) {

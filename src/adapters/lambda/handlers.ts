@@ -2,9 +2,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { InputError } from '#core/errors.ts';
+import { InputError, type FindingFailure } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Clock, FindingSink, ReadIssue } from '#core/ports.ts';
+import type { FindingRefusal, RefusalPolicy, RefusedFinding } from '#adapters/aws/dynamodb-state-store.ts';
 import { ingestLogObject, type IngestDeps } from '#app/ingest-log-objects.ts';
 import type { BatchOutcome, RecordProcessor } from '#app/process-records.ts';
 
@@ -13,6 +14,7 @@ export interface LiveStateStore {
   atomically<T>(label: string, work: () => Promise<T>): Promise<T>;
   unpublishedFindings(limit?: number): Promise<FindingRecord[]>;
   markPublished(findings: readonly FindingRecord[]): Promise<void>;
+  noteRefusals(refusals: readonly FindingRefusal[], policy: RefusalPolicy): Promise<readonly RefusedFinding[]>;
 }
 
 export interface LiveDeps {
@@ -33,6 +35,14 @@ export interface LiveDeps {
 
 /** Findings published per invocation at most; the rest wait in the outbox for the next one. */
 const OUTBOX_PER_INVOCATION = 1_000;
+
+/**
+ * When Security Hub has refused one version of a finding (InvalidInput, too large) this many times, the first at
+ * least an hour before, it leaves the outbox: read oldest first, the outbox would otherwise keep sending it with
+ * every urgent finding, and enough of them would fill every invocation's 1,000. Whole calls that fail (access
+ * denied, Security Hub not enabled, throttling) are not refusals of a finding: those findings wait for the fix.
+ */
+export const GIVE_UP_AFTER = { refusals: 5, ms: 60 * 60_000 } as const;
 
 /** Counts and logs what one engine pass did: never the events themselves. */
 const report = (deps: LiveDeps, outcome: BatchOutcome): void => {
@@ -104,14 +114,39 @@ export const publishOutbox = async (deps: LiveDeps, options: { readonly force?: 
     deps.metrics.addMetric('FindingsPublished', MetricUnit.Count, waiting.length);
     return { published: waiting.length, failed: 0 };
   } catch (error) {
-    const failures = (error as { failures?: readonly { id: string }[] }).failures;
+    const failures = (error as { failures?: readonly FindingFailure[] }).failures;
     const failedIds = new Set(failures?.map((f) => f.id) ?? waiting.map((f) => f.id));
     const delivered = failures === undefined ? [] : waiting.filter((f) => !failedIds.has(f.id));
     if (delivered.length > 0) await deps.store.markPublished(delivered);
     deps.metrics.addMetric('FindingsPublished', MetricUnit.Count, delivered.length);
     deps.metrics.addMetric('FindingPublishFailures', MetricUnit.Count, failedIds.size);
     deps.logger.error('findings not published; they stay in the outbox and are retried', { error: error as Error, failed: failedIds.size });
+    await setAsideRefused(deps, waiting, failures ?? []);
     return { published: delivered.length, failed: failedIds.size };
+  }
+};
+
+/** Counts Security Hub's refusals of findings, and tells of each finding that left the outbox for them. */
+const setAsideRefused = async (deps: LiveDeps, waiting: readonly FindingRecord[], failures: readonly FindingFailure[]): Promise<void> => {
+  const byId = new Map(waiting.map((f) => [f.id, f]));
+  const refusals: FindingRefusal[] = [];
+  for (const failure of failures) {
+    const finding = byId.get(failure.id);
+    if (failure.refused === true && finding !== undefined) refusals.push({ finding, code: failure.code, ...(failure.message !== undefined ? { message: failure.message } : {}) });
+  }
+  if (refusals.length === 0) return;
+  const setAside = await deps.store.noteRefusals(refusals, { nowMs: deps.clock.nowMs(), giveUpAfter: GIVE_UP_AFTER });
+  deps.metrics.addMetric('FindingsRefused', MetricUnit.Count, setAside.length);
+  for (const { finding, code, message, refusals: times, firstRefusedMs } of setAside) {
+    deps.logger.error('Security Hub keeps refusing a finding: it left the outbox (gpk "refused" in the state table); its next update will be sent again', {
+      findingId: finding.id,
+      ruleId: finding.ruleId,
+      severity: finding.severity,
+      accountId: finding.accountId,
+      region: finding.region,
+      reason: finding.reason,
+      refusal: { code, message, times, since: new Date(firstRefusedMs).toISOString() },
+    });
   }
 };
 

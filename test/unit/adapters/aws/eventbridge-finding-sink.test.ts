@@ -53,7 +53,7 @@ describe('EventBridgeFindingSink (real EventBridgeClient, scripted HTTP)', () =>
     const error = (await sink.put(records).catch((e: unknown) => e)) as FindingPublishError;
 
     expect(error).toBeInstanceOf(FindingPublishError);
-    expect(error.failures).toEqual([{ id: records[0]!.id, code: 'MalformedDetail', message: 'bad' }]);
+    expect(error.failures).toEqual([{ id: records[0]!.id, code: 'MalformedDetail', message: 'bad', refused: true }]);
   });
 
   it('retries a throttled call (400 ThrottlingException)', async () => {

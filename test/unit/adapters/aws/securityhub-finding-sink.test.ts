@@ -98,7 +98,8 @@ describe('SecurityHubFindingSink (real SecurityHubClient, scripted HTTP)', () =>
     const error = await sink.put(records).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(FindingPublishError);
-    expect((error as FindingPublishError).failures).toEqual([{ id: records[0]!.id, code: 'InvalidInput', message: 'Finding is invalid' }]);
+    // Refused: the finding itself, sent again unchanged, would be refused again (the outbox counts such refusals).
+    expect((error as FindingPublishError).failures).toEqual([{ id: records[0]!.id, code: 'InvalidInput', message: 'Finding is invalid', refused: true }]);
     expect((error as Error).message).toContain(records[0]!.id);
     expect(sink.stats.imported).toBe(1);
   });
@@ -111,6 +112,8 @@ describe('SecurityHubFindingSink (real SecurityHubClient, scripted HTTP)', () =>
 
     expect(error.failures.map((f) => f.id).sort()).toEqual(records.map((r) => r.id).sort());
     expect(error.failures[0]?.code).toBe('TooManyRequestsException');
+    // Throttled is not refused: these findings wait in the outbox for as long as it takes.
+    expect(error.failures.filter((f) => f.refused !== undefined)).toEqual([]);
     expect(http.requests).toHaveLength(6);
   });
 
