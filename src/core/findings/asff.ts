@@ -98,9 +98,10 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
   }
   const p = f.principal;
   if (p.type === 'AssumedRole' && p.id.startsWith('arn:')) {
-    out.push({ Type: 'AwsIamRole', Id: p.id, Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamRole: { RoleName: p.id.split('/').pop() ?? p.id } } });
+    // An IAM path may be 512 characters by itself: the ARN is cut like every other resource id.
+    out.push({ Type: 'AwsIamRole', Id: truncateText(p.id, 512), Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamRole: { RoleName: p.id.split('/').pop() ?? p.id } } });
   } else if (p.type === 'IAMUser' && p.id.startsWith('arn:')) {
-    out.push({ Type: 'AwsIamUser', Id: p.id, Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamUser: { UserName: p.id.split('/').pop() ?? p.id } } });
+    out.push({ Type: 'AwsIamUser', Id: truncateText(p.id, 512), Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamUser: { UserName: p.id.split('/').pop() ?? p.id } } });
   } else if (p.accessKeyId !== undefined) {
     out.push({
       Type: 'AwsIamAccessKey',

@@ -107,6 +107,18 @@ describe('ASFF rendering', () => {
     expect(asff['CreatedAt']).toBe(asff['UpdatedAt']);
   });
 
+  it('keeps a role or user ARN with a long IAM path within a resource id\'s 512 characters', () => {
+    const arn = (kind: string) => `arn:aws:iam::111122223333:${kind}/${'team/'.repeat(110)}Reader`;
+    for (const [type, kind, resource] of [['AssumedRole', 'role', 'AwsIamRole'], ['IAMUser', 'user', 'AwsIamUser']] as const) {
+      const rendered = toAsff({ ...finding, principal: { ...finding.principal, type, id: arn(kind) } }, rule) as unknown as { Resources: { Type: string; Id: string }[] };
+      const principal = rendered.Resources.find((r) => r.Type === resource);
+
+      expect(arn(kind).length).toBeGreaterThan(512);
+      expect(principal?.Id.length).toBeLessThanOrEqual(512);
+      expect(principal?.Id.startsWith(`arn:aws:iam::111122223333:${kind}/team/`)).toBe(true);
+    }
+  });
+
   it('truncates with a visible marker and never splits a character', () => {
     const text = `${'a'.repeat(250)}😀😀😀😀😀`;
 
