@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
@@ -23,6 +22,7 @@ import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { safeText } from './terminal.ts';
 import { cannotWriteOutput, checkOutputPath } from './output-file.ts';
 import { sameFileAs } from '#adapters/local/file-paths.ts';
+import { replayedFileName, type ReplayedFileName } from '#adapters/local/replayed-files.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -209,17 +209,42 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     const toRead: InputFile[] = [];
     const alreadyReplayed: string[] = [];
+    const skippedBy = new Set<ReplayedFileName['by']>();
+    // Each file's name in the database (see replayed-files.ts), noted once the file has been read.
+    const namesInDb = new Map<string, string>();
+    const copiesInRun = new Set<string>();
     for (const input of inputs) {
-      if (db !== undefined && input.path !== '-' && (await db.hasFile(basename(input.path), input.bytes))) {
-        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same name and size)`, reason: ALREADY_REPLAYED });
+      if (db === undefined || input.path === '-') {
+        toRead.push(input);
+        continue;
+      }
+      let known: ReplayedFileName;
+      try {
+        known = await replayedFileName(input.path);
+      } catch {
+        // Unreadable: the reader says why, and the file is not noted as replayed.
+        toRead.push(input);
+        continue;
+      }
+      // A second copy of a file in this run's inputs is one the run replays already.
+      const key = `${known.name}\u0000${input.bytes}`;
+      if (copiesInRun.has(key) || (await db.hasFile(known.name, input.bytes))) {
+        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same ${known.by})`, reason: ALREADY_REPLAYED });
         alreadyReplayed.push(input.path);
+        skippedBy.add(known.by);
         progress.fileDone(input.bytes);
-      } else toRead.push(input);
+      } else {
+        copiesInRun.add(key);
+        namesInDb.set(input.path, known.name);
+        toRead.push(input);
+      }
     }
     if (db !== undefined && alreadyReplayed.length > 0) {
       const which = alreadyReplayed.length === 1 ? `${safeText(alreadyReplayed[0] ?? '')}, already replayed` : `${alreadyReplayed.length} files already replayed`;
-      stderr.write(`kdm: skipped ${which} into ${safeText(db.file)} (same name and size); their calls are counted there\n`);
+      stderr.write(`kdm: skipped ${which} into ${safeText(db.file)} (same ${[...skippedBy].join(', or same ')}); their calls are counted there\n`);
     }
+    // A file that could not be read as a whole is not noted as replayed: once it can be, the next run reads it.
+    const failedFiles = new Set<string>();
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
     // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them.
@@ -227,11 +252,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), readers: threads - 1 });
     let records = 0;
     for await (const item of reader) {
-      if (item.type === 'issue') processor.noteIssue(item.issue);
-      else if (item.type === 'file-done') {
+      if (item.type === 'issue') {
+        processor.noteIssue(item.issue);
+        if (item.issue.kind === 'file-failed') failedFiles.add(item.issue.origin.file);
+      } else if (item.type === 'file-done') {
         processor.summary.files.read++;
         progress.fileDone(item.bytes);
-        if (db !== undefined && item.file !== '<stdin>') await db.noteFile(basename(item.file), item.bytes, records, nowMs());
+        const nameInDb = namesInDb.get(item.file);
+        if (db !== undefined && nameInDb !== undefined && !failedFiles.delete(item.file)) await db.noteFile(nameInDb, item.bytes, records, nowMs());
         records = 0;
       } else {
         const outcome = item.type === 'normalized' ? await processor.processNormalized(item.batch, item.results) : await processor.processBatch(item.batch);

@@ -89,11 +89,55 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(again.stderr).toMatch(/already replayed into .*events\.duckdb/);
     // One line for them all: a replay resumed after its last checkpoint skips thousands of files.
     const told = again.stderr.split('\n').filter((l) => l.includes('already replayed'));
-    expect(told).toEqual([expect.stringMatching(/^kdm: skipped \d+ files already replayed into \S*events\.duckdb \(same name and size\); their calls are counted there$/)]);
+    // events/ holds CloudTrail log files (known by name and size) and exports (known by their contents).
+    expect(told).toEqual([expect.stringMatching(/^kdm: skipped \d+ files already replayed into \S*events\.duckdb \(same name and size, or same contents\); their calls are counted there$/)]);
     const skipped = Number(/skipped (\d+) files/.exec(told[0] ?? '')?.[1]);
     expect(skipped).toBeGreaterThan(5);
     expect((JSON.parse(again.stdout) as { files: { skipped: number } }).files.skipped).toBeGreaterThanOrEqual(skipped);
     expect(after).toEqual(before);
+  });
+
+  it('reads again a file that could not be read, replays a copied file once, and tells apart same-named exports by their contents', async () => {
+    const dir = join(work, 'again');
+    mkdirSync(join(dir, 'monday'), { recursive: true });
+    mkdirSync(join(dir, 'tuesday'), { recursive: true });
+    const good = readFileSync(logFilesUnder(SIM)[0] as string);
+    const logName = '111122223333_CloudTrail_us-east-1_20261001T0910Z_0a1b2c3d4e5f6a7b.json.gz';
+    writeFileSync(join(dir, logName), good.subarray(0, 300));
+    // Two exports of one name and size whose records differ.
+    const exportOf = (eventId: string) => `${JSON.stringify(kmsRecord({ eventId, atMs: BASE_TIME_MS }))}\n`;
+    writeFileSync(join(dir, 'monday', 'events.jsonl'), exportOf('aaaaaaaa-0000-4000-8000-000000000001'));
+    writeFileSync(join(dir, 'tuesday', 'events.jsonl'), exportOf('aaaaaaaa-0000-4000-8000-000000000002'));
+    const db = join(work, 'again.duckdb');
+    const replay = () => {
+      const run = runKdm(['replay', dir, '--db', db, '--summary', 'json']);
+      return { run, summary: JSON.parse(run.stdout) as { files: { read: number; failed: number; skipped: number }; records: { processed: number } } };
+    };
+
+    const first = replay();
+    const second = replay();
+    writeFileSync(join(dir, logName), good);
+    // And a copy of it in another folder: one file, replayed once (noting it twice had ended the run in an error).
+    mkdirSync(join(dir, 'copy'));
+    writeFileSync(join(dir, 'copy', logName), good);
+    const mended = replay();
+    const last = replay();
+
+    expect(first.run.stderr).toMatch(/0a1b2c3d4e5f6a7b\.json\.gz: gzip data is truncated/);
+    expect(first.summary.records.processed).toBe(2);
+    // The truncated file was not noted as replayed: it is read (and refused) again; the two exports were both read, once.
+    expect(second.summary.files).toMatchObject({ failed: 1, skipped: 2 });
+    expect(second.run.stderr).toMatch(/skipped 2 files already replayed into .*again\.duckdb \(same contents\)/);
+    expect(mended.run.status).toBe(0);
+    expect(mended.summary.files).toMatchObject({ read: 1, failed: 0, skipped: 3 });
+    expect(mended.summary.records.processed).toBeGreaterThan(0);
+    expect(last.summary.files).toMatchObject({ read: 0, failed: 0, skipped: 4 });
+    expect(last.run.stderr).toMatch(/\(same name and size, or same contents\)/);
+    expect(await query<{ name: string }>(db, 'SELECT name FROM ingested_files ORDER BY name')).toEqual([
+      { name: logName },
+      { name: expect.stringMatching(/^events\.jsonl sha256:[0-9a-f]{64}$/) },
+      { name: expect.stringMatching(/^events\.jsonl sha256:[0-9a-f]{64}$/) },
+    ]);
   });
 
   it('continues history and learning across runs: two replays of consecutive days equal one replay of all of them', async () => {

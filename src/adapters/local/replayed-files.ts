@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+
+/**
+ * A log file's name as CloudTrail delivers it: account, Region, time and a random part, unique among every file a
+ * trail writes (`111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz`).
+ */
+const CLOUDTRAIL_LOG_NAME = /^\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json(?:\.gz)?$/;
+
+/** How a database knows a file it has replayed: what it is called there, and what that name rests on. */
+export interface ReplayedFileName {
+  readonly name: string;
+  readonly by: 'name and size' | 'contents';
+}
+
+/**
+ * The name under which a replayed file is kept in the database (with its size). A CloudTrail log file is known by
+ * its own name, wherever it was copied to; any other file (an export, `events.json`) by its name and a hash of its
+ * bytes, since two such files in different folders may share a name and even a size.
+ */
+export const replayedFileName = async (path: string): Promise<ReplayedFileName> => {
+  const name = basename(path);
+  if (CLOUDTRAIL_LOG_NAME.test(name)) return { name, by: 'name and size' };
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return { name: `${name} sha256:${hash.digest('hex')}`, by: 'contents' };
+};
