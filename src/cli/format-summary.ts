@@ -1,6 +1,6 @@
 import type { ActivitySummary } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
-import type { FindingRecord } from '#core/findings/finding.ts';
+import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import type { Suppression } from '#core/engine-config.ts';
 import { formatCount, renderTable, safeText } from './terminal.ts';
 
@@ -55,9 +55,36 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     const byRule = new Map<string, number>();
     for (const f of active) byRule.set(`${f.ruleId} [${f.severity}]`, (byRule.get(`${f.ruleId} [${f.severity}]`) ?? 0) + 1);
     lines.push(renderTable(['RULE', 'FINDINGS'], topEntries(byRule, 20).map(([k, v]) => [k, formatCount(v)]), 80));
+    const shown = mostSevere(active, MOST_SEVERE_SHOWN);
+    lines.push('', `Most severe findings (${formatCount(shown.length)} of ${formatCount(active.length)}; each in full, as ASFF, with --findings <file>)`);
+    for (const f of shown) {
+      lines.push(`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${formatCount(f.eventCount)} event(s)`);
+      for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
+    }
   }
   return lines.join('\n');
 };
+
+const MOST_SEVERE_SHOWN = 10;
+const REASON_WIDTH = 100;
+
+/** Words into lines of at most `width` characters (a longer word, such as an ARN, gets a line of its own). */
+const wrap = (text: string, width: number): string[] => {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') out.push(line);
+  return out;
+};
+
+/** The findings an analyst reads first: most severe, then most recent, then by id (so the list is the same each run). */
+export const mostSevere = (findings: readonly FindingRecord[], n: number): FindingRecord[] =>
+  [...findings].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || b.lastSeenMs - a.lastSeenMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, n);
 
 /** The warning for a configured suppression past its expiry, as `kdm replay` and `kdm config validate` print it. */
 export const expiredSuppressionWarning = (s: Suppression): string =>

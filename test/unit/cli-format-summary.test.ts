@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { formatSummaryTable, mostSevere } from '../../src/cli/format-summary.ts';
+import { mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
+import type { Severity } from '#core/rules/define-rule.ts';
+import { createSummary } from '#core/summary.ts';
+import { BASE_TIME_MS, kmsEvent, minutes } from '#core/testing/builders.ts';
+
+const finding = (i: number, severity: Severity, reason = `Reason ${i}.`): FindingRecord =>
+  mergeDetection(undefined, {
+    ruleId: `rule-${i}`,
+    severity,
+    subject: `subject-${i}`,
+    aggregationWindowMs: 3_600_000,
+    reason,
+    event: kmsEvent({ atMs: BASE_TIME_MS + minutes(i) }),
+  }, BASE_TIME_MS);
+
+describe('kdm replay summary: the findings themselves', () => {
+  it('lists the ten most severe active findings, most severe and then most recent first, each with its whole reason', () => {
+    const findings = [
+      ...Array.from({ length: 9 }, (_, i) => finding(i, 'LOW')),
+      finding(20, 'HIGH'),
+      finding(21, 'MEDIUM'),
+      finding(22, 'HIGH'),
+      { ...finding(23, 'CRITICAL'), suppressedBy: { id: 'known-job', reason: 'nightly job', expiresMs: BASE_TIME_MS } } as FindingRecord,
+    ];
+
+    const text = formatSummaryTable(createSummary(), findings, 1_000);
+    const listed = text.slice(text.indexOf('Most severe findings'));
+
+    expect(mostSevere(findings.filter((f) => f.suppressedBy === undefined), 10).map((f) => f.ruleId)).toEqual(
+      ['rule-22', 'rule-20', 'rule-21', 'rule-8', 'rule-7', 'rule-6', 'rule-5', 'rule-4', 'rule-3', 'rule-2'],
+    );
+    expect(listed.split('\n')[0]).toBe('Most severe findings (10 of 12; each in full, as ASFF, with --findings <file>)');
+    expect(listed).toMatch(/^HIGH {5}rule-22 {2}last seen 2026-\S+Z, 1 event\(s\)\n {9}Reason 22\.$/m);
+    expect(listed).not.toContain('rule-23');
+    expect(listed).not.toContain('rule-1 ');
+  });
+
+  it('wraps a long reason at word boundaries and shows control characters from the logs inert', () => {
+    const arn = `arn:aws:kms:us-east-1:111122223333:key/${'a'.repeat(120)}`;
+    const reason = `${'word '.repeat(60)}then ${arn} and a bell\u0007 with \u001b[31mred`;
+
+    const text = formatSummaryTable(createSummary(), [finding(1, 'HIGH', reason)], 1_000);
+    const reasonLines = text.split('\n').filter((l) => l.startsWith('         '));
+
+    expect(reasonLines.length).toBeGreaterThan(3);
+    for (const line of reasonLines) if (!line.includes(arn)) expect(line.length).toBeLessThanOrEqual(109);
+    expect(reasonLines.map((l) => l.trim()).join(' ')).toContain(arn);
+    expect(text).not.toMatch(/[\u0007\u001b]/);
+  });
+});
