@@ -211,10 +211,10 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
       const table = await ddb.newStateTable();
       const hub = refusingHub((ids) => ({ status: 200, body: { FailedCount: ids.length, SuccessCount: 0, FailedFindings: ids.map((Id) => ({ Id, ErrorCode: 'InvalidInput', ErrorMessage: 'Finding is malformed' })) } }));
       let nowMs = started;
-      const deps = await createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_METRICS_DISABLED: 'true' }, dynamodb: ddb.client(), securityHubClientFor: hub.clientFor, clock: { nowMs: () => nowMs } });
+      const deps = await createLiveDeps({ env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off' }, dynamodb: ddb.client(), securityHubClientFor: hub.clientFor, clock: { nowMs: () => nowMs } });
       const handler = createCloudTrailEventHandler(deps);
       const flush = createFlushHandler(deps);
-      stdout();
+      const out = stdout();
       const errors: string[] = [];
       vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => errors.push(String(chunk)) > 0);
 
@@ -242,6 +242,16 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
       const told = errors.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['message']).startsWith('Security Hub keeps refusing a finding'));
       expect(told).toHaveLength(1);
       expect(told[0]).toMatchObject({ level: 'ERROR', findingId: refused?.id, ruleId: 'kms-root-usage', severity: 'HIGH', refusal: { code: 'InvalidInput', message: 'Finding is malformed', times: 6, since: new Date(started).toISOString() } });
+      // The metrics serverless.yml's FindingsNotPublishedAlarm and FindingsRefusedAlarm watch, as EMF.
+      const emf = out.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }; service?: string; FindingsRefused?: number; FindingPublishFailures?: number });
+      const refusedMetric = emf.filter((m) => m.FindingsRefused !== undefined);
+      expect(refusedMetric.reduce((n, m) => n + (m.FindingsRefused ?? 0), 0)).toBe(1);
+      // One failed finding at each of the seven calls Security Hub refused.
+      expect(emf.map((m) => m.FindingPublishFailures).filter((n) => n !== undefined)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      for (const m of [...refusedMetric, ...emf.filter((e) => e.FindingPublishFailures !== undefined)]) {
+        expect(m.service).toBe('kms-decrypt-monitor');
+        expect(m._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'KmsDecryptMonitor', Dimensions: [['service']] });
+      }
       const item = await ddb.client().send(new GetItemCommand({ TableName: table, Key: { pk: { S: `finding#${refused?.id}` } } }));
       expect(item.Item?.['gpk']?.S).toBe('outbox');
       expect(item.Item?.['refusals']?.N).toBe('1');

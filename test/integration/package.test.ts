@@ -74,14 +74,48 @@ describe('packaged CloudFormation template (osls package)', () => {
     }
   });
 
-  it('routes every CloudTrail rule to the encrypted queue, and the queue admits only those rules', () => {
+  it('routes every CloudTrail rule to the encrypted queue, keeping what it cannot deliver in the dead-letter queue, and both queues admit only those rules', () => {
     const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties['EventPattern'] !== undefined);
-    for (const [, r] of rules) expect(r.Properties['Targets']).toEqual([{ Id: 'event-queue', Arn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] } }]);
-    const statement = ((resource('EventQueuePolicy').Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] }).Statement)[0]!;
+    for (const [, r] of rules) {
+      expect(r.Properties['Targets']).toEqual([{ Id: 'event-queue', Arn: { 'Fn::GetAtt': ['EventQueue', 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['EventDeadLetterQueue', 'Arn'] } } }]);
+    }
+    for (const [policy, queue] of [['EventQueuePolicy', 'EventQueue'], ['EventDeadLetterQueuePolicy', 'EventDeadLetterQueue']] as const) {
+      const { Statement } = resource(policy).Properties['PolicyDocument'] as { Statement: Record<string, unknown>[] };
 
-    expect(statement['Principal']).toEqual({ Service: 'events.amazonaws.com' });
-    expect(statement['Action']).toBe('sqs:SendMessage');
-    expect((statement['Condition'] as { ArnEquals: Record<string, unknown> }).ArnEquals['aws:SourceArn']).toEqual(rules.map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
+      expect(resource(policy).Properties['Queues']).toEqual([{ Ref: queue }]);
+      expect(Statement).toHaveLength(1);
+      expect(Statement[0]?.['Principal']).toEqual({ Service: 'events.amazonaws.com' });
+      expect(Statement[0]?.['Action']).toBe('sqs:SendMessage');
+      expect(Statement[0]?.['Resource']).toEqual({ 'Fn::GetAtt': [queue, 'Arn'] });
+      expect((Statement[0]?.['Condition'] as { ArnEquals: Record<string, unknown> }).ArnEquals['aws:SourceArn']).toEqual(rules.map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
+    }
+  });
+
+  it('alarms when events go unevaluated, detection runs late, a function fails or findings do not reach Security Hub, notifying alarmTopicArn when given', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, r]) => [id, r.Properties]));
+    const watched = Object.fromEntries(Object.entries(alarms).map(([id, a]) => [id, [a['Namespace'], a['MetricName'], a['Dimensions']]]));
+
+    expect(watched).toEqual({
+      EventsNotProcessedAlarm: ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventDeadLetterQueue', 'QueueName'] } }]],
+      LogFilesNotReadAlarm: ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['TrailObjectDeadLetterQueue', 'QueueName'] } }]],
+      EventBacklogAlarm: ['AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventQueue', 'QueueName'] } }]],
+      OnCloudTrailEventErrorsAlarm: ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: 'OnCloudTrailEventLambdaFunction' } }]],
+      OnTrailLogObjectErrorsAlarm: ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: 'OnTrailLogObjectLambdaFunction' } }]],
+      FlushPendingErrorsAlarm: ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: 'FlushPendingLambdaFunction' } }]],
+      // The metrics the handlers emit as EMF (namespace and service dimension checked in lambda-handler.test.ts).
+      FindingsNotPublishedAlarm: ['KmsDecryptMonitor', 'FindingPublishFailures', [{ Name: 'service', Value: 'kms-decrypt-monitor' }]],
+      FindingsRefusedAlarm: ['KmsDecryptMonitor', 'FindingsRefused', [{ Name: 'service', Value: 'kms-decrypt-monitor' }]],
+    });
+    for (const a of Object.values(alarms)) {
+      expect(a['AlarmDescription']).toMatch(/^kms-decrypt-monitor: /);
+      expect(a['TreatMissingData']).toBe('notBreaching');
+      expect(a['AlarmActions']).toEqual({ 'Fn::If': ['NotifiesAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] });
+    }
+    // A dead letter is worth a look at once; the outbox retries by itself, so only 15 minutes of failures alarm.
+    expect(alarms['EventsNotProcessedAlarm']).toMatchObject({ Threshold: 1, EvaluationPeriods: 1 });
+    expect(alarms['FindingsNotPublishedAlarm']).toMatchObject({ Threshold: 1, EvaluationPeriods: 3, Period: 300 });
+    expect(template.Parameters['AlarmTopicArn']).toMatchObject({ Type: 'String', Default: '' });
+    expect(template.Conditions['NotifiesAlarmTopic']).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] }] });
   });
 
   it.each([
