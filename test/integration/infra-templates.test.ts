@@ -49,6 +49,24 @@ describe('infra/member-event-forwarding.json', () => {
     const role = template.Resources['ForwardingRole']!.Properties as { Policies: { PolicyDocument: { Statement: { Action: string }[] } }[] };
     expect(role.Policies.flatMap((p) => p.PolicyDocument.Statement.map((s) => s.Action))).toEqual(['events:PutEvents']);
   });
+
+  it('keeps what the central bus does not take in a queue of the member account, only the forwarding rules may fill it, and an alarm says so', () => {
+    const ruleIds = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule').map(([id]) => id);
+    const policy = template.Resources['UndeliveredEventsQueuePolicy']!.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } };
+    const alarm = template.Resources['UndeliveredEventsAlarm']!.Properties;
+
+    for (const id of ruleIds) {
+      expect((template.Resources[id]!.Properties['Targets'] as Record<string, unknown>[])[0]?.['DeadLetterConfig']).toEqual({ Arn: { 'Fn::GetAtt': ['UndeliveredEventsQueue', 'Arn'] } });
+    }
+    expect(template.Resources['UndeliveredEventsQueue']!.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    expect(policy.PolicyDocument.Statement).toEqual([expect.objectContaining({
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: { ArnEquals: { 'aws:SourceArn': ruleIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) } },
+    })]);
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['UndeliveredEventsQueue', 'QueueName'] } }] });
+    expect(alarm['AlarmActions']).toEqual({ 'Fn::If': ['NotifiesAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] });
+  });
 });
 
 describe('infra/cloudtrail-prerequisites.yaml', () => {

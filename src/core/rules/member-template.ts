@@ -4,6 +4,8 @@ import type { EventPattern } from './event-patterns.ts';
  * CloudFormation for each member account (deployable as a StackSet): rules on the account's default bus,
  * with the state that sees read-only management events, forwarding the monitor's events to the central bus
  * (one hop: the central account's own rules take them from there), and the role EventBridge uses to do it.
+ * An event the central bus does not take (its policy, a wrong account or Region) is kept in a queue of the
+ * member account, with an alarm, rather than dropped after EventBridge's retries.
  */
 export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' | 'cloudtrail', EventPattern>>): Record<string, unknown> => {
   const rule = (description: string, pattern: EventPattern) => ({
@@ -13,7 +15,12 @@ export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' 
       EventBusName: 'default',
       State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
       EventPattern: pattern,
-      Targets: [{ Id: 'central-bus', Arn: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/${CentralEventBusName}' }, RoleArn: { 'Fn::GetAtt': ['ForwardingRole', 'Arn'] } }],
+      Targets: [{
+        Id: 'central-bus',
+        Arn: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/${CentralEventBusName}' },
+        RoleArn: { 'Fn::GetAtt': ['ForwardingRole', 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['UndeliveredEventsQueue', 'Arn'] } },
+      }],
     },
   });
   return {
@@ -24,7 +31,14 @@ export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' 
       CentralAccountId: { Type: 'String', AllowedPattern: '^\\d{12}$', Description: 'Account where the monitor runs.' },
       CentralRegion: { Type: 'String', Default: 'us-east-1', Description: 'Region of the monitor (its rules sit on that region\'s bus).' },
       CentralEventBusName: { Type: 'String', Default: 'default', Description: 'Central bus that receives the events (its policy admits the organization).' },
+      AlarmTopicArn: {
+        Type: 'String',
+        Default: '',
+        AllowedPattern: '^(arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256})?$',
+        Description: 'SNS topic the alarm on undelivered events notifies; empty for an alarm without notification.',
+      },
     },
+    Conditions: { NotifiesAlarmTopic: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] }] } },
     Resources: {
       ForwardingRole: {
         Type: 'AWS::IAM::Role',
@@ -45,6 +59,47 @@ export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' 
       KmsApiCallForwardingRule: rule('Forwards the KMS calls the monitor\'s rules select, and every failed KMS call.', patterns.kms),
       S3DataEventForwardingRule: rule('Forwards S3 object data events for KMS <-> S3 correlation.', patterns.s3),
       CloudTrailChangeForwardingRule: rule('Forwards trail changes that would blind the monitor.', patterns.cloudtrail),
+      UndeliveredEventsQueue: { Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 } },
+      UndeliveredEventsQueuePolicy: {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'UndeliveredEventsQueue' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{
+              Sid: 'UndeliveredEventsOfTheForwardingRules',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': ['UndeliveredEventsQueue', 'Arn'] },
+              Condition: { ArnEquals: { 'aws:SourceArn': FORWARDING_RULES.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) } },
+            }],
+          },
+        },
+      },
+      UndeliveredEventsAlarm: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmDescription:
+            'kms-decrypt-monitor: events of this account did not reach the central bus and wait in UndeliveredEventsQueue (its messages say why: the central bus policy, account or Region). The monitor does not see them until they are sent again.',
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['UndeliveredEventsQueue', 'QueueName'] } }],
+          Statistic: 'Maximum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: { 'Fn::If': ['NotifiesAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+          OKActions: { 'Fn::If': ['NotifiesAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        },
+      },
+    },
+    Outputs: {
+      UndeliveredEventsQueueUrl: { Description: 'Events the central bus did not take, kept for 14 days.', Value: { Ref: 'UndeliveredEventsQueue' } },
     },
   };
 };
+
+const FORWARDING_RULES = ['KmsApiCallForwardingRule', 'S3DataEventForwardingRule', 'CloudTrailChangeForwardingRule'] as const;
