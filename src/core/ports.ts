@@ -73,3 +73,22 @@ export interface ObjectSource {
   /** The object's bytes; rejects with a clear error beyond `maxBytes`. */
   read(bucket: string, key: string, maxBytes: number): Promise<Uint8Array>;
 }
+
+/** One refusal of a finding by its destination (the destination's own error code and message). */
+export interface FindingRefusal {
+  readonly finding: FindingRecord;
+  readonly code: string;
+  readonly message?: string;
+}
+
+/** When a live store stops offering a finding that keeps being refused (see the DynamoDB store's `noteRefusals`). */
+export interface RefusalPolicy {
+  readonly nowMs: number;
+  /** Refused this many times, the first at least `ms` ago: sending it again is not going to help. */
+  readonly giveUpAfter: { readonly refusals: number; readonly ms: number };
+}
+
+export interface RefusedFinding extends FindingRefusal {
+  readonly refusals: number;
+  readonly firstRefusedMs: number;
+}

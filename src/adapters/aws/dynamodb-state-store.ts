@@ -19,7 +19,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
-import type { StateStore, StoredEntry } from '#core/ports.ts';
+import type { FindingRefusal, RefusalPolicy, RefusedFinding, StateStore, StoredEntry } from '#core/ports.ts';
 import { SEEN_KEY_PREFIX } from '#core/state.ts';
 import { decodeState as decode, encodeState as encode } from '../state-codec.ts';
 import { backoffMs, realPacing, retryTransient, type Pacing } from './pacing.ts';
@@ -128,24 +128,6 @@ export interface DynamoDbStateStore extends StateStore {
   noteRefusals(refusals: readonly FindingRefusal[], options: RefusalPolicy): Promise<readonly RefusedFinding[]>;
   /** The decrypt ledger of the given UTC days (YYYY-MM-DD), for `kdm history --source dynamodb`. */
   ledgerOfDays(days: readonly string[]): Promise<LedgerDelta>;
-}
-
-/** One refusal of a finding by the destination (its own error code and message). */
-export interface FindingRefusal {
-  readonly finding: FindingRecord;
-  readonly code: string;
-  readonly message?: string;
-}
-
-export interface RefusalPolicy {
-  readonly nowMs: number;
-  /** Refused this many times, the first at least `ms` ago: sending it again is not going to help. */
-  readonly giveUpAfter: { readonly refusals: number; readonly ms: number };
-}
-
-export interface RefusedFinding extends FindingRefusal {
-  readonly refusals: number;
-  readonly firstRefusedMs: number;
 }
 
 type Item = Record<string, AttributeValue>;

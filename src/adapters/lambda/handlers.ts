@@ -4,8 +4,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InputError, type FindingFailure } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import type { Clock, FindingSink, ReadIssue } from '#core/ports.ts';
-import type { FindingRefusal, RefusalPolicy, RefusedFinding } from '#adapters/aws/dynamodb-state-store.ts';
+import type { Clock, FindingRefusal, FindingSink, ReadIssue, RefusalPolicy, RefusedFinding } from '#core/ports.ts';
 import { ingestLogObject, type IngestDeps } from '#app/ingest-log-objects.ts';
 import type { BatchOutcome, RecordProcessor } from '#app/process-records.ts';
 
