@@ -8,6 +8,8 @@ const list = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObject
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
 const field = (o: JsonObject, name: string): unknown => o[name] ?? o[name.charAt(0).toUpperCase() + name.slice(1)];
 
+const READ_ONLY_GAP = 'only read-only management events are logged, so key deletions, key policy changes and changes to the trail itself are not';
+
 /** What a new set of event selectors stops logging, in plain words (empty when nothing we need is lost). */
 export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: string[] } => {
   const kms: string[] = [];
@@ -17,8 +19,11 @@ export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: s
   const advanced = list(field(rp, 'advancedEventSelectors'));
   if (basic.length > 0) {
     if (basic.some((s) => strings(field(s, 'excludeManagementEventSources')).includes('kms.amazonaws.com'))) kms.push('the selectors exclude KMS management events (ExcludeManagementEventSources)');
-    if (basic.every((s) => field(s, 'includeManagementEvents') === false)) kms.push('management events, and with them every KMS call, are no longer logged');
-    if (basic.every((s) => field(s, 'readWriteType') === 'WriteOnly')) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
+    // readWriteType applies to everything a selector logs: only the selectors that include management events say which of those are logged.
+    const management = basic.filter((s) => field(s, 'includeManagementEvents') !== false);
+    if (management.length === 0) kms.push('management events, and with them every KMS call, are no longer logged');
+    else if (management.every((s) => field(s, 'readWriteType') === 'WriteOnly')) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
+    else if (management.every((s) => field(s, 'readWriteType') === 'ReadOnly')) kms.push(READ_ONLY_GAP);
     // A data resource logs only the buckets and prefixes its Values name, and only what the selector's readWriteType lets through.
     const s3Resources = basic.flatMap((s) => list(field(s, 'dataResources')).filter((d) => field(d, 'type') === 'AWS::S3::Object').map((d) => ({ s, d })));
     const naming = s3Resources.filter(({ d }) => strings(field(d, 'values')).length > 0);
@@ -34,6 +39,7 @@ export const selectorGaps = (rp: JsonObject | undefined): { kms: string[]; s3: s
     else {
       if (management.every((s) => neq(s, 'eventSource').includes('kms.amazonaws.com'))) kms.push('the management selectors exclude eventSource kms.amazonaws.com');
       if (management.every((s) => eq(s, 'readOnly').includes('false'))) kms.push('only write management events are logged, so read-only calls such as Decrypt are not');
+      else if (management.every((s) => eq(s, 'readOnly').includes('true'))) kms.push(READ_ONLY_GAP);
     }
     const s3Selectors = advanced.filter((s) => eq(s, 'eventCategory').includes('Data') && eq(s, 'resources.type').includes('AWS::S3::Object'));
     if (s3Selectors.length === 0) s3.push('no advanced selector logs S3 object data events');
@@ -154,6 +160,21 @@ export const cases = (): readonly RuleCase[] => [
   {
     name: 'raises HIGH when selectors turn write-only: neither Decrypt nor GetObject is logged',
     events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'WriteOnly', includeManagementEvents: true, ...s3Data }] })],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'raises HIGH when selectors turn read-only: key deletions and trail changes go unlogged',
+    events: [ct('PutEventSelectors', { trailName: 't', eventSelectors: [{ readWriteType: 'ReadOnly', includeManagementEvents: true, ...s3Data }] })],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'raises HIGH when the advanced management selector keeps read-only events only',
+    events: [ct('PutEventSelectors', { trailName: 't', advancedEventSelectors: [
+      { name: 'mgmt', fieldSelectors: [{ field: 'eventCategory', equals: ['Management'] }, { field: 'readOnly', equals: ['true'] }] },
+      { name: 's3', fieldSelectors: [{ field: 'eventCategory', equals: ['Data'] }, { field: 'resources.type', equals: ['AWS::S3::Object'] }] },
+    ] })],
     expectFindings: 1,
     expectSeverity: 'HIGH',
   },

@@ -28,4 +28,15 @@ describe('selectorGaps: what a new set of event selectors stops logging', () => 
     ] });
     expect(gaps).toEqual({ kms: [], s3: ['S3 object data events are logged for writes only (readOnly false), so GetObject is not'] });
   });
+
+  it('reads read-only selectors as losing the write management events: key deletions, key policies, the trail itself', () => {
+    const gap = 'only read-only management events are logged, so key deletions, key policy changes and changes to the trail itself are not';
+
+    expect(selectorGaps({ eventSelectors: [{ readWriteType: 'ReadOnly', includeManagementEvents: true, ...s3Objects(['arn:aws:s3']) }] }).kms).toEqual([gap]);
+    expect(selectorGaps({ advancedEventSelectors: [{ fieldSelectors: [{ field: 'eventCategory', equals: ['Management'] }, { field: 'readOnly', equals: ['true'] }] }] }).kms).toEqual([gap]);
+    // A selector that logs data events only says nothing of management events.
+    expect(selectorGaps({ eventSelectors: [{ readWriteType: 'All', includeManagementEvents: false, ...s3Objects(['arn:aws:s3']) }, { readWriteType: 'ReadOnly', includeManagementEvents: true }] }).kms).toEqual([gap]);
+    // One selector of each kind together log both.
+    expect(selectorGaps({ eventSelectors: [{ readWriteType: 'ReadOnly', includeManagementEvents: true, ...s3Objects(['arn:aws:s3']) }, { readWriteType: 'WriteOnly', includeManagementEvents: true }] }).kms).toEqual([]);
+  });
 });
