@@ -80,7 +80,7 @@ export const rule = defineRule({
   id: 'cloudtrail-kms-blind-spot',
   title: 'CloudTrail Stops Logging KMS Or S3 Data Events',
   description:
-    'A trail was stopped or deleted, made to log one region only, or its event selectors were changed so that KMS management events (Decrypt, GenerateDataKey) or S3 object data events stop being logged. Every other rule here goes blind when that happens; attackers do it first.',
+    'A trail was stopped or deleted, made to log one region only, or its event selectors were changed so that KMS management events (Decrypt and GenerateDataKey, or key deletions, key policy changes and trail changes) or S3 object data events stop being logged. Every other rule here goes blind when that happens; attackers do it first.',
   severity: 'HIGH',
   status: 'test',
   references: ['https://attack.mitre.org/techniques/T1562/008/', 'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html'],
