@@ -43,6 +43,8 @@ describe('infra/member-event-forwarding.json', () => {
 
     expect(rules).toHaveLength(3);
     for (const r of rules) {
+      // The name the eventbridge-monitor-rule-tampered rule recognises.
+      expect(r.Properties['Name']).toMatch(/^kms-decrypt-monitor-[a-z0-9-]+$/);
       expect(r.Properties['State']).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
       expect(r.Properties['Targets']).toEqual([expect.objectContaining({ Id: 'central-bus', RoleArn: { 'Fn::GetAtt': ['ForwardingRole', 'Arn'] } })]);
     }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stateTableDefinition } from '#adapters/aws/dynamodb-state-store.ts';
 import { eventPatternsFor } from '#core/rules/event-patterns.ts';
-import { ALL_RULES } from '#core/rules/registry.ts';
+import { MONITOR_RULE_NAME_PREFIX } from '#core/rules/eventbridge-monitor-rule-tampered.ts';
+import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
 import { REPO } from '../helpers/cli.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[]; Condition?: string };
@@ -65,6 +66,18 @@ describe('packaged CloudFormation template (osls package)', () => {
     expect(resource('KmsApiCallRule').Properties['EventPattern']).toEqual(derived.kms);
     expect(resource('S3DataEventRule').Properties['EventPattern']).toEqual(derived.s3);
     expect(resource('CloudTrailChangeRule').Properties['EventPattern']).toEqual(derived.cloudtrail);
+    // Changes to the monitor's own EventBridge rules ride on two rules, so that disabling either is seen through the other.
+    const tampering = ruleById('eventbridge-monitor-rule-tampered')?.selection[0]?.eventNames ?? [];
+    expect(tampering).toContain('DisableRule');
+    for (const id of ['S3DataEventRule', 'CloudTrailChangeRule']) {
+      const { source, detail } = resource(id).Properties['EventPattern'] as { source: string[]; detail: { eventSource: string[]; eventName: string[] } };
+      expect(source).toContain('aws.events');
+      expect(detail.eventSource).toContain('events.amazonaws.com');
+      expect(detail.eventName).toEqual(expect.arrayContaining([...tampering]));
+    }
+    for (const [id, r] of ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties['EventPattern'] !== undefined)) {
+      expect(r.Properties['Name'], id).toMatch(new RegExp(`^${MONITOR_RULE_NAME_PREFIX}dev-`));
+    }
     const kmsNames = (derived.kms.detail.$or?.[0].eventName ?? derived.kms.detail.eventName ?? []) as readonly string[];
     for (const rule of ALL_RULES) {
       for (const sel of rule.selection) {

@@ -329,6 +329,26 @@ describe('kdm replay --threads', () => {
     expect(one.findings.length).toBeGreaterThan(30);
   });
 
+  it('tells of the monitor\'s EventBridge rule disabled, reading on one thread or on reader threads (whose records cross threads encoded)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-tamper-'));
+    const record = {
+      eventVersion: '1.09', eventTime: '2026-10-01T12:00:00Z', eventSource: 'events.amazonaws.com', eventName: 'DisableRule', awsRegion: 'eu-west-1',
+      userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::444455556666:assumed-role/DevOps/mallory', accountId: '444455556666' },
+      sourceIPAddress: '198.51.100.7', userAgent: 'aws-cli/2.17.0', requestParameters: { name: 'kms-decrypt-monitor-kms-calls' },
+      eventID: '0b6a7c1e-0000-4000-8000-000000000001', readOnly: false, eventType: 'AwsApiCall', recipientAccountId: '444455556666',
+    };
+    writeFileSync(join(dir, 'events.json'), JSON.stringify({ Records: [record] }));
+
+    for (const threads of ['1', '2']) {
+      const run = runKdm(['replay', dir, '--threads', threads, '--findings', '-']);
+      const findings = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { GeneratorId: string; Severity: { Label: string }; Description: string });
+
+      expect(run.status, threads).toBe(0);
+      expect(findings.map((f) => [f.GeneratorId, f.Severity.Label]), threads).toEqual([['kms-decrypt-monitor/eventbridge-monitor-rule-tampered', 'HIGH']]);
+      expect(findings[0]?.Description).toMatch(/DevOps \(session mallory\) disabled the monitor's EventBridge rule kms-decrypt-monitor-kms-calls on event bus default in eu-west-1/);
+    }
+  });
+
   it('refuses a thread count it cannot use', () => {
     for (const n of ['0', '5', '1.5', 'two']) expect(runKdm(['replay', 'events/', '--threads', n]).stderr).toMatch(/--threads must be a whole number from 1 to 4/);
   });

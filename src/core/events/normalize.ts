@@ -5,6 +5,8 @@ import type { EncryptionContext, KmsCall, KmsRequestSummary, NormalizeResult, Ot
 export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
 export const S3_EVENT_SOURCE = 's3.amazonaws.com';
 export const CLOUDTRAIL_EVENT_SOURCE = 'cloudtrail.amazonaws.com';
+/** Sources of other calls whose request parameters rules read (the trail, the monitor's EventBridge rules). */
+const KEEPS_REQUEST_PARAMETERS: ReadonlySet<string> = new Set([CLOUDTRAIL_EVENT_SOURCE, 'events.amazonaws.com']);
 export const S3_ARN_CONTEXT_KEY = 'aws:s3:arn';
 
 /** S3 object-level operations: data events even in records that omit `eventCategory`. */
@@ -265,7 +267,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
     readOnly,
     kind: 'other',
     eventSource,
-    requestParameters: eventSource === CLOUDTRAIL_EVENT_SOURCE ? obj(raw['requestParameters']) : undefined,
+    requestParameters: KEEPS_REQUEST_PARAMETERS.has(eventSource) ? obj(raw['requestParameters']) : undefined,
   };
   return { ok: true, event };
 };

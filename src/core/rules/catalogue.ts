@@ -1,5 +1,6 @@
 import * as cloudtrailKmsBlindSpot from './cloudtrail-kms-blind-spot.ts';
 import type { Rule, RuleCase } from './define-rule.ts';
+import * as eventbridgeMonitorRuleTampered from './eventbridge-monitor-rule-tampered.ts';
 import * as kmsAccessDeniedBurst from './kms-access-denied-burst.ts';
 import * as kmsCrossAccount from './kms-cross-account.ts';
 import * as kmsKeyLifecycle from './kms-key-lifecycle.ts';
@@ -30,6 +31,7 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   kmsThrottled,
   kmsKeyLifecycle,
   cloudtrailKmsBlindSpot,
+  eventbridgeMonitorRuleTampered,
   s3DecryptWithoutObjectAccess,
   s3PutWithoutRequiredKms,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

@@ -12,7 +12,7 @@ export const isSeverity = (text: string): text is Severity => (SEVERITIES as rea
 
 export type RuleStatus = 'experimental' | 'test' | 'stable' | 'deprecated';
 
-export type SelectedEventSource = 'kms.amazonaws.com' | 's3.amazonaws.com' | 'cloudtrail.amazonaws.com';
+export type SelectedEventSource = 'kms.amazonaws.com' | 's3.amazonaws.com' | 'cloudtrail.amazonaws.com' | 'events.amazonaws.com';
 
 /** Which CloudTrail events a rule looks at: data, so the EventBridge patterns and the pre-filter derive from it. */
 export interface RuleSelection {

@@ -4,6 +4,7 @@ const SOURCES: Readonly<Record<SelectedEventSource, string>> = {
   'kms.amazonaws.com': 'aws.kms',
   's3.amazonaws.com': 'aws.s3',
   'cloudtrail.amazonaws.com': 'aws.cloudtrail',
+  'events.amazonaws.com': 'aws.events',
 };
 
 export interface EventPattern {
@@ -21,6 +22,11 @@ export interface EventPattern {
  * The EventBridge patterns the deployment subscribes with, derived from the rules' selections so the two
  * cannot drift. A source selected with `*` subscribes to every event name of that source. S3 object events
  * are all subscribed (correlation needs every data event, not only those a rule names).
+ *
+ * Changes to the monitor's own EventBridge rules (`events.amazonaws.com`) ride on two of the three rules, the S3
+ * and the trail-change rule, so that disabling either is seen through the other. A pattern's fields match
+ * independently, so a pattern of two sources also admits one source's event source with the other's names;
+ * CloudTrail writes no such events.
  */
 export const eventPatternsFor = (rules: readonly Rule[]): Record<'kms' | 's3' | 'cloudtrail', EventPattern> => {
   const names = new Map<SelectedEventSource, Set<string>>();
@@ -44,9 +50,22 @@ export const eventPatternsFor = (rules: readonly Rule[]): Record<'kms' | 's3' | 
     if (failedOnly.has(source)) return { ...base, detail: { eventSource: [source], $or: [{ eventName: list }, { errorCode: [{ exists: true }] }] } };
     return { ...base, detail: { eventSource: [source], eventName: list } };
   };
+  /** `main`, also carrying the named calls of the monitor's own EventBridge rules. */
+  const withMonitorRules = (main: EventPattern): EventPattern => {
+    const watched = pattern('events.amazonaws.com');
+    if (main.detail.eventName === undefined || watched.detail.eventName === undefined || main.detail.$or !== undefined || watched.detail.$or !== undefined) {
+      throw new Error('the EventBridge rule changes ride on patterns of named calls only');
+    }
+    if (watched.detail.eventName.length === 0) return main;
+    return {
+      ...main,
+      source: [...main.source, ...watched.source],
+      detail: { eventSource: [...main.detail.eventSource, ...watched.detail.eventSource], eventName: [...main.detail.eventName, ...watched.detail.eventName] },
+    };
+  };
   return {
     kms: pattern('kms.amazonaws.com'),
-    s3: pattern('s3.amazonaws.com', ['CompleteMultipartUpload', 'CopyObject', 'CreateMultipartUpload', 'GetObject', 'PutObject', 'RestoreObject', 'SelectObjectContent', 'UploadPart', 'UploadPartCopy']),
-    cloudtrail: pattern('cloudtrail.amazonaws.com'),
+    s3: withMonitorRules(pattern('s3.amazonaws.com', ['CompleteMultipartUpload', 'CopyObject', 'CreateMultipartUpload', 'GetObject', 'PutObject', 'RestoreObject', 'SelectObjectContent', 'UploadPart', 'UploadPartCopy'])),
+    cloudtrail: withMonitorRules(pattern('cloudtrail.amazonaws.com')),
   };
 };

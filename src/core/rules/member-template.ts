@@ -1,4 +1,5 @@
 import type { EventPattern } from './event-patterns.ts';
+import { MONITOR_RULE_NAME_PREFIX } from './eventbridge-monitor-rule-tampered.ts';
 
 /**
  * CloudFormation for each member account (deployable as a StackSet): rules on the account's default bus,
@@ -8,9 +9,11 @@ import type { EventPattern } from './event-patterns.ts';
  * member account, with an alarm, rather than dropped after EventBridge's retries.
  */
 export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' | 'cloudtrail', EventPattern>>): Record<string, unknown> => {
-  const rule = (description: string, pattern: EventPattern) => ({
+  const rule = (name: string, description: string, pattern: EventPattern) => ({
     Type: 'AWS::Events::Rule',
     Properties: {
+      // The prefix lets the eventbridge-monitor-rule-tampered rule tell the monitor's rules from any other.
+      Name: `${MONITOR_RULE_NAME_PREFIX}${name}`,
       Description: description,
       EventBusName: 'default',
       State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
@@ -56,9 +59,9 @@ export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' 
           ],
         },
       },
-      KmsApiCallForwardingRule: rule('Forwards the KMS calls the monitor\'s rules select, and every failed KMS call.', patterns.kms),
-      S3DataEventForwardingRule: rule('Forwards S3 object data events for KMS <-> S3 correlation.', patterns.s3),
-      CloudTrailChangeForwardingRule: rule('Forwards trail changes that would blind the monitor.', patterns.cloudtrail),
+      KmsApiCallForwardingRule: rule('kms-calls', 'Forwards the KMS calls the monitor\'s rules select, and every failed KMS call.', patterns.kms),
+      S3DataEventForwardingRule: rule('s3-data-events', 'Forwards S3 object data events for KMS <-> S3 correlation, and changes to the monitor\'s forwarding rules.', patterns.s3),
+      CloudTrailChangeForwardingRule: rule('trail-changes', 'Forwards trail changes that would blind the monitor, and changes to its forwarding rules.', patterns.cloudtrail),
       UndeliveredEventsQueue: { Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 } },
       UndeliveredEventsQueuePolicy: {
         Type: 'AWS::SQS::QueuePolicy',

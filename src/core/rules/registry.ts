@@ -1,5 +1,6 @@
 import { rule as cloudtrailKmsBlindSpot } from './cloudtrail-kms-blind-spot.ts';
 import type { Rule } from './define-rule.ts';
+import { rule as eventbridgeMonitorRuleTampered } from './eventbridge-monitor-rule-tampered.ts';
 import { rule as kmsAccessDeniedBurst } from './kms-access-denied-burst.ts';
 import { rule as kmsCrossAccount } from './kms-cross-account.ts';
 import { rule as kmsKeyLifecycle } from './kms-key-lifecycle.ts';
@@ -31,6 +32,7 @@ export const ALL_RULES: readonly Rule[] = [
   kmsThrottled,
   kmsKeyLifecycle,
   cloudtrailKmsBlindSpot,
+  eventbridgeMonitorRuleTampered,
   s3DecryptWithoutObjectAccess,
   s3PutWithoutRequiredKms,
 ];

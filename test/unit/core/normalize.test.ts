@@ -202,6 +202,17 @@ describe('normalizeRecord', () => {
     expect(r.ok && r.event.kind).toBe('other');
   });
 
+  it('keeps the request parameters of the calls rules read (trail and EventBridge rule changes), and of no other', () => {
+    const parameters = (eventSource: string) => {
+      const r = normalizeRecord({ eventSource, eventName: 'DisableRule', eventTime: '2026-10-01T00:00:00Z', requestParameters: { name: 'kms-decrypt-monitor-kms-calls' } });
+      return r.ok && r.event.kind === 'other' ? r.event.requestParameters : 'not an other event';
+    };
+
+    expect(parameters('events.amazonaws.com')).toEqual({ name: 'kms-decrypt-monitor-kms-calls' });
+    expect(parameters('cloudtrail.amazonaws.com')).toEqual({ name: 'kms-decrypt-monitor-kms-calls' });
+    expect(parameters('ec2.amazonaws.com')).toBeUndefined();
+  });
+
   it('dedupes cross-account copies on sharedEventID and the rest on eventID', () => {
     expect(dedupeKeyOf({ eventId: 'a', sharedEventId: 's' })).toBe('s:s');
     expect(dedupeKeyOf({ eventId: 'a' })).toBe('e:a');
