@@ -271,6 +271,8 @@ const anomalyRecords = (b: Builder, options: SimulateOptions, days: number, corp
 const labels: AnomalyLabel[] = [];
 if (options.anomalies) {
   const perKind = options.anomaliesPerKind ?? 3;
+  // Anomaly kinds added later draw from a generator of their own, so that every record a seed made before stays as it was.
+  const late = new Builder(prng(options.seed + 0x5eed));
   // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
   const detectFrom = SIM_START_MS + 8 * DAY;
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
@@ -318,6 +320,10 @@ if (options.anomalies) {
     const unlogged = `finance/2026/unlogged-${i}.pdf`;
     add('s3-decrypt-without-object-access', 'S3 decrypts an object for an analyst but no data event logs the read', [b.kms({ name: 'Decrypt', atMs: at(11), actor: ACTORS.analyst, session: 'dan@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${unlogged}` } })]);
     add('s3-put-without-required-kms', 'an object lands in an SSE-KMS bucket with SSE-S3', [b.s3({ name: 'PutObject', atMs: at(12), actor: ACTORS.etl, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: `finance/2026/plain-${i}.csv`, bytes: 12_000, sse: 'SSE_S3' })]);
+    const tampering = i % 2 === 0
+      ? late.other({ source: 'events.amazonaws.com', name: 'DisableRule', atMs: at(12) + 90_000, actor: ACTORS.admin, readOnly: false, requestParameters: { name: 'kms-decrypt-monitor-kms-calls', eventBusName: 'default' } })
+      : late.other({ source: 'events.amazonaws.com', name: 'RemoveTargets', atMs: at(12) + 90_000, actor: ACTORS.admin, readOnly: false, requestParameters: { rule: 'kms-decrypt-monitor-trail-changes', ids: ['central-bus'] } });
+    add('eventbridge-monitor-rule-tampered', 'the monitor\'s EventBridge rule is disabled or loses its target', [tampering]);
   }
 }
 
