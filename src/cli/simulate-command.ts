@@ -38,10 +38,14 @@ export const simulateCommand = (argv: readonly string[]): number => {
     recordsPerFile: int('records-per-file', values['records-per-file'], 1),
   });
   const out = values.out;
-  if (pathState(out).kind === 'file') throw cannotWriteOutput('the simulation', out, 'it is a file; --out takes a directory (created when absent)');
+  const state = pathState(out);
+  if (state.kind === 'file') throw cannotWriteOutput('the simulation', out, 'it is a file; --out takes a directory (created when absent)');
   let records = 0;
   let files = 0;
   try {
+    // Made by its own name first where its parent exists: Node's recursive mkdir never returns for a path such as
+    // /proc/x, where the directory cannot be made and its parent is there.
+    if (state.kind === 'absent') mkdirSync(out);
     for (const f of sim.files) {
       const path = join(out, f.path);
       mkdirSync(dirname(path), { recursive: true });

@@ -138,6 +138,14 @@ describe('kdm usage errors', () => {
     expect(underFile.stderr).not.toMatch(/unexpected error/);
   });
 
+  it.runIf(process.platform === 'linux')('simulate says when --out cannot be made, instead of hanging (a directory under /proc)', () => {
+    const run = spawnSync(process.execPath, [KDM, 'simulate', '--out', '/proc/kdm-simulate-test', '--events', '10'], { encoding: 'utf8', timeout: 20_000 });
+
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^kdm: cannot write the simulation to \/proc\/kdm-simulate-test: ENOENT/);
+  });
+
   it('exits 2 naming a path that does not exist, after reading the others', () => {
     const run = runKdm(['replay', 'events/eventbridge/kms-decrypt.json', 'no/such/file.json', '--summary', 'json']);
 
