@@ -218,11 +218,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         toRead.push(input);
         continue;
       }
-      let known: ReplayedFileName;
+      let known: ReplayedFileName | undefined;
       try {
         known = await replayedFileName(input.path);
       } catch {
         // Unreadable: the reader says why, and the file is not noted as replayed.
+        known = undefined;
+      }
+      if (known === undefined) {
         toRead.push(input);
         continue;
       }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,21 @@ describe('kdm replay --db: the decrypt ledger', () => {
       { name: expect.stringMatching(/^events\.jsonl sha256:[0-9a-f]{64}$/) },
       { name: expect.stringMatching(/^events\.jsonl sha256:[0-9a-f]{64}$/) },
     ]);
+  });
+
+  it.runIf(process.platform === 'linux')('replays a pipe (process substitution) into the database without reading it away first, and records no name for it', async () => {
+    const db = join(work, 'pipe.duckdb');
+    const sample = join(EVENTS, 'eventbridge', 'kms-decrypt.json');
+    const replay = () => spawnSync('bash', ['-c', `"${process.execPath}" "${KDM}" replay <(cat "${sample}") --db "${db}" --summary json`], { encoding: 'utf8' });
+
+    const first = replay();
+    const second = replay();
+
+    expect(first.status, first.stderr).toBe(0);
+    expect((JSON.parse(first.stdout) as { records: { processed: number } }).records.processed).toBe(1);
+    // Nothing to know it by: read again, and its record recognised as a duplicate.
+    expect((JSON.parse(second.stdout) as { records: { skippedByReason: Record<string, number> } }).records.skippedByReason).toEqual({ duplicate: 1 });
+    expect(await query(db, 'SELECT name FROM ingested_files')).toEqual([]);
   });
 
   it('continues history and learning across runs: two replays of consecutive days equal one replay of all of them', async () => {

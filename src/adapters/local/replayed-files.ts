@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 
 /**
@@ -17,11 +17,14 @@ export interface ReplayedFileName {
 /**
  * The name under which a replayed file is kept in the database (with its size). A CloudTrail log file is known by
  * its own name, wherever it was copied to; any other file (an export, `events.json`) by its name and a hash of its
- * bytes, since two such files in different folders may share a name and even a size.
+ * bytes, since two such files in different folders may share a name and even a size. Undefined for what is not a
+ * regular file (a pipe such as `<(zcat …)`): reading it to hash it would leave nothing for the replay, so, like
+ * standard input, it is replayed without being recorded.
  */
-export const replayedFileName = async (path: string): Promise<ReplayedFileName> => {
+export const replayedFileName = async (path: string): Promise<ReplayedFileName | undefined> => {
   const name = basename(path);
   if (CLOUDTRAIL_LOG_NAME.test(name)) return { name, by: 'name and size' };
+  if (!statSync(path).isFile()) return undefined;
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return { name: `${name} sha256:${hash.digest('hex')}`, by: 'contents' };
