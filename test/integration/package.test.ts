@@ -112,6 +112,7 @@ describe('packaged CloudFormation template (osls package)', () => {
       EventsNotProcessedAlarm: ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventDeadLetterQueue', 'QueueName'] } }]],
       LogFilesNotReadAlarm: ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['TrailObjectDeadLetterQueue', 'QueueName'] } }]],
       EventBacklogAlarm: ['AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventQueue', 'QueueName'] } }]],
+      LogFileBacklogAlarm: ['AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['TrailObjectQueue', 'QueueName'] } }]],
       OnCloudTrailEventErrorsAlarm: ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: 'OnCloudTrailEventLambdaFunction' } }]],
       OnTrailLogObjectErrorsAlarm: ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: 'OnTrailLogObjectLambdaFunction' } }]],
       FlushPendingErrorsAlarm: ['AWS/Lambda', 'Errors', [{ Name: 'FunctionName', Value: { Ref: 'FlushPendingLambdaFunction' } }]],
@@ -127,6 +128,7 @@ describe('packaged CloudFormation template (osls package)', () => {
     // A dead letter is worth a look at once; the outbox retries by itself, so only 15 minutes of failures alarm.
     expect(alarms['EventsNotProcessedAlarm']).toMatchObject({ Threshold: 1, EvaluationPeriods: 1 });
     expect(alarms['FindingsNotPublishedAlarm']).toMatchObject({ Threshold: 1, EvaluationPeriods: 3, Period: 300 });
+    for (const backlog of ['EventBacklogAlarm', 'LogFileBacklogAlarm']) expect(alarms[backlog]).toMatchObject({ Threshold: 900, EvaluationPeriods: 3, Period: 300, Statistic: 'Maximum' });
     expect(template.Parameters['AlarmTopicArn']).toMatchObject({ Type: 'String', Default: '' });
     expect(template.Conditions['NotifiesAlarmTopic']).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] }] });
   });
