@@ -92,6 +92,37 @@ const INTERRUPTS = ['SIGINT', 'SIGTERM'] as const;
 /** Most read problems printed one per line; the rest are counted in one closing line. */
 const MAX_ISSUE_LINES = 200;
 
+interface ReplayPlan {
+  /** What to read: files new to the database, and what has no name to be known by there (standard input, a pipe). */
+  readonly toRead: InputFile[];
+  /** Each new file's name in the database (see replayed-files.ts), noted once the file has been read whole. */
+  readonly namesInDb: Map<string, string>;
+  /** Files the database holds already, or that this run reads under another path too. */
+  readonly replayed: { readonly input: InputFile; readonly by: ReplayedFileName['by'] }[];
+}
+
+/** Sorts the inputs into those to read and those `db` holds already (everything is read without a database). */
+const planAgainst = async (inputs: readonly InputFile[], db: LedgerDatabase | undefined): Promise<ReplayPlan> => {
+  const plan: ReplayPlan = { toRead: [], namesInDb: new Map(), replayed: [] };
+  const inThisRun = new Set<string>();
+  for (const input of inputs) {
+    // A file that cannot be looked at is read all the same, for the reader to say what is wrong, and never noted.
+    const known = db === undefined || input.path === '-' ? undefined : await replayedFileName(input.path).catch(() => undefined);
+    if (db === undefined || known === undefined) {
+      plan.toRead.push(input);
+      continue;
+    }
+    const key = `${known.name}\u0000${input.bytes}`;
+    if (inThisRun.has(key) || (await db.hasFile(known.name, input.bytes))) plan.replayed.push({ input, by: known.by });
+    else {
+      inThisRun.add(key);
+      plan.namesInDb.set(input.path, known.name);
+      plan.toRead.push(input);
+    }
+  }
+  return plan;
+};
+
 /** `kdm replay`: reads archived CloudTrail, runs the same engine as the Lambda, reports activity and findings. */
 export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> => {
   const stdout = options.stdout ?? process.stdout;
@@ -207,44 +238,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
     };
 
-    const toRead: InputFile[] = [];
-    const alreadyReplayed: string[] = [];
-    const skippedBy = new Set<ReplayedFileName['by']>();
-    // Each file's name in the database (see replayed-files.ts), noted once the file has been read.
-    const namesInDb = new Map<string, string>();
-    const copiesInRun = new Set<string>();
-    for (const input of inputs) {
-      if (db === undefined || input.path === '-') {
-        toRead.push(input);
-        continue;
-      }
-      let known: ReplayedFileName | undefined;
-      try {
-        known = await replayedFileName(input.path);
-      } catch {
-        // Unreadable: the reader says why, and the file is not noted as replayed.
-        known = undefined;
-      }
-      if (known === undefined) {
-        toRead.push(input);
-        continue;
-      }
-      // A second copy of a file in this run's inputs is one the run replays already.
-      const key = `${known.name}\u0000${input.bytes}`;
-      if (copiesInRun.has(key) || (await db.hasFile(known.name, input.bytes))) {
-        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same ${known.by})`, reason: ALREADY_REPLAYED });
-        alreadyReplayed.push(input.path);
-        skippedBy.add(known.by);
+    const { toRead, namesInDb, replayed } = await planAgainst(inputs, db);
+    if (db !== undefined && replayed.length > 0) {
+      for (const { input, by } of replayed) {
+        processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same ${by})`, reason: ALREADY_REPLAYED });
         progress.fileDone(input.bytes);
-      } else {
-        copiesInRun.add(key);
-        namesInDb.set(input.path, known.name);
-        toRead.push(input);
       }
-    }
-    if (db !== undefined && alreadyReplayed.length > 0) {
-      const which = alreadyReplayed.length === 1 ? `${safeText(alreadyReplayed[0] ?? '')}, already replayed` : `${alreadyReplayed.length} files already replayed`;
-      stderr.write(`kdm: skipped ${which} into ${safeText(db.file)} (same ${[...skippedBy].join(', or same ')}); their calls are counted there\n`);
+      const which = replayed.length === 1 ? `${safeText(replayed[0]?.input.path ?? '')}, already replayed` : `${replayed.length} files already replayed`;
+      stderr.write(`kdm: skipped ${which} into ${safeText(db.file)} (same ${[...new Set(replayed.map((r) => r.by))].join(', or same ')}); their calls are counted there\n`);
     }
     // A file that could not be read as a whole is not noted as replayed: once it can be, the next run reads it.
     const failedFiles = new Set<string>();
