@@ -5,8 +5,13 @@ import type { EncryptionContext, KmsCall, KmsRequestSummary, NormalizeResult, Ot
 export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
 export const S3_EVENT_SOURCE = 's3.amazonaws.com';
 export const CLOUDTRAIL_EVENT_SOURCE = 'cloudtrail.amazonaws.com';
-/** Sources of other calls whose request parameters rules read (the trail, the monitor's EventBridge rules). */
-const KEEPS_REQUEST_PARAMETERS: ReadonlySet<string> = new Set([CLOUDTRAIL_EVENT_SOURCE, 'events.amazonaws.com']);
+export const EVENTBRIDGE_EVENT_SOURCE = 'events.amazonaws.com';
+/**
+ * The sources of other calls that rules may select (define-rule's SelectedEventSource is made of these and KMS and
+ * S3): their request parameters are kept for the rules to read, so a source a rule can select always has them.
+ */
+export const OTHER_SELECTABLE_SOURCES = [CLOUDTRAIL_EVENT_SOURCE, EVENTBRIDGE_EVENT_SOURCE] as const;
+const KEEPS_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(OTHER_SELECTABLE_SOURCES);
 export const S3_ARN_CONTEXT_KEY = 'aws:s3:arn';
 
 /** S3 object-level operations: data events even in records that omit `eventCategory`. */

@@ -1,6 +1,7 @@
 import type { ConfigFile } from '../config.ts';
 import type { KeyFactsLookup } from '../key-facts.ts';
 import { RuleDefinitionError } from '../errors.ts';
+import type { KMS_EVENT_SOURCE, OTHER_SELECTABLE_SOURCES, S3_EVENT_SOURCE } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
 import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts';
 
@@ -12,7 +13,7 @@ export const isSeverity = (text: string): text is Severity => (SEVERITIES as rea
 
 export type RuleStatus = 'experimental' | 'test' | 'stable' | 'deprecated';
 
-export type SelectedEventSource = 'kms.amazonaws.com' | 's3.amazonaws.com' | 'cloudtrail.amazonaws.com' | 'events.amazonaws.com';
+export type SelectedEventSource = typeof KMS_EVENT_SOURCE | typeof S3_EVENT_SOURCE | (typeof OTHER_SELECTABLE_SOURCES)[number];
 
 /** Which CloudTrail events a rule looks at: data, so the EventBridge patterns and the pre-filter derive from it. */
 export interface RuleSelection {
