@@ -66,15 +66,19 @@ export class DatabaseMemoryError extends MonitorError {
 export const isMonitorError = (e: unknown): e is MonitorError =>
   e instanceof MonitorError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name.endsWith('Error') && 'retryable' in e);
 
-/** Findings a destination refused after every retry: named, never dropped silently. */
+/** One finding a destination did not take, with its error. */
 export interface FindingFailure {
   readonly id: string;
   readonly code: string;
   readonly message?: string;
-  /** The destination refused the finding itself; sent again unchanged, it will be refused again. */
+  /**
+   * The destination refused the finding itself (InvalidInput, too large): sent again unchanged, it will be refused
+   * again. Absent when the call failed as a whole (access denied, an outage) or kept being throttled.
+   */
   readonly refused?: true;
 }
 
+/** Findings a destination refused after every retry: named, never dropped silently. */
 export class FindingPublishError extends MonitorError {
   readonly failures: readonly FindingFailure[];
   constructor(destination: string, failures: readonly FindingFailure[], options?: ErrorOptions) {

@@ -1,3 +1,5 @@
+import type { FindingFailure } from '#core/errors.ts';
+
 /** Time and waiting, injectable so tests of retries and rate limits run instantly and deterministically. */
 export interface Pacing {
   readonly nowMs: () => number;
@@ -45,16 +47,8 @@ export const isRetryableError = (error: unknown): boolean => {
   return /Throttl|TooManyRequests|LimitExceeded|ProvisionedThroughputExceeded|RequestTimeout|TimeoutError|InternalException|InternalServerError|ServiceUnavailable|ECONNRESET|ETIMEDOUT/.test(`${e.name ?? ''} ${e.code ?? ''}`);
 };
 
-export interface DeliveryFailure {
-  readonly id: string;
-  readonly code: string;
-  readonly message?: string;
-  /**
-   * The destination refused this item itself (InvalidInput, too large): sent again unchanged it will be refused
-   * again. Absent when the call failed as a whole (access denied, an outage) or kept being throttled.
-   */
-  readonly refused?: true;
-}
+/** An item that failed for good: the sinks deliver findings, so this is core's FindingFailure (`refused` and all). */
+export type DeliveryFailure = FindingFailure;
 
 /** What one call did with each item: delivered (undefined), or failed with a code. */
 export type ItemOutcome = { readonly code: string; readonly message?: string } | undefined;

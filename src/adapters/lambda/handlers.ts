@@ -41,7 +41,7 @@ const OUTBOX_PER_INVOCATION = 1_000;
  * every urgent finding, and enough of them would fill every invocation's 1,000. Whole calls that fail (access
  * denied, Security Hub not enabled, throttling) are not refusals of a finding: those findings wait for the fix.
  */
-export const GIVE_UP_AFTER = { refusals: 5, ms: 60 * 60_000 } as const;
+const GIVE_UP_AFTER = { refusals: 5, ms: 60 * 60_000 } as const;
 
 /** Counts and logs what one engine pass did: never the events themselves. */
 const report = (deps: LiveDeps, outcome: BatchOutcome): void => {
