@@ -11,7 +11,8 @@ export const MONITOR_RULE_NAME_PREFIX = 'kms-decrypt-monitor-';
 /** The monitor's stacks change its rules through CloudFormation, which CloudTrail shows as the caller's address. */
 const CLOUDFORMATION = 'cloudformation.amazonaws.com';
 
-const STOPS_FORWARDING: ReadonlySet<string> = new Set(['DisableRule', 'DeleteRule', 'RemoveTargets']);
+/** The calls that stop a rule forwarding, as the reason words them. */
+const STOPS_FORWARDING: ReadonlyMap<string, string> = new Map([['DisableRule', 'disabled'], ['DeleteRule', 'deleted'], ['RemoveTargets', 'removed the targets of']]);
 
 export const rule = defineRule({
   id: 'eventbridge-monitor-rule-tampered',
@@ -40,8 +41,8 @@ export const rule = defineRule({
     const account = e.recipientAccountId ?? e.principal.accountId ?? 'unknown';
     const subject = `${account}|${e.region}|${bus}|${named}|${e.eventName}`;
     const where = `rule ${named} on event bus ${bus} in ${e.region} of account ${account}`;
-    if (STOPS_FORWARDING.has(e.eventName)) {
-      const did = e.eventName === 'DisableRule' ? 'disabled' : e.eventName === 'DeleteRule' ? 'deleted' : 'removed the targets of';
+    const did = STOPS_FORWARDING.get(e.eventName);
+    if (did !== undefined) {
       return { subject, reason: `${principalLabel(e)} ${did} the monitor's EventBridge ${where}, outside its CloudFormation stack: the CloudTrail events it carried no longer reach the monitor.` };
     }
     if (e.eventName === 'PutRule' && rp?.['state'] === 'DISABLED') {
