@@ -7,6 +7,7 @@ import { UsageError } from '#core/errors.ts';
 import { isCalendarDate, stringifyJsonSafely } from '#core/events/fields.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
+import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
 
@@ -128,7 +129,7 @@ export const daysBetween = (fromMs: number, toMs: number): string[] => {
 const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: number, stderr: NodeJS.WritableStream): Promise<LedgerDatabase> => {
   const { values, filters } = parsed;
   // DuckDB loads here, not with the CLI: the commands that open no database start 190 ms sooner without it.
-  const { openLedgerDatabase } = await import('#adapters/local/ledger-database.ts');
+  const { openLedgerDatabase } = await loadLedgerDatabase();
   if (values.source === 'local') return openLedgerDatabase(values.db as string, { readOnly: true });
   const [{ DynamoDBClient }, { createDynamoDbStateStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('#adapters/aws/dynamodb-state-store.ts')]);
   const store = createDynamoDbStateStore({ client: new DynamoDBClient(values.region !== undefined ? { region: values.region } : {}), tableName: values.table as string });

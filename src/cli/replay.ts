@@ -23,6 +23,7 @@ import { safeText } from './terminal.ts';
 import { cannotWriteOutput, checkOutputPath } from './output-file.ts';
 import { sameFileAs } from '#adapters/local/file-paths.ts';
 import { replayedFileName, type ReplayedFileName } from '#adapters/local/replayed-files.ts';
+import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -159,7 +160,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   const db =
     options.db === undefined
       ? undefined
-      : await (await import('#adapters/local/ledger-database.ts')).openLedgerDatabase(options.db, {
+      : await (await loadLedgerDatabase()).openLedgerDatabase(options.db, {
           ...(options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}),
           ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
           memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,

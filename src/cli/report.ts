@@ -7,6 +7,7 @@ import { renderReportHtml, type ReportBucket, type ReportData, type ReportFindin
 import { dayGrainNote, parseHistoryArgs } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
+import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const REPORT_HELP = `kdm report — one self-contained HTML page for auditors, from a ledger built by kdm replay --db
 
@@ -159,7 +160,7 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   const parsed = parseHistoryArgs(rest);
   if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
   checkOutputPath(html, 'the report', parsed.values.db);
-  const { openLedgerDatabase } = await import('#adapters/local/ledger-database.ts');
+  const { openLedgerDatabase } = await loadLedgerDatabase();
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
   const note = dayGrainNote(parsed.filters);
   if (note !== undefined) io.stderr.write(note);
