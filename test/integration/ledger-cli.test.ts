@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MIN_WRITE_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import { openLedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { DatabaseMemoryError } from '#core/errors.ts';
@@ -272,6 +273,24 @@ describe('kdm replay --db: the decrypt ledger', () => {
     ]);
     expect(await query(file, `SELECT calls, list_sort(source_ips) AS ips FROM object_access`)).toEqual([{ calls: '8', ips: ['198.51.100.1', '198.51.100.2'] }]);
   });
+
+  it('takes many writes between commits within the smallest budget, as a long replay with a large state makes them', async () => {
+    // Each write stages its rows in temporary tables. Made and dropped for each write, they kept their blocks until
+    // the commit, and the 40th or so write between two commits failed with 32 MiB whatever its size.
+    const file = join(work, 'many-writes.duckdb');
+    const db = await openLedgerDatabase(file, { memoryLimitMb: MIN_WRITE_MEMORY_MB });
+    const day = (w: number): string => `2026-10-${String(1 + (w % 28)).padStart(2, '0')}`;
+    const access = (w: number, i: number): ObjectAccess => ({ kind: 'object-access', day: day(w), key: 'k', principal: 'p', bucket: 'b', objectKey: `o${i}`, operation: 'GetObject', count: 1, firstSeenMs: Date.parse(day(w)), lastSeenMs: Date.parse(day(w)), sourceIps: ['198.51.100.1'], sessions: [], eventIds: [`e${w}-${i}`], correlation: 'object' });
+    const row = (w: number): LedgerRow => ({ kind: 'ledger', day: day(w), key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: 'b', operation: 'Decrypt', path: 's3', count: 1, errors: 0, firstSeenMs: Date.parse(day(w)), lastSeenMs: Date.parse(day(w)), objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
+    await db.begin();
+    // 280 writes of 50 accesses: every day written ten times, so most writes also merge with rows written before.
+    for (let w = 0; w < 280; w++) await db.writeLedger({ rows: [row(w)], accesses: Array.from({ length: 50 }, (_, i) => access(w, i)) });
+    await db.commit([], []);
+    db.close();
+
+    expect(await query(file, 'SELECT count(*) AS n, sum(calls) AS calls FROM object_access')).toEqual([{ n: String(28 * 50), calls: String(280 * 50) }]);
+    expect(await query(file, 'SELECT count(*) AS n, sum(calls) AS calls FROM ledger')).toEqual([{ n: '28', calls: '280' }]);
+  }, 60_000);
 
   it('merges every repeat though it looks up only ids the file may hold: of days it held when opened, or written earlier in the run', async () => {
     const file = join(work, 'lookups.duckdb');

@@ -46,17 +46,18 @@ const SCHEMA = [
 
 /**
  * Where merged rows wait to be inserted: string lists as JSON text, since appending them as DuckDB lists costs
- * a native value per list (three times the time of this copy). Made for each write and dropped after it; being
- * inside the run's transaction, a dropped stage keeps its memory until the next commit (about 16 MB per 20,000
- * object accesses). Binding each write's rows as one JSON parameter instead (`unnest(from_json($1, ...))`, in
+ * a native value per list (three times the time of this copy). Made once, when the database opens, and emptied
+ * after each write: a stage made for each write and dropped after it kept its blocks until the run's next commit,
+ * so a run whose writes were many between commits (small writes, a large engine state) ran out of its budget
+ * (a 1M-record replay handing over 5,000 rows a write failed with 32 MiB; it now peaks where 10,000 do). Binding each write's rows as one JSON parameter instead (`unnest(from_json($1, ...))`, in
  * statements of 1,000 rows) kept less in DuckDB's own accounting but more outside it: a 1M-record replay peaked
  * at 540 MB instead of 460 MB, and ran slower.
  */
 const STAGE = {
-  ledger: `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
+  ledger: `CREATE TEMP TABLE IF NOT EXISTS ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
      objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
-  object_access: `CREATE TEMP TABLE object_access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
+  object_access: `CREATE TEMP TABLE IF NOT EXISTS object_access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
      operation VARCHAR, calls BIGINT, first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
 };
 const INSERT_STAGED = {
@@ -70,8 +71,11 @@ const INSERT_STAGED = {
        from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM object_access_stage`,
 };
 
-/** Findings created or updated since the last checkpoint wait here to be upserted in one statement. */
-const FINDINGS_STAGE = `CREATE TEMP TABLE findings_stage (id VARCHAR, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_ms BIGINT, last_ms BIGINT,
+/** The ids a write may find stored, which it reads and deletes in one join each (made once, like the stages). */
+const WRITTEN_IDS_STAGE = 'CREATE TEMP TABLE IF NOT EXISTS written_ids (id VARCHAR)';
+
+/** Findings created or updated since the last checkpoint wait here to be upserted in one statement (made once, like the stages). */
+const FINDINGS_STAGE = `CREATE TEMP TABLE IF NOT EXISTS findings_stage (id VARCHAR, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_ms BIGINT, last_ms BIGINT,
   updated_ms BIGINT, event_count BIGINT, event_ids VARCHAR, key VARCHAR, principal VARCHAR, account VARCHAR, region VARCHAR, bucket VARCHAR, object_key VARCHAR,
   suppressed_by VARCHAR, record VARCHAR)`;
 const UPSERT_STAGED_FINDINGS = `INSERT OR REPLACE INTO findings
@@ -233,6 +237,8 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     const version = (await connection.runAndReadAll(`SELECT value FROM kdm_meta WHERE name = 'schema'`)).getRowObjectsJson()[0]?.value;
     if (version === undefined) await connection.run(`INSERT INTO kdm_meta VALUES ('schema', '${LEDGER_SCHEMA_VERSION}')`);
     else if (version !== LEDGER_SCHEMA_VERSION) throw new InputError(file, undefined, `database schema ${String(version)} is not the one this kdm writes (${LEDGER_SCHEMA_VERSION})`);
+    // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
+    for (const sql of [STAGE.ledger, STAGE.object_access, WRITTEN_IDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
   } else {
     const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
@@ -281,7 +287,6 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     }
     const prior = new Map<string, Row>();
     if (maybeStored.length > 0) {
-      await connection.run('CREATE TEMP TABLE written_ids (id VARCHAR)');
       const ids = await connection.createAppender('written_ids', 'main', 'temp');
       for (const id of maybeStored) appendRow(ids, [id]);
       ids.closeSync();
@@ -290,14 +295,13 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       const reader = await connection.runAndReadAll(`SELECT ${columns} FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`);
       for (const r of reader.getRowObjectsJson() as StoredRow[]) prior.set(text(r.id), stored(r));
       if (prior.size > 0) await connection.run(`DELETE FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`);
-      await connection.run('DROP TABLE written_ids');
+      await connection.run('DELETE FROM written_ids');
     }
-    await connection.run(STAGE[table]);
     const appender = await connection.createAppender(`${table}_stage`, 'main', 'temp');
     for (const [id, r] of rows) appendRow(appender, cells(id, merge(prior.get(id), r)));
     appender.closeSync();
     await connection.run(INSERT_STAGED[table]);
-    await connection.run(`DROP TABLE ${table}_stage`);
+    await connection.run(`DELETE FROM ${table}_stage`);
   };
 
   const writeLedger = async (delta: LedgerDelta): Promise<void> => {
@@ -328,7 +332,6 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     st.flushSync();
     st.closeSync();
     if (findings.length > 0) {
-      await connection.run(FINDINGS_STAGE);
       const staged = await connection.createAppender('findings_stage', 'main', 'temp');
       for (const f of findings) {
         appendRow(staged, [
@@ -338,7 +341,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       }
       staged.closeSync();
       await connection.run(UPSERT_STAGED_FINDINGS);
-      await connection.run('DROP TABLE findings_stage');
+      await connection.run('DELETE FROM findings_stage');
     }
   };
   return {
