@@ -4,15 +4,13 @@
 /**
  * DuckDB's memory budget (MiB) when a replay writes: beyond it DuckDB spills what the open transaction holds to
  * `<file>.tmp`. What a write needs grows with the rows it hands over (at most ACCUMULATED_LEDGER_ROWS object
- * accesses) and with the database: 32 MiB took writes of 10,000 accesses with 1,000-character object keys and a
- * whole 1M-record replay (peak 311–327 instead of 348–364 MB), but failed after the sixth checkpoint of a
- * 5M-record one, and 24 MiB failed on the fourth write of the 1M replay. Since writes look up only the ids the
- * file may hold, 32 MiB takes the 5M replay and the bench (peak 314 instead of about 340 MB), but it has no room
- * to spare: handing over 5,000 accesses a write instead of 10,000 made it fail on the fourth day of the 1M replay
- * (each write's stage tables keep their blocks until the run commits, and commits wait for as many rows as the
- * engine state has entries: 72,518 at the end of that replay), where 64 MiB took it. So 64 stays the default;
- * a 1M-record replay peaked 60–70 MB lower with it than with 128, in the same time. `--db-memory-mb` raises it
- * for unusual data.
+ * accesses) and with the database: 32 MiB takes writes of 10,000 accesses with 1,000-character object keys (not
+ * 20,000), the bench's 1M- and 5M-record replays, and since writes reuse their stage tables (2026-12-03) also a
+ * replay that hands over 5,000 rows a write, which failed with it before; 24 MiB fails within the first seconds
+ * of the 1M replay. With DuckDB's allocator returning freed pages (duckdb-allocator.ts), 1M records with the
+ * ledger peaked at 298–301 MB with 32 MiB, 310–319 with 48 and 318–320 with 64 in the same hour. 64 stays the
+ * default: it leaves room for data unlike the bench's (longer keys, wider rows) for 20 MB, and a write that
+ * needs more than its budget stops the run. `--db-memory-mb` lowers or raises it.
  */
 export const DEFAULT_WRITE_MEMORY_MB = 64;
 /** The smallest budget a replay accepts: 24 MiB could not take one of the writes of a 1M-record replay. */
