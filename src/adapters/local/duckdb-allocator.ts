@@ -10,7 +10,8 @@ export const DUCKDB_ALLOCATOR_VARIABLE = 'DUCKDB_JE_MALLOC_CONF';
  * Pages DuckDB frees go back to the system at once, instead of after the decay time DuckDB gives jemalloc. A
  * replay's ledger writes free most of what they allocate within the write, and jemalloc otherwise kept those
  * pages resident while the next write allocated more: over 1M records with the ledger the peak went from
- * 345–369 to 309–325 MB, and over 5M from about 410 to 368 MB, in the same time (measured 2026-12-03).
+ * 327–357 to 307–321 MB in alternating rounds, and over 5M from about 410 to 368 MB, for a few percent of time
+ * at most, inside the noise (measured 2026-12-03; docs/performance.md).
  */
 export const DUCKDB_ALLOCATOR_OPTIONS = 'dirty_decay_ms:0,muzzy_decay_ms:0';
 

@@ -47,17 +47,18 @@ const SCHEMA = [
 /**
  * Where merged rows wait to be inserted: string lists as JSON text, since appending them as DuckDB lists costs
  * a native value per list (three times the time of this copy). Made once, when the database opens, and emptied
- * after each write: a stage made for each write and dropped after it kept its blocks until the run's next commit,
- * so a run whose writes were many between commits (small writes, a large engine state) ran out of its budget
- * (a 1M-record replay handing over 5,000 rows a write failed with 32 MiB; it now peaks where 10,000 do). Binding each write's rows as one JSON parameter instead (`unnest(from_json($1, ...))`, in
- * statements of 1,000 rows) kept less in DuckDB's own accounting but more outside it: a 1M-record replay peaked
- * at 540 MB instead of 460 MB, and ran slower.
+ * after each write: a stage made for each write and dropped after it kept its blocks until the run's next
+ * commit, so a run with many writes between commits (small writes, a large engine state) ran out of its budget
+ * (a 1M-record replay handing over 5,000 rows a write failed with 32 MiB; it now peaks where 10,000 do).
+ * Binding each write's rows as one JSON parameter instead (`unnest(from_json($1, ...))`, in statements of 1,000
+ * rows) kept less in DuckDB's own accounting but more outside it: a 1M-record replay peaked at 540 MB instead
+ * of 460 MB, and ran slower.
  */
 const STAGE = {
-  ledger: `CREATE TEMP TABLE IF NOT EXISTS ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
+  ledger: `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
      objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
-  object_access: `CREATE TEMP TABLE IF NOT EXISTS object_access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
+  object_access: `CREATE TEMP TABLE object_access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
      operation VARCHAR, calls BIGINT, first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
 };
 const INSERT_STAGED = {
@@ -72,10 +73,10 @@ const INSERT_STAGED = {
 };
 
 /** The ids a write may find stored, which it reads and deletes in one join each (made once, like the stages). */
-const WRITTEN_IDS_STAGE = 'CREATE TEMP TABLE IF NOT EXISTS written_ids (id VARCHAR)';
+const WRITTEN_IDS_STAGE = 'CREATE TEMP TABLE written_ids (id VARCHAR)';
 
 /** Findings created or updated since the last checkpoint wait here to be upserted in one statement (made once, like the stages). */
-const FINDINGS_STAGE = `CREATE TEMP TABLE IF NOT EXISTS findings_stage (id VARCHAR, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_ms BIGINT, last_ms BIGINT,
+const FINDINGS_STAGE = `CREATE TEMP TABLE findings_stage (id VARCHAR, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_ms BIGINT, last_ms BIGINT,
   updated_ms BIGINT, event_count BIGINT, event_ids VARCHAR, key VARCHAR, principal VARCHAR, account VARCHAR, region VARCHAR, bucket VARCHAR, object_key VARCHAR,
   suppressed_by VARCHAR, record VARCHAR)`;
 const UPSERT_STAGED_FINDINGS = `INSERT OR REPLACE INTO findings
