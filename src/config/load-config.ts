@@ -14,14 +14,23 @@ type Spec =
   | { readonly t: 'number'; readonly min?: number; readonly integer?: boolean }
   | { readonly t: 'duration' }
   | { readonly t: 'expiry' }
-  /** `uniqueBy`: a field of the list's mappings whose values must differ (an id that names the item elsewhere). */
-  | { readonly t: 'list'; readonly of: Spec; readonly uniqueBy?: string }
+  /**
+   * `uniqueBy`: a field of the list's mappings whose values must differ (an id that names the item elsewhere).
+   * `whenEmpty`: the list must hold an item, and this says why (what an empty one would do, and what to write instead).
+   */
+  | { readonly t: 'list'; readonly of: Spec; readonly uniqueBy?: string; readonly whenEmpty?: string }
   | { readonly t: 'object'; readonly fields: Readonly<Record<string, Spec>>; readonly required?: readonly string[]; readonly oneOfRequired?: readonly string[] }
   | { readonly t: 'record'; readonly keys?: readonly string[]; readonly keyHint?: string; readonly values: Spec };
 
 const ACCOUNT = { t: 'string', pattern: /^\d{12}$/, hint: 'a 12-digit account id' } as const;
 const REGION = { t: 'string', pattern: /^[a-z]{2}(?:-[a-z]+)+-\d+$/, hint: 'an AWS region such as us-east-1' } as const;
 const PATTERN = { t: 'string' } as const;
+/**
+ * An allow-list, empty or not, replaces "anything goes" with "only these": an empty one (a template's `[]`, a list
+ * whose entries were all commented out) would make every call unusual, so it is refused rather than obeyed.
+ */
+const ALLOWED_REGIONS = { t: 'list', of: REGION, whenEmpty: 'an empty list would make every region unusual: list the regions calls may come from, or leave the field out to allow any' } as const;
+const ALLOWED_PRINCIPALS = { t: 'list', of: PATTERN, whenEmpty: 'an empty list would make every principal unusual: list the principals (patterns) that may use the key, or leave the field out to allow any' } as const;
 
 const configSpec = (ruleIds: readonly string[]): Spec => ({
   t: 'object',
@@ -29,7 +38,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
     learningPeriod: { t: 'duration' },
     dedupeRetention: { t: 'duration' },
     trustedAccounts: { t: 'list', of: ACCOUNT },
-    allowedRegions: { t: 'list', of: REGION },
+    allowedRegions: ALLOWED_REGIONS,
     keys: {
       t: 'list',
       of: {
@@ -40,8 +49,8 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
           alias: { t: 'string', pattern: /^(?:alias\/)?[\w/*:-]+$/, hint: 'an alias such as alias/app-data' },
           tag: { t: 'record', values: { t: 'string' } },
           sensitive: { t: 'boolean' },
-          allowedPrincipals: { t: 'list', of: PATTERN },
-          allowedRegions: { t: 'list', of: REGION },
+          allowedPrincipals: ALLOWED_PRINCIPALS,
+          allowedRegions: ALLOWED_REGIONS,
           requiredContext: { t: 'record', values: { t: 'string' } },
         },
       },
@@ -124,6 +133,7 @@ const validate = (node: Node | null | undefined, spec: Spec, path: string, probl
     }
     case 'list':
       if (!isSeq(node)) return problem(node, path, `expected a list, got ${describe(node)}`);
+      if (spec.whenEmpty !== undefined && node.items.length === 0) return problem(node, path, spec.whenEmpty);
       node.items.forEach((item, i) => validate(item as Node, spec.of, `${path}[${i}]`, problem));
       if (spec.uniqueBy !== undefined) {
         const firstAt = new Map<string, number>();

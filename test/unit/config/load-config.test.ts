@@ -95,6 +95,16 @@ unknownTop: 1
     expect(parseExpiryMs('2000-02-29')).toBe(Date.parse('2000-02-29T23:59:59.999Z'));
   });
 
+  it('refuses an empty allow-list, which would make every region or principal unusual, and names what to write instead', () => {
+    expect(problemsOf('allowedRegions: []\nkeys:\n  - alias: alias/app\n    allowedPrincipals: []\n    allowedRegions:\n      # - eu-west-1\n      []\n')).toEqual([
+      'kdm.config.yaml:1:17: allowedRegions: an empty list would make every region unusual: list the regions calls may come from, or leave the field out to allow any',
+      'kdm.config.yaml:4:24: keys[0].allowedPrincipals: an empty list would make every principal unusual: list the principals (patterns) that may use the key, or leave the field out to allow any',
+      'kdm.config.yaml:7:7: keys[0].allowedRegions: an empty list would make every region unusual: list the regions calls may come from, or leave the field out to allow any',
+    ]);
+    // Left out, they allow any; other lists may be empty (no trusted accounts, no suppressions).
+    expect(parseConfig('keys:\n  - alias: alias/app\n    sensitive: true\ntrustedAccounts: []\nsuppressions: []\n', 'kdm.config.yaml', RULE_IDS)).toEqual({ keys: [{ alias: 'alias/app', sensitive: true }], trustedAccounts: [], suppressions: [] });
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problemsOf('keys:\n  - alias: [unclosed\n')[0]).toMatch(/^kdm\.config\.yaml:\d+:\d+: /);
   });
