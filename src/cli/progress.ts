@@ -1,19 +1,30 @@
-import { formatCount, formatDuration } from './terminal.ts';
+import { formatCount, formatDuration, safeText } from './terminal.ts';
 
 export interface Progress {
   fileDone(bytes: number): void;
   records(n: number): void;
+  /** `bytes` more of `file` were read to know it by its contents (before the replay reads it): shown until the replay goes on. */
+  identifying(file: string, bytes: number, fileBytes: number): void;
   stop(): void;
 }
 
+const MIB = 1024 * 1024;
+const formatMib = (bytes: number): string => `${formatCount(Math.round(bytes / MIB))} MiB`;
+
 /** Progress on stderr when it is a terminal (files, records, records/s, ETA); silent otherwise. */
 export const createProgress = (totalFiles: number, totalBytes: number, stream: NodeJS.WriteStream = process.stderr): Progress => {
-  if (!stream.isTTY) return { fileDone() {}, records() {}, stop() {} };
+  if (!stream.isTTY) return { fileDone() {}, records() {}, identifying() {}, stop() {} };
   const started = Date.now();
   let files = 0;
   let bytes = 0;
   let records = 0;
+  /** The file being hashed, and how far, until the replay's own progress goes on. */
+  let hashing: { file: string; bytes: number; fileBytes: number } | undefined;
   const draw = (): void => {
+    if (hashing !== undefined) {
+      stream.write(`\r\x1b[K identifying ${safeText(hashing.file)} by its contents: ${formatMib(hashing.bytes)} of ${formatMib(hashing.fileBytes)}`);
+      return;
+    }
     const elapsed = Date.now() - started;
     const rate = elapsed > 0 ? (records * 1000) / elapsed : 0;
     const eta = bytes > 0 && totalBytes > 0 ? (elapsed * (totalBytes - bytes)) / bytes : Number.NaN;
@@ -22,11 +33,17 @@ export const createProgress = (totalFiles: number, totalBytes: number, stream: N
   const timer = setInterval(draw, 250);
   timer.unref();
   return {
+    identifying(file, b, fileBytes) {
+      if (hashing?.file !== file) hashing = { file, bytes: 0, fileBytes };
+      hashing.bytes += b;
+    },
     fileDone(b) {
+      hashing = undefined;
       files++;
       bytes += b;
     },
     records(n) {
+      hashing = undefined;
       records += n;
     },
     stop() {

@@ -102,13 +102,16 @@ interface ReplayPlan {
   readonly replayed: { readonly input: InputFile; readonly by: ReplayedFileName['by'] }[];
 }
 
-/** Sorts the inputs into those to read and those `db` holds already (everything is read without a database). */
-const planAgainst = async (inputs: readonly InputFile[], db: LedgerDatabase | undefined): Promise<ReplayPlan> => {
+/**
+ * Sorts the inputs into those to read and those `db` holds already (everything is read without a database). An
+ * export is hashed to be known by its contents, which for a large one takes a while: the progress line shows it.
+ */
+const planAgainst = async (inputs: readonly InputFile[], db: LedgerDatabase | undefined, progress: Progress): Promise<ReplayPlan> => {
   const plan: ReplayPlan = { toRead: [], namesInDb: new Map(), replayed: [] };
   const inThisRun = new Set<string>();
   for (const input of inputs) {
     // A file that cannot be looked at is read all the same, for the reader to say what is wrong, and never noted.
-    const known = db === undefined || input.path === '-' ? undefined : await replayedFileName(input.path).catch(() => undefined);
+    const known = db === undefined || input.path === '-' ? undefined : await replayedFileName(input.path, (bytes) => progress.identifying(input.path, bytes, input.bytes)).catch(() => undefined);
     if (db === undefined || known === undefined) {
       plan.toRead.push(input);
       continue;
@@ -239,7 +242,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       ...(options.readStdin !== undefined ? { readStdin: options.readStdin } : {}),
     };
 
-    const { toRead, namesInDb, replayed } = await planAgainst(inputs, db);
+    const { toRead, namesInDb, replayed } = await planAgainst(inputs, db, progress);
     if (db !== undefined && replayed.length > 0) {
       for (const { input, by } of replayed) {
         processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same ${by})`, reason: ALREADY_REPLAYED });

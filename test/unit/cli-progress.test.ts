@@ -24,10 +24,33 @@ describe('progress on stderr', () => {
     expect(writes.at(-1)).toBe('\r\x1b[K');
   });
 
+  it('shows a large export being hashed before the replay reads it, then the replay\'s own progress', () => {
+    vi.useFakeTimers();
+    const { writes, stream } = fakeStream(true);
+    const progress = createProgress(2, 30 * 1024 * 1024, stream);
+
+    progress.identifying('exports/events.jsonl', 2 * 1024 * 1024, 20 * 1024 * 1024);
+    progress.identifying('exports/events.jsonl', 1024 * 1024, 20 * 1024 * 1024);
+    vi.advanceTimersByTime(250);
+    progress.identifying('exports/\u202eevil.jsonl', 1024 * 1024, 10 * 1024 * 1024);
+    vi.advanceTimersByTime(250);
+    progress.records(10);
+    vi.advanceTimersByTime(250);
+    progress.stop();
+    vi.useRealTimers();
+
+    expect(writes.slice(0, 3)).toEqual([
+      '\r\x1b[K identifying exports/events.jsonl by its contents: 3 MiB of 20 MiB',
+      '\r\x1b[K identifying exports/?evil.jsonl by its contents: 1 MiB of 10 MiB',
+      expect.stringMatching(/^\r\x1b\[K files 0\/2 {2}records 10 /),
+    ]);
+  });
+
   it('stays silent when stderr is not a terminal', () => {
     const { writes, stream } = fakeStream(false);
     const progress = createProgress(4, 4_000, stream);
 
+    progress.identifying('events.jsonl', 10, 10);
     progress.records(10);
     progress.fileDone(10);
     progress.stop();

@@ -19,13 +19,17 @@ export interface ReplayedFileName {
  * its own name, wherever it was copied to; any other file (an export, `events.json`) by its name and a hash of its
  * bytes, since two such files in different folders may share a name and even a size. Undefined for what is not a
  * regular file (a pipe such as `<(zcat …)`): reading it to hash it would leave nothing for the replay, so, like
- * standard input, it is replayed without being recorded.
+ * standard input, it is replayed without being recorded. `onHashed` hears of each piece of a file being hashed
+ * (a large export takes a while).
  */
-export const replayedFileName = async (path: string): Promise<ReplayedFileName | undefined> => {
+export const replayedFileName = async (path: string, onHashed?: (bytes: number) => void): Promise<ReplayedFileName | undefined> => {
   const name = basename(path);
   if (CLOUDTRAIL_LOG_NAME.test(name)) return { name, by: 'name and size' };
   if (!statSync(path).isFile()) return undefined;
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    onHashed?.((chunk as Buffer).length);
+  }
   return { name: `${name} sha256:${hash.digest('hex')}`, by: 'contents' };
 };
