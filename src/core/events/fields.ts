@@ -91,12 +91,15 @@ export const parseTimeMs = (v: unknown): number | undefined => {
 export const isCalendarDate = (ymd: string): boolean => {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
   if (m === null) return false;
-  const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(m[1]), month);
+};
+
+/** Days in `month` (1-12) of `year`, by the Gregorian calendar's leap years. */
+const daysInMonth = (year: number, month: number): number => {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 };
 
 const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
@@ -108,8 +111,8 @@ const twoDigits = (s: string, i: number): number => {
 
 /**
  * CloudTrail's own form, `2026-10-07T15:56:53Z` or with milliseconds `…53.718Z`, read without a regex or a
- * string copy (every record has one). Anything else, and days past the 28th (where a month may be too short),
- * is left to the general parser.
+ * string copy (every record has one); a day the month does not have is not a time. Anything else is left to the
+ * general parser.
  */
 const canonicalTimeMs = (v: string): number | undefined => {
   if ((v.length !== 20 && v.length !== 24) || v.charCodeAt(v.length - 1) !== 90 /* Z */) return undefined;
@@ -121,7 +124,10 @@ const canonicalTimeMs = (v: string): number | undefined => {
   const hour = twoDigits(v, 11);
   const minute = twoDigits(v, 14);
   const second = twoDigits(v, 17);
-  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  const year = century * 100 + yy;
+  // Date.UTC would roll 2026-02-30 over to March 2, as Date.parse does.
+  if (day > daysInMonth(year, month)) return undefined;
   let ms = 0;
   if (v.length === 24) {
     if (v[19] !== '.') return undefined;
@@ -130,7 +136,7 @@ const canonicalTimeMs = (v: string): number | undefined => {
     if (a < 0 || a > 9 || b < 0) return undefined;
     ms = a * 100 + b;
   }
-  return Date.UTC(century * 100 + yy, month - 1, day, hour, minute, second, ms);
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 };
 
 /** `T` with every property that may be undefined made optional instead (fits exactOptionalPropertyTypes). */
