@@ -1,8 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { FindingPublishError } from '#core/errors.ts';
+import { FindingPublishError, type FindingFailure } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
-import { deliverWithRetries, realPacing, type DeliveryFailure, type Pacing } from './pacing.ts';
+import { deliverWithRetries, realPacing, type Pacing } from './pacing.ts';
 
 export const FINDING_DETAIL_TYPE = 'KMS Decrypt Monitor Finding';
 export const FINDING_SOURCE = 'kms-decrypt-monitor';
@@ -33,7 +33,7 @@ export const createEventBridgeFindingSink = (options: EventBridgeSinkOptions): F
   const maxAttempts = options.maxAttempts ?? 6;
   const stats = { calls: 0, published: 0 };
 
-  const send = (batch: readonly { id: string; entry: PutEventsRequestEntry }[]): Promise<DeliveryFailure[]> =>
+  const send = (batch: readonly { id: string; entry: PutEventsRequestEntry }[]): Promise<FindingFailure[]> =>
     deliverWithRetries({
       items: batch,
       idOf: (p) => p.id,
@@ -58,7 +58,7 @@ export const createEventBridgeFindingSink = (options: EventBridgeSinkOptions): F
   return {
     stats,
     async put(findings) {
-      const failures: DeliveryFailure[] = [];
+      const failures: FindingFailure[] = [];
       let batch: { id: string; entry: PutEventsRequestEntry }[] = [];
       let batchBytes = 0;
       for (const f of findings) {

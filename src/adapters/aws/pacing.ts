@@ -47,9 +47,6 @@ export const isRetryableError = (error: unknown): boolean => {
   return /Throttl|TooManyRequests|LimitExceeded|ProvisionedThroughputExceeded|RequestTimeout|TimeoutError|InternalException|InternalServerError|ServiceUnavailable|ECONNRESET|ETIMEDOUT/.test(`${e.name ?? ''} ${e.code ?? ''}`);
 };
 
-/** An item that failed for good: the sinks deliver findings, so this is core's FindingFailure (`refused` and all). */
-export type DeliveryFailure = FindingFailure;
-
 /** What one call did with each item: delivered (undefined), or failed with a code. */
 export type ItemOutcome = { readonly code: string; readonly message?: string } | undefined;
 
@@ -66,10 +63,10 @@ export const deliverWithRetries = async <T>(options: {
   readonly pacing: Pacing;
   readonly maxAttempts: number;
   readonly beforeCall?: () => Promise<void>;
-}): Promise<DeliveryFailure[]> => {
+}): Promise<FindingFailure[]> => {
   const { idOf, pacing } = options;
   let pending = [...options.items];
-  const final: DeliveryFailure[] = [];
+  const final: FindingFailure[] = [];
   let last = new Map<string, { code: string; message?: string }>();
   for (let attempt = 0; attempt < options.maxAttempts && pending.length > 0; attempt++) {
     if (attempt > 0) await pacing.sleep(backoffMs(attempt, pacing));

@@ -1,10 +1,10 @@
 import { BatchImportFindingsCommand, type AwsSecurityFinding, type ImportFindingsError, type SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { FindingPublishError } from '#core/errors.ts';
+import { FindingPublishError, type FindingFailure } from '#core/errors.ts';
 import type { AsffFinding } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { FindingSink } from '#core/ports.ts';
 import { MAX_FINDING_BYTES } from './asff-validator.ts';
-import { createRateLimiter, deliverWithRetries, realPacing, type DeliveryFailure, type Pacing } from './pacing.ts';
+import { createRateLimiter, deliverWithRetries, realPacing, type Pacing } from './pacing.ts';
 
 /** BatchImportFindings limits (Security Hub partner guide). */
 export const SECURITY_HUB_LIMITS = { findingsPerCall: 100, bytesPerCall: 6 * 1024 * 1024, callsPerSecond: 10, burst: 30 } as const;
@@ -69,7 +69,7 @@ export const createSecurityHubFindingSink = (options: SecurityHubSinkOptions): S
   const limiters = new Map<string, { take(): Promise<void> }>();
   const stats: PublishStats = { calls: 0, imported: 0 };
 
-  const importBatch = async (client: SecurityHubClient, limiterKey: string, batch: readonly AsffFinding[]): Promise<DeliveryFailure[]> => {
+  const importBatch = async (client: SecurityHubClient, limiterKey: string, batch: readonly AsffFinding[]): Promise<FindingFailure[]> => {
     let limiter = limiters.get(limiterKey);
     if (limiter === undefined) {
       // The quota is per account and Region.
@@ -101,7 +101,7 @@ export const createSecurityHubFindingSink = (options: SecurityHubSinkOptions): S
   return {
     stats,
     async put(findings) {
-      const failures: DeliveryFailure[] = [];
+      const failures: FindingFailure[] = [];
       const importable: AsffFinding[] = [];
       for (const record of findings) {
         const f = options.render(record);
