@@ -1,7 +1,7 @@
 // Builds the `kdm` CLI (dist/kdm.js and the modules it loads when a command needs them) and the replay's
 // reader thread beside it. Runs from `npm ci` (prepare) so `npx kdm` works in a fresh clone.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUT = 'dist';
@@ -13,9 +13,29 @@ const CHUNK = /^kdm-.+-[A-Z0-9]{8}\.js(\.map)?$/;
 for (const name of readdirSync(OUT, { withFileTypes: true }).filter((e) => e.isFile() && CHUNK.test(e.name))) rmSync(join(OUT, name.name));
 
 // Split at the CLI's dynamic imports: DuckDB (--db, history, report) and the AWS SDK (--publish, history from
-// DynamoDB) load only for the commands that use them. main.ts starts with the hashbang `npx kdm` needs.
+// DynamoDB) load only for the commands that use them.
 await build({ ...common, entryPoints: { kdm: 'src/cli/main.ts' }, outdir: OUT, splitting: true, chunkNames: 'kdm-[name]-[hash]' });
-chmodSync(join(OUT, 'kdm.js'), 0o755);
+
+/**
+ * `npx kdm` (and dist/kdm.js run as a program) starts in sh, which sets glibc's malloc options and then runs the
+ * same file with node; to node the second line is a string and a comment. glibc reads these only when a process
+ * starts, so node cannot set them for itself. Two arenas instead of up to 8 per core, and a fixed mmap threshold
+ * (glibc otherwise raises it to the largest block freed, so the readers' large buffers come back from the arenas and
+ * stay there): over 1M records with the ledger 266-273 MB against 290-297, at 5M 294-303 against 326 (2026-12-03,
+ * docs/performance.md). A value already in the environment, even an empty one, is kept; other C libraries ignore
+ * both. `node dist/kdm.js` skips the launcher and runs with glibc's own settings.
+ */
+const LAUNCHER = `#!/bin/sh
+':' //; export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX-2}" MALLOC_MMAP_THRESHOLD_="\${MALLOC_MMAP_THRESHOLD_-131072}"; exec node "$0" "$@"
+`;
+const entry = join(OUT, 'kdm.js');
+const [hashbang, ...code] = readFileSync(entry, 'utf8').split('\n');
+if (hashbang !== '#!/usr/bin/env node') throw new Error(`${entry} should start with main.ts's hashbang, not ${JSON.stringify(hashbang)}`);
+writeFileSync(entry, LAUNCHER + code.join('\n'));
+chmodSync(entry, 0o755);
+// The source map's lines follow: one generated line more at the top (the hashbang's line maps to nothing either).
+const map = JSON.parse(readFileSync(`${entry}.map`, 'utf8'));
+writeFileSync(`${entry}.map`, JSON.stringify({ ...map, mappings: `;${map.mappings}` }));
 
 // The replay's reader thread (src/adapters/local/threaded-reader.ts loads it from beside dist/kdm.js), whole.
 await build({ ...common, entryPoints: ['src/adapters/local/reader-worker.ts'], outfile: join(OUT, 'kdm-reader-worker.js') });
