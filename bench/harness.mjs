@@ -2,7 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,11 +64,17 @@ export const scratchFile = (name) => {
 
 /**
  * `kdm replay` of `dir` with its `--summary json`: with the ledger into a new database unless `ledger` is false
- * or `into` names one, by the CLI at `kdm` (this checkout's by default).
+ * or `into` names one, by the CLI at `kdm` (this checkout's by default). It runs as `npx kdm` runs it, the file as
+ * a program (since 2026-12-03 its launcher sets glibc's malloc options, scripts/build.mjs), with this process's
+ * node first on the PATH; `launcher: false` runs `node <kdm>` instead, with glibc's own settings.
  */
-export const replay = (dir, { ledger = true, into, env, kdm = KDM } = {}) => {
+export const replay = (dir, { ledger = true, into, env, kdm = KDM, launcher = true } = {}) => {
   const db = into ?? scratchFile('ledger.duckdb');
-  const run = timed(process.execPath, ['--import', join(ROOT, 'bench', 'baselines', 'max-rss.mjs'), kdm, 'replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json'], env !== undefined ? { env: { ...process.env, ...env } } : {});
+  const args = ['replay', dir, ...(ledger ? ['--db', db] : []), '--summary', 'json'];
+  const measured = join(ROOT, 'bench', 'baselines', 'max-rss.mjs');
+  const run = launcher
+    ? timed(kdm, args, { env: { ...process.env, ...env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, NODE_OPTIONS: `--import=${measured} ${process.env.NODE_OPTIONS ?? ''}`.trim() } })
+    : timed(process.execPath, ['--import', measured, kdm, ...args], env !== undefined ? { env: { ...process.env, ...env } } : {});
   const summary = JSON.parse(run.stdout);
   const records = summary.records.read;
   return { seconds: run.seconds, perSecond: Math.round(records / run.seconds), maxRssMb: Math.round(run.maxRssKb / 1024), cpuSeconds: run.cpuSeconds, records, findings: summary.findings.total, summary, db };
