@@ -48,7 +48,7 @@ Replay options:
   --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it
                              (default: ${DEFAULT_WRITE_MEMORY_MB}; at least ${MIN_WRITE_MEMORY_MB}). Run as kdm (npx kdm), not node dist/kdm.js,
                              a replay also starts with fewer glibc malloc arenas (MALLOC_ARENA_MAX=2,
-                             MALLOC_MMAP_THRESHOLD_=131072 unless set), for a lower peak
+                             MALLOC_MMAP_THRESHOLD_=1048576 unless set), for a lower peak
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)

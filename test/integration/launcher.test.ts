@@ -22,12 +22,12 @@ const run = (command: string, args: readonly string[], set: Readonly<Record<stri
 };
 
 describe('the kdm launcher', () => {
-  it('runs node with two malloc arenas and a fixed mmap threshold', () => {
+  it('runs node with two malloc arenas and a fixed mmap threshold of 1 MiB', () => {
     const version = run(bin, ['--version']);
 
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
-    expect(version.allocator).toEqual({ arenaMax: '2', mmapThreshold: '131072' });
+    expect(version.allocator).toEqual({ arenaMax: '2', mmapThreshold: '1048576' });
   });
 
   it('keeps what the environment sets already, even an empty value', () => {
