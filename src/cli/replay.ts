@@ -267,6 +267,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         processor.summary.files.read++;
         progress.fileDone(item.bytes);
         const nameInDb = namesInDb.get(item.file);
+        namesInDb.delete(item.file);
         if (db !== undefined && nameInDb !== undefined && !failedFiles.delete(item.file)) await db.noteFile(nameInDb, item.bytes, records, nowMs());
         records = 0;
       } else {

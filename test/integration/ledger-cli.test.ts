@@ -292,6 +292,23 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(file, 'SELECT count(*) AS n, sum(calls) AS calls FROM ledger')).toEqual([{ n: '28', calls: '280' }]);
   }, 60_000);
 
+  it('knows a file noted earlier in the run, though it lets go of the names it loaded once it notes', async () => {
+    const db = await openLedgerDatabase(join(work, 'noted.duckdb'));
+    await db.begin();
+    await db.noteFile('before.json.gz', 10, 1, BASE_TIME_MS);
+    await db.commit([], []);
+    await db.begin();
+
+    expect(await db.hasFile('before.json.gz', 10)).toBe(true);
+    expect(await db.hasFile('now.json.gz', 20)).toBe(false);
+    await db.noteFile('now.json.gz', 20, 2, BASE_TIME_MS);
+    expect(await db.hasFile('now.json.gz', 20)).toBe(true);
+    expect(await db.hasFile('now.json.gz', 21)).toBe(false);
+    expect(await db.hasFile('before.json.gz', 10)).toBe(true);
+    await db.rollback();
+    db.close();
+  });
+
   it('holds a long transaction of wide rows within the default budget: 200,000 accesses with 1,000-character keys before one commit', async () => {
     // A replay commits every 50,000 ledger rows, or every state-size rows when its state is larger, so a large
     // state means many full writes between two commits. DuckDB must spill what the open transaction holds rather

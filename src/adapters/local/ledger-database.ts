@@ -365,6 +365,8 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     writeLedger: withinBudget('writing ledger rows', writeLedger),
     async hasFile(name, bytes) {
       if (ingested === undefined) {
+        // Files noted since the last look are in the appender: flushed, they are in the table this reads.
+        filesAppender?.flushSync();
         ingested = new Set();
         const reader = await connection.runAndReadAll('SELECT name, bytes FROM ingested_files');
         for (const [n, b] of reader.getRows()) ingested.add(`${String(n)}\u0000${String(b)}`);
@@ -372,7 +374,9 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       return ingested.has(`${name}\u0000${bytes}`);
     },
     noteFile: withinBudget('noting a replayed file', async (name: string, bytes: number, records: number, atMs: number) => {
-      ingested?.add(`${name}\u0000${bytes}`);
+      // A replay asks `hasFile` while it plans, before it reads and notes: the names it loaded for that are let go
+      // here (a few MB at 25,000 files) and read again if asked once more.
+      ingested = undefined;
       filesAppender ??= await connection.createAppender('ingested_files');
       appendRow(filesAppender, [name, bytes, new Date(atMs), records]);
     }),
