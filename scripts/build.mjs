@@ -22,7 +22,7 @@ await build({ ...common, entryPoints: { kdm: 'src/cli/main.ts' }, outdir: OUT, s
  * starts, so node cannot set them for itself. Two arenas instead of up to 8 per core, and a fixed mmap threshold of
  * 1 MiB (glibc otherwise raises it to the largest block freed, up to 32 MiB, and blocks that size then come from
  * the arenas and stay there). Over 1M records with the ledger 266-272 MB against 295-304 (node dist/kdm.js), over
- * 5M 288-305 against 325-342, for up to a tenth more time at 5M (docs/performance.md, 2026-12-03). 128 KiB as the
+ * 5M 288-305 against 325-342, for 4-21% more time at 5M (docs/performance.md, 2026-12-03). 128 KiB as the
  * threshold held as little but faulted every file's buffers in afresh (4-7 s more system time at 5M). A value
  * already in the environment, even an empty one, is kept; other C libraries ignore both. `node dist/kdm.js`
  * skips the launcher and runs with glibc's own settings.
