@@ -1,6 +1,6 @@
 import { constants as bufferConstants, isUtf8 } from 'node:buffer';
-import { closeSync, openSync, readSync, Stats, type Dirent } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync, Stats, type Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
@@ -354,7 +354,10 @@ export async function* readCloudTrailFile(input: InputFile, options: ReadOptions
   }
   let buf: Buffer;
   try {
-    buf = input.path === '-' ? await (options.readStdin ?? (() => readAllStdin(mostBytes)))() : await readFile(input.path);
+    // A file is read in one blocking call: the readers are threads of their own, and a replay without them has
+    // nothing else to do meanwhile. fs/promises' readFile took 0.3-0.5 ms of CPU for each file of the bench
+    // (about 8 KB gzipped) against 0.015-0.03 ms for readFileSync: about 2 s of a 1M-record replay's CPU.
+    buf = input.path === '-' ? await (options.readStdin ?? (() => readAllStdin(mostBytes)))() : readFileSync(input.path);
   } catch (cause) {
     yield failed(`cannot read: ${errorCode(cause)}`);
     yield { type: 'file-done', file: name, bytes: input.bytes };
