@@ -8,6 +8,8 @@ export interface ComparedRun {
 export declare const comparisonLines: (comparison: {
   readonly records: number;
   readonly recordsPerFile: number | undefined;
+  /** Days the simulated records span, when not the bench's 14. */
+  readonly days?: number | undefined;
   readonly ledger: boolean;
   readonly rounds: number;
   readonly a: string;

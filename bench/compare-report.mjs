@@ -23,7 +23,7 @@ const range = (xs, digits, unit) => {
  * `runs.a` and `runs.b` hold `{ seconds, cpuSeconds, maxRssMb }`; `differing` names the runs whose summary was
  * unlike the first run's.
  */
-export const comparisonLines = ({ records, recordsPerFile, ledger, rounds, a, b, runs, differing }) => {
+export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds, a, b, runs, differing }) => {
   const figures = (rs) => ({ seconds: rs.map((r) => r.seconds), cpu: rs.map((r) => r.cpuSeconds), peak: rs.map((r) => r.maxRssMb) });
   const fa = figures(runs.a);
   const fb = figures(runs.b);
@@ -31,7 +31,7 @@ export const comparisonLines = ({ records, recordsPerFile, ledger, rounds, a, b,
   const width = Math.max(a.length, b.length) + 4;
   const row = (name, f) => `${name.padEnd(width)}${range(f.seconds, 2, ' s').padEnd(18)}${range(f.cpu, 1, ' s').padEnd(16)}${range(f.peak, 0, ' MB')}`;
   return [
-    `${records.toLocaleString('en-US')} records${recordsPerFile === undefined ? '' : ` in files of ${recordsPerFile.toLocaleString('en-US')}`}, ${ledger ? 'with' : 'without'} the ledger, ${rounds} alternating round(s)`,
+    `${records.toLocaleString('en-US')} records${recordsPerFile === undefined ? '' : ` in files of ${recordsPerFile.toLocaleString('en-US')}`}${days === undefined ? '' : ` over ${days} days`}, ${ledger ? 'with' : 'without'} the ledger, ${rounds} alternating round(s)`,
     `${''.padEnd(width)}${'wall'.padEnd(18)}${'CPU'.padEnd(16)}peak`,
     row(`A ${a}`, fa),
     row(`B ${b}`, fb),

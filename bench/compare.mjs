@@ -7,6 +7,7 @@
 //   npm run bench:compare -- HEAD~3                       HEAD~3 against the working tree, 1M records, 3 rounds
 //   npm run bench:compare -- main --against HEAD --runs 5
 //   npm run bench:compare -- HEAD --records 200000 --no-ledger
+//   npm run bench:compare -- HEAD~1 --records 5000000 --days 70 --runs 2   the input of bench --full's 5x peak
 //
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay
@@ -19,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { comparableSummary, comparisonLines, roundOrder } from './compare-report.mjs';
 import { buildCheckout, dataset, KDM, replay, ROOT, say } from './harness.mjs';
 
-const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N]';
+const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N]';
 
 const fail = (message) => {
   process.stderr.write(`bench:compare: ${message}\n${USAGE}\n`);
@@ -35,6 +36,7 @@ try {
       runs: { type: 'string', default: '3' },
       'no-ledger': { type: 'boolean', default: false },
       'records-per-file': { type: 'string' },
+      days: { type: 'string' },
     },
   });
 } catch (cause) {
@@ -50,6 +52,7 @@ const count = (name, value) => {
 const records = count('records', values.records);
 const rounds = count('runs', values.runs);
 const recordsPerFile = values['records-per-file'] === undefined ? undefined : count('records-per-file', values['records-per-file']);
+const days = values.days === undefined ? undefined : count('days', values.days);
 
 const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const commitOf = (rev) => {
@@ -96,7 +99,7 @@ const build = (rev) => {
 
 const a = build(positionals[0]);
 const b = build(values.against);
-const input = dataset(records, recordsPerFile === undefined ? {} : { recordsPerFile });
+const input = dataset(records, { ...(recordsPerFile === undefined ? {} : { recordsPerFile }), ...(days === undefined ? {} : { days }) });
 const ledger = !values['no-ledger'];
 
 const runs = { a: [], b: [] };
@@ -117,5 +120,5 @@ for (let round = 0; round < rounds; round++) {
 }
 removeWorktrees();
 
-process.stdout.write(`${comparisonLines({ records, recordsPerFile, ledger, rounds, a: a.label, b: b.label, runs, differing }).join('\n')}\n`);
+process.stdout.write(`${comparisonLines({ records, recordsPerFile, days, ledger, rounds, a: a.label, b: b.label, runs, differing }).join('\n')}\n`);
 if (differing.length > 0) process.exitCode = 1;

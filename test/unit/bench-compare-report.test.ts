@@ -53,4 +53,10 @@ describe('npm run bench:compare, its printout and rules', () => {
     expect(lines[0]).toBe('2,000 records in files of 1,000, without the ledger, 1 alternating round(s)');
     expect(lines.at(-1)).toBe("different output: b, round 1 gave a summary unlike the first run's");
   });
+
+  it('names the days the input spans when --days gives them', () => {
+    const run = { seconds: 1, cpuSeconds: 1, maxRssMb: 100 };
+    const lines = comparisonLines({ records: 5_000_000, recordsPerFile: undefined, days: 70, ledger: true, rounds: 2, a: 'a', b: 'b', runs: { a: [run], b: [run] }, differing: [] });
+    expect(lines[0]).toBe('5,000,000 records over 70 days, with the ledger, 2 alternating round(s)');
+  });
 });
