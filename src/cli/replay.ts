@@ -221,7 +221,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
             return renderFinding(f, rule, options.findingsFormat ?? 'asff', options.version ?? '0.0.0', options.fallbackAccountId);
           });
 
-    const inputs = await expandInputs(options.paths, processor.noteIssue);
+    // Let go of once planned: the readers hold the list from there (see readInputs).
+    let inputs: InputFile[] | undefined = await expandInputs(options.paths, processor.noteIssue);
     // Findings written over a log being read would replace the evidence they came from.
     if (findingsFile !== undefined) {
       const isFindingsFile = sameFileAs(findingsFile);
@@ -243,6 +244,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     };
 
     const { toRead, namesInDb, replayed } = await planAgainst(inputs, db, progress);
+    inputs = undefined;
     if (db !== undefined && replayed.length > 0) {
       for (const { input, by } of replayed) {
         processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `already replayed into ${db.file} (same ${by})`, reason: ALREADY_REPLAYED });

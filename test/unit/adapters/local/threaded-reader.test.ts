@@ -1,0 +1,55 @@
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { InputFile } from '#adapters/local/cloudtrail-files.ts';
+import { readInputs } from '#adapters/local/threaded-reader.ts';
+
+/** The reader thread's script, as the build makes it (the test run's global setup builds it). */
+const WORKER_SCRIPT = new URL('../../../../dist/kdm-reader-worker.js', import.meta.url);
+
+/** `count` CloudTrail files of one record each, in reading order. */
+const logFiles = (count: number): InputFile[] => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdm-reader-'));
+  return Array.from({ length: count }, (_, i) => {
+    const path = join(dir, `file-${String(i).padStart(3, '0')}.json`);
+    const record = { eventVersion: '1.08', eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventTime: '2026-10-01T00:00:00Z', eventID: `id-${i}`, awsRegion: 'us-east-1' };
+    writeFileSync(path, JSON.stringify({ Records: [record] }));
+    return { path, bytes: statSync(path).size };
+  });
+};
+
+/** Reads `inputs` whole, noting at each file's end which entries of the list are still held. */
+const readNoting = async (inputs: (InputFile | undefined)[], options: Parameters<typeof readInputs>[1]) => {
+  const files = inputs.map((i) => i?.path);
+  const heldAtEachEnd: number[][] = [];
+  const done: string[] = [];
+  for await (const item of readInputs(inputs, options)) {
+    if (item.type !== 'file-done') continue;
+    done.push(item.file);
+    heldAtEachEnd.push(inputs.flatMap((input, i) => (input === undefined ? [] : [i])));
+  }
+  return { files, done, heldAtEachEnd };
+};
+
+describe('readInputs lets go of each file of its list once handed to a reader', () => {
+  it('on reader threads: only the files not yet asked for are held, and none at the end', async () => {
+    // One reader, which is asked for at most 16 files ahead of the engine (threaded-reader.ts): the rest wait in the list.
+    const inputs = logFiles(40);
+    const { files, done, heldAtEachEnd } = await readNoting(inputs, { workerScript: WORKER_SCRIPT, readers: 1 });
+    expect(done).toEqual(files);
+    const heldAtFirstEnd = heldAtEachEnd[0] ?? [];
+    expect(heldAtFirstEnd.length).toBeGreaterThan(0);
+    expect(heldAtFirstEnd.length).toBeLessThan(40 - 1);
+    // What is held is the end of the list: files are let go of in order.
+    expect(heldAtFirstEnd).toEqual(Array.from({ length: heldAtFirstEnd.length }, (_, i) => 40 - heldAtFirstEnd.length + i));
+    expect(inputs.every((i) => i === undefined)).toBe(true);
+  });
+
+  it('on this thread: the file being read and those before it are let go of, the rest held', async () => {
+    const inputs = logFiles(5);
+    const { files, done, heldAtEachEnd } = await readNoting(inputs, { readers: 0 });
+    expect(done).toEqual(files);
+    expect(heldAtEachEnd).toEqual([[1, 2, 3, 4], [2, 3, 4], [3, 4], [4], []]);
+  });
+});
