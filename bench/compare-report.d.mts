@@ -8,7 +8,7 @@ export interface ComparedRun {
 export declare const comparisonLines: (comparison: {
   readonly records: number;
   readonly recordsPerFile: number | undefined;
-  /** Days the simulated records span, when not the bench's 14. */
+  /** Days the simulated records span, when `--days` gives them. */
   readonly days?: number | undefined;
   readonly ledger: boolean;
   readonly rounds: number;

@@ -356,7 +356,8 @@ export async function* readCloudTrailFile(input: InputFile, options: ReadOptions
   try {
     // A file is read in one blocking call: the readers are threads of their own, and a replay without them has
     // nothing else to do meanwhile. fs/promises' readFile took 0.3-0.5 ms of CPU for each file of the bench
-    // (about 8 KB gzipped) against 0.015-0.03 ms for readFileSync: about 2 s of a 1M-record replay's CPU.
+    // (about 8 KB gzipped) against 0.015-0.03 ms for readFileSync: about 2 s of a 1M-record replay's CPU. In files
+    // of 1,000 records it saves little, and the readers' fuller read-ahead costs about 12 MB (docs/performance.md).
     buf = input.path === '-' ? await (options.readStdin ?? (() => readAllStdin(mostBytes)))() : readFileSync(input.path);
   } catch (cause) {
     yield failed(`cannot read: ${errorCode(cause)}`);

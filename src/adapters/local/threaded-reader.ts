@@ -102,8 +102,8 @@ export const typicalFileBytes = (inputs: readonly (InputFile | undefined)[]): nu
  *
  * The list is the reader's from the call on: each entry is let go (set to undefined) once the file was handed to
  * a reader, so a replay holds the paths still to read, not all of them. At 25,000 files the paths were 4 MB of a
- * 33 MB heap at the end of a run, and V8 sized the heap on them: the part of a replay's memory that grew with
- * the number of files.
+ * 33 MB heap at the end of a run: live data that grew with the number of files (its effect on the peak is within
+ * the runs' spread, see docs/performance.md).
  */
 export async function* readInputs(inputs: (InputFile | undefined)[], options: ReadOptions & { readonly workerScript?: URL; readonly readers?: number }): AsyncGenerator<ReadItem | SourceItem> {
   const script = options.workerScript;
