@@ -182,12 +182,43 @@ const isDigest = (o: Record<string, unknown>): boolean =>
 const looksLikeRecord = (o: Record<string, unknown>): boolean =>
   'eventVersion' in o || 'eventSource' in o || 'eventName' in o || 'eventID' in o;
 
+/** A part of a batch from a file read in pieces: `more` while the batch goes on in a later piece. */
+export interface BatchPiece {
+  readonly type: 'batch-piece';
+  readonly batch: RecordBatch;
+  readonly more: boolean;
+}
+
+/**
+ * What `parseCloudTrailPieces` yields: a reader's items, where the batches of a file read in pieces come piece by
+ * piece. A consumer gathers a batch's pieces until one comes with `more` false. A `file-failed` issue while a
+ * batch is open voids the pieces it has: the file turned out not to be valid JSON after all.
+ */
+export type PieceItem = SourceItem | BatchPiece;
+
 /**
  * Parses one file's bytes into batches of raw records. Pure over its input (no IO), so workers and
  * tests can call it directly. Shapes: `{"Records":[...]}`, one EventBridge envelope or bare record,
  * a JSON array of either, or NDJSON of either; digest files are skipped with a reason.
  */
 export function* parseCloudTrailBuffer(file: string, input: Buffer, options: ReadOptions = {}): Generator<SourceItem> {
+  for (const item of parseItems(file, input, options, false)) {
+    if (item.type === 'batch-piece') throw new Error('internal: a batch piece where whole batches were asked for');
+    yield item;
+  }
+}
+
+/**
+ * Parses one file's bytes as `parseCloudTrailBuffer` does, into the same batches and issues, but yields the batches
+ * of a file as CloudTrail writes it in pieces of about RECORDS_PIECE_BYTES, as they are parsed: a consumer that
+ * handles each piece's records at once (the replay's readers normalize and encode them) never holds more than a
+ * piece of raw records, however large the file.
+ */
+export function* parseCloudTrailPieces(file: string, input: Buffer, options: ReadOptions = {}): Generator<PieceItem> {
+  yield* parseItems(file, input, options, true);
+}
+
+function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: boolean): Generator<PieceItem> {
   const maxBytes = capOf(options);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const fail = (message: string): SourceItem => fileFailed(file, message);
@@ -206,7 +237,7 @@ export function* parseCloudTrailBuffer(file: string, input: Buffer, options: Rea
   }
 
   let start = 0;
-  while (start < buf.length && (buf[start] === 0x20 || buf[start] === 0x0a || buf[start] === 0x0d || buf[start] === 0x09)) start++;
+  while (start < buf.length && isWhitespace(buf[start])) start++;
   if (start === buf.length) {
     yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'empty file, no records' } };
     return;
@@ -217,30 +248,39 @@ export function* parseCloudTrailBuffer(file: string, input: Buffer, options: Rea
 
   if (first === 0x7b /* { */ || first === 0x5b /* [ */) {
     if (isUtf8(buf)) {
-      let parsed: unknown;
-      let parseError: string | undefined;
-      try {
-        parsed = JSON.parse(buf.toString('utf8', start));
-      } catch (cause) {
-        parseError = (cause as Error).message;
-      }
-      if (parseError === undefined) {
-        yield* fromParsedDocument(file, parsed, batchSize);
-        return;
-      }
-      // Not one JSON document: NDJSON has one per line. A single-line document is simply invalid JSON.
-      if (buf.indexOf(0x0a, start) === -1 || buf.indexOf(0x0a, start) >= buf.length - 1) {
-        yield fail(`invalid JSON: ${parseError}`);
-        return;
-      }
-    } else if (!hasNewlineSeparatedDocuments(buf, start)) {
+      const array = recordsArrayOf(buf, start);
+      // Only a file parsed in pieces comes in pieces: others are parsed whole, and come in whole batches.
+      if (array !== undefined) yield* fromRecordPieces(file, buf, start, array, new BatchAssembler(file, batchSize, pieces));
+      else yield* fromDocumentText(file, buf, start, new BatchAssembler(file, batchSize, false));
+      return;
+    }
+    if (!hasNewlineSeparatedDocuments(buf, start)) {
       yield fail(`invalid UTF-8 (byte ${firstInvalidUtf8(buf)})`);
       return;
     }
-    yield* fromNdjson(file, buf, start, batchSize);
+    yield* fromNdjson(file, buf, start, new BatchAssembler(file, batchSize, false));
     return;
   }
   yield fail(`not JSON (starts with byte 0x${(first ?? 0).toString(16).padStart(2, '0')}); expected CloudTrail JSON, NDJSON or gzip`);
+}
+
+const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+/** One JSON document (parsed whole), or NDJSON when it is not one document and has several lines. */
+function* fromDocumentText(file: string, buf: Buffer, start: number, batches: BatchAssembler): Generator<PieceItem> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8', start));
+  } catch (cause) {
+    // Not one JSON document: NDJSON has one per line. A single-line document is simply invalid JSON.
+    if (!hasNewlineSeparatedDocuments(buf, start)) {
+      yield fileFailed(file, `invalid JSON: ${(cause as Error).message}`);
+      return;
+    }
+    yield* fromNdjson(file, buf, start, batches);
+    return;
+  }
+  yield* fromParsedDocument(file, parsed, batches);
 }
 
 const hasNewlineSeparatedDocuments = (buf: Buffer, start: number): boolean => {
@@ -260,10 +300,112 @@ export const firstInvalidUtf8 = (buf: Buffer): number => {
   return -1;
 };
 
-function* fromParsedDocument(file: string, doc: unknown, batchSize: number): Generator<SourceItem> {
+/**
+ * About how much of a file's text is parsed at a time when the file is laid out as CloudTrail writes it. Parsed
+ * whole, a file's records all live until the last is handled, and a reader thread's young generation that cannot
+ * hold them moves them all to the old generation: files of 1,000 records needed 16 MB young generations instead
+ * of 6 (docs/performance.md). In pieces, over 300,000 records in a loop on one worker with 6 MB, reading,
+ * normalizing and encoding took 3.0-3.9 s of CPU in pieces of 64 KiB against 4.6-5.2 s whole, in files of 200
+ * records and of 1,000 alike; 32 KiB was no cheaper, 128 and 256 KiB dearer.
+ */
+export const RECORDS_PIECE_BYTES = 64 * 1024;
+
+const RECORDS_OPEN = Buffer.from('{"Records":[');
+/** A first key short and plain enough to look for (CloudTrail's own is `eventVersion`). */
+const PLAIN_KEY = /^[A-Za-z0-9_]{1,64}$/;
+
+/** Where a file's records lie (the array's contents, between its brackets), and what is between two of them. */
+interface RecordsArray {
+  readonly from: number;
+  readonly to: number;
+  /**
+   * `},{"` and the first record's first key and colon (CloudTrail writes `eventVersion` first; other tools write
+   * keys in their own order, but the same for every record). In valid JSON this text is never inside a string:
+   * its quote after `{` would have to close one, and a closing quote is followed by `,` `:` `]` `}` or a space,
+   * not a letter. It can still be inside a record (a nested object that starts with the same key): the piece
+   * before it then fails to parse, and the file is parsed whole instead. Undefined when the first key is not
+   * plain: the records are then parsed as one piece.
+   */
+  readonly separator: Buffer | undefined;
+}
+
+/**
+ * Where the records lie in a file laid out as CloudTrail writes its log files, `{"Records":[` … `]}` on one line;
+ * undefined for any other layout, which is parsed whole.
+ */
+const recordsArrayOf = (buf: Buffer, start: number): RecordsArray | undefined => {
+  let end = buf.length;
+  while (end > start && isWhitespace(buf[end - 1])) end--;
+  if (end - start < RECORDS_OPEN.length + 2 || buf[end - 1] !== 0x7d /* } */ || buf[end - 2] !== 0x5d /* ] */) return undefined;
+  if (buf.compare(RECORDS_OPEN, 0, RECORDS_OPEN.length, start, start + RECORDS_OPEN.length) !== 0) return undefined;
+  const newline = buf.indexOf(0x0a, start);
+  if (newline !== -1 && newline < end) return undefined;
+  const from = start + RECORDS_OPEN.length;
+  // The first record's first key: `{"` at `from`, then the key up to its quote.
+  const keyEnd = buf[from] === 0x7b && buf[from + 1] === 0x22 ? buf.indexOf(0x22, from + 2) : -1;
+  const key = keyEnd === -1 ? '' : buf.toString('latin1', from + 2, Math.min(keyEnd, from + 2 + 65));
+  return { from, to: end - 2, separator: PLAIN_KEY.test(key) ? Buffer.from(`},{"${key}":`) : undefined };
+};
+
+/**
+ * The records of a file laid out as CloudTrail writes it, parsed a piece at a time: each piece is the text from one
+ * record to the end of the first record that ends past RECORDS_PIECE_BYTES, parsed as an array. When every piece
+ * parses, the file is valid JSON and its records are exactly those of its "Records" array (the pieces and the commas
+ * between them are that array's text). When one does not, the file is parsed whole from there: it is invalid JSON,
+ * or a piece ended inside a record.
+ */
+function* fromRecordPieces(file: string, buf: Buffer, start: number, array: RecordsArray, batches: BatchAssembler): Generator<PieceItem> {
+  let read = 0;
+  let lastRead: unknown;
+  for (let from = array.from; from < array.to; ) {
+    let to = array.to;
+    if (array.separator !== undefined && array.to - from > RECORDS_PIECE_BYTES) {
+      const separator = buf.indexOf(array.separator, from + RECORDS_PIECE_BYTES);
+      if (separator !== -1 && separator < array.to) to = separator + 1;
+    }
+    let items: unknown[];
+    try {
+      items = JSON.parse(`[${buf.toString('utf8', from, to)}]`) as unknown[];
+    } catch {
+      yield* read === 0 ? fromDocumentText(file, buf, start, batches) : afterBrokenPiece(file, buf, start, batches, read, lastRead);
+      return;
+    }
+    yield* batches.take(items, read);
+    if (items.length > 0) lastRead = items[items.length - 1];
+    read += items.length;
+    from = to + 1;
+  }
+  yield* batches.end();
+}
+
+/** A piece failed to parse after `read` records had: the file parsed whole says whether they stand. */
+function* afterBrokenPiece(file: string, buf: Buffer, start: number, batches: BatchAssembler, read: number, lastRead: unknown): Generator<PieceItem> {
+  const failed = (message: string): SourceItem => {
+    const closed = batches.dropOpen();
+    return fileFailed(file, closed > 0 ? `${message} (after its first ${closed} records, which were read)` : message);
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(buf.toString('utf8', start));
+  } catch (cause) {
+    yield failed(`invalid JSON: ${(cause as Error).message}`);
+    return;
+  }
+  const records = (doc as Record<string, unknown>)['Records'];
+  // The same records up to here, unless the file holds more than one "Records" array and JSON.parse kept another.
+  if (!Array.isArray(records) || records.length < read || JSON.stringify(records[read - 1]) !== JSON.stringify(lastRead)) {
+    yield failed('"Records" is given more than once: which records the file holds is ambiguous');
+    return;
+  }
+  yield* batches.take(records.slice(read), read);
+  yield* batches.end();
+}
+
+function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler): Generator<PieceItem> {
   const fail = (message: string): SourceItem => fileFailed(file, message);
   if (Array.isArray(doc)) {
-    yield* fromItems(file, doc, batchSize);
+    yield* batches.take(doc, 0);
+    yield* batches.end();
     return;
   }
   if (typeof doc !== 'object' || doc === null) {
@@ -276,7 +418,8 @@ function* fromParsedDocument(file: string, doc: unknown, batchSize: number): Gen
       yield fail(`"Records" is ${o['Records'] === null ? 'null' : typeof o['Records']}, not an array`);
       return;
     }
-    yield* fromItems(file, o['Records'], batchSize);
+    yield* batches.take(o['Records'], 0);
+    yield* batches.end();
     return;
   }
   if (isDigest(o)) {
@@ -284,35 +427,77 @@ function* fromParsedDocument(file: string, doc: unknown, batchSize: number): Gen
     return;
   }
   if ('detail-type' in o || looksLikeRecord(o)) {
-    yield* fromItems(file, [o], batchSize);
+    yield* batches.take([o], 0);
+    yield* batches.end();
     return;
   }
   yield fail('JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, or NDJSON of them');
 }
 
-/** Items of a Records array, JSON array or NDJSON: envelopes are unwrapped, the rest passed on as records. */
-function* fromItems(file: string, items: readonly unknown[], batchSize: number, indexes?: readonly number[]): Generator<SourceItem> {
-  let records: unknown[] = [];
-  let recordIndexes: number[] = [];
-  for (let i = 0; i < items.length; i++) {
-    const index = indexes?.[i] ?? i;
-    const u = unwrap(items[i]);
-    if ('skip' in u) {
-      yield { type: 'issue', issue: { kind: 'record-skipped', origin: { file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason: u.skip } };
-      continue;
-    }
-    records.push(u.record);
-    recordIndexes.push(index);
-    if (records.length >= batchSize) {
-      yield { type: 'batch', batch: { file, records, indexes: recordIndexes, firstIndex: recordIndexes[0] ?? 0 } satisfies RecordBatch };
-      records = [];
-      recordIndexes = [];
-    }
+/**
+ * Gathers a file's items (records of a Records array, a JSON array or NDJSON) into batches of up to `batchSize`
+ * records: EventBridge envelopes are unwrapped, the rest passed on as records. With `pieces`, a batch is yielded
+ * in pieces as it grows (the records of each `take`), else whole.
+ */
+class BatchAssembler {
+  readonly #file: string;
+  readonly #batchSize: number;
+  readonly #pieces: boolean;
+  #records: unknown[] = [];
+  #indexes: number[] = [];
+  /** Records of the open batch, with those of pieces already yielded. */
+  #inBatch = 0;
+  /** Records of batches already closed. */
+  #closed = 0;
+
+  constructor(file: string, batchSize: number, pieces: boolean) {
+    this.#file = file;
+    this.#batchSize = batchSize;
+    this.#pieces = pieces;
   }
-  if (records.length > 0) yield { type: 'batch', batch: { file, records, indexes: recordIndexes, firstIndex: recordIndexes[0] ?? 0 } };
+
+  /** Items numbered from `firstIndex`, or at `indexes` (an NDJSON file's line numbers). */
+  *take(items: readonly unknown[], firstIndex: number, indexes?: readonly number[]): Generator<PieceItem> {
+    for (let i = 0; i < items.length; i++) {
+      const index = indexes?.[i] ?? firstIndex + i;
+      const u = unwrap(items[i]);
+      if ('skip' in u) {
+        yield { type: 'issue', issue: { kind: 'record-skipped', origin: { file: this.#file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason: u.skip } };
+        continue;
+      }
+      this.#records.push(u.record);
+      this.#indexes.push(index);
+      if (++this.#inBatch >= this.#batchSize) yield this.#emit(false);
+    }
+    if (this.#pieces && this.#records.length > 0) yield this.#emit(true);
+  }
+
+  /** The open batch, closed: after the file's last item. */
+  *end(): Generator<PieceItem> {
+    if (this.#inBatch > 0) yield this.#emit(false);
+  }
+
+  /** Forgets the open batch (its pieces, if yielded, are voided by the `file-failed` issue that follows); returns how many records the closed batches held. */
+  dropOpen(): number {
+    this.#records = [];
+    this.#indexes = [];
+    this.#inBatch = 0;
+    return this.#closed;
+  }
+
+  #emit(more: boolean): PieceItem {
+    const batch: RecordBatch = { file: this.#file, records: this.#records, indexes: this.#indexes, firstIndex: this.#indexes[0] ?? 0 };
+    this.#records = [];
+    this.#indexes = [];
+    if (!more) {
+      this.#closed += this.#inBatch;
+      this.#inBatch = 0;
+    }
+    return this.#pieces ? { type: 'batch-piece', batch, more } : { type: 'batch', batch };
+  }
 }
 
-function* fromNdjson(file: string, buf: Buffer, start: number, batchSize: number): Generator<SourceItem> {
+function* fromNdjson(file: string, buf: Buffer, start: number, batches: BatchAssembler): Generator<PieceItem> {
   const items: unknown[] = [];
   const indexes: number[] = [];
   let line = 0;
@@ -337,11 +522,21 @@ function* fromNdjson(file: string, buf: Buffer, start: number, batchSize: number
       yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: invalid JSON: ${(cause as Error).message}` } };
     }
   }
-  yield* fromItems(file, items, batchSize, indexes);
+  yield* batches.take(items, 0, indexes);
+  yield* batches.end();
 }
 
 /** Reads one input (a path or `-`) and yields its batches and issues, then `file-done`. */
 export async function* readCloudTrailFile(input: InputFile, options: ReadOptions = {}): AsyncGenerator<SourceItem> {
+  yield* readInput(input, options, parseCloudTrailBuffer);
+}
+
+/** Reads one input as `readCloudTrailFile` does, with the batches of a file as CloudTrail writes it in pieces (`parseCloudTrailPieces`). */
+export async function* readCloudTrailFileInPieces(input: InputFile, options: ReadOptions = {}): AsyncGenerator<PieceItem> {
+  yield* readInput(input, options, parseCloudTrailPieces);
+}
+
+async function* readInput<T extends PieceItem>(input: InputFile, options: ReadOptions, parse: (file: string, buf: Buffer, options: ReadOptions) => Generator<T>): AsyncGenerator<T | SourceItem> {
   const name = input.path === '-' ? '<stdin>' : input.path;
   const maxBytes = capOf(options);
   const mostBytes = mostBytesWithin(maxBytes);
@@ -369,7 +564,7 @@ export async function* readCloudTrailFile(input: InputFile, options: ReadOptions
     yield { type: 'file-done', file: name, bytes: buf.length };
     return;
   }
-  yield* parseCloudTrailBuffer(name, buf, options);
+  yield* parse(name, buf, options);
   yield { type: 'file-done', file: name, bytes: input.bytes || buf.length };
 }
 

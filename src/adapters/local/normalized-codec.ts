@@ -17,16 +17,34 @@ const KMS = 2;
 const S3 = 3;
 const OTHER = 4;
 
-export const encodeNormalized = (results: readonly NormalizeResult[]): EncodedValue => {
-  const w = new TokenWriter();
-  w.int(results.length);
-  for (const r of results) {
+/**
+ * Encodes a batch's results as they come, so that a batch read in pieces (see `parseCloudTrailPieces`) can be
+ * encoded piece by piece, its records and their normalized events let go after each, into one encoding with one
+ * table of distinct strings.
+ */
+export class NormalizedBatchWriter {
+  readonly #w = new TokenWriter();
+  readonly #countSlot = this.#w.reserveInt();
+  #count = 0;
+
+  add(r: NormalizeResult): void {
+    this.#count++;
     if (!r.ok) {
-      w.int(r.outcome === 'skipped' ? SKIPPED : FAILED);
-      w.value(r.reason);
-    } else writeEvent(w, r.event);
+      this.#w.int(r.outcome === 'skipped' ? SKIPPED : FAILED);
+      this.#w.value(r.reason);
+    } else writeEvent(this.#w, r.event);
   }
-  return w.finish();
+
+  finish(): EncodedValue {
+    this.#w.setInt(this.#countSlot, this.#count);
+    return this.#w.finish();
+  }
+}
+
+export const encodeNormalized = (results: readonly NormalizeResult[]): EncodedValue => {
+  const writer = new NormalizedBatchWriter();
+  for (const r of results) writer.add(r);
+  return writer.finish();
 };
 
 export const decodeNormalized = (encoded: EncodedValue): NormalizeResult[] => {

@@ -2,22 +2,51 @@
 // thread runs the engine, so a replay uses both cores. Files are handled one at a time, in the order asked.
 import { parentPort } from 'node:worker_threads';
 import { normalizeRecord } from '#core/events/normalize.ts';
-import { readCloudTrailFile, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
-import { encodeNormalized } from './normalized-codec.ts';
+import type { RecordBatch } from '#core/ports.ts';
+import { readCloudTrailFileInPieces, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { NormalizedBatchWriter } from './normalized-codec.ts';
 import type { ReaderMessage } from './threaded-reader.ts';
 
 if (parentPort === null) throw new Error('reader-worker runs as a worker thread');
 const port = parentPort;
 let queue = Promise.resolve();
 
+const send = (batch: Omit<RecordBatch, 'records'>, writer: NormalizedBatchWriter): void => {
+  const encoded = writer.finish();
+  port.postMessage({ type: 'normalized', batch, encoded } satisfies ReaderMessage, [encoded.tokens.buffer, encoded.numbers.buffer]);
+};
+
 port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'maxFileBytes' | 'batchSize'> }) => {
   queue = queue.then(async () => {
-    for await (const item of readCloudTrailFile(request.input, request.options)) {
-      if (item.type === 'batch') {
-        const { records, ...rest } = item.batch;
-        const encoded = encodeNormalized(records.map((r) => normalizeRecord(r)));
-        port.postMessage({ type: 'normalized', batch: rest, encoded } satisfies ReaderMessage, [encoded.tokens.buffer, encoded.numbers.buffer]);
-      } else port.postMessage(item satisfies ReaderMessage);
+    // The batch whose pieces have come so far: each piece's records are normalized and encoded as it comes, so
+    // they die young whatever the size of the file.
+    let open: { readonly writer: NormalizedBatchWriter; readonly indexes: number[] } | undefined;
+    for await (const item of readCloudTrailFileInPieces(request.input, request.options)) {
+      switch (item.type) {
+        case 'batch': {
+          const { records, ...rest } = item.batch;
+          const writer = new NormalizedBatchWriter();
+          for (const r of records) writer.add(normalizeRecord(r));
+          send(rest, writer);
+          break;
+        }
+        case 'batch-piece': {
+          open ??= { writer: new NormalizedBatchWriter(), indexes: [] };
+          const { records, indexes = [] } = item.batch;
+          for (let i = 0; i < records.length; i++) {
+            open.writer.add(normalizeRecord(records[i]));
+            open.indexes.push(indexes[i] ?? item.batch.firstIndex + i);
+          }
+          if (!item.more) {
+            send({ file: item.batch.file, indexes: open.indexes, firstIndex: open.indexes[0] ?? 0 }, open.writer);
+            open = undefined;
+          }
+          break;
+        }
+        default:
+          if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
+          port.postMessage(item satisfies ReaderMessage);
+      }
     }
   });
 });

@@ -44,6 +44,15 @@ export class TokenWriter {
     this.tokens.push(n);
   }
 
+  /** A bare integer whose value is known only later (a count written before what it counts): set it with `setInt`. */
+  reserveInt(): number {
+    return this.tokens.push(0) - 1;
+  }
+
+  setInt(slot: number, n: number): void {
+    this.tokens[slot] = n;
+  }
+
   /**
    * A string that is (nearly) never repeated, such as an event id: stored without looking for an earlier copy,
    * which would only cost a hash of it.

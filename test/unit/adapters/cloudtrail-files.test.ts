@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { expandInputs, parseCloudTrailBuffer, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
 
@@ -144,6 +144,115 @@ describe('parseCloudTrailBuffer', () => {
 
   it('tolerates a UTF-8 byte-order mark', () => {
     expect(records(parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ Records: [r1] }))])))).toEqual([r1]);
+  });
+});
+
+describe('parseCloudTrailPieces: a file as CloudTrail writes it, parsed a piece at a time', () => {
+  const many = Array.from({ length: 300 }, (_, i) => kmsRecord({ eventId: `p${i}` }));
+  const doc = JSON.stringify({ Records: many });
+  const pieces = (input: string, options = {}): PieceItem[] => [...parseCloudTrailPieces('f.json', Buffer.from(input), options)];
+  const batchPieces = (items: PieceItem[]): BatchPiece[] => items.flatMap((i) => (i.type === 'batch-piece' ? [i] : []));
+  /** The batches a consumer gathers from the pieces: each closed by a piece with `more` false. */
+  const gathered = (items: PieceItem[]): { records: unknown[]; indexes: number[] }[] => {
+    const out: { records: unknown[]; indexes: number[] }[] = [];
+    let open: { records: unknown[]; indexes: number[] } | undefined;
+    for (const item of items) {
+      if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
+      if (item.type !== 'batch-piece') continue;
+      open ??= { records: [], indexes: [] };
+      open.records.push(...item.batch.records);
+      open.indexes.push(...(item.batch.indexes ?? []));
+      if (!item.more) {
+        out.push(open);
+        open = undefined;
+      }
+    }
+    return out;
+  };
+  const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+  /** A record of about `bytes` whose text ends with a nested object that starts with the records' first key. */
+  const withNestedFirstKey = (eventId: string, bytes: number) => ({ eventVersion: '1.08', eventID: eventId, pad: 'x'.repeat(bytes), nested: [{ a: 1 }, { eventVersion: 'inner' }] });
+
+  it('yields a large file\'s records in pieces of a little over RECORDS_PIECE_BYTES: the records, indexes and batch it has parsed whole', () => {
+    expect(doc.length).toBeGreaterThan(4 * RECORDS_PIECE_BYTES);
+
+    const parts = batchPieces(pieces(doc));
+
+    expect(parts.length).toBeGreaterThan(4);
+    expect(parts.map((p) => p.more)).toEqual([...parts.slice(1).map(() => true), false]);
+    expect(parts.flatMap((p) => p.batch.records)).toEqual(many);
+    expect(parts.flatMap((p) => p.batch.indexes)).toEqual(range(0, 300));
+    const recordBytes = JSON.stringify(many[0]).length;
+    for (const p of parts.slice(0, -2)) expect(JSON.stringify(p.batch.records).length).toBeGreaterThan(RECORDS_PIECE_BYTES);
+    for (const p of parts) expect(JSON.stringify(p.batch.records).length).toBeLessThan(RECORDS_PIECE_BYTES + 2 * recordBytes);
+    expect(parse(doc).filter((i) => i.type === 'batch')).toEqual([{ type: 'batch', batch: { file: 'f.json', records: many, indexes: range(0, 300), firstIndex: 0 } }]);
+  });
+
+  it('closes a batch at the batch size, wherever the pieces end', () => {
+    expect(gathered(pieces(doc, { batchSize: 120 })).map((b) => b.indexes)).toEqual([range(0, 120), range(120, 240), range(240, 300)]);
+    expect(parse(doc, { batchSize: 120 }).flatMap((i) => (i.type === 'batch' ? [i.batch.indexes] : []))).toEqual([range(0, 120), range(120, 240), range(240, 300)]);
+  });
+
+  it('splits records written with another first key too (tools that sort the keys)', () => {
+    const sorted = many.map((r) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1))));
+    const text = JSON.stringify({ Records: sorted });
+    expect(text.startsWith('{"Records":[{"eventVersion":')).toBe(false);
+
+    const parts = batchPieces(pieces(text));
+
+    expect(parts.length).toBeGreaterThan(4);
+    expect(gathered(pieces(text))).toEqual([{ records: sorted, indexes: range(0, 300) }]);
+  });
+
+  it('parses whole from where a piece ended inside a record, whether no record or some came before it', () => {
+    const before = { eventVersion: '1.08', eventID: 'a', pad: 'y'.repeat(RECORDS_PIECE_BYTES + 5_000) };
+    const nested = withNestedFirstKey('b', RECORDS_PIECE_BYTES + 1_000);
+    const after = kmsRecord({ eventId: 'c' });
+
+    for (const records of [[nested, after], [before, nested, after]]) {
+      const text = JSON.stringify({ Records: records });
+      expect(gathered(pieces(text))).toEqual([{ records, indexes: range(0, records.length) }]);
+      expect(parse(text).filter((i) => i.type !== 'file-done')).toEqual([{ type: 'batch', batch: { file: 'f.json', records, indexes: range(0, records.length), firstIndex: 0 } }]);
+    }
+  });
+
+  it('fails a file whose JSON breaks after its first pieces, voiding the open batch, and says which records were read before', () => {
+    const broken = doc.replace('"eventID":"p290"', '"eventID":p290"');
+
+    const items = pieces(broken);
+    expect(batchPieces(items).length).toBeGreaterThan(3);
+    expect(items.at(-1)).toEqual({ type: 'issue', issue: { kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^invalid JSON: [^(]*$/) } });
+    expect(gathered(items)).toEqual([]);
+    expect(parse(broken)).toEqual([{ type: 'issue', issue: { kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^invalid JSON: /) } }]);
+
+    // Batches closed before the break were handed on: the message says so.
+    const [issue] = issues(parse(broken, { batchSize: 100 }));
+    expect(records(parse(broken, { batchSize: 100 }))).toEqual(many.slice(0, 200));
+    expect(issue?.message).toMatch(/^invalid JSON: .* \(after its first 200 records, which were read\)$/);
+    expect(gathered(pieces(broken, { batchSize: 100 })).map((b) => b.indexes)).toEqual([range(0, 100), range(100, 200)]);
+  });
+
+  it('fails a file with two "Records" arrays instead of choosing one', () => {
+    const first = { eventVersion: '1.08', eventID: 'a', pad: 'y'.repeat(RECORDS_PIECE_BYTES + 5_000) };
+    const text = `{"Records":[${JSON.stringify(first)},${JSON.stringify(kmsRecord({ eventId: 'b' }))}],"Records":[${JSON.stringify(kmsRecord({ eventId: 'c' }))}]}`;
+
+    expect(parse(text)).toEqual([{ type: 'issue', issue: { kind: 'file-failed', origin: { file: 'f.json' }, message: '"Records" is given more than once: which records the file holds is ambiguous' } }]);
+    expect(gathered(pieces(text))).toEqual([]);
+  });
+
+  it('parses any other layout whole: pretty-printed, with keys after "Records", or on several lines', () => {
+    for (const text of [JSON.stringify({ Records: many }, null, 1), JSON.stringify({ Records: many, other: 1 }), `${JSON.stringify({ Records: many.slice(0, 150) })}\n${JSON.stringify({ Records: many.slice(150) })}`]) {
+      expect(batchPieces(pieces(text))).toEqual([]);
+      expect(pieces(text)).toEqual(parse(text));
+    }
+  });
+
+  it('reads the same records when a key after "Records" ends the file as the array does (its last piece fails, and the file is parsed whole from there)', () => {
+    const text = JSON.stringify({ Records: many, other: [1] });
+
+    expect(batchPieces(pieces(text)).length).toBeGreaterThan(1);
+    expect(gathered(pieces(text))).toEqual([{ records: many, indexes: range(0, 300) }]);
+    expect(records(parse(text))).toEqual(many);
   });
 });
 

@@ -2,8 +2,10 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { InputFile } from '#adapters/local/cloudtrail-files.ts';
+import { RECORDS_PIECE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
 import { readInputs } from '#adapters/local/threaded-reader.ts';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import { kmsRecord } from '#core/testing/builders.ts';
 
 /** The reader thread's script, as the build makes it (the test run's global setup builds it). */
 const WORKER_SCRIPT = new URL('../../../../dist/kdm-reader-worker.js', import.meta.url);
@@ -51,5 +53,42 @@ describe('readInputs lets go of each file of its list once handed to a reader', 
     const { files, done, heldAtEachEnd } = await readNoting(inputs, { readers: 0 });
     expect(done).toEqual(files);
     expect(heldAtEachEnd).toEqual([[1, 2, 3, 4], [2, 3, 4], [3, 4], [4], []]);
+  });
+});
+
+describe('readInputs on reader threads, which normalize and encode a file\'s records a piece at a time', () => {
+  it('gives the batches and issues that reading on this thread gives: large files, batches across pieces, a file that breaks after its first pieces', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-pieces-'));
+    const many = Array.from({ length: 300 }, (_, i) => kmsRecord({ eventId: `p${i}` }));
+    const nested = { ...kmsRecord({ eventId: 'n' }), pad: 'x'.repeat(RECORDS_PIECE_BYTES), nested: [{ a: 1 }, { eventVersion: 'inner' }] };
+    const texts = {
+      'large.json': JSON.stringify({ Records: many }),
+      'broken.json': JSON.stringify({ Records: many }).replace('"eventID":"p290"', '"eventID":p290"'),
+      'nested.json': JSON.stringify({ Records: [...many.slice(0, 60), nested, ...many.slice(60, 120)] }),
+      'small.json': JSON.stringify({ Records: many.slice(0, 3) }),
+    };
+    const inputs = (): InputFile[] => Object.entries(texts).map(([name, text]) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return { path, bytes: statSync(path).size };
+    });
+    const read = async (options: Parameters<typeof readInputs>[1]) => {
+      const out: unknown[] = [];
+      for await (const item of readInputs(inputs(), { ...options, batchSize: 120 })) {
+        if (item.type === 'batch') {
+          const { records, ...batch } = item.batch;
+          out.push({ type: 'normalized', batch, results: records.map((r) => normalizeRecord(r)) });
+        } else out.push(item);
+      }
+      return out;
+    };
+
+    const onThreads = await read({ workerScript: WORKER_SCRIPT, readers: 2 });
+    const here = await read({ readers: 0 });
+
+    expect(onThreads).toEqual(here);
+    const kinds = here.map((i) => (i as { type: string }).type);
+    expect(kinds.filter((k) => k === 'normalized')).toHaveLength(3 + 2 + 2 + 1);
+    expect(here).toContainEqual({ type: 'issue', issue: { kind: 'file-failed', origin: { file: join(dir, 'broken.json') }, message: expect.stringMatching(/^invalid JSON: .*\(after its first 240 records, which were read\)$/) } });
   });
 });
