@@ -35,6 +35,8 @@ const CLOUDTRAIL_DETAIL_TYPES = /via CloudTrail$/;
 export interface ReadOptions {
   readonly maxFileBytes?: number;
   readonly batchSize?: number;
+  /** About how much of a file's text is parsed at a time (RECORDS_PIECE_BYTES; tests cut smaller pieces). */
+  readonly pieceBytes?: number;
   /** Reads standard input for `-` (tests pass a buffer). */
   readonly readStdin?: () => Promise<Buffer>;
 }
@@ -250,7 +252,7 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
     if (isUtf8(buf)) {
       const array = recordsArrayOf(buf, start);
       // Only a file parsed in pieces comes in pieces: others are parsed whole, and come in whole batches.
-      if (array !== undefined) yield* fromRecordPieces(file, buf, start, array, new BatchAssembler(file, batchSize, pieces));
+      if (array !== undefined) yield* fromRecordPieces(file, buf, start, array, options.pieceBytes ?? RECORDS_PIECE_BYTES, new BatchAssembler(file, batchSize, pieces));
       else yield* fromDocumentText(file, buf, start, new BatchAssembler(file, batchSize, false));
       return;
     }
@@ -303,10 +305,11 @@ export const firstInvalidUtf8 = (buf: Buffer): number => {
 /**
  * About how much of a file's text is parsed at a time when the file is laid out as CloudTrail writes it. Parsed
  * whole, a file's records all live until the last is handled, and a reader thread's young generation that cannot
- * hold them moves them all to the old generation: files of 1,000 records needed 16 MB young generations instead
- * of 6 (docs/performance.md). In pieces, over 300,000 records in a loop on one worker with 6 MB, reading,
+ * hold them moves them all to the old generation (docs/performance.md). Over 300,000 records in a loop on one
+ * worker with a 6 MB young generation, each piece's records normalized and encoded as the piece came, reading,
  * normalizing and encoding took 3.0-3.9 s of CPU in pieces of 64 KiB against 4.6-5.2 s whole, in files of 200
- * records and of 1,000 alike; 32 KiB was no cheaper, 128 and 256 KiB dearer.
+ * records and of 1,000 alike (three alternating rounds); in fewer rounds, 32 KiB was no cheaper, 128 and 256 KiB
+ * dearer.
  */
 export const RECORDS_PIECE_BYTES = 64 * 1024;
 
@@ -349,18 +352,18 @@ const recordsArrayOf = (buf: Buffer, start: number): RecordsArray | undefined =>
 
 /**
  * The records of a file laid out as CloudTrail writes it, parsed a piece at a time: each piece is the text from one
- * record to the end of the first record that ends past RECORDS_PIECE_BYTES, parsed as an array. When every piece
+ * record to the end of the first record that ends past `pieceBytes`, parsed as an array. When every piece
  * parses, the file is valid JSON and its records are exactly those of its "Records" array (the pieces and the commas
  * between them are that array's text). When one does not, the file is parsed whole from there: it is invalid JSON,
  * or a piece ended inside a record.
  */
-function* fromRecordPieces(file: string, buf: Buffer, start: number, array: RecordsArray, batches: BatchAssembler): Generator<PieceItem> {
+function* fromRecordPieces(file: string, buf: Buffer, start: number, array: RecordsArray, pieceBytes: number, batches: BatchAssembler): Generator<PieceItem> {
   let read = 0;
   let lastRead: unknown;
   for (let from = array.from; from < array.to; ) {
     let to = array.to;
-    if (array.separator !== undefined && array.to - from > RECORDS_PIECE_BYTES) {
-      const separator = buf.indexOf(array.separator, from + RECORDS_PIECE_BYTES);
+    if (array.separator !== undefined && array.to - from > pieceBytes) {
+      const separator = buf.indexOf(array.separator, from + pieceBytes);
       if (separator !== -1 && separator < array.to) to = separator + 1;
     }
     let items: unknown[];
