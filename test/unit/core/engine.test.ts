@@ -200,3 +200,50 @@ describe('state planning across batches', () => {
     ]);
   });
 });
+
+describe("a window's distinct members", () => {
+  const selection = [{ eventSource: 'kms.amazonaws.com' as const, eventNames: ['Decrypt'] }];
+  /** Counts each call's object in one window for everyone, and marks the window fired from its second member on. */
+  const countingRule = (counts: number[]) =>
+    defineRule({
+      ...META,
+      id: 'counting-rule',
+      selection,
+      defaults: { threshold: 2, windowMinutes: 5 },
+      windowGroup: () => 'everyone',
+      detect: (e, ctx) => {
+        const view = ctx.countInWindow(e.kind === 'kms' ? e.encryptionContext?.['object'] : undefined);
+        counts.push(view?.count ?? -1);
+        if ((view?.count ?? 0) >= 2) ctx.markWindowFired();
+        return undefined;
+      },
+    });
+  const call = (i: number, object: string) => kmsEvent({ eventId: `c${i}`, context: { object }, atMs: BASE_TIME_MS + i });
+
+  it('counts a member once however often it comes: in a batch, after the window was fired, saved and loaded again, and kept in memory', () => {
+    const counts: number[] = [];
+    const engine = createEngine({ rules: [countingRule(counts)] });
+
+    const first = createWorkingState(new Map());
+    engine.evaluate([call(0, 'a'), call(1, 'b'), call(2, 'a'), call(3, 'b')], first);
+    // What a store hands back: a copy, whose lists are new.
+    const loaded = new Map(JSON.parse(JSON.stringify([...first.changes()])) as [string, never][]);
+    const second = createWorkingState(loaded);
+    engine.evaluate([call(4, 'a'), call(5, 'c')], second);
+    // What the replay's in-memory store hands back: the same objects.
+    const third = createWorkingState(new Map([...loaded, ...second.changes()] as [string, never][]));
+    engine.evaluate([call(6, 'c'), call(7, 'b'), call(8, 'd')], third);
+
+    expect(counts).toEqual([1, 2, 2, 2, 2, 3, 3, 3, 4]);
+  });
+
+  it('past the members it remembers, counts every call of a member it could not remember, and none of one it did', () => {
+    const counts: number[] = [];
+    const engine = createEngine({ rules: [countingRule(counts)] });
+    const calls = Array.from({ length: 1_000 }, (_, i) => call(i, `m${i}`));
+
+    engine.evaluate([...calls, call(1_000, 'm0'), call(1_001, 'new'), call(1_002, 'new'), call(1_003, 'm999')], createWorkingState(new Map()));
+
+    expect(counts.slice(998)).toEqual([999, 1_000, 1_000, 1_001, 1_002, 1_002]);
+  });
+});
