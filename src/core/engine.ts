@@ -43,7 +43,7 @@ const WINDOW_MEMBER_LIMIT = 1_000;
 /**
  * A large window's members as a set, beside the list the state keeps, keyed by that list (a window keeps its list for
  * its life, through `markWindowFired`'s copy too): whether a call's member was counted already took a scan of up to
- * WINDOW_MEMBER_LIMIT strings for every call, 6.5x the engine's time for a principal making 2,000 calls in a window
+ * WINDOW_MEMBER_LIMIT strings for every call: 4-6x the engine's time for a principal making 2,000 calls in a window
  * (docs/performance.md). Most windows hold a few members, and for them the scan is cheaper than a set: in the bench's
  * replay, windows averaged 4 members, and a set for every window took 1.11x the time. Built from the list the first
  * time a window of MEMBER_SET_FROM members is met after it was loaded, and kept in step as members are added.
