@@ -351,11 +351,17 @@ const recordsArrayOf = (buf: Buffer, start: number): RecordsArray | undefined =>
 };
 
 /**
+ * A piece longer than this (a record of megabytes) is not parsed alone: wrapped in brackets its text would be copied
+ * once more, and the file parsed whole holds no more than that. Real CloudTrail records are kilobytes.
+ */
+const LARGEST_PIECE_BYTES = 1024 * 1024;
+
+/**
  * The records of a file laid out as CloudTrail writes it, parsed a piece at a time: each piece is the text from one
  * record to the end of the first record that ends past `pieceBytes`, parsed as an array. When every piece
  * parses, the file is valid JSON and its records are exactly those of its "Records" array (the pieces and the commas
  * between them are that array's text). When one does not, the file is parsed whole from there: it is invalid JSON,
- * or a piece ended inside a record.
+ * or a piece ended inside a record. So is it from a piece longer than LARGEST_PIECE_BYTES.
  */
 function* fromRecordPieces(file: string, buf: Buffer, start: number, array: RecordsArray, pieceBytes: number, batches: BatchAssembler): Generator<PieceItem> {
   let read = 0;
@@ -366,11 +372,16 @@ function* fromRecordPieces(file: string, buf: Buffer, start: number, array: Reco
       const separator = buf.indexOf(array.separator, from + pieceBytes);
       if (separator !== -1 && separator < array.to) to = separator + 1;
     }
-    let items: unknown[];
-    try {
-      items = JSON.parse(`[${buf.toString('utf8', from, to)}]`) as unknown[];
-    } catch {
-      yield* read === 0 ? fromDocumentText(file, buf, start, batches) : afterBrokenPiece(file, buf, start, batches, read, lastRead);
+    let items: unknown[] | undefined;
+    if (to - from <= Math.max(LARGEST_PIECE_BYTES, pieceBytes)) {
+      try {
+        items = JSON.parse(`[${buf.toString('utf8', from, to)}]`) as unknown[];
+      } catch {
+        items = undefined;
+      }
+    }
+    if (items === undefined) {
+      yield* read === 0 ? fromDocumentText(file, buf, start, batches) : wholeAfterPieces(file, buf, start, batches, read, lastRead);
       return;
     }
     yield* batches.take(items, read);
@@ -381,8 +392,8 @@ function* fromRecordPieces(file: string, buf: Buffer, start: number, array: Reco
   yield* batches.end();
 }
 
-/** A piece failed to parse after `read` records had: the file parsed whole says whether they stand. */
-function* afterBrokenPiece(file: string, buf: Buffer, start: number, batches: BatchAssembler, read: number, lastRead: unknown): Generator<PieceItem> {
+/** The rest of a file, parsed whole after `read` records were read in pieces: the whole file says whether they stand. */
+function* wholeAfterPieces(file: string, buf: Buffer, start: number, batches: BatchAssembler, read: number, lastRead: unknown): Generator<PieceItem> {
   const failed = (message: string): SourceItem => {
     const closed = batches.dropOpen();
     return fileFailed(file, closed > 0 ? `${message} (after its first ${closed} records, which were read)` : message);

@@ -216,6 +216,17 @@ describe('parseCloudTrailPieces: a file as CloudTrail writes it, parsed a piece 
     }
   });
 
+  it('parses whole from a record too large to parse alone (over a megabyte), whether records came before it or not', () => {
+    const huge = { eventVersion: '1.08', eventID: 'huge', pad: 'z'.repeat(1_200_000) };
+
+    for (const records of [[huge, ...many.slice(0, 3)], [...many.slice(0, 100), huge, ...many.slice(100, 103)]]) {
+      const text = JSON.stringify({ Records: records });
+      expect(gathered(pieces(text))).toEqual([{ records, indexes: range(0, records.length) }]);
+      expect(records.length).toBeGreaterThan(3);
+      expect(parse(text).filter((i) => i.type === 'batch')).toEqual([{ type: 'batch', batch: { file: 'f.json', records, indexes: range(0, records.length), firstIndex: 0 } }]);
+    }
+  });
+
   it('fails a file whose JSON breaks after its first pieces, voiding the open batch, and says which records were read before', () => {
     const broken = doc.replace('"eventID":"p290"', '"eventID":p290"');
 
