@@ -351,8 +351,9 @@ const recordsArrayOf = (buf: Buffer, start: number): RecordsArray | undefined =>
 };
 
 /**
- * A piece longer than this (a record of megabytes) is not parsed alone: wrapped in brackets its text would be copied
- * once more, and the file parsed whole holds no more than that. Real CloudTrail records are kilobytes.
+ * A piece longer than this (a record of megabytes) is not parsed alone: wrapped in brackets, its text is copied once
+ * more, so parsing it alone would hold such a record's text twice where parsing the file whole holds it once. Real
+ * CloudTrail records are kilobytes.
  */
 const LARGEST_PIECE_BYTES = 1024 * 1024;
 

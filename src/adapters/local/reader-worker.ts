@@ -19,26 +19,20 @@ const send = (batch: Omit<RecordBatch, 'records'>, writer: NormalizedBatchWriter
 port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'maxFileBytes' | 'batchSize'> }) => {
   queue = queue.then(async () => {
     // The batch whose pieces have come so far: each piece's records are normalized and encoded as it comes, so
-    // they die young whatever the size of the file.
+    // they die young whatever the size of the file. A whole batch is one piece that ends it.
     let open: { readonly writer: NormalizedBatchWriter; readonly indexes: number[] } | undefined;
     for await (const item of readCloudTrailFileInPieces(request.input, request.options)) {
       switch (item.type) {
-        case 'batch': {
-          const { records, ...rest } = item.batch;
-          const writer = new NormalizedBatchWriter();
-          for (const r of records) writer.add(normalizeRecord(r));
-          send(rest, writer);
-          break;
-        }
+        case 'batch':
         case 'batch-piece': {
           open ??= { writer: new NormalizedBatchWriter(), indexes: [] };
-          const { records, indexes = [] } = item.batch;
+          const { records, indexes, firstIndex, file } = item.batch;
           for (let i = 0; i < records.length; i++) {
             open.writer.add(normalizeRecord(records[i]));
-            open.indexes.push(indexes[i] ?? item.batch.firstIndex + i);
+            open.indexes.push(indexes?.[i] ?? firstIndex + i);
           }
-          if (!item.more) {
-            send({ file: item.batch.file, indexes: open.indexes, firstIndex: open.indexes[0] ?? 0 }, open.writer);
+          if (item.type === 'batch' || !item.more) {
+            send({ file, indexes: open.indexes, firstIndex: open.indexes[0] ?? firstIndex }, open.writer);
             open = undefined;
           }
           break;
