@@ -8,7 +8,8 @@ import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 /**
- * The largest cap there can be: a file is parsed as one text, and V8's strings end at 2^29 - 24 characters
+ * The largest cap there can be: a file may have to be parsed as one text (any layout but CloudTrail's own, or
+ * pieces that do not parse), and V8's strings end at 2^29 - 24 characters
  * (511 MiB). Past it `toString` fails and the file would be told as invalid JSON; a larger gzip cap than a
  * Buffer can hold made zlib refuse every file as a bomb.
  */
