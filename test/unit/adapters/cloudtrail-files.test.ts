@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { expandInputs, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
+import { gatherPieces } from '../../helpers/pieces.ts';
 
 const parse = (input: Buffer | string, options = {}): SourceItem[] => [...parseCloudTrailBuffer('f.json', Buffer.isBuffer(input) ? input : Buffer.from(input), options)];
 const records = (items: SourceItem[]): unknown[] => items.flatMap((i) => (i.type === 'batch' ? i.batch.records : []));
@@ -152,23 +153,9 @@ describe('parseCloudTrailPieces: a file as CloudTrail writes it, parsed a piece 
   const doc = JSON.stringify({ Records: many });
   const pieces = (input: string, options = {}): PieceItem[] => [...parseCloudTrailPieces('f.json', Buffer.from(input), options)];
   const batchPieces = (items: PieceItem[]): BatchPiece[] => items.flatMap((i) => (i.type === 'batch-piece' ? [i] : []));
-  /** The batches a consumer gathers from the pieces: each closed by a piece with `more` false. */
-  const gathered = (items: PieceItem[]): { records: unknown[]; indexes: number[] }[] => {
-    const out: { records: unknown[]; indexes: number[] }[] = [];
-    let open: { records: unknown[]; indexes: number[] } | undefined;
-    for (const item of items) {
-      if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
-      if (item.type !== 'batch-piece') continue;
-      open ??= { records: [], indexes: [] };
-      open.records.push(...item.batch.records);
-      open.indexes.push(...(item.batch.indexes ?? []));
-      if (!item.more) {
-        out.push(open);
-        open = undefined;
-      }
-    }
-    return out;
-  };
+  /** The batches a consumer gathers from the pieces, as records and indexes. */
+  const gathered = (items: PieceItem[]): { records: unknown[]; indexes: number[] }[] =>
+    gatherPieces(items).flatMap((i) => (i.type === 'batch' ? [{ records: [...i.batch.records], indexes: [...(i.batch.indexes ?? [])] }] : []));
   const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
   /** A record of about `bytes` whose text ends with a nested object that starts with the records' first key. */
   const withNestedFirstKey = (eventId: string, bytes: number) => ({ eventVersion: '1.08', eventID: eventId, pad: 'x'.repeat(bytes), nested: [{ a: 1 }, { eventVersion: 'inner' }] });

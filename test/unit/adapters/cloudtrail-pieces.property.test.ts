@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCloudTrailBuffer, parseCloudTrailPieces, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
+import { parseCloudTrailBuffer, parseCloudTrailPieces } from '#adapters/local/cloudtrail-files.ts';
 import type { SourceItem } from '#core/ports.ts';
+import { gatherPieces } from '../../helpers/pieces.ts';
 
 /**
  * Parsing a file in pieces must give what parsing it whole gives, wherever the pieces are cut. Small pieces (a few
@@ -20,27 +21,6 @@ const field: fc.Arbitrary<unknown> = fc.oneof(
 
 const record = fc.tuple(fc.constantFrom('1.08', '1.09', '1.11'), fc.dictionary(fc.constantFrom('eventID', 'eventName', 'requestParameters', 'nested', 'pad', 'a_b', '__proto__'), field, { maxKeys: 4 }))
   .map(([eventVersion, rest]) => ({ eventVersion, ...rest }));
-
-/** The batches a consumer of pieces hands on: a batch's pieces gathered, voided by a file failure. */
-const gathered = (items: readonly PieceItem[]): SourceItem[] => {
-  const out: SourceItem[] = [];
-  let open: { file: string; records: unknown[]; indexes: number[] } | undefined;
-  for (const item of items) {
-    if (item.type !== 'batch-piece') {
-      if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
-      out.push(item);
-      continue;
-    }
-    open ??= { file: item.batch.file, records: [], indexes: [] };
-    open.records.push(...item.batch.records);
-    open.indexes.push(...(item.batch.indexes ?? []));
-    if (!item.more) {
-      out.push({ type: 'batch', batch: { file: open.file, records: open.records, indexes: open.indexes, firstIndex: open.indexes[0] ?? 0 } });
-      open = undefined;
-    }
-  }
-  return out;
-};
 
 /** What parsing whole gives, in batches of `batchSize`: the reference. */
 const wholeBatches = (records: readonly unknown[], batchSize: number): SourceItem[] => {
@@ -61,7 +41,7 @@ describe('parseCloudTrailPieces, cut anywhere', () => {
         const expected = wholeBatches((JSON.parse(text) as { Records: unknown[] }).Records, batchSize);
         const options = { pieceBytes, batchSize };
 
-        expect(gathered([...parseCloudTrailPieces('f.json', Buffer.from(text), options)])).toEqual(expected);
+        expect(gatherPieces([...parseCloudTrailPieces('f.json', Buffer.from(text), options)])).toEqual(expected);
         expect([...parseCloudTrailBuffer('f.json', Buffer.from(text), options)]).toEqual(expected);
       }),
       { numRuns: 300 },
@@ -82,7 +62,7 @@ describe('parseCloudTrailPieces, cut anywhere', () => {
           whole = undefined;
         }
         const options = { pieceBytes, batchSize };
-        const inPieces = gathered([...parseCloudTrailPieces('f.json', Buffer.from(text), options)]);
+        const inPieces = gatherPieces([...parseCloudTrailPieces('f.json', Buffer.from(text), options)]);
         const merged = [...parseCloudTrailBuffer('f.json', Buffer.from(text), options)];
 
         expect(inPieces).toEqual(merged);
