@@ -17,3 +17,15 @@ export declare const comparisonLines: (comparison: {
   readonly runs: { readonly a: readonly ComparedRun[]; readonly b: readonly ComparedRun[] };
   readonly differing: readonly string[];
 }) => string[];
+export declare const ENGINE_WARMUP_ROUNDS: number;
+export declare const engineRunFigure: (cpuMs: readonly number[]) => number;
+export declare const engineComparisonLines: (comparison: {
+  readonly records: number;
+  readonly rounds: number;
+  readonly roundsPerRun: number;
+  readonly a: string;
+  readonly b: string;
+  /** Each run's figure (`engineRunFigure`), in milliseconds. */
+  readonly runs: { readonly a: readonly number[]; readonly b: readonly number[] };
+  readonly differing: readonly string[];
+}) => string[];

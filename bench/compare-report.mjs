@@ -41,3 +41,29 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
       : `different output: ${differing.join('; ')} gave a summary unlike the first run's`,
   ];
 };
+
+/** Of each `--engine` run's rounds, the first ones warm up (V8 compiles the engine's functions) and are left out. */
+export const ENGINE_WARMUP_ROUNDS = 2;
+
+/** One `--engine` run's figure: the median CPU time of its rounds after the warm-up, in milliseconds. */
+export const engineRunFigure = (cpuMs) => median(cpuMs.slice(ENGINE_WARMUP_ROUNDS));
+
+/**
+ * `bench:compare --engine`'s printout: each build's range of per-run figures (see `engineRunFigure`) and the ratio
+ * of their medians, B over A. `runs.a` and `runs.b` hold the figures in milliseconds.
+ */
+export const engineComparisonLines = ({ records, rounds, roundsPerRun, a, b, runs, differing }) => {
+  const width = Math.max(a.length, b.length) + 4;
+  const row = (name, xs) => `${name.padEnd(width)}${range(xs, 0, ' ms')}`;
+  return [
+    `the engine alone over ${records.toLocaleString('en-US')} records, ${rounds} alternating run(s) of ${roundsPerRun} rounds (CPU, median of the last ${roundsPerRun - ENGINE_WARMUP_ROUNDS} of each run)`,
+    row(`A ${a}`, runs.a),
+    row(`B ${b}`, runs.b),
+    `${'B / A (medians)'.padEnd(width)}${(median(runs.b) / median(runs.a)).toFixed(3)}x`,
+    // A round's two runs ran minutes apart at most: their ratio leaves out most of the host's drift between rounds.
+    `${'B / A by round'.padEnd(width)}${runs.a.map((x, i) => ((runs.b[i] ?? Number.NaN) / x).toFixed(3)).join(', ')}`,
+    differing.length === 0
+      ? 'same output: every run counted the same records, events, correlations, findings and ledger rows'
+      : `different output: ${differing.join('; ')} found something unlike the first run`,
+  ];
+};

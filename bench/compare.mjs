@@ -8,19 +8,27 @@
 //   npm run bench:compare -- main --against HEAD --runs 5
 //   npm run bench:compare -- HEAD --records 200000 --no-ledger
 //   npm run bench:compare -- HEAD~1 --records 5000000 --days 70 --runs 2   the input of bench --full's 5x peak
+//   npm run bench:compare -- HEAD --engine                the engine alone (bench/engine-alone.ts), 200,000 records
 //
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay
 // finds is reported, since it is then not the same work measured twice.
+//
+// With --engine, a run is not a replay but bench/engine-alone.ts, built against each build's src/: the engine
+// thread's work without readers or database, each run evaluating the records ENGINE_ROUNDS_PER_RUN times. Its
+// figures move far less than a replay's, so changes of a few percent to the engine can be told from the noise.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { comparableSummary, comparisonLines, roundOrder } from './compare-report.mjs';
-import { buildCheckout, dataset, KDM, replay, ROOT, say } from './harness.mjs';
+import { build as esbuild } from 'esbuild';
+import { comparableSummary, comparisonLines, engineComparisonLines, engineRunFigure, roundOrder } from './compare-report.mjs';
+import { buildCheckout, dataset, KDM, replay, ROOT, say, scratchFile, timed } from './harness.mjs';
 
-const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N]';
+const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N] [--engine]';
+/** Rounds of evaluation in one --engine run; the first ENGINE_WARMUP_ROUNDS of them are left out of its figure. */
+const ENGINE_ROUNDS_PER_RUN = 6;
 
 const fail = (message) => {
   process.stderr.write(`bench:compare: ${message}\n${USAGE}\n`);
@@ -32,11 +40,12 @@ try {
     allowPositionals: true,
     options: {
       against: { type: 'string' },
-      records: { type: 'string', default: '1000000' },
+      records: { type: 'string' },
       runs: { type: 'string', default: '3' },
       'no-ledger': { type: 'boolean', default: false },
       'records-per-file': { type: 'string' },
       days: { type: 'string' },
+      engine: { type: 'boolean', default: false },
     },
   });
 } catch (cause) {
@@ -49,7 +58,9 @@ const count = (name, value) => {
   if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a whole number of at least 1, not "${value}"`);
   return n;
 };
-const records = count('records', values.records);
+const engineAlone = values.engine;
+if (engineAlone && values['no-ledger']) fail('--engine runs with the ledger accumulator, and without a database: --no-ledger does not apply');
+const records = count('records', values.records ?? (engineAlone ? '200000' : '1000000'));
 const rounds = count('runs', values.runs);
 const recordsPerFile = values['records-per-file'] === undefined ? undefined : count('records-per-file', values['records-per-file']);
 const days = values.days === undefined ? undefined : count('days', values.days);
@@ -76,9 +87,10 @@ process.on('exit', removeWorktrees);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 /** Builds `scripts/build.mjs` of a checkout; a revision is checked out beside, on this checkout's node_modules. */
-const build = (rev) => {
+const build = async (rev) => {
   if (rev === undefined) {
     say('building the working tree …');
+    if (engineAlone) return { label: 'working tree', engine: await buildEngineAlone(ROOT) };
     buildCheckout(ROOT);
     return { label: 'working tree', kdm: KDM };
   }
@@ -93,32 +105,75 @@ const build = (rev) => {
   const label = commit.startsWith(rev.toLowerCase()) ? commit.slice(0, Math.max(7, rev.length)) : `${rev} (${commit.slice(0, 7)})`;
   if (!existsSync(join(dir, 'scripts', 'build.mjs'))) fail(`${label} has no scripts/build.mjs to build it with`);
   say(`building ${label} …`);
+  if (engineAlone) return { label, engine: await buildEngineAlone(dir) };
   buildCheckout(dir);
   return { label, kdm: join(dir, 'dist', 'kdm.js') };
 };
 
-const a = build(positionals[0]);
-const b = build(values.against);
+/** This checkout's bench/engine-alone.ts, bundled against the `src/` of the checkout in `dir`. */
+async function buildEngineAlone(dir) {
+  const entry = join(dir, 'bench', '.engine-alone.ts');
+  copyFileSync(join(ROOT, 'bench', 'engine-alone.ts'), entry);
+  const outfile = scratchFile('engine-alone.mjs');
+  try {
+    await esbuild({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' });
+  } finally {
+    rmSync(entry, { force: true });
+  }
+  return outfile;
+}
+
+const a = await build(positionals[0]);
+const b = await build(values.against);
 const input = dataset(records, { ...(recordsPerFile === undefined ? {} : { recordsPerFile }), ...(days === undefined ? {} : { days }) });
 const ledger = !values['no-ledger'];
+if (engineAlone) compareEngines();
+else compareReplays();
 
-const runs = { a: [], b: [] };
-let reference;
-const differing = [];
-const line = (r) => `${r.seconds.toFixed(2).padStart(7)} s  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${String(r.maxRssMb).padStart(4)} MB`;
-say(`${rounds} round(s) of ${records.toLocaleString('en-US')} records ${ledger ? 'with' : 'without'} the ledger, from ${input}`);
-for (let round = 0; round < rounds; round++) {
-  for (const which of roundOrder(round)) {
-    const built = which === 'a' ? a : b;
-    const r = replay(input, { ledger, kdm: built.kdm });
-    runs[which].push(r);
-    const output = comparableSummary(r.summary);
-    reference ??= output;
-    if (output !== reference) differing.push(`${built.label}, round ${round + 1}`);
-    say(`round ${round + 1}  ${which.toUpperCase()}  ${line(r)}`);
+function compareReplays() {
+  const runs = { a: [], b: [] };
+  let reference;
+  const differing = [];
+  const line = (r) => `${r.seconds.toFixed(2).padStart(7)} s  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${String(r.maxRssMb).padStart(4)} MB`;
+  say(`${rounds} round(s) of ${records.toLocaleString('en-US')} records ${ledger ? 'with' : 'without'} the ledger, from ${input}`);
+  for (let round = 0; round < rounds; round++) {
+    for (const which of roundOrder(round)) {
+      const built = which === 'a' ? a : b;
+      const r = replay(input, { ledger, kdm: built.kdm });
+      runs[which].push(r);
+      const output = comparableSummary(r.summary);
+      reference ??= output;
+      if (output !== reference) differing.push(`${built.label}, round ${round + 1}`);
+      say(`round ${round + 1}  ${which.toUpperCase()}  ${line(r)}`);
+    }
   }
-}
-removeWorktrees();
+  removeWorktrees();
 
-process.stdout.write(`${comparisonLines({ records, recordsPerFile, days, ledger, rounds, a: a.label, b: b.label, runs, differing }).join('\n')}\n`);
-if (differing.length > 0) process.exitCode = 1;
+  process.stdout.write(`${comparisonLines({ records, recordsPerFile, days, ledger, rounds, a: a.label, b: b.label, runs, differing }).join('\n')}\n`);
+  if (differing.length > 0) process.exitCode = 1;
+}
+
+/** --engine: each build's bench/engine-alone.ts in turn, alternating as the replays do. */
+function compareEngines() {
+  const runs = { a: [], b: [] };
+  let reference;
+  let measured = 0;
+  const differing = [];
+  say(`${rounds} round(s) of the engine alone over ${records.toLocaleString('en-US')} records, from ${input}`);
+  for (let round = 0; round < rounds; round++) {
+    for (const which of roundOrder(round)) {
+      const built = which === 'a' ? a : b;
+      const out = JSON.parse(timed(process.execPath, ['--expose-gc', built.engine, input, String(ENGINE_ROUNDS_PER_RUN)]).stdout);
+      const figure = engineRunFigure(out.cpuMs);
+      runs[which].push(figure);
+      measured = out.records;
+      const found = JSON.stringify(out.found);
+      reference ??= found;
+      if (found !== reference) differing.push(`${built.label}, round ${round + 1}`);
+      say(`round ${round + 1}  ${which.toUpperCase()}  ${figure.toFixed(0).padStart(6)} ms  (rounds: ${out.cpuMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
+    }
+  }
+  removeWorktrees();
+  process.stdout.write(`${engineComparisonLines({ records: measured, rounds, roundsPerRun: ENGINE_ROUNDS_PER_RUN, a: a.label, b: b.label, runs, differing }).join('\n')}\n`);
+  if (differing.length > 0) process.exitCode = 1;
+}

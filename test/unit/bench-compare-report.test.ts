@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparableSummary, comparisonLines, roundOrder } from '../../bench/compare-report.mjs';
+import { comparableSummary, comparisonLines, engineComparisonLines, engineRunFigure, roundOrder } from '../../bench/compare-report.mjs';
 
 describe('npm run bench:compare, its printout and rules', () => {
   it('alternates which build runs first in each round', () => {
@@ -58,5 +58,26 @@ describe('npm run bench:compare, its printout and rules', () => {
     const run = { seconds: 1, cpuSeconds: 1, maxRssMb: 100 };
     const lines = comparisonLines({ records: 5_000_000, recordsPerFile: undefined, days: 70, ledger: true, rounds: 2, a: 'a', b: 'b', runs: { a: [run], b: [run] }, differing: [] });
     expect(lines[0]).toBe('5,000,000 records over 70 days, with the ledger, 2 alternating round(s)');
+  });
+});
+
+describe('npm run bench:compare --engine, its printout', () => {
+  it('leaves each run\'s warm-up rounds out of its figure', () => {
+    expect(engineRunFigure([900, 700, 410, 400, 420])).toBe(410);
+  });
+
+  it('prints the ranges of each build\'s figures and the ratio of the medians, B over A', () => {
+    const lines = engineComparisonLines({ records: 202_070, rounds: 3, roundsPerRun: 5, a: 'abc1234', b: 'working tree', runs: { a: [1500, 1400, 1600], b: [1200, 1300, 1250] }, differing: [] });
+    expect(lines[0]).toBe('the engine alone over 202,070 records, 3 alternating run(s) of 5 rounds (CPU, median of the last 3 of each run)');
+    expect(lines[1]).toMatch(/^A abc1234\s+1400–1600 ms$/);
+    expect(lines[2]).toMatch(/^B working tree\s+1200–1300 ms$/);
+    expect(lines[3]).toMatch(/^B \/ A \(medians\)\s+0\.833x$/);
+    expect(lines[4]).toMatch(/^B \/ A by round\s+0\.800, 0\.929, 0\.781$/);
+    expect(lines[5]).toMatch(/^same output/);
+  });
+
+  it('names the runs that found something else', () => {
+    const lines = engineComparisonLines({ records: 10, rounds: 1, roundsPerRun: 3, a: 'a', b: 'b', runs: { a: [1], b: [1] }, differing: ['b, run 1'] });
+    expect(lines.at(-1)).toBe('different output: b, run 1 found something unlike the first run');
   });
 });
