@@ -18,14 +18,11 @@ export declare const comparisonLines: (comparison: {
   readonly differing: readonly string[];
 }) => string[];
 export declare const ENGINE_WARMUP_ROUNDS: number;
-export declare const engineRunFigure: (cpuMs: readonly number[]) => number;
 export declare const engineComparisonLines: (comparison: {
   readonly records: number;
-  readonly rounds: number;
-  readonly roundsPerRun: number;
   readonly a: string;
   readonly b: string;
-  /** Each run's figure (`engineRunFigure`), in milliseconds. */
-  readonly runs: { readonly a: readonly number[]; readonly b: readonly number[] };
+  /** Every round's CPU time in milliseconds, warm-up rounds included. */
+  readonly cpuMs: { readonly a: readonly number[]; readonly b: readonly number[] };
   readonly differing: readonly string[];
 }) => string[];

@@ -42,28 +42,27 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
   ];
 };
 
-/** Of each `--engine` run's rounds, the first ones warm up (V8 compiles the engine's functions) and are left out. */
+/** `--engine`: the rounds each build runs first, while V8 compiles the engine's functions; left out of the figures. */
 export const ENGINE_WARMUP_ROUNDS = 2;
 
-/** One `--engine` run's figure: the median CPU time of its rounds after the warm-up, in milliseconds. */
-export const engineRunFigure = (cpuMs) => median(cpuMs.slice(ENGINE_WARMUP_ROUNDS));
-
 /**
- * `bench:compare --engine`'s printout: each build's range of per-run figures (see `engineRunFigure`) and the ratio
- * of their medians, B over A. `runs.a` and `runs.b` hold the figures in milliseconds.
+ * `bench:compare --engine`'s printout: each build's range of CPU time over its measured rounds (the warm-up left
+ * out), the ratio of their medians, B over A, and of each round's pair. `cpuMs.a` and `cpuMs.b` hold every round's
+ * figure in milliseconds, warm-up included; `differing` names the rounds whose counts were unlike the first round's.
  */
-export const engineComparisonLines = ({ records, rounds, roundsPerRun, a, b, runs, differing }) => {
+export const engineComparisonLines = ({ records, a, b, cpuMs, differing }) => {
+  const measured = { a: cpuMs.a.slice(ENGINE_WARMUP_ROUNDS), b: cpuMs.b.slice(ENGINE_WARMUP_ROUNDS) };
   const width = Math.max(a.length, b.length) + 4;
   const row = (name, xs) => `${name.padEnd(width)}${range(xs, 0, ' ms')}`;
+  const pairs = measured.a.map((x, i) => (measured.b[i] ?? Number.NaN) / x);
   return [
-    `the engine alone over ${records.toLocaleString('en-US')} records, ${rounds} alternating run(s) of ${roundsPerRun} rounds (CPU, median of the last ${roundsPerRun - ENGINE_WARMUP_ROUNDS} of each run)`,
-    row(`A ${a}`, runs.a),
-    row(`B ${b}`, runs.b),
-    `${'B / A (medians)'.padEnd(width)}${(median(runs.b) / median(runs.a)).toFixed(3)}x`,
-    // A round's two runs ran minutes apart at most: their ratio leaves out most of the host's drift between rounds.
-    `${'B / A by round'.padEnd(width)}${runs.a.map((x, i) => ((runs.b[i] ?? Number.NaN) / x).toFixed(3)).join(', ')}`,
+    `the engine alone over ${records.toLocaleString('en-US')} records, ${measured.a.length} alternating round(s) in one process after ${ENGINE_WARMUP_ROUNDS} of warm-up (CPU time)`,
+    row(`A ${a}`, measured.a),
+    row(`B ${b}`, measured.b),
+    `${'B / A (medians)'.padEnd(width)}${(median(measured.b) / median(measured.a)).toFixed(3)}x`,
+    `${'B / A by round'.padEnd(width)}${pairs.map((x) => x.toFixed(3)).join(', ')} (median ${median(pairs).toFixed(3)}x)`,
     differing.length === 0
-      ? 'same output: every run counted the same records, events, correlations, findings and ledger rows'
-      : `different output: ${differing.join('; ')} found something unlike the first run`,
+      ? 'same output: every round counted the same records, events, correlations, findings and ledger rows'
+      : `different output: ${differing.join('; ')} counted something unlike the first round`,
   ];
 };

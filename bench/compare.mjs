@@ -8,27 +8,27 @@
 //   npm run bench:compare -- main --against HEAD --runs 5
 //   npm run bench:compare -- HEAD --records 200000 --no-ledger
 //   npm run bench:compare -- HEAD~1 --records 5000000 --days 70 --runs 2   the input of bench --full's 5x peak
-//   npm run bench:compare -- HEAD --engine                the engine alone (bench/engine-alone.ts), 200,000 records
+//   npm run bench:compare -- HEAD --engine                the engine alone (bench/engine-alone.ts), 200,000 records,
+//                                                          8 measured rounds
 //
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay
 // finds is reported, since it is then not the same work measured twice.
 //
-// With --engine, a run is not a replay but bench/engine-alone.ts, built against each build's src/: the engine
-// thread's work without readers or database, each run evaluating the records ENGINE_ROUNDS_PER_RUN times. Its
-// figures move far less than a replay's, so changes of a few percent to the engine can be told from the noise.
+// With --engine, nothing is replayed: bench/engine-alone.ts, built against each build's src/, measures the engine
+// thread's work without readers or database, both builds in one process taking turns (bench/engine-rounds.mjs),
+// --runs rounds each (8 unless told) after a warm-up. Its figures move far less than a replay's, so changes of a
+// few percent to the engine can be told from the host's drift.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build as esbuild } from 'esbuild';
-import { comparableSummary, comparisonLines, engineComparisonLines, engineRunFigure, roundOrder } from './compare-report.mjs';
-import { buildCheckout, dataset, KDM, replay, ROOT, say, scratchFile, timed } from './harness.mjs';
+import { comparableSummary, comparisonLines, ENGINE_WARMUP_ROUNDS, engineComparisonLines, roundOrder } from './compare-report.mjs';
+import { buildCheckout, dataset, KDM, replay, ROOT, say, scratchFile } from './harness.mjs';
 
 const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N] [--engine]';
-/** Rounds of evaluation in one --engine run; the first ENGINE_WARMUP_ROUNDS of them are left out of its figure. */
-const ENGINE_ROUNDS_PER_RUN = 6;
 
 const fail = (message) => {
   process.stderr.write(`bench:compare: ${message}\n${USAGE}\n`);
@@ -41,7 +41,7 @@ try {
     options: {
       against: { type: 'string' },
       records: { type: 'string' },
-      runs: { type: 'string', default: '3' },
+      runs: { type: 'string' },
       'no-ledger': { type: 'boolean', default: false },
       'records-per-file': { type: 'string' },
       days: { type: 'string' },
@@ -61,7 +61,7 @@ const count = (name, value) => {
 const engineAlone = values.engine;
 if (engineAlone && values['no-ledger']) fail('--engine runs with the ledger accumulator, and without a database: --no-ledger does not apply');
 const records = count('records', values.records ?? (engineAlone ? '200000' : '1000000'));
-const rounds = count('runs', values.runs);
+const rounds = count('runs', values.runs ?? (engineAlone ? '8' : '3'));
 const recordsPerFile = values['records-per-file'] === undefined ? undefined : count('records-per-file', values['records-per-file']);
 const days = values.days === undefined ? undefined : count('days', values.days);
 
@@ -153,27 +153,16 @@ function compareReplays() {
   if (differing.length > 0) process.exitCode = 1;
 }
 
-/** --engine: each build's bench/engine-alone.ts in turn, alternating as the replays do. */
+/** --engine: both builds of bench/engine-alone.ts in one process (bench/engine-rounds.mjs), their rounds alternating. */
 function compareEngines() {
-  const runs = { a: [], b: [] };
-  let reference;
-  let measured = 0;
-  const differing = [];
-  say(`${rounds} round(s) of the engine alone over ${records.toLocaleString('en-US')} records, from ${input}`);
-  for (let round = 0; round < rounds; round++) {
-    for (const which of roundOrder(round)) {
-      const built = which === 'a' ? a : b;
-      const out = JSON.parse(timed(process.execPath, ['--expose-gc', built.engine, input, String(ENGINE_ROUNDS_PER_RUN)]).stdout);
-      const figure = engineRunFigure(out.cpuMs);
-      runs[which].push(figure);
-      measured = out.records;
-      const found = JSON.stringify(out.found);
-      reference ??= found;
-      if (found !== reference) differing.push(`${built.label}, round ${round + 1}`);
-      say(`round ${round + 1}  ${which.toUpperCase()}  ${figure.toFixed(0).padStart(6)} ms  (rounds: ${out.cpuMs.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
-    }
-  }
+  say(`${rounds} round(s) of each build's engine alone over ${records.toLocaleString('en-US')} records, after ${ENGINE_WARMUP_ROUNDS} of warm-up, from ${input}`);
+  const run = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench', 'engine-rounds.mjs'), a.engine, b.engine, input, String(rounds + ENGINE_WARMUP_ROUNDS)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   removeWorktrees();
-  process.stdout.write(`${engineComparisonLines({ records: measured, rounds, roundsPerRun: ENGINE_ROUNDS_PER_RUN, a: a.label, b: b.label, runs, differing }).join('\n')}\n`);
+  if (run.status !== 0) fail(`measuring the engines failed (exit ${run.status})`);
+  const { records: measured, cpuMs, differing } = JSON.parse(run.stdout);
+  process.stdout.write(`${engineComparisonLines({ records: measured, a: a.label, b: b.label, cpuMs, differing }).join('\n')}\n`);
   if (differing.length > 0) process.exitCode = 1;
 }

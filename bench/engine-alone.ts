@@ -1,11 +1,8 @@
-// The replay's engine thread without its readers and its database: the bench's simulated records are read,
-// parsed and normalized once, untimed, and then evaluated again and again, each round from an empty state, by
-// the replay's own pipeline (record processor, in-memory store, ledger accumulator drained as the replay drains
-// it). Prints one line of JSON: each round's CPU time and what the last round found (its counts of records, events
-// and correlations are the replay's summary's). `bench:compare --engine` builds this file against each checkout's
-// `src/` and runs it.
-//
-//   node <bundle> <directory of *.json.gz> <rounds>
+// The replay's engine thread without its readers and its database, for `bench:compare --engine`: the bench's
+// simulated records are read, parsed and normalized once, untimed, and then evaluated round after round, each from
+// an empty state, by the replay's own pipeline (record processor, in-memory store, ledger accumulator drained as the
+// replay drains it). bench:compare builds this file against each checkout's `src/`, and bench/engine-rounds.mjs
+// loads both builds into one process and alternates their rounds.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -20,50 +17,67 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 /** The replay hands its ledger's rows to the database 10,000 at a time (ACCUMULATED_LEDGER_ROWS in replay.ts). */
 const DRAIN_AT_ROWS = 10_000;
 
-const [dir, roundsText] = process.argv.slice(2);
-const rounds = Number(roundsText);
-if (dir === undefined || !Number.isInteger(rounds) || rounds < 1) throw new Error('usage: engine-alone <directory> <rounds>');
-
-const files: string[] = [];
-const walk = (d: string): void => {
-  for (const name of readdirSync(d).sort()) {
-    const path = join(d, name);
-    if (statSync(path).isDirectory()) walk(path);
-    else if (path.endsWith('.json.gz')) files.push(path);
-  }
-};
-walk(dir);
-const batches = files.map((file) => {
-  const records = (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: unknown[] }).Records;
-  return { file, results: records.map(normalizeRecord) as readonly NormalizeResult[] };
-});
-
-const gc = (globalThis as { gc?: () => void }).gc;
-const cpuMs: number[] = [];
-let found: unknown;
-for (let round = 0; round < rounds; round++) {
-  // Each round starts with the garbage of the one before collected, when the process allows it (--expose-gc).
-  gc?.();
-  const engine = createEngine({ rules: ALL_RULES });
-  const store = createMemoryStateStore(undefined, { writeThrough: true });
-  const ledger = new LedgerAccumulator();
-  const processor = createRecordProcessor({ engine, store, clock: { nowMs: () => 0 }, ledger: { into: ledger } });
-  let ledgerRows = 0;
-  const findings = new Set<string>();
-  const started = process.cpuUsage();
-  const drain = (): void => {
-    const drained = ledger.drain();
-    ledgerRows += drained.rows.length + drained.accesses.length;
-  };
-  for (const batch of batches) {
-    for (const f of (await processor.processNormalized({ file: batch.file, firstIndex: 0 }, batch.results)).findings) findings.add(f.id);
-    if (ledger.size >= DRAIN_AT_ROWS) drain();
-  }
-  for (const f of (await processor.flush()).findings) findings.add(f.id);
-  drain();
-  const used = process.cpuUsage(started);
-  cpuMs.push((used.user + used.system) / 1000);
-  const { records, events, correlations } = processor.summary;
-  found = { records: { ...records, skippedByReason: Object.fromEntries(records.skippedByReason) }, events, correlations, findings: findings.size, ledgerRows };
+/** What a round found: its counts of records, events and correlations are the replay's summary's. */
+export interface RoundFound {
+  readonly records: { readonly read: number; readonly processed: number; readonly skipped: number; readonly failed: number };
+  readonly events: { readonly kms: number; readonly s3: number; readonly other: number };
+  readonly correlations: { readonly object: number; readonly bucket: number; readonly none: number };
+  readonly findings: number;
+  readonly ledgerRows: number;
 }
-process.stdout.write(`${JSON.stringify({ records: batches.reduce((n, b) => n + b.results.length, 0), cpuMs, found })}\n`);
+
+export interface EngineAlone {
+  readonly records: number;
+  /** Evaluates every record once, from an empty state; `cpuMs` is the process's CPU time during it. */
+  round(): Promise<{ readonly cpuMs: number; readonly found: RoundFound }>;
+}
+
+/** Reads and normalizes the `*.json.gz` files under `dir`, in name order (untimed). */
+export const prepare = (dir: string): EngineAlone => {
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (path.endsWith('.json.gz')) files.push(path);
+    }
+  };
+  walk(dir);
+  const batches = files.map((file) => {
+    const records = (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: unknown[] }).Records;
+    return { file, results: records.map(normalizeRecord) as readonly NormalizeResult[] };
+  });
+
+  return {
+    records: batches.reduce((n, b) => n + b.results.length, 0),
+    async round() {
+      const engine = createEngine({ rules: ALL_RULES });
+      const store = createMemoryStateStore(undefined, { writeThrough: true });
+      const ledger = new LedgerAccumulator();
+      const processor = createRecordProcessor({ engine, store, clock: { nowMs: () => 0 }, ledger: { into: ledger } });
+      let ledgerRows = 0;
+      const findings = new Set<string>();
+      const drain = (): void => {
+        const drained = ledger.drain();
+        ledgerRows += drained.rows.length + drained.accesses.length;
+      };
+      const started = process.cpuUsage();
+      for (const batch of batches) {
+        for (const f of (await processor.processNormalized({ file: batch.file, firstIndex: 0 }, batch.results)).findings) findings.add(f.id);
+        if (ledger.size >= DRAIN_AT_ROWS) drain();
+      }
+      for (const f of (await processor.flush()).findings) findings.add(f.id);
+      drain();
+      const used = process.cpuUsage(started);
+      const { records, events, correlations } = processor.summary;
+      const found: RoundFound = {
+        records: { read: records.read, processed: records.processed, skipped: records.skipped, failed: records.failed },
+        events: { kms: events.kms, s3: events.s3, other: events.other },
+        correlations: { ...correlations },
+        findings: findings.size,
+        ledgerRows,
+      };
+      return { cpuMs: (used.user + used.system) / 1000, found };
+    },
+  };
+};

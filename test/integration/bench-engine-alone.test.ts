@@ -9,18 +9,26 @@ import { REPO, runKdm } from '../helpers/cli.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'kdm-engine-alone-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('bench/engine-alone.ts (bench:compare --engine)', () => {
-  it('evaluates the records as the replay does, round after round from an empty state', async () => {
+describe('bench:compare --engine (bench/engine-alone.ts, bench/engine-rounds.mjs)', () => {
+  it('evaluates the records as the replay does, two builds taking turns in one process', async () => {
     const input = join(scratch, 'sim');
     expect(runKdm(['simulate', '--out', input, '--events', '3000', '--seed', '7', '--anomalies']).status).toBe(0);
     const bundle = join(scratch, 'engine-alone.mjs');
     await build({ entryPoints: [join(REPO, 'bench', 'engine-alone.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning' });
 
-    const run = spawnSync(process.execPath, ['--expose-gc', bundle, input, '3'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--expose-gc', join(REPO, 'bench', 'engine-rounds.mjs'), bundle, bundle, input, '3'], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout) as { records: number; cpuMs: number[]; found: { records: { read: number; processed: number }; events: unknown; correlations: unknown; findings: number; ledgerRows: number } };
-    expect(out.cpuMs).toHaveLength(3);
-    for (const ms of out.cpuMs) expect(ms).toBeGreaterThan(0);
+    const out = JSON.parse(run.stdout) as {
+      records: number;
+      cpuMs: { a: number[]; b: number[] };
+      found: { records: { read: number; processed: number }; events: unknown; correlations: unknown; findings: number; ledgerRows: number };
+      differing: string[];
+    };
+    expect(out.cpuMs.a).toHaveLength(3);
+    expect(out.cpuMs.b).toHaveLength(3);
+    for (const ms of [...out.cpuMs.a, ...out.cpuMs.b]) expect(ms).toBeGreaterThan(0);
+    // Every round starts from an empty state, so each counts what the first did.
+    expect(out.differing).toEqual([]);
 
     const replay = runKdm(['replay', input, '--summary', 'json']);
     expect(replay.status, replay.stderr).toBe(0);

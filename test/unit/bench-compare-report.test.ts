@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparableSummary, comparisonLines, engineComparisonLines, engineRunFigure, roundOrder } from '../../bench/compare-report.mjs';
+import { comparableSummary, comparisonLines, engineComparisonLines, roundOrder } from '../../bench/compare-report.mjs';
 
 describe('npm run bench:compare, its printout and rules', () => {
   it('alternates which build runs first in each round', () => {
@@ -62,22 +62,24 @@ describe('npm run bench:compare, its printout and rules', () => {
 });
 
 describe('npm run bench:compare --engine, its printout', () => {
-  it('leaves each run\'s warm-up rounds out of its figure', () => {
-    expect(engineRunFigure([900, 700, 410, 400, 420])).toBe(410);
-  });
-
-  it('prints the ranges of each build\'s figures and the ratio of the medians, B over A', () => {
-    const lines = engineComparisonLines({ records: 202_070, rounds: 3, roundsPerRun: 5, a: 'abc1234', b: 'working tree', runs: { a: [1500, 1400, 1600], b: [1200, 1300, 1250] }, differing: [] });
-    expect(lines[0]).toBe('the engine alone over 202,070 records, 3 alternating run(s) of 5 rounds (CPU, median of the last 3 of each run)');
+  it('leaves the warm-up rounds out, and prints each build\'s range, the ratio of the medians and of each round\'s pair', () => {
+    const lines = engineComparisonLines({
+      records: 202_070,
+      a: 'abc1234',
+      b: 'working tree',
+      cpuMs: { a: [3000, 2000, 1500, 1400, 1600], b: [2900, 2100, 1200, 1300, 1250] },
+      differing: [],
+    });
+    expect(lines[0]).toBe('the engine alone over 202,070 records, 3 alternating round(s) in one process after 2 of warm-up (CPU time)');
     expect(lines[1]).toMatch(/^A abc1234\s+1400–1600 ms$/);
     expect(lines[2]).toMatch(/^B working tree\s+1200–1300 ms$/);
     expect(lines[3]).toMatch(/^B \/ A \(medians\)\s+0\.833x$/);
-    expect(lines[4]).toMatch(/^B \/ A by round\s+0\.800, 0\.929, 0\.781$/);
+    expect(lines[4]).toMatch(/^B \/ A by round\s+0\.800, 0\.929, 0\.781 \(median 0\.800x\)$/);
     expect(lines[5]).toMatch(/^same output/);
   });
 
-  it('names the runs that found something else', () => {
-    const lines = engineComparisonLines({ records: 10, rounds: 1, roundsPerRun: 3, a: 'a', b: 'b', runs: { a: [1], b: [1] }, differing: ['b, run 1'] });
-    expect(lines.at(-1)).toBe('different output: b, run 1 found something unlike the first run');
+  it('names the rounds that counted something else', () => {
+    const lines = engineComparisonLines({ records: 10, a: 'a', b: 'b', cpuMs: { a: [1, 1, 1], b: [1, 1, 1] }, differing: ['B, round 3'] });
+    expect(lines.at(-1)).toBe('different output: B, round 3 counted something unlike the first round');
   });
 });
