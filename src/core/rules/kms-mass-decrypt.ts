@@ -5,15 +5,30 @@ import { principalLabel } from './wording.ts';
 /** After learning, the burst must also be this many times the principal's own learned peak. */
 const BASELINE_FACTOR = 5;
 
-/** What one Decrypt opened: the S3 object (or bucket), else the context, else the call itself. */
-const memberOf = (e: { readonly s3Arn?: string | undefined; readonly encryptionContext?: Readonly<Record<string, string>> | undefined; readonly eventId: string }): string => {
-  if (e.s3Arn !== undefined) return e.s3Arn;
-  if (e.encryptionContext !== undefined) {
-    const keys = Object.keys(e.encryptionContext).sort();
-    if (keys.length > 0) return keys.map((k) => `${k}=${e.encryptionContext?.[k] ?? ''}`).join('&');
+/**
+ * A context as `k1=v1&k2=v2`, its keys in order. On every Decrypt without an S3 ARN: callers usually log a
+ * context's keys in order already, so the keys are sorted only when they are not.
+ */
+const contextMember = (context: Readonly<Record<string, string>>): string | undefined => {
+  const keys = Object.keys(context);
+  if (keys.length === 0) return undefined;
+  for (let i = 1; i < keys.length; i++) {
+    if ((keys[i - 1] as string) > (keys[i] as string)) {
+      keys.sort();
+      break;
+    }
   }
-  return `call:${e.eventId}`;
+  let member = '';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    member += `${i === 0 ? '' : '&'}${key}=${context[key] ?? ''}`;
+  }
+  return member;
 };
+
+/** What one Decrypt opened: the S3 object (or bucket), else the context, else the call itself. */
+const memberOf = (e: { readonly s3Arn?: string | undefined; readonly encryptionContext?: Readonly<Record<string, string>> | undefined; readonly eventId: string }): string =>
+  e.s3Arn ?? (e.encryptionContext !== undefined ? contextMember(e.encryptionContext) : undefined) ?? `call:${e.eventId}`;
 
 export const rule = defineRule({
   id: 'kms-mass-decrypt',
@@ -64,6 +79,16 @@ export const cases = (): readonly RuleCase[] => [
     name: 'counts distinct objects, not repeated reads of one object',
     events: Array.from({ length: 300 }, (_, i) => kmsEvent({ s3Arn: 'arn:aws:s3:::data/same', atMs: BASE_TIME_MS + i * 500 })),
     expectFindings: 0,
+  },
+  {
+    name: 'counts one context as one data key, whatever order its keys were logged in',
+    events: Array.from({ length: 300 }, (_, i) => kmsEvent({ context: i % 2 === 0 ? { tenant: 'acme', app: 'billing' } : { app: 'billing', tenant: 'acme' }, atMs: BASE_TIME_MS + i * 500 })),
+    expectFindings: 0,
+  },
+  {
+    name: 'counts distinct contexts as distinct data keys, their keys in any order',
+    events: Array.from({ length: 250 }, (_, i) => kmsEvent({ context: i % 2 === 0 ? { tenant: `t${i}`, app: 'billing' } : { app: 'billing', tenant: `t${i}` }, atMs: BASE_TIME_MS + i * 500 })),
+    expectFindings: 1,
   },
   {
     name: 'fires on the threshold while the principal learns, then stays silent for bursts near its learned peak',
