@@ -48,15 +48,20 @@ export const copySourceArn = (copySource: string): string | undefined => {
   return slash > 0 ? `arn:aws:s3:::${text}` : undefined;
 };
 
+const isCopy = (e: S3ObjectAccess): boolean => e.eventName === 'CopyObject' || e.eventName === 'UploadPartCopy';
+
+/** The object an S3 data event makes S3 decrypt: its copy source for a copy, else its own object for a read. */
+const decryptTargetOf = (e: S3ObjectAccess): string | undefined => {
+  if (isCopy(e)) return e.copySource !== undefined ? copySourceArn(e.copySource) : undefined;
+  return e.objectArn !== undefined && DECRYPT_OPS.has(e.eventName) ? e.objectArn : undefined;
+};
+
 /** The (family, object ARN) pairs an S3 data event can stand behind. */
 export const s3Targets = (e: S3ObjectAccess): { family: KmsFamily; objectArn: string }[] => {
   const out: { family: KmsFamily; objectArn: string }[] = [];
-  const isCopy = e.eventName === 'CopyObject' || e.eventName === 'UploadPartCopy';
   if (e.objectArn !== undefined && GENERATE_OPS.has(e.eventName)) out.push({ family: 'generate', objectArn: e.objectArn });
-  if (isCopy) {
-    const source = e.copySource !== undefined ? copySourceArn(e.copySource) : undefined;
-    if (source !== undefined) out.push({ family: 'decrypt', objectArn: source });
-  } else if (e.objectArn !== undefined && DECRYPT_OPS.has(e.eventName)) out.push({ family: 'decrypt', objectArn: e.objectArn });
+  const source = decryptTargetOf(e);
+  if (source !== undefined) out.push({ family: 'decrypt', objectArn: source });
   return out;
 };
 
@@ -145,6 +150,9 @@ const nearest = <T>(items: readonly T[], timeOf: (x: T) => number, t: number, wi
   return best;
 };
 
+const kmsHalfTime = (h: CorrelationSlot['kms'][number]): number => h.event.eventTimeMs;
+const s3HalfTime = (h: CorrelationSlot['s3'][number]): number => h.request.eventTimeMs;
+
 /** A KMS call ready for the rules: matched (with its S3 request) or decided unmatched. */
 export interface ResolvedKmsCall {
   readonly event: KmsCall;
@@ -170,7 +178,7 @@ export const noteBucketCoverage = (state: WorkingState, e: MonitorEvent): void =
   c.firstSeenMs = Math.min(c.firstSeenMs, e.eventTimeMs);
   if (isS3Half(e)) {
     c.dataEvents++;
-    if (s3Targets(e).some((t) => t.family === 'decrypt')) c.readEvents++;
+    if (decryptTargetOf(e) !== undefined) c.readEvents++;
     if (e.sseApplied !== undefined) putEntry(c.sse, e.sseApplied, (getEntry(c.sse, e.sseApplied) ?? 0) + 1);
   } else if (isKmsHalf(e)) {
     if (bucketOfS3Arn(e.s3Arn).isBucketArn) c.bucketKeyCalls++;
@@ -191,7 +199,7 @@ export const correlateKms = (e: KmsCall & { s3Arn: string }, state: WorkingState
   const key = stateKey.correlation(family, sessionKeyOf(e), isBucketArn ? `bucket:${bucket}` : e.s3Arn);
   const slot = slotAt(state, key, partitionOf(e));
   if (isBucketArn) slot.lastBucketDecrypt = { eventId: e.eventId, eventTimeMs: e.eventTimeMs };
-  const i = nearest(slot.s3, (h) => h.request.eventTimeMs, e.eventTimeMs, s.windowMs);
+  const i = nearest(slot.s3, s3HalfTime, e.eventTimeMs, s.windowMs);
   if (i !== -1) {
     const [half] = slot.s3.splice(i, 1);
     saveSlot(state, key, slot);
@@ -208,33 +216,56 @@ export const correlateKms = (e: KmsCall & { s3Arn: string }, state: WorkingState
   return overflow;
 };
 
-/** An S3 data event arrives: it may complete waiting KMS halves (object- and bucket-level), or wait for them. */
+/** The S3 request an S3 data event is, for the KMS halves it may complete; the same for each of its targets. */
+interface ArrivingS3Request {
+  readonly request: S3RequestSummary;
+  readonly partition: string;
+  readonly session: string;
+}
+
+/**
+ * Matches an S3 request to the nearest waiting KMS half in the slot of (family, target), or leaves it waiting there.
+ * Returns whether it matched. `target` is an object ARN (`confidence` object) or `bucket:<name>` (bucket).
+ */
+const matchS3At = (
+  arriving: ArrivingS3Request,
+  family: KmsFamily,
+  target: string,
+  confidence: 'object' | 'bucket',
+  state: WorkingState,
+  s: CorrelationSettings,
+  resolved: ResolvedKmsCall[],
+): boolean => {
+  const { request } = arriving;
+  const key = stateKey.correlation(family, arriving.session, target);
+  const slot = slotAt(state, key, arriving.partition);
+  const i = nearest(slot.kms, kmsHalfTime, request.eventTimeMs, s.windowMs);
+  const matched = i !== -1;
+  if (matched) {
+    const [half] = slot.kms.splice(i, 1);
+    if (half !== undefined) resolved.push({ event: withCorrelation(half.event, confidence, request), confidence });
+  } else {
+    const sinceBucketDecrypt = slot.lastBucketDecrypt === undefined ? undefined : request.eventTimeMs - slot.lastBucketDecrypt.eventTimeMs;
+    const covered = confidence === 'bucket' && sinceBucketDecrypt !== undefined && sinceBucketDecrypt >= -s.windowMs && sinceBucketDecrypt <= s.bucketKeyReuseMs;
+    // Wait for a KMS half that may still arrive (not needed at bucket level when a Bucket Key already covers it).
+    if (!covered) {
+      slot.s3.push({ request, deadlineMs: request.eventTimeMs + s.windowMs + s.latenessMs });
+      if (slot.s3.length > MAX_HALVES_PER_SLOT) slot.s3.splice(0, slot.s3.length - MAX_HALVES_PER_SLOT);
+    }
+  }
+  saveSlot(state, key, slot);
+  return matched;
+};
+
+/**
+ * An S3 data event arrives: it may complete waiting KMS halves, at object level first and then at bucket level (a
+ * Bucket Key's decrypt names only the bucket), or wait for them.
+ */
 export const correlateS3 = (e: S3ObjectAccess, state: WorkingState, s: CorrelationSettings): ResolvedKmsCall[] => {
   const resolved: ResolvedKmsCall[] = [];
-  const request = requestOf(e);
-  const partition = partitionOf(e);
-  const session = sessionKeyOf(e);
+  const arriving: ArrivingS3Request = { request: requestOf(e), partition: partitionOf(e), session: sessionKeyOf(e) };
   for (const t of s3Targets(e)) {
-    let matched = false;
-    for (const [target, confidence] of [[t.objectArn, 'object'], [`bucket:${bucketOfS3Arn(t.objectArn).bucket}`, 'bucket']] as const) {
-      if (matched) break;
-      const key = stateKey.correlation(t.family, session, target);
-      const slot = slotAt(state, key, partition);
-      const i = nearest(slot.kms, (h) => h.event.eventTimeMs, e.eventTimeMs, s.windowMs);
-      if (i !== -1) {
-        const [half] = slot.kms.splice(i, 1);
-        if (half !== undefined) resolved.push({ event: withCorrelation(half.event, confidence, request), confidence });
-        matched = true;
-      } else {
-        const covered = confidence === 'bucket' && slot.lastBucketDecrypt !== undefined && e.eventTimeMs - slot.lastBucketDecrypt.eventTimeMs >= -s.windowMs && e.eventTimeMs - slot.lastBucketDecrypt.eventTimeMs <= s.bucketKeyReuseMs;
-        // Wait for a KMS half that may still arrive (not needed at bucket level when a Bucket Key already covers it).
-        if (!covered) {
-          slot.s3.push({ request, deadlineMs: e.eventTimeMs + s.windowMs + s.latenessMs });
-          if (slot.s3.length > MAX_HALVES_PER_SLOT) slot.s3.splice(0, slot.s3.length - MAX_HALVES_PER_SLOT);
-        }
-      }
-      saveSlot(state, key, slot);
-    }
+    if (!matchS3At(arriving, t.family, t.objectArn, 'object', state, s, resolved)) matchS3At(arriving, t.family, `bucket:${bucketOfS3Arn(t.objectArn).bucket}`, 'bucket', state, s, resolved);
   }
   return resolved;
 };
