@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseS3Arn } from '#core/events/s3-arn.ts';
+
+/** The definition parseS3Arn reads in place: the prefix removed by a regular expression, then split at the first slash. */
+const byRegex = (arn: string): { bucket: string; objectKey?: string } => {
+  const path = arn.replace(/^arn:[^:]+:s3:::/, '');
+  const slash = path.indexOf('/');
+  return slash === -1 ? { bucket: path } : { bucket: path.slice(0, slash), objectKey: path.slice(slash + 1) };
+};
+
+describe('parseS3Arn', () => {
+  it('splits an object ARN into bucket and key, keeping the key\'s slashes', () => {
+    expect(parseS3Arn('arn:aws:s3:::reports/finance/2026/q1.pdf')).toEqual({ bucket: 'reports', objectKey: 'finance/2026/q1.pdf' });
+    expect(parseS3Arn('arn:aws-cn:s3:::b/k')).toEqual({ bucket: 'b', objectKey: 'k' });
+  });
+
+  it('reads a bucket ARN (an S3 Bucket Key context) as a bucket alone', () => {
+    expect(parseS3Arn('arn:aws:s3:::archive')).toEqual({ bucket: 'archive' });
+  });
+
+  it('takes text that is not an S3 ARN as bucket and key', () => {
+    expect(parseS3Arn('bucket/key')).toEqual({ bucket: 'bucket', objectKey: 'key' });
+    expect(parseS3Arn('arn::s3:::b/k')).toEqual({ bucket: 'arn::s3:::b', objectKey: 'k' });
+    expect(parseS3Arn('arn:aws:kms:us-east-1:111122223333:key/abc')).toEqual({ bucket: 'arn:aws:kms:us-east-1:111122223333:key', objectKey: 'abc' });
+    expect(parseS3Arn('')).toEqual({ bucket: '' });
+  });
+
+  it('agrees with the regular expression it replaced, on ARNs and near-ARNs', () => {
+    const piece = fc.constantFrom('arn:', 'aws', 'aws-cn', ':', 's3', ':s3:::', ':::', '/', 'bucket', 'a', '', 'x:y', '\n');
+    const text = fc.oneof(fc.array(piece, { maxLength: 8 }).map((p) => p.join('')), fc.string({ maxLength: 24 }));
+    fc.assert(
+      fc.property(text, (arn) => {
+        expect(parseS3Arn(arn)).toEqual(byRegex(arn));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
