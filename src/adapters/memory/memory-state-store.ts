@@ -196,14 +196,16 @@ const createSeenEntries = () => {
           // Gone, or queued again for an earlier minute since (that turn handled it).
           if (bucket === undefined || (bucket.queuedMinute + 1) * MINUTE_MS > watermarkMs) continue;
           let earliest = Number.POSITIVE_INFINITY;
-          for (const within of [bucket.byEventId, bucket.byRest]) {
-            for (const [id, expiresAtMs] of within) {
+          // forEach rather than for-of: no [id, expiry] pair is built for each of the minute's records.
+          const sweep = (within: Map<string, number>): void =>
+            within.forEach((expiresAtMs, id) => {
               if (obsolete(expiresAtMs)) {
                 within.delete(id);
                 size--;
               } else if (expiresAtMs < earliest) earliest = expiresAtMs;
-            }
-          }
+            });
+          sweep(bucket.byEventId);
+          sweep(bucket.byRest);
           if (bucket.byEventId.size === 0 && bucket.byRest.size === 0) byMinute.delete(keyMinute);
           else {
             bucket.queuedMinute = Number.POSITIVE_INFINITY;
