@@ -121,6 +121,8 @@ const createSeenEntries = () => {
     readonly byRest: Map<string, number>;
     /** The minute its earliest entry becomes obsolete, as queued (Infinity: none of them expires). */
     queuedMinute: number;
+    /** The latest `expiresAtMs` set in the minute, at or after every entry's: once it is obsolete, all of them are. */
+    latestMs: number;
   }
   const byMinute = new Map<number, Minute>();
   const expiring = createMinuteQueue<number>();
@@ -133,7 +135,7 @@ const createSeenEntries = () => {
   };
   const bucketFor = (keyMinute: number): Minute => {
     let bucket = byMinute.get(keyMinute);
-    if (bucket === undefined) byMinute.set(keyMinute, (bucket = { byEventId: new Map(), byRest: new Map(), queuedMinute: Number.POSITIVE_INFINITY }));
+    if (bucket === undefined) byMinute.set(keyMinute, (bucket = { byEventId: new Map(), byRest: new Map(), queuedMinute: Number.POSITIVE_INFINITY, latestMs: Number.NEGATIVE_INFINITY }));
     return bucket;
   };
   /** The map of `bucket` and the id within it that a key names (`seen#<keyMinute>#<rest>`). */
@@ -144,6 +146,7 @@ const createSeenEntries = () => {
   const set = (keyMinute: number, bucket: Minute, within: Map<string, number>, id: string, expiresAtMs: number): void => {
     if (!within.has(id)) size++;
     within.set(id, expiresAtMs);
+    if (expiresAtMs > bucket.latestMs) bucket.latestMs = expiresAtMs;
     queue(keyMinute, bucket, expiresAtMs);
   };
   const entriesOf = function* (prefix: string, within: Map<string, number>): Generator<[string, StoredEntry]> {
@@ -195,6 +198,12 @@ const createSeenEntries = () => {
           const bucket = byMinute.get(keyMinute);
           // Gone, or queued again for an earlier minute since (that turn handled it).
           if (bucket === undefined || (bucket.queuedMinute + 1) * MINUTE_MS > watermarkMs) continue;
+          // Usually every entry of the minute is obsolete together (one retention after the same minute of event time).
+          if (obsolete(bucket.latestMs)) {
+            size -= bucket.byEventId.size + bucket.byRest.size;
+            byMinute.delete(keyMinute);
+            continue;
+          }
           let earliest = Number.POSITIVE_INFINITY;
           // forEach rather than for-of: no [id, expiry] pair is built for each of the minute's records.
           const sweep = (within: Map<string, number>): void =>
