@@ -66,6 +66,37 @@ const addMember = (members: string[], member: string): void => {
   if (members.length > MEMBER_SET_FROM) windowMemberSets.get(members)?.add(member);
 };
 
+/** A rule's window for one group (a principal, say): where it starts, its state key, and the previous window's. */
+interface GroupWindow {
+  readonly group: string;
+  readonly startMs: number;
+  readonly key: string;
+  readonly previousKey: string;
+}
+
+/** Groups whose window keys are kept, per rule: records name as many principals as they like. */
+const KEPT_WINDOW_GROUPS = 10_000;
+
+/**
+ * Each rule's window keys for its groups, as last built. Consecutive calls of one principal mostly fall in one
+ * window, so its two keys (`win#<rule>#<start>#<principal>`, about 100 characters each) are built and hashed once a
+ * window instead of for every call.
+ */
+class WindowKeys {
+  readonly #byRule = new Map<Rule, Map<string, GroupWindow>>();
+
+  of(rule: Rule, group: string, startMs: number, windowMs: number): GroupWindow {
+    let byGroup = this.#byRule.get(rule);
+    if (byGroup === undefined) this.#byRule.set(rule, (byGroup = new Map()));
+    let window = byGroup.get(group);
+    if (window === undefined || window.startMs !== startMs) {
+      window = { group, startMs, key: stateKey.window(rule.id, group, startMs), previousKey: stateKey.window(rule.id, group, startMs - windowMs) };
+      if (byGroup.size < KEPT_WINDOW_GROUPS || byGroup.has(group)) byGroup.set(group, window);
+    }
+    return window;
+  }
+}
+
 /** The share of the previous window's count that a sliding window of the same length, ending at `atMs`, still covers. */
 const carriedCount = (previousCount: number, atMs: number, windowStartMs: number, windowMs: number): number =>
   Math.floor(previousCount * (1 - (atMs - windowStartMs) / windowMs));
@@ -145,6 +176,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     seenIds.add(rule.id);
   }
   const settings = new Map(options.rules.map((r) => [r.id, resolveRuleSettings(r, config)] as const));
+  const windowKeys = new WindowKeys();
   // Index rules by event source and name so a rule that does not apply to an event is never called.
   const index = new Map<string, Rule[]>();
   for (const rule of options.rules) {
@@ -254,7 +286,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         for (const rule of rulesFor(event)) {
           const ruleSettings = settings.get(rule.id);
           if (ruleSettings === undefined) continue;
-          ctx = ctx === undefined ? new EventRuleContext(rule, ruleSettings, event, state, baselines, config.learningPeriodMs, effective) : ctx.forRule(rule, ruleSettings);
+          ctx = ctx === undefined ? new EventRuleContext(rule, ruleSettings, event, state, baselines, windowKeys, config.learningPeriodMs, effective) : ctx.forRule(rule, ruleSettings);
           const draft = rule.detect(event, ctx);
           if (draft === undefined) continue;
           // A window rule's detection stands for the calls its window counted: its finding starts at the first of
@@ -374,14 +406,16 @@ class EventRuleContext implements RuleContext {
   private readonly event: MonitorEvent;
   private readonly state: WorkingState;
   private readonly baselines: EventBaselines;
-  private window: { readonly group: string; readonly key: string; readonly startMs: number } | null | undefined;
+  private readonly windowKeys: WindowKeys;
+  private window: GroupWindow | null | undefined;
 
-  constructor(rule: Rule, settings: RuleSettings, event: MonitorEvent, state: WorkingState, baselines: EventBaselines, learningPeriodMs: number, config: EngineConfig) {
+  constructor(rule: Rule, settings: RuleSettings, event: MonitorEvent, state: WorkingState, baselines: EventBaselines, windowKeys: WindowKeys, learningPeriodMs: number, config: EngineConfig) {
     this.rule = rule;
     this.settings = settings;
     this.event = event;
     this.state = state;
     this.baselines = baselines;
+    this.windowKeys = windowKeys;
     this.learningPeriodMs = learningPeriodMs;
     this.keyPolicy = config.keyPolicy;
   }
@@ -423,11 +457,11 @@ class EventRuleContext implements RuleContext {
     this.baselines.setPrincipal(b);
   }
 
-  private currentWindow(): { readonly group: string; readonly key: string; readonly startMs: number } | null {
+  private currentWindow(): GroupWindow | null {
     if (this.window === undefined) {
       const group = this.rule.windowGroup?.(this.event);
-      const startMs = windowStartMs(this.event.eventTimeMs, this.settings.windowMs);
-      this.window = group === undefined ? null : { group, key: stateKey.window(this.rule.id, group, startMs), startMs };
+      const { windowMs } = this.settings;
+      this.window = group === undefined ? null : this.windowKeys.of(this.rule, group, windowStartMs(this.event.eventTimeMs, windowMs), windowMs);
     }
     return this.window;
   }
@@ -435,7 +469,7 @@ class EventRuleContext implements RuleContext {
   countInWindow(member?: string): WindowView | undefined {
     const window = this.currentWindow();
     if (window === null) return undefined;
-    const { key, group, startMs: start } = window;
+    const { key, previousKey, startMs: start } = window;
     const { windowMs, threshold } = this.settings;
     const existing = this.state.get(key);
     const counter: WindowCounter = existing?.kind === 'window' ? existing : { kind: 'window', startMs: start, endMs: start + windowMs, count: 0, members: [], fired: false, firstMs: this.event.eventTimeMs, eventIds: [] };
@@ -450,7 +484,7 @@ class EventRuleContext implements RuleContext {
     this.state.set(key, counter);
     // Sliding estimate over the last window length: the previous tumbling window counts for the part of it
     // that still overlaps, so a burst straddling a boundary is not split in two.
-    const previous = this.state.get(stateKey.window(this.rule.id, group, start - windowMs));
+    const previous = this.state.get(previousKey);
     const carried = previous?.kind === 'window' ? carriedCount(previous.count, this.event.eventTimeMs, start, windowMs) : 0;
     return {
       count: counter.count + carried,
@@ -466,7 +500,7 @@ class EventRuleContext implements RuleContext {
     const counter = window === null ? undefined : this.state.get(window.key);
     if (window === null || counter?.kind !== 'window') return undefined;
     // The previous window counts when countInWindow's estimate carried some of its calls over.
-    const previous = this.state.get(stateKey.window(this.rule.id, window.group, window.startMs - this.settings.windowMs));
+    const previous = this.state.get(window.previousKey);
     const carried = previous?.kind === 'window' && carriedCount(previous.count, this.event.eventTimeMs, window.startMs, this.settings.windowMs) > 0 ? previous : undefined;
     const firstSeenMs = Math.min(counter.firstMs ?? this.event.eventTimeMs, carried?.firstMs ?? Number.POSITIVE_INFINITY);
     return { firstSeenMs, eventIds: [...(carried?.eventIds ?? []), ...(counter.eventIds ?? [])].slice(0, MAX_EVIDENCE_IDS) };
