@@ -78,13 +78,11 @@ export const dayOf = (ms: number): string => dayName(Math.floor(ms / DAY_MS));
 
 const pathOf = (e: KmsCall): LedgerPath => (e.madeByS3 ? 's3' : e.madeByAwsService ? 'service' : 'direct');
 
-/** Where the call touched S3: the S3 request when matched, else the `aws:s3:arn` context. */
-const objectOf = (e: KmsCall): { bucket: string; objectKey?: string } => {
-  if (e.s3Request !== undefined) return e.s3Request.objectKey !== undefined ? { bucket: e.s3Request.bucket, objectKey: e.s3Request.objectKey } : { bucket: e.s3Request.bucket };
-  const parsed = e.s3Arn !== undefined ? parseS3Arn(e.s3Arn) : undefined;
-  if (parsed === undefined) return { bucket: '' };
-  return parsed.objectKey !== undefined ? { bucket: parsed.bucket, objectKey: parsed.objectKey } : { bucket: parsed.bucket };
-};
+const NO_OBJECT: { readonly bucket: string; readonly objectKey?: string | undefined } = Object.freeze({ bucket: '' });
+
+/** Where the call touched S3: the S3 request when matched, else the `aws:s3:arn` context (read, not copied: every call asks). */
+const objectOf = (e: KmsCall): { readonly bucket: string; readonly objectKey?: string | undefined } =>
+  e.s3Request ?? (e.s3Arn !== undefined ? parseS3Arn(e.s3Arn) : NO_OBJECT);
 
 const keyOf = (e: KmsCall): string => e.keyArn ?? e.keyAlias ?? e.keyIdParameter ?? 'unknown';
 
@@ -147,8 +145,32 @@ class PathMap<V> {
   }
 }
 
-/** The parts of a row's identity, in `ledgerRowId`'s order (the day first). */
-const rowPath = (f: ReturnType<typeof fieldsOf>): string[] => [f.day, f.key, f.principal, f.account, f.region, f.bucket, f.operation, f.path];
+/**
+ * The parts of a row's identity, in `ledgerRowId`'s order (the day first), written into `into`: the accumulator
+ * reuses one array for every call's lookup (a PathMap keeps the parts, never the array).
+ */
+const rowPath = (f: ReturnType<typeof fieldsOf>, into: string[]): string[] => {
+  into[0] = f.day;
+  into[1] = f.key;
+  into[2] = f.principal;
+  into[3] = f.account;
+  into[4] = f.region;
+  into[5] = f.bucket;
+  into[6] = f.operation;
+  into[7] = f.path;
+  return into;
+};
+
+/** The parts of an object access's identity, in `objectAccessId`'s order, written into `into` as `rowPath` does. */
+const accessPath = (f: ReturnType<typeof fieldsOf>, objectKey: string, operation: string, into: string[]): string[] => {
+  into[0] = f.day;
+  into[1] = f.key;
+  into[2] = f.principal;
+  into[3] = f.bucket;
+  into[4] = objectKey;
+  into[5] = operation;
+  return into;
+};
 
 /**
  * Aggregates KMS calls into ledger rows and object accesses, batch after batch: a row that batches repeat (the
@@ -163,6 +185,9 @@ export class LedgerAccumulator {
   readonly #accesses = new PathMap<ObjectAccess>();
   /** Each row's `objects` as a set, so a row holding hundreds of them is not scanned on every call. */
   readonly #objectSets = new Map<LedgerRow, Set<string>>();
+  /** The paths of the call being counted (see `rowPath`). */
+  readonly #rowPath: string[] = new Array<string>(8).fill('');
+  readonly #accessPath: string[] = new Array<string>(6).fill('');
 
   /** Rows and accesses held (what a drain would hand over). */
   get size(): number {
@@ -180,7 +205,7 @@ export class LedgerAccumulator {
     for (const e of decided) if (isLedgerCall(e)) touched.add(this.#addCall(e));
     for (const d of detections) {
       if (!isLedgerCall(d.event)) continue;
-      const row = this.#rows.get(rowPath(fieldsOf(d.event)));
+      const row = this.#rows.get(rowPath(fieldsOf(d.event), this.#rowPath));
       if (row !== undefined && touched.has(row)) row.findings++;
     }
   }
@@ -199,7 +224,7 @@ export class LedgerAccumulator {
   /** Counts one call on its row (and its object access); returns the row. */
   #addCall(e: KmsCall): LedgerRow {
     const f = fieldsOf(e);
-    const path = rowPath(f);
+    const path = rowPath(f, this.#rowPath);
     let row = this.#rows.get(path);
     if (row === undefined) {
       row = {
@@ -228,15 +253,14 @@ export class LedgerAccumulator {
     pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
     if (f.objectKey === undefined || e.errorCode !== undefined) return row;
     const operation = e.s3Request?.operation ?? e.eventName;
-    // In `objectAccessId`'s order.
-    const accessPath = [f.day, f.key, f.principal, f.bucket, f.objectKey, operation];
-    let a = this.#accesses.get(accessPath);
+    const objectPath = accessPath(f, f.objectKey, operation, this.#accessPath);
+    let a = this.#accesses.get(objectPath);
     if (a === undefined) {
       a = {
         kind: 'object-access', day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation,
         count: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: [], sessions: [], eventIds: [], correlation: e.correlation ?? 'none',
       };
-      this.#accesses.set(accessPath, a);
+      this.#accesses.set(objectPath, a);
       this.#accessList.push(a);
     }
     a.count++;
