@@ -14,17 +14,32 @@ const PRINCIPAL_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
 
 const UNKNOWN: Principal = { type: 'Unknown', id: 'unknown', isAwsService: false, arn: undefined, sessionName: undefined, accountId: undefined, accessKeyId: undefined };
 
+const ASSUMED_ROLE_ARN = /^arn:([^:]+):sts::(\d{12}):assumed-role\/(.+)$/;
+const ASSUMED_ROLE = ':assumed-role/';
+
 /** `arn:aws:sts::123456789012:assumed-role/RoleName/session` → role ARN and session name. */
 export const foldAssumedRoleArn = (
   arn: string,
 ): { roleArn: string; sessionName: string | undefined } | undefined => {
-  const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/(.+)$/.exec(arn);
+  const m = ASSUMED_ROLE_ARN.exec(arn);
   if (!m) return undefined;
   const [, partition, account, rest = ''] = m;
   const slash = rest.lastIndexOf('/');
   const roleName = slash === -1 ? rest : rest.slice(0, slash);
   const sessionName = slash === -1 ? undefined : rest.slice(slash + 1);
   return { roleArn: `arn:${partition}:iam::${account}:role/${roleName}`, sessionName };
+};
+
+/**
+ * `foldAssumedRoleArn(arn)?.sessionName`, without building the role ARN or the match's parts: for a session whose
+ * issuer names its role, which is most records, only the session name is needed.
+ */
+export const assumedRoleSessionName = (arn: string): string | undefined => {
+  if (!ASSUMED_ROLE_ARN.test(arn)) return undefined;
+  // The first `:assumed-role/`: what comes before it (`arn:<partition>:sts::<account>`) cannot hold one.
+  const restStart = arn.indexOf(ASSUMED_ROLE) + ASSUMED_ROLE.length;
+  const slash = arn.lastIndexOf('/');
+  return slash < restStart ? undefined : arn.slice(slash + 1);
 };
 
 /** Service-linked roles live under `/aws-service-role/` or are named `AWSServiceRoleFor…`. */
@@ -58,9 +73,10 @@ export const normalizePrincipal = (userIdentity: unknown): Principal => {
       return principalOf(type, arn ?? `iam-user:${accountId ?? 'unknown'}:${str(ui['userName']) ?? principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     case 'AssumedRole': {
       const issuerArn = sessionIssuerArn(ui);
-      const folded = arn !== undefined ? foldAssumedRoleArn(arn) : undefined;
-      const id = issuerArn ?? folded?.roleArn ?? arn ?? `assumed-role:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`;
-      const sessionName = folded?.sessionName ?? principalId?.split(':')[1];
+      // The role ARN is folded out of the session ARN only when the session issuer does not name it.
+      const roleArn = issuerArn ?? (arn !== undefined ? foldAssumedRoleArn(arn)?.roleArn : undefined);
+      const id = roleArn ?? arn ?? `assumed-role:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`;
+      const sessionName = (arn !== undefined ? assumedRoleSessionName(arn) : undefined) ?? principalId?.split(':')[1];
       return principalOf(type, id, isServiceLinkedRoleArn(id), arn, sessionName, accountId, accessKeyId);
     }
     case 'FederatedUser':

@@ -1,0 +1,26 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { assumedRoleSessionName, foldAssumedRoleArn } from '#core/events/principal.ts';
+
+describe('assumedRoleSessionName', () => {
+  it('reads the session name an assumed-role ARN ends with', () => {
+    expect(assumedRoleSessionName('arn:aws:sts::111122223333:assumed-role/FinanceAnalyst/bob@example.com')).toBe('bob@example.com');
+    expect(assumedRoleSessionName('arn:aws:sts::111122223333:assumed-role/path/Role/s')).toBe('s');
+    expect(assumedRoleSessionName('arn:aws:sts::111122223333:assumed-role/Role')).toBeUndefined();
+    expect(assumedRoleSessionName('arn:aws:iam::111122223333:role/Role')).toBeUndefined();
+  });
+
+  it('gives what foldAssumedRoleArn gives as the session name, on ARNs and near-ARNs (property)', () => {
+    const piece = fc.constantFrom('arn:', 'aws', 'aws-cn', ':', 'sts', '::', '111122223333', '12345', ':assumed-role/', 'assumed-role/', '/', 'Role', 's', '', '\n', '\u2028');
+    const text = fc.oneof(fc.array(piece, { maxLength: 10 }).map((p) => p.join('')), fc.string({ maxLength: 40 }));
+    const shaped = fc
+      .tuple(fc.constantFrom('aws', 'aws-cn', 'a:b', ''), fc.constantFrom('111122223333', '1111222233', 'x11122223333'), fc.array(fc.constantFrom('Role', 'p', '/', '', '\n', 'a/b', ':assumed-role/'), { maxLength: 4 }))
+      .map(([partition, account, rest]) => `arn:${partition}:sts::${account}:assumed-role/${rest.join('')}`);
+    fc.assert(
+      fc.property(fc.oneof(text, shaped), (arn) => {
+        expect(assumedRoleSessionName(arn)).toBe(foldAssumedRoleArn(arn)?.sessionName);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
