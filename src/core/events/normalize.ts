@@ -61,14 +61,15 @@ const BARE_KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 /** The ARN of one `resources` entry (CloudTrail spells it ARN; some exports, arn). */
 const resourceArnOf = (r: unknown): string | undefined => (isObject(r) ? (str(own(r, 'ARN')) ?? str(own(r, 'arn'))) : undefined);
 
-const resourceArns = (resources: unknown): string[] => {
-  if (!Array.isArray(resources)) return [];
-  const out: string[] = [];
-  for (const r of resources) {
-    const arn = resourceArnOf(r);
-    if (arn !== undefined) out.push(arn);
-  }
-  return out;
+/**
+ * The account of a key ARN (`KEY_ARN`), else undefined. Tested, then cut after the ARN's fourth colon, rather than
+ * through `exec`'s match: every KMS record has a key ARN or two.
+ */
+const keyArnAccount = (arn: string): string | undefined => {
+  if (!KEY_ARN.test(arn)) return undefined;
+  let at = 0;
+  for (let colon = 0; colon < 4; colon++) at = arn.indexOf(':', at) + 1;
+  return arn.slice(at, at + 12);
 };
 
 interface KeyIdentity {
@@ -80,12 +81,16 @@ interface KeyIdentity {
 /** Key ARN from `resources[]`, else from an ARN or bare-id `keyId`; aliases are noted, never guessed. */
 export const resolveKey = (resources: unknown, keyIdParameter: string | undefined, region: string, callerAccountId: string | undefined): KeyIdentity => {
   const out: KeyIdentity = {};
-  for (const arn of resourceArns(resources)) {
-    const m = KEY_ARN.exec(arn);
-    if (m) {
-      out.keyArn = arn;
-      out.keyAccountId = m[1] as string;
-      break;
+  if (Array.isArray(resources)) {
+    for (const r of resources) {
+      const arn = resourceArnOf(r);
+      if (arn === undefined) continue;
+      const account = keyArnAccount(arn);
+      if (account !== undefined) {
+        out.keyArn = arn;
+        out.keyAccountId = account;
+        break;
+      }
     }
   }
   if (keyIdParameter !== undefined) {
@@ -93,10 +98,10 @@ export const resolveKey = (resources: unknown, keyIdParameter: string | undefine
     if (aliasArn) out.keyAlias = aliasArn[1] as string;
     else if (keyIdParameter.startsWith('alias/')) out.keyAlias = keyIdParameter;
     else if (out.keyArn === undefined) {
-      const m = KEY_ARN.exec(keyIdParameter);
-      if (m) {
+      const account = keyArnAccount(keyIdParameter);
+      if (account !== undefined) {
         out.keyArn = keyIdParameter;
-        out.keyAccountId = m[1] as string;
+        out.keyAccountId = account;
       } else if (BARE_KEY_ID.test(keyIdParameter) && callerAccountId !== undefined && /^\d{12}$/.test(callerAccountId)) {
         // A bare key id can only name a key in the caller's own account and region.
         out.keyArn = `arn:${partitionOfRegion(region)}:kms:${region}:${callerAccountId}:key/${keyIdParameter}`;
