@@ -48,7 +48,10 @@ export interface RuleSettings {
   readonly windowMs: number;
 }
 
-/** What a rule may ask of the engine while it decides: all pure, all over loaded state. */
+/**
+ * What a rule may ask of the engine while it decides: all pure, all over loaded state. Valid during the `detect` call
+ * it is given to, and only then: the engine hands the same object to the event's next rule.
+ */
 export interface RuleContext {
   readonly settings: RuleSettings;
   readonly learningPeriodMs: number;
