@@ -66,6 +66,12 @@ const addMember = (members: string[], member: string): void => {
   if (members.length > MEMBER_SET_FROM) windowMemberSets.get(members)?.add(member);
 };
 
+/** An enabled rule and its settings (defaults and configuration resolved once, when the engine is made). */
+interface ActiveRule {
+  readonly rule: Rule;
+  readonly settings: RuleSettings;
+}
+
 /** A rule's window for one group (a principal, say): where it starts, its state key, and the previous window's. */
 interface GroupWindow {
   readonly group: string;
@@ -175,26 +181,27 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     if (seenIds.has(rule.id)) throw new RuleDefinitionError(`two rules share the id ${rule.id}`);
     seenIds.add(rule.id);
   }
-  const settings = new Map(options.rules.map((r) => [r.id, resolveRuleSettings(r, config)] as const));
   const windowKeys = new WindowKeys();
-  // Index rules by event source and name so a rule that does not apply to an event is never called.
-  const index = new Map<string, Rule[]>();
+  // Index the enabled rules, with their settings, by event source and name so a rule that does not apply to an event
+  // is never called, and a rule's settings are not looked up for every event it judges.
+  const index = new Map<string, ActiveRule[]>();
   for (const rule of options.rules) {
-    if (!settings.get(rule.id)?.enabled) continue;
+    const active: ActiveRule = { rule, settings: resolveRuleSettings(rule, config) };
+    if (!active.settings.enabled) continue;
     for (const sel of rule.selection) {
       for (const name of sel.eventNames) {
         const k = `${sel.eventSource}|${name}`;
         const list = index.get(k) ?? [];
-        if (!list.includes(rule)) list.push(rule);
+        if (!list.includes(active)) list.push(active);
         index.set(k, list);
       }
     }
   }
   // A rule selecting `*` applies to every event of its source, alongside the rules that name the event.
   // Resolved lists by source, then event name: two lookups on strings the event already holds, no key to build.
-  const resolved = new Map<string, Map<string, readonly Rule[]>>();
+  const resolved = new Map<string, Map<string, readonly ActiveRule[]>>();
   let resolvedCount = 0;
-  const rulesFor = (e: MonitorEvent): readonly Rule[] => {
+  const rulesFor = (e: MonitorEvent): readonly ActiveRule[] => {
     const source = sourceOf(e);
     let bySource = resolved.get(source);
     let list = bySource?.get(e.eventName);
@@ -230,10 +237,9 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           if (e.keyArn === undefined && alias?.kind === 'alias' && alias.keyArn !== undefined) keys.add(stateKey.keyBaseline(alias.keyArn));
         }
       }
-      for (const rule of rulesFor(e)) {
-        const s = settings.get(rule.id);
+      for (const { rule, settings: s } of rulesFor(e)) {
         const group = rule.windowGroup?.(e);
-        if (s !== undefined && group !== undefined) {
+        if (group !== undefined) {
           const start = windowStartMs(e.eventTimeMs, s.windowMs);
           keys.add(stateKey.window(rule.id, group, start));
           keys.add(stateKey.window(rule.id, group, start - s.windowMs));
@@ -283,9 +289,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
 
       const runRules = (event: MonitorEvent, baselines = new EventBaselines(state, event)): void => {
         let ctx: EventRuleContext | undefined;
-        for (const rule of rulesFor(event)) {
-          const ruleSettings = settings.get(rule.id);
-          if (ruleSettings === undefined) continue;
+        for (const { rule, settings: ruleSettings } of rulesFor(event)) {
           ctx = ctx === undefined ? new EventRuleContext(rule, ruleSettings, event, state, baselines, windowKeys, config.learningPeriodMs, effective) : ctx.forRule(rule, ruleSettings);
           const draft = rule.detect(event, ctx);
           if (draft === undefined) continue;
