@@ -20,9 +20,9 @@
 // --runs rounds each (8 unless told) after a warm-up. Its figures move far less than a replay's, so changes of a
 // few percent to the engine can be told from the host's drift.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build as esbuild } from 'esbuild';
 import { comparableSummary, comparisonLines, ENGINE_WARMUP_ROUNDS, engineComparisonLines, roundOrder } from './compare-report.mjs';
@@ -113,6 +113,7 @@ const build = async (rev) => {
 /** This checkout's bench/engine-alone.ts, bundled against the `src/` of the checkout in `dir`. */
 async function buildEngineAlone(dir) {
   const entry = join(dir, 'bench', '.engine-alone.ts');
+  mkdirSync(dirname(entry), { recursive: true });
   copyFileSync(join(ROOT, 'bench', 'engine-alone.ts'), entry);
   const outfile = scratchFile('engine-alone.mjs');
   try {
