@@ -65,9 +65,20 @@ export const s3Targets = (e: S3ObjectAccess): { family: KmsFamily; objectArn: st
   return out;
 };
 
-export const bucketOfS3Arn = (arn: string): { bucket: string; isBucketArn: boolean } => {
-  const { bucket, objectKey } = parseS3Arn(arn);
-  return { bucket, isBucketArn: objectKey === undefined };
+let lastArn: string | undefined;
+let lastBucket: { readonly bucket: string; readonly isBucketArn: boolean } = { bucket: '', isBucketArn: true };
+
+/**
+ * The bucket an S3 ARN names, and whether it names only the bucket (an S3 Bucket Key's context). An S3-made KMS call
+ * asks three or four times in a row (bucket coverage, correlation, the rules), so the last answer is kept.
+ */
+export const bucketOfS3Arn = (arn: string): { readonly bucket: string; readonly isBucketArn: boolean } => {
+  if (arn !== lastArn) {
+    const { bucket, objectKey } = parseS3Arn(arn);
+    lastBucket = { bucket, isBucketArn: objectKey === undefined };
+    lastArn = arn;
+  }
+  return lastBucket;
 };
 
 export const sessionKeyOf = (e: MonitorEvent): string => `${e.principal.id}#${e.principal.sessionName ?? e.principal.accessKeyId ?? ''}`;
