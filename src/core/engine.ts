@@ -556,7 +556,6 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   remember(b.principals, e.principal.id, e.eventTimeMs);
   remember(b.regions, e.region, e.eventTimeMs);
   if (e.principal.accountId !== undefined) remember(b.accounts, e.principal.accountId, e.eventTimeMs);
-  remember(b.principalRegions, `${e.principal.id}|${e.region}`, e.eventTimeMs);
   if (!e.madeByAwsService) {
     b.directCalls++;
     const contextKeys = e.encryptionContext !== undefined ? Object.keys(e.encryptionContext) : [];

@@ -26,8 +26,6 @@ export interface KeyBaseline {
   regions: Record<string, number>;
   /** caller account → first seen. */
   accounts: Record<string, number>;
-  /** `principal|region` → first seen. */
-  principalRegions: Record<string, number>;
   /** Direct (not service-made) cryptographic calls, with and without encryption context. */
   directCalls: number;
   directCallsWithContext: number;
@@ -281,7 +279,6 @@ export const newKeyBaseline = (eventTimeMs: number): KeyBaseline => ({
   principals: Object.create(null) as Record<string, number>,
   regions: Object.create(null) as Record<string, number>,
   accounts: Object.create(null) as Record<string, number>,
-  principalRegions: Object.create(null) as Record<string, number>,
   directCalls: 0,
   directCallsWithContext: 0,
   contextKeys: Object.create(null) as Record<string, number>,
