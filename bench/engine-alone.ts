@@ -3,14 +3,13 @@
 // an empty state, by the replay's own pipeline (record processor, in-memory store, ledger accumulator drained as the
 // replay drains it). bench:compare builds this file against each checkout's `src/`, and bench/engine-rounds.mjs
 // loads both builds into one process and alternates their rounds.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createEngine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { NormalizeResult } from '#core/events/types.ts';
+import type { RecordBatch, ReadIssue } from '#core/ports.ts';
 import { LedgerAccumulator } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 
@@ -32,24 +31,22 @@ export interface EngineAlone {
   round(): Promise<{ readonly cpuMs: number; readonly found: RoundFound }>;
 }
 
-/** Reads and normalizes the `*.json.gz` files under `dir`, in name order (untimed). */
-export const prepare = (dir: string): EngineAlone => {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (path.endsWith('.json.gz')) files.push(path);
+/** Reads and normalizes the CloudTrail files under `dir` as the replay reads them, in its order (untimed). */
+export const prepare = async (dir: string): Promise<EngineAlone> => {
+  const issues: ReadIssue[] = [];
+  const batches: { readonly batch: Omit<RecordBatch, 'records'>; readonly results: readonly NormalizeResult[] }[] = [];
+  for (const input of await expandInputs([dir], (issue) => issues.push(issue))) {
+    for await (const item of readCloudTrailFile(input)) {
+      if (item.type === 'issue') issues.push(item.issue);
+      else if (item.type === 'batch') {
+        const { records, ...batch } = item.batch;
+        batches.push({ batch, results: records.map(normalizeRecord) });
+      }
     }
-  };
-  walk(dir);
-  const batches = files.map((file) => {
-    const records = (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: unknown[] }).Records;
-    return { file, results: records.map(normalizeRecord) as readonly NormalizeResult[] };
-  });
+  }
 
   return {
-    records: batches.reduce((n, b) => n + b.results.length, 0),
+    records: batches.reduce((n, b) => n + b.results.length, 0) + issues.filter((i) => i.kind === 'record-failed' || i.kind === 'record-skipped').length,
     async round() {
       const engine = createEngine({ rules: ALL_RULES });
       const store = createMemoryStateStore(undefined, { writeThrough: true });
@@ -62,8 +59,9 @@ export const prepare = (dir: string): EngineAlone => {
         ledgerRows += drained.rows.length + drained.accesses.length;
       };
       const started = process.cpuUsage();
-      for (const batch of batches) {
-        for (const f of (await processor.processNormalized({ file: batch.file, firstIndex: 0 }, batch.results)).findings) findings.add(f.id);
+      for (const issue of issues) processor.noteIssue(issue);
+      for (const { batch, results } of batches) {
+        for (const f of (await processor.processNormalized(batch, results)).findings) findings.add(f.id);
         if (ledger.size >= DRAIN_AT_ROWS) drain();
       }
       for (const f of (await processor.flush()).findings) findings.add(f.id);

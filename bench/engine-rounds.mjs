@@ -20,7 +20,7 @@ const gc = globalThis.gc;
 if (gc === undefined) process.stderr.write('engine-rounds: run with --expose-gc, or rounds start with the garbage of the one before\n');
 
 const builds = {};
-for (const [which, bundle] of [['a', bundleA], ['b', bundleB]]) builds[which] = (await import(pathToFileURL(bundle).href)).prepare(dir);
+for (const [which, bundle] of [['a', bundleA], ['b', bundleB]]) builds[which] = await (await import(pathToFileURL(bundle).href)).prepare(dir);
 const cpuMs = { a: [], b: [] };
 const differing = [];
 let reference;
