@@ -286,9 +286,6 @@ export const newKeyBaseline = (eventTimeMs: number): KeyBaseline => ({
 });
 
 /** Own-key read on a string-keyed record: `__proto__` or `constructor` from an event stay plain keys. */
-export const hasEntry = (record: Readonly<Record<string, unknown>>, key: string): boolean =>
-  Object.prototype.hasOwnProperty.call(record, key);
-
 export const getEntry = <V>(record: Readonly<Record<string, V>>, key: string): V | undefined =>
   Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
 
