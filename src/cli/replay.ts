@@ -282,9 +282,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           changedFindings.set(f.id, f);
         }
         if (db !== undefined && ledger.size >= Math.min(ACCUMULATED_LEDGER_ROWS, db.checkpointRows)) {
-          await db.writeLedger(ledger.drain());
+          await db.writeLedger(ledger.drainForWrite());
           // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
           if (db.checkpointDue(store.entries.size)) {
+            if (ledger.size > 0) await db.writeLedger(ledger.drain());
             await db.checkpoint(store.entries, [...changedFindings.values()]);
             changedFindings.clear();
             checkpoints++;

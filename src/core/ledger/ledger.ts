@@ -221,6 +221,22 @@ export class LedgerAccumulator {
     return delta;
   }
 
+  /**
+   * What a write in the middle of a run hands over: every object access, but the ledger rows only once they are at
+   * least half of what is held; until then they stay and keep aggregating (a drain at a checkpoint, or at the end,
+   * takes them). Rows are few, one a day, key, principal, account, region, bucket, operation and path, but wide
+   * (up to LEDGER_DISTINCT_OBJECTS object keys each), and a store merges every row it receives with the one it
+   * holds, so handing the same rows over at every write rewrote them for nothing. What is held stays within what
+   * `drain` at the same size would have held: after this, rows are fewer than the accesses just handed over.
+   */
+  drainForWrite(): LedgerDelta {
+    if (this.#rowList.length * 2 >= this.size) return this.drain();
+    const delta = { rows: [], accesses: this.#accessList };
+    this.#accessList = [];
+    this.#accesses.clear();
+    return delta;
+  }
+
   /** Counts one call on its row (and its object access); returns the row. */
   #addCall(e: KmsCall): LedgerRow {
     const f = fieldsOf(e);

@@ -150,6 +150,50 @@ describe('decrypt ledger', () => {
       expect(accumulator.drain().rows.map((r) => [r.count, r.findings])).toEqual([[2, 1]]);
     });
 
+    it('hands a write every object access but keeps its few rows aggregating; merged as a store merges them, the pieces are one drain', () => {
+      const byArn = { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1' };
+      // Two rows (decrypts of two objects' bucket, one with an error), each call its own object access.
+      const batches = Array.from({ length: 12 }, (_, b) =>
+        Array.from({ length: 30 }, (_, i) => call(BASE_TIME_MS + b * 100 + i, { ...byArn, s3Arn: `arn:aws:s3:::${i % 2 === 0 ? 'even' : 'odd'}/o${(b * 7 + i) % 40}` })));
+      const once = new LedgerAccumulator();
+      const inPieces = new LedgerAccumulator();
+      const pieces: LedgerDelta[] = [];
+      for (const [b, batch] of batches.entries()) {
+        once.add([], batch, []);
+        inPieces.add([], batch, []);
+        if (b % 3 === 2) {
+          const piece = inPieces.drainForWrite();
+          pieces.push(piece);
+          // Rows are 2 of what is held: they stay, the accesses go.
+          expect(piece.rows).toEqual([]);
+          expect(piece.accesses.length).toBeGreaterThan(0);
+          expect(inPieces.size).toBe(2);
+        }
+      }
+      pieces.push(inPieces.drain());
+      expect(inPieces.size).toBe(0);
+
+      const all = once.drain();
+      const byId = <T,>(items: readonly T[], id: (x: T) => string, merge: (prior: T | undefined, delta: T) => T): Map<string, T> => {
+        const out = new Map<string, T>();
+        for (const x of items) out.set(id(x), merge(out.get(id(x)), x));
+        return out;
+      };
+      expect(byId(pieces.flatMap((p) => p.rows), ledgerRowId, mergeLedgerRow)).toEqual(byId(all.rows, ledgerRowId, mergeLedgerRow));
+      expect(byId(pieces.flatMap((p) => p.accesses), objectAccessId, mergeObjectAccess)).toEqual(byId(all.accesses, objectAccessId, mergeObjectAccess));
+      expect(all.rows.map((r) => r.count)).toEqual([180, 180]);
+    });
+
+    it('hands a write its rows too once they are half of what is held, so what is held stays bounded', () => {
+      const accumulator = new LedgerAccumulator();
+      // Direct calls of many principals: a row each and no object access.
+      accumulator.add(Array.from({ length: 5 }, (_, i) => call(BASE_TIME_MS + i, { who: { role: `Role${i}`, session: 's' } })), [], []);
+      const piece = accumulator.drainForWrite();
+      expect(piece.rows).toHaveLength(5);
+      expect(piece.accesses).toEqual([]);
+      expect(accumulator.size).toBe(0);
+    });
+
     it('fills in the alias when a later call names it, and caps distinct objects however many batches bring them', () => {
       const accumulator = new LedgerAccumulator();
       const byArn = { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1' };
