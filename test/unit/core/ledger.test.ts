@@ -152,7 +152,7 @@ describe('decrypt ledger', () => {
 
     it('hands a write every object access but keeps its few rows aggregating; merged as a store merges them, the pieces are one drain', () => {
       const byArn = { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1' };
-      // Two rows (decrypts of two objects' bucket, one with an error), each call its own object access.
+      // Two rows (a bucket each) of many objects, and an object access for each object.
       const batches = Array.from({ length: 12 }, (_, b) =>
         Array.from({ length: 30 }, (_, i) => call(BASE_TIME_MS + b * 100 + i, { ...byArn, s3Arn: `arn:aws:s3:::${i % 2 === 0 ? 'even' : 'odd'}/o${(b * 7 + i) % 40}` })));
       const once = new LedgerAccumulator();
