@@ -19,7 +19,9 @@ const range = (xs, digits, unit) => {
 
 /**
  * The comparison's printout: each build's range of wall time, CPU time and peak memory over its runs, the ratio of
- * B's medians to A's, and whether every run found the same.
+ * B's medians to A's, B's wall time over A's in each round with their median (on a host whose speed drifts during
+ * the rounds, the rounds' own ratios say more than the medians of ranges that the drift widens), and whether every
+ * run found the same.
  * `runs.a` and `runs.b` hold `{ seconds, cpuSeconds, maxRssMb }`; `differing` names the runs whose summary was
  * unlike the first run's.
  */
@@ -28,6 +30,10 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
   const fa = figures(runs.a);
   const fb = figures(runs.b);
   const ratio = (xb, xa) => `${(median(xb) / median(xa)).toFixed(3)}x`;
+  const byRound = (xb, xa) => {
+    const pairs = xa.map((x, i) => (xb[i] ?? Number.NaN) / x);
+    return `${pairs.map((x) => x.toFixed(3)).join(', ')} (median ${median(pairs).toFixed(3)}x)`;
+  };
   const width = Math.max(a.length, b.length) + 4;
   const row = (name, f) => `${name.padEnd(width)}${range(f.seconds, 2, ' s').padEnd(18)}${range(f.cpu, 1, ' s').padEnd(16)}${range(f.peak, 0, ' MB')}`;
   return [
@@ -36,6 +42,7 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
     row(`A ${a}`, fa),
     row(`B ${b}`, fb),
     `${'B / A (medians)'.padEnd(width)}${ratio(fb.seconds, fa.seconds).padEnd(18)}${ratio(fb.cpu, fa.cpu).padEnd(16)}${ratio(fb.peak, fa.peak)}`,
+    `${'B / A by round'.padEnd(width)}${byRound(fb.seconds, fa.seconds)} (wall time)`,
     differing.length === 0
       ? 'same output: every run gave the same summary (records, events, keys, findings, …)'
       : `different output: ${differing.join('; ')} gave a summary unlike the first run's`,
@@ -62,7 +69,7 @@ export const engineComparisonLines = ({ records, a, b, cpuMs, differing }) => {
     `${'B / A (medians)'.padEnd(width)}${(median(measured.b) / median(measured.a)).toFixed(3)}x`,
     `${'B / A by round'.padEnd(width)}${pairs.map((x) => x.toFixed(3)).join(', ')} (median ${median(pairs).toFixed(3)}x)`,
     differing.length === 0
-      ? 'same output: every round counted the same records, events, correlations, findings and ledger rows'
+      ? 'same output: every round counted the same records, events, correlations, findings and calls on ledger rows'
       : `different output: ${differing.join('; ')} counted something unlike the first round`,
   ];
 };

@@ -44,7 +44,9 @@ describe('npm run bench:compare, its printout and rules', () => {
     // A figure the same in every run prints once, not as a range.
     expect(lines[3]).toMatch(/^B working tree\s+22\.00–23\.00 s\s+38\.0 s\s+350 MB$/);
     expect(lines[4]).toMatch(/^B \/ A \(medians\)\s+0\.900x\s+0\.927x\s+1\.000x$/);
-    expect(lines[5]).toMatch(/^same output/);
+    // Each round's pair: 22/24, 22.5/25, 23/26.
+    expect(lines[5]).toMatch(/^B \/ A by round\s+0\.917, 0\.900, 0\.885 \(median 0\.900x\) \(wall time\)$/);
+    expect(lines[6]).toMatch(/^same output/);
   });
 
   it('names the runs whose output differed', () => {
