@@ -73,10 +73,12 @@ export const normalizePrincipal = (userIdentity: unknown): Principal => {
       return principalOf(type, arn ?? `iam-user:${accountId ?? 'unknown'}:${str(ui['userName']) ?? principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
     case 'AssumedRole': {
       const issuerArn = sessionIssuerArn(ui);
-      // The role ARN is folded out of the session ARN only when the session issuer does not name it.
-      const roleArn = issuerArn ?? (arn !== undefined ? foldAssumedRoleArn(arn)?.roleArn : undefined);
-      const id = roleArn ?? arn ?? `assumed-role:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`;
-      const sessionName = (arn !== undefined ? assumedRoleSessionName(arn) : undefined) ?? principalId?.split(':')[1];
+      // The role ARN is folded out of the session ARN only when the session issuer does not name it; the fold
+      // gives the session name too, else it is read alone.
+      const folded = issuerArn === undefined && arn !== undefined ? foldAssumedRoleArn(arn) : undefined;
+      const id = issuerArn ?? folded?.roleArn ?? arn ?? `assumed-role:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`;
+      const sessionFromArn = issuerArn === undefined ? folded?.sessionName : arn !== undefined ? assumedRoleSessionName(arn) : undefined;
+      const sessionName = sessionFromArn ?? principalId?.split(':')[1];
       return principalOf(type, id, isServiceLinkedRoleArn(id), arn, sessionName, accountId, accessKeyId);
     }
     case 'FederatedUser':

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assumedRoleSessionName, foldAssumedRoleArn } from '#core/events/principal.ts';
+import { assumedRoleSessionName, foldAssumedRoleArn, normalizePrincipal } from '#core/events/principal.ts';
 
 describe('assumedRoleSessionName', () => {
   it('reads the session name an assumed-role ARN ends with', () => {
@@ -22,5 +22,24 @@ describe('assumedRoleSessionName', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('normalizePrincipal, an assumed role', () => {
+  const arn = 'arn:aws:sts::111122223333:assumed-role/FinanceAnalyst/bob';
+  const identity = { type: 'AssumedRole', arn, accountId: '111122223333', principalId: 'AROAEXAMPLE:bob' };
+
+  it('names the role its session issuer names, and the session the ARN ends with', () => {
+    const issuer = { type: 'Role', arn: 'arn:aws:iam::111122223333:role/team/FinanceAnalyst', accountId: '111122223333' };
+    expect(normalizePrincipal({ ...identity, sessionContext: { sessionIssuer: issuer } })).toMatchObject({ id: issuer.arn, arn, sessionName: 'bob' });
+  });
+
+  it('folds the role and the session out of the ARN when no issuer is logged', () => {
+    expect(normalizePrincipal(identity)).toMatchObject({ id: 'arn:aws:iam::111122223333:role/FinanceAnalyst', arn, sessionName: 'bob' });
+  });
+
+  it('takes the session from the principal id when the ARN has none', () => {
+    expect(normalizePrincipal({ ...identity, arn: 'arn:aws:sts::111122223333:assumed-role/FinanceAnalyst' })).toMatchObject({ sessionName: 'bob' });
+    expect(normalizePrincipal({ ...identity, arn: undefined })).toMatchObject({ id: 'assumed-role:111122223333:AROAEXAMPLE', sessionName: 'bob' });
   });
 });
