@@ -240,9 +240,10 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       for (const { rule, settings: s } of rulesFor(e)) {
         const group = rule.windowGroup?.(e);
         if (group !== undefined) {
-          const start = windowStartMs(e.eventTimeMs, s.windowMs);
-          keys.add(stateKey.window(rule.id, group, start));
-          keys.add(stateKey.window(rule.id, group, start - s.windowMs));
+          // The window and the previous one, as the rule's context reads them (countInWindow, windowEvidence).
+          const window = windowKeys.of(rule, group, windowStartMs(e.eventTimeMs, s.windowMs), s.windowMs);
+          keys.add(window.key);
+          keys.add(window.previousKey);
         }
       }
     }
