@@ -270,7 +270,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         progress.fileDone(item.bytes);
         const nameInDb = namesInDb.get(item.file);
         namesInDb.delete(item.file);
-        if (db !== undefined && nameInDb !== undefined && !failedFiles.delete(item.file)) db.noteFile(nameInDb, item.bytes, records, nowMs());
+        if (db !== undefined && nameInDb !== undefined && !failedFiles.delete(item.file)) await db.noteFile(nameInDb, item.bytes, records, nowMs());
         records = 0;
       } else {
         const outcome = item.type === 'normalized' ? await processor.processNormalized(item.batch, item.results) : await processor.processBatch(item.batch);
@@ -282,8 +282,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           changedFindings.set(f.id, f);
         }
         if (db !== undefined && ledger.size >= Math.min(ACCUMULATED_LEDGER_ROWS, db.checkpointRows)) {
-          // DuckDB writes while the engine goes on with the next batches; the next write or checkpoint waits for it.
-          db.startLedgerWrite(ledger.drainForWrite());
+          await db.writeLedger(ledger.drainForWrite());
           // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
           if (db.checkpointDue(store.entries.size)) {
             if (ledger.size > 0) await db.writeLedger(ledger.drain());

@@ -226,10 +226,10 @@ describe('kdm replay --db: the decrypt ledger', () => {
     await db.begin();
     const row = (day: string, count: number): LedgerRow => ({ kind: 'ledger', day, key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: '', operation: 'Decrypt', path: 'direct', count, errors: 0, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day), objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
     await db.writeLedger({ rows: [row('2026-10-01', 3)], accesses: [] });
-    db.noteFile('a.json.gz', 10, 3, BASE_TIME_MS);
+    await db.noteFile('a.json.gz', 10, 3, BASE_TIME_MS);
     await db.checkpoint([['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]], []);
     await db.writeLedger({ rows: [row('2026-10-01', 4), row('2026-10-02', 5)], accesses: [] });
-    db.noteFile('b.json.gz', 10, 9, BASE_TIME_MS);
+    await db.noteFile('b.json.gz', 10, 9, BASE_TIME_MS);
     await db.rollback();
     db.close();
 
@@ -296,13 +296,13 @@ describe('kdm replay --db: the decrypt ledger', () => {
   it('knows a file noted earlier in the run, though it lets go of the names it loaded once it notes', async () => {
     const db = await openLedgerDatabase(join(work, 'noted.duckdb'));
     await db.begin();
-    db.noteFile('before.json.gz', 10, 1, BASE_TIME_MS);
+    await db.noteFile('before.json.gz', 10, 1, BASE_TIME_MS);
     await db.commit([], []);
     await db.begin();
 
     expect(await db.hasFile('before.json.gz', 10)).toBe(true);
     expect(await db.hasFile('now.json.gz', 20)).toBe(false);
-    db.noteFile('now.json.gz', 20, 2, BASE_TIME_MS);
+    await db.noteFile('now.json.gz', 20, 2, BASE_TIME_MS);
     expect(await db.hasFile('now.json.gz', 20)).toBe(true);
     expect(await db.hasFile('now.json.gz', 21)).toBe(false);
     expect(await db.hasFile('before.json.gz', 10)).toBe(true);
@@ -361,49 +361,6 @@ describe('kdm replay --db: the decrypt ledger', () => {
       { day: '2026-10-01', calls: '3' },
       { day: '2026-10-03', calls: '5' },
     ]);
-  });
-
-  it('runs writes started without waiting one at a time, in order, and throws a failed one\'s error from the next call that waits for it', async () => {
-    const access = (day: string, objectKey: string, count: number): ObjectAccess => ({ kind: 'object-access', day, key: 'k', principal: 'p', bucket: 'b', objectKey, operation: 'GetObject', count, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day) + count, sourceIps: [`198.51.100.${count}`], sessions: [], eventIds: [], correlation: 'object' });
-    const row = (day: string, count: number): LedgerRow => ({ kind: 'ledger', day, key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: 'b', operation: 'Decrypt', path: 's3', count, errors: 0, firstSeenMs: Date.parse(day), lastSeenMs: Date.parse(day) + count, objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
-    // Each write repeats ids of the one before, so a write that overtook another would merge with the wrong rows.
-    const writes: LedgerDelta[] = Array.from({ length: 12 }, (_, w) => ({
-      rows: [row('2026-10-01', w + 1), row(`2026-10-0${2 + (w % 3)}`, 1)],
-      accesses: Array.from({ length: 200 }, (_, i) => access(`2026-10-0${1 + ((w + i) % 4)}`, `o${i % 50}`, 1 + (w % 5))),
-    }));
-    const build = async (file: string, write: (db: Awaited<ReturnType<typeof openLedgerDatabase>>, delta: LedgerDelta) => Promise<void>): Promise<void> => {
-      const db = await openLedgerDatabase(file);
-      await db.begin();
-      for (const [w, delta] of writes.entries()) {
-        await write(db, delta);
-        db.noteFile(`${w}.json.gz`, w, 1, BASE_TIME_MS);
-        if (w === 5) await db.checkpoint([], []);
-      }
-      await db.commit([], []);
-      db.close();
-    };
-    const awaited = join(work, 'writes-awaited.duckdb');
-    const started = join(work, 'writes-started.duckdb');
-    await build(awaited, (db, delta) => db.writeLedger(delta));
-    await build(started, async (db, delta) => db.startLedgerWrite(delta));
-    const all = async (file: string, table: string): Promise<unknown> => query(file, `SELECT * EXCLUDE (id) FROM ${table} ORDER BY ALL`);
-    for (const table of ['ledger', 'object_access']) expect(await all(started, table)).toEqual(await all(awaited, table));
-    expect(await query(started, 'SELECT count(*) AS n FROM ingested_files')).toEqual([{ n: '12' }]);
-    expect(await query(started, 'SELECT sum(calls) AS calls FROM ledger')).toEqual([{ calls: String(writes.reduce((n, d) => n + d.rows.reduce((m, r) => m + r.count, 0), 0)) }]);
-
-    // A write that DuckDB refuses (a day that is no date), started and left: the checkpoint after it throws its error.
-    const failing = await openLedgerDatabase(join(work, 'writes-failing.duckdb'));
-    await failing.begin();
-    failing.startLedgerWrite({ rows: [row('2026-10-01', 1)], accesses: [] });
-    failing.startLedgerWrite({ rows: [{ ...row('not a day', 1), firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS }], accesses: [] });
-    await expect(failing.checkpoint([], [])).rejects.toThrow(/Conversion Error.*not a day/i);
-    await failing.rollback();
-    // A rollback waits for a write under way, and takes it back.
-    await failing.begin();
-    failing.startLedgerWrite({ rows: [row('2026-10-02', 1)], accesses: [] });
-    await failing.rollback();
-    failing.close();
-    expect(await query(join(work, 'writes-failing.duckdb'), 'SELECT count(*) AS n FROM ledger')).toEqual([{ n: '0' }]);
   });
 
   it('merges into a file an earlier version made, whose ledger and state tables have a PRIMARY KEY, across checkpoints and within one', async () => {

@@ -105,12 +105,6 @@ export interface LedgerDatabase {
    */
   writeLedger(delta: LedgerDelta): Promise<void>;
   /**
-   * Starts `writeLedger` and returns before DuckDB has done it, so the caller goes on meanwhile (a replay's engine
-   * runs the next batches). Writes run one at a time, in the order started; every other call that uses the
-   * database waits for the one under way first, and the call that waits for a write that failed throws its error.
-   */
-  startLedgerWrite(delta: LedgerDelta): void;
-  /**
    * Enough ledger rows were written since the last checkpoint that the run should `checkpoint` (and so bound
    * DuckDB's memory): every 50,000 rows, or every `stateEntries` rows when the state is larger, so rewriting
    * the state never outweighs the ledger.
@@ -124,12 +118,10 @@ export interface LedgerDatabase {
   checkpoint(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
   /** Whether a log file with this name and size was replayed into the database before (or earlier in this run). */
   hasFile(name: string, bytes: number): Promise<boolean>;
-  /** Notes a log file as replayed: kept in memory, and written with the next checkpoint or the commit. */
-  noteFile(name: string, bytes: number, records: number, atMs: number): void;
+  noteFile(name: string, bytes: number, records: number, atMs: number): Promise<void>;
   /** Replaces the stored state with the run's final state and upserts the findings changed since the last checkpoint, then commits. */
   commit(state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void>;
   rollback(): Promise<void>;
-  /** Closes the file: after `commit` or `rollback`, which wait for a write under way (closing cannot). */
   close(): void;
 }
 
@@ -263,17 +255,8 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
         throw new DatabaseMemoryError(file, memoryLimitMb, doing, { cause: error, ...(options.memoryAdvice !== undefined ? { advice: options.memoryAdvice(memoryLimitMb) } : {}) });
       }
     };
-  // Files noted since the last checkpoint, as rows of ingested_files: added to it with the run's state.
-  let notedFiles: [name: string, bytes: number, atMs: number, records: number][] = [];
+  let filesAppender: DuckDBAppender | undefined;
   let ingested: Set<string> | undefined;
-  // The ledger write under way (startLedgerWrite), which every other use of the connection waits for.
-  let writing: Promise<void> | undefined;
-  /** Waits for the write under way, if any, and throws its error if it failed (once: the run ends with it). */
-  const writeDone = async (): Promise<void> => {
-    const write = writing;
-    writing = undefined;
-    await write;
-  };
   let sinceCheckpoint = 0;
   // What a write looks up: ids of a day the table held when opened, and ids this run may have written before.
   const lookups = { ledger: { days: new Set<string>(), written: new WrittenIds() }, object_access: { days: new Set<string>(), written: new WrittenIds() } };
@@ -322,7 +305,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     await connection.run(`DELETE FROM ${table}_stage`);
   };
 
-  const startLedgerWrite = (delta: LedgerDelta): void => {
+  const writeLedger = async (delta: LedgerDelta): Promise<void> => {
     // One entry per id: the same id twice in a delta is merged before it meets the stored row.
     const rows = new Map<string, LedgerRow>();
     for (const r of delta.rows) {
@@ -334,31 +317,15 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       const id = objectAccessId(a);
       accesses.set(id, mergeObjectAccess(accesses.get(id), a));
     }
-    // Counted now, so that `checkpointDue` is told of the write at once.
-    sinceCheckpoint += rows.size + accesses.size;
-    const previous = writing;
-    const write = (async () => {
-      await previous;
-      await writeTables(rows, accesses);
-    })();
-    // Thrown by the next call that waits for it (writeDone), not reported as unhandled meanwhile.
-    write.catch(() => undefined);
-    writing = write;
-  };
-  const writeTables = withinBudget('writing ledger rows', async (rows: ReadonlyMap<string, LedgerRow>, accesses: ReadonlyMap<string, ObjectAccess>): Promise<void> => {
     await writeTable('ledger', LEDGER_COLUMNS, rows, storedLedgerRow, mergeLedgerRow, ledgerCells);
     await writeTable('object_access', ACCESS_COLUMNS, accesses, storedObjectAccess, mergeObjectAccess, accessCells);
-  });
+    sinceCheckpoint += rows.size + accesses.size;
+  };
 
-  /** Replaces the stored state with `state`, upserts `findings` and adds the files noted, inside the open transaction. */
+  /** Replaces the stored state with `state`, upserts `findings` and ends the files' appender, inside the open transaction. */
   const writeRun = async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]): Promise<void> => {
-    await writeDone();
-    if (notedFiles.length > 0) {
-      const files = await connection.createAppender('ingested_files');
-      for (const [name, bytes, atMs, records] of notedFiles) appendRow(files, [name, bytes, new Date(atMs), records]);
-      files.closeSync();
-      notedFiles = [];
-    }
+    filesAppender?.closeSync();
+    filesAppender = undefined;
     await connection.run('DROP TABLE engine_state');
     await connection.run(`CREATE TABLE engine_state ${ENGINE_STATE_COLUMNS}`);
     const st = await connection.createAppender('engine_state');
@@ -395,27 +362,24 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     checkpointDue(stateEntries) {
       return sinceCheckpoint >= Math.max(checkpointRows, stateEntries);
     },
-    async writeLedger(delta) {
-      startLedgerWrite(delta);
-      await writeDone();
-    },
-    startLedgerWrite,
+    writeLedger: withinBudget('writing ledger rows', writeLedger),
     async hasFile(name, bytes) {
       if (ingested === undefined) {
-        await writeDone();
+        // Files noted since the last look are in the appender: flushed, they are in the table this reads.
+        filesAppender?.flushSync();
         ingested = new Set();
         const reader = await connection.runAndReadAll('SELECT name, bytes FROM ingested_files');
         for (const [n, b] of reader.getRows()) ingested.add(`${String(n)}\u0000${String(b)}`);
-        for (const [n, b] of notedFiles) ingested.add(`${n}\u0000${b}`);
       }
       return ingested.has(`${name}\u0000${bytes}`);
     },
-    noteFile(name, bytes, records, atMs) {
+    noteFile: withinBudget('noting a replayed file', async (name: string, bytes: number, records: number, atMs: number) => {
       // A replay asks `hasFile` while it plans, before it reads and notes: the names it loaded for that are let go
       // here (a few MB at 25,000 files) and read again if asked once more.
       ingested = undefined;
-      notedFiles.push([name, bytes, atMs, records]);
-    },
+      filesAppender ??= await connection.createAppender('ingested_files');
+      appendRow(filesAppender, [name, bytes, new Date(atMs), records]);
+    }),
     checkpoint: withinBudget('committing a checkpoint', async (state: Iterable<readonly [string, StoredEntry]>, findings: readonly FindingRecord[]) => {
       await writeRun(state, findings);
       await connection.run('COMMIT');
@@ -428,9 +392,6 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       inTransaction = false;
     }),
     async rollback() {
-      // The write under way is let finish first. A run rolls back for an error of its own, which it ends with:
-      // the write's, if it failed too, is dropped.
-      await writeDone().catch(() => undefined);
       if (!inTransaction) return;
       inTransaction = false;
       try {
