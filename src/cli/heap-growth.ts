@@ -18,8 +18,13 @@ import { setFlagsFromString } from 'node:v8';
  * 339–355 MB, against 26.8–27.6 s, 43.5–44.6 s and 338–356 MB with the forced collections; without the ledger
  * 18.3–18.4 s at 164–166 MB against 19.6–19.9 s at 178–180 MB; 5M records 113 s at 418 MB against 133 s at
  * 440 MB. 100% was 2% faster for 5–10 MB more, 50% slower for no less memory.
+ *
+ * 75% until 2026-12-04, when the 5M-record replay peaked at 291–300 MB against its 300 MB target. Measured again
+ * then, in alternating rounds against 75%, 50% took 1.02× the time at 5M records for 280–285 MB against 295–299;
+ * at 1M 0.997× and 1.098× (at the median of the rounds' own ratios, in two comparisons) for 252–267 MB against
+ * 260–279; in files of 1,000 records 1.02× for 291–295 MB against 301–304.
  */
-export const HEAP_GROWING_PERCENT = 75;
+export const HEAP_GROWING_PERCENT = 50;
 
 /** The V8 flag that sets it: process-wide, so the reader threads' heaps follow it too. */
 export const HEAP_GROWING_FLAG = `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
