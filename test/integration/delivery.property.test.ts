@@ -4,7 +4,7 @@ import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/
 import { createRecordProcessor, type BatchOutcome } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import { ledgerRowId, mergeLedgerRow, type LedgerRow } from '#core/ledger/ledger.ts';
+import { mergeById } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 
@@ -19,11 +19,8 @@ interface Result {
 
 const collect = (outcomes: readonly BatchOutcome[], store: MemoryStateStore): Result => {
   const findings = new Map<string, FindingRecord>();
-  const rows = new Map<string, LedgerRow>();
-  for (const o of outcomes) {
-    for (const f of o.findings) findings.set(f.id, f);
-    for (const r of o.ledger.rows) rows.set(ledgerRowId(r), mergeLedgerRow(rows.get(ledgerRowId(r)), r));
-  }
+  for (const o of outcomes) for (const f of o.findings) findings.set(f.id, f);
+  const { rows } = mergeById({ rows: outcomes.flatMap((o) => o.ledger.rows), accesses: [] });
   const baselines: Record<string, unknown> = {};
   for (const [k, e] of store.entries) if (e.kind === 'key-baseline' || e.kind === 'principal-baseline') baselines[k] = JSON.parse(JSON.stringify(e));
   return {

@@ -1,7 +1,7 @@
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { DatabaseMemoryError, InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import { ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
+import { mergeById, mergeLedgerRow, mergeObjectAccess, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StoredEntry } from '#core/ports.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { DEFAULT_WRITE_MEMORY_MB, QUERY_MEMORY_MB } from './database-budget.ts';
@@ -307,16 +307,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
 
   const writeLedger = async (delta: LedgerDelta): Promise<void> => {
     // One entry per id: the same id twice in a delta is merged before it meets the stored row.
-    const rows = new Map<string, LedgerRow>();
-    for (const r of delta.rows) {
-      const id = ledgerRowId(r);
-      rows.set(id, mergeLedgerRow(rows.get(id), r));
-    }
-    const accesses = new Map<string, ObjectAccess>();
-    for (const a of delta.accesses) {
-      const id = objectAccessId(a);
-      accesses.set(id, mergeObjectAccess(accesses.get(id), a));
-    }
+    const { rows, accesses } = mergeById(delta);
     await writeTable('ledger', LEDGER_COLUMNS, rows, storedLedgerRow, mergeLedgerRow, ledgerCells);
     await writeTable('object_access', ACCESS_COLUMNS, accesses, storedObjectAccess, mergeObjectAccess, accessCells);
     sinceCheckpoint += rows.size + accesses.size;

@@ -330,3 +330,23 @@ export const mergeObjectAccess = (prior: ObjectAccess | undefined, delta: Object
   for (const id of delta.eventIds) pushCapped(merged.eventIds, id, ACCESS_SAMPLE);
   return merged;
 };
+
+/** Rows and accesses of one or more deltas, one entry per id: those of the same id merged as a store merges them. */
+export interface MergedLedger {
+  readonly rows: Map<string, LedgerRow>;
+  readonly accesses: Map<string, ObjectAccess>;
+}
+
+export const mergeById = (delta: LedgerDelta): MergedLedger => {
+  const rows = new Map<string, LedgerRow>();
+  for (const r of delta.rows) {
+    const id = ledgerRowId(r);
+    rows.set(id, mergeLedgerRow(rows.get(id), r));
+  }
+  const accesses = new Map<string, ObjectAccess>();
+  for (const a of delta.accesses) {
+    const id = objectAccessId(a);
+    accesses.set(id, mergeObjectAccess(accesses.get(id), a));
+  }
+  return { rows, accesses };
+};

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
-import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
+import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 
@@ -17,14 +17,7 @@ const ledgerFor = async (batches: readonly (readonly unknown[])[]): Promise<Ledg
   return out;
 };
 
-const merged = (deltas: readonly LedgerDelta[]): LedgerRow[] => {
-  const rows = new Map<string, LedgerRow>();
-  for (const d of deltas) for (const r of d.rows) {
-    const id = `${r.day}|${r.key}|${r.principal}|${r.bucket}|${r.operation}|${r.path}`;
-    rows.set(id, mergeLedgerRow(rows.get(id), r));
-  }
-  return [...rows.values()];
-};
+const merged = (deltas: readonly LedgerDelta[]): LedgerRow[] => [...mergeById({ rows: deltas.flatMap((d) => d.rows), accesses: [] }).rows.values()];
 
 describe('decrypt ledger', () => {
   it('aggregates one row per day, key, principal, account, region, bucket, operation and path', () => {
@@ -174,13 +167,9 @@ describe('decrypt ledger', () => {
       expect(inPieces.size).toBe(0);
 
       const all = once.drain();
-      const byId = <T,>(items: readonly T[], id: (x: T) => string, merge: (prior: T | undefined, delta: T) => T): Map<string, T> => {
-        const out = new Map<string, T>();
-        for (const x of items) out.set(id(x), merge(out.get(id(x)), x));
-        return out;
-      };
-      expect(byId(pieces.flatMap((p) => p.rows), ledgerRowId, mergeLedgerRow)).toEqual(byId(all.rows, ledgerRowId, mergeLedgerRow));
-      expect(byId(pieces.flatMap((p) => p.accesses), objectAccessId, mergeObjectAccess)).toEqual(byId(all.accesses, objectAccessId, mergeObjectAccess));
+      const fromPieces = mergeById({ rows: pieces.flatMap((p) => p.rows), accesses: pieces.flatMap((p) => p.accesses) });
+      expect(fromPieces.rows).toEqual(mergeById(all).rows);
+      expect(fromPieces.accesses).toEqual(mergeById(all).accesses);
       expect(all.rows.map((r) => r.count)).toEqual([180, 180]);
     });
 
