@@ -26,3 +26,19 @@ export declare const engineComparisonLines: (comparison: {
   readonly cpuMs: { readonly a: readonly number[]; readonly b: readonly number[] };
   readonly differing: readonly string[];
 }) => string[];
+/** Callgrind's count of instructions from a process's stderr; undefined when it printed none. */
+export declare const instructionsCollected: (stderr: string) => number | undefined;
+/** Two callgrind runs of one build: with the warm-up rounds alone, and with the warm-up and the measured rounds. */
+export interface InstructionCounts {
+  readonly warmup: number;
+  readonly total: number;
+}
+export declare const instructionComparisonLines: (comparison: {
+  readonly records: number;
+  readonly rounds: number;
+  readonly warmup: number;
+  readonly a: string;
+  readonly b: string;
+  readonly counts: { readonly a: InstructionCounts; readonly b: InstructionCounts };
+  readonly differing: boolean;
+}) => string[];

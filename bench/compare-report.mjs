@@ -74,3 +74,32 @@ export const engineComparisonLines = ({ records, a, b, cpuMs, differing }) => {
       : `different output: ${differing.join('; ')} counted something unlike the first round`,
   ];
 };
+
+/** Callgrind's count of the instructions a process ran, from what it writes to stderr (`==123== Collected : 9862102185`). */
+export const instructionsCollected = (stderr) => {
+  const match = /^==\d+== Collected : (\d+)$/m.exec(stderr);
+  return match === null ? undefined : Number(match[1]);
+};
+
+/**
+ * `bench:compare --instructions`'s printout: each build's instructions over its measured rounds (its run of warm-up
+ * and measured rounds less its run of warm-up alone), per record, and B over A. `counts.a` and `counts.b` hold
+ * `{ warmup, total }`, the two runs' counts; `differing` is true when the builds' last rounds counted differently.
+ */
+export const instructionComparisonLines = ({ records, rounds, warmup, a, b, counts, differing }) => {
+  const width = Math.max(a.length, b.length) + 4;
+  const measured = (c) => c.total - c.warmup;
+  const row = (name, c) => {
+    const n = measured(c);
+    return `${name.padEnd(width)}${n.toLocaleString('en-US').padStart(18)} instructions, ${Math.round(n / (rounds * records)).toLocaleString('en-US')} a record`;
+  };
+  return [
+    `the engine alone over ${records.toLocaleString('en-US')} records: the instructions of ${rounds} round(s) after ${warmup} of warm-up, counted by valgrind's callgrind`,
+    row(`A ${a}`, counts.a),
+    row(`B ${b}`, counts.b),
+    `${'B / A'.padEnd(width)}${(measured(counts.b) / measured(counts.a)).toFixed(4)}x`,
+    differing
+      ? 'different output: the builds\' rounds counted different records, events, correlations, findings or calls on ledger rows'
+      : 'same output: both builds counted the same records, events, correlations, findings and calls on ledger rows',
+  ];
+};

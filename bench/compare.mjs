@@ -10,6 +10,8 @@
 //   npm run bench:compare -- HEAD~1 --records 5000000 --days 70 --runs 2   the input of bench --full's 5x peak
 //   npm run bench:compare -- HEAD --engine                the engine alone (bench/engine-alone.ts), 200,000 records,
 //                                                          8 measured rounds
+//   npm run bench:compare -- HEAD --instructions          the engine alone's instructions under valgrind, 20,000
+//                                                          records, 3 measured rounds (a few minutes)
 //
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay
@@ -19,16 +21,21 @@
 // thread's work without readers or database, both builds in one process taking turns (bench/engine-rounds.mjs),
 // --runs rounds each (8 unless told) after a warm-up. Its figures move far less than a replay's, so changes of a
 // few percent to the engine can be told from the host's drift.
-import { execFileSync, spawnSync } from 'node:child_process';
+//
+// With --instructions, the same engine alone runs under valgrind's callgrind (bench/engine-count.mjs), which counts
+// the instructions it executes: the same build gives the same count within about 0.1% whatever else the host is
+// doing, so a change of 1% to the engine's work shows, where CPU time cannot tell 10%. Instructions are not time
+// (a cache miss costs no instruction), so a change it favours is then checked with --engine or a replay.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { build as esbuild } from 'esbuild';
-import { comparableSummary, comparisonLines, ENGINE_WARMUP_ROUNDS, engineComparisonLines, roundOrder } from './compare-report.mjs';
+import { comparableSummary, comparisonLines, ENGINE_WARMUP_ROUNDS, engineComparisonLines, instructionComparisonLines, instructionsCollected, roundOrder } from './compare-report.mjs';
 import { buildCheckout, dataset, KDM, replay, ROOT, say, scratchFile } from './harness.mjs';
 
-const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N] [--engine]';
+const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N] [--engine | --instructions]';
 
 const fail = (message) => {
   process.stderr.write(`bench:compare: ${message}\n${USAGE}\n`);
@@ -46,6 +53,7 @@ try {
       'records-per-file': { type: 'string' },
       days: { type: 'string' },
       engine: { type: 'boolean', default: false },
+      instructions: { type: 'boolean', default: false },
     },
   });
 } catch (cause) {
@@ -58,10 +66,14 @@ const count = (name, value) => {
   if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a whole number of at least 1, not "${value}"`);
   return n;
 };
-const engineAlone = values.engine;
-if (engineAlone && values['no-ledger']) fail('--engine runs with the ledger accumulator, and without a database: --no-ledger does not apply');
-const records = count('records', values.records ?? (engineAlone ? '200000' : '1000000'));
-const rounds = count('runs', values.runs ?? (engineAlone ? '8' : '3'));
+const instructions = values.instructions;
+const engineAlone = values.engine || instructions;
+if (engineAlone && values['no-ledger']) fail('--engine and --instructions run with the ledger accumulator, and without a database: --no-ledger does not apply');
+if (instructions && spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  fail('--instructions counts with valgrind, which is not installed here (Debian: apt-get install valgrind)');
+}
+const records = count('records', values.records ?? (instructions ? '20000' : engineAlone ? '200000' : '1000000'));
+const rounds = count('runs', values.runs ?? (instructions ? '3' : engineAlone ? '8' : '3'));
 const recordsPerFile = values['records-per-file'] === undefined ? undefined : count('records-per-file', values['records-per-file']);
 const days = values.days === undefined ? undefined : count('days', values.days);
 
@@ -128,7 +140,8 @@ const a = await build(positionals[0]);
 const b = await build(values.against);
 const input = dataset(records, { ...(recordsPerFile === undefined ? {} : { recordsPerFile }), ...(days === undefined ? {} : { days }) });
 const ledger = !values['no-ledger'];
-if (engineAlone) compareEngines();
+if (instructions) await compareInstructions();
+else if (engineAlone) compareEngines();
 else compareReplays();
 
 function compareReplays() {
@@ -166,4 +179,34 @@ function compareEngines() {
   const { records: measured, cpuMs, differing } = JSON.parse(run.stdout);
   process.stdout.write(`${engineComparisonLines({ records: measured, a: a.label, b: b.label, cpuMs, differing }).join('\n')}\n`);
   if (differing.length > 0) process.exitCode = 1;
+}
+
+/**
+ * --instructions: each build's engine alone under callgrind, once with the warm-up rounds and once with the warm-up
+ * and the measured rounds; the difference is what the measured rounds ran. The four runs go two at a time (valgrind
+ * runs a process's threads on one core), which changes no count.
+ */
+async function compareInstructions() {
+  say(`counting the instructions of ${rounds} round(s) of each build's engine alone over ${records.toLocaleString('en-US')} records, after ${ENGINE_WARMUP_ROUNDS} of warm-up, from ${input} (valgrind runs them about 50x slower)`);
+  const run = promisify(execFile);
+  const count = async (which, engine, engineRounds) => {
+    const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', '--predictable', join(ROOT, 'bench', 'engine-count.mjs'), engine, input, String(engineRounds)];
+    let out;
+    try {
+      out = await run('valgrind', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    } catch (cause) {
+      return fail(`counting ${which}'s ${engineRounds} round(s) failed: ${String(cause.stderr ?? cause.message).trim().split('\n').slice(-3).join(' ')}`);
+    }
+    const collected = instructionsCollected(out.stderr);
+    if (collected === undefined) fail(`callgrind printed no count for ${which}'s ${engineRounds} round(s)`);
+    say(`${which.toUpperCase()}  ${String(engineRounds).padStart(2)} round(s)  ${collected.toLocaleString('en-US').padStart(18)} instructions`);
+    return { collected, ...JSON.parse(out.stdout) };
+  };
+  const [aWarm, bWarm] = await Promise.all([count('a', a.engine, ENGINE_WARMUP_ROUNDS), count('b', b.engine, ENGINE_WARMUP_ROUNDS)]);
+  const [aTotal, bTotal] = await Promise.all([count('a', a.engine, ENGINE_WARMUP_ROUNDS + rounds), count('b', b.engine, ENGINE_WARMUP_ROUNDS + rounds)]);
+  removeWorktrees();
+  const differing = JSON.stringify(aTotal.found) !== JSON.stringify(bTotal.found) || aTotal.records !== bTotal.records;
+  const counts = { a: { warmup: aWarm.collected, total: aTotal.collected }, b: { warmup: bWarm.collected, total: bTotal.collected } };
+  process.stdout.write(`${instructionComparisonLines({ records: aTotal.records, rounds, warmup: ENGINE_WARMUP_ROUNDS, a: a.label, b: b.label, counts, differing }).join('\n')}\n`);
+  if (differing) process.exitCode = 1;
 }

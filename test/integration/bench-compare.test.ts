@@ -44,5 +44,6 @@ describe('npm run bench:compare', () => {
     expect(compare(['HEAD', '--runs', 'two']).stderr).toMatch(/--runs must be a whole number of at least 1, not "two"/);
     expect(compare(['HEAD', '--days', '0']).stderr).toMatch(/--days must be a whole number of at least 1, not "0"/);
     expect(compare(['HEAD', '--rounds', '2']).stderr).toMatch(/bench:compare: Unknown option '--rounds'/);
+    expect(compare(['HEAD', '--instructions', '--no-ledger']).stderr).toMatch(/--engine and --instructions run with the ledger accumulator, and without a database: --no-ledger does not apply/);
   });
 });

@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KMS_CRYPTO_OPERATION_SET } from '#core/events/kms-operations.ts';
+import { instructionsCollected } from '../../bench/compare-report.mjs';
 import { REPO, runKdm } from '../helpers/cli.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'kdm-engine-alone-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+const hasValgrind = spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0;
+
 describe('bench:compare --engine (bench/engine-alone.ts, bench/engine-rounds.mjs)', () => {
-  it('evaluates the records as the replay does, two builds taking turns in one process', async () => {
+  it('evaluates the records as the replay does, two builds taking turns in one process, and one under callgrind alike', async () => {
     const input = join(scratch, 'sim');
     expect(runKdm(['simulate', '--out', input, '--events', '3000', '--seed', '7', '--anomalies']).status).toBe(0);
     const bundle = join(scratch, 'engine-alone.mjs');
@@ -45,5 +48,20 @@ describe('bench:compare --engine (bench/engine-alone.ts, bench/engine-rounds.mjs
     const cryptoCalls = Object.entries(summary.kms.byOperation).reduce((n, [operation, calls]) => n + (KMS_CRYPTO_OPERATION_SET.has(operation) ? calls : 0), 0);
     expect(out.found.ledgerCalls).toBe(cryptoCalls);
     expect(cryptoCalls).toBeGreaterThan(0);
+
+    // --instructions: the same build under callgrind, one round, counts what a round of engine-rounds.mjs counted.
+    if (!hasValgrind) return;
+    const counted = spawnSync(
+      'valgrind',
+      ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', '--predictable', join(REPO, 'bench', 'engine-count.mjs'), bundle, input, '1'],
+      { encoding: 'utf8' },
+    );
+    expect(counted.status, counted.stderr).toBe(0);
+    expect(instructionsCollected(counted.stderr)).toBeGreaterThan(1e8);
+    expect(JSON.parse(counted.stdout)).toEqual({ records: out.records, found: out.found });
+  }, 120_000);
+
+  it.runIf(!hasValgrind)('says that valgrind is missing (only the --instructions check is skipped)', () => {
+    console.warn('valgrind is not installed: the bench:compare --instructions check was skipped');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparableSummary, comparisonLines, engineComparisonLines, roundOrder } from '../../bench/compare-report.mjs';
+import { comparableSummary, comparisonLines, engineComparisonLines, instructionComparisonLines, instructionsCollected, roundOrder } from '../../bench/compare-report.mjs';
 
 describe('npm run bench:compare, its printout and rules', () => {
   it('alternates which build runs first in each round', () => {
@@ -83,5 +83,36 @@ describe('npm run bench:compare --engine, its printout', () => {
   it('names the rounds that counted something else', () => {
     const lines = engineComparisonLines({ records: 10, a: 'a', b: 'b', cpuMs: { a: [1, 1, 1], b: [1, 1, 1] }, differing: ['B, round 3'] });
     expect(lines.at(-1)).toBe('different output: B, round 3 counted something unlike the first round');
+  });
+});
+
+describe('npm run bench:compare --instructions, its reading of callgrind and its printout', () => {
+  it('reads the count callgrind prints when the process ends, and nothing else', () => {
+    const stderr = ['==31146== Callgrind, a call-graph generating cache profiler', '==31146== Events    : Ir', '==31146== Collected : 3006139520', '==31146== ', '==31146== I   refs:      3,006,139,520'].join('\n');
+    expect(instructionsCollected(stderr)).toBe(3_006_139_520);
+    expect(instructionsCollected('==1== Events    : Ir\nCollected : 12 (not callgrind\'s line)')).toBeUndefined();
+  });
+
+  it('counts the measured rounds as the longer run less the warm-up, per record, and B over A', () => {
+    const lines = instructionComparisonLines({
+      records: 20_000,
+      rounds: 3,
+      warmup: 2,
+      a: 'abc1234',
+      b: 'working tree',
+      counts: { a: { warmup: 8_000_000_000, total: 10_400_000_000 }, b: { warmup: 7_900_000_000, total: 10_200_000_000 } },
+      differing: false,
+    });
+    expect(lines[0]).toBe("the engine alone over 20,000 records: the instructions of 3 round(s) after 2 of warm-up, counted by valgrind's callgrind");
+    // 2.4e9 over 3 rounds of 20,000 records, and 2.3e9.
+    expect(lines[1]).toMatch(/^A abc1234\s+2,400,000,000 instructions, 40,000 a record$/);
+    expect(lines[2]).toMatch(/^B working tree\s+2,300,000,000 instructions, 38,333 a record$/);
+    expect(lines[3]).toMatch(/^B \/ A\s+0\.9583x$/);
+    expect(lines[4]).toMatch(/^same output/);
+  });
+
+  it('says when the builds counted different things', () => {
+    const counts = { a: { warmup: 1, total: 2 }, b: { warmup: 1, total: 2 } };
+    expect(instructionComparisonLines({ records: 1, rounds: 1, warmup: 2, a: 'a', b: 'b', counts, differing: true }).at(-1)).toMatch(/^different output: /);
   });
 });
