@@ -72,12 +72,12 @@ const INSERT_STAGED = {
        from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM object_access_stage`,
 };
 
-/** The ids a write may find stored, which it reads in one join (made once, like the stages). */
+/** The ids a write may find stored, which it looks up in one join (made once, like the stages). */
 const WRITTEN_IDS_STAGE = 'CREATE TEMP TABLE written_ids (id VARCHAR)';
 /**
- * The row ids of the stored rows a write found, which it deletes by those (made once, like the stages). Deleting by
- * id again read every id of the days looked up a second time: over a 1M-record replay the deletes took 219 ms that
- * way, 112 ms by row id.
+ * The row ids of the stored rows a write finds by their ids, which it then reads and deletes by (made once, like the
+ * stages). Over a 1M-record replay, finding, reading, converting and deleting them took about 630 ms that way, against
+ * about 890 ms for a select of every column and a delete, each joined on the ids (docs/performance.md).
  */
 const FOUND_ROWIDS_STAGE = 'CREATE TEMP TABLE found_rowids (found BIGINT)';
 
@@ -170,12 +170,6 @@ const accessCells = (id: string, a: ObjectAccess): Cell[] => [
 
 type StoredRow = Record<string, Json>;
 const text = (v: Json | undefined): string => (typeof v === 'string' ? v : '');
-/** The row id a lookup read with a stored row (a BIGINT, so text). */
-const rowidOf = (r: StoredRow): bigint => {
-  const v = r['found_rowid'];
-  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new Error(`internal: a stored row read without its row id (${String(v)})`);
-  return BigInt(v);
-};
 const texts = (v: Json | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const count = (v: Json | undefined): number => Number(v ?? 0);
 
@@ -305,21 +299,14 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       ids.closeSync();
       // An id holds its day, so its stored row is among those of the days looked up; DuckDB skips the others by their min/max.
       const within = DAY.test(firstDay) && DAY.test(lastDay) ? `day BETWEEN DATE '${firstDay}' AND DATE '${lastDay}' AND ` : '';
-      const reader = await connection.runAndReadAll(`SELECT rowid AS found_rowid, ${columns} FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`);
+      // The stored rows' row ids first, from their ids alone: a select of every column joined on the ids read the
+      // lists of every row of the days looked up. Within the write's transaction, a row id names the same row.
+      await connection.run(`INSERT INTO found_rowids SELECT rowid FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`);
       await connection.run('DELETE FROM written_ids');
-      const storedRows = reader.getRowObjectsJson() as StoredRow[];
-      if (storedRows.length > 0) {
-        // Within the write's transaction, the row ids just read name the same rows.
-        const rowids = await connection.createAppender('found_rowids', 'main', 'temp');
-        for (const r of storedRows) {
-          prior.set(text(r.id), stored(r));
-          rowids.appendBigInt(rowidOf(r));
-          rowids.endRow();
-        }
-        rowids.closeSync();
-        await connection.run(`DELETE FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
-        await connection.run('DELETE FROM found_rowids');
-      }
+      const reader = await connection.runAndReadAll(`SELECT ${columns} FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
+      for (const r of reader.getRowObjectsJson() as StoredRow[]) prior.set(text(r.id), stored(r));
+      if (prior.size > 0) await connection.run(`DELETE FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
+      await connection.run('DELETE FROM found_rowids');
     }
     const appender = await connection.createAppender(`${table}_stage`, 'main', 'temp');
     for (const [id, r] of rows) appendRow(appender, cells(id, merge(prior.get(id), r)));
