@@ -189,7 +189,7 @@ function compareEngines() {
 async function compareInstructions() {
   say(`counting the instructions of ${rounds} round(s) of each build's engine alone over ${records.toLocaleString('en-US')} records, after ${ENGINE_WARMUP_ROUNDS} of warm-up, from ${input} (valgrind runs them about 50x slower)`);
   const run = promisify(execFile);
-  const count = async (which, engine, engineRounds) => {
+  const counted = async (which, engine, engineRounds) => {
     const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', '--predictable', join(ROOT, 'bench', 'engine-count.mjs'), engine, input, String(engineRounds)];
     let out;
     try {
@@ -202,8 +202,8 @@ async function compareInstructions() {
     say(`${which.toUpperCase()}  ${String(engineRounds).padStart(2)} round(s)  ${collected.toLocaleString('en-US').padStart(18)} instructions`);
     return { collected, ...JSON.parse(out.stdout) };
   };
-  const [aWarm, bWarm] = await Promise.all([count('a', a.engine, ENGINE_WARMUP_ROUNDS), count('b', b.engine, ENGINE_WARMUP_ROUNDS)]);
-  const [aTotal, bTotal] = await Promise.all([count('a', a.engine, ENGINE_WARMUP_ROUNDS + rounds), count('b', b.engine, ENGINE_WARMUP_ROUNDS + rounds)]);
+  const [aWarm, bWarm] = await Promise.all([counted('a', a.engine, ENGINE_WARMUP_ROUNDS), counted('b', b.engine, ENGINE_WARMUP_ROUNDS)]);
+  const [aTotal, bTotal] = await Promise.all([counted('a', a.engine, ENGINE_WARMUP_ROUNDS + rounds), counted('b', b.engine, ENGINE_WARMUP_ROUNDS + rounds)]);
   removeWorktrees();
   const differing = JSON.stringify(aTotal.found) !== JSON.stringify(bTotal.found) || aTotal.records !== bTotal.records;
   const counts = { a: { warmup: aWarm.collected, total: aTotal.collected }, b: { warmup: bWarm.collected, total: bTotal.collected } };
