@@ -23,8 +23,8 @@
 // few percent to the engine can be told from the host's drift.
 //
 // With --instructions, the same engine alone runs under valgrind's callgrind (bench/engine-count.mjs), which counts
-// the instructions it executes: the same build gives the same count within about 0.1% whatever else the host is
-// doing, so a change of 1% to the engine's work shows, where CPU time cannot tell 10%. Instructions are not time
+// the instructions it executes: the same build's measured rounds count the same within about 0.5% whatever else
+// the host is doing, so a change of 1% to the engine's work shows, where CPU time cannot tell 10%. Instructions are not time
 // (a cache miss costs no instruction), so a change it favours is then checked with --engine or a replay.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
