@@ -301,12 +301,14 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       const within = DAY.test(firstDay) && DAY.test(lastDay) ? `day BETWEEN DATE '${firstDay}' AND DATE '${lastDay}' AND ` : '';
       // The stored rows' row ids first, from their ids alone: a select of every column joined on the ids read the
       // lists of every row of the days looked up. Within the write's transaction, a row id names the same row.
-      await connection.run(`INSERT INTO found_rowids SELECT rowid FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`);
+      const found = (await connection.run(`INSERT INTO found_rowids SELECT rowid FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`)).rowsChanged;
       await connection.run('DELETE FROM written_ids');
-      const reader = await connection.runAndReadAll(`SELECT ${columns} FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
-      for (const r of reader.getRowObjectsJson() as StoredRow[]) prior.set(text(r.id), stored(r));
-      if (prior.size > 0) await connection.run(`DELETE FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
-      await connection.run('DELETE FROM found_rowids');
+      if (found > 0) {
+        const reader = await connection.runAndReadAll(`SELECT ${columns} FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
+        for (const r of reader.getRowObjectsJson() as StoredRow[]) prior.set(text(r.id), stored(r));
+        await connection.run(`DELETE FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
+        await connection.run('DELETE FROM found_rowids');
+      }
     }
     const appender = await connection.createAppender(`${table}_stage`, 'main', 'temp');
     for (const [id, r] of rows) appendRow(appender, cells(id, merge(prior.get(id), r)));
