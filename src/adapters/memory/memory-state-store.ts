@@ -109,13 +109,15 @@ const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
  *
  * A minute holds no keys and no entry objects, only what they say: the record's eventID (for the `e:` dedupe
  * ids, nearly all of them; the string the record brought, kept) or the rest of the key, mapped to the entry's
- * `expiresAtMs`. `mark` then builds nothing for a new record, where a key and an entry for each record used to
- * outlive the young generation and fill the old one with garbage. Keys and entries are made again when asked
- * for (a lookup by key, the listing a checkpoint writes).
+ * `expiresAtMs` less the start of the key's minute. `mark` then builds nothing for a new record, where a key and
+ * an entry for each record used to outlive the young generation and fill the old one with garbage. The time
+ * since the minute's start (a dedupe retention, a day by default) is a small integer, which V8 keeps in the map
+ * itself; an epoch time in ms is not, and took a heap number of its own for every record. Keys and entries are
+ * made again when asked for (a lookup by key, the listing a checkpoint writes).
  */
 const createSeenEntries = () => {
   interface Minute {
-    /** `seen#<minute>#e:<eventID>` entries: eventID → expiresAtMs. */
+    /** `seen#<minute>#e:<eventID>` entries: eventID → expiresAtMs − the minute's start (`sinceMinute`). */
     readonly byEventId: Map<string, number>;
     /** Every other key of the minute (`s:<sharedEventID>`), by what follows `seen#<minute>#`. */
     readonly byRest: Map<string, number>;
@@ -145,12 +147,12 @@ const createSeenEntries = () => {
   };
   const set = (keyMinute: number, bucket: Minute, within: Map<string, number>, id: string, expiresAtMs: number): void => {
     if (!within.has(id)) size++;
-    within.set(id, expiresAtMs);
+    within.set(id, expiresAtMs - keyMinute * MINUTE_MS);
     if (expiresAtMs > bucket.latestMs) bucket.latestMs = expiresAtMs;
     queue(keyMinute, bucket, expiresAtMs);
   };
-  const entriesOf = function* (prefix: string, within: Map<string, number>): Generator<[string, StoredEntry]> {
-    for (const [id, expiresAtMs] of within) yield [`${prefix}${id}`, { kind: 'seen', expiresAtMs }];
+  const entriesOf = function* (prefix: string, within: Map<string, number>, keyMinute: number): Generator<[string, StoredEntry]> {
+    for (const [id, sinceMinute] of within) yield [`${prefix}${id}`, { kind: 'seen', expiresAtMs: keyMinute * MINUTE_MS + sinceMinute }];
   };
   return {
     get size(): number {
@@ -160,8 +162,8 @@ const createSeenEntries = () => {
       const bucket = byMinute.get(keyMinute);
       if (bucket === undefined) return undefined;
       const [within, id] = locate(bucket, key);
-      const expiresAtMs = within.get(id);
-      return expiresAtMs === undefined ? undefined : { kind: 'seen', expiresAtMs };
+      const sinceMinute = within.get(id);
+      return sinceMinute === undefined ? undefined : { kind: 'seen', expiresAtMs: keyMinute * MINUTE_MS + sinceMinute };
     },
     put(key: string, keyMinute: number, entry: StoredEntry | undefined): void {
       if (entry === undefined) {
@@ -207,7 +209,8 @@ const createSeenEntries = () => {
           let earliest = Number.POSITIVE_INFINITY;
           // forEach rather than for-of: no [id, expiry] pair is built for each of the minute's records.
           const sweep = (within: Map<string, number>): void =>
-            within.forEach((expiresAtMs, id) => {
+            within.forEach((sinceMinute, id) => {
+              const expiresAtMs = keyMinute * MINUTE_MS + sinceMinute;
               if (obsolete(expiresAtMs)) {
                 within.delete(id);
                 size--;
@@ -226,8 +229,8 @@ const createSeenEntries = () => {
     *[Symbol.iterator](): Generator<[string, StoredEntry]> {
       for (const [keyMinute, bucket] of byMinute) {
         const prefix = `${SEEN_KEY_PREFIX}${keyMinute}#`;
-        yield* entriesOf(`${prefix}${EVENT_ID_PREFIX}`, bucket.byEventId);
-        yield* entriesOf(prefix, bucket.byRest);
+        yield* entriesOf(`${prefix}${EVENT_ID_PREFIX}`, bucket.byEventId, keyMinute);
+        yield* entriesOf(prefix, bucket.byRest, keyMinute);
       }
     },
   };

@@ -108,6 +108,13 @@ export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'ac
 export const objectAccessId = (a: Pick<ObjectAccess, 'day' | 'key' | 'principal' | 'bucket' | 'objectKey' | 'operation'>): string =>
   `access#${a.day}#${JSON.stringify([a.key, a.principal, a.bucket, a.objectKey, a.operation])}`;
 
+/**
+ * A new sample list holding `value`, if any. A list made as `[value]` holds one slot; one made empty and pushed to
+ * reserves 17 (V8's first growth), and an object access outlives the young generation with its three lists (see
+ * `LedgerAccumulator.#addCall`).
+ */
+const sampleOf = (value: string | undefined): string[] => (value !== undefined ? [value] : []);
+
 const pushCapped = (list: string[], value: string | undefined, cap: number): void => {
   if (value !== undefined && list.length < cap && !list.includes(value)) list.push(value);
 };
@@ -161,14 +168,19 @@ const rowPath = (f: ReturnType<typeof fieldsOf>, into: string[]): string[] => {
   return into;
 };
 
-/** The parts of an object access's identity, in `objectAccessId`'s order, written into `into` as `rowPath` does. */
+/**
+ * The parts of an object access's identity, written into `into` as `rowPath` does: `objectAccessId`'s, but the
+ * operation before the object key. Nearly every access names an object no other access of the run names, and
+ * with the object key last it becomes an entry in its operation's map, where last but one it made a map of
+ * its own (with one entry) for every access, all held until the accumulator is drained.
+ */
 const accessPath = (f: ReturnType<typeof fieldsOf>, objectKey: string, operation: string, into: string[]): string[] => {
   into[0] = f.day;
   into[1] = f.key;
   into[2] = f.principal;
   into[3] = f.bucket;
-  into[4] = objectKey;
-  into[5] = operation;
+  into[4] = operation;
+  into[5] = objectKey;
   return into;
 };
 
@@ -270,19 +282,22 @@ export class LedgerAccumulator {
     if (f.objectKey === undefined || e.errorCode !== undefined) return row;
     const operation = e.s3Request?.operation ?? e.eventName;
     const objectPath = accessPath(f, f.objectKey, operation, this.#accessPath);
-    let a = this.#accesses.get(objectPath);
+    const sourceIp = e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp);
+    const a = this.#accesses.get(objectPath);
     if (a === undefined) {
-      a = {
+      // Built whole, its samples as lists of one: it lives until the accumulator is drained.
+      const created: ObjectAccess = {
         kind: 'object-access', day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation,
-        count: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: [], sessions: [], eventIds: [], correlation: e.correlation ?? 'none',
+        count: 1, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: sampleOf(sourceIp), sessions: sampleOf(e.principal.sessionName), eventIds: sampleOf(e.eventId), correlation: e.correlation ?? 'none',
       };
-      this.#accesses.set(objectPath, a);
-      this.#accessList.push(a);
+      this.#accesses.set(objectPath, created);
+      this.#accessList.push(created);
+      return row;
     }
     a.count++;
     a.firstSeenMs = Math.min(a.firstSeenMs, e.eventTimeMs);
     a.lastSeenMs = Math.max(a.lastSeenMs, e.eventTimeMs);
-    pushCapped(a.sourceIps, e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp), ACCESS_SAMPLE);
+    pushCapped(a.sourceIps, sourceIp, ACCESS_SAMPLE);
     pushCapped(a.sessions, e.principal.sessionName, ACCESS_SAMPLE);
     pushCapped(a.eventIds, e.eventId, ACCESS_SAMPLE);
     return row;
