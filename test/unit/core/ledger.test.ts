@@ -4,7 +4,7 @@ import { createRecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
 import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Event, s3Record } from '#core/testing/builders.ts';
 
 const analyst = { role: 'Analyst', session: 'alice' } as const;
 
@@ -55,6 +55,18 @@ describe('decrypt ledger', () => {
       ['q3.pdf', 'GetObject', ['198.51.100.9'], ['alice'], 'object'],
       ['q4.pdf', 'Decrypt', [], ['alice'], 'none'],
     ]);
+  });
+
+  it('counts an object opened again on the access it made the first time, adding each new address, session and event id once', () => {
+    const accumulator = new LedgerAccumulator();
+    const opened = (eventId: string, atMs: number, sourceIp: string, session: string) =>
+      ({ ...kmsEvent({ who: { role: 'Analyst', session }, s3Arn: 'arn:aws:s3:::reports/q3.pdf', atMs, eventId }), correlation: 'object' as const, s3Request: { ...s3Event({ bucket: 'reports', key: 'q3.pdf', sourceIp, atMs }), operation: 'GetObject' } });
+    accumulator.add([], [opened('e1', BASE_TIME_MS, '198.51.100.9', 'alice')], []);
+    accumulator.add([], [opened('e2', BASE_TIME_MS + minutes(1), '198.51.100.10', 'alice'), opened('e3', BASE_TIME_MS - minutes(1), '198.51.100.9', 'alice')], []);
+
+    const { accesses } = accumulator.drain();
+    expect(accesses).toHaveLength(1);
+    expect(accesses[0]).toMatchObject({ objectKey: 'q3.pdf', operation: 'GetObject', count: 3, firstSeenMs: BASE_TIME_MS - minutes(1), lastSeenMs: BASE_TIME_MS + minutes(1), sourceIps: ['198.51.100.9', '198.51.100.10'], sessions: ['alice'], eventIds: ['e1', 'e2', 'e3'], correlation: 'object' });
   });
 
   it('counts the findings raised on a row’s calls', async () => {
