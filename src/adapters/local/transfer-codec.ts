@@ -30,12 +30,57 @@ export class TransferCodecError extends Error {
 }
 
 /**
+ * A list of numbers in a typed array that doubles when full. A reader's writer lives for a whole batch, and its
+ * lists with it: as JavaScript arrays they were copied by every young-generation collection of the batch (a
+ * reader thread runs one every few milliseconds); in a typed array's buffer the collector copies nothing. A
+ * finished list is emptied and kept for the next writer (`spareTokens`, `spareNumbers`), so its buffer is not grown again for each batch.
+ */
+class GrowingList<A extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>> {
+  /** Made with the first item. */
+  #items: A | undefined;
+  #length = 0;
+
+  constructor(private readonly make: (capacity: number) => A) {}
+
+  /** Appends `n`; returns its index. */
+  push(n: number): number {
+    let items = this.#items;
+    if (items === undefined || this.#length === items.length) {
+      const larger = this.make(items === undefined ? 1024 : items.length * 2);
+      if (items !== undefined) larger.set(items);
+      this.#items = items = larger;
+    }
+    items[this.#length] = n;
+    return this.#length++;
+  }
+
+  set(index: number, n: number): void {
+    if (this.#items === undefined || index >= this.#length) throw new RangeError(`no item ${index} to set`);
+    this.#items[index] = n;
+  }
+
+  /** The items, in a buffer of their own size (the one transferred to the engine's thread); the list is left empty. */
+  finish(): A {
+    const items = this.#items === undefined ? this.make(0) : (this.#items.slice(0, this.#length) as A);
+    this.#length = 0;
+    return items;
+  }
+}
+
+const intList = (): GrowingList<Int32Array<ArrayBuffer>> => new GrowingList((capacity) => new Int32Array(capacity));
+const numberList = (): GrowingList<Float64Array<ArrayBuffer>> => new GrowingList((capacity) => new Float64Array(capacity));
+
+/** Lists of finished writers, for the next ones (a reader thread writes one batch at a time, so one pair in use). */
+const spareTokens: GrowingList<Int32Array<ArrayBuffer>>[] = [];
+const spareNumbers: GrowingList<Float64Array<ArrayBuffer>>[] = [];
+
+/**
  * Writes values as tokens. `value` takes any plain data; the typed layer above it (`normalized-codec.ts`) writes
  * its own fields in a fixed order with `int` (a count or a tag of its own) and `value`/`unique` for each field.
  */
 export class TokenWriter {
-  private readonly tokens: number[] = [];
-  private readonly numbers: number[] = [];
+  private tokens = spareTokens.pop() ?? intList();
+  private numbers = spareNumbers.pop() ?? numberList();
   private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
 
@@ -46,11 +91,11 @@ export class TokenWriter {
 
   /** A bare integer whose value is known only later (a count written before what it counts): set it with `setInt`. */
   reserveInt(): number {
-    return this.tokens.push(0) - 1;
+    return this.tokens.push(0);
   }
 
   setInt(slot: number, n: number): void {
-    this.tokens[slot] = n;
+    this.tokens.set(slot, n);
   }
 
   /**
@@ -59,13 +104,17 @@ export class TokenWriter {
    */
   unique(s: string | undefined): void {
     if (s === undefined) this.tokens.push(UNDEFINED);
-    else this.tokens.push(STRING, this.strings.push(s) - 1);
+    else {
+      this.tokens.push(STRING);
+      this.tokens.push(this.strings.push(s) - 1);
+    }
   }
 
   value(v: unknown): void {
     switch (typeof v) {
       case 'string':
-        this.tokens.push(STRING, this.stringToken(v));
+        this.tokens.push(STRING);
+        this.tokens.push(this.stringToken(v));
         return;
       case 'number':
         this.tokens.push(NUMBER);
@@ -83,14 +132,16 @@ export class TokenWriter {
           return;
         }
         if (Array.isArray(v)) {
-          this.tokens.push(ARRAY, v.length);
+          this.tokens.push(ARRAY);
+          this.tokens.push(v.length);
           for (const item of v) this.value(item);
           return;
         }
         const prototype: unknown = Object.getPrototypeOf(v);
         if (prototype !== Object.prototype && prototype !== null) throw new TransferCodecError(`cannot encode a ${(v as { constructor?: { name?: string } }).constructor?.name ?? 'non-plain object'}: plain data only`);
         const keys = Object.keys(v);
-        this.tokens.push(prototype === null ? NULL_PROTOTYPE_OBJECT : OBJECT, keys.length);
+        this.tokens.push(prototype === null ? NULL_PROTOTYPE_OBJECT : OBJECT);
+        this.tokens.push(keys.length);
         for (const key of keys) {
           this.tokens.push(this.stringToken(key));
           this.value((v as Record<string, unknown>)[key]);
@@ -103,7 +154,13 @@ export class TokenWriter {
   }
 
   finish(): EncodedValue {
-    return { tokens: Int32Array.from(this.tokens), numbers: Float64Array.from(this.numbers), strings: this.strings };
+    const encoded = { tokens: this.tokens.finish(), numbers: this.numbers.finish(), strings: this.strings };
+    spareTokens.push(this.tokens);
+    spareNumbers.push(this.numbers);
+    // The lists are the next writer's now: this one goes on (if written to by mistake) with empty ones of its own.
+    this.tokens = intList();
+    this.numbers = numberList();
+    return encoded;
   }
 
   private stringToken(s: string): number {

@@ -33,6 +33,37 @@ describe('transfer codec (reader thread → engine thread)', () => {
     reader.end();
   });
 
+  it('gives back batches of any length written one after another, each writer taking the lists the one before finished with', () => {
+    // Lengths around the lists' first size (1,024) and its doublings, in an order that shrinks and grows again.
+    const batches = [5_000, 3, 1_023, 1_024, 1_025, 0, 70_000, 12].map((n) => Array.from({ length: n }, (_, i) => (i % 3 === 0 ? i * 0.5 : `s${i % 7}`)));
+    const encoded = batches.map((batch) => {
+      const writer = new TokenWriter();
+      const count = writer.reserveInt();
+      writer.value(batch);
+      writer.setInt(count, batch.length);
+      return writer.finish();
+    });
+    for (const [i, batch] of batches.entries()) {
+      const reader = new TokenReader(encoded[i] as ReturnType<TokenWriter['finish']>);
+      expect(reader.int()).toBe(batch.length);
+      expect(reader.value()).toStrictEqual(batch);
+      reader.end();
+    }
+  });
+
+  it('leaves the next writer\'s encoding alone when a finished writer is written to by mistake', () => {
+    const finished = new TokenWriter();
+    finished.value(['first']);
+    const first = finished.finish();
+    const next = new TokenWriter();
+    next.value(['second', 2]);
+    finished.value(['stray', 99]);
+    const second = next.finish();
+
+    expect(decodeValue(first)).toStrictEqual(['first']);
+    expect(decodeValue(second)).toStrictEqual(['second', 2]);
+  });
+
   it('keeps null-prototype maps null-prototype, with `__proto__` and `constructor` as plain keys', () => {
     const context = Object.create(null) as Record<string, string>;
     Object.defineProperty(context, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
