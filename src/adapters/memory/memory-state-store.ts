@@ -111,9 +111,10 @@ const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
  * ids, nearly all of them; the string the record brought, kept) or the rest of the key, mapped to the entry's
  * `expiresAtMs` less the start of the key's minute. `mark` then builds nothing for a new record, where a key and
  * an entry for each record used to outlive the young generation and fill the old one with garbage. The time
- * since the minute's start (a dedupe retention, a day by default) is a small integer, which V8 keeps in the map
- * itself; an epoch time in ms is not, and took a heap number of its own for every record. Keys and entries are
- * made again when asked for (a lookup by key, the listing a checkpoint writes).
+ * since the minute's start (a dedupe retention, a day by default) is an integer V8 keeps in the map itself, as
+ * long as the retention is under 24 days (2^31 ms); an epoch time in ms is not, and took a heap number of its own
+ * for every record. Keys and entries are made again when asked for (a lookup by key, the listing a checkpoint
+ * writes).
  */
 const createSeenEntries = () => {
   interface Minute {
