@@ -26,6 +26,8 @@ export declare const engineComparisonLines: (comparison: {
   readonly cpuMs: { readonly a: readonly number[]; readonly b: readonly number[] };
   readonly differing: readonly string[];
 }) => string[];
+/** valgrind's arguments for counting `rounds` rounds of one build of the engine alone under callgrind. */
+export declare const callgrindArgs: (run: { readonly node: string; readonly script: string; readonly bundle: string; readonly input: string; readonly rounds: number }) => string[];
 /** Callgrind's count of instructions from a process's stderr; undefined when it printed none. */
 export declare const instructionsCollected: (stderr: string) => number | undefined;
 /** Two callgrind runs of one build: with the warm-up rounds alone, and with the warm-up and the measured rounds. */

@@ -75,6 +75,16 @@ export const engineComparisonLines = ({ records, a, b, cpuMs, differing }) => {
   ];
 };
 
+/**
+ * valgrind's arguments for counting `rounds` rounds of one build of the engine alone (`bench/engine-count.mjs`,
+ * `script`) under callgrind, on `node`: V8 single-threaded and predictable, so that its collections and compilations
+ * run on the counted thread, in the same order every time. `bench:compare --instructions` and its test run the same.
+ */
+export const callgrindArgs = ({ node, script, bundle, input, rounds }) => [
+  '--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file',
+  node, '--single-threaded', '--predictable', script, bundle, input, String(rounds),
+];
+
 /** Callgrind's count of the instructions a process ran, from what it writes to stderr (`==123== Collected : 9862102185`). */
 export const instructionsCollected = (stderr) => {
   const match = /^==\d+== Collected : (\d+)$/m.exec(stderr);

@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { build as esbuild } from 'esbuild';
-import { comparableSummary, comparisonLines, ENGINE_WARMUP_ROUNDS, engineComparisonLines, instructionComparisonLines, instructionsCollected, roundOrder } from './compare-report.mjs';
+import { callgrindArgs, comparableSummary, comparisonLines, ENGINE_WARMUP_ROUNDS, engineComparisonLines, instructionComparisonLines, instructionsCollected, roundOrder } from './compare-report.mjs';
 import { buildCheckout, dataset, KDM, replay, ROOT, say, scratchFile } from './harness.mjs';
 
 const USAGE = 'usage: npm run bench:compare -- <rev> [--against <rev>] [--records N] [--runs N] [--no-ledger] [--records-per-file N] [--days N] [--engine | --instructions]';
@@ -190,7 +190,7 @@ async function compareInstructions() {
   say(`counting the instructions of ${rounds} round(s) of each build's engine alone over ${records.toLocaleString('en-US')} records, after ${ENGINE_WARMUP_ROUNDS} of warm-up, from ${input} (valgrind runs them about 50x slower)`);
   const run = promisify(execFile);
   const counted = async (which, engine, engineRounds) => {
-    const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', '--predictable', join(ROOT, 'bench', 'engine-count.mjs'), engine, input, String(engineRounds)];
+    const args = callgrindArgs({ node: process.execPath, script: join(ROOT, 'bench', 'engine-count.mjs'), bundle: engine, input, rounds: engineRounds });
     let out;
     try {
       out = await run('valgrind', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KMS_CRYPTO_OPERATION_SET } from '#core/events/kms-operations.ts';
-import { instructionsCollected } from '../../bench/compare-report.mjs';
+import { callgrindArgs, instructionsCollected } from '../../bench/compare-report.mjs';
 import { REPO, runKdm } from '../helpers/cli.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'kdm-engine-alone-'));
@@ -51,11 +51,7 @@ describe('bench:compare --engine (bench/engine-alone.ts, bench/engine-rounds.mjs
 
     // --instructions: the same build under callgrind, one round, counts what a round of engine-rounds.mjs counted.
     if (!hasValgrind) return;
-    const counted = spawnSync(
-      'valgrind',
-      ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', '--predictable', join(REPO, 'bench', 'engine-count.mjs'), bundle, input, '1'],
-      { encoding: 'utf8' },
-    );
+    const counted = spawnSync('valgrind', callgrindArgs({ node: process.execPath, script: join(REPO, 'bench', 'engine-count.mjs'), bundle, input, rounds: 1 }), { encoding: 'utf8' });
     expect(counted.status, counted.stderr).toBe(0);
     expect(instructionsCollected(counted.stderr)).toBeGreaterThan(1e8);
     expect(JSON.parse(counted.stdout)).toEqual({ records: out.records, found: out.found });
