@@ -14,6 +14,7 @@ import {
   type ResolvedKmsCall,
 } from './correlation/correlate.ts';
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
+import { kmsCallWith } from './events/kms-call-with.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
@@ -388,13 +389,13 @@ const resolveAlias = (e: KmsCall, state: WorkingState, account: string | undefin
   if (e.keyArn !== undefined) {
     if (e.keyAlias !== undefined) return e;
     const alias = baselines.keyBaseline(e.keyArn)?.aliases[0];
-    return alias === undefined ? e : { ...e, keyAlias: alias };
+    return alias === undefined ? e : kmsCallWith(e, { keyAlias: alias });
   }
   if (e.keyAlias === undefined || account === undefined) return e;
   const entry = state.get(stateKey.alias(account, e.keyAlias));
   if (entry?.kind !== 'alias') return e;
   const keyAccountId = /:(\d{12}):key\//.exec(entry.keyArn)?.[1];
-  return keyAccountId === undefined ? { ...e, keyArn: entry.keyArn } : { ...e, keyArn: entry.keyArn, keyAccountId };
+  return kmsCallWith(e, { keyArn: entry.keyArn, keyAccountId });
 };
 
 /**

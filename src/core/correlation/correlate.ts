@@ -7,6 +7,7 @@
  */
 import type { CorrelationConfidence, KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import { parseS3Arn } from '../events/s3-arn.ts';
+import { kmsCallWith } from '../events/kms-call-with.ts';
 import { getEntry, putEntry, stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
 
 export interface CorrelationSettings {
@@ -171,7 +172,7 @@ export interface ResolvedKmsCall {
 }
 
 export const withCorrelation = (e: KmsCall, confidence: CorrelationConfidence, request?: S3RequestSummary): KmsCall =>
-  request !== undefined ? { ...e, correlation: confidence, s3Request: request } : { ...e, correlation: confidence };
+  kmsCallWith(e, { correlation: confidence, s3Request: request });
 
 /** Records what a bucket's events tell about its logging and encryption. */
 export const noteBucketCoverage = (state: WorkingState, e: MonitorEvent): void => {

@@ -5,7 +5,8 @@
  * `normalizeRecord` sets every field of an event's kind, in one order, undefined where the record has no
  * value: every event of a kind then shares one hidden class, so the engine's property reads and copies stay
  * on V8's fast paths instead of falling to its generic ones (without this, the engine's thread of a 1M-record
- * replay was busy a third longer). Code that builds events elsewhere (tests, stored state) may leave fields out.
+ * replay was busy a third longer). The engine's changed copies of a KMS call are made by `kmsCallWith`, which
+ * keeps that class. Code that builds events elsewhere (tests, stored state) may leave fields out.
  */
 
 export type PrincipalType =
