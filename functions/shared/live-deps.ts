@@ -78,8 +78,8 @@ const lazySecurityHubSink = (env: Readonly<Record<string, string | undefined>>, 
     return toAsff(f, rule, env.AWS_ACCOUNT_ID !== undefined ? { fallbackAccountId: env.AWS_ACCOUNT_ID } : {});
   };
   const sink = onFirstUse(async (): Promise<SecurityHubFindingSink> => {
-    const { createSecurityHubFindingSink } = await import('#adapters/aws/securityhub-finding-sink.ts');
-    const clientFor = override ?? (await import('#adapters/aws/member-account-clients.ts')).createMemberAccountClients(
+    const { createSecurityHubFindingSink, createMemberAccountClients } = await import('./lazy-security-hub.ts');
+    const clientFor = override ?? createMemberAccountClients(
       env.KDM_IMPORT_ROLE_ARN !== undefined && env.KDM_IMPORT_ROLE_ARN !== '' ? { importRoleArnTemplate: env.KDM_IMPORT_ROLE_ARN } : {},
     );
     return createSecurityHubFindingSink({ render, clientFor });
@@ -100,7 +100,7 @@ const lazySecurityHubSink = (env: Readonly<Record<string, string | undefined>>, 
 /** The KMS client and its lookups load with the first batch that names a key. */
 const lazyKeyFacts = (override: LiveOverrides['kmsClientFor'], needs: { readonly tags: boolean; readonly aliases: boolean }, count: LiveOverrides['onAwsCall']): KeyFactsSource => {
   const source = onFirstUse(async (): Promise<KeyFactsSource> => {
-    const [{ KMSClient }, { createKmsKeyFactsSource }] = await Promise.all([import('@aws-sdk/client-kms'), import('#adapters/aws/kms-key-facts.ts')]);
+    const { KMSClient, createKmsKeyFactsSource } = await import('./lazy-kms.ts');
     const clients = new Map<string, KMSClient>();
     const clientFor =
       override ??
@@ -117,7 +117,7 @@ const lazyKeyFacts = (override: LiveOverrides['kmsClientFor'], needs: { readonly
 /** The S3 client loads with the first log file to read. */
 const lazyS3Source = (): ObjectSource => {
   const source = onFirstUse(async (): Promise<ObjectSource> => {
-    const [{ S3Client }, { createS3ObjectSource }] = await Promise.all([import('@aws-sdk/client-s3'), import('#adapters/aws/s3-object-source.ts')]);
+    const { S3Client, createS3ObjectSource } = await import('./lazy-s3.ts');
     return createS3ObjectSource(new S3Client({}));
   });
   return { read: async (bucket, key, maxBytes) => (await source()).read(bucket, key, maxBytes) };

@@ -1,0 +1,160 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
+import { REPO, runKdm } from '../helpers/cli.ts';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+
+// The packaged functions themselves, as Lambda loads them: each bundle's index.mjs imported by a Node process of its
+// own, its lazy files loaded on first use, DynamoDB Local for its state, and Security Hub and KMS answered on
+// loopback by a stand-in that keeps what it was asked. The handlers' logic is tested from source elsewhere
+// (lambda-handler.test.ts); this checks the artifact: that the bundles load, find their lazy files, and send.
+const ddb = useDynamoDbLocal();
+const OUT = mkdtempSync(join(tmpdir(), 'kdm-lambda-bundle-'));
+const ACCOUNT = '111122223333';
+
+interface AwsRequest {
+  readonly path: string;
+  readonly target: string | undefined;
+  readonly body: Record<string, unknown>;
+}
+
+/** Security Hub and KMS on loopback: takes every finding, and tags every key `classification=restricted`. */
+const startStandIn = async (): Promise<{ readonly endpoint: string; readonly requests: AwsRequest[]; readonly server: Server }> => {
+  const requests: AwsRequest[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const target = req.headers['x-amz-target'] as string | undefined;
+      const body = (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
+      requests.push({ path: req.url ?? '', target, body });
+      const reply = (status: number, json: unknown, type = 'application/json'): void => {
+        res.writeHead(status, { 'content-type': type });
+        res.end(JSON.stringify(json));
+      };
+      if (req.url === '/findings/import') {
+        const findings = (body['Findings'] as unknown[] | undefined) ?? [];
+        reply(200, { FailedCount: 0, SuccessCount: findings.length, FailedFindings: [] });
+      } else if (target === 'TrentService.DescribeKey') {
+        const keyId = String(body['KeyId']);
+        reply(200, { KeyMetadata: { KeyId: keyId.split('/').pop(), Arn: keyId, AWSAccountId: ACCOUNT, KeyState: 'Enabled', KeyManager: 'CUSTOMER' } }, 'application/x-amz-json-1.1');
+      } else if (target === 'TrentService.ListResourceTags') {
+        reply(200, { Tags: [{ TagKey: 'classification', TagValue: 'restricted' }], Truncated: false }, 'application/x-amz-json-1.1');
+      } else reply(400, { __type: 'UnknownOperationException', message: `the stand-in does not answer ${target ?? req.url}` });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+};
+
+/** Every record in events/, as EventBridge delivers it through SQS: one envelope a message. */
+const sqsEventFromEvents = async (): Promise<unknown> => {
+  const bodies: string[] = [];
+  for (const input of await expandInputs([join(REPO, 'events')], () => undefined)) {
+    for await (const item of readCloudTrailFile(input)) {
+      if (item.type !== 'batch') continue;
+      for (const detail of item.batch.records) bodies.push(JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: ACCOUNT, time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail }));
+    }
+  }
+  return {
+    Records: bodies.map((body, i) => ({ messageId: `m-${i}`, receiptHandle: 'r', body, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${ACCOUNT}:kdm-events`, awsRegion: 'us-east-1' })),
+  };
+};
+
+/**
+ * Imports a packaged function in a process of its own, as Lambda does, and invokes it once with `event`. Not with
+ * spawnSync: the stand-in answering the function's AWS calls runs on this process's event loop.
+ */
+const invokeBundle = async (name: string, event: unknown, env: Record<string, string>): Promise<{ readonly status: number | null; readonly result: unknown; readonly stderr: string }> => {
+  const eventFile = join(OUT, `${name}-event.json`);
+  writeFileSync(eventFile, JSON.stringify(event));
+  const script = `
+    import { readFileSync } from 'node:fs';
+    const { handler } = await import(${JSON.stringify(join(OUT, name, 'index.mjs'))});
+    const context = { awsRequestId: 'req-1', functionName: ${JSON.stringify(name)}, functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}', memoryLimitInMB: '512', getRemainingTimeInMillis: () => 60000 };
+    const result = await handler(JSON.parse(readFileSync(${JSON.stringify(eventFile)}, 'utf8')), context);
+    process.stderr.write('RESULT ' + JSON.stringify(result ?? null) + '\\n');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const [status] = (await once(child, 'close')) as [number | null];
+  const line = stderr.split('\n').find((l) => l.startsWith('RESULT '));
+  return { status, result: line === undefined ? undefined : JSON.parse(line.slice('RESULT '.length)), stderr };
+};
+
+let standIn: Awaited<ReturnType<typeof startStandIn>>;
+
+beforeAll(async () => {
+  const bundled = spawnSync(process.execPath, ['scripts/bundle-functions.mjs'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, KDM_LAMBDA_OUT: OUT } });
+  if (bundled.status !== 0) throw new Error(`bundling the functions failed:\n${bundled.stdout}\n${bundled.stderr}`);
+  standIn = await startStandIn();
+}, 120_000);
+
+afterAll(() => {
+  standIn?.server.close();
+});
+
+describe('the packaged Lambda functions', () => {
+  it('load at cold start from index.mjs alone, their lazy files on first use', () => {
+    for (const name of ['on-cloudtrail-event', 'on-trail-log-object', 'flush-pending']) {
+      const files = readdirSync(join(OUT, name)).filter((f) => f.endsWith('.mjs'));
+      const index = readFileSync(join(OUT, name, 'index.mjs'), 'utf8');
+
+      // index.mjs imports no file of its own statically: only `import("./lazy-….mjs")`, and Node's modules.
+      expect(index.match(/from\s*"\.\/[^"]+"/g) ?? [], name).toEqual([]);
+      for (const lazy of new Set(index.match(/import\("\.\/(lazy-[0-9a-f]+\.mjs)"\)/g) ?? [])) {
+        expect(files, `${name}: ${lazy}`).toContain(/lazy-[0-9a-f]+\.mjs/.exec(lazy)?.[0]);
+      }
+      // Security Hub's client (its service namespace) is not in what loads at cold start, but in a lazy file.
+      expect(index.includes('com.amazonaws.securityhub'), name).toBe(false);
+      expect(files.some((f) => readFileSync(join(OUT, name, f), 'utf8').includes('com.amazonaws.securityhub')), name).toBe(true);
+    }
+  });
+
+  it('process SQS batches into DynamoDB, look keys up in KMS and send the findings to Security Hub, as `kdm replay` finds them', async () => {
+    const table = await ddb.newStateTable();
+    const config = join(OUT, 'kdm.config.yaml');
+    // A key selected by tag: the engine then asks KMS for the tags of every key it meets (the KMS client's lazy file).
+    writeFileSync(config, 'keys:\n  - tag: { classification: restricted }\n    sensitive: true\n');
+    const env = {
+      STATE_TABLE: table,
+      KDM_CONFIG_FILE: config,
+      KDM_FINDING_HOLD_MS: '0',
+      AWS_ACCOUNT_ID: ACCOUNT,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(),
+      AWS_ENDPOINT_URL: standIn.endpoint,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+
+    const first = await invokeBundle('on-cloudtrail-event', await sqsEventFromEvents(), env);
+    const flushed = await invokeBundle('flush-pending', {}, env);
+
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.result).toEqual({ batchItemFailures: [] });
+    expect(flushed.status, flushed.stderr).toBe(0);
+    // KMS: described and tag-listed through the lazily loaded client.
+    const kmsTargets = new Set(standIn.requests.map((r) => r.target).filter((t) => t !== undefined));
+    expect(kmsTargets).toEqual(new Set(['TrentService.DescribeKey', 'TrentService.ListResourceTags']));
+    // Security Hub: the findings `kdm replay` makes of the same records, with the same configuration.
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-bundle-replay-'));
+    const replay = runKdm(['replay', join(REPO, 'events'), '--findings', join(dir, 'findings.jsonl'), '--account', ACCOUNT]);
+    expect(replay.status, replay.stderr).toBe(0);
+    const replayedIds = readFileSync(join(dir, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { Id: string }).Id);
+    const importedIds = standIn.requests.filter((r) => r.path === '/findings/import').flatMap((r) => (r.body['Findings'] as { Id: string }[]).map((f) => f.Id));
+    expect(replayedIds.length).toBeGreaterThan(0);
+    expect(new Set(importedIds)).toEqual(new Set(replayedIds));
+  });
+});
