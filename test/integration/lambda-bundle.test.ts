@@ -24,7 +24,13 @@ interface AwsRequest {
   readonly body: Record<string, unknown>;
 }
 
-/** Security Hub and KMS on loopback: takes every finding, and tags every key `classification=restricted`. */
+/** What the stand-in serves as S3 objects, by path (`/<bucket>/<key>`: S3's path style, which an IP endpoint gets). */
+const s3Objects = new Map<string, Buffer>();
+
+/**
+ * Security Hub, KMS and S3 on loopback: takes every finding, tags every key `classification=restricted`, and serves
+ * the objects in `s3Objects`.
+ */
 const startStandIn = async (): Promise<{ readonly endpoint: string; readonly requests: AwsRequest[]; readonly server: Server }> => {
   const requests: AwsRequest[] = [];
   const server = createServer((req: IncomingMessage, res) => {
@@ -33,13 +39,17 @@ const startStandIn = async (): Promise<{ readonly endpoint: string; readonly req
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const target = req.headers['x-amz-target'] as string | undefined;
-      const body = (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
+      const body = (text === '' || req.method === 'GET' ? {} : JSON.parse(text)) as Record<string, unknown>;
       requests.push({ path: req.url ?? '', target, body });
       const reply = (status: number, json: unknown, type = 'application/json'): void => {
         res.writeHead(status, { 'content-type': type });
         res.end(JSON.stringify(json));
       };
-      if (req.url === '/findings/import') {
+      const object = req.method === 'GET' ? s3Objects.get(decodeURIComponent((req.url ?? '').split('?')[0] ?? '')) : undefined;
+      if (object !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(object.length) });
+        res.end(object);
+      } else if (req.url === '/findings/import') {
         const findings = (body['Findings'] as unknown[] | undefined) ?? [];
         reply(200, { FailedCount: 0, SuccessCount: findings.length, FailedFindings: [] });
       } else if (target === 'TrentService.DescribeKey') {
@@ -156,5 +166,33 @@ describe('the packaged Lambda functions', () => {
     const importedIds = standIn.requests.filter((r) => r.path === '/findings/import').flatMap((r) => (r.body['Findings'] as { Id: string }[]).map((f) => f.Id));
     expect(replayedIds.length).toBeGreaterThan(0);
     expect(new Set(importedIds)).toEqual(new Set(replayedIds));
+  });
+
+  it('read the log file an S3 notification names through the lazily loaded S3 client', async () => {
+    const table = await ddb.newStateTable();
+    const file = join(REPO, 'events', 'cloudtrail', 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '10', '01', '111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz');
+    const key = file.slice(file.indexOf('AWSLogs/'));
+    s3Objects.set(`/org-trail/${key}`, readFileSync(file));
+    const notification = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'org-trail' }, object: { key: encodeURIComponent(key) } } }] });
+    const sqs = { Records: [{ messageId: 'm-0', receiptHandle: 'r', body: notification, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${ACCOUNT}:kdm-logs`, awsRegion: 'us-east-1' }] };
+    const requestsBefore = standIn.requests.length;
+
+    const run = await invokeBundle('on-trail-log-object', sqs, {
+      STATE_TABLE: table,
+      KDM_KEY_FACTS: 'off',
+      AWS_ACCOUNT_ID: ACCOUNT,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(),
+      AWS_ENDPOINT_URL: standIn.endpoint,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.result).toEqual({ batchItemFailures: [] });
+    expect(standIn.requests.slice(requestsBefore).map((r) => decodeURIComponent(r.path.split('?')[0] ?? ''))).toContain(`/org-trail/${key}`);
   });
 });
