@@ -35,7 +35,7 @@ const options = {
  * lazy credential providers) is a file of its own, `lazy-<hash>.mjs`, built the same way from that import's target,
  * so that it loads on first use. esbuild's code splitting did this with shared chunks instead, and then every
  * module that a lazy client shares with the handler went into a chunk loaded at cold start whether the handler
- * used it or not: 15 files and 390–397 KB, where one file is 328–337 KB and initialises in 0.81–0.84x the time.
+ * used it or not: 15 files and 381–388 KiB, where one file is 321–328 KiB and initialises in 0.81–0.84x the time.
  * A lazy file holds its own copy of what it shares with the handler (the SDK's core, a few helpers), so nothing may
  * rely on one module instance across the two: a client and the commands sent through it come from one lazy file
  * (functions/shared/lazy-*.ts), and the handlers tell errors apart by their fields (code, retryable, failures), not
