@@ -9,12 +9,16 @@ export type MonitorErrorCode =
   | 'DATABASE_MEMORY'
   | 'USAGE';
 
+/**
+ * Each class names itself in a string (`override readonly name = '…'`), not by its constructor's name: the Lambda
+ * bundles are minified, and a logged error was named `gc` there.
+ */
 export class MonitorError extends Error {
+  override readonly name: string = 'MonitorError';
   readonly code: MonitorErrorCode;
   readonly retryable: boolean;
   constructor(code: MonitorErrorCode, message: string, options?: ErrorOptions & { retryable?: boolean }) {
     super(message, options);
-    this.name = new.target.name;
     this.code = code;
     this.retryable = options?.retryable ?? false;
   }
@@ -22,6 +26,7 @@ export class MonitorError extends Error {
 
 /** A file, or a record in it, could not be read. `file` and `index` say where. */
 export class InputError extends MonitorError {
+  override readonly name: string = 'InputError';
   readonly file: string;
   readonly index: number | undefined;
   constructor(file: string, index: number | undefined, message: string, options?: ErrorOptions) {
@@ -32,18 +37,21 @@ export class InputError extends MonitorError {
 }
 
 export class ConfigError extends MonitorError {
+  override readonly name: string = 'ConfigError';
   constructor(message: string, options?: ErrorOptions) {
     super('CONFIG_INVALID', message, options);
   }
 }
 
 export class RuleDefinitionError extends MonitorError {
+  override readonly name: string = 'RuleDefinitionError';
   constructor(message: string, options?: ErrorOptions) {
     super('RULE_INVALID', message, options);
   }
 }
 
 export class UsageError extends MonitorError {
+  override readonly name: string = 'UsageError';
   constructor(message: string, options?: ErrorOptions) {
     super('USAGE', message, options);
   }
@@ -54,6 +62,7 @@ export class UsageError extends MonitorError {
  * there. `limitMb` is the budget it had (MiB); `advice` says how to give it more (the caller knows its options).
  */
 export class DatabaseMemoryError extends MonitorError {
+  override readonly name: string = 'DatabaseMemoryError';
   readonly file: string;
   readonly limitMb: number;
   constructor(file: string, limitMb: number, doing: string, options?: ErrorOptions & { readonly advice?: string }) {
@@ -80,6 +89,7 @@ export interface FindingFailure {
 
 /** Findings a destination refused after every retry: named, never dropped silently. */
 export class FindingPublishError extends MonitorError {
+  override readonly name: string = 'FindingPublishError';
   readonly failures: readonly FindingFailure[];
   constructor(destination: string, failures: readonly FindingFailure[], options?: ErrorOptions) {
     const shown = failures.slice(0, 5).map((f) => `${f.id} (${f.code}${f.message !== undefined ? `: ${f.message}` : ''})`).join('; ');

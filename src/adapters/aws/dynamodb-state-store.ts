@@ -61,13 +61,16 @@ const TTL_GRACE_MS = 2 * DAY_MS;
 const WINDOW_GRACE_MS = 60 * 60_000;
 
 export class StateStoreError extends MonitorError {
+  override readonly name: string = 'StateStoreError';
   constructor(message: string, options?: ErrorOptions & { retryable?: boolean }) {
     super('STATE_CONFLICT', message, options);
   }
 }
 
 /** Another batch committed between this batch's read and its commit: nothing was written; evaluate again. */
-export class ConflictError extends StateStoreError {}
+export class ConflictError extends StateStoreError {
+  override readonly name: string = 'ConflictError';
+}
 
 /** The table as CloudFormation and the tests create it (serverless.yml is checked against this). */
 export const stateTableDefinition = (tableName: string) => ({
