@@ -102,6 +102,21 @@ const invokeBundle = async (name: string, event: unknown, env: Record<string, st
 
 let standIn: Awaited<ReturnType<typeof startStandIn>>;
 
+/** A function's environment: its state table in DynamoDB Local, every other AWS service the stand-in. */
+const lambdaEnv = (table: string, more: Record<string, string>): Record<string, string> => ({
+  STATE_TABLE: table,
+  AWS_ACCOUNT_ID: ACCOUNT,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(),
+  AWS_ENDPOINT_URL: standIn.endpoint,
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  ...more,
+});
+
 beforeAll(async () => {
   const bundled = spawnSync(process.execPath, ['scripts/bundle-functions.mjs'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, KDM_LAMBDA_OUT: OUT } });
   if (bundled.status !== 0) throw new Error(`bundling the functions failed:\n${bundled.stdout}\n${bundled.stderr}`);
@@ -134,20 +149,7 @@ describe('the packaged Lambda functions', () => {
     const config = join(OUT, 'kdm.config.yaml');
     // A key selected by tag: the engine then asks KMS for the tags of every key it meets (the KMS client's lazy file).
     writeFileSync(config, 'keys:\n  - tag: { classification: restricted }\n    sensitive: true\n');
-    const env = {
-      STATE_TABLE: table,
-      KDM_CONFIG_FILE: config,
-      KDM_FINDING_HOLD_MS: '0',
-      AWS_ACCOUNT_ID: ACCOUNT,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(),
-      AWS_ENDPOINT_URL: standIn.endpoint,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
+    const env = lambdaEnv(table, { KDM_CONFIG_FILE: config, KDM_FINDING_HOLD_MS: '0' });
 
     const first = await invokeBundle('on-cloudtrail-event', await sqsEventFromEvents(), env);
     const flushed = await invokeBundle('flush-pending', {}, env);
@@ -177,19 +179,7 @@ describe('the packaged Lambda functions', () => {
     const sqs = { Records: [{ messageId: 'm-0', receiptHandle: 'r', body: notification, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${ACCOUNT}:kdm-logs`, awsRegion: 'us-east-1' }] };
     const requestsBefore = standIn.requests.length;
 
-    const run = await invokeBundle('on-trail-log-object', sqs, {
-      STATE_TABLE: table,
-      KDM_KEY_FACTS: 'off',
-      AWS_ACCOUNT_ID: ACCOUNT,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(),
-      AWS_ENDPOINT_URL: standIn.endpoint,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    });
+    const run = await invokeBundle('on-trail-log-object', sqs, lambdaEnv(table, { KDM_KEY_FACTS: 'off' }));
 
     expect(run.status, run.stderr).toBe(0);
     expect(run.result).toEqual({ batchItemFailures: [] });
