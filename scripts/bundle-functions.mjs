@@ -21,6 +21,7 @@ const options = {
   format: 'esm',
   minify: true,
   sourcemap: true,
+  sourcesContent: false,
   mainFields: ['module', 'main'],
   // The SDK clients are bundled (tree-shaken, one file to load) rather than resolved at cold start from the
   // runtime's copy: module initialisation is faster and the deployed code runs the SDK version we tested.
