@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { envelopesFromEvents, sqsEvent } from '../helpers/lambda-events.ts';
 
 // The packaged functions themselves, as Lambda loads them: each bundle's index.mjs imported by a Node process of its
 // own, its lazy files loaded on first use, DynamoDB Local for its state, and Security Hub and KMS answered on
@@ -63,20 +63,6 @@ const startStandIn = async (): Promise<{ readonly endpoint: string; readonly req
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
-};
-
-/** Every record in events/, as EventBridge delivers it through SQS: one envelope a message. */
-const sqsEventFromEvents = async (): Promise<unknown> => {
-  const bodies: string[] = [];
-  for (const input of await expandInputs([join(REPO, 'events')], () => undefined)) {
-    for await (const item of readCloudTrailFile(input)) {
-      if (item.type !== 'batch') continue;
-      for (const detail of item.batch.records) bodies.push(JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: ACCOUNT, time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail }));
-    }
-  }
-  return {
-    Records: bodies.map((body, i) => ({ messageId: `m-${i}`, receiptHandle: 'r', body, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${ACCOUNT}:kdm-events`, awsRegion: 'us-east-1' })),
-  };
 };
 
 /**
@@ -151,7 +137,7 @@ describe('the packaged Lambda functions', () => {
     writeFileSync(config, 'keys:\n  - tag: { classification: restricted }\n    sensitive: true\n');
     const env = lambdaEnv(table, { KDM_CONFIG_FILE: config, KDM_FINDING_HOLD_MS: '0' });
 
-    const first = await invokeBundle('on-cloudtrail-event', await sqsEventFromEvents(), env);
+    const first = await invokeBundle('on-cloudtrail-event', sqsEvent(await envelopesFromEvents()), env);
     const flushed = await invokeBundle('flush-pending', {}, env);
 
     expect(first.status, first.stderr).toBe(0);
@@ -176,10 +162,9 @@ describe('the packaged Lambda functions', () => {
     const key = file.slice(file.indexOf('AWSLogs/'));
     s3Objects.set(`/org-trail/${key}`, readFileSync(file));
     const notification = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'org-trail' }, object: { key: encodeURIComponent(key) } } }] });
-    const sqs = { Records: [{ messageId: 'm-0', receiptHandle: 'r', body: notification, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${ACCOUNT}:kdm-logs`, awsRegion: 'us-east-1' }] };
     const requestsBefore = standIn.requests.length;
 
-    const run = await invokeBundle('on-trail-log-object', sqs, lambdaEnv(table, { KDM_KEY_FACTS: 'off' }));
+    const run = await invokeBundle('on-trail-log-object', sqsEvent([notification]), lambdaEnv(table, { KDM_KEY_FACTS: 'off' }));
 
     expect(run.status, run.stderr).toBe(0);
     expect(run.result).toEqual({ batchItemFailures: [] });

@@ -3,47 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { expandInputs, readCloudTrailFile } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs } from '#adapters/local/cloudtrail-files.ts';
 import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { ConfigError } from '#core/errors.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { envelopesFromEvents, sqsEvent } from '../helpers/lambda-events.ts';
 import { scriptedHttp, TEST_CREDENTIALS } from '../helpers/fake-http.ts';
 
 const ddb = useDynamoDbLocal();
 
-const sqsEvent = (bodies: readonly string[], offset = 0): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m-${offset + i}`,
-    receiptHandle: 'r',
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:111122223333:kdm-events',
-    awsRegion: 'us-east-1',
-  })),
-});
-
 const context = (requestId: string): Context =>
   ({ awsRequestId: requestId, functionName: 'kdm-onCloudTrailEvent', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:kdm', memoryLimitInMB: '512', logGroupName: 'g', logStreamName: 's', callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 60_000, done: () => undefined, fail: () => undefined, succeed: () => undefined }) as Context;
-
-/** Every record the replay reader finds in events/, as EventBridge delivers it: one envelope per record. */
-const envelopesFromEvents = async (): Promise<string[]> => {
-  const out: string[] = [];
-  for (const input of await expandInputs([join(REPO, 'events')], () => undefined)) {
-    for await (const item of readCloudTrailFile(input)) {
-      if (item.type !== 'batch') continue;
-      for (const record of item.batch.records) out.push(JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: '111122223333', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record }));
-    }
-  }
-  return out;
-};
 
 /** Security Hub on the wire: accepts everything, and keeps what it was sent. */
 const securityHub = () => {
