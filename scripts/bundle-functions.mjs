@@ -26,7 +26,6 @@ const options = {
   // The SDK clients are bundled (tree-shaken, one file to load) rather than resolved at cold start from the
   // runtime's copy: module initialisation is faster and the deployed code runs the SDK version we tested.
   banner: { js: banner },
-  metafile: true,
   logLevel: 'warning',
 };
 
@@ -42,10 +41,11 @@ const options = {
  * (functions/shared/lazy-*.ts), and the handlers tell errors apart by their fields (code, retryable, failures), not
  * by class. A lazy target is built once, however many functions or files import it.
  */
-const lazyTargets = new Map(); // absolute path of a lazy import's target -> { file, lazyFiles (its own imports) }
+const lazyImports = new Map(); // lazy file -> the lazy files it imports in turn, once it is built
 const LAZY_DIR = join(OUT, '.lazy');
 mkdirSync(LAZY_DIR, { recursive: true });
-const lazyFilesOf = async (entry, outfile) => {
+/** Builds `entry` into `outfile`, and every lazy file it reaches not built yet; returns the lazy files it imports. */
+const buildWithLazyFiles = async (entry, outfile) => {
   const imports = new Set();
   const pending = [];
   const plugin = {
@@ -58,22 +58,18 @@ const lazyFilesOf = async (entry, outfile) => {
         if (target.external) return { path: args.path, external: true }; // node:* modules
         const file = `lazy-${createHash('sha256').update(relative(process.cwd(), target.path).split(sep).join('/')).digest('hex').slice(0, 10)}.mjs`;
         imports.add(file);
-        if (!lazyTargets.has(target.path)) {
-          lazyTargets.set(target.path, { file, lazyFiles: new Set() });
-          pending.push(target.path);
+        if (!lazyImports.has(file)) {
+          lazyImports.set(file, new Set());
+          pending.push([target.path, file]);
         }
         return { path: `./${file}`, external: true };
       });
     },
   };
-  const result = await build({ ...options, entryPoints: [entry], outfile, plugins: [plugin] });
-  for (const path of pending) {
-    const target = lazyTargets.get(path);
-    target.lazyFiles = (await lazyFilesOf(path, join(LAZY_DIR, target.file))).imports;
-  }
-  return { imports, bytes: Object.entries(result.metafile.outputs).filter(([p]) => p.endsWith('.mjs')).reduce((n, [, o]) => n + o.bytes, 0) };
+  await build({ ...options, entryPoints: [entry], outfile, plugins: [plugin] });
+  for (const [path, file] of pending) lazyImports.set(file, (await buildWithLazyFiles(path, join(LAZY_DIR, file))).imports);
+  return { imports, bytes: statSync(outfile).size };
 };
-const lazyTargetByFile = () => new Map([...lazyTargets.values()].map((t) => [t.file, t]));
 
 const entries = readdirSync('functions').filter((f) => f.endsWith('.ts'));
 const sizes = {};
@@ -81,14 +77,13 @@ for (const file of entries) {
   const name = basename(file, '.ts');
   const dir = join(OUT, name);
   mkdirSync(dir, { recursive: true });
-  const main = await lazyFilesOf(join('functions', file), join(dir, 'index.mjs'));
+  const main = await buildWithLazyFiles(join('functions', file), join(dir, 'index.mjs'));
   // The lazy files this function can reach, and what they reach in turn.
-  const byFile = lazyTargetByFile();
   const reached = new Set();
   const reach = (f) => {
     if (reached.has(f)) return;
     reached.add(f);
-    for (const next of byFile.get(f)?.lazyFiles ?? []) reach(next);
+    for (const next of lazyImports.get(f) ?? []) reach(next);
   };
   for (const f of main.imports) reach(f);
   let lazyBytes = 0;
