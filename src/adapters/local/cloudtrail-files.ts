@@ -1,5 +1,5 @@
 import { constants as bufferConstants, isUtf8 } from 'node:buffer';
-import { closeSync, openSync, readFileSync, readSync, Stats, type Dirent } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
@@ -48,6 +48,26 @@ export interface InputFile {
   readonly bytes: number;
 }
 
+/** Directory entries whose `stat` is asked at once while expanding the inputs (see `expandInputs`). */
+const ENTRIES_LOOKED_AT_ONCE = 32;
+
+/**
+ * What `stat` said of a directory entry that needs asking: a symbolic link (what it leads to) or a CloudTrail file
+ * (its size). `stats` is absent for an entry that needs no asking.
+ */
+type Look = { readonly ok: true; readonly stats?: Stats } | { readonly ok: false; readonly cause: unknown };
+
+const NOTHING_TO_ASK: Look = { ok: true };
+
+const lookAt = async (full: string, entry: Dirent): Promise<Look> => {
+  if (!entry.isSymbolicLink() && !(entry.isFile() && CLOUDTRAIL_FILE.test(entry.name))) return NOTHING_TO_ASK;
+  try {
+    return { ok: true, stats: await stat(full) };
+  } catch (cause) {
+    return { ok: false, cause };
+  }
+};
+
 /**
  * Expands the command-line paths: files as given, directories recursively (sorted, so an AWSLogs tree
  * replays in date order), `-` for standard input. Symbolic links are followed, to files and directories alike
@@ -73,29 +93,28 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      // What a link leads to, or the entry itself.
-      let target: Stats | Dirent = entry;
-      if (entry.isSymbolicLink()) {
-        try {
-          target = await stat(full);
-        } catch (cause) {
-          cannotOpen(full, cause, ' (a symbolic link to what is not there)');
+    // The entries are looked at (stat) a slice at a time, the slice's all at once, and then handled in order: one
+    // stat after another took most of a replay's start (356 ms of 760 for 5,000 files, see docs/performance.md).
+    for (let from = 0; from < entries.length; from += ENTRIES_LOOKED_AT_ONCE) {
+      const slice = entries.slice(from, from + ENTRIES_LOOKED_AT_ONCE);
+      const looks = await Promise.all(slice.map((entry) => lookAt(join(dir, entry.name), entry)));
+      for (let i = 0; i < slice.length; i++) {
+        const entry = slice[i] as Dirent;
+        const look = looks[i] as Look;
+        const full = join(dir, entry.name);
+        if (!look.ok) {
+          // A link that leads nowhere; or a file gone, or refused, between listing and looking.
+          cannotOpen(full, look.cause, entry.isSymbolicLink() ? ' (a symbolic link to what is not there)' : '');
           continue;
         }
+        // What a link leads to, or the entry itself.
+        const target = look.stats ?? entry;
+        if (target.isDirectory()) await walk(full);
+        // A CloudTrail file was looked at (`lookAt`), so its target is what `stat` said, size and all.
+        else if (target.isFile() && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (target as Stats).size });
+        else if (target.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+        else onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
       }
-      if (target.isDirectory()) await walk(full);
-      else if (target.isFile() && CLOUDTRAIL_FILE.test(entry.name)) {
-        try {
-          out.push({ path: full, bytes: (target instanceof Stats ? target : await stat(full)).size });
-        } catch (cause) {
-          // Gone, or refused, between listing and looking.
-          cannotOpen(full, cause);
-        }
-      }
-      else if (target.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
-      else onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
     }
   };
   for (const p of paths) {

@@ -280,4 +280,22 @@ describe('expandInputs', () => {
       ['file-skipped', join(logs, 'notes.txt'), 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)'],
     ]);
   });
+
+  it('lists a directory of many entries in name order, each file with its own size, though it asks for the sizes many at a time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-expand-many-'));
+    const name = (i: number): string => `f${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 150; i++) writeFileSync(join(dir, `${name(i)}.json`), 'x'.repeat(i + 1));
+    // A directory and a file that is not a log among them: the directory's files come where its name sorts.
+    mkdirSync(join(dir, `${name(70)}-dir`));
+    writeFileSync(join(dir, `${name(70)}-dir`, 'inner.json'), 'x'.repeat(1000));
+    writeFileSync(join(dir, `${name(100)}-notes.txt`), 'x');
+
+    const issues: ReadIssue[] = [];
+    const inputs = await expandInputs([dir], (issue) => issues.push(issue));
+
+    const expected = Array.from({ length: 150 }, (_, i) => ({ path: join(dir, `${name(i)}.json`), bytes: i + 1 }));
+    expected.splice(70, 0, { path: join(dir, `${name(70)}-dir`, 'inner.json'), bytes: 1000 }); // `-` sorts before `.`
+    expect(inputs).toEqual(expected);
+    expect(issues.map((i) => [i.kind, i.origin.file])).toEqual([['file-skipped', join(dir, `${name(100)}-notes.txt`)]]);
+  });
 });
