@@ -297,6 +297,13 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       // Calls still waiting for their S3 request at the end of the input are decided now.
       for (const f of (await processor.flush()).findings) findings.set(f.id, f);
     } else {
+      // Calls whose deadline their stream's watermark passed within the last batch are decided now, as the next
+      // batch would have decided them: what a run leaves waiting does not depend on where its batches ended (a
+      // file of 1,000 records is one batch, and spans more than the lateness window).
+      for (const f of (await processor.flush({ decideBeforeMs: Number.NEGATIVE_INFINITY })).findings) {
+        findings.set(f.id, f);
+        changedFindings.set(f.id, f);
+      }
       // With a database, calls in the last lateness window keep waiting there: the next replay into the same
       // file (the following hours of logs) may bring their S3 requests.
       const waiting = [...store.entries.values()].reduce((n, e) => n + (e.kind === 'correlation' ? e.kms.length : 0), 0);

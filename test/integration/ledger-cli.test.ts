@@ -182,6 +182,34 @@ describe('kdm replay --db: the decrypt ledger', () => {
     }
   });
 
+  it('decides at its end the S3-made calls their stream has passed the deadline of, wherever its batches ended', async () => {
+    // An S3-made Decrypt that no S3 request answers, then a call 20 minutes later in the same stream (account and
+    // region): by the end, the stream's watermark has passed the first call's deadline (1 + 15 minutes). A file is
+    // one batch, so in one file both come in the run's last batch; in two files the call waits from the first.
+    const orphan = kmsRecord({ s3Arn: 'arn:aws:s3:::example-bucket/reports/q3.pdf', atMs: BASE_TIME_MS });
+    const later = kmsRecord({ atMs: BASE_TIME_MS + minutes(20) });
+    const layouts = { one: [[orphan, later]], two: [[orphan], [later]] };
+    const ledgers: unknown[] = [];
+    for (const [name, files] of Object.entries(layouts)) {
+      const dir = join(work, `due-at-end-${name}`);
+      mkdirSync(dir);
+      files.forEach((records, i) => writeFileSync(join(dir, `111122223333_CloudTrail_us-east-1_20261001T000${i}Z_due.json`), JSON.stringify({ Records: records })));
+      const db = join(work, `due-at-end-${name}.duckdb`);
+      let stdout = '';
+      let stderr = '';
+      const capture = (write: (text: string) => void) => ({ write: (text: string) => (write(text), true) }) as unknown as NodeJS.WriteStream;
+      await runReplay({
+        paths: [dir], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, db, nowMs: () => Date.UTC(2027, 0, 1),
+        stdout: capture((t) => (stdout += t)), stderr: capture((t) => (stderr += t)),
+      });
+      expect(stderr).not.toContain('wait in');
+      expect((JSON.parse(stdout) as { correlation: Record<string, number> }).correlation).toEqual({ object: 0, bucket: 0, none: 1 });
+      ledgers.push(await query(db, 'SELECT day, key, principal, operation, path, calls FROM ledger ORDER BY id'));
+    }
+    expect(ledgers[0]).toEqual(ledgers[1]);
+    expect(ledgers[0]).toContainEqual(expect.objectContaining({ path: 's3', operation: 'Decrypt', calls: '1' }));
+  });
+
   it('checkpoints as it goes without changing what it writes, and a run that fails keeps its last checkpoint', async () => {
     const once = join(work, 'once-for-checkpoints.duckdb');
     const often = join(work, 'checkpoints.duckdb');
