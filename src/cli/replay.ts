@@ -293,19 +293,16 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         }
       }
     }
-    if (db === undefined) {
-      // Calls still waiting for their S3 request at the end of the input are decided now.
-      for (const f of (await processor.flush()).findings) findings.set(f.id, f);
-    } else {
-      // Calls whose deadline their stream's watermark passed within the last batch are decided now, as the next
-      // batch would have decided them: what a run leaves waiting does not depend on where its batches ended (a
-      // file of 1,000 records is one batch, and spans more than the lateness window).
-      for (const f of (await processor.flush({ decideBeforeMs: Number.NEGATIVE_INFINITY })).findings) {
-        findings.set(f.id, f);
-        changedFindings.set(f.id, f);
-      }
-      // With a database, calls in the last lateness window keep waiting there: the next replay into the same
-      // file (the following hours of logs) may bring their S3 requests.
+    // At the end of the input: without a database, every call still waiting for its S3 request is decided now. With
+    // one, those whose deadline their stream's watermark has passed are, as the next batch would have decided them
+    // (what a run leaves waiting then does not depend on where its batches ended: a file of 1,000 records is one
+    // batch, and spans more than the lateness window); the calls of the last lateness window keep waiting there, as
+    // the next replay into the same file (the following hours of logs) may bring their S3 requests.
+    for (const f of (await processor.flush(db === undefined ? {} : { decideBeforeMs: Number.NEGATIVE_INFINITY })).findings) {
+      findings.set(f.id, f);
+      changedFindings.set(f.id, f);
+    }
+    if (db !== undefined) {
       const waiting = [...store.entries.values()].reduce((n, e) => n + (e.kind === 'correlation' ? e.kms.length : 0), 0);
       if (waiting > 0) stderr.write(`kdm: ${waiting} S3-made KMS call(s) from the last ${Math.round(engine.config.correlation.latenessMs / 60_000)} minutes wait in ${safeText(db.file)} for their S3 request; the next replay into it decides them\n`);
     }
