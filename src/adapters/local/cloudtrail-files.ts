@@ -51,21 +51,35 @@ export interface InputFile {
 /** Directory entries whose `stat` is asked at once while expanding the inputs (see `expandInputs`). */
 const ENTRIES_LOOKED_AT_ONCE = 32;
 
-/**
- * What `stat` said of a directory entry that needs asking: a symbolic link (what it leads to) or a CloudTrail file
- * (its size). `stats` is absent for an entry that needs no asking.
- */
-type Look = { readonly ok: true; readonly stats?: Stats } | { readonly ok: false; readonly cause: unknown };
+/** What a directory entry is, as `expandInputs` handles it: for a symbolic link, what it leads to. */
+type Look =
+  | { readonly kind: 'directory' }
+  | { readonly kind: 'log'; readonly bytes: number }
+  | { readonly kind: 'other-file' }
+  | { readonly kind: 'special' }
+  | { readonly kind: 'failed'; readonly cause: unknown };
 
-const NOTHING_TO_ASK: Look = { ok: true };
+const DIRECTORY: Look = { kind: 'directory' };
+const OTHER_FILE: Look = { kind: 'other-file' };
+const SPECIAL: Look = { kind: 'special' };
 
+/** Asks `stat` only where the entry cannot tell: what a link leads to, and a CloudTrail file's size. */
 const lookAt = async (full: string, entry: Dirent): Promise<Look> => {
-  if (!entry.isSymbolicLink() && !(entry.isFile() && CLOUDTRAIL_FILE.test(entry.name))) return NOTHING_TO_ASK;
-  try {
-    return { ok: true, stats: await stat(full) };
-  } catch (cause) {
-    return { ok: false, cause };
+  const isLog = CLOUDTRAIL_FILE.test(entry.name);
+  if (!entry.isSymbolicLink()) {
+    if (entry.isDirectory()) return DIRECTORY;
+    if (!entry.isFile()) return SPECIAL;
+    if (!isLog) return OTHER_FILE;
   }
+  let stats: Stats;
+  try {
+    stats = await stat(full);
+  } catch (cause) {
+    return { kind: 'failed', cause };
+  }
+  if (stats.isDirectory()) return DIRECTORY;
+  if (!stats.isFile()) return SPECIAL;
+  return isLog ? { kind: 'log', bytes: stats.size } : OTHER_FILE;
 };
 
 /**
@@ -96,24 +110,28 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
     // The entries are looked at (stat) a slice at a time, the slice's all at once, and then handled in order: one
     // stat after another took most of a replay's start (356 ms of 760 for 5,000 files, see docs/performance.md).
     for (let from = 0; from < entries.length; from += ENTRIES_LOOKED_AT_ONCE) {
-      const slice = entries.slice(from, from + ENTRIES_LOOKED_AT_ONCE);
-      const looks = await Promise.all(slice.map((entry) => lookAt(join(dir, entry.name), entry)));
+      const slice = entries.slice(from, from + ENTRIES_LOOKED_AT_ONCE).map((entry) => ({ entry, full: join(dir, entry.name) }));
+      const looks = await Promise.all(slice.map(({ entry, full }) => lookAt(full, entry)));
       for (let i = 0; i < slice.length; i++) {
-        const entry = slice[i] as Dirent;
+        const { entry, full } = slice[i] as (typeof slice)[number];
         const look = looks[i] as Look;
-        const full = join(dir, entry.name);
-        if (!look.ok) {
-          // A link that leads nowhere; or a file gone, or refused, between listing and looking.
-          cannotOpen(full, look.cause, entry.isSymbolicLink() ? ' (a symbolic link to what is not there)' : '');
-          continue;
+        switch (look.kind) {
+          case 'failed':
+            // A link that leads nowhere; or a file gone, or refused, between listing and looking.
+            cannotOpen(full, look.cause, entry.isSymbolicLink() ? ' (a symbolic link to what is not there)' : '');
+            break;
+          case 'directory':
+            await walk(full);
+            break;
+          case 'log':
+            out.push({ path: full, bytes: look.bytes });
+            break;
+          case 'other-file':
+            onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+            break;
+          case 'special':
+            onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
         }
-        // What a link leads to, or the entry itself.
-        const target = look.stats ?? entry;
-        if (target.isDirectory()) await walk(full);
-        // A CloudTrail file was looked at (`lookAt`), so its target is what `stat` said, size and all.
-        else if (target.isFile() && CLOUDTRAIL_FILE.test(entry.name)) out.push({ path: full, bytes: (target as Stats).size });
-        else if (target.isFile()) onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
-        else onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
       }
     }
   };
