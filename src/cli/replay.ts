@@ -167,6 +167,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           ...(options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}),
           ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
           memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
+          onUpgrade: (note) => stderr.write(`kdm: ${safeText(options.db ?? '')}: ${note}\n`),
         });
   // Ctrl-C in a long replay: say what the database holds and how to go on, and leave no partial findings file
   // behind (the one a run that fails removes), rather than vanish. Exiting at once is safe: DuckDB's log keeps

@@ -21,6 +21,12 @@ const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
 const EVENTS = join(REPO, 'events');
 
+/** The columns of a ledger row's and of an object access's identity: one stored row each. */
+const IDENTITY = {
+  ledger: 'day, key, principal, account, region, bucket, operation, path',
+  object_access: 'day, key, principal, bucket, object_key, operation',
+} as const;
+
 const logFilesUnder = (dir: string): string[] => {
   const out: string[] = [];
   const walk = (d: string): void => {
@@ -169,17 +175,62 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const history = (db: string) => json<unknown[]>(['history', '--db', db, '--group-by', 'day,key,principal,operation,path', '--format', 'json']);
     const findings = (db: string) => query(db, 'SELECT id, rule_id, event_count FROM findings ORDER BY id');
-    const accesses = (db: string) => query(db, 'SELECT id, calls, source_ips FROM object_access ORDER BY id');
+    const accesses = (db: string) => query(db, `SELECT ${IDENTITY.object_access}, calls, source_ips FROM object_access ORDER BY ALL`);
     expect(firstHalf.length).toBeGreaterThan(0);
     expect(secondHalf.length).toBeGreaterThan(0);
     expect(history(split)).toEqual(history(once));
     expect(await findings(split)).toEqual(await findings(once));
     expect((await findings(once)).length).toBeGreaterThan(10);
     expect(await accesses(split)).toEqual(await accesses(once));
-    // The tables carry no key constraint (it made the file a third larger): the folds alone keep one row per id.
-    for (const table of ['ledger', 'object_access']) {
-      expect(await query(split, `SELECT count(*) - count(DISTINCT id) AS repeated FROM ${table}`)).toEqual([{ repeated: '0' }]);
+    // The tables carry no key constraint (it made the file a third larger): the folds alone keep one row per identity.
+    for (const [table, identity] of Object.entries(IDENTITY)) {
+      expect(await query(split, `SELECT count(*) - count(DISTINCT (${identity})) AS repeated FROM ${table}`)).toEqual([{ repeated: '0' }]);
     }
+  });
+
+  it('upgrades a file of schema 1, whose ledger rows carry an id, and continues it as this version would have', async () => {
+    const files = logFilesUnder(SIM);
+    const firstHalf = files.filter((f) => /\/2026\/10\/0[1-5]\//.test(f));
+    const secondHalf = files.filter((f) => !firstHalf.includes(f));
+    const once = join(work, 'once-for-upgrade.duckdb');
+    const upgraded = join(work, 'schema-1.duckdb');
+    expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
+    expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
+    const history = (db: string) => json<unknown[]>(['history', '--db', db, '--format', 'json']);
+    const objectHistory = (db: string) => json<unknown[]>(['history', '--db', db, '--group-by', 'object,principal', '--format', 'json']);
+    const asWritten = { history: history(upgraded), objects: objectHistory(upgraded) };
+
+    // What schema 1 stored: each row's identity once more as an id, its parts as a JSON array behind the day.
+    const instance = await DuckDBInstance.create(upgraded);
+    const setup = await instance.connect();
+    await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
+    await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
+    await setup.run(`ALTER TABLE object_access ADD COLUMN id VARCHAR`);
+    await setup.run(`UPDATE object_access SET id = 'access#' || day::VARCHAR || '#' || to_json([key, principal, bucket, object_key, operation])::VARCHAR`);
+    await setup.run(`UPDATE kdm_meta SET value = '1' WHERE name = 'schema'`);
+    const [before] = (await setup.runAndReadAll(`SELECT (SELECT count(*) FROM ledger) AS rows, (SELECT count(*) FROM object_access) AS accesses`)).getRowObjectsJson();
+    setup.closeSync();
+    instance.closeSync();
+    // Read as it is: the history's queries do not need the id, and reading upgrades nothing.
+    expect({ history: history(upgraded), objects: objectHistory(upgraded) }).toEqual(asWritten);
+    expect(runKdm(['report', '--db', upgraded, '--html', join(work, 'schema-1.html')]).status).toBe(0);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
+
+    const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
+    expect(next.status).toBe(0);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 2: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
+
+    const columns = (db: string) => query(db, `SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() WHERE table_name IN ('ledger', 'object_access') GROUP BY ALL ORDER BY ALL`);
+    expect(await columns(upgraded)).toEqual(await columns(once));
+    expect(JSON.stringify(await columns(upgraded))).not.toContain('"id"');
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '2' }]);
+    for (const table of ['ledger', 'object_access']) {
+      expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
+    }
+    // Opened again, there is nothing more to upgrade.
+    const again = runKdm(['replay', ...secondHalf, '--db', upgraded]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain('upgraded');
   });
 
   it('decides at its end the S3-made calls their stream has passed the deadline of, wherever its batches ended', async () => {
@@ -201,7 +252,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
       const result = await runReplay({ paths: [dir], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, db, nowMs: () => Date.UTC(2027, 0, 1), stdout: quiet, stderr: listening });
       expect(told.join('')).not.toContain('wait in');
       expect(result.summaryJson['correlation']).toEqual({ object: 0, bucket: 0, none: 1 });
-      ledgers.push(await query(db, 'SELECT day, key, principal, operation, path, calls FROM ledger ORDER BY id'));
+      ledgers.push(await query(db, 'SELECT day, key, principal, operation, path, calls FROM ledger ORDER BY ALL'));
     }
     expect(ledgers[0]).toEqual(ledgers[1]);
     expect(ledgers[0]).toContainEqual(expect.objectContaining({ path: 's3', operation: 'Decrypt', calls: '1' }));
@@ -218,8 +269,8 @@ describe('kdm replay --db: the decrypt ledger', () => {
     await runReplay({ ...run, db: often, checkpointRows: 200 });
 
     // Every column, lists too: a write hands over object accesses and keeps rows aggregating (drainForWrite).
-    const ledger = (db: string) => query(db, 'SELECT * FROM ledger ORDER BY id');
-    const accesses = (db: string) => query(db, 'SELECT * FROM object_access ORDER BY id');
+    const ledger = (db: string) => query(db, 'SELECT * FROM ledger ORDER BY ALL');
+    const accesses = (db: string) => query(db, 'SELECT * FROM object_access ORDER BY ALL');
     const findings = (db: string) => query(db, 'SELECT id, rule_id, event_count FROM findings ORDER BY id');
     const state = (db: string) => query(db, 'SELECT k, v FROM engine_state ORDER BY k');
     expect(await ledger(often)).toEqual(await ledger(once));
@@ -403,7 +454,10 @@ describe('kdm replay --db: the decrypt ledger', () => {
     made.closeSync();
     const row = (count: number): LedgerRow => ({ kind: 'ledger', day: '2026-10-01', key: 'k', principal: 'p', principalType: 'AssumedRole', account: '1', region: 'r', bucket: '', operation: 'Decrypt', path: 'direct', count, errors: 0, firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS, objects: [], objectsOverflow: false, eventIds: [], findings: 0 });
 
-    const db = await openLedgerDatabase(file);
+    const notes: string[] = [];
+    const db = await openLedgerDatabase(file, { onUpgrade: (note) => notes.push(note) });
+    // Empty, its keyed tables are made again without the id (and the key on it) as the version's own would be.
+    expect(notes).toEqual(['upgraded to schema 2: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
     await db.begin();
     const state = [['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]] as const;
     await db.writeLedger({ rows: [row(1)], accesses: [] });
@@ -416,6 +470,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     expect(await query(file, 'SELECT calls FROM ledger')).toEqual([{ calls: '7' }]);
     expect(await query(file, 'SELECT k FROM engine_state')).toEqual([{ k: 'alias#1#alias/x' }]);
+    expect(await query(file, `SELECT count(*) AS n FROM duckdb_constraints() WHERE table_name IN ('ledger', 'object_access') AND constraint_type = 'PRIMARY KEY'`)).toEqual([{ n: '0' }]);
   });
 
   it('bounds DuckDB\'s memory for a replay (32 MiB, or --db-memory-mb) and, when a write needs more, names the budget to raise', async () => {
@@ -443,7 +498,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const reference = join(work, 'budget-reference.duckdb');
     await runReplay({ ...run, db: reference });
     await runReplay({ ...run, db: starved });
-    const ledger = (db: string) => query(db, 'SELECT id, calls, errors, first_seen, last_seen, findings FROM ledger ORDER BY id');
+    const ledger = (db: string) => query(db, `SELECT ${IDENTITY.ledger}, calls, errors, first_seen, last_seen, findings FROM ledger ORDER BY ALL`);
     expect(await ledger(starved)).toEqual(await ledger(reference));
 
     // From the command line: the option is checked before anything is opened.

@@ -1,7 +1,7 @@
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { DatabaseMemoryError, InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import { mergeById, mergeLedgerRow, mergeObjectAccess, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
+import { ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StoredEntry } from '#core/ports.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { DEFAULT_WRITE_MEMORY_MB, QUERY_MEMORY_MB } from './database-budget.ts';
@@ -15,25 +15,37 @@ import { WrittenIds } from './written-ids.ts';
  * run that fails leaves the file as its last checkpoint left it.
  */
 
-export const LEDGER_SCHEMA_VERSION = '1';
+/**
+ * 2: the ledger tables lost their `id` column. A row's identity is its columns (day, key, principal, ...), which
+ * the id only repeated as one long string: in object_access it was a third of the table (200 characters a row)
+ * and of the time DuckDB took to store a write. A file of schema 1 is upgraded when opened for writing
+ * (`dropIdColumns`); read, it answers the same queries.
+ */
+export const LEDGER_SCHEMA_VERSION = '2';
 
-// The ledger tables have no PRIMARY KEY: writes keep one row per id by themselves (they merge with the stored row
-// of the same id), and DuckDB's key index made the file about a third larger (78 → 54 MB after 1M records). Files made
-// by earlier versions keep their keys; the same statements work on both.
+// The ledger tables have no PRIMARY KEY: writes keep one row per identity by themselves (they merge with the stored
+// row of the same identity), and DuckDB's key index made the file about a third larger (78 → 54 MB after 1M
+// records). Files made by earlier versions had keys, on the id the upgrade drops.
 //
 // The engine state is rewritten whole at every checkpoint, so its table is dropped and made again, without a key:
 // the keys come from one map, and keeping an index of them cost most of a checkpoint (the final commit of a
 // 1M-record replay took 1.2 s with it, 0.2 s without).
 const ENGINE_STATE_COLUMNS = '(k VARCHAR, v VARCHAR)';
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS kdm_meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS ledger (
-     id VARCHAR NOT NULL, day DATE NOT NULL, key VARCHAR NOT NULL, key_alias VARCHAR, principal VARCHAR NOT NULL, principal_type VARCHAR,
+const META_TABLE = `CREATE TABLE IF NOT EXISTS kdm_meta (name VARCHAR PRIMARY KEY, value VARCHAR)`;
+const LEDGER_TABLES = {
+  ledger: `CREATE TABLE IF NOT EXISTS ledger (
+     day DATE NOT NULL, key VARCHAR NOT NULL, key_alias VARCHAR, principal VARCHAR NOT NULL, principal_type VARCHAR,
      account VARCHAR, region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT,
      first_seen TIMESTAMP, last_seen TIMESTAMP, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT)`,
-  `CREATE TABLE IF NOT EXISTS object_access (
-     id VARCHAR NOT NULL, day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, operation VARCHAR,
+  object_access: `CREATE TABLE IF NOT EXISTS object_access (
+     day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, operation VARCHAR,
      calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
+} as const;
+type LedgerTableName = keyof typeof LEDGER_TABLES;
+const SCHEMA = [
+  META_TABLE,
+  LEDGER_TABLES.ledger,
+  LEDGER_TABLES.object_access,
   `CREATE TABLE IF NOT EXISTS findings (
      id VARCHAR PRIMARY KEY, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP,
      updated_at TIMESTAMP, event_count BIGINT, event_ids VARCHAR[], key VARCHAR, principal VARCHAR, account VARCHAR, region VARCHAR,
@@ -55,29 +67,45 @@ const SCHEMA = [
  * of 460 MB, and ran slower.
  */
 const STAGE = {
-  ledger: `CREATE TEMP TABLE ledger_stage (id VARCHAR, day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
+  ledger: `CREATE TEMP TABLE ledger_stage (day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
      objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
-  object_access: `CREATE TEMP TABLE object_access_stage (id VARCHAR, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
+  object_access: `CREATE TEMP TABLE object_access_stage (day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
      operation VARCHAR, calls BIGINT, first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
 };
 const INSERT_STAGED = {
   ledger: `INSERT INTO ledger BY NAME
-     SELECT id, CAST(day AS DATE) AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
+     SELECT CAST(day AS DATE) AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
        make_timestamp(first_ms * 1000) AS first_seen, make_timestamp(last_ms * 1000) AS last_seen, from_json(objects, '["VARCHAR"]') AS objects, objects_overflow,
        from_json(event_ids, '["VARCHAR"]') AS event_ids, findings FROM ledger_stage`,
   object_access: `INSERT INTO object_access BY NAME
-     SELECT id, CAST(day AS DATE) AS day, key, principal, bucket, object_key, operation, calls, make_timestamp(first_ms * 1000) AS first_seen,
+     SELECT CAST(day AS DATE) AS day, key, principal, bucket, object_key, operation, calls, make_timestamp(first_ms * 1000) AS first_seen,
        make_timestamp(last_ms * 1000) AS last_seen, from_json(source_ips, '["VARCHAR"]') AS source_ips, from_json(sessions, '["VARCHAR"]') AS sessions,
        from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM object_access_stage`,
 };
 
-/** The ids a write may find stored, which it looks up in one join (made once, like the stages). */
-const WRITTEN_IDS_STAGE = 'CREATE TEMP TABLE written_ids (id VARCHAR)';
 /**
- * The row ids of the stored rows a write finds by their ids, which it then reads and deletes by (made once, like the
- * stages). Over a 1M-record replay, finding, reading, converting and deleting them took about 630 ms that way, against
- * about 890 ms for a select of every column and a delete, each joined on the ids (docs/performance.md).
+ * The columns of a row's identity, in `ledgerRowId`'s and `objectAccessId`'s order: a write looks up the stored
+ * rows it merges with by these, staged in `<table>_lookup`.
+ */
+const IDENTITY: Record<LedgerTableName, readonly string[]> = {
+  ledger: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path'],
+  object_access: ['day', 'key', 'principal', 'bucket', 'object_key', 'operation'],
+};
+const LOOKUP_STAGES = (Object.keys(IDENTITY) as LedgerTableName[]).map(
+  (table) => `CREATE TEMP TABLE ${table}_lookup (${IDENTITY[table].map((c) => `${c} ${c === 'day' ? 'DATE' : 'VARCHAR'}`).join(', ')})`,
+);
+/**
+ * The stored rows of the staged identities (`t`: the table, `w`: its lookup stage). Writes store '' rather than
+ * NULL, but a column the schema lets be NULL is compared so that NULL matches NULL.
+ */
+const sameIdentity = (table: LedgerTableName): string =>
+  IDENTITY[table].map((c) => (c === 'day' || c === 'key' || c === 'principal' ? `t.${c} = w.${c}` : `t.${c} IS NOT DISTINCT FROM w.${c}`)).join(' AND ');
+/**
+ * The row ids of the stored rows a write finds by their identity, which it then reads and deletes by (made once,
+ * like the stages). Over a 1M-record replay, finding, reading, converting and deleting them took about 630 ms that
+ * way, against about 890 ms for a select of every column and a delete, each joined on the ids of schema 1
+ * (docs/performance.md).
  */
 const FOUND_ROWIDS_STAGE = 'CREATE TEMP TABLE found_rowids (found BIGINT)';
 
@@ -91,9 +119,9 @@ const UPSERT_STAGED_FINDINGS = `INSERT OR REPLACE INTO findings
   FROM findings_stage`;
 
 /** Columns of the two ledger tables as a write reads them back (in the order of their stages). */
-const LEDGER_COLUMNS = `id, day::VARCHAR AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
+const LEDGER_COLUMNS = `day::VARCHAR AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
   epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings`;
-const ACCESS_COLUMNS = `id, day::VARCHAR AS day, key, principal, bucket, object_key, operation, calls, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms,
+const ACCESS_COLUMNS = `day::VARCHAR AS day, key, principal, bucket, object_key, operation, calls, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms,
   source_ips, sessions, event_ids, correlation`;
 
 export interface LedgerDatabase {
@@ -159,13 +187,13 @@ const appendRow = (appender: DuckDBAppender, cells: readonly Cell[]): void => {
   appender.endRow();
 };
 
-const ledgerCells = (id: string, r: LedgerRow): Cell[] => [
-  id, r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
+const ledgerCells = (r: LedgerRow): Cell[] => [
+  r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
   r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings,
 ];
 
-const accessCells = (id: string, a: ObjectAccess): Cell[] => [
-  id, a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation, a.count, a.firstSeenMs, a.lastSeenMs, a.sourceIps, a.sessions, a.eventIds, a.correlation,
+const accessCells = (a: ObjectAccess): Cell[] => [
+  a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation, a.count, a.firstSeenMs, a.lastSeenMs, a.sourceIps, a.sessions, a.eventIds, a.correlation,
 ];
 
 type StoredRow = Record<string, Json>;
@@ -181,11 +209,61 @@ const storedLedgerRow = (r: StoredRow): LedgerRow => ({
   objects: texts(r.objects), objectsOverflow: r.objects_overflow === true, eventIds: texts(r.event_ids), findings: count(r.findings),
 });
 
+const ledgerIdentityCells = (r: LedgerRow): Cell[] => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path];
+const accessIdentityCells = (a: ObjectAccess): Cell[] => [a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation];
+
 const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
   kind: 'object-access', day: text(r.day), key: text(r.key), principal: text(r.principal), bucket: text(r.bucket), objectKey: text(r.object_key),
   operation: text(r.operation), count: count(r.calls), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms), sourceIps: texts(r.source_ips),
   sessions: texts(r.sessions), eventIds: texts(r.event_ids), correlation: text(r.correlation),
 });
+
+/** What a write does with each ledger table's rows. */
+interface TableWrites<Row extends { readonly day: string }> {
+  readonly table: LedgerTableName;
+  /** The columns a write reads stored rows back with, as `stored` takes them. */
+  readonly columns: string;
+  readonly stored: (r: StoredRow) => Row;
+  /** The identity `mergeById` keys rows by. */
+  readonly idOf: (r: Row) => string;
+  readonly merge: (prior: Row | undefined, delta: Row) => Row;
+  readonly cells: (r: Row) => Cell[];
+  /** The row's `IDENTITY` columns. */
+  readonly identityCells: (r: Row) => Cell[];
+}
+
+const LEDGER_WRITES: TableWrites<LedgerRow> = {
+  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, idOf: ledgerRowId, merge: mergeLedgerRow, cells: ledgerCells, identityCells: ledgerIdentityCells,
+};
+const ACCESS_WRITES: TableWrites<ObjectAccess> = {
+  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, idOf: objectAccessId, merge: mergeObjectAccess, cells: accessCells, identityCells: accessIdentityCells,
+};
+
+/**
+ * Upgrades ledger tables that still have the `id` column of schema 1 (or of files made before the schema was
+ * numbered), each in a transaction of its own: the table is renamed, made again as this version writes it, and
+ * filled with its rows but their ids. Returns the tables upgraded, with their rows.
+ */
+const dropIdColumns = async (connection: DuckDBConnection): Promise<{ readonly table: LedgerTableName; readonly rows: number }[]> => {
+  const upgraded: { table: LedgerTableName; rows: number }[] = [];
+  for (const table of Object.keys(LEDGER_TABLES) as LedgerTableName[]) {
+    const columns = await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = '${table}'`);
+    if (!columns.getRows().some(([name]) => name === 'id')) continue;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await connection.run(`ALTER TABLE ${table} RENAME TO ${table}_schema_1`);
+      await connection.run(LEDGER_TABLES[table]);
+      const rows = (await connection.run(`INSERT INTO ${table} BY NAME SELECT * EXCLUDE (id) FROM ${table}_schema_1`)).rowsChanged;
+      await connection.run(`DROP TABLE ${table}_schema_1`);
+      await connection.run('COMMIT');
+      upgraded.push({ table, rows });
+    } catch (error) {
+      await connection.run('ROLLBACK');
+      throw error;
+    }
+  }
+  return upgraded;
+};
 
 /**
  * What keeps a database path from being opened, told plainly before DuckDB tries: its own messages for these
@@ -223,6 +301,8 @@ export interface OpenLedgerDatabaseOptions {
   readonly memoryAdvice?: (limitMb: number) => string;
   /** Ledger rows between checkpoints (see `checkpointDue`). */
   readonly checkpointRows?: number;
+  /** Told what opening for writing changed in a file an earlier version made (its schema upgraded). */
+  readonly onUpgrade?: (note: string) => void;
 }
 
 export const openLedgerDatabase = async (file: string, options: OpenLedgerDatabaseOptions = {}): Promise<LedgerDatabase> => {
@@ -240,12 +320,20 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
   }
   const connection = await instance.connect();
   if (options.readOnly !== true) {
-    for (const sql of SCHEMA) await connection.run(sql);
+    await connection.run(META_TABLE);
     const version = (await connection.runAndReadAll(`SELECT value FROM kdm_meta WHERE name = 'schema'`)).getRowObjectsJson()[0]?.value;
-    if (version === undefined) await connection.run(`INSERT INTO kdm_meta VALUES ('schema', '${LEDGER_SCHEMA_VERSION}')`);
-    else if (version !== LEDGER_SCHEMA_VERSION) throw new InputError(file, undefined, `database schema ${String(version)} is not the one this kdm writes (${LEDGER_SCHEMA_VERSION})`);
+    if (version !== undefined && version !== '1' && version !== LEDGER_SCHEMA_VERSION) {
+      throw new InputError(file, undefined, `database schema ${String(version)} is not the one this kdm writes (${LEDGER_SCHEMA_VERSION})`);
+    }
+    const upgraded = await dropIdColumns(connection);
+    for (const sql of SCHEMA) await connection.run(sql);
+    if (version !== LEDGER_SCHEMA_VERSION) await connection.run(`INSERT OR REPLACE INTO kdm_meta VALUES ('schema', '${LEDGER_SCHEMA_VERSION}')`);
+    if (upgraded.length > 0) {
+      const tables = upgraded.map((u) => `${u.table} (${u.rows} row${u.rows === 1 ? '' : 's'})`).join(' and ');
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ${tables} kept, without their id column (a row's identity is its columns)`);
+    }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
-    for (const sql of [STAGE.ledger, STAGE.object_access, WRITTEN_IDS_STAGE, FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
+    for (const sql of [STAGE.ledger, STAGE.object_access, ...LOOKUP_STAGES, FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
   } else {
     const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
@@ -274,54 +362,57 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
   }
 
   /**
-   * Merges rows with the stored rows of the same ids: reads those (one join), deletes them, inserts the merged rows.
-   * Only ids that may be stored are looked up, and only among the rows of their days, so a write costs the same
-   * whether the table holds a day or a year: writing 10,000 new object accesses into 1M stored ones took 330-347 ms
-   * when every id was looked up in the whole table, 184-205 ms now, as into an empty table.
+   * Merges rows with the stored rows of the same identity: reads those (one join), deletes them, inserts the merged
+   * rows. Only rows that may be stored are looked up, and only among the rows of their days, so a write costs the
+   * same whether the table holds a day or a year: writing 10,000 new object accesses into 1M stored ones took
+   * 330-347 ms when every row was looked up in the whole table, 184-205 ms so, as into an empty table.
    */
-  const writeTable = async <Row extends { readonly day: string }>(table: 'ledger' | 'object_access', columns: string, rows: ReadonlyMap<string, Row>, stored: (r: StoredRow) => Row, merge: (prior: Row | undefined, delta: Row) => Row, cells: (id: string, r: Row) => Cell[]): Promise<void> => {
+  const writeTable = async <Row extends { readonly day: string }>(t: TableWrites<Row>, rows: ReadonlyMap<string, Row>): Promise<void> => {
     if (rows.size === 0) return;
-    const { days, written } = lookups[table];
-    const maybeStored: string[] = [];
+    const { days, written } = lookups[t.table];
+    const maybeStored: Row[] = [];
     let firstDay = '9999-12-31';
     let lastDay = '0000-01-01';
     for (const [id, r] of rows) {
       // Every id is added now, hashed once: a write that fails ends the run, so none is added in vain.
       if (!written.add(id) && !days.has(r.day)) continue;
-      maybeStored.push(id);
+      maybeStored.push(r);
       if (r.day < firstDay) firstDay = r.day;
       if (r.day > lastDay) lastDay = r.day;
     }
     const prior = new Map<string, Row>();
     if (maybeStored.length > 0) {
-      const ids = await connection.createAppender('written_ids', 'main', 'temp');
-      for (const id of maybeStored) appendRow(ids, [id]);
-      ids.closeSync();
-      // An id holds its day, so its stored row is among those of the days looked up; DuckDB skips the others by their min/max.
-      const within = DAY.test(firstDay) && DAY.test(lastDay) ? `day BETWEEN DATE '${firstDay}' AND DATE '${lastDay}' AND ` : '';
-      // The stored rows' row ids first, from their ids alone: a select of every column joined on the ids read the
+      const lookup = await connection.createAppender(`${t.table}_lookup`, 'main', 'temp');
+      for (const r of maybeStored) appendRow(lookup, t.identityCells(r));
+      lookup.closeSync();
+      // A row's day is part of its identity, so its stored row is among those of the days looked up; DuckDB skips the others by their min/max.
+      const within = DAY.test(firstDay) && DAY.test(lastDay) ? `day BETWEEN DATE '${firstDay}' AND DATE '${lastDay}'` : 'day IS NOT NULL';
+      // The stored rows' row ids first, from their identity alone: a select of every column joined on it read the
       // lists of every row of the days looked up. Within the write's transaction, a row id names the same row.
-      const found = (await connection.run(`INSERT INTO found_rowids SELECT rowid FROM ${table} WHERE ${within}id IN (SELECT id FROM written_ids)`)).rowsChanged;
-      await connection.run('DELETE FROM written_ids');
+      const found = (await connection.run(`INSERT INTO found_rowids SELECT t.rowid FROM ${t.table} t SEMI JOIN ${t.table}_lookup w ON ${sameIdentity(t.table)} WHERE t.${within}`)).rowsChanged;
+      await connection.run(`DELETE FROM ${t.table}_lookup`);
       if (found > 0) {
-        const reader = await connection.runAndReadAll(`SELECT ${columns} FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
-        for (const r of reader.getRowObjectsJson() as StoredRow[]) prior.set(text(r.id), stored(r));
-        await connection.run(`DELETE FROM ${table} WHERE ${within}rowid IN (SELECT found FROM found_rowids)`);
+        const reader = await connection.runAndReadAll(`SELECT ${t.columns} FROM ${t.table} WHERE ${within} AND rowid IN (SELECT found FROM found_rowids)`);
+        for (const r of reader.getRowObjectsJson() as StoredRow[]) {
+          const row = t.stored(r);
+          prior.set(t.idOf(row), row);
+        }
+        await connection.run(`DELETE FROM ${t.table} WHERE ${within} AND rowid IN (SELECT found FROM found_rowids)`);
         await connection.run('DELETE FROM found_rowids');
       }
     }
-    const appender = await connection.createAppender(`${table}_stage`, 'main', 'temp');
-    for (const [id, r] of rows) appendRow(appender, cells(id, merge(prior.get(id), r)));
+    const appender = await connection.createAppender(`${t.table}_stage`, 'main', 'temp');
+    for (const [id, r] of rows) appendRow(appender, t.cells(t.merge(prior.get(id), r)));
     appender.closeSync();
-    await connection.run(INSERT_STAGED[table]);
-    await connection.run(`DELETE FROM ${table}_stage`);
+    await connection.run(INSERT_STAGED[t.table]);
+    await connection.run(`DELETE FROM ${t.table}_stage`);
   };
 
   const writeLedger = async (delta: LedgerDelta): Promise<void> => {
-    // One entry per id: the same id twice in a delta is merged before it meets the stored row.
+    // One entry per identity: the same one twice in a delta is merged before it meets the stored row.
     const { rows, accesses } = mergeById(delta);
-    await writeTable('ledger', LEDGER_COLUMNS, rows, storedLedgerRow, mergeLedgerRow, ledgerCells);
-    await writeTable('object_access', ACCESS_COLUMNS, accesses, storedObjectAccess, mergeObjectAccess, accessCells);
+    await writeTable(LEDGER_WRITES, rows);
+    await writeTable(ACCESS_WRITES, accesses);
     sinceCheckpoint += rows.size + accesses.size;
   };
 

@@ -104,7 +104,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
   if (objectLevel) {
     const cols = groupBy.map((g) => (g === 'object' ? 't.bucket, t.object_key' : LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]));
     if (groupBy.length === 0) {
-      return { sql: `SELECT t.day, t.key, t.principal, t.bucket, t.object_key, t.operation, t.calls, t.first_seen, t.last_seen, t.source_ips, t.sessions, t.correlation FROM object_access t ${where} ORDER BY t.day DESC, t.calls DESC, t.object_key, t.id${tail}`, params };
+      return { sql: `SELECT t.day, t.key, t.principal, t.bucket, t.object_key, t.operation, t.calls, t.first_seen, t.last_seen, t.source_ips, t.sessions, t.correlation FROM object_access t ${where} ORDER BY t.day DESC, t.calls DESC, t.object_key, t.bucket, t.key, t.principal, t.operation${tail}`, params };
     }
     return {
       sql: `SELECT ${cols.join(', ')}, sum(t.calls) AS calls, count(DISTINCT t.principal) AS principals, min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen,
@@ -114,7 +114,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
     };
   }
   if (groupBy.length === 0) {
-    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.path, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal, t.id${tail}`, params };
+    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.path, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal, t.key, t.account, t.region, t.bucket, t.operation, t.path${tail}`, params };
   }
   const cols = groupBy.map((g) => LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]);
   return {
