@@ -13,7 +13,7 @@ const c = await instance.connect();
 await c.run(`ATTACH '${target.replaceAll("'", "''")}' AS big`);
 const periods = before ? 'range(-10, 0)' : 'range(10)';
 const shifted = (table) =>
-  `CREATE TABLE big.${table} AS SELECT * REPLACE (id || '#' || k AS id, day + CAST(14 * k AS INTEGER) AS day,
+  `CREATE TABLE big.${table} AS SELECT * REPLACE (day + CAST(14 * k AS INTEGER) AS day,
      first_seen + to_days(CAST(14 * k AS INTEGER)) AS first_seen, last_seen + to_days(CAST(14 * k AS INTEGER)) AS last_seen) FROM ${table}, ${periods} AS r(k)`;
 await c.run(shifted('ledger'));
 await c.run(shifted('object_access'));
