@@ -39,6 +39,13 @@ const logFilesUnder = (dir: string): string[] => {
   return out.sort();
 };
 
+/** The simulation's log files of its first five days, and of the days after. */
+const simulationInHalves = (): { readonly firstHalf: string[]; readonly secondHalf: string[] } => {
+  const files = logFilesUnder(SIM);
+  const firstHalf = files.filter((f) => /\/2026\/10\/0[1-5]\//.test(f));
+  return { firstHalf, secondHalf: files.filter((f) => !firstHalf.includes(f)) };
+};
+
 const json = <T>(args: readonly string[]): T => {
   const run = runKdm(args);
   if (run.status !== 0) throw new Error(`kdm ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
@@ -163,9 +170,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
   });
 
   it('continues history and learning across runs: two replays of consecutive days equal one replay of all of them', async () => {
-    const files = logFilesUnder(SIM);
-    const firstHalf = files.filter((f) => /\/2026\/10\/0[1-5]\//.test(f));
-    const secondHalf = files.filter((f) => !firstHalf.includes(f));
+    const { firstHalf, secondHalf } = simulationInHalves();
     const once = join(work, 'once.duckdb');
     const split = join(work, 'split.duckdb');
 
@@ -189,9 +194,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
   });
 
   it('upgrades a file of schema 1, whose ledger rows carry an id, and continues it as this version would have', async () => {
-    const files = logFilesUnder(SIM);
-    const firstHalf = files.filter((f) => /\/2026\/10\/0[1-5]\//.test(f));
-    const secondHalf = files.filter((f) => !firstHalf.includes(f));
+    const { firstHalf, secondHalf } = simulationInHalves();
     const once = join(work, 'once-for-upgrade.duckdb');
     const upgraded = join(work, 'schema-1.duckdb');
     expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
