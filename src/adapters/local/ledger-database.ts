@@ -85,23 +85,6 @@ const INSERT_STAGED = {
 };
 
 /**
- * The columns of a row's identity, in `ledgerRowId`'s and `objectAccessId`'s order: a write looks up the stored
- * rows it merges with by these, staged in `<table>_lookup`.
- */
-const IDENTITY: Record<LedgerTableName, readonly string[]> = {
-  ledger: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path'],
-  object_access: ['day', 'key', 'principal', 'bucket', 'object_key', 'operation'],
-};
-const LOOKUP_STAGES = (Object.keys(IDENTITY) as LedgerTableName[]).map(
-  (table) => `CREATE TEMP TABLE ${table}_lookup (${IDENTITY[table].map((c) => `${c} ${c === 'day' ? 'DATE' : 'VARCHAR'}`).join(', ')})`,
-);
-/**
- * The stored rows of the staged identities (`t`: the table, `w`: its lookup stage). Writes store '' rather than
- * NULL, but a column the schema lets be NULL is compared so that NULL matches NULL.
- */
-const sameIdentity = (table: LedgerTableName): string =>
-  IDENTITY[table].map((c) => (c === 'day' || c === 'key' || c === 'principal' ? `t.${c} = w.${c}` : `t.${c} IS NOT DISTINCT FROM w.${c}`)).join(' AND ');
-/**
  * The row ids of the stored rows a write finds by their identity, which it then reads and deletes by (made once,
  * like the stages). Over a 1M-record replay, finding, reading, converting and deleting them took about 630 ms that
  * way, against about 890 ms for a select of every column and a delete, each joined on the ids of schema 1
@@ -209,8 +192,6 @@ const storedLedgerRow = (r: StoredRow): LedgerRow => ({
   objects: texts(r.objects), objectsOverflow: r.objects_overflow === true, eventIds: texts(r.event_ids), findings: count(r.findings),
 });
 
-const ledgerIdentityCells = (r: LedgerRow): Cell[] => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path];
-const accessIdentityCells = (a: ObjectAccess): Cell[] => [a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation];
 
 const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
   kind: 'object-access', day: text(r.day), key: text(r.key), principal: text(r.principal), bucket: text(r.bucket), objectKey: text(r.object_key),
@@ -228,16 +209,34 @@ interface TableWrites<Row extends { readonly day: string }> {
   readonly idOf: (r: Row) => string;
   readonly merge: (prior: Row | undefined, delta: Row) => Row;
   readonly cells: (r: Row) => Cell[];
-  /** The row's `IDENTITY` columns. */
+  /**
+   * The columns of a row's identity, in `idOf`'s order, and the row's values of them: a write looks up the stored
+   * rows it merges with by these, staged in `<table>_lookup`.
+   */
+  readonly identity: readonly string[];
   readonly identityCells: (r: Row) => Cell[];
 }
 
 const LEDGER_WRITES: TableWrites<LedgerRow> = {
-  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, idOf: ledgerRowId, merge: mergeLedgerRow, cells: ledgerCells, identityCells: ledgerIdentityCells,
+  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, idOf: ledgerRowId, merge: mergeLedgerRow, cells: ledgerCells,
+  identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path'],
+  identityCells: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path],
 };
 const ACCESS_WRITES: TableWrites<ObjectAccess> = {
-  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, idOf: objectAccessId, merge: mergeObjectAccess, cells: accessCells, identityCells: accessIdentityCells,
+  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, idOf: objectAccessId, merge: mergeObjectAccess, cells: accessCells,
+  identity: ['day', 'key', 'principal', 'bucket', 'object_key', 'operation'],
+  identityCells: (a) => [a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation],
 };
+
+/** Where a write stages the identities it looks up (made once, like the stages). */
+const lookupStage = (t: Pick<TableWrites<never>, 'table' | 'identity'>): string =>
+  `CREATE TEMP TABLE ${t.table}_lookup (${t.identity.map((c) => `${c} ${c === 'day' ? 'DATE' : 'VARCHAR'}`).join(', ')})`;
+
+/**
+ * The stored rows of the staged identities (`t`: the table, `w`: its lookup stage). Writes store '' rather than
+ * NULL, but the schema lets most of these columns be NULL: NULL matches NULL.
+ */
+const sameIdentity = (t: Pick<TableWrites<never>, 'identity'>): string => t.identity.map((c) => `t.${c} IS NOT DISTINCT FROM w.${c}`).join(' AND ');
 
 /**
  * Upgrades ledger tables that still have the `id` column of schema 1 (or of files made before the schema was
@@ -333,7 +332,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ${tables} kept, without their id column (a row's identity is its columns)`);
     }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
-    for (const sql of [STAGE.ledger, STAGE.object_access, ...LOOKUP_STAGES, FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
+    for (const sql of [STAGE.ledger, STAGE.object_access, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
   } else {
     const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
@@ -389,7 +388,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       const within = DAY.test(firstDay) && DAY.test(lastDay) ? `day BETWEEN DATE '${firstDay}' AND DATE '${lastDay}'` : 'day IS NOT NULL';
       // The stored rows' row ids first, from their identity alone: a select of every column joined on it read the
       // lists of every row of the days looked up. Within the write's transaction, a row id names the same row.
-      const found = (await connection.run(`INSERT INTO found_rowids SELECT t.rowid FROM ${t.table} t SEMI JOIN ${t.table}_lookup w ON ${sameIdentity(t.table)} WHERE t.${within}`)).rowsChanged;
+      const found = (await connection.run(`INSERT INTO found_rowids SELECT t.rowid FROM ${t.table} t SEMI JOIN ${t.table}_lookup w ON ${sameIdentity(t)} WHERE t.${within}`)).rowsChanged;
       await connection.run(`DELETE FROM ${t.table}_lookup`);
       if (found > 0) {
         const reader = await connection.runAndReadAll(`SELECT ${t.columns} FROM ${t.table} WHERE ${within} AND rowid IN (SELECT found FROM found_rowids)`);
