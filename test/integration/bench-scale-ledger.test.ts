@@ -2,23 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, runKdm } from '../helpers/cli.ts';
+import { queryDatabase as query } from '../helpers/duckdb.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'kdm-scale-ledger-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-const query = async (db: string, sql: string): Promise<Record<string, unknown>[]> => {
-  const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-};
 
 const scale = (args: readonly string[]): { rows: number; calls: number } => {
   const run = spawnSync(process.execPath, [join(REPO, 'bench', 'baselines', 'scale-ledger.mjs'), ...args], { encoding: 'utf8' });

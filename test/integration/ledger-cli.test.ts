@@ -16,6 +16,7 @@ import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builde
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
+import { queryDatabase as query } from '../helpers/duckdb.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
@@ -50,17 +51,6 @@ const json = <T>(args: readonly string[]): T => {
   const run = runKdm(args);
   if (run.status !== 0) throw new Error(`kdm ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
   return JSON.parse(run.stdout) as T;
-};
-
-const query = async <T>(db: string, sql: string): Promise<T[]> => {
-  const instance = await DuckDBInstance.create(db, db === ':memory:' ? {} : { access_mode: 'READ_ONLY' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as T[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 };
 
 /**
