@@ -1,7 +1,7 @@
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { DatabaseMemoryError, InputError, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
-import { ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
+import { mergeLedgerRow, mergeObjectAccess, PathMap, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import type { StoredEntry } from '#core/ports.ts';
 import { decodeState, encodeState } from '../state-codec.ts';
 import { DEFAULT_WRITE_MEMORY_MB, QUERY_MEMORY_MB } from './database-budget.ts';
@@ -117,7 +117,7 @@ export interface LedgerDatabase {
   /** Starts the run's transaction. */
   begin(): Promise<void>;
   /**
-   * Adds ledger rows and object accesses to what the database holds, inside the open transaction: a row whose id
+   * Adds ledger rows and object accesses to what the database holds, inside the open transaction: a row whose identity
    * is stored already is merged with it (counts added, first and last seen widened, samples joined).
    */
   writeLedger(delta: LedgerDelta): Promise<void>;
@@ -205,27 +205,27 @@ interface TableWrites<Row extends { readonly day: string }> {
   /** The columns a write reads stored rows back with, as `stored` takes them. */
   readonly columns: string;
   readonly stored: (r: StoredRow) => Row;
-  /** The identity `mergeById` keys rows by. */
-  readonly idOf: (r: Row) => string;
   readonly merge: (prior: Row | undefined, delta: Row) => Row;
   readonly cells: (r: Row) => Cell[];
   /**
-   * The columns of a row's identity, in `idOf`'s order, and the row's values of them: a write looks up the stored
-   * rows it merges with by these, staged in `<table>_lookup`.
+   * The columns of a row's identity, and the row's values of them in the same order: a write merges the rows of
+   * the same values, and looks up the stored rows it merges with by these, staged in `<table>_lookup`. An object
+   * access's object key comes last: nearly every access has one of its own, and a path map (`PathMap`) then holds
+   * it as an entry of its operation's map rather than in a map of its own.
    */
   readonly identity: readonly string[];
-  readonly identityCells: (r: Row) => Cell[];
+  readonly identityOf: (r: Row) => string[];
 }
 
 const LEDGER_WRITES: TableWrites<LedgerRow> = {
-  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, idOf: ledgerRowId, merge: mergeLedgerRow, cells: ledgerCells,
+  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, merge: mergeLedgerRow, cells: ledgerCells,
   identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path'],
-  identityCells: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path],
+  identityOf: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path],
 };
 const ACCESS_WRITES: TableWrites<ObjectAccess> = {
-  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, idOf: objectAccessId, merge: mergeObjectAccess, cells: accessCells,
-  identity: ['day', 'key', 'principal', 'bucket', 'object_key', 'operation'],
-  identityCells: (a) => [a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation],
+  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, merge: mergeObjectAccess, cells: accessCells,
+  identity: ['day', 'key', 'principal', 'bucket', 'operation', 'object_key'],
+  identityOf: (a) => [a.day, a.key, a.principal, a.bucket, a.operation, a.objectKey],
 };
 
 /** Where a write stages the identities it looks up (made once, like the stages). */
@@ -364,25 +364,43 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
    * Merges rows with the stored rows of the same identity: reads those (one join), deletes them, inserts the merged
    * rows. Only rows that may be stored are looked up, and only among the rows of their days, so a write costs the
    * same whether the table holds a day or a year: writing 10,000 new object accesses into 1M stored ones took
-   * 330-347 ms when every row was looked up in the whole table, 184-205 ms so, as into an empty table.
+   * 330-347 ms when every row was looked up in the whole table, 184-205 ms so, as into an empty table. Returns the
+   * rows written.
    */
-  const writeTable = async <Row extends { readonly day: string }>(t: TableWrites<Row>, rows: ReadonlyMap<string, Row>): Promise<void> => {
-    if (rows.size === 0) return;
+  const writeTable = async <Row extends { readonly day: string }>(t: TableWrites<Row>, delta: readonly Row[]): Promise<number> => {
+    if (delta.length === 0) return 0;
     const { days, written } = lookups[t.table];
-    const maybeStored: Row[] = [];
+    // One row per identity: the same one twice in a delta is merged before it meets the stored row. Found by the
+    // identity's values, which the delta's rows share with the engine's events (their hashes kept), where a string
+    // made of them all (`ledgerRowId`) took about 15% of the writes' time (280 of 1,900 ms in a 1M-record replay).
+    const rows: Row[] = [];
+    const identities: string[][] = [];
+    const indexOf = new PathMap<number>();
+    for (const r of delta) {
+      const identity = t.identityOf(r);
+      const i = indexOf.get(identity);
+      if (i !== undefined) rows[i] = t.merge(rows[i], r);
+      else {
+        indexOf.set(identity, rows.length);
+        rows.push(r);
+        identities.push(identity);
+      }
+    }
+    const maybeStored: string[][] = [];
     let firstDay = '9999-12-31';
     let lastDay = '0000-01-01';
-    for (const [id, r] of rows) {
-      // Every id is added now, hashed once: a write that fails ends the run, so none is added in vain.
-      if (!written.add(id) && !days.has(r.day)) continue;
-      maybeStored.push(r);
-      if (r.day < firstDay) firstDay = r.day;
-      if (r.day > lastDay) lastDay = r.day;
+    for (let i = 0; i < rows.length; i++) {
+      const { day } = rows[i] as Row;
+      const identity = identities[i] as string[];
+      // Every identity is added now, hashed once: a write that fails ends the run, so none is added in vain.
+      if (!written.add(identity) && !days.has(day)) continue;
+      maybeStored.push(identity);
+      if (day < firstDay) firstDay = day;
+      if (day > lastDay) lastDay = day;
     }
-    const prior = new Map<string, Row>();
     if (maybeStored.length > 0) {
       const lookup = await connection.createAppender(`${t.table}_lookup`, 'main', 'temp');
-      for (const r of maybeStored) appendRow(lookup, t.identityCells(r));
+      for (const identity of maybeStored) appendRow(lookup, identity);
       lookup.closeSync();
       // A row's day is part of its identity, so its stored row is among those of the days looked up; DuckDB skips the others by their min/max.
       const within = DAY.test(firstDay) && DAY.test(lastDay) ? `day BETWEEN DATE '${firstDay}' AND DATE '${lastDay}'` : 'day IS NOT NULL';
@@ -393,26 +411,25 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       if (found > 0) {
         const reader = await connection.runAndReadAll(`SELECT ${t.columns} FROM ${t.table} WHERE ${within} AND rowid IN (SELECT found FROM found_rowids)`);
         for (const r of reader.getRowObjectsJson() as StoredRow[]) {
-          const row = t.stored(r);
-          prior.set(t.idOf(row), row);
+          const stored = t.stored(r);
+          const i = indexOf.get(t.identityOf(stored));
+          if (i !== undefined) rows[i] = t.merge(stored, rows[i] as Row);
         }
         await connection.run(`DELETE FROM ${t.table} WHERE ${within} AND rowid IN (SELECT found FROM found_rowids)`);
         await connection.run('DELETE FROM found_rowids');
       }
     }
     const appender = await connection.createAppender(`${t.table}_stage`, 'main', 'temp');
-    for (const [id, r] of rows) appendRow(appender, t.cells(t.merge(prior.get(id), r)));
+    for (const r of rows) appendRow(appender, t.cells(r));
     appender.closeSync();
     await connection.run(INSERT_STAGED[t.table]);
     await connection.run(`DELETE FROM ${t.table}_stage`);
+    return rows.length;
   };
 
   const writeLedger = async (delta: LedgerDelta): Promise<void> => {
-    // One entry per identity: the same one twice in a delta is merged before it meets the stored row.
-    const { rows, accesses } = mergeById(delta);
-    await writeTable(LEDGER_WRITES, rows);
-    await writeTable(ACCESS_WRITES, accesses);
-    sinceCheckpoint += rows.size + accesses.size;
+    sinceCheckpoint += await writeTable(LEDGER_WRITES, delta.rows);
+    sinceCheckpoint += await writeTable(ACCESS_WRITES, delta.accesses);
   };
 
   /** Replaces the stored state with `state`, upserts `findings` and ends the files' appender, inside the open transaction. */

@@ -127,7 +127,7 @@ export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' 
  * identity, on strings the batch shares (their hashes are kept), where building its id (`ledgerRowId`) and
  * hashing that long string for every call cost most of the ledger's time.
  */
-class PathMap<V> {
+export class PathMap<V> {
   readonly #root = new Map<string, unknown>();
 
   get(path: readonly string[]): V | undefined {
