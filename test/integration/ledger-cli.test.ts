@@ -211,12 +211,12 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(next.status).toBe(0);
-    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 2: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 3: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
 
     const columns = (db: string) => query(db, `SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() WHERE table_name IN ('ledger', 'object_access') GROUP BY ALL ORDER BY ALL`);
     expect(await columns(upgraded)).toEqual(await columns(once));
     expect(JSON.stringify(await columns(upgraded))).not.toContain('"id"');
-    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '2' }]);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '3' }]);
     for (const table of ['ledger', 'object_access']) {
       expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
     }
@@ -224,6 +224,77 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const again = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(again.status).toBe(0);
     expect(again.stderr).not.toContain('upgraded');
+  });
+
+  it('upgrades a file of schema 2, whose engine state has a row per dedupe entry, and continues it as this version would have', async () => {
+    const { firstHalf, secondHalf } = simulationInHalves();
+    const once = join(work, 'once-for-schema-2.duckdb');
+    const upgraded = join(work, 'schema-2.duckdb');
+    expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
+    expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
+    const packedRows = (db: string) => query<{ n: string }>(db, `SELECT count(*) AS n FROM engine_state WHERE k LIKE '#seen#%'`);
+    expect(Number((await packedRows(upgraded))[0]?.n)).toBeGreaterThan(1);
+
+    // What schema 2 stored: a row per dedupe entry, its value as any other entry's (JSON of the entry).
+    const packed = await query<{ k: string; v: string }>(upgraded, `SELECT k, v FROM engine_state WHERE k LIKE '#seen#%'`);
+    const instance = await DuckDBInstance.create(upgraded);
+    const setup = await instance.connect();
+    await setup.run(`DELETE FROM engine_state WHERE k LIKE '#seen#%'`);
+    const appender = await setup.createAppender('engine_state');
+    let entries = 0;
+    for (const { v } of packed) {
+      const list = JSON.parse(v) as (string | number)[];
+      for (let i = 0; i < list.length; i += 2, entries++) {
+        appender.appendVarchar(list[i] as string);
+        appender.appendVarchar(JSON.stringify({ kind: 'seen', expiresAtMs: list[i + 1] }));
+        appender.endRow();
+      }
+    }
+    appender.closeSync();
+    await setup.run(`UPDATE kdm_meta SET value = '2' WHERE name = 'schema'`);
+    setup.closeSync();
+    instance.closeSync();
+    expect(entries).toBeGreaterThan(1_000);
+
+    const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
+    expect(next.status).toBe(0);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 3: the engine state's dedupe entries are stored 1,000 to a row from the next checkpoint on (an earlier kdm refuses the file)`);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '3' }]);
+    // Written packed again, the dedupe entries the continued run keeps are those of one run over both halves.
+    expect(await query(upgraded, `SELECT count(*) AS n FROM engine_state WHERE k LIKE 'seen#%'`)).toEqual([{ n: '0' }]);
+    const dedupeEntries = async (db: string) =>
+      (await query<{ v: string }>(db, `SELECT v FROM engine_state WHERE k LIKE '#seen#%'`))
+        .flatMap(({ v }) => {
+          const list = JSON.parse(v) as (string | number)[];
+          return list.flatMap((key, i) => (i % 2 === 0 ? [`${String(key)} ${String(list[i + 1])}`] : []));
+        })
+        .sort();
+    const expected = await dedupeEntries(once);
+    expect(expected.length).toBeGreaterThan(1_000);
+    expect(await dedupeEntries(upgraded)).toEqual(expected);
+    for (const table of ['ledger', 'object_access']) {
+      expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
+    }
+    const again = runKdm(['replay', ...secondHalf, '--db', upgraded]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain('upgraded');
+  });
+
+  it('refuses a damaged row of packed dedupe entries, naming the file and the row, and changes nothing', async () => {
+    const file = join(work, 'damaged-state.duckdb');
+    expect(runKdm(['replay', EVENTS, '--db', file]).status).toBe(0);
+    const instance = await DuckDBInstance.create(file);
+    const setup = await instance.connect();
+    await setup.run(`INSERT INTO engine_state VALUES ('#seen#7', '["seen#1#e:a", 1, "seen#1#e:b"]')`);
+    setup.closeSync();
+    instance.closeSync();
+    const before = await query(file, 'SELECT * FROM engine_state ORDER BY ALL');
+
+    const run = runKdm(['replay', EVENTS, '--db', file]);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(file);
+    expect(run.stderr).toContain(`the engine state's row "#seen#7" is damaged: not a list of dedupe keys and expiries`);
+    expect(await query(file, 'SELECT * FROM engine_state ORDER BY ALL')).toEqual(before);
   });
 
   it('decides at its end the S3-made calls their stream has passed the deadline of, wherever its batches ended', async () => {
@@ -450,7 +521,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const notes: string[] = [];
     const db = await openLedgerDatabase(file, { onUpgrade: (note) => notes.push(note) });
     // Empty, its keyed tables are made again without the id (and the key on it) as the version's own would be.
-    expect(notes).toEqual(['upgraded to schema 2: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
+    expect(notes).toEqual(['upgraded to schema 3: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
     await db.begin();
     const state = [['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]] as const;
     await db.writeLedger({ rows: [row(1)], accesses: [] });
