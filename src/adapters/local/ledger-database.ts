@@ -131,8 +131,8 @@ export interface LedgerDatabase {
   /** Starts the run's transaction. */
   begin(): Promise<void>;
   /**
-   * Adds ledger rows and object accesses to what the database holds, inside the open transaction: a row whose identity
-   * is stored already is merged with it (counts added, first and last seen widened, samples joined).
+   * Adds ledger rows and object accesses to what the database holds, inside the open transaction: a row whose
+   * identity is stored already is merged with it (counts added, first and last seen widened, samples joined).
    */
   writeLedger(delta: LedgerDelta): Promise<void>;
   /**
@@ -385,7 +385,8 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       const tables = upgraded.map((u) => `${u.table} (${u.rows} row${u.rows === 1 ? '' : 's'})`).join(' and ');
       options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ${tables} kept, without their id column (a row's identity is its columns)`);
     } else if (version === '2') {
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${DEDUPE_ENTRIES_PER_ROW.toLocaleString('en-US')} to a row from the next checkpoint on (an earlier kdm refuses the file)`);
+      const perRow = DEDUPE_ENTRIES_PER_ROW.toLocaleString('en-US');
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on (an earlier kdm refuses the file)`);
     }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
     for (const sql of [STAGE.ledger, STAGE.object_access, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
