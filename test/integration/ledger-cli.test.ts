@@ -47,6 +47,31 @@ const simulationInHalves = (): { readonly firstHalf: string[]; readonly secondHa
   return { firstHalf, secondHalf: files.filter((f) => !firstHalf.includes(f)) };
 };
 
+/**
+ * An upgraded file, continued: its ledger tables equal, row for row, those of `once` (one replay of everything), and
+ * a replay of `files` that opens it again has nothing more to upgrade.
+ */
+const expectLedgerOfOneReplayAndNothingLeftToUpgrade = async (upgraded: string, once: string, files: readonly string[]): Promise<void> => {
+  for (const table of ['ledger', 'object_access']) {
+    expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
+  }
+  const again = runKdm(['replay', ...files, '--db', upgraded]);
+  expect(again.status).toBe(0);
+  expect(again.stderr).not.toContain('upgraded');
+};
+
+/** A database of one replay of the whole simulation, made by the first test that asks (the tests only read it). */
+let simulationReplayedOnce: string | undefined;
+const oneReplayOfTheSimulation = (): string => {
+  if (simulationReplayedOnce === undefined) {
+    const file = join(work, 'once.duckdb');
+    const run = runKdm(['replay', SIM, '--db', file]);
+    if (run.status !== 0) throw new Error(`kdm replay of the simulation failed (${run.status}):\n${run.stderr}`);
+    simulationReplayedOnce = file;
+  }
+  return simulationReplayedOnce;
+};
+
 const json = <T>(args: readonly string[]): T => {
   const run = runKdm(args);
   if (run.status !== 0) throw new Error(`kdm ${args.join(' ')} failed (${run.status}):\n${run.stderr}`);
@@ -161,10 +186,9 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
   it('continues history and learning across runs: two replays of consecutive days equal one replay of all of them', async () => {
     const { firstHalf, secondHalf } = simulationInHalves();
-    const once = join(work, 'once.duckdb');
+    const once = oneReplayOfTheSimulation();
     const split = join(work, 'split.duckdb');
 
-    expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
     expect(runKdm(['replay', ...firstHalf, '--db', split]).status).toBe(0);
     expect(runKdm(['replay', ...secondHalf, '--db', split]).status).toBe(0);
 
@@ -185,9 +209,8 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
   it('upgrades a file of schema 1, whose ledger rows carry an id, and continues it as this version would have', async () => {
     const { firstHalf, secondHalf } = simulationInHalves();
-    const once = join(work, 'once-for-upgrade.duckdb');
+    const once = oneReplayOfTheSimulation();
     const upgraded = join(work, 'schema-1.duckdb');
-    expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
     expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
     const history = (db: string) => json<unknown[]>(['history', '--db', db, '--format', 'json']);
     const objectHistory = (db: string) => json<unknown[]>(['history', '--db', db, '--group-by', 'object,principal', '--format', 'json']);
@@ -217,20 +240,13 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await columns(upgraded)).toEqual(await columns(once));
     expect(JSON.stringify(await columns(upgraded))).not.toContain('"id"');
     expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '3' }]);
-    for (const table of ['ledger', 'object_access']) {
-      expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
-    }
-    // Opened again, there is nothing more to upgrade.
-    const again = runKdm(['replay', ...secondHalf, '--db', upgraded]);
-    expect(again.status).toBe(0);
-    expect(again.stderr).not.toContain('upgraded');
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
   });
 
   it('upgrades a file of schema 2, whose engine state has a row per dedupe entry, and continues it as this version would have', async () => {
     const { firstHalf, secondHalf } = simulationInHalves();
-    const once = join(work, 'once-for-schema-2.duckdb');
+    const once = oneReplayOfTheSimulation();
     const upgraded = join(work, 'schema-2.duckdb');
-    expect(runKdm(['replay', SIM, '--db', once]).status).toBe(0);
     expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
     const packedRows = (db: string) => query<{ n: string }>(db, `SELECT count(*) AS n FROM engine_state WHERE k LIKE '#seen#%'`);
     expect(Number((await packedRows(upgraded))[0]?.n)).toBeGreaterThan(1);
@@ -272,12 +288,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const expected = await dedupeEntries(once);
     expect(expected.length).toBeGreaterThan(1_000);
     expect(await dedupeEntries(upgraded)).toEqual(expected);
-    for (const table of ['ledger', 'object_access']) {
-      expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
-    }
-    const again = runKdm(['replay', ...secondHalf, '--db', upgraded]);
-    expect(again.status).toBe(0);
-    expect(again.stderr).not.toContain('upgraded');
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
   });
 
   it('refuses a damaged row of packed dedupe entries, naming the file and the row, and changes nothing', async () => {
