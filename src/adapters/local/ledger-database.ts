@@ -206,7 +206,6 @@ const storedLedgerRow = (r: StoredRow): LedgerRow => ({
   objects: texts(r.objects), objectsOverflow: r.objects_overflow === true, eventIds: texts(r.event_ids), findings: count(r.findings),
 });
 
-
 const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
   kind: 'object-access', day: text(r.day), key: text(r.key), principal: text(r.principal), bucket: text(r.bucket), objectKey: text(r.object_key),
   operation: text(r.operation), count: count(r.calls), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms), sourceIps: texts(r.source_ips),
@@ -431,29 +430,25 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
     // identity's values, which the delta's rows share with the engine's events (their hashes kept), where a string
     // made of them all (`ledgerRowId`) took about 15% of the writes' time (280 of 1,900 ms in a 1M-record replay).
     const rows: Row[] = [];
-    const identities: string[][] = [];
     const indexOf = new PathMap<number>();
-    for (const r of delta) {
-      const identity = t.identityOf(r);
-      const i = indexOf.get(identity);
-      if (i !== undefined) rows[i] = t.merge(rows[i], r);
-      else {
-        indexOf.set(identity, rows.length);
-        rows.push(r);
-        identities.push(identity);
-      }
-    }
+    // The identities of the rows that may be stored: a day the table held when opened, or one this run may have written.
     const maybeStored: string[][] = [];
     let firstDay = '9999-12-31';
     let lastDay = '0000-01-01';
-    for (let i = 0; i < rows.length; i++) {
-      const { day } = rows[i] as Row;
-      const identity = identities[i] as string[];
-      // Every identity is added now, hashed once: a write that fails ends the run, so none is added in vain.
-      if (!written.add(identity) && !days.has(day)) continue;
+    for (const r of delta) {
+      const identity = t.identityOf(r);
+      const i = indexOf.get(identity);
+      if (i !== undefined) {
+        rows[i] = t.merge(rows[i], r);
+        continue;
+      }
+      indexOf.set(identity, rows.length);
+      rows.push(r);
+      // Each identity is added once, with its first row: a write that fails ends the run, so none is added in vain.
+      if (!written.add(identity) && !days.has(r.day)) continue;
       maybeStored.push(identity);
-      if (day < firstDay) firstDay = day;
-      if (day > lastDay) lastDay = day;
+      if (r.day < firstDay) firstDay = r.day;
+      if (r.day > lastDay) lastDay = r.day;
     }
     if (maybeStored.length > 0) {
       const lookup = await connection.createAppender(`${t.table}_lookup`, 'main', 'temp');
