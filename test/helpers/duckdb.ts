@@ -11,3 +11,13 @@ export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql
     instance.closeSync();
   }
 };
+
+/** The columns of a ledger row's and of an object access's identity: the database keeps one row of each. */
+export const LEDGER_IDENTITY = {
+  ledger: 'day, key, principal, account, region, bucket, operation, path',
+  object_access: 'day, key, principal, bucket, object_key, operation',
+} as const;
+
+/** The SQL that counts the rows of `table` that repeat another's identity (0 when each identity has one row). */
+export const repeatedIdentities = (table: keyof typeof LEDGER_IDENTITY): string =>
+  `SELECT count(*) - count(DISTINCT (${LEDGER_IDENTITY[table]})) AS repeated FROM ${table}`;

@@ -16,17 +16,12 @@ import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builde
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
-import { queryDatabase as query } from '../helpers/duckdb.ts';
+import { LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
 const EVENTS = join(REPO, 'events');
 
-/** The columns of a ledger row's and of an object access's identity: one stored row each. */
-const IDENTITY = {
-  ledger: 'day, key, principal, account, region, bucket, operation, path',
-  object_access: 'day, key, principal, bucket, object_key, operation',
-} as const;
 
 const logFilesUnder = (dir: string): string[] => {
   const out: string[] = [];
@@ -202,9 +197,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect((await findings(once)).length).toBeGreaterThan(10);
     expect(await accesses(split)).toEqual(await accesses(once));
     // The tables carry no key constraint (it made the file a third larger): the folds alone keep one row per identity.
-    for (const [table, identity] of Object.entries(IDENTITY)) {
-      expect(await query(split, `SELECT count(*) - count(DISTINCT (${identity})) AS repeated FROM ${table}`)).toEqual([{ repeated: '0' }]);
-    }
+    for (const table of ['ledger', 'object_access'] as const) expect(await query(split, repeatedIdentities(table))).toEqual([{ repeated: '0' }]);
   });
 
   it('upgrades a file of schema 1, whose ledger rows carry an id, and continues it as this version would have', async () => {
