@@ -1,8 +1,9 @@
 // Builds the `kdm` CLI (dist/kdm.js and the modules it loads when a command needs them) and the replay's
 // reader thread beside it. Runs from `npm ci` (prepare) so `npx kdm` works in a fresh clone.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const OUT = 'dist';
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, packages: 'external', logLevel: 'warning' };
@@ -41,3 +42,26 @@ writeFileSync(`${entry}.map`, JSON.stringify({ ...map, mappings: `;${map.mapping
 
 // The replay's reader thread (src/adapters/local/threaded-reader.ts loads it from beside dist/kdm.js), whole.
 await build({ ...common, entryPoints: ['src/adapters/local/reader-worker.ts'], outfile: join(OUT, 'kdm-reader-worker.js') });
+
+/**
+ * The readers' native fast path (native/records.cc, src/adapters/local/native-records.ts), built with node-gyp
+ * against this Node.js's own headers and copied beside the reader. Where it cannot be built (no C++ compiler, no
+ * headers), the build says so and goes on: the readers then read in JavaScript, with the same results, slower.
+ * make rebuilds only what changed, so a build after the first takes a moment.
+ */
+const NATIVE = 'native';
+const ADDON = join(NATIVE, 'build', 'Release', 'kdm_records.node');
+const nodeGyp = process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+// Headers beside this node (as Debian's and the official builds install them), so node-gyp never downloads them.
+const headers = join(dirname(process.execPath), '..');
+const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(headers, 'include', 'node', 'node_api.h')) ? headers : undefined);
+const gyp = (...args) =>
+  spawnSync(process.execPath, [nodeGyp, ...args, ...(nodedir !== undefined ? [`--nodedir=${nodedir}`] : []), '--loglevel=error'], { cwd: NATIVE, encoding: 'utf8' });
+let built = existsSync(nodeGyp) ? (existsSync(join(NATIVE, 'build', 'Makefile')) || existsSync(join(NATIVE, 'build', 'config.gypi')) ? { status: 0 } : gyp('configure')) : undefined;
+if (built?.status === 0) built = gyp('build');
+rmSync(join(OUT, 'kdm_records.node'), { force: true });
+if (built?.status === 0 && existsSync(ADDON)) copyFileSync(ADDON, join(OUT, 'kdm_records.node'));
+else {
+  const why = built === undefined ? `node-gyp is not at ${nodeGyp}` : `${(built.stderr || built.stdout || String(built.error ?? '')).trim().split('\n').slice(-3).join(' / ')}`;
+  console.warn(`kdm build: the native reader was not built (${why}); replays read in JavaScript, with the same results, slower.`);
+}

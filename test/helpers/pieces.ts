@@ -9,6 +9,7 @@ export const gatherPieces = (items: readonly PieceItem[]): SourceItem[] => {
   const out: SourceItem[] = [];
   let open: { file: string; records: unknown[]; indexes: number[] } | undefined;
   for (const item of items) {
+    if (item.type === 'encoded-batch') throw new Error('gatherPieces: an encoded batch (read without the native reader)');
     if (item.type !== 'batch-piece') {
       if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
       out.push(item);

@@ -200,6 +200,23 @@ describe('kdm replay --db: the decrypt ledger', () => {
     for (const table of ['ledger', 'object_access'] as const) expect(await query(split, repeatedIdentities(table))).toEqual([{ repeated: '0' }]);
   });
 
+  it('gives the same summary, findings and ledger with the native reader as without it (KDM_NATIVE=off)', async () => {
+    const once = oneReplayOfTheSimulation();
+    const inJavaScript = join(work, 'javascript.duckdb');
+    const run = runKdm(['replay', SIM, '--db', inJavaScript, '--summary', 'json'], undefined, { KDM_NATIVE: 'off' });
+    expect(run.status).toBe(0);
+    const natively = runKdm(['replay', SIM, '--db', join(work, 'native-again.duckdb'), '--summary', 'json']);
+    expect(natively.status).toBe(0);
+    const withoutDuration = (summary: string): unknown => JSON.parse(summary, (key, value: unknown) => (key === 'durationMs' ? undefined : value));
+    expect(withoutDuration(natively.stdout)).toEqual(withoutDuration(run.stdout));
+    for (const table of ['ledger', 'object_access']) {
+      expect(await query(inJavaScript, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
+    }
+    // All but when each was written.
+    const findings = (db: string) => query(db, 'SELECT * EXCLUDE (updated_at, record) FROM findings ORDER BY id');
+    expect(await findings(inJavaScript)).toEqual(await findings(once));
+  });
+
   it('upgrades a file of schema 1, whose ledger rows carry an id, and continues it as this version would have', async () => {
     const { firstHalf, secondHalf } = simulationInHalves();
     const once = oneReplayOfTheSimulation();

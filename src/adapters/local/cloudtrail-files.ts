@@ -4,6 +4,8 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
+import { readNatively, type EncodedRecords, type NativeRecordsAddon } from './native-records.ts';
+import type { EncodedValue } from './transfer-codec.ts';
 
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -40,6 +42,11 @@ export interface ReadOptions {
   readonly pieceBytes?: number;
   /** Reads standard input for `-` (tests pass a buffer). */
   readonly readStdin?: () => Promise<Buffer>;
+  /**
+   * The native reader (native-records.ts), for `readCloudTrailFileInPieces`: files laid out as CloudTrail writes
+   * them then come as `encoded-batch` items, already normalized, unless it declines them.
+   */
+  readonly native?: NativeRecordsAddon;
 }
 
 export interface InputFile {
@@ -234,7 +241,14 @@ export interface BatchPiece {
  * piece. A consumer gathers a batch's pieces until one comes with `more` false. A `file-failed` issue while a
  * batch is open voids the pieces it has: the file turned out not to be valid JSON after all.
  */
-export type PieceItem = SourceItem | BatchPiece;
+export type PieceItem = SourceItem | BatchPiece | EncodedBatch;
+
+/** A batch the native reader normalized and encoded (`ReadOptions.native`): its records numbered from `firstIndex`. */
+export interface EncodedBatch {
+  readonly type: 'encoded-batch';
+  readonly batch: Omit<RecordBatch, 'records'>;
+  readonly encoded: EncodedValue;
+}
 
 /**
  * Parses one file's bytes into batches of raw records. Pure over its input (no IO), so workers and
@@ -243,7 +257,7 @@ export type PieceItem = SourceItem | BatchPiece;
  */
 export function* parseCloudTrailBuffer(file: string, input: Buffer, options: ReadOptions = {}): Generator<SourceItem> {
   for (const item of parseItems(file, input, options, false)) {
-    if (item.type === 'batch-piece') throw new Error('internal: a batch piece where whole batches were asked for');
+    if (item.type === 'batch-piece' || item.type === 'encoded-batch') throw new Error(`internal: a ${item.type} where whole batches were asked for`);
     yield item;
   }
 }
@@ -264,7 +278,14 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
   const fail = (message: string): SourceItem => fileFailed(file, message);
 
   let buf = input;
-  if (isGzip(buf)) {
+  const native = pieces && options.native !== undefined ? readNatively(options.native, input, batchSize, maxBytes) : undefined;
+  if (native !== undefined && 'batches' in native) {
+    yield* fromEncodedRecords(file, native.batches);
+    return;
+  }
+  // The native reader decompressed it already, and left the rest to this function.
+  if (native !== undefined) buf = native.text;
+  else if (isGzip(buf)) {
     try {
       buf = gunzipSync(buf, { maxOutputLength: maxBytes, chunkSize: gunzipChunkSize(buf, maxBytes) });
     } catch (cause) {
@@ -302,6 +323,11 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
     return;
   }
   yield fail(`not JSON (starts with byte 0x${(first ?? 0).toString(16).padStart(2, '0')}); expected CloudTrail JSON, NDJSON or gzip`);
+}
+
+/** The native reader's batches, each numbered as a batch read here would be. */
+function* fromEncodedRecords(file: string, batches: readonly EncodedRecords[]): Generator<PieceItem> {
+  for (const { firstIndex, count, encoded } of batches) yield { type: 'encoded-batch', batch: { file, indexes: Array.from({ length: count }, (_, i) => firstIndex + i), firstIndex }, encoded };
 }
 
 const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;

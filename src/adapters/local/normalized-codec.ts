@@ -16,6 +16,11 @@ const FAILED = 1;
 const KMS = 2;
 const S3 = 3;
 const OTHER = 4;
+/**
+ * A record the native reader (native/records.cc) left to JavaScript: its place in a batch, filled before the batch
+ * leaves the reader thread (`decodeNormalized`'s `pending`). Never sent to the engine's thread.
+ */
+const PENDING = 5;
 
 /**
  * Encodes a batch's results as they come, so that a batch read in pieces (see `parseCloudTrailPieces`) can be
@@ -47,7 +52,11 @@ export const encodeNormalized = (results: readonly NormalizeResult[]): EncodedVa
   return writer.finish();
 };
 
-export const decodeNormalized = (encoded: EncodedValue): NormalizeResult[] => {
+/**
+ * The batch's results. `pending` gives, in turn, the result of each record whose place a PENDING tag holds; without
+ * it such a tag is a damaged encoding.
+ */
+export const decodeNormalized = (encoded: EncodedValue, pending?: () => NormalizeResult): NormalizeResult[] => {
   const r = new TokenReader(encoded);
   const count = r.int();
   const out: NormalizeResult[] = new Array<NormalizeResult>(count);
@@ -68,6 +77,10 @@ export const decodeNormalized = (encoded: EncodedValue): NormalizeResult[] => {
         break;
       case OTHER:
         out[i] = { ok: true, event: readOtherApiCall(r) };
+        break;
+      case PENDING:
+        if (pending === undefined) throw new TransferCodecError(`damaged encoding: result ${i} is a record left to be normalized`);
+        out[i] = pending();
         break;
       default:
         throw new TransferCodecError(`damaged encoding: result ${i} has tag ${tag}`);

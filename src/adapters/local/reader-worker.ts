@@ -4,12 +4,14 @@ import { parentPort } from 'node:worker_threads';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { RecordBatch } from '#core/ports.ts';
 import { readCloudTrailFileInPieces, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { loadNativeRecords } from './native-records.ts';
 import { NormalizedBatchWriter } from './normalized-codec.ts';
 import type { ReaderMessage } from './threaded-reader.ts';
 
 if (parentPort === null) throw new Error('reader-worker runs as a worker thread');
 const port = parentPort;
 let queue = Promise.resolve();
+const native = loadNativeRecords();
 
 const send = (batch: Omit<RecordBatch, 'records'>, writer: NormalizedBatchWriter): void => {
   const encoded = writer.finish();
@@ -21,8 +23,11 @@ port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'max
     // The batch whose pieces have come so far: each piece's records are normalized and encoded as it comes, so
     // they die young whatever the size of the file. A whole batch is one piece that ends it.
     let open: { readonly writer: NormalizedBatchWriter; readonly indexes: number[] } | undefined;
-    for await (const item of readCloudTrailFileInPieces(request.input, request.options)) {
+    for await (const item of readCloudTrailFileInPieces(request.input, native === undefined ? request.options : { ...request.options, native })) {
       switch (item.type) {
+        case 'encoded-batch':
+          port.postMessage({ type: 'normalized', batch: item.batch, encoded: item.encoded } satisfies ReaderMessage, [item.encoded.tokens.buffer, item.encoded.numbers.buffer]);
+          break;
         case 'batch':
         case 'batch-piece': {
           open ??= { writer: new NormalizedBatchWriter(), indexes: [] };

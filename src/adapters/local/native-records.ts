@@ -1,0 +1,88 @@
+/**
+ * The replay readers' native fast path (native/records.cc): a CloudTrail file's bytes straight to the normalized
+ * encoding the engine's thread decodes, doing in native code what `JSON.parse`, `normalizeRecord` and
+ * `NormalizedBatchWriter` do in JavaScript, at about a third of their cost (docs/performance.md). It is exact or it
+ * declines: a record it does not normalize exactly as `normalizeRecord` would comes back as the byte range of its
+ * text and is normalized here, in JavaScript; a file it cannot read (another layout, invalid JSON, an EventBridge
+ * envelope among the records) comes back as undefined and is read as before, which says what is wrong with it.
+ *
+ * The addon is built by `npm ci` (scripts/build.mjs) where a C++ compiler is at hand; without it, or with
+ * KDM_NATIVE=off in the environment, every file is read in JavaScript, with the same results.
+ */
+import { createRequire } from 'node:module';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import type { NormalizeResult } from '#core/events/types.ts';
+import { decodeNormalized, encodeNormalized } from './normalized-codec.ts';
+import type { EncodedValue } from './transfer-codec.ts';
+
+/** One batch as the addon returns it: `count` records from `firstIndex`, the placeholders' records in `pending`. */
+interface NativeBatch {
+  readonly encoded: EncodedValue;
+  readonly firstIndex: number;
+  readonly count: number;
+  /** For each record left to JavaScript, in turn: its index and its text. */
+  readonly pending?: readonly (number | string)[];
+}
+
+/** See native/records.cc's encodeFile. */
+type NativeFile = { readonly batches: readonly NativeBatch[] } | { readonly text: Buffer } | null;
+
+export interface NativeRecordsAddon {
+  encodeFile(file: Buffer, batchSize: number, maxBytes: number): NativeFile;
+}
+
+/** A batch of a file, encoded: `count` records numbered from `firstIndex`. */
+export interface EncodedRecords {
+  readonly firstIndex: number;
+  readonly count: number;
+  readonly encoded: EncodedValue;
+}
+
+/**
+ * What the native reader made of a file's bytes as read from disk: its records in batches; or its decompressed
+ * text, for JavaScript to read (another layout, not JSON, an EventBridge envelope among the records); or undefined,
+ * for JavaScript to read from the file's own bytes (plain text in another layout, gzip it does not inflate, a file
+ * over `maxBytes`).
+ */
+export type NativeReading = { readonly batches: readonly EncodedRecords[] } | { readonly text: Buffer } | undefined;
+
+/** Where the addon may be: beside the bundled reader (dist/), or where node-gyp builds it (from src/adapters/local/). */
+const ADDON_PLACES = ['./kdm_records.node', '../../../native/build/Release/kdm_records.node'];
+
+/** Whether the environment turns the native reader off (KDM_NATIVE=off, 0 or false). */
+export const nativeReaderDisabled = (env: NodeJS.ProcessEnv = process.env): boolean => /^(?:off|0|false)$/i.test(env['KDM_NATIVE'] ?? '');
+
+/** The addon, or undefined where it was not built (or is turned off): the readers then read in JavaScript. */
+export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env): NativeRecordsAddon | undefined => {
+  if (nativeReaderDisabled(env)) return undefined;
+  const require = createRequire(import.meta.url);
+  for (const place of ADDON_PLACES) {
+    try {
+      return require(place) as NativeRecordsAddon;
+    } catch {
+      // Not at this place, or built for another Node.js: the next place, else JavaScript, which gives the same results.
+    }
+  }
+  return undefined;
+};
+
+/** A file's bytes as read from disk, through the native reader: see `NativeReading`. */
+export const readNatively = (addon: NativeRecordsAddon, file: Buffer, batchSize: number, maxBytes: number): NativeReading => {
+  const reading = addon.encodeFile(file, batchSize, maxBytes);
+  if (reading === null) return undefined;
+  if ('text' in reading) return reading;
+  return {
+    batches: reading.batches.map(({ encoded, firstIndex, count, pending }) => ({ firstIndex, count, encoded: pending === undefined ? encoded : withPendingNormalized(encoded, pending) })),
+  };
+};
+
+/** The batch with each record the addon left to JavaScript parsed and normalized here, in its place. */
+const withPendingNormalized = (encoded: EncodedValue, pending: readonly (number | string)[]): EncodedValue => {
+  let next = 1;
+  const normalizeNext = (): NormalizeResult => {
+    const text = pending[next] as string;
+    next += 2;
+    return normalizeRecord(JSON.parse(text));
+  };
+  return encodeNormalized(decodeNormalized(encoded, normalizeNext));
+};

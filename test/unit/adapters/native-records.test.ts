@@ -1,0 +1,299 @@
+// The readers' native fast path (native/records.cc) against the JavaScript it stands in for: the same batches of the
+// same results, record for record, for every dataset record, the simulation's records, and records made to reach
+// each case where the native path declines a record or a file and JavaScript reads it.
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parseCloudTrailPieces, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
+import { loadNativeRecords, nativeReaderDisabled, type NativeRecordsAddon } from '#adapters/local/native-records.ts';
+import { decodeNormalized } from '#adapters/local/normalized-codec.ts';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import type { NormalizeResult } from '#core/events/types.ts';
+import { datasetFiles, datasetRecords, hasDatasets } from '../../helpers/datasets.ts';
+import { gatherPieces } from '../../helpers/pieces.ts';
+import { simulate } from '../../../src/sim/simulate.ts';
+
+const loaded = loadNativeRecords({});
+/** The addon, built by `npm ci` and by the test run's build (scripts/build.mjs): this machine has a C++ compiler. */
+const native = (): NativeRecordsAddon => {
+  if (loaded === undefined) throw new Error('the native reader was not built: run `npm run build` (it needs a C++ compiler)');
+  return loaded;
+};
+
+type Read = { batch: { file: string; indexes: number[] }; results: NormalizeResult[] } | Exclude<PieceItem, { type: 'batch' | 'batch-piece' | 'encoded-batch' }>;
+
+/** What a reader thread hands the engine for one file's bytes: batches of normalized results, and the issues. */
+const read = (bytes: Buffer, options: { native?: NativeRecordsAddon; batchSize?: number; maxFileBytes?: number } = {}): Read[] => {
+  const items = [...parseCloudTrailPieces('f.json.gz', bytes, options)];
+  const out: Read[] = [];
+  const encoded = items.filter((i) => i.type === 'encoded-batch');
+  for (const item of gatherPieces(items.filter((i) => i.type !== 'encoded-batch'))) {
+    if (item.type === 'batch') out.push({ batch: { file: item.batch.file, indexes: item.batch.records.map((_, i) => item.batch.indexes?.[i] ?? item.batch.firstIndex + i) }, results: item.batch.records.map(normalizeRecord) });
+    else out.push(item);
+  }
+  for (const item of encoded) {
+    if (item.type !== 'encoded-batch') continue;
+    const results = decodeNormalized(item.encoded);
+    out.push({ batch: { file: item.batch.file, indexes: results.map((_, i) => item.batch.firstIndex + i) }, results });
+  }
+  return out;
+};
+
+/** How many of the file's records the native path normalized itself (the rest it left to JavaScript); undefined if it declined the file. */
+const nativelyNormalized = (bytes: Buffer, batchSize = 5_000): number | undefined => {
+  const reading = native().encodeFile(bytes, batchSize, 256 * 1024 * 1024);
+  if (reading === null || 'text' in reading) return undefined;
+  return reading.batches.reduce((n, b) => n + b.count - (b.pending?.length ?? 0) / 2, 0);
+};
+
+const gz = (text: string): Buffer => gzipSync(text);
+const file = (records: readonly unknown[]): Buffer => gz(JSON.stringify({ Records: records }));
+/** A file of records given as JSON text, written as CloudTrail writes them: one line. */
+const fileOfTexts = (texts: readonly string[]): Buffer => gz(`{"Records":[${texts.join(',')}]}`);
+
+const expectSameReading = (bytes: Buffer, options: { batchSize?: number; maxFileBytes?: number } = {}): void => {
+  expect(read(bytes, { ...options, native: native() })).toStrictEqual(read(bytes, options));
+};
+
+const decrypt = {
+  eventVersion: '1.11',
+  userIdentity: {
+    type: 'AssumedRole',
+    principalId: 'AROAEXAMPLE:bob@example.com',
+    arn: 'arn:aws:sts::111122223333:assumed-role/FinanceAnalyst/bob@example.com',
+    accountId: '111122223333',
+    accessKeyId: 'ASIAEXAMPLE',
+    sessionContext: { sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: 'arn:aws:iam::111122223333:role/FinanceAnalyst', accountId: '111122223333', userName: 'FinanceAnalyst' } },
+    invokedBy: 'AWS Internal',
+  },
+  eventTime: '2026-10-03T06:53:52.306Z',
+  eventSource: 'kms.amazonaws.com',
+  eventName: 'Decrypt',
+  awsRegion: 'us-east-1',
+  sourceIPAddress: 'AWS Internal',
+  userAgent: 'AWS Internal',
+  requestParameters: { encryptionAlgorithm: 'SYMMETRIC_DEFAULT', encryptionContext: { 'aws:s3:arn': 'arn:aws:s3:::reports/finance/q3.pdf' } },
+  responseElements: null,
+  requestID: '7eda5724-f23a-4f18-ae1b-00000005497c',
+  eventID: '5e4aea7a-a5a4-4bf2-add0-00000005497d',
+  readOnly: true,
+  resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0000-4000-8000-00000000b002' }],
+  eventType: 'AwsApiCall',
+  managementEvent: true,
+  recipientAccountId: '111122223333',
+  eventCategory: 'Management',
+};
+
+const getObject = {
+  eventVersion: '1.10',
+  userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333', userName: 'alice' },
+  eventTime: '2026-10-03T06:53:52Z',
+  eventSource: 's3.amazonaws.com',
+  eventName: 'GetObject',
+  awsRegion: 'us-east-1',
+  sourceIPAddress: '203.0.113.7',
+  userAgent: '[aws-cli/2.15.0]',
+  requestParameters: { bucketName: 'reports', Host: 'reports.s3.us-east-1.amazonaws.com', key: 'finance/q3.pdf' },
+  additionalEventData: { bytesTransferredIn: 0, bytesTransferredOut: 1024, SSEApplied: 'SSE_KMS', 'x-amz-id-2': 'abc' },
+  eventID: 'b1f5a9f0-0000-4000-8000-000000000001',
+  readOnly: true,
+  resources: [
+    { type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::reports/finance/q3.pdf' },
+    { accountId: '111122223333', type: 'AWS::S3::Bucket', ARN: 'arn:aws:s3:::reports' },
+  ],
+  eventType: 'AwsApiCall',
+  managementEvent: false,
+  recipientAccountId: '111122223333',
+  eventCategory: 'Data',
+};
+
+/** `base` with `changes` applied at the top level and in `userIdentity` / `requestParameters` (`undefined` removes). */
+const variant = (base: Record<string, unknown>, changes: Record<string, unknown>, identity?: Record<string, unknown>, request?: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...base, ...changes };
+  if (identity !== undefined) out['userIdentity'] = { ...(base['userIdentity'] as object), ...identity };
+  if (request !== undefined) out['requestParameters'] = { ...(base['requestParameters'] as object), ...request };
+  return JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
+};
+
+describe('the native reader', () => {
+  it('is built here, and KMS_NATIVE=off turns it off', () => {
+    expect(native()).toBeDefined();
+    expect(loadNativeRecords({ KDM_NATIVE: 'off' })).toBeUndefined();
+    expect(nativeReaderDisabled({ KDM_NATIVE: '0' })).toBe(true);
+    expect(nativeReaderDisabled({ KDM_NATIVE: 'on' })).toBe(false);
+  });
+
+  it.runIf(hasDatasets)('reads every dataset record as JavaScript does', () => {
+    let records = 0;
+    let normalizedNatively = 0;
+    for (const path of datasetFiles()) {
+      // The datasets are written over many lines: as CloudTrail writes them, on one, they reach the native path.
+      const Records = datasetRecords(path);
+      const bytes = file(Records);
+      expectSameReading(bytes);
+      records += Records.length;
+      normalizedNatively += nativelyNormalized(bytes) ?? 0;
+    }
+    expect(records).toBeGreaterThan(9_000);
+    // Most of them natively; the rest (calls of CloudTrail itself, escaped text ...) in JavaScript.
+    expect(normalizedNatively / records).toBeGreaterThan(0.9);
+  });
+
+  it("reads the simulation's records as JavaScript does, nearly all of them natively", () => {
+    const sim = simulate({ events: 20_000, seed: 7, anomalies: true });
+    let records = 0;
+    let normalizedNatively = 0;
+    for (const f of sim.files) {
+      const bytes = file(f.records);
+      expectSameReading(bytes);
+      records += f.records.length;
+      normalizedNatively += nativelyNormalized(bytes) ?? 0;
+    }
+    expect(records).toBe(sim.recordCount);
+    expect(normalizedNatively / records).toBeGreaterThan(0.999);
+  });
+
+  it('cuts batches where JavaScript does, with declined records in their places', () => {
+    const records = Array.from({ length: 11 }, (_, i) => (i % 4 === 1 ? variant(decrypt, { eventVersion: '2.0' }) : variant(decrypt, { eventID: `id-${i}` })));
+    const bytes = file(records);
+    expectSameReading(bytes, { batchSize: 3 });
+    expect(read(bytes, { native: native(), batchSize: 3 }).filter((r) => 'results' in r).map((r) => ('results' in r ? r.batch.indexes : []))).toStrictEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 8],
+      [9, 10],
+    ]);
+    expect(nativelyNormalized(bytes, 3)).toBe(8);
+  });
+
+  const cases: [string, Record<string, unknown>, boolean][] = [
+    ['an AssumedRole session with its issuer', decrypt, true],
+    ['an AssumedRole session without its issuer (the role folded from the ARN)', variant(decrypt, {}, { sessionContext: undefined }), true],
+    ['an AssumedRole session ARN ending in a slash', variant(decrypt, {}, { sessionContext: undefined, arn: 'arn:aws:sts::111122223333:assumed-role/R/' }), true],
+    ['an AssumedRole session with no ARN', variant(decrypt, {}, { sessionContext: undefined, arn: undefined }), true],
+    ['an AssumedRole with no principal id nor ARN', variant(decrypt, {}, { sessionContext: undefined, arn: undefined, principalId: undefined }), true],
+    ['a service-linked role', variant(decrypt, {}, { sessionContext: { sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/aws-service-role/x/AWSServiceRoleForX' } } }), true],
+    ['a role named AWSServiceRoleFor…', variant(decrypt, {}, { sessionContext: { sessionIssuer: { arn: 'arn:aws:iam::111122223333:role/AWSServiceRoleForY' } } }), true],
+    ['an IAM user without an ARN', variant(getObject, {}, { arn: undefined }), true],
+    ['an IAM user without an ARN or a name', variant(getObject, {}, { arn: undefined, userName: undefined }), true],
+    ['the root user without an ARN', variant(decrypt, {}, { type: 'Root', arn: undefined }), true],
+    ['a federated user', variant(decrypt, {}, { type: 'FederatedUser' }), true],
+    ['a federated user without issuer or ARN', variant(decrypt, {}, { type: 'FederatedUser', sessionContext: {}, arn: undefined }), true],
+    ['an AWS service', variant(decrypt, {}, { type: 'AWSService', invokedBy: 's3.amazonaws.com' }), true],
+    ['an AWS service that does not say which', variant(decrypt, {}, { type: 'AWSService', invokedBy: undefined }), true],
+    ['an AWS account', variant(decrypt, {}, { type: 'AWSAccount', principalId: 'AIDA:x:y' }), true],
+    ['an Identity Center user', variant(decrypt, {}, { type: 'IdentityCenterUser', onBehalfOf: { userId: 'u-1', identityStoreArn: 'arn:x' } }), true],
+    ['an Identity Center user without onBehalfOf', variant(decrypt, {}, { type: 'IdentityCenterUser' }), true],
+    ['an anonymous principal', variant(getObject, {}, { type: 'Unknown', principalId: 'anonymous', arn: undefined }), true],
+    ['a principal type kdm does not know', variant(getObject, {}, { type: 'SAMLUser' }), true],
+    ['no userIdentity', variant(getObject, { userIdentity: undefined }), true],
+    ['a userIdentity that is a list', variant(getObject, { userIdentity: [1] }), true],
+    ['a key named by an alias ARN', variant(decrypt, { resources: undefined }, undefined, { keyId: 'arn:aws:kms:us-east-1:111122223333:alias/reports' }), true],
+    ['a key named by an alias', variant(decrypt, {}, undefined, { keyId: 'alias/reports' }), true],
+    ['a key named by its ARN alone', variant(decrypt, { resources: undefined }, undefined, { keyId: 'arn:aws:kms:us-east-1:111122223333:key/k-1' }), true],
+    ['a bare key id', variant(decrypt, { resources: undefined }, undefined, { keyId: '1a2b3c4d-0000-4000-8000-00000000b002' }), true],
+    ['a multi-Region key id in a China Region', variant(decrypt, { resources: undefined, awsRegion: 'cn-north-1' }, undefined, { keyId: `mrk-${'a'.repeat(32)}` }), true],
+    ['a bare key id in GovCloud', variant(decrypt, { resources: undefined, awsRegion: 'us-gov-west-1' }, undefined, { keyId: '1a2b3c4d-0000-4000-8000-00000000b002' }), true],
+    ['a key ARN with a space', variant(decrypt, { resources: [{ ARN: 'arn:aws:kms:us-east-1:111122223333:key/a b' }] }), true],
+    ['resources given as arn, and not objects', variant(decrypt, { resources: [5, { arn: 'arn:aws:kms:us-east-1:111122223333:key/lower' }] }), true],
+    ['a source key and context (ReEncrypt)', variant(decrypt, { eventName: 'ReEncrypt' }, undefined, { encryptionContext: undefined, sourceKeyId: 'alias/a', sourceEncryptionContext: { a: 'b' } }), true],
+    ['an empty encryption context', variant(decrypt, {}, undefined, { encryptionContext: {} }), true],
+    ['an encryption context that is a list', variant(decrypt, {}, undefined, { encryptionContext: ['x'], destinationEncryptionContext: { d: '' } }), true],
+    ['GenerateDataKey by bytes', variant(decrypt, { eventName: 'GenerateDataKey' }, undefined, { numberOfBytes: 32 }), true],
+    ['a key spec and a deletion window', variant(decrypt, { eventName: 'ScheduleKeyDeletion' }, undefined, { keySpec: 'AES_256', pendingWindowInDays: 7 }), true],
+    ['alias and grant parameters', variant(decrypt, { eventName: 'CreateAlias' }, undefined, { aliasName: 'alias/x', targetKeyId: 'k', granteePrincipal: 'p' }), true],
+    ['an errored call', variant(decrypt, { errorCode: 'AccessDenied', errorMessage: 'User: x is not authorized', readOnly: 'false' }), true],
+    ['readOnly as the string "true"', variant(decrypt, { readOnly: 'true' }), true],
+    ['readOnly of another kind', variant(decrypt, { readOnly: 1 }), true],
+    ['a call through a VPC endpoint, shared across accounts', variant(decrypt, { vpcEndpointId: 'vpce-1', sharedEventID: 'shared-1' }), true],
+    ['no source address, a service as user agent', variant(decrypt, { sourceIPAddress: undefined, userAgent: 'kms.amazonaws.com' }, { invokedBy: undefined }), true],
+    ['no Region', variant(decrypt, { awsRegion: undefined }), true],
+    ['no eventVersion', variant(decrypt, { eventVersion: undefined }), true],
+    ['an S3 object named only by its resources', variant(getObject, {}, undefined, { bucketName: undefined, key: undefined }), true],
+    ['an S3 bucket named only by its resources', variant(getObject, { resources: [{ ARN: 'arn:aws:s3:::reports' }] }, undefined, { bucketName: undefined }), true],
+    ['an S3 request with encryption headers', variant(getObject, { eventName: 'PutObject', additionalEventData: { bytesTransferredIn: 5 } }, undefined, { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k', 'x-amz-copy-source': 'b/k' }), true],
+    ['each server-side encryption header', variant(getObject, { additionalEventData: undefined }, undefined, { 'x-amz-server-side-encryption': 'AES256', SSEKMSKeyId: 'k2' }), true],
+    ['a dual-layer header', variant(getObject, { additionalEventData: {} }, undefined, { 'x-amz-server-side-encryption': 'aws:kms:dsse' }), true],
+    ['an S3 data event of a bucket operation', variant(getObject, { eventName: 'ListObjects' }), true],
+    ['an S3 management event', variant(getObject, { eventName: 'PutBucketPolicy', managementEvent: true, eventCategory: 'Management' }), true],
+    ['an S3 object operation naming no bucket', variant(getObject, { resources: undefined }, undefined, { bucketName: undefined }), true],
+    ['an S3 object key in Unicode', variant(getObject, { resources: undefined }, undefined, { key: 'rapports/été/café ☕.pdf' }), true],
+    ['bytes given as a float, a huge number and minus zero', variant(getObject, { additionalEventData: { bytesTransferredIn: 1.5e3, bytesTransferredOut: -0 } }), true],
+    ['a call of another service', variant(getObject, { eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances', eventID: undefined }), true],
+    ['an Insights event', variant(decrypt, { eventType: 'AwsCloudTrailInsight', insightDetails: { state: 'Start' } }), true],
+    ['an event with insightDetails of null', variant(decrypt, { insightDetails: null }), true],
+    // Left to JavaScript, one by one:
+    ['an unsupported eventVersion', variant(decrypt, { eventVersion: '2.0' }), false],
+    ['no eventSource', variant(decrypt, { eventSource: undefined }), false],
+    ['a time CloudTrail does not write', variant(decrypt, { eventTime: '2026-10-03 06:53:52' }), false],
+    ['a day the month does not have', variant(decrypt, { eventTime: '2026-02-30T06:53:52Z' }), false],
+    ['a year before 100 (Date.UTC reads 0099 as 1999)', variant(decrypt, { eventTime: '0099-10-03T06:53:52Z' }), false],
+    ['a KMS call without an eventID', variant(decrypt, { eventID: undefined }), false],
+    ['a call of CloudTrail itself (its parameters are kept)', variant(getObject, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' }), false],
+    ['a key policy', variant(decrypt, { eventName: 'PutKeyPolicy' }, undefined, { policy: '{"Version":"2012-10-17"}' }), false],
+    ['bytes as text', variant(getObject, { additionalEventData: { bytesTransferredOut: '1024' } }), false],
+    ['a deletion window as text', variant(decrypt, {}, undefined, { pendingWindowInDays: '7' }), false],
+    ['an encryption context value that is not text', variant(decrypt, {}, undefined, { encryptionContext: { n: 5 } }), false],
+    ['an encryption context key that is a number', variant(decrypt, {}, undefined, { encryptionContext: { b: 'x', 7: 'y' } }), false],
+    ['a field over 2,048 characters', variant(getObject, { userAgent: 'x'.repeat(2049) }), false],
+    ['a principal ARN in Unicode', variant(decrypt, {}, { arn: 'arn:aws:sts::111122223333:assumed-role/R/é' }), false],
+  ];
+  it.each(cases)('reads %s as JavaScript does', (_, record, natively) => {
+    const bytes = file([decrypt, record, getObject]);
+    expectSameReading(bytes);
+    expect(nativelyNormalized(bytes)).toBe(natively ? 3 : 2);
+  });
+
+  it.each([
+    ['bytes past the largest double', JSON.stringify(getObject).replace('"bytesTransferredOut":1024', '"bytesTransferredOut":1e400')],
+    ['bytes below the smallest double', JSON.stringify(getObject).replace('"bytesTransferredOut":1024', '"bytesTransferredOut":-1e-400')],
+    ['an escaped quote in a field', `{"eventVersion":"1.08","eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1","userAgent":"a \\"quoted\\" agent"}`],
+    ['an escaped key', `{"eventVersion":"1.08","event\\u0053ource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1"}`],
+    ['a key given twice', `{"eventVersion":"1.08","eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventName":"Encrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1"}`],
+    ['a lone surrogate', `{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1","userAgent":"\\ud800"}`],
+    ['an encryption context key given twice', `{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1","requestParameters":{"encryptionContext":{"a":"1","a":"2"}}}`],
+    ['a record that is not an object', `null`],
+    ['a record that is a list', `[1,2]`],
+  ])('leaves a record with %s to JavaScript', (_, text) => {
+    const bytes = fileOfTexts([JSON.stringify(decrypt), text]);
+    expectSameReading(bytes);
+    expect(nativelyNormalized(bytes)).toBe(1);
+  });
+
+  it.each([
+    ['invalid JSON', gz('{"Records":[{"eventSource":"kms.amazonaws.com",}]}')],
+    ['a truncated document', gz('{"Records":[{"eventSource":"kms.amazonaws.com"}')],
+    ['a number JSON does not write', gz('{"Records":[{"eventSource":"kms.amazonaws.com","n":01}]}')],
+    ['a control character in a string', gz('{"Records":[{"eventSource":"kms.\u0001amazonaws.com"}]}')],
+    ['invalid UTF-8', gzipSync(Buffer.concat([Buffer.from('{"Records":[{"userAgent":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')]))],
+    ['an overlong UTF-8 form', gzipSync(Buffer.concat([Buffer.from('{"Records":[{"userAgent":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}]}')]))],
+    ['a UTF-8 surrogate', gzipSync(Buffer.concat([Buffer.from('{"Records":[{"userAgent":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}]}')]))],
+    ['"Records" given twice', gz('{"Records":[{"eventID":"a"}],"Records":[]}')],
+    ['an EventBridge envelope among the records', fileOfTexts([JSON.stringify(decrypt), JSON.stringify({ 'detail-type': 'AWS API Call via CloudTrail', detail: decrypt })])],
+    ['records over several lines', gz(`{"Records":[\n${JSON.stringify(decrypt)}\n]}`)],
+    ['another layout (a bare record)', gz(JSON.stringify(decrypt))],
+    ['a digest file', gz(JSON.stringify({ digestStartTime: 'a', digestEndTime: 'b', logFiles: [] }))],
+    ['NDJSON', gz(`${JSON.stringify(decrypt)}\n${JSON.stringify(getObject)}\n`)],
+    ['an empty list of records', gz('{"Records":[]}')],
+    ['an empty file', gz('')],
+    ['a corrupt gzip file', Buffer.concat([gz(JSON.stringify({ Records: [decrypt] })).subarray(0, 30), Buffer.alloc(20)])],
+    ['two gzip members', Buffer.concat([gz('{"Records":['), gz(`${JSON.stringify(decrypt)}]}`)])],
+    ['a file that is not gzip', Buffer.from(JSON.stringify({ Records: [decrypt, getObject] }))],
+  ])('reads a file with %s as JavaScript does', (_, bytes) => {
+    expectSameReading(bytes);
+  });
+
+  it('leaves a file over the size cap to JavaScript, which refuses it', () => {
+    const bytes = file([decrypt, getObject]);
+    const js = read(bytes, { maxFileBytes: 100 });
+    expect(js).toStrictEqual(read(bytes, { maxFileBytes: 100, native: native() }));
+    expect(JSON.stringify(js)).toMatch(/cap/);
+  });
+
+  it('reads records from a document whose other keys come first', () => {
+    expectSameReading(gz(`{"Records":[${JSON.stringify(getObject)}]}`));
+    // recordsArrayOf's layout only: a key before "Records" is read by JavaScript whole.
+    const before = gz(`{"x":1,"Records":[${JSON.stringify(getObject)}]}`);
+    expectSameReading(before);
+    expect(nativelyNormalized(before)).toBeUndefined();
+  });
+});
