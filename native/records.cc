@@ -1384,6 +1384,13 @@ int64_t recordsLayout(const char* p, size_t n) {
   return static_cast<int64_t>(start);
 }
 
+// What a thread keeps from call to call is what CloudTrail's files need (megabytes); after a larger file, it is let go.
+void letGoOfLargeFile(std::vector<char>& inflated, std::deque<Batch>& pool) {
+  constexpr size_t kKeptBytes = 16 * 1024 * 1024;
+  if (inflated.size() > kKeptBytes) std::vector<char>().swap(inflated);
+  if (pool.size() > 4) pool.resize(4);
+}
+
 // encodeFile(file, batchSize, maxBytes): a CloudTrail file's bytes as read from disk (gzip or not), normalized:
 //   { batches: [{ encoded, firstIndex, count, pending? }] }  its records in batches of batchSize; `pending` lists, for
 //     each record left to JavaScript, its index and its text, and a PENDING tag holds its place in the tokens;
@@ -1427,6 +1434,7 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
     napi_create_object(env, &result);
     napi_create_buffer_copy(env, size, base, &copy, &bytes);
     napi_set_named_property(env, result, "text", bytes);
+    letGoOfLargeFile(inflated, pool);
     return result;
   };
   const int64_t start = recordsLayout(base, size);
@@ -1482,6 +1490,7 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
   napi_create_array_with_length(env, batchCount, &batches);
   for (size_t i = 0; i < batchCount; i++) napi_set_element(env, batches, static_cast<uint32_t>(i), makeBatch(env, pool[i]));
   napi_set_named_property(env, result, "batches", batches);
+  letGoOfLargeFile(inflated, pool);
   return result;
 }
 

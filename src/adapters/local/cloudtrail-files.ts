@@ -4,7 +4,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
-import { readNatively, type EncodedRecords, type NativeRecordsAddon } from './native-records.ts';
+import type { EncodedRecords, NativeReading } from './native-records.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
@@ -43,10 +43,11 @@ export interface ReadOptions {
   /** Reads standard input for `-` (tests pass a buffer). */
   readonly readStdin?: () => Promise<Buffer>;
   /**
-   * The native reader (native-records.ts), for `readCloudTrailFileInPieces`: files laid out as CloudTrail writes
-   * them then come as `encoded-batch` items, already normalized, unless it declines them.
+   * The native reader (`nativeReader` in native-records.ts), for `readCloudTrailFileInPieces`: files laid out as
+   * CloudTrail writes them then come as `encoded-batch` items, already normalized, unless it declines them. Given as
+   * a function, so that what reads files without it (the Lambda functions) does not load it.
    */
-  readonly native?: NativeRecordsAddon;
+  readonly native?: (file: Buffer, batchSize: number, maxBytes: number) => NativeReading;
 }
 
 export interface InputFile {
@@ -278,7 +279,7 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
   const fail = (message: string): SourceItem => fileFailed(file, message);
 
   let buf = input;
-  const native = pieces && options.native !== undefined ? readNatively(options.native, input, batchSize, maxBytes) : undefined;
+  const native = pieces && options.native !== undefined ? options.native(input, batchSize, maxBytes) : undefined;
   if (native !== undefined && 'batches' in native) {
     yield* fromEncodedRecords(file, native.batches);
     return;

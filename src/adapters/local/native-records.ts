@@ -66,6 +66,12 @@ export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env): NativeR
   return undefined;
 };
 
+/** The native reader as `ReadOptions.native` takes it, or undefined where it is not built or turned off. */
+export const nativeReader = (env: NodeJS.ProcessEnv = process.env): ((file: Buffer, batchSize: number, maxBytes: number) => NativeReading) | undefined => {
+  const addon = loadNativeRecords(env);
+  return addon === undefined ? undefined : (file, batchSize, maxBytes) => readNatively(addon, file, batchSize, maxBytes);
+};
+
 /** A file's bytes as read from disk, through the native reader: see `NativeReading`. */
 export const readNatively = (addon: NativeRecordsAddon, file: Buffer, batchSize: number, maxBytes: number): NativeReading => {
   const reading = addon.encodeFile(file, batchSize, maxBytes);

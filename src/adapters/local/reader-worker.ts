@@ -4,14 +4,14 @@ import { parentPort } from 'node:worker_threads';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { RecordBatch } from '#core/ports.ts';
 import { readCloudTrailFileInPieces, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
-import { loadNativeRecords } from './native-records.ts';
+import { nativeReader } from './native-records.ts';
 import { NormalizedBatchWriter } from './normalized-codec.ts';
 import type { ReaderMessage } from './threaded-reader.ts';
 
 if (parentPort === null) throw new Error('reader-worker runs as a worker thread');
 const port = parentPort;
 let queue = Promise.resolve();
-const native = loadNativeRecords();
+const native = nativeReader();
 
 const send = (batch: Omit<RecordBatch, 'records'>, writer: NormalizedBatchWriter): void => {
   const encoded = writer.finish();

@@ -4,7 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseCloudTrailPieces, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
-import { loadNativeRecords, nativeReaderDisabled, type NativeRecordsAddon } from '#adapters/local/native-records.ts';
+import { loadNativeRecords, nativeReaderDisabled, readNatively, type NativeRecordsAddon } from '#adapters/local/native-records.ts';
 import { decodeNormalized } from '#adapters/local/normalized-codec.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { NormalizeResult } from '#core/events/types.ts';
@@ -23,7 +23,8 @@ type Read = { batch: { file: string; indexes: number[] }; results: NormalizeResu
 
 /** What a reader thread hands the engine for one file's bytes: batches of normalized results, and the issues. */
 const read = (bytes: Buffer, options: { native?: NativeRecordsAddon; batchSize?: number; maxFileBytes?: number } = {}): Read[] => {
-  const items = [...parseCloudTrailPieces('f.json.gz', bytes, options)];
+  const { native: addon, ...rest } = options;
+  const items = [...parseCloudTrailPieces('f.json.gz', bytes, { ...rest, ...(addon !== undefined ? { native: (f: Buffer, size: number, max: number) => readNatively(addon, f, size, max) } : {}) })];
   const out: Read[] = [];
   const encoded = items.filter((i) => i.type === 'encoded-batch');
   for (const item of gatherPieces(items.filter((i) => i.type !== 'encoded-batch'))) {
