@@ -1,10 +1,11 @@
 /**
- * The replay readers' native fast path (native/records.cc): a CloudTrail file's bytes straight to the normalized
- * encoding the engine's thread decodes, doing in native code what `JSON.parse`, `normalizeRecord` and
- * `NormalizedBatchWriter` do in JavaScript, at about a third of their cost (docs/performance.md). It is exact or it
- * declines: a record it does not normalize exactly as `normalizeRecord` would comes back as the byte range of its
- * text and is normalized here, in JavaScript; a file it cannot read (another layout, invalid JSON, an EventBridge
- * envelope among the records) comes back as undefined and is read as before, which says what is wrong with it.
+ * The replay readers' native fast path (native/records.cc): a CloudTrail file's bytes as read from disk straight to
+ * the normalized encoding the engine's thread decodes, doing in native code what `gunzipSync`, `JSON.parse`,
+ * `normalizeRecord` and `NormalizedBatchWriter` do in JavaScript, at about a third of their cost
+ * (docs/performance.md). It is exact or it declines: a record it does not normalize exactly as `normalizeRecord`
+ * would comes back as its text, holding its place in the batch, and is normalized here, in JavaScript; a file it does
+ * not take (another layout, invalid JSON, an EventBridge envelope among the records, gzip it does not inflate) comes
+ * back for the JavaScript path, which reads it as before and says what is wrong with it.
  *
  * The addon is built by `npm ci` (scripts/build.mjs) where a C++ compiler is at hand; without it, or with
  * KDM_NATIVE=off in the environment, every file is read in JavaScript, with the same results.

@@ -1,11 +1,7 @@
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseCloudTrailPieces } from '#adapters/local/cloudtrail-files.ts';
-import { loadNativeRecords, readNatively, type NativeRecordsAddon } from '#adapters/local/native-records.ts';
-import { decodeNormalized } from '#adapters/local/normalized-codec.ts';
-import { normalizeRecord } from '#core/events/normalize.ts';
-import { gatherPieces } from '../../helpers/pieces.ts';
+import { nativeAddon as native, readingOf } from '../../helpers/native-reader.ts';
 
 /**
  * The native reader reads any file as the JavaScript path does: records whose every field `normalizeRecord` reads may
@@ -13,22 +9,6 @@ import { gatherPieces } from '../../helpers/pieces.ts';
  * and files cut or with bytes changed anywhere. Where it cannot be exact it must decline; it must never differ, nor
  * crash on what it is given.
  */
-
-const loaded = loadNativeRecords({});
-const native = (): NativeRecordsAddon => {
-  if (loaded === undefined) throw new Error('the native reader was not built: run `npm run build` (it needs a C++ compiler)');
-  return loaded;
-};
-
-/** What the reader threads hand on for a file: each batch's indexes and results, and the issues. */
-const read = (bytes: Buffer, withNative: boolean): unknown[] => {
-  const addon = withNative ? native() : undefined;
-  const items = [...parseCloudTrailPieces('f.json.gz', bytes, addon === undefined ? { batchSize: 3 } : { batchSize: 3, native: (f, size, max) => readNatively(addon, f, size, max) })];
-  return [
-    ...gatherPieces(items.filter((i) => i.type !== 'encoded-batch')).map((i) => (i.type === 'batch' ? { indexes: i.batch.indexes, results: i.batch.records.map(normalizeRecord) } : i)),
-    ...items.flatMap((i) => (i.type === 'encoded-batch' ? [{ indexes: i.batch.indexes, results: decodeNormalized(i.encoded) }] : [])),
-  ];
-};
 
 /** Text that reaches every branch: ARNs of each kind, service names, times, escapes, Unicode, the markers the reader looks for. */
 const text = fc.oneof(
@@ -146,7 +126,7 @@ describe('the native reader, over generated records', () => {
     fc.assert(
       fc.property(fc.array(recordText, { minLength: 1, maxLength: 7 }), (texts) => {
         const bytes = gzipSync(`{"Records":[${texts.join(',')}]}`);
-        expect(read(bytes, true)).toStrictEqual(read(bytes, false));
+        expect(readingOf(bytes, { natively: true, batchSize: 3 })).toStrictEqual(readingOf(bytes, { natively: false, batchSize: 3 }));
         const reading = native().encodeFile(bytes, 3, 1 << 20);
         records += texts.length;
         if (reading !== null && 'batches' in reading) normalizedNatively += reading.batches.reduce((n, b) => n + b.count - (b.pending?.length ?? 0) / 2, 0);
@@ -164,7 +144,7 @@ describe('the native reader, over generated records', () => {
         const i = at % plain.length;
         const changed = how === 'cut' ? plain.subarray(0, i) : how === 'change' ? Buffer.concat([plain.subarray(0, i), Buffer.from([byte]), plain.subarray(i + 1)]) : Buffer.concat([plain.subarray(0, i), Buffer.from([byte]), plain.subarray(i)]);
         const bytes = gzipSync(changed);
-        expect(read(bytes, true)).toStrictEqual(read(bytes, false));
+        expect(readingOf(bytes, { natively: true, batchSize: 3 })).toStrictEqual(readingOf(bytes, { natively: false, batchSize: 3 }));
       }),
       { numRuns: 400 },
     );

@@ -3,48 +3,10 @@
 // each case where the native path declines a record or a file and JavaScript reads it.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseCloudTrailPieces, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
-import { loadNativeRecords, nativeReaderDisabled, readNatively, type NativeRecordsAddon } from '#adapters/local/native-records.ts';
-import { decodeNormalized } from '#adapters/local/normalized-codec.ts';
-import { normalizeRecord } from '#core/events/normalize.ts';
-import type { NormalizeResult } from '#core/events/types.ts';
+import { loadNativeRecords, nativeReaderDisabled } from '#adapters/local/native-records.ts';
 import { datasetFiles, datasetRecords, hasDatasets } from '../../helpers/datasets.ts';
-import { gatherPieces } from '../../helpers/pieces.ts';
+import { nativeAddon as native, nativelyNormalized, readingOf } from '../../helpers/native-reader.ts';
 import { simulate } from '../../../src/sim/simulate.ts';
-
-const loaded = loadNativeRecords({});
-/** The addon, built by `npm ci` and by the test run's build (scripts/build.mjs): this machine has a C++ compiler. */
-const native = (): NativeRecordsAddon => {
-  if (loaded === undefined) throw new Error('the native reader was not built: run `npm run build` (it needs a C++ compiler)');
-  return loaded;
-};
-
-type Read = { batch: { file: string; indexes: number[] }; results: NormalizeResult[] } | Exclude<PieceItem, { type: 'batch' | 'batch-piece' | 'encoded-batch' }>;
-
-/** What a reader thread hands the engine for one file's bytes: batches of normalized results, and the issues. */
-const read = (bytes: Buffer, options: { native?: NativeRecordsAddon; batchSize?: number; maxFileBytes?: number } = {}): Read[] => {
-  const { native: addon, ...rest } = options;
-  const items = [...parseCloudTrailPieces('f.json.gz', bytes, { ...rest, ...(addon !== undefined ? { native: (f: Buffer, size: number, max: number) => readNatively(addon, f, size, max) } : {}) })];
-  const out: Read[] = [];
-  const encoded = items.filter((i) => i.type === 'encoded-batch');
-  for (const item of gatherPieces(items.filter((i) => i.type !== 'encoded-batch'))) {
-    if (item.type === 'batch') out.push({ batch: { file: item.batch.file, indexes: item.batch.records.map((_, i) => item.batch.indexes?.[i] ?? item.batch.firstIndex + i) }, results: item.batch.records.map(normalizeRecord) });
-    else out.push(item);
-  }
-  for (const item of encoded) {
-    if (item.type !== 'encoded-batch') continue;
-    const results = decodeNormalized(item.encoded);
-    out.push({ batch: { file: item.batch.file, indexes: results.map((_, i) => item.batch.firstIndex + i) }, results });
-  }
-  return out;
-};
-
-/** How many of the file's records the native path normalized itself (the rest it left to JavaScript); undefined if it declined the file. */
-const nativelyNormalized = (bytes: Buffer, batchSize = 5_000): number | undefined => {
-  const reading = native().encodeFile(bytes, batchSize, 256 * 1024 * 1024);
-  if (reading === null || 'text' in reading) return undefined;
-  return reading.batches.reduce((n, b) => n + b.count - (b.pending?.length ?? 0) / 2, 0);
-};
 
 const gz = (text: string): Buffer => gzipSync(text);
 const file = (records: readonly unknown[]): Buffer => gz(JSON.stringify({ Records: records }));
@@ -52,7 +14,7 @@ const file = (records: readonly unknown[]): Buffer => gz(JSON.stringify({ Record
 const fileOfTexts = (texts: readonly string[]): Buffer => gz(`{"Records":[${texts.join(',')}]}`);
 
 const expectSameReading = (bytes: Buffer, options: { batchSize?: number; maxFileBytes?: number } = {}): void => {
-  expect(read(bytes, { ...options, native: native() })).toStrictEqual(read(bytes, options));
+  expect(readingOf(bytes, { ...options, natively: true })).toStrictEqual(readingOf(bytes, { ...options, natively: false }));
 };
 
 const decrypt = {
@@ -157,7 +119,7 @@ describe('the native reader', () => {
     const records = Array.from({ length: 11 }, (_, i) => (i % 4 === 1 ? variant(decrypt, { eventVersion: '2.0' }) : variant(decrypt, { eventID: `id-${i}` })));
     const bytes = file(records);
     expectSameReading(bytes, { batchSize: 3 });
-    expect(read(bytes, { native: native(), batchSize: 3 }).filter((r) => 'results' in r).map((r) => ('results' in r ? r.batch.indexes : []))).toStrictEqual([
+    expect(readingOf(bytes, { natively: true, batchSize: 3 }).map((r) => (r as { indexes?: number[] }).indexes)).toStrictEqual([
       [0, 1, 2],
       [3, 4, 5],
       [6, 7, 8],
@@ -285,8 +247,8 @@ describe('the native reader', () => {
 
   it('leaves a file over the size cap to JavaScript, which refuses it', () => {
     const bytes = file([decrypt, getObject]);
-    const js = read(bytes, { maxFileBytes: 100 });
-    expect(js).toStrictEqual(read(bytes, { maxFileBytes: 100, native: native() }));
+    const js = readingOf(bytes, { natively: false, maxFileBytes: 100 });
+    expect(js).toStrictEqual(readingOf(bytes, { natively: true, maxFileBytes: 100 }));
     expect(JSON.stringify(js)).toMatch(/cap/);
   });
 
