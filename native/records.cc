@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -203,9 +205,20 @@ struct Scanner {
       out = negative ? -static_cast<double>(v) : static_cast<double>(v);  // -0 stays -0
       return true;
     }
-    // Correctly rounded, as JSON.parse reads numbers, and whatever the process's locale. Past a double's range
-    // (JSON.parse gives ±Infinity or ±0) it is NaN here, which `num` declines.
+    // Correctly rounded, as JSON.parse reads numbers. Past a double's range (JSON.parse gives ±Infinity or ±0) it is
+    // NaN here, which `num` declines.
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L && !defined(KDM_WITHOUT_FROM_CHARS)
+    // Whatever the process's locale.
     if (std::from_chars(start, p, out).ec != std::errc()) out = std::nan("");
+#else
+    // A C++ library without from_chars for doubles: strtod. Where a locale makes it read less than the whole number
+    // (a decimal comma), or the number is out of range, the record is declined all the same.
+    const std::string text(start, p);
+    char* stop = nullptr;
+    errno = 0;
+    out = std::strtod(text.c_str(), &stop);
+    if (errno == ERANGE || stop != text.c_str() + text.size()) out = std::nan("");
+#endif
     return true;
   }
   bool literal(const char* lit, size_t len) {
