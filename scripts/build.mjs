@@ -57,11 +57,20 @@ const headers = join(dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(headers, 'include', 'node', 'node_api.h')) ? headers : undefined);
 const gyp = (...args) =>
   spawnSync(process.execPath, [nodeGyp, ...args, ...(nodedir !== undefined ? [`--nodedir=${nodedir}`] : []), '--loglevel=error'], { cwd: NATIVE, encoding: 'utf8' });
-let built = existsSync(nodeGyp) ? (existsSync(join(NATIVE, 'build', 'Makefile')) || existsSync(join(NATIVE, 'build', 'config.gypi')) ? { status: 0 } : gyp('configure')) : undefined;
+const configured = existsSync(join(NATIVE, 'build', 'Makefile')) || existsSync(join(NATIVE, 'build', 'config.gypi'));
+let built = existsSync(nodeGyp) ? (configured ? { status: 0 } : gyp('configure')) : undefined;
 if (built?.status === 0) built = gyp('build');
+// A configuration from an earlier build (another compiler, another Node.js) is made again once before giving up.
+if (built !== undefined && built.status !== 0 && configured) {
+  built = gyp('configure');
+  if (built.status === 0) built = gyp('build');
+}
 rmSync(join(OUT, 'kdm_records.node'), { force: true });
 if (built?.status === 0 && existsSync(ADDON)) copyFileSync(ADDON, join(OUT, 'kdm_records.node'));
 else {
-  const why = built === undefined ? `node-gyp is not at ${nodeGyp}` : `${(built.stderr || built.stdout || String(built.error ?? '')).trim().split('\n').slice(-3).join(' / ')}`;
-  console.warn(`kdm build: the native reader was not built (${why}); replays read in JavaScript, with the same results, slower.`);
+  // node-gyp ends with lines about itself (its stack, version, cwd): the lines that say what failed come before them.
+  const output = `${built?.stdout ?? ''}\n${built?.stderr ?? ''}\n${String(built?.error ?? '')}`.split('\n').map((line) => line.trim());
+  const failed = output.filter((line) => /error|not found|no such/i.test(line) && !/^gyp ERR! (?:stack at|System|command|cwd|node -v|node-gyp -v|not ok)/.test(line)).slice(0, 3);
+  const why = built === undefined ? `node-gyp is not at ${nodeGyp}` : failed.length > 0 ? failed.join(' / ') : 'node-gyp failed';
+  console.warn(`kdm build: the native reader was not built (${why}; node-gyp needs a C++17 compiler, make and Python 3). Replays read in JavaScript, with the same results, slower.`);
 }
