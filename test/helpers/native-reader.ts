@@ -22,7 +22,7 @@ export const readingOf = (bytes: Buffer, options: { readonly natively: boolean; 
   const items = [...parseCloudTrailPieces('f.json.gz', bytes, addon === undefined ? rest : { ...rest, native: (file, size, max) => readNatively(addon, file, size, max) })];
   return [
     ...gatherPieces(items.filter((i) => i.type !== 'encoded-batch')).map((i) => (i.type === 'batch' ? { file: i.batch.file, indexes: i.batch.indexes, results: i.batch.records.map(normalizeRecord) } : i)),
-    ...items.flatMap((i) => (i.type === 'encoded-batch' ? [{ file: i.batch.file, indexes: i.batch.indexes, results: decodeNormalized(i.encoded) }] : [])),
+    ...items.flatMap((i) => (i.type === 'encoded-batch' ? [{ file: i.batch.file, indexes: i.batch.indexes, results: decodeNormalized(i.encoded, i.pending) }] : [])),
   ];
 };
 

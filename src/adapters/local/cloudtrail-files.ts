@@ -249,6 +249,8 @@ export interface EncodedBatch {
   readonly type: 'encoded-batch';
   readonly batch: Omit<RecordBatch, 'records'>;
   readonly encoded: EncodedValue;
+  /** The results of the records the native reader left to JavaScript (see `EncodedRecords`). */
+  readonly pending?: EncodedValue;
 }
 
 /**
@@ -328,7 +330,10 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
 
 /** The native reader's batches, each numbered as a batch read here would be. */
 function* fromEncodedRecords(file: string, batches: readonly EncodedRecords[]): Generator<PieceItem> {
-  for (const { firstIndex, count, encoded } of batches) yield { type: 'encoded-batch', batch: { file, indexes: Array.from({ length: count }, (_, i) => firstIndex + i), firstIndex }, encoded };
+  for (const { firstIndex, count, encoded, pending } of batches) {
+    const batch = { file, indexes: Array.from({ length: count }, (_, i) => firstIndex + i), firstIndex };
+    yield pending === undefined ? { type: 'encoded-batch', batch, encoded } : { type: 'encoded-batch', batch, encoded, pending };
+  }
 }
 
 const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;

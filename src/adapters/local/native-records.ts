@@ -3,7 +3,8 @@
  * the normalized encoding the engine's thread decodes, doing in native code what `gunzipSync`, `JSON.parse`,
  * `normalizeRecord` and `NormalizedBatchWriter` do in JavaScript, at about a third of their cost
  * (docs/performance.md). It is exact or it declines: a record it does not normalize exactly as `normalizeRecord`
- * would comes back as its text, holding its place in the batch, and is normalized here, in JavaScript; a file it does
+ * would comes back as its text, holding its place in the batch, and is normalized here, in JavaScript, its result
+ * put in that place where the batch is decoded; a file it does
  * not take (another layout, invalid JSON, an EventBridge envelope among the records, gzip it does not inflate) comes
  * back for the JavaScript path, which reads it as before and says what is wrong with it.
  *
@@ -12,8 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { normalizeRecord } from '#core/events/normalize.ts';
-import type { NormalizeResult } from '#core/events/types.ts';
-import { decodeNormalized, encodeNormalized } from './normalized-codec.ts';
+import { encodeNormalized } from './normalized-codec.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
 /** One batch as the addon returns it: `count` records from `firstIndex`, the placeholders' records in `pending`. */
@@ -32,11 +32,15 @@ export interface NativeRecordsAddon {
   encodeFile(file: Buffer, batchSize: number, maxBytes: number): NativeFile;
 }
 
-/** A batch of a file, encoded: `count` records numbered from `firstIndex`. */
+/**
+ * A batch of a file, encoded: `count` records numbered from `firstIndex`. The records the addon left to JavaScript
+ * hold their places as PENDING tags, and their results are encoded in `pending`, in turn (see `decodeNormalized`).
+ */
 export interface EncodedRecords {
   readonly firstIndex: number;
   readonly count: number;
   readonly encoded: EncodedValue;
+  readonly pending?: EncodedValue;
 }
 
 /**
@@ -79,17 +83,16 @@ export const readNatively = (addon: NativeRecordsAddon, file: Buffer, batchSize:
   if (reading === null) return undefined;
   if ('text' in reading) return reading;
   return {
-    batches: reading.batches.map(({ encoded, firstIndex, count, pending }) => ({ firstIndex, count, encoded: pending === undefined ? encoded : withPendingNormalized(encoded, pending) })),
+    batches: reading.batches.map(({ encoded, firstIndex, count, pending }) => (pending === undefined ? { firstIndex, count, encoded } : { firstIndex, count, encoded, pending: pendingResults(pending) })),
   };
 };
 
-/** The batch with each record the addon left to JavaScript parsed and normalized here, in its place. */
-const withPendingNormalized = (encoded: EncodedValue, pending: readonly (number | string)[]): EncodedValue => {
-  let next = 1;
-  const normalizeNext = (): NormalizeResult => {
-    const text = pending[next] as string;
-    next += 2;
-    return normalizeRecord(JSON.parse(text));
-  };
-  return encodeNormalized(decodeNormalized(encoded, normalizeNext));
+/**
+ * The records the addon left to JavaScript, parsed and normalized here, encoded in turn: the batch's own encoding is
+ * left as the addon made it, and each result is put in its place where the batch is decoded.
+ */
+const pendingResults = (pending: readonly (number | string)[]): EncodedValue => {
+  const results = [];
+  for (let i = 1; i < pending.length; i += 2) results.push(normalizeRecord(JSON.parse(pending[i] as string)));
+  return encodeNormalized(results);
 };

@@ -17,8 +17,9 @@ const KMS = 2;
 const S3 = 3;
 const OTHER = 4;
 /**
- * A record the native reader (native/records.cc) left to JavaScript: its place in a batch, filled before the batch
- * leaves the reader thread (`decodeNormalized`'s `pending`). Never sent to the engine's thread.
+ * A record the native reader (native/records.cc) left to JavaScript: its place in a batch. Its result travels in a
+ * second encoding beside the batch's, and is put in its place where the batch is decoded (`decodeNormalized`'s
+ * `pending`).
  */
 const PENDING = 5;
 
@@ -53,10 +54,12 @@ export const encodeNormalized = (results: readonly NormalizeResult[]): EncodedVa
 };
 
 /**
- * The batch's results. `pending` gives, in turn, the result of each record whose place a PENDING tag holds; without
- * it such a tag is a damaged encoding.
+ * The batch's results. `pending` encodes, in turn, the results of the records whose places PENDING tags hold (the
+ * native reader's batches); a tag without its result, or a result without its tag, is a damaged encoding.
  */
-export const decodeNormalized = (encoded: EncodedValue, pending?: () => NormalizeResult): NormalizeResult[] => {
+export const decodeNormalized = (encoded: EncodedValue, pending?: EncodedValue): NormalizeResult[] => {
+  const filled = pending === undefined ? [] : decodeNormalized(pending);
+  let nextFilled = 0;
   const r = new TokenReader(encoded);
   const count = r.int();
   const out: NormalizeResult[] = new Array<NormalizeResult>(count);
@@ -78,15 +81,18 @@ export const decodeNormalized = (encoded: EncodedValue, pending?: () => Normaliz
       case OTHER:
         out[i] = { ok: true, event: readOtherApiCall(r) };
         break;
-      case PENDING:
-        if (pending === undefined) throw new TransferCodecError(`damaged encoding: result ${i} is a record left to be normalized`);
-        out[i] = pending();
+      case PENDING: {
+        const result = filled[nextFilled++];
+        if (result === undefined) throw new TransferCodecError(`damaged encoding: result ${i} is a record left to be normalized, and no result is given for it`);
+        out[i] = result;
         break;
+      }
       default:
         throw new TransferCodecError(`damaged encoding: result ${i} has tag ${tag}`);
     }
   }
   r.end();
+  if (nextFilled < filled.length) throw new TransferCodecError(`damaged encoding: ${filled.length - nextFilled} result(s) given for records no PENDING tag holds`);
   return out;
 };
 

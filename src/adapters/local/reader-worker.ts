@@ -25,9 +25,12 @@ port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'max
     let open: { readonly writer: NormalizedBatchWriter; readonly indexes: number[] } | undefined;
     for await (const item of readCloudTrailFileInPieces(request.input, native === undefined ? request.options : { ...request.options, native })) {
       switch (item.type) {
-        case 'encoded-batch':
-          port.postMessage({ type: 'normalized', batch: item.batch, encoded: item.encoded } satisfies ReaderMessage, [item.encoded.tokens.buffer, item.encoded.numbers.buffer]);
+        case 'encoded-batch': {
+          const { batch, encoded, pending } = item;
+          const buffers = [encoded.tokens.buffer, encoded.numbers.buffer, ...(pending !== undefined ? [pending.tokens.buffer, pending.numbers.buffer] : [])];
+          port.postMessage((pending === undefined ? { type: 'normalized', batch, encoded } : { type: 'normalized', batch, encoded, pending }) satisfies ReaderMessage, buffers);
           break;
+        }
         case 'batch':
         case 'batch-piece': {
           open ??= { writer: new NormalizedBatchWriter(), indexes: [] };

@@ -10,7 +10,7 @@ import type { EncodedValue } from './transfer-codec.ts';
 /** What the reader thread sends back: the reader's own items, with batches already normalized (and encoded). */
 export type ReaderMessage =
   | Exclude<SourceItem, { type: 'batch' }>
-  | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly encoded: EncodedValue };
+  | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly encoded: EncodedValue; readonly pending?: EncodedValue };
 
 /** What `readInputs` yields: the reader's items, with batches normalized. */
 export type ReadItem =
@@ -167,7 +167,7 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
         done++;
         reader.fileTaken();
       }
-      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded) } : m;
+      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded, m.pending) } : m;
     }
   } finally {
     await Promise.all(readers.map((r) => r.worker.terminate()));
@@ -183,7 +183,7 @@ async function* readNativelyOnThisThread(input: InputFile, options: ReadOptions)
   for await (const item of readCloudTrailFileInPieces(input, options)) {
     switch (item.type) {
       case 'encoded-batch':
-        yield { type: 'normalized', batch: item.batch, results: decodeNormalized(item.encoded) };
+        yield { type: 'normalized', batch: item.batch, results: decodeNormalized(item.encoded, item.pending) };
         break;
       case 'batch-piece': {
         const { file, records, indexes, firstIndex } = item.batch;

@@ -126,4 +126,18 @@ describe('normalized batch codec (reader thread → engine thread)', () => {
     expect(() => decodeNormalized({ ...encoded, tokens: encoded.tokens.slice(0, 20) })).toThrow(TransferCodecError);
     expect(() => decodeNormalized({ ...encoded, tokens: Int32Array.from([...encoded.tokens, 0]) })).toThrow(/1 tokens and 0 numbers left over/);
   });
+
+  it("puts the results of the records the native reader left to JavaScript in their places, and refuses a tag or a result without the other", () => {
+    const kms = normalizeRecord(kmsRecord({}));
+    const s3 = normalizeRecord(s3Record({}));
+    // As the native reader leaves them: three records, the first and the third held by PENDING tags (5).
+    const withPlaces = encodeNormalized([s3]);
+    const tokens = Int32Array.from([3, 5, ...withPlaces.tokens.slice(1), 5]);
+    const batch = { ...withPlaces, tokens };
+
+    expect(decodeNormalized(batch, encodeNormalized([kms, s3]))).toStrictEqual([kms, s3, s3]);
+    expect(() => decodeNormalized(batch)).toThrow(/result 0 is a record left to be normalized, and no result is given for it/);
+    expect(() => decodeNormalized(batch, encodeNormalized([kms]))).toThrow(/result 2 is a record left to be normalized/);
+    expect(() => decodeNormalized(batch, encodeNormalized([kms, s3, kms]))).toThrow(/1 result\(s\) given for records no PENDING tag holds/);
+  });
 });
