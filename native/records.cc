@@ -316,6 +316,30 @@ struct Scanner {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
+// What normalizeRecord's own constants say (src/core/events), handed over by `configure` when a thread loads the
+// addon (native-records.ts), so that they are written once, in TypeScript.
+
+struct Names {
+  std::vector<std::string> names;
+  bool has(const Str& s) const {
+    for (const std::string& n : names)
+      if (s.eq(n.data(), n.size())) return true;
+    return false;
+  }
+};
+
+struct Vocabulary {
+  bool configured = false;
+  Names s3ObjectOperations;     // S3_OBJECT_OPERATIONS
+  Names principalTypes;         // PRINCIPAL_TYPES
+  Names keepsRequestParameters; // OTHER_SELECTABLE_SOURCES: other calls whose request parameters are kept whole
+  uint32_t maxFieldChars = 0;   // MAX_FIELD_CHARS
+  uint32_t maxMapKeyChars = 0;  // MAX_MAP_KEY_CHARS
+};
+// Per thread: each reader thread loads the addon, and configures it, on its own.
+thread_local Vocabulary vocabulary;
+
+// ---------------------------------------------------------------------------------------------------------------
 // What a record says, as far as normalizeRecord reads it. `declined` is set by anything the native path does not
 // normalize exactly; the record then goes to JavaScript.
 
@@ -401,7 +425,9 @@ bool readContext(Scanner& sc, Record& r, Context& c, int depth) {
     // stringMap: keys in Object.keys order (integer-like keys would come first), clipped at 256; values strings.
     bool allDigits = key.n > 0;
     for (uint32_t i = 0; i < key.n && allDigits; i++) allDigits = key.p[i] >= '0' && key.p[i] <= '9';
-    if (keyEscaped || allDigits || key.n > 256 || value.kind != STRING || value.escaped || value.s.n > 2048 || c.entries.size() >= 64) r.declined = true;
+    if (keyEscaped || allDigits || key.n > vocabulary.maxMapKeyChars || value.kind != STRING || value.escaped || value.s.n > vocabulary.maxFieldChars ||
+        c.entries.size() >= 64)
+      r.declined = true;
     for (const ContextEntry& e : c.entries)
       if (e.key.n == key.n && std::memcmp(e.key.p, key.p, key.n) == 0) r.declined = true;
     if (!r.declined) c.entries.push_back(ContextEntry{key, value.s});
@@ -747,14 +773,13 @@ struct Batch {
 // normalizeRecord (src/core/events/normalize.ts, fields.ts, principal.ts), for what it reads as this path reads it.
 // Each helper returns false to decline the record.
 
-constexpr uint32_t kMaxFieldChars = 2048;
 
 // str(v): a non-empty string, clipped at 2,048 UTF-16 units. A string of at most 2,048 bytes has at most that many
 // units, and valid UTF-8 without escapes holds no lone surrogate: longer or escaped strings are declined.
 bool str(const Field& f, Opt& out) {
   out = Opt{};
   if (f.kind != STRING || f.s.n == 0) return true;
-  if (f.escaped || f.s.n > kMaxFieldChars) return false;
+  if (f.escaped || f.s.n > vocabulary.maxFieldChars) return false;
   out = f.s;
   return true;
 }
@@ -951,11 +976,8 @@ bool normalizePrincipal(const Record& r, Batch& b, Principal& out) {
     return false;
   // The ids below are compared and cut as ASCII.
   if (!arn.ascii() || !principalId.ascii() || !accountId.ascii()) return false;
-  static const char* const kTypes[] = {"Root", "IAMUser", "AssumedRole", "FederatedUser", "AWSService", "AWSAccount", "IdentityCenterUser", "Unknown"};
   Str type{LIT("Unknown")};
-  if (has(rawType))
-    for (const char* t : kTypes)
-      if (rawType.eq(t, std::strlen(t))) type = rawType;
+  if (has(rawType) && vocabulary.principalTypes.has(rawType)) type = rawType;
   out = Principal{type, {}, false, arn, {}, accountId, accessKeyId};
   const Str account = has(accountId) ? accountId : kUnknown;
   if (EQ(type, "Root")) {
@@ -1036,18 +1058,6 @@ Str partitionOfRegion(const Str& region) {
   return Str{LIT("aws")};
 }
 
-const char* const kS3ObjectOperations[] = {"GetObject", "HeadObject", "PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
-                                           "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
-                                           "AbortMultipartUpload", "SelectObjectContent", "RestoreObject", "GetObjectAcl", "PutObjectAcl",
-                                           "GetObjectTagging", "PutObjectTagging", "GetObjectAttributes", "GetObjectRetention",
-                                           "PutObjectRetention", "GetObjectLegalHold", "PutObjectLegalHold", "WriteGetObjectResponse"};
-
-bool isS3ObjectOperation(const Str& name) {
-  for (const char* op : kS3ObjectOperations)
-    if (name.eq(op, std::strlen(op))) return true;
-  return false;
-}
-
 // Writes the record's result into `b`; false declines it (nothing of it is kept).
 bool normalize(const Record& r, Batch& b) {
   if (r.declined) return false;
@@ -1091,7 +1101,7 @@ bool normalize(const Record& r, Batch& b) {
   if (s3) {
     isDataEvent = (r.eventCategory.kind == STRING && !r.eventCategory.escaped && EQ(r.eventCategory.s, "Data")) || r.managementEvent.kind == FALSE_;
     if (r.eventCategory.kind == STRING && r.eventCategory.escaped) return false;
-    if (isDataEvent || isS3ObjectOperation(eventName)) {
+    if (isDataEvent || vocabulary.s3ObjectOperations.has(eventName)) {
       if (requestObject && !str(r.bucketName, bucket)) return false;
       if (r.resourcesField.kind == ARRAY) {
         for (const Resource& res : r.resources) {
@@ -1131,7 +1141,7 @@ bool normalize(const Record& r, Batch& b) {
     }
   }
   // Other calls of the sources whose request parameters are kept whole: JavaScript keeps them.
-  if (!kms && !s3Access && (EQ(eventSource, "cloudtrail.amazonaws.com") || EQ(eventSource, "events.amazonaws.com"))) return false;
+  if (!kms && !s3Access && vocabulary.keepsRequestParameters.has(eventSource)) return false;
   if (kms && !has(eventId)) return false;
 
   // KMS fields, worked out before anything is written.
@@ -1423,6 +1433,7 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
   uint32_t batchSize = 0, maxBytes = 0;
   if (napi_get_value_uint32(env, argv[1], &batchSize) != napi_ok || napi_get_value_uint32(env, argv[2], &maxBytes) != napi_ok || batchSize == 0)
     return throwError(env, "encodeFile: batchSize and maxBytes must be whole numbers, batchSize at least 1");
+  if (!vocabulary.configured) return throwError(env, "encodeFile: configure the addon first (native-records.ts does, as it loads it)");
   napi_value none;
   napi_get_null(env, &none);
 
@@ -1507,10 +1518,51 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
   return result;
 }
 
+bool readNames(napi_env env, napi_value from, const char* property, Names& into) {
+  napi_value list;
+  bool isArray = false;
+  uint32_t length = 0;
+  if (napi_get_named_property(env, from, property, &list) != napi_ok || napi_is_array(env, list, &isArray) != napi_ok || !isArray ||
+      napi_get_array_length(env, list, &length) != napi_ok)
+    return false;
+  into.names.clear();
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value item;
+    size_t n = 0;
+    if (napi_get_element(env, list, i, &item) != napi_ok || napi_get_value_string_utf8(env, item, nullptr, 0, &n) != napi_ok) return false;
+    std::string name(n, '\0');
+    napi_get_value_string_utf8(env, item, name.data(), n + 1, &n);
+    into.names.push_back(std::move(name));
+  }
+  return true;
+}
+
+bool readCount(napi_env env, napi_value from, const char* property, uint32_t& into) {
+  napi_value value;
+  return napi_get_named_property(env, from, property, &value) == napi_ok && napi_get_value_uint32(env, value, &into) == napi_ok && into > 0;
+}
+
+// configure({ s3ObjectOperations, principalTypes, keepsRequestParameters, maxFieldChars, maxMapKeyChars }): see Vocabulary.
+napi_value Configure(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) return throwError(env, "configure(vocabulary)");
+  Vocabulary v;
+  if (!readNames(env, argv[0], "s3ObjectOperations", v.s3ObjectOperations) || !readNames(env, argv[0], "principalTypes", v.principalTypes) ||
+      !readNames(env, argv[0], "keepsRequestParameters", v.keepsRequestParameters) || !readCount(env, argv[0], "maxFieldChars", v.maxFieldChars) ||
+      !readCount(env, argv[0], "maxMapKeyChars", v.maxMapKeyChars))
+    return throwError(env, "configure: s3ObjectOperations, principalTypes and keepsRequestParameters must be lists of strings, maxFieldChars and maxMapKeyChars whole numbers");
+  v.configured = true;
+  vocabulary = std::move(v);
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "encodeFile", NAPI_AUTO_LENGTH, EncodeFile, nullptr, &fn);
   napi_set_named_property(env, exports, "encodeFile", fn);
+  napi_create_function(env, "configure", NAPI_AUTO_LENGTH, Configure, nullptr, &fn);
+  napi_set_named_property(env, exports, "configure", fn);
   return exports;
 }
 

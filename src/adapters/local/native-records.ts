@@ -12,7 +12,9 @@
  * KDM_NATIVE=off in the environment, every file is read in JavaScript, with the same results.
  */
 import { createRequire } from 'node:module';
-import { normalizeRecord } from '#core/events/normalize.ts';
+import { MAX_FIELD_CHARS, MAX_MAP_KEY_CHARS } from '#core/events/fields.ts';
+import { normalizeRecord, OTHER_SELECTABLE_SOURCES, S3_OBJECT_OPERATIONS } from '#core/events/normalize.ts';
+import { PRINCIPAL_TYPES } from '#core/events/principal.ts';
 import { encodeNormalized } from './normalized-codec.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
@@ -30,6 +32,14 @@ type NativeFile = { readonly batches: readonly NativeBatch[] } | { readonly text
 
 export interface NativeRecordsAddon {
   encodeFile(file: Buffer, batchSize: number, maxBytes: number): NativeFile;
+  /** The constants of `normalizeRecord` the addon reads by: given once a thread has loaded it (`loadNativeRecords`). */
+  configure(vocabulary: {
+    readonly s3ObjectOperations: readonly string[];
+    readonly principalTypes: readonly string[];
+    readonly keepsRequestParameters: readonly string[];
+    readonly maxFieldChars: number;
+    readonly maxMapKeyChars: number;
+  }): void;
 }
 
 /**
@@ -62,11 +72,22 @@ export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env): NativeR
   if (nativeReaderDisabled(env)) return undefined;
   const require = createRequire(import.meta.url);
   for (const place of ADDON_PLACES) {
+    let addon: NativeRecordsAddon;
     try {
-      return require(place) as NativeRecordsAddon;
+      addon = require(place) as NativeRecordsAddon;
     } catch {
       // Not at this place, or built for another Node.js: the next place, else JavaScript, which gives the same results.
+      continue;
     }
+    // What normalizeRecord reads by, from where it is defined: the addon keeps no copy of its own.
+    addon.configure({
+      s3ObjectOperations: [...S3_OBJECT_OPERATIONS],
+      principalTypes: [...PRINCIPAL_TYPES],
+      keepsRequestParameters: [...OTHER_SELECTABLE_SOURCES],
+      maxFieldChars: MAX_FIELD_CHARS,
+      maxMapKeyChars: MAX_MAP_KEY_CHARS,
+    });
+    return addon;
   }
   return undefined;
 };

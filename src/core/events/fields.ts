@@ -4,6 +4,8 @@ export type JsonObject = Readonly<Record<string, unknown>>;
 
 /** Longest string kept from a record field; longer values are cut (and marked) to bound memory. */
 export const MAX_FIELD_CHARS = 2048;
+/** Longest key kept from a string map (an encryption context); longer keys are cut (and marked). */
+export const MAX_MAP_KEY_CHARS = 256;
 const CLIP_MARKER = '…[truncated]';
 
 export const isObject = (v: unknown): v is JsonObject =>
@@ -53,7 +55,7 @@ export const stringMap = (v: unknown): Readonly<Record<string, string>> | undefi
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const key of Object.keys(v)) {
     const value = v[key];
-    out[clip(key, 256)] = typeof value === 'string' ? clip(value) : clip(safeJson(value));
+    out[clip(key, MAX_MAP_KEY_CHARS)] = typeof value === 'string' ? clip(value) : clip(safeJson(value));
   }
   return out;
 };

@@ -1,7 +1,7 @@
 import { obj, str, type JsonObject } from './fields.ts';
 import type { Principal, PrincipalType } from './types.ts';
 
-const PRINCIPAL_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
+export const PRINCIPAL_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
   'Root',
   'IAMUser',
   'AssumedRole',
