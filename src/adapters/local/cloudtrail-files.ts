@@ -621,6 +621,33 @@ export async function* readCloudTrailFileInPieces(input: InputFile, options: Rea
   yield* readInput(input, options, parseCloudTrailPieces);
 }
 
+/**
+ * Reads one input as `readCloudTrailFileInPieces` does, each batch gathered whole from its pieces: for reading on
+ * the engine's own thread what a reader thread would read. With `options.native`, the batches the native reader
+ * made come encoded.
+ */
+export async function* readCloudTrailFileInBatches(input: InputFile, options: ReadOptions = {}): AsyncGenerator<SourceItem | EncodedBatch> {
+  let open: { readonly file: string; readonly records: unknown[]; readonly indexes: number[] } | undefined;
+  for await (const item of readCloudTrailFileInPieces(input, options)) {
+    if (item.type !== 'batch-piece') {
+      // A file that turns out not to be JSON after its first pieces voids the batch they began.
+      if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
+      yield item;
+      continue;
+    }
+    const { file, records, indexes, firstIndex } = item.batch;
+    open ??= { file, records: [], indexes: [] };
+    for (let i = 0; i < records.length; i++) {
+      open.records.push(records[i]);
+      open.indexes.push(indexes?.[i] ?? firstIndex + i);
+    }
+    if (!item.more) {
+      yield { type: 'batch', batch: { file: open.file, records: open.records, indexes: open.indexes, firstIndex: open.indexes[0] ?? firstIndex } };
+      open = undefined;
+    }
+  }
+}
+
 async function* readInput<T extends PieceItem>(input: InputFile, options: ReadOptions, parse: (file: string, buf: Buffer, options: ReadOptions) => Generator<T>): AsyncGenerator<T | SourceItem> {
   const name = input.path === '-' ? '<stdin>' : input.path;
   const maxBytes = capOf(options);

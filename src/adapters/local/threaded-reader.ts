@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
-import { decompressedSize, readCloudTrailFile, readCloudTrailFileInPieces, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { decompressedSize, readCloudTrailFileInBatches, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
 import { nativeReader } from './native-records.ts';
 import { decodeNormalized } from './normalized-codec.ts';
 import type { EncodedValue } from './transfer-codec.ts';
@@ -115,11 +115,16 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
   const files = inputs.length;
   const count = Math.min(options.readers ?? 1, files);
   if (count < 1 || script === undefined || !existsSync(script) || inputs.some((i) => i?.path === '-')) {
+    // As a reader thread reads, through the native reader where it is built, the batches it made decoded here.
     const native = nativeReader();
+    const optionsHere = native === undefined ? options : { ...options, native };
     for (let i = 0; i < files; i++) {
       const input = inputs[i];
       inputs[i] = undefined;
-      if (input !== undefined) yield* native === undefined ? readCloudTrailFile(input, options) : readNativelyOnThisThread(input, { ...options, native });
+      if (input === undefined) continue;
+      for await (const item of readCloudTrailFileInBatches(input, optionsHere)) {
+        yield item.type === 'encoded-batch' ? { type: 'normalized', batch: item.batch, results: decodeNormalized(item.encoded, item.pending) } : item;
+      }
     }
     return;
   }
@@ -171,37 +176,5 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
     }
   } finally {
     await Promise.all(readers.map((r) => r.worker.terminate()));
-  }
-}
-
-/**
- * One file read on this thread through the native reader (`ReadOptions.native`): its batches decoded here, and those
- * it leaves to JavaScript gathered from their pieces, as the reader threads hand them on.
- */
-async function* readNativelyOnThisThread(input: InputFile, options: ReadOptions): AsyncGenerator<ReadItem | SourceItem> {
-  let open: { readonly file: string; readonly records: unknown[]; readonly indexes: number[] } | undefined;
-  for await (const item of readCloudTrailFileInPieces(input, options)) {
-    switch (item.type) {
-      case 'encoded-batch':
-        yield { type: 'normalized', batch: item.batch, results: decodeNormalized(item.encoded, item.pending) };
-        break;
-      case 'batch-piece': {
-        const { file, records, indexes, firstIndex } = item.batch;
-        open ??= { file, records: [], indexes: [] };
-        for (let i = 0; i < records.length; i++) {
-          open.records.push(records[i]);
-          open.indexes.push(indexes?.[i] ?? firstIndex + i);
-        }
-        if (!item.more) {
-          yield { type: 'batch', batch: { file: open.file, records: open.records, indexes: open.indexes, firstIndex: open.indexes[0] ?? firstIndex } };
-          open = undefined;
-        }
-        break;
-      }
-      default:
-        // A file that turns out not to be JSON after its first pieces voids the batch they began.
-        if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
-        yield item;
-    }
   }
 }
