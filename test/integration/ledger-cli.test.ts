@@ -227,6 +227,22 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await findings(inJavaScript)).toEqual(await findings(once));
   });
 
+  it('says when the native reader is not at hand and it reads in JavaScript, but not when it was turned off', async () => {
+    const told = async (nativeReader?: Parameters<typeof runReplay>[0]['nativeReader']): Promise<string> => {
+      const said: string[] = [];
+      const stderr = { write: (text: string) => said.push(text) > 0 } as unknown as NodeJS.WriteStream;
+      const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
+      await runReplay({ paths: [EVENTS], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr, ...(nativeReader !== undefined ? { nativeReader } : {}) });
+      return said.join('');
+    };
+    const reason = 'is not built (npm ci builds it where a C++ compiler and make are installed)';
+    expect(await told({ state: 'absent', reason })).toContain(`kdm: note: the native reader ${reason}; reading in JavaScript, with the same results in about 1.3 times the time\n`);
+    expect(await told({ state: 'off' })).not.toContain('native reader');
+    // Built here: nothing to say.
+    expect(await told()).not.toContain('native reader');
+    expect(runKdm(['replay', EVENTS, '--summary', 'json'], undefined, { KDM_NATIVE: 'off' }).stderr).not.toContain('native reader');
+  });
+
   it('upgrades a file of schema 1, whose ledger rows carry an id, and continues it as this version would have', async () => {
     const { firstHalf, secondHalf } = simulationInHalves();
     const once = oneReplayOfTheSimulation();

@@ -67,16 +67,39 @@ const ADDON_PLACES = ['./kdm_records.node', '../../../native/build/Release/kdm_r
 /** Whether the environment turns the native reader off (KDM_NATIVE=off, 0 or false). */
 export const nativeReaderDisabled = (env: NodeJS.ProcessEnv = process.env): boolean => /^(?:off|0|false)$/i.test(env['KDM_NATIVE'] ?? '');
 
-/** The addon, or undefined where it was not built (or is turned off): the readers then read in JavaScript. */
-export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env): NativeRecordsAddon | undefined => {
+/**
+ * Whether a replay reads through the native reader here: `on`; `off`, turned off (KDM_NATIVE=off); or `absent`,
+ * with why (not built, or a build this machine cannot load), for the replay to say before it reads in JavaScript.
+ */
+export type NativeReaderStatus = { readonly state: 'on' | 'off' } | { readonly state: 'absent'; readonly reason: string };
+
+export const nativeReaderStatus = (env: NodeJS.ProcessEnv = process.env, places: readonly string[] = ADDON_PLACES): NativeReaderStatus => {
+  if (nativeReaderDisabled(env)) return { state: 'off' };
+  const problems: string[] = [];
+  if (loadNativeRecords(env, problems, places) !== undefined) return { state: 'on' };
+  // A place that holds a build this machine cannot load (another platform, a damaged file) says more than a missing one.
+  const unloadable = problems.find((p) => !/^Cannot find module/.test(p));
+  return {
+    state: 'absent',
+    reason: unloadable !== undefined ? `could not be loaded (${unloadable})` : 'is not built (npm ci builds it where a C++ compiler and make are installed)',
+  };
+};
+
+/**
+ * The addon, or undefined where it was not built (or is turned off): the readers then read in JavaScript. Why each
+ * place held none is added to `problems` (the first line of its error), when given. `places` are paths from this
+ * module (tests give others).
+ */
+export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env, problems?: string[], places: readonly string[] = ADDON_PLACES): NativeRecordsAddon | undefined => {
   if (nativeReaderDisabled(env)) return undefined;
   const require = createRequire(import.meta.url);
-  for (const place of ADDON_PLACES) {
+  for (const place of places) {
     let addon: NativeRecordsAddon;
     try {
       addon = require(place) as NativeRecordsAddon;
-    } catch {
+    } catch (error) {
       // Not at this place, or built for another Node.js: the next place, else JavaScript, which gives the same results.
+      problems?.push(String(error instanceof Error ? error.message : error).split('\n')[0] ?? '');
       continue;
     }
     // What normalizeRecord reads by, from where it is defined: the addon keeps no copy of its own.

@@ -3,7 +3,10 @@
 // each case where the native path declines a record or a file and JavaScript reads it.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { loadNativeRecords, nativeReaderDisabled } from '#adapters/local/native-records.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadNativeRecords, nativeReaderDisabled, nativeReaderStatus } from '#adapters/local/native-records.ts';
 import { datasetFiles, datasetRecords, hasDatasets } from '../../helpers/datasets.ts';
 import { nativeAddon as native, nativelyNormalized, readingOf } from '../../helpers/native-reader.ts';
 import { simulate } from '../../../src/sim/simulate.ts';
@@ -83,6 +86,23 @@ describe('the native reader', () => {
     expect(loadNativeRecords({ KDM_NATIVE: 'off' })).toBeUndefined();
     expect(nativeReaderDisabled({ KDM_NATIVE: '0' })).toBe(true);
     expect(nativeReaderDisabled({ KDM_NATIVE: 'on' })).toBe(false);
+  });
+
+  it('tells a replay why it is not at hand: not built, or a build this machine cannot load', () => {
+    expect(nativeReaderStatus({})).toEqual({ state: 'on' });
+    expect(nativeReaderStatus({ KDM_NATIVE: 'off' })).toEqual({ state: 'off' });
+    expect(nativeReaderStatus({}, ['./no-such-addon.node'])).toEqual({ state: 'absent', reason: 'is not built (npm ci builds it where a C++ compiler and make are installed)' });
+    // What a package built elsewhere would hold for this machine: a file the loader refuses.
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-addon-'));
+    try {
+      const foreign = join(dir, 'kdm_records.node');
+      writeFileSync(foreign, 'not a shared object');
+      const status = nativeReaderStatus({}, ['./no-such-addon.node', foreign]);
+      expect(status.state).toBe('absent');
+      expect(status.state === 'absent' ? status.reason : '').toMatch(/^could not be loaded \(.*kdm_records\.node.*\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.runIf(hasDatasets)('reads every dataset record as JavaScript does', () => {
