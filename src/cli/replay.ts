@@ -263,7 +263,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     // compiler when npm ci ran, or a build for another platform), the readers read in JavaScript.
     const native = options.nativeReader ?? nativeReaderStatus();
     if (native.state === 'absent' && toRead.length > 0) {
-      stderr.write(`kdm: note: the native reader ${native.reason}; reading in JavaScript, with the same results in about 1.3 times the time\n`);
+      stderr.write(`kdm: note: the native reader ${safeText(native.reason)}; reading in JavaScript, with the same results in about 1.3 times the time\n`);
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
