@@ -66,7 +66,8 @@ export const scratchFile = (name) => {
  * `kdm replay` of `dir` with its `--summary json`: with the ledger into a new database unless `ledger` is false
  * or `into` names one, by the CLI at `kdm` (this checkout's by default). It runs as `npx kdm` runs it, the file as
  * a program (since 2026-12-03 its launcher sets glibc's malloc options, scripts/build.mjs), with this process's
- * node first on the PATH; `launcher: false` runs `node <kdm>` instead, with glibc's own settings.
+ * node first on the PATH; `launcher: false` runs `node <kdm>` instead, started with glibc's own settings (the
+ * replay then sets the launcher's through the native reader's addon, keeping the arenas made before).
  */
 export const replay = (dir, { ledger = true, into, env, kdm = KDM, launcher = true } = {}) => {
   const db = into ?? scratchFile('ledger.duckdb');

@@ -11,6 +11,9 @@
 // over every dataset record and over records made to reach each of these cases.
 #include <node_api.h>
 #include <zlib.h>  // Node.js's own zlib, whose symbols node exports to addons
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <charconv>
@@ -1557,12 +1560,33 @@ napi_value Configure(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// tuneMalloc(arenaMax, mmapThreshold): glibc's malloc options, as the environment variables kdm's launcher sets
+// (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) would have set them when the process started. Returns whether they
+// were set: false where the C library is not glibc.
+napi_value TuneMalloc(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t arenaMax = 0, mmapThreshold = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 || napi_get_value_uint32(env, argv[0], &arenaMax) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &mmapThreshold) != napi_ok || arenaMax == 0 || mmapThreshold == 0)
+    return throwError(env, "tuneMalloc(arenaMax, mmapThreshold): two whole numbers above 0");
+  bool set = false;
+#if defined(__GLIBC__)
+  set = mallopt(M_ARENA_MAX, static_cast<int>(arenaMax)) == 1 && mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmapThreshold)) == 1;
+#endif
+  napi_value result;
+  napi_get_boolean(env, set, &result);
+  return result;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "encodeFile", NAPI_AUTO_LENGTH, EncodeFile, nullptr, &fn);
   napi_set_named_property(env, exports, "encodeFile", fn);
   napi_create_function(env, "configure", NAPI_AUTO_LENGTH, Configure, nullptr, &fn);
   napi_set_named_property(env, exports, "configure", fn);
+  napi_create_function(env, "tuneMalloc", NAPI_AUTO_LENGTH, TuneMalloc, nullptr, &fn);
+  napi_set_named_property(env, exports, "tuneMalloc", fn);
   return exports;
 }
 

@@ -26,7 +26,8 @@ await build({ ...common, entryPoints: { kdm: 'src/cli/main.ts' }, outdir: OUT, s
  * 5M 288-305 against 325-342, for 4-21% more time at 5M (docs/performance.md, 2026-12-03). 128 KiB as the
  * threshold held as little but faulted every file's buffers in afresh (4-7 s more system time at 5M). A value
  * already in the environment, even an empty one, is kept; other C libraries ignore both. `node dist/kdm.js`
- * skips the launcher and runs with glibc's own settings.
+ * skips the launcher and starts with glibc's own settings; a replay then gives itself the same through the native
+ * reader's addon (src/adapters/local/native-records.ts, tuneMallocLikeTheLauncher).
  */
 const LAUNCHER = `#!/bin/sh
 ':' //; export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX-2}" MALLOC_MMAP_THRESHOLD_="\${MALLOC_MMAP_THRESHOLD_-1048576}"; exec node "$0" "$@"

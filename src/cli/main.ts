@@ -7,6 +7,7 @@ import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.t
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { configFileToRead } from '../config/config-file.ts';
 import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
+import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
 import { MAX_FILE_BYTES_LIMIT } from '../adapters/local/cloudtrail-files.ts';
@@ -99,6 +100,8 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     process.stdout.write(`${HELP}\n`);
     return EXIT.ok;
   }
+  // Before DuckDB and the readers start their threads: run as `node dist/kdm.js`, the replay keeps the launcher's bound.
+  tuneMallocLikeTheLauncher();
   if (positionals.length === 0) throw new UsageError('replay needs at least one path (a file, a directory, or - for stdin)');
   if (values.summary !== 'table' && values.summary !== 'json') throw new UsageError(`--summary must be table or json (got "${values.summary}")`);
   // The YAML parser loads only when there is a file to read.

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LAUNCHER_MALLOC } from '#adapters/local/native-records.ts';
 import { KDM, REPO } from '../helpers/cli.ts';
 
 // `npx kdm` runs dist/kdm.js as a program: sh sets glibc's malloc settings (read only when a process starts) and
@@ -28,6 +29,8 @@ describe('the kdm launcher', () => {
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
     expect(version.allocator).toEqual({ arenaMax: '2', mmapThreshold: '1048576' });
+    // The same settings a replay run as `node dist/kdm.js` gives itself (tuneMallocLikeTheLauncher).
+    expect(version.allocator).toEqual({ arenaMax: String(LAUNCHER_MALLOC.arenaMax), mmapThreshold: String(LAUNCHER_MALLOC.mmapThresholdBytes) });
   });
 
   it('keeps what the environment sets already, even an empty value', () => {

@@ -32,6 +32,8 @@ type NativeFile = { readonly batches: readonly NativeBatch[] } | { readonly text
 
 export interface NativeRecordsAddon {
   encodeFile(file: Buffer, batchSize: number, maxBytes: number): NativeFile;
+  /** glibc's `mallopt` of M_ARENA_MAX and M_MMAP_THRESHOLD: whether they were set (false where the C library is another). */
+  tuneMalloc(arenaMax: number, mmapThresholdBytes: number): boolean;
   /** The constants of `normalizeRecord` the addon reads by: given once a thread has loaded it (`loadNativeRecords`). */
   configure(vocabulary: {
     readonly s3ObjectOperations: readonly string[];
@@ -139,4 +141,23 @@ const pendingResults = (pending: readonly (number | string)[]): EncodedValue => 
   const results = [];
   for (let i = 1; i < pending.length; i += 2) results.push(normalizeRecord(JSON.parse(pending[i] as string)));
   return encodeNormalized(results);
+};
+
+/**
+ * glibc's malloc settings kdm's launcher starts node with (scripts/build.mjs): two arenas instead of up to eight a
+ * core, and a fixed mmap threshold of 1 MiB. They keep a replay's peak within 300 MB at 5M records.
+ */
+export const LAUNCHER_MALLOC = { arenaMax: 2, mmapThresholdBytes: 1_048_576 } as const;
+
+/**
+ * Gives this process the launcher's malloc settings when it started without them (`node dist/kdm.js`), through the
+ * addon's `mallopt`: glibc reads its variables only when a process starts. Arenas made before stay (a few, for the
+ * threads node started), but no more are made, and freed blocks of 1 MiB or more go back to the system. Over 5M
+ * records, `node dist/kdm.js` peaked at 280-288 MB so against 295-313 MB without (docs/performance.md). Returns
+ * `set`; `kept` where the environment names either variable (the launcher's, or the user's: theirs stand); or
+ * `unavailable` where the addon is not at hand or the C library is not glibc.
+ */
+export const tuneMallocLikeTheLauncher = (env: NodeJS.ProcessEnv = process.env, addon: NativeRecordsAddon | undefined = loadNativeRecords(env)): 'set' | 'kept' | 'unavailable' => {
+  if (env['MALLOC_ARENA_MAX'] !== undefined || env['MALLOC_MMAP_THRESHOLD_'] !== undefined) return 'kept';
+  return addon?.tuneMalloc(LAUNCHER_MALLOC.arenaMax, LAUNCHER_MALLOC.mmapThresholdBytes) === true ? 'set' : 'unavailable';
 };

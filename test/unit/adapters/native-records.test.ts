@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNativeRecords, nativeReaderDisabled, nativeReaderStatus } from '#adapters/local/native-records.ts';
+import { LAUNCHER_MALLOC, loadNativeRecords, nativeReaderDisabled, nativeReaderStatus, tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { datasetFiles, datasetRecords, hasDatasets } from '../../helpers/datasets.ts';
 import { nativeAddon as native, nativelyNormalized, readingOf } from '../../helpers/native-reader.ts';
 import { simulate } from '../../../src/sim/simulate.ts';
@@ -103,6 +103,17 @@ describe('the native reader', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("gives a process started without the launcher the launcher's malloc settings, unless the environment names them", () => {
+    const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime !== undefined;
+    expect(tuneMallocLikeTheLauncher({})).toBe(glibc ? 'set' : 'unavailable');
+    // The launcher's, or the user's own, even empty: theirs stand.
+    expect(tuneMallocLikeTheLauncher({ MALLOC_ARENA_MAX: '' })).toBe('kept');
+    expect(tuneMallocLikeTheLauncher({ MALLOC_MMAP_THRESHOLD_: '262144' })).toBe('kept');
+    expect(tuneMallocLikeTheLauncher({ KDM_NATIVE: 'off' })).toBe('unavailable');
+    expect(LAUNCHER_MALLOC).toEqual({ arenaMax: 2, mmapThresholdBytes: 1_048_576 });
+    expect(() => native().tuneMalloc(0, LAUNCHER_MALLOC.mmapThresholdBytes)).toThrow('tuneMalloc(arenaMax, mmapThreshold): two whole numbers above 0');
   });
 
   it.runIf(hasDatasets)('reads every dataset record as JavaScript does', () => {
