@@ -1566,9 +1566,10 @@ napi_value Configure(napi_env env, napi_callback_info info) {
 napi_value TuneMalloc(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  uint32_t arenaMax = 0, mmapThreshold = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 || napi_get_value_uint32(env, argv[0], &arenaMax) != napi_ok ||
-      napi_get_value_uint32(env, argv[1], &mmapThreshold) != napi_ok || arenaMax == 0 || mmapThreshold == 0)
+  double arenaMax = 0, mmapThreshold = 0;
+  const auto whole = [](double v) { return v >= 1 && v <= INT32_MAX && std::floor(v) == v; };
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 || napi_get_value_double(env, argv[0], &arenaMax) != napi_ok ||
+      napi_get_value_double(env, argv[1], &mmapThreshold) != napi_ok || !whole(arenaMax) || !whole(mmapThreshold))
     return throwError(env, "tuneMalloc(arenaMax, mmapThreshold): two whole numbers above 0");
   bool set = false;
 #if defined(__GLIBC__)

@@ -113,7 +113,9 @@ describe('the native reader', () => {
     expect(tuneMallocLikeTheLauncher({ MALLOC_MMAP_THRESHOLD_: '262144' })).toBe('kept');
     expect(tuneMallocLikeTheLauncher({ KDM_NATIVE: 'off' })).toBe('unavailable');
     expect(LAUNCHER_MALLOC).toEqual({ arenaMax: 2, mmapThresholdBytes: 1_048_576 });
-    expect(() => native().tuneMalloc(0, LAUNCHER_MALLOC.mmapThresholdBytes)).toThrow('tuneMalloc(arenaMax, mmapThreshold): two whole numbers above 0');
+    for (const [arenaMax, threshold] of [[0, LAUNCHER_MALLOC.mmapThresholdBytes], [2, 2 ** 31], [2.5, 1024]] as const) {
+      expect(() => native().tuneMalloc(arenaMax, threshold)).toThrow('tuneMalloc(arenaMax, mmapThreshold): two whole numbers above 0');
+    }
   });
 
   it.runIf(hasDatasets)('reads every dataset record as JavaScript does', () => {
