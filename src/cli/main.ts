@@ -13,7 +13,6 @@ import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/
 import { MAX_FILE_BYTES_LIMIT } from '../adapters/local/cloudtrail-files.ts';
 import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
-import { rulesCommand } from './rules-command.ts';
 import { simulateCommand } from './simulate-command.ts';
 import { awsSetupProblem } from './aws-setup.ts';
 
@@ -179,7 +178,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       case 'replay':
         return await replayCommand(rest);
       case 'rules':
-        return rulesCommand(rest);
+        // Loaded for `kdm rules` alone: the catalogue builds every rule's test cases as it loads.
+        return (await import('./rules-command.ts')).rulesCommand(rest);
       case 'config':
         return (await import('./config-command.ts')).configCommand(rest);
       case 'simulate':

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { KDM } from '../helpers/cli.ts';
 
 // The built CLI loads DuckDB, the AWS SDK and the YAML parser only for the commands that use them: together they
-// took `kdm --help` from 0.19 to 0.58 s and 63 to 100 MB, and every replay carried them. These tests read the
+// took `kdm --help` from 0.19 to 0.58 s and 63 to 100 MB, and every replay carried them. The rules' test cases,
+// likewise, only for `kdm rules`. These tests read the
 // module graph esbuild wrote (dist/kdm.js and its chunks), as Node will load it.
 
 /** `import ... from "x"` and `import "x"` at the top of an esbuild ESM file; `import("x")` is not one of them. */
@@ -68,5 +69,14 @@ describe('the built CLI', () => {
     expect(loads('publish')).toContain('@aws-sdk/client-securityhub');
     expect(loads('publish')).toContain('@aws-sdk/client-eventbridge');
     expect(loads('load-config')).toContain('yaml');
+  });
+
+  it('builds the rules\' test cases only for `kdm rules`, not as every command starts', () => {
+    // The catalogue calls each rule's cases as it loads (thousands of events): 40 ms of every start, `--version` too.
+    const atStart = loadedWith(KDM).map((file) => readFileSync(file, 'utf8')).join('\n');
+    expect(atStart).not.toContain('// src/core/rules/catalogue.ts');
+    const rules = lazyChunks(KDM).get('rules-command');
+    expect(rules, 'a chunk for the rules command').toBeDefined();
+    expect(loadedWith(rules as string).map((file) => readFileSync(file, 'utf8')).join('\n')).toContain('// src/core/rules/catalogue.ts');
   });
 });
