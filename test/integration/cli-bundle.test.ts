@@ -11,6 +11,8 @@ import { KDM } from '../helpers/cli.ts';
 /** `import ... from "x"` and `import "x"` at the top of an esbuild ESM file; `import("x")` is not one of them. */
 const STATIC_IMPORT = /^import(?!\s*\()(?:[^;"]*?\bfrom)?\s*"([^"]+)";?$/gm;
 const DYNAMIC_IMPORT = /\bimport\(\s*"([^"]+)"\s*\)/g;
+/** `require("x")` in CommonJS bundled into a chunk (DuckDB's API, for its bindings): made when the chunk loads. */
+const BUNDLED_REQUIRE = /\b(?:__)?require\(\s*"([^"]+)"\s*\)/g;
 
 const specifiers = (file: string, pattern: RegExp): string[] => [...readFileSync(file, 'utf8').matchAll(pattern)].map((m) => m[1] as string);
 
@@ -29,9 +31,13 @@ const loadedWith = (entry: string): string[] => {
 
 const packageOf = (specifier: string): string => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string));
 
-/** The packages `entry` loads before its code runs (Node's own modules aside). */
+/** The packages `entry` loads before its code runs (Node's own modules aside), imported or required by bundled CommonJS. */
 const packagesLoadedWith = (entry: string): Set<string> =>
-  new Set(loadedWith(entry).flatMap((file) => specifiers(file, STATIC_IMPORT).filter((s) => !s.startsWith('./') && !s.startsWith('node:')).map(packageOf)));
+  new Set(
+    loadedWith(entry).flatMap((file) =>
+      [...specifiers(file, STATIC_IMPORT), ...specifiers(file, BUNDLED_REQUIRE)].filter((s) => !s.startsWith('./') && !s.startsWith('node:') && !s.startsWith('.')).map(packageOf),
+    ),
+  );
 
 /** The chunks loaded on demand (`import("./kdm-...")`) from `entry` or from chunks it loads so, by the module that made each. */
 const lazyChunks = (entry: string): Map<string, string> => {
@@ -54,7 +60,7 @@ describe('the built CLI', () => {
   it('starts without DuckDB, the AWS SDK or the YAML parser', () => {
     const loaded = [...packagesLoadedWith(KDM)];
 
-    expect(loaded.filter((p) => p.startsWith('@aws-sdk/') || p.startsWith('@smithy/') || p === '@duckdb/node-api' || p === 'yaml')).toEqual([]);
+    expect(loaded.filter((p) => p.startsWith('@aws-sdk/') || p.startsWith('@smithy/') || p.startsWith('@duckdb/') || p === 'yaml')).toEqual([]);
   });
 
   it('loads each of them with the command that needs it', () => {
@@ -65,7 +71,8 @@ describe('the built CLI', () => {
       return packagesLoadedWith(chunk as string);
     };
 
-    expect(loads('ledger-database')).toContain('@duckdb/node-api');
+    // DuckDB's API is bundled into the database's chunk (scripts/build.mjs), which requires its native bindings.
+    expect(loads('ledger-database')).toContain('@duckdb/node-bindings');
     expect(loads('publish')).toContain('@aws-sdk/client-securityhub');
     expect(loads('publish')).toContain('@aws-sdk/client-eventbridge');
     expect(loads('load-config')).toContain('yaml');
