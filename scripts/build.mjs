@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 
 const OUT = 'dist';
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: true, packages: 'external', logLevel: 'warning' };
@@ -23,8 +23,10 @@ const packageName = (specifier) => (specifier.startsWith('@') ? specifier.split(
 const externalButBundled = {
   name: 'external-but-bundled',
   setup(b) {
-    // Bare package specifiers (not relative, absolute, node: or the package's own #imports) stay external, but those above.
-    b.onResolve({ filter: /^[^./#]/ }, (args) => (args.path.startsWith('node:') || BUNDLED_PACKAGES.has(packageName(args.path)) ? undefined : { path: args.path, external: true }));
+    // Packages stay external, but those above: bare specifiers, not the entry point, a path, node: or the package's own #imports.
+    b.onResolve({ filter: /^[^./#]/ }, (args) =>
+      args.kind === 'entry-point' || isAbsolute(args.path) || args.path.startsWith('node:') || BUNDLED_PACKAGES.has(packageName(args.path)) ? undefined : { path: args.path, external: true },
+    );
   },
 };
 // The bundled CommonJS calls require(), which an ES module has not: one made for each file.

@@ -5,8 +5,8 @@ import { KDM } from '../helpers/cli.ts';
 
 // The built CLI loads DuckDB, the AWS SDK and the YAML parser only for the commands that use them: together they
 // took `kdm --help` from 0.19 to 0.58 s and 63 to 100 MB, and every replay carried them. The rules' test cases,
-// likewise, only for `kdm rules`. These tests read the
-// module graph esbuild wrote (dist/kdm.js and its chunks), as Node will load it.
+// likewise, only for `kdm rules`. These tests read the module graph esbuild wrote (dist/kdm.js and its chunks), as
+// Node will load it.
 
 /** `import ... from "x"` and `import "x"` at the top of an esbuild ESM file; `import("x")` is not one of them. */
 const STATIC_IMPORT = /^import(?!\s*\()(?:[^;"]*?\bfrom)?\s*"([^"]+)";?$/gm;
