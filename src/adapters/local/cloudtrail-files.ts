@@ -622,29 +622,42 @@ export async function* readCloudTrailFileInPieces(input: InputFile, options: Rea
 }
 
 /**
+ * Gathers a file's batch pieces (`parseCloudTrailPieces`) into whole batches, as a reader thread hands them on: a
+ * batch once a piece comes with `more` false, voided by a `file-failed` issue while it is open; other items as they
+ * come.
+ */
+export class BatchPieceGatherer {
+  #open: { readonly file: string; readonly records: unknown[]; readonly indexes: number[] } | undefined;
+
+  /** What to hand on for `item`: the whole batch when its last piece comes, nothing while a batch is open, else `item`. */
+  add(item: PieceItem): SourceItem | EncodedBatch | undefined {
+    if (item.type !== 'batch-piece') {
+      // A file that turns out not to be JSON after its first pieces voids the batch they began.
+      if (item.type === 'issue' && item.issue.kind === 'file-failed') this.#open = undefined;
+      return item;
+    }
+    const { file, records, indexes, firstIndex } = item.batch;
+    const open = (this.#open ??= { file, records: [], indexes: [] });
+    for (let i = 0; i < records.length; i++) {
+      open.records.push(records[i]);
+      open.indexes.push(indexes?.[i] ?? firstIndex + i);
+    }
+    if (item.more) return undefined;
+    this.#open = undefined;
+    return { type: 'batch', batch: { file: open.file, records: open.records, indexes: open.indexes, firstIndex: open.indexes[0] ?? firstIndex } };
+  }
+}
+
+/**
  * Reads one input as `readCloudTrailFileInPieces` does, each batch gathered whole from its pieces: for reading on
  * the engine's own thread what a reader thread would read. With `options.native`, the batches the native reader
  * made come encoded.
  */
 export async function* readCloudTrailFileInBatches(input: InputFile, options: ReadOptions = {}): AsyncGenerator<SourceItem | EncodedBatch> {
-  let open: { readonly file: string; readonly records: unknown[]; readonly indexes: number[] } | undefined;
+  const gatherer = new BatchPieceGatherer();
   for await (const item of readCloudTrailFileInPieces(input, options)) {
-    if (item.type !== 'batch-piece') {
-      // A file that turns out not to be JSON after its first pieces voids the batch they began.
-      if (item.type === 'issue' && item.issue.kind === 'file-failed') open = undefined;
-      yield item;
-      continue;
-    }
-    const { file, records, indexes, firstIndex } = item.batch;
-    open ??= { file, records: [], indexes: [] };
-    for (let i = 0; i < records.length; i++) {
-      open.records.push(records[i]);
-      open.indexes.push(indexes?.[i] ?? firstIndex + i);
-    }
-    if (!item.more) {
-      yield { type: 'batch', batch: { file: open.file, records: open.records, indexes: open.indexes, firstIndex: open.indexes[0] ?? firstIndex } };
-      open = undefined;
-    }
+    const whole = gatherer.add(item);
+    if (whole !== undefined) yield whole;
   }
 }
 
