@@ -157,7 +157,8 @@ export const LAUNCHER_MALLOC = { arenaMax: 2, mmapThresholdBytes: 1_048_576 } as
  * `set`; `kept` where the environment names either variable (the launcher's, or the user's: theirs stand); or
  * `unavailable` where the addon is not at hand or the C library is not glibc.
  */
-export const tuneMallocLikeTheLauncher = (env: NodeJS.ProcessEnv = process.env, addon: NativeRecordsAddon | undefined = loadNativeRecords(env)): 'set' | 'kept' | 'unavailable' => {
+export const tuneMallocLikeTheLauncher = (env: NodeJS.ProcessEnv = process.env): 'set' | 'kept' | 'unavailable' => {
+  // Through the launcher (every `npx kdm`) the variables are set: the addon is not loaded for nothing.
   if (env['MALLOC_ARENA_MAX'] !== undefined || env['MALLOC_MMAP_THRESHOLD_'] !== undefined) return 'kept';
-  return addon?.tuneMalloc(LAUNCHER_MALLOC.arenaMax, LAUNCHER_MALLOC.mmapThresholdBytes) === true ? 'set' : 'unavailable';
+  return loadNativeRecords(env)?.tuneMalloc(LAUNCHER_MALLOC.arenaMax, LAUNCHER_MALLOC.mmapThresholdBytes) === true ? 'set' : 'unavailable';
 };
