@@ -6,10 +6,13 @@ import type { RecordBatch } from '#core/ports.ts';
 import { readCloudTrailFileInPieces, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
 import { nativeReader } from './native-records.ts';
 import { NormalizedBatchWriter } from './normalized-codec.ts';
+import { lowerThisThreadsPriority, READER_NICENESS } from './thread-priority.ts';
 import type { ReaderMessage } from './threaded-reader.ts';
 
 if (parentPort === null) throw new Error('reader-worker runs as a worker thread');
 const port = parentPort;
+// Below the engine's thread, which waits for nothing else (see READER_NICENESS).
+lowerThisThreadsPriority(READER_NICENESS);
 let queue = Promise.resolve();
 const native = nativeReader();
 

@@ -1,9 +1,10 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RECORDS_PIECE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
 import { readInputs } from '#adapters/local/threaded-reader.ts';
+import { READER_NICENESS } from '#adapters/local/thread-priority.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
 
@@ -90,5 +91,32 @@ describe('readInputs on reader threads, which normalize and encode a file\'s rec
     const kinds = here.map((i) => (i as { type: string }).type);
     expect(kinds.filter((k) => k === 'normalized')).toHaveLength(3 + 2 + 2 + 1);
     expect(here).toContainEqual({ type: 'issue', issue: { kind: 'file-failed', origin: { file: join(dir, 'broken.json') }, message: expect.stringMatching(/^invalid JSON: .*\(after its first 240 records, which were read\)$/) } });
+  });
+});
+
+/** The niceness of each thread of this process, from Linux's /proc (the 19th field of a task's stat, after its name). */
+const threadNiceness = (): number[] =>
+  readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    } catch {
+      return []; // a thread that ended since the listing
+    }
+  });
+
+describe('readInputs on reader threads', () => {
+  it.runIf(process.platform === 'linux')('runs its readers below the priority of the thread that reads from them, which keeps its own', async () => {
+    const base = getPriority(0);
+    const below = Math.min(19, base + READER_NICENESS);
+    // Threads at the readers' niceness, counted at each file's end: the second reader's first file ends after the first reader's.
+    const lowered: number[] = [];
+    for await (const item of readInputs(logFiles(4), { workerScript: WORKER_SCRIPT, readers: 2 })) {
+      if (item.type === 'file-done') lowered.push(threadNiceness().filter((n) => n === below).length);
+    }
+    expect(below).toBeGreaterThan(base);
+    expect(lowered).toHaveLength(4);
+    expect(lowered.at(-1)).toBe(2);
+    expect(getPriority(0)).toBe(base);
   });
 });
