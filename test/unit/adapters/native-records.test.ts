@@ -285,6 +285,34 @@ describe('the native reader', () => {
     expect(JSON.stringify(js)).toMatch(/cap/);
   });
 
+  it('reads a string whatever the place of what ends, escapes or breaks it, across the widths it scans at (16 and 8 bytes)', () => {
+    // Each kind of byte the string scan stops at, at each offset of a field's text from 0 to 40: the scan reads 16
+    // bytes at a time, then 8, then one, and must stop at that byte whichever of them finds it.
+    // How many of the file's two records the native reader normalizes itself: both (plain UTF-8), the other one (a
+    // record with an escaped string goes to JavaScript; the file is still read natively), or none (it declines a file
+    // that is not JSON, and JavaScript says why). A scan that missed where a string ends could not give these.
+    const stops: readonly (readonly [string, Buffer, number | undefined])[] = [
+      ['an escaped quote', Buffer.from('\\"'), 1],
+      ['an escaped backslash', Buffer.from('\\\\'), 1],
+      ['a \\u escape', Buffer.from('\\u00e9'), 1],
+      ['a two-byte UTF-8 character', Buffer.from('é'), 2],
+      ['a four-byte UTF-8 character', Buffer.from('😀'), 2],
+      ['a raw control character (not JSON)', Buffer.from([0x01]), undefined],
+      ['a byte that starts no UTF-8 sequence', Buffer.from([0xff]), undefined],
+      ['a truncated UTF-8 sequence', Buffer.from([0xe2, 0x82]), undefined],
+    ];
+    for (const [what, stop, natively] of stops) {
+      for (let at = 0; at <= 40; at++) {
+        const agent = Buffer.concat([Buffer.from('a'.repeat(at)), stop, Buffer.from('z'.repeat(40 - at))]);
+        const record = Buffer.from(JSON.stringify({ ...decrypt, userAgent: '@' }));
+        const withAgent = Buffer.concat([record.subarray(0, record.indexOf('"@"') + 1), agent, record.subarray(record.indexOf('"@"') + 2)]);
+        const bytes = gzipSync(Buffer.concat([Buffer.from('{"Records":['), withAgent, Buffer.from(`,${JSON.stringify(getObject)}]}`)]));
+        expect(() => expectSameReading(bytes), `${what} at ${at}`).not.toThrow();
+        expect(nativelyNormalized(bytes), `${what} at ${at}`).toBe(natively);
+      }
+    }
+  });
+
   it('reads records from a document whose other keys come first', () => {
     expectSameReading(gz(`{"Records":[${JSON.stringify(getObject)}]}`));
     // recordsArrayOf's layout only: a key before "Records" is read by JavaScript whole.
