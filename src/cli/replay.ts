@@ -71,10 +71,16 @@ export interface ReplayResult {
 /**
  * Ledger rows and object accesses the replay aggregates in memory before handing them to the database: rows
  * repeated across batches (a role decrypting with the same key all day) then reach it once, not once a batch.
- * What DuckDB needs for one write grows with it: 20,000 object accesses with 1,000-character keys needed more
- * than 32 MiB, 10,000 did not, and took no measurable time more over a 1M-record replay.
+ * At this many, a write hands over what a day that is over holds (`drainForWrite`); the database takes them
+ * WRITE_ROWS at a time (ledger-database.ts).
  */
 const ACCUMULATED_LEDGER_ROWS = 10_000;
+
+/**
+ * How many object accesses of one day may wait for the day to end, as multiples of ACCUMULATED_LEDGER_ROWS: a
+ * day that brings more is handed over in parts, merged with each other in the database.
+ */
+const HELD_DAY_FACTOR = 2;
 
 /**
  * Threads a replay uses by default where there are two cores or more: the engine's and two that read. On two
@@ -291,8 +297,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           findings.set(f.id, f);
           changedFindings.set(f.id, f);
         }
-        if (db !== undefined && ledger.size >= Math.min(ACCUMULATED_LEDGER_ROWS, db.checkpointRows)) {
-          await db.writeLedger(ledger.drainForWrite());
+        const writeAt = db === undefined ? Number.POSITIVE_INFINITY : Math.min(ACCUMULATED_LEDGER_ROWS, db.checkpointRows);
+        if (db !== undefined && ledger.size >= writeAt) {
+          const delta = ledger.drainForWrite(HELD_DAY_FACTOR * writeAt);
+          if (delta.rows.length > 0 || delta.accesses.length > 0) await db.writeLedger(delta);
           // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
           if (db.checkpointDue(store.entries.size)) {
             if (ledger.size > 0) await db.writeLedger(ledger.drain());

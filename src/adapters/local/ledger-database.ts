@@ -163,6 +163,12 @@ export interface LedgerDatabase {
  */
 const LEDGER_ROWS_PER_CHECKPOINT = 50_000;
 
+/**
+ * Rows a write stages and inserts at once, at most: what DuckDB needs for one grows with it (20,000 object accesses
+ * with 1,000-character keys needed more than its 32 MiB budget, 10,000 did not). A larger delta goes in parts.
+ */
+const WRITE_ROWS = 10_000;
+
 /** DuckDB's ways of saying a step needed more memory than its budget (a statement, an appender). */
 const OUT_OF_MEMORY = /Out of Memory Error|could not allocate block|failed to pin block|failed to allocate data/i;
 
@@ -480,8 +486,8 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
   };
 
   const writeLedger = async (delta: LedgerDelta): Promise<void> => {
-    sinceCheckpoint += await writeTable(LEDGER_WRITES, delta.rows);
-    sinceCheckpoint += await writeTable(ACCESS_WRITES, delta.accesses);
+    for (let i = 0; i < delta.rows.length; i += WRITE_ROWS) sinceCheckpoint += await writeTable(LEDGER_WRITES, delta.rows.slice(i, i + WRITE_ROWS));
+    for (let i = 0; i < delta.accesses.length; i += WRITE_ROWS) sinceCheckpoint += await writeTable(ACCESS_WRITES, delta.accesses.slice(i, i + WRITE_ROWS));
   };
 
   /** Replaces the stored state with `state`, upserts `findings` and ends the files' appender, inside the open transaction. */

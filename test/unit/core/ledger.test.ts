@@ -185,6 +185,46 @@ describe('decrypt ledger', () => {
       expect(all.rows.map((r) => r.count)).toEqual([180, 180]);
     });
 
+    it('hands a write the object accesses of the days that are over, and holds the current day\'s up to a bound; merged, the pieces are one drain', () => {
+      const byArn = { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1' };
+      // Objects read again and again over three days (and once more, late, on the first), a write after each batch.
+      const read = (atMs: number, i: number) => call(atMs, { ...byArn, s3Arn: `arn:aws:s3:::b/o${i % 25}` });
+      const batches = [
+        ...[0, 1, 2].flatMap((day) => Array.from({ length: 4 }, (_, b) => Array.from({ length: 30 }, (_, i) => read(BASE_TIME_MS + days(day) + minutes(b * 60 + i), b * 30 + i)))),
+        [read(BASE_TIME_MS + minutes(5), 3)],
+      ];
+      const once = new LedgerAccumulator();
+      const inPieces = new LedgerAccumulator();
+      const pieces: LedgerDelta[] = [];
+      for (const batch of batches) {
+        once.add([], batch, []);
+        inPieces.add([], batch, []);
+        pieces.push(inPieces.drainForWrite(1_000));
+      }
+      // Nothing while the first day lasts; its 25 accesses when the second begins; the second's when the third does;
+      // the late call's access as soon as it comes (its day is over).
+      expect(pieces.map((p) => p.accesses.length)).toEqual([0, 0, 0, 0, 25, 0, 0, 0, 25, 0, 0, 0, 1]);
+      expect(pieces.flatMap((p) => p.accesses.map((a) => a.day))).toEqual([...Array(25).fill('2026-10-01'), ...Array(25).fill('2026-10-02'), '2026-10-01']);
+      expect(pieces.every((p) => p.rows.length === 0)).toBe(true);
+      // The third day's accesses are held, and the rows: the late access joined nothing held.
+      expect(inPieces.size).toBe(25 + 3);
+      pieces.push(inPieces.drain());
+
+      const all = once.drain();
+      const fromPieces = mergeById({ rows: pieces.flatMap((p) => p.rows), accesses: pieces.flatMap((p) => p.accesses) });
+      expect(fromPieces.rows).toEqual(mergeById(all).rows);
+      expect(fromPieces.accesses).toEqual(mergeById(all).accesses);
+
+      // Past the bound, the current day's accesses go too (a day larger than the bound reaches the store in parts).
+      const bounded = new LedgerAccumulator();
+      const object = (i: number) => call(BASE_TIME_MS + i, { ...byArn, s3Arn: `arn:aws:s3:::b/p${i}` });
+      bounded.add([], Array.from({ length: 25 }, (_, i) => object(i)), []);
+      expect(bounded.drainForWrite(26).accesses).toEqual([]);
+      bounded.add([], [object(25)], []);
+      expect(bounded.drainForWrite(26).accesses).toHaveLength(26);
+      expect(bounded.size).toBe(1);
+    });
+
     it('hands a write its rows too once they are half of what is held, so what is held stays bounded', () => {
       const accumulator = new LedgerAccumulator();
       // Direct calls of many principals: a row each and no object access.
