@@ -58,8 +58,10 @@ export const prepare = async (dir: string): Promise<EngineAlone> => {
       const drain = (drained = ledger.drain()): void => {
         for (const row of drained.rows) ledgerCalls += row.count;
       };
-      // What the replay hands over at a write in the middle of a run; builds before drainForWrite handed everything.
-      const drainForWrite = (): LedgerDelta => ('drainForWrite' in ledger ? ledger.drainForWrite() : (ledger as LedgerAccumulator).drain());
+      // What the replay hands over at a write in the middle of a run: a day's object accesses held up to twice the
+      // write size (HELD_DAY_FACTOR in replay.ts). Builds before 2026-12-05 ignore the bound and hand over every
+      // access; builds before drainForWrite, everything.
+      const drainForWrite = (): LedgerDelta => ('drainForWrite' in ledger ? ledger.drainForWrite(2 * DRAIN_AT_ROWS) : (ledger as LedgerAccumulator).drain());
       const started = process.cpuUsage();
       for (const issue of issues) processor.noteIssue(issue);
       for (const { batch, results } of batches) {

@@ -247,7 +247,7 @@ export class LedgerAccumulator {
    * What a write in the middle of a run hands over.
    *
    * Object accesses: those of the days before the latest day a call was counted on, whose accesses are then all
-   * here (but a late call's); if no day is over yet, none while fewer than `holdUpTo` are held, else all of them.
+   * here (but a late call's); the current day's only once `holdUpTo` of them are held, and then all of them.
    * A store merges each access it receives with the one it holds of the same identity, and finding those took a
    * third of a 1M-record replay's ledger writes (540 of 1,660 ms), for the accesses of a day that two writes had
    * split: handed over a day at a time, an access reaches the store once. `holdUpTo` bounds what a day holds.
@@ -262,8 +262,9 @@ export class LedgerAccumulator {
     if (this.#rowList.length * 2 >= this.size) return this.drain();
     let over = 0;
     for (const [day, accesses] of this.#accessesByDay) if (day < this.#newestDay) over += accesses;
-    if (over === 0 && this.#accessList.length < holdUpTo) return { rows: [], accesses: [] };
-    if (over === 0 || over === this.#accessList.length) {
+    const current = this.#accessList.length - over;
+    if (over === 0 && current < holdUpTo) return { rows: [], accesses: [] };
+    if (current === 0 || current >= holdUpTo) {
       const delta = { rows: [], accesses: this.#accessList };
       this.#accessList = [];
       this.#accesses.clear();

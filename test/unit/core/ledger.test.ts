@@ -223,6 +223,16 @@ describe('decrypt ledger', () => {
       bounded.add([], [object(25)], []);
       expect(bounded.drainForWrite(26).accesses).toHaveLength(26);
       expect(bounded.size).toBe(1);
+      // A day over with the current one past the bound: both go.
+      const both = new LedgerAccumulator();
+      both.add([], [object(0)], []);
+      both.add([], Array.from({ length: 30 }, (_, i) => call(BASE_TIME_MS + days(1) + i, { ...byArn, s3Arn: `arn:aws:s3:::b/q${i}` })), []);
+      expect(both.drainForWrite(26).accesses.map((a) => a.day)).toEqual(['2026-10-01', ...Array(30).fill('2026-10-02')]);
+      // Under the bound, only the day that is over (its rows, three days of one bucket, stay with the current day's accesses).
+      both.add([], [object(1)], []);
+      both.add([], Array.from({ length: 10 }, (_, i) => call(BASE_TIME_MS + days(2) + i, { ...byArn, s3Arn: `arn:aws:s3:::b/r${i}` })), []);
+      expect(both.drainForWrite(26).accesses.map((a) => a.day)).toEqual(['2026-10-01']);
+      expect(both.size).toBe(3 + 10);
     });
 
     it('hands a write its rows too once they are half of what is held, so what is held stays bounded', () => {
