@@ -84,8 +84,11 @@ const STAGE = {
   ledger: `CREATE TEMP TABLE ledger_stage (day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
      objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
-  object_access: `CREATE TEMP TABLE object_access_stage (day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, object_key VARCHAR,
-     operation VARCHAR, calls BIGINT, first_ms BIGINT, last_ms BIGINT, source_ips VARCHAR, sessions VARCHAR, event_ids VARCHAR, correlation VARCHAR)`,
+  // An access's day, key, principal, bucket, operation and correlation, which a write's accesses share, once a
+  // write in `object_access_dims`; its numbers as doubles (no BigInt made for each) and its three sample lists
+  // as one JSON text: six calls into DuckDB an access instead of thirteen (stageAccesses).
+  object_access: `CREATE TEMP TABLE object_access_stage (dims INTEGER, object_key VARCHAR, calls DOUBLE, first_ms DOUBLE, last_ms DOUBLE, samples VARCHAR)`,
+  object_access_dims: `CREATE TEMP TABLE object_access_dims (id INTEGER, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, operation VARCHAR, correlation VARCHAR)`,
 };
 const INSERT_STAGED = {
   ledger: `INSERT INTO ledger BY NAME
@@ -93,9 +96,11 @@ const INSERT_STAGED = {
        make_timestamp(first_ms * 1000) AS first_seen, make_timestamp(last_ms * 1000) AS last_seen, from_json(objects, '["VARCHAR"]') AS objects, objects_overflow,
        from_json(event_ids, '["VARCHAR"]') AS event_ids, findings FROM ledger_stage`,
   object_access: `INSERT INTO object_access BY NAME
-     SELECT CAST(day AS DATE) AS day, key, principal, bucket, object_key, operation, calls, make_timestamp(first_ms * 1000) AS first_seen,
-       make_timestamp(last_ms * 1000) AS last_seen, from_json(source_ips, '["VARCHAR"]') AS source_ips, from_json(sessions, '["VARCHAR"]') AS sessions,
-       from_json(event_ids, '["VARCHAR"]') AS event_ids, correlation FROM object_access_stage`,
+     SELECT CAST(d.day AS DATE) AS day, d.key, d.principal, d.bucket, s.object_key, d.operation, CAST(s.calls AS BIGINT) AS calls,
+       make_timestamp(CAST(s.first_ms AS BIGINT) * 1000) AS first_seen, make_timestamp(CAST(s.last_ms AS BIGINT) * 1000) AS last_seen,
+       s.samples[1] AS source_ips, s.samples[2] AS sessions, s.samples[3] AS event_ids, d.correlation
+     FROM (SELECT dims, object_key, calls, first_ms, last_ms, from_json(samples, '[["VARCHAR"]]') AS samples FROM object_access_stage) s
+       JOIN object_access_dims d ON s.dims = d.id`,
 };
 
 /**
@@ -195,9 +200,56 @@ const ledgerCells = (r: LedgerRow): Cell[] => [
   r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings,
 ];
 
-const accessCells = (a: ObjectAccess): Cell[] => [
-  a.day, a.key, a.principal, a.bucket, a.objectKey, a.operation, a.count, a.firstSeenMs, a.lastSeenMs, a.sourceIps, a.sessions, a.eventIds, a.correlation,
-];
+const stageLedgerRows = async (connection: DuckDBConnection, rows: readonly LedgerRow[]): Promise<void> => {
+  const appender = await connection.createAppender('ledger_stage', 'main', 'temp');
+  for (const r of rows) appendRow(appender, ledgerCells(r));
+  appender.closeSync();
+};
+
+/** Stages a write's object accesses (see STAGE.object_access): each its dims' id, object key, numbers and samples. */
+const stageAccesses = async (connection: DuckDBConnection, rows: readonly ObjectAccess[]): Promise<void> => {
+  const ids = new PathMap<number>();
+  const dims: ObjectAccess[] = [];
+  const path = ['', '', '', '', '', ''];
+  let previous: ObjectAccess | undefined;
+  let id = -1;
+  const stage = await connection.createAppender('object_access_stage', 'main', 'temp');
+  for (const a of rows) {
+    // Accesses come in runs of the same dims (one principal's reads): the last one's id while they are the same strings.
+    if (previous === undefined || a.day !== previous.day || a.key !== previous.key || a.principal !== previous.principal || a.bucket !== previous.bucket || a.operation !== previous.operation || a.correlation !== previous.correlation) {
+      path[0] = a.day;
+      path[1] = a.key;
+      path[2] = a.principal;
+      path[3] = a.bucket;
+      path[4] = a.operation;
+      path[5] = a.correlation;
+      const known = ids.get(path);
+      if (known !== undefined) id = known;
+      else {
+        id = dims.length;
+        ids.set(path, id);
+        dims.push(a);
+      }
+      previous = a;
+    }
+    stage.appendInteger(id);
+    stage.appendVarchar(a.objectKey);
+    stage.appendDouble(a.count);
+    stage.appendDouble(a.firstSeenMs);
+    stage.appendDouble(a.lastSeenMs);
+    stage.appendVarchar(JSON.stringify([a.sourceIps, a.sessions, a.eventIds]));
+    stage.endRow();
+  }
+  stage.closeSync();
+  const dimsStage = await connection.createAppender('object_access_dims', 'main', 'temp');
+  for (let i = 0; i < dims.length; i++) {
+    const a = dims[i] as ObjectAccess;
+    dimsStage.appendInteger(i);
+    for (const text of [a.day, a.key, a.principal, a.bucket, a.operation, a.correlation]) dimsStage.appendVarchar(text);
+    dimsStage.endRow();
+  }
+  dimsStage.closeSync();
+};
 
 type StoredRow = Record<string, Json>;
 const text = (v: Json | undefined): string => (typeof v === 'string' ? v : '');
@@ -225,7 +277,9 @@ interface TableWrites<Row extends { readonly day: string }> {
   readonly columns: string;
   readonly stored: (r: StoredRow) => Row;
   readonly merge: (prior: Row | undefined, delta: Row) => Row;
-  readonly cells: (r: Row) => Cell[];
+  /** Appends a write's rows to the table's stage tables (`stages`), which INSERT_STAGED reads and the write then empties. */
+  readonly stage: (connection: DuckDBConnection, rows: readonly Row[]) => Promise<void>;
+  readonly stages: readonly string[];
   /**
    * The columns of a row's identity, and the row's values of them in the same order: a write merges the rows of
    * the same values, and looks up the stored rows it merges with by these, staged in `<table>_lookup`. An object
@@ -237,12 +291,12 @@ interface TableWrites<Row extends { readonly day: string }> {
 }
 
 const LEDGER_WRITES: TableWrites<LedgerRow> = {
-  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, merge: mergeLedgerRow, cells: ledgerCells,
+  table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, merge: mergeLedgerRow, stage: stageLedgerRows, stages: ['ledger_stage'],
   identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path'],
   identityOf: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path],
 };
 const ACCESS_WRITES: TableWrites<ObjectAccess> = {
-  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, merge: mergeObjectAccess, cells: accessCells,
+  table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, merge: mergeObjectAccess, stage: stageAccesses, stages: ['object_access_stage', 'object_access_dims'],
   identity: ['day', 'key', 'principal', 'bucket', 'operation', 'object_key'],
   identityOf: (a) => [a.day, a.key, a.principal, a.bucket, a.operation, a.objectKey],
 };
@@ -394,7 +448,7 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on (an earlier kdm refuses the file)`);
     }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
-    for (const sql of [STAGE.ledger, STAGE.object_access, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
+    for (const sql of [STAGE.ledger, STAGE.object_access, STAGE.object_access_dims, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
   } else {
     const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
@@ -477,11 +531,9 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
         await connection.run('DELETE FROM found_rowids');
       }
     }
-    const appender = await connection.createAppender(`${t.table}_stage`, 'main', 'temp');
-    for (const r of rows) appendRow(appender, t.cells(r));
-    appender.closeSync();
+    await t.stage(connection, rows);
     await connection.run(INSERT_STAGED[t.table]);
-    await connection.run(`DELETE FROM ${t.table}_stage`);
+    for (const stage of t.stages) await connection.run(`DELETE FROM ${stage}`);
     return rows.length;
   };
 
