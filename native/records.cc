@@ -14,6 +14,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>  // x86-64's baseline vector instructions
 #endif
+#if defined(_MSC_VER)
+#include <intrin.h>  // _BitScanForward
+#endif
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -75,8 +78,12 @@ const Str kUnknown{LIT("unknown")};
 #define S(lit) Str{LIT(lit)}
 
 // ---------------------------------------------------------------------------------------------------------------
-// The index (0-7) of the lowest byte of `flags` (nonzero) with its high bit set: the first in memory, on the
-// little-endian machines the addon builds for.
+// Where the first byte that ends a run is, from the flags a scan made of a run's bytes (nonzero): the first in
+// memory is the lowest flag, on the little-endian machines the addon builds for.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the string scan reads words as little-endian"
+#endif
+// The lowest set bit of a 16-bit mask of bytes (one bit a byte).
 static inline int lowestBit(unsigned mask) {
 #if defined(_MSC_VER)
   unsigned long bit;
@@ -86,6 +93,7 @@ static inline int lowestBit(unsigned mask) {
   return __builtin_ctz(mask);
 #endif
 }
+// The lowest byte of a word whose bytes are flagged by their high bit.
 static inline int lowestByte(uint64_t flags) {
 #if defined(_MSC_VER)
   unsigned long bit;
