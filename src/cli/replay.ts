@@ -277,6 +277,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
     const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), readers: threads - 1 });
     let records = 0;
+    // Ledger rows and accesses held when a write is considered (see ACCUMULATED_LEDGER_ROWS).
+    const writeAt = Math.min(ACCUMULATED_LEDGER_ROWS, db?.checkpointRows ?? Number.POSITIVE_INFINITY);
     for await (const item of reader) {
       if (item.type === 'issue') {
         processor.noteIssue(item.issue);
@@ -297,7 +299,6 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           findings.set(f.id, f);
           changedFindings.set(f.id, f);
         }
-        const writeAt = db === undefined ? Number.POSITIVE_INFINITY : Math.min(ACCUMULATED_LEDGER_ROWS, db.checkpointRows);
         if (db !== undefined && ledger.size >= writeAt) {
           const delta = ledger.drainForWrite(HELD_DAY_FACTOR * writeAt);
           if (delta.rows.length > 0 || delta.accesses.length > 0) await db.writeLedger(delta);

@@ -263,7 +263,6 @@ export class LedgerAccumulator {
     let over = 0;
     for (const [day, accesses] of this.#accessesByDay) if (day < this.#newestDay) over += accesses;
     const current = this.#accessList.length - over;
-    if (over === 0 && current < holdUpTo) return { rows: [], accesses: [] };
     if (current === 0 || current >= holdUpTo) {
       const delta = { rows: [], accesses: this.#accessList };
       this.#accessList = [];
@@ -271,6 +270,7 @@ export class LedgerAccumulator {
       this.#accessesByDay.clear();
       return delta;
     }
+    if (over === 0) return { rows: [], accesses: [] };
     const handed: ObjectAccess[] = [];
     const kept: ObjectAccess[] = [];
     for (const a of this.#accessList) (a.day < this.#newestDay ? handed : kept).push(a);
