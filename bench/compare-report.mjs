@@ -1,6 +1,6 @@
 // The pure part of `npm run bench:compare`: in which order a round runs the two builds, what of a replay's summary
 // must match across runs, and the printout.
-import { median } from './stats.mjs';
+import { median, medianInterval } from './stats.mjs';
 
 /** Round 1 runs A then B, round 2 B then A, and so on: a host speeding up or slowing down during the rounds weighs on both alike. */
 export const roundOrder = (round) => (round % 2 === 0 ? ['a', 'b'] : ['b', 'a']);
@@ -17,6 +17,19 @@ const ratiosByRound = (xb, xa) => {
   return `${pairs.map((x) => x.toFixed(3)).join(', ')} (median ${median(pairs).toFixed(3)}x)`;
 };
 
+/**
+ * What the rounds' own ratios, B over A, say of the two builds: a 90% interval of their median (`medianInterval`),
+ * and whether it lies below 1 (B faster), above it (B slower) or across it. On a host whose speed drifts by 10%
+ * within minutes, a change of a few percent needs many rounds to show: the interval says when it has not.
+ */
+const verdictByRound = (xb, xa) => {
+  const interval = medianInterval(xa.map((x, i) => (xb[i] ?? Number.NaN) / x));
+  if (interval === undefined) return 'too few rounds for a 90% interval of their median (it takes 5)';
+  const { low, high, coverage } = interval;
+  const verdict = high < 1 ? 'B is faster' : low > 1 ? 'B is slower' : 'B and A cannot be told apart in this many rounds';
+  return `${low.toFixed(3)}–${high.toFixed(3)}x holds their median (${Math.floor(coverage * 1000) / 10}% sure): ${verdict}`;
+};
+
 const range = (xs, digits, unit) => {
   const lo = Math.min(...xs).toFixed(digits);
   const hi = Math.max(...xs).toFixed(digits);
@@ -26,8 +39,8 @@ const range = (xs, digits, unit) => {
 /**
  * The comparison's printout: each build's range of wall time, CPU time and peak memory over its runs, the ratio of
  * B's medians to A's, B's wall time over A's in each round with their median (on a host whose speed drifts during
- * the rounds, the rounds' own ratios say more than the medians of ranges that the drift widens), and whether every
- * run found the same.
+ * the rounds, the rounds' own ratios say more than the medians of ranges that the drift widens) and what they say
+ * of the two builds (`verdictByRound`), and whether every run found the same.
  * `runs.a` and `runs.b` hold `{ seconds, cpuSeconds, maxRssMb }`; `differing` names the runs whose summary was
  * unlike the first run's.
  */
@@ -45,6 +58,7 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
     row(`B ${b}`, fb),
     `${'B / A (medians)'.padEnd(width)}${ratio(fb.seconds, fa.seconds).padEnd(18)}${ratio(fb.cpu, fa.cpu).padEnd(16)}${ratio(fb.peak, fa.peak)}`,
     `${'B / A by round'.padEnd(width)}${ratiosByRound(fb.seconds, fa.seconds)} (wall time)`,
+    `${''.padEnd(width)}${verdictByRound(fb.seconds, fa.seconds)}`,
     differing.length === 0
       ? 'same output: every run gave the same summary (records, events, keys, findings, …)'
       : `different output: ${differing.join('; ')} gave a summary unlike the first run's`,
@@ -69,6 +83,7 @@ export const engineComparisonLines = ({ records, a, b, cpuMs, differing }) => {
     row(`B ${b}`, measured.b),
     `${'B / A (medians)'.padEnd(width)}${(median(measured.b) / median(measured.a)).toFixed(3)}x`,
     `${'B / A by round'.padEnd(width)}${ratiosByRound(measured.b, measured.a)}`,
+    `${''.padEnd(width)}${verdictByRound(measured.b, measured.a)}`,
     differing.length === 0
       ? 'same output: every round counted the same records, events, correlations, findings and calls on ledger rows'
       : `different output: ${differing.join('; ')} counted something unlike the first round`,

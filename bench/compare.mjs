@@ -13,6 +13,12 @@
 //   npm run bench:compare -- HEAD --instructions          the engine alone's instructions under valgrind, 20,000
 //                                                          records, 3 measured rounds (a few minutes)
 //
+// Each round's pair gives a ratio, B over A, and the printout ends with a 90% interval of their median (from their
+// order statistics, whatever their distribution) and what it says: B faster (all of it below 1), B slower (above),
+// or no telling in this many rounds. On this kind of host, whose speed moves by 10% within minutes, three runs of
+// the same 8-round comparison gave medians of 0.961x, 1.044x and 1.002x on 2026-12-05: a change of a few percent
+// shows only once the interval leaves 1 out, which can take 15 rounds or more.
+//
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay
 // finds is reported, since it is then not the same work measured twice.

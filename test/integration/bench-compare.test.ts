@@ -25,7 +25,8 @@ describe('npm run bench:compare', () => {
     expect(lines[3]).toMatch(new RegExp(`^B HEAD \\(${head}\\)\\s+`));
     expect(lines[4]).toMatch(/^B \/ A \(medians\)\s+\d\.\d{3}x\s+\d\.\d{3}x\s+\d\.\d{3}x$/);
     expect(lines[5]).toMatch(/^B \/ A by round\s+\d\.\d{3} \(median \d\.\d{3}x\) \(wall time\)$/);
-    expect(lines[6]).toMatch(/^same output/);
+    expect(lines[6]).toMatch(/too few rounds for a 90% interval/);
+    expect(lines[7]).toMatch(/^same output/);
     // Its worktrees are gone.
     expect(spawnSync('git', ['worktree', 'list', '--porcelain'], { cwd: REPO, encoding: 'utf8' }).stdout).not.toMatch(/kdm-compare-/);
   });

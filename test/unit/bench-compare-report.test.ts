@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { comparableSummary, comparisonLines, engineComparisonLines, instructionComparisonLines, instructionsCollected, roundOrder } from '../../bench/compare-report.mjs';
+import { medianInterval } from '../../bench/stats.mjs';
 
 describe('npm run bench:compare, its printout and rules', () => {
   it('alternates which build runs first in each round', () => {
@@ -46,7 +47,27 @@ describe('npm run bench:compare, its printout and rules', () => {
     expect(lines[4]).toMatch(/^B \/ A \(medians\)\s+0\.900x\s+0\.927x\s+1\.000x$/);
     // Each round's pair: 22/24, 22.5/25, 23/26.
     expect(lines[5]).toMatch(/^B \/ A by round\s+0\.917, 0\.900, 0\.885 \(median 0\.900x\) \(wall time\)$/);
-    expect(lines[6]).toMatch(/^same output/);
+    expect(lines[6]).toMatch(/^\s+too few rounds for a 90% interval of their median \(it takes 5\)$/);
+    expect(lines[7]).toMatch(/^same output/);
+  });
+
+  it("says whether the rounds' ratios tell the builds apart: B faster, B slower, or neither in this many rounds", () => {
+    const verdict = (ratios: readonly number[]): string | undefined =>
+      comparisonLines({
+        records: 1_000_000,
+        recordsPerFile: undefined,
+        ledger: true,
+        rounds: ratios.length,
+        a: 'a',
+        b: 'b',
+        runs: { a: ratios.map(() => ({ seconds: 10, cpuSeconds: 16, maxRssMb: 250 })), b: ratios.map((r) => ({ seconds: 10 * r, cpuSeconds: 16, maxRssMb: 250 })) },
+        differing: [],
+      })[6]?.trim();
+    // Eight rounds: from the 2nd smallest ratio to the 2nd largest, which hold the median 93% of the time.
+    expect(verdict([0.93, 0.95, 0.91, 0.96, 0.97, 0.92, 1.02, 0.94])).toBe('0.920–0.970x holds their median (92.9% sure): B is faster');
+    // A run of this stop's (2026-12-05): most rounds below 1, and still no telling.
+    expect(verdict([0.962, 0.932, 1.017, 0.982, 0.971, 1.014, 0.927, 0.923])).toBe('0.927–1.014x holds their median (92.9% sure): B and A cannot be told apart in this many rounds');
+    expect(verdict([1.05, 1.04, 1.06, 1.08, 1.03])).toBe('1.030–1.080x holds their median (93.7% sure): B is slower');
   });
 
   it('names the runs whose output differed', () => {
@@ -77,7 +98,8 @@ describe('npm run bench:compare --engine, its printout', () => {
     expect(lines[2]).toMatch(/^B working tree\s+1200–1300 ms$/);
     expect(lines[3]).toMatch(/^B \/ A \(medians\)\s+0\.833x$/);
     expect(lines[4]).toMatch(/^B \/ A by round\s+0\.800, 0\.929, 0\.781 \(median 0\.800x\)$/);
-    expect(lines[5]).toMatch(/^same output/);
+    expect(lines[5]).toMatch(/too few rounds for a 90% interval/);
+    expect(lines[6]).toMatch(/^same output/);
   });
 
   it('names the rounds that counted something else', () => {
@@ -114,5 +136,15 @@ describe('npm run bench:compare --instructions, its reading of callgrind and its
   it('says when the builds counted different things', () => {
     const counts = { a: { warmup: 1, total: 2 }, b: { warmup: 1, total: 2 } };
     expect(instructionComparisonLines({ records: 1, rounds: 1, warmup: 2, a: 'a', b: 'b', counts, differing: true }).at(-1)).toMatch(/^different output: /);
+  });
+});
+
+describe('the median interval of the benches (bench/stats.mjs)', () => {
+  it('takes the order statistics whose binomial coverage reaches the confidence, and none for too few values', () => {
+    expect(medianInterval([3, 1, 2, 4])).toBeUndefined();
+    expect(medianInterval([5, 1, 4, 2, 3])).toStrictEqual({ low: 1, high: 5, coverage: 1 - 2 / 32 });
+    // Ten values: the 3rd and 8th hold the median only 89% of the time, so the 2nd and 9th (97.9%).
+    expect(medianInterval([10, 9, 8, 7, 6, 5, 4, 3, 2, 1])).toStrictEqual({ low: 2, high: 9, coverage: 1 - (2 * 11) / 1024 });
+    expect(medianInterval([10, 9, 8, 7, 6, 5, 4, 3, 2, 1], 0.8)).toStrictEqual({ low: 3, high: 8, coverage: 1 - (2 * 56) / 1024 });
   });
 });
