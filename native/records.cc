@@ -720,6 +720,102 @@ struct Pending {
   Str text;
 };
 
+// The strings a reader thread has sent once and the engine's thread keeps (src/adapters/local/lasting-strings.ts):
+// a string in the tables of two batches in a row joins the list, and from then on a batch names it by its place
+// there (token -1 - place) instead of holding it in its table. Kept only when encodeFile is asked to (the readers'
+// threads, whose engine side keeps the same list); bounded, and started again past kMaxStrings or kMaxBytes.
+struct LastingStrings {
+  static constexpr size_t kMaxStrings = 32768;
+  static constexpr size_t kMaxBytes = 2 * 1024 * 1024;
+  std::deque<std::string> texts;  // the strings' bytes, which a deque does not move as it grows
+  // The texts of lists started again during a call, which its batches handed over at its end may still name.
+  std::vector<std::deque<std::string>> retired;
+  std::vector<Str> strings;
+  std::vector<uint32_t> hashes;
+  std::vector<int32_t> slots = std::vector<int32_t>(1024, -1);  // open addressing over `strings`, -1 empty
+  size_t bytes = 0;
+  // The hashes of the strings the last batch's table held, and of those this batch's holds: sets in open
+  // addressing, 0 empty. A string whose hash the last batch held joins the list (another string of the same
+  // hash then joins too, in vain: harmless).
+  std::vector<uint32_t> previous = std::vector<uint32_t>(1024, 0), current = std::vector<uint32_t>(1024, 0);
+  size_t currentCount = 0;
+  // The list was emptied since the last batch handed over: the next one says so, for the engine's side to empty its own.
+  bool restartPending = false;
+
+  int32_t find(const Str& s, uint32_t h) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const int32_t at = slots[i];
+      if (at < 0) return -1;
+      const Str& t = strings[at];
+      if (hashes[at] == h && t.n == s.n && std::memcmp(t.p, s.p, s.n) == 0) return at;
+    }
+  }
+  int32_t add(const Str& s, uint32_t h) {
+    texts.emplace_back(s.p, s.n);
+    const int32_t at = static_cast<int32_t>(strings.size());
+    strings.push_back(Str{texts.back().data(), s.n});
+    hashes.push_back(h);
+    bytes += s.n;
+    if (strings.size() * 2 > slots.size()) {
+      std::vector<int32_t> larger(slots.size() * 2, -1);
+      for (size_t k = 0; k < strings.size() - 1; k++) place(larger, static_cast<int32_t>(k));
+      slots.swap(larger);
+    }
+    place(slots, at);
+    return at;
+  }
+  void place(std::vector<int32_t>& into, int32_t at) const {
+    const size_t mask = into.size() - 1;
+    size_t i = hashes[at] & mask;
+    while (into[i] >= 0) i = (i + 1) & mask;
+    into[i] = at;
+  }
+  static bool holds(const std::vector<uint32_t>& set, uint32_t h) {
+    const size_t mask = set.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (set[i] == 0) return false;
+      if (set[i] == h) return true;
+    }
+  }
+  void note(uint32_t h) {
+    if ((currentCount + 1) * 2 > current.size()) {
+      std::vector<uint32_t> larger(current.size() * 2, 0);
+      for (uint32_t x : current)
+        if (x != 0) insert(larger, x);
+      current.swap(larger);
+    }
+    if (insert(current, h)) currentCount++;
+  }
+  static bool insert(std::vector<uint32_t>& set, uint32_t h) {
+    const size_t mask = set.size() - 1;
+    size_t i = h & mask;
+    for (; set[i] != 0; i = (i + 1) & mask)
+      if (set[i] == h) return false;
+    set[i] = h;
+    return true;
+  }
+  // A batch begins: the one before it is now the last. True when the list starts again with this batch.
+  bool nextBatch() {
+    previous.swap(current);
+    std::fill(current.begin(), current.end(), 0);
+    currentCount = 0;
+    if (!restartPending && strings.size() < kMaxStrings && bytes < kMaxBytes) return false;
+    clear();
+    return true;
+  }
+  void clear() {
+    retired.push_back(std::move(texts));  // a moved deque keeps its elements where they are
+    texts.clear();
+    strings.clear();
+    hashes.clear();
+    slots.assign(1024, -1);
+    bytes = 0;
+    restartPending = false;
+  }
+};
+thread_local LastingStrings lastingStrings;
+
 // One batch's encoding: its tokens, numbers and table of distinct strings.
 struct Batch {
   std::vector<int32_t> tokens;
@@ -732,14 +828,22 @@ struct Batch {
   uint32_t count = 0;
   // Records left to JavaScript, each with its text: a PENDING tag holds its place.
   std::vector<Pending> pending;
+  // With the lasting strings (see LastingStrings): those this batch adds to the list, in turn, and whether the list
+  // started again with it.
+  LastingStrings* lasting = nullptr;
+  std::vector<Str> lastingAdded;
+  bool lastingRestarted = false;
 
   // Empties the batch for records from `first`, keeping what its lists have grown to.
-  void reset(uint32_t first, TextArena* text) {
+  void reset(uint32_t first, TextArena* text, LastingStrings* kept) {
     tokens.clear();
     numbers.clear();
     strings.clear();
     hashes.clear();
     pending.clear();
+    lasting = kept;
+    lastingAdded.clear();
+    lastingRestarted = kept != nullptr && kept->nextBatch();
     slots.assign(512, -1);
     tokens.push_back(0);  // the count, set when the batch ends
     arena = text;
@@ -765,10 +869,22 @@ struct Batch {
 
   int32_t distinct(const Str& s) {
     const uint32_t h = hash(s);
+    if (lasting != nullptr) {
+      const int32_t kept = lasting->find(s, h);
+      if (kept >= 0) return -1 - kept;
+    }
     const size_t mask = slots.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       const int32_t at = slots[i];
       if (at < 0) {
+        if (lasting != nullptr) {
+          if (LastingStrings::holds(lasting->previous, h)) {
+            const int32_t kept = lasting->add(s, h);
+            lastingAdded.push_back(lasting->strings[kept]);
+            return -1 - kept;
+          }
+          lasting->note(h);
+        }
         slots[i] = static_cast<int32_t>(strings.size());
         strings.push_back(s);
         hashes.push_back(h);
@@ -1394,6 +1510,16 @@ napi_value makeBatch(napi_env env, Batch& b) {
   napi_set_named_property(env, encoded, "numbers", numbers);
   napi_set_named_property(env, encoded, "strings", strings);
   napi_set_named_property(env, result, "encoded", encoded);
+  if (b.lasting != nullptr) {
+    napi_value lasting, added;
+    napi_create_object(env, &lasting);
+    napi_create_array_with_length(env, b.lastingAdded.size(), &added);
+    for (size_t i = 0; i < b.lastingAdded.size(); i++) napi_set_element(env, added, static_cast<uint32_t>(i), makeString(env, b.lastingAdded[i]));
+    napi_set_named_property(env, lasting, "added", added);
+    napi_get_boolean(env, b.lastingRestarted, &v);
+    napi_set_named_property(env, lasting, "restarted", v);
+    napi_set_named_property(env, result, "lasting", lasting);
+  }
   napi_create_uint32(env, b.firstIndex, &v);
   napi_set_named_property(env, result, "firstIndex", v);
   napi_create_uint32(env, b.count, &v);
@@ -1471,17 +1597,24 @@ void letGoOfLargeFile(std::vector<char>& inflated, std::deque<Batch>& pool) {
   if (pool.size() > 4) pool.resize(4);
 }
 
-// encodeFile(file, batchSize, maxBytes): a CloudTrail file's bytes as read from disk (gzip or not), normalized:
-//   { batches: [{ encoded, firstIndex, count, pending? }] }  its records in batches of batchSize; `pending` lists, for
-//     each record left to JavaScript, its index and its text, and a PENDING tag holds its place in the tokens;
+// encodeFile(file, batchSize, maxBytes, lasting): a CloudTrail file's bytes as read from disk (gzip or not), normalized:
+//   { batches: [{ encoded, firstIndex, count, pending?, lasting? }] }  its records in batches of batchSize; `pending`
+//     lists, for each record left to JavaScript, its index and its text, and a PENDING tag holds its place in the
+//     tokens; with `lasting` true, `lasting` is { added, restarted }, what the batch does to the thread's lasting
+//     strings (LastingStrings), and its tokens name those by -1 - their place in the list;
 //   { text: Buffer }  the file's decompressed bytes, for JavaScript to read: another layout, not JSON, or an
 //     EventBridge envelope among the records (which the reader unwraps or skips before counting it in a batch);
 //   null  for JavaScript to read from the file's own bytes: a file that is not gzip and not this layout, a file over
 //     maxBytes, or gzip this path does not inflate.
 napi_value EncodeFile(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3) return throwError(env, "encodeFile(file, batchSize, maxBytes)");
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3) return throwError(env, "encodeFile(file, batchSize, maxBytes, lasting?)");
+  bool keepLasting = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &keepLasting);
+  LastingStrings* lasting = keepLasting ? &lastingStrings : nullptr;
+  // The last call's batches were handed over, their strings made: what they named of lists since started again can go.
+  if (lasting != nullptr) lasting->retired.clear();
   void* data = nullptr;
   size_t length = 0;
   bool isBuffer = false;
@@ -1508,7 +1641,11 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
   } else if (length > maxBytes) {
     return none;
   }
+  size_t batchCount = 0;
   auto leaveToJavaScript = [&]() {
+    // What batches not handed over did to the lasting strings (added to them, or started them again) is on this
+    // side only: the list starts again with the next batch handed over.
+    if (lasting != nullptr && batchCount > 0) lasting->restartPending = true;
     if (!gzip) return none;  // the file's own bytes are its text
     napi_value result, bytes;
     void* copy;
@@ -1522,7 +1659,6 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
   if (start < 0) return leaveToJavaScript();
 
   text.reset();
-  size_t batchCount = 0;
   Scanner sc{base + start, base + size};
   uint32_t index = 0;
   bool sawRecords = false;
@@ -1538,7 +1674,7 @@ napi_value EncodeFile(napi_env env, napi_callback_info info) {
     return sc.elements([&]() -> bool {
       if (index % batchSize == 0) {
         if (batchCount == pool.size()) pool.emplace_back();
-        pool[batchCount++].reset(index, &text);
+        pool[batchCount++].reset(index, &text, lasting);
       }
       Batch& batch = pool[batchCount - 1];
       sc.ws();
@@ -1634,6 +1770,15 @@ napi_value TuneMalloc(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// restartLasting(): this thread's lasting strings start again with its next batch, which says so: for one who
+// decodes its batches from there on with a list of its own (tests do, one list each).
+napi_value RestartLasting(napi_env env, napi_callback_info) {
+  lastingStrings.restartPending = true;
+  napi_value result;
+  napi_get_undefined(env, &result);
+  return result;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "encodeFile", NAPI_AUTO_LENGTH, EncodeFile, nullptr, &fn);
@@ -1642,6 +1787,8 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "configure", fn);
   napi_create_function(env, "tuneMalloc", NAPI_AUTO_LENGTH, TuneMalloc, nullptr, &fn);
   napi_set_named_property(env, exports, "tuneMalloc", fn);
+  napi_create_function(env, "restartLasting", NAPI_AUTO_LENGTH, RestartLasting, nullptr, &fn);
+  napi_set_named_property(env, exports, "restartLasting", fn);
   return exports;
 }
 

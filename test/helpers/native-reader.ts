@@ -1,4 +1,5 @@
 import { parseCloudTrailPieces } from '#adapters/local/cloudtrail-files.ts';
+import type { LastingStringsReceiver } from '#adapters/local/lasting-strings.ts';
 import { loadNativeRecords, readNatively, type NativeRecordsAddon } from '#adapters/local/native-records.ts';
 import { decodeNormalized } from '#adapters/local/normalized-codec.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
@@ -16,13 +17,20 @@ export const nativeAddon = (): NativeRecordsAddon => {
  * What a reader thread hands the engine for one file's bytes, read natively or in JavaScript: each batch's file,
  * indexes and normalized results, and the issues, in that order (batches read in JavaScript first).
  */
-export const readingOf = (bytes: Buffer, options: { readonly natively: boolean; readonly batchSize?: number; readonly maxFileBytes?: number }): unknown[] => {
-  const { natively, ...rest } = options;
+export const readingOf = (
+  bytes: Buffer,
+  options: { readonly natively: boolean; readonly batchSize?: number; readonly maxFileBytes?: number; readonly lasting?: LastingStringsReceiver },
+): unknown[] => {
+  const { natively, lasting, ...rest } = options;
   const addon = natively ? nativeAddon() : undefined;
-  const items = [...parseCloudTrailPieces('f.json.gz', bytes, addon === undefined ? rest : { ...rest, native: (file, size, max) => readNatively(addon, file, size, max) })];
+  const items = [...parseCloudTrailPieces('f.json.gz', bytes, addon === undefined ? rest : { ...rest, native: (file, size, max) => readNatively(addon, file, size, max, lasting !== undefined) })];
   return [
     ...gatherPieces(items.filter((i) => i.type !== 'encoded-batch')).map((i) => (i.type === 'batch' ? { file: i.batch.file, indexes: i.batch.indexes, results: i.batch.records.map(normalizeRecord) } : i)),
-    ...items.flatMap((i) => (i.type === 'encoded-batch' ? [{ file: i.batch.file, indexes: i.batch.indexes, results: decodeNormalized(i.encoded, i.pending) }] : [])),
+    ...items.flatMap((i) => {
+      if (i.type !== 'encoded-batch') return [];
+      if (lasting !== undefined && i.lasting === undefined) throw new Error('a batch read with lasting strings says nothing of them');
+      return [{ file: i.batch.file, indexes: i.batch.indexes, results: decodeNormalized(i.encoded, i.pending, i.lasting !== undefined ? lasting?.take(i.lasting) : undefined) }];
+    }),
   ];
 };
 

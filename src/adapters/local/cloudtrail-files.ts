@@ -4,6 +4,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
+import type { LastingStringsPart } from './lasting-strings.ts';
 import type { EncodedRecords, NativeReading } from './native-records.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
@@ -251,6 +252,8 @@ export interface EncodedBatch {
   readonly encoded: EncodedValue;
   /** The results of the records the native reader left to JavaScript (see `EncodedRecords`). */
   readonly pending?: EncodedValue;
+  /** What the batch adds to its reader's lasting strings, when it keeps them (see `EncodedRecords`). */
+  readonly lasting?: LastingStringsPart;
 }
 
 /**
@@ -330,9 +333,9 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
 
 /** The native reader's batches, each numbered as a batch read here would be. */
 function* fromEncodedRecords(file: string, batches: readonly EncodedRecords[]): Generator<PieceItem> {
-  for (const { firstIndex, count, encoded, pending } of batches) {
+  for (const { firstIndex, count, encoded, pending, lasting } of batches) {
     const batch = { file, indexes: Array.from({ length: count }, (_, i) => firstIndex + i), firstIndex };
-    yield pending === undefined ? { type: 'encoded-batch', batch, encoded } : { type: 'encoded-batch', batch, encoded, pending };
+    yield { type: 'encoded-batch', batch, encoded, ...(pending !== undefined ? { pending } : {}), ...(lasting !== undefined ? { lasting } : {}) };
   }
 }
 

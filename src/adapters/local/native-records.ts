@@ -16,6 +16,7 @@ import { MAX_FIELD_CHARS, MAX_MAP_KEY_CHARS } from '#core/events/fields.ts';
 import { normalizeRecord, OTHER_SELECTABLE_SOURCES, S3_OBJECT_OPERATIONS } from '#core/events/normalize.ts';
 import { PRINCIPAL_TYPES } from '#core/events/principal.ts';
 import { encodeNormalized } from './normalized-codec.ts';
+import type { LastingStringsPart } from './lasting-strings.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
 /** One batch as the addon returns it: `count` records from `firstIndex`, the placeholders' records in `pending`. */
@@ -25,13 +26,18 @@ interface NativeBatch {
   readonly count: number;
   /** For each record left to JavaScript, in turn: its index and its text. */
   readonly pending?: readonly (number | string)[];
+  /** When asked to keep lasting strings. */
+  readonly lasting?: LastingStringsPart;
 }
 
 /** See native/records.cc's encodeFile. */
 type NativeFile = { readonly batches: readonly NativeBatch[] } | { readonly text: Buffer } | null;
 
 export interface NativeRecordsAddon {
-  encodeFile(file: Buffer, batchSize: number, maxBytes: number): NativeFile;
+  /** `lasting`: the batches name the strings this thread's earlier batches sent twice by their place in its list (lasting-strings.ts). */
+  encodeFile(file: Buffer, batchSize: number, maxBytes: number, lasting?: boolean): NativeFile;
+  /** This thread's lasting strings start again with its next batch (which says so), for a new list on the decoding side. */
+  restartLasting(): void;
   /** glibc's `mallopt` of M_ARENA_MAX and M_MMAP_THRESHOLD: whether they were set (false where the C library is another). */
   tuneMalloc(arenaMax: number, mmapThresholdBytes: number): boolean;
   /** The constants of `normalizeRecord` the addon reads by: given once a thread has loaded it (`loadNativeRecords`). */
@@ -53,6 +59,8 @@ export interface EncodedRecords {
   readonly count: number;
   readonly encoded: EncodedValue;
   readonly pending?: EncodedValue;
+  /** With `nativeReader({ lasting: true })`: what the batch adds to its reader's lasting strings. */
+  readonly lasting?: LastingStringsPart;
 }
 
 /**
@@ -118,18 +126,29 @@ export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env, problems
 };
 
 /** The native reader as `ReadOptions.native` takes it, or undefined where it is not built or turned off. */
-export const nativeReader = (env: NodeJS.ProcessEnv = process.env): ((file: Buffer, batchSize: number, maxBytes: number) => NativeReading) | undefined => {
+/**
+ * The native reader as `ReadOptions.native` takes it, or undefined where it is not built or turned off. With
+ * `lasting`, its batches name the strings its earlier batches sent by their place in a list the one who decodes
+ * them keeps too (lasting-strings.ts): a reader thread's batches, decoded in the order they were made.
+ */
+export const nativeReader = (env: NodeJS.ProcessEnv = process.env, { lasting = false } = {}): ((file: Buffer, batchSize: number, maxBytes: number) => NativeReading) | undefined => {
   const addon = loadNativeRecords(env);
-  return addon === undefined ? undefined : (file, batchSize, maxBytes) => readNatively(addon, file, batchSize, maxBytes);
+  return addon === undefined ? undefined : (file, batchSize, maxBytes) => readNatively(addon, file, batchSize, maxBytes, lasting);
 };
 
 /** A file's bytes as read from disk, through the native reader: see `NativeReading`. */
-export const readNatively = (addon: NativeRecordsAddon, file: Buffer, batchSize: number, maxBytes: number): NativeReading => {
-  const reading = addon.encodeFile(file, batchSize, maxBytes);
+export const readNatively = (addon: NativeRecordsAddon, file: Buffer, batchSize: number, maxBytes: number, lasting = false): NativeReading => {
+  const reading = addon.encodeFile(file, batchSize, maxBytes, lasting);
   if (reading === null) return undefined;
   if ('text' in reading) return reading;
   return {
-    batches: reading.batches.map(({ encoded, firstIndex, count, pending }) => (pending === undefined ? { firstIndex, count, encoded } : { firstIndex, count, encoded, pending: pendingResults(pending) })),
+    batches: reading.batches.map(({ encoded, firstIndex, count, pending, lasting: part }) => ({
+      firstIndex,
+      count,
+      encoded,
+      ...(pending !== undefined ? { pending: pendingResults(pending) } : {}),
+      ...(part !== undefined ? { lasting: part } : {}),
+    })),
   };
 };
 

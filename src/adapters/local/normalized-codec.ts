@@ -57,10 +57,10 @@ export const encodeNormalized = (results: readonly NormalizeResult[]): EncodedVa
  * The batch's results. `pending` encodes, in turn, the results of the records whose places PENDING tags hold (the
  * native reader's batches); a tag without its result, or a result without its tag, is a damaged encoding.
  */
-export const decodeNormalized = (encoded: EncodedValue, pending?: EncodedValue): NormalizeResult[] => {
+export const decodeNormalized = (encoded: EncodedValue, pending?: EncodedValue, lasting?: readonly string[]): NormalizeResult[] => {
   const filled = pending === undefined ? [] : decodeNormalized(pending);
   let nextFilled = 0;
-  const r = new TokenReader(encoded);
+  const r = new TokenReader(encoded, lasting);
   const count = r.int();
   const out: NormalizeResult[] = new Array<NormalizeResult>(count);
   for (let i = 0; i < count; i++) {

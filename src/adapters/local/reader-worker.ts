@@ -14,7 +14,8 @@ const port = parentPort;
 // Below the engine's thread, which waits for nothing else (see READER_NICENESS).
 lowerThisThreadsPriority(READER_NICENESS);
 let queue = Promise.resolve();
-const native = nativeReader();
+// Its batches name the strings it sent before by their place in a list the engine's thread keeps too (lasting-strings.ts).
+const native = nativeReader(process.env, { lasting: true });
 
 const send = (batch: Omit<RecordBatch, 'records'>, writer: NormalizedBatchWriter): void => {
   const encoded = writer.finish();
@@ -29,9 +30,9 @@ port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'max
     for await (const item of readCloudTrailFileInPieces(request.input, native === undefined ? request.options : { ...request.options, native })) {
       switch (item.type) {
         case 'encoded-batch': {
-          const { batch, encoded, pending } = item;
+          const { batch, encoded, pending, lasting } = item;
           const buffers = [encoded.tokens.buffer, encoded.numbers.buffer, ...(pending !== undefined ? [pending.tokens.buffer, pending.numbers.buffer] : [])];
-          port.postMessage((pending === undefined ? { type: 'normalized', batch, encoded } : { type: 'normalized', batch, encoded, pending }) satisfies ReaderMessage, buffers);
+          port.postMessage({ type: 'normalized', batch, encoded, ...(pending !== undefined ? { pending } : {}), ...(lasting !== undefined ? { lasting } : {}) } satisfies ReaderMessage, buffers);
           break;
         }
         case 'batch':

@@ -5,12 +5,13 @@ import type { RecordBatch, SourceItem } from '#core/ports.ts';
 import { decompressedSize, readCloudTrailFileInBatches, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
 import { nativeReader } from './native-records.ts';
 import { decodeNormalized } from './normalized-codec.ts';
+import { LastingStringsReceiver, type LastingStringsPart } from './lasting-strings.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
 /** What the reader thread sends back: the reader's own items, with batches already normalized (and encoded). */
 export type ReaderMessage =
   | Exclude<SourceItem, { type: 'batch' }>
-  | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly encoded: EncodedValue; readonly pending?: EncodedValue };
+  | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly encoded: EncodedValue; readonly pending?: EncodedValue; readonly lasting?: LastingStringsPart };
 
 /** What `readInputs` yields: the reader's items, with batches normalized. */
 export type ReadItem =
@@ -135,6 +136,8 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
   const readers = Array.from({ length: count }, (_, r) => {
     const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
     const waiting: ReaderMessage[] = [];
+    // Taken as its messages are, in the order it sent them.
+    const lasting = new LastingStringsReceiver();
     worker.on('message', (m: ReaderMessage) => {
       waiting.push(m);
       wake?.();
@@ -159,7 +162,7 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
       ahead.finishOldest();
       ask();
     };
-    return { worker, waiting, ask, fileTaken };
+    return { worker, waiting, lasting, ask, fileTaken };
   });
   try {
     for (const reader of readers) reader.ask();
@@ -172,7 +175,7 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
         done++;
         reader.fileTaken();
       }
-      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded, m.pending) } : m;
+      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded, m.pending, m.lasting !== undefined ? reader.lasting.take(m.lasting) : undefined) } : m;
     }
   } finally {
     await Promise.all(readers.map((r) => r.worker.terminate()));

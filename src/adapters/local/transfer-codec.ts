@@ -179,13 +179,19 @@ export class TokenReader {
   private readonly tokens: Int32Array;
   private readonly numbers: Float64Array;
   private readonly strings: readonly string[];
+  private readonly lasting: readonly string[];
   private t = 0;
   private n = 0;
 
-  constructor(encoded: EncodedValue) {
+  /**
+   * `lasting`: the reader's lasting strings (lasting-strings.ts), which the encoding names as -1 - their place in
+   * the list where it does not hold them in its table.
+   */
+  constructor(encoded: EncodedValue, lasting: readonly string[] = []) {
     this.tokens = encoded.tokens;
     this.numbers = encoded.numbers;
     this.strings = encoded.strings;
+    this.lasting = lasting;
   }
 
   int(): number {
@@ -196,7 +202,7 @@ export class TokenReader {
   string(): string {
     const tag = this.int();
     if (tag !== STRING) throw this.unexpected(tag, 'a string');
-    return this.strings[this.int()] as string;
+    return this.stringAt(this.int());
   }
 
   optionalString(): string | undefined {
@@ -227,7 +233,7 @@ export class TokenReader {
     const tag = this.int();
     switch (tag) {
       case STRING:
-        return this.strings[this.int()];
+        return this.stringAt(this.int());
       case NUMBER:
         return this.numbers[this.n++];
       case OBJECT:
@@ -235,7 +241,7 @@ export class TokenReader {
         const size = this.int();
         const o: Record<string, unknown> = tag === OBJECT ? {} : (Object.create(null) as Record<string, unknown>);
         for (let i = 0; i < size; i++) {
-          const key = this.strings[this.int()] as string;
+          const key = this.stringAt(this.int());
           const v = this.value();
           // An own `__proto__` key is data: assigning it would set the prototype instead.
           if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
@@ -265,6 +271,13 @@ export class TokenReader {
   /** Checks that everything was read: a shorter read means writer and reader disagree. */
   end(): void {
     if (this.t !== this.tokens.length || this.n !== this.numbers.length) throw new TransferCodecError(`damaged encoding: ${this.tokens.length - this.t} tokens and ${this.numbers.length - this.n} numbers left over`);
+  }
+
+  /** The string a token names: a place in the batch's table, or -1 - a place in the lasting strings. */
+  private stringAt(i: number): string {
+    const s = i >= 0 ? this.strings[i] : this.lasting[-1 - i];
+    if (s === undefined) throw new TransferCodecError(`damaged encoding: no string ${i} at token ${this.t - 1} (${this.strings.length} in the table, ${this.lasting.length} lasting)`);
+    return s;
   }
 
   /** Takes an undefined if one comes next. */

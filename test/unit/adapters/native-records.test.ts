@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LastingStringsReceiver } from '#adapters/local/lasting-strings.ts';
 import { LAUNCHER_MALLOC, loadNativeRecords, nativeReaderDisabled, nativeReaderStatus, tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { datasetFiles, datasetRecords, hasDatasets } from '../../helpers/datasets.ts';
 import { nativeAddon as native, nativelyNormalized, readingOf } from '../../helpers/native-reader.ts';
@@ -319,5 +320,70 @@ describe('the native reader', () => {
     const before = gz(`{"x":1,"Records":[${JSON.stringify(getObject)}]}`);
     expectSameReading(before);
     expect(nativelyNormalized(before)).toBeUndefined();
+  });
+});
+
+describe("the native reader's lasting strings", () => {
+  /** What the batches of `files`, read one after the other with lasting strings, add to the list and hold in their tables. */
+  const lastingOf = (files: readonly Buffer[], batchSize = 200) => {
+    native().restartLasting();
+    // restartedAt: each batch that started the list again, as `file:batch` (the first, after restartLasting).
+    const seen = { batches: 0, added: 0, restartedAt: [] as string[], tableStrings: 0, namedLasting: 0 };
+    for (const [f, bytes] of files.entries()) {
+      const reading = native().encodeFile(bytes, batchSize, 256 * 1024 * 1024, true);
+      if (reading === null || 'text' in reading) continue;
+      for (const [i, b] of reading.batches.entries()) {
+        seen.batches++;
+        seen.added += b.lasting?.added.length ?? 0;
+        if (b.lasting?.restarted === true) seen.restartedAt.push(`${f}:${i}`);
+        seen.tableStrings += b.encoded.strings.length;
+        seen.namedLasting += b.encoded.tokens.filter((t) => t < 0).length;
+      }
+    }
+    return seen;
+  };
+  /** Each file read natively with lasting strings, its batches decoded in turn with one list, as a reader thread's are, against JavaScript. */
+  const expectSameReadingInTurn = (files: readonly Buffer[], batchSize?: number): void => {
+    native().restartLasting();
+    const lasting = new LastingStringsReceiver();
+    files.forEach((bytes, i) => {
+      const options = batchSize === undefined ? {} : { batchSize };
+      expect(readingOf(bytes, { ...options, natively: true, lasting }), `file ${i}`).toStrictEqual(readingOf(bytes, { ...options, natively: false }));
+    });
+  };
+
+  it("names what batches repeat by its place in the list, with the same results, over the simulation's records and every dataset record", () => {
+    const sim = simulate({ events: 20_000, seed: 11, anomalies: true }).files.map((f) => file(f.records));
+    expectSameReadingInTurn(sim);
+    const seen = lastingOf(sim);
+    // Principals, keys, buckets, regions, agents: sent once, then named (a batch of 200 records names hundreds of them).
+    expect(seen.added).toBeGreaterThan(50);
+    expect(seen.added).toBeLessThan(seen.tableStrings / 10);
+    expect(seen.namedLasting / seen.batches).toBeGreaterThan(500);
+    native().restartLasting();
+    const without = sim.map((bytes) => native().encodeFile(bytes, 200, 256 * 1024 * 1024)).reduce((n, r) => n + (r !== null && 'batches' in r ? r.batches.reduce((m, b) => m + b.encoded.strings.length, 0) : 0), 0);
+    expect(seen.tableStrings).toBeLessThan(without * 0.8);
+    if (hasDatasets) expectSameReadingInTurn(datasetFiles().map((path) => file(datasetRecords(path))));
+  });
+
+  it('starts the list again past its bound, and says so with the batch that does', () => {
+    // A batch of one record each, two in a row with the same 1,000-character agent: each agent joins the list, and
+    // 2 MiB of them pass its bound.
+    const records = Array.from({ length: 4_600 }, (_, i) => variant(decrypt, { eventID: `id-${i}`, userAgent: `agent-${Math.floor(i / 2)}-${'x'.repeat(1_000)}` }));
+    const files = [file(records.slice(0, 2_300)), file(records.slice(2_300))];
+    const restartedAt = lastingOf(files, 1).restartedAt;
+    expect(restartedAt).toHaveLength(2);
+    expect(restartedAt[0]).toBe('0:0');
+    expectSameReadingInTurn(files, 1);
+  });
+
+  it('starts the list again after a file it left to JavaScript once its batches had begun', () => {
+    const records = Array.from({ length: 6 }, (_, i) => variant(decrypt, { eventID: `id-${i}`, userAgent: `agent-${i % 3}` }));
+    // Valid to its last record, which is not JSON: the native reader has read two batches when it gives the file up.
+    const broken = fileOfTexts([...records.slice(0, 5).map((r) => JSON.stringify(r)), '{"eventID": tru}']);
+    const files = [file(records), broken, file(records), file(records)];
+    // The broken file gives no batches, and the one after it starts the list again.
+    expect(lastingOf(files, 2).restartedAt).toStrictEqual(['0:0', '2:0']);
+    expectSameReadingInTurn(files, 2);
   });
 });

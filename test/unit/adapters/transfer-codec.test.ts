@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LastingStringsReceiver } from '#adapters/local/lasting-strings.ts';
 import { decodeValue, encodeValue, TokenReader, TokenWriter, TransferCodecError } from '#adapters/local/transfer-codec.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import { kmsRecord, s3Record } from '#core/testing/builders.ts';
@@ -94,5 +95,25 @@ describe('transfer codec (reader thread → engine thread)', () => {
 
     expect(() => decodeValue({ ...encoded, tokens: Int32Array.from([99]) })).toThrow(/damaged encoding: tag 99/);
     expect(() => decodeValue({ ...encoded, tokens: Int32Array.from([...encoded.tokens, 0]) })).toThrow(/1 tokens and 0 numbers left over/);
+  });
+
+  it("reads a string a token names by its place in the reader's lasting strings (-1 - place), and refuses one not held", () => {
+    // { a: 'b' } as a table of ['a', 'b'] would encode it, with both strings named from the lasting list instead.
+    const { tokens, numbers } = encodeValue({ a: 'b' });
+    const lastingTokens = tokens.map((t, i) => (i === 2 ? -2 : i === 4 ? -1 : t));
+    expect(Array.from(tokens)).toStrictEqual([7, 1, 0, 5, 1]);
+    const receiver = new LastingStringsReceiver();
+    expect(receiver.take({ added: ['b', 'a'], restarted: false })).toStrictEqual(['b', 'a']);
+    const read = (lasting: readonly string[]): unknown => {
+      const reader = new TokenReader({ tokens: Int32Array.from(lastingTokens), numbers, strings: [] }, lasting);
+      const value = reader.value();
+      reader.end();
+      return value;
+    };
+    expect(read(receiver.take({ added: [], restarted: false }))).toStrictEqual({ a: 'b' });
+    // A batch that starts the list again: its places count from the start.
+    expect(receiver.take({ added: ['x'], restarted: true })).toStrictEqual(['x']);
+    expect(() => read(['x'])).toThrow(/damaged encoding: no string -2 at token 2 \(0 in the table, 1 lasting\)/);
+    expect(() => read(['x'])).toThrow(TransferCodecError);
   });
 });
