@@ -15,8 +15,8 @@ import { createRequire } from 'node:module';
 import { MAX_FIELD_CHARS, MAX_MAP_KEY_CHARS } from '#core/events/fields.ts';
 import { normalizeRecord, OTHER_SELECTABLE_SOURCES, S3_OBJECT_OPERATIONS } from '#core/events/normalize.ts';
 import { PRINCIPAL_TYPES } from '#core/events/principal.ts';
-import { encodeNormalized } from './normalized-codec.ts';
 import type { LastingStringsPart } from './lasting-strings.ts';
+import { encodeNormalized } from './normalized-codec.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
 /** One batch as the addon returns it: `count` records from `firstIndex`, the placeholders' records in `pending`. */
@@ -125,7 +125,6 @@ export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env, problems
   return undefined;
 };
 
-/** The native reader as `ReadOptions.native` takes it, or undefined where it is not built or turned off. */
 /**
  * The native reader as `ReadOptions.native` takes it, or undefined where it is not built or turned off. With
  * `lasting`, its batches name the strings its earlier batches sent by their place in a list the one who decodes

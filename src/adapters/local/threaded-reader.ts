@@ -3,9 +3,9 @@ import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
 import { decompressedSize, readCloudTrailFileInBatches, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { LastingStringsReceiver, type LastingStringsPart } from './lasting-strings.ts';
 import { nativeReader } from './native-records.ts';
 import { decodeNormalized } from './normalized-codec.ts';
-import { LastingStringsReceiver, type LastingStringsPart } from './lasting-strings.ts';
 import type { EncodedValue } from './transfer-codec.ts';
 
 /** What the reader thread sends back: the reader's own items, with batches already normalized (and encoded). */
