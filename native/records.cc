@@ -720,6 +720,58 @@ struct Pending {
   Str text;
 };
 
+// Strings by their bytes, each once, in open addressing: a batch's table of distinct strings, and the lasting ones.
+struct StringTable {
+  std::vector<Str> strings;
+  std::vector<uint32_t> hashes;  // 0 for a string appended without being looked up (`append`)
+  std::vector<int32_t> slots;    // places in `strings`, -1 empty; at most half full
+
+  void reset(size_t slotCount) {
+    strings.clear();
+    hashes.clear();
+    slots.assign(slotCount, -1);
+  }
+  // The place of `s` (of hash `h`), or -1 with `slot` where it would go.
+  int32_t find(const Str& s, uint32_t h, size_t& slot) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const int32_t at = slots[i];
+      if (at < 0) {
+        slot = i;
+        return -1;
+      }
+      const Str& t = strings[at];
+      if (hashes[at] == h && t.n == s.n && std::memcmp(t.p, s.p, s.n) == 0) return at;
+    }
+  }
+  // Adds `s` at the `slot` `find` gave; returns its place.
+  int32_t add(const Str& s, uint32_t h, size_t slot) {
+    const int32_t at = static_cast<int32_t>(strings.size());
+    slots[slot] = at;
+    strings.push_back(s);
+    hashes.push_back(h);
+    if (strings.size() * 2 > slots.size()) grow();
+    return at;
+  }
+  // Adds `s` without it being found later (TokenWriter.unique); returns its place.
+  int32_t append(const Str& s) {
+    strings.push_back(s);
+    hashes.push_back(0);
+    return static_cast<int32_t>(strings.size() - 1);
+  }
+  void grow() {
+    std::vector<int32_t> larger(slots.size() * 2, -1);
+    const size_t mask = larger.size() - 1;
+    for (int32_t at : slots) {
+      if (at < 0) continue;
+      size_t i = hashes[at] & mask;
+      while (larger[i] >= 0) i = (i + 1) & mask;
+      larger[i] = at;
+    }
+    slots.swap(larger);
+  }
+};
+
 // The strings a reader thread has sent once and the engine's thread keeps (src/adapters/local/lasting-strings.ts):
 // a string in the tables of two batches in a row joins the list, and from then on a batch names it by its place
 // there (token -1 - place) instead of holding it in its table. Kept only when encodeFile is asked to (the readers'
@@ -730,9 +782,7 @@ struct LastingStrings {
   std::deque<std::string> texts;  // the strings' bytes, which a deque does not move as it grows
   // The texts of lists started again during a call, which its batches handed over at its end may still name.
   std::vector<std::deque<std::string>> retired;
-  std::vector<Str> strings;
-  std::vector<uint32_t> hashes;
-  std::vector<int32_t> slots = std::vector<int32_t>(1024, -1);  // open addressing over `strings`, -1 empty
+  StringTable table;  // over `texts`
   size_t bytes = 0;
   // The hashes of the strings the last batch's table held, and of those this batch's holds: sets in open
   // addressing, 0 empty. A string whose hash the last batch held joins the list (another string of the same
@@ -742,34 +792,12 @@ struct LastingStrings {
   // The list was emptied since the last batch handed over: the next one says so, for the engine's side to empty its own.
   bool restartPending = false;
 
-  int32_t find(const Str& s, uint32_t h) const {
-    const size_t mask = slots.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const int32_t at = slots[i];
-      if (at < 0) return -1;
-      const Str& t = strings[at];
-      if (hashes[at] == h && t.n == s.n && std::memcmp(t.p, s.p, s.n) == 0) return at;
-    }
-  }
-  int32_t add(const Str& s, uint32_t h) {
+  LastingStrings() { table.reset(1024); }
+  // Adds a copy of `s`, which `table.find` did not find, at the `slot` it gave.
+  int32_t add(const Str& s, uint32_t h, size_t slot) {
     texts.emplace_back(s.p, s.n);
-    const int32_t at = static_cast<int32_t>(strings.size());
-    strings.push_back(Str{texts.back().data(), s.n});
-    hashes.push_back(h);
     bytes += s.n;
-    if (strings.size() * 2 > slots.size()) {
-      std::vector<int32_t> larger(slots.size() * 2, -1);
-      for (size_t k = 0; k < strings.size() - 1; k++) place(larger, static_cast<int32_t>(k));
-      slots.swap(larger);
-    }
-    place(slots, at);
-    return at;
-  }
-  void place(std::vector<int32_t>& into, int32_t at) const {
-    const size_t mask = into.size() - 1;
-    size_t i = hashes[at] & mask;
-    while (into[i] >= 0) i = (i + 1) & mask;
-    into[i] = at;
+    return table.add(Str{texts.back().data(), s.n}, h, slot);
   }
   static bool holds(const std::vector<uint32_t>& set, uint32_t h) {
     const size_t mask = set.size() - 1;
@@ -800,16 +828,14 @@ struct LastingStrings {
     previous.swap(current);
     std::fill(current.begin(), current.end(), 0);
     currentCount = 0;
-    if (!restartPending && strings.size() < kMaxStrings && bytes < kMaxBytes) return false;
+    if (!restartPending && table.strings.size() < kMaxStrings && bytes < kMaxBytes) return false;
     clear();
     return true;
   }
   void clear() {
     retired.push_back(std::move(texts));  // a moved deque keeps its elements where they are
     texts.clear();
-    strings.clear();
-    hashes.clear();
-    slots.assign(1024, -1);
+    table.reset(1024);
     bytes = 0;
     restartPending = false;
   }
@@ -820,9 +846,7 @@ thread_local LastingStrings lastingStrings;
 struct Batch {
   std::vector<int32_t> tokens;
   std::vector<double> numbers;
-  std::vector<Str> strings;
-  std::vector<uint32_t> hashes;
-  std::vector<int32_t> slots;  // open addressing over `strings`, -1 empty
+  StringTable table;
   TextArena* arena;  // strings built here (ARNs and ids made of parts)
   uint32_t firstIndex = 0;
   uint32_t count = 0;
@@ -838,13 +862,11 @@ struct Batch {
   void reset(uint32_t first, TextArena* text, LastingStrings* kept) {
     tokens.clear();
     numbers.clear();
-    strings.clear();
-    hashes.clear();
     pending.clear();
     lasting = kept;
     lastingAdded.clear();
     lastingRestarted = kept != nullptr && kept->nextBatch();
-    slots.assign(512, -1);
+    table.reset(512);
     tokens.push_back(0);  // the count, set when the batch ends
     arena = text;
     firstIndex = first;
@@ -869,42 +891,23 @@ struct Batch {
 
   int32_t distinct(const Str& s) {
     const uint32_t h = hash(s);
+    size_t lastingSlot = 0;
     if (lasting != nullptr) {
-      const int32_t kept = lasting->find(s, h);
+      const int32_t kept = lasting->table.find(s, h, lastingSlot);
       if (kept >= 0) return -1 - kept;
     }
-    const size_t mask = slots.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const int32_t at = slots[i];
-      if (at < 0) {
-        if (lasting != nullptr) {
-          if (LastingStrings::holds(lasting->previous, h)) {
-            const int32_t kept = lasting->add(s, h);
-            lastingAdded.push_back(lasting->strings[kept]);
-            return -1 - kept;
-          }
-          lasting->note(h);
-        }
-        slots[i] = static_cast<int32_t>(strings.size());
-        strings.push_back(s);
-        hashes.push_back(h);
-        if (strings.size() * 2 > slots.size()) grow();
-        return static_cast<int32_t>(strings.size() - 1);
+    size_t slot;
+    const int32_t at = table.find(s, h, slot);
+    if (at >= 0) return at;
+    if (lasting != nullptr) {
+      if (LastingStrings::holds(lasting->previous, h)) {
+        const int32_t kept = lasting->add(s, h, lastingSlot);
+        lastingAdded.push_back(lasting->table.strings[kept]);
+        return -1 - kept;
       }
-      const Str& t = strings[at];
-      if (hashes[at] == h && t.n == s.n && std::memcmp(t.p, s.p, s.n) == 0) return at;
+      lasting->note(h);
     }
-  }
-  void grow() {
-    std::vector<int32_t> larger(slots.size() * 2, -1);
-    const size_t mask = larger.size() - 1;
-    for (int32_t at : slots) {
-      if (at < 0) continue;
-      size_t i = hashes[at] & mask;
-      while (larger[i] >= 0) i = (i + 1) & mask;
-      larger[i] = at;
-    }
-    slots.swap(larger);
+    return table.add(s, h, slot);
   }
   Str make(std::initializer_list<Str> parts) { return arena->join(parts); }
 
@@ -922,9 +925,7 @@ struct Batch {
     if (!has(s)) tokens.push_back(T_UNDEFINED);
     else {
       tokens.push_back(T_STRING);
-      tokens.push_back(static_cast<int32_t>(strings.size()));
-      strings.push_back(s);
-      hashes.push_back(0);
+      tokens.push_back(table.append(s));
     }
   }
   void number(double d) {
@@ -1502,8 +1503,8 @@ napi_value makeBatch(napi_env env, Batch& b) {
   napi_create_arraybuffer(env, b.numbers.size() * sizeof(double), &data, &buffer);
   if (!b.numbers.empty()) std::memcpy(data, b.numbers.data(), b.numbers.size() * sizeof(double));
   napi_create_typedarray(env, napi_float64_array, b.numbers.size(), buffer, 0, &numbers);
-  napi_create_array_with_length(env, b.strings.size(), &strings);
-  for (size_t i = 0; i < b.strings.size(); i++) napi_set_element(env, strings, static_cast<uint32_t>(i), makeString(env, b.strings[i]));
+  napi_create_array_with_length(env, b.table.strings.size(), &strings);
+  for (size_t i = 0; i < b.table.strings.size(); i++) napi_set_element(env, strings, static_cast<uint32_t>(i), makeString(env, b.table.strings[i]));
   napi_value encoded;
   napi_create_object(env, &encoded);
   napi_set_named_property(env, encoded, "tokens", tokens);
