@@ -11,9 +11,12 @@ export const comparableSummary = (summary) => {
   return JSON.stringify(rest);
 };
 
-/** B's figure over A's in each round, and the median of those: `0.917, 0.900 (median 0.908x)`. */
+/** B's figure over A's in each round. */
+const roundRatios = (xb, xa) => xa.map((x, i) => (xb[i] ?? Number.NaN) / x);
+
+/** The rounds' ratios, B over A, and the median of those: `0.917, 0.900 (median 0.908x)`. */
 const ratiosByRound = (xb, xa) => {
-  const pairs = xa.map((x, i) => (xb[i] ?? Number.NaN) / x);
+  const pairs = roundRatios(xb, xa);
   return `${pairs.map((x) => x.toFixed(3)).join(', ')} (median ${median(pairs).toFixed(3)}x)`;
 };
 
@@ -23,7 +26,7 @@ const ratiosByRound = (xb, xa) => {
  * within minutes, a change of a few percent needs many rounds to show: the interval says when it has not.
  */
 const verdictByRound = (xb, xa) => {
-  const interval = medianInterval(xa.map((x, i) => (xb[i] ?? Number.NaN) / x));
+  const interval = medianInterval(roundRatios(xb, xa));
   if (interval === undefined) return 'too few rounds for a 90% interval of their median (it takes 5)';
   const { low, high, coverage } = interval;
   const verdict = high < 1 ? 'B is faster' : low > 1 ? 'B is slower' : 'B and A cannot be told apart in this many rounds';

@@ -274,7 +274,8 @@ export class LedgerAccumulator {
     const handed: ObjectAccess[] = [];
     const kept: ObjectAccess[] = [];
     for (const a of this.#accessList) (a.day < this.#newestDay ? handed : kept).push(a);
-    for (const day of [...this.#accessesByDay.keys()]) {
+    // Deleting the entry being visited is safe in a Map's iteration.
+    for (const day of this.#accessesByDay.keys()) {
       if (day >= this.#newestDay) continue;
       this.#accesses.deleteUnder(day);
       this.#accessesByDay.delete(day);
