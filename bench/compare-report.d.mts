@@ -4,6 +4,8 @@ export interface ComparedRun {
   readonly seconds: number;
   readonly cpuSeconds: number;
   readonly maxRssMb: number;
+  /** The time the replay waited for its database, when it tells it (a build from 2026-12-05 on, with the ledger). */
+  readonly databaseSeconds?: number | undefined;
 }
 export declare const comparisonLines: (comparison: {
   readonly records: number;

@@ -44,15 +44,16 @@ const range = (xs, digits, unit) => {
  * B's medians to A's, B's wall time over A's in each round with their median (on a host whose speed drifts during
  * the rounds, the rounds' own ratios say more than the medians of ranges that the drift widens) and what they say
  * of the two builds (`verdictByRound`), and whether every run found the same.
- * `runs.a` and `runs.b` hold `{ seconds, cpuSeconds, maxRssMb }`; `differing` names the runs whose summary was
- * unlike the first run's.
+ * `runs.a` and `runs.b` hold `{ seconds, cpuSeconds, maxRssMb, databaseSeconds }` (the last when told, see
+ * `databaseLines`); `differing` names the runs whose summary was unlike the first run's.
  */
 export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds, a, b, runs, differing }) => {
   const figures = (rs) => ({ seconds: rs.map((r) => r.seconds), cpu: rs.map((r) => r.cpuSeconds), peak: rs.map((r) => r.maxRssMb) });
   const fa = figures(runs.a);
   const fb = figures(runs.b);
   const ratio = (xb, xa) => `${(median(xb) / median(xa)).toFixed(3)}x`;
-  const width = Math.max(a.length, b.length) + 4;
+  // Wide enough for every label of the first column, and two spaces after it.
+  const width = Math.max(...[`A ${a}`, `B ${b}`, 'B / A (medians)', 'database time'].map((label) => label.length)) + 2;
   const row = (name, f) => `${name.padEnd(width)}${range(f.seconds, 2, ' s').padEnd(18)}${range(f.cpu, 1, ' s').padEnd(16)}${range(f.peak, 0, ' MB')}`;
   return [
     `${records.toLocaleString('en-US')} records${recordsPerFile === undefined ? '' : ` in files of ${recordsPerFile.toLocaleString('en-US')}`}${days === undefined ? '' : ` over ${days} days`}, ${ledger ? 'with' : 'without'} the ledger, ${rounds} alternating round(s)`,
@@ -62,9 +63,27 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
     `${'B / A (medians)'.padEnd(width)}${ratio(fb.seconds, fa.seconds).padEnd(18)}${ratio(fb.cpu, fa.cpu).padEnd(16)}${ratio(fb.peak, fa.peak)}`,
     `${'B / A by round'.padEnd(width)}${ratiosByRound(fb.seconds, fa.seconds)} (wall time)`,
     `${''.padEnd(width)}${verdictByRound(fb.seconds, fa.seconds)}`,
+    ...databaseLines(runs, width),
     differing.length === 0
       ? 'same output: every run gave the same summary (records, events, keys, findings, …)'
       : `different output: ${differing.join('; ')} gave a summary unlike the first run's`,
+  ];
+};
+
+/**
+ * The time each replay waited for its database (`databaseSeconds`, from the mark src/cli/database-time.ts leaves),
+ * compared as the wall time is: about a fifth of a replay with the ledger, it moves less from run to run, so a
+ * change to the database's side shows here before it shows in the wall time. None when a build does not tell it
+ * (one from before 2026-12-05, or a replay without the ledger).
+ */
+const databaseLines = (runs, width) => {
+  const xa = runs.a.map((r) => r.databaseSeconds);
+  const xb = runs.b.map((r) => r.databaseSeconds);
+  if ([...xa, ...xb].some((x) => x === undefined)) return [];
+  return [
+    `${'database time'.padEnd(width)}A ${range(xa, 2, ' s')}, B ${range(xb, 2, ' s')} (B / A of the medians ${(median(xb) / median(xa)).toFixed(3)}x)`,
+    `${'B / A by round'.padEnd(width)}${ratiosByRound(xb, xa)} (database time)`,
+    `${''.padEnd(width)}${verdictByRound(xb, xa)}`,
   ];
 };
 

@@ -19,6 +19,10 @@
 // the same 8-round comparison gave medians of 0.961x, 1.044x and 1.002x on 2026-12-05: a change of a few percent
 // shows only once the interval leaves 1 out, which can take 15 rounds or more.
 //
+// With the ledger, each run also tells the time it waited for its database (src/cli/database-time.ts), and the
+// printout compares that too, round by round: a fifth of a replay, it shows a change to the database's side that the
+// wall time's spread hides.
+//
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay
 // finds is reported, since it is then not the same work measured twice.
@@ -154,7 +158,8 @@ function compareReplays() {
   const runs = { a: [], b: [] };
   let reference;
   const differing = [];
-  const line = (r) => `${r.seconds.toFixed(2).padStart(7)} s  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${String(r.maxRssMb).padStart(4)} MB`;
+  const line = (r) =>
+    `${r.seconds.toFixed(2).padStart(7)} s  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${String(r.maxRssMb).padStart(4)} MB${r.databaseSeconds === undefined ? '' : `  ${r.databaseSeconds.toFixed(2).padStart(5)} s database`}`;
   say(`${rounds} round(s) of ${records.toLocaleString('en-US')} records ${ledger ? 'with' : 'without'} the ledger, from ${input}`);
   for (let round = 0; round < rounds; round++) {
     for (const which of roundOrder(round)) {

@@ -13,7 +13,8 @@ export const say = (line) => process.stderr.write(`${line}\n`);
 
 /**
  * Runs a command to its end and times it. A process started with `--import bench/baselines/max-rss.mjs` also
- * reports its peak resident memory and the CPU time of all its threads.
+ * reports its peak resident memory and the CPU time of all its threads, and a replay with a database the time it
+ * waited for the database.
  */
 export const timed = (command, args, options = {}) => {
   const started = performance.now();
@@ -22,7 +23,11 @@ export const timed = (command, args, options = {}) => {
   if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${run.status}):\n${run.stderr?.slice(-2000)}`);
   const rss = /KDM_BENCH_MAXRSS_KB=(\d+)/.exec(run.stderr ?? '');
   const cpu = /KDM_BENCH_CPU_MS=(\d+)/.exec(run.stderr ?? '');
-  return { seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : undefined };
+  const database = /KDM_BENCH_DATABASE_MS=(\d+)/.exec(run.stderr ?? '');
+  return {
+    seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : undefined,
+    databaseSeconds: database ? Number(database[1]) / 1000 : undefined,
+  };
 };
 
 /** Builds a checkout's `dist/` with its own `scripts/build.mjs` (its errors on this process's stderr). */
@@ -78,5 +83,8 @@ export const replay = (dir, { ledger = true, into, env, kdm = KDM, launcher = tr
     : timed(process.execPath, ['--import', measured, kdm, ...args], env !== undefined ? { env: { ...process.env, ...env } } : {});
   const summary = JSON.parse(run.stdout);
   const records = summary.records.read;
-  return { seconds: run.seconds, perSecond: Math.round(records / run.seconds), maxRssMb: Math.round(run.maxRssKb / 1024), cpuSeconds: run.cpuSeconds, records, findings: summary.findings.total, summary, db };
+  return {
+    seconds: run.seconds, perSecond: Math.round(records / run.seconds), maxRssMb: Math.round(run.maxRssKb / 1024), cpuSeconds: run.cpuSeconds,
+    databaseSeconds: run.databaseSeconds, records, findings: summary.findings.total, summary, db,
+  };
 };

@@ -25,6 +25,7 @@ import { cannotWriteOutput, checkOutputPath } from './output-file.ts';
 import { sameFileAs } from '#adapters/local/file-paths.ts';
 import { replayedFileName, type ReplayedFileName } from '#adapters/local/replayed-files.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
+import { DATABASE_TIME_MARK, timedDatabase } from './database-time.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -169,7 +170,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   let findingsSink: JsonlFindingSink | undefined;
   let progress: Progress | undefined;
   // DuckDB (about 190 ms and 35 MB to load) only with --db, and the AWS SDK (230 ms, 36 MB) only with --publish.
-  const db =
+  const opened =
     options.db === undefined
       ? undefined
       : await (await loadLedgerDatabase()).openLedgerDatabase(options.db, {
@@ -178,6 +179,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
           onUpgrade: (note) => stderr.write(`kdm: ${safeText(options.db ?? '')}: ${note}\n`),
         });
+  // The time the replay waits for the database, told once it is closed (database-time.ts).
+  const timing = opened === undefined ? undefined : timedDatabase(opened);
+  const db = timing?.db;
   // Ctrl-C in a long replay: say what the database holds and how to go on, and leave no partial findings file
   // behind (the one a run that fails removes), rather than vanish. Exiting at once is safe: DuckDB's log keeps
   // each checkpoint's commit, and the next open discards the rest.
@@ -217,6 +221,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   } finally {
     for (const signal of INTERRUPTS) process.off(signal, onSignal);
     db?.close();
+    if (timing !== undefined) performance.mark(DATABASE_TIME_MARK, { detail: timing.spent });
   }
 
   async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined, ledger: LedgerAccumulator): Promise<ReplayResult> {

@@ -15,8 +15,9 @@ describe('npm run bench:compare', () => {
 
     expect(run.stderr).toContain(`building ${head} …`);
     expect(run.stderr).toContain(`building HEAD (${head}) …`);
-    expect(run.stderr).toMatch(/round 1 {2}A .* s CPU .* MB\n/);
-    expect(run.stderr).toMatch(/round 1 {2}B .* s CPU .* MB\n/);
+    // Each run with the time it waited for its database (the mark the replay leaves, read in the measured process).
+    expect(run.stderr).toMatch(/round 1 {2}A .* s CPU .* MB +\d+\.\d\d s database\n/);
+    expect(run.stderr).toMatch(/round 1 {2}B .* s CPU .* MB +\d+\.\d\d s database\n/);
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('2,000 records, with the ledger, 1 alternating round(s)');
@@ -26,7 +27,10 @@ describe('npm run bench:compare', () => {
     expect(lines[4]).toMatch(/^B \/ A \(medians\)\s+\d\.\d{3}x\s+\d\.\d{3}x\s+\d\.\d{3}x$/);
     expect(lines[5]).toMatch(/^B \/ A by round\s+\d\.\d{3} \(median \d\.\d{3}x\) \(wall time\)$/);
     expect(lines[6]).toMatch(/too few rounds for a 90% interval/);
-    expect(lines[7]).toMatch(/^same output/);
+    expect(lines[7]).toMatch(/^database time\s+A \d+\.\d\d s, B \d+\.\d\d s \(B \/ A of the medians \d\.\d{3}x\)$/);
+    expect(lines[8]).toMatch(/^B \/ A by round\s+\d\.\d{3} \(median \d\.\d{3}x\) \(database time\)$/);
+    expect(lines[9]).toMatch(/too few rounds for a 90% interval/);
+    expect(lines[10]).toMatch(/^same output/);
     // Its worktrees are gone.
     expect(spawnSync('git', ['worktree', 'list', '--porcelain'], { cwd: REPO, encoding: 'utf8' }).stdout).not.toMatch(/kdm-compare-/);
   });

@@ -70,6 +70,21 @@ describe('npm run bench:compare, its printout and rules', () => {
     expect(verdict([1.05, 1.04, 1.06, 1.08, 1.03])).toBe('1.030–1.080x holds their median (93.7% sure): B is slower');
   });
 
+  it("compares the time the replays waited for their database as it compares their wall time, when both builds tell it", () => {
+    const runs = (seconds: readonly number[], database: readonly (number | undefined)[]) => seconds.map((s, i) => ({ seconds: s, cpuSeconds: 12, maxRssMb: 250, databaseSeconds: database[i] }));
+    const compared = (a: readonly (number | undefined)[], b: readonly (number | undefined)[]) =>
+      comparisonLines({ records: 1_000_000, recordsPerFile: undefined, ledger: true, rounds: 5, a: 'a', b: 'b', runs: { a: runs([8, 8, 8, 8, 8], a), b: runs([8, 8, 8, 8, 8], b) }, differing: [] });
+
+    const lines = compared([1.3, 1.25, 1.4, 1.3, 1.35], [1.1, 1.1, 1.2, 1.15, 1.1]);
+    expect(lines[7]).toMatch(/^database time\s+A 1\.25–1\.40 s, B 1\.10–1\.20 s \(B \/ A of the medians 0\.846x\)$/);
+    // Each round's pair: 1.1/1.3, 1.1/1.25, 1.2/1.4, 1.15/1.3, 1.1/1.35.
+    expect(lines[8]).toMatch(/^B \/ A by round\s+0\.846, 0\.880, 0\.857, 0\.885, 0\.815 \(median 0\.857x\) \(database time\)$/);
+    expect(lines[9]?.trim()).toBe('0.815–0.885x holds their median (93.7% sure): B is faster');
+    expect(lines[10]).toMatch(/^same output/);
+    // A build that does not tell it (one from before it was measured): no such lines.
+    expect(compared([undefined, undefined, undefined, undefined, undefined], [1.1, 1.1, 1.2, 1.15, 1.1])[7]).toMatch(/^same output/);
+  });
+
   it('names the runs whose output differed', () => {
     const run = { seconds: 1, cpuSeconds: 1, maxRssMb: 100 };
     const lines = comparisonLines({ records: 2000, recordsPerFile: 1000, ledger: false, rounds: 1, a: 'a', b: 'b', runs: { a: [run], b: [run] }, differing: ['b, round 1'] });
