@@ -72,8 +72,8 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
 
 /**
  * The time each replay waited for its database (`databaseSeconds`, from the mark src/cli/database-time.ts leaves),
- * compared as the wall time is: about a fifth of a replay with the ledger, it moves less from run to run, so a
- * change to the database's side shows here before it shows in the wall time. None when a build does not tell it
+ * compared as the wall time is: about a quarter of a replay with the ledger, a change to the database's side shows
+ * against it before it shows against the wall time. None when a build does not tell it
  * (one from before 2026-12-05, or a replay without the ledger).
  */
 const databaseLines = (runs, width) => {

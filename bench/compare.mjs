@@ -20,8 +20,8 @@
 // shows only once the interval leaves 1 out, which can take 15 rounds or more.
 //
 // With the ledger, each run also tells the time it waited for its database (src/cli/database-time.ts), and the
-// printout compares that too, round by round: a fifth of a replay, it shows a change to the database's side that the
-// wall time's spread hides.
+// printout compares that too, round by round: a quarter of a replay, it shows a change to the database's side that
+// the wall time's spread can hide.
 //
 // Each round runs both builds, in turn order A B, then B A, and so on. Every run's summary (records, events,
 // findings, keys, …, all but its duration) must equal the first run's: a change that alters what the replay

@@ -1,10 +1,10 @@
 /**
- * How long a replay waits for its database, step by step. DuckDB runs each step while the engine's thread waits,
- * so this time is all on the replay's critical path: about 1.3 s of a 1M-record replay's 7.5 (docs/performance.md).
- * A replay measures it around every call, and tells it once the database is closed as a User Timing mark
- * (`performance.mark(DATABASE_TIME_MARK, { detail })`), which `npm run bench:compare` reads in the measured process
- * (bench/baselines/max-rss.mjs): a change to the database's side then shows against a figure a fifth the size of
- * the replay's, which moves less from one run to the next.
+ * How long a replay spends in its database's steps. The engine's thread does nothing else meanwhile (it stages the
+ * rows, then waits for DuckDB's statements), so this time is all on the replay's critical path: about 2 s of a
+ * 1M-record replay's 7.5, 1.3 s of it in DuckDB's statements (docs/performance.md). A replay measures it around
+ * every call, and tells it once the database is closed as a User Timing mark (`performance.mark(DATABASE_TIME_MARK,
+ * { detail })`), which `npm run bench:compare` reads in the measured process (bench/baselines/max-rss.mjs): a change
+ * to the database's side then shows against a figure a quarter the size of the replay's.
  */
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 
@@ -14,8 +14,9 @@ export const DATABASE_TIME_MARK = 'kdm:database-time';
 export type DatabaseTime = Record<string, { calls: number; ms: number }>;
 
 /**
- * `db` with each of its methods timed into `spent`: until the promise it returns settles, or until it returns. Its
- * methods use no `this`, so they are called as they are.
+ * `db` with each of its methods timed into `spent`: until the promise it returns settles, or until it returns. The
+ * database is a plain object of closures (no `this`, no getters), so its methods are called as they are and its
+ * other properties copied.
  */
 export const timedDatabase = (db: LedgerDatabase): { readonly db: LedgerDatabase; readonly spent: DatabaseTime } => {
   const spent: DatabaseTime = {};
@@ -45,6 +46,3 @@ export const timedDatabase = (db: LedgerDatabase): { readonly db: LedgerDatabase
   }
   return { db: wrapped as unknown as LedgerDatabase, spent };
 };
-
-/** The milliseconds of every step in `time`. */
-export const totalDatabaseMs = (time: DatabaseTime): number => Object.values(time).reduce((sum, step) => sum + step.ms, 0);
