@@ -29,7 +29,7 @@ export const readingOf = (
     ...items.flatMap((i) => {
       if (i.type !== 'encoded-batch') return [];
       if (lasting !== undefined && i.lasting === undefined) throw new Error('a batch read with lasting strings says nothing of them');
-      return [{ file: i.batch.file, indexes: i.batch.indexes, results: decodeNormalized(i.encoded, i.pending, i.lasting !== undefined ? lasting?.take(i.lasting) : undefined) }];
+      return [{ file: i.batch.file, indexes: i.batch.indexes, results: decodeNormalized(i.encoded, i.pending, lasting?.take(i.lasting)) }];
     }),
   ];
 };

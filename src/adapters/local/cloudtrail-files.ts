@@ -4,9 +4,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
-import type { LastingStringsPart } from './lasting-strings.ts';
-import type { EncodedRecords, NativeReading } from './native-records.ts';
-import type { EncodedValue } from './transfer-codec.ts';
+import type { EncodedRecords, EncodedResults, NativeReading } from './native-records.ts';
 
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -246,14 +244,9 @@ export interface BatchPiece {
 export type PieceItem = SourceItem | BatchPiece | EncodedBatch;
 
 /** A batch the native reader normalized and encoded (`ReadOptions.native`): its records numbered from `firstIndex`. */
-export interface EncodedBatch {
+export interface EncodedBatch extends EncodedResults {
   readonly type: 'encoded-batch';
   readonly batch: Omit<RecordBatch, 'records'>;
-  readonly encoded: EncodedValue;
-  /** The results of the records the native reader left to JavaScript (see `EncodedRecords`). */
-  readonly pending?: EncodedValue;
-  /** What the batch adds to its reader's lasting strings, when it keeps them (see `EncodedRecords`). */
-  readonly lasting?: LastingStringsPart;
 }
 
 /**
@@ -333,9 +326,9 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
 
 /** The native reader's batches, each numbered as a batch read here would be. */
 function* fromEncodedRecords(file: string, batches: readonly EncodedRecords[]): Generator<PieceItem> {
-  for (const { firstIndex, count, encoded, pending, lasting } of batches) {
+  for (const { firstIndex, count, ...results } of batches) {
     const batch = { file, indexes: Array.from({ length: count }, (_, i) => firstIndex + i), firstIndex };
-    yield { type: 'encoded-batch', batch, encoded, ...(pending !== undefined ? { pending } : {}), ...(lasting !== undefined ? { lasting } : {}) };
+    yield { type: 'encoded-batch', batch, ...results };
   }
 }
 

@@ -25,8 +25,12 @@ export interface LastingStringsPart {
 export class LastingStringsReceiver {
   #strings: string[] = [];
 
-  /** The list once `part` is taken: what the batch that brought it is decoded with (`decodeNormalized`'s `lasting`). */
-  take(part: LastingStringsPart): readonly string[] {
+  /**
+   * The list once `part` is taken: what the batch that brought it is decoded with (`decodeNormalized`'s `lasting`).
+   * None for a batch that brought none (one its reader did not encode with lasting strings).
+   */
+  take(part: LastingStringsPart | undefined): readonly string[] | undefined {
+    if (part === undefined) return undefined;
     if (part.restarted) this.#strings = [];
     for (const s of part.added) this.#strings.push(s);
     return this.#strings;

@@ -51,16 +51,21 @@ export interface NativeRecordsAddon {
 }
 
 /**
- * A batch of a file, encoded: `count` records numbered from `firstIndex`. The records the addon left to JavaScript
- * hold their places as PENDING tags, and their results are encoded in `pending`, in turn (see `decodeNormalized`).
+ * A batch's normalized results as the native reader encodes them, and as a reader thread hands them on to be
+ * decoded (`decodeNormalized`): the records the addon left to JavaScript hold their places as PENDING tags, and their
+ * results are encoded in `pending`, in turn.
  */
-export interface EncodedRecords {
-  readonly firstIndex: number;
-  readonly count: number;
+export interface EncodedResults {
   readonly encoded: EncodedValue;
   readonly pending?: EncodedValue;
   /** With `nativeReader({ lasting: true })`: what the batch adds to its reader's lasting strings. */
   readonly lasting?: LastingStringsPart;
+}
+
+/** A batch of a file, encoded: `count` records numbered from `firstIndex`. */
+export interface EncodedRecords extends EncodedResults {
+  readonly firstIndex: number;
+  readonly count: number;
 }
 
 /**

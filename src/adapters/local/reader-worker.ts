@@ -30,9 +30,10 @@ port.on('message', (request: { input: InputFile; options: Pick<ReadOptions, 'max
     for await (const item of readCloudTrailFileInPieces(request.input, native === undefined ? request.options : { ...request.options, native })) {
       switch (item.type) {
         case 'encoded-batch': {
-          const { batch, encoded, pending, lasting } = item;
+          const { type: _, batch, ...results } = item;
+          const { encoded, pending } = results;
           const buffers = [encoded.tokens.buffer, encoded.numbers.buffer, ...(pending !== undefined ? [pending.tokens.buffer, pending.numbers.buffer] : [])];
-          port.postMessage({ type: 'normalized', batch, encoded, ...(pending !== undefined ? { pending } : {}), ...(lasting !== undefined ? { lasting } : {}) } satisfies ReaderMessage, buffers);
+          port.postMessage({ type: 'normalized', batch, ...results } satisfies ReaderMessage, buffers);
           break;
         }
         case 'batch':

@@ -3,15 +3,14 @@ import { Worker } from 'node:worker_threads';
 import type { NormalizeResult } from '#core/events/types.ts';
 import type { RecordBatch, SourceItem } from '#core/ports.ts';
 import { decompressedSize, readCloudTrailFileInBatches, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
-import { LastingStringsReceiver, type LastingStringsPart } from './lasting-strings.ts';
-import { nativeReader } from './native-records.ts';
+import { LastingStringsReceiver } from './lasting-strings.ts';
+import { nativeReader, type EncodedResults } from './native-records.ts';
 import { decodeNormalized } from './normalized-codec.ts';
-import type { EncodedValue } from './transfer-codec.ts';
 
 /** What the reader thread sends back: the reader's own items, with batches already normalized (and encoded). */
 export type ReaderMessage =
   | Exclude<SourceItem, { type: 'batch' }>
-  | { readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'>; readonly encoded: EncodedValue; readonly pending?: EncodedValue; readonly lasting?: LastingStringsPart };
+  | ({ readonly type: 'normalized'; readonly batch: Omit<RecordBatch, 'records'> } & EncodedResults);
 
 /** What `readInputs` yields: the reader's items, with batches normalized. */
 export type ReadItem =
@@ -175,7 +174,7 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
         done++;
         reader.fileTaken();
       }
-      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded, m.pending, m.lasting !== undefined ? reader.lasting.take(m.lasting) : undefined) } : m;
+      yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded, m.pending, reader.lasting.take(m.lasting)) } : m;
     }
   } finally {
     await Promise.all(readers.map((r) => r.worker.terminate()));

@@ -104,13 +104,16 @@ describe('transfer codec (reader thread → engine thread)', () => {
     expect(Array.from(tokens)).toStrictEqual([7, 1, 0, 5, 1]);
     const receiver = new LastingStringsReceiver();
     expect(receiver.take({ added: ['b', 'a'], restarted: false })).toStrictEqual(['b', 'a']);
-    const read = (lasting: readonly string[]): unknown => {
+    const read = (lasting: readonly string[] | undefined): unknown => {
       const reader = new TokenReader({ tokens: Int32Array.from(lastingTokens), numbers, strings: [] }, lasting);
       const value = reader.value();
       reader.end();
       return value;
     };
     expect(read(receiver.take({ added: [], restarted: false }))).toStrictEqual({ a: 'b' });
+    // A batch that brought no part (its reader kept no lasting strings) is decoded without the list, which stays.
+    expect(receiver.take(undefined)).toBeUndefined();
+    expect(receiver.take({ added: [], restarted: false })).toStrictEqual(['b', 'a']);
     // A batch that starts the list again: its places count from the start.
     expect(receiver.take({ added: ['x'], restarted: true })).toStrictEqual(['x']);
     expect(() => read(['x'])).toThrow(/damaged encoding: no string -2 at token 2 \(0 in the table, 1 lasting\)/);
