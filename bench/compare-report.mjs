@@ -11,6 +11,9 @@ export const comparableSummary = (summary) => {
   return JSON.stringify(rest);
 };
 
+/** B's median over A's: `0.908x`. */
+const medianRatio = (xb, xa) => `${(median(xb) / median(xa)).toFixed(3)}x`;
+
 /** B's figure over A's in each round. */
 const roundRatios = (xb, xa) => xa.map((x, i) => (xb[i] ?? Number.NaN) / x);
 
@@ -51,7 +54,6 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
   const figures = (rs) => ({ seconds: rs.map((r) => r.seconds), cpu: rs.map((r) => r.cpuSeconds), peak: rs.map((r) => r.maxRssMb) });
   const fa = figures(runs.a);
   const fb = figures(runs.b);
-  const ratio = (xb, xa) => `${(median(xb) / median(xa)).toFixed(3)}x`;
   // Wide enough for every label of the first column, and two spaces after it.
   const width = Math.max(...[`A ${a}`, `B ${b}`, 'B / A (medians)', 'database time'].map((label) => label.length)) + 2;
   const row = (name, f) => `${name.padEnd(width)}${range(f.seconds, 2, ' s').padEnd(18)}${range(f.cpu, 1, ' s').padEnd(16)}${range(f.peak, 0, ' MB')}`;
@@ -60,7 +62,7 @@ export const comparisonLines = ({ records, recordsPerFile, days, ledger, rounds,
     `${''.padEnd(width)}${'wall'.padEnd(18)}${'CPU'.padEnd(16)}peak`,
     row(`A ${a}`, fa),
     row(`B ${b}`, fb),
-    `${'B / A (medians)'.padEnd(width)}${ratio(fb.seconds, fa.seconds).padEnd(18)}${ratio(fb.cpu, fa.cpu).padEnd(16)}${ratio(fb.peak, fa.peak)}`,
+    `${'B / A (medians)'.padEnd(width)}${medianRatio(fb.seconds, fa.seconds).padEnd(18)}${medianRatio(fb.cpu, fa.cpu).padEnd(16)}${medianRatio(fb.peak, fa.peak)}`,
     `${'B / A by round'.padEnd(width)}${ratiosByRound(fb.seconds, fa.seconds)} (wall time)`,
     `${''.padEnd(width)}${verdictByRound(fb.seconds, fa.seconds)}`,
     ...databaseLines(runs, width),
@@ -81,7 +83,7 @@ const databaseLines = (runs, width) => {
   const xb = runs.b.map((r) => r.databaseSeconds);
   if ([...xa, ...xb].some((x) => x === undefined)) return [];
   return [
-    `${'database time'.padEnd(width)}A ${range(xa, 2, ' s')}, B ${range(xb, 2, ' s')} (B / A of the medians ${(median(xb) / median(xa)).toFixed(3)}x)`,
+    `${'database time'.padEnd(width)}A ${range(xa, 2, ' s')}, B ${range(xb, 2, ' s')} (B / A of the medians ${medianRatio(xb, xa)})`,
     `${'B / A by round'.padEnd(width)}${ratiosByRound(xb, xa)} (database time)`,
     `${''.padEnd(width)}${verdictByRound(xb, xa)}`,
   ];
@@ -103,7 +105,7 @@ export const engineComparisonLines = ({ records, a, b, cpuMs, differing }) => {
     `the engine alone over ${records.toLocaleString('en-US')} records, ${measured.a.length} alternating round(s) in one process after ${ENGINE_WARMUP_ROUNDS} of warm-up (CPU time)`,
     row(`A ${a}`, measured.a),
     row(`B ${b}`, measured.b),
-    `${'B / A (medians)'.padEnd(width)}${(median(measured.b) / median(measured.a)).toFixed(3)}x`,
+    `${'B / A (medians)'.padEnd(width)}${medianRatio(measured.b, measured.a)}`,
     `${'B / A by round'.padEnd(width)}${ratiosByRound(measured.b, measured.a)}`,
     `${''.padEnd(width)}${verdictByRound(measured.b, measured.a)}`,
     differing.length === 0
