@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
-import { readInputs } from '#adapters/local/threaded-reader.ts';
+import { readInputs, startReaderThreads, type ReaderThreads } from '#adapters/local/threaded-reader.ts';
 import { nativeReaderStatus, type NativeReaderStatus } from '#adapters/local/native-records.ts';
 import { createJsonlFindingSink, type JsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
@@ -97,6 +97,9 @@ export const MAX_THREADS = 4;
 /** The reason of a file skipped because the database holds it already (told in one line for all). */
 const ALREADY_REPLAYED = 'already-replayed';
 
+/** The reader threads' script, beside the CLI's in dist/ (absent when running from sources: see readInputs). */
+const READER_WORKER_SCRIPT = new URL('./kdm-reader-worker.js', import.meta.url);
+
 /** Signals that end a replay into a database with a word on what it keeps. */
 const INTERRUPTS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -137,6 +140,47 @@ const planAgainst = async (inputs: readonly InputFile[], db: LedgerDatabase | un
   return plan;
 };
 
+/**
+ * What a replay starts while DuckDB loads and its database opens (70–80 ms, more for a new file, which creates its
+ * tables): listing the input, and then the reader threads, which load (60–80 ms) while the list is planned against
+ * the database. Until then each came after the other: 331–413 ms before the first record, of which listing took
+ * 97–118 ms and the readers 67–99 (5,024 files, docs/performance.md). The problems the listing meets are held for
+ * the replay's processor, which does not exist yet; the list is the replay's once taken (`take`), so that it can let
+ * go of it (see readInputs).
+ */
+class InputStart {
+  #listed: Promise<InputFile[]> | undefined;
+  readonly #threads: Promise<ReaderThreads | undefined>;
+  readonly #issues: ReadIssue[] = [];
+
+  constructor(paths: readonly string[], readers: number, workerScript: URL) {
+    const listed = expandInputs(paths, (issue) => this.#issues.push(issue));
+    this.#listed = listed;
+    // Threads that fail to start are started again by readInputs, which then tells why they failed.
+    this.#threads = listed.then((inputs) => startReaderThreads(inputs, { workerScript, readers })).catch(() => undefined);
+  }
+
+  /** The listed input, once, and each problem met listing it told to `onIssue`, in order. */
+  async take(onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> {
+    const listed = this.#listed;
+    if (listed === undefined) throw new Error('the listed input was taken already');
+    this.#listed = undefined;
+    const inputs = await listed;
+    for (const issue of this.#issues.splice(0)) onIssue(issue);
+    return inputs;
+  }
+
+  /** The reader threads started for the list, for readInputs to read with (undefined where none would be used). */
+  readers(): Promise<ReaderThreads | undefined> {
+    return this.#threads;
+  }
+
+  /** Ends the reader threads unless readInputs has them, once they have started: does not wait for a long listing. */
+  stop(): void {
+    void this.#threads.then((threads) => threads?.terminate());
+  }
+}
+
 /** `kdm replay`: reads archived CloudTrail, runs the same engine as the Lambda, reports activity and findings. */
 export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> => {
   const stdout = options.stdout ?? process.stdout;
@@ -166,19 +210,28 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   const findingsFile = options.findings !== undefined && options.findings !== '-' ? options.findings : undefined;
   if (findingsFile !== undefined) checkOutputPath(findingsFile, 'findings', options.db);
   const engine = createEngine({ rules: options.rules, config: options.config });
+  // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them.
+  const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
+  const inputStart = new InputStart(options.paths, threads - 1, READER_WORKER_SCRIPT);
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
   let progress: Progress | undefined;
   // DuckDB (about 190 ms and 35 MB to load) only with --db, and the AWS SDK (230 ms, 36 MB) only with --publish.
-  const opened =
-    options.db === undefined
-      ? undefined
-      : await (await loadLedgerDatabase()).openLedgerDatabase(options.db, {
-          ...(options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}),
-          ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
-          memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
-          onUpgrade: (note) => stderr.write(`kdm: ${safeText(options.db ?? '')}: ${note}\n`),
-        });
+  let opened: LedgerDatabase | undefined;
+  try {
+    opened =
+      options.db === undefined
+        ? undefined
+        : await (await loadLedgerDatabase()).openLedgerDatabase(options.db, {
+            ...(options.checkpointRows !== undefined ? { checkpointRows: options.checkpointRows } : {}),
+            ...(options.dbMemoryMb !== undefined ? { memoryLimitMb: options.dbMemoryMb } : {}),
+            memoryAdvice: (limitMb) => `run again with a larger --db-memory-mb (for example ${4 * limitMb})`,
+            onUpgrade: (note) => stderr.write(`kdm: ${safeText(options.db ?? '')}: ${note}\n`),
+          });
+  } catch (error) {
+    inputStart.stop();
+    throw error;
+  }
   // The time the replay waits for the database, told once it is closed (database-time.ts).
   const timing = opened === undefined ? undefined : timedDatabase(opened);
   const db = timing?.db;
@@ -220,6 +273,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     throw error;
   } finally {
     for (const signal of INTERRUPTS) process.off(signal, onSignal);
+    inputStart.stop();
     db?.close();
     if (timing !== undefined) performance.mark(DATABASE_TIME_MARK, { detail: timing.spent });
   }
@@ -237,7 +291,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
           });
 
     // Let go of once planned: the readers hold the list from there (see readInputs).
-    let inputs: InputFile[] | undefined = await expandInputs(options.paths, processor.noteIssue);
+    let inputs: InputFile[] | undefined = await inputStart.take(processor.noteIssue);
     // Findings written over a log being read would replace the evidence they came from.
     if (findingsFile !== undefined) {
       const isFindingsFile = sameFileAs(findingsFile);
@@ -278,9 +332,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
-    // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them.
-    const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
-    const reader = readInputs(toRead, { ...readOptions, workerScript: new URL('./kdm-reader-worker.js', import.meta.url), readers: threads - 1 });
+    const reader = readInputs(toRead, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: threads - 1 });
     let records = 0;
     // Ledger rows and accesses held when a write is considered (see ACCUMULATED_LEDGER_ROWS).
     const writeAt = Math.min(ACCUMULATED_LEDGER_ROWS, db?.checkpointRows ?? Number.POSITIVE_INFINITY);

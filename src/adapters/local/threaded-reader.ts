@@ -98,78 +98,137 @@ export const typicalFileBytes = (inputs: readonly (InputFile | undefined)[]): nu
   return sizes[Math.floor(sizes.length / 2)] ?? 0;
 };
 
+/** One reader thread, with the messages it sent that the engine has not taken yet. */
+interface ReaderThread {
+  readonly worker: Worker;
+  readonly waiting: ReaderMessage[];
+  // Taken as its messages are, in the order it sent them.
+  readonly lasting: LastingStringsReceiver;
+}
+
+/**
+ * Reader threads, started before they are given files. A reader takes 60–80 ms from its start to its first batch
+ * (loading its script and the native reader), which a replay can spend opening its database and planning its
+ * input instead of waiting for them (see `startReaderThreads` and runReplay). Until the first file is asked for, a
+ * thread that fails is noted, not thrown: `readInputs` throws it once it reads from the threads.
+ */
+export class ReaderThreads {
+  readonly #threads: ReaderThread[];
+  #wake: (() => void) | undefined;
+  #failure: Error | undefined;
+
+  constructor(script: URL, count: number, youngGenerationMb: number) {
+    this.#threads = Array.from({ length: count }, () => {
+      const thread: ReaderThread = { worker: new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } }), waiting: [], lasting: new LastingStringsReceiver() };
+      thread.worker.on('message', (m: ReaderMessage) => {
+        thread.waiting.push(m);
+        this.#wake?.();
+      });
+      thread.worker.on('error', (e) => {
+        this.#failure ??= e;
+        this.#wake?.();
+      });
+      return thread;
+    });
+  }
+
+  get size(): number {
+    return this.#threads.length;
+  }
+
+  /** Thread `r`, for `readInputs`. */
+  thread(r: number): ReaderThread {
+    return this.#threads[r] as ReaderThread;
+  }
+
+  /** Thread `r`'s oldest message not taken yet, if it sent one; the first failure of any thread, thrown. */
+  take(r: number): ReaderMessage | undefined {
+    if (this.#failure !== undefined) throw this.#failure;
+    return this.thread(r).waiting.shift();
+  }
+
+  /** Resolves when any thread next sends a message or fails. */
+  wait(): Promise<void> {
+    return new Promise<void>((wake) => (this.#wake = wake));
+  }
+
+  /** Ends the threads after the first `count` (fewer files to read than threads started). */
+  async keep(count: number): Promise<void> {
+    await Promise.all(this.#threads.splice(count).map((t) => t.worker.terminate()));
+  }
+
+  /** Ends every thread; again does nothing. */
+  async terminate(): Promise<void> {
+    await this.keep(0);
+  }
+}
+
+/**
+ * Starts the reader threads for `inputs`: at most `readers`, no more than there are files, each with the young
+ * generation their size needs (`readerYoungGenerationMb`). Undefined where they would not be used: no reader
+ * asked for, no worker script (running from sources), or standard input among the inputs.
+ */
+export const startReaderThreads = (inputs: readonly (InputFile | undefined)[], options: { readonly workerScript?: URL | undefined; readonly readers?: number | undefined }): ReaderThreads | undefined => {
+  const script = options.workerScript;
+  const count = Math.min(options.readers ?? 1, inputs.length);
+  if (count < 1 || script === undefined || !existsSync(script) || inputs.some((i) => i?.path === '-')) return undefined;
+  return new ReaderThreads(script, count, readerYoungGenerationMb(typicalFileBytes(inputs)));
+};
+
 /**
  * Reads the inputs in order on `readers` worker threads (read + gunzip + JSON.parse + normalize), a few files
  * ahead of the caller: file i goes to reader i mod `readers`, and items come back in input order. Falls back to
  * reading on this thread when no worker script is available (running from sources), for standard input, or
  * when asked for no reader thread; there too through the native reader where it is built (a machine of one core
- * gains the most from it).
+ * gains the most from it). Threads started already (`startReaderThreads`, for a list these inputs are part of)
+ * (`options.started`) are used instead of new ones, as many as there are files, and ended with the rest.
  *
  * The list is the reader's from the call on: each entry is let go (set to undefined) once the file was handed to
  * a reader, so a replay holds the paths still to read, not all of them. At 25,000 files the paths were 4 MB of a
  * 33 MB heap at the end of a run: live data that grew with the number of files (its effect on the peak is within
  * the runs' spread, see docs/performance.md).
  */
-export async function* readInputs(inputs: (InputFile | undefined)[], options: ReadOptions & { readonly workerScript?: URL; readonly readers?: number }): AsyncGenerator<ReadItem | SourceItem> {
-  const script = options.workerScript;
+export async function* readInputs(
+  inputs: (InputFile | undefined)[],
+  options: ReadOptions & { readonly workerScript?: URL; readonly readers?: number; readonly started?: ReaderThreads | undefined },
+): AsyncGenerator<ReadItem | SourceItem> {
   const files = inputs.length;
-  const count = Math.min(options.readers ?? 1, files);
-  if (count < 1 || script === undefined || !existsSync(script) || inputs.some((i) => i?.path === '-')) {
-    // As a reader thread reads, through the native reader where it is built, the batches it made decoded here.
-    const native = nativeReader();
-    const optionsHere = native === undefined ? options : { ...options, native };
-    for (let i = 0; i < files; i++) {
-      const input = inputs[i];
-      inputs[i] = undefined;
-      if (input === undefined) continue;
-      for await (const item of readCloudTrailFileInBatches(input, optionsHere)) {
-        yield item.type === 'encoded-batch' ? { type: 'normalized', batch: item.batch, results: decodeNormalized(item.encoded, item.pending) } : item;
-      }
-    }
-    return;
-  }
-  const readOptions = { ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}), ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) };
-  let wake: (() => void) | undefined;
-  let failure: Error | undefined;
-  const youngGenerationMb = readerYoungGenerationMb(typicalFileBytes(inputs));
-  const readers = Array.from({ length: count }, (_, r) => {
-    const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } });
-    const waiting: ReaderMessage[] = [];
-    // Taken as its messages are, in the order it sent them.
-    const lasting = new LastingStringsReceiver();
-    worker.on('message', (m: ReaderMessage) => {
-      waiting.push(m);
-      wake?.();
-    });
-    worker.on('error', (e) => {
-      failure = e;
-      wake?.();
-    });
-    // The next input this reader is to read: its files are r, r + count, r + 2 count, ...
-    let next = r;
-    const ahead = new ReadAheadWindow(READ_AHEAD_FILES, READ_AHEAD_BYTES);
-    const ask = (): void => {
-      for (let input = inputs[next]; input !== undefined && ahead.admits(input.bytes); input = inputs[next]) {
-        worker.postMessage({ input, options: readOptions });
-        ahead.add(input.bytes);
-        inputs[next] = undefined;
-        next += count;
-      }
-    };
-    /** The engine took this reader's oldest file whole: room for the next. */
-    const fileTaken = (): void => {
-      ahead.finishOldest();
-      ask();
-    };
-    return { worker, waiting, lasting, ask, fileTaken };
-  });
+  const threads = options.started ?? startReaderThreads(inputs, options);
   try {
+    const count = Math.min(threads?.size ?? 0, files);
+    if (threads === undefined || count < 1 || inputs.some((i) => i?.path === '-')) {
+      await threads?.terminate();
+      yield* readOnThisThread(inputs, options);
+      return;
+    }
+    await threads.keep(count);
+    const readOptions = { ...(options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {}), ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) };
+    const readers = Array.from({ length: count }, (_, r) => {
+      const { worker, lasting } = threads.thread(r);
+      // The next input this reader is to read: its files are r, r + count, r + 2 count, ...
+      let next = r;
+      const ahead = new ReadAheadWindow(READ_AHEAD_FILES, READ_AHEAD_BYTES);
+      const ask = (): void => {
+        for (let input = inputs[next]; input !== undefined && ahead.admits(input.bytes); input = inputs[next]) {
+          worker.postMessage({ input, options: readOptions });
+          ahead.add(input.bytes);
+          inputs[next] = undefined;
+          next += count;
+        }
+      };
+      /** The engine took this reader's oldest file whole: room for the next. */
+      const fileTaken = (): void => {
+        ahead.finishOldest();
+        ask();
+      };
+      return { lasting, ask, fileTaken };
+    });
     for (const reader of readers) reader.ask();
     for (let done = 0; done < files; ) {
-      const reader = readers[done % count] as (typeof readers)[number];
-      while (reader.waiting.length === 0 && failure === undefined) await new Promise<void>((r) => (wake = r));
-      if (failure !== undefined) throw failure;
-      const m = reader.waiting.shift() as ReaderMessage;
+      const r = done % count;
+      const reader = readers[r] as (typeof readers)[number];
+      let m: ReaderMessage | undefined;
+      while ((m = threads.take(r)) === undefined) await threads.wait();
       if (m.type === 'file-done') {
         done++;
         reader.fileTaken();
@@ -177,6 +236,20 @@ export async function* readInputs(inputs: (InputFile | undefined)[], options: Re
       yield m.type === 'normalized' ? { type: 'normalized', batch: m.batch, results: decodeNormalized(m.encoded, m.pending, reader.lasting.take(m.lasting)) } : m;
     }
   } finally {
-    await Promise.all(readers.map((r) => r.worker.terminate()));
+    await threads?.terminate();
+  }
+}
+
+/** `readInputs` without reader threads: as a reader thread reads, through the native reader where it is built, the batches it made decoded here. */
+async function* readOnThisThread(inputs: (InputFile | undefined)[], options: ReadOptions): AsyncGenerator<ReadItem | SourceItem> {
+  const native = nativeReader();
+  const optionsHere = native === undefined ? options : { ...options, native };
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i];
+    inputs[i] = undefined;
+    if (input === undefined) continue;
+    for await (const item of readCloudTrailFileInBatches(input, optionsHere)) {
+      yield item.type === 'encoded-batch' ? { type: 'normalized', batch: item.batch, results: decodeNormalized(item.encoded, item.pending) } : item;
+    }
   }
 }

@@ -3,7 +3,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RECORDS_PIECE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
-import { readInputs } from '#adapters/local/threaded-reader.ts';
+import { ReaderThreads, readInputs, startReaderThreads } from '#adapters/local/threaded-reader.ts';
 import { READER_NICENESS } from '#adapters/local/thread-priority.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
@@ -91,6 +91,63 @@ describe('readInputs on reader threads, which normalize and encode a file\'s rec
     const kinds = here.map((i) => (i as { type: string }).type);
     expect(kinds.filter((k) => k === 'normalized')).toHaveLength(3 + 2 + 2 + 1);
     expect(here).toContainEqual({ type: 'issue', issue: { kind: 'file-failed', origin: { file: join(dir, 'broken.json') }, message: expect.stringMatching(/^invalid JSON: .*\(after its first 240 records, which were read\)$/) } });
+  });
+});
+
+describe('reader threads started before their files are known (startReaderThreads)', () => {
+  /** What reading `inputs` yields, file by file, as plain data. */
+  const readAll = async (inputs: InputFile[], options: Parameters<typeof readInputs>[1]): Promise<unknown[]> => {
+    const out: unknown[] = [];
+    for await (const item of readInputs(inputs, options)) out.push(item);
+    return out;
+  };
+
+  it('read what threads started for the read give, use as many as there are files, and are all ended with it', async () => {
+    const listed = logFiles(6);
+    const toRead = [listed[1], listed[4], listed[5]] as InputFile[];
+    const threads = startReaderThreads(listed, { workerScript: WORKER_SCRIPT, readers: 2 });
+    expect(threads?.size).toBe(2);
+    const started = await readAll([...toRead], { started: threads });
+    expect(threads?.size).toBe(0);
+    expect(started).toEqual(await readAll([...toRead], { workerScript: WORKER_SCRIPT, readers: 2 }));
+    expect(started.filter((i) => (i as { type: string }).type === 'file-done').map((i) => (i as { file: string }).file)).toEqual(toRead.map((i) => i.path));
+
+    // Fewer files than threads: one file, read on the first thread; the other is ended before the first item.
+    const one = startReaderThreads(listed, { workerScript: WORKER_SCRIPT, readers: 2 });
+    const sizesAtEachItem: number[] = [];
+    const fromOne: unknown[] = [];
+    for await (const item of readInputs([listed[0] as InputFile], { started: one })) {
+      sizesAtEachItem.push(one?.size ?? -1);
+      fromOne.push(item);
+    }
+    expect(fromOne).toEqual(await readAll([listed[0] as InputFile], { readers: 0 }));
+    expect(new Set(sizesAtEachItem)).toEqual(new Set([1]));
+    expect(one?.size).toBe(0);
+
+    // Nothing left to read once planned (every file in the database already): the threads are ended, nothing read.
+    const none = startReaderThreads(listed, { workerScript: WORKER_SCRIPT, readers: 2 });
+    expect(await readAll([], { started: none })).toEqual([]);
+    expect(none?.size).toBe(0);
+  });
+
+  it('are not started where they would not be used: no reader asked for, no worker script, standard input to read', () => {
+    const listed = logFiles(2);
+    expect(startReaderThreads(listed, { workerScript: WORKER_SCRIPT, readers: 0 })).toBeUndefined();
+    expect(startReaderThreads(listed, { readers: 2 })).toBeUndefined();
+    expect(startReaderThreads(listed, { workerScript: new URL('file:///no/such/kdm-reader-worker.js'), readers: 2 })).toBeUndefined();
+    expect(startReaderThreads([...listed, { path: '-', bytes: 0 }], { workerScript: WORKER_SCRIPT, readers: 2 })).toBeUndefined();
+    expect(startReaderThreads([], { workerScript: WORKER_SCRIPT, readers: 2 })).toBeUndefined();
+  });
+
+  it('hold a thread that failed while it started until the read, which throws its error and ends the others', async () => {
+    const script = join(mkdtempSync(join(tmpdir(), 'kdm-reader-')), 'failing-reader.mjs');
+    writeFileSync(script, "throw new Error('the reader could not start');\n");
+    const threads = new ReaderThreads(new URL(`file://${script}`), 2, 6);
+    // Time for both to fail before a file is asked for, and nothing is thrown meanwhile (had they not failed yet, the
+    // read would meet the failure later, the same way).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(readAll(logFiles(2), { started: threads })).rejects.toThrow('the reader could not start');
+    expect(threads.size).toBe(0);
   });
 });
 
