@@ -42,7 +42,7 @@ Replay options:
   --summary table|json       Summary format on stdout (default: table)
   --findings <file|->        Write findings as ASFF JSON, one per line
   --threads <n>              1: all on one thread; n (up to ${MAX_THREADS}): read and parse on n-1 threads while
-                             the engine runs (default: ${DEFAULT_THREADS} with 2+ cores)
+                             the engine runs (default: ${DEFAULT_THREADS} with 2+ cores, 1 for input under 2 MiB)
   --db <file>                Keep the decrypt ledger, findings and baselines in this database file
                              (DuckDB; created when absent, continued by later replays into it)
   --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it

@@ -94,6 +94,28 @@ export const DEFAULT_THREADS = 3;
 /** Most threads `--threads` takes: more readers than this only hold more files in memory. */
 export const MAX_THREADS = 4;
 
+/**
+ * Input on disk below which a replay reads on its own thread unless `--threads` says otherwise: reader threads take
+ * 60–80 ms to start and cost a message a batch, which a small input does not win back. Measured on two cores in
+ * alternating runs (2026-12-05), one thread against three: `events/` (9 files) 116–132 against 182–187 ms, 263–273
+ * against 303–313 ms with a new database; 2,000 simulated records (460 KB) 252–265 against 316–328 ms; 20,000 (1.9
+ * MB) 463–504 against 533–544 ms, with a database 797–881 against 827–859; 50,000 (4.1 MB) 584–624 against
+ * 618–638 ms, with a database 942–1,014 against 938–984; 200,000 (17 MB) 1,679–1,872 against 1,365–1,461 ms.
+ */
+export const READER_THREADS_FROM_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The reader threads a replay of `inputs` uses: `threads` (`--threads`) less the engine's own when given; otherwise
+ * none on one core or for less than READER_THREADS_FROM_BYTES on disk, and DEFAULT_THREADS less one from there.
+ */
+export const readerThreadsFor = (inputs: readonly InputFile[], threads: number | undefined, cores: number): number => {
+  if (threads !== undefined) return threads - 1;
+  if (cores < 2) return 0;
+  let bytes = 0;
+  for (const input of inputs) bytes += input.bytes;
+  return bytes < READER_THREADS_FROM_BYTES ? 0 : DEFAULT_THREADS - 1;
+};
+
 /** The reason of a file skipped because the database holds it already (told in one line for all). */
 const ALREADY_REPLAYED = 'already-replayed';
 
@@ -153,11 +175,11 @@ class InputStart {
   readonly #threads: Promise<ReaderThreads | undefined>;
   readonly #issues: ReadIssue[] = [];
 
-  constructor(paths: readonly string[], readers: number, workerScript: URL) {
+  constructor(paths: readonly string[], readersFor: (inputs: readonly InputFile[]) => number, workerScript: URL) {
     const listed = expandInputs(paths, (issue) => this.#issues.push(issue));
     this.#listed = listed;
     // Threads that fail to start are started again by readInputs, which then tells why they failed.
-    this.#threads = listed.then((inputs) => startReaderThreads(inputs, { workerScript, readers })).catch(() => undefined);
+    this.#threads = listed.then((inputs) => startReaderThreads(inputs, { workerScript, readers: readersFor(inputs) })).catch(() => undefined);
   }
 
   /** The listed input, once, and each problem met listing it told to `onIssue`, in order. */
@@ -210,9 +232,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   const findingsFile = options.findings !== undefined && options.findings !== '-' ? options.findings : undefined;
   if (findingsFile !== undefined) checkOutputPath(findingsFile, 'findings', options.db);
   const engine = createEngine({ rules: options.rules, config: options.config });
-  // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them.
-  const threads = options.threads ?? (availableParallelism() > 1 ? DEFAULT_THREADS : 1);
-  const inputStart = new InputStart(options.paths, threads - 1, READER_WORKER_SCRIPT);
+  // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them and enough
+  // input to pay for their start (READER_THREADS_FROM_BYTES): asked of the whole list, then of what is left to read.
+  const cores = availableParallelism();
+  const readersFor = (inputs: readonly InputFile[]): number => readerThreadsFor(inputs, options.threads, cores);
+  const inputStart = new InputStart(options.paths, readersFor, READER_WORKER_SCRIPT);
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
   let progress: Progress | undefined;
@@ -332,7 +356,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
-    const reader = readInputs(toRead, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: threads - 1 });
+    const reader = readInputs(toRead, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: readersFor(toRead) });
     let records = 0;
     // Ledger rows and accesses held when a write is considered (see ACCUMULATED_LEDGER_ROWS).
     const writeAt = Math.min(ACCUMULATED_LEDGER_ROWS, db?.checkpointRows ?? Number.POSITIVE_INFINITY);

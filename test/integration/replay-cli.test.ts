@@ -1,10 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord } from '#core/testing/builders.ts';
+import { READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
 import { DATASETS_DIR, allDatasetRecords, hasDatasets } from '../helpers/datasets.ts';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
@@ -359,5 +361,41 @@ describe('kdm replay --threads', () => {
 
   it('refuses a thread count it cannot use', () => {
     for (const n of ['0', '5', '1.5', 'two']) expect(runKdm(['replay', 'events/', '--threads', n]).stderr).toMatch(/--threads must be a whole number from 1 to 4/);
+  });
+
+  it.runIf(availableParallelism() > 1)('reads less than 2 MiB on its own thread unless told, and more, or what is left to read of it, on two readers', () => {
+    // A replay run with a preload that counts the worker threads that came online and those given files.
+    const COUNTER = join(REPO, 'test', 'fixtures', 'threads', 'count-readers.mjs');
+    const ADDED_LOG = '111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz';
+    const replay = (args: readonly string[]) => {
+      const r = spawnSync(process.execPath, ['--import', COUNTER, KDM, 'replay', ...args, '--summary', 'json'], { cwd: REPO, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const summary = summaryOf(r.stdout) as unknown as Record<string, unknown>;
+      delete summary['durationMs'];
+      return { summary, threads: /worker threads: (\d+) online, (\d+) given work/.exec(r.stderr)?.slice(1).map(Number) };
+    };
+    const sim = mkdtempSync(join(tmpdir(), 'kdm-threads-'));
+    expect(runKdm(['simulate', '--out', sim, '--events', '30000', '--seed', '9']).status).toBe(0);
+    const logs = readdirSync(sim, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json.gz'));
+    expect(logs.reduce((n, f) => n + statSync(join(sim, f)).size, 0)).toBeGreaterThan(READER_THREADS_FROM_BYTES);
+
+    const small = replay(['events/']);
+    expect(small.threads).toEqual([0, 0]);
+    expect(replay(['events/', '--threads', '3'])).toEqual({ ...small, threads: [2, 2] });
+
+    const large = replay([sim]);
+    expect(large.threads).toEqual([2, 2]);
+    expect(replay([sim, '--threads', '1'])).toEqual({ ...large, threads: [0, 0] });
+
+    // Into a database: what is left to read once planned decides. The second replay finds every file in it but one
+    // added since, so the readers started for the listing are given nothing, and ended: the one file is read here.
+    const db = join(mkdtempSync(join(tmpdir(), 'kdm-threads-db-')), 'kdm.duckdb');
+    expect(replay([sim, '--db', db]).threads).toEqual([2, 2]);
+    const added = join(sim, 'added');
+    mkdirSync(added);
+    copyFileSync(join(REPO, 'events', 'cloudtrail', 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '10', '01', ADDED_LOG), join(added, ADDED_LOG));
+    const again = replay([sim, '--db', db]);
+    expect(again.threads?.[1]).toBe(0);
+    expect(again.summary['files']).toMatchObject({ read: 1 });
   });
 });

@@ -181,7 +181,8 @@ export const startReaderThreads = (inputs: readonly (InputFile | undefined)[], o
  * reading on this thread when no worker script is available (running from sources), for standard input, or
  * when asked for no reader thread; there too through the native reader where it is built (a machine of one core
  * gains the most from it). Threads started already (`startReaderThreads`, for a list these inputs are part of)
- * (`options.started`) are used instead of new ones, as many as there are files, and ended with the rest.
+ * (`options.started`) are used instead of new ones, as many as there are files and no more than `readers`, and
+ * ended with the rest.
  *
  * The list is the reader's from the call on: each entry is let go (set to undefined) once the file was handed to
  * a reader, so a replay holds the paths still to read, not all of them. At 25,000 files the paths were 4 MB of a
@@ -195,7 +196,7 @@ export async function* readInputs(
   const files = inputs.length;
   const threads = options.started ?? startReaderThreads(inputs, options);
   try {
-    const count = Math.min(threads?.size ?? 0, files);
+    const count = Math.min(threads?.size ?? 0, options.readers ?? Number.POSITIVE_INFINITY, files);
     if (threads === undefined || count < 1 || inputs.some((i) => i?.path === '-')) {
       await threads?.terminate();
       yield* readOnThisThread(inputs, options);
