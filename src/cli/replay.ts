@@ -165,8 +165,8 @@ const planAgainst = async (inputs: readonly InputFile[], db: LedgerDatabase | un
 /**
  * What a replay starts while DuckDB loads and its database opens (70–80 ms, more for a new file, which creates its
  * tables): listing the input, and then the reader threads, which load (60–80 ms) while the list is planned against
- * the database. Until then each came after the other: 331–413 ms before the first record, of which listing took
- * 97–118 ms and the readers 67–99 (5,024 files, docs/performance.md). The problems the listing meets are held for
+ * the database. Done one after another, the steps took 331–413 ms before the first record, of which listing took
+ * 97–118 ms and the readers 67–99 (5,024 files); overlapped, 266–332 ms (docs/performance.md). The problems the listing meets are held for
  * the replay's processor, which does not exist yet; the list is the replay's once taken (`take`), so that it can let
  * go of it (see readInputs).
  */

@@ -367,8 +367,9 @@ describe('kdm replay --threads', () => {
     // A replay run with a preload that counts the worker threads that came online and those given files.
     const COUNTER = join(REPO, 'test', 'fixtures', 'threads', 'count-readers.mjs');
     const ADDED_LOG = '111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz';
+    const run = (args: readonly string[]) => spawnSync(process.execPath, ['--import', COUNTER, KDM, 'replay', ...args, '--summary', 'json'], { cwd: REPO, encoding: 'utf8' });
     const replay = (args: readonly string[]) => {
-      const r = spawnSync(process.execPath, ['--import', COUNTER, KDM, 'replay', ...args, '--summary', 'json'], { cwd: REPO, encoding: 'utf8' });
+      const r = run(args);
       expect(r.status, r.stderr).toBe(0);
       const summary = summaryOf(r.stdout) as unknown as Record<string, unknown>;
       delete summary['durationMs'];
@@ -397,5 +398,15 @@ describe('kdm replay --threads', () => {
     const again = replay([sim, '--db', db]);
     expect(again.threads?.[1]).toBe(0);
     expect(again.summary['files']).toMatchObject({ read: 1 });
+
+    // A replay that fails once its readers may have started ends them, and exits (a thread left running would keep
+    // the process, and this test, waiting): a database that cannot be opened, findings over a log it reads.
+    const directory = mkdtempSync(join(tmpdir(), 'kdm-threads-dir-'));
+    const unopened = run([sim, '--db', directory]);
+    expect(unopened.status).toBe(1);
+    expect(unopened.stderr).toContain('is a directory, not a database file');
+    const overLog = run([sim, '--findings', join(sim, logs[0] as string)]);
+    expect(overLog.status).toBe(1);
+    expect(overLog.stderr).toMatch(/it is a log file this replay reads/);
   });
 });

@@ -180,8 +180,8 @@ export const startReaderThreads = (inputs: readonly (InputFile | undefined)[], o
  * ahead of the caller: file i goes to reader i mod `readers`, and items come back in input order. Falls back to
  * reading on this thread when no worker script is available (running from sources), for standard input, or
  * when asked for no reader thread; there too through the native reader where it is built (a machine of one core
- * gains the most from it). Threads started already (`startReaderThreads`, for a list these inputs are part of)
- * (`options.started`) are used instead of new ones, as many as there are files and no more than `readers`, and
+ * gains the most from it). Threads started already (`options.started`, from `startReaderThreads` for a list these
+ * inputs are part of) are used instead of new ones, as many as there are files and no more than `readers`, and
  * ended with the rest.
  *
  * The list is the reader's from the call on: each entry is let go (set to undefined) once the file was handed to
