@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
