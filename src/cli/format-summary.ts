@@ -7,13 +7,18 @@ import { formatCount, renderTable, safeText } from './terminal.ts';
 const list = (m: ReadonlyMap<string, number>, n = 12): string =>
   topEntries(m, n).map(([k, v]) => `${safeText(k)} ${formatCount(v)}`).join(', ') + (m.size > n ? `, … (${m.size - n} more)` : '');
 
+/**
+ * How long reading `records` took, as the summary says it: milliseconds under a second (a replay of a few files,
+ * whose rate would be mostly its start), seconds and the rate from there.
+ */
+const readTime = (records: number, durationMs: number): string =>
+  Math.round(durationMs) < 1000 ? `${Math.round(durationMs)} ms` : `${(durationMs / 1000).toFixed(1)} s (${formatCount(Math.round(records / (durationMs / 1000)))} records/s)`;
+
 /** The human summary printed by `kdm replay` (default `--summary table`). */
 export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number): string => {
   const lines: string[] = [];
   const r = s.records;
-  const seconds = durationMs / 1000;
-  lines.push(`kms-decrypt-monitor: read ${formatCount(s.files.read)} file(s), ${formatCount(r.read)} record(s) in ${seconds.toFixed(1)} s` +
-    (seconds > 0 ? ` (${formatCount(Math.round(r.read / seconds))} records/s)` : ''));
+  lines.push(`kms-decrypt-monitor: read ${formatCount(s.files.read)} file(s), ${formatCount(r.read)} record(s) in ${readTime(r.read, durationMs)}`);
   lines.push(`Records   processed ${formatCount(r.processed)}, skipped ${formatCount(r.skipped)}${r.skipped > 0 ? ` (${list(r.skippedByReason)})` : ''}, failed ${formatCount(r.failed)}`);
   if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}`);
   const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';

@@ -15,6 +15,20 @@ const finding = (i: number, severity: Severity, reason = `Reason ${i}.`): Findin
     event: kmsEvent({ atMs: BASE_TIME_MS + minutes(i) }),
   }, BASE_TIME_MS);
 
+describe('kdm replay summary: its first line', () => {
+  it('says how long the read took, in milliseconds under a second and in seconds with the rate from there', () => {
+    const summary = createSummary();
+    summary.files.read = 9;
+    summary.records.read = 22;
+    expect(formatSummaryTable(summary, [], 21.4).split('\n')[0]).toBe('kms-decrypt-monitor: read 9 file(s), 22 record(s) in 21 ms');
+    expect(formatSummaryTable(summary, [], 999.4).split('\n')[0]).toBe('kms-decrypt-monitor: read 9 file(s), 22 record(s) in 999 ms');
+    expect(formatSummaryTable(summary, [], 999.6).split('\n')[0]).toBe('kms-decrypt-monitor: read 9 file(s), 22 record(s) in 1.0 s (22 records/s)');
+    summary.files.read = 5_024;
+    summary.records.read = 1_000_000;
+    expect(formatSummaryTable(summary, [], 7_360).split('\n')[0]).toBe('kms-decrypt-monitor: read 5,024 file(s), 1,000,000 record(s) in 7.4 s (135,870 records/s)');
+  });
+});
+
 describe('kdm replay summary: the findings themselves', () => {
   it('lists the ten most severe active findings, most severe and then most recent first, each with its whole reason', () => {
     const findings = [
