@@ -141,7 +141,7 @@ if (/^\s+NODE_EXTRA_CA_CERTS:/m.test(serverlessYml)) throw new Error('serverless
 // Lambda's Node.js runtimes since Node.js 20 load no certificates beyond Node's own unless the function sets
 // NODE_EXTRA_CA_CERTS, and serverless.yml sets none. A machine's own setting does not go with the code: this one's
 // (NODE_EXTRA_CA_CERTS in its environment) added 38 ms to every Node start, to `node -e ''` (60 against 22 ms) as
-// to the bundles, which put their ratios at 1.7-1.8x where they are 2.7-3.1x as deployed. Both are timed without it.
+// to the bundles, which put their ratios at 1.7-1.8x where they are 3.0-3.2x as deployed. Both are timed without it.
 const { NODE_EXTRA_CA_CERTS: _machineCertificates, ...machineEnv } = process.env;
 const lambdaEnv = { STATE_TABLE: 'bench', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NODE_OPTIONS: deployedNodeOptions };
 /**
