@@ -156,6 +156,23 @@ describe('the packaged Lambda functions', () => {
     expect(new Set(importedIds)).toEqual(new Set(replayedIds));
   });
 
+  it('name the TypeScript sources in the stack trace of a cold start that fails, with no NODE_OPTIONS', async () => {
+    // serverless.yml sets no --enable-source-maps; the functions map their stack traces themselves.
+    expect(readFileSync(join(REPO, 'serverless.yml'), 'utf8')).not.toMatch(/^\s+NODE_OPTIONS:/m);
+    const table = await ddb.newStateTable();
+
+    const run = await invokeBundle('flush-pending', {}, lambdaEnv(table, { KDM_LEDGER_RETENTION_DAYS: '1y' }));
+
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('environment variable KDM_LEDGER_RETENTION_DAYS must be a whole number of at least 1 (got "1y")');
+    // The map's paths, relative to the bundle's directory with their leading `../` dropped (bundled here outside
+    // the repository, so longer than the `functions/shared/live-deps.ts` of dist/lambda/<function>/).
+    const frames = run.stderr.split('\n').filter((line) => line.startsWith('    at '));
+    expect(frames[0]).toMatch(/^ {4}at wholeNumber \(\S*functions\/shared\/live-deps\.ts:\d+:\d+\)$/);
+    expect(frames[1]).toMatch(/^ {4}at createLiveDeps \(\S*functions\/shared\/live-deps\.ts:\d+:\d+\)$/);
+    expect(frames.filter((line) => line.includes('index.mjs'))).toEqual([]);
+  });
+
   it('read the log file an S3 notification names through the lazily loaded S3 client', async () => {
     const table = await ddb.newStateTable();
     const file = join(REPO, 'events', 'cloudtrail', 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '10', '01', '111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz');
