@@ -15,11 +15,13 @@ const lineOf = (text: string): number => FIXTURE_LINES.findIndex((line) => line.
 const OUT = mkdtempSync(join(tmpdir(), 'kdm-stacks-'));
 const BUNDLE = join(OUT, 'index.mjs');
 
-const run = (bundle = BUNDLE): { readonly status: number | null; readonly stacks: string[]; readonly stderr: string } => {
+const run = (bundle = BUNDLE): { readonly status: number | null; readonly stacks: string[]; readonly logged: unknown; readonly stderr: string } => {
   const env = { ...process.env };
   delete env['NODE_OPTIONS'];
   const child = spawnSync(process.execPath, [bundle], { encoding: 'utf8', env });
-  return { status: child.status, stacks: child.stdout.split('\n--\n').filter((s) => s.trim() !== ''), stderr: child.stderr };
+  // The stack traces on stdout; Powertools' logger writes an ERROR line to stderr.
+  const logLine = child.stderr.split('\n').find((line) => line.startsWith('{'));
+  return { status: child.status, stacks: child.stdout.split('\n--\n').filter((s) => s.trim() !== ''), logged: logLine === undefined ? undefined : (JSON.parse(logLine) as unknown), stderr: child.stderr };
 };
 
 beforeAll(async () => {
@@ -41,6 +43,13 @@ describe('stack traces of a minified bundle', () => {
     expect(stacks.join('\n')).not.toContain('index.mjs');
     expect(stacks[1]).toContain('not a whole number of days: "2w"');
     expect(stacks[1]).toContain(`fails.ts:${lineOf('throw new RetentionError')}:`);
+  });
+
+  it('give Powertools\' logger the source\'s place as the error\'s location', () => {
+    const { logged } = run();
+
+    expect(logged).toMatchObject({ message: 'settings refused', error: { name: 'RetentionError', message: 'not a whole number of days: "3d"' } });
+    expect((logged as { error: { location: string } }).error.location).toMatch(new RegExp(`test/fixtures/source-maps/fails\\.ts:${lineOf('throw new RetentionError')}$`));
   });
 
   it('keep the bundle\'s places when its map is missing or unreadable, and never fail to form', () => {
