@@ -15,8 +15,7 @@ import { fileURLToPath } from 'node:url';
  * A frame of a file with a map beside it (`<file>.map`, as esbuild names it) becomes
  * `at wholeNumber (functions/shared/live-deps.ts:52:58)`: the map's path with its leading `../` dropped, which for
  * the functions as they are packaged (each in `dist/lambda/<function>/`) is the file's path in the repository.
- * Other frames (Node's own, a file without a map, a place the map does
- * not cover) keep V8's text.
+ * Other frames (Node's own, a file without a map, a place the map does not cover) keep V8's text.
  */
 export const mapStackTracesToSources = (): void => {
   Error.prepareStackTrace = formatStackTrace;
