@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +29,7 @@ function formatStackTrace(error: Error, sites: readonly NodeJS.CallSite[]): stri
   } catch {
     text = '<error>';
   }
-  for (let i = 0; i < sites.length; i++) text += `\n    at ${frameText(sites, i)}`;
+  for (let i = 0; i < sites.length; i++) text += `\n    at ${frameText(sites[i] as NodeJS.CallSite, sites[i + 1])}`;
   return text;
 }
 
@@ -49,9 +49,9 @@ const sourceMapOf = (fileName: string): SourceMap | null => {
   let found: SourceMap | null = null;
   try {
     const path = fileName.startsWith('file:') ? fileURLToPath(fileName) : fileName.startsWith('/') ? fileName : undefined;
-    if (path !== undefined && existsSync(`${path}.map`)) found = new SourceMap(JSON.parse(readFileSync(`${path}.map`, 'utf8')) as SourceMapPayload);
+    if (path !== undefined) found = new SourceMap(JSON.parse(readFileSync(`${path}.map`, 'utf8')) as SourceMapPayload);
   } catch {
-    found = null; // An unreadable or malformed map: its file's frames keep the bundle's places.
+    found = null; // No map, or an unreadable or malformed one: its file's frames keep the bundle's places.
   }
   sourceMaps.set(fileName, found);
   return found;
@@ -65,16 +65,14 @@ const mappingAt = (map: SourceMap, line: number | null, column: number | null): 
  * The source's name of the function a frame is in: the name the map gives the function's own start, or else the
  * name at the place the next frame down the stack called it from, when that is in the same file.
  */
-const originalFunctionName = (map: SourceMap, sites: readonly NodeJS.CallSite[], i: number): string | undefined => {
-  const site = sites[i] as NodeJS.CallSite;
+const originalFunctionName = (map: SourceMap, site: NodeJS.CallSite, caller: NodeJS.CallSite | undefined): string | undefined => {
   const own = mappingAt(map, site.getEnclosingLineNumber(), site.getEnclosingColumnNumber()).name;
   if (own !== undefined) return own;
-  const caller = sites[i + 1];
   return caller !== undefined && caller.getFileName() === site.getFileName() ? mappingAt(map, caller.getLineNumber(), caller.getColumnNumber()).name : undefined;
 };
 
-const frameText = (sites: readonly NodeJS.CallSite[], i: number): string => {
-  const site = sites[i] as NodeJS.CallSite;
+/** A frame's text as V8 writes it, with the source's place and function name where the map has them. */
+const frameText = (site: NodeJS.CallSite, caller: NodeJS.CallSite | undefined): string => {
   const text = site.toString();
   try {
     const fileName = site.getFileName();
@@ -86,7 +84,7 @@ const frameText = (sites: readonly NodeJS.CallSite[], i: number): string => {
     const place = `${originalSource.replace(/^(?:\.\.\/)+/, '')}:${originalLine + 1}:${originalColumn + 1}`;
     let mapped = text.replace(generated, place);
     const minifiedName = site.getFunctionName();
-    const name = originalFunctionName(map, sites, i);
+    const name = originalFunctionName(map, site, caller);
     if (minifiedName !== null && name !== undefined) mapped = mapped.replace(`${minifiedName} (`, `${name} (`);
     return mapped;
   } catch {
