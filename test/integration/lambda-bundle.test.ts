@@ -171,6 +171,10 @@ describe('the packaged Lambda functions', () => {
     expect(frames[0]).toMatch(/^ {4}at wholeNumber \(\S*functions\/shared\/live-deps\.ts:\d+:\d+\)$/);
     expect(frames[1]).toMatch(/^ {4}at createLiveDeps \(\S*functions\/shared\/live-deps\.ts:\d+:\d+\)$/);
     expect(frames.filter((line) => line.includes('index.mjs'))).toEqual([]);
+    // Node prints the line of the bundle that threw above the error: a line of code, not the whole minified bundle
+    // (125 KB on one line before the bundles' lines were limited).
+    expect(run.stderr).toMatch(/index\.mjs:\d+\n/);
+    expect(Math.max(...run.stderr.split('\n').map((line) => line.length))).toBeLessThan(2_000);
   });
 
   it('read the log file an S3 notification names through the lazily loaded S3 client', async () => {
