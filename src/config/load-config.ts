@@ -5,6 +5,7 @@ import { parseExpiryMs } from '#core/config.ts';
 import { parseDurationMs } from '#core/engine-config.ts';
 import { ConfigError } from '#core/errors.ts';
 import { SEVERITIES } from '#core/rules/define-rule.ts';
+import { systemErrorText } from '#adapters/system-error.ts';
 import { configFileToRead } from './config-file.ts';
 
 /** A tiny schema over the YAML syntax tree, so every message can name the file, line and field. */
@@ -215,7 +216,7 @@ export const loadConfigFile = (path: string | undefined, ruleIds: readonly strin
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError(`cannot read configuration ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    throw new ConfigError(`cannot read configuration ${file}: ${systemErrorText(cause)}`, { cause });
   }
   return { file, config: parseConfig(text, file, ruleIds) };
 };

@@ -151,7 +151,7 @@ describe('kdm usage errors', () => {
     const run = runKdm(['replay', 'events/eventbridge/kms-decrypt.json', 'no/such/file.json', '--summary', 'json']);
 
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/no\/such\/file\.json: cannot open: ENOENT/);
+    expect(run.stderr).toMatch(/no\/such\/file\.json: cannot open: no such file or directory \(ENOENT\)/);
     expect(summaryOf(run.stdout).records.processed).toBe(1);
   });
 
@@ -171,7 +171,7 @@ describe('kdm usage errors', () => {
 
     const missing = runKdm(['replay', join(dir, 'no-such-dir'), '--summary', 'json']);
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/no-such-dir: cannot open: ENOENT/);
+    expect(missing.stderr).toMatch(/no-such-dir: cannot open: no such file or directory \(ENOENT\)/);
     expect(missing.stderr).not.toMatch(/warning/);
 
     expect(runKdm(['replay', 'events/', '--summary', 'json']).stderr).not.toMatch(/warning/);
@@ -200,7 +200,7 @@ describe('kdm replay and a directory it may not list', () => {
     const args = [KDM, 'replay', logs, '--summary', 'json'];
     const run = asRoot ? asNobody(args, root) : spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
 
-    expect(run.stderr).toBe(`kdm: error: ${join(logs, 'b-locked')}: cannot list the directory: EACCES\n`);
+    expect(run.stderr).toBe(`kdm: error: ${join(logs, 'b-locked')}: cannot list the directory: permission denied (EACCES)\n`);
     expect(run.status).toBe(2);
     expect(summaryOf(run.stdout).records.processed).toBe(2);
     expect(summaryOf(run.stdout).files).toMatchObject({ read: 2, failed: 1 });

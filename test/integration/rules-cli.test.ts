@@ -117,7 +117,7 @@ describe('kdm replay with configuration', () => {
     const run = runKdm(['replay', 'events/', '--config', join(tmp, 'missing.yaml')]);
 
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/cannot read configuration .*missing\.yaml: ENOENT/);
+    expect(run.stderr).toMatch(/cannot read configuration .*missing\.yaml: no such file or directory \(ENOENT\)/);
   });
 });
 

@@ -4,6 +4,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { ReadIssue, RecordBatch, SourceItem } from '#core/ports.ts';
+import { systemErrorText } from '../system-error.ts';
 import type { EncodedRecords, EncodedResults, NativeReading } from './native-records.ts';
 
 /** Default cap on one file's decompressed size: a gzip bomb stops here with a clear error. */
@@ -27,7 +28,6 @@ const mib = (bytes: number): number => Math.round(bytes / 1048576);
 /** A file that could not be read as a whole, with why. */
 const fileFailed = (file: string, message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
 /** The error code of what the file system refused (ENOENT, EACCES ...), or the error itself. */
-const errorCode = (cause: unknown): string => (cause as NodeJS.ErrnoException).code ?? String(cause);
 /** Records per batch handed to the engine (big delivery files are split). */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
@@ -99,7 +99,7 @@ const lookAt = async (full: string, entry: Dirent): Promise<Look> => {
 export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
   const out: InputFile[] = [];
   const cannotOpen = (file: string, cause: unknown, why = ''): void =>
-    onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${errorCode(cause)}${why}` });
+    onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${systemErrorText(cause)}${why}` });
   const walked = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     let entries: Dirent[];
@@ -110,7 +110,7 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
       entries = await readdir(dir, { withFileTypes: true });
     } catch (cause) {
       // A directory that refuses to be listed (permissions) is one failed path: the rest of the tree is still read.
-      onIssue({ kind: 'file-failed', origin: { file: dir }, message: `cannot list the directory: ${errorCode(cause)}` });
+      onIssue({ kind: 'file-failed', origin: { file: dir }, message: `cannot list the directory: ${systemErrorText(cause)}` });
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -125,7 +125,7 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
         switch (look.kind) {
           case 'failed':
             // A link that leads nowhere; or a file gone, or refused, between listing and looking.
-            cannotOpen(full, look.cause, entry.isSymbolicLink() ? ' (a symbolic link to what is not there)' : '');
+            cannotOpen(full, look.cause, entry.isSymbolicLink() ? '; it is a symbolic link to what is not there' : '');
             break;
           case 'directory':
             await walk(full);
@@ -676,7 +676,7 @@ async function* readInput<T extends PieceItem>(input: InputFile, options: ReadOp
     // of 1,000 records it saves little, and the readers' fuller read-ahead costs about 12 MB (docs/performance.md).
     buf = input.path === '-' ? await (options.readStdin ?? (() => readAllStdin(mostBytes)))() : readFileSync(input.path);
   } catch (cause) {
-    yield failed(`cannot read: ${errorCode(cause)}`);
+    yield failed(`cannot read: ${systemErrorText(cause)}`);
     yield { type: 'file-done', file: name, bytes: input.bytes };
     return;
   }

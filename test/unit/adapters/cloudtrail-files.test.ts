@@ -276,7 +276,7 @@ describe('expandInputs', () => {
     expect(inputs.map((i) => i.path)).toEqual([join(logs, 'archive-link', '2026', 'a.json.gz'), join(logs, 'b-link.json'), join(logs, 'c.json')]);
     expect(inputs.every((i) => i.bytes > 0)).toBe(true);
     expect(issues.map((i) => [i.kind, i.origin.file, i.message])).toEqual([
-      ['file-failed', join(logs, 'dangling.json'), 'cannot open: ENOENT (a symbolic link to what is not there)'],
+      ['file-failed', join(logs, 'dangling.json'), 'cannot open: no such file or directory (ENOENT); it is a symbolic link to what is not there'],
       ['file-skipped', join(logs, 'notes.txt'), 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)'],
     ]);
   });
