@@ -27,7 +27,6 @@ const mostBytesWithin = (maxBytes: number): number => maxBytes + Math.ceil(maxBy
 const mib = (bytes: number): number => Math.round(bytes / 1048576);
 /** A file that could not be read as a whole, with why. */
 const fileFailed = (file: string, message: string): SourceItem => ({ type: 'issue', issue: { kind: 'file-failed', origin: { file }, message } });
-/** The error code of what the file system refused (ENOENT, EACCES ...), or the error itself. */
 /** Records per batch handed to the engine (big delivery files are split). */
 export const DEFAULT_BATCH_SIZE = 5_000;
 
