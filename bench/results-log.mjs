@@ -20,7 +20,7 @@ export const appendBenchEntry = ({ file, kind, title, lines, figures }) => {
   const sameSize = (entry) => typeof figures.records !== 'number' || entry.records === figures.records;
   const before = earlier.findLast(sameSize);
   const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-  if (before === undefined && earlier.length > 0) {
+  if (before === undefined && earlier.length > 0 && typeof figures.records === 'number') {
     const records = figures.records.toLocaleString('en-US');
     process.stdout.write(`no earlier entry of ${records} records to compare with (the last, of ${earlier.at(-1).records?.toLocaleString('en-US') ?? 'unstated'} records, measured other work)\n`);
   }
