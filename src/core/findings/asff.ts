@@ -137,7 +137,10 @@ export const describeFinding = (f: FindingRecord): string => {
   if (f.network.sourceIp !== undefined) where.push(`source ${f.network.sourceIp}`);
   if (f.network.vpcEndpointId !== undefined) where.push(`VPC endpoint ${f.network.vpcEndpointId}`);
   where.push(`region ${f.region}`);
-  parts.push(`Seen ${f.eventCount} time(s) between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)} from ${where.join(', ')}.`);
+  const when = f.eventCount === 1 || f.firstSeenMs === f.lastSeenMs
+    ? `${f.eventCount === 1 ? 'once' : `${f.eventCount} times`} at ${iso(f.firstSeenMs)}`
+    : `${f.eventCount} times between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)}`;
+  parts.push(`Seen ${when} from ${where.join(', ')}.`);
   return stripControls(parts.join(' '));
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findingIdOf, mergeDetection, MAX_EVIDENCE_IDS } from '#core/findings/finding.ts';
-import { toAsff, truncateText } from '#core/findings/asff.ts';
+import { describeFinding, toAsff, truncateText } from '#core/findings/asff.ts';
 import { toOcsf } from '#core/findings/ocsf.ts';
 import { runRuleCase } from '#core/rules/run-cases.ts';
 import type { Detection } from '#core/rules/define-rule.ts';
@@ -103,7 +103,7 @@ describe('ASFF rendering', () => {
     });
     expect(asff.ProductFields['kdm/EventIds']?.split(' ')).toEqual(finding.eventIds);
     expect(asff.Resources.map((r) => r.Type)).toEqual(['AwsKmsKey', 'AwsIamRole']);
-    expect(asff['Description']).toMatch(/^First Decrypt by Intruder\. Seen 1 time\(s\) between .* from source 198\.51\.100\.9, VPC endpoint vpce-1, region us-east-1\.$/);
+    expect(asff['Description']).toBe(`First Decrypt by Intruder. Seen once at ${new Date(BASE_TIME_MS).toISOString()} from source 198.51.100.9, VPC endpoint vpce-1, region us-east-1.`);
     expect(asff['CreatedAt']).toBe(asff['UpdatedAt']);
   });
 
@@ -139,6 +139,7 @@ describe('a burst\'s finding', () => {
     const [f] = runRuleCase(ruleById('kms-mass-decrypt')!, { name: 'burst', events, expectFindings: 1 }).findings;
 
     expect(f).toMatchObject({ firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + 199 * 500, eventCount: 200 });
+    expect(describeFinding(f!)).toContain(`Seen 200 times between ${new Date(BASE_TIME_MS).toISOString()} and ${new Date(BASE_TIME_MS + 199 * 500).toISOString()} from `);
     expect(f?.eventIds).toHaveLength(MAX_EVIDENCE_IDS);
     expect(f?.eventIds).toEqual(expect.arrayContaining(['e-199', 'e-0', 'e-1', 'e-18']));
   });
