@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
@@ -12,7 +13,7 @@ export const configCommand = (argv: readonly string[]): number => {
   const loaded = loadConfigFile(file, ALL_RULES.map((r) => r.id));
   const c = loaded?.config ?? {};
   process.stdout.write(
-    `${file}: valid (${(c.keys ?? []).length} key(s), ${(c.buckets ?? []).length} bucket(s), ${Object.keys(c.rules ?? {}).length} rule override(s), ${(c.suppressions ?? []).length} suppression(s))\n`,
+    `${file}: valid (${counted((c.keys ?? []).length, 'key')}, ${counted((c.buckets ?? []).length, 'bucket')}, ${counted(Object.keys(c.rules ?? {}).length, 'rule override')}, ${counted((c.suppressions ?? []).length, 'suppression')})\n`,
   );
   // Valid, but no longer applying: told here too, so a check in CI catches it before a replay's findings change.
   for (const s of expiredSuppressions(compileConfig(c).suppressions, Date.now())) {

@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import type { ActivitySummary } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
@@ -18,7 +19,7 @@ const readTime = (records: number, durationMs: number): string =>
 export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number): string => {
   const lines: string[] = [];
   const r = s.records;
-  lines.push(`kms-decrypt-monitor: read ${formatCount(s.files.read)} file(s), ${formatCount(r.read)} record(s) in ${readTime(r.read, durationMs)}`);
+  lines.push(`kms-decrypt-monitor: read ${counted(s.files.read, 'file')}, ${counted(r.read, 'record')} in ${readTime(r.read, durationMs)}`);
   lines.push(`Records   processed ${formatCount(r.processed)}, skipped ${formatCount(r.skipped)}${r.skipped > 0 ? ` (${list(r.skippedByReason)})` : ''}, failed ${formatCount(r.failed)}`);
   if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}`);
   const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';
@@ -63,7 +64,7 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     const shown = mostSevere(active, MOST_SEVERE_SHOWN);
     lines.push('', `Most severe findings (${formatCount(shown.length)} of ${formatCount(active.length)}; each in full, as ASFF, with --findings <file>)`);
     for (const f of shown) {
-      lines.push(`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${formatCount(f.eventCount)} event(s)`);
+      lines.push(`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${counted(f.eventCount, 'event')}`);
       for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
     }
   }

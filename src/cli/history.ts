@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
@@ -134,7 +135,7 @@ const openSource = async (parsed: ReturnType<typeof parseHistoryArgs>, nowMs: nu
   const [{ DynamoDBClient }, { createDynamoDbStateStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('#adapters/aws/dynamodb-state-store.ts')]);
   const store = createDynamoDbStateStore({ client: new DynamoDBClient(values.region !== undefined ? { region: values.region } : {}), tableName: values.table as string });
   const days = daysBetween(filters.fromMs ?? nowMs - 30 * DAY_MS, filters.toMs ?? nowMs);
-  stderr.write(`kdm: reading ${days.length} day(s) of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
+  stderr.write(`kdm: reading ${counted(days.length, 'day')} of ledger from DynamoDB table ${safeText(values.table ?? '')}\n`);
   // The days asked for are written at once and queried in memory, with the budget of a query.
   const db = await openLedgerDatabase(':memory:', { memoryLimitMb: QUERY_MEMORY_MB, memoryAdvice: () => 'ask for fewer days (--from, --to)' });
   await db.writeLedger(await store.ledgerOfDays(days));
@@ -165,14 +166,14 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
         throw error;
       }
       const n = (await db.connection.runAndReadAll('SELECT count(*) AS n FROM history_export')).getRowObjectsJson()[0]?.n;
-      io.stderr.write(`kdm: wrote ${String(n)} row(s) to ${safeText(out)} (Parquet)\n`);
+      io.stderr.write(`kdm: wrote ${counted(Number(n ?? 0), 'row')} to ${safeText(out)} (Parquet)\n`);
       return 0;
     }
     const result = await runQuery(db.connection, query);
     const text = parsed.format === 'csv' ? toCsv(result) : parsed.format === 'json' ? `${stringifyJsonSafely(result.rows, 2)}\n` : toTable(result);
     if (out !== undefined) {
       writeOutputFile(out, text, 'the history');
-      io.stderr.write(`kdm: wrote ${result.rows.length} row(s) to ${safeText(out)}\n`);
+      io.stderr.write(`kdm: wrote ${counted(result.rows.length, 'row')} to ${safeText(out)}\n`);
     } else io.stdout.write(text);
     return 0;
   } finally {

@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { validateFindings } from '#adapters/aws/asff-validator.ts';
 import { createEventBridgeFindingSink, EVENTBRIDGE_LIMITS } from '#adapters/aws/eventbridge-finding-sink.ts';
@@ -50,13 +51,13 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
   const problems = validateFindings(rendered);
   if (problems.length > 0) {
     for (const p of problems.slice(0, 50)) stderr.write(`kdm: invalid finding ${safeText(p.findingId)}: ${p.path}: ${safeText(p.message)}\n`);
-    throw new MonitorError('FINDING_IMPORT_FAILED', `${problems.length} problem(s) in ${new Set(problems.map((p) => p.findingId)).size} finding(s) against the Security Hub model; nothing was sent`);
+    throw new MonitorError('FINDING_IMPORT_FAILED', `${counted(problems.length, 'problem')} in ${counted(new Set(problems.map((p) => p.findingId)).size, 'finding')} against the Security Hub model; nothing was sent`);
   }
   if (options.target === 'securityhub') {
     const groups = groupByImportTarget(rendered);
     const calls = [...groups.values()].reduce((n, g) => n + batchFindings(g).length, 0);
     if (options.dryRun) {
-      stderr.write(`kdm: dry run: ${findings.length} finding(s) valid for BatchImportFindings; would make ${calls} call(s) to Security Hub in ${groups.size} account/region(s)\n`);
+      stderr.write(`kdm: dry run: ${counted(findings.length, 'finding')} valid for BatchImportFindings; would make ${counted(calls, 'call')} to Security Hub in ${counted(groups.size, 'account and region', 'accounts and regions')}\n`);
       return;
     }
     const clientFor = createMemberAccountClients(options.importRoleArnTemplate !== undefined ? { importRoleArnTemplate: options.importRoleArnTemplate } : {});
@@ -66,12 +67,12 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     }
     const sink = createSecurityHubFindingSink({ render: asff, clientFor });
     await sink.put(findings);
-    stderr.write(`kdm: imported ${sink.stats.imported} finding(s) into Security Hub in ${sink.stats.calls} call(s)\n`);
+    stderr.write(`kdm: imported ${counted(sink.stats.imported, 'finding')} into Security Hub in ${counted(sink.stats.calls, 'call')}\n`);
     return;
   }
   const calls = Math.ceil(findings.length / EVENTBRIDGE_LIMITS.entriesPerCall);
   if (options.dryRun) {
-    stderr.write(`kdm: dry run: ${findings.length} finding(s) valid; would make ${calls} PutEvents call(s) to bus ${safeText(options.eventBus)} (${options.format})\n`);
+    stderr.write(`kdm: dry run: ${counted(findings.length, 'finding')} valid; would make ${counted(calls, 'PutEvents call')} to bus ${safeText(options.eventBus)} (${options.format})\n`);
     return;
   }
   const client = new EventBridgeClient(options.region !== undefined ? { region: options.region } : {});
@@ -82,5 +83,5 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn].filter((r): r is string => r !== undefined) }),
   });
   await sink.put(findings);
-  stderr.write(`kdm: published ${sink.stats.published} finding(s) to EventBridge bus ${safeText(options.eventBus)} in ${sink.stats.calls} call(s)\n`);
+  stderr.write(`kdm: published ${counted(sink.stats.published, 'finding')} to EventBridge bus ${safeText(options.eventBus)} in ${counted(sink.stats.calls, 'call')}\n`);
 };

@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import { availableParallelism } from 'node:os';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
@@ -404,10 +405,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     if (db !== undefined) {
       const waiting = [...store.entries.values()].reduce((n, e) => n + (e.kind === 'correlation' ? e.kms.length : 0), 0);
-      if (waiting > 0) stderr.write(`kdm: ${waiting} S3-made KMS call(s) from the last ${Math.round(engine.config.correlation.latenessMs / 60_000)} minutes wait in ${safeText(db.file)} for their S3 request; the next replay into it decides them\n`);
+      if (waiting > 0) stderr.write(`kdm: ${counted(waiting, 'S3-made KMS call')} from the last ${Math.round(engine.config.correlation.latenessMs / 60_000)} minutes ${waiting === 1 ? 'waits' : 'wait'} in ${safeText(db.file)} for their S3 request; the next replay into it decides them\n`);
     }
     progress.stop();
-    if (unprintedIssues > 0) stderr.write(`kdm: … and ${unprintedIssues} more read problem(s) not shown\n`);
+    if (unprintedIssues > 0) stderr.write(`kdm: … and ${counted(unprintedIssues, 'more read problem')} not shown\n`);
 
     const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
     if (findingsSink !== undefined) {

@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
@@ -167,7 +168,7 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
     writeOutputFile(html, renderReportHtml(data), 'the report');
-    io.stderr.write(`kdm: wrote ${safeText(html)}: ${data.keys.length} key(s), ${data.findings.length} finding(s), ${data.buckets.length} bucket(s)\n`);
+    io.stderr.write(`kdm: wrote ${safeText(html)}: ${counted(data.keys.length, 'key')}, ${counted(data.findings.length, 'finding')}, ${counted(data.buckets.length, 'bucket')}\n`);
     return 0;
   } finally {
     db.close();

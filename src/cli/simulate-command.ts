@@ -1,3 +1,4 @@
+import { counted } from '#core/counted.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,7 +60,7 @@ export const simulateCommand = (argv: readonly string[]): number => {
     // What the file system refused (a file where a directory belongs, permissions, a full disk) is the user's to mend.
     const code = (error as NodeJS.ErrnoException).code;
     if (code === undefined) throw error;
-    throw cannotWriteOutput('the simulation', out, `${(error as Error).message}${files > 0 ? ` (after ${files} file(s))` : ''}`, error);
+    throw cannotWriteOutput('the simulation', out, `${(error as Error).message}${files > 0 ? ` (after ${counted(files, 'file')})` : ''}`, error);
   }
   process.stderr.write(`kdm: wrote ${records} records in ${files} files and ${sim.labels.length} anomaly labels to ${out}\n`);
   return 0;

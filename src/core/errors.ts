@@ -1,3 +1,5 @@
+import { counted } from './counted.ts';
+
 /** Typed errors: a literal code, whether a retry can help, and the cause kept. */
 export type MonitorErrorCode =
   | 'INPUT_UNREADABLE'
@@ -93,7 +95,7 @@ export class FindingPublishError extends MonitorError {
   readonly failures: readonly FindingFailure[];
   constructor(destination: string, failures: readonly FindingFailure[], options?: ErrorOptions) {
     const shown = failures.slice(0, 5).map((f) => `${f.id} (${f.code}${f.message !== undefined ? `: ${f.message}` : ''})`).join('; ');
-    super('FINDING_IMPORT_FAILED', `${destination} rejected ${failures.length} finding(s): ${shown}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`, { ...options, retryable: true });
+    super('FINDING_IMPORT_FAILED', `${destination} rejected ${counted(failures.length, 'finding')}: ${shown}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`, { ...options, retryable: true });
     this.failures = failures;
   }
 }

@@ -4,6 +4,7 @@
  * forbids scripts and remote loads backs the escaping up.
  */
 
+import { counted } from '#core/counted.ts';
 import { replaceUnsafeCharacters } from '#core/events/fields.ts';
 
 export interface ReportPrincipal {
@@ -124,7 +125,7 @@ export const timelineSvg = (perDay: ReportKey['perDay'], label: string): string 
       if (calls === 0) return;
       const h = Math.max(1, Math.round((calls / max) * (chartH - 16)));
       y -= h;
-      parts.push(`<rect x="${x}" y="${y}" width="${barW}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${escapeHtml(d)} · ${escapeHtml(n)}: ${num(calls)} call(s)</title></rect>`);
+      parts.push(`<rect x="${x}" y="${y}" width="${barW}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${escapeHtml(d)} · ${escapeHtml(n)}: ${counted(calls, 'call')}</title></rect>`);
     });
     if (days.length <= 31 || i % Math.ceil(days.length / 15) === 0) parts.push(`<text x="${x + barW / 2}" y="${chartH + 14}" text-anchor="middle" class="axis">${escapeHtml(d.slice(5))}</text>`);
   });
@@ -182,7 +183,7 @@ export const renderReportHtml = (data: ReportData): string => {
       k.newPrincipals.map((p) => [`<code>${escapeHtml(p.principal)}</code>`, escapeHtml(iso(p.firstSeenMs)), `<span class="num">${num(p.calls)}</span>`]),
       'new-principals',
     );
-    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${num(k.calls)} call(s) by ${num(k.principals)} principal(s)${k.errors > 0 ? `, ${num(k.errors)} failed` : ''}.</p>
+    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${num(k.errors)} failed` : ''}.</p>
 ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
 <h4>Top principals</h4>${top}<h4>New principals</h4>${fresh}</section>`;
   });
@@ -204,7 +205,7 @@ ${table(['Field', 'Value'], [
   ['Principal', `<code>${escapeHtml(f.principal)}</code>`],
   ['Key', `<code>${escapeHtml(f.key ?? '')}</code>`],
   ['Object', f.bucket !== undefined ? `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey ?? ''}`)}</code>` : ''],
-  ['Seen', `${escapeHtml(iso(f.firstSeenMs))} – ${escapeHtml(iso(f.lastSeenMs))} (${num(f.eventCount)} call(s))`],
+  ['Seen', `${escapeHtml(iso(f.firstSeenMs))} – ${escapeHtml(iso(f.lastSeenMs))} (${counted(f.eventCount, 'call')})`],
   ['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')],
 ])}</div>`,
   );

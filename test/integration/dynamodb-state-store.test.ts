@@ -314,7 +314,8 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
       encoding: 'utf8',
       env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint(), AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
     });
-    expect(cli.stderr).toContain(`reading ${sorted.length} day(s) of ledger from DynamoDB table ${table}`);
+    expect(sorted.length).toBeGreaterThan(1);
+    expect(cli.stderr).toContain(`reading ${sorted.length} days of ledger from DynamoDB table ${table}`);
     expect((JSON.parse(cli.stdout) as { calls: number }[]).reduce((n, r) => n + Number(r.calls), 0)).toBe(expectedCalls);
   });
 });

@@ -49,7 +49,7 @@ describe('kdm config validate', () => {
     const run = runKdm(['config', 'validate', file]);
 
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/valid \(0 key\(s\), 0 bucket\(s\), 1 rule override\(s\), 0 suppression\(s\)\)/);
+    expect(run.stdout).toMatch(/valid \(0 keys, 0 buckets, 1 rule override, 0 suppressions\)/);
   });
 
   it('warns about a suppression past its expiry, which is valid but no longer applies (exit 0)', () => {
@@ -59,7 +59,7 @@ describe('kdm config validate', () => {
     const run = runKdm(['config', 'validate', file]);
 
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/valid \(0 key\(s\), 0 bucket\(s\), 0 rule override\(s\), 2 suppression\(s\)\)/);
+    expect(run.stdout).toMatch(/valid \(0 keys, 0 buckets, 0 rule overrides, 2 suppressions\)/);
     expect(run.stderr).toBe('kdm: warning: suppression old-export (kms-mass-decrypt) expired on 2020-01-31 and no longer applies\n');
   });
 

@@ -59,7 +59,7 @@ describe('runRuleCase', () => {
     const result = runRuleCase(root.rule, { ...firing, expectFindings: 0 });
 
     expect(result.passed).toBe(false);
-    expect(result.message).toMatch(/^expected 0 finding\(s\), got 1 — reasons: The root user of account 111122223333 called Decrypt/);
+    expect(result.message).toMatch(/^expected 0 findings, got 1 — reasons: The root user of account 111122223333 called Decrypt/);
   });
 
   it('fails a case whose severity is wrong', () => {

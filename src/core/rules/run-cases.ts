@@ -1,4 +1,5 @@
 import { compileConfig } from '../config.ts';
+import { counted } from '../counted.ts';
 import { DEFAULT_ENGINE_CONFIG } from '../engine-config.ts';
 import { createEngine } from '../engine.ts';
 import { findingIdOf, mergeDetection, type FindingRecord } from '../findings/finding.ts';
@@ -33,7 +34,7 @@ export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
   }
   const list = [...findings.values()];
   const problems: string[] = [];
-  if (list.length !== c.expectFindings) problems.push(`expected ${c.expectFindings} finding(s), got ${list.length}`);
+  if (list.length !== c.expectFindings) problems.push(`expected ${counted(c.expectFindings, 'finding')}, got ${list.length}`);
   if (c.expectSeverity !== undefined) {
     const wrong = list.filter((f) => f.severity !== c.expectSeverity);
     if (wrong.length > 0) problems.push(`expected severity ${c.expectSeverity}, got ${wrong.map((f) => f.severity).join(', ')}`);

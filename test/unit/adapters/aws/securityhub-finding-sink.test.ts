@@ -101,6 +101,7 @@ describe('SecurityHubFindingSink (real SecurityHubClient, scripted HTTP)', () =>
     // Refused: the finding itself, sent again unchanged, would be refused again (the outbox counts such refusals).
     expect((error as FindingPublishError).failures).toEqual([{ id: records[0]!.id, code: 'InvalidInput', message: 'Finding is invalid', refused: true }]);
     expect((error as Error).message).toContain(records[0]!.id);
+    expect((error as Error).message).toMatch(/ rejected 1 finding: /);
     expect(sink.stats.imported).toBe(1);
   });
 
