@@ -405,7 +405,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     if (db !== undefined) {
       const waiting = [...store.entries.values()].reduce((n, e) => n + (e.kind === 'correlation' ? e.kms.length : 0), 0);
-      if (waiting > 0) stderr.write(`kdm: ${counted(waiting, 'S3-made KMS call')} from the last ${Math.round(engine.config.correlation.latenessMs / 60_000)} minutes ${waiting === 1 ? 'waits' : 'wait'} in ${safeText(db.file)} for their S3 request; the next replay into it decides them\n`);
+      if (waiting > 0) {
+        const [verb, their, them] = waiting === 1 ? ['waits', 'its', 'it'] : ['wait', 'their', 'them'];
+        stderr.write(`kdm: ${counted(waiting, 'S3-made KMS call')} from the last ${Math.round(engine.config.correlation.latenessMs / 60_000)} minutes ${verb} in ${safeText(db.file)} for ${their} S3 request; the next replay into it decides ${them}\n`);
+      }
     }
     progress.stop();
     if (unprintedIssues > 0) stderr.write(`kdm: … and ${counted(unprintedIssues, 'more read problem')} not shown\n`);

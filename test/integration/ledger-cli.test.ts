@@ -638,11 +638,14 @@ describe('kdm replay --db: the decrypt ledger', () => {
     }
     const file = join(work, 'wide.duckdb');
     const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
-    const { summaryJson } = await runReplay({ paths: [dir], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr: quiet, nowMs: () => Date.UTC(2027, 0, 1), db: file });
+    let told = '';
+    const stderr = { write: (s: string) => { told += s; return true; } } as unknown as NodeJS.WriteStream;
+    const { summaryJson } = await runReplay({ paths: [dir], summary: 'json', rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG, stdout: quiet, stderr, nowMs: () => Date.UTC(2027, 0, 1), db: file });
 
     // Calls of the last lateness window wait in the database for their S3 request; every other one is a row.
     const decided = (summaryJson['correlation'] as { none: number }).none;
     expect(decided).toBeGreaterThan(10_000);
+    expect(told).toContain(`kdm: ${(15_000 - decided).toLocaleString('en-US')} S3-made KMS calls from the last 15 minutes wait in ${file} for their S3 request; the next replay into it decides them\n`);
     expect(await query(file, 'SELECT count(*) AS n, min(length(object_key)) AS shortest FROM object_access')).toEqual([{ n: String(decided), shortest: '1008' }]);
   }, 120_000);
 
