@@ -113,10 +113,16 @@ export const toCsv = (result: QueryRows): string => {
 
 export const toTable = (result: QueryRows): string => {
   if (result.rows.length === 0) return '(no matching decrypt history)\n';
+  // An object count that is a lower bound (the ledger keeps up to 200 distinct objects a row) reads "at least N"
+  // here; csv and json keep the flag as its own column, objects_at_least, for programs.
+  const boundedObjects = result.columns.includes('objects') && result.columns.includes('objects_at_least');
+  const columns = boundedObjects ? result.columns.filter((c) => c !== 'objects_at_least') : result.columns;
+  const cell = (r: Readonly<Record<string, unknown>>, c: string): unknown =>
+    boundedObjects && c === 'objects' && r['objects_at_least'] === true ? `at least ${String(r['objects'])}` : r[c];
   const text = (v: unknown): string => safeText(v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v));
-  const widths = result.columns.map((c) => Math.min(80, Math.max(c.length, ...result.rows.map((r) => text(r[c]).length))));
+  const widths = columns.map((c) => Math.min(80, Math.max(c.length, ...result.rows.map((r) => text(cell(r, c)).length))));
   const line = (cells: readonly string[]) => cells.map((c, i) => (c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(result.columns.map((c) => c.toUpperCase())), ...result.rows.map((r) => line(result.columns.map((c) => text(r[c]))))].join('\n') + '\n';
+  return [line(columns.map((c) => c.toUpperCase())), ...result.rows.map((r) => line(columns.map((c) => text(cell(r, c)))))].join('\n') + '\n';
 };
 
 /** The UTC days between two instants, for reading the DynamoDB ledger a day at a time. */
