@@ -105,7 +105,9 @@ export const timelineSvg = (perDay: ReportKey['perDay'], label: string): string 
     stacks.set(p.day, byName);
   }
   const max = Math.max(1, ...[...stacks.values()].map((m) => [...m.values()].reduce((a, b) => a + b, 0)));
-  const barW = Math.max(6, Math.min(28, Math.floor(720 / days.length) - 2));
+  const barW = Math.max(6, Math.min(32, Math.floor(720 / days.length) - 2));
+  // A day's label ("10-01") is about 30 px wide at the axis' 10 px: with narrower bars, every n-th day is labelled.
+  const labelEvery = Math.ceil(34 / (barW + 2));
   const chartH = 160;
   const left = 48;
   const width = left + days.length * (barW + 2) + 10;
@@ -127,7 +129,7 @@ export const timelineSvg = (perDay: ReportKey['perDay'], label: string): string 
       y -= h;
       parts.push(`<rect x="${x}" y="${y}" width="${barW}" height="${h}" fill="${PALETTE[j % PALETTE.length]}"><title>${escapeHtml(d)} · ${escapeHtml(n)}: ${counted(calls, 'call')}</title></rect>`);
     });
-    if (days.length <= 31 || i % Math.ceil(days.length / 15) === 0) parts.push(`<text x="${x + barW / 2}" y="${chartH + 14}" text-anchor="middle" class="axis">${escapeHtml(d.slice(5))}</text>`);
+    if (i % labelEvery === 0) parts.push(`<text x="${x + barW / 2}" y="${chartH + 14}" text-anchor="middle" class="axis">${escapeHtml(d.slice(5))}</text>`);
   });
   parts.push('</svg>');
   const legend = names.map((n, j) => `<li><span class="swatch" style="background:${PALETTE[j % PALETTE.length]}"></span>${escapeHtml(n)}</li>`).join('');
