@@ -156,6 +156,12 @@ const findingsSvg = (findings: readonly ReportFinding[]): string => {
   return `<svg xmlns="http://www.w3.org/2000/svg" class="chart findings-chart" role="img" width="620" height="${h}" viewBox="0 0 620 ${h}" aria-label="Findings by rule">${bars.join('')}</svg>`;
 };
 
+/** "once at T", or "N calls from T1 to T2". */
+const seenText = (f: ReportFinding): string =>
+  f.eventCount === 1 || f.firstSeenMs === f.lastSeenMs
+    ? `${f.eventCount === 1 ? 'once' : counted(f.eventCount, 'call')} at ${escapeHtml(iso(f.firstSeenMs))}`
+    : `${counted(f.eventCount, 'call')} from ${escapeHtml(iso(f.firstSeenMs))} to ${escapeHtml(iso(f.lastSeenMs))}`;
+
 const table = (headers: readonly string[], rows: readonly (readonly string[])[], cls = ''): string =>
   rows.length === 0
     ? '<p class="muted">None.</p>'
@@ -165,7 +171,7 @@ const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
 table{border-collapse:collapse;margin:6px 0 12px;width:100%}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;font-size:13px;word-break:break-all}
-th{background:#f4f4f4}.muted{color:#777}.num{text-align:right;white-space:nowrap}.sev-CRITICAL,.sev-HIGH{color:#b00020;font-weight:600}.sev-MEDIUM{color:#b35c00}
+th{background:#f4f4f4}.evidence-fields td:first-child{white-space:nowrap;word-break:normal;width:1%}.muted{color:#777}.num{text-align:right;white-space:nowrap}.sev-CRITICAL,.sev-HIGH{color:#b00020;font-weight:600}.sev-MEDIUM{color:#b35c00}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:10px;font-size:12px}.swatch{display:inline-block;width:10px;height:10px;margin-right:4px}
 .axis{font-size:10px;fill:#555}.totals{display:flex;gap:24px}.totals div{background:#f7f7f7;padding:8px 12px;border-radius:4px}.totals b{display:block;font-size:18px}
 code{font-size:12px}section.key{margin-bottom:24px}`;
@@ -205,11 +211,11 @@ ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
 ${table(['Field', 'Value'], [
   ['Finding id', `<code>${escapeHtml(f.id)}</code>`],
   ['Principal', `<code>${escapeHtml(f.principal)}</code>`],
-  ['Key', `<code>${escapeHtml(f.key ?? '')}</code>`],
-  ['Object', f.bucket !== undefined ? `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey ?? ''}`)}</code>` : ''],
-  ['Seen', `${escapeHtml(iso(f.firstSeenMs))} – ${escapeHtml(iso(f.lastSeenMs))} (${counted(f.eventCount, 'call')})`],
+  ...(f.key !== undefined ? [['Key', `<code>${escapeHtml(f.key)}</code>`]] : []),
+  ...(f.bucket !== undefined ? [['Object', `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey ?? ''}`)}</code>`]] : []),
+  ['Seen', seenText(f)],
   ['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')],
-])}</div>`,
+], 'evidence-fields')}</div>`,
   );
   const bucketRows = data.buckets.map((b) => [
     `<code>${escapeHtml(b.bucket)}</code>`,

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { renderReportHtml, type ReportData, type ReportFinding } from '../../../src/report/html.ts';
+
+const at = Date.UTC(2026, 9, 9, 16, 30);
+const finding = (over: Partial<ReportFinding>): ReportFinding => ({
+  id: 'kms-decrypt-monitor/kms-root-usage/0751d784942aff/1791572400000',
+  ruleId: 'kms-root-usage',
+  severity: 'HIGH',
+  reason: 'The root user called Decrypt.',
+  firstSeenMs: at,
+  lastSeenMs: at,
+  eventCount: 1,
+  eventIds: ['58f2deef-52a9-4f51-a690-00000000052b'],
+  principal: 'arn:aws:iam::111122223333:root',
+  ...over,
+});
+const report = (findings: readonly ReportFinding[]): ReportData => ({
+  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 1, keys: 1, principals: 1, objects: 0 }, keys: [], findings, buckets: [], objects: [],
+});
+/** The rows of a finding's evidence table, as "Field: value" with the markup taken out. */
+const evidenceOf = (html: string): string[] =>
+  [...(html.match(/<table class="evidence-fields">.*?<\/table>/s)?.[0] ?? '').matchAll(/<tr><td>(.*?)<\/td><td>(.*?)<\/td><\/tr>/g)].map((m) => `${m[1]}: ${(m[2] ?? '').replace(/<[^>]+>/g, '')}`);
+
+describe('a finding\'s evidence in the report', () => {
+  it('leaves out the key and the object a finding has not, and says a single call happened once', () => {
+    expect(evidenceOf(renderReportHtml(report([finding({})])))).toEqual([
+      'Finding id: kms-decrypt-monitor/kms-root-usage/0751d784942aff/1791572400000',
+      'Principal: arn:aws:iam::111122223333:root',
+      'Seen: once at 2026-10-09T16:30:00Z',
+      'CloudTrail eventIDs: 58f2deef-52a9-4f51-a690-00000000052b',
+    ]);
+  });
+
+  it('gives the key, the object and the span of many calls', () => {
+    const many = finding({ key: 'arn:aws:kms:us-east-1:111122223333:key/k1', bucket: 'reports', objectKey: 'q3/a.pdf', eventCount: 10, lastSeenMs: at + 72_000 });
+
+    expect(evidenceOf(renderReportHtml(report([many]))).slice(2, 5)).toEqual([
+      'Key: arn:aws:kms:us-east-1:111122223333:key/k1',
+      'Object: s3://reports/q3/a.pdf',
+      'Seen: 10 calls from 2026-10-09T16:30:00Z to 2026-10-09T16:31:12Z',
+    ]);
+  });
+});
