@@ -1,5 +1,5 @@
-import { counted } from '#core/counted.ts';
 import { loadConfigFile } from '../config/load-config.ts';
+import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { compileConfig } from '#core/config.ts';

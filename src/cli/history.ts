@@ -1,9 +1,9 @@
-import { counted } from '#core/counted.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import { parseExpiryMs } from '#core/config.ts';
+import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { isCalendarDate, stringifyJsonSafely } from '#core/events/fields.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';

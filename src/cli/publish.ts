@@ -1,9 +1,9 @@
-import { counted } from '#core/counted.ts';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { validateFindings } from '#adapters/aws/asff-validator.ts';
 import { createEventBridgeFindingSink, EVENTBRIDGE_LIMITS } from '#adapters/aws/eventbridge-finding-sink.ts';
 import { createMemberAccountClients } from '#adapters/aws/member-account-clients.ts';
 import { batchFindings, createSecurityHubFindingSink, groupByImportTarget } from '#adapters/aws/securityhub-finding-sink.ts';
+import { counted } from '#core/counted.ts';
 import { MonitorError } from '#core/errors.ts';
 import { toAsff, type AsffFinding } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';

@@ -1,4 +1,3 @@
-import { counted } from '#core/counted.ts';
 import { availableParallelism } from 'node:os';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
@@ -7,6 +6,7 @@ import { readInputs, startReaderThreads, type ReaderThreads } from '#adapters/lo
 import { nativeReaderStatus, type NativeReaderStatus } from '#adapters/local/native-records.ts';
 import { createJsonlFindingSink, type JsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
 import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { counted } from '#core/counted.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
 import { LedgerAccumulator } from '#core/ledger/ledger.ts';

@@ -1,7 +1,7 @@
-import { counted } from '#core/counted.ts';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
+import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';

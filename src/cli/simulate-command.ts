@@ -1,8 +1,8 @@
-import { counted } from '#core/counted.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { pathState } from '#adapters/local/file-paths.ts';
 import { simulateStream } from '../sim/simulate.ts';
@@ -62,6 +62,6 @@ export const simulateCommand = (argv: readonly string[]): number => {
     if (code === undefined) throw error;
     throw cannotWriteOutput('the simulation', out, `${(error as Error).message}${files > 0 ? ` (after ${counted(files, 'file')})` : ''}`, error);
   }
-  process.stderr.write(`kdm: wrote ${records} records in ${files} files and ${sim.labels.length} anomaly labels to ${out}\n`);
+  process.stderr.write(`kdm: wrote ${counted(records, 'record')} in ${counted(files, 'file')} and ${counted(sim.labels.length, 'anomaly label')} to ${out}\n`);
   return 0;
 };

@@ -125,6 +125,15 @@ describe('kdm usage errors', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('simulate says what it wrote, in counts a person would write', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'kdm-sim-told-')), 'logs');
+
+    const run = runKdm(['simulate', '--out', dir, '--events', '10']);
+
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe(`kdm: wrote 10 records in 1 file and 0 anomaly labels to ${dir}\n`);
+  });
+
   it('simulate says when --out is a file, or under one, instead of an unexpected error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdm-sim-out-'));
     const file = join(dir, 'a-file');

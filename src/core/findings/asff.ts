@@ -1,3 +1,4 @@
+import { counted } from '../counted.ts';
 import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
 import type { Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
@@ -138,8 +139,8 @@ export const describeFinding = (f: FindingRecord): string => {
   if (f.network.vpcEndpointId !== undefined) where.push(`VPC endpoint ${f.network.vpcEndpointId}`);
   where.push(`region ${f.region}`);
   const when = f.eventCount === 1 || f.firstSeenMs === f.lastSeenMs
-    ? `${f.eventCount === 1 ? 'once' : `${f.eventCount} times`} at ${iso(f.firstSeenMs)}`
-    : `${f.eventCount} times between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)}`;
+    ? `${f.eventCount === 1 ? 'once' : counted(f.eventCount, 'time')} at ${iso(f.firstSeenMs)}`
+    : `${counted(f.eventCount, 'time')} between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)}`;
   parts.push(`Seen ${when} from ${where.join(', ')}.`);
   return stripControls(parts.join(' '));
 };
