@@ -312,9 +312,9 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
     // The session set the selectors to management events only, then stopped logging, then deleted the trail.
     const trail = 'arn:aws:cloudtrail:us-east-2:200802171337:trail/myTrailName';
     expect(trailFindings).toEqual([
-      ['MEDIUM', 'unknown changed the event selectors of', trail],
-      ['HIGH', 'unknown stopped logging on', trail],
-      ['HIGH', 'unknown deleted', trail],
+      ['MEDIUM', 'a caller the record does not name (it has no userIdentity) changed the event selectors of', trail],
+      ['HIGH', 'a caller the record does not name (it has no userIdentity) stopped logging on', trail],
+      ['HIGH', 'a caller the record does not name (it has no userIdentity) deleted', trail],
     ]);
   });
 });

@@ -3,8 +3,11 @@ import type { KmsCall, MonitorEvent } from '../events/types.ts';
 /** Plain-words fragments shared by the rules' reasons. Every value is event data: keep it quoted as data. */
 export const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-export const principalLabel = (e: MonitorEvent): string =>
-  e.principal.sessionName !== undefined ? `${e.principal.id} (session ${e.principal.sessionName})` : e.principal.id;
+/** Who made the call, with the role session where there is one. A record without a userIdentity names nobody. */
+export const principalLabel = (e: MonitorEvent): string => {
+  if (e.principal.type === 'Unknown' && e.principal.id === 'unknown') return 'a caller the record does not name (it has no userIdentity)';
+  return e.principal.sessionName !== undefined ? `${e.principal.id} (session ${e.principal.sessionName})` : e.principal.id;
+};
 
 export const keyLabel = (e: KmsCall, alias?: string): string => {
   const a = alias ?? e.keyAlias;
