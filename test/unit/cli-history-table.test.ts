@@ -10,10 +10,10 @@ describe('kdm history as a table', () => {
     ],
   };
 
-  it('says "at least N" objects where the ledger stopped counting, without a column of true and false', () => {
+  it('says "at least N" objects where the ledger stopped counting, without a column of true and false, and groups counts by thousands', () => {
     expect(toTable(result).split('\n')).toEqual([
       'KEY             CALLS  OBJECTS',
-      'alias/bulk      9000   at least 200',
+      'alias/bulk      9,000  at least 200',
       'alias/app-data  14     1',
       '',
     ]);
