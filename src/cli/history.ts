@@ -117,10 +117,10 @@ export const toTable = (result: QueryRows): string => {
   // here; csv and json keep the flag as its own column, objects_at_least, for programs.
   const boundedObjects = result.columns.includes('objects') && result.columns.includes('objects_at_least');
   const columns = boundedObjects ? result.columns.filter((c) => c !== 'objects_at_least') : result.columns;
-  const cell = (r: Readonly<Record<string, unknown>>, c: string): unknown =>
-    boundedObjects && c === 'objects' && r['objects_at_least'] === true ? `at least ${String(r['objects'])}` : r[c];
   // Counts grouped by thousands for reading; csv and json keep them bare.
   const text = (v: unknown): string => safeText(v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : typeof v === 'number' ? v.toLocaleString('en-US') : String(v));
+  const cell = (r: Readonly<Record<string, unknown>>, c: string): unknown =>
+    boundedObjects && c === 'objects' && r['objects_at_least'] === true ? `at least ${text(r['objects'])}` : r[c];
   const widths = columns.map((c) => Math.min(80, Math.max(c.length, ...result.rows.map((r) => text(cell(r, c)).length))));
   const line = (cells: readonly string[]) => cells.map((c, i) => (c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...result.rows.map((r) => line(columns.map((c) => text(cell(r, c)))))].join('\n') + '\n';

@@ -5,7 +5,7 @@ describe('kdm history as a table', () => {
   const result = {
     columns: ['key', 'calls', 'objects', 'objects_at_least'],
     rows: [
-      { key: 'alias/bulk', calls: 9_000, objects: 200, objects_at_least: true },
+      { key: 'alias/bulk', calls: 9_000, objects: 3_334, objects_at_least: true },
       { key: 'alias/app-data', calls: 14, objects: 1, objects_at_least: false },
     ],
   };
@@ -13,7 +13,7 @@ describe('kdm history as a table', () => {
   it('says "at least N" objects where the ledger stopped counting, without a column of true and false, and groups counts by thousands', () => {
     expect(toTable(result).split('\n')).toEqual([
       'KEY             CALLS  OBJECTS',
-      'alias/bulk      9,000  at least 200',
+      'alias/bulk      9,000  at least 3,334',
       'alias/app-data  14     1',
       '',
     ]);
@@ -21,7 +21,7 @@ describe('kdm history as a table', () => {
 
   it('keeps the flag as its own column in csv, for programs', () => {
     expect(toCsv(result).split('\n')[0]).toBe('key,calls,objects,objects_at_least');
-    expect(toCsv(result).split('\n')[1]).toBe('alias/bulk,9000,200,true');
+    expect(toCsv(result).split('\n')[1]).toBe('alias/bulk,9000,3334,true');
   });
 
   it('shows every column of a query without the flag as it is', () => {
