@@ -137,14 +137,19 @@ export interface QueryRows {
  */
 const WIDE_INTEGERS: ReadonlySet<string> = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 
+/** DuckDB's text of a ledger time (`2026-10-01 12:00:05.123`, UTC by construction) as RFC 3339 with its zone. */
+const utcTime = (value: string): string => (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?$/.test(value) ? `${value.replace(' ', 'T')}Z` : value);
+
 /**
  * Runs a history query. Counts (sums, distinct counts: 64-bit integers in DuckDB) come back as numbers, so a JSON
  * export holds `"calls": 17772`, not `"17772"`; a count past 2^53, which a number could not hold exactly, stays text.
+ * Times come back as RFC 3339 in UTC (`2026-10-01T12:00:05.123Z`), saying their zone, as the replay's do.
  */
 export const runQuery = async (connection: DuckDBConnection, query: HistoryQuery): Promise<QueryRows> => {
   const reader = await connection.runAndReadAll(query.sql, query.params);
   const columns = reader.columnNames();
   const counts = columns.filter((_, i) => WIDE_INTEGERS.has(reader.columnType(i).toString()));
+  const times = columns.filter((_, i) => reader.columnType(i).toString() === 'TIMESTAMP');
   const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
   for (const row of rows) {
     for (const column of counts) {
@@ -152,6 +157,10 @@ export const runQuery = async (connection: DuckDBConnection, query: HistoryQuery
       if (typeof value !== 'string') continue;
       const n = Number(value);
       if (Number.isSafeInteger(n)) row[column] = n;
+    }
+    for (const column of times) {
+      const value = row[column];
+      if (typeof value === 'string') row[column] = utcTime(value);
     }
   }
   return { columns, rows };
