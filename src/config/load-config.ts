@@ -46,7 +46,9 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
         t: 'object',
         oneOfRequired: ['arn', 'alias', 'tag'],
         fields: {
-          arn: { t: 'string', pattern: /^(?:arn:[^:]+:kms:[^:]*:[^:]*:key\/.+|[0-9a-zA-Z*-]+)$/, hint: 'a key ARN or key id (wildcards * allowed)' },
+          // A key id is lowercase hex as KMS writes it (`mrk-` for a multi-Region key); matching is exact, so "nope" or
+          // an id in capitals would match no key without a word.
+          arn: { t: 'string', pattern: /^(?:arn:[^:]+:kms:[^:]*:[^:]*:key\/.+|(?:mrk-)?[0-9a-f*-]+)$/, hint: 'a key ARN or key id in lowercase hex (wildcards * allowed)' },
           alias: { t: 'string', pattern: /^(?:alias\/)?[\w/*:-]+$/, hint: 'an alias such as alias/app-data' },
           tag: { t: 'record', values: { t: 'string' } },
           sensitive: { t: 'boolean' },

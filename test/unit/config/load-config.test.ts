@@ -109,6 +109,14 @@ unknownTop: 1
     expect(problemsOf('keys:\n  - alias: [unclosed\n')[0]).toMatch(/^kdm\.config\.yaml:\d+:\d+: /);
   });
 
+  it('accepts a key id as KMS writes it, with wildcards, and refuses one that would match no key', () => {
+    expect(parseConfig('keys:\n  - arn: 1234abcd-*\n  - arn: mrk-1234abcd12ab34cd56ef1234567890ab\n  - arn: "*"\n', 'kdm.config.yaml', RULE_IDS).keys?.map((k) => k.arn)).toEqual(['1234abcd-*', 'mrk-1234abcd12ab34cd56ef1234567890ab', '*']);
+    expect(problemsOf('keys:\n  - arn: nope\n  - arn: 1234ABCD-12AB-34CD-56EF-1234567890AB\n')).toEqual([
+      'kdm.config.yaml:2:10: keys[0].arn: expected a key ARN or key id in lowercase hex (wildcards * allowed) (got "nope")',
+      'kdm.config.yaml:3:10: keys[1].arn: expected a key ARN or key id in lowercase hex (wildcards * allowed) (got "1234ABCD-12AB-34CD-56EF-1234567890AB")',
+    ]);
+  });
+
   it('requires a key to be named by arn, alias or tag', () => {
     expect(problemsOf('keys:\n  - sensitive: true\n')).toEqual(['kdm.config.yaml:2:5: keys[0]: needs one of arn, alias, tag']);
   });
