@@ -12,11 +12,16 @@ export type MonitorErrorCode =
   | 'USAGE';
 
 /**
- * Each class names itself in a string (`override readonly name = '…'`), not by its constructor's name: the Lambda
- * bundles are minified, and a logged error was named `gc` there.
+ * Minified bundles (the Lambda functions) rename classes: a logged error was once named `gc` there, and Node printed
+ * a crash as `Ge [ConfigError]: …`. So each error class is listed once by its source name in `keepClassNames`,
+ * which gives the class that name, and an error's `name` is its class's.
  */
+export const keepClassNames = (classes: Readonly<Record<string, abstract new (...args: never[]) => Error>>): void => {
+  for (const [name, errorClass] of Object.entries(classes)) Object.defineProperty(errorClass, 'name', { value: name });
+};
+
 export class MonitorError extends Error {
-  override readonly name: string = 'MonitorError';
+  override readonly name: string = this.constructor.name;
   readonly code: MonitorErrorCode;
   readonly retryable: boolean;
   constructor(code: MonitorErrorCode, message: string, options?: ErrorOptions & { retryable?: boolean }) {
@@ -28,7 +33,6 @@ export class MonitorError extends Error {
 
 /** A file, or a record in it, could not be read. `file` and `index` say where. */
 export class InputError extends MonitorError {
-  override readonly name: string = 'InputError';
   readonly file: string;
   readonly index: number | undefined;
   constructor(file: string, index: number | undefined, message: string, options?: ErrorOptions) {
@@ -39,21 +43,18 @@ export class InputError extends MonitorError {
 }
 
 export class ConfigError extends MonitorError {
-  override readonly name: string = 'ConfigError';
   constructor(message: string, options?: ErrorOptions) {
     super('CONFIG_INVALID', message, options);
   }
 }
 
 export class RuleDefinitionError extends MonitorError {
-  override readonly name: string = 'RuleDefinitionError';
   constructor(message: string, options?: ErrorOptions) {
     super('RULE_INVALID', message, options);
   }
 }
 
 export class UsageError extends MonitorError {
-  override readonly name: string = 'UsageError';
   constructor(message: string, options?: ErrorOptions) {
     super('USAGE', message, options);
   }
@@ -64,7 +65,6 @@ export class UsageError extends MonitorError {
  * there. `limitMb` is the budget it had (MiB); `advice` says how to give it more (the caller knows its options).
  */
 export class DatabaseMemoryError extends MonitorError {
-  override readonly name: string = 'DatabaseMemoryError';
   readonly file: string;
   readonly limitMb: number;
   constructor(file: string, limitMb: number, doing: string, options?: ErrorOptions & { readonly advice?: string }) {
@@ -91,7 +91,6 @@ export interface FindingFailure {
 
 /** Findings a destination refused after every retry: named, never dropped silently. */
 export class FindingPublishError extends MonitorError {
-  override readonly name: string = 'FindingPublishError';
   readonly failures: readonly FindingFailure[];
   constructor(destination: string, failures: readonly FindingFailure[], options?: ErrorOptions) {
     const shown = failures.slice(0, 5).map((f) => `${f.id} (${f.code}${f.message !== undefined ? `: ${f.message}` : ''})`).join('; ');
@@ -99,3 +98,5 @@ export class FindingPublishError extends MonitorError {
     this.failures = failures;
   }
 }
+
+keepClassNames({ MonitorError, InputError, ConfigError, RuleDefinitionError, UsageError, DatabaseMemoryError, FindingPublishError });

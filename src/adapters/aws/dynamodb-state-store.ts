@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { MonitorError } from '#core/errors.ts';
+import { keepClassNames, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { FindingRefusal, RefusalPolicy, RefusedFinding, StateStore, StoredEntry } from '#core/ports.ts';
@@ -61,16 +61,15 @@ const TTL_GRACE_MS = 2 * DAY_MS;
 const WINDOW_GRACE_MS = 60 * 60_000;
 
 export class StateStoreError extends MonitorError {
-  override readonly name: string = 'StateStoreError';
   constructor(message: string, options?: ErrorOptions & { retryable?: boolean }) {
     super('STATE_CONFLICT', message, options);
   }
 }
 
 /** Another batch committed between this batch's read and its commit: nothing was written; evaluate again. */
-export class ConflictError extends StateStoreError {
-  override readonly name: string = 'ConflictError';
-}
+export class ConflictError extends StateStoreError {}
+
+keepClassNames({ StateStoreError, ConflictError });
 
 /** The table as CloudFormation and the tests create it (serverless.yml is checked against this). */
 export const stateTableDefinition = (tableName: string) => ({

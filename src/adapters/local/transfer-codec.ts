@@ -9,6 +9,8 @@
  * is Object.prototype or null (kept null, so maps such as an encryption context stay inert).
  */
 
+import { keepClassNames } from '#core/errors.ts';
+
 export interface EncodedValue {
   readonly tokens: Int32Array<ArrayBuffer>;
   readonly numbers: Float64Array<ArrayBuffer>;
@@ -26,8 +28,10 @@ const OBJECT = 7;
 const NULL_PROTOTYPE_OBJECT = 8;
 
 export class TransferCodecError extends Error {
-  override readonly name = 'TransferCodecError';
+  override readonly name: string = this.constructor.name;
 }
+
+keepClassNames({ TransferCodecError });
 
 /**
  * A list of numbers in a typed array that doubles when full. A reader's writer lives for a whole batch, and its

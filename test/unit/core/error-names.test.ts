@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../../helpers/cli.ts';
@@ -38,6 +39,11 @@ describe('error classes in a minified bundle', () => {
 
       expect(errorClasses.length).toBeGreaterThanOrEqual(10);
       for (const [exportName, name] of named) expect(name, exportName).toBe(exportName);
+      // The class keeps its name too, so Node prints a crash as `ConfigError: …`, not `Ge [ConfigError]: …`.
+      for (const [exportName, ErrorClass] of errorClasses) {
+        expect(ErrorClass.name, exportName).toBe(exportName);
+        expect(inspect(new ErrorClass(...(['file.json', [], 'a message'] as unknown as never[]))).split('\n')[0], exportName).toMatch(new RegExp(`^${exportName}: `));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
