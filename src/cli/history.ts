@@ -7,7 +7,7 @@ import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { isCalendarDate, stringifyJsonSafely } from '#core/events/fields.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
-import { safeText } from './terminal.ts';
+import { formatCount, safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
@@ -118,7 +118,7 @@ export const toTable = (result: QueryRows): string => {
   const boundedObjects = result.columns.includes('objects') && result.columns.includes('objects_at_least');
   const columns = boundedObjects ? result.columns.filter((c) => c !== 'objects_at_least') : result.columns;
   // Counts grouped by thousands for reading; csv and json keep them bare.
-  const text = (v: unknown): string => safeText(v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : typeof v === 'number' ? v.toLocaleString('en-US') : String(v));
+  const text = (v: unknown): string => safeText(v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : typeof v === 'number' ? formatCount(v) : String(v));
   const cell = (r: Readonly<Record<string, unknown>>, c: string): unknown =>
     boundedObjects && c === 'objects' && r['objects_at_least'] === true ? `at least ${text(r['objects'])}` : r[c];
   const widths = columns.map((c) => Math.min(80, Math.max(c.length, ...result.rows.map((r) => text(cell(r, c)).length))));
