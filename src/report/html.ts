@@ -171,7 +171,7 @@ const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
 table{border-collapse:collapse;margin:6px 0 12px;width:100%}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;font-size:13px;overflow-wrap:anywhere}td:has(>.num){text-align:right}
-th{background:#f4f4f4}.evidence-fields td:first-child{white-space:nowrap;width:1%}.muted{color:#777}.num{text-align:right;white-space:nowrap}.sev-CRITICAL,.sev-HIGH{color:#b00020;font-weight:600}.sev-MEDIUM{color:#b35c00}
+th{background:#f4f4f4}.evidence-fields td:first-child{white-space:nowrap;width:1%}.muted{color:#777}.num{white-space:nowrap}.sev-CRITICAL,.sev-HIGH{color:#b00020;font-weight:600}.sev-MEDIUM{color:#b35c00}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:10px;font-size:12px}.swatch{display:inline-block;width:10px;height:10px;margin-right:4px}
 .axis{font-size:10px;fill:#555}.totals{display:flex;gap:24px}.totals div{background:#f7f7f7;padding:8px 12px;border-radius:4px}.totals b{display:block;font-size:18px}
 code{font-size:12px}section.key{margin-bottom:24px}`;
