@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
@@ -6,6 +6,7 @@ import { parseExpiryMs } from '#core/config.ts';
 import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { isCalendarDate, stringifyJsonSafely } from '#core/events/fields.ts';
+import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { formatCount, safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
@@ -24,7 +25,7 @@ Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated or repeated; object lists 
 Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
 With --source dynamodb, the range defaults to the last 30 days (one query per day).`;
 
-const OPTIONS = {
+export const HISTORY_OPTIONS = {
   db: { type: 'string' },
   source: { type: 'string', default: 'local' },
   table: { type: 'string' },
@@ -69,8 +70,13 @@ export const dayGrainNote = (filters: HistoryFilters): string | undefined => {
   return inside ? 'kdm: note: the ledger counts calls by day: a --from or --to inside a day selects the rows whose first to last call of the day meet the range, with the whole day\'s counts\n' : undefined;
 };
 
-export const parseHistoryArgs = (argv: readonly string[]) => {
-  const { values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true });
+/** The history's options as parsed (kdm report's, which add their own, are of this type too). */
+type HistoryValues = ReturnType<typeof parseCommandArgs<{ readonly options: typeof HISTORY_OPTIONS }>>['values'];
+
+export const parseHistoryArgs = (argv: readonly string[]) => historyArgsFrom(parseCommandArgs('history', argv, { options: HISTORY_OPTIONS }).values, 'history');
+
+/** The history's arguments, checked; kdm report takes the same filters, and names itself (`command`) in what it tells. */
+export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'report') => {
   const filters: { -readonly [K in keyof HistoryFilters]: HistoryFilters[K] } = {};
   for (const name of ['key', 'principal', 'bucket', 'prefix', 'operation'] as const) if (values[name] !== undefined) filters[name] = values[name];
   if (values.account !== undefined) {
@@ -96,7 +102,7 @@ export const parseHistoryArgs = (argv: readonly string[]) => {
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
   }
   if (values.source !== 'local' && values.source !== 'dynamodb') throw new UsageError(`--source must be local or dynamodb (got "${values.source}")`);
-  if (values.source === 'local' && values.db === undefined && values.help !== true) throw new UsageError('history needs --db <file> (a database built by `kdm replay <logs> --db <file>`), or --source dynamodb --table <name>');
+  if (values.source === 'local' && values.db === undefined && values.help !== true) throw new UsageError(`${command} needs --db <file> (a database built by \`kdm replay <logs> --db <file>\`)${command === 'history' ? ', or --source dynamodb --table <name>' : ''}`);
   if (values.source === 'dynamodb' && values.table === undefined) throw new UsageError('--source dynamodb needs --table <state table name> (the StateTableName output of the stack)');
   return { values, filters: filters as HistoryFilters, groupBy: groupBy as GroupField[], format, limit };
 };

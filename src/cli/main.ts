@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { compileConfig } from '#core/config.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs } from '#core/engine-config.ts';
 import { isMonitorError, UsageError } from '#core/errors.ts';
@@ -14,6 +14,7 @@ import { MAX_FILE_BYTES_LIMIT } from '../adapters/local/cloudtrail-files.ts';
 import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { simulateCommand } from './simulate-command.ts';
+import { parseCommandArgs } from './arguments.ts';
 import { awsSetupProblem } from './aws-setup.ts';
 
 const VERSION = '0.1.0';
@@ -35,6 +36,7 @@ Usage:
   kdm config validate <file>       Validate a configuration file
   kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
                                    Write deterministic, realistic CloudTrail (+ anomalies.labels)
+  kdm <command> --help             That command's options
   kdm --version | --help
 
 Replay options:
@@ -94,7 +96,7 @@ const parseSeverity = (v: string): Severity => {
 };
 
 const replayCommand = async (argv: readonly string[]): Promise<number> => {
-  const { values, positionals } = parseArgs({ args: [...argv], options: REPLAY_OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommandArgs('replay', argv, { options: REPLAY_OPTIONS, allowPositionals: true });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return EXIT.ok;

@@ -1,3 +1,4 @@
+import type { ParseArgsConfig } from 'node:util';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
@@ -5,7 +6,8 @@ import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
-import { dayGrainNote, parseHistoryArgs } from './history.ts';
+import { parseCommandArgs } from './arguments.ts';
+import { dayGrainNote, HISTORY_OPTIONS, historyArgsFrom } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
@@ -18,6 +20,16 @@ Usage: kdm report --db <file> --html <out.html> [--key ...] [--principal ...] [-
 Per key: calls per day split by principal, top principals, principals new in the period. Findings by rule and
 severity with their evidence. The objects opened most. Coverage: buckets with and without S3 data events,
 Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as evidence.`;
+
+/** The history's output options, which the report refuses rather than ignores. */
+const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
+const REPORT_OPTIONS = {
+  ...HISTORY_OPTIONS,
+  // No default, so that --format table is refused like any other.
+  format: { type: 'string' },
+  html: { type: 'string' },
+  title: { type: 'string', default: 'KMS decrypt activity report' },
+} as const satisfies ParseArgsConfig['options'];
 
 const ms = (v: unknown): number => Date.parse(`${String(v).replace(' ', 'T')}Z`);
 const n = (v: unknown): number => Number(v ?? 0);
@@ -140,25 +152,15 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
     io.stdout.write(`${REPORT_HELP}\n`);
     return 0;
   }
-  // The report takes the history filters, plus --html (the page) and --title.
-  const rest: string[] = [];
-  let html: string | undefined;
-  let title = 'KMS decrypt activity report';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--html' || arg === '--title') {
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError(`${arg} needs a value`);
-      if (arg === '--html') html = value;
-      else title = value;
-    } else if (arg.startsWith('--html=')) html = arg.slice('--html='.length);
-    else rest.push(arg);
-  }
-  if (html === undefined) throw new UsageError('report needs --html <out.html>');
+  // The report takes the history's filters, plus --html (the page) and --title.
+  const { values } = parseCommandArgs('report', argv, { options: REPORT_OPTIONS });
   // History's output options would be taken and ignored: a user asking for CSV should hear that the report is HTML.
-  const historyOnly = (['group-by', 'format', 'out', 'limit'] as const).filter((o) => rest.some((a) => a === `--${o}` || a.startsWith(`--${o}=`)));
+  const historyOnly = HISTORY_OUTPUT_OPTIONS.filter((o) => values[o] !== undefined);
   if (historyOnly.length > 0) throw new UsageError(`report does not take ${historyOnly.map((o) => `--${o}`).join(', ')} (kdm history does); the report is one HTML page (--html)`);
-  const parsed = parseHistoryArgs(rest);
+  const html = values.html;
+  const title = values.title;
+  if (html === undefined) throw new UsageError('report needs --html <out.html>');
+  const parsed = historyArgsFrom({ ...values, format: 'table' }, 'report');
   if (parsed.values.source !== 'local') throw new UsageError('report reads a local database (--db); for the DynamoDB ledger, export it first with kdm history --source dynamodb --format parquet');
   checkOutputPath(html, 'the report', parsed.values.db);
   const { openLedgerDatabase } = await loadLedgerDatabase();

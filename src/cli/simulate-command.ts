@@ -1,20 +1,34 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { pathState } from '#adapters/local/file-paths.ts';
 import { simulateStream } from '../sim/simulate.ts';
+import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput } from './output-file.ts';
 
 /** Not a CloudTrail file name, so `kdm replay DIR` reports it as one skipped file instead of reading it. */
 export const LABELS_FILE = 'anomalies.labels';
 
+export const SIMULATE_HELP = `kdm simulate — deterministic, realistic CloudTrail for tests, backtests and benchmarks
+
+Usage: kdm simulate --out <directory> [--events N] [--anomalies] [--seed S] [--days D] [--records-per-file N]
+
+  --out <directory>        Where the files go, as CloudTrail delivers them to S3 (AWSLogs/.../*.json.gz);
+                           created when absent
+  --events <n>             Ordinary records to write (default: 10000)
+  --anomalies              Add, on top of those, the misuse each rule detects, each listed in
+                           <directory>/anomalies.labels (a JSON line: rule, eventIds) for backtests
+  --seed <n>               The same seed writes the same files (default: 1)
+  --days <n>               Days of activity, at least 9: a key's first days are its learning period (default: 14)
+  --records-per-file <n>   Records in each delivery file (default: 200)
+
+Then: kdm replay <directory> --db <file>`;
+
 /** `kdm simulate --events N [--anomalies] --out DIR --seed S`: deterministic CloudTrail as S3 delivery files. */
 export const simulateCommand = (argv: readonly string[]): number => {
-  const { values } = parseArgs({
-    args: [...argv],
+  const { values } = parseCommandArgs('simulate', argv, {
     options: {
       events: { type: 'string', default: '10000' },
       anomalies: { type: 'boolean', default: false },
@@ -22,9 +36,13 @@ export const simulateCommand = (argv: readonly string[]): number => {
       seed: { type: 'string', default: '1' },
       days: { type: 'string', default: '14' },
       'records-per-file': { type: 'string', default: '200' },
+      help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
   });
+  if (values.help === true) {
+    process.stdout.write(`${SIMULATE_HELP}\n`);
+    return 0;
+  }
   const int = (name: string, v: string, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number of at least ${min} (got "${v}")`);

@@ -110,7 +110,18 @@ describe('kdm usage errors', () => {
   it.each([
     [['replay'], /replay needs at least one path/],
     [['replay', 'events/', '--summary', 'xml'], /--summary must be table or json/],
-    [['replay', 'events/', '--bogus'], /Unknown option '--bogus'/],
+    [['replay', 'events/', '--bogus'], /^kdm: unknown option --bogus for kdm replay \(kdm replay --help lists the options\)$/m],
+    [['replay', 'events/', '--sumary', 'json'], /^kdm: unknown option --sumary for kdm replay: did you mean --summary\? \(kdm replay --help lists the options\)$/m],
+    [['replay', 'events/', '--db'], /^kdm: --db needs a value \(kdm replay --help/m],
+    [['replay', 'events/', '--db', '--summary', 'json'], /^kdm: --db needs a value, and got the option --summary: a value that starts with a dash is written --db=--summary /m],
+    [['history', '--db', 'x.duckdb', '--sinse', '2026-10-01'], /^kdm: unknown option --sinse for kdm history \(kdm history --help/m],
+    [['history', '--db', 'x.duckdb', 'extra'], /^kdm: history takes no argument "extra" \(kdm history --help/m],
+    [['report', '--db', 'x.duckdb', '--html', 'x.html', '--tittle', 'Q4'], /^kdm: unknown option --tittle for kdm report: did you mean --title\?/m],
+    [['report', '--html', 'x.html'], /^kdm: report needs --db <file> \(a database built by `kdm replay <logs> --db <file>`\)$/m],
+    [['simulate', '--out', 'x', '--event', '5'], /^kdm: unknown option --event for kdm simulate: did you mean --events\?/m],
+    [['rules', 'list', '--fromat', 'json'], /^kdm: unknown option --fromat for kdm rules list: did you mean --format\? \(kdm rules list --help/m],
+    [['rules'], /^kdm: kdm rules needs list, test, docs, patterns or member-template \(got nothing; kdm rules --help\)$/m],
+    [['config'], /^kdm: usage: kdm config validate <file> \(kdm config --help\)$/m],
     [['replay', 'events/', '--fail-on', 'SEVERE'], /--fail-on must be one of/],
     // A cap larger than a Buffer made zlib refuse every gzip file as a bomb; past V8's string limit no file parses.
     [['replay', 'events/', '--max-file-mb', '1e9'], /--max-file-mb must be a positive number up to 511/],
@@ -123,6 +134,23 @@ describe('kdm usage errors', () => {
     expect(run.stderr).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [['replay', '--help'], /^kdm — kms-decrypt-monitor/],
+    [['history', '--help'], /^kdm history — /],
+    [['report', '-h'], /^kdm report — /],
+    [['simulate', '--help'], /^kdm simulate — [^]*--records-per-file <n>/],
+    [['rules', '--help'], /^kdm rules — [^]*kdm rules member-template/],
+    [['rules', 'docs', '--help'], /^kdm rules — /],
+    [['config', '--help'], /^kdm config validate <file> — /],
+    [['config', 'validate', '-h'], /^kdm config validate <file> — /],
+  ])('%j prints the command\'s help and exits 0', (args, help) => {
+    const run = runKdm(args);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(help);
   });
 
   it('simulate says what it wrote, in counts a person would write', () => {

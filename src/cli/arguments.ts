@@ -1,0 +1,72 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '#core/errors.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * `parseArgs` for one kdm command (`command`: "replay", "rules list"...), strict, with what the user typed wrong
+ * told in kdm's words: Node's own messages name no command and, for an unknown option, explain how to pass a
+ * positional argument starting with a dash ("Unknown option '--sumary'. To specify a positional argument...").
+ */
+export const parseCommandArgs = <const T extends { readonly options: Options; readonly allowPositionals?: boolean }>(command: string, argv: readonly string[], config: T) => {
+  try {
+    return parseArgs({ ...config, args: [...argv], strict: true });
+  } catch (error) {
+    if (!(error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    const problem = describeArgumentProblem(command, argv, config.options, config.allowPositionals === true) ?? (error as Error).message;
+    throw new UsageError(`${problem} (kdm ${command} --help lists the options)`, { cause: error });
+  }
+};
+
+/** What is wrong with `argv`, found in its tokens rather than in the text of Node's message; undefined when none is found. */
+export const describeArgumentProblem = (command: string, argv: readonly string[], options: Options, allowPositionals: boolean): string | undefined => {
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (!allowPositionals) return `${command} takes no argument "${token.value}"`;
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    const option = options[token.name];
+    if (option === undefined) {
+      const near = nearestOption(token.rawName, options);
+      return `unknown option ${token.rawName} for kdm ${command}${near === undefined ? '' : `: did you mean ${near}?`}`;
+    }
+    if (option.type === 'boolean' && token.value !== undefined) return `${token.rawName} takes no value (got "${token.value}")`;
+    if (option.type === 'string') {
+      if (token.value === undefined) return `${token.rawName} needs a value`;
+      // `--db --threads 2`: the next option taken as the value. `--db=-x` is a value starting with a dash on purpose.
+      if (!token.inlineValue && token.value.startsWith('-') && token.value !== '-') {
+        return `${token.rawName} needs a value, and got the option ${token.value}: a value that starts with a dash is written ${token.rawName}=${token.value}`;
+      }
+    }
+  }
+  return undefined;
+};
+
+/** The option the user most likely meant by `rawName`: one edit or two away, or the only one it begins. */
+const nearestOption = (rawName: string, options: Options): string | undefined => {
+  const typed = rawName.replace(/^-+/, '');
+  const names = Object.keys(options);
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(typed, name);
+    if (distance <= Math.min(2, Math.floor(name.length / 3)) && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  if (best !== undefined) return `--${best.name}`;
+  const begun = typed.length >= 2 ? names.filter((name) => name.startsWith(typed)) : [];
+  return begun.length === 1 ? `--${begun[0]}` : undefined;
+};
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+export const editDistance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+};
