@@ -52,3 +52,35 @@ export const createProgress = (totalFiles: number, totalBytes: number, stream: N
     },
   };
 };
+
+/** Progress of work that keeps the thread busy until it ends, where no timer would fire: drawn as it advances. */
+export interface SteppedProgress {
+  /** `n` more of the total are done. */
+  advance(n: number): void;
+  stop(): void;
+}
+
+/**
+ * `kdm simulate`'s progress on stderr when it is a terminal ("records 120,000 of about 1,000,000 (12%)  ETA 0:17"),
+ * redrawn at most every 250 ms of `nowMs`; silent otherwise. `what`: the plural of what is counted.
+ */
+export const createSteppedProgress = (what: string, total: number, stream: NodeJS.WriteStream = process.stderr, nowMs: () => number = Date.now): SteppedProgress => {
+  if (!stream.isTTY) return { advance() {}, stop() {} };
+  const started = nowMs();
+  let drawnAt = started;
+  let done = 0;
+  return {
+    advance(n) {
+      done += n;
+      const now = nowMs();
+      if (now - drawnAt < 250) return;
+      drawnAt = now;
+      const share = total > 0 ? Math.min(done / total, 1) : 0;
+      const eta = share > 0 ? ((now - started) * (1 - share)) / share : Number.NaN;
+      stream.write(`\r\x1b[K ${what} ${formatCount(done)} of about ${formatCount(total)} (${Math.floor(share * 100)}%)  ETA ${formatDuration(eta)}`);
+    },
+    stop() {
+      stream.write('\r\x1b[K');
+    },
+  };
+};

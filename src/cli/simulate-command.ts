@@ -7,6 +7,7 @@ import { pathState } from '#adapters/local/file-paths.ts';
 import { simulateStream } from '../sim/simulate.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput } from './output-file.ts';
+import { createSteppedProgress } from './progress.ts';
 
 /** Not a CloudTrail file name, so `kdm replay DIR` reports it as one skipped file instead of reading it. */
 export const LABELS_FILE = 'anomalies.labels';
@@ -61,6 +62,7 @@ export const simulateCommand = (argv: readonly string[]): number => {
   if (state.kind === 'file') throw cannotWriteOutput('the simulation', out, 'it is a file; --out takes a directory (created when absent)');
   let records = 0;
   let files = 0;
+  const progress = createSteppedProgress('records', sim.expectedRecords);
   try {
     // Made by its own name first where its parent exists: Node's recursive mkdir never returns for a path such as
     // /proc/x, where the directory cannot be made and its parent is there.
@@ -71,6 +73,7 @@ export const simulateCommand = (argv: readonly string[]): number => {
       writeFileSync(path, gzipSync(JSON.stringify({ Records: f.records }), { level: 6 }));
       records += f.records.length;
       files++;
+      progress.advance(f.records.length);
     }
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, LABELS_FILE), sim.labels.map((l) => JSON.stringify(l)).join('\n') + (sim.labels.length > 0 ? '\n' : ''));
@@ -79,6 +82,8 @@ export const simulateCommand = (argv: readonly string[]): number => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === undefined) throw error;
     throw cannotWriteOutput('the simulation', out, `${(error as Error).message}${files > 0 ? ` (after ${counted(files, 'file')})` : ''}`, error);
+  } finally {
+    progress.stop();
   }
   process.stderr.write(`kdm: wrote ${counted(records, 'record')} in ${counted(files, 'file')} and ${counted(sim.labels.length, 'anomaly label')} to ${out}\n`);
   return 0;

@@ -349,7 +349,14 @@ const HOUR = 3_600_000;
  * anomalies come on top, after the learning week.
  * `labels` is complete before the first file is produced.
  */
-export const simulateStream = (options: SimulateOptions): { readonly labels: readonly AnomalyLabel[]; readonly files: Generator<SimulatedFile> } => {
+export const simulateStream = (
+  options: SimulateOptions,
+): {
+  readonly labels: readonly AnomalyLabel[];
+  readonly files: Generator<SimulatedFile>;
+  /** The records `files` will hold: `events` (or one more, activities being whole) and the anomalies' records. */
+  readonly expectedRecords: number;
+} => {
   const rand = prng(options.seed);
   const b = new Builder(rand);
   const days = options.days ?? 14;
@@ -388,7 +395,7 @@ export const simulateStream = (options: SimulateOptions): { readonly labels: rea
     }
     if (pending.length > 0) yield fileFor(pending, index++);
   }
-  return { labels, files: files() };
+  return { labels, files: files(), expectedRecords: options.events + anomalies.length };
 };
 
 /** The whole simulation in memory: for tests and small runs. */

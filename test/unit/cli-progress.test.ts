@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createProgress } from '../../src/cli/progress.ts';
+import { createProgress, createSteppedProgress } from '../../src/cli/progress.ts';
+import { simulateStream } from '../../src/sim/simulate.ts';
 import { safeText } from '../../src/cli/terminal.ts';
 import { stringifyJsonSafely } from '../../src/core/events/fields.ts';
 
@@ -74,5 +75,49 @@ describe('JSON written where a terminal may show it', () => {
     expect(text).not.toMatch(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
     expect(text).toContain('\\u202e');
     expect(JSON.parse(text)).toEqual(value);
+  });
+});
+
+describe('stepped progress (work that holds the thread, such as kdm simulate)', () => {
+  it('draws done of total, the share and an ETA at most every 250 ms, and clears the line at the end', () => {
+    const { writes, stream } = fakeStream(true);
+    let now = 10_000;
+    const progress = createSteppedProgress('records', 1_000, stream, () => now);
+
+    progress.advance(100);
+    now += 100;
+    progress.advance(100);
+    now += 150;
+    progress.advance(50);
+    now += 1_000;
+    progress.advance(1_000);
+    progress.stop();
+
+    expect(writes).toEqual([
+      '\r\x1b[K records 250 of about 1,000 (25%)  ETA 0:01',
+      '\r\x1b[K records 1,250 of about 1,000 (100%)  ETA 0:00',
+      '\r\x1b[K',
+    ]);
+  });
+
+  it('is silent when stderr is not a terminal', () => {
+    const { writes, stream } = fakeStream(false);
+    const progress = createSteppedProgress('records', 10, stream, () => 0);
+
+    progress.advance(10);
+    progress.stop();
+
+    expect(writes).toEqual([]);
+  });
+});
+
+describe('simulateStream', () => {
+  it.each([false, true])('expects the records its files then hold (anomalies: %s), one more at most', (anomalies) => {
+    const sim = simulateStream({ events: 5_000, seed: 3, anomalies, days: 10 });
+    let records = 0;
+    for (const f of sim.files) records += f.records.length;
+
+    expect(records - sim.expectedRecords).toBeGreaterThanOrEqual(0);
+    expect(records - sim.expectedRecords).toBeLessThanOrEqual(1);
   });
 });
