@@ -27,7 +27,8 @@ export const describeArgumentProblem = (command: string, argv: readonly string[]
       continue;
     }
     if (token.kind !== 'option') continue;
-    const option = options[token.name];
+    // Own names only: `--constructor` is no option, whatever an object's prototype holds.
+    const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
     if (option === undefined) {
       const near = nearestOption(token.rawName, options);
       return `unknown option ${token.rawName} for kdm ${command}${near === undefined ? '' : `: did you mean ${near}?`}`;
@@ -44,10 +45,15 @@ export const describeArgumentProblem = (command: string, argv: readonly string[]
   return undefined;
 };
 
-/** The option the user most likely meant by `rawName`: one edit or two away, or the only one it begins. */
+/** Names other tools give options kdm names otherwise, and kdm's name for each (where the command has it). */
+const OTHER_TOOLS_NAMES: Readonly<Record<string, string>> = { since: 'from', until: 'to', start: 'from', end: 'to', output: 'out', severity: 'fail-on' };
+
+/** The option the user most likely meant by `rawName`: another tool's name for it, one edit or two away, or the only one it begins. */
 const nearestOption = (rawName: string, options: Options): string | undefined => {
   const typed = rawName.replace(/^-+/, '');
   const names = Object.keys(options);
+  const renamed = Object.hasOwn(OTHER_TOOLS_NAMES, typed) ? OTHER_TOOLS_NAMES[typed] : undefined;
+  if (renamed !== undefined && names.includes(renamed)) return `--${renamed}`;
   let best: { name: string; distance: number } | undefined;
   for (const name of names) {
     const distance = editDistance(typed, name);

@@ -42,11 +42,22 @@ describe('describeArgumentProblem', () => {
     expect(problem(['--thr', '2'])).toBe('unknown option --thr for kdm replay: did you mean --threads?');
   });
 
+  it('suggests kdm\'s name for an option other tools name otherwise, where the command has it', () => {
+    const history = { from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' } } as const;
+
+    expect(describeArgumentProblem('history', ['--since', '2026-10-01'], history, false)).toBe('unknown option --since for kdm history: did you mean --from?');
+    expect(describeArgumentProblem('history', ['--until', '2026-10-02'], history, false)).toBe('unknown option --until for kdm history: did you mean --to?');
+    expect(describeArgumentProblem('history', ['--output', 'x.csv'], history, false)).toBe('unknown option --output for kdm history: did you mean --out?');
+    expect(problem(['--since', '2026-10-01'])).toBe('unknown option --since for kdm replay');
+  });
+
   it('suggests nothing when no option is near, or when several begin with what was typed', () => {
     expect(problem(['--bogus'])).toBe('unknown option --bogus for kdm replay');
     // Two edits from "db", but that is all of it: no suggestion for a short name so far off.
     expect(problem(['--xy'])).toBe('unknown option --xy for kdm replay');
     expect(problem(['-q'])).toBe('unknown option -q for kdm replay');
+    expect(problem(['--constructor'])).toBe('unknown option --constructor for kdm replay');
+    expect(problem(['--toString'])).toBe('unknown option --toString for kdm replay');
     expect(describeArgumentProblem('x', ['--d'], { db: { type: 'string' }, 'dry-run': { type: 'boolean' } }, true)).toBe('unknown option --d for kdm x');
   });
 
