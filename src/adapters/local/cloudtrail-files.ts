@@ -150,7 +150,9 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
     try {
       info = await stat(p);
     } catch (cause) {
-      cannotOpen(p, cause);
+      // An S3 URL given as a path: kdm reads local copies, and says how to make one.
+      const bucketPath = /^s3:\/\/(.+)$/i.exec(p)?.[1];
+      cannotOpen(p, cause, bucketPath !== undefined && (cause as NodeJS.ErrnoException).code === 'ENOENT' ? `; kdm reads local files: copy the logs first (aws s3 sync s3://${bucketPath} ./logs), then replay ./logs` : '');
       continue;
     }
     if (info.isDirectory()) await walk(p);

@@ -281,6 +281,20 @@ describe('expandInputs', () => {
     ]);
   });
 
+  it('answers an S3 URL given as a path with how to copy the logs to read them', async () => {
+    const issues: ReadIssue[] = [];
+    const inputs = await expandInputs(['s3://trail-bucket/AWSLogs/111122223333/CloudTrail/'], (issue) => issues.push(issue));
+
+    expect(inputs).toEqual([]);
+    expect(issues.map((i) => [i.kind, i.origin.file, i.message])).toEqual([
+      [
+        'file-failed',
+        's3://trail-bucket/AWSLogs/111122223333/CloudTrail/',
+        'cannot open: no such file or directory (ENOENT); kdm reads local files: copy the logs first (aws s3 sync s3://trail-bucket/AWSLogs/111122223333/CloudTrail/ ./logs), then replay ./logs',
+      ],
+    ]);
+  });
+
   it('lists a directory of many entries in name order, each file with its own size, though it asks for the sizes many at a time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdm-expand-many-'));
     const name = (i: number): string => `f${String(i).padStart(3, '0')}`;
