@@ -137,8 +137,16 @@ export interface QueryRows {
  */
 const WIDE_INTEGERS: ReadonlySet<string> = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
 
-/** DuckDB's text of a ledger time (`2026-10-01 12:00:05.123`, UTC by construction) as RFC 3339 with its zone. */
-const utcTime = (value: string): string => (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?$/.test(value) ? `${value.replace(' ', 'T')}Z` : value);
+/**
+ * DuckDB's text of a ledger time (`2026-10-01 12:00:05.12`, UTC by construction) as RFC 3339 with its zone and
+ * milliseconds always written (`2026-10-01T12:00:05.120Z`), as `Date.toISOString` writes them: DuckDB leaves out
+ * trailing zeros, and a whole second's fraction altogether, so that such times no longer sorted as text
+ * (`…:05Z` after `…:05.5Z`) in a CSV export.
+ */
+export const utcTime = (value: string): string => {
+  const parts = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(value);
+  return parts === null ? value : `${parts[1]}T${parts[2]}.${(parts[3] ?? '').padEnd(3, '0')}Z`;
+};
 
 /**
  * Runs a history query. Counts (sums, distinct counts: 64-bit integers in DuckDB) come back as numbers, so a JSON
