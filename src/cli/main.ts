@@ -1,11 +1,8 @@
 #!/usr/bin/env node
 import type { ParseArgsConfig } from 'node:util';
-import { compileConfig } from '#core/config.ts';
-import { DEFAULT_ENGINE_CONFIG, parseDurationMs } from '#core/engine-config.ts';
 import { isMonitorError, UsageError } from '#core/errors.ts';
 import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { configFileToRead } from '../config/config-file.ts';
 import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
 import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
@@ -15,6 +12,7 @@ import { historyCommand } from './history.ts';
 import { reportCommand } from './report.ts';
 import { simulateCommand } from './simulate-command.ts';
 import { parseCommandArgs } from './arguments.ts';
+import { engineConfigFromArgs } from './engine-config-args.ts';
 import { awsSetupProblem } from './aws-setup.ts';
 
 const VERSION = '0.1.0';
@@ -36,6 +34,9 @@ Usage:
   kdm config validate <file>       Validate a configuration file
   kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
                                    Write deterministic, realistic CloudTrail (+ anomalies.labels)
+  kdm backtest <path>... [--labels <file>] [--config <file>]
+                                   Score the rules against labelled logs: recall, precision, misses,
+                                   false positives (kdm backtest --help)
   kdm <command> --help             That command's options
   kdm --version | --help
 
@@ -105,15 +106,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   tuneMallocLikeTheLauncher();
   if (positionals.length === 0) throw new UsageError('replay needs at least one path (a file, a directory, or - for stdin)');
   if (values.summary !== 'table' && values.summary !== 'json') throw new UsageError(`--summary must be table or json (got "${values.summary}")`);
-  // The YAML parser loads only when there is a file to read.
-  const configFile = configFileToRead(values.config);
-  const loaded = configFile === undefined ? undefined : (await import('../config/load-config.ts')).loadConfigFile(configFile, ALL_RULES.map((r) => r.id));
-  let config = loaded === undefined ? DEFAULT_ENGINE_CONFIG : compileConfig(loaded.config);
-  if (values['learning-period'] !== undefined) {
-    const ms = parseDurationMs(values['learning-period']);
-    if (ms === undefined) throw new UsageError(`--learning-period must be a duration such as 6h or 7d (got "${values['learning-period']}")`);
-    config = { ...config, learningPeriodMs: ms };
-  }
+  const { config, file: configFile } = await engineConfigFromArgs(values.config, values['learning-period']);
   let maxFileBytes: number | undefined;
   if (values['max-file-mb'] !== undefined) {
     const mb = Number(values['max-file-mb']);
@@ -146,7 +139,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     summary: values.summary,
     rules: ALL_RULES,
     config,
-    ...(loaded?.config.privacy?.hashEncryptionContext === true ? { hashContextValues: contextValueHasher(process.env['KDM_CONTEXT_HASH_KEY']) } : {}),
+    ...(configFile?.privacy?.hashEncryptionContext === true ? { hashContextValues: contextValueHasher(process.env['KDM_CONTEXT_HASH_KEY']) } : {}),
     ...(values.findings !== undefined ? { findings: values.findings } : {}),
     ...(values.db !== undefined ? { db: values.db } : {}),
     ...(dbMemoryMb !== undefined ? { dbMemoryMb } : {}),
@@ -186,6 +179,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return (await import('./config-command.ts')).configCommand(rest);
       case 'simulate':
         return simulateCommand(rest);
+      case 'backtest':
+        return await (await import('./backtest-command.ts')).backtestCommand(rest);
       case 'history':
         return await historyCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case 'report':

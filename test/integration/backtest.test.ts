@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runReplay } from '../../src/cli/replay.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
@@ -33,6 +33,70 @@ describe('backtest on kdm simulate --anomalies data', () => {
     expect(score.recall).toBe(1);
     expect(score.falsePositives.map((f) => `${f.ruleId}: ${f.reason}`)).toEqual([]);
     expect(score.precision).toBe(1);
+  });
+
+  describe('kdm backtest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-backtest-'));
+    const sim = join(dir, 'sim');
+    beforeAll(() => {
+      expect(runKdm(['simulate', '--events', '30000', '--anomalies', '--seed', '42', '--out', sim]).status).toBe(0);
+    });
+
+    it('scores every rule against the directory\'s anomalies.labels, and exits 0 when all are detected and none is false', () => {
+      const run = runKdm(['backtest', sim]);
+
+      expect(run.status).toBe(0);
+      const lines = run.stdout.split('\n');
+      expect(lines[0]).toBe(`Backtest against ${join(sim, 'anomalies.labels')}: 32,074 records (32,074 processed, 0 skipped, 0 failed)`);
+      expect(lines).toContain('RULE                               LABELS  DETECTED  FINDINGS  FALSE POSITIVES');
+      expect(lines).toContain('kms-root-usage                     3       3         3         0');
+      expect(lines).toContain('all                                42      42        46        0');
+      expect(lines).toContain('Recall     1.000  42 of 42 labels detected by the rule meant for them');
+      expect(lines).toContain('Precision  1.000  46 of 46 findings on labelled events');
+      expect(run.stdout).not.toMatch(/Missed|False positives \(/);
+      // The labels file is among the logs, and is told as skipped as kdm replay tells it.
+      expect(run.stderr).toMatch(/anomalies\.labels: not a CloudTrail file name/);
+    });
+
+    it('shows what a tuning costs: a rule turned off misses its labels, a low threshold raises false positives, and it exits 3', () => {
+      const off = join(dir, 'off.yaml');
+      writeFileSync(off, 'rules:\n  kms-root-usage: { enabled: false }\n');
+      const missing = runKdm(['backtest', sim, '--config', off]);
+
+      expect(missing.status).toBe(3);
+      expect(missing.stdout).toMatch(/^kms-root-usage {21}3 {7}0 {9}0 {9}0$/m);
+      expect(missing.stdout).toContain('Recall     0.929  39 of 42 labels detected by the rule meant for them');
+      expect(missing.stdout).toMatch(/^Missed \(3\)\n {2}kms-root-usage#0 {2}kms-root-usage: the root user decrypts \(eventID [0-9a-f-]{36}\)$/m);
+
+      const low = join(dir, 'low.yaml');
+      writeFileSync(low, 'rules:\n  kms-mass-decrypt: { threshold: 3, window: 1h }\n');
+      const noisy = runKdm(['backtest', sim, '--config', low, '--format', 'json']);
+
+      expect(noisy.status).toBe(3);
+      const report = JSON.parse(noisy.stdout) as { recall: number; precision: number; byRule: Record<string, { falsePositives: number }>; falsePositives: { ruleId: string }[] };
+      expect(report.recall).toBe(1);
+      expect(report.precision).toBeLessThan(0.5);
+      expect(report.byRule['kms-mass-decrypt']?.falsePositives).toBe(report.falsePositives.length);
+      expect(new Set(report.falsePositives.map((f) => f.ruleId))).toEqual(new Set(['kms-mass-decrypt']));
+      const table = runKdm(['backtest', sim, '--config', low]).stdout;
+      expect(table).toMatch(new RegExp(`^False positives \\(the first 20 of ${report.falsePositives.length.toLocaleString('en-US')}\\)$`, 'm'));
+      expect(table).toMatch(/^ {2}kms-mass-decrypt \[HIGH\]: .* \(eventIDs? [^)]*\)$/m);
+    });
+
+    it('refuses labels it cannot read, naming the file and line, and asks for --labels where it cannot find them', () => {
+      const bad = join(dir, 'bad.labels');
+      writeFileSync(bad, '{"rule":"kms-root-usage","eventIds":["e-1"]}\n{"rule":"kms-root-usage"}\n');
+      const refused = runKdm(['backtest', sim, '--labels', bad]);
+
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toBe(`kdm: ${bad}: line 2: "eventIds" must list the eventIDs of its records\n`);
+      const twoPaths = runKdm(['backtest', join(sim, 'AWSLogs'), sim]);
+      expect(twoPaths.status).toBe(1);
+      expect(twoPaths.stderr).toBe('kdm: backtest needs --labels <file> unless it is given one directory holding anomalies.labels\n');
+      const absent = runKdm(['backtest', join(sim, 'AWSLogs')]);
+      expect(absent.status).toBe(1);
+      expect(absent.stderr).toMatch(/^kdm: .*AWSLogs\/anomalies\.labels: cannot read the labels: no such file or directory \(ENOENT\)\n$/);
+    });
   });
 
   it('writes the same bytes for the same seed', () => {

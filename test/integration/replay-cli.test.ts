@@ -143,6 +143,7 @@ describe('kdm usage errors', () => {
     [['simulate', '--help'], /^kdm simulate — [^]*--records-per-file <n>/],
     [['rules', '--help'], /^kdm rules — [^]*kdm rules member-template/],
     [['rules', 'docs', '--help'], /^kdm rules — /],
+    [['backtest', '--help'], /^kdm backtest — [^]*Exit codes: 0 every label detected/],
     [['config', '--help'], /^kdm config validate <file> — /],
     [['config', 'validate', '-h'], /^kdm config validate <file> — /],
   ])('%j prints the command\'s help and exits 0', (args, help) => {
