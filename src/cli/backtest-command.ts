@@ -12,7 +12,7 @@ import { parseAnomalyLabels } from '../sim/labels.ts';
 import type { AnomalyLabel } from '../sim/simulate.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
-import { EXIT, MAX_THREADS, runReplay } from './replay.ts';
+import { EXIT, runReplay, threadsOption } from './replay.ts';
 import { LABELS_FILE } from './simulate-command.ts';
 import { formatCount, renderTable, safeText } from './terminal.ts';
 
@@ -156,11 +156,7 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
   }
   if (positionals.length === 0) throw new UsageError('backtest needs at least one path (a directory of logs, or files)');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json (got "${values.format}")`);
-  let threads: number | undefined;
-  if (values.threads !== undefined) {
-    threads = Number(values.threads);
-    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS} (got "${values.threads}")`);
-  }
+  const threads = threadsOption(values.threads);
   const labelsFile = labelsFileOf(positionals, values.labels);
   const labels = readLabels(labelsFile);
   const { config } = await engineConfigFromArgs(values.config, values['learning-period']);

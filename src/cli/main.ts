@@ -3,7 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { isMonitorError, UsageError } from '#core/errors.ts';
 import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay } from './replay.ts';
+import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay, threadsOption } from './replay.ts';
 import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
@@ -129,11 +129,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   if (values['dry-run'] && target === undefined) throw new UsageError('--dry-run goes with --publish');
   if (target === 'securityhub' && format === 'ocsf') throw new UsageError('Security Hub (BatchImportFindings) takes ASFF; use --findings-format ocsf with --findings or --publish eventbridge');
   if (values['import-role'] !== undefined && !values['import-role'].includes('{account}')) throw new UsageError(`--import-role must contain {account} (got "${values['import-role']}")`);
-  let threads: number | undefined;
-  if (values.threads !== undefined) {
-    threads = Number(values.threads);
-    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS} (got "${values.threads}")`);
-  }
+  const threads = threadsOption(values.threads);
   const result = await runReplay({
     paths: positionals,
     summary: values.summary,

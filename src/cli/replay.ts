@@ -9,6 +9,7 @@ import { createMemoryStateStore, type MemoryStateStore } from '#adapters/memory/
 import { counted } from '#core/counted.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
+import { UsageError } from '#core/errors.ts';
 import { LedgerAccumulator } from '#core/ledger/ledger.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import { expiredSuppressions } from '#core/findings/suppress.ts';
@@ -94,6 +95,14 @@ const HELD_DAY_FACTOR = 2;
 export const DEFAULT_THREADS = 3;
 /** Most threads `--threads` takes: more readers than this only hold more files in memory. */
 export const MAX_THREADS = 4;
+
+/** `--threads <n>` checked: undefined when not given (the replay then chooses). */
+export const threadsOption = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS} (got "${value}")`);
+  return threads;
+};
 
 /**
  * Input on disk below which a replay reads on its own thread unless `--threads` says otherwise: reader threads take
