@@ -65,7 +65,7 @@ const readLabels = (file: string): AnomalyLabel[] => {
   } catch (cause) {
     throw new InputError(file, undefined, `cannot read the labels: ${systemErrorText(cause)}`, { cause });
   }
-  const labels = parseAnomalyLabels(file, text);
+  const labels = parseAnomalyLabels(file, text, ALL_RULES.map((r) => r.id));
   if (labels.length === 0) throw new InputError(file, undefined, 'no labels: a backtest needs at least one (kdm simulate --anomalies writes them)');
   return labels;
 };

@@ -6,9 +6,10 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x)
 /**
  * The labels of an `anomalies.labels` file (`kdm simulate --anomalies`, or written by hand for real logs): one
  * JSON object a line, each the rule that must detect it and the eventIDs of its records. A line that is not such a
- * label is refused with its number: a backtest scored against labels it could not read would mislead.
+ * label is refused with its number, as is a label of a rule not among `ruleIds`: a backtest scored against labels
+ * it could not read would mislead.
  */
-export const parseAnomalyLabels = (file: string, text: string): AnomalyLabel[] => {
+export const parseAnomalyLabels = (file: string, text: string, ruleIds?: readonly string[]): AnomalyLabel[] => {
   const labels: AnomalyLabel[] = [];
   const ids = new Set<string>();
   const lines = text.split('\n');
@@ -25,6 +26,8 @@ export const parseAnomalyLabels = (file: string, text: string): AnomalyLabel[] =
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refused('not a label (a JSON object)');
     const v = value as Record<string, unknown>;
     if (typeof v['rule'] !== 'string' || v['rule'] === '') throw refused('"rule" must name the rule that must detect it');
+    // A rule kdm does not have (a typo in a label written by hand) would only ever count as missed.
+    if (ruleIds !== undefined && !ruleIds.includes(v['rule'])) throw refused(`"rule" ${JSON.stringify(v['rule'])} is not one of kdm's rules (kdm rules list)`);
     if (!isStrings(v['eventIds']) || v['eventIds'].length === 0) throw refused('"eventIds" must list the eventIDs of its records');
     if (v['alsoRules'] !== undefined && !isStrings(v['alsoRules'])) throw refused('"alsoRules" must be a list of rule ids');
     const id = typeof v['id'] === 'string' && v['id'] !== '' ? v['id'] : `${v['rule']}@line${i + 1}`;

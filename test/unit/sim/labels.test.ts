@@ -39,4 +39,11 @@ describe('parseAnomalyLabels', () => {
     expect(refusal('{"rule":"r","eventIds":["e"],"alsoRules":"x"}')).toBe('sim/anomalies.labels: line 1: "alsoRules" must be a list of rule ids');
     expect(refusal('{"id":"a","rule":"r","eventIds":["e"]}\n{"id":"a","rule":"r","eventIds":["f"]}')).toBe('sim/anomalies.labels: line 2: a second label with id "a"');
   });
+
+  it('refuses a label of a rule kdm does not have, when told the rules', () => {
+    const text = '{"rule":"kms-root-usage","eventIds":["e-1"]}\n{"rule":"kms-root-usag","eventIds":["e-2"]}\n';
+
+    expect(parseAnomalyLabels('labels.jsonl', text)).toHaveLength(2);
+    expect(() => parseAnomalyLabels('labels.jsonl', text, ['kms-root-usage'])).toThrow('labels.jsonl: line 2: "rule" "kms-root-usag" is not one of kdm\'s rules (kdm rules list)');
+  });
 });
