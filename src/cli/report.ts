@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
+import { findingsWhere, historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
 import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
@@ -17,12 +17,17 @@ export const REPORT_HELP = `kdm report — one self-contained HTML page for audi
 Usage: kdm report --db <file> --html <out.html> [--key ...] [--principal ...] [--account ...] [--bucket ...]
                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--title <text>]
 
+The filters are kdm history's (--key takes an ARN, a key id or an alias) and select the calls and the findings
+alike. --prefix, --path and --operation are kdm history's alone: they would select some sections and not others.
+
 Per key: calls per day split by principal, top principals, principals new in the period. Findings by rule and
 severity with their evidence. The objects opened most. Coverage: buckets with and without S3 data events,
 Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as evidence.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
+/** The history's filters the report refuses: they apply to some of its tables and not others. */
+const HISTORY_ONLY_FILTERS = ['prefix', 'path', 'operation'] as const;
 const REPORT_OPTIONS = {
   ...HISTORY_OPTIONS,
   // No default, so that --format table is refused like any other.
@@ -76,29 +81,8 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     });
   }
 
-  const fClauses: string[] = [];
-  const fParams: Record<string, DuckDBValue> = {};
-  if (filters.fromMs !== undefined) {
-    fClauses.push('last_seen >= make_timestamp(CAST($from AS BIGINT) * 1000)');
-    fParams.from = filters.fromMs;
-  }
-  if (filters.toMs !== undefined) {
-    fClauses.push('first_seen <= make_timestamp(CAST($to AS BIGINT) * 1000)');
-    fParams.to = filters.toMs;
-  }
-  if (filters.bucket !== undefined) {
-    fClauses.push('bucket = $bucket');
-    fParams.bucket = filters.bucket;
-  }
-  if (filters.principal !== undefined) {
-    fClauses.push(`principal LIKE $principal ESCAPE '\\'`);
-    fParams.principal = params.principal ?? null;
-  }
-  if (filters.key !== undefined && filters.key.startsWith('arn:')) {
-    fClauses.push('key = $key');
-    fParams.key = filters.key;
-  }
-  const findingRows = await rowsOf(c, `SELECT * FROM findings ${fClauses.length > 0 ? `WHERE ${fClauses.join(' AND ')}` : ''} ORDER BY first_seen LIMIT 2000`, fParams);
+  const findingWhere = findingsWhere(filters);
+  const findingRows = await rowsOf(c, `SELECT * FROM findings t ${findingWhere.clauses.length > 0 ? `WHERE ${findingWhere.clauses.join(' AND ')}` : ''} ORDER BY first_seen LIMIT 2000`, findingWhere.params);
   const findings: ReportFinding[] = findingRows.map((r) => ({
     id: String(r.id),
     ruleId: String(r.rule_id),
@@ -157,6 +141,13 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   // History's output options would be taken and ignored: a user asking for CSV should hear that the report is HTML.
   const historyOnly = HISTORY_OUTPUT_OPTIONS.filter((o) => values[o] !== undefined);
   if (historyOnly.length > 0) throw new UsageError(`report does not take ${historyOnly.map((o) => `--${o}`).join(', ')} (kdm history does); the report is one HTML page (--html)`);
+  // The page counts calls by key, principal and day from the ledger; these would select its objects and findings
+  // otherwise than the rest, or not at all (a finding has no path or operation, a ledger row no object key).
+  const historyFilters = HISTORY_ONLY_FILTERS.filter((o) => values[o] !== undefined);
+  if (historyFilters.length > 0) {
+    const them = historyFilters.length === 1 ? 'it' : 'them';
+    throw new UsageError(`report does not take ${historyFilters.map((o) => `--${o}`).join(', ')}: ${them === 'it' ? 'it' : 'they'} would filter some of the page's sections and not the others; kdm history takes ${them} (kdm history --help)`);
+  }
   const html = values.html;
   const title = values.title;
   if (html === undefined) throw new UsageError('report needs --html <out.html>');

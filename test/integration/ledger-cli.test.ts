@@ -933,6 +933,37 @@ describe('kdm report --html', () => {
     expect(runKdm(['report', '--db', db, '--html', join(work, 'ignored.html'), '--format', 'parquet']).stderr).toMatch(/^kdm: report does not take --format /);
   });
 
+  it('refuses the history filters that would select some of its sections and not the others (--prefix crashed it on the ledger table)', () => {
+    const prefix = runKdm(['report', '--db', db, '--html', join(work, 'ignored.html'), '--prefix', 'q3/']);
+    expect(prefix.status).toBe(1);
+    expect(prefix.stderr).toBe('kdm: report does not take --prefix: it would filter some of the page\'s sections and not the others; kdm history takes it (kdm history --help)\n');
+    const two = runKdm(['report', '--db', db, '--html', join(work, 'ignored.html'), '--path', 'direct', '--operation', 'Decrypt']);
+    expect(two.stderr).toBe('kdm: report does not take --path, --operation: they would filter some of the page\'s sections and not the others; kdm history takes them (kdm history --help)\n');
+    expect(existsSync(join(work, 'ignored.html'))).toBe(false);
+  });
+
+  it('selects findings by key as it selects calls: by alias or key id too, not only by ARN', async () => {
+    const [aliased] = await query<{ key: string; alias: string }>(db, `SELECT key, key_alias AS alias FROM ledger WHERE key_alias IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC LIMIT 1`);
+    if (aliased === undefined) throw new Error('no aliased key in the ledger');
+    // An alias may name keys of several accounts or Regions (events/ and the simulation both have alias/app-data).
+    const keysOfAlias = (await query<{ key: string }>(db, `SELECT DISTINCT key FROM ledger WHERE key_alias = '${aliased.alias}'`)).map((r) => r.key);
+    const stored = (await query<{ key: string | null }>(db, 'SELECT key FROM findings')).map((f) => f.key);
+    const findingsOf = (keys: readonly string[]): number => stored.filter((k) => k !== null && keys.includes(k)).length;
+    expect(findingsOf([aliased.key])).toBeGreaterThan(0);
+    expect(findingsOf(keysOfAlias)).toBeLessThan(stored.length);
+    const keyId = aliased.key.slice(aliased.key.lastIndexOf('/') + 1);
+    const told = (keys: readonly string[]): string => {
+      const n = findingsOf(keys);
+      return `${keys.length} key${keys.length === 1 ? '' : 's'}, ${n} finding${n === 1 ? '' : 's'},`;
+    };
+
+    for (const [selector, keys] of [[aliased.alias, keysOfAlias], [aliased.alias.replace(/^alias\//, ''), keysOfAlias], [keyId, [aliased.key]], [aliased.key, [aliased.key]]] as const) {
+      const run = runKdm(['report', '--db', db, '--html', join(work, `by-key-${selector.length}.html`), '--key', selector]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr, selector).toContain(told(keys));
+    }
+  });
+
   it('is one self-contained page: no scripts, no remote resources, a policy that forbids both', () => {
     const html = readFileSync(page, 'utf8');
 

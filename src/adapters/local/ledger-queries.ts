@@ -31,22 +31,29 @@ const likePattern = (glob: string): string => glob.replace(/[\\%_]/g, (c) => `\\
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
+/**
+ * The clause selecting `--key` (an ARN, a key id or an alias) in a table whose `t.key` holds key ARNs; `hasAlias`
+ * when the table has the ledger's `key_alias` column too. An alias names its key through the ledger rows of calls
+ * that used the alias.
+ */
+const keyClause = (key: string, hasAlias: boolean, params: Record<string, DuckDBValue>): string => {
+  if (key.startsWith('arn:')) {
+    params.key = key;
+    return 't.key = $key';
+  }
+  if (/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(key)) {
+    params.key = `%/${key}`;
+    return 't.key LIKE $key';
+  }
+  params.key = key.startsWith('alias/') ? key : `alias/${key}`;
+  return hasAlias ? '(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))' : '(t.key = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))';
+};
+
 /** WHERE clauses shared by the ledger and object_access tables (`t` is the table alias). */
 export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses: string[]; params: Record<string, DuckDBValue> } => {
   const clauses: string[] = [];
   const params: Record<string, DuckDBValue> = {};
-  if (f.key !== undefined) {
-    params.key = f.key;
-    if (f.key.startsWith('arn:')) clauses.push('t.key = $key');
-    else if (/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(f.key)) {
-      params.key = `%/${f.key}`;
-      clauses.push('t.key LIKE $key');
-    } else {
-      params.key = f.key.startsWith('alias/') ? f.key : `alias/${f.key}`;
-      // An alias names its key through the ledger rows of calls that used the alias.
-      clauses.push(objectLevel ? '(t.key = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))' : '(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))');
-    }
-  }
+  if (f.key !== undefined) clauses.push(keyClause(f.key, !objectLevel, params));
   if (f.principal !== undefined) {
     params.principal = likePattern(f.principal);
     clauses.push(`t.principal LIKE $principal ESCAPE '\\'`);
@@ -81,6 +88,42 @@ export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses
     params.toDay = day(f.toMs);
     params.toTs = new Date(f.toMs).toISOString().replace('T', ' ').replace('Z', '');
     clauses.push('t.day <= CAST($toDay AS DATE)', 't.first_seen <= CAST($toTs AS TIMESTAMP)');
+  }
+  return { clauses, params };
+};
+
+/**
+ * WHERE clauses for the findings table (`t`), from the filters a finding carries: its key (found as the ledger
+ * finds it, so an alias or key id selects the same key's findings), principal, account, bucket, object key prefix,
+ * and the time it was seen (a finding seen at any time within the range).
+ */
+export const findingsWhere = (f: HistoryFilters): { clauses: string[]; params: Record<string, DuckDBValue> } => {
+  const clauses: string[] = [];
+  const params: Record<string, DuckDBValue> = {};
+  if (f.key !== undefined) clauses.push(keyClause(f.key, false, params));
+  if (f.principal !== undefined) {
+    params.principal = likePattern(f.principal);
+    clauses.push(`t.principal LIKE $principal ESCAPE '\\'`);
+  }
+  if (f.account !== undefined) {
+    params.account = f.account;
+    clauses.push('t.account = $account');
+  }
+  if (f.bucket !== undefined) {
+    params.bucket = f.bucket;
+    clauses.push('t.bucket = $bucket');
+  }
+  if (f.prefix !== undefined) {
+    params.prefix = `${likePattern(f.prefix)}%`;
+    clauses.push(`t.object_key LIKE $prefix ESCAPE '\\'`);
+  }
+  if (f.fromMs !== undefined) {
+    params.fromMs = f.fromMs;
+    clauses.push('t.last_seen >= make_timestamp(CAST($fromMs AS BIGINT) * 1000)');
+  }
+  if (f.toMs !== undefined) {
+    params.toMs = f.toMs;
+    clauses.push('t.first_seen <= make_timestamp(CAST($toMs AS BIGINT) * 1000)');
   }
   return { clauses, params };
 };
