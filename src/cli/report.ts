@@ -145,8 +145,8 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   // otherwise than the rest, or not at all (a finding has no path or operation, a ledger row no object key).
   const historyFilters = HISTORY_ONLY_FILTERS.filter((o) => values[o] !== undefined);
   if (historyFilters.length > 0) {
-    const them = historyFilters.length === 1 ? 'it' : 'them';
-    throw new UsageError(`report does not take ${historyFilters.map((o) => `--${o}`).join(', ')}: ${them === 'it' ? 'it' : 'they'} would filter some of the page's sections and not the others; kdm history takes ${them} (kdm history --help)`);
+    const one = historyFilters.length === 1;
+    throw new UsageError(`report does not take ${historyFilters.map((o) => `--${o}`).join(', ')}: ${one ? 'it' : 'they'} would filter some of the page's sections and not the others; kdm history takes ${one ? 'it' : 'them'} (kdm history --help)`);
   }
   const html = values.html;
   const title = values.title;
