@@ -49,27 +49,39 @@ const keyClause = (key: string, hasAlias: boolean, params: Record<string, DuckDB
   return hasAlias ? '(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))' : '(t.key = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))';
 };
 
-/** WHERE clauses shared by the ledger and object_access tables (`t` is the table alias). */
-export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses: string[]; params: Record<string, DuckDBValue> } => {
+/**
+ * The clauses of the filters every table that keeps calls or findings has in common (`t` is the table alias): key,
+ * principal, account, bucket and object key prefix. `table` says what it keeps of them: the ledger has the key's
+ * alias, and object records no account column (the account is then the one in the principal's ARN).
+ */
+const commonClauses = (f: HistoryFilters, table: 'ledger' | 'object_access' | 'findings'): { clauses: string[]; params: Record<string, DuckDBValue> } => {
   const clauses: string[] = [];
   const params: Record<string, DuckDBValue> = {};
-  if (f.key !== undefined) clauses.push(keyClause(f.key, !objectLevel, params));
+  if (f.key !== undefined) clauses.push(keyClause(f.key, table === 'ledger', params));
   if (f.principal !== undefined) {
     params.principal = likePattern(f.principal);
     clauses.push(`t.principal LIKE $principal ESCAPE '\\'`);
   }
   if (f.account !== undefined) {
     params.account = f.account;
-    clauses.push(objectLevel ? `t.principal LIKE '%' || $account || '%'` : 't.account = $account');
+    clauses.push(table === 'object_access' ? `t.principal LIKE '%' || $account || '%'` : 't.account = $account');
   }
   if (f.bucket !== undefined) {
     params.bucket = f.bucket;
     clauses.push('t.bucket = $bucket');
   }
   if (f.prefix !== undefined) {
+    // A ledger row names no single object: the history asks the object records instead, the report refuses --prefix.
+    if (table === 'ledger') throw new UsageError('--prefix selects object records, and ledger rows name no single object');
     params.prefix = `${likePattern(f.prefix)}%`;
     clauses.push(`t.object_key LIKE $prefix ESCAPE '\\'`);
   }
+  return { clauses, params };
+};
+
+/** WHERE clauses shared by the ledger and object_access tables (`t` is the table alias). */
+export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses: string[]; params: Record<string, DuckDBValue> } => {
+  const { clauses, params } = commonClauses(f, objectLevel ? 'object_access' : 'ledger');
   if (f.path !== undefined && !objectLevel) {
     params.path = f.path;
     clauses.push('t.path = $path');
@@ -98,25 +110,7 @@ export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses
  * and the time it was seen (a finding seen at any time within the range).
  */
 export const findingsWhere = (f: HistoryFilters): { clauses: string[]; params: Record<string, DuckDBValue> } => {
-  const clauses: string[] = [];
-  const params: Record<string, DuckDBValue> = {};
-  if (f.key !== undefined) clauses.push(keyClause(f.key, false, params));
-  if (f.principal !== undefined) {
-    params.principal = likePattern(f.principal);
-    clauses.push(`t.principal LIKE $principal ESCAPE '\\'`);
-  }
-  if (f.account !== undefined) {
-    params.account = f.account;
-    clauses.push('t.account = $account');
-  }
-  if (f.bucket !== undefined) {
-    params.bucket = f.bucket;
-    clauses.push('t.bucket = $bucket');
-  }
-  if (f.prefix !== undefined) {
-    params.prefix = `${likePattern(f.prefix)}%`;
-    clauses.push(`t.object_key LIKE $prefix ESCAPE '\\'`);
-  }
+  const { clauses, params } = commonClauses(f, 'findings');
   if (f.fromMs !== undefined) {
     params.fromMs = f.fromMs;
     clauses.push('t.last_seen >= make_timestamp(CAST($fromMs AS BIGINT) * 1000)');
