@@ -107,8 +107,11 @@ interface Problem {
   readonly message: string;
 }
 
+/** A scalar's value as a message shows it: `Infinity` for YAML's `.inf` or `1e309`, which JSON would show as null. */
+const shownValue = (v: unknown): string => (typeof v === 'number' ? String(v) : v instanceof Uint8Array ? 'binary data (!!binary)' : (JSON.stringify(v) ?? String(v)));
+
 const describe = (n: Node | null | undefined): string =>
-  n === null || n === undefined ? 'nothing' : isMap(n) ? 'a mapping' : isSeq(n) ? 'a list' : isScalar(n) ? JSON.stringify(n.value) : 'an unsupported value';
+  n === null || n === undefined ? 'nothing' : isMap(n) ? 'a mapping' : isSeq(n) ? 'a list' : isScalar(n) ? shownValue(n.value) : 'an unsupported value';
 
 const validate = (node: Node | null | undefined, spec: Spec, path: string, problem: (n: Node | null | undefined, path: string, message: string) => void): void => {
   const scalar = isScalar(node) ? node.value : undefined;

@@ -105,6 +105,12 @@ unknownTop: 1
     expect(parseConfig('keys:\n  - alias: alias/app\n    sensitive: true\ntrustedAccounts: []\nsuppressions: []\n', 'kdm.config.yaml', RULE_IDS)).toEqual({ keys: [{ alias: 'alias/app', sensitive: true }], trustedAccounts: [], suppressions: [] });
   });
 
+  it('shows a value JSON cannot write as YAML read it, not as null', () => {
+    expect(problemsOf('rules:\n  kms-mass-decrypt: { threshold: 1e309 }\n')).toEqual(['kdm.config.yaml:2:34: rules.kms-mass-decrypt.threshold: expected a number, got Infinity']);
+    expect(problemsOf('rules:\n  kms-mass-decrypt: { threshold: .nan }\n')).toEqual(['kdm.config.yaml:2:34: rules.kms-mass-decrypt.threshold: expected a number, got NaN']);
+    expect(problemsOf('learningPeriod: !!binary aGk=\n')).toEqual(['kdm.config.yaml:1:26: learningPeriod: expected a duration such as 15m, 6h or 7d, got binary data (!!binary)']);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problemsOf('keys:\n  - alias: [unclosed\n')[0]).toMatch(/^kdm\.config\.yaml:\d+:\d+: /);
   });
