@@ -4,13 +4,13 @@ import { createEventBridgeFindingSink, EVENTBRIDGE_LIMITS } from '#adapters/aws/
 import { createMemberAccountClients } from '#adapters/aws/member-account-clients.ts';
 import { batchFindings, createSecurityHubFindingSink, groupByImportTarget } from '#adapters/aws/securityhub-finding-sink.ts';
 import { counted } from '#core/counted.ts';
-import { MonitorError } from '#core/errors.ts';
+import { FindingPublishError, MonitorError } from '#core/errors.ts';
 import { toAsff, type AsffFinding } from '#core/findings/asff.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { renderFinding, type FindingsFormat } from './render-finding.ts';
 import { safeText } from './terminal.ts';
-import { awsSetupProblem, resolveAwsSetup, type ResolvableClient } from './aws-setup.ts';
+import { awsSetupProblem, resolveAwsSetup, unreachableProblem, type ResolvableClient } from './aws-setup.ts';
 
 export type PublishTarget = 'securityhub' | 'eventbridge';
 
@@ -37,6 +37,20 @@ const resolvedOrTold = async (client: ResolvableClient): Promise<void> => {
     if (problem === undefined) throw error;
     throw new MonitorError('FINDING_IMPORT_FAILED', `cannot publish: ${problem}; nothing was sent`, { cause: error });
   }
+};
+
+/**
+ * A destination's failures told once when every one of them is the same failure to reach AWS (no finding refused):
+ * a line per finding naming "getaddrinfo ENOTFOUND" said that the destination rejected them. Any other error as it is.
+ */
+const toldIfUnreachable = (error: unknown, destination: string, delivered: number): unknown => {
+  if (!(error instanceof FindingPublishError)) return error;
+  const [first] = error.failures;
+  if (first?.message === undefined || error.failures.some((f) => f.refused === true || f.message !== first.message)) return error;
+  const problem = unreachableProblem(first.message);
+  if (problem === undefined) return error;
+  const sent = delivered === 0 ? 'nothing was sent' : `${counted(delivered, 'finding')} sent before it failed, ${counted(error.failures.length, 'finding')} not`;
+  return new MonitorError('FINDING_IMPORT_FAILED', `cannot publish to ${destination}: ${problem}; ${sent}`, { cause: error });
 };
 
 /** `--publish`: validates every finding, then sends (or, with --dry-run, only counts what would be sent). */
@@ -66,7 +80,9 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
       await resolvedOrTold(clientFor(accountId, region));
     }
     const sink = createSecurityHubFindingSink({ render: asff, clientFor });
-    await sink.put(findings);
+    await sink.put(findings).catch((error: unknown) => {
+      throw toldIfUnreachable(error, 'Security Hub', sink.stats.imported);
+    });
     stderr.write(`kdm: imported ${counted(sink.stats.imported, 'finding')} into Security Hub in ${counted(sink.stats.calls, 'call')}\n`);
     return;
   }
@@ -82,6 +98,8 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     busName: options.eventBus,
     render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn].filter((r): r is string => r !== undefined) }),
   });
-  await sink.put(findings);
+  await sink.put(findings).catch((error: unknown) => {
+    throw toldIfUnreachable(error, 'EventBridge', sink.stats.published);
+  });
   stderr.write(`kdm: published ${counted(sink.stats.published, 'finding')} to EventBridge bus ${safeText(options.eventBus)} in ${counted(sink.stats.calls, 'call')}\n`);
 };

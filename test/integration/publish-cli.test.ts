@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 describe('kdm replay --publish (dry run: validates and counts, sends nothing)', () => {
@@ -52,6 +53,30 @@ describe('kdm on a machine without AWS region or credentials', () => {
     expect(run.status).toBe(1);
     const lines = run.stderr.split('\n').filter((l) => l !== '' && !/^kdm: (skipped|reading \d+ day)/.test(l));
     expect(lines).toEqual([message]);
+  });
+
+  describe('with credentials, where AWS cannot be reached (an endpoint on a closed loopback port)', () => {
+    let closedPort = 0;
+    beforeAll(async () => {
+      const server = createServer();
+      await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+      closedPort = (server.address() as AddressInfo).port;
+      await new Promise<void>((closed) => server.close(() => closed()));
+    });
+    const unreachable = () => ({ AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example', AWS_ENDPOINT_URL: `http://127.0.0.1:${closedPort}` });
+    const told = (): string => `cannot reach AWS (connect ECONNREFUSED 127.0.0.1:${closedPort}): check the network, the region (AWS_REGION) and any endpoint set (AWS_ENDPOINT_URL)`;
+
+    it.each([
+      ['Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], (): string => `kdm: cannot publish to Security Hub: ${told()}; nothing was sent`],
+      ['EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], (): string => `kdm: cannot publish to EventBridge: ${told()}; nothing was sent`],
+      ['DynamoDB', ['history', '--source', 'dynamodb', '--table', 'kdm-state'], (): string => `kdm: ${told()}`],
+    ])('%s: says once that AWS was not reached, not that each finding was rejected, exit 1', (_, args, message) => {
+      const run = kdm(args, unreachable());
+
+      expect(run.status).toBe(1);
+      const lines = run.stderr.split('\n').filter((l) => l !== '' && !/^kdm: (skipped|reading \d+ day)/.test(l));
+      expect(lines).toEqual([message()]);
+    });
   });
 
   it('leaves out the SDK\'s warning about its Node 22 releases, which the pinned versions make ours to act on, unless asked for', () => {
