@@ -40,17 +40,20 @@ const resolvedOrTold = async (client: ResolvableClient): Promise<void> => {
 };
 
 /**
- * A destination's failures told once when every one of them is the same failure to reach AWS (no finding refused):
- * a line per finding naming "getaddrinfo ENOTFOUND" said that the destination rejected them. Any other error as it is.
+ * A destination's failures told once when they are all one and the same failure of the calls, no finding refused
+ * for itself: AWS not reached at all (a line per finding naming "getaddrinfo ENOTFOUND" read as if the destination
+ * had rejected them), or, before anything was sent, the same error for every call (credentials AWS refuses, say).
+ * Any other error as it is: each finding named with its error code.
  */
-const toldIfUnreachable = (error: unknown, destination: string, delivered: number): unknown => {
+const toldOnce = (error: unknown, destination: string, delivered: number): unknown => {
   if (!(error instanceof FindingPublishError)) return error;
   const [first] = error.failures;
-  if (first?.message === undefined || error.failures.some((f) => f.refused === true || f.message !== first.message)) return error;
-  const problem = unreachableProblem(first.message);
-  if (problem === undefined) return error;
+  if (first === undefined || error.failures.some((f) => f.refused === true || f.code !== first.code || f.message !== first.message)) return error;
+  const unreachable = first.message === undefined ? undefined : unreachableProblem(first.message);
+  if (unreachable === undefined && delivered > 0) return error;
+  const why = unreachable ?? `every call failed with ${first.code}${first.message === undefined ? '' : `: ${first.message.replace(/\.$/, '')}`}`;
   const sent = delivered === 0 ? 'nothing was sent' : `${counted(delivered, 'finding')} sent before it failed, ${counted(error.failures.length, 'finding')} not`;
-  return new MonitorError('FINDING_IMPORT_FAILED', `cannot publish to ${destination}: ${problem}; ${sent}`, { cause: error });
+  return new MonitorError('FINDING_IMPORT_FAILED', `cannot publish to ${destination}: ${why}; ${sent}`, { cause: error });
 };
 
 /** `--publish`: validates every finding, then sends (or, with --dry-run, only counts what would be sent). */
@@ -81,7 +84,7 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     }
     const sink = createSecurityHubFindingSink({ render: asff, clientFor });
     await sink.put(findings).catch((error: unknown) => {
-      throw toldIfUnreachable(error, 'Security Hub', sink.stats.imported);
+      throw toldOnce(error, 'Security Hub', sink.stats.imported);
     });
     stderr.write(`kdm: imported ${counted(sink.stats.imported, 'finding')} into Security Hub in ${counted(sink.stats.calls, 'call')}\n`);
     return;
@@ -99,7 +102,7 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
     render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn].filter((r): r is string => r !== undefined) }),
   });
   await sink.put(findings).catch((error: unknown) => {
-    throw toldIfUnreachable(error, 'EventBridge', sink.stats.published);
+    throw toldOnce(error, 'EventBridge', sink.stats.published);
   });
   stderr.write(`kdm: published ${counted(sink.stats.published, 'finding')} to EventBridge bus ${safeText(options.eventBus)} in ${counted(sink.stats.calls, 'call')}\n`);
 };

@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 describe('kdm replay --publish (dry run: validates and counts, sends nothing)', () => {
@@ -76,6 +77,44 @@ describe('kdm on a machine without AWS region or credentials', () => {
       expect(run.status).toBe(1);
       const lines = run.stderr.split('\n').filter((l) => l !== '' && !/^kdm: (skipped|reading \d+ day)/.test(l));
       expect(lines).toEqual([message()]);
+    });
+  });
+
+  describe('with credentials AWS refuses (an endpoint on loopback that answers as AWS does to an invalid token)', () => {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'UnrecognizedClientException' });
+        res.end(JSON.stringify({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
+      });
+    });
+    beforeAll(async () => {
+      await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    });
+    afterAll(async () => {
+      await new Promise<void>((closed) => server.close(() => closed()));
+    });
+    /** As `kdm`, but without blocking this process, whose server answers the child. */
+    const kdmAsync = (args: readonly string[]): Promise<{ status: number | null; stderr: string }> =>
+      new Promise((done) => {
+        const env = { ...bareEnv, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example', AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+        const child = spawn(process.execPath, [KDM, ...args], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (status) => done({ status, stderr }));
+      });
+    const refused = 'UnrecognizedClientException: The security token included in the request is invalid';
+
+    it.each([
+      ['Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], `kdm: cannot publish to Security Hub: every call failed with ${refused}; nothing was sent`],
+      ['EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], `kdm: cannot publish to EventBridge: every call failed with ${refused}; nothing was sent`],
+      ['DynamoDB', ['history', '--source', 'dynamodb', '--table', 'kdm-state'], `kdm: AWS answered ${refused}`],
+    ])('%s: says once what AWS answered, not once per finding or as an unexpected error, exit 1', async (_, args, message) => {
+      const run = await kdmAsync(args);
+
+      expect(run.status).toBe(1);
+      const lines = run.stderr.split('\n').filter((l) => l !== '' && !/^kdm: (skipped|reading \d+ day)/.test(l));
+      expect(lines).toEqual([message]);
     });
   });
 

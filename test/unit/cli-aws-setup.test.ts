@@ -9,6 +9,15 @@ describe('what the AWS SDK says, told as the user\'s to set up', () => {
     }
   });
 
+  it('tells an error AWS answered with by its name and words, and the SDK\'s network errors, which carry $metadata too, as AWS not reached', () => {
+    const answered = Object.assign(new Error('The security token included in the request is invalid.'), { name: 'UnrecognizedClientException', $metadata: { httpStatusCode: 400 } });
+    const network = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { $metadata: { attempts: 3 } });
+
+    expect(awsSetupProblem(answered)).toBe('AWS answered UnrecognizedClientException: The security token included in the request is invalid');
+    expect(awsSetupProblem(network)).toBe(unreachableProblem('connect ECONNREFUSED 127.0.0.1:9'));
+    expect(awsSetupProblem(Object.assign(new Error('odd'), { $metadata: {} }))).toBeUndefined();
+  });
+
   it('leaves AWS\'s own answers and anything else to be told as they are', () => {
     expect(unreachableProblem('The security token included in the request is invalid.')).toBeUndefined();
     expect(unreachableProblem('Rate exceeded')).toBeUndefined();
