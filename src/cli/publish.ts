@@ -42,7 +42,7 @@ const resolvedOrTold = async (client: ResolvableClient): Promise<void> => {
 /**
  * A destination's failures told once when they are all one and the same failure of the calls, no finding refused
  * for itself: AWS not reached at all (a line per finding naming "getaddrinfo ENOTFOUND" read as if the destination
- * had rejected them), or, before anything was sent, the same error for every call (credentials AWS refuses, say).
+ * had rejected them), or, before anything was sent, the same error for every finding (credentials AWS refuses, say).
  * Any other error as it is: each finding named with its error code.
  */
 const toldOnce = (error: unknown, destination: string, delivered: number): unknown => {
@@ -51,7 +51,7 @@ const toldOnce = (error: unknown, destination: string, delivered: number): unkno
   if (first === undefined || error.failures.some((f) => f.refused === true || f.code !== first.code || f.message !== first.message)) return error;
   const unreachable = first.message === undefined ? undefined : unreachableProblem(first.message);
   if (unreachable === undefined && delivered > 0) return error;
-  const why = unreachable ?? `every call failed with ${first.code}${first.message === undefined ? '' : `: ${first.message.replace(/\.$/, '')}`}`;
+  const why = unreachable ?? `${error.failures.length === 1 ? 'the finding' : `all ${counted(error.failures.length, 'finding')}`} failed with ${first.code}${first.message === undefined ? '' : `: ${first.message.replace(/\.$/, '')}`}`;
   const sent = delivered === 0 ? 'nothing was sent' : `${counted(delivered, 'finding')} sent before it failed, ${counted(error.failures.length, 'finding')} not`;
   return new MonitorError('FINDING_IMPORT_FAILED', `cannot publish to ${destination}: ${why}; ${sent}`, { cause: error });
 };

@@ -106,8 +106,8 @@ describe('kdm on a machine without AWS region or credentials', () => {
     const refused = 'UnrecognizedClientException: The security token included in the request is invalid';
 
     it.each([
-      ['Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], `kdm: cannot publish to Security Hub: every call failed with ${refused}; nothing was sent`],
-      ['EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], `kdm: cannot publish to EventBridge: every call failed with ${refused}; nothing was sent`],
+      ['Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], `kdm: cannot publish to Security Hub: all 3 findings failed with ${refused}; nothing was sent`],
+      ['EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], `kdm: cannot publish to EventBridge: all 3 findings failed with ${refused}; nothing was sent`],
       ['DynamoDB', ['history', '--source', 'dynamodb', '--table', 'kdm-state'], `kdm: AWS answered ${refused}`],
     ])('%s: says once what AWS answered, not once per finding or as an unexpected error, exit 1', async (_, args, message) => {
       const run = await kdmAsync(args);
