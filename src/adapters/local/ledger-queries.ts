@@ -139,7 +139,8 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
   const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
   const tail = limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(limit))}` : '';
   if (objectLevel) {
-    const cols = groupBy.map((g) => (g === 'object' ? 't.bucket, t.object_key' : LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]));
+    // An object is its bucket and key: `--group-by object,bucket` groups by the bucket once, not twice.
+    const cols = [...new Set(groupBy.flatMap((g) => (g === 'object' ? ['t.bucket', 't.object_key'] : [LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]])))];
     if (groupBy.length === 0) {
       return { sql: `SELECT t.day, t.key, t.principal, t.bucket, t.object_key, t.operation, t.calls, t.first_seen, t.last_seen, t.source_ips, t.sessions, t.correlation FROM object_access t ${where} ORDER BY t.day DESC, t.calls DESC, t.object_key, t.bucket, t.key, t.principal, t.operation${tail}`, params };
     }

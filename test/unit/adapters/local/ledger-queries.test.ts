@@ -20,6 +20,12 @@ describe('the history\'s and the report\'s filters as SQL', () => {
     });
   });
 
+  it('group by an object\'s bucket once when the bucket is asked for too, in either order', () => {
+    for (const groupBy of [['object', 'bucket'], ['bucket', 'object']] as const) {
+      expect(historyQuery({}, groupBy).sql).toMatch(/^SELECT t\.bucket, t\.object_key, sum\(t\.calls\)[^]*GROUP BY t\.bucket, t\.object_key ORDER BY calls DESC, t\.bucket, t\.object_key$/);
+    }
+  });
+
   it('take --prefix to the object records, and refuse it for ledger rows, which name no single object', () => {
     expect(historyQuery({ prefix: 'q3/' }, []).sql).toMatch(/FROM object_access t WHERE t\.object_key LIKE \$prefix/);
     expect(findingsWhere({ prefix: 'q3/' }).clauses).toEqual([`t.object_key LIKE $prefix ESCAPE '\\'`]);
