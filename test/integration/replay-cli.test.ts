@@ -54,6 +54,16 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     expect(summaryOf(run.stdout).records).toMatchObject({ read: 2, processed: 2 });
   });
 
+  it('says what to do instead when standard input holds delivery files one after another (cat *.json.gz | kdm replay -)', () => {
+    const file = (id: string): Buffer => gzipSync(JSON.stringify({ Records: [kmsRecord({ eventId: id })] }));
+    const input = Buffer.concat([file('cat-1'), file('cat-2')]);
+
+    const run = runKdm(['replay', '-', '--summary', 'json'], input);
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^kdm: error: <stdin>: invalid JSON: .* \(one JSON document after another, as `cat \*\.json\.gz \| kdm replay -` makes: give kdm the files or their directory instead\)$/m);
+  });
+
   it('writes findings as JSONL to a file without disturbing the summary', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdm-'));
     const out = join(dir, 'findings.jsonl');

@@ -335,15 +335,27 @@ function* fromEncodedRecords(file: string, batches: readonly EncodedRecords[]): 
 
 const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
+/**
+ * Why a text is not JSON, in JSON.parse's words, and, when a second document follows the first (`cat *.json.gz |
+ * kdm replay -` makes one text of several delivery files), what to give kdm instead.
+ */
+export const invalidJsonMessage = (cause: unknown, text: string): string => {
+  const message = (cause as Error).message;
+  const after = /after JSON at position (\d+)/.exec(message);
+  const another = after !== null && text[Number(after[1])] === '{';
+  return `invalid JSON: ${message}${another ? ' (one JSON document after another, as `cat *.json.gz | kdm replay -` makes: give kdm the files or their directory instead)' : ''}`;
+};
+
 /** One JSON document (parsed whole), or NDJSON when it is not one document and has several lines. */
 function* fromDocumentText(file: string, buf: Buffer, start: number, batches: BatchAssembler): Generator<PieceItem> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(buf.toString('utf8', start));
   } catch (cause) {
-    // Not one JSON document: NDJSON has one per line. A single-line document is simply invalid JSON.
+    // Not one JSON document: NDJSON has one per line. A single-line document is simply invalid JSON. (The text is
+    // decoded again to say why, rather than kept while the document's records are read: it may be hundreds of MB.)
     if (!hasNewlineSeparatedDocuments(buf, start)) {
-      yield fileFailed(file, `invalid JSON: ${(cause as Error).message}`);
+      yield fileFailed(file, invalidJsonMessage(cause, buf.toString('utf8', start)));
       return;
     }
     yield* fromNdjson(file, buf, start, batches);
@@ -470,7 +482,7 @@ function* wholeAfterPieces(file: string, buf: Buffer, start: number, batches: Ba
   try {
     doc = JSON.parse(buf.toString('utf8', start));
   } catch (cause) {
-    yield failed(`invalid JSON: ${(cause as Error).message}`);
+    yield failed(invalidJsonMessage(cause, buf.toString('utf8', start)));
     return;
   }
   const records = (doc as Record<string, unknown>)['Records'];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { expandInputs, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, invalidJsonMessage, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { gatherPieces } from '../../helpers/pieces.ts';
@@ -311,5 +311,24 @@ describe('expandInputs', () => {
     expected.splice(70, 0, { path: join(dir, `${name(70)}-dir`, 'inner.json'), bytes: 1000 }); // `-` sorts before `.`
     expect(inputs).toEqual(expected);
     expect(issues.map((i) => [i.kind, i.origin.file])).toEqual([['file-skipped', join(dir, `${name(100)}-notes.txt`)]]);
+  });
+});
+
+describe('invalidJsonMessage', () => {
+  const why = (text: string): string => {
+    try {
+      JSON.parse(text);
+    } catch (cause) {
+      return invalidJsonMessage(cause, text);
+    }
+    throw new Error('parsed');
+  };
+
+  it('says what to give kdm when a second document follows the first, and only then', () => {
+    expect(why('{"Records":[]}{"Records":[]}')).toMatch(/^invalid JSON: .*after JSON.* \(one JSON document after another, as `cat \*\.json\.gz \| kdm replay -` makes: give kdm the files or their directory instead\)$/);
+    for (const text of ['{"Records":[]}xyz', '{"Records":[']) {
+      expect(why(text)).toMatch(/^invalid JSON: /);
+      expect(why(text)).not.toContain('one JSON document after another');
+    }
   });
 });
