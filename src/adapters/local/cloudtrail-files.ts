@@ -343,8 +343,11 @@ export const invalidJsonMessage = (cause: unknown, text: string): string => {
   const message = (cause as Error).message;
   const after = /after JSON at position (\d+)/.exec(message);
   const another = after !== null && text[Number(after[1])] === '{';
-  return `invalid JSON: ${message}${another ? ' (one JSON document after another, as `cat *.json.gz | kdm replay -` makes: give kdm the files or their directory instead)' : ''}`;
+  return `invalid JSON: ${message}${another ? ` (${JOINED_DOCUMENTS})` : ''}`;
 };
+
+/** What joined delivery files are, and what to give kdm instead. */
+const JOINED_DOCUMENTS = 'one JSON document after another, as `cat *.json.gz | kdm replay -` makes: give kdm the files or their directory instead';
 
 /** One JSON document (parsed whole), or NDJSON when it is not one document and has several lines. */
 function* fromDocumentText(file: string, buf: Buffer, start: number, batches: BatchAssembler): Generator<PieceItem> {
@@ -610,7 +613,13 @@ function* fromNdjson(file: string, buf: Buffer, start: number, batches: BatchAss
     const text = slice.toString('utf8').trim();
     if (text === '') continue;
     try {
-      items.push(JSON.parse(text));
+      const item: unknown = JSON.parse(text);
+      // A delivery file whole on one line: delivery files that end in a newline, joined (`cat *.json.gz | kdm replay -`).
+      if (typeof item === 'object' && item !== null && Array.isArray((item as Record<string, unknown>)['Records'])) {
+        yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: ${JOINED_DOCUMENTS} (this line is a whole {"Records":[...]} file)` } };
+        continue;
+      }
+      items.push(item);
       indexes.push(index);
     } catch (cause) {
       yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: invalid JSON: ${(cause as Error).message}` } };

@@ -128,6 +128,20 @@ describe('parseCloudTrailBuffer', () => {
     ]);
   });
 
+  it('tells delivery files joined into one text as such, whether a newline ends each or not', () => {
+    const joined = `${JSON.stringify({ Records: [r1, r2] })}${JSON.stringify({ Records: [r2] })}`;
+    const joinedLines = `${JSON.stringify({ Records: [r1, r2] })}\n${JSON.stringify(r2)}\n${JSON.stringify({ Records: [r2] })}\n`;
+    const told = 'one JSON document after another, as `cat *.json.gz | kdm replay -` makes: give kdm the files or their directory instead';
+
+    expect(issues(parse(joined)).map((i) => [i.kind, i.message])).toEqual([['file-failed', expect.stringMatching(new RegExp(`^invalid JSON: .*after JSON.* \\(${told.replace(/[.*|()\[\]]/g, '\\$&')}\\)$`))]]);
+    const lines = parse(joinedLines);
+    expect(records(lines)).toEqual([r2]);
+    expect(issues(lines).map((i) => [i.kind, i.origin.index, i.message])).toEqual([
+      ['record-failed', 0, `line 1: ${told} (this line is a whole {"Records":[...]} file)`],
+      ['record-failed', 2, `line 3: ${told} (this line is a whole {"Records":[...]} file)`],
+    ]);
+  });
+
   it('names the byte of invalid UTF-8 in a single-document file', () => {
     const bad = Buffer.concat([Buffer.from('{"Records": ["'), Buffer.from([0xc3, 0x28]), Buffer.from('"]}')]);
 
