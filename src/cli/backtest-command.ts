@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { counted } from '#core/counted.ts';
+import { counted, formatCount } from '#core/counted.ts';
 import { InputError, UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
@@ -14,7 +14,7 @@ import { parseCommandArgs } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
 import { EXIT, runReplay, threadsOption } from './replay.ts';
 import { LABELS_FILE } from './simulate-command.ts';
-import { formatCount, renderTable, safeText } from './terminal.ts';
+import { renderTable, safeText } from './terminal.ts';
 
 export const BACKTEST_HELP = `kdm backtest — score the rules against labelled logs: which anomalies they catch, which findings are false
 

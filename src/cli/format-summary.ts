@@ -1,9 +1,9 @@
-import { counted } from '#core/counted.ts';
+import { counted, formatCount } from '#core/counted.ts';
 import type { ActivitySummary } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import type { Suppression } from '#core/engine-config.ts';
-import { formatCount, renderTable, safeText } from './terminal.ts';
+import { renderTable, safeText } from './terminal.ts';
 
 const list = (m: ReadonlyMap<string, number>, n = 12): string =>
   topEntries(m, n).map(([k, v]) => `${safeText(k)} ${formatCount(v)}`).join(', ') + (m.size > n ? `, … (${m.size - n} more)` : '');

@@ -3,12 +3,12 @@ import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import { parseExpiryMs } from '#core/config.ts';
-import { counted } from '#core/counted.ts';
+import { counted, formatCount } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { isCalendarDate, stringifyJsonSafely } from '#core/events/fields.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
-import { formatCount, safeText } from './terminal.ts';
+import { safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)

@@ -1,4 +1,5 @@
-import { formatCount, formatDuration, safeText } from './terminal.ts';
+import { formatCount } from '#core/counted.ts';
+import { formatDuration, safeText } from './terminal.ts';
 
 export interface Progress {
   fileDone(bytes: number): void;

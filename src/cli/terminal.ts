@@ -3,8 +3,6 @@ import { replaceUnsafeCharacters } from '#core/events/fields.ts';
 /** Terminal-safe text: event fields are attacker-influenced, so control and bidi characters never reach a TTY. */
 export const safeText = (s: string): string => replaceUnsafeCharacters(s, '?');
 
-export const formatCount = (n: number): string => n.toLocaleString('en-US');
-
 export const formatDuration = (ms: number): string => {
   if (!Number.isFinite(ms) || ms < 0) return '?';
   const s = Math.round(ms / 1000);

@@ -4,7 +4,7 @@
  * forbids scripts and remote loads backs the escaping up.
  */
 
-import { counted } from '#core/counted.ts';
+import { counted, formatCount } from '#core/counted.ts';
 import { replaceUnsafeCharacters } from '#core/events/fields.ts';
 
 export interface ReportPrincipal {
@@ -83,7 +83,6 @@ export const escapeHtml = (value: unknown): string =>
   replaceUnsafeCharacters(String(value ?? ''), '\ufffd').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString().replace('.000Z', 'Z'));
-const num = (n: number): string => n.toLocaleString('en-US');
 /** Anchor ids from finding ids: only safe characters survive. */
 const anchor = (prefix: string, id: string): string => `${prefix}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
@@ -115,7 +114,7 @@ export const timelineSvg = (perDay: ReportKey['perDay'], label: string): string 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" aria-label="${escapeHtml(label)}">`,
     `<line x1="${left}" y1="${chartH}" x2="${width - 5}" y2="${chartH}" stroke="#999"/>`,
-    `<text x="${left - 6}" y="12" text-anchor="end" class="axis">${num(max)}</text>`,
+    `<text x="${left - 6}" y="12" text-anchor="end" class="axis">${formatCount(max)}</text>`,
     `<text x="${left - 6}" y="${chartH}" text-anchor="end" class="axis">0</text>`,
   ];
   days.forEach((d, i) => {
@@ -183,15 +182,15 @@ export const renderReportHtml = (data: ReportData): string => {
     const label = k.alias !== undefined ? `${k.alias} (${k.key})` : k.key;
     const top = table(
       ['Principal', 'Calls', 'Objects', 'First seen', 'Last seen'],
-      k.topPrincipals.map((p) => [`<code>${escapeHtml(p.principal)}</code>`, `<span class="num">${num(p.calls)}</span>`, `<span class="num">${num(p.objects)}</span>`, escapeHtml(iso(p.firstSeenMs)), escapeHtml(iso(p.lastSeenMs))]),
+      k.topPrincipals.map((p) => [`<code>${escapeHtml(p.principal)}</code>`, `<span class="num">${formatCount(p.calls)}</span>`, `<span class="num">${formatCount(p.objects)}</span>`, escapeHtml(iso(p.firstSeenMs)), escapeHtml(iso(p.lastSeenMs))]),
       'top-principals',
     );
     const fresh = table(
       ['Principal new in the period', 'First call', 'Calls'],
-      k.newPrincipals.map((p) => [`<code>${escapeHtml(p.principal)}</code>`, escapeHtml(iso(p.firstSeenMs)), `<span class="num">${num(p.calls)}</span>`]),
+      k.newPrincipals.map((p) => [`<code>${escapeHtml(p.principal)}</code>`, escapeHtml(iso(p.firstSeenMs)), `<span class="num">${formatCount(p.calls)}</span>`]),
       'new-principals',
     );
-    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${num(k.errors)} failed` : ''}.</p>
+    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${formatCount(k.errors)} failed` : ''}.</p>
 ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
 <h4>Top principals</h4>${top}<h4>New principals</h4>${fresh}</section>`;
   });
@@ -203,7 +202,7 @@ ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
     `<span class="sev-${escapeHtml(f.severity)}">${escapeHtml(f.severity)}</span>${f.suppressedBy !== undefined ? ` <span class="muted">(suppressed: ${escapeHtml(f.suppressedBy)})</span>` : ''}`,
     `<code>${escapeHtml(f.principal)}</code>`,
     escapeHtml(iso(f.firstSeenMs)),
-    `<span class="num">${num(f.eventCount)}</span>`,
+    `<span class="num">${formatCount(f.eventCount)}</span>`,
   ]);
   const evidence = findings.map(
     (f) => `<div class="evidence" id="${anchor('finding', f.id)}"><h3>${escapeHtml(f.ruleId)} <span class="sev-${escapeHtml(f.severity)}">${escapeHtml(f.severity)}</span></h3>
@@ -219,12 +218,12 @@ ${table(['Field', 'Value'], [
   );
   const bucketRows = data.buckets.map((b) => [
     `<code>${escapeHtml(b.bucket)}</code>`,
-    b.dataEvents > 0 ? `yes (${num(b.dataEvents)}; ${num(b.readEvents)} reads)` : '<strong>no data events</strong>',
-    b.bucketKeyCalls > 0 ? `yes (${num(b.bucketKeyCalls)} bucket-level KMS calls)` : 'no',
-    escapeHtml(Object.entries(b.sse).map(([k, v]) => `${k}: ${num(v)}`).join(', ')),
+    b.dataEvents > 0 ? `yes (${formatCount(b.dataEvents)}; ${formatCount(b.readEvents)} reads)` : '<strong>no data events</strong>',
+    b.bucketKeyCalls > 0 ? `yes (${formatCount(b.bucketKeyCalls)} bucket-level KMS calls)` : 'no',
+    escapeHtml(Object.entries(b.sse).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')),
     Object.keys(b.kmsKeys).map((k) => `<code>${escapeHtml(k)}</code>`).join(' '),
   ]);
-  const objectRows = data.objects.map((o) => [`<code>${escapeHtml(`s3://${o.bucket}/${o.objectKey}`)}</code>`, `<span class="num">${num(o.calls)}</span>`, `<span class="num">${num(o.principals)}</span>`, escapeHtml(o.sourceIps.join(', '))]);
+  const objectRows = data.objects.map((o) => [`<code>${escapeHtml(`s3://${o.bucket}/${o.objectKey}`)}</code>`, `<span class="num">${formatCount(o.calls)}</span>`, `<span class="num">${formatCount(o.principals)}</span>`, escapeHtml(o.sourceIps.join(', '))]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -233,7 +232,7 @@ ${table(['Field', 'Value'], [
 <body>
 <header><h1>${escapeHtml(data.title)}</h1>
 <p class="muted">Period: ${escapeHtml(period)} · Source: <code>${escapeHtml(data.source)}</code> · Generated ${escapeHtml(iso(data.generatedAtMs))} by kms-decrypt-monitor${data.filters.length > 0 ? ` · Filters: ${data.filters.map((f) => `<code>${escapeHtml(f)}</code>`).join(' ')}` : ''}</p>
-<div class="totals"><div><b>${num(data.totals.calls)}</b>KMS calls</div><div><b>${num(data.totals.keys)}</b>keys</div><div><b>${num(data.totals.principals)}</b>principals</div><div><b>${num(data.totals.objects)}</b>objects opened</div><div><b>${num(findings.length)}</b>findings</div></div>
+<div class="totals"><div><b>${formatCount(data.totals.calls)}</b>KMS calls</div><div><b>${formatCount(data.totals.keys)}</b>keys</div><div><b>${formatCount(data.totals.principals)}</b>principals</div><div><b>${formatCount(data.totals.objects)}</b>objects opened</div><div><b>${formatCount(findings.length)}</b>findings</div></div>
 </header>
 <section id="keys"><h2>Keys: who used them, and when</h2>${keySections.length > 0 ? keySections.join('\n') : '<p class="muted">No KMS calls match.</p>'}</section>
 <section id="findings"><h2>Findings by rule and severity</h2>
