@@ -1,13 +1,13 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { counted, formatCount } from '#core/counted.ts';
 import { InputError, UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
-import type { FindingRecord } from '#core/findings/finding.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
+import { pathState } from '#adapters/local/file-paths.ts';
 import { systemErrorText } from '#adapters/system-error.ts';
-import { evaluateFindings, type Evaluation } from '../sim/evaluate.ts';
+import { evaluateFindings, type Evaluation, type RuleScore } from '../sim/evaluate.ts';
 import { parseAnomalyLabels } from '../sim/labels.ts';
 import type { AnomalyLabel } from '../sim/simulate.ts';
 import { parseCommandArgs } from './arguments.ts';
@@ -47,14 +47,8 @@ const LISTED = 20;
 /** The labels file of `paths`: `--labels`, else anomalies.labels in the one directory given. */
 const labelsFileOf = (paths: readonly string[], labels: string | undefined): string => {
   if (labels !== undefined) return labels;
-  const isDirectory = (p: string): boolean => {
-    try {
-      return statSync(p).isDirectory();
-    } catch {
-      return false;
-    }
-  };
-  if (paths.length === 1 && isDirectory(paths[0] as string)) return join(paths[0] as string, LABELS_FILE);
+  const [only] = paths;
+  if (paths.length === 1 && only !== undefined && pathState(only).kind === 'directory') return join(only, LABELS_FILE);
   throw new UsageError('backtest needs --labels <file> unless it is given one directory holding anomalies.labels');
 };
 
@@ -70,7 +64,7 @@ const readLabels = (file: string): AnomalyLabel[] => {
   return labels;
 };
 
-/** What a backtest tells, per rule and in all: the evaluation, with each rule's findings and false positives counted. */
+/** What a backtest tells, per rule (in rule id order) and in all: the evaluation, with the records read and the labels file. */
 export interface BacktestReport {
   readonly records: Readonly<Record<string, unknown>>;
   readonly labelsFile: string;
@@ -79,18 +73,13 @@ export interface BacktestReport {
   readonly labels: number;
   readonly detected: number;
   readonly findings: number;
-  readonly byRule: Readonly<Record<string, { readonly labels: number; readonly detected: number; readonly findings: number; readonly falsePositives: number }>>;
+  readonly byRule: Readonly<Record<string, RuleScore>>;
   readonly missed: readonly { readonly id: string; readonly rule: string; readonly description: string; readonly eventIds: readonly string[] }[];
   readonly falsePositives: readonly { readonly ruleId: string; readonly severity: string; readonly reason: string; readonly eventIds: readonly string[] }[];
 }
 
-export const backtestReport = (evaluation: Evaluation, findings: readonly FindingRecord[], labels: readonly AnomalyLabel[], records: Readonly<Record<string, unknown>>, labelsFile: string): BacktestReport => {
-  const byRule: Record<string, { labels: number; detected: number; findings: number; falsePositives: number }> = {};
-  const of = (rule: string) => (byRule[rule] ??= { labels: 0, detected: 0, findings: 0, falsePositives: 0 });
-  for (const [rule, score] of Object.entries(evaluation.byRule)) Object.assign(of(rule), { labels: score.labels, detected: score.detected });
-  for (const f of findings) if (f.suppressedBy === undefined) of(f.ruleId).findings++;
-  for (const f of evaluation.falsePositives) of(f.ruleId).falsePositives++;
-  const sorted = Object.fromEntries(Object.entries(byRule).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+export const backtestReport = (evaluation: Evaluation, labels: readonly AnomalyLabel[], records: Readonly<Record<string, unknown>>, labelsFile: string): BacktestReport => {
+  const sorted = Object.fromEntries(Object.entries(evaluation.byRule).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return {
     records,
     labelsFile,
@@ -162,7 +151,7 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
   const { config } = await engineConfigFromArgs(values.config, values['learning-period']);
   const result = await runReplay({ paths: positionals, summary: 'json', rules: ALL_RULES, config, stdout: discard(), ...(threads !== undefined ? { threads } : {}) });
   const evaluation = evaluateFindings(result.findings, labels);
-  const report = backtestReport(evaluation, result.findings, labels, (result.summaryJson['records'] ?? {}) as Record<string, unknown>, labelsFile);
+  const report = backtestReport(evaluation, labels, (result.summaryJson['records'] ?? {}) as Record<string, unknown>, labelsFile);
   process.stdout.write(values.format === 'json' ? `${stringifyJsonSafely(report, 2)}\n` : renderBacktest(report));
   if (result.exitCode === EXIT.unreadInput) return EXIT.unreadInput;
   return report.missed.length === 0 && report.falsePositives.length === 0 ? EXIT.ok : EXIT_FELL_SHORT;

@@ -4,6 +4,9 @@ import type { AnomalyLabel } from './simulate.ts';
 export interface RuleScore {
   readonly labels: number;
   readonly detected: number;
+  /** The rule's findings (suppressed ones left out), and of them those on no labelled event. */
+  readonly findings: number;
+  readonly falsePositives: number;
 }
 
 export interface Evaluation {
@@ -23,10 +26,13 @@ export const evaluateFindings = (findings: readonly FindingRecord[], labels: rea
   const labelOf = new Map<string, AnomalyLabel>();
   for (const l of labels) for (const id of l.eventIds) labelOf.set(id, l);
   const falsePositives = active.filter((f) => !f.eventIds.some((id) => labelOf.has(id)));
-  const byRule: Record<string, { labels: number; detected: number }> = {};
+  const byRule: Record<string, { labels: number; detected: number; findings: number; falsePositives: number }> = {};
+  const scoreOf = (rule: string) => (byRule[rule] ??= { labels: 0, detected: 0, findings: 0, falsePositives: 0 });
+  for (const f of active) scoreOf(f.ruleId).findings++;
+  for (const f of falsePositives) scoreOf(f.ruleId).falsePositives++;
   const missed: AnomalyLabel[] = [];
   for (const l of labels) {
-    const score = (byRule[l.rule] ??= { labels: 0, detected: 0 });
+    const score = scoreOf(l.rule);
     score.labels++;
     const ids = new Set(l.eventIds);
     if (active.some((f) => f.ruleId === l.rule && f.eventIds.some((id) => ids.has(id)))) score.detected++;
