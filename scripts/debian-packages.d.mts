@@ -1,0 +1,1 @@
+export declare const ensureDebianPackages: <T>(tool: { readonly what: string; readonly packages: readonly string[]; readonly found: () => T | undefined }) => { readonly found: T } | { readonly reason: string };

@@ -1,0 +1,1 @@
+export declare const ensureFuzzToolchain: () => { readonly found: string } | { readonly reason: string };
