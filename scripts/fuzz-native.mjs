@@ -131,7 +131,8 @@ writeKept(
 const dictionaryFile = join(RUN, 'records.dict');
 const literals = new Set();
 for (const [, text] of readFileSync(CORE, 'utf8').matchAll(/(?<![\\'])"((?:[^"\\\n]|\\.)+)"/g)) {
-  if (text.length <= 64 && !text.includes('\\x')) literals.add(text);
+  // A dictionary's entries know the escapes \\, \" and \xAB alone: a literal with another (\n, \0, …) would stop the run.
+  if (text.length <= 64 && !/\\[^\\"]/.test(text)) literals.add(text);
 }
 for (const token of ['{"Records":[', ']}', '":"', '":{', '":[', 'null', 'true', 'false', '\\u0000', '\\ud800']) literals.add(token.replaceAll('\\', '\\\\').replaceAll('"', '\\"'));
 writeFileSync(dictionaryFile, [...literals].map((text) => `"${text}"`).join('\n') + '\n');
