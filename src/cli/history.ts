@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
+import { pruneMark, type PruneMark } from '#adapters/local/ledger-prune.ts';
 import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import { parseExpiryMs } from '#core/config.ts';
 import { counted, formatCount } from '#core/counted.ts';
@@ -70,6 +71,16 @@ const parseBound = (flag: string, text: string, end: boolean): number => {
 export const dayGrainNote = (filters: HistoryFilters): string | undefined => {
   const inside = (filters.fromMs !== undefined && filters.fromMs % DAY_MS !== 0) || (filters.toMs !== undefined && (filters.toMs + 1) % DAY_MS !== 0);
   return inside ? 'kdm: note: the ledger counts calls by day: a --from or --to inside a day selects the rows whose first to last call of the day meet the range, with the whole day\'s counts\n' : undefined;
+};
+
+/**
+ * Said when a query reaches back before the day `kdm prune` removed the history before: what it finds there is
+ * not all there was (only what replays added since, if any).
+ */
+export const prunedNote = (mark: PruneMark | undefined, filters: HistoryFilters): string | undefined => {
+  if (mark === undefined || (filters.fromMs !== undefined && filters.fromMs >= Date.parse(`${mark.removedBefore}T00:00:00Z`))) return undefined;
+  const since = mark.rowsReplayedSince > 0 ? `; it holds ${counted(mark.rowsReplayedSince, 'ledger row')} of those days, replayed since` : '';
+  return `kdm: note: the history before ${mark.removedBefore} was removed from this database (kdm prune)${since}\n`;
 };
 
 /** The history's options as parsed (kdm report's, which add their own, are of this type too). */
@@ -167,8 +178,9 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
   if (out !== undefined) checkOutputPath(out, 'the history', parsed.values.db);
   const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
   const db = await openSource(parsed, io.nowMs(), io.stderr);
-  const note = dayGrainNote(parsed.filters);
-  if (note !== undefined) io.stderr.write(note);
+  for (const note of [dayGrainNote(parsed.filters), prunedNote(parsed.values.source === 'local' ? await pruneMark(db.connection) : undefined, parsed.filters)]) {
+    if (note !== undefined) io.stderr.write(note);
+  }
   try {
     if (parsed.format === 'parquet' && out !== undefined) {
       await db.connection.run(`CREATE OR REPLACE TEMP TABLE history_export AS ${query.sql}`, query.params);

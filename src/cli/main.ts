@@ -31,6 +31,8 @@ Usage:
                                    Decrypt history from the ledger (kdm history --help)
   kdm report --db <file> --html <out.html> [filters]
                                    One self-contained HTML page for auditors (kdm report --help)
+  kdm prune --db <file> --before <YYYY-MM-DD> [--dry-run]
+                                   Remove the history of the days before a day (kdm prune --help)
   kdm config validate <file>       Validate a configuration file
   kdm simulate --out DIR [--events N] [--anomalies] [--seed S] [--days D]
                                    Write deterministic, realistic CloudTrail (+ anomalies.labels)
@@ -181,6 +183,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return await historyCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case 'report':
         return await reportCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
+      case 'prune':
+        return await (await import('./prune-command.ts')).pruneCommand(rest, { stdout: process.stdout });
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);

@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { pruneMark } from '#adapters/local/ledger-prune.ts';
 import { findingsWhere, historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
 import { counted } from '#core/counted.ts';
@@ -7,7 +8,7 @@ import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
 import { parseCommandArgs } from './arguments.ts';
-import { dayGrainNote, HISTORY_OPTIONS, historyArgsFrom } from './history.ts';
+import { dayGrainNote, HISTORY_OPTIONS, historyArgsFrom, prunedNote } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
@@ -49,6 +50,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
   const objectWhere = historyWhere(filters, true);
   const oWhere = objectWhere.clauses.length > 0 ? `WHERE ${objectWhere.clauses.join(' AND ')}` : '';
 
+  const mark = await pruneMark(c);
   const [range] = await rowsOf(c, `SELECT min(first_seen) AS f, max(last_seen) AS l, sum(calls) AS calls, count(DISTINCT key) AS keys, count(DISTINCT principal) AS principals FROM ledger t ${where}`, params);
   const [objectTotal] = await rowsOf(c, `SELECT count(DISTINCT (bucket, object_key)) AS objects FROM object_access t ${oWhere}`, objectWhere.params);
   const dataStart = range?.f !== null && range?.f !== undefined ? ms(range.f) : undefined;
@@ -123,6 +125,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     ...(filters.fromMs !== undefined ? { periodStartMs: filters.fromMs } : dataStart !== undefined ? { periodStartMs: dataStart } : {}),
     ...(filters.toMs !== undefined ? { periodEndMs: filters.toMs } : range?.l !== null && range?.l !== undefined ? { periodEndMs: ms(range.l) } : {}),
     filters: filterText,
+    ...(mark !== undefined ? { historyRemoved: mark } : {}),
     totals: { calls: n(range?.calls), keys: n(range?.keys), principals: n(range?.principals), objects: n(objectTotal?.objects) },
     keys,
     findings,
@@ -156,10 +159,11 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   checkOutputPath(html, 'the report', parsed.values.db);
   const { openLedgerDatabase } = await loadLedgerDatabase();
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
-  const note = dayGrainNote(parsed.filters);
-  if (note !== undefined) io.stderr.write(note);
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
+    for (const note of [dayGrainNote(parsed.filters), prunedNote(data.historyRemoved, parsed.filters)]) {
+      if (note !== undefined) io.stderr.write(note);
+    }
     writeOutputFile(html, renderReportHtml(data), 'the report');
     io.stderr.write(`kdm: wrote ${safeText(html)}: ${counted(data.keys.length, 'key')}, ${counted(data.findings.length, 'finding')}, ${counted(data.buckets.length, 'bucket')}\n`);
     return 0;

@@ -69,6 +69,8 @@ export interface ReportData {
   readonly periodStartMs?: number;
   readonly periodEndMs?: number;
   readonly filters: readonly string[];
+  /** The day before which `kdm prune` removed the history, if it did, and the ledger rows of those days replayed since. */
+  readonly historyRemoved?: { readonly removedBefore: string; readonly rowsReplayedSince: number };
   readonly totals: { readonly calls: number; readonly keys: number; readonly principals: number; readonly objects: number };
   readonly keys: readonly ReportKey[];
   readonly findings: readonly ReportFinding[];
@@ -85,6 +87,12 @@ export const escapeHtml = (value: unknown): string =>
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 /** Anchor ids from finding ids: only safe characters survive. */
 const anchor = (prefix: string, id: string): string => `${prefix}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+const removedNote = (removed: ReportData['historyRemoved']): string => {
+  if (removed === undefined) return '';
+  const since = removed.rowsReplayedSince > 0 ? `, but for ${counted(removed.rowsReplayedSince, 'ledger row')} replayed since` : '';
+  return ` · History before ${escapeHtml(removed.removedBefore)} removed (kdm prune)${since}`;
+};
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#7f7f7f'];
 
@@ -231,7 +239,7 @@ ${table(['Field', 'Value'], [
 <title>${escapeHtml(data.title)}</title><style>${STYLE}</style></head>
 <body>
 <header><h1>${escapeHtml(data.title)}</h1>
-<p class="muted">Period: ${escapeHtml(period)} · Source: <code>${escapeHtml(data.source)}</code> · Generated ${escapeHtml(iso(data.generatedAtMs))} by kms-decrypt-monitor${data.filters.length > 0 ? ` · Filters: ${data.filters.map((f) => `<code>${escapeHtml(f)}</code>`).join(' ')}` : ''}</p>
+<p class="muted">Period: ${escapeHtml(period)} · Source: <code>${escapeHtml(data.source)}</code> · Generated ${escapeHtml(iso(data.generatedAtMs))} by kms-decrypt-monitor${data.filters.length > 0 ? ` · Filters: ${data.filters.map((f) => `<code>${escapeHtml(f)}</code>`).join(' ')}` : ''}${removedNote(data.historyRemoved)}</p>
 <div class="totals"><div><b>${formatCount(data.totals.calls)}</b>KMS calls</div><div><b>${formatCount(data.totals.keys)}</b>keys</div><div><b>${formatCount(data.totals.principals)}</b>principals</div><div><b>${formatCount(data.totals.objects)}</b>objects opened</div><div><b>${formatCount(findings.length)}</b>findings</div></div>
 </header>
 <section id="keys"><h2>Keys: who used them, and when</h2>${keySections.length > 0 ? keySections.join('\n') : '<p class="muted">No KMS calls match.</p>'}</section>

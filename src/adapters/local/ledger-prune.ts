@@ -1,0 +1,84 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+/** kdm_meta's entry for the day before which `kdm prune` removed the history: the latest such day, once any. */
+const PRUNED_BEFORE = 'pruned_before';
+
+/** What a prune removes, or would. */
+export interface PruneCounts {
+  /** Ledger rows (a day, key, principal, path... each) of the days before. */
+  readonly ledgerRows: number;
+  /** Object records (a day, object, principal each) of the days before. */
+  readonly objectRecords: number;
+  /** Findings last seen before the day. */
+  readonly findings: number;
+  /** The days of ledger rows left after it, and the newest of them: none left is a prune kdm refuses. */
+  readonly daysLeft: number;
+  readonly newestDay: string | undefined;
+}
+
+const one = async (connection: DuckDBConnection, sql: string, before: string): Promise<Record<string, unknown>> =>
+  ((await connection.runAndReadAll(sql, { before })).getRowObjectsJson()[0] ?? {}) as Record<string, unknown>;
+
+/** How much of the history lies before `beforeDay` (YYYY-MM-DD), and how much after. */
+export const countPrunable = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts> => {
+  const ledger = await one(
+    connection,
+    `SELECT count(*) FILTER (WHERE day < CAST($before AS DATE)) AS removed, count(DISTINCT day) FILTER (WHERE day >= CAST($before AS DATE)) AS days_left,
+            CAST(max(day) AS VARCHAR) AS newest FROM ledger`,
+    beforeDay,
+  );
+  const objects = await one(connection, 'SELECT count(*) AS removed FROM object_access WHERE day < CAST($before AS DATE)', beforeDay);
+  const findings = await one(connection, 'SELECT count(*) AS removed FROM findings WHERE last_seen < CAST($before AS TIMESTAMP)', beforeDay);
+  return {
+    ledgerRows: Number(ledger['removed'] ?? 0),
+    objectRecords: Number(objects['removed'] ?? 0),
+    findings: Number(findings['removed'] ?? 0),
+    daysLeft: Number(ledger['days_left'] ?? 0),
+    newestDay: typeof ledger['newest'] === 'string' ? ledger['newest'] : undefined,
+  };
+};
+
+/** What `kdm prune` left in a database: the day before which it removed the history, and the rows of those days replayed since. */
+export interface PruneMark {
+  readonly removedBefore: string;
+  /** Ledger rows of days before `removedBefore`, written by replays after the prune. */
+  readonly rowsReplayedSince: number;
+}
+
+const prunedBefore = async (connection: DuckDBConnection): Promise<string | undefined> => {
+  const row = (await connection.runAndReadAll(`SELECT value FROM kdm_meta WHERE name = '${PRUNED_BEFORE}'`)).getRowObjectsJson()[0];
+  return typeof row?.['value'] === 'string' ? row['value'] : undefined;
+};
+
+/** The mark a prune left, if one ever ran (what history and reports tell their readers). */
+export const pruneMark = async (connection: DuckDBConnection): Promise<PruneMark | undefined> => {
+  const removedBefore = await prunedBefore(connection);
+  if (removedBefore === undefined) return undefined;
+  const since = await one(connection, 'SELECT count(*) AS n FROM ledger WHERE day < CAST($before AS DATE)', removedBefore);
+  return { removedBefore, rowsReplayedSince: Number(since['n'] ?? 0) };
+};
+
+/**
+ * Removes the ledger rows and object records of the days before `beforeDay` and the findings last seen before it,
+ * in one transaction, and notes the day; the engine state (baselines, dedupe, waiting calls) and the list of files
+ * read stay. A checkpoint then folds the change into the file, whose freed blocks later writes reuse.
+ */
+export const pruneHistory = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts & { readonly keptFrom: string }> => {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const counts = await countPrunable(connection, beforeDay);
+    await connection.run('DELETE FROM ledger WHERE day < CAST($before AS DATE)', { before: beforeDay });
+    await connection.run('DELETE FROM object_access WHERE day < CAST($before AS DATE)', { before: beforeDay });
+    await connection.run('DELETE FROM findings WHERE last_seen < CAST($before AS TIMESTAMP)', { before: beforeDay });
+    const earlier = await prunedBefore(connection);
+    // Days compare as text: the note keeps the latest day any prune removed history before.
+    const keptFrom = earlier !== undefined && earlier > beforeDay ? earlier : beforeDay;
+    await connection.run(`INSERT OR REPLACE INTO kdm_meta VALUES ('${PRUNED_BEFORE}', $keptFrom)`, { keptFrom });
+    await connection.run('COMMIT');
+    await connection.run('CHECKPOINT');
+    return { ...counts, keptFrom };
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+};

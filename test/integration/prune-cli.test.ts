@@ -1,0 +1,155 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runKdm } from '../helpers/cli.ts';
+import { queryDatabase as query } from '../helpers/duckdb.ts';
+
+/**
+ * `kdm prune`: a retention period for the local ledger. Ten simulated days with labelled anomalies on the last two
+ * (findings from 2026-10-09 on), replayed into a database that each test copies, so that each starts from the same.
+ */
+const work = mkdtempSync(join(tmpdir(), 'kdm-prune-'));
+const SIM = join(work, 'sim');
+const REPLAYED = join(work, 'replayed.duckdb');
+let copies = 0;
+const freshCopy = (): string => {
+  const db = join(work, `copy-${++copies}.duckdb`);
+  copyFileSync(REPLAYED, db);
+  return db;
+};
+const days = async (db: string): Promise<string[]> =>
+  (await query<{ day: string }>(db, 'SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ledger ORDER BY day')).map((r) => r.day);
+const countsOf = async (db: string) =>
+  (
+    await query<Record<string, number>>(
+      db,
+      `SELECT (SELECT count(*) FROM ledger)::INT AS ledger, (SELECT count(*) FROM object_access)::INT AS objects, (SELECT count(*) FROM findings)::INT AS findings,
+              (SELECT count(*) FROM engine_state)::INT AS state, (SELECT count(*) FROM ingested_files)::INT AS files`,
+    )
+  )[0] ?? {};
+
+beforeAll(() => {
+  expect(runKdm(['simulate', '--out', SIM, '--events', '4000', '--days', '10', '--seed', '3', '--anomalies']).status).toBe(0);
+  expect(runKdm(['replay', SIM, '--db', REPLAYED]).status).toBe(0);
+});
+
+describe('kdm prune', () => {
+  it('counts with --dry-run what it would remove, and changes nothing', async () => {
+    const db = freshCopy();
+    const before = await countsOf(db);
+    const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
+
+    expect(run.stdout).toBe(`${db}: would remove 147 ledger rows, 1,604 object records and 32 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.status).toBe(0);
+    expect(await countsOf(db)).toEqual(before);
+  });
+
+  it("removes the days before the day given, and the findings last seen before it; keeps the baselines and the files read", async () => {
+    const db = freshCopy();
+    const before = await countsOf(db);
+    const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
+
+    expect(run.stdout).toBe(`${db}: removed 147 ledger rows, 1,604 object records and 32 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.status).toBe(0);
+    expect(await days(db)).toEqual(['2026-10-10']);
+    const after = await countsOf(db);
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 147, objects: (before['objects'] ?? 0) - 1_604, findings: (before['findings'] ?? 0) - 32 });
+    expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
+    expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('is told by kdm history and kdm report wherever they reach back before it', () => {
+    const db = freshCopy();
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-05']).status).toBe(0);
+    const note = 'kdm: note: the history before 2026-10-05 was removed from this database (kdm prune)\n';
+
+    const all = runKdm(['history', '--db', db, '--group-by', 'day', '--format', 'csv']);
+    expect(all.stderr).toBe(note);
+    expect(all.stdout.split('\n').filter((line) => /^2026-10-0[1-4]/.test(line))).toEqual([]);
+    expect(runKdm(['history', '--db', db, '--from', '2026-10-04']).stderr).toBe(note);
+    expect(runKdm(['history', '--db', db, '--from', '2026-10-05']).stderr).toBe('');
+
+    const page = join(work, 'pruned.html');
+    const report = runKdm(['report', '--db', db, '--html', page]);
+    expect(report.stderr).toContain(note);
+    expect(readFileSync(page, 'utf8')).toContain('History before 2026-10-05 removed (kdm prune)');
+    expect(runKdm(['report', '--db', REPLAYED, '--html', join(work, 'whole.html')]).stderr).not.toContain('removed');
+  });
+
+  it('keeps the latest day any prune gave: an earlier one removes nothing more and says where the history starts', () => {
+    const db = freshCopy();
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-05']).status).toBe(0);
+    const again = runKdm(['prune', '--db', db, '--before', '2026-10-03']);
+
+    expect(again.stdout).toBe(`${db}: removed 0 ledger rows, 0 object records and 0 findings from before 2026-10-03; the history is kept from 2026-10-05 (an earlier prune removed the days before it)\n`);
+    expect(runKdm(['history', '--db', db, '--from', '2026-10-04']).stderr).toContain('the history before 2026-10-05 was removed');
+  });
+
+  it('leaves a database that later replays continue: the files read are still known, and logs of removed days are told apart', async () => {
+    const db = freshCopy();
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-09']).status).toBe(0);
+    const kept = await countsOf(db);
+
+    const again = runKdm(['replay', SIM, '--db', db]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain('kdm: skipped 31 files already replayed into');
+    expect(await countsOf(db)).toEqual(kept);
+
+    // Other logs of the same ten days: their rows of the removed days are added, and the history says so.
+    const other = join(work, 'other-sim');
+    expect(runKdm(['simulate', '--out', other, '--events', '2000', '--days', '10', '--seed', '4']).status).toBe(0);
+    expect(runKdm(['replay', other, '--db', db]).status).toBe(0);
+    const replayedSince = (await query<{ n: number }>(db, `SELECT count(*)::INT AS n FROM ledger WHERE day < DATE '2026-10-09'`))[0]?.n ?? 0;
+    expect(replayedSince).toBeGreaterThan(0);
+    const rows = `${replayedSince.toLocaleString('en-US')} ledger rows`;
+    expect(runKdm(['history', '--db', db]).stderr).toBe(`kdm: note: the history before 2026-10-09 was removed from this database (kdm prune); it holds ${rows} of those days, replayed since\n`);
+    const page = join(work, 'replayed-since.html');
+    expect(runKdm(['report', '--db', db, '--html', page]).status).toBe(0);
+    expect(readFileSync(page, 'utf8')).toContain(`History before 2026-10-09 removed (kdm prune), but for ${rows} replayed since`);
+  });
+
+  it('refuses to remove every day of the history, naming the newest (delete the file for that)', async () => {
+    const db = freshCopy();
+    const run = runKdm(['prune', '--db', db, '--before', '2026-10-11']);
+
+    expect(run.stderr).toBe('kdm: --before 2026-10-11 would remove the whole of the history (its newest day is 2026-10-10): kdm prune keeps at least a day; to remove all of it, delete the file\n');
+    expect(run.status).toBe(1);
+    expect(await days(db)).toHaveLength(10);
+  });
+
+  it('refuses what is not a day, a missing option, a file that is not there, and a DuckDB file kdm did not make (adding nothing to it)', async () => {
+    const db = freshCopy();
+    const refused = (args: readonly string[]) => {
+      const run = runKdm(['prune', ...args]);
+      expect(run.status).toBe(1);
+      return run.stderr;
+    };
+    expect(refused(['--db', db, '--before', '2026-02-30'])).toBe('kdm: --before must be a day, YYYY-MM-DD (got "2026-02-30")\n');
+    expect(refused(['--db', db, '--before', '30d'])).toBe('kdm: --before must be a day, YYYY-MM-DD (got "30d")\n');
+    expect(refused(['--db', db])).toBe('kdm: prune needs --before <YYYY-MM-DD>: the history of the days before it is removed\n');
+    expect(refused(['--before', '2026-10-05'])).toBe('kdm: prune needs --db <file> (a database built by `kdm replay <logs> --db <file>`)\n');
+    const absent = join(work, 'absent.duckdb');
+    expect(refused(['--db', absent, '--before', '2026-10-05'])).toBe(`kdm: ${absent}: no database here: kdm prune removes history from a database kdm replay --db built\n`);
+    expect(existsSync(absent)).toBe(false);
+
+    const other = join(work, 'other.duckdb');
+    const instance = await DuckDBInstance.create(other);
+    const connection = await instance.connect();
+    await connection.run('CREATE TABLE measurements (x INTEGER)');
+    connection.closeSync();
+    instance.closeSync();
+    expect(refused(['--db', other, '--before', '2026-10-05'])).toContain('not a kdm database');
+    expect(await query(other, `SELECT table_name FROM information_schema.tables ORDER BY table_name`)).toEqual([{ table_name: 'measurements' }]);
+  });
+
+  it('answers --help, and a mistyped option with the one meant', () => {
+    const help = runKdm(['prune', '--help']);
+    expect(help.stdout).toMatch(/^kdm prune — remove the decrypt history/);
+    expect(help.status).toBe(0);
+    const typo = runKdm(['prune', '--db', 'x.duckdb', '--befor', '2026-10-05']);
+    expect(typo.stderr).toBe('kdm: unknown option --befor for kdm prune: did you mean --before? (kdm prune --help lists the options)\n');
+    expect(typo.status).toBe(1);
+  });
+});
