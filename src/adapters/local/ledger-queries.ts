@@ -127,6 +127,13 @@ const LEDGER_COLUMN: Record<Exclude<GroupField, 'object'>, string> = {
 };
 
 /**
+ * The order of grouped rows: most calls first, a timeline (grouped by day among others) newest day first, as the
+ * rows themselves are, and then by calls; `--limit` keeps the first.
+ */
+const groupedOrder = (groupBy: readonly GroupField[], cols: readonly string[]): string =>
+  `ORDER BY ${(groupBy.includes('day') ? ['t.day DESC', 'calls DESC', ...cols.filter((c) => c !== 't.day')] : ['calls DESC', ...cols]).join(', ')}`;
+
+/**
  * The SQL behind `kdm history`: ledger rows (or object accesses, when grouping by object or filtering by
  * prefix) filtered, then grouped. Without grouping, the rows themselves, newest day first.
  */
@@ -147,7 +154,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
     return {
       sql: `SELECT ${cols.join(', ')}, sum(t.calls) AS calls, count(DISTINCT t.principal) AS principals, min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen,
               list_distinct(flatten(list(t.source_ips)))[1:10] AS source_ips
-            FROM object_access t ${where} GROUP BY ${cols.join(', ')} ORDER BY calls DESC, ${cols.join(', ')}${tail}`,
+            FROM object_access t ${where} GROUP BY ${cols.join(', ')} ${groupedOrder(groupBy, cols)}${tail}`,
       params,
     };
   }
@@ -159,7 +166,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
     sql: `SELECT ${cols.join(', ')}, sum(t.calls) AS calls, sum(t.errors) AS errors, count(DISTINCT t.principal) AS principals, count(DISTINCT t.key) AS keys,
             len(list_distinct(flatten(list(t.objects)))) AS objects, bool_or(t.objects_overflow) AS objects_at_least,
             min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen, sum(t.findings) AS findings
-          FROM ledger t ${where} GROUP BY ${cols.join(', ')} ORDER BY calls DESC, ${cols.join(', ')}${tail}`,
+          FROM ledger t ${where} GROUP BY ${cols.join(', ')} ${groupedOrder(groupBy, cols)}${tail}`,
     params,
   };
 };

@@ -26,6 +26,13 @@ describe('the history\'s and the report\'s filters as SQL', () => {
     }
   });
 
+  it('order grouped rows by calls, but a timeline (grouped by day) newest day first, then by calls', () => {
+    expect(historyQuery({}, ['principal']).sql).toMatch(/ORDER BY calls DESC, t\.principal$/);
+    expect(historyQuery({}, ['day']).sql).toMatch(/ORDER BY t\.day DESC, calls DESC$/);
+    expect(historyQuery({}, ['key', 'day']).sql).toMatch(/ORDER BY t\.day DESC, calls DESC, t\.key$/);
+    expect(historyQuery({}, ['object', 'day'], 5).sql).toMatch(/ORDER BY t\.day DESC, calls DESC, t\.bucket, t\.object_key LIMIT 5$/);
+  });
+
   it('take --prefix to the object records, and refuse it for ledger rows, which name no single object', () => {
     expect(historyQuery({ prefix: 'q3/' }, []).sql).toMatch(/FROM object_access t WHERE t\.object_key LIKE \$prefix/);
     expect(findingsWhere({ prefix: 'q3/' }).clauses).toEqual([`t.object_key LIKE $prefix ESCAPE '\\'`]);
