@@ -89,12 +89,24 @@ export interface FindingFailure {
   readonly refused?: true;
 }
 
-/** Findings a destination refused after every retry: named, never dropped silently. */
+/**
+ * What became of findings a destination did not take: those it refused for themselves, and those whose calls failed
+ * (access denied, an outage, throttled past every retry), which it never judged.
+ */
+const publishFailureSummary = (destination: string, failures: readonly FindingFailure[]): string => {
+  const refused = failures.filter((f) => f.refused === true).length;
+  const undelivered = failures.length - refused;
+  if (undelivered === 0) return `${destination} rejected ${counted(refused, 'finding')}`;
+  if (refused === 0) return `${counted(undelivered, 'finding')} could not be sent to ${destination}`;
+  return `${destination} rejected ${counted(refused, 'finding')}, and ${undelivered} more could not be sent to it`;
+};
+
+/** Findings a destination did not take after every retry: named, never dropped silently. */
 export class FindingPublishError extends MonitorError {
   readonly failures: readonly FindingFailure[];
   constructor(destination: string, failures: readonly FindingFailure[], options?: ErrorOptions) {
     const shown = failures.slice(0, 5).map((f) => `${f.id} (${f.code}${f.message !== undefined ? `: ${f.message}` : ''})`).join('; ');
-    super('FINDING_IMPORT_FAILED', `${destination} rejected ${counted(failures.length, 'finding')}: ${shown}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`, { ...options, retryable: true });
+    super('FINDING_IMPORT_FAILED', `${publishFailureSummary(destination, failures)}: ${shown}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}`, { ...options, retryable: true });
     this.failures = failures;
   }
 }

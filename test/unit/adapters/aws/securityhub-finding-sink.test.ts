@@ -115,6 +115,7 @@ describe('SecurityHubFindingSink (real SecurityHubClient, scripted HTTP)', () =>
     expect(error.failures[0]?.code).toBe('TooManyRequestsException');
     // Throttled is not refused: these findings wait in the outbox for as long as it takes.
     expect(error.failures.filter((f) => f.refused !== undefined)).toEqual([]);
+    expect(error.message).toMatch(/^2 findings could not be sent to Security Hub: /);
     expect(http.requests).toHaveLength(6);
   });
 
