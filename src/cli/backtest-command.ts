@@ -8,12 +8,11 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 import { pathState } from '#adapters/local/file-paths.ts';
 import { systemErrorText } from '#adapters/system-error.ts';
 import { evaluateFindings, type Evaluation, type RuleScore } from '../sim/evaluate.ts';
-import { parseAnomalyLabels } from '../sim/labels.ts';
+import { LABELS_FILE, parseAnomalyLabels } from '../sim/labels.ts';
 import type { AnomalyLabel } from '../sim/simulate.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
 import { EXIT, runReplay, threadsOption } from './replay.ts';
-import { LABELS_FILE } from './simulate-command.ts';
 import { renderTable, safeText } from './terminal.ts';
 
 export const BACKTEST_HELP = `kdm backtest — score the rules against labelled logs: which anomalies they catch, which findings are false

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
@@ -28,6 +29,7 @@ import { sameFileAs } from '#adapters/local/file-paths.ts';
 import { replayedFileName, type ReplayedFileName } from '#adapters/local/replayed-files.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 import { DATABASE_TIME_MARK, timedDatabase } from './database-time.ts';
+import { LABELS_FILE } from '../sim/labels.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
 
@@ -235,7 +237,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     printedIssues++;
     const where = issue.origin.index === undefined ? issue.origin.file : `${issue.origin.file} record ${issue.origin.index}`;
     const label = issue.kind === 'file-skipped' ? 'skipped' : 'error';
-    stderr.write(`kdm: ${label}: ${safeText(where)}: ${safeText(issue.message)}\n`);
+    // kdm simulate's labels beside its logs are kdm's own, not a log misnamed: said as what they are.
+    const message = issue.kind === 'file-skipped' && basename(issue.origin.file) === LABELS_FILE ? `labels kdm simulate wrote, which kdm backtest scores against, not CloudTrail` : issue.message;
+    stderr.write(`kdm: ${label}: ${safeText(where)}: ${safeText(message)}\n`);
   };
 
   // The findings file, when they go to one rather than to stdout: told now if it cannot be written, or is the database.

@@ -4,13 +4,13 @@ import { gzipSync } from 'node:zlib';
 import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
 import { pathState } from '#adapters/local/file-paths.ts';
+import { LABELS_FILE } from '../sim/labels.ts';
 import { simulateStream } from '../sim/simulate.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput } from './output-file.ts';
 import { createSteppedProgress } from './progress.ts';
 
 /** Not a CloudTrail file name, so `kdm replay DIR` reports it as one skipped file instead of reading it. */
-export const LABELS_FILE = 'anomalies.labels';
 
 export const SIMULATE_HELP = `kdm simulate — deterministic, realistic CloudTrail for tests, backtests and benchmarks
 

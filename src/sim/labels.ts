@@ -1,6 +1,9 @@
 import { InputError } from '#core/errors.ts';
 import type { AnomalyLabel } from './simulate.ts';
 
+/** The file `kdm simulate` writes its labels to, beside the logs, and `kdm backtest` reads them from. */
+export const LABELS_FILE = 'anomalies.labels';
+
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /**
