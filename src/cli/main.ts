@@ -184,7 +184,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       case 'report':
         return await reportCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case 'prune':
-        return await (await import('./prune-command.ts')).pruneCommand(rest, { stdout: process.stdout });
+        return await (await import('./prune-command.ts')).pruneCommand(rest, { stdout: process.stdout, stderr: process.stderr });
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);

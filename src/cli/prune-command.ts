@@ -29,7 +29,7 @@ const whatGoes = (counts: PruneCounts): string =>
   `${counted(counts.ledgerRows, 'ledger row')}, ${counted(counts.objectRecords, 'object record')} and ${counted(counts.findings, 'finding')}`;
 
 /** `kdm prune --db <file> --before <day>`: exits 0 with what it removed (or would, with --dry-run). */
-export const pruneCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream }): Promise<number> => {
+export const pruneCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> => {
   const { values } = parseCommandArgs('prune', argv, { options: PRUNE_OPTIONS });
   if (values.help === true) {
     io.stdout.write(`${PRUNE_HELP}\n`);
@@ -44,19 +44,25 @@ export const pruneCommand = async (argv: readonly string[], io: { stdout: NodeJS
   const state = pathState(file);
   if (state.kind === 'absent' || state.kind === 'no-directory') throw new InputError(file, undefined, 'no database here: kdm prune removes history from a database kdm replay --db built');
   const { openLedgerDatabase } = await loadLedgerDatabase();
-  // Read-only first: a DuckDB file of something else is refused before any kdm table is made in it.
-  (await openLedgerDatabase(file, { readOnly: true })).close();
-  const db = await openLedgerDatabase(file);
+  const name = safeText(file);
+  // Counted read-only: a DuckDB file of something else is refused before any kdm table is made in it, and a dry
+  // run changes nothing, not even the schema of a file an earlier kdm made.
+  const reader = await openLedgerDatabase(file, { readOnly: true });
+  let counts: PruneCounts;
   try {
-    const counts = await countPrunable(db.connection, before);
-    if (counts.daysLeft === 0 && counts.newestDay !== undefined) {
-      throw new UsageError(`--before ${before} would remove the whole of the history (its newest day is ${counts.newestDay}): kdm prune keeps at least a day; to remove all of it, delete the file`);
-    }
-    const name = safeText(file);
-    if (values['dry-run']) {
-      io.stdout.write(`${name}: would remove ${whatGoes(counts)} from before ${before}; nothing changed (--dry-run)\n`);
-      return 0;
-    }
+    counts = await countPrunable(reader.connection, before);
+  } finally {
+    reader.close();
+  }
+  if (counts.daysLeft === 0 && counts.newestDay !== undefined) {
+    throw new UsageError(`--before ${before} would remove the whole of the history (its newest day is ${counts.newestDay}): kdm prune keeps at least a day; to remove all of it, delete the file`);
+  }
+  if (values['dry-run']) {
+    io.stdout.write(`${name}: would remove ${whatGoes(counts)} from before ${before}; nothing changed (--dry-run)\n`);
+    return 0;
+  }
+  const db = await openLedgerDatabase(file, { onUpgrade: (note) => io.stderr.write(`kdm: ${name}: ${note}\n`) });
+  try {
     const removed = await pruneHistory(db.connection, before);
     const since = removed.keptFrom === before ? '' : ' (an earlier prune removed the days before it)';
     io.stdout.write(`${name}: removed ${whatGoes(removed)} from before ${before}; the history is kept from ${removed.keptFrom}${since}\n`);

@@ -110,6 +110,25 @@ describe('kdm prune', () => {
     expect(readFileSync(page, 'utf8')).toContain(`History before 2026-10-09 removed (kdm prune), but for ${rows} replayed since`);
   });
 
+  it('counts a file an earlier kdm made without changing it, and says so when the prune upgrades it', async () => {
+    const db = freshCopy();
+    // Schema 1 as it was: rows with an id column (test/integration/ledger-cli.test.ts makes one the same way).
+    const instance = await DuckDBInstance.create(db);
+    const setup = await instance.connect();
+    await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
+    await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
+    await setup.run(`UPDATE kdm_meta SET value = '1' WHERE name = 'schema'`);
+    setup.closeSync();
+    instance.closeSync();
+
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 147 ledger rows');
+    expect(await query(db, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
+    const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
+    expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 3: ledger \\(\\d+ rows\\)`));
+    expect(run.stdout).toContain('removed 147 ledger rows');
+    expect(await days(db)).toEqual(['2026-10-10']);
+  });
+
   it('refuses to remove every day of the history, naming the newest (delete the file for that)', async () => {
     const db = freshCopy();
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-11']);
