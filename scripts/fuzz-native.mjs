@@ -74,6 +74,11 @@ const clang = toolchain.found;
 
 // --- the target, built again when its sources or the compiler change ------------------------------------------
 mkdirSync(WORK, { recursive: true });
+/** Writes a file of WORK whole, beside it and then renamed: another run may be reading it. */
+const writeKept = (file, text) => {
+  writeFileSync(`${file}.${process.pid}`, text);
+  renameSync(`${file}.${process.pid}`, file);
+};
 const FLAGS = ['-std=c++17', '-g', '-O1', '-fno-omit-frame-pointer', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all', ...(selfCheck ? ['-DKDM_FUZZ_SELF_CHECK'] : [])];
 const stampFile = `${BINARY}.built-with`;
 const stamp = JSON.stringify([clang, ...FLAGS]);
@@ -82,21 +87,20 @@ const upToDate = existsSync(BINARY) && statSync(BINARY).mtimeMs >= newest && exi
 if (!upToDate) {
   process.stderr.write(`fuzz: building ${BINARY} with ${clang} …\n`);
   try {
-    execFileSync(clang, [...FLAGS, TARGET, '-lz', '-o', BINARY], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Built beside and then renamed, so that a run beside this one never starts a half-written binary.
+    execFileSync(clang, [...FLAGS, TARGET, '-lz', '-o', `${BINARY}.${process.pid}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(`${BINARY}.${process.pid}`, BINARY);
   } catch (error) {
+    rmSync(`${BINARY}.${process.pid}`, { force: true });
     fail(`building the fuzz target failed:\n${String(error.stderr ?? error.message).split('\n').slice(0, 20).join('\n')}`);
   }
-  writeFileSync(stampFile, stamp);
+  writeKept(stampFile, stamp);
 }
 
 // --- what the addon is told (native-records.ts configure), from the TypeScript constants themselves -------------
 // This run's own files (another run may go on beside it); what a bug's report points to stays in WORK.
 const RUN = mkdtempSync(join(tmpdir(), 'kdm-fuzz-'));
 process.on('exit', () => rmSync(RUN, { recursive: true, force: true }));
-const writeKept = (file, text) => {
-  writeFileSync(join(RUN, 'kept'), text);
-  renameSync(join(RUN, 'kept'), file);
-};
 const vocabularyModule = join(RUN, 'vocabulary.mjs');
 await build({
   stdin: {
