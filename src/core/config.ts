@@ -1,4 +1,5 @@
 import { isCalendarDate } from './events/fields.ts';
+import { compileGlob } from './glob.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig, type Suppression } from './engine-config.ts';
 import type { KeyFacts, KeyFactsLookup } from './key-facts.ts';
 import type { KeyPolicyView, RuleSettings, Severity } from './rules/define-rule.ts';
@@ -59,9 +60,6 @@ export interface ConfigFile {
   readonly privacy?: { readonly hashEncryptionContext?: boolean };
 }
 
-/** `*` matches any run of characters (including `/` and `:`); everything else is literal; case-sensitive. */
-export const globToRegExp = (glob: string): RegExp =>
-  new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 
 const keyIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
 
@@ -70,19 +68,19 @@ export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: stri
   if (sel.tag !== undefined && facts !== undefined) {
     const tags = facts.tags;
     const pairs = Object.entries(sel.tag);
-    if (pairs.length > 0 && pairs.every(([name, value]) => Object.prototype.hasOwnProperty.call(tags, name) && globToRegExp(value).test(tags[name] ?? ''))) return true;
+    if (pairs.length > 0 && pairs.every(([name, value]) => Object.prototype.hasOwnProperty.call(tags, name) && compileGlob(value).test(tags[name] ?? ''))) return true;
   }
   if (sel.alias !== undefined && facts !== undefined) {
-    const wanted = globToRegExp(sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`);
+    const wanted = compileGlob(sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`);
     if (facts.aliases.some((a) => wanted.test(a))) return true;
   }
   if (sel.arn !== undefined) {
-    const re = globToRegExp(sel.arn);
-    if (re.test(keyArn) || re.test(keyIdOf(keyArn))) return true;
+    const pattern = compileGlob(sel.arn);
+    if (pattern.test(keyArn) || pattern.test(keyIdOf(keyArn))) return true;
   }
   if (sel.alias !== undefined && alias !== undefined) {
     const wanted = sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`;
-    if (globToRegExp(wanted).test(alias)) return true;
+    if (compileGlob(wanted).test(alias)) return true;
   }
   return false;
 };
@@ -101,7 +99,7 @@ export const parseExpiryMs = (text: string): number | undefined => {
 const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const keys = (file.keys ?? []).map((k) => ({
     ...k,
-    principalPatterns: k.allowedPrincipals?.map(globToRegExp),
+    principalPatterns: k.allowedPrincipals?.map(compileGlob),
   }));
   const trusted = new Set(file.trustedAccounts ?? []);
   const bucketKeys = new Map((file.buckets ?? []).filter((b) => b.requiredKmsKey !== undefined).map((b) => [b.name, b.requiredKmsKey as string] as const));
@@ -113,7 +111,7 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
       isPrincipalAllowed: (keyArn, alias, principalId) => {
         const lists = configsFor(keyArn, alias).filter((k) => k.principalPatterns !== undefined);
         if (lists.length === 0) return undefined;
-        return lists.some((k) => k.principalPatterns?.some((re) => re.test(principalId)) === true);
+        return lists.some((k) => k.principalPatterns?.some((pattern) => pattern.test(principalId)) === true);
       },
       isRegionAllowed: (keyArn, alias, region) => {
         const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.allowedRegions !== undefined ? [k.allowedRegions] : [])), ...(file.allowedRegions !== undefined ? [file.allowedRegions] : [])];
@@ -166,10 +164,10 @@ export const compileConfig = (file: ConfigFile, base: EngineConfig = DEFAULT_ENG
       reason: s.reason,
       expiresMs: parseExpiryMs(s.expires) ?? 0,
     };
-    if (s.principal !== undefined) out.principal = globToRegExp(s.principal);
-    if (s.key !== undefined) out.key = globToRegExp(s.key);
-    if (s.bucket !== undefined) out.bucket = globToRegExp(s.bucket);
-    if (s.account !== undefined) out.account = globToRegExp(s.account);
+    if (s.principal !== undefined) out.principal = compileGlob(s.principal);
+    if (s.key !== undefined) out.key = compileGlob(s.key);
+    if (s.bucket !== undefined) out.bucket = compileGlob(s.bucket);
+    if (s.account !== undefined) out.account = compileGlob(s.account);
     return out as Suppression;
   });
   return {

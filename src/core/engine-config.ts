@@ -1,4 +1,5 @@
 import { DEFAULT_CORRELATION, type CorrelationSettings } from './correlation/correlate.ts';
+import type { Glob } from './glob.ts';
 import type { KeyPolicyView, RuleSettings } from './rules/define-rule.ts';
 
 export const MINUTE_MS = 60_000;
@@ -11,10 +12,10 @@ export interface Suppression {
   readonly ruleId: string;
   readonly reason: string;
   readonly expiresMs: number;
-  readonly principal?: RegExp;
-  readonly key?: RegExp;
-  readonly bucket?: RegExp;
-  readonly account?: RegExp;
+  readonly principal?: Glob;
+  readonly key?: Glob;
+  readonly bucket?: Glob;
+  readonly account?: Glob;
 }
 
 /** Everything the pure engine needs to know about its settings; built by the shell from flags and YAML. */
