@@ -51,9 +51,10 @@ const readingsOf = (corpus: string) => {
 describe('npm run fuzz (the native reader under libFuzzer)', () => {
   let toolchain: ReturnType<typeof ensureFuzzToolchain>;
   const corpus = mkdtempSync(join(tmpdir(), 'kdm-fuzz-corpus-'));
+  // Longer than apt-get's own limits in scripts/debian-packages.mjs (3 minutes to update, 5 to install).
   beforeAll(() => {
     toolchain = ensureFuzzToolchain();
-  }, 400_000);
+  }, 600_000);
   const unlessMissing = (ctx: { skip: () => void }): boolean => {
     if ('found' in toolchain) return true;
     console.warn(`the fuzz checks were skipped: ${toolchain.reason}`);
