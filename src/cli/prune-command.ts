@@ -39,7 +39,7 @@ export const pruneCommand = async (argv: readonly string[], io: { stdout: NodeJS
   const before = values.before;
   if (file === undefined) throw new UsageError('prune needs --db <file> (a database built by `kdm replay <logs> --db <file>`)');
   if (before === undefined) throw new UsageError('prune needs --before <YYYY-MM-DD>: the history of the days before it is removed');
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(before) || !isCalendarDate(before)) throw new UsageError(`--before must be a day, YYYY-MM-DD (got "${before}")`);
+  if (!isCalendarDate(before)) throw new UsageError(`--before must be a day, YYYY-MM-DD (got "${before}")`);
   // Opening for writing would make a database where there is none; a prune has nothing to remove there.
   const state = pathState(file);
   if (state.kind === 'absent' || state.kind === 'no-directory') throw new InputError(file, undefined, 'no database here: kdm prune removes history from a database kdm replay --db built');
@@ -48,7 +48,7 @@ export const pruneCommand = async (argv: readonly string[], io: { stdout: NodeJS
   // Counted read-only: a DuckDB file of something else is refused before any kdm table is made in it, and a dry
   // run changes nothing, not even the schema of a file an earlier kdm made.
   const reader = await openLedgerDatabase(file, { readOnly: true });
-  let counts: PruneCounts;
+  let counts: Awaited<ReturnType<typeof countPrunable>>;
   try {
     counts = await countPrunable(reader.connection, before);
   } finally {

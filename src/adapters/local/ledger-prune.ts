@@ -3,6 +3,13 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 /** kdm_meta's entry for the day before which `kdm prune` removed the history: the latest such day, once any. */
 const PRUNED_BEFORE = 'pruned_before';
 
+/** What of each table lies before the day `$before`: what a prune counts, then removes. */
+const BEFORE_THE_DAY = {
+  ledger: 'day < CAST($before AS DATE)',
+  object_access: 'day < CAST($before AS DATE)',
+  findings: 'last_seen < CAST($before AS TIMESTAMP)',
+} as const;
+
 /** What a prune removes, or would. */
 export interface PruneCounts {
   /** Ledger rows (a day, key, principal, path... each) of the days before. */
@@ -11,24 +18,24 @@ export interface PruneCounts {
   readonly objectRecords: number;
   /** Findings last seen before the day. */
   readonly findings: number;
-  /** The days of ledger rows left after it, and the newest of them: none left is a prune kdm refuses. */
-  readonly daysLeft: number;
-  readonly newestDay: string | undefined;
 }
 
 const one = async (connection: DuckDBConnection, sql: string, before: string): Promise<Record<string, unknown>> =>
   ((await connection.runAndReadAll(sql, { before })).getRowObjectsJson()[0] ?? {}) as Record<string, unknown>;
 
-/** How much of the history lies before `beforeDay` (YYYY-MM-DD), and how much after. */
-export const countPrunable = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts> => {
+/**
+ * How much of the history lies before `beforeDay` (YYYY-MM-DD), and what is left after it: the days of ledger rows
+ * and the newest of them (none left is a prune kdm refuses).
+ */
+export const countPrunable = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts & { readonly daysLeft: number; readonly newestDay: string | undefined }> => {
   const ledger = await one(
     connection,
-    `SELECT count(*) FILTER (WHERE day < CAST($before AS DATE)) AS removed, count(DISTINCT day) FILTER (WHERE day >= CAST($before AS DATE)) AS days_left,
+    `SELECT count(*) FILTER (WHERE ${BEFORE_THE_DAY.ledger}) AS removed, count(DISTINCT day) FILTER (WHERE NOT (${BEFORE_THE_DAY.ledger})) AS days_left,
             CAST(max(day) AS VARCHAR) AS newest FROM ledger`,
     beforeDay,
   );
-  const objects = await one(connection, 'SELECT count(*) AS removed FROM object_access WHERE day < CAST($before AS DATE)', beforeDay);
-  const findings = await one(connection, 'SELECT count(*) AS removed FROM findings WHERE last_seen < CAST($before AS TIMESTAMP)', beforeDay);
+  const objects = await one(connection, `SELECT count(*) AS removed FROM object_access WHERE ${BEFORE_THE_DAY.object_access}`, beforeDay);
+  const findings = await one(connection, `SELECT count(*) AS removed FROM findings WHERE ${BEFORE_THE_DAY.findings}`, beforeDay);
   return {
     ledgerRows: Number(ledger['removed'] ?? 0),
     objectRecords: Number(objects['removed'] ?? 0),
@@ -54,29 +61,29 @@ const prunedBefore = async (connection: DuckDBConnection): Promise<string | unde
 export const pruneMark = async (connection: DuckDBConnection): Promise<PruneMark | undefined> => {
   const removedBefore = await prunedBefore(connection);
   if (removedBefore === undefined) return undefined;
-  const since = await one(connection, 'SELECT count(*) AS n FROM ledger WHERE day < CAST($before AS DATE)', removedBefore);
+  const since = await one(connection, `SELECT count(*) AS n FROM ledger WHERE ${BEFORE_THE_DAY.ledger}`, removedBefore);
   return { removedBefore, rowsReplayedSince: Number(since['n'] ?? 0) };
 };
 
 /**
  * Removes the ledger rows and object records of the days before `beforeDay` and the findings last seen before it,
  * in one transaction, and notes the day; the engine state (baselines, dedupe, waiting calls) and the list of files
- * read stay. A checkpoint then folds the change into the file, whose freed blocks later writes reuse.
+ * read stay. A checkpoint then folds the change into the file, whose freed blocks later writes reuse. Returns what
+ * the deletes removed, and the day the history is now kept from (a later one, if an earlier prune gave it).
  */
 export const pruneHistory = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts & { readonly keptFrom: string }> => {
+  const remove = async (table: keyof typeof BEFORE_THE_DAY): Promise<number> =>
+    (await connection.run(`DELETE FROM ${table} WHERE ${BEFORE_THE_DAY[table]}`, { before: beforeDay })).rowsChanged;
   await connection.run('BEGIN TRANSACTION');
   try {
-    const counts = await countPrunable(connection, beforeDay);
-    await connection.run('DELETE FROM ledger WHERE day < CAST($before AS DATE)', { before: beforeDay });
-    await connection.run('DELETE FROM object_access WHERE day < CAST($before AS DATE)', { before: beforeDay });
-    await connection.run('DELETE FROM findings WHERE last_seen < CAST($before AS TIMESTAMP)', { before: beforeDay });
+    const removed = { ledgerRows: await remove('ledger'), objectRecords: await remove('object_access'), findings: await remove('findings') };
     const earlier = await prunedBefore(connection);
     // Days compare as text: the note keeps the latest day any prune removed history before.
     const keptFrom = earlier !== undefined && earlier > beforeDay ? earlier : beforeDay;
     await connection.run(`INSERT OR REPLACE INTO kdm_meta VALUES ('${PRUNED_BEFORE}', $keptFrom)`, { keptFrom });
     await connection.run('COMMIT');
     await connection.run('CHECKPOINT');
-    return { ...counts, keptFrom };
+    return { ...removed, keptFrom };
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
     throw error;
