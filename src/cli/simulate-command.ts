@@ -10,8 +10,6 @@ import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput } from './output-file.ts';
 import { createSteppedProgress } from './progress.ts';
 
-/** Not a CloudTrail file name, so `kdm replay DIR` reports it as one skipped file instead of reading it. */
-
 export const SIMULATE_HELP = `kdm simulate — deterministic, realistic CloudTrail for tests, backtests and benchmarks
 
 Usage: kdm simulate --out <directory> [--events N] [--anomalies] [--seed S] [--days D] [--records-per-file N]

@@ -1,7 +1,10 @@
 import { InputError } from '#core/errors.ts';
 import type { AnomalyLabel } from './simulate.ts';
 
-/** The file `kdm simulate` writes its labels to, beside the logs, and `kdm backtest` reads them from. */
+/**
+ * The file `kdm simulate` writes its labels to, beside the logs, and `kdm backtest` reads them from: not a
+ * CloudTrail file name, so `kdm replay DIR` tells it as one skipped file instead of reading it.
+ */
 export const LABELS_FILE = 'anomalies.labels';
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
