@@ -23,7 +23,8 @@ Filters:
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day; the
                              ledger counts by day, so a time inside a day selects rows of the whole day)
   Object records (--group-by object, --prefix) name the S3 request's operation where correlation found it
-  (GetObject, PutObject, ...), and the KMS call's otherwise; --operation selects them by that.
+  (GetObject, PutObject, ...), and the KMS call's otherwise; --operation selects them by that. They keep the
+  caller's principal and not its account: --account selects them by the account their principal's ARN names.
 Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated or repeated; object lists objects opened)
 Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
 With --source dynamodb, the range defaults to the last 30 days (one query per day).`;

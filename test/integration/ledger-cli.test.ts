@@ -12,7 +12,7 @@ import { DatabaseMemoryError } from '#core/errors.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { ACCOUNT, BASE_TIME_MS, kmsRecord, minutes, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
@@ -682,6 +682,29 @@ describe('kdm history', () => {
     // As Date.toISOString writes them, milliseconds always there, so that they sort as text.
     for (const r of late) expect(r.last_seen).toBe(new Date(Date.parse(r.last_seen)).toISOString());
     for (const r of late) expect(Date.parse(r.last_seen)).toBeGreaterThanOrEqual(Date.parse('2026-10-01T12:00:00Z'));
+  });
+
+  it('selects object records by the account their principal names, not by the account id appearing anywhere in it', () => {
+    // Both roles open objects of one bucket; the first is named after the account of the second.
+    const dir = join(work, 'accounts');
+    const db = join(work, 'accounts.duckdb');
+    mkdirSync(dir, { recursive: true });
+    const callers = [{ role: `deploy-from-${OTHER_ACCOUNT}`, account: ACCOUNT, object: 'first.csv' }, { role: 'Reader', account: OTHER_ACCOUNT, object: 'second.csv' }];
+    const records = callers.flatMap(({ role, account, object }, i) => [
+      kmsRecord({ who: { role, account }, s3Arn: `arn:aws:s3:::shared/${object}`, atMs: BASE_TIME_MS + minutes(i) }),
+      s3Record({ who: { role, account }, bucket: 'shared', key: object, atMs: BASE_TIME_MS + minutes(i) }),
+    ]);
+    writeFileSync(join(dir, 'accounts.json'), JSON.stringify({ Records: records }));
+    expect(runKdm(['replay', dir, '--db', db]).status).toBe(0);
+    const selected = (account: string, groupBy: string) =>
+      json<Record<string, unknown>[]>(['history', '--db', db, '--account', account, '--group-by', groupBy, '--format', 'json']);
+
+    for (const [account, object] of [[ACCOUNT, 'first.csv'], [OTHER_ACCOUNT, 'second.csv']] as const) {
+      expect(selected(account, 'object').map((r) => r['object_key'])).toEqual([object]);
+      // The ledger's rows, which keep the account, select the same caller.
+      expect(selected(account, 'principal').map((r) => r['principal'])).toEqual([expect.stringContaining(`::${account}:role/`)]);
+    }
+    expect(selected('999999999999', 'object')).toEqual([]);
   });
 
   it('groups by every --group-by given, matches an operation in any case, and says when a time bound selects whole days', () => {

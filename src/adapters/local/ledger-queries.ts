@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '#core/errors.ts';
+import { ACCOUNT_SCOPED_PRINCIPAL_PREFIXES } from '#core/events/principal.ts';
 
 /** What `kdm history` and `kdm report` filter on. Every value is bound as a parameter, never spliced into SQL. */
 export interface HistoryFilters {
@@ -25,6 +26,15 @@ export interface HistoryQuery {
   readonly sql: string;
   readonly params: Record<string, DuckDBValue>;
 }
+
+/**
+ * The caller's account of an object record (`t`), which has no account column: the account field of its principal's
+ * ARN (`arn:aws:iam::<account>:...`), or of the ids made for callers without one (`iam-user:<account>:<name>`, see
+ * ACCOUNT_SCOPED_PRINCIPAL_PREFIXES); NULL for a principal that names no account (an AWS service, an Identity
+ * Center user). A search for the account's digits anywhere in the principal also found roles named after another
+ * account (`role/deploy-from-444455556666`).
+ */
+const PRINCIPAL_ACCOUNT = `(CASE WHEN t.principal LIKE 'arn:%' THEN split_part(t.principal, ':', 5) WHEN split_part(t.principal, ':', 1) IN (${ACCOUNT_SCOPED_PRINCIPAL_PREFIXES.map((p) => `'${p}'`).join(', ')}) THEN split_part(t.principal, ':', 2) END)`;
 
 /** `*` → `%` for LIKE, with the LIKE metacharacters of the value itself escaped. */
 const likePattern = (glob: string): string => glob.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('*', '%');
@@ -52,7 +62,7 @@ const keyClause = (key: string, hasAlias: boolean, params: Record<string, DuckDB
 /**
  * The clauses of the filters every table that keeps calls or findings has in common (`t` is the table alias): key,
  * principal, account, bucket and object key prefix. `table` says what it keeps of them: the ledger has the key's
- * alias, and object records no account column (the account is then the one in the principal's ARN).
+ * alias, and object records no account column (the account is then the one their principal names: PRINCIPAL_ACCOUNT).
  */
 const commonClauses = (f: HistoryFilters, table: 'ledger' | 'object_access' | 'findings'): { clauses: string[]; params: Record<string, DuckDBValue> } => {
   const clauses: string[] = [];
@@ -64,7 +74,7 @@ const commonClauses = (f: HistoryFilters, table: 'ledger' | 'object_access' | 'f
   }
   if (f.account !== undefined) {
     params.account = f.account;
-    clauses.push(table === 'object_access' ? `t.principal LIKE '%' || $account || '%'` : 't.account = $account');
+    clauses.push(table === 'object_access' ? `${PRINCIPAL_ACCOUNT} = $account` : 't.account = $account');
   }
   if (f.bucket !== undefined) {
     params.bucket = f.bucket;

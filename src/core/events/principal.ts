@@ -12,6 +12,13 @@ export const PRINCIPAL_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
   'Unknown',
 ]);
 
+/**
+ * The prefixes of the principal ids made here when a record has no ARN to name its caller, each followed by the
+ * caller's account (`iam-user:<account>:<name>`): with an ARN's own account field, they let a store that keeps
+ * only the principal id (the ledger's object records) select a caller's account exactly.
+ */
+export const ACCOUNT_SCOPED_PRINCIPAL_PREFIXES = ['iam-user', 'assumed-role', 'aws-account'] as const;
+
 const UNKNOWN: Principal = { type: 'Unknown', id: 'unknown', isAwsService: false, arn: undefined, sessionName: undefined, accountId: undefined, accessKeyId: undefined };
 
 const ASSUMED_ROLE_ARN = /^arn:([^:]+):sts::(\d{12}):assumed-role\/(.+)$/;

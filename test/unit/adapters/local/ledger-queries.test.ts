@@ -1,6 +1,8 @@
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { findingsWhere, historyQuery, historyWhere } from '../../../../src/adapters/local/ledger-queries.ts';
 import { UsageError } from '../../../../src/core/errors.ts';
+import { normalizePrincipal } from '../../../../src/core/events/principal.ts';
 
 describe('the history\'s and the report\'s filters as SQL', () => {
   it('select a key by alias through the ledger in every table, the ledger\'s own alias column too', () => {
@@ -18,6 +20,42 @@ describe('the history\'s and the report\'s filters as SQL', () => {
       clauses: [`t.principal LIKE $principal ESCAPE '\\'`, 't.account = $account', 't.bucket = $bucket', 't.last_seen >= make_timestamp(CAST($fromMs AS BIGINT) * 1000)', 't.first_seen <= make_timestamp(CAST($toMs AS BIGINT) * 1000)'],
       params: { principal: '%:role/R\\_1%', account: '111122223333', bucket: 'b', fromMs: 1_000, toMs: 2_000 },
     });
+  });
+
+  it('select object records, which keep no account, by the account their principal id names, of every kind of caller', async () => {
+    const account = '111122223333';
+    // The userIdentity shapes of CloudTrail's record contents, with and without the ARN a record may leave out.
+    const named = [
+      { type: 'Root', principalId: account, arn: `arn:aws:iam::${account}:root`, accountId: account },
+      { type: 'Root', accountId: account },
+      { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${account}:user/Alice`, accountId: account },
+      { type: 'IAMUser', principalId: 'AIDAEXAMPLE', accountId: account, userName: 'Alice' },
+      { type: 'AssumedRole', principalId: 'AROAEXAMPLE:s', arn: `arn:aws:sts::${account}:assumed-role/R/s`, accountId: account },
+      { type: 'AssumedRole', principalId: 'AROAEXAMPLE:s', accountId: account },
+      { type: 'AssumedRole', arn: `arn:aws-cn:sts::${account}:assumed-role/R/s`, accountId: account },
+      { type: 'FederatedUser', principalId: `${account}:bob`, arn: `arn:aws:sts::${account}:federated-user/bob`, accountId: account },
+      { type: 'AWSAccount', principalId: 'AIDAEXAMPLE', accountId: account },
+    ];
+    const unnamed = [
+      { type: 'AWSService', invokedBy: 's3.amazonaws.com', accountId: account },
+      { type: 'IdentityCenterUser', accountId: account, onBehalfOf: { userId: `${account}-x` } },
+      { type: 'AssumedRole', arn: `arn:aws:sts::444455556666:assumed-role/from-${account}/s`, accountId: '444455556666' },
+      { type: 'IAMUser', arn: `arn:aws:iam::444455556666:user/${account}`, accountId: '444455556666' },
+    ];
+    const ids = [...named, ...unnamed].map((ui) => normalizePrincipal(ui).id);
+    const { clauses, params } = historyWhere({ account }, true);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run('CREATE TABLE object_access (principal VARCHAR)');
+      for (const id of ids) await connection.run('INSERT INTO object_access VALUES ($id)', { id });
+      const selected = (await connection.runAndReadAll(`SELECT t.principal FROM object_access t WHERE ${clauses.join(' AND ')}`, params)).getRowObjectsJson().map((r) => r['principal']);
+
+      expect(selected).toEqual(ids.slice(0, named.length));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('group by an object\'s bucket once when the bucket is asked for too, in either order', () => {
