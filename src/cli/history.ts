@@ -75,11 +75,16 @@ export const dayGrainNote = (filters: HistoryFilters): string | undefined => {
 };
 
 /**
- * Said when a query reaches back before the day `kdm prune` removed the history before: what it finds there is
- * not all there was (only what replays added since, if any).
+ * `mark` when the query reaches back before the day `kdm prune` removed the history before (no --from, or one
+ * before that day): what it finds there is not all there was (only what replays added since, if any).
  */
-export const prunedNote = (mark: PruneMark | undefined, filters: HistoryFilters): string | undefined => {
-  if (mark === undefined || (filters.fromMs !== undefined && filters.fromMs >= Date.parse(`${mark.removedBefore}T00:00:00Z`))) return undefined;
+export const pruneReached = (mark: PruneMark | undefined, filters: HistoryFilters): PruneMark | undefined =>
+  mark === undefined || (filters.fromMs !== undefined && filters.fromMs >= Date.parse(`${mark.removedBefore}T00:00:00Z`)) ? undefined : mark;
+
+/** Said when the query reaches back before the pruned day (pruneReached). */
+export const prunedNote = (markOfDatabase: PruneMark | undefined, filters: HistoryFilters): string | undefined => {
+  const mark = pruneReached(markOfDatabase, filters);
+  if (mark === undefined) return undefined;
   const since = mark.rowsReplayedSince > 0 ? `; it holds ${counted(mark.rowsReplayedSince, 'ledger row')} of those days, replayed since` : '';
   return `kdm: note: the history before ${mark.removedBefore} was removed from this database (kdm prune)${since}\n`;
 };

@@ -8,7 +8,7 @@ import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
 import { parseCommandArgs } from './arguments.ts';
-import { dayGrainNote, HISTORY_OPTIONS, historyArgsFrom, prunedNote } from './history.ts';
+import { dayGrainNote, HISTORY_OPTIONS, historyArgsFrom, prunedNote, pruneReached } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
@@ -50,7 +50,8 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
   const objectWhere = historyWhere(filters, true);
   const oWhere = objectWhere.clauses.length > 0 ? `WHERE ${objectWhere.clauses.join(' AND ')}` : '';
 
-  const mark = await pruneMark(c);
+  // The page states a prune only where its period reaches back before it, as the note on stderr does.
+  const mark = pruneReached(await pruneMark(c), filters);
   const [range] = await rowsOf(c, `SELECT min(first_seen) AS f, max(last_seen) AS l, sum(calls) AS calls, count(DISTINCT key) AS keys, count(DISTINCT principal) AS principals FROM ledger t ${where}`, params);
   const [objectTotal] = await rowsOf(c, `SELECT count(DISTINCT (bucket, object_key)) AS objects FROM object_access t ${oWhere}`, objectWhere.params);
   const dataStart = range?.f !== null && range?.f !== undefined ? ms(range.f) : undefined;

@@ -76,6 +76,10 @@ describe('kdm prune', () => {
     expect(report.stderr).toContain(note);
     expect(readFileSync(page, 'utf8')).toContain('History before 2026-10-05 removed (kdm prune)');
     expect(runKdm(['report', '--db', REPLAYED, '--html', join(work, 'whole.html')]).stderr).not.toContain('removed');
+    // A period from the pruned day on lost nothing, and the page, like the note, does not say otherwise.
+    const later = join(work, 'pruned-later.html');
+    expect(runKdm(['report', '--db', db, '--html', later, '--from', '2026-10-05']).stderr).not.toContain('removed');
+    expect(readFileSync(later, 'utf8')).not.toContain('kdm prune');
   });
 
   it('keeps the latest day any prune gave: an earlier one removes nothing more and says where the history starts', () => {
