@@ -19,7 +19,7 @@ Usage: kdm history --db <file> [filters] [--group-by f1,f2] [--format table|csv|
 
 Filters:
   --key <arn|key id|alias>   --principal <pattern, * wildcards>   --account <id>   --bucket <name>
-  --prefix <object key prefix>   --path s3|service|direct   --operation <Decrypt|GenerateDataKey|...>
+  --prefix <object key prefix, * wildcards>   --path s3|service|direct   --operation <Decrypt|...>
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day; the
                              ledger counts by day, so a time inside a day selects rows of the whole day)
   Object records (--group-by object, --prefix) name the S3 request's operation where correlation found it
