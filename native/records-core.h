@@ -1156,7 +1156,14 @@ bool normalizePrincipal(const Record& r, Batch& b, Principal& out) {
   // The ids below are compared and cut as ASCII.
   if (!arn.ascii() || !principalId.ascii() || !accountId.ascii()) return false;
   Str type{LIT("Unknown")};
-  if (has(rawType) && vocabulary.principalTypes.has(rawType)) type = rawType;
+  if (has(rawType)) {
+    if (vocabulary.principalTypes.has(rawType)) type = rawType;
+  } else if (!has(arn) && !has(principalId)) {
+    // isServiceEventIdentity: an AWS service event names no type, only the account and invokedBy.
+    Opt invokedBy;
+    if (!str(r.uInvokedBy, invokedBy)) return false;
+    if (has(invokedBy)) type = Str{LIT("AWSService")};
+  }
   out = Principal{type, {}, false, arn, {}, accountId, accessKeyId};
   const Str account = has(accountId) ? accountId : kUnknown;
   if (EQ(type, "Root")) {

@@ -60,6 +60,14 @@ const principalOf = (type: PrincipalType, id: string, isAwsService: boolean, arn
 const sessionIssuerArn = (ui: JsonObject): string | undefined => str(obj(obj(ui['sessionContext'])?.['sessionIssuer'])?.['arn']);
 
 /**
+ * The identity of an AWS service event (`eventType` AwsServiceEvent: KMS rotating a key, deleting one at the end of
+ * its waiting period, deleting expired key material): no type, no ARN, no principal id, only the account and
+ * `invokedBy` ("AWS Internal"). It is AWS acting, and is named so rather than as an unknown caller.
+ */
+const isServiceEventIdentity = (ui: JsonObject, arn: string | undefined, principalId: string | undefined): boolean =>
+  arn === undefined && principalId === undefined && str(ui['invokedBy']) !== undefined;
+
+/**
  * Turns `userIdentity` into a stable principal. Assumed-role sessions fold to the role ARN (the session
  * name is kept apart), so baselines learn roles rather than every session.
  */
@@ -67,11 +75,12 @@ export const normalizePrincipal = (userIdentity: unknown): Principal => {
   const ui = obj(userIdentity);
   if (!ui) return UNKNOWN;
   const rawType = str(ui['type']);
-  const type: PrincipalType = rawType !== undefined && PRINCIPAL_TYPES.has(rawType) ? (rawType as PrincipalType) : 'Unknown';
   const arn = str(ui['arn']);
   const accountId = str(ui['accountId']);
   const accessKeyId = str(ui['accessKeyId']);
   const principalId = str(ui['principalId']);
+  const type: PrincipalType =
+    rawType !== undefined ? (PRINCIPAL_TYPES.has(rawType) ? (rawType as PrincipalType) : 'Unknown') : isServiceEventIdentity(ui, arn, principalId) ? 'AWSService' : 'Unknown';
 
   switch (type) {
     case 'Root':

@@ -43,3 +43,19 @@ describe('normalizePrincipal, an assumed role', () => {
     expect(normalizePrincipal({ ...identity, arn: undefined })).toMatchObject({ id: 'assumed-role:111122223333:AROAEXAMPLE', sessionName: 'bob' });
   });
 });
+
+describe('normalizePrincipal, an AWS service event', () => {
+  // As AWS's documentation shows a KMS key rotated automatically (eventType AwsServiceEvent): no type, no ARN.
+  const rotation = { accountId: '111122223333', invokedBy: 'AWS Internal' };
+
+  it('names AWS, as the record does, and not an unknown caller', () => {
+    expect(normalizePrincipal(rotation)).toMatchObject({ type: 'AWSService', id: 'AWS Internal', isAwsService: true, accountId: '111122223333' });
+  });
+
+  it('stays unknown where the identity names a caller otherwise, or names nothing', () => {
+    expect(normalizePrincipal({ ...rotation, principalId: 'AIDAEXAMPLE' })).toMatchObject({ type: 'Unknown', id: 'unknown:AIDAEXAMPLE', isAwsService: false });
+    expect(normalizePrincipal({ ...rotation, arn: 'arn:aws:iam::111122223333:user/Alice' })).toMatchObject({ type: 'Unknown', isAwsService: false });
+    expect(normalizePrincipal({ accountId: '111122223333' })).toMatchObject({ type: 'Unknown', id: 'unknown:unknown' });
+    expect(normalizePrincipal({ ...rotation, type: 'SAMLUser' })).toMatchObject({ type: 'Unknown', isAwsService: false });
+  });
+});
