@@ -112,6 +112,8 @@ export const resolveKey = (resources: unknown, keyIdParameter: string | undefine
   return out;
 };
 
+const MAX_GRANT_OPERATIONS = 32;
+
 const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
   if (!rp) return {};
   const out: Record<string, unknown> = {};
@@ -130,6 +132,13 @@ const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
   if (targetKeyId !== undefined) out['targetKeyId'] = targetKeyId;
   const grantee = str(rp['granteePrincipal']);
   if (grantee !== undefined) out['grantee'] = grantee;
+  // KMS's grant operations are under twenty (Decrypt, GenerateDataKey, CreateGrant, ...); a list beyond 32 is not
+  // KMS's, and is cut there.
+  const operations = rp['operations'];
+  if (Array.isArray(operations)) {
+    const named = operations.filter((o): o is string => typeof o === 'string').slice(0, MAX_GRANT_OPERATIONS).map((o) => clip(o, 64));
+    if (named.length > 0) out['grantOperations'] = named;
+  }
   return out as KmsRequestSummary;
 };
 

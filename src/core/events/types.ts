@@ -110,6 +110,8 @@ export interface KmsRequestSummary {
   readonly aliasName?: string;
   readonly targetKeyId?: string;
   readonly grantee?: string;
+  /** CreateGrant: the operations the grant allows (`operations`), as logged. */
+  readonly grantOperations?: readonly string[];
 }
 
 export interface S3ObjectAccess extends EventBase {

@@ -1,6 +1,6 @@
 import { kmsEvent } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { keyLabel, origin, principalLabel } from './wording.ts';
+import { keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 interface PolicyStatement {
   readonly Effect?: unknown;
@@ -17,7 +17,12 @@ const principalsOf = (principal: unknown): string[] => {
   return Array.isArray(aws) ? aws.filter((p): p is string => typeof p === 'string') : [];
 };
 
-const accountOfPrincipal = (p: string): string | undefined => (/^\d{12}$/.test(p) ? p : /^arn:[^:]+:iam::(\d{12}):/.exec(p)?.[1]);
+/**
+ * The account a principal of a key policy or a grant is in: an account id, an IAM or STS ARN's account, or the
+ * account that leads the ids KMS logs for AWS services acting in an account (`111122223333:aws:ec2-infrastructure:…`);
+ * undefined for a service principal or an id that names no account.
+ */
+const accountOfPrincipal = (p: string): string | undefined => /^(\d{12})(?::|$)/.exec(p)?.[1] ?? /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(p)?.[1];
 
 /** Why a key policy opens the key to anyone or to another account, or undefined. Never throws. */
 export const policyOpening = (policyText: string | undefined, ownerAccount: string | undefined): string | undefined => {
@@ -41,6 +46,12 @@ export const policyOpening = (policyText: string | undefined, ownerAccount: stri
   return undefined;
 };
 
+/** The account of a grant's grantee when it is not the key's owner's, or undefined. Never throws. */
+export const granteeElsewhere = (grantee: string | undefined, ownerAccount: string | undefined): string | undefined => {
+  const account = grantee === undefined ? undefined : accountOfPrincipal(grantee);
+  return account !== undefined && ownerAccount !== undefined && account !== ownerAccount ? account : undefined;
+};
+
 const WHAT: Readonly<Record<string, string>> = {
   DisableKey: 'disabled the key: everything encrypted under it is unreadable until it is enabled again',
   ScheduleKeyDeletion: 'scheduled the key for deletion: data encrypted under it becomes unrecoverable when the waiting period ends',
@@ -52,16 +63,20 @@ export const rule = defineRule({
   id: 'kms-key-lifecycle',
   title: 'KMS Key Disabled, Deleted Or Opened Up',
   description:
-    'A key was disabled or scheduled for deletion (ransomware and sabotage make data unrecoverable this way), its imported material was replaced or deleted, or its key policy was changed to allow anyone or another account.',
+    'A key was disabled or scheduled for deletion (ransomware and sabotage make data unrecoverable this way), its imported material was replaced or deleted, its key policy was changed to allow anyone or another account, or a grant gave a principal of another account use of it (a grant needs no change to the key policy, and outlives the session that made it).',
   severity: 'HIGH',
   status: 'stable',
   references: ['https://attack.mitre.org/techniques/T1485/', 'https://attack.mitre.org/techniques/T1486/', 'https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html'],
-  falsePositives: ['Planned key retirement with a change ticket', 'A deliberate cross-account share with a partner account'],
+  falsePositives: [
+    'Planned key retirement with a change ticket',
+    'A deliberate cross-account share with a partner account',
+    "An AWS service (EBS, RDS, AWS Backup) granting itself use of a key shared with another account, for a copy made there: the record's invokedBy names the service",
+  ],
   tags: ['attack.impact', 'attack.t1485', 'attack.t1486', 'attack.persistence'],
   runbook:
-    'Confirm the change with the key owner. For an unplanned deletion run CancelKeyDeletion now (the waiting period is the only window); re-enable a disabled key; restore the previous key policy from CloudTrail (PutKeyPolicy requestParameters.policy) or version control.',
+    'Confirm the change with the key owner. For an unplanned deletion run CancelKeyDeletion now (the waiting period is the only window); re-enable a disabled key; restore the previous key policy from CloudTrail (PutKeyPolicy requestParameters.policy) or version control. For an unplanned grant, find it with ListGrants (the grant id is in the CreateGrant record\'s responseElements) and remove it with RevokeGrant, then review what the grantee decrypted since (kdm history --key).',
   findingTypes: ['Effects/Data Destruction', 'TTPs/Persistence', 'Software and Configuration Checks/AWS Security Best Practices'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['DisableKey', 'ScheduleKeyDeletion', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'PutKeyPolicy'] }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['DisableKey', 'ScheduleKeyDeletion', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'PutKeyPolicy', 'CreateGrant'] }],
   detect: (e) => {
     if (e.errorCode !== undefined) return undefined;
     const subject = `${e.eventName}|${e.keyArn ?? e.keyIdParameter ?? 'unknown-key'}`;
@@ -69,6 +84,16 @@ export const rule = defineRule({
       const opening = policyOpening(e.request.policy, e.keyAccountId ?? e.recipientAccountId);
       if (opening === undefined) return undefined;
       return { subject, reason: `${principalLabel(e)} changed the key policy of ${keyLabel(e)} ${origin(e)}: ${opening}.` };
+    }
+    if (e.eventName === 'CreateGrant') {
+      const account = granteeElsewhere(e.request.grantee, e.keyAccountId ?? e.recipientAccountId);
+      if (account === undefined) return undefined;
+      const operations = e.request.grantOperations !== undefined ? `, for ${listFew(e.request.grantOperations, 8)}` : '';
+      return {
+        // One finding a grantee: each grant to another principal is its own way in.
+        subject: `${subject}|${e.request.grantee ?? ''}`,
+        reason: `${principalLabel(e)} granted ${e.request.grantee ?? ''}, of account ${account}, use of the key ${keyLabel(e)}${operations}, ${origin(e)}: a grant lets its grantee use the key without the key policy naming it.`,
+      };
     }
     const window = e.request.pendingWindowInDays !== undefined ? ` (waiting period ${e.request.pendingWindowInDays} days)` : '';
     return { subject, reason: `${principalLabel(e)} ${WHAT[e.eventName] ?? e.eventName}${window}. Key ${keyLabel(e)}, ${origin(e)}.` };
@@ -86,5 +111,18 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for a key policy limited to the owner account', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy({ AWS: 'arn:aws:iam::111122223333:root' }) } })], expectFindings: 0 },
   { name: 'stays silent for "*" restricted by a condition', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy('*', { StringEquals: { 'kms:CallerAccount': '111122223333' } }) } })], expectFindings: 0 },
   { name: 'stays silent for a failed ScheduleKeyDeletion (the denial rule covers attempts)', events: [kmsEvent({ eventName: 'ScheduleKeyDeletion', errorCode: 'AccessDeniedException' })], expectFindings: 0 },
+  {
+    name: 'fires on a grant to a role of another account, one finding a grantee',
+    events: [
+      kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: 'arn:aws:iam::999988887777:role/Collector', operations: ['Decrypt', 'GenerateDataKey'] } }),
+      kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: 'arn:aws:iam::999988887777:role/Collector', operations: ['Decrypt'] } }),
+      kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: 'arn:aws:sts::999988887777:assumed-role/Other/s', operations: ['Decrypt'] } }),
+    ],
+    expectFindings: 2,
+  },
+  { name: 'fires on a grant to an AWS service acting in another account', events: [kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: '999988887777:aws:ec2-infrastructure:i-0123', operations: ['Decrypt'] } })], expectFindings: 1 },
+  { name: 'stays silent for a grant within the key\'s account', events: [kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: '111122223333:aws:ec2-infrastructure:i-0123', operations: ['Decrypt'] } })], expectFindings: 0 },
+  { name: 'stays silent for a grantee that names no account (a service principal)', events: [kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: 'rds.us-east-1.amazonaws.com', operations: ['Decrypt'] } })], expectFindings: 0 },
+  { name: 'stays silent for a failed grant (the denial rule covers attempts)', events: [kmsEvent({ eventName: 'CreateGrant', errorCode: 'AccessDeniedException', requestParameters: { granteePrincipal: 'arn:aws:iam::999988887777:root' } })], expectFindings: 0 },
   { name: 'stays silent for a malformed policy', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: '{not json' } })], expectFindings: 0 },
 ];

@@ -201,6 +201,7 @@ describe('the native reader', () => {
     ['GenerateDataKey by bytes', variant(decrypt, { eventName: 'GenerateDataKey' }, undefined, { numberOfBytes: 32 }), true],
     ['a key spec and a deletion window', variant(decrypt, { eventName: 'ScheduleKeyDeletion' }, undefined, { keySpec: 'AES_256', pendingWindowInDays: 7 }), true],
     ['alias and grant parameters', variant(decrypt, { eventName: 'CreateAlias' }, undefined, { aliasName: 'alias/x', targetKeyId: 'k', granteePrincipal: 'p' }), true],
+    ['a grant with the operations it allows (a list, left to JavaScript)', variant(decrypt, { eventName: 'CreateGrant' }, undefined, { granteePrincipal: 'arn:aws:iam::999988887777:role/x', operations: ['Decrypt', 5, 'CreateGrant'] }), false],
     ['an errored call', variant(decrypt, { errorCode: 'AccessDenied', errorMessage: 'User: x is not authorized', readOnly: 'false' }), true],
     ['readOnly as the string "true"', variant(decrypt, { readOnly: 'true' }), true],
     ['readOnly of another kind', variant(decrypt, { readOnly: 1 }), true],

@@ -72,6 +72,15 @@ describe('normalizeRecord on the AWS-documented S3 SSE-KMS examples (awsdocs-exa
 });
 
 describe('normalizeRecord', () => {
+  it('keeps the operations a grant allows, strings only, up to 32 of them', () => {
+    const grant = (operations: unknown) => kms(kmsRecord({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: 'arn:aws:iam::999988887777:role/x', operations } })).request;
+
+    expect(grant(['Decrypt', 7, null, 'CreateGrant'])).toMatchObject({ grantee: 'arn:aws:iam::999988887777:role/x', grantOperations: ['Decrypt', 'CreateGrant'] });
+    expect(grant(Array.from({ length: 40 }, (_, i) => `Op${i}`)).grantOperations).toHaveLength(32);
+    expect(grant('Decrypt').grantOperations).toBeUndefined();
+    expect(grant([]).grantOperations).toBeUndefined();
+  });
+
   it('folds an assumed-role session to the role ARN and keeps the session name apart', () => {
     const e = kms(kmsRecord({ who: { role: 'Reader', session: 'alice' } }));
 
