@@ -1,7 +1,8 @@
-import { ACCOUNT, BASE_TIME_MS, hours, kmsEvent, s3Event } from '../testing/builders.ts';
+import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, s3Event } from '../testing/builders.ts';
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
-import { defineRule, type RuleCase } from './define-rule.ts';
-import { principalLabel } from './wording.ts';
+import type { KmsCall } from '../events/types.ts';
+import { defineRule, type RuleCase, type RuleContext } from './define-rule.ts';
+import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const isKmsSse = (sse: string): boolean => sse.includes('KMS');
 /** A bucket with at least this many earlier writes, nearly all SSE-KMS, is a KMS bucket. */
@@ -15,18 +16,39 @@ export const keyMatchesRequired = (required: string, keyArn: string | undefined,
   return wanted !== undefined && alias === wanted;
 };
 
+/**
+ * The accounts of an S3-made call's writer and key when the key is another account's, untrusted, and new to the
+ * writer's account: owned neither by the account whose trail recorded the call nor by the caller's (the key
+ * owner's copy of a cross-account call, and writes into another account's bucket under its key, are not), not
+ * trusted in the configuration, and not used by the writer's account for a learning period before this call. So
+ * every write of the first learning period counts on the finding (how many objects the key now holds), and an
+ * arrangement that lasts longer than that is learned.
+ */
+const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string; readonly writer: string } | undefined => {
+  const owner = e.keyAccountId;
+  const writer = e.principal.accountId ?? e.recipientAccountId;
+  if (e.keyArn === undefined || owner === undefined || writer === undefined || owner === writer || owner === e.recipientAccountId) return undefined;
+  if (ctx.keyPolicy.isAccountTrusted(owner)) return undefined;
+  const since = ctx.keyBaseline(e.keyArn)?.accounts[writer];
+  return since !== undefined && e.eventTimeMs >= since + ctx.learningPeriodMs ? undefined : { owner, writer };
+};
+
 export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
   description:
-    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required).',
+    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account never used before (HIGH: ransomware encrypts objects under a key it controls, then takes the key away).',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption-tracking.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html'],
-  falsePositives: ['A bucket whose default encryption was deliberately changed', 'Objects written by a replication or migration job with its own key'],
+  falsePositives: [
+    'A bucket whose default encryption was deliberately changed',
+    'Objects written by a replication or migration job with its own key',
+    "The first write into a bucket whose key another account of the organization owns: list the organization's accounts under trustedAccounts",
+  ],
   tags: ['attack.defense-evasion', 'attack.collection'],
   runbook:
-    'Check the bucket\'s default encryption and bucket policy. Enforce the key with a bucket policy that denies PutObject unless s3:x-amz-server-side-encryption-aws-kms-key-id is the required key, then re-encrypt the object with CopyObject.',
+    'Check the bucket\'s default encryption and bucket policy. Enforce the key with a bucket policy that denies PutObject unless s3:x-amz-server-side-encryption-aws-kms-key-id is the required key, then re-encrypt the object with CopyObject. For a key of another account, act while it still works: stop the writer (revoke its session), deny the foreign key in the bucket policy, and copy the objects it encrypted under a key of your own (kdm history --key <its ARN> --group-by object lists them).',
   findingTypes: ['Software and Configuration Checks/AWS Security Best Practices', 'Effects/Data Exposure'],
   selection: [
     { eventSource: 's3.amazonaws.com', eventNames: ['PutObject', 'CreateMultipartUpload', 'CopyObject'] },
@@ -37,6 +59,14 @@ export const rule = defineRule({
     if (e.kind === 'kms') {
       if (!e.madeByS3 || e.s3Arn === undefined) return undefined;
       const { bucket } = bucketOfS3Arn(e.s3Arn);
+      const foreign = foreignKeyOwner(e, ctx);
+      if (foreign !== undefined) {
+        return {
+          subject: `${bucket}|${e.keyArn ?? ''}`,
+          severity: 'HIGH',
+          reason: `${principalLabel(e)} of account ${foreign.writer} wrote ${e.s3Arn} ${origin(e)}, and S3 encrypted it under key ${keyLabel(e)} of account ${foreign.owner}, which the configuration does not trust and account ${foreign.writer} had not been using: whoever controls that key decides whether the object can be read again.`,
+        };
+      }
       const required = ctx.keyPolicy.requiredBucketKey(bucket);
       const alias = e.keyAlias ?? (e.keyArn !== undefined ? ctx.aliasOf(e.keyArn) : undefined);
       if (required === undefined || keyMatchesRequired(required, e.keyArn, alias)) return undefined;
@@ -62,6 +92,11 @@ export const rule = defineRule({
     };
   },
 });
+
+const FOREIGN_ACCOUNT = '999988887777';
+/** A write of this account's role into s3://finance that S3 encrypts under a key of FOREIGN_ACCOUNT. */
+const foreignWrite = (o: Parameters<typeof kmsEvent>[0] = {}) =>
+  kmsEvent({ eventName: 'GenerateDataKey', keyArn: `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`, s3Arn: 'arn:aws:s3:::finance/q3/ledger.csv', ...o });
 
 const put = (sseApplied: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', bucket: 'finance', key: `f-${atMs}.csv`, sseApplied, atMs });
 
@@ -92,6 +127,23 @@ export const cases = (): readonly RuleCase[] => [
     events: [...[0, 1, 2, 3, 4, 5].map((i) => put('SSE_KMS', BASE_TIME_MS + i * 60_000)), put('SSE_S3', BASE_TIME_MS + hours(2)), ...Array.from({ length: 30 }, (_, i) => put('SSE_KMS', BASE_TIME_MS + hours(3) + i * 60_000)), put('SSE_S3', BASE_TIME_MS + hours(30))],
     expectFindings: 2,
   },
+  {
+    name: 'fires HIGH, one finding for the writes, when S3 encrypts them under a key of an account the configuration does not trust',
+    events: [0, 1, 2].map((i) => foreignWrite({ atMs: BASE_TIME_MS + i * 60_000 })),
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'learns an arrangement older than the learning period',
+    learningPeriodMs: hours(1),
+    events: [foreignWrite(), foreignWrite({ atMs: BASE_TIME_MS + hours(30) })],
+    expectFindings: 1,
+  },
+  { name: 'fires for a key of another account even where the bucket\'s required key is configured', events: [foreignWrite()], config: { buckets: [{ name: 'finance', requiredKmsKey: 'alias/finance' }] }, expectFindings: 1, expectSeverity: 'HIGH' },
+  { name: 'stays silent for a key of a trusted account', events: [foreignWrite()], config: { trustedAccounts: [FOREIGN_ACCOUNT] }, expectFindings: 0 },
+  { name: 'stays silent for the key owner\'s copy of the call (a writer of another account, into a bucket under this account\'s key)', events: [foreignWrite({ who: { role: 'Partner', account: FOREIGN_ACCOUNT }, keyArn: KEY_ARN })], expectFindings: 0 },
+  { name: 'stays silent for a call recorded in the key owner\'s account (a writer there, under its own key)', events: [foreignWrite({ who: { role: 'Writer', account: FOREIGN_ACCOUNT }, recipientAccountId: FOREIGN_ACCOUNT })], expectFindings: 0 },
+  { name: 'stays silent for a failed write', events: [foreignWrite({ errorCode: 'AccessDeniedException' })], expectFindings: 0 },
   {
     name: 'stays silent for a bucket that mixes SSE types',
     learningPeriodMs: hours(1),
