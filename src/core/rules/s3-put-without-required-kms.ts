@@ -37,7 +37,7 @@ export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
   description:
-    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account never used before (HIGH: ransomware encrypts objects under a key it controls, then takes the key away).',
+    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away).',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption-tracking.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html'],
