@@ -1,6 +1,6 @@
 import { counted } from '../counted.ts';
 import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
-import type { Rule } from '../rules/define-rule.ts';
+import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
 import { MAX_EVIDENCE_IDS } from './finding.ts';
 
@@ -85,7 +85,8 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
       out.push({ Type: 'AwsS3Bucket', Id: `arn:${partition}:s3:::${f.s3.bucket}`, Partition: partition, Region: f.region });
     }
   }
-  if (f.resource !== undefined) {
+  if (f.resource?.type === 'KmsGrantee') out.push(granteeResource(f.resource, partition, f.region));
+  else if (f.resource !== undefined) {
     // A trail's name comes from the record (at most 128 characters in CloudTrail, any length in a forged log).
     const arn = truncateText(f.resource.arn, 512);
     const homeRegion = regionOfArn(arn);
@@ -115,6 +116,15 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     out.push({ Type: 'Other', Id: truncateText(p.id, 512), Partition: partition, Region: f.region });
   }
   return out.slice(0, ASFF_LIMITS.resources);
+};
+
+/** A grant's grantee: an IAM role or user by its ARN, else (an AWS service acting in an account, a principal id) Other. */
+const granteeResource = (grantee: AffectedResource, partition: string, region: string): Record<string, unknown> => {
+  const id = truncateText(grantee.arn, 512);
+  const name = truncateText(grantee.name, 128);
+  if (/^arn:[^:]+:iam::\d{12}:role\//.test(grantee.arn)) return { Type: 'AwsIamRole', Id: id, Partition: partitionOfArn(id), Region: region, Details: { AwsIamRole: { RoleName: name } } };
+  if (/^arn:[^:]+:iam::\d{12}:user\//.test(grantee.arn)) return { Type: 'AwsIamUser', Id: id, Partition: partitionOfArn(id), Region: region, Details: { AwsIamUser: { UserName: name } } };
+  return { Type: 'Other', Id: id, Partition: partition, Region: region };
 };
 
 const clipTag = (v: string): string => truncateText(v, 256);
@@ -169,6 +179,7 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     'kdm/UserAgent': f.network.userAgent,
     'kdm/VpcEndpointId': f.network.vpcEndpointId,
     'kdm/ErrorCode': f.errorCode,
+    'kdm/Grantee': f.resource?.type === 'KmsGrantee' ? f.resource.arn : undefined,
     'kdm/SuppressedBy': f.suppressedBy?.id,
     'kdm/CorrelationConfidence': f.correlation,
     'kdm/S3Operation': f.s3Request?.operation,

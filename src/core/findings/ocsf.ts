@@ -22,7 +22,7 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
   const resources: Record<string, unknown>[] = [];
   if (f.key !== undefined) resources.push({ uid: f.key.arn, type: 'AWS::KMS::Key', ...(f.key.alias !== undefined ? { name: f.key.alias } : {}), region: f.region });
   if (f.s3 !== undefined) resources.push({ uid: f.s3.objectArn ?? `arn:aws:s3:::${f.s3.bucket}`, type: f.s3.objectArn !== undefined ? 'AWS::S3::Object' : 'AWS::S3::Bucket', name: f.s3.objectKey ?? f.s3.bucket });
-  if (f.resource !== undefined) resources.push({ uid: f.resource.arn, type: 'AWS::CloudTrail::Trail', name: f.resource.name });
+  if (f.resource !== undefined) resources.push({ uid: f.resource.arn, type: f.resource.type === 'KmsGrantee' ? 'AWS::KMS::Grantee' : 'AWS::CloudTrail::Trail', name: f.resource.name });
   const srcIp = f.network.sourceIp;
   const isIp = srcIp !== undefined && /^[0-9a-fA-F:.]+$/.test(srcIp) && /[.:]/.test(srcIp);
   return {

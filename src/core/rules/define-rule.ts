@@ -107,10 +107,12 @@ export interface KeyPolicyView {
   withKeyFacts(facts: KeyFactsLookup): KeyPolicyView;
 }
 
-/** What a finding is about besides the key, the object and the caller: a CloudTrail trail. */
+/**
+ * What a finding is about besides the key, the object and the caller: a CloudTrail trail, or the principal a KMS
+ * grant let use the key (its `arn` the grantee as the grant names it: an IAM ARN, or another principal id).
+ */
 export interface AffectedResource {
-  /** The type as ASFF names it. */
-  readonly type: 'AwsCloudTrailTrail';
+  readonly type: 'AwsCloudTrailTrail' | 'KmsGrantee';
   readonly arn: string;
   readonly name: string;
 }

@@ -89,10 +89,12 @@ export const rule = defineRule({
       const account = granteeElsewhere(e.request.grantee, e.keyAccountId ?? e.recipientAccountId);
       if (account === undefined) return undefined;
       const operations = e.request.grantOperations !== undefined ? `, for ${listFew(e.request.grantOperations, 8)}` : '';
+      const grantee = e.request.grantee ?? '';
       return {
         // One finding a grantee: each grant to another principal is its own way in.
-        subject: `${subject}|${e.request.grantee ?? ''}`,
-        reason: `${principalLabel(e)} granted ${e.request.grantee ?? ''}, of account ${account}, use of the key ${keyLabel(e)}${operations}, ${origin(e)}: a grant lets its grantee use the key without the key policy naming it.`,
+        subject: `${subject}|${grantee}`,
+        resource: { type: 'KmsGrantee', arn: grantee, name: grantee.slice(grantee.lastIndexOf('/') + 1) },
+        reason: `${principalLabel(e)} granted ${grantee}, of account ${account}, use of the key ${keyLabel(e)}${operations}, ${origin(e)}: a grant lets its grantee use the key without the key policy naming it.`,
       };
     }
     const window = e.request.pendingWindowInDays !== undefined ? ` (waiting period ${e.request.pendingWindowInDays} days)` : '';

@@ -31,6 +31,15 @@ describe('OCSF Detection Finding', () => {
     expect((o['resources'] as { type: string }[]).map((r) => r.type)).toEqual(['AWS::KMS::Key', 'AWS::S3::Object']);
   });
 
+  it('names a grant\'s grantee among the resources', () => {
+    const lifecycle = ruleById('kms-key-lifecycle')!;
+    const grantee = 'arn:aws:iam::999988887777:role/Collector';
+    const grant = kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: grantee, operations: ['Decrypt'] } });
+    const f = mergeDetection(undefined, { ...detection, ruleId: lifecycle.id, event: grant, resource: { type: 'KmsGrantee', arn: grantee, name: 'Collector' } }, BASE_TIME_MS);
+
+    expect(toOcsf(f, lifecycle, '0.1.0')['resources']).toContainEqual({ uid: 'arn:aws:iam::999988887777:role/Collector', type: 'AWS::KMS::Grantee', name: 'Collector' });
+  });
+
   it('says Update once the finding changed, and Suppressed when a suppression matched', () => {
     const first = mergeDetection(undefined, detection, BASE_TIME_MS + 5_000);
     const updated = { ...mergeDetection(first, { ...detection, event: kmsEvent({ context: { 'aws:s3:arn': 'arn:aws:s3:::b/k' }, sourceIp: '198.51.100.23', atMs: BASE_TIME_MS + 10 }) }, BASE_TIME_MS + 6_000), suppressedBy: { id: 'sup', reason: 'known' } };
