@@ -91,7 +91,7 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     const arn = truncateText(f.resource.arn, 512);
     const homeRegion = regionOfArn(arn);
     out.push({
-      Type: f.resource.type,
+      Type: 'AwsCloudTrailTrail',
       Id: arn,
       Partition: partitionOfArn(arn),
       Region: homeRegion ?? f.region,
