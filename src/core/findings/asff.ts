@@ -99,12 +99,9 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     });
   }
   const p = f.principal;
-  if (p.type === 'AssumedRole' && p.id.startsWith('arn:')) {
-    // An IAM path may be 512 characters by itself: the ARN is cut like every other resource id.
-    out.push({ Type: 'AwsIamRole', Id: truncateText(p.id, 512), Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamRole: { RoleName: p.id.split('/').pop() ?? p.id } } });
-  } else if (p.type === 'IAMUser' && p.id.startsWith('arn:')) {
-    out.push({ Type: 'AwsIamUser', Id: truncateText(p.id, 512), Partition: partitionOfArn(p.id), Region: f.region, Details: { AwsIamUser: { UserName: p.id.split('/').pop() ?? p.id } } });
-  } else if (p.accessKeyId !== undefined) {
+  if (p.type === 'AssumedRole' && p.id.startsWith('arn:')) out.push(iamResource('AwsIamRole', p.id, f.region));
+  else if (p.type === 'IAMUser' && p.id.startsWith('arn:')) out.push(iamResource('AwsIamUser', p.id, f.region));
+  else if (p.accessKeyId !== undefined) {
     out.push({
       Type: 'AwsIamAccessKey',
       Id: `AWS::IAM::AccessKey:${p.accessKeyId}`,
@@ -118,13 +115,18 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
   return out.slice(0, ASFF_LIMITS.resources);
 };
 
+/** An IAM role or user by its ARN, named by the ARN's last part. An IAM path may be 512 characters by itself: the ARN is cut like every other resource id. */
+const iamResource = (type: 'AwsIamRole' | 'AwsIamUser', arn: string, region: string): Record<string, unknown> => {
+  const name = arn.split('/').pop() ?? arn;
+  const details = type === 'AwsIamRole' ? { AwsIamRole: { RoleName: name } } : { AwsIamUser: { UserName: name } };
+  return { Type: type, Id: truncateText(arn, 512), Partition: partitionOfArn(arn), Region: region, Details: details };
+};
+
 /** A grant's grantee: an IAM role or user by its ARN, else (an AWS service acting in an account, a principal id) Other. */
 const granteeResource = (grantee: AffectedResource, partition: string, region: string): Record<string, unknown> => {
-  const id = truncateText(grantee.arn, 512);
-  const name = truncateText(grantee.name, 128);
-  if (/^arn:[^:]+:iam::\d{12}:role\//.test(grantee.arn)) return { Type: 'AwsIamRole', Id: id, Partition: partitionOfArn(id), Region: region, Details: { AwsIamRole: { RoleName: name } } };
-  if (/^arn:[^:]+:iam::\d{12}:user\//.test(grantee.arn)) return { Type: 'AwsIamUser', Id: id, Partition: partitionOfArn(id), Region: region, Details: { AwsIamUser: { UserName: name } } };
-  return { Type: 'Other', Id: id, Partition: partition, Region: region };
+  if (/^arn:[^:]+:iam::\d{12}:role\//.test(grantee.arn)) return iamResource('AwsIamRole', grantee.arn, region);
+  if (/^arn:[^:]+:iam::\d{12}:user\//.test(grantee.arn)) return iamResource('AwsIamUser', grantee.arn, region);
+  return { Type: 'Other', Id: truncateText(grantee.arn, 512), Partition: partition, Region: region };
 };
 
 const clipTag = (v: string): string => truncateText(v, 256);
