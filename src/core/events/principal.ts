@@ -19,6 +19,10 @@ export const PRINCIPAL_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
  */
 export const ACCOUNT_SCOPED_PRINCIPAL_PREFIXES = ['iam-user', 'assumed-role', 'aws-account'] as const;
 
+/** `<prefix>:<account>:<name>`: the id of a caller a record names by its account and a name, not by an ARN. */
+const accountScopedId = (prefix: (typeof ACCOUNT_SCOPED_PRINCIPAL_PREFIXES)[number], accountId: string | undefined, name: string): string =>
+  `${prefix}:${accountId ?? 'unknown'}:${name}`;
+
 const UNKNOWN: Principal = { type: 'Unknown', id: 'unknown', isAwsService: false, arn: undefined, sessionName: undefined, accountId: undefined, accessKeyId: undefined };
 
 const ASSUMED_ROLE_ARN = /^arn:([^:]+):sts::(\d{12}):assumed-role\/(.+)$/;
@@ -86,13 +90,13 @@ export const normalizePrincipal = (userIdentity: unknown): Principal => {
     case 'Root':
       return principalOf(type, arn ?? `arn:aws:iam::${accountId ?? 'unknown'}:root`, false, arn, undefined, accountId, accessKeyId);
     case 'IAMUser':
-      return principalOf(type, arn ?? `iam-user:${accountId ?? 'unknown'}:${str(ui['userName']) ?? principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
+      return principalOf(type, arn ?? accountScopedId('iam-user', accountId, str(ui['userName']) ?? principalId ?? 'unknown'), false, arn, undefined, accountId, accessKeyId);
     case 'AssumedRole': {
       const issuerArn = sessionIssuerArn(ui);
       // The role ARN is folded out of the session ARN only when the session issuer does not name it; the fold
       // gives the session name too, else it is read alone.
       const folded = issuerArn === undefined && arn !== undefined ? foldAssumedRoleArn(arn) : undefined;
-      const id = issuerArn ?? folded?.roleArn ?? arn ?? `assumed-role:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`;
+      const id = issuerArn ?? folded?.roleArn ?? arn ?? accountScopedId('assumed-role', accountId, principalId?.split(':')[0] ?? 'unknown');
       const sessionFromArn = issuerArn === undefined ? folded?.sessionName : arn !== undefined ? assumedRoleSessionName(arn) : undefined;
       const sessionName = sessionFromArn ?? principalId?.split(':')[1];
       return principalOf(type, id, isServiceLinkedRoleArn(id), arn, sessionName, accountId, accessKeyId);
@@ -102,7 +106,7 @@ export const normalizePrincipal = (userIdentity: unknown): Principal => {
     case 'AWSService':
       return principalOf(type, str(ui['invokedBy']) ?? 'aws-service', true, arn, undefined, accountId, accessKeyId);
     case 'AWSAccount':
-      return principalOf(type, `aws-account:${accountId ?? 'unknown'}:${principalId?.split(':')[0] ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);
+      return principalOf(type, accountScopedId('aws-account', accountId, principalId?.split(':')[0] ?? 'unknown'), false, arn, undefined, accountId, accessKeyId);
     case 'IdentityCenterUser': {
       const userId = str(obj(ui['onBehalfOf'])?.['userId']);
       return principalOf(type, `identity-center:${userId ?? principalId ?? 'unknown'}`, false, arn, undefined, accountId, accessKeyId);

@@ -47,7 +47,7 @@ export const policyOpening = (policyText: string | undefined, ownerAccount: stri
 };
 
 /** The account of a grant's grantee when it is not the key's owner's, or undefined. Never throws. */
-export const granteeElsewhere = (grantee: string | undefined, ownerAccount: string | undefined): string | undefined => {
+const granteeElsewhere = (grantee: string | undefined, ownerAccount: string | undefined): string | undefined => {
   const account = grantee === undefined ? undefined : accountOfPrincipal(grantee);
   return account !== undefined && ownerAccount !== undefined && account !== ownerAccount ? account : undefined;
 };
@@ -80,13 +80,14 @@ export const rule = defineRule({
   detect: (e) => {
     if (e.errorCode !== undefined) return undefined;
     const subject = `${e.eventName}|${e.keyArn ?? e.keyIdParameter ?? 'unknown-key'}`;
+    const owner = e.keyAccountId ?? e.recipientAccountId;
     if (e.eventName === 'PutKeyPolicy') {
-      const opening = policyOpening(e.request.policy, e.keyAccountId ?? e.recipientAccountId);
+      const opening = policyOpening(e.request.policy, owner);
       if (opening === undefined) return undefined;
       return { subject, reason: `${principalLabel(e)} changed the key policy of ${keyLabel(e)} ${origin(e)}: ${opening}.` };
     }
     if (e.eventName === 'CreateGrant') {
-      const account = granteeElsewhere(e.request.grantee, e.keyAccountId ?? e.recipientAccountId);
+      const account = granteeElsewhere(e.request.grantee, owner);
       if (account === undefined) return undefined;
       const operations = e.request.grantOperations !== undefined ? `, for ${listFew(e.request.grantOperations, 8)}` : '';
       const grantee = e.request.grantee ?? '';
