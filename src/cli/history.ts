@@ -81,9 +81,8 @@ export const dayGrainNote = (filters: HistoryFilters): string | undefined => {
 export const pruneReached = (mark: PruneMark | undefined, filters: HistoryFilters): PruneMark | undefined =>
   mark === undefined || (filters.fromMs !== undefined && filters.fromMs >= Date.parse(`${mark.removedBefore}T00:00:00Z`)) ? undefined : mark;
 
-/** Said when the query reaches back before the pruned day (pruneReached). */
-export const prunedNote = (markOfDatabase: PruneMark | undefined, filters: HistoryFilters): string | undefined => {
-  const mark = pruneReached(markOfDatabase, filters);
+/** What is said of a prune the query reaches back before (`pruneReached`'s mark), if any. */
+export const prunedNote = (mark: PruneMark | undefined): string | undefined => {
   if (mark === undefined) return undefined;
   const since = mark.rowsReplayedSince > 0 ? `; it holds ${counted(mark.rowsReplayedSince, 'ledger row')} of those days, replayed since` : '';
   return `kdm: note: the history before ${mark.removedBefore} was removed from this database (kdm prune)${since}\n`;
@@ -184,7 +183,7 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
   if (out !== undefined) checkOutputPath(out, 'the history', parsed.values.db);
   const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
   const db = await openSource(parsed, io.nowMs(), io.stderr);
-  for (const note of [dayGrainNote(parsed.filters), prunedNote(parsed.values.source === 'local' ? await pruneMark(db.connection) : undefined, parsed.filters)]) {
+  for (const note of [dayGrainNote(parsed.filters), prunedNote(pruneReached(parsed.values.source === 'local' ? await pruneMark(db.connection) : undefined, parsed.filters))]) {
     if (note !== undefined) io.stderr.write(note);
   }
   try {

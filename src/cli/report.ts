@@ -162,7 +162,7 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
-    for (const note of [dayGrainNote(parsed.filters), prunedNote(data.historyRemoved, parsed.filters)]) {
+    for (const note of [dayGrainNote(parsed.filters), prunedNote(data.historyRemoved)]) {
       if (note !== undefined) io.stderr.write(note);
     }
     writeOutputFile(html, renderReportHtml(data), 'the report');
