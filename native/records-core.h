@@ -395,6 +395,7 @@ struct Vocabulary {
   Names s3ObjectOperations;     // S3_OBJECT_OPERATIONS
   Names principalTypes;         // PRINCIPAL_TYPES
   Names keepsRequestParameters; // OTHER_SELECTABLE_SOURCES: other calls whose request parameters are kept whole
+  Names s3CallsKeepingRequestParameters; // S3_CALLS_KEEPING_REQUEST_PARAMETERS: S3 calls whose request parameters are kept whole
   uint32_t maxFieldChars = 0;   // MAX_FIELD_CHARS
   uint32_t maxMapKeyChars = 0;  // MAX_MAP_KEY_CHARS
 };
@@ -1327,8 +1328,10 @@ bool normalize(const Record& r, Batch& b) {
       }
     }
   }
-  // Other calls of the sources whose request parameters are kept whole: JavaScript keeps them.
-  if (!kms && !s3Access && vocabulary.keepsRequestParameters.has(eventSource)) return false;
+  // Other calls whose request parameters are kept whole (of those sources, and S3's default-encryption calls):
+  // JavaScript keeps them.
+  if (!kms && !s3Access && (vocabulary.keepsRequestParameters.has(eventSource) || (s3 && vocabulary.s3CallsKeepingRequestParameters.has(eventName))))
+    return false;
   if (kms && !has(eventId)) return false;
 
   // KMS fields, worked out before anything is written.

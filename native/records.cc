@@ -150,16 +150,18 @@ bool readCount(napi_env env, napi_value from, const char* property, uint32_t& in
   return napi_get_named_property(env, from, property, &value) == napi_ok && napi_get_value_uint32(env, value, &into) == napi_ok && into > 0;
 }
 
-// configure({ s3ObjectOperations, principalTypes, keepsRequestParameters, maxFieldChars, maxMapKeyChars }): see Vocabulary.
+// configure({ s3ObjectOperations, principalTypes, keepsRequestParameters, s3CallsKeepingRequestParameters, maxFieldChars,
+// maxMapKeyChars }): see Vocabulary.
 napi_value Configure(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) return throwError(env, "configure(vocabulary)");
   Vocabulary v;
   if (!readNames(env, argv[0], "s3ObjectOperations", v.s3ObjectOperations) || !readNames(env, argv[0], "principalTypes", v.principalTypes) ||
-      !readNames(env, argv[0], "keepsRequestParameters", v.keepsRequestParameters) || !readCount(env, argv[0], "maxFieldChars", v.maxFieldChars) ||
+      !readNames(env, argv[0], "keepsRequestParameters", v.keepsRequestParameters) ||
+      !readNames(env, argv[0], "s3CallsKeepingRequestParameters", v.s3CallsKeepingRequestParameters) || !readCount(env, argv[0], "maxFieldChars", v.maxFieldChars) ||
       !readCount(env, argv[0], "maxMapKeyChars", v.maxMapKeyChars))
-    return throwError(env, "configure: s3ObjectOperations, principalTypes and keepsRequestParameters must be lists of strings, maxFieldChars and maxMapKeyChars whole numbers");
+    return throwError(env, "configure: s3ObjectOperations, principalTypes, keepsRequestParameters and s3CallsKeepingRequestParameters must be lists of strings, maxFieldChars and maxMapKeyChars whole numbers");
   v.configured = true;
   vocabulary = std::move(v);
   return nullptr;

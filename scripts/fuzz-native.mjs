@@ -105,7 +105,7 @@ const vocabularyModule = join(RUN, 'vocabulary.mjs');
 await build({
   stdin: {
     contents: `export { MAX_FIELD_CHARS, MAX_MAP_KEY_CHARS } from './src/core/events/fields.ts';
-export { OTHER_SELECTABLE_SOURCES, S3_OBJECT_OPERATIONS } from './src/core/events/normalize.ts';
+export { OTHER_SELECTABLE_SOURCES, S3_CALLS_KEEPING_REQUEST_PARAMETERS, S3_OBJECT_OPERATIONS } from './src/core/events/normalize.ts';
 export { PRINCIPAL_TYPES } from './src/core/events/principal.ts';`,
     resolveDir: ROOT,
     loader: 'ts',
@@ -124,6 +124,7 @@ writeKept(
     ['s3ObjectOperations', ...v.S3_OBJECT_OPERATIONS],
     ['principalTypes', ...v.PRINCIPAL_TYPES],
     ['keepsRequestParameters', ...v.OTHER_SELECTABLE_SOURCES],
+    ['s3CallsKeepingRequestParameters', ...v.S3_CALLS_KEEPING_REQUEST_PARAMETERS],
     ['maxFieldChars', v.MAX_FIELD_CHARS],
     ['maxMapKeyChars', v.MAX_MAP_KEY_CHARS],
   ]

@@ -42,11 +42,13 @@ void readVocabulary() {
     if (name == "s3ObjectOperations") v.s3ObjectOperations.names = values;
     else if (name == "principalTypes") v.principalTypes.names = values;
     else if (name == "keepsRequestParameters") v.keepsRequestParameters.names = values;
+    else if (name == "s3CallsKeepingRequestParameters") v.s3CallsKeepingRequestParameters.names = values;
     else if (name == "maxFieldChars" && values.size() == 1) v.maxFieldChars = static_cast<uint32_t>(std::stoul(values[0]));
     else if (name == "maxMapKeyChars" && values.size() == 1) v.maxMapKeyChars = static_cast<uint32_t>(std::stoul(values[0]));
     else if (!name.empty()) fail("the vocabulary file has a line this target does not know");
   }
-  if (v.s3ObjectOperations.names.empty() || v.principalTypes.names.empty() || v.maxFieldChars == 0 || v.maxMapKeyChars == 0)
+  if (v.s3ObjectOperations.names.empty() || v.principalTypes.names.empty() || v.s3CallsKeepingRequestParameters.names.empty() || v.maxFieldChars == 0 ||
+      v.maxMapKeyChars == 0)
     fail("the vocabulary file lacks a list or a number");
   v.configured = true;
   vocabulary = std::move(v);

@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { MAX_FIELD_CHARS, MAX_MAP_KEY_CHARS } from '#core/events/fields.ts';
-import { normalizeRecord, OTHER_SELECTABLE_SOURCES, S3_OBJECT_OPERATIONS } from '#core/events/normalize.ts';
+import { normalizeRecord, OTHER_SELECTABLE_SOURCES, S3_CALLS_KEEPING_REQUEST_PARAMETERS, S3_OBJECT_OPERATIONS } from '#core/events/normalize.ts';
 import { PRINCIPAL_TYPES } from '#core/events/principal.ts';
 import type { LastingStringsPart } from './lasting-strings.ts';
 import { encodeNormalized } from './normalized-codec.ts';
@@ -45,6 +45,7 @@ export interface NativeRecordsAddon {
     readonly s3ObjectOperations: readonly string[];
     readonly principalTypes: readonly string[];
     readonly keepsRequestParameters: readonly string[];
+    readonly s3CallsKeepingRequestParameters: readonly string[];
     readonly maxFieldChars: number;
     readonly maxMapKeyChars: number;
   }): void;
@@ -122,6 +123,7 @@ export const loadNativeRecords = (env: NodeJS.ProcessEnv = process.env, problems
       s3ObjectOperations: [...S3_OBJECT_OPERATIONS],
       principalTypes: [...PRINCIPAL_TYPES],
       keepsRequestParameters: [...OTHER_SELECTABLE_SOURCES],
+      s3CallsKeepingRequestParameters: [...S3_CALLS_KEEPING_REQUEST_PARAMETERS],
       maxFieldChars: MAX_FIELD_CHARS,
       maxMapKeyChars: MAX_MAP_KEY_CHARS,
     });

@@ -12,6 +12,12 @@ export const EVENTBRIDGE_EVENT_SOURCE = 'events.amazonaws.com';
  */
 export const OTHER_SELECTABLE_SOURCES = [CLOUDTRAIL_EVENT_SOURCE, EVENTBRIDGE_EVENT_SOURCE] as const;
 const KEEPS_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(OTHER_SELECTABLE_SOURCES);
+/**
+ * S3's bucket-level calls whose request parameters are kept (S3's other calls are many and their parameters are
+ * not read): those that set or remove a bucket's default encryption, which decides the key of every write that
+ * names none.
+ */
+export const S3_CALLS_KEEPING_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(['PutBucketEncryption', 'DeleteBucketEncryption']);
 export const S3_ARN_CONTEXT_KEY = 'aws:s3:arn';
 
 /** S3 object-level operations: data events even in records that omit `eventCategory`. */
@@ -56,7 +62,8 @@ export const partitionOfRegion = (region: string): string =>
 
 const KEY_ARN = /^arn:[^:]+:kms:[^:]*:(\d{12}):key\/[^/\s]+$/;
 const ALIAS_ARN = /^arn:[^:]+:kms:[^:]*:\d{12}:(alias\/.+)$/;
-const BARE_KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** A key id without its ARN: a key's UUID, or a multi-Region key's `mrk-` id. */
+export const BARE_KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /** The ARN of one `resources` entry (CloudTrail spells it ARN; some exports, arn). */
 const resourceArnOf = (r: unknown): string | undefined => (isObject(r) ? (str(own(r, 'ARN')) ?? str(own(r, 'arn'))) : undefined);
@@ -286,7 +293,10 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
     readOnly,
     kind: 'other',
     eventSource,
-    requestParameters: KEEPS_REQUEST_PARAMETERS.has(eventSource) ? obj(raw['requestParameters']) : undefined,
+    requestParameters:
+      KEEPS_REQUEST_PARAMETERS.has(eventSource) || (eventSource === S3_EVENT_SOURCE && S3_CALLS_KEEPING_REQUEST_PARAMETERS.has(eventName))
+        ? obj(raw['requestParameters'])
+        : undefined,
   };
   return { ok: true, event };
 };

@@ -137,7 +137,10 @@ export interface S3ObjectAccess extends EventBase {
 export interface OtherApiCall extends EventBase {
   readonly kind: 'other';
   readonly eventSource: string;
-  /** Selected request parameters, kept only for event sources that rules select. */
+  /**
+   * The request parameters, kept only where rules read them: every call of CloudTrail and EventBridge, and S3's
+   * default-encryption calls (normalize.ts, S3_CALLS_KEEPING_REQUEST_PARAMETERS).
+   */
   readonly requestParameters?: Readonly<Record<string, unknown>> | undefined;
 }
 

@@ -230,6 +230,15 @@ describe('the native reader', () => {
     ['a year before 100 (Date.UTC reads 0099 as 1999)', variant(decrypt, { eventTime: '0099-10-03T06:53:52Z' }), false],
     ['a KMS call without an eventID', variant(decrypt, { eventID: undefined }), false],
     ['a call of CloudTrail itself (its parameters are kept)', variant(getObject, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' }), false],
+    [
+      'a bucket default encryption set (its parameters are kept)',
+      variant(getObject, { eventName: 'PutBucketEncryption', managementEvent: true, eventCategory: 'Management', resources: undefined }, undefined, {
+        bucketName: 'reports',
+        ServerSideEncryptionConfiguration: { Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'arn:aws:kms:us-east-1:999988887777:key/k' } } },
+      }),
+      false,
+    ],
+    ['a bucket default encryption removed (its parameters are kept)', variant(getObject, { eventName: 'DeleteBucketEncryption', managementEvent: true, eventCategory: 'Management' }), false],
     ['a key policy', variant(decrypt, { eventName: 'PutKeyPolicy' }, undefined, { policy: '{"Version":"2012-10-17"}' }), false],
     ['bytes as text', variant(getObject, { additionalEventData: { bytesTransferredOut: '1024' } }), false],
     ['a deletion window as text', variant(decrypt, {}, undefined, { pendingWindowInDays: '7' }), false],

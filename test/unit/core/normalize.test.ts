@@ -222,6 +222,18 @@ describe('normalizeRecord', () => {
     expect(parameters('ec2.amazonaws.com')).toBeUndefined();
   });
 
+  it('keeps the request parameters of S3\'s default-encryption calls, and of no other S3 bucket call', () => {
+    const configuration = { xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/', Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'arn:aws:kms:us-east-1:999988887777:key/k' } } };
+    const parameters = (eventName: string) => {
+      const r = normalizeRecord({ eventSource: 's3.amazonaws.com', eventName, eventID: 'e-1', eventTime: '2026-10-01T00:00:00Z', managementEvent: true, eventCategory: 'Management', requestParameters: { bucketName: 'finance', ServerSideEncryptionConfiguration: configuration } });
+      return r.ok && r.event.kind === 'other' ? r.event.requestParameters : 'not an other event';
+    };
+
+    expect(parameters('PutBucketEncryption')).toEqual({ bucketName: 'finance', ServerSideEncryptionConfiguration: configuration });
+    expect(parameters('DeleteBucketEncryption')).toEqual({ bucketName: 'finance', ServerSideEncryptionConfiguration: configuration });
+    expect(parameters('PutBucketPolicy')).toBeUndefined();
+  });
+
   it('dedupes cross-account copies on sharedEventID and the rest on eventID', () => {
     expect(dedupeKeyOf({ eventId: 'a', sharedEventId: 's' })).toBe('s:s');
     expect(dedupeKeyOf({ eventId: 'a' })).toBe('e:a');
