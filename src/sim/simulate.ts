@@ -324,6 +324,21 @@ if (options.anomalies) {
       ? late.other({ source: 'events.amazonaws.com', name: 'DisableRule', atMs: at(12) + 90_000, actor: ACTORS.admin, readOnly: false, requestParameters: { name: 'kms-decrypt-monitor-kms-calls', eventBusName: 'default' } })
       : late.other({ source: 'events.amazonaws.com', name: 'RemoveTargets', atMs: at(12) + 90_000, actor: ACTORS.admin, readOnly: false, requestParameters: { rule: 'kms-decrypt-monitor-trail-changes', ids: ['central-bus'] } });
     add('eventbridge-monitor-rule-tampered', 'the monitor\'s EventBridge rule is disabled or loses its target', [tampering]);
+    const lockerKey = `arn:aws:kms:${REGION}:${SIM_ACCOUNTS.outsider}:key/3f1c0000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`;
+    const locker = late.other({
+      source: 's3.amazonaws.com',
+      name: 'PutBucketEncryption',
+      atMs: at(12) + 180_000,
+      actor: ACTORS.admin,
+      readOnly: false,
+      requestParameters: {
+        bucketName: SIM_BUCKETS.reports,
+        Host: `${SIM_BUCKETS.reports}.s3.${REGION}.amazonaws.com`,
+        encryption: '',
+        ServerSideEncryptionConfiguration: { xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/', Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: lockerKey }, BucketKeyEnabled: true } },
+      },
+    });
+    add('s3-bucket-default-key-changed', 'a bucket\'s default encryption is set to a key of an outside account', [locker]);
   }
 }
 

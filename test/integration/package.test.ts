@@ -79,12 +79,16 @@ describe('packaged CloudFormation template (osls package)', () => {
       expect(r.Properties['Name'], id).toMatch(new RegExp(`^${MONITOR_RULE_NAME_PREFIX}dev-`));
     }
     const kmsNames = (derived.kms.detail.$or?.[0].eventName ?? derived.kms.detail.eventName ?? []) as readonly string[];
+    const s3Names = derived.s3.detail.eventName ?? [];
     for (const rule of ALL_RULES) {
       for (const sel of rule.selection) {
-        if (sel.eventSource !== 'kms.amazonaws.com' || sel.onlyFailed === true) continue;
-        for (const name of sel.eventNames) expect(kmsNames, `${rule.id} selects ${name}`).toContain(name);
+        if (sel.onlyFailed === true) continue;
+        const subscribed = sel.eventSource === 'kms.amazonaws.com' ? kmsNames : sel.eventSource === 's3.amazonaws.com' ? s3Names : undefined;
+        for (const name of subscribed === undefined ? [] : sel.eventNames) expect(subscribed, `${rule.id} selects ${name}`).toContain(name);
       }
     }
+    // Correlation needs S3's object operations whether or not a rule names them; a bucket's default encryption is named by one.
+    expect(s3Names).toEqual(expect.arrayContaining(['GetObject', 'PutObject', 'CompleteMultipartUpload', 'PutBucketEncryption', 'DeleteBucketEncryption']));
   });
 
   it('routes every CloudTrail rule to the encrypted queue, keeping what it cannot deliver in the dead-letter queue, and both queues admit only those rules', () => {

@@ -103,11 +103,8 @@ const newFinding = (d: Detection, nowMs: number): FindingRecord => {
     accountId: activityAccountOf(e),
     region: e.region,
     principal: compact({ id: p.id, type: p.type, arn: p.arn, sessionName: p.sessionName, accountId: p.accountId, accessKeyId: p.accessKeyId }),
-    key:
-      e.kind === 'kms' && e.keyArn !== undefined
-        ? compact({ arn: e.keyArn, alias: e.keyAlias, accountId: e.keyAccountId })
-        : undefined,
-    s3: s3Of(e),
+    key: d.key ?? (e.kind === 'kms' && e.keyArn !== undefined ? compact({ arn: e.keyArn, alias: e.keyAlias, accountId: e.keyAccountId }) : undefined),
+    s3: d.bucket !== undefined ? { bucket: d.bucket } : s3Of(e),
     resource: d.resource,
     // The real network of an S3-made call is the S3 request's; the KMS record only says "AWS Internal".
     network: compact({

@@ -11,6 +11,7 @@ import * as kmsS3DataKeyDirectDecrypt from './kms-s3-data-key-direct-decrypt.ts'
 import * as kmsThrottled from './kms-throttled.ts';
 import * as kmsUnusualPrincipal from './kms-unusual-principal.ts';
 import * as kmsUnusualRegion from './kms-unusual-region.ts';
+import * as s3BucketDefaultKeyChanged from './s3-bucket-default-key-changed.ts';
 import * as s3DecryptWithoutObjectAccess from './s3-decrypt-without-object-access.ts';
 import * as s3PutWithoutRequiredKms from './s3-put-without-required-kms.ts';
 
@@ -34,4 +35,5 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   eventbridgeMonitorRuleTampered,
   s3DecryptWithoutObjectAccess,
   s3PutWithoutRequiredKms,
+  s3BucketDefaultKeyChanged,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

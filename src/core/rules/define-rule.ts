@@ -131,6 +131,12 @@ export interface Detection {
   /** What the finding is about besides the event's key, object and caller. */
   readonly resource?: AffectedResource;
   /**
+   * The key and bucket of a detection whose event is neither a KMS call nor an S3 access but names them (a bucket's
+   * default encryption): the finding names them as it names a KMS call's key and an S3 access's bucket.
+   */
+  readonly key?: { readonly arn: string; readonly alias?: string; readonly accountId?: string };
+  readonly bucket?: string;
+  /**
    * When what the detection stands for began, when before its event. A window rule's detection gets its window's
    * first call from the engine, with the window's first calls as `relatedEventIds`.
    */
@@ -146,10 +152,11 @@ export type DetectionDraft = Omit<Detection, 'ruleId' | 'severity' | 'aggregatio
   readonly aggregationWindowMs?: number;
 };
 
+/** The events a selection of the source reaches: S3's calls that access no object (bucket settings) come as OtherApiCall. */
 type EventOf<S extends SelectedEventSource> = S extends 'kms.amazonaws.com'
   ? KmsCall
   : S extends 's3.amazonaws.com'
-    ? S3ObjectAccess
+    ? S3ObjectAccess | OtherApiCall
     : OtherApiCall;
 
 export interface Rule<E extends MonitorEvent = MonitorEvent> extends RuleMetadata {

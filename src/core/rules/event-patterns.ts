@@ -18,10 +18,14 @@ export interface EventPattern {
   };
 }
 
+/** The S3 object operations correlation needs (a KMS call's S3 request), whether or not a rule names them. */
+const CORRELATED_S3_OPERATIONS = ['CompleteMultipartUpload', 'CopyObject', 'CreateMultipartUpload', 'GetObject', 'PutObject', 'RestoreObject', 'SelectObjectContent', 'UploadPart', 'UploadPartCopy'];
+
 /**
  * The EventBridge patterns the deployment subscribes with, derived from the rules' selections so the two
- * cannot drift. A source selected with `*` subscribes to every event name of that source. S3 object events
- * are all subscribed (correlation needs every data event, not only those a rule names).
+ * cannot drift. A source selected with `*` subscribes to every event name of that source. S3's object operations
+ * that correlation needs are all subscribed, not only those a rule names, and so are S3 calls a rule names (a
+ * bucket's default encryption).
  *
  * Changes to the monitor's own EventBridge rules (`events.amazonaws.com`) ride on two of the three rules, the S3
  * and the trail-change rule, so that disabling either is seen through the other. A pattern's fields match
@@ -65,7 +69,7 @@ export const eventPatternsFor = (rules: readonly Rule[]): Record<'kms' | 's3' | 
   };
   return {
     kms: pattern('kms.amazonaws.com'),
-    s3: withMonitorRules(pattern('s3.amazonaws.com', ['CompleteMultipartUpload', 'CopyObject', 'CreateMultipartUpload', 'GetObject', 'PutObject', 'RestoreObject', 'SelectObjectContent', 'UploadPart', 'UploadPartCopy'])),
+    s3: withMonitorRules(pattern('s3.amazonaws.com', [...new Set([...CORRELATED_S3_OPERATIONS, ...(names.get('s3.amazonaws.com') ?? [])])].sort())),
     cloudtrail: withMonitorRules(pattern('cloudtrail.amazonaws.com')),
   };
 };

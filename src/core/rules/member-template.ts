@@ -60,7 +60,7 @@ export const memberForwardingTemplate = (patterns: Readonly<Record<'kms' | 's3' 
         },
       },
       KmsApiCallForwardingRule: rule('kms-calls', 'Forwards the KMS calls the monitor\'s rules select, and every failed KMS call.', patterns.kms),
-      S3DataEventForwardingRule: rule('s3-data-events', 'Forwards S3 object data events for KMS <-> S3 correlation, and changes to the monitor\'s forwarding rules.', patterns.s3),
+      S3DataEventForwardingRule: rule('s3-data-events', 'Forwards S3 object data events for KMS <-> S3 correlation, changes to buckets\' default encryption, and changes to the monitor\'s forwarding rules.', patterns.s3),
       CloudTrailChangeForwardingRule: rule('trail-changes', 'Forwards trail changes that would blind the monitor, and changes to its forwarding rules.', patterns.cloudtrail),
       UndeliveredEventsQueue: { Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 } },
       UndeliveredEventsQueuePolicy: {

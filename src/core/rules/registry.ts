@@ -11,6 +11,7 @@ import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decr
 import { rule as kmsThrottled } from './kms-throttled.ts';
 import { rule as kmsUnusualPrincipal } from './kms-unusual-principal.ts';
 import { rule as kmsUnusualRegion } from './kms-unusual-region.ts';
+import { rule as s3BucketDefaultKeyChanged } from './s3-bucket-default-key-changed.ts';
 import { rule as s3DecryptWithoutObjectAccess } from './s3-decrypt-without-object-access.ts';
 import { rule as s3PutWithoutRequiredKms } from './s3-put-without-required-kms.ts';
 
@@ -35,6 +36,7 @@ export const ALL_RULES: readonly Rule[] = [
   eventbridgeMonitorRuleTampered,
   s3DecryptWithoutObjectAccess,
   s3PutWithoutRequiredKms,
+  s3BucketDefaultKeyChanged,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -195,6 +195,41 @@ describe('a trail as a finding\'s resource', () => {
   });
 });
 
+describe('a bucket\'s default encryption as a finding\'s key and bucket', () => {
+  const rule = ruleById('s3-bucket-default-key-changed')!;
+  const findingOf = (kmsKeyId: string) => {
+    const requestParameters = { bucketName: 'finance', ServerSideEncryptionConfiguration: { Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: kmsKeyId } } } };
+    const [finding] = runRuleCase(rule, { name: 'set', events: [otherEvent('s3.amazonaws.com', 'PutBucketEncryption', { requestParameters })], expectFindings: 1 }).findings;
+    return finding!;
+  };
+
+  it('names the key the default names, with its account, and the bucket, as a KMS call\'s finding names them', () => {
+    const key = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const finding = findingOf(key);
+    const asff = toAsff(finding, rule) as unknown as { Resources: { Type: string; Id: string; Details?: unknown }[]; ProductFields: Record<string, string> };
+    const ocsf = toOcsf(finding, rule, '0.0.0') as unknown as { resources: { type: string; uid: string }[] };
+
+    expect(finding.key).toEqual({ arn: key, accountId: '999988887777' });
+    expect(finding.s3).toEqual({ bucket: 'finance' });
+    expect(asff.Resources.map((r) => [r.Type, r.Id])).toEqual([
+      ['AwsKmsKey', key],
+      ['AwsS3Bucket', 'arn:aws:s3:::finance'],
+      ['AwsIamRole', 'arn:aws:iam::111122223333:role/AdminRole'],
+    ]);
+    expect(asff.Resources[0]?.Details).toEqual({ AwsKmsKey: { KeyId: '3f1c0000-0000-4000-8000-0000000000ff', AWSAccountId: '999988887777' } });
+    expect(asff.ProductFields['kdm/Bucket']).toBe('finance');
+    expect(ocsf.resources.map((r) => r.type)).toEqual(expect.arrayContaining(['AWS::KMS::Key', 'AWS::S3::Bucket']));
+  });
+
+  it('names an alias of another account in its reason only: the record does not say which key it stands for', () => {
+    const finding = findingOf('arn:aws:kms:us-east-1:999988887777:alias/locker');
+
+    expect(finding.key).toBeUndefined();
+    expect(finding.s3).toEqual({ bucket: 'finance' });
+    expect(finding.reason).toContain('arn:aws:kms:us-east-1:999988887777:alias/locker, a key of account 999988887777');
+  });
+});
+
 describe('ASFF product fields', () => {
   it('never exceed 50, however many encryption context keys a call carries', () => {
     const rule = ruleById('kms-s3-data-key-direct-decrypt')!;
