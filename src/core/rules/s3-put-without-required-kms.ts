@@ -1,6 +1,6 @@
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, s3Event } from '../testing/builders.ts';
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
-import type { KmsCall } from '../events/types.ts';
+import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
 import { defineRule, type RuleCase, type RuleContext } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
@@ -33,11 +33,30 @@ const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string
   return since !== undefined && e.eventTimeMs >= since + ctx.learningPeriodMs ? undefined : { owner, writer };
 };
 
+const KMS_ARN_ACCOUNT = /^arn:[^:]+:kms:[^:]*:(\d{12}):(?:key|alias)\//;
+
+/**
+ * The accounts of a write by a principal of another account than the one whose trail recorded it (so, the bucket
+ * owner's trail: S3 delivers a data event to the requester and to the bucket owner), and of the key it asked S3 to
+ * encrypt under, when that key is neither the owner's nor of an account the configuration trusts. A key named by
+ * id or alias, not by ARN, is the writer's own: KMS resolves it in the requester's account. The KMS call S3 makes
+ * for such a write lands only in the writer's and the key owner's trails, so this record is all the owner sees.
+ */
+const foreignWriteKey = (e: S3ObjectAccess, ctx: RuleContext): { readonly writer: string; readonly owner: string; readonly keyAccount: string } | undefined => {
+  const named = e.requestedKmsKeyId;
+  const writer = e.principal.accountId;
+  const owner = e.recipientAccountId;
+  if (named === undefined || writer === undefined || owner === undefined || writer === owner) return undefined;
+  const keyAccount = KMS_ARN_ACCOUNT.exec(named)?.[1] ?? (named.startsWith('arn:') ? undefined : writer);
+  if (keyAccount === undefined || keyAccount === owner || ctx.keyPolicy.isAccountTrusted(keyAccount)) return undefined;
+  return { writer, owner, keyAccount };
+};
+
 export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
   description:
-    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away).',
+    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away). A principal of another account that writes into the bucket asking for a key of an account neither the bucket owner nor trusted (its own, named by ARN, id or alias) is HIGH too: the owner\'s trail sees only that write, not the KMS call.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption-tracking.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html'],
@@ -45,6 +64,7 @@ export const rule = defineRule({
     'A bucket whose default encryption was deliberately changed',
     'Objects written by a replication or migration job with its own key',
     "The first write into a bucket whose key another account of the organization owns: list the organization's accounts under trustedAccounts",
+    'A partner account that writes into the bucket under its own key by arrangement, or that names a key by alias where it meant the bucket owner\'s (KMS resolves an alias in the writer\'s account): trust the account, or have it name the owner\'s key by ARN',
   ],
   tags: ['attack.defense-evasion', 'attack.collection'],
   runbook:
@@ -75,7 +95,19 @@ export const rule = defineRule({
         reason: `S3 generated the data key for ${e.s3Arn} (written by ${principalLabel(e)}) with key ${alias ?? e.keyArn ?? 'unknown'}, but the configuration requires ${required} for bucket ${bucket}.`,
       };
     }
-    if (e.kind !== 's3' || e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
+    if (e.kind !== 's3') return undefined;
+    const foreignWrite = foreignWriteKey(e, ctx);
+    if (foreignWrite !== undefined) {
+      const { writer, owner, keyAccount } = foreignWrite;
+      const named = e.requestedKmsKeyId ?? '';
+      const key = named.startsWith('arn:') ? `${named} of account ${keyAccount}` : `${named}, which KMS resolves in the writer's own account`;
+      return {
+        subject: `${e.bucket}|${keyAccount}|${named}`,
+        severity: 'HIGH',
+        reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, asking S3 to encrypt it under key ${key}. The configuration does not trust account ${keyAccount}, and account ${owner} cannot read the object without its consent.`,
+      };
+    }
+    if (e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
     const required = ctx.keyPolicy.requiredBucketKey(e.bucket);
     if (required !== undefined) {
       return { subject: `${e.bucket}|${e.principal.id}`, reason: `${principalLabel(e)} wrote s3://${e.bucket}/${e.objectKey ?? ''} with ${e.sseApplied} from ${e.sourceIp ?? 'an unknown address'}, but the configuration requires KMS key ${required} for bucket ${e.bucket}.` };
@@ -97,6 +129,10 @@ const FOREIGN_ACCOUNT = '999988887777';
 /** A write of this account's role into s3://finance that S3 encrypts under a key of FOREIGN_ACCOUNT. */
 const foreignWrite = (o: Parameters<typeof kmsEvent>[0] = {}) =>
   kmsEvent({ eventName: 'GenerateDataKey', keyArn: `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`, s3Arn: 'arn:aws:s3:::finance/q3/ledger.csv', ...o });
+
+const PARTNER = { role: 'Uploader', account: FOREIGN_ACCOUNT } as const;
+/** A write into this account's s3://finance by a role of FOREIGN_ACCOUNT, naming the key S3 is to encrypt under. */
+const partnerWrite = (kmsKeyId: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', who: PARTNER, bucket: 'finance', key: `in/${atMs}.csv`, sseApplied: 'SSE_KMS', kmsKeyId, atMs });
 
 const put = (sseApplied: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', bucket: 'finance', key: `f-${atMs}.csv`, sseApplied, atMs });
 
@@ -144,6 +180,16 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for the key owner\'s copy of the call (a writer of another account, into a bucket under this account\'s key)', events: [foreignWrite({ who: { role: 'Partner', account: FOREIGN_ACCOUNT }, keyArn: KEY_ARN })], expectFindings: 0 },
   { name: 'stays silent for a call recorded in the key owner\'s account (a writer there, under its own key)', events: [foreignWrite({ who: { role: 'Writer', account: FOREIGN_ACCOUNT }, recipientAccountId: FOREIGN_ACCOUNT })], expectFindings: 0 },
   { name: 'stays silent for a failed write', events: [foreignWrite({ errorCode: 'AccessDeniedException' })], expectFindings: 0 },
+  {
+    name: 'fires HIGH, one finding for the writes, when a principal of another account writes into the bucket under its own key',
+    events: [0, 1, 2].map((i) => partnerWrite(`arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`, BASE_TIME_MS + i * 60_000)),
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  { name: 'fires HIGH when that writer names a key by alias, which KMS resolves in its own account', events: [partnerWrite('alias/uploads')], expectFindings: 1, expectSeverity: 'HIGH' },
+  { name: 'stays silent when a writer of another account names the bucket owner\'s key by ARN', events: [partnerWrite(KEY_ARN)], expectFindings: 0 },
+  { name: 'stays silent for a writer of another account under its own key when the configuration trusts that account', events: [partnerWrite('alias/uploads')], config: { trustedAccounts: [FOREIGN_ACCOUNT] }, expectFindings: 0 },
+  { name: 'stays silent for the writer\'s own copy of the data event (its trail, its key)', events: [{ ...partnerWrite('alias/uploads'), recipientAccountId: FOREIGN_ACCOUNT }], expectFindings: 0 },
   {
     name: 'stays silent for a bucket that mixes SSE types',
     learningPeriodMs: hours(1),
