@@ -440,6 +440,8 @@ struct Record {
   std::vector<Resource> resources;
   // additionalEventData
   Field additional, bytesIn, bytesOut, sseApplied;
+  // responseElements
+  Field response, responseSseKeyId;
 
   // Every field absent again; the lists keep what they have grown to.
   void reset() {
@@ -644,6 +646,14 @@ bool readRecord(Scanner& sc, Record& r, int depth) {
                 break;
             }
             return sc.skip(d);
+          });
+        }
+        break;
+      case 16:
+        if (EQ(k, "responseElements")) {
+          return objectInto(sc, r, r.response, depth + 1, [&](Str q) -> bool {
+            if (EQ(q, "x-amz-server-side-encryption-aws-kms-key-id")) return readInto(sc, r, r.responseSseKeyId, depth + 2);
+            return sc.skip(depth + 2);
           });
         }
         break;
@@ -1283,7 +1293,7 @@ bool normalize(const Record& r, Batch& b) {
   const bool requestObject = r.request.kind == OBJECT;
   // The S3 access fields, worked out before anything is written.
   bool s3Access = false;
-  Opt bucket, objectKey, objectArn, sseApplied, requestedKmsKeyId, copySource;
+  Opt bucket, objectKey, objectArn, sseApplied, requestedKmsKeyId, appliedKmsKeyId, copySource;
   bool bytesInPresent = false, bytesOutPresent = false, isDataEvent = false;
   double bytesIn = 0, bytesOut = 0;
   if (s3) {
@@ -1325,6 +1335,7 @@ bool normalize(const Record& r, Batch& b) {
           else if (EQ(sseHeader, "AES256")) sseApplied = Str{LIT("SSE_S3")};
         }
         requestedKmsKeyId = has(keyHeader) ? keyHeader : sseKms;
+        if (r.response.kind == OBJECT && !str(r.responseSseKeyId, appliedKmsKeyId)) return false;
       }
     }
   }
@@ -1484,6 +1495,7 @@ bool normalize(const Record& r, Batch& b) {
     else b.undefined();
     b.value(sseApplied);
     b.value(requestedKmsKeyId);
+    b.value(appliedKmsKeyId);
     b.value(copySource);
     b.boolean(isDataEvent);
     return true;

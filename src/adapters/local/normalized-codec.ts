@@ -136,6 +136,7 @@ const writeEvent = (w: TokenWriter, e: MonitorEvent): void => {
       w.value(e.bytesOut);
       w.value(e.sseApplied);
       w.value(e.requestedKmsKeyId);
+      w.value(e.appliedKmsKeyId);
       w.value(e.copySource);
       w.value(e.isDataEvent);
       return;
@@ -218,6 +219,7 @@ const readS3ObjectAccess = (r: TokenReader): S3ObjectAccess => ({
   bytesOut: r.optionalNumber(),
   sseApplied: r.optionalString(),
   requestedKmsKeyId: r.optionalString(),
+  appliedKmsKeyId: r.optionalString(),
   copySource: r.optionalString(),
   isDataEvent: r.boolean(),
 });

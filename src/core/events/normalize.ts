@@ -269,6 +269,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
           bytesOut: access.bytesOut,
           sseApplied: access.sseApplied,
           requestedKmsKeyId: access.requestedKmsKeyId,
+          appliedKmsKeyId: access.appliedKmsKeyId,
           copySource: access.copySource,
           isDataEvent,
         };
@@ -305,7 +306,7 @@ const S3_ARN_PREFIX = 'arn:aws';
 const S3_ARN_MARKER = ':s3:::';
 
 /** What an S3 record says of the object it accessed; undefined when it names no bucket. */
-const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objectKey' | 'objectArn' | 'bytesIn' | 'bytesOut' | 'sseApplied' | 'requestedKmsKeyId' | 'copySource'> | undefined => {
+const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objectKey' | 'objectArn' | 'bytesIn' | 'bytesOut' | 'sseApplied' | 'requestedKmsKeyId' | 'appliedKmsKeyId' | 'copySource'> | undefined => {
   const rp = obj(raw['requestParameters']);
   let bucket = str(rp?.['bucketName']);
   let objectArn: string | undefined;
@@ -337,6 +338,7 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
     bytesOut: num(aed?.['bytesTransferredOut']),
     sseApplied: str(aed?.['SSEApplied']) ?? (sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined),
     requestedKmsKeyId: str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']),
+    appliedKmsKeyId: str(obj(raw['responseElements'])?.['x-amz-server-side-encryption-aws-kms-key-id']),
     copySource: str(rp?.['x-amz-copy-source']),
   };
 };

@@ -127,6 +127,11 @@ export interface S3ObjectAccess extends EventBase {
   readonly sseApplied?: string | undefined;
   /** KMS key requested in the `x-amz-server-side-encryption-aws-kms-key-id` header. */
   readonly requestedKmsKeyId?: string | undefined;
+  /**
+   * KMS key S3 encrypted the object under, as the response's `x-amz-server-side-encryption-aws-kms-key-id` names it
+   * (`responseElements`): the key an alias or the bucket's default resolved to, also when the request named none.
+   */
+  readonly appliedKmsKeyId?: string | undefined;
   /** For CopyObject / UploadPartCopy: `bucket/key` of the source. */
   readonly copySource?: string | undefined;
   /** True when the record is a data event (eventCategory Data, or managementEvent false). */

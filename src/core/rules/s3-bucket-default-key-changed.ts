@@ -44,8 +44,10 @@ type NamedKey =
   | { readonly kind: 'alias'; readonly alias: string; readonly accountId: string | undefined };
 
 /**
- * What `KMSMasterKeyID` names. An ARN says its account; a key id or an alias name without one names a key of the
- * bucket owner's account and Region (S3 needs the ARN for a key of another account).
+ * What `KMSMasterKeyID` names. An ARN says its account. A key id or an alias name is resolved in the account of
+ * each writer (KMS resolves it in the requester's account): taken here as the bucket owner's, whose own writes get
+ * it; a writer of another account gets a key of its own, which s3-put-without-required-kms reports when the write
+ * names it.
  */
 const namedKey = (kmsKeyId: string, owner: string | undefined, region: string): NamedKey => {
   const arn = KMS_ARN.exec(kmsKeyId);

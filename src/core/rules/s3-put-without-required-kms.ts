@@ -35,28 +35,39 @@ const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string
 
 const KMS_ARN_ACCOUNT = /^arn:[^:]+:kms:[^:]*:(\d{12}):(?:key|alias)\//;
 
+interface ForeignWrite {
+  readonly writer: string;
+  readonly owner: string;
+  /** The key: as S3 says it encrypted under it (an ARN), else as the request named it. */
+  readonly key: string;
+  readonly keyAccount: string;
+  /** Whether `key` is the one S3 says it applied, not only the one the request asked for. */
+  readonly applied: boolean;
+}
+
 /**
- * The accounts of a write by a principal of another account than the one whose trail recorded it (so, the bucket
- * owner's trail: S3 delivers a data event to the requester and to the bucket owner), and of the key it asked S3 to
- * encrypt under, when that key is neither the owner's nor of an account the configuration trusts. A key named by
- * id or alias, not by ARN, is the writer's own: KMS resolves it in the requester's account. The KMS call S3 makes
- * for such a write lands only in the writer's and the key owner's trails, so this record is all the owner sees.
+ * A write by a principal of another account than the one whose trail recorded it (so, the bucket owner's trail:
+ * S3 delivers a data event to the requester and to the bucket owner), under a key that is neither the owner's nor
+ * of an account the configuration trusts. The key is the one S3's response names, which is what an alias or the
+ * bucket's default resolved to; else the one the request named, where an id or alias, not an ARN, is the writer's
+ * own (KMS resolves it in the requester's account). The KMS call S3 makes for such a write lands only in the
+ * writer's and the key owner's trails, so this record is all the owner sees.
  */
-const foreignWriteKey = (e: S3ObjectAccess, ctx: RuleContext): { readonly writer: string; readonly owner: string; readonly keyAccount: string } | undefined => {
-  const named = e.requestedKmsKeyId;
+const foreignWriteOf = (e: S3ObjectAccess, ctx: RuleContext): ForeignWrite | undefined => {
+  const key = e.appliedKmsKeyId ?? e.requestedKmsKeyId;
   const writer = e.principal.accountId;
   const owner = e.recipientAccountId;
-  if (named === undefined || writer === undefined || owner === undefined || writer === owner) return undefined;
-  const keyAccount = KMS_ARN_ACCOUNT.exec(named)?.[1] ?? (named.startsWith('arn:') ? undefined : writer);
+  if (key === undefined || writer === undefined || owner === undefined || writer === owner) return undefined;
+  const keyAccount = KMS_ARN_ACCOUNT.exec(key)?.[1] ?? (key.startsWith('arn:') ? undefined : writer);
   if (keyAccount === undefined || keyAccount === owner || ctx.keyPolicy.isAccountTrusted(keyAccount)) return undefined;
-  return { writer, owner, keyAccount };
+  return { writer, owner, key, keyAccount, applied: e.appliedKmsKeyId !== undefined };
 };
 
 export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
   description:
-    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away). A principal of another account that writes into the bucket asking for a key of an account neither the bucket owner nor trusted (its own, named by ARN, id or alias) is HIGH too: the owner\'s trail sees only that write, not the KMS call.',
+    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away). A principal of another account whose write into the bucket S3 encrypts under a key of an account neither the bucket owner nor trusted is HIGH too (the key as S3\'s response names it, else as the request does; a key named by id or alias, or the bucket default named by alias, is the writer\'s own): the owner\'s trail sees only that write, not the KMS call.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption-tracking.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html'],
@@ -96,15 +107,15 @@ export const rule = defineRule({
       };
     }
     if (e.kind !== 's3') return undefined;
-    const foreignWrite = foreignWriteKey(e, ctx);
-    if (foreignWrite !== undefined) {
-      const { writer, owner, keyAccount } = foreignWrite;
-      const named = e.requestedKmsKeyId ?? '';
-      const key = named.startsWith('arn:') ? `${named} of account ${keyAccount}` : `${named}, which KMS resolves in the writer's own account`;
+    const foreign = foreignWriteOf(e, ctx);
+    if (foreign !== undefined) {
+      const { writer, owner, key, keyAccount } = foreign;
+      const keyText = key.startsWith('arn:') ? `${key} of account ${keyAccount}` : `${key}, which KMS resolves in the writer's own account`;
+      const encrypted = foreign.applied ? `and S3 encrypted it under key ${keyText}` : `asking S3 to encrypt it under key ${keyText}`;
       return {
-        subject: `${e.bucket}|${keyAccount}|${named}`,
+        subject: `${e.bucket}|${keyAccount}|${key}`,
         severity: 'HIGH',
-        reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, asking S3 to encrypt it under key ${key}. The configuration does not trust account ${keyAccount}, and account ${owner} cannot read the object without its consent.`,
+        reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, ${encrypted}. The configuration does not trust account ${keyAccount}, and account ${owner} cannot read the object without its consent.`,
       };
     }
     if (e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
@@ -132,7 +143,9 @@ const foreignWrite = (o: Parameters<typeof kmsEvent>[0] = {}) =>
 
 const PARTNER = { role: 'Uploader', account: FOREIGN_ACCOUNT } as const;
 /** A write into this account's s3://finance by a role of FOREIGN_ACCOUNT, naming the key S3 is to encrypt under. */
-const partnerWrite = (kmsKeyId: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', who: PARTNER, bucket: 'finance', key: `in/${atMs}.csv`, sseApplied: 'SSE_KMS', kmsKeyId, atMs });
+const partnerWrite = (kmsKeyId: string | undefined, atMs = BASE_TIME_MS, appliedKmsKeyId?: string) =>
+  s3Event({ eventName: 'PutObject', who: PARTNER, bucket: 'finance', key: `in/${atMs}.csv`, sseApplied: kmsKeyId !== undefined ? 'SSE_KMS' : 'Default_SSE_KMS', atMs, ...(kmsKeyId !== undefined ? { kmsKeyId } : {}), ...(appliedKmsKeyId !== undefined ? { appliedKmsKeyId } : {}) });
+const PARTNER_KEY = `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
 
 const put = (sseApplied: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', bucket: 'finance', key: `f-${atMs}.csv`, sseApplied, atMs });
 
@@ -182,12 +195,19 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for a failed write', events: [foreignWrite({ errorCode: 'AccessDeniedException' })], expectFindings: 0 },
   {
     name: 'fires HIGH, one finding for the writes, when a principal of another account writes into the bucket under its own key',
-    events: [0, 1, 2].map((i) => partnerWrite(`arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`, BASE_TIME_MS + i * 60_000)),
+    events: [0, 1, 2].map((i) => partnerWrite(PARTNER_KEY, BASE_TIME_MS + i * 60_000)),
     expectFindings: 1,
     expectSeverity: 'HIGH',
   },
   { name: 'fires HIGH when that writer names a key by alias, which KMS resolves in its own account', events: [partnerWrite('alias/uploads')], expectFindings: 1, expectSeverity: 'HIGH' },
   { name: 'stays silent when a writer of another account names the bucket owner\'s key by ARN', events: [partnerWrite(KEY_ARN)], expectFindings: 0 },
+  {
+    name: 'fires HIGH when S3 says it encrypted a write of another account, which named no key, under that account\'s key (the bucket default named by alias)',
+    events: [partnerWrite(undefined, BASE_TIME_MS, PARTNER_KEY)],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  { name: 'stays silent when S3 says it encrypted such a write under the bucket owner\'s key', events: [partnerWrite(undefined, BASE_TIME_MS, KEY_ARN), partnerWrite('alias/finance', BASE_TIME_MS + 60_000, KEY_ARN)], expectFindings: 0 },
   { name: 'stays silent for a writer of another account under its own key when the configuration trusts that account', events: [partnerWrite('alias/uploads')], config: { trustedAccounts: [FOREIGN_ACCOUNT] }, expectFindings: 0 },
   { name: 'stays silent for the writer\'s own copy of the data event (its trail, its key)', events: [{ ...partnerWrite('alias/uploads'), recipientAccountId: FOREIGN_ACCOUNT }], expectFindings: 0 },
   {

@@ -105,6 +105,8 @@ export interface S3RecordOptions {
   readonly sourceIp?: string;
   readonly sseApplied?: string;
   readonly kmsKeyId?: string;
+  /** The key S3's response says it encrypted under (`responseElements`). */
+  readonly appliedKmsKeyId?: string;
   readonly bytesOut?: number;
   readonly eventId?: string;
   readonly vpcEndpointId?: string;
@@ -132,7 +134,7 @@ export const s3Record = (o: S3RecordOptions = {}): Record<string, unknown> => {
     sourceIPAddress: o.sourceIp ?? '203.0.113.10',
     userAgent: '[aws-cli/2.17.0]',
     requestParameters: rp,
-    responseElements: null,
+    responseElements: o.appliedKmsKeyId !== undefined ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.appliedKmsKeyId } : null,
     additionalEventData: aed,
     requestID: 'EXAMPLE1234567890',
     eventID: o.eventId ?? nextEventId(),

@@ -66,6 +66,7 @@ const s3: fc.Arbitrary<S3ObjectAccess> = plain(fc.record({
   bytesOut: maybe(fc.nat()),
   sseApplied: maybe(text),
   requestedKmsKeyId: maybe(text),
+  appliedKmsKeyId: maybe(text),
   copySource: maybe(text),
   isDataEvent: fc.boolean(),
 }));
