@@ -180,6 +180,17 @@ describe('normalizeRecord', () => {
     expect(r.ok && r.event).toMatchObject({ kind: 's3', sseApplied: 'SSE_KMS', requestedKmsKeyId: KEY_ARN });
   });
 
+  it('reads the key S3\'s response says it encrypted under, also when the request named an alias or no key', () => {
+    const applied = (o: Parameters<typeof s3Record>[0]) => {
+      const r = normalizeRecord(s3Record({ eventName: 'PutObject', ...o }));
+      return r.ok && r.event.kind === 's3' ? [r.event.requestedKmsKeyId, r.event.appliedKmsKeyId] : 'not an S3 access';
+    };
+
+    expect(applied({ kmsKeyId: 'alias/finance', appliedKmsKeyId: KEY_ARN })).toEqual(['alias/finance', KEY_ARN]);
+    expect(applied({ sseApplied: 'Default_SSE_KMS', appliedKmsKeyId: KEY_ARN })).toEqual([undefined, KEY_ARN]);
+    expect(applied({ sseApplied: 'SSE_S3' })).toEqual([undefined, undefined]);
+  });
+
   it('uses @timestamp when Logstash replaced eventTime', () => {
     const raw = kmsRecord();
     delete raw['eventTime'];
