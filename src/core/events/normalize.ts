@@ -62,6 +62,8 @@ export const partitionOfRegion = (region: string): string =>
 
 const KEY_ARN = /^arn:[^:]+:kms:[^:]*:(\d{12}):key\/[^/\s]+$/;
 const ALIAS_ARN = /^arn:[^:]+:kms:[^:]*:\d{12}:(alias\/.+)$/;
+/** A key's or an alias's ARN: its account, `key` or `alias`, and the key id or alias name. */
+export const KMS_KEY_OR_ALIAS_ARN = /^arn:[^:]+:kms:[^:]*:(\d{12}):(key|alias)\/(.+)$/;
 /** A key id without its ARN: a key's UUID, or a multi-Region key's `mrk-` id. */
 export const BARE_KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 

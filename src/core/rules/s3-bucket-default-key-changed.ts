@@ -1,5 +1,5 @@
 import { isObject, obj, str, type JsonObject } from '../events/fields.ts';
-import { BARE_KEY_ID, partitionOfRegion } from '../events/normalize.ts';
+import { BARE_KEY_ID, KMS_KEY_OR_ALIAS_ARN, partitionOfRegion } from '../events/normalize.ts';
 import type { OtherApiCall } from '../events/types.ts';
 import { BASE_TIME_MS, minutes, otherEvent } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
@@ -35,7 +35,6 @@ export const defaultEncryptionOf = (requestParameters: JsonObject | undefined): 
   return undefined;
 };
 
-const KMS_ARN = /^arn:([^:]+):kms:([^:]*):(\d{12}):(key|alias)\/(.+)$/;
 const AWS_MANAGED_S3_ALIAS = 'alias/aws/s3';
 
 /** A key as a bucket's default names it: a key (by ARN, or by id in the owner's account) or an alias, with its account. */
@@ -50,8 +49,8 @@ type NamedKey =
  * names it.
  */
 const namedKey = (kmsKeyId: string, owner: string | undefined, region: string): NamedKey => {
-  const arn = KMS_ARN.exec(kmsKeyId);
-  if (arn !== null) return arn[4] === 'key' ? { kind: 'key', arn: kmsKeyId, accountId: arn[3] } : { kind: 'alias', alias: `alias/${arn[5] ?? ''}`, accountId: arn[3] };
+  const arn = KMS_KEY_OR_ALIAS_ARN.exec(kmsKeyId);
+  if (arn !== null) return arn[2] === 'key' ? { kind: 'key', arn: kmsKeyId, accountId: arn[1] } : { kind: 'alias', alias: `alias/${arn[3] ?? ''}`, accountId: arn[1] };
   if (kmsKeyId.startsWith('alias/')) return { kind: 'alias', alias: kmsKeyId, accountId: owner };
   const inOwnerAccount = BARE_KEY_ID.test(kmsKeyId) && owner !== undefined ? `arn:${partitionOfRegion(region)}:kms:${region}:${owner}:key/${kmsKeyId}` : undefined;
   return { kind: 'key', arn: inOwnerAccount, accountId: owner };
@@ -59,8 +58,8 @@ const namedKey = (kmsKeyId: string, owner: string | undefined, region: string): 
 
 /** The configuration's required key (a key ARN, key id, alias name or alias ARN) as a key or an alias name. */
 const requiredKeyOf = (required: string): { readonly key: string } | { readonly alias: string } => {
-  const arn = KMS_ARN.exec(required);
-  if (arn !== null) return arn[4] === 'key' ? { key: required } : { alias: `alias/${arn[5] ?? ''}` };
+  const arn = KMS_KEY_OR_ALIAS_ARN.exec(required);
+  if (arn !== null) return arn[2] === 'key' ? { key: required } : { alias: `alias/${arn[3] ?? ''}` };
   if (BARE_KEY_ID.test(required)) return { key: required };
   return { alias: required.startsWith('alias/') ? required : `alias/${required}` };
 };

@@ -1,6 +1,7 @@
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, s3Event } from '../testing/builders.ts';
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
+import { KMS_KEY_OR_ALIAS_ARN } from '../events/normalize.ts';
 import { defineRule, type RuleCase, type RuleContext } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
@@ -33,8 +34,6 @@ const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string
   return since !== undefined && e.eventTimeMs >= since + ctx.learningPeriodMs ? undefined : { owner, writer };
 };
 
-const KMS_ARN_ACCOUNT = /^arn:[^:]+:kms:[^:]*:(\d{12}):(?:key|alias)\//;
-
 interface ForeignWrite {
   readonly writer: string;
   readonly owner: string;
@@ -58,7 +57,7 @@ const foreignWriteOf = (e: S3ObjectAccess, ctx: RuleContext): ForeignWrite | und
   const writer = e.principal.accountId;
   const owner = e.recipientAccountId;
   if (key === undefined || writer === undefined || owner === undefined || writer === owner) return undefined;
-  const keyAccount = KMS_ARN_ACCOUNT.exec(key)?.[1] ?? (key.startsWith('arn:') ? undefined : writer);
+  const keyAccount = KMS_KEY_OR_ALIAS_ARN.exec(key)?.[1] ?? (key.startsWith('arn:') ? undefined : writer);
   if (keyAccount === undefined || keyAccount === owner || ctx.keyPolicy.isAccountTrusted(keyAccount)) return undefined;
   return { writer, owner, key, keyAccount, applied: e.appliedKmsKeyId !== undefined };
 };
