@@ -45,8 +45,8 @@ type NamedKey =
 /**
  * What `KMSMasterKeyID` names. An ARN says its account. A key id or an alias name is resolved in the account of
  * each writer (KMS resolves it in the requester's account): taken here as the bucket owner's, whose own writes get
- * it; a writer of another account gets a key of its own, which s3-put-without-required-kms reports when the write
- * names it.
+ * it; a writer of another account gets a key of its own, and s3-put-without-required-kms reports such writes by the
+ * key S3 says it applied.
  */
 const namedKey = (kmsKeyId: string, owner: string | undefined, region: string): NamedKey => {
   const arn = KMS_KEY_OR_ALIAS_ARN.exec(kmsKeyId);
