@@ -9,6 +9,7 @@ import { expandInputs } from '#adapters/local/cloudtrail-files.ts';
 import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { ConfigError } from '#core/errors.ts';
+import { otherRecord } from '#core/testing/builders.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
@@ -97,6 +98,31 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(metricLines.some((l) => l.includes('RecordsProcessed'))).toBe(true);
     expect(metricLines.some((l) => l.includes('"Findings"'))).toBe(true);
     expect(emf.join('')).not.toContain('encryptionContext');
+  });
+
+  it('send Security Hub a bucket\'s default encryption set to another account\'s key, from the S3 rule\'s envelope, naming the key and the bucket', async () => {
+    const hub = securityHub();
+    const deps = await createLiveDeps({
+      env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_ACCOUNT_ID: '111122223333' },
+      dynamodb: ddb.client(),
+      securityHubClientFor: hub.clientFor,
+    });
+    stdout();
+    const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const record = otherRecord('s3.amazonaws.com', 'PutBucketEncryption', {
+      requestParameters: { bucketName: 'finance', encryption: '', ServerSideEncryptionConfiguration: { xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/', Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: foreignKey }, BucketKeyEnabled: true } } },
+    });
+    const envelope = JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.s3', account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
+
+    const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context('r-bucket'));
+    await createFlushHandler(deps)({}, context('flush'));
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [finding] = hub.imported as { GeneratorId: string; Severity: { Label: string }; Resources: { Type: string; Id: string }[] }[];
+    expect(hub.imported).toHaveLength(1);
+    expect(finding?.GeneratorId).toBe('kms-decrypt-monitor/s3-bucket-default-key-changed');
+    expect(finding?.Severity.Label).toBe('HIGH');
+    expect(finding?.Resources.map((r) => [r.Type, r.Id])).toEqual(expect.arrayContaining([['AwsKmsKey', foreignKey], ['AwsS3Bucket', 'arn:aws:s3:::finance']]));
   });
 
   it('stop a cold start on a number or severity setting they cannot read, naming the variable', async () => {
