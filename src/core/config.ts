@@ -21,6 +21,7 @@ export interface KeyConfig extends KeySelector {
 }
 
 export interface BucketConfig {
+  /** The bucket's name, or a pattern of names with `*` wildcards (an exact name wins over patterns, which apply in order). */
   readonly name: string;
   /** KMS key (ARN or alias) that objects written to the bucket must use. */
   readonly requiredKmsKey?: string;
@@ -102,7 +103,10 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
     principalPatterns: k.allowedPrincipals?.map(compileGlob),
   }));
   const trusted = new Set(file.trustedAccounts ?? []);
-  const bucketKeys = new Map((file.buckets ?? []).filter((b) => b.requiredKmsKey !== undefined).map((b) => [b.name, b.requiredKmsKey as string] as const));
+  // A bucket named exactly wins over patterns (names with `*`), and patterns apply in the file's order.
+  const bucketsWithKey = (file.buckets ?? []).flatMap((b) => (b.requiredKmsKey !== undefined ? [{ name: b.name, key: b.requiredKmsKey }] : []));
+  const bucketKeys = new Map(bucketsWithKey.filter((b) => !b.name.includes('*')).map((b) => [b.name, b.key] as const));
+  const bucketKeyPatterns = bucketsWithKey.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), key: b.key }));
   const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
   const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
     const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias, facts?.(keyArn)));
@@ -130,7 +134,7 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
         }
         return any ? merged : undefined;
       },
-      requiredBucketKey: (bucket) => bucketKeys.get(bucket),
+      requiredBucketKey: (bucket) => bucketKeys.get(bucket) ?? (bucketKeyPatterns.length === 0 ? undefined : bucketKeyPatterns.find((b) => b.pattern.test(bucket))?.key),
       needs,
       withKeyFacts: (lookup) => build(lookup),
     };

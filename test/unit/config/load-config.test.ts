@@ -22,6 +22,10 @@ keys:
 buckets:
   - name: example-finance-reports
     requiredKmsKey: alias/app-data
+  - name: 'example-finance-*'
+    requiredKmsKey: alias/finance
+  - name: 'example-*'
+    requiredKmsKey: alias/everything-else
 rules:
   kms-mass-decrypt: { threshold: 500, window: 10m }
   kms-throttled: { enabled: false }
@@ -157,6 +161,10 @@ describe('compileConfig', () => {
     expect(p.isAccountTrusted('444455556666')).toBe(true);
     expect(p.requiredContext(KEY_ARN, 'alias/app-data')).toEqual({ env: 'prod', app: null });
     expect(p.requiredBucketKey('example-finance-reports')).toBe('alias/app-data');
+    // An exact name wins over patterns; patterns apply in the file's order.
+    expect(p.requiredBucketKey('example-finance-archive')).toBe('alias/finance');
+    expect(p.requiredBucketKey('example-logs')).toBe('alias/everything-else');
+    expect(p.requiredBucketKey('other-bucket')).toBeUndefined();
   });
 
   it('compiles suppressions with their expiry at the end of the day', () => {
