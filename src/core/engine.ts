@@ -15,7 +15,7 @@ import {
 } from './correlation/correlate.ts';
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { kmsCallWith } from './events/kms-call-with.ts';
-import { dedupeKeyOf, KMS_EVENT_SOURCE, S3_EVENT_SOURCE } from './events/normalize.ts';
+import { dedupeKeyOf, KMS_EVENT_SOURCE, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
@@ -237,6 +237,10 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           const alias = aliases.get(stateKey.alias(account, e.keyAlias)) as { kind?: string; keyArn?: string } | undefined;
           if (e.keyArn === undefined && alias?.kind === 'alias' && alias.keyArn !== undefined) keys.add(stateKey.keyBaseline(alias.keyArn));
         }
+      } else if (e.kind === 's3') {
+        // The key an S3 write names: rules weigh it against the accounts that have been using it.
+        const keyArn = s3AccessKeyArnOf(e);
+        if (keyArn !== undefined) keys.add(stateKey.keyBaseline(keyArn));
       }
       for (const { rule, settings: s } of rulesFor(e)) {
         const group = rule.windowGroup?.(e);

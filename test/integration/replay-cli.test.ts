@@ -339,6 +339,28 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
     expect(single[0]?.Description).toMatch(/made trail management-events log us-east-1 only: KMS calls and S3 data events in every other region are no longer recorded/);
   });
 
+  it('finds Panther\'s object copied under an attacker\'s key, not its twin copied under its own account\'s key, and reads a real console session\'s default encryption as SSE-S3', () => {
+    const dir = join(DATASETS_DIR, 'panther-analysis-tests');
+    const out = join(mkdtempSync(join(tmpdir(), 'kdm-foreign-key-')), 'findings.jsonl');
+    runKdm(['replay', join(dir, 'panther-analysis-test-events-s3.json.gz'), '--findings', out]);
+
+    const hostage = readFileSync(out, 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as { GeneratorId: string; Severity: { Label: string }; Description: string })
+      .filter((f) => f.GeneratorId.endsWith('s3-put-without-required-kms'));
+    expect(hostage.map((f) => f.Severity.Label)).toEqual(['HIGH']);
+    expect(hostage[0]?.Description).toMatch(/wrote s3:\/\/victim-data-bucket\/important-file\.txt of account 111111111111 .*under key arn:aws:kms:us-east-1:999999999999:key\/attacker-key-id of account 999999999999/);
+
+    // Three buckets set to SSE-S3 in a real console session: a configuration that requires their key is told.
+    const session = join(DATASETS_DIR, 'permiso-cloud-console-cartographer', 'permiso-console-session-events-s3.json.gz');
+    const quiet = runKdm(['replay', session, '--summary', 'json']);
+    expect(summaryOf(quiet.stdout).findings.byRule['s3-bucket-default-key-changed']).toBeUndefined();
+    const config = join(mkdtempSync(join(tmpdir(), 'kdm-required-')), 'kdm.config.yaml');
+    // The session's bucket names are anonymised with capitals, which S3 refuses: a pattern reaches them.
+    writeFileSync(config, "buckets:\n  - name: 'random*'\n    requiredKmsKey: alias/buckets\n");
+    const told = summaryOf(runKdm(['replay', session, '--summary', 'json', '--config', config]).stdout);
+    expect(told.findings.byRule['s3-bucket-default-key-changed']).toBe(3);
+  });
+
   it('tells each thing done to one trail in its own finding, at the severity of what it says (a real console session)', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'kdm-trail-')), 'findings.jsonl');
     const run = runKdm(['replay', join(DATASETS_DIR, 'permiso-cloud-console-cartographer', 'permiso-console-session-events-other.json.gz'), '--findings', out]);

@@ -345,6 +345,18 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
   };
 };
 
+/**
+ * The key an S3 access names: the one S3's response says it encrypted under, which is what an alias or the bucket's
+ * default resolved to, else the one the request named (an ARN, an alias or a key id).
+ */
+export const s3AccessKeyOf = (e: S3ObjectAccess): string | undefined => e.appliedKmsKeyId ?? e.requestedKmsKeyId;
+
+/** `s3AccessKeyOf` when it is a key's ARN, whose baseline the engine keeps (not an alias or a bare key id). */
+export const s3AccessKeyArnOf = (e: S3ObjectAccess): string | undefined => {
+  const key = s3AccessKeyOf(e);
+  return key !== undefined && KEY_ARN.test(key) ? key : undefined;
+};
+
 /** How a dedupe key marks a `sharedEventID`, and a record's own `eventID`. */
 export const SHARED_EVENT_ID_PREFIX = 's:';
 export const EVENT_ID_PREFIX = 'e:';

@@ -1,7 +1,7 @@
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, s3Event } from '../testing/builders.ts';
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
-import { KMS_KEY_OR_ALIAS_ARN } from '../events/normalize.ts';
+import { KMS_KEY_OR_ALIAS_ARN, s3AccessKeyArnOf, s3AccessKeyOf } from '../events/normalize.ts';
 import { defineRule, type RuleCase, type RuleContext } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
@@ -29,9 +29,14 @@ const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string
   const owner = e.keyAccountId;
   const writer = e.principal.accountId ?? e.recipientAccountId;
   if (e.keyArn === undefined || owner === undefined || writer === undefined || owner === writer || owner === e.recipientAccountId) return undefined;
-  if (ctx.keyPolicy.isAccountTrusted(owner)) return undefined;
-  const since = ctx.keyBaseline(e.keyArn)?.accounts[writer];
-  return since !== undefined && e.eventTimeMs >= since + ctx.learningPeriodMs ? undefined : { owner, writer };
+  if (ctx.keyPolicy.isAccountTrusted(owner) || usedForLearningPeriod(e.keyArn, writer, e.eventTimeMs, ctx)) return undefined;
+  return { owner, writer };
+};
+
+/** Whether the account had been using the key (its KMS calls in this trail) for a learning period before `atMs`. */
+const usedForLearningPeriod = (keyArn: string, account: string, atMs: number, ctx: RuleContext): boolean => {
+  const since = ctx.keyBaseline(keyArn)?.accounts[account];
+  return since !== undefined && atMs >= since + ctx.learningPeriodMs;
 };
 
 interface ForeignWrite {
@@ -45,20 +50,29 @@ interface ForeignWrite {
 }
 
 /**
- * A write by a principal of another account than the one whose trail recorded it (so, the bucket owner's trail:
- * S3 delivers a data event to the requester and to the bucket owner), under a key that is neither the owner's nor
+ * A write, recorded in the trail of the account that owns the bucket, under a key that is neither that account's nor
  * of an account the configuration trusts. The key is the one S3's response names, which is what an alias or the
  * bucket's default resolved to; else the one the request named, where an id or alias, not an ARN, is the writer's
- * own (KMS resolves it in the requester's account). The KMS call S3 makes for such a write lands only in the
- * writer's and the key owner's trails, so this record is all the owner sees.
+ * own (KMS resolves it in the requester's account).
+ * - A writer of another account (S3 delivers the data event to the requester and to the bucket owner, so a
+ *   recipient other than the writer is the owner): the KMS call S3 makes lands only in the writer's and the key
+ *   owner's trails, so this record is all the owner sees.
+ * - A writer of the owner's account: as for the KMS call S3 makes for it (`foreignKeyOwner`), not once the account
+ *   had been using the key for a learning period; the two detections share their subject, so a write seen both
+ *   ways makes one finding.
  */
 const foreignWriteOf = (e: S3ObjectAccess, ctx: RuleContext): ForeignWrite | undefined => {
-  const key = e.appliedKmsKeyId ?? e.requestedKmsKeyId;
+  const key = s3AccessKeyOf(e);
   const writer = e.principal.accountId;
   const owner = e.recipientAccountId;
-  if (key === undefined || writer === undefined || owner === undefined || writer === owner) return undefined;
+  if (key === undefined || writer === undefined || owner === undefined) return undefined;
   const keyAccount = KMS_KEY_OR_ALIAS_ARN.exec(key)?.[1] ?? (key.startsWith('arn:') ? undefined : writer);
   if (keyAccount === undefined || keyAccount === owner || ctx.keyPolicy.isAccountTrusted(keyAccount)) return undefined;
+  if (writer === owner) {
+    // Only a key ARN has a baseline (an alias ARN, never used by KMS's records, stays unlearned).
+    const keyArn = s3AccessKeyArnOf(e);
+    if (keyArn !== undefined && usedForLearningPeriod(keyArn, writer, e.eventTimeMs, ctx)) return undefined;
+  }
   return { writer, owner, key, keyAccount, applied: e.appliedKmsKeyId !== undefined };
 };
 
@@ -66,7 +80,7 @@ export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
   description:
-    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away). A principal of another account whose write into the bucket S3 encrypts under a key of an account neither the bucket owner nor trusted is HIGH too (the key as S3\'s response names it, else as the request does; a key named by id or alias, or the bucket default named by alias, is the writer\'s own): the owner\'s trail sees only that write, not the KMS call.',
+    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away), whether the KMS call S3 made or the write\'s data event shows it. A write by a principal of another account, whose KMS call this trail never sees, under a key of an account neither the bucket owner nor trusted is HIGH too. A data event\'s key is the one S3\'s response names, else the request\'s (a key id or alias, or a bucket default named by alias, is the writer\'s own).',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption-tracking.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html'],
@@ -109,12 +123,15 @@ export const rule = defineRule({
     const foreign = foreignWriteOf(e, ctx);
     if (foreign !== undefined) {
       const { writer, owner, key, keyAccount } = foreign;
-      const keyText = key.startsWith('arn:') ? `${key} of account ${keyAccount}` : `${key}, which KMS resolves in the writer's own account`;
+      const byArn = key.startsWith('arn:');
+      const keyText = byArn ? `${key} of account ${keyAccount}` : `${key}, which KMS resolves in the writer's own account`;
       const encrypted = foreign.applied ? `and S3 encrypted it under key ${keyText}` : `asking S3 to encrypt it under key ${keyText}`;
+      const whose = writer === owner ? `, which account ${writer} had not been using` : '';
       return {
-        subject: `${e.bucket}|${keyAccount}|${key}`,
+        // As the S3-made call's detection names it (bucket and key ARN); an alias or key id with its account.
+        subject: byArn ? `${e.bucket}|${key}` : `${e.bucket}|${keyAccount}|${key}`,
         severity: 'HIGH',
-        reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, ${encrypted}. The configuration does not trust account ${keyAccount}, and account ${owner} cannot read the object without its consent.`,
+        reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, ${encrypted}. The configuration does not trust account ${keyAccount}${whose}, and account ${owner} cannot read the object without its consent.`,
       };
     }
     if (e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
@@ -136,15 +153,16 @@ export const rule = defineRule({
 });
 
 const FOREIGN_ACCOUNT = '999988887777';
-/** A write of this account's role into s3://finance that S3 encrypts under a key of FOREIGN_ACCOUNT. */
-const foreignWrite = (o: Parameters<typeof kmsEvent>[0] = {}) =>
-  kmsEvent({ eventName: 'GenerateDataKey', keyArn: `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`, s3Arn: 'arn:aws:s3:::finance/q3/ledger.csv', ...o });
+const FOREIGN_KEY = `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
+/** A write of this account's role into s3://finance that S3 encrypts under a key of FOREIGN_ACCOUNT: the KMS call S3 makes for it. */
+const foreignWrite = (o: Parameters<typeof kmsEvent>[0] = {}) => kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY, s3Arn: 'arn:aws:s3:::finance/q3/ledger.csv', ...o });
+/** The same write's data event. */
+const foreignWriteDataEvent = (atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', bucket: 'finance', key: 'q3/ledger.csv', sseApplied: 'SSE_KMS', kmsKeyId: FOREIGN_KEY, atMs });
 
 const PARTNER = { role: 'Uploader', account: FOREIGN_ACCOUNT } as const;
 /** A write into this account's s3://finance by a role of FOREIGN_ACCOUNT, naming the key S3 is to encrypt under. */
 const partnerWrite = (kmsKeyId: string | undefined, atMs = BASE_TIME_MS, appliedKmsKeyId?: string) =>
   s3Event({ eventName: 'PutObject', who: PARTNER, bucket: 'finance', key: `in/${atMs}.csv`, sseApplied: kmsKeyId !== undefined ? 'SSE_KMS' : 'Default_SSE_KMS', atMs, ...(kmsKeyId !== undefined ? { kmsKeyId } : {}), ...(appliedKmsKeyId !== undefined ? { appliedKmsKeyId } : {}) });
-const PARTNER_KEY = `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
 
 const put = (sseApplied: string, atMs = BASE_TIME_MS) => s3Event({ eventName: 'PutObject', bucket: 'finance', key: `f-${atMs}.csv`, sseApplied, atMs });
 
@@ -192,9 +210,17 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for the key owner\'s copy of the call (a writer of another account, into a bucket under this account\'s key)', events: [foreignWrite({ who: { role: 'Partner', account: FOREIGN_ACCOUNT }, keyArn: KEY_ARN })], expectFindings: 0 },
   { name: 'stays silent for a call recorded in the key owner\'s account (a writer there, under its own key)', events: [foreignWrite({ who: { role: 'Writer', account: FOREIGN_ACCOUNT }, recipientAccountId: FOREIGN_ACCOUNT })], expectFindings: 0 },
   { name: 'stays silent for a failed write', events: [foreignWrite({ errorCode: 'AccessDeniedException' })], expectFindings: 0 },
+  { name: 'fires HIGH for such a write seen only in its data event (a trail that has no management events of it)', events: [foreignWriteDataEvent()], expectFindings: 1, expectSeverity: 'HIGH' },
+  { name: 'makes one finding of such a write seen both in its data event and in the KMS call S3 made for it', events: [foreignWriteDataEvent(), foreignWrite({ atMs: BASE_TIME_MS + 300 })], expectFindings: 1, expectSeverity: 'HIGH' },
+  {
+    name: 'stays silent for such a data event once the writer\'s account had been using the key for a learning period',
+    learningPeriodMs: hours(1),
+    events: [kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY }), foreignWriteDataEvent(BASE_TIME_MS + hours(30))],
+    expectFindings: 0,
+  },
   {
     name: 'fires HIGH, one finding for the writes, when a principal of another account writes into the bucket under its own key',
-    events: [0, 1, 2].map((i) => partnerWrite(PARTNER_KEY, BASE_TIME_MS + i * 60_000)),
+    events: [0, 1, 2].map((i) => partnerWrite(FOREIGN_KEY, BASE_TIME_MS + i * 60_000)),
     expectFindings: 1,
     expectSeverity: 'HIGH',
   },
@@ -202,7 +228,7 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent when a writer of another account names the bucket owner\'s key by ARN', events: [partnerWrite(KEY_ARN)], expectFindings: 0 },
   {
     name: 'fires HIGH when S3 says it encrypted a write of another account, which named no key, under that account\'s key (the bucket default named by alias)',
-    events: [partnerWrite(undefined, BASE_TIME_MS, PARTNER_KEY)],
+    events: [partnerWrite(undefined, BASE_TIME_MS, FOREIGN_KEY)],
     expectFindings: 1,
     expectSeverity: 'HIGH',
   },

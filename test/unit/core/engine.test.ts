@@ -18,7 +18,7 @@ const META = {
   findingTypes: ['TTPs'],
 };
 import { createWorkingState, getEntry, putEntry, stateKey } from '#core/state.ts';
-import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT } from '#core/testing/builders.ts';
+import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT, s3Event } from '#core/testing/builders.ts';
 
 const clock = { nowMs: () => Date.UTC(2026, 10, 22) };
 
@@ -68,6 +68,16 @@ describe('engine', () => {
       stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5))),
       stateKey.window('kms-mass-decrypt', 'arn:aws:iam::111122223333:role/Reader', BASE_TIME_MS - (BASE_TIME_MS % minutes(5)) - minutes(5)),
     ].sort());
+  });
+
+  it('plans the baseline of the key an S3 write names, as S3\'s response or the request names it by ARN', () => {
+    const engine = createEngine({ rules: ALL_RULES });
+    const baselines = (o: Parameters<typeof s3Event>[0]) => engine.planStateKeys([s3Event({ eventName: 'PutObject', ...o })]).filter((k) => k.startsWith(stateKey.keyBaseline('')));
+
+    expect(baselines({ kmsKeyId: 'alias/app', appliedKmsKeyId: KEY_ARN })).toEqual([stateKey.keyBaseline(KEY_ARN)]);
+    expect(baselines({ kmsKeyId: KEY_ARN })).toEqual([stateKey.keyBaseline(KEY_ARN)]);
+    expect(baselines({ kmsKeyId: 'alias/app' })).toEqual([]);
+    expect(baselines({})).toEqual([]);
   });
 
   it('runs a rule selecting every event name of a source alongside rules that name the event', () => {
