@@ -433,7 +433,7 @@ struct Record {
       uUserId;
   // requestParameters
   Field request, keyId, sourceKeyId, keySpec, numberOfBytes, encryptionAlgorithm, pendingWindowInDays, policy, aliasName, targetKeyId,
-      grantee, operations, bucketName, objectKey, sseHeader, sseKeyId, sseKmsKeyId, copySource;
+      grantee, operations, bucketName, objectKey, sseHeader, sseKeyId, sseKmsKeyId, sseCustomerAlgorithm, copySource;
   Context encryptionContext, sourceEncryptionContext, destinationEncryptionContext;
   // resources
   Field resourcesField;
@@ -643,6 +643,9 @@ bool readRecord(Scanner& sc, Record& r, int depth) {
                 break;
               case 43:
                 if (EQ(q, "x-amz-server-side-encryption-aws-kms-key-id")) return readInto(sc, r, r.sseKeyId, d);
+                break;
+              case 47:
+                if (EQ(q, "x-amz-server-side-encryption-customer-algorithm")) return readInto(sc, r, r.sseCustomerAlgorithm, d);
                 break;
             }
             return sc.skip(d);
@@ -1324,11 +1327,13 @@ bool normalize(const Record& r, Batch& b) {
         if (requestObject && !str(r.objectKey, objectKey)) return false;
         if (!has(objectArn) && has(objectKey)) objectArn = b.make({S("arn:aws:s3:::"), bucket, S("/"), objectKey});
         const bool aed = r.additional.kind == OBJECT;
-        Opt sseHeader, applied, keyHeader, sseKms;
+        Opt sseHeader, applied, keyHeader, sseKms, customerAlgorithm;
         if (aed && (!num(r.bytesIn, bytesInPresent, bytesIn) || !num(r.bytesOut, bytesOutPresent, bytesOut) || !str(r.sseApplied, applied))) return false;
-        if (requestObject && (!str(r.sseHeader, sseHeader) || !str(r.sseKeyId, keyHeader) || !str(r.sseKmsKeyId, sseKms) || !str(r.copySource, copySource)))
+        if (requestObject && (!str(r.sseHeader, sseHeader) || !str(r.sseKeyId, keyHeader) || !str(r.sseKmsKeyId, sseKms) || !str(r.sseCustomerAlgorithm, customerAlgorithm) ||
+                              !str(r.copySource, copySource)))
           return false;
         if (has(applied)) sseApplied = applied;
+        else if (has(customerAlgorithm)) sseApplied = Str{LIT("SSE_C")};
         else if (has(sseHeader)) {
           if (EQ(sseHeader, "aws:kms")) sseApplied = Str{LIT("SSE_KMS")};
           else if (EQ(sseHeader, "aws:kms:dsse")) sseApplied = Str{LIT("DSSE_KMS")};

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
-import { DATASETS_DIR, allDatasetRecords, hasDatasets } from '../helpers/datasets.ts';
+import { DATASETS_DIR, allDatasetRecords, datasetRecords, hasDatasets } from '../helpers/datasets.ts';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 interface SummaryJson {
@@ -349,6 +349,16 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
       .filter((f) => f.GeneratorId.endsWith('s3-put-without-required-kms'));
     expect(hostage.map((f) => f.Severity.Label)).toEqual(['HIGH']);
     expect(hostage[0]?.Description).toMatch(/wrote s3:\/\/victim-data-bucket\/important-file\.txt of account 111111111111 .*under key arn:aws:kms:us-east-1:999999999999:key\/attacker-key-id of account 999999999999/);
+    // Its object copied in place under a key the caller provided (SSE-C), as the Codefinger campaign did. The fixture
+    // shares its eventID with four others, so a replay of the file drops it as a duplicate: it is replayed alone.
+    const sseCRecord = datasetRecords(join(dir, 'panther-analysis-test-events-s3.json.gz')).filter((r) => JSON.stringify(r).includes('server-side-encryption-customer-algorithm'));
+    expect(sseCRecord).toHaveLength(1);
+    const alone = mkdtempSync(join(tmpdir(), 'kdm-sse-c-'));
+    writeFileSync(join(alone, 'sse-c.json'), JSON.stringify({ Records: sseCRecord }));
+    runKdm(['replay', alone, '--findings', join(alone, 'findings.jsonl')]);
+    const sseC = readFileSync(join(alone, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { GeneratorId: string; Severity: { Label: string }; Description: string });
+    expect(sseC.map((f) => [f.GeneratorId, f.Severity.Label])).toEqual([['kms-decrypt-monitor/s3-put-without-required-kms', 'HIGH']]);
+    expect(sseC[0]?.Description).toMatch(/copied an object to s3:\/\/example-bucket\/example-object .*under a key it provided itself \(SSE-C\)/);
 
     // Three buckets set to SSE-S3 in a real console session: a configuration that requires their key is told.
     const session = join(DATASETS_DIR, 'permiso-cloud-console-cartographer', 'permiso-console-session-events-s3.json.gz');

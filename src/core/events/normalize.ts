@@ -338,7 +338,12 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
     objectArn,
     bytesIn: num(aed?.['bytesTransferredIn']),
     bytesOut: num(aed?.['bytesTransferredOut']),
-    sseApplied: str(aed?.['SSEApplied']) ?? (sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined),
+    // A customer-provided key (SSE-C) decides the object's encryption whatever else the request says.
+    sseApplied:
+      str(aed?.['SSEApplied']) ??
+      (str(rp?.['x-amz-server-side-encryption-customer-algorithm']) !== undefined
+        ? 'SSE_C'
+        : sseHeader === 'aws:kms' ? 'SSE_KMS' : sseHeader === 'aws:kms:dsse' ? 'DSSE_KMS' : sseHeader === 'AES256' ? 'SSE_S3' : undefined),
     requestedKmsKeyId: str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']),
     appliedKmsKeyId: str(obj(raw['responseElements'])?.['x-amz-server-side-encryption-aws-kms-key-id']),
     copySource: str(rp?.['x-amz-copy-source']),

@@ -6,6 +6,8 @@ import { defineRule, type RuleCase, type RuleContext } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const isKmsSse = (sse: string): boolean => sse.includes('KMS');
+/** `SSEApplied` for an object encrypted under a key its writer provided (normalize.ts also reads it from the request's header). */
+const SSE_C = 'SSE_C';
 /** A bucket with at least this many earlier writes, nearly all SSE-KMS, is a KMS bucket. */
 const MIN_LEARNED_WRITES = 5;
 const MIN_KMS_SHARE = 0.95;
@@ -80,7 +82,7 @@ export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
   description:
-    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away), whether the KMS call S3 made or the write\'s data event shows it. A write by a principal of another account, whose KMS call this trail never sees, under a key of an account neither the bucket owner nor trusted is HIGH too. A data event\'s key is the one S3\'s response names, else the request\'s (a key id or alias, or a bucket default named by alias, is the writer\'s own).',
+    'An object was written to a bucket without SSE-KMS (SSEApplied is SSE-S3 or none) although the configuration requires a KMS key for the bucket or the bucket has only ever used SSE-KMS, or S3 generated its data key with a key other than the one the configuration requires (for example the AWS-managed aws/s3 key where a customer-managed key is required), or with a key of another account that the configuration does not trust and the writer\'s account had not been using for a learning period (HIGH: ransomware encrypts objects under a key it controls, then takes the key away), whether the KMS call S3 made or the write\'s data event shows it. An object written under a key its writer provided (SSE-C) is HIGH as well: S3 keeps no copy of that key, and ransomware re-encrypts objects in place that way. A write by a principal of another account, whose KMS call this trail never sees, under a key of an account neither the bucket owner nor trusted is HIGH too. A data event\'s key is the one S3\'s response names, else the request\'s (a key id or alias, or a bucket default named by alias, is the writer\'s own).',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption-tracking.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html'],
@@ -89,10 +91,11 @@ export const rule = defineRule({
     'Objects written by a replication or migration job with its own key',
     "The first write into a bucket whose key another account of the organization owns: list the organization's accounts under trustedAccounts",
     'A partner account that writes into the bucket under its own key by arrangement, or that names a key by alias where it meant the bucket owner\'s (KMS resolves an alias in the writer\'s account): trust the account, or have it name the owner\'s key by ARN',
+    'An application that encrypts its objects with keys it keeps itself (SSE-C) by design: suppress the rule for its bucket',
   ],
-  tags: ['attack.defense-evasion', 'attack.collection'],
+  tags: ['attack.defense-evasion', 'attack.collection', 'attack.impact', 'attack.t1486'],
   runbook:
-    'Check the bucket\'s default encryption and bucket policy. Enforce the key with a bucket policy that denies PutObject unless s3:x-amz-server-side-encryption-aws-kms-key-id is the required key, then re-encrypt the object with CopyObject. For a key of another account, act while it still works: stop the writer (revoke its session), deny the foreign key in the bucket policy, and copy the objects it encrypted under a key of your own (kdm history --key <its ARN> --group-by object lists them).',
+    'Check the bucket\'s default encryption and bucket policy. Enforce the key with a bucket policy that denies PutObject unless s3:x-amz-server-side-encryption-aws-kms-key-id is the required key, then re-encrypt the object with CopyObject. For a key of another account, act while it still works: stop the writer (revoke its session), deny the foreign key in the bucket policy, and copy the objects it encrypted under a key of your own (kdm history --key <its ARN> --group-by object lists them). For SSE-C: revoke the writer\'s credentials, block SSE-C on the bucket (its default encryption\'s blocked encryption types, or a bucket policy that denies writes carrying s3:x-amz-server-side-encryption-customer-algorithm), and restore the objects from their earlier versions.',
   findingTypes: ['Software and Configuration Checks/AWS Security Best Practices', 'Effects/Data Exposure'],
   selection: [
     { eventSource: 's3.amazonaws.com', eventNames: ['PutObject', 'CreateMultipartUpload', 'CopyObject'] },
@@ -135,6 +138,13 @@ export const rule = defineRule({
       };
     }
     if (e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
+    if (e.sseApplied === SSE_C) {
+      return {
+        subject: `${e.bucket}|${SSE_C}`,
+        severity: 'HIGH',
+        reason: `${principalLabel(e)} ${e.eventName === 'CopyObject' ? 'copied an object to' : 'wrote'} s3://${e.bucket}/${e.objectKey ?? ''} ${origin(e)} under a key it provided itself (SSE-C): S3 keeps no copy of that key, so only whoever holds it can read the object again, and no KMS key, key policy or decrypt record covers it.`,
+      };
+    }
     const required = ctx.keyPolicy.requiredBucketKey(e.bucket);
     if (required !== undefined) {
       return { subject: `${e.bucket}|${e.principal.id}`, reason: `${principalLabel(e)} wrote s3://${e.bucket}/${e.objectKey ?? ''} with ${e.sseApplied} from ${e.sourceIp ?? 'an unknown address'}, but the configuration requires KMS key ${required} for bucket ${e.bucket}.` };
@@ -210,6 +220,7 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for the key owner\'s copy of the call (a writer of another account, into a bucket under this account\'s key)', events: [foreignWrite({ who: { role: 'Partner', account: FOREIGN_ACCOUNT }, keyArn: KEY_ARN })], expectFindings: 0 },
   { name: 'stays silent for a call recorded in the key owner\'s account (a writer there, under its own key)', events: [foreignWrite({ who: { role: 'Writer', account: FOREIGN_ACCOUNT }, recipientAccountId: FOREIGN_ACCOUNT })], expectFindings: 0 },
   { name: 'stays silent for a failed write', events: [foreignWrite({ errorCode: 'AccessDeniedException' })], expectFindings: 0 },
+  { name: 'fires HIGH, one finding for the bucket, for objects written or copied in place under keys their writer provided (SSE-C)', events: [put('SSE_C'), { ...put('SSE_C', BASE_TIME_MS + 60_000), eventName: 'CopyObject' }], expectFindings: 1, expectSeverity: 'HIGH' },
   { name: 'fires HIGH for such a write seen only in its data event (a trail that has no management events of it)', events: [foreignWriteDataEvent()], expectFindings: 1, expectSeverity: 'HIGH' },
   { name: 'makes one finding of such a write seen both in its data event and in the KMS call S3 made for it', events: [foreignWriteDataEvent(), foreignWrite({ atMs: BASE_TIME_MS + 300 })], expectFindings: 1, expectSeverity: 'HIGH' },
   {

@@ -214,6 +214,8 @@ describe('the native reader', () => {
     ['an S3 request with encryption headers', variant(getObject, { eventName: 'PutObject', additionalEventData: { bytesTransferredIn: 5 } }, undefined, { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k', 'x-amz-copy-source': 'b/k' }), true],
     ['each server-side encryption header', variant(getObject, { additionalEventData: undefined }, undefined, { 'x-amz-server-side-encryption': 'AES256', SSEKMSKeyId: 'k2' }), true],
     ['a dual-layer header', variant(getObject, { additionalEventData: {} }, undefined, { 'x-amz-server-side-encryption': 'aws:kms:dsse' }), true],
+    ['a customer-provided key (SSE-C)', variant(getObject, { eventName: 'CopyObject', additionalEventData: undefined }, undefined, { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }), true],
+    ['a customer-provided key beside another encryption header', variant(getObject, { eventName: 'PutObject', additionalEventData: {} }, undefined, { 'x-amz-server-side-encryption': 'AES256', 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }), true],
     ['the key S3 says it encrypted under', variant(getObject, { eventName: 'PutObject', responseElements: { 'x-amz-version-id': 'v1', 'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:999988887777:key/k' } }), true],
     ['a response that is a list', variant(getObject, { eventName: 'PutObject', responseElements: [{ 'x-amz-server-side-encryption-aws-kms-key-id': 'k' }] }), true],
     ['a response key that is a number', variant(getObject, { eventName: 'PutObject', responseElements: { 'x-amz-server-side-encryption-aws-kms-key-id': 7 } }), true],

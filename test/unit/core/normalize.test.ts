@@ -180,6 +180,14 @@ describe('normalizeRecord', () => {
     expect(r.ok && r.event).toMatchObject({ kind: 's3', sseApplied: 'SSE_KMS', requestedKmsKeyId: KEY_ARN });
   });
 
+  it('reads a customer-provided key (SSE-C) from the request when the record has no SSEApplied', () => {
+    const record = s3Record({ eventName: 'CopyObject' });
+    (record['requestParameters'] as Record<string, unknown>)['x-amz-server-side-encryption-customer-algorithm'] = 'AES256';
+    const r = normalizeRecord(record);
+
+    expect(r.ok && r.event).toMatchObject({ kind: 's3', sseApplied: 'SSE_C' });
+  });
+
   it('reads the key S3\'s response says it encrypted under, also when the request named an alias or no key', () => {
     const applied = (o: Parameters<typeof s3Record>[0]) => {
       const r = normalizeRecord(s3Record({ eventName: 'PutObject', ...o }));
