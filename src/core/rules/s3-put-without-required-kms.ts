@@ -2,7 +2,7 @@ import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, s3Event } from '../tes
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
 import { KMS_KEY_OR_ALIAS_ARN, s3AccessKeyArnOf, s3AccessKeyOf } from '../events/normalize.ts';
-import { defineRule, type RuleCase, type RuleContext } from './define-rule.ts';
+import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const isKmsSse = (sse: string): boolean => sse.includes('KMS');
@@ -78,6 +78,67 @@ const foreignWriteOf = (e: S3ObjectAccess, ctx: RuleContext): ForeignWrite | und
   return { writer, owner, key, keyAccount, applied: e.appliedKmsKeyId !== undefined };
 };
 
+/** The KMS call S3 makes for a write: a key of another account, or not the bucket's required key. */
+const detectS3MadeCall = (e: KmsCall, ctx: RuleContext): DetectionDraft | undefined => {
+  if (!e.madeByS3 || e.s3Arn === undefined) return undefined;
+  const { bucket } = bucketOfS3Arn(e.s3Arn);
+  const foreign = foreignKeyOwner(e, ctx);
+  if (foreign !== undefined) {
+    return {
+      subject: `${bucket}|${e.keyArn ?? ''}`,
+      severity: 'HIGH',
+      reason: `${principalLabel(e)} of account ${foreign.writer} wrote ${e.s3Arn} ${origin(e)}, and S3 encrypted it under key ${keyLabel(e)} of account ${foreign.owner}, which the configuration does not trust and account ${foreign.writer} had not been using: whoever controls that key decides whether the object can be read again.`,
+    };
+  }
+  const required = ctx.keyPolicy.requiredBucketKey(bucket);
+  const alias = e.keyAlias ?? (e.keyArn !== undefined ? ctx.aliasOf(e.keyArn) : undefined);
+  if (required === undefined || keyMatchesRequired(required, e.keyArn, alias)) return undefined;
+  return {
+    subject: `${bucket}|${e.principal.id}`,
+    reason: `S3 generated the data key for ${e.s3Arn} (written by ${principalLabel(e)}) with key ${alias ?? e.keyArn ?? 'unknown'}, but the configuration requires ${required} for bucket ${bucket}.`,
+  };
+};
+
+/** An S3 write's data event: a key of an untrusted account, SSE-C, or no KMS where the bucket needs it. */
+const detectWrite = (e: S3ObjectAccess, ctx: RuleContext): DetectionDraft | undefined => {
+  const foreign = foreignWriteOf(e, ctx);
+  if (foreign !== undefined) {
+    const { writer, owner, key, keyAccount } = foreign;
+    const byArn = key.startsWith('arn:');
+    const keyText = byArn ? `${key} of account ${keyAccount}` : `${key}, which KMS resolves in the writer's own account`;
+    const encrypted = foreign.applied ? `and S3 encrypted it under key ${keyText}` : `asking S3 to encrypt it under key ${keyText}`;
+    const whose = writer === owner ? `, which account ${writer} had not been using` : '';
+    return {
+      // As the S3-made call's detection names it (bucket and key ARN); an alias or key id with its account.
+      subject: byArn ? `${e.bucket}|${key}` : `${e.bucket}|${keyAccount}|${key}`,
+      severity: 'HIGH',
+      reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, ${encrypted}. The configuration does not trust account ${keyAccount}${whose}, and account ${owner} cannot read the object without its consent.`,
+    };
+  }
+  if (e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
+  if (e.sseApplied === SSE_C) {
+    return {
+      subject: `${e.bucket}|${SSE_C}`,
+      severity: 'HIGH',
+      reason: `${principalLabel(e)} ${e.eventName === 'CopyObject' ? 'copied an object to' : 'wrote'} s3://${e.bucket}/${e.objectKey ?? ''} ${origin(e)} under a key it provided itself (SSE-C): S3 keeps no copy of that key, so only whoever holds it can read the object again, and no KMS key, key policy or decrypt record covers it.`,
+    };
+  }
+  const required = ctx.keyPolicy.requiredBucketKey(e.bucket);
+  if (required !== undefined) {
+    return { subject: `${e.bucket}|${e.principal.id}`, reason: `${principalLabel(e)} wrote s3://${e.bucket}/${e.objectKey ?? ''} with ${e.sseApplied} from ${e.sourceIp ?? 'an unknown address'}, but the configuration requires KMS key ${required} for bucket ${e.bucket}.` };
+  }
+  const coverage = ctx.bucketCoverage(e.bucket);
+  if (coverage === undefined || e.eventTimeMs < coverage.firstSeenMs + ctx.learningPeriodMs) return undefined;
+  const types = Object.keys(coverage.sse);
+  const writes = types.reduce((n, t) => n + (coverage.sse[t] ?? 0), 0) - 1; // this write is already counted
+  const kmsWrites = types.filter(isKmsSse).reduce((n, t) => n + (coverage.sse[t] ?? 0), 0);
+  if (writes < MIN_LEARNED_WRITES || kmsWrites / writes < MIN_KMS_SHARE) return undefined;
+  return {
+    subject: `${e.bucket}|${e.principal.id}`,
+    reason: `${principalLabel(e)} wrote s3://${e.bucket}/${e.objectKey ?? ''} with ${e.sseApplied} from ${e.sourceIp ?? 'an unknown address'}; ${kmsWrites} of the bucket's ${writes} earlier writes used SSE-KMS.`,
+  };
+};
+
 export const rule = defineRule({
   id: 's3-put-without-required-kms',
   title: 'S3 Object Written Without The Required KMS Key',
@@ -103,62 +164,8 @@ export const rule = defineRule({
   ],
   detect: (e, ctx) => {
     if (e.errorCode !== undefined) return undefined;
-    if (e.kind === 'kms') {
-      if (!e.madeByS3 || e.s3Arn === undefined) return undefined;
-      const { bucket } = bucketOfS3Arn(e.s3Arn);
-      const foreign = foreignKeyOwner(e, ctx);
-      if (foreign !== undefined) {
-        return {
-          subject: `${bucket}|${e.keyArn ?? ''}`,
-          severity: 'HIGH',
-          reason: `${principalLabel(e)} of account ${foreign.writer} wrote ${e.s3Arn} ${origin(e)}, and S3 encrypted it under key ${keyLabel(e)} of account ${foreign.owner}, which the configuration does not trust and account ${foreign.writer} had not been using: whoever controls that key decides whether the object can be read again.`,
-        };
-      }
-      const required = ctx.keyPolicy.requiredBucketKey(bucket);
-      const alias = e.keyAlias ?? (e.keyArn !== undefined ? ctx.aliasOf(e.keyArn) : undefined);
-      if (required === undefined || keyMatchesRequired(required, e.keyArn, alias)) return undefined;
-      return {
-        subject: `${bucket}|${e.principal.id}`,
-        reason: `S3 generated the data key for ${e.s3Arn} (written by ${principalLabel(e)}) with key ${alias ?? e.keyArn ?? 'unknown'}, but the configuration requires ${required} for bucket ${bucket}.`,
-      };
-    }
-    if (e.kind !== 's3') return undefined;
-    const foreign = foreignWriteOf(e, ctx);
-    if (foreign !== undefined) {
-      const { writer, owner, key, keyAccount } = foreign;
-      const byArn = key.startsWith('arn:');
-      const keyText = byArn ? `${key} of account ${keyAccount}` : `${key}, which KMS resolves in the writer's own account`;
-      const encrypted = foreign.applied ? `and S3 encrypted it under key ${keyText}` : `asking S3 to encrypt it under key ${keyText}`;
-      const whose = writer === owner ? `, which account ${writer} had not been using` : '';
-      return {
-        // As the S3-made call's detection names it (bucket and key ARN); an alias or key id with its account.
-        subject: byArn ? `${e.bucket}|${key}` : `${e.bucket}|${keyAccount}|${key}`,
-        severity: 'HIGH',
-        reason: `${principalLabel(e)} of account ${writer} wrote s3://${e.bucket}/${e.objectKey ?? ''} of account ${owner} ${origin(e)}, ${encrypted}. The configuration does not trust account ${keyAccount}${whose}, and account ${owner} cannot read the object without its consent.`,
-      };
-    }
-    if (e.sseApplied === undefined || isKmsSse(e.sseApplied)) return undefined;
-    if (e.sseApplied === SSE_C) {
-      return {
-        subject: `${e.bucket}|${SSE_C}`,
-        severity: 'HIGH',
-        reason: `${principalLabel(e)} ${e.eventName === 'CopyObject' ? 'copied an object to' : 'wrote'} s3://${e.bucket}/${e.objectKey ?? ''} ${origin(e)} under a key it provided itself (SSE-C): S3 keeps no copy of that key, so only whoever holds it can read the object again, and no KMS key, key policy or decrypt record covers it.`,
-      };
-    }
-    const required = ctx.keyPolicy.requiredBucketKey(e.bucket);
-    if (required !== undefined) {
-      return { subject: `${e.bucket}|${e.principal.id}`, reason: `${principalLabel(e)} wrote s3://${e.bucket}/${e.objectKey ?? ''} with ${e.sseApplied} from ${e.sourceIp ?? 'an unknown address'}, but the configuration requires KMS key ${required} for bucket ${e.bucket}.` };
-    }
-    const coverage = ctx.bucketCoverage(e.bucket);
-    if (coverage === undefined || e.eventTimeMs < coverage.firstSeenMs + ctx.learningPeriodMs) return undefined;
-    const types = Object.keys(coverage.sse);
-    const writes = types.reduce((n, t) => n + (coverage.sse[t] ?? 0), 0) - 1; // this write is already counted
-    const kmsWrites = types.filter(isKmsSse).reduce((n, t) => n + (coverage.sse[t] ?? 0), 0);
-    if (writes < MIN_LEARNED_WRITES || kmsWrites / writes < MIN_KMS_SHARE) return undefined;
-    return {
-      subject: `${e.bucket}|${e.principal.id}`,
-      reason: `${principalLabel(e)} wrote s3://${e.bucket}/${e.objectKey ?? ''} with ${e.sseApplied} from ${e.sourceIp ?? 'an unknown address'}; ${kmsWrites} of the bucket's ${writes} earlier writes used SSE-KMS.`,
-    };
+    if (e.kind === 'kms') return detectS3MadeCall(e, ctx);
+    return e.kind === 's3' ? detectWrite(e, ctx) : undefined;
   },
 });
 
