@@ -5,12 +5,20 @@ import { BASE_TIME_MS, minutes, otherEvent } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
 import { origin, principalLabel } from './wording.ts';
 
-/** What a `PutBucketEncryption` request makes the bucket's default: its algorithm, and its key as the caller named it. */
+/**
+ * What a `PutBucketEncryption` request sets: the bucket's default algorithm and key as the caller named them, and
+ * the encryption types it blocks.
+ */
 export interface DefaultEncryption {
-  /** `AES256`, `aws:kms` or `aws:kms:dsse`, as the request spells it. */
-  readonly algorithm: string;
+  /** `AES256`, `aws:kms` or `aws:kms:dsse`, as the request spells it; absent when the rule sets no default. */
+  readonly algorithm: string | undefined;
   /** `KMSMasterKeyID`: a key ARN, key id, alias name or alias ARN; absent for SSE-KMS under the AWS-managed aws/s3 key. */
   readonly kmsKeyId: string | undefined;
+  /**
+   * `BlockedEncryptionTypes.EncryptionType`: `SSE-C` refuses writes under keys their writers keep, `NONE` allows them
+   * again (S3 blocks SSE-C on new buckets); absent when the rule does not say.
+   */
+  readonly blockedEncryptionTypes: readonly string[] | undefined;
 }
 
 const rulesOf = (configuration: JsonObject): readonly unknown[] => {
@@ -20,17 +28,26 @@ const rulesOf = (configuration: JsonObject): readonly unknown[] => {
   return Array.isArray(rules) ? rules : [rules];
 };
 
+/** An XML element's values as CloudTrail writes them: one as a string, several as a list. */
+const texts = (v: unknown): readonly string[] | undefined => {
+  const list = (Array.isArray(v) ? v : [v]).flatMap((t) => (typeof t === 'string' ? [t] : []));
+  return list.length > 0 ? list : undefined;
+};
+
 /**
- * The default encryption a `PutBucketEncryption` request sets, from its `ServerSideEncryptionConfiguration`; undefined
- * when the record does not say (CloudTrail left the body out, or it holds no rule with an algorithm).
+ * What a `PutBucketEncryption` request sets, from its `ServerSideEncryptionConfiguration`: its first rule with a
+ * default algorithm or blocked types. Undefined when the record does not say (CloudTrail left the body out, or it
+ * holds no such rule).
  */
 export const defaultEncryptionOf = (requestParameters: JsonObject | undefined): DefaultEncryption | undefined => {
   const configuration = obj(requestParameters?.['ServerSideEncryptionConfiguration']);
   if (configuration === undefined) return undefined;
   for (const r of rulesOf(configuration)) {
-    const byDefault = isObject(r) ? obj(r['ApplyServerSideEncryptionByDefault']) : undefined;
+    if (!isObject(r)) continue;
+    const byDefault = obj(r['ApplyServerSideEncryptionByDefault']);
     const algorithm = str(byDefault?.['SSEAlgorithm']);
-    if (algorithm !== undefined) return { algorithm, kmsKeyId: str(byDefault?.['KMSMasterKeyID']) };
+    const blockedEncryptionTypes = texts(obj(r['BlockedEncryptionTypes'])?.['EncryptionType']);
+    if (algorithm !== undefined || blockedEncryptionTypes !== undefined) return { algorithm, kmsKeyId: str(byDefault?.['KMSMasterKeyID']), blockedEncryptionTypes };
   }
   return undefined;
 };
@@ -84,14 +101,15 @@ const isRequiredKey = (required: string, key: NamedKey | undefined, ctx: RuleCon
   return key.arn === wanted.key || key.arn.endsWith(`/${wanted.key}`);
 };
 
-const describeDefault = (d: DefaultEncryption): string =>
-  d.algorithm.startsWith('aws:kms') ? `${d.algorithm === 'aws:kms:dsse' ? 'DSSE-KMS' : 'SSE-KMS'} with ${d.kmsKeyId ?? 'the AWS-managed key aws/s3'}` : d.algorithm === 'AES256' ? 'SSE-S3' : d.algorithm;
+const describeDefault = (algorithm: string, kmsKeyId: string | undefined): string =>
+  algorithm.startsWith('aws:kms') ? `${algorithm === 'aws:kms:dsse' ? 'DSSE-KMS' : 'SSE-KMS'} with ${kmsKeyId ?? 'the AWS-managed key aws/s3'}` : algorithm === 'AES256' ? 'SSE-S3' : algorithm;
 
 const detectDefaultSet = (e: OtherApiCall, bucket: string, ctx: RuleContext): DetectionDraft | undefined => {
   const set = defaultEncryptionOf(e.requestParameters);
   if (set === undefined) return undefined;
   const owner = e.recipientAccountId ?? e.principal.accountId;
-  const usesKms = set.algorithm.startsWith('aws:kms');
+  const { algorithm } = set;
+  const usesKms = algorithm?.startsWith('aws:kms') === true;
   const key = usesKms && set.kmsKeyId !== undefined ? namedKey(set.kmsKeyId, owner, e.region) : undefined;
   // The finding names a key by its ARN; an alias (whose key kdm cannot tell from the record) only in its reason.
   const findingKey = key?.kind === 'key' && key.arn !== undefined ? { arn: key.arn, ...(key.accountId !== undefined ? { accountId: key.accountId } : {}) } : undefined;
@@ -100,41 +118,51 @@ const detectDefaultSet = (e: OtherApiCall, bucket: string, ctx: RuleContext): De
     return {
       subject: `${bucket}|${set.kmsKeyId ?? ''}`,
       severity: 'HIGH',
-      reason: `${principalLabel(e)}, ${origin(e)}, set the default encryption of bucket ${bucket} to ${describeDefault(set)}, a key of account ${keyAccount}, which the configuration does not trust: every object written into ${bucket} without naming a key is now encrypted under a key that account controls, and can no longer be read once it takes the key away.`,
+      reason: `${principalLabel(e)}, ${origin(e)}, set the default encryption of bucket ${bucket} to ${describeDefault(algorithm ?? '', set.kmsKeyId)}, a key of account ${keyAccount}, which the configuration does not trust: every object written into ${bucket} without naming a key is now encrypted under a key that account controls, and can no longer be read once it takes the key away.`,
       bucket,
       ...(findingKey !== undefined ? { key: findingKey } : {}),
     };
   }
   const required = ctx.keyPolicy.requiredBucketKey(bucket);
-  if (required === undefined) return undefined;
-  if (usesKms && isRequiredKey(required, key, ctx) !== false) return undefined;
-  return {
-    subject: bucket,
-    reason: `${principalLabel(e)}, ${origin(e)}, set the default encryption of bucket ${bucket} to ${describeDefault(set)}, but the configuration requires KMS key ${required} for it: objects written without naming a key are no longer encrypted under it.`,
-    bucket,
-    ...(findingKey !== undefined ? { key: findingKey } : {}),
-  };
+  if (required !== undefined && algorithm !== undefined && (!usesKms || isRequiredKey(required, key, ctx) === false)) {
+    return {
+      subject: bucket,
+      reason: `${principalLabel(e)}, ${origin(e)}, set the default encryption of bucket ${bucket} to ${describeDefault(algorithm, set.kmsKeyId)}, but the configuration requires KMS key ${required} for it: objects written without naming a key are no longer encrypted under it.`,
+      bucket,
+      ...(findingKey !== undefined ? { key: findingKey } : {}),
+    };
+  }
+  if (set.blockedEncryptionTypes?.includes('NONE') === true) {
+    return {
+      subject: `${bucket}|SSE-C`,
+      reason: `${principalLabel(e)}, ${origin(e)}, allowed SSE-C again on bucket ${bucket} (blocked encryption types NONE): writers may now encrypt objects under keys they keep themselves, of which S3 keeps no copy, the way ransomware re-encrypts objects in place.`,
+      bucket,
+    };
+  }
+  return undefined;
 };
 
 export const rule = defineRule({
   id: 's3-bucket-default-key-changed',
   title: 'S3 Bucket Default Encryption Set Away From Its Key',
   description:
-    'A bucket\'s default encryption, which encrypts every object written without naming a key, was set to a KMS key of another account that the configuration does not trust (HIGH: ransomware makes a bucket encrypt under a key it controls, then takes the key away), or was set to anything but the KMS key the configuration requires for the bucket, or removed from such a bucket (which leaves SSE-S3).',
+    'A bucket\'s default encryption, which encrypts every object written without naming a key, was set to a KMS key of another account that the configuration does not trust (HIGH: ransomware makes a bucket encrypt under a key it controls, then takes the key away), or was set to anything but the KMS key the configuration requires for the bucket, or removed from such a bucket (which leaves SSE-S3), or the bucket was made to accept SSE-C again (blocked encryption types NONE), which ransomware uses to re-encrypt objects under keys it keeps.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: [
     'https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html',
     'https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html',
+    'https://docs.aws.amazon.com/AmazonS3/latest/API/API_BlockedEncryptionTypes.html',
     'https://attack.mitre.org/techniques/T1486/',
   ],
   falsePositives: [
     "A bucket deliberately moved to a key of another account of the organization: list the organization's accounts under trustedAccounts",
     'A planned change of a bucket\'s required key, made before the configuration was updated',
+    'An application that needs SSE-C on its bucket by design: suppress the rule for that bucket',
   ],
   tags: ['attack.impact', 'attack.t1486', 'attack.defense-evasion'],
   runbook:
-    'Set the bucket\'s default encryption back to its own key (aws s3api put-bucket-encryption) and find out who changed it, with which credentials, and from where. S3 does not check the key a default names, so look at what was written since: kdm history --key <the key\'s ARN> --group-by object lists the objects encrypted under it that the trail saw; copy them under a key of your own while the key still works. Allow s3:PutEncryptionConfiguration only to the roles that manage buckets.',
+    'Set the bucket\'s default encryption back to its own key (aws s3api put-bucket-encryption) and find out who changed it, with which credentials, and from where. S3 does not check the key a default names, so look at what was written since: kdm history --key <the key\'s ARN> --group-by object lists the objects encrypted under it that the trail saw; copy them under a key of your own while the key still works. Allow s3:PutEncryptionConfiguration only to the roles that manage buckets. For SSE-C allowed again: block it (blocked encryption types SSE-C) unless an application needs it, and look for writes under SSE-C since (s3-put-without-required-kms reports them).',
   findingTypes: ['TTPs/Impact', 'Software and Configuration Checks/AWS Security Best Practices'],
   selection: [{ eventSource: 's3.amazonaws.com', eventNames: ['PutBucketEncryption', 'DeleteBucketEncryption'] }],
   detect: (e, ctx) => {
@@ -198,5 +226,16 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'leaves an alias it cannot match to the required key ARN to the writes', events: [kmsDefault('alias/finance')], config: REQUIRES_OWN_KEY, expectFindings: 0 },
   { name: 'fires when the default encryption of a bucket that requires a key is removed', events: [otherEvent('s3.amazonaws.com', 'DeleteBucketEncryption', { requestParameters: { bucketName: 'finance', encryption: '' } })], config: REQUIRES_OWN_KEY, expectFindings: 1 },
   { name: 'stays silent when it is removed from a bucket that requires none', events: [otherEvent('s3.amazonaws.com', 'DeleteBucketEncryption', { requestParameters: { bucketName: 'finance', encryption: '' } })], expectFindings: 0 },
+  {
+    name: 'fires when a bucket is made to accept SSE-C again',
+    events: [setDefault({ SSEAlgorithm: 'AES256' }), otherEvent('s3.amazonaws.com', 'PutBucketEncryption', { requestParameters: { bucketName: 'finance', ServerSideEncryptionConfiguration: { Rule: { BlockedEncryptionTypes: { EncryptionType: 'NONE' } } } } })],
+    expectFindings: 1,
+    expectSeverity: 'MEDIUM',
+  },
+  {
+    name: 'stays silent when SSE-C is blocked',
+    events: [otherEvent('s3.amazonaws.com', 'PutBucketEncryption', { requestParameters: { bucketName: 'finance', ServerSideEncryptionConfiguration: { Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BlockedEncryptionTypes: { EncryptionType: ['SSE-C'] } } } } })],
+    expectFindings: 0,
+  },
   { name: 'stays silent for a record whose request body CloudTrail left out', events: [otherEvent('s3.amazonaws.com', 'PutBucketEncryption', { requestParameters: { bucketName: 'finance' } })], config: REQUIRES_OWN_KEY, expectFindings: 0 },
 ];
