@@ -278,9 +278,10 @@ if (options.anomalies) {
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
   for (let i = 0; i < perKind; i++) {
     const at = (kind: number) => detectFrom + Math.floor(((i * 13 + kind) / (perKind * 13 + 13)) * detectSpan);
-    const add = (rule: string, description: string, recs: Record<string, unknown>[], alsoRules: string[] = []) => {
+    /** Labels the records; `kind` tells apart the anomalies of one rule (its id `<rule>/<kind>#<instance>`). */
+    const add = (rule: string, description: string, recs: Record<string, unknown>[], alsoRules: string[] = [], kind?: string) => {
       out.push(...recs);
-      labels.push({ id: `${rule}#${i}`, rule, alsoRules, description, eventIds: recs.map((x) => x['eventID'] as string), timeMs: Date.parse(recs[0]?.['eventTime'] as string) });
+      labels.push({ id: `${rule}${kind !== undefined ? `/${kind}` : ''}#${i}`, rule, alsoRules, description, eventIds: recs.map((x) => x['eventID'] as string), timeMs: Date.parse(recs[0]?.['eventTime'] as string) });
     };
     const intruder: Actor = { role: `Intruder${i}`, account: SIM_ACCOUNTS.data, sessions: ['x'], ip: `198.51.100.${100 + i}`, userAgent: 'python-requests/2.31' };
     add('kms-unusual-principal', 'a role never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(0), actor: intruder, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })]);
@@ -339,6 +340,16 @@ if (options.anomalies) {
       },
     });
     add('s3-bucket-default-key-changed', 'a bucket\'s default encryption is set to a key of an outside account', [locker]);
+    // A principal of an outside account writes into the bucket under its own key: the owner's trail has only the data event.
+    const uploader: Actor = { role: 'ExternalUploader', account: SIM_ACCOUNTS.outsider, sessions: [`up-${i}`], ip: `192.0.2.${60 + i}`, userAgent: 'aws-sdk-go-v2/1.30.0' };
+    const foreignPut = late.s3({ name: 'PutObject', atMs: at(12) + 270_000, actor: uploader, session: `up-${i}`, bucket: SIM_BUCKETS.reports, key: `inbound/drop-${i}.csv`, bytes: 40_000, sse: 'SSE_KMS', kmsKey: lockerKey });
+    add('s3-put-without-required-kms', 'a principal of an outside account writes into the bucket under its own key', [foreignPut], [], 'foreign-writer');
+    // An object copied in place under a key its writer provided (SSE-C), the way ransomware takes objects hostage.
+    const hostage = late.s3({ name: 'CopyObject', atMs: at(12) + 360_000, actor: intruder, session: 'x', bucket: SIM_BUCKETS.reports, key: objectKeys[i] ?? `finance/2026/x-${i}.pdf`, bytes: 0, sse: 'SSE_C' });
+    const hostageRequest = hostage['requestParameters'] as Record<string, unknown>;
+    hostageRequest['x-amz-copy-source'] = `${SIM_BUCKETS.reports}/${objectKeys[i] ?? `finance/2026/x-${i}.pdf`}`;
+    hostageRequest['x-amz-server-side-encryption-customer-algorithm'] = 'AES256';
+    add('s3-put-without-required-kms', 'an object is copied in place under a key its writer provided (SSE-C)', [hostage], [], 'sse-c');
   }
 }
 

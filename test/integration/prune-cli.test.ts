@@ -41,7 +41,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 147 ledger rows, 1,604 object records and 34 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 147 ledger rows, 1,604 object records and 38 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -51,11 +51,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 147 ledger rows, 1,604 object records and 34 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 147 ledger rows, 1,604 object records and 38 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 147, objects: (before['objects'] ?? 0) - 1_604, findings: (before['findings'] ?? 0) - 34 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 147, objects: (before['objects'] ?? 0) - 1_604, findings: (before['findings'] ?? 0) - 38 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
