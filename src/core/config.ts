@@ -61,30 +61,33 @@ export interface ConfigFile {
   readonly privacy?: { readonly hashEncryptionContext?: boolean };
 }
 
-
 const keyIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
 
-/** True when a key config names this key (by exact ARN, key id, or alias; with `*` wildcards). */
-export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: string | undefined, facts?: KeyFacts): boolean => {
-  if (sel.tag !== undefined && facts !== undefined) {
-    const tags = facts.tags;
-    const pairs = Object.entries(sel.tag);
-    if (pairs.length > 0 && pairs.every(([name, value]) => Object.prototype.hasOwnProperty.call(tags, name) && compileGlob(value).test(tags[name] ?? ''))) return true;
-  }
-  if (sel.alias !== undefined && facts !== undefined) {
-    const wanted = compileGlob(sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`);
-    if (facts.aliases.some((a) => wanted.test(a))) return true;
-  }
-  if (sel.arn !== undefined) {
-    const pattern = compileGlob(sel.arn);
-    if (pattern.test(keyArn) || pattern.test(keyIdOf(keyArn))) return true;
-  }
-  if (sel.alias !== undefined && alias !== undefined) {
-    const wanted = sel.alias.startsWith('alias/') ? sel.alias : `alias/${sel.alias}`;
-    if (compileGlob(wanted).test(alias)) return true;
-  }
-  return false;
+/** `alias/<name>` for a selector's alias, which may leave out the prefix. */
+const aliasPattern = (alias: string): string => (alias.startsWith('alias/') ? alias : `alias/${alias}`);
+
+/**
+ * A key selector with its patterns compiled once: the key policy asks it for every KMS call its rules weigh.
+ * True when it names the key (by ARN, key id, alias, or tags KMS reported; with `*` wildcards).
+ */
+const compileKeySelector = (sel: KeySelector): ((keyArn: string, alias: string | undefined, facts?: KeyFacts) => boolean) => {
+  const tagPatterns = sel.tag !== undefined ? Object.entries(sel.tag).map(([name, value]) => [name, compileGlob(value)] as const) : undefined;
+  const aliasGlob = sel.alias !== undefined ? compileGlob(aliasPattern(sel.alias)) : undefined;
+  const arnGlob = sel.arn !== undefined ? compileGlob(sel.arn) : undefined;
+  return (keyArn, alias, facts) => {
+    if (tagPatterns !== undefined && facts !== undefined && tagPatterns.length > 0) {
+      const tags = facts.tags;
+      if (tagPatterns.every(([name, pattern]) => Object.prototype.hasOwnProperty.call(tags, name) && pattern.test(tags[name] ?? ''))) return true;
+    }
+    if (aliasGlob !== undefined && facts !== undefined && facts.aliases.some((a) => aliasGlob.test(a))) return true;
+    if (arnGlob !== undefined && (arnGlob.test(keyArn) || arnGlob.test(keyIdOf(keyArn)))) return true;
+    return aliasGlob !== undefined && alias !== undefined && aliasGlob.test(alias);
+  };
 };
+
+/** True when a key config names this key (by exact ARN, key id, or alias; with `*` wildcards). */
+export const keySelectorMatches = (sel: KeySelector, keyArn: string, alias: string | undefined, facts?: KeyFacts): boolean =>
+  compileKeySelector(sel)(keyArn, alias, facts);
 
 /** End of the given day in UTC for `YYYY-MM-DD`, else the instant given; undefined for a day not on the calendar. */
 export const parseExpiryMs = (text: string): number | undefined => {
@@ -100,6 +103,7 @@ export const parseExpiryMs = (text: string): number | undefined => {
 const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const keys = (file.keys ?? []).map((k) => ({
     ...k,
+    matches: compileKeySelector(k),
     principalPatterns: k.allowedPrincipals?.map(compileGlob),
   }));
   const trusted = new Set(file.trustedAccounts ?? []);
@@ -109,7 +113,7 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const bucketKeyPatterns = bucketsWithKey.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), key: b.key }));
   const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
   const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
-    const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => keySelectorMatches(k, keyArn, alias, facts?.(keyArn)));
+    const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => k.matches(keyArn, alias, facts?.(keyArn)));
     return {
       isSensitiveKey: (keyArn, alias) => configsFor(keyArn, alias).some((k) => k.sensitive === true),
       isPrincipalAllowed: (keyArn, alias, principalId) => {
