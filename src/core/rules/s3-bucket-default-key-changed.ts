@@ -3,6 +3,7 @@ import { BARE_KEY_ID, KMS_KEY_OR_ALIAS_ARN, partitionOfRegion } from '../events/
 import type { OtherApiCall } from '../events/types.ts';
 import { BASE_TIME_MS, minutes, otherEvent } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
+import { requiredKeyOf } from './required-key.ts';
 import { origin, principalLabel } from './wording.ts';
 
 /**
@@ -71,14 +72,6 @@ const namedKey = (kmsKeyId: string, owner: string | undefined, region: string): 
   if (kmsKeyId.startsWith('alias/')) return { kind: 'alias', alias: kmsKeyId, accountId: owner };
   const inOwnerAccount = BARE_KEY_ID.test(kmsKeyId) && owner !== undefined ? `arn:${partitionOfRegion(region)}:kms:${region}:${owner}:key/${kmsKeyId}` : undefined;
   return { kind: 'key', arn: inOwnerAccount, accountId: owner };
-};
-
-/** The configuration's required key (a key ARN, key id, alias name or alias ARN) as a key or an alias name. */
-const requiredKeyOf = (required: string): { readonly key: string } | { readonly alias: string } => {
-  const arn = KMS_KEY_OR_ALIAS_ARN.exec(required);
-  if (arn !== null) return arn[2] === 'key' ? { key: required } : { alias: `alias/${arn[3] ?? ''}` };
-  if (BARE_KEY_ID.test(required)) return { key: required };
-  return { alias: required.startsWith('alias/') ? required : `alias/${required}` };
 };
 
 /**

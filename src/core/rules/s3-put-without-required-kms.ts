@@ -3,6 +3,7 @@ import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
 import { KMS_KEY_OR_ALIAS_ARN, s3AccessKeyArnOf, s3AccessKeyOf } from '../events/normalize.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
+import { keyMatchesRequired } from './required-key.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const isKmsSse = (sse: string): boolean => sse.includes('KMS');
@@ -11,13 +12,6 @@ const SSE_C = 'SSE_C';
 /** A bucket with at least this many earlier writes, nearly all SSE-KMS, is a KMS bucket. */
 const MIN_LEARNED_WRITES = 5;
 const MIN_KMS_SHARE = 0.95;
-
-/** Does the configured key (ARN, key id or alias) name this key? */
-export const keyMatchesRequired = (required: string, keyArn: string | undefined, alias: string | undefined): boolean => {
-  if (keyArn !== undefined && (keyArn === required || keyArn.endsWith(`/${required}`))) return true;
-  const wanted = required.startsWith('alias/') ? required : required.startsWith('arn:') ? undefined : `alias/${required}`;
-  return wanted !== undefined && alias === wanted;
-};
 
 /**
  * The accounts of an S3-made call's writer and key when the key is another account's, untrusted, and new to the
@@ -196,6 +190,12 @@ export const cases = (): readonly RuleCase[] => [
     name: 'stays silent when S3 used the required key',
     events: [kmsEvent({ eventName: 'GenerateDataKey', keyId: 'alias/finance', s3Arn: 'arn:aws:s3:::finance/f.csv' })],
     config: { buckets: [{ name: 'finance', requiredKmsKey: 'alias/finance' }] },
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent when S3 used the required key, required by its alias ARN',
+    events: [kmsEvent({ eventName: 'GenerateDataKey', keyId: 'alias/finance', s3Arn: 'arn:aws:s3:::finance/f.csv' })],
+    config: { buckets: [{ name: 'finance', requiredKmsKey: `arn:aws:kms:us-east-1:${ACCOUNT}:alias/finance` }] },
     expectFindings: 0,
   },
   {
