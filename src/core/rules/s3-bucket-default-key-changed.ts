@@ -3,7 +3,7 @@ import { BARE_KEY_ID, KMS_KEY_OR_ALIAS_ARN, partitionOfRegion } from '../events/
 import type { OtherApiCall } from '../events/types.ts';
 import { BASE_TIME_MS, minutes, otherEvent } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
-import { requiredKeyOf } from './required-key.ts';
+import { keyMatchesRequired, requiredKeyOf } from './required-key.ts';
 import { origin, principalLabel } from './wording.ts';
 
 /**
@@ -90,8 +90,7 @@ const isRequiredKey = (required: string, key: NamedKey | undefined, ctx: RuleCon
     const requiredAlias = wanted.key.startsWith('arn:') ? ctx.aliasOf(wanted.key) : undefined;
     return requiredAlias === undefined ? undefined : requiredAlias === key.alias;
   }
-  if (key.arn === undefined) return undefined;
-  return key.arn === wanted.key || key.arn.endsWith(`/${wanted.key}`);
+  return key.arn === undefined ? undefined : keyMatchesRequired(required, key.arn, undefined);
 };
 
 const describeDefault = (algorithm: string, kmsKeyId: string | undefined): string =>
