@@ -188,4 +188,28 @@ const lakeRecords = [
     requestParameters: { sourceKeyId: KEY_ARN, destinationKeyId: KEY_ARN, sourceEncryptionContext: { app: 'payments', env: 'prod' }, destinationEncryptionContext: { app: 'payments', env: 'prod' }, sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } }),
 ];
 write('lake-export/kms-records.jsonl', `${lakeRecords.map((r) => JSON.stringify(r)).join('\n')}\n`);
+
+// --- later that day, ransomware turns the bucket's default encryption against its owner -------------------
+// (made last, so the records above keep their ids). The sandbox session sets the reports bucket's default to a
+// key of an account nobody here trusts; S3 does not check the key a default names. The ETL's next write names
+// no key, so S3 encrypts it under that key: its GenerateDataKey reaches this trail as the caller's copy of a
+// cross-account call, and the data event's response names the key.
+const ATTACKER_ACCOUNT = '777788889999';
+const ATTACKER_KEY_ARN = `arn:aws:kms:${REGION}:${ATTACKER_ACCOUNT}:key/4d5e6f70-8192-4a3b-9c4d-5e6f70819201`;
+const hostageKey = 'q4/forecast-v2.xlsx';
+const ransomware = [
+  s3({ name: 'PutBucketEncryption', time: t(12, 40, 0), identity: role('ContractorSandbox', 'bob'), bucket: REPORTS_BUCKET, key: undefined, sourceIp: '198.51.100.23',
+    userAgent: '[Boto3/1.34.100 md/Botocore#1.34.100 ua/2.0 os/linux]',
+    requestParameters: { encryption: '', ServerSideEncryptionConfiguration: { xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/',
+      Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: ATTACKER_KEY_ARN }, BucketKeyEnabled: false } } },
+    resources: [{ accountId: DATA_ACCOUNT, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${REPORTS_BUCKET}` }],
+    managementEvent: true, eventCategory: 'Management' }),
+  kms({ name: 'GenerateDataKey', time: t(12, 45, 10), identity: { ...etl, invokedBy: 'AWS Internal' }, resources: kmsKeyResource(ATTACKER_KEY_ARN),
+    requestParameters: { keyId: ATTACKER_KEY_ARN, keySpec: 'AES_256', encryptionContext: { 'aws:s3:arn': `arn:aws:s3:::${REPORTS_BUCKET}/${hostageKey}` } },
+    sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead1' }),
+  s3({ name: 'PutObject', time: t(12, 45, 10), identity: etl, bucket: REPORTS_BUCKET, key: hostageKey, sourceIp: '10.20.30.40', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718',
+    responseElements: { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': ATTACKER_KEY_ARN },
+    additional: { bytesTransferredIn: 51877, SSEApplied: 'Default_SSE_KMS' } }),
+];
+write(trailPath(DATA_ACCOUNT, '20261001T1250Z_e5f6a7b8c9d0e1f2'), gz({ Records: ransomware }));
 console.log(`wrote sample events under ${OUT}/`);

@@ -15,7 +15,7 @@ interface SummaryJson {
   events: { kms: number; s3: number; other: number };
   kms: { byOperation: Record<string, number> };
   keys: { key: string; alias: string | null; calls: number; s3Made: number; direct: number; distinctPrincipals: number }[];
-  findings: { total: number; byRule: Record<string, number> };
+  findings: { total: number; byRule: Record<string, number>; bySeverity: Record<string, number> };
 }
 
 const summaryOf = (stdout: string): SummaryJson => JSON.parse(stdout) as SummaryJson;
@@ -26,21 +26,27 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
 
     expect(run.status).toBe(0);
     const s = summaryOf(run.stdout);
-    expect(s.records).toMatchObject({ read: 22, processed: 19, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
+    expect(s.records).toMatchObject({ read: 25, processed: 22, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
     expect(s.records.processed + s.records.skipped + s.records.failed).toBe(s.records.read);
-    expect(s.files).toEqual({ read: 9, failed: 0, skipped: 1 });
-    expect(s.events).toMatchObject({ kms: 14, s3: 5, other: 0 });
-    expect(s.kms.byOperation).toEqual({ Decrypt: 9, GenerateDataKey: 3, Encrypt: 1, ReEncrypt: 1 });
+    expect(s.files).toEqual({ read: 10, failed: 0, skipped: 1 });
+    expect(s.events).toMatchObject({ kms: 15, s3: 6, other: 1 });
+    expect(s.kms.byOperation).toEqual({ Decrypt: 9, GenerateDataKey: 4, Encrypt: 1, ReEncrypt: 1 });
     const key = s.keys.find((k) => k.key.endsWith('key/1234abcd-12ab-34cd-56ef-1234567890ab'));
     expect(key).toMatchObject({ alias: 'alias/app-data', calls: 13, s3Made: 4, direct: 9 });
     expect(run.stderr).toMatch(/skipped: .*CloudTrail-Digest.*digest file/);
+    // What the sample day is made to show, the ransomware's default key and the write it took hostage among it.
+    expect(s.findings).toMatchObject({
+      total: 5,
+      byRule: { 'kms-root-usage': 1, 'kms-s3-data-key-direct-decrypt': 1, 'kms-throttled': 1, 's3-bucket-default-key-changed': 1, 's3-put-without-required-kms': 1 },
+      bySeverity: { HIGH: 4, LOW: 1 },
+    });
   });
 
   it('prints a readable table by default', () => {
     const run = runKdm(['replay', 'events/']);
 
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('Records   processed 19, skipped 3 (duplicate 2, insight-event 1), failed 0');
+    expect(run.stdout).toContain('Records   processed 22, skipped 3 (duplicate 2, insight-event 1), failed 0');
     expect(run.stdout).toMatch(/KEY\s+ALIAS\s+CALLS\s+S3-MADE\s+DIRECT/);
     expect(run.stdout).toContain('arn:aws:iam::111122223333:role/PaymentsApp');
   });
@@ -74,6 +80,9 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
     expect(lines.length).toBe(summaryOf(run.stdout).findings.total + 0);
     for (const line of lines) expect(JSON.parse(line)).toHaveProperty(['ProductFields', 'kdm/RuleId']);
+    const hostage = lines.map((l) => JSON.parse(l) as { Description: string; ProductFields: Record<string, string> }).find((f) => f.ProductFields['kdm/RuleId'] === 's3-put-without-required-kms');
+    // The KMS call S3 made, matched to its PutObject: the object is named once, with its request.
+    expect(hostage?.Description).toMatch(/^arn:aws:iam::111122223333:role\/ReportEtl \(session etl-run-20261001\) of account 111122223333 wrote an object through S3 PutObject of s3:\/\/example-finance-reports\/q4\/forecast-v2\.xlsx from 10\.20\.30\.40 via vpce-0a1b2c3d4e5f60718 in us-east-1, and S3 encrypted it under key arn:aws:kms:us-east-1:777788889999:key\/4d5e6f70-8192-4a3b-9c4d-5e6f70819201 of account 777788889999/);
   });
 });
 

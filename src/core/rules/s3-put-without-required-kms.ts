@@ -81,7 +81,8 @@ const detectS3MadeCall = (e: KmsCall, ctx: RuleContext): DetectionDraft | undefi
     return {
       subject: `${bucket}|${e.keyArn ?? ''}`,
       severity: 'HIGH',
-      reason: `${principalLabel(e)} of account ${foreign.writer} wrote ${e.s3Arn} ${origin(e)}, and S3 encrypted it under key ${keyLabel(e)} of account ${foreign.owner}, which the configuration does not trust and account ${foreign.writer} had not been using: whoever controls that key decides whether the object can be read again.`,
+      // Correlated, `origin` names the object with its request.
+      reason: `${principalLabel(e)} of account ${foreign.writer} wrote ${e.s3Request !== undefined ? 'an object' : e.s3Arn} ${origin(e)}, and S3 encrypted it under key ${keyLabel(e)} of account ${foreign.owner}, which the configuration does not trust and account ${foreign.writer} had not been using: whoever controls that key decides whether the object can be read again.`,
     };
   }
   const required = ctx.keyPolicy.requiredBucketKey(bucket);
