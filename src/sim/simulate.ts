@@ -91,6 +91,13 @@ const roleIdentity = (a: Actor, session: string, invokedBy?: string): Record<str
   ...(invokedBy !== undefined ? { invokedBy } : {}),
 });
 
+/** A write's response elements as S3 logs them: the encryption it applied and, for SSE-KMS, the key's ARN. */
+const writeResponse = (sse: string | undefined, kmsKey: string | undefined): Record<string, string> | null => {
+  if (sse === undefined) return null;
+  if (sse.includes('KMS')) return { 'x-amz-server-side-encryption': 'aws:kms', ...(kmsKey !== undefined ? { 'x-amz-server-side-encryption-aws-kms-key-id': kmsKey } : {}) };
+  return sse.includes('SSE_S3') ? { 'x-amz-server-side-encryption': 'AES256' } : null;
+};
+
 const ACTORS = {
   payments: { role: 'PaymentsApp', account: SIM_ACCOUNTS.data, sessions: ['i-0a1', 'i-0a2', 'i-0a3', 'i-0a4'], ip: '10.20.31.12', userAgent: 'aws-sdk-java/2.25.11 Linux/6.1' },
   billing: { role: 'BillingApp', account: SIM_ACCOUNTS.data, sessions: ['task-1', 'task-2'], ip: '10.20.32.40', userAgent: 'aws-sdk-go-v2/1.30.0' },
@@ -170,7 +177,7 @@ class Builder {
       sourceIPAddress: o.actor.ip,
       userAgent: `[${o.actor.userAgent}]`,
       requestParameters: rp,
-      responseElements: put ? { 'x-amz-server-side-encryption': 'aws:kms' } : null,
+      responseElements: put ? writeResponse(o.sse, o.kmsKey) : null,
       additionalEventData: { SignatureVersion: 'SigV4', CipherSuite: 'TLS_AES_128_GCM_SHA256', bytesTransferredIn: put ? o.bytes : 0, bytesTransferredOut: put ? 0 : o.bytes, AuthenticationMethod: 'AuthHeader', ...(o.sse !== undefined ? { SSEApplied: o.sse } : {}) },
       requestID: this.id().slice(0, 16).toUpperCase(),
       eventID: this.id(),
