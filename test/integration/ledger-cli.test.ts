@@ -684,6 +684,13 @@ describe('kdm history', () => {
     for (const r of late) expect(Date.parse(r.last_seen)).toBeGreaterThanOrEqual(Date.parse('2026-10-01T12:00:00Z'));
   });
 
+  it('lists, by the command the runbook of s3-put-without-required-kms gives, the object the sample day\'s ransomware had S3 encrypt under its key', () => {
+    const outsiderKey = 'arn:aws:kms:us-east-1:777788889999:key/4d5e6f70-8192-4a3b-9c4d-5e6f70819201';
+    const hostages = json<{ bucket: string; object_key: string; calls: number; source_ips: string[] }[]>(['history', '--db', db, '--key', outsiderKey, '--group-by', 'object', '--format', 'json']);
+
+    expect(hostages).toEqual([expect.objectContaining({ bucket: 'example-finance-reports', object_key: 'q4/forecast-v2.xlsx', calls: 1, source_ips: ['10.20.30.40'] })]);
+  });
+
   it('selects object records by the account their principal names, not by the account id appearing anywhere in it', () => {
     // Both roles open objects of one bucket; the first is named after the account of the second.
     const dir = join(work, 'accounts');
