@@ -155,6 +155,8 @@ export const mergeDetection = (existing: FindingRecord | undefined, d: Detection
   const e = d.event;
   const s3EventId = e.kind === 'kms' ? e.s3Request?.eventId : undefined;
   const known = new Set(existing?.eventIds);
+  // A KMS call S3 made for a request whose data event the finding already counts is that same read or write.
+  const sameRequest = s3EventId !== undefined && known.has(s3EventId);
   const fresh: string[] = [];
   for (const id of [e.eventId, ...(s3EventId !== undefined ? [s3EventId] : []), ...(d.relatedEventIds ?? [])]) {
     if (id === '' || known.has(id)) continue;
@@ -169,7 +171,7 @@ export const mergeDetection = (existing: FindingRecord | undefined, d: Detection
       : severityRank(d.severity) > severityRank(existing.severity)
         ? toldBy(d, existing)
         : { ...existing, eventIds: [...existing.eventIds] };
-  f.eventCount += d.eventCount ?? 1;
+  if (!sameRequest) f.eventCount += d.eventCount ?? 1;
   for (const id of fresh) if (f.eventIds.length < MAX_EVIDENCE_IDS) f.eventIds.push(id);
   f.firstSeenMs = Math.min(f.firstSeenMs, d.firstSeenMs ?? e.eventTimeMs);
   f.lastSeenMs = Math.max(f.lastSeenMs, e.eventTimeMs);

@@ -5,7 +5,8 @@ import { toOcsf } from '#core/findings/ocsf.ts';
 import { runRuleCase } from '#core/rules/run-cases.ts';
 import type { Detection } from '#core/rules/define-rule.ts';
 import { ruleById } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, kmsEvent, minutes, otherEvent } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, kmsEvent, minutes, otherEvent, s3Event } from '#core/testing/builders.ts';
+import { withCorrelation } from '#core/correlation/correlate.ts';
 
 const detection = (atMs: number, eventId?: string): Detection => ({
   ruleId: 'kms-unusual-principal',
@@ -65,6 +66,22 @@ describe('finding aggregation', () => {
 
     const later = mergeDetection(escalated, detection(BASE_TIME_MS + minutes(9), 'third'), 3_000);
     expect(later).toMatchObject({ severity: 'HIGH', reason: high.reason, eventCount: 3, network: { sourceIp: '203.0.113.5' } });
+  });
+
+  it('counts a write once, whether its data event or the KMS call S3 made for it is detected first', () => {
+    const write = s3Event({ eventName: 'PutObject', eventId: 'put-1', atMs: BASE_TIME_MS, bucket: 'finance', key: 'q4/x.csv' });
+    const call = withCorrelation(kmsEvent({ eventId: 'gdk-1', atMs: BASE_TIME_MS, eventName: 'GenerateDataKey', s3Arn: 'arn:aws:s3:::finance/q4/x.csv' }), 'object', {
+      operation: 'PutObject', eventId: 'put-1', eventTimeMs: BASE_TIME_MS, bucket: 'finance', objectKey: 'q4/x.csv',
+    });
+    const of = (event: Detection['event']): Detection => ({ ruleId: 's3-put-without-required-kms', severity: 'HIGH', subject: 'finance|key', aggregationWindowMs: 24 * 3_600_000, reason: 'r', event });
+
+    const dataEventFirst = mergeDetection(mergeDetection(undefined, of(write), 1_000), of(call), 2_000);
+    const callFirst = mergeDetection(mergeDetection(undefined, of(call), 1_000), of(write), 2_000);
+    const nextWrite = mergeDetection(dataEventFirst, of(s3Event({ eventName: 'PutObject', eventId: 'put-2', atMs: BASE_TIME_MS + 1, bucket: 'finance', key: 'q4/y.csv' })), 3_000);
+
+    expect(dataEventFirst).toMatchObject({ eventCount: 1, eventIds: ['put-1', 'gdk-1'], updatedAtMs: 2_000 });
+    expect(callFirst).toMatchObject({ eventCount: 1, eventIds: ['gdk-1', 'put-1'], updatedAtMs: 1_000 });
+    expect(nextWrite).toMatchObject({ eventCount: 2, eventIds: ['put-1', 'gdk-1', 'put-2'] });
   });
 
   it('changes nothing when the same evidence is merged again (a replayed delivery)', () => {
