@@ -243,6 +243,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         if (keyArn !== undefined) keys.add(stateKey.keyBaseline(keyArn));
       }
       for (const { rule, settings: s } of rulesFor(e)) {
+        if (rule.keyBaselinesRead !== undefined) for (const keyArn of rule.keyBaselinesRead(e)) keys.add(stateKey.keyBaseline(keyArn));
         const group = rule.windowGroup?.(e);
         if (group !== undefined) {
           // The window and the previous one, as the rule's context reads them (countInWindow, windowEvidence).

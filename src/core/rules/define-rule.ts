@@ -165,6 +165,11 @@ export interface Rule<E extends MonitorEvent = MonitorEvent> extends RuleMetadat
   readonly defaults?: { readonly threshold?: number; readonly windowMinutes?: number };
   /** For window rules: the group an event counts in (e.g. its principal), so state can be planned per batch. */
   readonly windowGroup?: (event: E) => string | undefined;
+  /**
+   * Key ARNs whose baselines `detect` reads for the event besides those the engine plans for every event (a KMS
+   * call's key, the key an S3 write names), so state can be planned per batch.
+   */
+  readonly keyBaselinesRead?: (event: E) => readonly string[];
   /** Decides on one event. Pure: everything it needs comes through `ctx`. */
   readonly detect: (event: E, ctx: RuleContext) => DetectionDraft | undefined;
 }
@@ -191,6 +196,7 @@ export const defineRule = <S extends SelectedEventSource>(
     readonly selection: readonly (RuleSelection & { readonly eventSource: S })[];
     readonly defaults?: { readonly threshold?: number; readonly windowMinutes?: number };
     readonly windowGroup?: (event: EventOf<S>) => string | undefined;
+    readonly keyBaselinesRead?: (event: EventOf<S>) => readonly string[];
     readonly detect: (event: EventOf<S>, ctx: RuleContext) => DetectionDraft | undefined;
   },
 ): Rule => {

@@ -1,8 +1,9 @@
 import { isObject, obj, str, type JsonObject } from '../events/fields.ts';
 import { BARE_KEY_ID, KMS_KEY_OR_ALIAS_ARN, partitionOfRegion } from '../events/normalize.ts';
 import type { OtherApiCall } from '../events/types.ts';
-import { BASE_TIME_MS, minutes, otherEvent } from '../testing/builders.ts';
+import { BASE_TIME_MS, hours, kmsEvent, minutes, otherEvent } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
+import { accountUsedKeyForLearningPeriod } from './learned-key-use.ts';
 import { keyMatchesRequired, requiredKeyOf } from './required-key.ts';
 import { origin, principalLabel } from './wording.ts';
 
@@ -96,21 +97,39 @@ const isRequiredKey = (required: string, key: NamedKey | undefined, ctx: RuleCon
 const describeDefault = (algorithm: string, kmsKeyId: string | undefined): string =>
   algorithm.startsWith('aws:kms') ? `${algorithm === 'aws:kms:dsse' ? 'DSSE-KMS' : 'SSE-KMS'} with ${kmsKeyId ?? 'the AWS-managed key aws/s3'}` : algorithm === 'AES256' ? 'SSE-S3' : algorithm;
 
+/** The bucket's owner: the account whose trail recorded the call. */
+const ownerOf = (e: OtherApiCall): string | undefined => e.recipientAccountId ?? e.principal.accountId;
+
+/** The key a default sets, as it names it; undefined for a default that is not SSE-KMS, or SSE-KMS under aws/s3. */
+const defaultKeyOf = (e: OtherApiCall, set: DefaultEncryption): NamedKey | undefined =>
+  set.algorithm?.startsWith('aws:kms') === true && set.kmsKeyId !== undefined ? namedKey(set.kmsKeyId, ownerOf(e), e.region) : undefined;
+
+/** The ARN of the key a `PutBucketEncryption` sets, where it names one: the rule weighs its baseline. */
+const defaultKeyArnOf = (e: OtherApiCall): string | undefined => {
+  if (e.eventName !== 'PutBucketEncryption' || e.errorCode !== undefined) return undefined;
+  const set = defaultEncryptionOf(e.requestParameters);
+  const key = set === undefined ? undefined : defaultKeyOf(e, set);
+  return key?.kind === 'key' ? key.arn : undefined;
+};
+
 const detectDefaultSet = (e: OtherApiCall, bucket: string, ctx: RuleContext): DetectionDraft | undefined => {
   const set = defaultEncryptionOf(e.requestParameters);
   if (set === undefined) return undefined;
-  const owner = e.recipientAccountId ?? e.principal.accountId;
+  const owner = ownerOf(e);
   const { algorithm } = set;
   const usesKms = algorithm?.startsWith('aws:kms') === true;
-  const key = usesKms && set.kmsKeyId !== undefined ? namedKey(set.kmsKeyId, owner, e.region) : undefined;
+  const key = defaultKeyOf(e, set);
   // The finding names a key by its ARN; an alias (whose key kdm cannot tell from the record) only in its reason.
   const findingKey = key?.kind === 'key' && key.arn !== undefined ? { arn: key.arn, ...(key.accountId !== undefined ? { accountId: key.accountId } : {}) } : undefined;
   const keyAccount = key?.accountId;
-  if (keyAccount !== undefined && owner !== undefined && keyAccount !== owner && !ctx.keyPolicy.isAccountTrusted(keyAccount)) {
+  // A key of another account that the owner's account had been using for a learning period is an arrangement
+  // (a key account of the organization), learned as s3-put-without-required-kms learns writes under it.
+  const learned = owner !== undefined && findingKey !== undefined && accountUsedKeyForLearningPeriod(findingKey.arn, owner, e.eventTimeMs, ctx);
+  if (keyAccount !== undefined && owner !== undefined && keyAccount !== owner && !ctx.keyPolicy.isAccountTrusted(keyAccount) && !learned) {
     return {
       subject: `${bucket}|${set.kmsKeyId ?? ''}`,
       severity: 'HIGH',
-      reason: `${principalLabel(e)}, ${origin(e)}, set the default encryption of bucket ${bucket} to ${describeDefault(algorithm ?? '', set.kmsKeyId)}, a key of account ${keyAccount}, which the configuration does not trust: every object written into ${bucket} without naming a key is now encrypted under a key that account controls, and can no longer be read once it takes the key away.`,
+      reason: `${principalLabel(e)}, ${origin(e)}, set the default encryption of bucket ${bucket} to ${describeDefault(algorithm ?? '', set.kmsKeyId)}, a key of account ${keyAccount}, which the configuration does not trust and account ${owner} had not been using: every object written into ${bucket} without naming a key is now encrypted under a key that account controls, and can no longer be read once it takes the key away.`,
       bucket,
       ...(findingKey !== undefined ? { key: findingKey } : {}),
     };
@@ -138,7 +157,7 @@ export const rule = defineRule({
   id: 's3-bucket-default-key-changed',
   title: 'S3 Bucket Default Encryption Set Away From Its Key',
   description:
-    'A bucket\'s default encryption, which encrypts every object written without naming a key, was set to a KMS key of another account that the configuration does not trust (HIGH: ransomware makes a bucket encrypt under a key it controls, then takes the key away), or was set to anything but the KMS key the configuration requires for the bucket, or removed from such a bucket (which leaves SSE-S3), or the bucket was made to accept SSE-C again (blocked encryption types NONE), which ransomware uses to re-encrypt objects under keys it keeps.',
+    'A bucket\'s default encryption, which encrypts every object written without naming a key, was set to a KMS key of another account that the configuration does not trust and the bucket owner\'s account had not been using for a learning period (HIGH: ransomware makes a bucket encrypt under a key it controls, then takes the key away), or was set to anything but the KMS key the configuration requires for the bucket, or removed from such a bucket (which leaves SSE-S3), or the bucket was made to accept SSE-C again (blocked encryption types NONE), which ransomware uses to re-encrypt objects under keys it keeps.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: [
@@ -148,7 +167,7 @@ export const rule = defineRule({
     'https://attack.mitre.org/techniques/T1486/',
   ],
   falsePositives: [
-    "A bucket deliberately moved to a key of another account of the organization: list the organization's accounts under trustedAccounts",
+    "A bucket deliberately moved to a key of another account of the organization that the bucket owner's account had not been using for a learning period: list the organization's accounts under trustedAccounts",
     'A planned change of a bucket\'s required key, made before the configuration was updated',
     'An application that needs SSE-C on its bucket by design: suppress the rule for that bucket',
   ],
@@ -157,6 +176,10 @@ export const rule = defineRule({
     'Set the bucket\'s default encryption back to its own key (aws s3api put-bucket-encryption) and find out who changed it, with which credentials, and from where. S3 does not check the key a default names, so look at what was written since: kdm history --key <the key\'s ARN> --group-by object lists the objects encrypted under it that the trail saw; copy them under a key of your own while the key still works. Allow s3:PutEncryptionConfiguration only to the roles that manage buckets. For SSE-C allowed again: block it (blocked encryption types SSE-C) unless an application needs it, and look for writes under SSE-C since (s3-put-without-required-kms reports them).',
   findingTypes: ['TTPs/Impact', 'Software and Configuration Checks/AWS Security Best Practices'],
   selection: [{ eventSource: 's3.amazonaws.com', eventNames: ['PutBucketEncryption', 'DeleteBucketEncryption'] }],
+  keyBaselinesRead: (e) => {
+    const keyArn = e.kind === 'other' ? defaultKeyArnOf(e) : undefined;
+    return keyArn === undefined ? [] : [keyArn];
+  },
   detect: (e, ctx) => {
     if (e.kind !== 'other' || e.errorCode !== undefined) return undefined;
     const bucket = str(e.requestParameters?.['bucketName']);
@@ -206,6 +229,26 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'one finding for the same change made twice', events: [kmsDefault(FOREIGN_KEY), kmsDefault(FOREIGN_KEY, { atMs: BASE_TIME_MS + minutes(10) })], expectFindings: 1, expectSeverity: 'HIGH' },
   { name: 'fires HIGH for a foreign key even where the bucket\'s required key is configured', events: [kmsDefault(FOREIGN_KEY)], config: REQUIRES_OWN_KEY, expectFindings: 1, expectSeverity: 'HIGH' },
   { name: 'stays silent for a key of a trusted account', events: [kmsDefault(FOREIGN_KEY)], config: { trustedAccounts: [FOREIGN_ACCOUNT] }, expectFindings: 0 },
+  {
+    name: 'learns a key of another account that the bucket owner\'s account had been using for a learning period (a key account of the organization)',
+    learningPeriodMs: hours(1),
+    events: [kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY }), kmsDefault(FOREIGN_KEY, { atMs: BASE_TIME_MS + hours(2) })],
+    expectFindings: 0,
+  },
+  {
+    name: 'fires HIGH for such a key that the owner\'s account began using less than a learning period before',
+    learningPeriodMs: hours(1),
+    events: [kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY }), kmsDefault(FOREIGN_KEY, { atMs: BASE_TIME_MS + minutes(30) })],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+  {
+    name: 'fires HIGH for such a key that another account, not the owner\'s, had been using',
+    learningPeriodMs: hours(1),
+    events: [kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY, who: { role: 'Partner', account: '444455556666' } }), kmsDefault(FOREIGN_KEY, { atMs: BASE_TIME_MS + hours(2) })],
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
   { name: 'stays silent for a key of the bucket owner\'s account', events: [kmsDefault(OWN_KEY), kmsDefault('alias/finance'), kmsDefault(OWN_KEY_ID)], expectFindings: 0 },
   { name: 'stays silent for SSE-S3 or aws/s3 where no key is required', events: [setDefault({ SSEAlgorithm: 'AES256' }), kmsDefault()], expectFindings: 0 },
   { name: 'stays silent for a failed call', events: [kmsDefault(FOREIGN_KEY, { errorCode: 'AccessDenied' })], expectFindings: 0 },

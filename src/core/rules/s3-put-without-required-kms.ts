@@ -3,6 +3,7 @@ import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
 import { KMS_KEY_OR_ALIAS_ARN, s3AccessKeyArnOf, s3AccessKeyOf } from '../events/normalize.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
+import { accountUsedKeyForLearningPeriod } from './learned-key-use.ts';
 import { keyMatchesRequired } from './required-key.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
@@ -25,15 +26,10 @@ const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string
   const owner = e.keyAccountId;
   const writer = e.principal.accountId ?? e.recipientAccountId;
   if (e.keyArn === undefined || owner === undefined || writer === undefined || owner === writer || owner === e.recipientAccountId) return undefined;
-  if (ctx.keyPolicy.isAccountTrusted(owner) || usedForLearningPeriod(e.keyArn, writer, e.eventTimeMs, ctx)) return undefined;
+  if (ctx.keyPolicy.isAccountTrusted(owner) || accountUsedKeyForLearningPeriod(e.keyArn, writer, e.eventTimeMs, ctx)) return undefined;
   return { owner, writer };
 };
 
-/** Whether the account had been using the key (its KMS calls in this trail) for a learning period before `atMs`. */
-const usedForLearningPeriod = (keyArn: string, account: string, atMs: number, ctx: RuleContext): boolean => {
-  const since = ctx.keyBaseline(keyArn)?.accounts[account];
-  return since !== undefined && atMs >= since + ctx.learningPeriodMs;
-};
 
 interface ForeignWrite {
   readonly writer: string;
@@ -65,9 +61,8 @@ const foreignWriteOf = (e: S3ObjectAccess, ctx: RuleContext): ForeignWrite | und
   const keyAccount = KMS_KEY_OR_ALIAS_ARN.exec(key)?.[1] ?? (key.startsWith('arn:') ? undefined : writer);
   if (keyAccount === undefined || keyAccount === owner || ctx.keyPolicy.isAccountTrusted(keyAccount)) return undefined;
   if (writer === owner) {
-    // Only a key ARN has a baseline (an alias ARN, never used by KMS's records, stays unlearned).
     const keyArn = s3AccessKeyArnOf(e);
-    if (keyArn !== undefined && usedForLearningPeriod(keyArn, writer, e.eventTimeMs, ctx)) return undefined;
+    if (keyArn !== undefined && accountUsedKeyForLearningPeriod(keyArn, writer, e.eventTimeMs, ctx)) return undefined;
   }
   return { writer, owner, key, keyAccount, applied: e.appliedKmsKeyId !== undefined };
 };

@@ -18,7 +18,7 @@ const META = {
   findingTypes: ['TTPs'],
 };
 import { createWorkingState, getEntry, putEntry, stateKey } from '#core/state.ts';
-import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT, s3Event } from '#core/testing/builders.ts';
+import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT, otherEvent, s3Event } from '#core/testing/builders.ts';
 
 const clock = { nowMs: () => Date.UTC(2026, 10, 22) };
 
@@ -78,6 +78,20 @@ describe('engine', () => {
     expect(baselines({ kmsKeyId: KEY_ARN })).toEqual([stateKey.keyBaseline(KEY_ARN)]);
     expect(baselines({ kmsKeyId: 'alias/app' })).toEqual([]);
     expect(baselines({})).toEqual([]);
+  });
+
+  it('plans the baseline of the key a bucket\'s new default names by ARN or by id, which s3-bucket-default-key-changed weighs', () => {
+    const engine = createEngine({ rules: ALL_RULES });
+    const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const setDefault = (byDefault: Record<string, unknown>, o: { errorCode?: string } = {}) =>
+      otherEvent('s3.amazonaws.com', 'PutBucketEncryption', { ...o, requestParameters: { bucketName: 'finance', ServerSideEncryptionConfiguration: { Rule: { ApplyServerSideEncryptionByDefault: byDefault } } } });
+    const baselines = (e: ReturnType<typeof otherEvent>) => engine.planStateKeys([e]).filter((k) => k.startsWith(stateKey.keyBaseline('')));
+
+    expect(baselines(setDefault({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: foreignKey }))).toEqual([stateKey.keyBaseline(foreignKey)]);
+    expect(baselines(setDefault({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KEY_ARN.split('/')[1] }))).toEqual([stateKey.keyBaseline(KEY_ARN)]);
+    expect(baselines(setDefault({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/finance' }))).toEqual([]);
+    expect(baselines(setDefault({ SSEAlgorithm: 'AES256' }))).toEqual([]);
+    expect(baselines(setDefault({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: foreignKey }, { errorCode: 'AccessDenied' }))).toEqual([]);
   });
 
   it('runs a rule selecting every event name of a source alongside rules that name the event', () => {
