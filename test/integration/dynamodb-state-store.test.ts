@@ -318,4 +318,19 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     expect(cli.stderr).toContain(`reading ${sorted.length} days of ledger from DynamoDB table ${table}`);
     expect((JSON.parse(cli.stdout) as { calls: number }[]).reduce((n, r) => n + Number(r.calls), 0)).toBe(expectedCalls);
   });
+
+  it('keeps in the ledger the objects a writer of another account wrote under a key the bucket owner does not hold, known from their data events', async () => {
+    const table = await ddb.newStateTable();
+    const store = storeOn(ddb.client(), table);
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => NOW }, ledger: 'state' });
+    const theirKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const write = s3Record({ eventName: 'PutObject', who: { role: 'Uploader', session: 'up-1', account: '999988887777' }, bucket: 'reports', key: 'in/a.csv', sseApplied: 'SSE_KMS', appliedKmsKeyId: theirKey, eventId: 'w1' });
+
+    await store.atomically('w', () => processor.processBatch({ file: 'f', records: [write], firstIndex: 0 }));
+    await store.atomically('w', () => processor.flush());
+    const ledger = await store.ledgerOfDays(['2026-10-01']);
+
+    expect(ledger.rows).toEqual([]);
+    expect(ledger.accesses).toEqual([expect.objectContaining({ key: theirKey, principal: 'arn:aws:iam::999988887777:role/Uploader', bucket: 'reports', objectKey: 'in/a.csv', operation: 'PutObject', count: 1, correlation: 'data-event' })]);
+  });
 });

@@ -691,6 +691,27 @@ describe('kdm history', () => {
     expect(hostages).toEqual([expect.objectContaining({ bucket: 'example-finance-reports', object_key: 'q4/forecast-v2.xlsx', calls: 1, source_ips: ['10.20.30.40'] })]);
   });
 
+  it('lists the objects a writer of another account had S3 encrypt under a key the bucket owner does not hold, whose KMS calls this trail never sees', () => {
+    const dir = join(work, 'partner-writes');
+    const db = join(work, 'partner-writes.duckdb');
+    const theirKey = `arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
+    const partner = { role: 'Uploader', session: 'up-1', account: OTHER_ACCOUNT } as const;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'writes.json'), JSON.stringify({
+      Records: ['in/a.csv', 'in/b.csv'].map((key, i) => s3Record({ eventName: 'PutObject', who: partner, bucket: 'reports', key, sourceIp: '192.0.2.60', sseApplied: 'SSE_KMS', appliedKmsKeyId: theirKey, eventId: `w${i}`, atMs: BASE_TIME_MS + i * 1_000 })),
+    }));
+    expect(runKdm(['replay', dir, '--db', db]).status).toBe(0);
+
+    const hostages = json<{ object_key: string; calls: number; source_ips: string[] }[]>(['history', '--db', db, '--key', theirKey, '--group-by', 'object', '--format', 'json']);
+    const records = json<{ principal: string; operation: string; correlation: string }[]>(['history', '--db', db, '--prefix', 'in/', '--format', 'json']);
+
+    expect(hostages.map((h) => [h.object_key, h.calls, h.source_ips])).toEqual([['in/a.csv', 1, ['192.0.2.60']], ['in/b.csv', 1, ['192.0.2.60']]]);
+    expect(records.map((r) => [r.principal, r.operation, r.correlation])).toEqual([
+      [`arn:aws:iam::${OTHER_ACCOUNT}:role/Uploader`, 'PutObject', 'data-event'],
+      [`arn:aws:iam::${OTHER_ACCOUNT}:role/Uploader`, 'PutObject', 'data-event'],
+    ]);
+  });
+
   it('selects object records by the account their principal names, not by the account id appearing anywhere in it', () => {
     // Both roles open objects of one bucket; the first is named after the account of the second.
     const dir = join(work, 'accounts');

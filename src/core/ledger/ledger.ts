@@ -7,7 +7,8 @@
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { memoized } from '../memoize.ts';
 import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
-import type { KmsCall, MonitorEvent } from '../events/types.ts';
+import { KMS_KEY_OR_ALIAS_ARN, partitionOfRegion, s3AccessKeyOf } from '../events/normalize.ts';
+import type { KmsCall, MonitorEvent, S3ObjectAccess } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
 
 /** How the call reached KMS: made by S3 for an object request, by another AWS service, or by the caller itself. */
@@ -62,7 +63,10 @@ export interface ObjectAccess {
   sourceIps: string[];
   sessions: string[];
   eventIds: string[];
-  /** How the call was tied to its S3 request: object, bucket (Bucket Keys), none (context only). */
+  /**
+   * How the call was tied to its S3 request: object, bucket (Bucket Keys), none (context only); or `data-event`, a
+   * write whose KMS call this trail never records (`unloggedWriteKeyOf`), known from its data event alone.
+   */
   readonly correlation: string;
 }
 
@@ -121,6 +125,25 @@ const pushCapped = (list: string[], value: string | undefined, cap: number): voi
 
 /** Whether a KMS call belongs in the ledger: a cryptographic operation (Decrypt, GenerateDataKey, ...). */
 export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_CRYPTO_OPERATION_SET.has(e.eventName);
+
+/**
+ * The key of an S3 write whose KMS call this trail never records, as an ARN; else undefined. That is a write by a
+ * principal of another account (S3 delivers its data event to the bucket owner as well) under a key of an account
+ * other than the bucket owner's (whose copy of the call would land here): the call S3 made is in the writer's and
+ * the key owner's trails only. The key is the one S3's response names, else the request's; a key id or an alias
+ * name is the writer's own (KMS resolves it in the requester's account), so it is made an ARN of that account.
+ */
+export const unloggedWriteKeyOf = (e: S3ObjectAccess): string | undefined => {
+  const writer = e.principal.accountId;
+  const owner = e.recipientAccountId;
+  if (writer === undefined || owner === undefined || writer === owner || e.errorCode !== undefined || e.objectKey === undefined) return undefined;
+  const key = s3AccessKeyOf(e);
+  if (key === undefined) return undefined;
+  const arn = KMS_KEY_OR_ALIAS_ARN.exec(key);
+  if (arn !== null) return arn[1] === owner ? undefined : key;
+  if (key.startsWith('arn:')) return undefined;
+  return `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${writer}:${key.startsWith('alias/') ? key : `key/${key}`}`;
+};
 
 /**
  * Values under a path of strings, one small map per level: finding a call's row takes a lookup per part of its
@@ -222,7 +245,14 @@ export class LedgerAccumulator {
    */
   add(direct: readonly MonitorEvent[], decided: readonly KmsCall[], detections: readonly Detection[]): void {
     const touched = new Set<LedgerRow>();
-    for (const e of direct) if (isLedgerCall(e) && !e.madeByS3) touched.add(this.#addCall(e));
+    for (const e of direct) {
+      if (isLedgerCall(e)) {
+        if (!e.madeByS3) touched.add(this.#addCall(e));
+      } else if (e.kind === 's3' && e.recipientAccountId !== e.principal.accountId) {
+        const key = unloggedWriteKeyOf(e);
+        if (key !== undefined) this.#addUnloggedWrite(e, key);
+      }
+    }
     for (const e of decided) if (isLedgerCall(e)) touched.add(this.#addCall(e));
     for (const d of detections) {
       if (!isLedgerCall(d.event)) continue;
@@ -317,19 +347,39 @@ export class LedgerAccumulator {
     pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
     if (f.objectKey === undefined || e.errorCode !== undefined) return row;
     const operation = e.s3Request?.operation ?? e.eventName;
-    const objectPath = accessPath(f, f.objectKey, operation, this.#accessPath);
     const sourceIp = e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp);
-    const a = this.#accesses.get(objectPath);
+    this.#countAccess(accessPath(f, f.objectKey, operation, this.#accessPath), e, sourceIp, e.correlation ?? 'none');
+    return row;
+  }
+
+  /** Counts a write known from its data event alone (`unloggedWriteKeyOf`) as an object access: no row counts it. */
+  #addUnloggedWrite(e: S3ObjectAccess, key: string): void {
+    const day = dayOf(e.eventTimeMs);
+    if (day > this.#newestDay) this.#newestDay = day;
+    const path = this.#accessPath;
+    path[0] = day;
+    path[1] = key;
+    path[2] = e.principal.id;
+    path[3] = e.bucket;
+    path[4] = e.eventName;
+    path[5] = e.objectKey ?? '';
+    this.#countAccess(path, e, e.sourceIp, 'data-event');
+  }
+
+  /** Counts one event on the object access at `path` (`accessPath`'s parts), making it the first time. */
+  #countAccess(path: readonly string[], e: MonitorEvent, sourceIp: string | undefined, correlation: string): void {
+    const a = this.#accesses.get(path);
     if (a === undefined) {
+      const [day = '', key = '', principal = '', bucket = '', operation = '', objectKey = ''] = path;
       // Built whole, its samples as lists of one: it lives until the accumulator is drained.
       const created: ObjectAccess = {
-        kind: 'object-access', day: f.day, key: f.key, principal: f.principal, bucket: f.bucket, objectKey: f.objectKey, operation,
-        count: 1, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: sampleOf(sourceIp), sessions: sampleOf(e.principal.sessionName), eventIds: sampleOf(e.eventId), correlation: e.correlation ?? 'none',
+        kind: 'object-access', day, key, principal, bucket, objectKey, operation,
+        count: 1, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: sampleOf(sourceIp), sessions: sampleOf(e.principal.sessionName), eventIds: sampleOf(e.eventId), correlation,
       };
-      this.#accesses.set(objectPath, created);
+      this.#accesses.set(path, created);
       this.#accessList.push(created);
-      this.#accessesByDay.set(f.day, (this.#accessesByDay.get(f.day) ?? 0) + 1);
-      return row;
+      this.#accessesByDay.set(day, (this.#accessesByDay.get(day) ?? 0) + 1);
+      return;
     }
     a.count++;
     a.firstSeenMs = Math.min(a.firstSeenMs, e.eventTimeMs);
@@ -337,7 +387,6 @@ export class LedgerAccumulator {
     pushCapped(a.sourceIps, sourceIp, ACCESS_SAMPLE);
     pushCapped(a.sessions, e.principal.sessionName, ACCESS_SAMPLE);
     pushCapped(a.eventIds, e.eventId, ACCESS_SAMPLE);
-    return row;
   }
 }
 

@@ -57,6 +57,37 @@ describe('decrypt ledger', () => {
     ]);
   });
 
+  it('records a write whose KMS call lands only in other accounts\' trails (a writer of another account, under a key not the bucket owner\'s) from its data event, by its key\'s ARN', async () => {
+    const partner = { role: 'Uploader', session: 'up-1', account: '999988887777' } as const;
+    const theirKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const ownKey = 'arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0000-4000-8000-00000000b002';
+    const put = (o: Parameters<typeof s3Record>[0]) => s3Record({ eventName: 'PutObject', who: partner, bucket: 'reports', sourceIp: '192.0.2.60', sseApplied: 'SSE_KMS', atMs: BASE_TIME_MS, ...o });
+    const records = [
+      put({ key: 'in/a.csv', appliedKmsKeyId: theirKey, eventId: 'w1' }),
+      put({ key: 'in/a.csv', appliedKmsKeyId: theirKey, eventId: 'w2', atMs: BASE_TIME_MS + minutes(1) }),
+      put({ key: 'in/b.csv', kmsKeyId: 'alias/uploads', eventId: 'w3' }), // KMS resolves it in the writer's account
+      put({ key: 'in/c.csv', kmsKeyId: '3f1c0000-0000-4000-8000-0000000000ee', eventId: 'w4' }),
+      // Not written here: the bucket owner's key (its copy of the call lands here), a writer of the owner's account,
+      // a write naming no key, a failed write, and a read.
+      put({ key: 'in/d.csv', appliedKmsKeyId: ownKey, eventId: 'n1' }),
+      put({ key: 'in/e.csv', appliedKmsKeyId: theirKey, who: analyst, eventId: 'n2' }),
+      put({ key: 'in/f.csv', sseApplied: 'SSE_S3', eventId: 'n3' }),
+      { ...put({ key: 'in/g.csv', appliedKmsKeyId: theirKey, eventId: 'n4' }), errorCode: 'AccessDenied' },
+      s3Record({ who: partner, bucket: 'reports', key: 'in/a.csv', eventId: 'n5' }),
+    ];
+
+    const deltas = await ledgerFor([records]);
+    const accesses = deltas.flatMap((d) => d.accesses);
+
+    expect(merged(deltas).filter((r) => r.key === theirKey)).toEqual([]); // a row counts KMS calls: none was seen
+    expect(accesses.map((a) => [a.key, a.objectKey, a.operation, a.count, a.sourceIps, a.sessions, a.eventIds, a.correlation])).toEqual([
+      [theirKey, 'in/a.csv', 'PutObject', 2, ['192.0.2.60'], ['up-1'], ['w1', 'w2'], 'data-event'],
+      ['arn:aws:kms:us-east-1:999988887777:alias/uploads', 'in/b.csv', 'PutObject', 1, ['192.0.2.60'], ['up-1'], ['w3'], 'data-event'],
+      ['arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ee', 'in/c.csv', 'PutObject', 1, ['192.0.2.60'], ['up-1'], ['w4'], 'data-event'],
+    ]);
+    expect(accesses[0]).toMatchObject({ day: '2026-10-01', principal: 'arn:aws:iam::999988887777:role/Uploader', bucket: 'reports', firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + minutes(1) });
+  });
+
   it('counts an object opened again on the access it made the first time, adding each new address, session and event id once', () => {
     const accumulator = new LedgerAccumulator();
     const opened = (eventId: string, atMs: number, sourceIp: string, session: string) =>
