@@ -2,6 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULE_MODULES } from '#core/rules/catalogue.ts';
+import { defineRule } from '#core/rules/define-rule.ts';
+import { RuleDefinitionError } from '#core/errors.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { runRuleCase } from '#core/rules/run-cases.ts';
 
@@ -32,6 +34,8 @@ describe.each(RULE_MODULES.map((m) => [m.rule.id, m] as const))('%s', (_id, { ru
     expect(rule.title.length).toBeGreaterThan(0);
     expect(rule.description.length).toBeGreaterThan(40);
     expect(rule.runbook.length).toBeGreaterThan(40);
+    // Whole in Security Hub, as ASFF's Remediation.Recommendation.Text, which takes 512 characters.
+    expect(rule.runbook.length).toBeLessThanOrEqual(512);
     expect(rule.falsePositives.length).toBeGreaterThan(0);
     expect(rule.references.length).toBeGreaterThan(0);
     for (const ref of rule.references) expect(ref).toMatch(/^https:\/\//);
@@ -49,6 +53,19 @@ describe.each(RULE_MODULES.map((m) => [m.rule.id, m] as const))('%s', (_id, { ru
 
     expect(result.message ?? '').toBe('');
     expect(result.passed).toBe(true);
+  });
+});
+
+describe('defineRule', () => {
+  it('refuses a runbook that Security Hub would cut (over 512 characters), saying how long it is', () => {
+    const define = (runbook: string) => () =>
+      defineRule({
+        id: 'too-long', title: 'Too long', description: 'A rule with a long runbook.', severity: 'LOW', status: 'experimental', references: [], falsePositives: ['none known'], tags: [], findingTypes: ['TTPs'],
+        selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }], runbook, detect: () => undefined,
+      });
+
+    expect(define('x'.repeat(512))).not.toThrow();
+    expect(define('x'.repeat(513))).toThrow(new RuleDefinitionError('rule too-long: runbook must be 1-512 characters, to reach Security Hub whole (it has 513)'));
   });
 });
 

@@ -189,6 +189,8 @@ export interface RuleCase {
 }
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** ASFF's limit on `Remediation.Recommendation.Text`, where a finding carries its rule's runbook. */
+export const RUNBOOK_MAX = 512;
 
 /** Declares a rule with its selection as data; checks the metadata once, at load time. */
 export const defineRule = <S extends SelectedEventSource>(
@@ -206,6 +208,8 @@ export const defineRule = <S extends SelectedEventSource>(
   if (rule.falsePositives.length === 0) problems.push('falsePositives must list at least one reason ("none known" counts)');
   if (rule.selection.length === 0 || rule.selection.some((s) => s.eventNames.length === 0)) problems.push('selection must name event names');
   if (rule.findingTypes.length === 0) problems.push('findingTypes must not be empty');
+  // A finding carries the runbook whole: as ASFF's Remediation.Recommendation.Text, at most 512 characters.
+  if (rule.runbook.length === 0 || rule.runbook.length > RUNBOOK_MAX) problems.push(`runbook must be 1-${RUNBOOK_MAX} characters, to reach Security Hub whole (it has ${rule.runbook.length})`);
   if (rule.references.some((r) => !/^https:\/\//.test(r))) problems.push('references must be https URLs');
   if (problems.length > 0) throw new RuleDefinitionError(`rule ${rule.id}: ${problems.join('; ')}`);
   return rule as unknown as Rule;

@@ -173,7 +173,7 @@ export const rule = defineRule({
   ],
   tags: ['attack.impact', 'attack.t1486', 'attack.defense-evasion'],
   runbook:
-    'Set the bucket\'s default encryption back to its own key (aws s3api put-bucket-encryption) and find out who changed it, with which credentials, and from where. S3 does not check the key a default names, so look at what was written since: kdm history --key <the key\'s ARN> --group-by object lists the objects encrypted under it that the trail saw; copy them under a key of your own while the key still works. Allow s3:PutEncryptionConfiguration only to the roles that manage buckets. For SSE-C allowed again: block it (blocked encryption types SSE-C) unless an application needs it, and look for writes under SSE-C since (s3-put-without-required-kms reports them).',
+    'Set the default back to the bucket\'s own key (aws s3api put-bucket-encryption) and find who changed it, with which credentials, from where. Objects written since are under the new key: kdm history --key <its ARN> --group-by object lists them; copy them under a key of your own while it still works. Allow s3:PutEncryptionConfiguration only to the roles that manage buckets. SSE-C allowed again: block it unless an application needs it, and check the writes since (s3-put-without-required-kms reports SSE-C).',
   findingTypes: ['TTPs/Impact', 'Software and Configuration Checks/AWS Security Best Practices'],
   selection: [{ eventSource: 's3.amazonaws.com', eventNames: ['PutBucketEncryption', 'DeleteBucketEncryption'] }],
   keyBaselinesRead: (e) => {
