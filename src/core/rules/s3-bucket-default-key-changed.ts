@@ -124,8 +124,8 @@ const detectDefaultSet = (e: OtherApiCall, bucket: string, ctx: RuleContext): De
   const keyAccount = key?.accountId;
   // A key of another account that the owner's account had been using for a learning period is an arrangement
   // (a key account of the organization), learned as s3-put-without-required-kms learns writes under it.
-  const learned = owner !== undefined && findingKey !== undefined && accountUsedKeyForLearningPeriod(findingKey.arn, owner, e.eventTimeMs, ctx);
-  if (keyAccount !== undefined && owner !== undefined && keyAccount !== owner && !ctx.keyPolicy.isAccountTrusted(keyAccount) && !learned) {
+  const learnedBy = (account: string): boolean => findingKey !== undefined && accountUsedKeyForLearningPeriod(findingKey.arn, account, e.eventTimeMs, ctx);
+  if (keyAccount !== undefined && owner !== undefined && keyAccount !== owner && !ctx.keyPolicy.isAccountTrusted(keyAccount) && !learnedBy(owner)) {
     return {
       subject: `${bucket}|${set.kmsKeyId ?? ''}`,
       severity: 'HIGH',

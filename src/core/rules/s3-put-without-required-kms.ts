@@ -30,7 +30,6 @@ const foreignKeyOwner = (e: KmsCall, ctx: RuleContext): { readonly owner: string
   return { owner, writer };
 };
 
-
 interface ForeignWrite {
   readonly writer: string;
   readonly owner: string;
