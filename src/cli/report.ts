@@ -22,7 +22,8 @@ The filters are kdm history's (--key takes an ARN, a key id or an alias) and sel
 alike. --prefix, --path and --operation are kdm history's alone: they would select some sections and not others.
 
 Per key: calls per day split by principal, top principals, principals new in the period. Findings by rule and
-severity with their evidence. The objects opened most. Coverage: buckets with and without S3 data events,
+severity with their evidence. The objects opened most, and the objects other accounts wrote under keys the
+bucket owner does not hold (known from data events alone). Coverage: buckets with and without S3 data events,
 Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as evidence.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
@@ -118,6 +119,18 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     sourceIps: Array.isArray(r.ips) ? r.ips.map(String) : [],
   }));
 
+  // Writes of other accounts under keys the bucket owner does not hold: their KMS calls are in other accounts'
+  // trails, so the per-key sections, which count calls, do not show them (ObjectAccess.correlation).
+  const foreignKeyWhere = `${oWhere === '' ? 'WHERE' : `${oWhere} AND`} t.correlation = 'data-event'`;
+  const foreignKeyWrites = (await rowsOf(c, `SELECT bucket, object_key, key, principal, sum(calls) AS writes, max(last_seen) AS l FROM object_access t ${foreignKeyWhere} GROUP BY ALL ORDER BY l DESC, bucket, object_key LIMIT 50`, objectWhere.params)).map((r) => ({
+    bucket: String(r.bucket),
+    objectKey: String(r.object_key),
+    key: String(r.key),
+    principal: String(r.principal),
+    writes: n(r.writes),
+    lastSeenMs: ms(r.l),
+  }));
+
   const filterText = Object.entries(filters).map(([k, v]) => `${k}=${k.endsWith('Ms') ? new Date(Number(v)).toISOString() : String(v)}`);
   return {
     title: meta.title,
@@ -132,6 +145,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     findings,
     buckets,
     objects,
+    foreignKeyWrites,
   };
 };
 

@@ -62,6 +62,16 @@ export interface ReportObject {
   readonly sourceIps: readonly string[];
 }
 
+/** An object a principal of another account wrote under a key the bucket owner does not hold (`correlation` `data-event`). */
+export interface ReportForeignKeyWrite {
+  readonly bucket: string;
+  readonly objectKey: string;
+  readonly key: string;
+  readonly principal: string;
+  readonly writes: number;
+  readonly lastSeenMs: number;
+}
+
 export interface ReportData {
   readonly title: string;
   readonly source: string;
@@ -76,6 +86,8 @@ export interface ReportData {
   readonly findings: readonly ReportFinding[];
   readonly buckets: readonly ReportBucket[];
   readonly objects: readonly ReportObject[];
+  /** The latest of them, newest first (at most 50). */
+  readonly foreignKeyWrites: readonly ReportForeignKeyWrite[];
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -219,7 +231,8 @@ ${table(['Field', 'Value'], [
   ['Finding id', `<code>${escapeHtml(f.id)}</code>`],
   ['Principal', `<code>${escapeHtml(f.principal)}</code>`],
   ...(f.key !== undefined ? [['Key', `<code>${escapeHtml(f.key)}</code>`]] : []),
-  ...(f.bucket !== undefined ? [['Object', `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey ?? ''}`)}</code>`]] : []),
+  // A finding about a bucket's settings names the bucket alone.
+  ...(f.bucket !== undefined ? [f.objectKey !== undefined ? ['Object', `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey}`)}</code>`] : ['Bucket', `<code>${escapeHtml(f.bucket)}</code>`]] : []),
   ['Seen', seenText(f)],
   ['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')],
 ], 'evidence-fields')}</div>`,
@@ -230,6 +243,13 @@ ${table(['Field', 'Value'], [
     b.bucketKeyCalls > 0 ? `yes (${formatCount(b.bucketKeyCalls)} bucket-level KMS calls)` : 'no',
     escapeHtml(Object.entries(b.sse).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')),
     Object.keys(b.kmsKeys).map((k) => `<code>${escapeHtml(k)}</code>`).join(' '),
+  ]);
+  const foreignKeyRows = data.foreignKeyWrites.map((w) => [
+    `<code>${escapeHtml(`s3://${w.bucket}/${w.objectKey}`)}</code>`,
+    `<code>${escapeHtml(w.key)}</code>`,
+    `<code>${escapeHtml(w.principal)}</code>`,
+    `<span class="num">${formatCount(w.writes)}</span>`,
+    escapeHtml(iso(w.lastSeenMs)),
   ]);
   const objectRows = data.objects.map((o) => [`<code>${escapeHtml(`s3://${o.bucket}/${o.objectKey}`)}</code>`, `<span class="num">${formatCount(o.calls)}</span>`, `<span class="num">${formatCount(o.principals)}</span>`, escapeHtml(o.sourceIps.join(', '))]);
   return `<!doctype html>
@@ -249,6 +269,9 @@ ${findingsSvg(findings)}
 ${table(['Rule', 'Severity', 'Principal', 'First seen', 'Calls'], findingRows, 'findings')}
 <h3>Evidence</h3>${evidence.join('\n') || '<p class="muted">None.</p>'}</section>
 <section id="objects"><h2>Objects opened most</h2>${table(['Object', 'Calls', 'Principals', 'Source IPs'], objectRows, 'objects')}</section>
+<section id="foreign-key-writes"><h2>Objects written by other accounts under keys the bucket owner does not hold</h2>
+<p>Whoever holds such a key decides whether the object can be read. S3 made their KMS calls in the writer's and the key owner's accounts, so only the writes' data events show them, and the key sections above do not.</p>
+${foreignKeyRows.length > 0 ? table(['Object', 'Key', 'Writer', 'Writes', 'Last written'], foreignKeyRows, 'foreign-key-writes') : '<p class="muted">None.</p>'}</section>
 <section id="coverage"><h2>Coverage</h2>
 <p>Buckets the monitored KMS calls touched: whether the trail logs their S3 data events (without them, a decrypt cannot be tied to the request and the IP behind it), whether S3 Bucket Keys are in use, and the encryption S3 reported on writes.</p>
 ${table(['Bucket', 'S3 data events', 'Bucket Keys', 'SSE types seen', 'KMS keys'], bucketRows, 'coverage')}</section>

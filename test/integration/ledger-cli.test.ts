@@ -710,6 +710,11 @@ describe('kdm history', () => {
       [`arn:aws:iam::${OTHER_ACCOUNT}:role/Uploader`, 'PutObject', 'data-event'],
       [`arn:aws:iam::${OTHER_ACCOUNT}:role/Uploader`, 'PutObject', 'data-event'],
     ]);
+    // The report lists them apart: the key sections count KMS calls, and this trail has none of theirs.
+    const page = join(work, 'partner-writes.html');
+    expect(runKdm(['report', '--db', db, '--html', page]).status).toBe(0);
+    const section = readFileSync(page, 'utf8').match(/<section id="foreign-key-writes">.*?<\/section>/s)?.[0] ?? '';
+    for (const text of ['s3://reports/in/a.csv', 's3://reports/in/b.csv', theirKey]) expect(section).toContain(text);
   });
 
   it('selects object records by the account their principal names, not by the account id appearing anywhere in it', () => {
@@ -1046,7 +1051,9 @@ describe('kdm report --html', () => {
       });
       await tab.goto(`file://${page}`);
 
-      for (const id of ['keys', 'findings', 'objects', 'coverage']) expect(await tab.locator(`section#${id}`).count(), id).toBe(1);
+      for (const id of ['keys', 'findings', 'objects', 'foreign-key-writes', 'coverage']) expect(await tab.locator(`section#${id}`).count(), id).toBe(1);
+      // The simulation's writes of an outside account under its own key.
+      expect(await tab.locator('table.foreign-key-writes tbody tr').count()).toBeGreaterThan(0);
       expect(await tab.locator('svg.timeline').count()).toBeGreaterThan(1);
       expect(await tab.locator('svg.timeline rect').count()).toBeGreaterThan(10);
       expect(await tab.locator('svg.findings-chart rect').count()).toBeGreaterThan(3);

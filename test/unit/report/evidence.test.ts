@@ -15,7 +15,7 @@ const finding = (over: Partial<ReportFinding>): ReportFinding => ({
   ...over,
 });
 const report = (findings: readonly ReportFinding[]): ReportData => ({
-  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 1, keys: 1, principals: 1, objects: 0 }, keys: [], findings, buckets: [], objects: [],
+  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 1, keys: 1, principals: 1, objects: 0 }, keys: [], findings, buckets: [], objects: [], foreignKeyWrites: [],
 });
 /** The rows of a finding's evidence table, as "Field: value" with the markup taken out. */
 const evidenceOf = (html: string): string[] =>
@@ -31,6 +31,12 @@ describe('a finding\'s evidence in the report', () => {
     ]);
   });
 
+  it('names the bucket alone for a finding about a bucket\'s settings', () => {
+    const setting = finding({ ruleId: 's3-bucket-default-key-changed', bucket: 'reports', key: 'arn:aws:kms:us-east-1:999988887777:key/k9' });
+
+    expect(evidenceOf(renderReportHtml(report([setting]))).slice(2, 4)).toEqual(['Key: arn:aws:kms:us-east-1:999988887777:key/k9', 'Bucket: reports']);
+  });
+
   it('gives the key, the object and the span of many calls', () => {
     const many = finding({ key: 'arn:aws:kms:us-east-1:111122223333:key/k1', bucket: 'reports', objectKey: 'q3/a.pdf', eventCount: 10, lastSeenMs: at + 72_000 });
 
@@ -39,5 +45,26 @@ describe('a finding\'s evidence in the report', () => {
       'Object: s3://reports/q3/a.pdf',
       'Seen: 10 calls from 2026-10-09T16:30:00Z to 2026-10-09T16:31:12Z',
     ]);
+  });
+});
+
+describe('objects written by other accounts under keys the bucket owner does not hold, in the report', () => {
+  const section = (html: string): string => html.match(/<section id="foreign-key-writes">.*?<\/section>/s)?.[0] ?? '';
+
+  it('lists each with its key, writer, writes and last write, escaped', () => {
+    const html = renderReportHtml({
+      ...report([]),
+      foreignKeyWrites: [{ bucket: 'reports', objectKey: 'in/<b>a</b>.csv', key: 'arn:aws:kms:us-east-1:999988887777:key/k9', principal: 'arn:aws:iam::999988887777:role/Uploader', writes: 2, lastSeenMs: at }],
+    });
+    const rows = [...section(html).matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) => (m[1] ?? '').replace(/<\/t[dh]>/g, ' | ').replace(/<[^>]+>/g, '').trim());
+
+    expect(rows).toEqual([
+      'Object | Key | Writer | Writes | Last written |',
+      's3://reports/in/&lt;b&gt;a&lt;/b&gt;.csv | arn:aws:kms:us-east-1:999988887777:key/k9 | arn:aws:iam::999988887777:role/Uploader | 2 | 2026-10-09T16:30:00Z |',
+    ]);
+  });
+
+  it('says there are none', () => {
+    expect(section(renderReportHtml(report([])))).toContain('<p class="muted">None.</p>');
   });
 });
