@@ -433,7 +433,7 @@ struct Record {
       uUserId;
   // requestParameters
   Field request, keyId, sourceKeyId, keySpec, numberOfBytes, encryptionAlgorithm, pendingWindowInDays, policy, aliasName, targetKeyId,
-      grantee, operations, bucketName, objectKey, sseHeader, sseKeyId, sseKmsKeyId, sseCustomerAlgorithm, copySource;
+      grantee, operations, destinationKeyId, bucketName, objectKey, sseHeader, sseKeyId, sseKmsKeyId, sseCustomerAlgorithm, copySource;
   Context encryptionContext, sourceEncryptionContext, destinationEncryptionContext;
   // resources
   Field resourcesField;
@@ -625,6 +625,7 @@ bool readRecord(Scanner& sc, Record& r, int depth) {
                 break;
               case 16:
                 if (EQ(q, "granteePrincipal")) return readInto(sc, r, r.grantee, d);
+                if (EQ(q, "destinationKeyId")) return readInto(sc, r, r.destinationKeyId, d);
                 break;
               case 17:
                 if (EQ(q, "encryptionContext")) return readContext(sc, r, r.encryptionContext, d);
@@ -1418,6 +1419,8 @@ bool normalize(const Record& r, Batch& b) {
       if (r.policy.kind == STRING && r.policy.s.n > 0) return false;
       // A grant's operations, a list: JavaScript keeps them (CreateGrant is rare).
       if (r.operations.present()) return false;
+      // ReEncrypt's destination key: JavaScript keeps it (ReEncrypt is rare).
+      if (r.destinationKeyId.present()) return false;
       if (!has(keySpec) && r.numberOfBytes.present()) keySpec = Str{LIT("BYTES")};
     }
   }

@@ -280,6 +280,7 @@ if (options.anomalies) {
   const perKind = options.anomaliesPerKind ?? 3;
   // Anomaly kinds added later draw from a generator of their own, so that every record a seed made before stays as it was.
   const late = new Builder(prng(options.seed + 0x5eed));
+  const later = new Builder(prng(options.seed + 0x7eed));
   // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
   const detectFrom = SIM_START_MS + 8 * DAY;
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
@@ -357,6 +358,13 @@ if (options.anomalies) {
     hostageRequest['x-amz-copy-source'] = `${SIM_BUCKETS.reports}/${objectKeys[i] ?? `finance/2026/x-${i}.pdf`}`;
     hostageRequest['x-amz-server-side-encryption-customer-algorithm'] = 'AES256';
     add('s3-put-without-required-kms', 'an object is copied in place under a key its writer provided (SSE-C)', [hostage], [], 'sse-c');
+    // The payments app's stored data keys re-encrypted under the outside account's key: the source key and the
+    // destination both in `resources`, as KMS records a ReEncrypt.
+    const usual = { app: 'payments', env: 'prod', tenant: 'acme' };
+    const moved = later.kms({ name: 'ReEncrypt', atMs: at(12) + 450_000, actor: ACTORS.payments, key: SIM_KEYS.app, requestParameters: { destinationKeyId: lockerKey, sourceEncryptionContext: usual, destinationEncryptionContext: usual, sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } });
+    delete (moved['requestParameters'] as Record<string, unknown>)['encryptionAlgorithm'];
+    (moved['resources'] as Record<string, unknown>[]).push({ accountId: SIM_ACCOUNTS.outsider, type: 'AWS::KMS::Key', ARN: lockerKey });
+    add('kms-data-under-foreign-key', 'the payments app re-encrypts its data keys under a key of an outside account', [moved]);
   }
 }
 

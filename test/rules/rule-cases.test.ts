@@ -24,7 +24,7 @@ describe('rule catalogue', () => {
       'kms-unusual-principal', 'kms-unusual-region', 'kms-missing-encryption-context', 'kms-s3-data-key-direct-decrypt',
       'kms-mass-decrypt', 'kms-access-denied-burst', 'kms-cross-account', 'kms-root-usage', 'kms-throttled',
       'kms-key-lifecycle', 'cloudtrail-kms-blind-spot', 'eventbridge-monitor-rule-tampered', 's3-decrypt-without-object-access',
-      's3-put-without-required-kms', 's3-bucket-default-key-changed',
+      's3-put-without-required-kms', 's3-bucket-default-key-changed', 'kms-data-under-foreign-key',
     ]));
   });
 });

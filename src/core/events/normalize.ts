@@ -141,6 +141,8 @@ const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
   if (targetKeyId !== undefined) out['targetKeyId'] = targetKeyId;
   const grantee = str(rp['granteePrincipal']);
   if (grantee !== undefined) out['grantee'] = grantee;
+  const destinationKeyId = str(rp['destinationKeyId']);
+  if (destinationKeyId !== undefined) out['destinationKeyId'] = destinationKeyId;
   // KMS's grant operations are under twenty (Decrypt, GenerateDataKey, CreateGrant, ...); a list beyond 32 is not
   // KMS's, and is cut there.
   const operations = rp['operations'];

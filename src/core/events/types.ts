@@ -112,6 +112,8 @@ export interface KmsRequestSummary {
   readonly grantee?: string;
   /** CreateGrant: the operations the grant allows (`operations`), as logged. */
   readonly grantOperations?: readonly string[];
+  /** ReEncrypt: the key the ciphertext is encrypted under afterwards (`destinationKeyId`), as the caller named it. */
+  readonly destinationKeyId?: string;
 }
 
 export interface S3ObjectAccess extends EventBase {

@@ -3,6 +3,7 @@ import type { Rule, RuleCase } from './define-rule.ts';
 import * as eventbridgeMonitorRuleTampered from './eventbridge-monitor-rule-tampered.ts';
 import * as kmsAccessDeniedBurst from './kms-access-denied-burst.ts';
 import * as kmsCrossAccount from './kms-cross-account.ts';
+import * as kmsDataUnderForeignKey from './kms-data-under-foreign-key.ts';
 import * as kmsKeyLifecycle from './kms-key-lifecycle.ts';
 import * as kmsMassDecrypt from './kms-mass-decrypt.ts';
 import * as kmsMissingEncryptionContext from './kms-missing-encryption-context.ts';
@@ -36,4 +37,5 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   s3DecryptWithoutObjectAccess,
   s3PutWithoutRequiredKms,
   s3BucketDefaultKeyChanged,
+  kmsDataUnderForeignKey,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

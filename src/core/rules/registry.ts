@@ -3,6 +3,7 @@ import type { Rule } from './define-rule.ts';
 import { rule as eventbridgeMonitorRuleTampered } from './eventbridge-monitor-rule-tampered.ts';
 import { rule as kmsAccessDeniedBurst } from './kms-access-denied-burst.ts';
 import { rule as kmsCrossAccount } from './kms-cross-account.ts';
+import { rule as kmsDataUnderForeignKey } from './kms-data-under-foreign-key.ts';
 import { rule as kmsKeyLifecycle } from './kms-key-lifecycle.ts';
 import { rule as kmsMassDecrypt } from './kms-mass-decrypt.ts';
 import { rule as kmsMissingEncryptionContext } from './kms-missing-encryption-context.ts';
@@ -37,6 +38,7 @@ export const ALL_RULES: readonly Rule[] = [
   s3DecryptWithoutObjectAccess,
   s3PutWithoutRequiredKms,
   s3BucketDefaultKeyChanged,
+  kmsDataUnderForeignKey,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -94,6 +94,16 @@ describe('engine', () => {
     expect(baselines(setDefault({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: foreignKey }, { errorCode: 'AccessDenied' }))).toEqual([]);
   });
 
+  it('plans the baseline of the key a ReEncrypt names as its destination by ARN, which kms-data-under-foreign-key weighs', () => {
+    const engine = createEngine({ rules: ALL_RULES });
+    const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const reEncryptTo = (destinationKeyId: string) => kmsEvent({ eventName: 'ReEncrypt', requestParameters: { sourceKeyId: KEY_ARN, destinationKeyId } });
+    const baselines = (e: ReturnType<typeof kmsEvent>) => engine.planStateKeys([e]).filter((k) => k.startsWith(stateKey.keyBaseline(''))).sort();
+
+    expect(baselines(reEncryptTo(foreignKey))).toEqual([stateKey.keyBaseline(KEY_ARN), stateKey.keyBaseline(foreignKey)].sort());
+    expect(baselines(reEncryptTo('arn:aws:kms:us-east-1:999988887777:alias/locker'))).toEqual([stateKey.keyBaseline(KEY_ARN)]);
+  });
+
   it('runs a rule selecting every event name of a source alongside rules that name the event', () => {
     const seen: string[] = [];
     const named = defineRule({ ...META, id: 'named-rule', selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }], detect: () => void seen.push('named') });

@@ -81,6 +81,15 @@ describe('normalizeRecord', () => {
     expect(grant([]).grantOperations).toBeUndefined();
   });
 
+  it('keeps the key a ReEncrypt names as its destination, as named; the call\'s key stays its source', () => {
+    const destination = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const e = kms(kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: destination, destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } }));
+
+    expect(e.request.destinationKeyId).toBe(destination);
+    expect(e.keyArn).toBe(KEY_ARN);
+    expect(kms(kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: 42 } })).request.destinationKeyId).toBeUndefined();
+  });
+
   it('folds an assumed-role session to the role ARN and keeps the session name apart', () => {
     const e = kms(kmsRecord({ who: { role: 'Reader', session: 'alice' } }));
 
