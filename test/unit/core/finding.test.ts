@@ -212,6 +212,20 @@ describe('a trail as a finding\'s resource', () => {
   });
 });
 
+describe('a re-encryption as a finding\'s key', () => {
+  it('names the key the ciphertext was moved under, with its account, not the one it left', () => {
+    const rule = ruleById('kms-data-under-foreign-key')!;
+    const destination = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const event = kmsEvent({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: destination } });
+    const [finding] = runRuleCase(rule, { name: 'moved', events: [event], expectFindings: 1 }).findings;
+    const asff = toAsff(finding!, rule) as unknown as { Resources: { Type: string; Id: string; Details?: unknown }[]; Severity: { Label: string } };
+
+    expect(finding?.key).toEqual({ arn: destination, accountId: '999988887777' });
+    expect(asff.Severity.Label).toBe('HIGH');
+    expect(asff.Resources[0]).toEqual({ Type: 'AwsKmsKey', Id: destination, Partition: 'aws', Region: 'us-east-1', Details: { AwsKmsKey: { KeyId: '3f1c0000-0000-4000-8000-0000000000ff', AWSAccountId: '999988887777' } } });
+  });
+});
+
 describe('a bucket\'s default encryption as a finding\'s key and bucket', () => {
   const rule = ruleById('s3-bucket-default-key-changed')!;
   const findingOf = (kmsKeyId: string) => {
