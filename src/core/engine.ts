@@ -15,7 +15,7 @@ import {
 } from './correlation/correlate.ts';
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { kmsCallWith } from './events/kms-call-with.ts';
-import { dedupeKeyOf, KMS_EVENT_SOURCE, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
+import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
@@ -230,6 +230,8 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       if (d !== undefined) keys.add(stateKey.seen(d, e.eventTimeMs));
       if (e.kind === 'kms') {
         if (e.keyArn !== undefined) keys.add(stateKey.keyBaseline(e.keyArn));
+        const destination = reEncryptDestinationArnOf(e);
+        if (destination !== undefined) keys.add(stateKey.keyBaseline(destination));
         keys.add(stateKey.principalBaseline(e.principal.id));
         const account = aliasAccountOf(e);
         if (e.keyAlias !== undefined && account !== undefined) {
@@ -573,6 +575,18 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   }
   if (e.keyAlias !== undefined && !b.aliases.includes(e.keyAlias) && b.aliases.length < 10) b.aliases.push(e.keyAlias);
   state.set(stateKey.keyBaseline(e.keyArn), b);
+  // A ReEncrypt uses its destination too (kms:ReEncryptTo): its caller, region and account are noted on it, so
+  // re-encrypting into another account's key is learned as any other use of that key is.
+  const destination = reEncryptDestinationArnOf(e);
+  if (destination !== undefined) {
+    const d = baselines.keyBaseline(destination) ?? newKeyBaseline(e.eventTimeMs);
+    d.firstSeenMs = Math.min(d.firstSeenMs, e.eventTimeMs);
+    d.lastSeenMs = Math.max(d.lastSeenMs, e.eventTimeMs);
+    remember(d.principals, e.principal.id, e.eventTimeMs);
+    remember(d.regions, e.region, e.eventTimeMs);
+    if (e.principal.accountId !== undefined) remember(d.accounts, e.principal.accountId, e.eventTimeMs);
+    state.set(stateKey.keyBaseline(destination), d);
+  }
 
   const p = baselines.principal() ?? newPrincipalBaseline(e.eventTimeMs);
   p.firstSeenMs = Math.min(p.firstSeenMs, e.eventTimeMs);

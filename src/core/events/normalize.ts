@@ -358,6 +358,15 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
  */
 export const s3AccessKeyOf = (e: S3ObjectAccess): string | undefined => e.appliedKmsKeyId ?? e.requestedKmsKeyId;
 
+/**
+ * A ReEncrypt's destination when the request names it by a key's ARN, whose baseline the engine keeps (as the
+ * source's: the record's key is the source). An alias or a key id names a key of the caller's own account.
+ */
+export const reEncryptDestinationArnOf = (e: KmsCall): string | undefined => {
+  const destination = e.eventName === 'ReEncrypt' ? e.request.destinationKeyId : undefined;
+  return destination !== undefined && KEY_ARN.test(destination) ? destination : undefined;
+};
+
 /** `s3AccessKeyOf` when it is a key's ARN, whose baseline the engine keeps (not an alias or a bare key id). */
 export const s3AccessKeyArnOf = (e: S3ObjectAccess): string | undefined => {
   const key = s3AccessKeyOf(e);

@@ -1,4 +1,4 @@
-import { KMS_KEY_OR_ALIAS_ARN } from '../events/normalize.ts';
+import { KMS_KEY_OR_ALIAS_ARN, reEncryptDestinationArnOf } from '../events/normalize.ts';
 import type { KmsCall } from '../events/types.ts';
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, minutes } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
@@ -25,7 +25,8 @@ const protectingKeyOf = (e: KmsCall): ProtectingKey | undefined => {
   const named = e.request.destinationKeyId;
   const arn = named === undefined ? null : KMS_KEY_OR_ALIAS_ARN.exec(named);
   if (named === undefined || arn === null) return undefined;
-  return { arn: arn[2] === 'key' ? named : undefined, named, account: arn[1] as string };
+  // The ARN the engine plans and learns the destination's baseline under.
+  return { arn: reEncryptDestinationArnOf(e), named, account: arn[1] as string };
 };
 
 export const rule = defineRule({
@@ -46,11 +47,6 @@ export const rule = defineRule({
     'Find what was encrypted under the key (the calls\' encryption context; kdm history --key <its ARN> --principal <the caller>) and how the caller came to name it: configuration, code, a changed alias. If the account is neither the organization\'s nor an approved partner\'s, revoke the caller\'s session and re-encrypt the data under a key of your own while that account still lets you decrypt it.',
   findingTypes: ['TTPs/Impact', 'Effects/Data Exposure'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ENCRYPTING_OPERATIONS }],
-  keyBaselinesRead: (e) => {
-    // Every call's own key is planned by the engine; a ReEncrypt's destination is not.
-    const destination = e.eventName === 'ReEncrypt' ? protectingKeyOf(e)?.arn : undefined;
-    return destination === undefined ? [] : [destination];
-  },
   detect: (e, ctx) => {
     if (e.errorCode !== undefined || e.madeByS3 || e.principal.isAwsService) return undefined;
     // The caller's own account's copy of the call: the key owner's copy is kms-cross-account's to weigh.
@@ -81,6 +77,12 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'fires HIGH when the destination is such an account\'s alias', events: [reEncryptTo(`arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:alias/locker`)], expectFindings: 1, expectSeverity: 'HIGH' },
   { name: 'one finding for a principal\'s calls under the key', events: [0, 1, 2].map((i) => kmsEvent({ eventName: 'Encrypt', keyArn: FOREIGN_KEY, atMs: BASE_TIME_MS + minutes(i) })), expectFindings: 1 },
   { name: 'learns an arrangement older than the learning period', learningPeriodMs: hours(1), events: [kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY }), kmsEvent({ eventName: 'GenerateDataKey', keyArn: FOREIGN_KEY, atMs: BASE_TIME_MS + hours(30) })], expectFindings: 1 },
+  {
+    name: 'learns re-encrypting into the key as any other use: silent once the account had been doing it for a learning period',
+    learningPeriodMs: hours(1),
+    events: [reEncryptTo(FOREIGN_KEY), reEncryptTo(FOREIGN_KEY, { atMs: BASE_TIME_MS + hours(30) })],
+    expectFindings: 1,
+  },
   {
     name: 'stays silent for a re-encryption under a key the account had been using for a learning period',
     learningPeriodMs: hours(1),

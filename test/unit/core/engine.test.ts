@@ -94,7 +94,7 @@ describe('engine', () => {
     expect(baselines(setDefault({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: foreignKey }, { errorCode: 'AccessDenied' }))).toEqual([]);
   });
 
-  it('plans the baseline of the key a ReEncrypt names as its destination by ARN, which kms-data-under-foreign-key weighs', () => {
+  it('plans the baseline of the key a ReEncrypt names as its destination by ARN, which the call uses too (kms-data-under-foreign-key weighs it)', () => {
     const engine = createEngine({ rules: ALL_RULES });
     const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
     const reEncryptTo = (destinationKeyId: string) => kmsEvent({ eventName: 'ReEncrypt', requestParameters: { sourceKeyId: KEY_ARN, destinationKeyId } });
