@@ -28,11 +28,18 @@ const kms = fc.record({
 const kmsKeyNamed = fc.option(fc.constantFrom('arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff', 'arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-0000-4000-8000-00000000b002', 'arn:aws:kms:us-east-1:999988887777:alias/x', 'alias/x', '__proto__'), { nil: undefined });
 const s3 = fc.record({ eventName: fc.constantFrom('GetObject', 'PutObject', 'CopyObject', 'UploadPart', 'HeadObject'), atMs, who: fc.oneof(who, fc.record({ role: fc.constantFrom('Uploader', '__proto__'), account: fc.constantFrom('111122223333', '999988887777') })), bucket: fc.constantFrom('b', 'reports', '__proto__'), key: text, sseApplied: fc.constantFrom('SSE_KMS', 'SSE_S3', 'Default_SSE_S3'), kmsKeyId: kmsKeyNamed, appliedKmsKeyId: kmsKeyNamed })
   .map(({ kmsKeyId, appliedKmsKeyId, ...o }) => s3Record({ ...o, ...(kmsKeyId !== undefined ? { kmsKeyId } : {}), ...(appliedKmsKeyId !== undefined ? { appliedKmsKeyId } : {}) }));
-const defaultEncryption = fc.record({ atMs, who, name: fc.constantFrom('PutBucketEncryption', 'DeleteBucketEncryption'), algorithm: fc.constantFrom('aws:kms', 'AES256', text), key: kmsKeyNamed })
+/**
+ * Keys no other record names: an event that reads such a key's baseline finds it planned only if its own planning
+ * asked for it (a shared key is planned by whichever event of the batch names it too).
+ */
+const keyOfItsOwn = fc.integer({ min: 0, max: 1_000_000_000 }).map((n) => `arn:aws:kms:us-east-1:999988887777:key/own-${n}`);
+const reEncrypt = fc.record({ atMs, who, destination: fc.oneof(keyOfItsOwn, kmsKeyNamed.map((k) => k ?? 'alias/x')) })
+  .map((o) => kmsRecord({ eventName: 'ReEncrypt', atMs: o.atMs, who: o.who, requestParameters: { destinationKeyId: o.destination } }));
+const defaultEncryption = fc.record({ atMs, who, name: fc.constantFrom('PutBucketEncryption', 'DeleteBucketEncryption'), algorithm: fc.constantFrom('aws:kms', 'AES256', text), key: fc.oneof(kmsKeyNamed, keyOfItsOwn) })
   .map((o) => otherRecord('s3.amazonaws.com', o.name, { atMs: o.atMs, who: o.who, requestParameters: { bucketName: 'reports', ServerSideEncryptionConfiguration: { Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: o.algorithm, ...(o.key !== undefined ? { KMSMasterKeyID: o.key } : {}) } } } } }));
 const other = fc.record({ atMs, who, name: fc.constantFrom('StopLogging', 'DeleteTrail', 'PutEventSelectors', 'UpdateTrail') })
   .map((o) => otherRecord('cloudtrail.amazonaws.com', o.name, { atMs: o.atMs, who: o.who }));
-const anyRecord = fc.oneof({ weight: 6, arbitrary: kms }, { weight: 3, arbitrary: s3 }, { weight: 1, arbitrary: other }, { weight: 1, arbitrary: defaultEncryption }, { weight: 1, arbitrary: fc.anything() });
+const anyRecord = fc.oneof({ weight: 6, arbitrary: kms }, { weight: 3, arbitrary: s3 }, { weight: 1, arbitrary: other }, { weight: 1, arbitrary: defaultEncryption }, { weight: 1, arbitrary: reEncrypt }, { weight: 1, arbitrary: fc.anything() });
 
 describe('the engine under generated traffic', () => {
   it('never throws, accounts for every record, renders every finding, and keeps memory bounded: 100,000 records', async () => {
