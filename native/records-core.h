@@ -433,7 +433,7 @@ struct Record {
       uUserId;
   // requestParameters
   Field request, keyId, sourceKeyId, keySpec, numberOfBytes, encryptionAlgorithm, pendingWindowInDays, policy, aliasName, targetKeyId,
-      grantee, operations, destinationKeyId, bucketName, objectKey, sseHeader, sseKeyId, sseKmsKeyId, sseCustomerAlgorithm, copySource;
+      grantee, operations, destinationKeyId, bypassLockoutCheck, bucketName, objectKey, sseHeader, sseKeyId, sseKmsKeyId, sseCustomerAlgorithm, copySource;
   Context encryptionContext, sourceEncryptionContext, destinationEncryptionContext;
   // resources
   Field resourcesField;
@@ -641,6 +641,9 @@ bool readRecord(Scanner& sc, Record& r, int depth) {
               case 28:
                 if (EQ(q, "destinationEncryptionContext")) return readContext(sc, r, r.destinationEncryptionContext, d);
                 if (EQ(q, "x-amz-server-side-encryption")) return readInto(sc, r, r.sseHeader, d);
+                break;
+              case 30:
+                if (EQ(q, "bypassPolicyLockoutSafetyCheck")) return readInto(sc, r, r.bypassLockoutCheck, d);
                 break;
               case 43:
                 if (EQ(q, "x-amz-server-side-encryption-aws-kms-key-id")) return readInto(sc, r, r.sseKeyId, d);
@@ -1421,6 +1424,8 @@ bool normalize(const Record& r, Batch& b) {
       if (r.operations.present()) return false;
       // ReEncrypt's destination key: JavaScript keeps it (ReEncrypt is rare).
       if (r.destinationKeyId.present()) return false;
+      // Whether a key policy skipped KMS's lockout check: JavaScript keeps it (PutKeyPolicy and CreateKey are rare).
+      if (r.bypassLockoutCheck.present()) return false;
       if (!has(keySpec) && r.numberOfBytes.present()) keySpec = Str{LIT("BYTES")};
     }
   }

@@ -143,6 +143,7 @@ const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
   if (grantee !== undefined) out['grantee'] = grantee;
   const destinationKeyId = str(rp['destinationKeyId']);
   if (destinationKeyId !== undefined) out['destinationKeyId'] = destinationKeyId;
+  if (rp['bypassPolicyLockoutSafetyCheck'] === true) out['bypassPolicyLockoutSafetyCheck'] = true;
   // KMS's grant operations are under twenty (Decrypt, GenerateDataKey, CreateGrant, ...); a list beyond 32 is not
   // KMS's, and is cut there.
   const operations = rp['operations'];

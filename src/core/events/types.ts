@@ -114,6 +114,11 @@ export interface KmsRequestSummary {
   readonly grantOperations?: readonly string[];
   /** ReEncrypt: the key the ciphertext is encrypted under afterwards (`destinationKeyId`), as the caller named it. */
   readonly destinationKeyId?: string;
+  /**
+   * PutKeyPolicy, CreateKey: present (true) when the caller skipped KMS's check that the policy still lets it manage
+   * the key (`bypassPolicyLockoutSafetyCheck`); absent when the record says false or nothing.
+   */
+  readonly bypassPolicyLockoutSafetyCheck?: true;
 }
 
 export interface S3ObjectAccess extends EventBase {

@@ -46,6 +46,23 @@ export const policyOpening = (policyText: string | undefined, ownerAccount: stri
   return undefined;
 };
 
+/**
+ * Whether a key policy lets anyone of `account` in: an Allow statement naming a principal of that account, or "*".
+ * Undefined when the text is not a policy. Never throws.
+ */
+export const policyLetsAccountIn = (policyText: string | undefined, account: string): boolean | undefined => {
+  let policy: unknown;
+  try {
+    policy = JSON.parse(policyText ?? '');
+  } catch {
+    return undefined;
+  }
+  if (typeof policy !== 'object' || policy === null) return undefined;
+  const statements = (policy as { Statement?: unknown }).Statement;
+  const list: PolicyStatement[] = Array.isArray(statements) ? (statements as PolicyStatement[]) : typeof statements === 'object' && statements !== null ? [statements as PolicyStatement] : [];
+  return list.some((st) => st.Effect === 'Allow' && principalsOf(st.Principal).some((p) => p === '*' || accountOfPrincipal(p) === account));
+};
+
 /** The account of a grant's grantee when it is not the key's owner's, or undefined. Never throws. */
 const granteeElsewhere = (grantee: string | undefined, ownerAccount: string | undefined): string | undefined => {
   const account = grantee === undefined ? undefined : accountOfPrincipal(grantee);
@@ -63,7 +80,7 @@ export const rule = defineRule({
   id: 'kms-key-lifecycle',
   title: 'KMS Key Disabled, Deleted Or Opened Up',
   description:
-    'A key was disabled or scheduled for deletion (ransomware and sabotage make data unrecoverable this way), its imported material was replaced or deleted, its key policy was changed to allow anyone or another account, or a grant gave a principal of another account use of it (a grant needs no change to the key policy, and outlives the session that made it).',
+    'A key was disabled or scheduled for deletion (ransomware and sabotage make data unrecoverable this way), its imported material was replaced or deleted, its key policy was changed to allow anyone or another account, or set with KMS\'s lockout safety check bypassed (a policy that locks the owner out leaves the key unusable for good), or a grant gave a principal of another account use of it (a grant needs no change to the key policy, and outlives the session that made it).',
   severity: 'HIGH',
   status: 'stable',
   references: ['https://attack.mitre.org/techniques/T1485/', 'https://attack.mitre.org/techniques/T1486/', 'https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html'],
@@ -74,7 +91,7 @@ export const rule = defineRule({
   ],
   tags: ['attack.impact', 'attack.t1485', 'attack.t1486', 'attack.persistence'],
   runbook:
-    'Confirm the change with the key owner. For an unplanned deletion run CancelKeyDeletion now (the waiting period is the only window); re-enable a disabled key; restore the previous key policy from CloudTrail (PutKeyPolicy requestParameters.policy) or version control. For an unplanned grant, find it with ListGrants (the grant id is in the CreateGrant record\'s responseElements) and remove it with RevokeGrant, then review what the grantee decrypted since (kdm history --key).',
+    'Confirm the change with the key owner. Unplanned deletion: run CancelKeyDeletion now (the waiting period is the only window). Re-enable a disabled key. Restore the previous key policy from CloudTrail (PutKeyPolicy\'s policy) or version control; a policy that locks the owner out takes AWS Support. Unplanned grant: find it with ListGrants (its id is in the CreateGrant record\'s responseElements), remove it with RevokeGrant, then review what the grantee did with the key (kdm history --key).',
   findingTypes: ['Effects/Data Destruction', 'TTPs/Persistence', 'Software and Configuration Checks/AWS Security Best Practices'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['DisableKey', 'ScheduleKeyDeletion', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'PutKeyPolicy', 'CreateGrant'] }],
   detect: (e) => {
@@ -83,8 +100,16 @@ export const rule = defineRule({
     const owner = e.keyAccountId ?? e.recipientAccountId;
     if (e.eventName === 'PutKeyPolicy') {
       const opening = policyOpening(e.request.policy, owner);
-      if (opening === undefined) return undefined;
-      return { subject, reason: `${principalLabel(e)} changed the key policy of ${keyLabel(e)} ${origin(e)}: ${opening}.` };
+      const bypassed = e.request.bypassPolicyLockoutSafetyCheck === true;
+      if (opening === undefined && !bypassed) return undefined;
+      const why: string[] = [];
+      if (bypassed) {
+        // KMS refuses a policy that would lock its caller out unless told to skip that check.
+        const lockedOut = owner !== undefined && policyLetsAccountIn(e.request.policy, owner) === false;
+        why.push(`it skipped KMS's lockout safety check${lockedOut ? `, and the policy lets no principal of account ${owner} in: nobody there can use or manage the key any more` : ', so the policy may leave the key unmanageable'}`);
+      }
+      if (opening !== undefined) why.push(opening);
+      return { subject, reason: `${principalLabel(e)} changed the key policy of ${keyLabel(e)} ${origin(e)}: ${why.join('; ')}.` };
     }
     if (e.eventName === 'CreateGrant') {
       const account = granteeElsewhere(e.request.grantee, owner);
@@ -111,7 +136,15 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'fires on DisableKey', events: [kmsEvent({ eventName: 'DisableKey' })], expectFindings: 1 },
   { name: 'fires on a key policy that allows "*" without condition', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy('*') } })], expectFindings: 1 },
   { name: 'fires on a key policy that allows another account', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy({ AWS: 'arn:aws:iam::999988887777:root' }) } })], expectFindings: 1 },
-  { name: 'stays silent for a key policy limited to the owner account', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy({ AWS: 'arn:aws:iam::111122223333:root' }) } })], expectFindings: 0 },
+  { name: 'stays silent for a key policy limited to the owner account', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy({ AWS: 'arn:aws:iam::111122223333:root' }), bypassPolicyLockoutSafetyCheck: false } })], expectFindings: 0 },
+  {
+    name: 'fires on a key policy set with the lockout safety check bypassed, one that locks the owner out or not',
+    events: [
+      kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: JSON.stringify({ Statement: [{ Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*' }] }), bypassPolicyLockoutSafetyCheck: true } }),
+      kmsEvent({ eventName: 'PutKeyPolicy', keyArn: 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321', requestParameters: { policy: policy({ AWS: 'arn:aws:iam::111122223333:role/KeyAdmin' }), bypassPolicyLockoutSafetyCheck: true } }),
+    ],
+    expectFindings: 2,
+  },
   { name: 'stays silent for "*" restricted by a condition', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: policy('*', { StringEquals: { 'kms:CallerAccount': '111122223333' } }) } })], expectFindings: 0 },
   { name: 'stays silent for a failed ScheduleKeyDeletion (the denial rule covers attempts)', events: [kmsEvent({ eventName: 'ScheduleKeyDeletion', errorCode: 'AccessDeniedException' })], expectFindings: 0 },
   {

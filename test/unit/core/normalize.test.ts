@@ -90,6 +90,13 @@ describe('normalizeRecord', () => {
     expect(kms(kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: 42 } })).request.destinationKeyId).toBeUndefined();
   });
 
+  it('notes a key policy set with the lockout safety check bypassed, only when the record says true', () => {
+    const put = (bypassPolicyLockoutSafetyCheck: unknown) => kms(kmsRecord({ eventName: 'PutKeyPolicy', requestParameters: { policyName: 'default', policy: '{}', bypassPolicyLockoutSafetyCheck } })).request;
+
+    expect(put(true).bypassPolicyLockoutSafetyCheck).toBe(true);
+    for (const value of [false, 'true', 1, null]) expect(put(value)).not.toHaveProperty('bypassPolicyLockoutSafetyCheck');
+  });
+
   it('folds an assumed-role session to the role ARN and keeps the session name apart', () => {
     const e = kms(kmsRecord({ who: { role: 'Reader', session: 'alice' } }));
 
