@@ -9,7 +9,7 @@ import { expandInputs } from '#adapters/local/cloudtrail-files.ts';
 import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { ConfigError } from '#core/errors.ts';
-import { otherRecord } from '#core/testing/builders.ts';
+import { kmsRecord, otherRecord } from '#core/testing/builders.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
@@ -123,6 +123,29 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(finding?.GeneratorId).toBe('kms-decrypt-monitor/s3-bucket-default-key-changed');
     expect(finding?.Severity.Label).toBe('HIGH');
     expect(finding?.Resources.map((r) => [r.Type, r.Id])).toEqual(expect.arrayContaining([['AwsKmsKey', foreignKey], ['AwsS3Bucket', 'arn:aws:s3:::finance']]));
+  });
+
+  it('send Security Hub a re-encryption under another account\'s key, from the KMS rule\'s envelope, naming the key it moved the data under', async () => {
+    const hub = securityHub();
+    const deps = await createLiveDeps({
+      env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_ACCOUNT_ID: '111122223333' },
+      dynamodb: ddb.client(),
+      securityHubClientFor: hub.clientFor,
+    });
+    stdout();
+    const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const record = kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: foreignKey, destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } });
+    const envelope = JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
+
+    const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context('r-reencrypt'));
+    await createFlushHandler(deps)({}, context('flush'));
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [finding] = hub.imported as { GeneratorId: string; Severity: { Label: string }; Resources: { Type: string; Id: string }[] }[];
+    expect(hub.imported).toHaveLength(1);
+    expect(finding?.GeneratorId).toBe('kms-decrypt-monitor/kms-data-under-foreign-key');
+    expect(finding?.Severity.Label).toBe('HIGH');
+    expect(finding?.Resources[0]).toMatchObject({ Type: 'AwsKmsKey', Id: foreignKey });
   });
 
   it('stop a cold start on a number or severity setting they cannot read, naming the variable', async () => {
