@@ -13,6 +13,8 @@ export const parseCommandArgs = <const T extends { readonly options: Options; re
     return parseArgs({ ...config, args: [...argv], strict: true });
   } catch (error) {
     if (!(error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    // Asked for help, a command gives it whatever else the line holds, as those that look for --help first do.
+    if (Object.hasOwn(config.options, 'help') && (argv.includes('--help') || argv.includes('-h'))) return parseArgs({ ...config, args: ['--help'], strict: true });
     const problem = describeArgumentProblem(command, argv, config.options, config.allowPositionals === true) ?? (error as Error).message;
     throw new UsageError(`${problem} (kdm ${command} --help lists the options)`, { cause: error });
   }

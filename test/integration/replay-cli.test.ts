@@ -165,6 +165,12 @@ describe('kdm usage errors', () => {
     [['backtest', '--help'], /^kdm backtest — [^]*Exit codes: 0 every label detected/],
     [['config', '--help'], /^kdm config validate <file> — /],
     [['config', 'validate', '-h'], /^kdm config validate <file> — /],
+    // Help wins over the rest of the line, for every command alike.
+    [['replay', '--bogus', '--help'], /^kdm — kms-decrypt-monitor/],
+    [['prune', '--db', '--help'], /^kdm prune — /],
+    [['simulate', '--out', 'x', '--nope', '-h'], /^kdm simulate — /],
+    [['backtest', 'logs/', '--labels', '--help'], /^kdm backtest — /],
+    [['history', '--bogus', '--help'], /^kdm history — /],
   ])('%j prints the command\'s help and exits 0', (args, help) => {
     const run = runKdm(args);
 
