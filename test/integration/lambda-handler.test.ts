@@ -100,7 +100,9 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(emf.join('')).not.toContain('encryptionContext');
   });
 
-  it('send Security Hub a bucket\'s default encryption set to another account\'s key, from the S3 rule\'s envelope, naming the key and the bucket', async () => {
+  interface ImportedFinding { readonly GeneratorId: string; readonly Severity: { readonly Label: string }; readonly Resources: readonly { readonly Type: string; readonly Id: string }[] }
+  /** One record through the live path as EventBridge delivers it (a fresh table), then the scheduled flush: what Security Hub received. */
+  const sendThroughLambda = async (source: 'aws.kms' | 'aws.s3', record: Record<string, unknown>): Promise<readonly ImportedFinding[]> => {
     const hub = securityHub();
     const deps = await createLiveDeps({
       env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_ACCOUNT_ID: '111122223333' },
@@ -108,44 +110,38 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
       securityHubClientFor: hub.clientFor,
     });
     stdout();
-    const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const envelope = JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source, account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
+
+    const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context('r-one'));
+    await createFlushHandler(deps)({}, context('flush'));
+
+    expect(response.batchItemFailures).toEqual([]);
+    return hub.imported as unknown as ImportedFinding[];
+  };
+  const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+
+  it('send Security Hub a bucket\'s default encryption set to another account\'s key, from the S3 rule\'s envelope, naming the key and the bucket', async () => {
     const record = otherRecord('s3.amazonaws.com', 'PutBucketEncryption', {
       requestParameters: { bucketName: 'finance', encryption: '', ServerSideEncryptionConfiguration: { xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/', Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: foreignKey }, BucketKeyEnabled: true } } },
     });
-    const envelope = JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.s3', account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
 
-    const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context('r-bucket'));
-    await createFlushHandler(deps)({}, context('flush'));
+    const imported = await sendThroughLambda('aws.s3', record);
 
-    expect(response.batchItemFailures).toEqual([]);
-    const [finding] = hub.imported as { GeneratorId: string; Severity: { Label: string }; Resources: { Type: string; Id: string }[] }[];
-    expect(hub.imported).toHaveLength(1);
-    expect(finding?.GeneratorId).toBe('kms-decrypt-monitor/s3-bucket-default-key-changed');
-    expect(finding?.Severity.Label).toBe('HIGH');
-    expect(finding?.Resources.map((r) => [r.Type, r.Id])).toEqual(expect.arrayContaining([['AwsKmsKey', foreignKey], ['AwsS3Bucket', 'arn:aws:s3:::finance']]));
+    expect(imported).toHaveLength(1);
+    expect(imported[0]?.GeneratorId).toBe('kms-decrypt-monitor/s3-bucket-default-key-changed');
+    expect(imported[0]?.Severity.Label).toBe('HIGH');
+    expect(imported[0]?.Resources.map((r) => [r.Type, r.Id])).toEqual(expect.arrayContaining([['AwsKmsKey', foreignKey], ['AwsS3Bucket', 'arn:aws:s3:::finance']]));
   });
 
   it('send Security Hub a re-encryption under another account\'s key, from the KMS rule\'s envelope, naming the key it moved the data under', async () => {
-    const hub = securityHub();
-    const deps = await createLiveDeps({
-      env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_ACCOUNT_ID: '111122223333' },
-      dynamodb: ddb.client(),
-      securityHubClientFor: hub.clientFor,
-    });
-    stdout();
-    const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
     const record = kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: foreignKey, destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } });
-    const envelope = JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
 
-    const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context('r-reencrypt'));
-    await createFlushHandler(deps)({}, context('flush'));
+    const imported = await sendThroughLambda('aws.kms', record);
 
-    expect(response.batchItemFailures).toEqual([]);
-    const [finding] = hub.imported as { GeneratorId: string; Severity: { Label: string }; Resources: { Type: string; Id: string }[] }[];
-    expect(hub.imported).toHaveLength(1);
-    expect(finding?.GeneratorId).toBe('kms-decrypt-monitor/kms-data-under-foreign-key');
-    expect(finding?.Severity.Label).toBe('HIGH');
-    expect(finding?.Resources[0]).toMatchObject({ Type: 'AwsKmsKey', Id: foreignKey });
+    expect(imported).toHaveLength(1);
+    expect(imported[0]?.GeneratorId).toBe('kms-decrypt-monitor/kms-data-under-foreign-key');
+    expect(imported[0]?.Severity.Label).toBe('HIGH');
+    expect(imported[0]?.Resources[0]).toMatchObject({ Type: 'AwsKmsKey', Id: foreignKey });
   });
 
   it('stop a cold start on a number or severity setting they cannot read, naming the variable', async () => {
