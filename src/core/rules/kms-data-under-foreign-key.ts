@@ -1,3 +1,4 @@
+import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
 import { KMS_KEY_OR_ALIAS_ARN, reEncryptDestinationArnOf } from '../events/normalize.ts';
 import type { KmsCall } from '../events/types.ts';
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, minutes } from '../testing/builders.ts';
@@ -5,8 +6,8 @@ import { defineRule, type RuleCase } from './define-rule.ts';
 import { accountUsedKeyForLearningPeriod } from './learned-key-use.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
-/** The calls that leave data encrypted under a key: new data (Encrypt, data keys) or existing ciphertext (ReEncrypt). */
-const ENCRYPTING_OPERATIONS = ['Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'ReEncrypt'];
+/** The calls that leave data encrypted under a key: every cryptographic call but Decrypt (Encrypt, data keys, ReEncrypt). */
+const ENCRYPTING_OPERATIONS = KMS_CRYPTO_OPERATIONS.filter((op) => op !== 'Decrypt');
 
 /** The key a call leaves data under, with its account: by ARN where the record says it. */
 interface ProtectingKey {
