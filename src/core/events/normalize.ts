@@ -67,6 +67,15 @@ export const KMS_KEY_OR_ALIAS_ARN = /^arn:[^:]+:kms:[^:]*:(\d{12}):(key|alias)\/
 /** A key id without its ARN: a key's UUID, or a multi-Region key's `mrk-` id. */
 export const BARE_KEY_ID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
+/**
+ * The account of the key a caller names (a key or alias ARN, a key id, an alias name): an ARN's own; else the
+ * caller's, in whose account KMS resolves a key id or an alias name. Undefined for an ARN of anything else.
+ */
+export const accountOfNamedKey = (named: string, callerAccount: string | undefined): string | undefined => {
+  const arn = KMS_KEY_OR_ALIAS_ARN.exec(named);
+  return arn !== null ? arn[1] : named.startsWith('arn:') ? undefined : callerAccount;
+};
+
 /** The ARN of one `resources` entry (CloudTrail spells it ARN; some exports, arn). */
 const resourceArnOf = (r: unknown): string | undefined => (isObject(r) ? (str(own(r, 'ARN')) ?? str(own(r, 'arn'))) : undefined);
 

@@ -7,7 +7,7 @@
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { memoized } from '../memoize.ts';
 import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
-import { KMS_KEY_OR_ALIAS_ARN, partitionOfRegion, s3AccessKeyOf } from '../events/normalize.ts';
+import { accountOfNamedKey, partitionOfRegion, s3AccessKeyOf } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, S3ObjectAccess } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
 
@@ -138,11 +138,9 @@ export const unloggedWriteKeyOf = (e: S3ObjectAccess): string | undefined => {
   const owner = e.recipientAccountId;
   if (writer === undefined || owner === undefined || writer === owner || e.errorCode !== undefined || e.objectKey === undefined) return undefined;
   const key = s3AccessKeyOf(e);
-  if (key === undefined) return undefined;
-  const arn = KMS_KEY_OR_ALIAS_ARN.exec(key);
-  if (arn !== null) return arn[1] === owner ? undefined : key;
-  if (key.startsWith('arn:')) return undefined;
-  return `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${writer}:${key.startsWith('alias/') ? key : `key/${key}`}`;
+  const keyAccount = key === undefined ? undefined : accountOfNamedKey(key, writer);
+  if (key === undefined || keyAccount === undefined || keyAccount === owner) return undefined;
+  return key.startsWith('arn:') ? key : `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${writer}:${key.startsWith('alias/') ? key : `key/${key}`}`;
 };
 
 /**

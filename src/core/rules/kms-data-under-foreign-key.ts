@@ -1,5 +1,5 @@
 import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
-import { KMS_KEY_OR_ALIAS_ARN, reEncryptDestinationArnOf } from '../events/normalize.ts';
+import { accountOfNamedKey, reEncryptDestinationArnOf } from '../events/normalize.ts';
 import type { KmsCall } from '../events/types.ts';
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, minutes } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
@@ -19,15 +19,14 @@ interface ProtectingKey {
 
 /**
  * A ReEncrypt's destination as the caller named it; any other call's key. A destination named by key id or alias
- * name is in the caller's own account (KMS resolves both there), so only an ARN can name another account's.
+ * name is in the caller's own account (accountOfNamedKey), so only an ARN can name another account's.
  */
 const protectingKeyOf = (e: KmsCall): ProtectingKey | undefined => {
   if (e.eventName !== 'ReEncrypt') return e.keyArn !== undefined && e.keyAccountId !== undefined ? { arn: e.keyArn, named: e.keyArn, account: e.keyAccountId } : undefined;
   const named = e.request.destinationKeyId;
-  const arn = named === undefined ? null : KMS_KEY_OR_ALIAS_ARN.exec(named);
-  if (named === undefined || arn === null) return undefined;
+  const account = named === undefined ? undefined : accountOfNamedKey(named, e.principal.accountId);
   // The ARN the engine plans and learns the destination's baseline under.
-  return { arn: reEncryptDestinationArnOf(e), named, account: arn[1] as string };
+  return named === undefined || account === undefined ? undefined : { arn: reEncryptDestinationArnOf(e), named, account };
 };
 
 export const rule = defineRule({

@@ -1,7 +1,7 @@
 import { ACCOUNT, BASE_TIME_MS, hours, KEY_ARN, kmsEvent, s3Event } from '../testing/builders.ts';
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import type { KmsCall, S3ObjectAccess } from '../events/types.ts';
-import { KMS_KEY_OR_ALIAS_ARN, s3AccessKeyArnOf, s3AccessKeyOf } from '../events/normalize.ts';
+import { accountOfNamedKey, s3AccessKeyArnOf, s3AccessKeyOf } from '../events/normalize.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
 import { accountUsedKeyForLearningPeriod } from './learned-key-use.ts';
 import { keyMatchesRequired } from './required-key.ts';
@@ -57,7 +57,7 @@ const foreignWriteOf = (e: S3ObjectAccess, ctx: RuleContext): ForeignWrite | und
   const writer = e.principal.accountId;
   const owner = e.recipientAccountId;
   if (key === undefined || writer === undefined || owner === undefined) return undefined;
-  const keyAccount = KMS_KEY_OR_ALIAS_ARN.exec(key)?.[1] ?? (key.startsWith('arn:') ? undefined : writer);
+  const keyAccount = accountOfNamedKey(key, writer);
   if (keyAccount === undefined || keyAccount === owner || ctx.keyPolicy.isAccountTrusted(keyAccount)) return undefined;
   if (writer === owner) {
     const keyArn = s3AccessKeyArnOf(e);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeRecord, isAwsServiceMarker, dedupeKeyOf } from '#core/events/normalize.ts';
+import { accountOfNamedKey, normalizeRecord, isAwsServiceMarker, dedupeKeyOf } from '#core/events/normalize.ts';
 import type { KmsCall, S3ObjectAccess } from '#core/events/types.ts';
 import { kmsRecord, s3Record, KEY_ARN, ACCOUNT } from '#core/testing/builders.ts';
 import { datasetRecords, datasetFiles, hasDatasets } from '../../helpers/datasets.ts';
@@ -68,6 +68,17 @@ describe('normalizeRecord on the AWS-documented S3 SSE-KMS examples (awsdocs-exa
     expect(e.invokedBy).toBe('secretsmanager.amazonaws.com');
     expect(e.madeByS3).toBe(false);
     expect(e.principal.id).toBe('unknown');
+  });
+});
+
+describe('accountOfNamedKey', () => {
+  it('gives an ARN\'s own account, the caller\'s for a key id or an alias name, and none for an ARN of anything else', () => {
+    expect(accountOfNamedKey('arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff', ACCOUNT)).toBe('999988887777');
+    expect(accountOfNamedKey('arn:aws:kms:us-east-1:999988887777:alias/locker', ACCOUNT)).toBe('999988887777');
+    expect(accountOfNamedKey('3f1c0000-0000-4000-8000-0000000000ff', ACCOUNT)).toBe(ACCOUNT);
+    expect(accountOfNamedKey('alias/uploads', ACCOUNT)).toBe(ACCOUNT);
+    expect(accountOfNamedKey('alias/uploads', undefined)).toBeUndefined();
+    expect(accountOfNamedKey('arn:aws:s3:::bucket', ACCOUNT)).toBeUndefined();
   });
 });
 
