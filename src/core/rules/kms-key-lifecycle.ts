@@ -24,18 +24,22 @@ const principalsOf = (principal: unknown): string[] => {
  */
 const accountOfPrincipal = (p: string): string | undefined => /^(\d{12})(?::|$)/.exec(p)?.[1] ?? /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(p)?.[1];
 
-/** Why a key policy opens the key to anyone or to another account, or undefined. Never throws. */
-export const policyOpening = (policyText: string | undefined, ownerAccount: string | undefined): string | undefined => {
-  if (policyText === undefined) return undefined;
+/** A key policy's statements (one or a list); undefined when the text is not a policy. Never throws. */
+const statementsOf = (policyText: string | undefined): readonly PolicyStatement[] | undefined => {
   let policy: unknown;
   try {
-    policy = JSON.parse(policyText);
+    policy = JSON.parse(policyText ?? '');
   } catch {
     return undefined;
   }
+  if (typeof policy !== 'object' || policy === null) return undefined;
   const statements = (policy as { Statement?: unknown }).Statement;
-  const list: PolicyStatement[] = Array.isArray(statements) ? (statements as PolicyStatement[]) : typeof statements === 'object' && statements !== null ? [statements as PolicyStatement] : [];
-  for (const st of list) {
+  return Array.isArray(statements) ? (statements as PolicyStatement[]) : typeof statements === 'object' && statements !== null ? [statements as PolicyStatement] : [];
+};
+
+/** Why a key policy opens the key to anyone or to another account, or undefined. Never throws. */
+export const policyOpening = (policyText: string | undefined, ownerAccount: string | undefined): string | undefined => {
+  for (const st of statementsOf(policyText) ?? []) {
     if (st.Effect !== 'Allow') continue;
     for (const p of principalsOf(st.Principal)) {
       if (p === '*' && st.Condition === undefined) return 'a statement allows any principal ("*") with no condition';
@@ -50,18 +54,8 @@ export const policyOpening = (policyText: string | undefined, ownerAccount: stri
  * Whether a key policy lets anyone of `account` in: an Allow statement naming a principal of that account, or "*".
  * Undefined when the text is not a policy. Never throws.
  */
-export const policyLetsAccountIn = (policyText: string | undefined, account: string): boolean | undefined => {
-  let policy: unknown;
-  try {
-    policy = JSON.parse(policyText ?? '');
-  } catch {
-    return undefined;
-  }
-  if (typeof policy !== 'object' || policy === null) return undefined;
-  const statements = (policy as { Statement?: unknown }).Statement;
-  const list: PolicyStatement[] = Array.isArray(statements) ? (statements as PolicyStatement[]) : typeof statements === 'object' && statements !== null ? [statements as PolicyStatement] : [];
-  return list.some((st) => st.Effect === 'Allow' && principalsOf(st.Principal).some((p) => p === '*' || accountOfPrincipal(p) === account));
-};
+export const policyLetsAccountIn = (policyText: string | undefined, account: string): boolean | undefined =>
+  statementsOf(policyText)?.some((st) => st.Effect === 'Allow' && principalsOf(st.Principal).some((p) => p === '*' || accountOfPrincipal(p) === account));
 
 /** The account of a grant's grantee when it is not the key's owner's, or undefined. Never throws. */
 const granteeElsewhere = (grantee: string | undefined, ownerAccount: string | undefined): string | undefined => {
@@ -161,4 +155,5 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for a grantee that names no account (a service principal)', events: [kmsEvent({ eventName: 'CreateGrant', requestParameters: { granteePrincipal: 'rds.us-east-1.amazonaws.com', operations: ['Decrypt'] } })], expectFindings: 0 },
   { name: 'stays silent for a failed grant (the denial rule covers attempts)', events: [kmsEvent({ eventName: 'CreateGrant', errorCode: 'AccessDeniedException', requestParameters: { granteePrincipal: 'arn:aws:iam::999988887777:root' } })], expectFindings: 0 },
   { name: 'stays silent for a malformed policy', events: [kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy: '{not json' } })], expectFindings: 0 },
+  { name: 'stays silent for a policy that is JSON but not an object', events: ['null', '7', '"x"'].map((policy) => kmsEvent({ eventName: 'PutKeyPolicy', requestParameters: { policy } })), expectFindings: 0 },
 ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runRuleCase } from '#core/rules/run-cases.ts';
-import { policyLetsAccountIn, rule } from '#core/rules/kms-key-lifecycle.ts';
+import { policyLetsAccountIn, policyOpening, rule } from '#core/rules/kms-key-lifecycle.ts';
 import { kmsEvent } from '#core/testing/builders.ts';
 
 const allow = (principal: unknown) => ({ Effect: 'Allow', Principal: principal, Action: 'kms:*', Resource: '*' });
@@ -22,6 +22,12 @@ describe('policyLetsAccountIn', () => {
 
   it('is undefined for text that is not a policy', () => {
     for (const text of [undefined, '', '{not json', 'null', '7']) expect(policyLetsAccountIn(text, '111122223333')).toBeUndefined();
+  });
+});
+
+describe('policyOpening', () => {
+  it('reads no opening in text that is not a policy, JSON or not, and never throws', () => {
+    for (const text of [undefined, '', '{not json', 'null', '7', '"x"', '[]']) expect(policyOpening(text, '111122223333')).toBeUndefined();
   });
 });
 
