@@ -546,6 +546,17 @@ const remember = (record: Record<string, number>, key: string, t: number): void 
   if (Object.keys(record).length < BASELINE_ENTRY_LIMIT) putEntry(record, key, t);
 };
 
+/** Notes a call's use of a key on the key's baseline (new if the key is): when, by whom, in which region and account. */
+const noteKeyUse = (keyArn: string, e: KmsCall, baselines: EventBaselines): KeyBaseline => {
+  const b = baselines.keyBaseline(keyArn) ?? newKeyBaseline(e.eventTimeMs);
+  b.firstSeenMs = Math.min(b.firstSeenMs, e.eventTimeMs);
+  b.lastSeenMs = Math.max(b.lastSeenMs, e.eventTimeMs);
+  remember(b.principals, e.principal.id, e.eventTimeMs);
+  remember(b.regions, e.region, e.eventTimeMs);
+  if (e.principal.accountId !== undefined) remember(b.accounts, e.principal.accountId, e.eventTimeMs);
+  return b;
+};
+
 /** Folds one KMS call into its key's baseline (after the rules saw the baseline as it was). */
 const learn = (e: KmsCall, state: WorkingState, account: string | undefined, baselines: EventBaselines): void => {
   if (e.keyAlias !== undefined && e.keyArn !== undefined && account !== undefined) {
@@ -559,12 +570,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
     }
   }
   if (e.keyArn === undefined || e.errorCode !== undefined || !KMS_CRYPTO_OPERATION_SET.has(e.eventName)) return;
-  const b = baselines.keyBaseline(e.keyArn) ?? newKeyBaseline(e.eventTimeMs);
-  b.firstSeenMs = Math.min(b.firstSeenMs, e.eventTimeMs);
-  b.lastSeenMs = Math.max(b.lastSeenMs, e.eventTimeMs);
-  remember(b.principals, e.principal.id, e.eventTimeMs);
-  remember(b.regions, e.region, e.eventTimeMs);
-  if (e.principal.accountId !== undefined) remember(b.accounts, e.principal.accountId, e.eventTimeMs);
+  const b = noteKeyUse(e.keyArn, e, baselines);
   if (!e.madeByAwsService) {
     b.directCalls++;
     const contextKeys = e.encryptionContext !== undefined ? Object.keys(e.encryptionContext) : [];
@@ -578,15 +584,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   // A ReEncrypt uses its destination too (kms:ReEncryptTo): its caller, region and account are noted on it, so
   // re-encrypting into another account's key is learned as any other use of that key is.
   const destination = reEncryptDestinationArnOf(e);
-  if (destination !== undefined) {
-    const d = baselines.keyBaseline(destination) ?? newKeyBaseline(e.eventTimeMs);
-    d.firstSeenMs = Math.min(d.firstSeenMs, e.eventTimeMs);
-    d.lastSeenMs = Math.max(d.lastSeenMs, e.eventTimeMs);
-    remember(d.principals, e.principal.id, e.eventTimeMs);
-    remember(d.regions, e.region, e.eventTimeMs);
-    if (e.principal.accountId !== undefined) remember(d.accounts, e.principal.accountId, e.eventTimeMs);
-    state.set(stateKey.keyBaseline(destination), d);
-  }
+  if (destination !== undefined) state.set(stateKey.keyBaseline(destination), noteKeyUse(destination, e, baselines));
 
   const p = baselines.principal() ?? newPrincipalBaseline(e.eventTimeMs);
   p.firstSeenMs = Math.min(p.firstSeenMs, e.eventTimeMs);
