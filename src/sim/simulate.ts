@@ -125,7 +125,8 @@ class Builder {
   kms(o: { name: string; atMs: number; actor: Actor; session?: string; key: { arn: string; alias?: string }; context?: Record<string, string>; s3Made?: boolean; region?: string; errorCode?: string; keyIdParam?: string | undefined; requestParameters?: Record<string, unknown>; sourceIp?: string; identity?: Record<string, unknown>; recipient?: string }): Record<string, unknown> {
     const service = o.s3Made === true ? 'AWS Internal' : undefined;
     const rp: Record<string, unknown> = { ...(o.requestParameters ?? {}) };
-    if (o.name === 'Decrypt' || o.name === 'Encrypt' || o.name === 'ReEncrypt') rp['encryptionAlgorithm'] = 'SYMMETRIC_DEFAULT';
+    // A ReEncrypt names its source's and destination's algorithms instead (its caller passes them).
+    if (o.name === 'Decrypt' || o.name === 'Encrypt') rp['encryptionAlgorithm'] = 'SYMMETRIC_DEFAULT';
     if (o.name.startsWith('GenerateDataKey')) rp['keySpec'] = 'AES_256';
     if (o.keyIdParam !== undefined) rp['keyId'] = o.keyIdParam;
     if (o.context !== undefined) rp['encryptionContext'] = o.context;
@@ -362,7 +363,6 @@ if (options.anomalies) {
     // destination both in `resources`, as KMS records a ReEncrypt.
     const usual = { app: 'payments', env: 'prod', tenant: 'acme' };
     const moved = later.kms({ name: 'ReEncrypt', atMs: at(12) + 450_000, actor: ACTORS.payments, key: SIM_KEYS.app, requestParameters: { destinationKeyId: lockerKey, sourceEncryptionContext: usual, destinationEncryptionContext: usual, sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } });
-    delete (moved['requestParameters'] as Record<string, unknown>)['encryptionAlgorithm'];
     (moved['resources'] as Record<string, unknown>[]).push({ accountId: SIM_ACCOUNTS.outsider, type: 'AWS::KMS::Key', ARN: lockerKey });
     add('kms-data-under-foreign-key', 'the payments app re-encrypts its data keys under a key of an outside account', [moved]);
   }
