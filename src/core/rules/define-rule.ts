@@ -167,7 +167,7 @@ export interface Rule<E extends MonitorEvent = MonitorEvent> extends RuleMetadat
   readonly windowGroup?: (event: E) => string | undefined;
   /**
    * Key ARNs whose baselines `detect` reads for the event besides those the engine plans for every event (a KMS
-   * call's key, the key an S3 write names), so state can be planned per batch.
+   * call's key and a ReEncrypt's destination, the key an S3 write names), so state can be planned per batch.
    */
   readonly keyBaselinesRead?: (event: E) => readonly string[];
   /** Decides on one event. Pure: everything it needs comes through `ctx`. */

@@ -4,7 +4,7 @@ import type { RuleContext } from './define-rule.ts';
  * Whether an account had been using a key (its KMS calls in this trail, the caller's copy of a cross-account call
  * among them) for a learning period before `atMs`: an arrangement kdm has learned, as a key account of the
  * organization is. Only a key ARN has a baseline; an alias ARN, which KMS's records never name, stays unlearned.
- * A rule that asks this of a key other than its event's own plans it with `keyBaselinesRead`.
+ * A rule that asks this of a key the engine does not plan for its event plans it with `keyBaselinesRead`.
  */
 export const accountUsedKeyForLearningPeriod = (keyArn: string, account: string, atMs: number, ctx: RuleContext): boolean => {
   const since = ctx.keyBaseline(keyArn)?.accounts[account];
