@@ -333,4 +333,25 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     expect(ledger.rows).toEqual([]);
     expect(ledger.accesses).toEqual([expect.objectContaining({ key: theirKey, principal: 'arn:aws:iam::999988887777:role/Uploader', bucket: 'reports', objectKey: 'in/a.csv', operation: 'PutObject', count: 1, correlation: 'data-event' })]);
   });
+
+  it('counts such a write once when the writer\'s account forwards its copy and the KMS call S3 made, in a later batch', async () => {
+    const table = await ddb.newStateTable();
+    const store = storeOn(ddb.client(), table);
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => NOW }, ledger: 'state' });
+    const theirKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const partner = { role: 'Uploader', session: 'up-1', account: '999988887777' } as const;
+    const copy = (recipient: string) => ({
+      ...s3Record({ eventName: 'PutObject', who: partner, bucket: 'reports', key: 'in/a.csv', sseApplied: 'SSE_KMS', appliedKmsKeyId: theirKey, eventId: `w-${recipient}` }),
+      recipientAccountId: recipient, sharedEventID: 'put-1',
+    });
+    const call = kmsRecord({ eventName: 'GenerateDataKey', who: partner, keyArn: theirKey, s3Arn: 'arn:aws:s3:::reports/in/a.csv', recipientAccountId: '999988887777', atMs: BASE_TIME_MS + 30 });
+
+    await store.atomically('w', () => processor.processBatch({ file: 'owner', records: [copy('111122223333')], firstIndex: 0 }));
+    await store.atomically('w', () => processor.processBatch({ file: 'writer', records: [copy('999988887777'), call], firstIndex: 0 }));
+    await store.atomically('w', () => processor.flush());
+    const ledger = await store.ledgerOfDays(['2026-10-01']);
+
+    expect(ledger.rows.map((r) => [r.key, r.operation, r.count])).toEqual([[theirKey, 'GenerateDataKey', 1]]);
+    expect(ledger.accesses).toEqual([expect.objectContaining({ key: theirKey, objectKey: 'in/a.csv', operation: 'PutObject', count: 1, correlation: 'object' })]);
+  });
 });

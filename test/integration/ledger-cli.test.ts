@@ -717,6 +717,43 @@ describe('kdm history', () => {
     for (const text of ['s3://reports/in/a.csv', 's3://reports/in/b.csv', theirKey]) expect(section).toContain(text);
   });
 
+  it('counts such a write once when the writer\'s trail is replayed too, in the same run or a later one', () => {
+    const theirKey = `arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
+    const partner = { role: 'Uploader', session: 'up-1', account: OTHER_ACCOUNT } as const;
+    // Each write's two copies (one sharedEventID) and the KMS call S3 made for it, in the writer's trail only.
+    const copy = (key: string, i: number, recipient: string) => ({
+      ...s3Record({ eventName: 'PutObject', who: partner, bucket: 'reports', key, sourceIp: '192.0.2.60', sseApplied: 'SSE_KMS', appliedKmsKeyId: theirKey, eventId: `${recipient}-${i}`, atMs: BASE_TIME_MS + i * 1_000 }),
+      recipientAccountId: recipient, sharedEventID: `put-${i}`,
+    });
+    const objects = ['in/a.csv', 'in/b.csv'];
+    const ownerTrail = objects.map((key, i) => copy(key, i, ACCOUNT));
+    const writerTrail = objects.flatMap((key, i) => [
+      copy(key, i, OTHER_ACCOUNT),
+      kmsRecord({ eventName: 'GenerateDataKey', who: partner, keyArn: theirKey, s3Arn: `arn:aws:s3:::reports/${key}`, recipientAccountId: OTHER_ACCOUNT, atMs: BASE_TIME_MS + i * 1_000 + 30 }),
+    ]);
+    const oneRun = join(work, 'org-one-run');
+    mkdirSync(oneRun, { recursive: true });
+    writeFileSync(join(oneRun, 'a-owner.json'), JSON.stringify({ Records: ownerTrail }));
+    writeFileSync(join(oneRun, 'b-writer.json'), JSON.stringify({ Records: writerTrail }));
+    const [owner, writer] = [join(work, 'org-owner'), join(work, 'org-writer')];
+    mkdirSync(owner, { recursive: true });
+    mkdirSync(writer, { recursive: true });
+    writeFileSync(join(owner, 'owner.json'), JSON.stringify({ Records: ownerTrail }));
+    writeFileSync(join(writer, 'writer.json'), JSON.stringify({ Records: writerTrail }));
+    const [oneDb, twoDb] = [join(work, 'org-one-run.duckdb'), join(work, 'org-two-runs.duckdb')];
+    expect(runKdm(['replay', oneRun, '--db', oneDb]).status).toBe(0);
+    expect(runKdm(['replay', owner, '--db', twoDb]).status).toBe(0);
+    expect(runKdm(['replay', writer, '--db', twoDb]).status).toBe(0);
+
+    for (const db of [oneDb, twoDb]) {
+      const writes = json<{ object_key: string; operation: string; calls: number; correlation: string }[]>(['history', '--db', db, '--key', theirKey, '--prefix', 'in/', '--format', 'json']);
+      const calls = json<{ calls: number }[]>(['history', '--db', db, '--key', theirKey, '--format', 'json', '--group-by', 'principal']);
+
+      expect(writes.map((w) => [w.object_key, w.operation, w.calls, w.correlation]).sort(), db).toEqual([['in/a.csv', 'PutObject', 1, 'object'], ['in/b.csv', 'PutObject', 1, 'object']]);
+      expect(calls.map((c) => c.calls), db).toEqual([2]);
+    }
+  });
+
   it('selects object records by the account their principal names, not by the account id appearing anywhere in it', () => {
     // Both roles open objects of one bucket; the first is named after the account of the second.
     const dir = join(work, 'accounts');

@@ -8,6 +8,7 @@
 import type { CorrelationConfidence, KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { kmsCallWith } from '../events/kms-call-with.ts';
+import { unloggedWriteKeyOf } from '../events/normalize.ts';
 import { getEntry, putEntry, stateKey, type BucketCoverage, type CorrelationSlot, type WorkingState } from '../state.ts';
 
 export interface CorrelationSettings {
@@ -127,6 +128,7 @@ const requestOf = (e: S3ObjectAccess): S3RequestSummary => ({
   bytesIn: e.bytesIn,
   bytesOut: e.bytesOut,
   sseApplied: e.sseApplied,
+  unloggedWriteKey: unloggedWriteKeyOf(e),
 });
 
 const emptySlot = (partition: string): CorrelationSlot => ({ kind: 'correlation', partition, dueMs: Number.POSITIVE_INFINITY, expiresMs: 0, kms: [], s3: [] });

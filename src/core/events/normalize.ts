@@ -369,6 +369,23 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
 export const s3AccessKeyOf = (e: S3ObjectAccess): string | undefined => e.appliedKmsKeyId ?? e.requestedKmsKeyId;
 
 /**
+ * The key of an S3 write whose KMS call this trail never records, as an ARN; else undefined. That is a write by a
+ * principal of another account (S3 delivers its data event to the bucket owner as well) under a key of an account
+ * other than the bucket owner's (whose copy of the call would land here): the call S3 made is in the writer's and
+ * the key owner's trails only. The key is the one S3's response names, else the request's; a key id or an alias
+ * name is the writer's own (KMS resolves it in the requester's account), so it is made an ARN of that account.
+ */
+export const unloggedWriteKeyOf = (e: S3ObjectAccess): string | undefined => {
+  const writer = e.principal.accountId;
+  const owner = e.recipientAccountId;
+  if (writer === undefined || owner === undefined || writer === owner || e.errorCode !== undefined || e.objectKey === undefined) return undefined;
+  const key = s3AccessKeyOf(e);
+  const keyAccount = key === undefined ? undefined : accountOfNamedKey(key, writer);
+  if (key === undefined || keyAccount === undefined || keyAccount === owner) return undefined;
+  return key.startsWith('arn:') ? key : `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${writer}:${key.startsWith('alias/') ? key : `key/${key}`}`;
+};
+
+/**
  * A ReEncrypt's destination when the request names it by a key's ARN, whose baseline the engine keeps (as the
  * source's: the record's key is the source). An alias or a key id names a key of the caller's own account.
  */

@@ -100,6 +100,12 @@ export interface S3RequestSummary {
   readonly bytesIn?: number | undefined;
   readonly bytesOut?: number | undefined;
   readonly sseApplied?: string | undefined;
+  /**
+   * The key the ledger counted this write under from its data event alone (`unloggedWriteKeyOf`: the bucket owner's
+   * copy of a write by another account under a key the owner does not hold); the KMS call matched to it then counts
+   * on the same object access without counting the write again.
+   */
+  readonly unloggedWriteKey?: string | undefined;
 }
 
 export interface KmsRequestSummary {

@@ -7,8 +7,8 @@
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { memoized } from '../memoize.ts';
 import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
-import { accountOfNamedKey, partitionOfRegion, s3AccessKeyOf } from '../events/normalize.ts';
-import type { KmsCall, MonitorEvent, S3ObjectAccess } from '../events/types.ts';
+import { unloggedWriteKeyOf } from '../events/normalize.ts';
+import type { KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
 
 /** How the call reached KMS: made by S3 for an object request, by another AWS service, or by the caller itself. */
@@ -65,9 +65,10 @@ export interface ObjectAccess {
   eventIds: string[];
   /**
    * How the call was tied to its S3 request: object, bucket (Bucket Keys), none (context only); or `data-event`, a
-   * write whose KMS call this trail never records (`unloggedWriteKeyOf`), known from its data event alone.
+   * write whose KMS call this trail never records (`unloggedWriteKeyOf`), known from its data event alone. A replay
+   * that also holds the writer's trail sees that call after all: matched to the write, it makes the access `object`.
    */
-  readonly correlation: string;
+  correlation: string;
 }
 
 export interface LedgerDelta {
@@ -127,21 +128,18 @@ const pushCapped = (list: string[], value: string | undefined, cap: number): voi
 export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_CRYPTO_OPERATION_SET.has(e.eventName);
 
 /**
- * The key of an S3 write whose KMS call this trail never records, as an ARN; else undefined. That is a write by a
- * principal of another account (S3 delivers its data event to the bucket owner as well) under a key of an account
- * other than the bucket owner's (whose copy of the call would land here): the call S3 made is in the writer's and
- * the key owner's trails only. The key is the one S3's response names, else the request's; a key id or an alias
- * name is the writer's own (KMS resolves it in the requester's account), so it is made an ARN of that account.
+ * Whether a KMS call's S3 request was counted already from its data event (`#addUnloggedWrite`): a replay holding
+ * both the bucket owner's trail and the writer's sees the owner's copy of the write (which `unloggedWriteKeyOf`
+ * counts, the KMS call being in other trails as far as that copy can tell), then the KMS call S3 made in the
+ * writer's. The call then counts on that same access (the same key and day) without counting the write again.
+ * A data event that named only an alias or a key id (the response names the ARN when S3 logs it) or that fell on
+ * the day before its call is counted on an access of its own, and the call on another.
  */
-export const unloggedWriteKeyOf = (e: S3ObjectAccess): string | undefined => {
-  const writer = e.principal.accountId;
-  const owner = e.recipientAccountId;
-  if (writer === undefined || owner === undefined || writer === owner || e.errorCode !== undefined || e.objectKey === undefined) return undefined;
-  const key = s3AccessKeyOf(e);
-  const keyAccount = key === undefined ? undefined : accountOfNamedKey(key, writer);
-  if (key === undefined || keyAccount === undefined || keyAccount === owner) return undefined;
-  return key.startsWith('arn:') ? key : `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${writer}:${key.startsWith('alias/') ? key : `key/${key}`}`;
-};
+const countedFromDataEvent = (request: S3RequestSummary | undefined, f: ReturnType<typeof fieldsOf>): boolean =>
+  request?.unloggedWriteKey !== undefined && request.unloggedWriteKey === f.key && dayOf(request.eventTimeMs) === f.day;
+
+/** An access's correlation once another event counts on it: a KMS call's, where the data event's alone said `data-event`. */
+const correlationOnMerge = (prior: string, next: string): string => (prior === 'data-event' ? next : prior);
 
 /**
  * Values under a path of strings, one small map per level: finding a call's row takes a lookup per part of its
@@ -344,9 +342,10 @@ export class LedgerAccumulator {
     }
     pushCapped(row.eventIds, e.eventId, LEDGER_SAMPLE);
     if (f.objectKey === undefined || e.errorCode !== undefined) return row;
-    const operation = e.s3Request?.operation ?? e.eventName;
-    const sourceIp = e.s3Request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp);
-    this.#countAccess(accessPath(f, f.objectKey, operation, this.#accessPath), e, sourceIp, e.correlation ?? 'none');
+    const request = e.s3Request;
+    const operation = request?.operation ?? e.eventName;
+    const sourceIp = request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp);
+    this.#countAccess(accessPath(f, f.objectKey, operation, this.#accessPath), e, sourceIp, e.correlation ?? 'none', countedFromDataEvent(request, f) ? 0 : 1);
     return row;
   }
 
@@ -361,25 +360,29 @@ export class LedgerAccumulator {
     path[3] = e.bucket;
     path[4] = e.eventName;
     path[5] = e.objectKey ?? '';
-    this.#countAccess(path, e, e.sourceIp, 'data-event');
+    this.#countAccess(path, e, e.sourceIp, 'data-event', 1);
   }
 
-  /** Counts one event on the object access at `path` (`accessPath`'s parts), making it the first time. */
-  #countAccess(path: readonly string[], e: MonitorEvent, sourceIp: string | undefined, correlation: string): void {
+  /**
+   * Counts one event on the object access at `path` (`accessPath`'s parts), making it the first time; `requests` is
+   * 0 for a KMS call whose S3 request its data event counted already (`countedFromDataEvent`).
+   */
+  #countAccess(path: readonly string[], e: MonitorEvent, sourceIp: string | undefined, correlation: string, requests: 0 | 1): void {
     const a = this.#accesses.get(path);
     if (a === undefined) {
       const [day = '', key = '', principal = '', bucket = '', operation = '', objectKey = ''] = path;
       // Built whole, its samples as lists of one: it lives until the accumulator is drained.
       const created: ObjectAccess = {
         kind: 'object-access', day, key, principal, bucket, objectKey, operation,
-        count: 1, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: sampleOf(sourceIp), sessions: sampleOf(e.principal.sessionName), eventIds: sampleOf(e.eventId), correlation,
+        count: requests, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: sampleOf(sourceIp), sessions: sampleOf(e.principal.sessionName), eventIds: sampleOf(e.eventId), correlation,
       };
       this.#accesses.set(path, created);
       this.#accessList.push(created);
       this.#accessesByDay.set(day, (this.#accessesByDay.get(day) ?? 0) + 1);
       return;
     }
-    a.count++;
+    a.count += requests;
+    a.correlation = correlationOnMerge(a.correlation, correlation);
     a.firstSeenMs = Math.min(a.firstSeenMs, e.eventTimeMs);
     a.lastSeenMs = Math.max(a.lastSeenMs, e.eventTimeMs);
     pushCapped(a.sourceIps, sourceIp, ACCESS_SAMPLE);
@@ -423,7 +426,7 @@ export const mergeLedgerRow = (prior: LedgerRow | undefined, delta: LedgerRow): 
 
 export const mergeObjectAccess = (prior: ObjectAccess | undefined, delta: ObjectAccess): ObjectAccess => {
   if (prior === undefined) return delta;
-  const merged: ObjectAccess = { ...prior, count: prior.count + delta.count, firstSeenMs: Math.min(prior.firstSeenMs, delta.firstSeenMs), lastSeenMs: Math.max(prior.lastSeenMs, delta.lastSeenMs), sourceIps: [...prior.sourceIps], sessions: [...prior.sessions], eventIds: [...prior.eventIds] };
+  const merged: ObjectAccess = { ...prior, correlation: correlationOnMerge(prior.correlation, delta.correlation), count: prior.count + delta.count, firstSeenMs: Math.min(prior.firstSeenMs, delta.firstSeenMs), lastSeenMs: Math.max(prior.lastSeenMs, delta.lastSeenMs), sourceIps: [...prior.sourceIps], sessions: [...prior.sessions], eventIds: [...prior.eventIds] };
   for (const ip of delta.sourceIps) pushCapped(merged.sourceIps, ip, ACCESS_SAMPLE);
   for (const s of delta.sessions) pushCapped(merged.sessions, s, ACCESS_SAMPLE);
   for (const id of delta.eventIds) pushCapped(merged.eventIds, id, ACCESS_SAMPLE);

@@ -88,6 +88,35 @@ describe('decrypt ledger', () => {
     expect(accesses[0]).toMatchObject({ day: '2026-10-01', principal: 'arn:aws:iam::999988887777:role/Uploader', bucket: 'reports', firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + minutes(1) });
   });
 
+  it('counts such a write once in a replay that also holds the writer\'s trail, whichever copy and batch come first', async () => {
+    const partner = { role: 'Uploader', session: 'up-1', account: '999988887777' } as const;
+    const theirKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    // The write's two copies (the bucket owner's and the writer's, one sharedEventID) and the KMS call S3 made
+    // for it, which only the writer's trail (the key's account too) holds.
+    const put = (recipient: string, eventId: string) => ({
+      ...s3Record({ eventName: 'PutObject', who: partner, bucket: 'reports', key: 'in/a.csv', sourceIp: '192.0.2.60', sseApplied: 'SSE_KMS', appliedKmsKeyId: theirKey, atMs: BASE_TIME_MS, eventId }),
+      recipientAccountId: recipient, sharedEventID: 'put-1',
+    });
+    const ownerCopy = put('111122223333', 'o1');
+    const writerCopy = put('999988887777', 'w1');
+    const call = kmsRecord({ eventName: 'GenerateDataKey', who: partner, keyArn: theirKey, s3Arn: 'arn:aws:s3:::reports/in/a.csv', atMs: BASE_TIME_MS + 40, recipientAccountId: '999988887777', eventId: 'k1' });
+    const orders: Record<string, unknown[][]> = {
+      'owner copy, then the rest': [[ownerCopy, writerCopy, call]],
+      'writer copy, then the rest': [[writerCopy, ownerCopy, call]],
+      'the call first': [[call, ownerCopy, writerCopy]],
+      'owner copy in a batch of its own': [[ownerCopy], [writerCopy, call]],
+      'the call in a batch of its own, last': [[ownerCopy, writerCopy], [call]],
+    };
+
+    for (const [order, batches] of Object.entries(orders)) {
+      const deltas = await ledgerFor(batches);
+      const accesses = [...mergeById({ rows: [], accesses: deltas.flatMap((d) => d.accesses) }).accesses.values()];
+
+      expect(accesses.map((a) => [a.key, a.objectKey, a.operation, a.count, a.correlation]), order).toEqual([[theirKey, 'in/a.csv', 'PutObject', 1, 'object']]);
+      expect(merged(deltas).map((r) => [r.key, r.operation, r.path, r.count]), order).toEqual([[theirKey, 'GenerateDataKey', 's3', 1]]);
+    }
+  });
+
   it('counts an object opened again on the access it made the first time, adding each new address, session and event id once', () => {
     const accumulator = new LedgerAccumulator();
     const opened = (eventId: string, atMs: number, sourceIp: string, session: string) =>
