@@ -210,6 +210,13 @@ const ransomware = [
   s3({ name: 'PutObject', time: t(12, 45, 10), identity: etl, bucket: REPORTS_BUCKET, key: hostageKey, sourceIp: '10.20.30.40', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718',
     responseElements: { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': ATTACKER_KEY_ARN },
     additional: { bytesTransferredIn: 51877, SSEApplied: 'Default_SSE_KMS' } }),
+  // The same session then re-encrypts the payments app's ciphertext (held outside S3) from the app's key into the
+  // attacker's: only that account can decrypt it now. A cross-account call, so this trail holds the caller's copy.
+  kms({ name: 'ReEncrypt', time: t(12, 47, 30), identity: role('ContractorSandbox', 'bob'), sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34.100 md/Botocore#1.34.100 ua/2.0 os/linux',
+    resources: [...kmsKeyResource(KEY_ARN), ...kmsKeyResource(ATTACKER_KEY_ARN)],
+    requestParameters: { destinationKeyId: ATTACKER_KEY_ARN, sourceEncryptionContext: { app: 'payments', env: 'prod' }, destinationEncryptionContext: { app: 'payments', env: 'prod' },
+      sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+    sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead2' }),
 ];
 write(trailPath(DATA_ACCOUNT, '20261001T1250Z_e5f6a7b8c9d0e1f2'), gz({ Records: ransomware }));
 console.log(`wrote sample events under ${OUT}/`);

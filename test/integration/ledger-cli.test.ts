@@ -691,6 +691,14 @@ describe('kdm history', () => {
     expect(hostages).toEqual([expect.objectContaining({ bucket: 'example-finance-reports', object_key: 'q4/forecast-v2.xlsx', calls: 1, source_ips: ['10.20.30.40'] })]);
   });
 
+  it('lists, by the commands the runbook of kms-data-under-foreign-key gives, the ciphertext the sample day\'s ransomware re-encrypted under its key', () => {
+    const sandbox = 'arn:aws:iam::111122223333:role/ContractorSandbox';
+    const reEncrypts = json<{ key: string; principal: string; operation: string; calls: number }[]>(['history', '--db', db, '--operation', 'ReEncrypt', '--principal', sandbox, '--format', 'json']);
+
+    // Listed under the key it decrypted with, once: no total counts it twice.
+    expect(reEncrypts.map((r) => [r.key, r.principal, r.operation, r.calls])).toEqual([['arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', sandbox, 'ReEncrypt', 1]]);
+  });
+
   it('lists the objects a writer of another account had S3 encrypt under a key the bucket owner does not hold, whose KMS calls this trail never sees', () => {
     const dir = join(work, 'partner-writes');
     const db = join(work, 'partner-writes.duckdb');
