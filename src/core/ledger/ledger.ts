@@ -132,8 +132,8 @@ export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' 
  * both the bucket owner's trail and the writer's sees the owner's copy of the write (which `unloggedWriteKeyOf`
  * counts, the KMS call being in other trails as far as that copy can tell), then the KMS call S3 made in the
  * writer's. The call then counts on that same access (the same key and day) without counting the write again.
- * A data event that named only an alias or a key id (the response names the ARN when S3 logs it) or that fell on
- * the day before its call is counted on an access of its own, and the call on another.
+ * A data event that named only an alias or a key id (the response names the ARN when S3 logs it), or that fell on
+ * another day than its call (UTC), stays an access of its own, and the call counts on another: the write twice.
  */
 const countedFromDataEvent = (request: S3RequestSummary | undefined, f: ReturnType<typeof fieldsOf>): boolean =>
   request?.unloggedWriteKey !== undefined && request.unloggedWriteKey === f.key && dayOf(request.eventTimeMs) === f.day;
