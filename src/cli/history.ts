@@ -27,8 +27,8 @@ Filters:
   caller's principal and not its account: --account selects them by the account their principal's ARN names.
   A writer of another account's write under a key the bucket owner does not hold is an object record of its
   own data event (correlation data-event): its KMS call is in other accounts' trails, so no ledger row counts it.
-  A ReEncrypt is one ledger row, under its source key (the key it decrypts with): --operation ReEncrypt lists
-  them, whichever key they re-encrypted into.
+  A ReEncrypt is one ledger row, under the key it decrypts with, naming the key it encrypts under (destination_key):
+  --key selects it by either, and no total counts it twice.
 Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated or repeated; object lists objects opened)
 Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
 With --source dynamodb, the range defaults to the last 30 days (one query per day).`;

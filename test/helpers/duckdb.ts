@@ -14,7 +14,7 @@ export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql
 
 /** The columns of a ledger row's and of an object access's identity: the database keeps one row of each. */
 export const LEDGER_IDENTITY = {
-  ledger: 'day, key, principal, account, region, bucket, operation, path',
+  ledger: 'day, key, principal, account, region, bucket, operation, path, destination_key',
   object_access: 'day, key, principal, bucket, object_key, operation',
 } as const;
 

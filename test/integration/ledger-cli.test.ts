@@ -254,9 +254,11 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const objectHistory = (db: string) => json<unknown[]>(['history', '--db', db, '--group-by', 'object,principal', '--format', 'json']);
     const asWritten = { history: history(upgraded), objects: objectHistory(upgraded) };
 
-    // What schema 1 stored: each row's identity once more as an id, its parts as a JSON array behind the day.
+    // What schema 1 stored: each row's identity once more as an id, its parts as a JSON array behind the day (and
+    // no ReEncrypt's destination, which schema 4 added).
     const instance = await DuckDBInstance.create(upgraded);
     const setup = await instance.connect();
+    await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
     await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
     await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
     await setup.run(`ALTER TABLE object_access ADD COLUMN id VARCHAR`);
@@ -272,12 +274,44 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(next.status).toBe(0);
-    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 3: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 4: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
 
     const columns = (db: string) => query(db, `SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() WHERE table_name IN ('ledger', 'object_access') GROUP BY ALL ORDER BY ALL`);
     expect(await columns(upgraded)).toEqual(await columns(once));
     expect(JSON.stringify(await columns(upgraded))).not.toContain('"id"');
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
+  });
+
+  it('reads a file of schema 3, whose ledger rows keep no ReEncrypt destination, and upgrades it when continued', async () => {
+    const { firstHalf, secondHalf } = simulationInHalves();
+    const once = oneReplayOfTheSimulation();
+    const upgraded = join(work, 'schema-3.duckdb');
+    expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
+    const history = (db: string) => json<unknown[]>(['history', '--db', db, '--format', 'json']);
+    const byKey = (db: string) => json<unknown[]>(['history', '--db', db, '--key', 'alias/app-data', '--format', 'json']);
+    const asWritten = { history: history(upgraded), byKey: byKey(upgraded) };
+    // The simulation re-encrypts under an outside key in its second half only: the first half's rows name no destination.
+    expect(await query(upgraded, `SELECT count(*) AS n FROM ledger WHERE destination_key <> ''`)).toEqual([{ n: '0' }]);
+
+    // What schema 3 stored: the ledger table without the column.
+    const instance = await DuckDBInstance.create(upgraded);
+    const setup = await instance.connect();
+    await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
+    await setup.run(`UPDATE kdm_meta SET value = '3' WHERE name = 'schema'`);
+    setup.closeSync();
+    instance.closeSync();
+    // Read as it is, it answers as it did; reading upgrades nothing.
+    expect({ history: history(upgraded), byKey: byKey(upgraded) }).toEqual(asWritten);
+    expect(runKdm(['report', '--db', upgraded, '--html', join(work, 'schema-3.html')]).status).toBe(0);
     expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '3' }]);
+
+    const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
+    expect(next.status).toBe(0);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 4: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys (an earlier kdm refuses the file)`);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
+    const reEncryptsWithDestination = `SELECT count(*) AS n FROM ledger WHERE destination_key <> ''`;
+    expect(Number((await query<{ n: string }>(once, reEncryptsWithDestination))[0]?.n)).toBeGreaterThan(0);
     await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
   });
 
@@ -294,6 +328,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const instance = await DuckDBInstance.create(upgraded);
     const setup = await instance.connect();
     await setup.run(`DELETE FROM engine_state WHERE k LIKE '#seen#%'`);
+    await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
     const appender = await setup.createAppender('engine_state');
     let entries = 0;
     for (const { v } of packed) {
@@ -312,8 +347,8 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(next.status).toBe(0);
-    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 3: the engine state's dedupe entries are stored 1,000 to a row from the next checkpoint on (an earlier kdm refuses the file)`);
-    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '3' }]);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 4: the engine state's dedupe entries are stored 1,000 to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key (an earlier kdm refuses the file)`);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
     // Written packed again, the dedupe entries the continued run keeps are those of one run over both halves.
     expect(await query(upgraded, `SELECT count(*) AS n FROM engine_state WHERE k LIKE 'seen#%'`)).toEqual([{ n: '0' }]);
     const dedupeEntries = async (db: string) =>
@@ -570,7 +605,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const notes: string[] = [];
     const db = await openLedgerDatabase(file, { onUpgrade: (note) => notes.push(note) });
     // Empty, its keyed tables are made again without the id (and the key on it) as the version's own would be.
-    expect(notes).toEqual(['upgraded to schema 3: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
+    expect(notes).toEqual(['upgraded to schema 4: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
     await db.begin();
     const state = [['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]] as const;
     await db.writeLedger({ rows: [row(1)], accesses: [] });
@@ -691,12 +726,21 @@ describe('kdm history', () => {
     expect(hostages).toEqual([expect.objectContaining({ bucket: 'example-finance-reports', object_key: 'q4/forecast-v2.xlsx', calls: 1, source_ips: ['10.20.30.40'] })]);
   });
 
-  it('lists, by the commands the runbook of kms-data-under-foreign-key gives, the ciphertext the sample day\'s ransomware re-encrypted under its key', () => {
+  it('lists, by the command the runbook of kms-data-under-foreign-key gives, the ciphertext the sample day\'s ransomware re-encrypted under its key', () => {
     const sandbox = 'arn:aws:iam::111122223333:role/ContractorSandbox';
-    const reEncrypts = json<{ key: string; principal: string; operation: string; calls: number }[]>(['history', '--db', db, '--operation', 'ReEncrypt', '--principal', sandbox, '--format', 'json']);
+    const outsiderKey = 'arn:aws:kms:us-east-1:777788889999:key/4d5e6f70-8192-4a3b-9c4d-5e6f70819201';
+    const appKey = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    type Row = { key: string; principal: string; operation: string; destination_key: string; calls: number };
+    const underOutsiderKey = json<Row[]>(['history', '--db', db, '--key', outsiderKey, '--principal', sandbox, '--format', 'json']);
+    const underAppKey = json<Row[]>(['history', '--db', db, '--key', 'alias/app-data', '--principal', sandbox, '--operation', 'ReEncrypt', '--format', 'json']);
+    const total = (args: readonly string[]) => json<{ calls: number }[]>(['history', '--db', db, '--group-by', 'operation', '--operation', 'ReEncrypt', '--format', 'json', ...args])[0]?.calls;
 
-    // Listed under the key it decrypted with, once: no total counts it twice.
-    expect(reEncrypts.map((r) => [r.key, r.principal, r.operation, r.calls])).toEqual([['arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', sandbox, 'ReEncrypt', 1]]);
+    // One row, under the key it decrypted with and naming the one it encrypted under: either key selects it.
+    const row = [appKey, sandbox, 'ReEncrypt', outsiderKey, 1];
+    expect(underOutsiderKey.map((r) => [r.key, r.principal, r.operation, r.destination_key, r.calls])).toEqual([row]);
+    expect(underAppKey.map((r) => [r.key, r.principal, r.operation, r.destination_key, r.calls])).toEqual([row]);
+    // No total counts it twice: the sample's two ReEncrypts, the payments app's under its own key and this one.
+    expect(total([])).toBe(2);
   });
 
   it('lists the objects a writer of another account had S3 encrypt under a key the bucket owner does not hold, whose KMS calls this trail never sees', () => {

@@ -43,7 +43,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 148 ledger rows, 1,606 object records and 40 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 149 ledger rows, 1,606 object records and 40 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -53,11 +53,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 148 ledger rows, 1,606 object records and 40 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 149 ledger rows, 1,606 object records and 40 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 148, objects: (before['objects'] ?? 0) - 1_606, findings: (before['findings'] ?? 0) - 40 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 149, objects: (before['objects'] ?? 0) - 1_606, findings: (before['findings'] ?? 0) - 40 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
@@ -118,20 +118,21 @@ describe('kdm prune', () => {
 
   it('counts a file an earlier kdm made without changing it, and says so when the prune upgrades it', async () => {
     const db = freshCopy();
-    // Schema 1 as it was: rows with an id column (test/integration/ledger-cli.test.ts makes one the same way).
+    // Schema 1 as it was: rows with an id column and no ReEncrypt destination (test/integration/ledger-cli.test.ts makes one the same way).
     const instance = await DuckDBInstance.create(db);
     const setup = await instance.connect();
+    await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
     await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
     await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
     await setup.run(`UPDATE kdm_meta SET value = '1' WHERE name = 'schema'`);
     setup.closeSync();
     instance.closeSync();
 
-    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 148 ledger rows');
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 149 ledger rows');
     expect(await query(db, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
-    expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 3: ledger \\(\\d+ rows\\)`));
-    expect(run.stdout).toContain('removed 148 ledger rows');
+    expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 4: ledger \\(\\d+ rows\\)`));
+    expect(run.stdout).toContain('removed 149 ledger rows');
     expect(await days(db)).toEqual(['2026-10-10']);
   });
 

@@ -24,11 +24,15 @@ import { WrittenIds } from './written-ids.ts';
  * 3: the engine state's dedupe entries are stored DEDUPE_ENTRIES_PER_ROW to a row (`packDedupeEntries`). A file of
  * schema 2 needs no change: its state is read either way, and written packed at the next checkpoint. The number
  * changes so that an earlier kdm refuses the file rather than reading packed rows as entries.
+ *
+ * 4: ledger rows keep a ReEncrypt's destination key (`destination_key`, '' for every other call), part of a row's
+ * identity. A file of an earlier schema gets the column, '' in every row it holds, when opened for writing; read, it
+ * answers as if it had it (`readAsCurrentSchema`). An earlier kdm refuses the file, whose writes would leave it out.
  */
-export const LEDGER_SCHEMA_VERSION = '3';
+export const LEDGER_SCHEMA_VERSION = '4';
 
 /** The schemas a kdm of this one opens for writing, and upgrades. */
-const EARLIER_SCHEMAS: readonly string[] = ['1', '2'];
+const EARLIER_SCHEMAS: readonly string[] = ['1', '2', '3'];
 
 // The ledger tables have no PRIMARY KEY: writes keep one row per identity by themselves (they merge with the stored
 // row of the same identity), and DuckDB's key index made the file about a third larger (78 → 54 MB after 1M
@@ -50,7 +54,8 @@ const LEDGER_TABLES = {
   ledger: `CREATE TABLE IF NOT EXISTS ledger (
      day DATE NOT NULL, key VARCHAR NOT NULL, key_alias VARCHAR, principal VARCHAR NOT NULL, principal_type VARCHAR,
      account VARCHAR, region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT,
-     first_seen TIMESTAMP, last_seen TIMESTAMP, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT)`,
+     first_seen TIMESTAMP, last_seen TIMESTAMP, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT,
+     destination_key VARCHAR DEFAULT '')`,
   object_access: `CREATE TABLE IF NOT EXISTS object_access (
      day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, operation VARCHAR,
      calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
@@ -59,6 +64,8 @@ type LedgerTableName = keyof typeof LEDGER_TABLES;
 const SCHEMA = [
   META_TABLE,
   LEDGER_TABLES.ledger,
+  // Schema 4's column, added to a table an earlier schema made (after its other columns, as the table above has it).
+  `ALTER TABLE ledger ADD COLUMN IF NOT EXISTS destination_key VARCHAR DEFAULT ''`,
   LEDGER_TABLES.object_access,
   `CREATE TABLE IF NOT EXISTS findings (
      id VARCHAR PRIMARY KEY, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP,
@@ -83,7 +90,7 @@ const SCHEMA = [
 const STAGE = {
   ledger: `CREATE TEMP TABLE ledger_stage (day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
-     objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT)`,
+     objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT, destination_key VARCHAR)`,
   // An access's day, key, principal, bucket, operation and correlation, which a write's accesses share, once a
   // write in `object_access_dims`; its numbers as doubles (no BigInt made for each) and its three sample lists
   // as one JSON text: six calls into DuckDB an access instead of thirteen (stageAccesses).
@@ -94,7 +101,7 @@ const INSERT_STAGED = {
   ledger: `INSERT INTO ledger BY NAME
      SELECT CAST(day AS DATE) AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
        make_timestamp(first_ms * 1000) AS first_seen, make_timestamp(last_ms * 1000) AS last_seen, from_json(objects, '["VARCHAR"]') AS objects, objects_overflow,
-       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings FROM ledger_stage`,
+       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings, destination_key FROM ledger_stage`,
   object_access: `INSERT INTO object_access BY NAME
      SELECT CAST(d.day AS DATE) AS day, d.key, d.principal, d.bucket, s.object_key, d.operation, CAST(s.calls AS BIGINT) AS calls,
        make_timestamp(CAST(s.first_ms AS BIGINT) * 1000) AS first_seen, make_timestamp(CAST(s.last_ms AS BIGINT) * 1000) AS last_seen,
@@ -122,7 +129,7 @@ const UPSERT_STAGED_FINDINGS = `INSERT OR REPLACE INTO findings
 
 /** Columns of the two ledger tables as a write reads them back (in the order of their stages). */
 const LEDGER_COLUMNS = `day::VARCHAR AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
-  epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings`;
+  epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings, destination_key`;
 const ACCESS_COLUMNS = `day::VARCHAR AS day, key, principal, bucket, object_key, operation, calls, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms,
   source_ips, sessions, event_ids, correlation`;
 
@@ -197,7 +204,7 @@ const appendRow = (appender: DuckDBAppender, cells: readonly Cell[]): void => {
 
 const ledgerCells = (r: LedgerRow): Cell[] => [
   r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
-  r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings,
+  r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings, r.destinationKey ?? '',
 ];
 
 const stageLedgerRows = async (connection: DuckDBConnection, rows: readonly LedgerRow[]): Promise<void> => {
@@ -262,6 +269,7 @@ const storedLedgerRow = (r: StoredRow): LedgerRow => ({
   principalType: text(r.principal_type), account: text(r.account), region: text(r.region), bucket: text(r.bucket), operation: text(r.operation),
   path: text(r.path) as LedgerRow['path'], count: count(r.calls), errors: count(r.errors), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms),
   objects: texts(r.objects), objectsOverflow: r.objects_overflow === true, eventIds: texts(r.event_ids), findings: count(r.findings),
+  destinationKey: text(r.destination_key),
 });
 
 const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
@@ -292,8 +300,8 @@ interface TableWrites<Row extends { readonly day: string }> {
 
 const LEDGER_WRITES: TableWrites<LedgerRow> = {
   table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, merge: mergeLedgerRow, stage: stageLedgerRows, stages: ['ledger_stage'],
-  identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path'],
-  identityOf: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path],
+  identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path', 'destination_key'],
+  identityOf: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path, r.destinationKey ?? ''],
 };
 const ACCESS_WRITES: TableWrites<ObjectAccess> = {
   table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, merge: mergeObjectAccess, stage: stageAccesses, stages: ['object_access_stage', 'object_access_dims'],
@@ -349,6 +357,18 @@ const unpackDedupeEntries = (file: string, k: string, v: string, into: Map<strin
     if (typeof key !== 'string' || typeof expiresAtMs !== 'number') throw damaged(`entry ${i / 2} is not a dedupe key and its expiry`);
     into.set(key, { kind: 'seen', expiresAtMs });
   }
+};
+
+/**
+ * Lets the queries of this kdm read a file an earlier schema made, opened read-only (so not upgraded): its ledger
+ * table is read through a temporary view of the same name that adds schema 4's column, '' in every row, as an
+ * upgrade would. (The view names the file's own table by its catalog: `main.ledger` would name the view itself.)
+ */
+const readAsCurrentSchema = async (connection: DuckDBConnection): Promise<void> => {
+  const columns = await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'ledger'`);
+  if (columns.getRows().some(([name]) => name === 'destination_key')) return;
+  const catalog = String((await connection.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0] ?? '');
+  await connection.run(`CREATE TEMP VIEW ledger AS SELECT *, '' AS destination_key FROM "${catalog.replaceAll('"', '""')}".main.ledger`);
 };
 
 /**
@@ -445,13 +465,16 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ${tables} kept, without their id column (a row's identity is its columns)`);
     } else if (version === '2') {
       const perRow = DEDUPE_ENTRIES_PER_ROW.toLocaleString('en-US');
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on (an earlier kdm refuses the file)`);
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key (an earlier kdm refuses the file)`);
+    } else if (version === '3') {
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys (an earlier kdm refuses the file)`);
     }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
     for (const sql of [STAGE.ledger, STAGE.object_access, STAGE.object_access_dims, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);
   } else {
     const tables = (await connection.runAndReadAll(`SELECT table_name FROM information_schema.tables`)).getRowObjectsJson().map((r) => r.table_name);
     if (!tables.includes('ledger')) throw new InputError(file, undefined, 'not a kdm database (no ledger table): build one with `kdm replay <logs> --db <file>`');
+    await readAsCurrentSchema(connection);
   }
   let inTransaction = false;
   /** `step`, with DuckDB's out-of-memory errors told as what the user can change (the budget). */

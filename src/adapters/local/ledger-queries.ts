@@ -48,21 +48,26 @@ const patternRegex = (glob: string, { prefix = false } = {}): string =>
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * The clause selecting `--key` (an ARN, a key id or an alias) in a table whose `t.key` holds key ARNs; `hasAlias`
- * when the table has the ledger's `key_alias` column too. An alias names its key through the ledger rows of calls
- * that used the alias.
+ * The clause selecting `--key` (an ARN, a key id or an alias) in a table whose `t.key` holds key ARNs. An alias names
+ * its key through the ledger rows of calls that used the alias. In the ledger a row is also selected by its
+ * `destination_key`, the key a ReEncrypt encrypted under (the row itself is under the key it decrypted with), and
+ * by its `key_alias`.
  */
-const keyClause = (key: string, hasAlias: boolean, params: Record<string, DuckDBValue>): string => {
+const keyClause = (key: string, table: 'ledger' | 'object_access' | 'findings', params: Record<string, DuckDBValue>): string => {
+  const ledger = table === 'ledger';
   if (key.startsWith('arn:')) {
     params.key = key;
-    return 't.key = $key';
+    return ledger ? '(t.key = $key OR t.destination_key = $key)' : 't.key = $key';
   }
   if (/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(key)) {
     params.key = `%/${key}`;
-    return 't.key LIKE $key';
+    return ledger ? '(t.key LIKE $key OR t.destination_key LIKE $key)' : 't.key LIKE $key';
   }
   params.key = key.startsWith('alias/') ? key : `alias/${key}`;
-  return hasAlias ? '(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))' : '(t.key = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))';
+  const aliasKeys = '(SELECT DISTINCT key FROM ledger WHERE key_alias = $key)';
+  return ledger
+    ? `(t.key = $key OR t.key_alias = $key OR t.key IN ${aliasKeys} OR t.destination_key = $key OR t.destination_key IN ${aliasKeys})`
+    : `(t.key = $key OR t.key IN ${aliasKeys})`;
 };
 
 /**
@@ -73,7 +78,7 @@ const keyClause = (key: string, hasAlias: boolean, params: Record<string, DuckDB
 const commonClauses = (f: HistoryFilters, table: 'ledger' | 'object_access' | 'findings'): { clauses: string[]; params: Record<string, DuckDBValue> } => {
   const clauses: string[] = [];
   const params: Record<string, DuckDBValue> = {};
-  if (f.key !== undefined) clauses.push(keyClause(f.key, table === 'ledger', params));
+  if (f.key !== undefined) clauses.push(keyClause(f.key, table, params));
   if (f.principal !== undefined) {
     params.principal = patternRegex(f.principal);
     clauses.push('regexp_full_match(t.principal, $principal)');
@@ -175,7 +180,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
     };
   }
   if (groupBy.length === 0) {
-    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.path, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal, t.key, t.account, t.region, t.bucket, t.operation, t.path${tail}`, params };
+    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.destination_key, t.path, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal, t.key, t.account, t.region, t.bucket, t.operation, t.path, t.destination_key${tail}`, params };
   }
   const cols = groupBy.map((g) => LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]);
   return {

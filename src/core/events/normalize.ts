@@ -132,7 +132,21 @@ export const resolveKey = (resources: unknown, keyIdParameter: string | undefine
 
 const MAX_GRANT_OPERATIONS = 32;
 
-const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
+/**
+ * A ReEncrypt's destination key ARN from its `resources`, which name the source key and then the destination (the
+ * same key twice when it re-encrypts under its own key); undefined when they name one key or none.
+ */
+const destinationKeyArnOf = (resources: unknown): string | undefined => {
+  if (!Array.isArray(resources)) return undefined;
+  let keys = 0;
+  for (const r of resources) {
+    const arn = resourceArnOf(r);
+    if (arn !== undefined && keyArnAccount(arn) !== undefined && ++keys === 2) return arn;
+  }
+  return undefined;
+};
+
+const kmsRequestSummary = (rp: JsonObject | undefined, resources: unknown): KmsRequestSummary => {
   if (!rp) return {};
   const out: Record<string, unknown> = {};
   const keySpec = str(rp['keySpec']) ?? str(rp['numberOfBytes'] !== undefined ? 'BYTES' : undefined);
@@ -151,7 +165,11 @@ const kmsRequestSummary = (rp: JsonObject | undefined): KmsRequestSummary => {
   const grantee = str(rp['granteePrincipal']);
   if (grantee !== undefined) out['grantee'] = grantee;
   const destinationKeyId = str(rp['destinationKeyId']);
-  if (destinationKeyId !== undefined) out['destinationKeyId'] = destinationKeyId;
+  if (destinationKeyId !== undefined) {
+    out['destinationKeyId'] = destinationKeyId;
+    const destinationKeyArn = destinationKeyArnOf(resources);
+    if (destinationKeyArn !== undefined) out['destinationKeyArn'] = destinationKeyArn;
+  }
   if (rp['bypassPolicyLockoutSafetyCheck'] === true) out['bypassPolicyLockoutSafetyCheck'] = true;
   // KMS's grant operations are under twenty (Decrypt, GenerateDataKey, CreateGrant, ...); a list beyond 32 is not
   // KMS's, and is cut there.
@@ -247,7 +265,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
       invokedBy,
       madeByAwsService,
       madeByS3: s3Arn !== undefined && madeByAwsService,
-      request: kmsRequestSummary(rp),
+      request: kmsRequestSummary(rp, raw['resources']),
       correlation: undefined,
       s3Request: undefined,
     };
@@ -386,12 +404,17 @@ export const unloggedWriteKeyOf = (e: S3ObjectAccess): string | undefined => {
 };
 
 /**
- * A ReEncrypt's destination when the request names it by a key's ARN, whose baseline the engine keeps (as the
- * source's: the record's key is the source). An alias or a key id names a key of the caller's own account.
+ * A ReEncrypt's destination key ARN, whose baseline the engine keeps (as the source's: the record's key is the
+ * source): the one the record's `resources` name, else the request's when it names a key by ARN or by key id (a
+ * key of the caller's own account and region). An alias the record does not resolve gives none.
  */
 export const reEncryptDestinationArnOf = (e: KmsCall): string | undefined => {
-  const destination = e.eventName === 'ReEncrypt' ? e.request.destinationKeyId : undefined;
-  return destination !== undefined && KEY_ARN.test(destination) ? destination : undefined;
+  if (e.eventName !== 'ReEncrypt') return undefined;
+  const named = e.request.destinationKeyId;
+  if (e.request.destinationKeyArn !== undefined || named === undefined) return e.request.destinationKeyArn;
+  if (KEY_ARN.test(named)) return named;
+  const caller = e.principal.accountId;
+  return BARE_KEY_ID.test(named) && caller !== undefined && /^\d{12}$/.test(caller) ? `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${caller}:key/${named}` : undefined;
 };
 
 /** `s3AccessKeyOf` when it is a key's ARN, whose baseline the engine keeps (not an alias or a bare key id). */

@@ -120,6 +120,8 @@ export interface KmsRequestSummary {
   readonly grantOperations?: readonly string[];
   /** ReEncrypt: the key the ciphertext is encrypted under afterwards (`destinationKeyId`), as the caller named it. */
   readonly destinationKeyId?: string;
+  /** ReEncrypt: the destination key's ARN, the second key of the record's `resources` (the source comes first). */
+  readonly destinationKeyArn?: string;
   /**
    * PutKeyPolicy, CreateKey: present (true) when the caller skipped KMS's check that the policy still lets it manage
    * the key (`bypassPolicyLockoutSafetyCheck`); absent when the record says false or nothing.

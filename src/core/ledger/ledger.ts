@@ -7,7 +7,7 @@
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { memoized } from '../memoize.ts';
 import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
-import { unloggedWriteKeyOf } from '../events/normalize.ts';
+import { reEncryptDestinationArnOf, unloggedWriteKeyOf } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
 
@@ -36,6 +36,11 @@ export interface LedgerRow {
   readonly bucket: string;
   readonly operation: string;
   readonly path: LedgerPath;
+  /**
+   * A ReEncrypt's destination (`reEncryptDestinationOf`): the row is under the key it decrypted with, and lists under
+   * this one too (`kdm history --key`). '' for every other call; absent in rows stored before it was kept.
+   */
+  readonly destinationKey?: string;
   count: number;
   errors: number;
   firstSeenMs: number;
@@ -91,6 +96,10 @@ const objectOf = (e: KmsCall): { readonly bucket: string; readonly objectKey?: s
 
 const keyOf = (e: KmsCall): string => e.keyArn ?? e.keyAlias ?? e.keyIdParameter ?? 'unknown';
 
+/** A ReEncrypt's destination key: its ARN where the record gives it (`reEncryptDestinationArnOf`), else as named; '' for other calls. */
+export const reEncryptDestinationOf = (e: KmsCall): string =>
+  e.eventName === 'ReEncrypt' ? (reEncryptDestinationArnOf(e) ?? e.request.destinationKeyId ?? '') : '';
+
 const fieldsOf = (e: KmsCall) => {
   const where = objectOf(e);
   return {
@@ -102,13 +111,20 @@ const fieldsOf = (e: KmsCall) => {
     bucket: where.bucket,
     operation: e.eventName,
     path: pathOf(e),
+    destinationKey: reEncryptDestinationOf(e),
     objectKey: where.objectKey,
   };
 };
 
-/** Stable identity of a row (its store key): the parts as a JSON array, so no field value can forge another row's id. */
-export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'account' | 'region' | 'bucket' | 'operation' | 'path'>): string =>
-  `ledger#${r.day}#${JSON.stringify([r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path])}`;
+/**
+ * Stable identity of a row (its store key): the parts as a JSON array, so no field value can forge another row's id.
+ * A ReEncrypt's destination comes last, and only when there is one: every other row keeps the id it had before.
+ */
+export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'account' | 'region' | 'bucket' | 'operation' | 'path' | 'destinationKey'>): string => {
+  const parts = [r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path];
+  if (r.destinationKey !== undefined && r.destinationKey !== '') parts.push(r.destinationKey);
+  return `ledger#${r.day}#${JSON.stringify(parts)}`;
+};
 
 export const objectAccessId = (a: Pick<ObjectAccess, 'day' | 'key' | 'principal' | 'bucket' | 'objectKey' | 'operation'>): string =>
   `access#${a.day}#${JSON.stringify([a.key, a.principal, a.bucket, a.objectKey, a.operation])}`;
@@ -178,7 +194,9 @@ export class PathMap<V> {
 
 /**
  * The parts of a row's identity, in `ledgerRowId`'s order (the day first), written into `into`: the accumulator
- * reuses one array for every call's lookup (a PathMap keeps the parts, never the array).
+ * reuses one array for every call's lookup (a PathMap keeps the parts, never the array). A ReEncrypt's destination
+ * joins its operation's part (after a NUL, which no operation name holds) rather than taking a level of its own that
+ * every call would look up.
  */
 const rowPath = (f: ReturnType<typeof fieldsOf>, into: string[]): string[] => {
   into[0] = f.day;
@@ -187,7 +205,7 @@ const rowPath = (f: ReturnType<typeof fieldsOf>, into: string[]): string[] => {
   into[3] = f.account;
   into[4] = f.region;
   into[5] = f.bucket;
-  into[6] = f.operation;
+  into[6] = f.destinationKey === '' ? f.operation : `${f.operation}\u0000${f.destinationKey}`;
   into[7] = f.path;
   return into;
 };
@@ -319,7 +337,7 @@ export class LedgerAccumulator {
     if (row === undefined) {
       row = {
         kind: 'ledger', day: f.day, key: f.key, principal: f.principal, principalType: e.principal.type, account: f.account, region: f.region,
-        bucket: f.bucket, operation: f.operation, path: f.path, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
+        bucket: f.bucket, operation: f.operation, path: f.path, destinationKey: f.destinationKey, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
         objects: [], objectsOverflow: false, eventIds: [], findings: 0,
       };
       this.#rows.set(path, row);

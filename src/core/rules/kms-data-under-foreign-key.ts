@@ -44,7 +44,7 @@ export const rule = defineRule({
   ],
   tags: ['attack.impact', 'attack.t1486', 'attack.exfiltration', 'attack.t1537'],
   runbook:
-    'Find what was encrypted under the key (the calls\' encryption context; kdm history --key <its ARN> --principal <the caller>, and for a ReEncrypt, listed under its source key, --operation ReEncrypt in place of --key) and how the caller came to name it: configuration, code, a changed alias. If the account is neither the organization\'s nor an approved partner\'s, revoke the caller\'s session and re-encrypt the data under a key of your own while that account still lets you decrypt it.',
+    'Find what was encrypted under the key (the calls\' encryption context; kdm history --key <its ARN> --principal <the caller>) and how the caller came to name it: configuration, code, a changed alias. If the account is neither the organization\'s nor an approved partner\'s, revoke the caller\'s session and re-encrypt the data under a key of your own while that account still lets you decrypt it.',
   findingTypes: ['TTPs/Impact', 'Effects/Data Exposure'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ENCRYPTING_OPERATIONS }],
   detect: (e, ctx) => {

@@ -102,6 +102,12 @@ describe('engine', () => {
 
     expect(baselines(reEncryptTo(foreignKey))).toEqual([stateKey.keyBaseline(KEY_ARN), stateKey.keyBaseline(foreignKey)].sort());
     expect(baselines(reEncryptTo('arn:aws:kms:us-east-1:999988887777:alias/locker'))).toEqual([stateKey.keyBaseline(KEY_ARN)]);
+    // A key id names a key of the caller's account and region; an alias the record resolves in its resources, as KMS records it.
+    const ownKey = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
+    expect(baselines(reEncryptTo('0987dcba-09fe-87dc-65ba-ab0987654321'))).toEqual([stateKey.keyBaseline(KEY_ARN), stateKey.keyBaseline(ownKey)].sort());
+    const resolved = kmsEvent({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: 'arn:aws:kms:us-east-1:999988887777:alias/locker' } });
+    const withResources = { ...resolved, request: { ...resolved.request, destinationKeyArn: foreignKey } };
+    expect(baselines(withResources)).toEqual([stateKey.keyBaseline(KEY_ARN), stateKey.keyBaseline(foreignKey)].sort());
   });
 
   it('runs a rule selecting every event name of a source alongside rules that name the event', () => {

@@ -4,7 +4,7 @@ import { createRecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
 import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, days, kmsEvent, kmsRecord, minutes, s3Event, s3Record } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, days, KEY_ARN, kmsEvent, kmsRecord, minutes, s3Event, s3Record } from '#core/testing/builders.ts';
 
 const analyst = { role: 'Analyst', session: 'alice' } as const;
 
@@ -115,6 +115,26 @@ describe('decrypt ledger', () => {
       expect(accesses.map((a) => [a.key, a.objectKey, a.operation, a.count, a.correlation]), order).toEqual([[theirKey, 'in/a.csv', 'PutObject', 1, 'object']]);
       expect(merged(deltas).map((r) => [r.key, r.operation, r.path, r.count]), order).toEqual([[theirKey, 'GenerateDataKey', 's3', 1]]);
     }
+  });
+
+  it('keeps a ReEncrypt under the key it decrypted with, one row per destination, which its id names; every other row keeps the id it had', () => {
+    const locker = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const own = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
+    const reEncryptTo = (destinationKeyId: string) => kmsEvent({ who: analyst, eventName: 'ReEncrypt', requestParameters: { destinationKeyId } });
+
+    const { rows } = ledgerOf([reEncryptTo(locker), reEncryptTo(locker), reEncryptTo('0987dcba-09fe-87dc-65ba-ab0987654321'), reEncryptTo('alias/other'), kmsEvent({ who: analyst })], [], []);
+
+    expect(rows.map((r) => [r.key, r.operation, r.destinationKey, r.count])).toEqual([
+      [KEY_ARN, 'ReEncrypt', locker, 2],
+      [KEY_ARN, 'ReEncrypt', own, 1], // a key id names a key of the caller's account and region
+      [KEY_ARN, 'ReEncrypt', 'alias/other', 1], // an alias its resources do not resolve, as named
+      [KEY_ARN, 'Decrypt', '', 1],
+    ]);
+    expect(new Set(rows.map(ledgerRowId)).size).toBe(4);
+    const decrypt = rows[3] as LedgerRow;
+    // The id stores wrote before rows kept a destination (DynamoDB items keep theirs).
+    expect(ledgerRowId(decrypt)).toBe(`ledger#${decrypt.day}#${JSON.stringify([decrypt.key, decrypt.principal, decrypt.account, decrypt.region, decrypt.bucket, decrypt.operation, decrypt.path])}`);
+    expect(ledgerRowId(rows[0] as LedgerRow)).toContain(JSON.stringify(locker));
   });
 
   it('counts an object opened again on the access it made the first time, adding each new address, session and event id once', () => {

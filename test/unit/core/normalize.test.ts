@@ -101,6 +101,18 @@ describe('normalizeRecord', () => {
     expect(kms(kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: 42 } })).request.destinationKeyId).toBeUndefined();
   });
 
+  it('keeps a ReEncrypt\'s destination ARN from its resources, which name the source and then the destination', () => {
+    const destination = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const record = kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId: 'alias/locker' } });
+    const keys = (arns: readonly string[]) => arns.map((ARN) => ({ accountId: ARN.split(':')[4], type: 'AWS::KMS::Key', ARN }));
+
+    expect(kms({ ...record, resources: keys([KEY_ARN, destination]) }).request).toMatchObject({ destinationKeyId: 'alias/locker', destinationKeyArn: destination });
+    expect(kms({ ...record, resources: keys([KEY_ARN, KEY_ARN]) }).request.destinationKeyArn).toBe(KEY_ARN); // re-encrypted under its own key
+    expect(kms({ ...record, resources: keys([KEY_ARN]) }).request.destinationKeyArn).toBeUndefined();
+    // Only a ReEncrypt's: another call's second key resource is no destination.
+    expect(kms({ ...kmsRecord(), resources: keys([KEY_ARN, destination]) }).request.destinationKeyArn).toBeUndefined();
+  });
+
   it('notes a key policy set with the lockout safety check bypassed, only when the record says true', () => {
     const put = (bypassPolicyLockoutSafetyCheck: unknown) => kms(kmsRecord({ eventName: 'PutKeyPolicy', requestParameters: { policyName: 'default', policy: '{}', bypassPolicyLockoutSafetyCheck } })).request;
 

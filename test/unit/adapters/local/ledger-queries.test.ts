@@ -41,12 +41,17 @@ const withTable = async <T>(values: readonly string[], use: (selected: (where: W
 };
 
 describe('the history\'s and the report\'s filters as SQL', () => {
-  it('select a key by alias through the ledger in every table, the ledger\'s own alias column too', () => {
+  it('select a key by alias through the ledger in every table, the ledger\'s own alias column too, and ledger rows by a ReEncrypt\'s destination', () => {
     const ledger = historyWhere({ key: 'app-data' }, false);
     const objects = historyWhere({ key: 'app-data' }, true);
     const findings = findingsWhere({ key: 'app-data' });
 
-    expect(ledger).toEqual({ clauses: ['(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))'], params: { key: 'alias/app-data' } });
+    expect(ledger).toEqual({
+      clauses: ['(t.key = $key OR t.key_alias = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key) OR t.destination_key = $key OR t.destination_key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))'],
+      params: { key: 'alias/app-data' },
+    });
+    expect(historyWhere({ key: 'arn:aws:kms:us-east-1:111122223333:key/k' }, false).clauses).toEqual(['(t.key = $key OR t.destination_key = $key)']);
+    expect(historyWhere({ key: 'arn:aws:kms:us-east-1:111122223333:key/k' }, true).clauses).toEqual(['t.key = $key']);
     for (const where of [objects, findings]) expect(where).toEqual({ clauses: ['(t.key = $key OR t.key IN (SELECT DISTINCT key FROM ledger WHERE key_alias = $key))'], params: { key: 'alias/app-data' } });
     expect(findingsWhere({ key: '1234abcd-12ab-34cd-56ef-1234567890ab' })).toEqual({ clauses: ['t.key LIKE $key'], params: { key: '%/1234abcd-12ab-34cd-56ef-1234567890ab' } });
   });
