@@ -10,7 +10,7 @@ import type { FindingRecord } from '#core/findings/finding.ts';
 import type { StateStore, StoredEntry } from '#core/ports.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { newKeyBaseline, type CorrelationSlot } from '#core/state.ts';
-import { BASE_TIME_MS, days, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, days, KEY_ARN, kmsRecord, minutes, s3Record } from '#core/testing/builders.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
 import { KDM } from '../helpers/cli.ts';
@@ -332,6 +332,21 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
 
     expect(ledger.rows).toEqual([]);
     expect(ledger.accesses).toEqual([expect.objectContaining({ key: theirKey, principal: 'arn:aws:iam::999988887777:role/Uploader', bucket: 'reports', objectKey: 'in/a.csv', operation: 'PutObject', count: 1, correlation: 'data-event' })]);
+  });
+
+  it('keeps a ReEncrypt\'s destination key on its ledger row, a row of its own per destination', async () => {
+    const table = await ddb.newStateTable();
+    const store = storeOn(ddb.client(), table);
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => NOW }, ledger: 'state' });
+    const locker = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+    const reEncryptTo = (destinationKeyId: string, i: number) => kmsRecord({ eventName: 'ReEncrypt', requestParameters: { destinationKeyId }, atMs: BASE_TIME_MS + minutes(i) });
+
+    await store.atomically('r', () => processor.processBatch({ file: 'f', records: [reEncryptTo(locker, 0), reEncryptTo(KEY_ARN, 1)], firstIndex: 0 }));
+    await store.atomically('r', () => processor.processBatch({ file: 'g', records: [reEncryptTo(locker, 2)], firstIndex: 0 }));
+    await store.atomically('r', () => processor.flush());
+    const ledger = await store.ledgerOfDays(['2026-10-01']);
+
+    expect(ledger.rows.map((r) => [r.key, r.operation, r.destinationKey, r.count]).sort()).toEqual([[KEY_ARN, 'ReEncrypt', KEY_ARN, 1], [KEY_ARN, 'ReEncrypt', locker, 2]]);
   });
 
   it('counts such a write once when the writer\'s account forwards its copy and the KMS call S3 made, in a later batch', async () => {
