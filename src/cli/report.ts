@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { pruneMark } from '#adapters/local/ledger-prune.ts';
-import { findingsWhere, historyWhere, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
+import { findingsWhere, historyWhere, KEY_USES, type HistoryFilters } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
 import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
@@ -21,10 +21,12 @@ Usage: kdm report --db <file> --html <out.html> [--key ...] [--principal ...] [-
 The filters are kdm history's (--key takes an ARN, a key id or an alias) and select the calls and the findings
 alike. --prefix, --path and --operation are kdm history's alone: they would select some sections and not others.
 
-Per key: calls per day split by principal, top principals, principals new in the period. Findings by rule and
-severity with their evidence. The objects opened most, and the objects other accounts wrote under keys the
-bucket owner does not hold (known from data events alone). Coverage: buckets with and without S3 data events,
-Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as evidence.`;
+Per key: calls per day split by principal, top principals, principals new in the period; a ReEncrypt shows
+under the key it decrypted with and the one it encrypted under (the total of calls counts it once). Findings by
+rule and severity with their evidence. The objects opened most, and the objects other accounts wrote under keys
+the bucket owner does not hold (known from data events alone). Coverage: buckets with and without S3 data
+events, Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as
+evidence.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
@@ -53,23 +55,28 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
 
   // The page states a prune only where its period reaches back before it, as the note on stderr does.
   const mark = pruneReached(await pruneMark(c), filters);
-  const [range] = await rowsOf(c, `SELECT min(first_seen) AS f, max(last_seen) AS l, sum(calls) AS calls, count(DISTINCT key) AS keys, count(DISTINCT principal) AS principals FROM ledger t ${where}`, params);
+  const [range] = await rowsOf(c, `SELECT min(first_seen) AS f, max(last_seen) AS l, sum(calls) AS calls, count(DISTINCT principal) AS principals FROM ledger t ${where}`, params);
   const [objectTotal] = await rowsOf(c, `SELECT count(DISTINCT (bucket, object_key)) AS objects FROM object_access t ${oWhere}`, objectWhere.params);
   const dataStart = range?.f !== null && range?.f !== undefined ? ms(range.f) : undefined;
   // "New in the period": first call with the key inside it. Without --from, the period starts a day after
   // the ledger's first day, so the principals of that first day are the baseline.
   const periodStart = filters.fromMs ?? (dataStart !== undefined ? Date.parse(new Date(dataStart).toISOString().slice(0, 10)) + 86_400_000 : undefined);
 
-  const keyRows = await rowsOf(c, `SELECT key, max(key_alias) AS alias, sum(calls) AS calls, count(DISTINCT principal) AS principals, sum(errors) AS errors FROM ledger t ${where} GROUP BY key ORDER BY calls DESC, key LIMIT 25`, params);
+  // The key sections: each key's calls, a ReEncrypt's under both keys it used (KEY_USES), selected by that key.
+  const uses = historyWhere(filters, false, 'key_uses');
+  const usesWhere = uses.clauses.length > 0 ? `WHERE ${uses.clauses.join(' AND ')} AND` : 'WHERE';
+  const keyRows = await rowsOf(c, `SELECT key, max(key_alias) AS alias, sum(calls) AS calls, count(DISTINCT principal) AS principals, sum(errors) AS errors FROM ${KEY_USES} t ${usesWhere} true GROUP BY key ORDER BY calls DESC, key LIMIT 25`, uses.params);
+  // Keys used, a ReEncrypt's destination among them; calls over the ledger itself, each once.
+  const [keysUsed] = await rowsOf(c, `SELECT count(DISTINCT key) AS keys FROM ${KEY_USES} t ${usesWhere} true`, uses.params);
   const keys: ReportKey[] = [];
   for (const k of keyRows) {
-    const p = { ...params, reportKey: String(k.key) };
-    const perDay = await rowsOf(c, `SELECT CAST(day AS VARCHAR) AS day, principal, sum(calls) AS calls FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY ALL ORDER BY day`, p);
-    const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ledger t ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey GROUP BY principal ORDER BY calls DESC, principal LIMIT 10`, p);
+    const p = { ...uses.params, reportKey: String(k.key) };
+    const perDay = await rowsOf(c, `SELECT CAST(day AS VARCHAR) AS day, principal, sum(calls) AS calls FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY ALL ORDER BY day`, p);
+    const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY principal ORDER BY calls DESC, principal LIMIT 10`, p);
     const fresh = periodStart === undefined ? [] : await rowsOf(
       c,
-      `WITH firsts AS (SELECT principal, min(first_seen) AS f FROM ledger WHERE key = $reportKey GROUP BY principal)
-       SELECT t.principal, firsts.f AS f, sum(t.calls) AS calls FROM ledger t JOIN firsts USING (principal) ${where === '' ? 'WHERE' : `${where} AND`} t.key = $reportKey AND firsts.f >= make_timestamp(CAST($periodStart AS BIGINT) * 1000)
+      `WITH firsts AS (SELECT principal, min(first_seen) AS f FROM ${KEY_USES} WHERE key = $reportKey GROUP BY principal)
+       SELECT t.principal, firsts.f AS f, sum(t.calls) AS calls FROM ${KEY_USES} t JOIN firsts USING (principal) ${usesWhere} t.key = $reportKey AND firsts.f >= make_timestamp(CAST($periodStart AS BIGINT) * 1000)
        GROUP BY t.principal, firsts.f ORDER BY firsts.f LIMIT 50`,
       { ...p, periodStart },
     );
@@ -140,7 +147,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     ...(filters.toMs !== undefined ? { periodEndMs: filters.toMs } : range?.l !== null && range?.l !== undefined ? { periodEndMs: ms(range.l) } : {}),
     filters: filterText,
     ...(mark !== undefined ? { historyRemoved: mark } : {}),
-    totals: { calls: n(range?.calls), keys: n(range?.keys), principals: n(range?.principals), objects: n(objectTotal?.objects) },
+    totals: { calls: n(range?.calls), keys: n(keysUsed?.keys), principals: n(range?.principals), objects: n(objectTotal?.objects) },
     keys,
     findings,
     buckets,

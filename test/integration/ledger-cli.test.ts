@@ -13,6 +13,7 @@ import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.t
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { ACCOUNT, BASE_TIME_MS, kmsRecord, minutes, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
+import { gatherReport } from '../../src/cli/report.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
@@ -1106,6 +1107,32 @@ describe('kdm report --html', () => {
       const run = runKdm(['report', '--db', db, '--html', join(work, `by-key-${selector.length}.html`), '--key', selector]);
       expect(run.status, run.stderr).toBe(0);
       expect(run.stderr, selector).toContain(told(keys));
+    }
+  });
+
+  it('shows under a key who encrypted under it by ReEncrypt too, selects that key\'s section by it, and counts each call once in the totals', async () => {
+    const outsiderKey = 'arn:aws:kms:us-east-1:777788889999:key/4d5e6f70-8192-4a3b-9c4d-5e6f70819201';
+    const appKey = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const sandbox = 'arn:aws:iam::111122223333:role/ContractorSandbox';
+    const etl = 'arn:aws:iam::111122223333:role/ReportEtl';
+    const db2 = await openLedgerDatabase(db, { readOnly: true });
+    try {
+      const meta = { source: db, title: 't', generatedAtMs: BASE_TIME_MS };
+      const all = await gatherReport(db2.connection, {}, meta);
+      const byOutsiderKey = await gatherReport(db2.connection, { key: outsiderKey }, meta);
+      const principalsOf = (keys: typeof all.keys, key: string) => keys.find((k) => k.key === key)?.topPrincipals.map((p) => [p.principal, p.calls]);
+
+      // The ransomware's ReEncrypt under both keys it used: the app key it decrypted with, the outsider's it encrypted under.
+      expect(principalsOf(all.keys, outsiderKey)).toEqual(expect.arrayContaining([[sandbox, 1], [etl, 1]]));
+      expect(principalsOf(all.keys, appKey)).toEqual(expect.arrayContaining([[sandbox, 3]]));
+      // Selected by the outsider's key, the page has its section alone, and its totals count each call once.
+      expect(byOutsiderKey.keys.map((k) => [k.key, k.calls])).toEqual([[outsiderKey, 2]]);
+      expect(byOutsiderKey.totals).toMatchObject({ calls: 2, keys: 1 });
+      const [ledgerCalls] = await query<{ calls: string }>(db, 'SELECT sum(calls) AS calls FROM ledger');
+      expect(all.totals.calls).toBe(Number(ledgerCalls?.calls));
+      expect(all.keys.reduce((n, k) => n + k.calls, 0)).toBeGreaterThan(all.totals.calls); // the ReEncrypts, in two sections each
+    } finally {
+      db2.close();
     }
   });
 

@@ -53,7 +53,7 @@ const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
  * `destination_key`, the key a ReEncrypt encrypted under (the row itself is under the key it decrypted with), and
  * by its `key_alias`.
  */
-const keyClause = (key: string, table: 'ledger' | 'object_access' | 'findings', params: Record<string, DuckDBValue>): string => {
+const keyClause = (key: string, table: QueriedTable, params: Record<string, DuckDBValue>): string => {
   const ledger = table === 'ledger';
   if (key.startsWith('arn:')) {
     params.key = key;
@@ -71,11 +71,25 @@ const keyClause = (key: string, table: 'ledger' | 'object_access' | 'findings', 
 };
 
 /**
+ * What a query reads: the ledger, object records, findings, or the ledger's rows by the keys they used (`KEY_USES`).
+ */
+type QueriedTable = 'ledger' | 'object_access' | 'findings' | 'key_uses';
+
+/**
+ * The ledger's rows by each key they used: every row under the key it decrypted with, and a ReEncrypt's once more
+ * under the key it encrypted under (its `key` that destination, its alias unknown). `kdm report`'s key sections read
+ * it, so that a key shows who encrypted under it by ReEncrypt too; totals over all keys read the ledger itself, where
+ * such a call is one row.
+ */
+export const KEY_USES = `(SELECT * FROM ledger UNION ALL BY NAME
+  SELECT * REPLACE (destination_key AS key, CAST(NULL AS VARCHAR) AS key_alias) FROM ledger WHERE destination_key <> '' AND destination_key <> key)`;
+
+/**
  * The clauses of the filters every table that keeps calls or findings has in common (`t` is the table alias): key,
  * principal, account, bucket and object key prefix. `table` says what it keeps of them: the ledger has the key's
  * alias, and object records no account column (the account is then the one their principal names: PRINCIPAL_ACCOUNT).
  */
-const commonClauses = (f: HistoryFilters, table: 'ledger' | 'object_access' | 'findings'): { clauses: string[]; params: Record<string, DuckDBValue> } => {
+const commonClauses = (f: HistoryFilters, table: QueriedTable): { clauses: string[]; params: Record<string, DuckDBValue> } => {
   const clauses: string[] = [];
   const params: Record<string, DuckDBValue> = {};
   if (f.key !== undefined) clauses.push(keyClause(f.key, table, params));
@@ -93,16 +107,19 @@ const commonClauses = (f: HistoryFilters, table: 'ledger' | 'object_access' | 'f
   }
   if (f.prefix !== undefined) {
     // A ledger row names no single object: the history asks the object records instead, the report refuses --prefix.
-    if (table === 'ledger') throw new UsageError('--prefix selects object records, and ledger rows name no single object');
+    if (table === 'ledger' || table === 'key_uses') throw new UsageError('--prefix selects object records, and ledger rows name no single object');
     params.prefix = patternRegex(f.prefix, { prefix: true });
     clauses.push('regexp_full_match(t.object_key, $prefix)');
   }
   return { clauses, params };
 };
 
-/** WHERE clauses shared by the ledger and object_access tables (`t` is the table alias). */
-export const historyWhere = (f: HistoryFilters, objectLevel: boolean): { clauses: string[]; params: Record<string, DuckDBValue> } => {
-  const { clauses, params } = commonClauses(f, objectLevel ? 'object_access' : 'ledger');
+/**
+ * WHERE clauses shared by the ledger and object_access tables (`t` is the table alias); `table` 'key_uses' for the
+ * ledger's rows by the keys they used (`KEY_USES`), whose key alone selects them.
+ */
+export const historyWhere = (f: HistoryFilters, objectLevel: boolean, table: QueriedTable = objectLevel ? 'object_access' : 'ledger'): { clauses: string[]; params: Record<string, DuckDBValue> } => {
+  const { clauses, params } = commonClauses(f, table);
   if (f.path !== undefined && !objectLevel) {
     params.path = f.path;
     clauses.push('t.path = $path');
