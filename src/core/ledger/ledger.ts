@@ -147,12 +147,12 @@ export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' 
  * Whether a KMS call's S3 request was counted already from its data event (`#addUnloggedWrite`): a replay holding
  * both the bucket owner's trail and the writer's sees the owner's copy of the write (which `unloggedWriteKeyOf`
  * counts, the KMS call being in other trails as far as that copy can tell), then the KMS call S3 made in the
- * writer's. The call then counts on that same access (the same key and day) without counting the write again.
- * A data event that named only an alias or a key id (the response names the ARN when S3 logs it), or that fell on
- * another day than its call (UTC), stays an access of its own, and the call counts on another: the write twice.
+ * writer's. The call then counts on that same access (the same key, and the data event's day, should the two fall
+ * either side of midnight) without counting the write again. A data event that named only an alias or a key id
+ * (the response names the ARN when S3 logs it) stays an access of its own, and the call counts on another.
  */
-const countedFromDataEvent = (request: S3RequestSummary | undefined, f: ReturnType<typeof fieldsOf>): boolean =>
-  request?.unloggedWriteKey !== undefined && request.unloggedWriteKey === f.key && dayOf(request.eventTimeMs) === f.day;
+const countedFromDataEvent = (request: S3RequestSummary | undefined, f: ReturnType<typeof fieldsOf>): request is S3RequestSummary =>
+  request?.unloggedWriteKey !== undefined && request.unloggedWriteKey === f.key;
 
 /** An access's correlation once another event counts on it: a KMS call's, where the data event's alone said `data-event`. */
 const correlationOnMerge = (prior: string, next: string): string => (prior === 'data-event' ? next : prior);
@@ -363,7 +363,10 @@ export class LedgerAccumulator {
     const request = e.s3Request;
     const operation = request?.operation ?? e.eventName;
     const sourceIp = request?.sourceIp ?? (e.madeByS3 ? undefined : e.sourceIp);
-    this.#countAccess(accessPath(f, f.objectKey, operation, this.#accessPath), e, sourceIp, e.correlation ?? 'none', countedFromDataEvent(request, f) ? 0 : 1);
+    const access = accessPath(f, f.objectKey, operation, this.#accessPath);
+    const counted = countedFromDataEvent(request, f);
+    if (counted) access[0] = dayOf(request.eventTimeMs); // the access the data event made
+    this.#countAccess(access, e, sourceIp, e.correlation ?? 'none', counted ? 0 : 1);
     return row;
   }
 

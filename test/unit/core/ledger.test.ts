@@ -115,6 +115,18 @@ describe('decrypt ledger', () => {
       expect(accesses.map((a) => [a.key, a.objectKey, a.operation, a.count, a.correlation]), order).toEqual([[theirKey, 'in/a.csv', 'PutObject', 1, 'object']]);
       expect(merged(deltas).map((r) => [r.key, r.operation, r.path, r.count]), order).toEqual([[theirKey, 'GenerateDataKey', 's3', 1]]);
     }
+
+    // The write just before midnight (UTC), the KMS call S3 made for it just after: one access, on the write's day.
+    const midnight = BASE_TIME_MS - 9 * 3_600_000 + days(1);
+    const lateWrite = { ...ownerCopy, eventTime: new Date(midnight - 500).toISOString() };
+    const nextDayCall = { ...call, eventTime: new Date(midnight + 500).toISOString() };
+    for (const batches of [[[lateWrite, nextDayCall]], [[lateWrite], [nextDayCall]]]) {
+      const deltas = await ledgerFor(batches);
+      const accesses = [...mergeById({ rows: [], accesses: deltas.flatMap((d) => d.accesses) }).accesses.values()];
+
+      expect(accesses.map((a) => [a.day, a.count, a.correlation])).toEqual([['2026-10-01', 1, 'object']]);
+      expect(merged(deltas).map((r) => [r.day, r.operation, r.count])).toEqual([['2026-10-02', 'GenerateDataKey', 1]]);
+    }
   });
 
   it('keeps a ReEncrypt under the key it decrypted with, one row per destination, which its id names; every other row keeps the id it had', () => {
