@@ -76,6 +76,13 @@ export const accountOfNamedKey = (named: string, callerAccount: string | undefin
   return arn !== null ? arn[1] : named.startsWith('arn:') ? undefined : callerAccount;
 };
 
+/**
+ * The ARN a key id or an alias name stands for in an account and region: KMS resolves either in the caller's own
+ * account and region.
+ */
+export const kmsArnInAccount = (named: string, account: string, region: string): string =>
+  `arn:${partitionOfRegion(region)}:kms:${region}:${account}:${named.startsWith('alias/') ? named : `key/${named}`}`;
+
 /** The ARN of one `resources` entry (CloudTrail spells it ARN; some exports, arn). */
 const resourceArnOf = (r: unknown): string | undefined => (isObject(r) ? (str(own(r, 'ARN')) ?? str(own(r, 'arn'))) : undefined);
 
@@ -122,7 +129,7 @@ export const resolveKey = (resources: unknown, keyIdParameter: string | undefine
         out.keyAccountId = account;
       } else if (BARE_KEY_ID.test(keyIdParameter) && callerAccountId !== undefined && /^\d{12}$/.test(callerAccountId)) {
         // A bare key id can only name a key in the caller's own account and region.
-        out.keyArn = `arn:${partitionOfRegion(region)}:kms:${region}:${callerAccountId}:key/${keyIdParameter}`;
+        out.keyArn = kmsArnInAccount(keyIdParameter, callerAccountId, region);
         out.keyAccountId = callerAccountId;
       }
     }
@@ -400,7 +407,7 @@ export const unloggedWriteKeyOf = (e: S3ObjectAccess): string | undefined => {
   const key = s3AccessKeyOf(e);
   const keyAccount = key === undefined ? undefined : accountOfNamedKey(key, writer);
   if (key === undefined || keyAccount === undefined || keyAccount === owner) return undefined;
-  return key.startsWith('arn:') ? key : `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${writer}:${key.startsWith('alias/') ? key : `key/${key}`}`;
+  return key.startsWith('arn:') ? key : kmsArnInAccount(key, writer, e.region);
 };
 
 /**
@@ -414,7 +421,7 @@ export const reEncryptDestinationArnOf = (e: KmsCall): string | undefined => {
   if (e.request.destinationKeyArn !== undefined || named === undefined) return e.request.destinationKeyArn;
   if (KEY_ARN.test(named)) return named;
   const caller = e.principal.accountId;
-  return BARE_KEY_ID.test(named) && caller !== undefined && /^\d{12}$/.test(caller) ? `arn:${partitionOfRegion(e.region)}:kms:${e.region}:${caller}:key/${named}` : undefined;
+  return BARE_KEY_ID.test(named) && caller !== undefined && /^\d{12}$/.test(caller) ? kmsArnInAccount(named, caller, e.region) : undefined;
 };
 
 /** `s3AccessKeyOf` when it is a key's ARN, whose baseline the engine keeps (not an alias or a bare key id). */
