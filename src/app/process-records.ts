@@ -94,7 +94,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       recordSkipped(summary, issue.reason ?? 'unspecified');
     }
     else if (issue.kind === 'file-failed') summary.files.failed++;
-    else summary.files.skipped++;
+    else if (issue.kind === 'file-skipped') summary.files.skipped++;
     deps.onIssue?.(issue);
   };
 

@@ -67,8 +67,9 @@ Replay options:
   --event-bus <name>         EventBridge: bus name or ARN (default: default)
 
 Input shapes: S3 delivery files {"Records":[...]} (.json, .json.gz), EventBridge envelopes (one per file
-or per line), NDJSON of bare records (.jsonl/.ndjson, gzipped or not). Digest files and Insights events
-are recognised and skipped with a reason.
+or per line), NDJSON of bare records (.jsonl/.ndjson, gzipped or not), Event history as aws cloudtrail
+lookup-events prints it ({"Events":[...]}; a NextToken at its end is warned of). Digest files and
+Insights events are recognised and skipped with a reason.
 
 Exit codes: 0 all input read; 1 could not run (bad arguments or config); 2 finished but some input
 could not be read (each listed on stderr); 3 --fail-on threshold reached.`;

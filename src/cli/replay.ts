@@ -236,7 +236,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     printedIssues++;
     const where = issue.origin.index === undefined ? issue.origin.file : `${issue.origin.file} record ${issue.origin.index}`;
-    const label = issue.kind === 'file-skipped' ? 'skipped' : 'error';
+    const label = issue.kind === 'file-skipped' ? 'skipped' : issue.kind === 'file-note' ? 'warning' : 'error';
     // kdm simulate's labels beside its logs are kdm's own, not a log misnamed: said as what they are.
     const message = issue.kind === 'file-skipped' && basename(issue.origin.file) === LABELS_FILE ? `labels kdm simulate wrote, which kdm backtest scores against, not CloudTrail` : issue.message;
     stderr.write(`kdm: ${label}: ${safeText(where)}: ${safeText(message)}\n`);

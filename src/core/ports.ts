@@ -50,9 +50,12 @@ export interface RecordBatch {
   readonly firstIndex: number;
 }
 
-/** Something that could not be read, named by file and (when known) record. */
+/**
+ * Something that could not be read, named by file and (when known) record; or, as a `file-note`, something a reader
+ * of a file that was read should know (it holds one page of a longer lookup), which no count includes.
+ */
 export interface ReadIssue {
-  readonly kind: 'record-failed' | 'record-skipped' | 'file-failed' | 'file-skipped';
+  readonly kind: 'record-failed' | 'record-skipped' | 'file-failed' | 'file-skipped' | 'file-note';
   readonly origin: RecordOrigin | { readonly file: string; readonly index?: undefined };
   readonly message: string;
   /** For record-skipped: the skip reason counted in the summary. */

@@ -6,7 +6,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
-import { DATASETS_DIR, allDatasetRecords, datasetRecords, hasDatasets } from '../helpers/datasets.ts';
+import { ONE_PAGE_OF_A_LOOKUP } from '#adapters/local/cloudtrail-files.ts';
+import { DATASETS_DIR, allDatasetRecords, datasetFiles, datasetRecords, hasDatasets } from '../helpers/datasets.ts';
+import { lookupEventsOutput } from '../helpers/event-history.ts';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 interface SummaryJson {
@@ -403,6 +405,64 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
       ['HIGH', 'a caller the record does not name (it has no userIdentity) stopped logging on', trail],
       ['HIGH', 'a caller the record does not name (it has no userIdentity) deleted', trail],
     ]);
+  });
+});
+
+describe('kdm replay on Event history output (aws cloudtrail lookup-events)', () => {
+  const findingsOf = (file: string): unknown[] =>
+    readFileSync(file, 'utf8').trim().split('\n').map((l) => {
+      const f = JSON.parse(l) as { Id: string; Description: string; ProductFields: Record<string, string> };
+      return [f.Id, f.Description, f.ProductFields['kdm/EventCount'], f.ProductFields['kdm/EventIds']];
+    });
+  const replayed = (paths: readonly string[], threads: string) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'kdm-lookup-out-')), 'findings.jsonl');
+    const run = runKdm(['replay', ...paths, '--threads', threads, '--summary', 'json', '--findings', out]);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    delete summary['durationMs'];
+    delete summary['files'];
+    return { status: run.status, summary, findings: findingsOf(out), stderr: run.stderr };
+  };
+
+  it.skipIf(!hasDatasets)('reads the shared datasets\' real records given as lookup-events output as it reads their delivery files: the same summary and findings, on one thread and on reader threads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-lookup-'));
+    const files = datasetFiles();
+    // As the CLI prints it: pretty-printed with four spaces, one file per lookup.
+    files.forEach((file, i) => writeFileSync(join(dir, `lookup-${i}.json`), JSON.stringify(lookupEventsOutput(datasetRecords(file)), null, 4)));
+    const size = readdirSync(dir).reduce((total, f) => total + statSync(join(dir, f)).size, 0);
+    expect(size).toBeGreaterThan(READER_THREADS_FROM_BYTES);
+
+    const delivered = replayed([DATASETS_DIR], '1');
+    const looked = replayed([dir], '1');
+    const lookedThreaded = replayed([dir], '3');
+
+    expect(looked.summary).toEqual(delivered.summary);
+    expect((looked.summary['records'] as { read: number }).read).toBe(9136);
+    expect(looked.findings).toEqual(delivered.findings);
+    expect(looked.status).toBe(delivered.status);
+    expect(lookedThreaded).toEqual(looked);
+    // The records that fail, fail for the same reasons, named by lookup file and place in its Events.
+    const reasons = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('kdm: error:')).map((l) => l.replace(/^kdm: error: .*? record (\d+): /, 'record $1: ')).sort();
+    expect(reasons(looked.stderr)).toEqual(reasons(delivered.stderr));
+    expect(reasons(looked.stderr)).toHaveLength(19);
+  });
+
+  it('reads the sample day from a page of lookup-events output, finds what the delivery files give, and warns that a NextToken means more events matched', () => {
+    const records = readdirSync('events/cloudtrail', { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.json.gz') && !f.includes('CloudTrail-Digest'))
+      .sort()
+      .flatMap((f) => datasetRecords(join(REPO, 'events/cloudtrail', f)));
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-lookup-page-'));
+    const page = join(dir, 'kms-events.json');
+    writeFileSync(page, JSON.stringify(lookupEventsOutput(records, 'eyJOZXh0VG9rZW4iOiAiMSJ9'), null, 4));
+
+    const run = runKdm(['replay', page, '--summary', 'json']);
+
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe(`kdm: warning: ${page}: ${ONE_PAGE_OF_A_LOOKUP}\n`);
+    const s = summaryOf(run.stdout);
+    expect(s.files).toEqual({ read: 1, failed: 0, skipped: 0 });
+    expect(s.records).toMatchObject({ read: records.length, failed: 0 });
+    expect(s.findings.total).toBe(summaryOf(runKdm(['replay', 'events/', '--summary', 'json']).stdout).findings.total);
   });
 });
 

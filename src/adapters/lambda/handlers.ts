@@ -71,7 +71,7 @@ const report = (deps: LiveDeps, outcome: BatchOutcome): void => {
 /** Problems with single records: named by file and index, without their content. */
 export const logIssue = (logger: Logger) => (issue: ReadIssue): void => {
   if (issue.kind === 'record-skipped') return;
-  logger.warn('record not processed', { kind: issue.kind, file: issue.origin.file, index: issue.origin.index, reason: issue.message });
+  logger.warn(issue.kind === 'file-note' ? 'file read, with a note' : 'record not processed', { kind: issue.kind, file: issue.origin.file, index: issue.origin.index, reason: issue.message });
 };
 
 /** A full Security Hub call (BatchImportFindings takes 100 findings). */

@@ -209,9 +209,13 @@ const describeGzipError = (cause: unknown, maxBytes: number): string => {
   return `gzip data is corrupt (${e.code ?? e.message})`;
 };
 
-type Unwrapped = { record: unknown } | { skip: string };
+type Unwrapped = { record: unknown } | { skip: string } | { fail: string };
 
-/** An EventBridge envelope yields its CloudTrail record; any other object is taken as a bare record. */
+/**
+ * An EventBridge envelope yields its CloudTrail record, and an event of CloudTrail's Event history (an item of
+ * LookupEvents' `Events`, as `aws cloudtrail lookup-events` prints it) the record in its `CloudTrailEvent`; any
+ * other object is taken as a bare record.
+ */
 const unwrap = (item: unknown): Unwrapped => {
   if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
     const o = item as Record<string, unknown>;
@@ -220,9 +224,32 @@ const unwrap = (item: unknown): Unwrapped => {
       if (!CLOUDTRAIL_DETAIL_TYPES.test(detailType)) return { skip: 'not-cloudtrail' };
       return { record: o['detail'] };
     }
+    if ('CloudTrailEvent' in o || isEventHistorySummary(o)) return eventHistoryRecord(o);
   }
   return { record: item };
 };
+
+/** An Event history event's own fields (`EventId`, `EventName`) with none of a CloudTrail record's: a summary without its record. */
+const isEventHistorySummary = (o: Record<string, unknown>): boolean => 'EventId' in o && 'EventName' in o && !looksLikeRecord(o);
+
+/**
+ * The CloudTrail record of an Event history event: its `CloudTrailEvent`, the record as JSON text (or, from a tool
+ * that parsed it already, the record itself). The event's other fields (`EventId`, `EventTime`, `Username`...) are a
+ * summary of the same record, which kdm does not need.
+ */
+const eventHistoryRecord = (o: Record<string, unknown>): Unwrapped => {
+  const text = o['CloudTrailEvent'];
+  if (text === undefined) return { fail: `${EVENT_HISTORY_EVENT} without its CloudTrailEvent, the record itself: kdm reads the record, not the summary beside it (keep CloudTrailEvent in the output, e.g. no --query that leaves it out)` };
+  if (typeof text === 'object' && text !== null && !Array.isArray(text)) return { record: text };
+  if (typeof text !== 'string') return { fail: `${EVENT_HISTORY_EVENT} whose CloudTrailEvent is ${text === null ? 'null' : Array.isArray(text) ? 'an array' : typeof text}, not the record's JSON text` };
+  try {
+    return { record: JSON.parse(text) };
+  } catch (cause) {
+    return { fail: `${EVENT_HISTORY_EVENT} whose CloudTrailEvent is not valid JSON: ${(cause as Error).message}` };
+  }
+};
+
+const EVENT_HISTORY_EVENT = 'an Event history event (aws cloudtrail lookup-events)';
 
 const isDigest = (o: Record<string, unknown>): boolean =>
   'digestStartTime' in o && 'digestEndTime' in o && ('logFiles' in o || 'digestPublicKeyFingerprint' in o);
@@ -253,7 +280,8 @@ export interface EncodedBatch extends EncodedResults {
 /**
  * Parses one file's bytes into batches of raw records. Pure over its input (no IO), so workers and
  * tests can call it directly. Shapes: `{"Records":[...]}`, one EventBridge envelope or bare record,
- * a JSON array of either, or NDJSON of either; digest files are skipped with a reason.
+ * a JSON array of either, NDJSON of either, or Event history's `{"Events":[...]}` (`aws cloudtrail lookup-events`,
+ * whose events can also stand alone, in an array or as NDJSON); digest files are skipped with a reason.
  */
 export function* parseCloudTrailBuffer(file: string, input: Buffer, options: ReadOptions = {}): Generator<SourceItem> {
   for (const item of parseItems(file, input, options, false)) {
@@ -498,6 +526,10 @@ function* wholeAfterPieces(file: string, buf: Buffer, start: number, batches: Ba
   yield* batches.end();
 }
 
+/** What is said of lookup-events output that ends with a NextToken: the lookup matched more events than it holds. */
+export const ONE_PAGE_OF_A_LOOKUP =
+  'holds part of an Event history lookup: it ends with a NextToken, so more events matched than it holds (aws cloudtrail lookup-events stopped at --max-items, or ran with --no-paginate); the rest comes from the same command given that token (--starting-token, or --next-token with --no-paginate)';
+
 function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler): Generator<PieceItem> {
   const fail = (message: string): SourceItem => fileFailed(file, message);
   if (Array.isArray(doc)) {
@@ -519,16 +551,27 @@ function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler
     yield* batches.end();
     return;
   }
+  // What `aws cloudtrail lookup-events` prints: Event history's events, each with its record as JSON text.
+  if ('Events' in o && !looksLikeRecord(o)) {
+    if (!Array.isArray(o['Events'])) {
+      yield fail(`"Events" is ${o['Events'] === null ? 'null' : typeof o['Events']}, not an array (expected the output of aws cloudtrail lookup-events)`);
+      return;
+    }
+    yield* batches.take(o['Events'], 0);
+    yield* batches.end();
+    if (typeof o['NextToken'] === 'string' && o['NextToken'] !== '') yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: ONE_PAGE_OF_A_LOOKUP } };
+    return;
+  }
   if (isDigest(o)) {
     yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'CloudTrail digest file (integrity data, no events)', reason: 'digest-file' } };
     return;
   }
-  if ('detail-type' in o || looksLikeRecord(o)) {
+  if ('detail-type' in o || looksLikeRecord(o) || 'CloudTrailEvent' in o || isEventHistorySummary(o)) {
     yield* batches.take([o], 0);
     yield* batches.end();
     return;
   }
-  yield fail('JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, or NDJSON of them');
+  yield fail('JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, NDJSON of them, or the output of aws cloudtrail lookup-events');
 }
 
 /**
@@ -560,6 +603,10 @@ class BatchAssembler {
       const u = unwrap(items[i]);
       if ('skip' in u) {
         yield { type: 'issue', issue: { kind: 'record-skipped', origin: { file: this.#file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason: u.skip } };
+        continue;
+      }
+      if ('fail' in u) {
+        yield { type: 'issue', issue: { kind: 'record-failed', origin: { file: this.#file, index }, message: u.fail } };
         continue;
       }
       this.#records.push(u.record);

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { expandInputs, invalidJsonMessage, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, invalidJsonMessage, ONE_PAGE_OF_A_LOOKUP, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
+import { eventHistoryEvent, lookupEventsOutput } from '../../helpers/event-history.ts';
 import { gatherPieces } from '../../helpers/pieces.ts';
 
 const parse = (input: Buffer | string, options = {}): SourceItem[] => [...parseCloudTrailBuffer('f.json', Buffer.isBuffer(input) ? input : Buffer.from(input), options)];
@@ -159,6 +160,72 @@ describe('parseCloudTrailBuffer', () => {
 
   it('tolerates a UTF-8 byte-order mark', () => {
     expect(records(parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ Records: [r1] }))])))).toEqual([r1]);
+  });
+});
+
+describe('parseCloudTrailBuffer: Event history (aws cloudtrail lookup-events)', () => {
+  const r1 = kmsRecord({ eventId: 'h1' });
+  const r2 = kmsRecord({ eventId: 'h2', eventName: 'GenerateDataKey' });
+  const r3 = kmsRecord({ eventId: 'h3' });
+
+  it('reads the records in the events\' CloudTrailEvent, numbered by their place in Events, as the CLI prints them (pretty, plain or gzipped)', () => {
+    const output = lookupEventsOutput([r1, r2, r3]);
+    expect(output['Events']).toContainEqual(expect.objectContaining({ EventId: 'h2', EventName: 'GenerateDataKey', EventSource: 'kms.amazonaws.com', CloudTrailEvent: JSON.stringify(r2) }));
+
+    for (const text of [JSON.stringify(output, null, 4), JSON.stringify(output)]) {
+      for (const input of [Buffer.from(text), gzipSync(text)]) {
+        const items = parse(input);
+        expect(records(items)).toEqual([r1, r2, r3]);
+        expect(issues(items)).toEqual([]);
+        expect(items.find((i) => i.type === 'batch')).toMatchObject({ batch: { firstIndex: 0 } });
+      }
+    }
+  });
+
+  it('takes an event whose CloudTrailEvent a tool has parsed already, and reads events alone, in an array, or one a line (jq -c \'.Events[]\')', () => {
+    const [e1, e2] = [eventHistoryEvent(r1), eventHistoryEvent(r2)];
+
+    expect(records(parse(JSON.stringify({ Events: [{ ...e1, CloudTrailEvent: r1 }] })))).toEqual([r1]);
+    expect(records(parse(JSON.stringify(e1)))).toEqual([r1]);
+    expect(records(parse(JSON.stringify([e1, e2])))).toEqual([r1, r2]);
+    expect(records(parse(`${JSON.stringify(e1)}\n${JSON.stringify(e2)}\n`))).toEqual([r1, r2]);
+  });
+
+  it('fails only the events whose record is missing or unreadable, each named by its place and why, and keeps the rest', () => {
+    const { CloudTrailEvent: _dropped, ...summaryOnly } = eventHistoryEvent(r2);
+    const events = [
+      eventHistoryEvent(r1),
+      summaryOnly,
+      { ...eventHistoryEvent(r3), CloudTrailEvent: '{"eventVersion":"1.08",' },
+      { ...eventHistoryEvent(r3), CloudTrailEvent: 42 },
+      eventHistoryEvent(r3),
+    ];
+
+    const items = parse(JSON.stringify({ Events: events }));
+
+    expect(records(items)).toEqual([r1, r3]);
+    expect(items.find((i) => i.type === 'batch')).toMatchObject({ batch: { indexes: [0, 4] } });
+    expect(issues(items)).toEqual([
+      { kind: 'record-failed', origin: { file: 'f.json', index: 1 }, message: expect.stringMatching(/^an Event history event \(aws cloudtrail lookup-events\) without its CloudTrailEvent, the record itself: .*no --query that leaves it out/) },
+      { kind: 'record-failed', origin: { file: 'f.json', index: 2 }, message: expect.stringMatching(/^an Event history event \(aws cloudtrail lookup-events\) whose CloudTrailEvent is not valid JSON: /) },
+      { kind: 'record-failed', origin: { file: 'f.json', index: 3 }, message: 'an Event history event (aws cloudtrail lookup-events) whose CloudTrailEvent is number, not the record\'s JSON text' },
+    ]);
+  });
+
+  it('notes output that ends with a NextToken, one page of a longer lookup, after reading its records', () => {
+    const items = parse(JSON.stringify(lookupEventsOutput([r1, r2], 'eyJOZXh0VG9rZW4iOiBudWxsfQ==')));
+
+    expect(records(items)).toEqual([r1, r2]);
+    expect(items.at(-1)).toEqual({ type: 'issue', issue: { kind: 'file-note', origin: { file: 'f.json' }, message: ONE_PAGE_OF_A_LOOKUP } });
+    expect(ONE_PAGE_OF_A_LOOKUP).toMatch(/--starting-token/);
+    expect(issues(parse(JSON.stringify(lookupEventsOutput([r1]))))).toEqual([]);
+  });
+
+  it('reads an empty lookup as a file of no records, and fails Events that are not a list', () => {
+    expect(parse(JSON.stringify({ Events: [] }))).toEqual([]);
+    expect(issues(parse(JSON.stringify({ Events: { EventId: 'x' } })))).toEqual([
+      { kind: 'file-failed', origin: { file: 'f.json' }, message: '"Events" is object, not an array (expected the output of aws cloudtrail lookup-events)' },
+    ]);
   });
 });
 
