@@ -446,11 +446,14 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
     expect(reasons(looked.stderr)).toHaveLength(19);
   });
 
-  it('reads the sample day from a page of lookup-events output, finds what the delivery files give, and warns that a NextToken means more events matched', () => {
-    const records = readdirSync('events/cloudtrail', { recursive: true, encoding: 'utf8' })
+  const sampleDayRecords = (): unknown[] =>
+    readdirSync('events/cloudtrail', { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.json.gz') && !f.includes('CloudTrail-Digest'))
       .sort()
       .flatMap((f) => datasetRecords(join(REPO, 'events/cloudtrail', f)));
+
+  it('reads the sample day from a page of lookup-events output, finds what the delivery files give, and warns that a NextToken means more events matched', () => {
+    const records = sampleDayRecords();
     const dir = mkdtempSync(join(tmpdir(), 'kdm-lookup-page-'));
     const page = join(dir, 'kms-events.json');
     writeFileSync(page, JSON.stringify(lookupEventsOutput(records, 'eyJOZXh0VG9rZW4iOiAiMSJ9'), null, 4));
@@ -463,6 +466,23 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
     expect(s.files).toEqual({ read: 1, failed: 0, skipped: 0 });
     expect(s.records).toMatchObject({ read: records.length, failed: 0 });
     expect(s.findings.total).toBe(summaryOf(runKdm(['replay', 'events/', '--summary', 'json']).stdout).findings.total);
+  });
+
+  it('reads lookup-events output as Windows PowerShell\'s > saves it (UTF-16LE with a byte-order mark), on one thread and on reader threads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-lookup-utf16-'));
+    const text = JSON.stringify(lookupEventsOutput(sampleDayRecords()), null, 4).replaceAll('\n', '\r\n');
+    writeFileSync(join(dir, 'kms-events.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${text}\r\n`, 'utf16le')]));
+
+    const one = replayed([dir], '1');
+    const threaded = replayed([dir], '3');
+    const asUtf8 = join(mkdtempSync(join(tmpdir(), 'kdm-lookup-utf8-')), 'kms-events.json');
+    writeFileSync(asUtf8, text);
+
+    expect(one.status).toBe(0);
+    expect(one.stderr).toBe('');
+    expect(one.summary).toEqual(replayed([asUtf8], '1').summary);
+    expect(one.findings.length).toBeGreaterThan(0);
+    expect(threaded).toEqual(one);
   });
 });
 

@@ -325,6 +325,15 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
     return;
   }
 
+  // Text saved as UTF-16 with a byte-order mark (what Windows PowerShell's `>` writes) is read as the text it holds.
+  if (isUtf16(buf)) {
+    if (buf.length % 2 !== 0) {
+      yield fail('UTF-16 text (by its byte-order mark) of an odd number of bytes: the file is truncated');
+      return;
+    }
+    buf = utf8OfUtf16(buf);
+  }
+
   let start = 0;
   while (start < buf.length && isWhitespace(buf[start])) start++;
   if (start === buf.length) {
@@ -360,6 +369,14 @@ function* fromEncodedRecords(file: string, batches: readonly EncodedRecords[]): 
     yield { type: 'encoded-batch', batch, ...results };
   }
 }
+
+const isUtf16 = (buf: Buffer): boolean => buf.length >= 2 && ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff));
+
+/** UTF-16 text after its byte-order mark, little- or big-endian by that mark, as UTF-8. */
+const utf8OfUtf16 = (buf: Buffer): Buffer => {
+  const units = buf.subarray(2);
+  return Buffer.from((buf[0] === 0xfe ? Buffer.from(units).swap16() : units).toString('utf16le'), 'utf8');
+};
 
 const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 

@@ -161,6 +161,19 @@ describe('parseCloudTrailBuffer', () => {
   it('tolerates a UTF-8 byte-order mark', () => {
     expect(records(parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ Records: [r1] }))])))).toEqual([r1]);
   });
+
+  it('reads UTF-16 text by its byte-order mark, little- or big-endian, gzipped or not (Windows PowerShell\'s > writes UTF-16LE), and fails it truncated mid-character', () => {
+    const withName = kmsRecord({ eventId: 'u1', context: { project: 'zoë-😀' } });
+    const text = `${JSON.stringify({ Records: [r1, withName] }, null, 2)}\r\n`;
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+
+    for (const input of [le, be, gzipSync(le)]) expect(records(parse(input))).toEqual([r1, withName]);
+    expect(records(parse(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${JSON.stringify(r1)}\r\n${JSON.stringify(r2)}\r\n`, 'utf16le')])))).toEqual([r1, r2]);
+    expect(issues(parse(le.subarray(0, le.length - 1)))).toEqual([
+      { kind: 'file-failed', origin: { file: 'f.json' }, message: 'UTF-16 text (by its byte-order mark) of an odd number of bytes: the file is truncated' },
+    ]);
+  });
 });
 
 describe('parseCloudTrailBuffer: Event history (aws cloudtrail lookup-events)', () => {
