@@ -380,36 +380,169 @@ const utf8OfUtf16 = (buf: Buffer): Buffer => {
 
 const isWhitespace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
+/** Why a text is not JSON, in JSON.parse's words. */
+const invalidJsonMessage = (cause: unknown): string => `invalid JSON: ${(cause as Error).message}`;
+
 /**
- * Why a text is not JSON, in JSON.parse's words, and, when a second document follows the first (`cat *.json.gz |
- * kdm replay -` makes one text of several delivery files), what to give kdm instead.
+ * One JSON document (parsed whole); or, when the text is not one, NDJSON (one value a line), or documents one after
+ * another (`cat *.json.gz | kdm replay -`, or `aws cloudtrail lookup-events >> file` region after region).
  */
-export const invalidJsonMessage = (cause: unknown, text: string): string => {
-  const message = (cause as Error).message;
-  const after = /after JSON at position (\d+)/.exec(message);
-  const another = after !== null && text[Number(after[1])] === '{';
-  return `invalid JSON: ${message}${another ? ` (${JOINED_DOCUMENTS})` : ''}`;
-};
-
-/** What joined delivery files are, and what to give kdm instead. */
-const JOINED_DOCUMENTS = 'one JSON document after another, as `cat *.json.gz | kdm replay -` makes: give kdm the files or their directory instead';
-
-/** One JSON document (parsed whole), or NDJSON when it is not one document and has several lines. */
 function* fromDocumentText(file: string, buf: Buffer, start: number, batches: BatchAssembler): Generator<PieceItem> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(buf.toString('utf8', start));
   } catch (cause) {
-    // Not one JSON document: NDJSON has one per line. A single-line document is simply invalid JSON. (The text is
-    // decoded again to say why, rather than kept while the document's records are read: it may be hundreds of MB.)
-    if (!hasNewlineSeparatedDocuments(buf, start)) {
-      yield fileFailed(file, invalidJsonMessage(cause, buf.toString('utf8', start)));
+    // (The text is decoded again to say why, rather than kept while the document's records are read: it may be
+    // hundreds of MB.)
+    const lines = hasNewlineSeparatedDocuments(buf, start);
+    if (lines && ndjsonBy(buf, start, 1)) {
+      yield* fromNdjson(file, buf, start, batches);
       return;
     }
-    yield* fromNdjson(file, buf, start, batches);
+    const documents = jsonValuesOf(buf, start);
+    if (isSeveral(documents)) {
+      yield* fromJoinedDocuments(file, buf, documents, batches, 0);
+      return;
+    }
+    // NDJSON whose first line is bad: a line after it is a record by itself.
+    if (lines && ndjsonBy(buf, start, LINES_TO_TELL_NDJSON)) {
+      yield* fromNdjson(file, buf, start, batches);
+      return;
+    }
+    yield fileFailed(file, invalidJsonMessage(cause));
     return;
   }
   yield* fromParsedDocument(file, parsed, batches);
+}
+
+/** How many of a text's first lines tell NDJSON whose first line is bad from a document that is not JSON. */
+const LINES_TO_TELL_NDJSON = 8;
+
+/**
+ * Whether a text that is not one JSON document is NDJSON, by its first `lines` lines that are not blank: one is an
+ * object by itself, and not a whole document of records (those are documents one after another, one a line). A
+ * pretty-printed document has no line that is an object by itself (JSON.stringify and the AWS CLI print `{}` alone
+ * only when empty).
+ */
+const ndjsonBy = (buf: Buffer, start: number, lines: number): boolean => {
+  let from = start;
+  for (let seen = 0; seen < lines && from < buf.length; ) {
+    let end = buf.indexOf(0x0a, from);
+    if (end === -1) end = buf.length;
+    const line = buf.toString('utf8', from, end).trim();
+    from = end + 1;
+    if (line === '') continue;
+    seen++;
+    if (!line.startsWith('{') || !line.endsWith('}')) continue;
+    try {
+      const value: unknown = JSON.parse(line);
+      return !isDocumentOfRecords(value);
+    } catch {
+      // Not a value by itself: a line of a document, or a bad line of NDJSON; the next lines tell.
+    }
+  }
+  return false;
+};
+
+/** A document that holds records rather than being one: a delivery file, or lookup-events output. */
+const isDocumentOfRecords = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && (Array.isArray((value as Record<string, unknown>)['Records']) || Array.isArray((value as Record<string, unknown>)['Events']));
+
+/** Where the JSON values of a text lie, one after another: each an object or an array. */
+interface JsonValues {
+  /** Each whole value's bytes, [from, to). */
+  readonly ranges: readonly (readonly [number, number])[];
+  /** Where the text stops being whole values, if it does: inside one it ends in, or at a byte no value starts with. */
+  readonly trouble?: { readonly at: number; readonly why: 'truncated' | 'not-json' };
+}
+
+/**
+ * A text of documents one after another, what `fromJoinedDocuments` reads: more than one, or one and then the start of
+ * another that the text ends in. (One and then what is not JSON is a document with something after it, which
+ * JSON.parse's message names.)
+ */
+const isSeveral = (values: JsonValues): boolean => values.ranges.length > 1 || (values.ranges.length === 1 && values.trouble?.why === 'truncated');
+
+/**
+ * The objects and arrays of a text one after another, found by their brackets outside strings (whether each parses
+ * is left to JSON.parse). Error path only: a byte at a time, about what JSON.parse spends on the same text.
+ */
+const jsonValuesOf = (buf: Buffer, start: number): JsonValues => {
+  const ranges: (readonly [number, number])[] = [];
+  let i = start;
+  for (;;) {
+    while (i < buf.length && isWhitespace(buf[i])) i++;
+    if (i >= buf.length) return { ranges };
+    if (buf[i] !== 0x7b /* { */ && buf[i] !== 0x5b /* [ */) return { ranges, trouble: { at: i, why: 'not-json' } };
+    const from = i;
+    let depth = 0;
+    do {
+      if (i >= buf.length) return { ranges, trouble: { at: from, why: 'truncated' } };
+      const b = buf[i];
+      if (b === 0x22 /* " */) {
+        const close = closingQuote(buf, i + 1);
+        if (close === -1) return { ranges, trouble: { at: from, why: 'truncated' } };
+        i = close;
+      } else if (b === 0x7b || b === 0x5b) depth++;
+      else if (b === 0x7d /* } */ || b === 0x5d /* ] */) depth--;
+      i++;
+    } while (depth > 0);
+    ranges.push([from, i]);
+  }
+};
+
+/** The quote that closes a string whose text starts at `from` (one no odd run of backslashes escapes), or -1. */
+const closingQuote = (buf: Buffer, from: number): number => {
+  for (let i = from; ; ) {
+    const quote = buf.indexOf(0x22, i);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    while (buf[quote - 1 - backslashes] === 0x5c /* \\ */) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    i = quote + 1;
+  }
+};
+
+/**
+ * Documents one after another in one text, read in turn: their records numbered on from one document to the next.
+ * A document that is not JSON or not CloudTrail fails as one record, named by its place and byte; a digest is passed
+ * over, and so is, when the text was read in pieces, the first `alreadyRead` records of the first document.
+ * A text that ends inside a document, or goes on with what is not JSON, fails as a file after the records before.
+ */
+function* fromJoinedDocuments(file: string, buf: Buffer, documents: JsonValues, batches: BatchAssembler, alreadyRead: number): Generator<PieceItem> {
+  let index = alreadyRead;
+  let digests = 0;
+  let pages = 0;
+  for (const [k, [from, to]] of documents.ranges.entries()) {
+    const where = `document ${k + 1} (at byte ${from})`;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(buf.toString('utf8', from, to));
+    } catch (cause) {
+      yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `${where}: ${invalidJsonMessage(cause)}` } };
+      index++;
+      continue;
+    }
+    const content = contentOf(doc);
+    if ('digest' in content) digests++;
+    else if ('fail' in content) {
+      yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `${where}: ${content.fail}` } };
+      index++;
+    } else {
+      const items = k === 0 && alreadyRead > 0 ? content.items.slice(alreadyRead) : content.items;
+      yield* batches.take(items, index);
+      index += items.length;
+      if (content.onePage === true) pages++;
+    }
+  }
+  yield* batches.end();
+  if (digests > 0) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: `${digests} of its documents ${digests === 1 ? 'is a CloudTrail digest' : 'are CloudTrail digests'} (integrity data, no events), passed over` } };
+  if (pages > 0) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: `${pages === 1 ? 'a document' : `${pages} documents`} of it ${ONE_PAGE_OF_A_LOOKUP}` } };
+  const { trouble } = documents;
+  if (trouble !== undefined) {
+    const what = trouble.why === 'truncated' ? 'the text ends inside it (truncated)' : `not JSON (byte 0x${(buf[trouble.at] ?? 0).toString(16).padStart(2, '0')})`;
+    yield fileFailed(file, `document ${documents.ranges.length + 1} (at byte ${trouble.at}): ${what} (after ${documents.ranges.length} whole documents, which were read)`);
+  }
 }
 
 const hasNewlineSeparatedDocuments = (buf: Buffer, start: number): boolean => {
@@ -530,7 +663,13 @@ function* wholeAfterPieces(file: string, buf: Buffer, start: number, batches: Ba
   try {
     doc = JSON.parse(buf.toString('utf8', start));
   } catch (cause) {
-    yield failed(invalidJsonMessage(cause, buf.toString('utf8', start)));
+    // Delivery files joined into one text: the pieces read lay in the first one (a piece across two does not parse).
+    const documents = jsonValuesOf(buf, start);
+    if (isSeveral(documents) && readsOn(buf, documents, read, lastRead)) {
+      yield* fromJoinedDocuments(file, buf, documents, batches, read);
+      return;
+    }
+    yield failed(invalidJsonMessage(cause));
     return;
   }
   const records = (doc as Record<string, unknown>)['Records'];
@@ -543,52 +682,56 @@ function* wholeAfterPieces(file: string, buf: Buffer, start: number, batches: Ba
   yield* batches.end();
 }
 
+/** Whether the first of several documents holds the `read` records read in pieces, ending with `lastRead`. */
+const readsOn = (buf: Buffer, documents: JsonValues, read: number, lastRead: unknown): boolean => {
+  const [from, to] = documents.ranges[0] ?? [0, 0];
+  try {
+    const records = (JSON.parse(buf.toString('utf8', from, to)) as Record<string, unknown>)['Records'];
+    return Array.isArray(records) && records.length >= read && JSON.stringify(records[read - 1]) === JSON.stringify(lastRead);
+  } catch {
+    return false;
+  }
+};
+
 /** What is said of lookup-events output that ends with a NextToken: the lookup matched more events than it holds. */
 export const ONE_PAGE_OF_A_LOOKUP =
   'holds part of an Event history lookup: it ends with a NextToken, so more events matched than it holds (aws cloudtrail lookup-events stopped at --max-items, or ran with --no-paginate); the rest comes from the same command given that token (--starting-token, or --next-token with --no-paginate)';
 
-function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler): Generator<PieceItem> {
-  const fail = (message: string): SourceItem => fileFailed(file, message);
-  if (Array.isArray(doc)) {
-    yield* batches.take(doc, 0);
-    yield* batches.end();
-    return;
-  }
-  if (typeof doc !== 'object' || doc === null) {
-    yield fail('JSON is not CloudTrail: expected an object or array');
-    return;
-  }
+/** What one JSON document holds: items to read (records, envelopes, Event history events), a digest, or why neither. */
+type DocumentContent = { readonly items: readonly unknown[]; readonly onePage?: boolean } | { readonly digest: true } | { readonly fail: string };
+
+const contentOf = (doc: unknown): DocumentContent => {
+  if (Array.isArray(doc)) return { items: doc };
+  if (typeof doc !== 'object' || doc === null) return { fail: 'JSON is not CloudTrail: expected an object or array' };
   const o = doc as Record<string, unknown>;
   if ('Records' in o) {
-    if (!Array.isArray(o['Records'])) {
-      yield fail(`"Records" is ${o['Records'] === null ? 'null' : typeof o['Records']}, not an array`);
-      return;
-    }
-    yield* batches.take(o['Records'], 0);
-    yield* batches.end();
-    return;
+    const records = o['Records'];
+    return Array.isArray(records) ? { items: records } : { fail: `"Records" is ${records === null ? 'null' : typeof records}, not an array` };
   }
   // What `aws cloudtrail lookup-events` prints: Event history's events, each with its record as JSON text.
   if ('Events' in o && !looksLikeRecord(o)) {
-    if (!Array.isArray(o['Events'])) {
-      yield fail(`"Events" is ${o['Events'] === null ? 'null' : typeof o['Events']}, not an array (expected the output of aws cloudtrail lookup-events)`);
-      return;
-    }
-    yield* batches.take(o['Events'], 0);
-    yield* batches.end();
-    if (typeof o['NextToken'] === 'string' && o['NextToken'] !== '') yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: ONE_PAGE_OF_A_LOOKUP } };
+    const events = o['Events'];
+    if (!Array.isArray(events)) return { fail: `"Events" is ${events === null ? 'null' : typeof events}, not an array (expected the output of aws cloudtrail lookup-events)` };
+    return { items: events, onePage: typeof o['NextToken'] === 'string' && o['NextToken'] !== '' };
+  }
+  if (isDigest(o)) return { digest: true };
+  if ('detail-type' in o || looksLikeRecord(o) || 'CloudTrailEvent' in o || isEventHistorySummary(o)) return { items: [o] };
+  return { fail: 'JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, NDJSON of them, or the output of aws cloudtrail lookup-events' };
+};
+
+function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler): Generator<PieceItem> {
+  const content = contentOf(doc);
+  if ('fail' in content) {
+    yield fileFailed(file, content.fail);
     return;
   }
-  if (isDigest(o)) {
+  if ('digest' in content) {
     yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'CloudTrail digest file (integrity data, no events)', reason: 'digest-file' } };
     return;
   }
-  if ('detail-type' in o || looksLikeRecord(o) || 'CloudTrailEvent' in o || isEventHistorySummary(o)) {
-    yield* batches.take([o], 0);
-    yield* batches.end();
-    return;
-  }
-  yield fail('JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, NDJSON of them, or the output of aws cloudtrail lookup-events');
+  yield* batches.take(content.items, 0);
+  yield* batches.end();
+  if (content.onePage === true) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: ONE_PAGE_OF_A_LOOKUP } };
 }
 
 /**
@@ -680,7 +823,7 @@ function* fromNdjson(file: string, buf: Buffer, start: number, batches: BatchAss
       const item: unknown = JSON.parse(text);
       // A delivery file whole on one line: delivery files that end in a newline, joined (`cat *.json.gz | kdm replay -`).
       if (typeof item === 'object' && item !== null && Array.isArray((item as Record<string, unknown>)['Records'])) {
-        yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: ${JOINED_DOCUMENTS} (this line is a whole {"Records":[...]} file)` } };
+        yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `line ${index + 1}: a whole {"Records":[...]} file among records one a line: kdm reads files one after another, or records one a line, not the two in one text` } };
         continue;
       }
       items.push(item);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { expandInputs, invalidJsonMessage, ONE_PAGE_OF_A_LOOKUP, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, ONE_PAGE_OF_A_LOOKUP, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { eventHistoryEvent, lookupEventsOutput } from '../../helpers/event-history.ts';
@@ -129,18 +129,73 @@ describe('parseCloudTrailBuffer', () => {
     ]);
   });
 
-  it('tells delivery files joined into one text as such, whether a newline ends each or not', () => {
+  it('reads delivery files joined into one text (cat *.json.gz | kdm replay -), whether a newline ends each or not, numbering their records on from one to the next', () => {
     const joined = `${JSON.stringify({ Records: [r1, r2] })}${JSON.stringify({ Records: [r2] })}`;
-    const joinedLines = `${JSON.stringify({ Records: [r1, r2] })}\n${JSON.stringify(r2)}\n${JSON.stringify({ Records: [r2] })}\n`;
-    const told = 'one JSON document after another, as `cat *.json.gz | kdm replay -` makes: give kdm the files or their directory instead';
+    const joinedLines = `${JSON.stringify({ Records: [r1, r2] })}\n${JSON.stringify({ Records: [r2] })}\n`;
 
-    expect(issues(parse(joined)).map((i) => [i.kind, i.message])).toEqual([['file-failed', expect.stringMatching(new RegExp(`^invalid JSON: .*after JSON.* \\(${told.replace(/[.*|()\[\]]/g, '\\$&')}\\)$`))]]);
-    const lines = parse(joinedLines);
-    expect(records(lines)).toEqual([r2]);
-    expect(issues(lines).map((i) => [i.kind, i.origin.index, i.message])).toEqual([
-      ['record-failed', 0, `line 1: ${told} (this line is a whole {"Records":[...]} file)`],
-      ['record-failed', 2, `line 3: ${told} (this line is a whole {"Records":[...]} file)`],
+    for (const text of [joined, joinedLines]) {
+      const items = parse(text);
+      expect(records(items)).toEqual([r1, r2, r2]);
+      expect(items.filter((i) => i.type === 'batch').map((i) => (i.type === 'batch' ? i.batch.indexes : []))).toEqual([[0, 1, 2]]);
+      expect(issues(items)).toEqual([]);
+    }
+  });
+
+  it('reads pretty-printed documents appended one after another (lookup-events >> file), noting a page and passing over digests', () => {
+    const r3 = kmsRecord({ eventId: 'r3' });
+    const digest = { awsAccountId: '1', digestStartTime: 'a', digestEndTime: 'b', logFiles: [], digestPublicKeyFingerprint: 'f' };
+    const text = [lookupEventsOutput([r1, r2], 'token'), digest, lookupEventsOutput([r3])].map((d) => JSON.stringify(d, null, 4)).join('\n');
+
+    const items = parse(text);
+
+    expect(records(items)).toEqual([r1, r2, r3]);
+    expect(issues(items)).toEqual([
+      { kind: 'file-note', origin: { file: 'f.json' }, message: '1 of its documents is a CloudTrail digest (integrity data, no events), passed over' },
+      { kind: 'file-note', origin: { file: 'f.json' }, message: `a document of it ${ONE_PAGE_OF_A_LOOKUP}` },
     ]);
+  });
+
+  it('fails a joined document that is not JSON or not CloudTrail as one record, by its place and byte, and the rest of a text that ends inside a document as the file', () => {
+    const first = JSON.stringify({ Records: [r1] }, null, 2);
+    const notCloudTrail = '{"hello": "world"}';
+    const broken = '{"Records": [1,]}';
+    const text = `${first}\n${notCloudTrail}\n${broken}\n${JSON.stringify({ Records: [r2] }, null, 2)}\n{"Records": [{"eventVersion": "1.`;
+    const at = (part: string) => text.indexOf(part);
+
+    const items = parse(text);
+
+    expect(records(items)).toEqual([r1, r2]);
+    expect(items.filter((i) => i.type === 'batch').map((i) => (i.type === 'batch' ? i.batch.indexes : []))).toEqual([[0, 3]]);
+    expect(issues(items)).toEqual([
+      { kind: 'record-failed', origin: { file: 'f.json', index: 1 }, message: `document 2 (at byte ${at(notCloudTrail)}): JSON is not CloudTrail: expected {"Records":[...]}, an EventBridge envelope, a CloudTrail record, NDJSON of them, or the output of aws cloudtrail lookup-events` },
+      { kind: 'record-failed', origin: { file: 'f.json', index: 2 }, message: expect.stringMatching(new RegExp(`^document 3 \\(at byte ${at(broken)}\\): invalid JSON: `)) },
+      { kind: 'file-failed', origin: { file: 'f.json' }, message: `document 5 (at byte ${text.lastIndexOf('{"Records"')}): the text ends inside it (truncated) (after 4 whole documents, which were read)` },
+    ]);
+    expect(issues(parse(`${first}\n${first}\nxyz`))).toEqual([{ kind: 'file-failed', origin: { file: 'f.json' }, message: `document 3 (at byte ${2 * first.length + 2}): not JSON (byte 0x78) (after 2 whole documents, which were read)` }]);
+    // One document and then what is not JSON is that document with something after it, in JSON.parse's words.
+    expect(issues(parse(`${first}\nxyz`))).toEqual([{ kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^invalid JSON: .*after JSON/) }]);
+  });
+
+  it('fails one pretty-printed document that is invalid or truncated as a file, in JSON.parse\'s words, not line by line', () => {
+    const pretty = JSON.stringify({ Records: [r1, r2] }, null, 2);
+
+    for (const text of [pretty.slice(0, -40), pretty.replace('"eventName"', '"eventName" 1')]) {
+      expect(issues(parse(text))).toEqual([{ kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^invalid JSON: /) }]);
+    }
+  });
+
+  it('still reads NDJSON whose first lines are bad, and fails a whole delivery file among its records', () => {
+    const text = `{"eventVersion": "1.08",\n{nope}\n${JSON.stringify(r1)}\n${JSON.stringify({ Records: [r2] })}\n${JSON.stringify(r2)}\n`;
+
+    const items = parse(text);
+
+    expect(records(items)).toEqual([r1, r2]);
+    expect(issues(items).map((i) => [i.kind, i.origin.index, i.message.split(':')[0]])).toEqual([
+      ['record-failed', 0, 'line 1'],
+      ['record-failed', 1, 'line 2'],
+      ['record-failed', 3, 'line 4'],
+    ]);
+    expect(issues(items)[2]?.message).toBe('line 4: a whole {"Records":[...]} file among records one a line: kdm reads files one after another, or records one a line, not the two in one text');
   });
 
   it('names the byte of invalid UTF-8 in a single-document file', () => {
@@ -324,6 +379,17 @@ describe('parseCloudTrailPieces: a file as CloudTrail writes it, parsed a piece 
     expect(gathered(pieces(broken, { batchSize: 100 })).map((b) => b.indexes)).toEqual([range(0, 100), range(100, 200)]);
   });
 
+  it('reads delivery files joined into one text (cat *.json.gz) in pieces through the first, then the rest document by document: the records and indexes of reading it whole', () => {
+    const text = `${doc}${JSON.stringify({ Records: many.slice(0, 50) })}${JSON.stringify({ Records: many.slice(50, 60) })}`;
+    const expected = [...many, ...many.slice(0, 60)];
+
+    expect(batchPieces(pieces(text)).length).toBeGreaterThan(3);
+    expect(gathered(pieces(text))).toEqual([{ records: expected, indexes: range(0, 360) }]);
+    expect(issues(pieces(text) as SourceItem[])).toEqual([]);
+    expect(records(parse(text))).toEqual(expected);
+    expect(gathered(pieces(text, { batchSize: 100 })).map((b) => b.indexes)).toEqual([range(0, 100), range(100, 200), range(200, 300), range(300, 360)]);
+  });
+
   it('fails a file with two "Records" arrays instead of choosing one', () => {
     const first = { eventVersion: '1.08', eventID: 'a', pad: 'y'.repeat(RECORDS_PIECE_BYTES + 5_000) };
     const text = `{"Records":[${JSON.stringify(first)},${JSON.stringify(kmsRecord({ eventId: 'b' }))}],"Records":[${JSON.stringify(kmsRecord({ eventId: 'c' }))}]}`;
@@ -408,21 +474,3 @@ describe('expandInputs', () => {
   });
 });
 
-describe('invalidJsonMessage', () => {
-  const why = (text: string): string => {
-    try {
-      JSON.parse(text);
-    } catch (cause) {
-      return invalidJsonMessage(cause, text);
-    }
-    throw new Error('parsed');
-  };
-
-  it('says what to give kdm when a second document follows the first, and only then', () => {
-    expect(why('{"Records":[]}{"Records":[]}')).toMatch(/^invalid JSON: .*after JSON.* \(one JSON document after another, as `cat \*\.json\.gz \| kdm replay -` makes: give kdm the files or their directory instead\)$/);
-    for (const text of ['{"Records":[]}xyz', '{"Records":[']) {
-      expect(why(text)).toMatch(/^invalid JSON: /);
-      expect(why(text)).not.toContain('one JSON document after another');
-    }
-  });
-});
