@@ -68,8 +68,9 @@ Replay options:
 
 Input shapes: S3 delivery files {"Records":[...]} (.json, .json.gz), EventBridge envelopes (one per file
 or per line), NDJSON of bare records (.jsonl/.ndjson, gzipped or not), Event history as aws cloudtrail
-lookup-events prints it ({"Events":[...]}; a NextToken at its end is warned of). Digest files and
-Insights events are recognised and skipped with a reason.
+lookup-events prints it ({"Events":[...]}; a NextToken at its end is warned of), and several of these
+one after another in one text (cat *.json.gz | kdm replay -). Digest files and Insights events are
+recognised and skipped with a reason.
 
 Exit codes: 0 all input read; 1 could not run (bad arguments or config); 2 finished but some input
 could not be read (each listed on stderr); 3 --fail-on threshold reached.`;

@@ -465,7 +465,9 @@ const isSeveral = (values: JsonValues): boolean => values.ranges.length > 1 || (
 
 /**
  * The objects and arrays of a text one after another, found by their brackets outside strings (whether each parses
- * is left to JSON.parse). Error path only: a byte at a time, about what JSON.parse spends on the same text.
+ * is left to JSON.parse; brackets of both kinds count alike, so one whose brackets do not pair runs on into the next,
+ * and the text is found to end inside it). Error path only: a byte at a time, about what JSON.parse spends on the
+ * same text.
  */
 const jsonValuesOf = (buf: Buffer, start: number): JsonValues => {
   const ranges: (readonly [number, number])[] = [];
