@@ -400,7 +400,7 @@ function* fromDocumentText(file: string, buf: Buffer, start: number, batches: Ba
       return;
     }
     const documents = jsonValuesOf(buf, start);
-    if (isSeveral(documents)) {
+    if (isSeveral(documents) && firstParses(buf, documents)) {
       yield* fromJoinedDocuments(file, buf, documents, batches, 0);
       return;
     }
@@ -462,6 +462,20 @@ interface JsonValues {
  * JSON.parse's message names.)
  */
 const isSeveral = (values: JsonValues): boolean => values.ranges.length > 1 || (values.ranges.length === 1 && values.trouble?.why === 'truncated');
+
+/**
+ * Whether the first of several documents is JSON: documents joined, not one damaged (a single byte changed cannot
+ * close a document early and leave what came before valid JSON).
+ */
+const firstParses = (buf: Buffer, documents: JsonValues): boolean => {
+  const [from, to] = documents.ranges[0] ?? [0, 0];
+  try {
+    JSON.parse(buf.toString('utf8', from, to));
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * The objects and arrays of a text one after another, found by their brackets outside strings (whether each parses

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCloudTrailBuffer, parseCloudTrailPieces } from '#adapters/local/cloudtrail-files.ts';
 import type { SourceItem } from '#core/ports.ts';
+import { lookupEventsOutput } from '../../helpers/event-history.ts';
 import { gatherPieces } from '../../helpers/pieces.ts';
 
 /**
@@ -81,6 +82,54 @@ describe('parseCloudTrailPieces, cut anywhere', () => {
           const recordsWhole = (whole as { Records?: unknown }).Records;
           expect(batches.flatMap((b) => (b.type === 'batch' ? b.batch.records : []))).toEqual(Array.isArray(recordsWhole) ? recordsWhole : []);
         }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('documents one after another (cat *.json.gz, lookups appended), cut anywhere', () => {
+  const issuesOf = (items: readonly SourceItem[]) => items.flatMap((i) => (i.type === 'issue' ? [i.issue] : []));
+
+  it('gives each document\'s records in turn, numbered on, however the documents are written and joined, whole or in pieces', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(record, { maxLength: 6 }), { minLength: 2, maxLength: 4 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom('', '\n', '\r\n', ' \n\n'),
+        fc.constantFrom(undefined, 2, 4),
+        fc.boolean(),
+        (documents, pieceBytes, batchSize, gap, indent, lookups) => {
+          const text = documents.map((records) => JSON.stringify(lookups ? lookupEventsOutput(records) : { Records: records }, null, indent)).join(gap);
+          const expected = wholeBatches(documents.flatMap((records) => JSON.parse(JSON.stringify(records)) as unknown[]), batchSize);
+          const options = { pieceBytes, batchSize };
+
+          const whole = [...parseCloudTrailBuffer('f.json', Buffer.from(text), options)];
+          expect(issuesOf(whole)).toEqual([]);
+          expect(whole.filter((i) => i.type === 'batch').flatMap((i) => (i.type === 'batch' ? i.batch.records : []))).toEqual(expected.flatMap((i) => (i.type === 'batch' ? i.batch.records : [])));
+          expect(whole.flatMap((i) => (i.type === 'batch' ? i.batch.indexes ?? [] : []))).toEqual(expected.flatMap((i) => (i.type === 'batch' ? i.batch.indexes ?? [] : [])));
+          expect(gatherPieces([...parseCloudTrailPieces('f.json', Buffer.from(text), options)])).toEqual(whole);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on a damaged joined text, gives the same in pieces as whole, and says what it could not read', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(record, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 3 }), fc.integer({ min: 0, max: 300 }), fc.nat(), fc.constantFrom('"', '}', ',', ']', '{', '[', 'x', '\\', ''), (documents, pieceBytes, at, replacement) => {
+        const good = documents.map((records) => JSON.stringify({ Records: records })).join('');
+        const position = at % good.length;
+        const text = good.slice(0, position) + replacement + good.slice(position + 1);
+        const options = { pieceBytes, batchSize: 3 };
+
+        const whole = [...parseCloudTrailBuffer('f.json', Buffer.from(text), options)];
+        expect(gatherPieces([...parseCloudTrailPieces('f.json', Buffer.from(text), options)])).toEqual(whole);
+        const read = whole.reduce((n, i) => n + (i.type === 'batch' ? i.batch.records.length : 0), 0);
+        const recordsInGood = documents.reduce((n, records) => n + records.length, 0);
+        // What was not read is said: a file that failed, a document that failed, or a record the damage made bad.
+        if (read < recordsInGood - 1) expect(issuesOf(whole).some((i) => i.kind === 'file-failed' || i.kind === 'record-failed')).toBe(true);
       }),
       { numRuns: 500 },
     );
