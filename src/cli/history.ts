@@ -2,7 +2,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { pruneMark, type PruneMark } from '#adapters/local/ledger-prune.ts';
-import { GROUP_FIELDS, historyQuery, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
+import { aliasOf, GROUP_FIELDS, historyQuery, keysOfAlias, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { parseExpiryMs } from '#core/config.ts';
 import { counted, formatCount } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
@@ -90,6 +91,17 @@ export const prunedNote = (mark: PruneMark | undefined): string | undefined => {
   if (mark === undefined) return undefined;
   const since = mark.rowsReplayedSince > 0 ? `; it holds ${counted(mark.rowsReplayedSince, 'ledger row')} of those days, replayed since` : '';
   return `kdm: note: the history before ${mark.removedBefore} was removed from this database (kdm prune)${since}\n`;
+};
+
+/**
+ * Said when `--key` is an alias that names several keys (one per account or region going by that name): the history
+ * is of all of them, and an ARN selects one.
+ */
+export const aliasNote = async (connection: DuckDBConnection, filters: HistoryFilters): Promise<string | undefined> => {
+  const alias = filters.key === undefined ? undefined : aliasOf(filters.key);
+  if (alias === undefined) return undefined;
+  const keys = await keysOfAlias(connection, alias);
+  return keys.length > 1 ? `kdm: note: ${safeText(alias)} names ${keys.length} keys in this ledger, and all are selected: ${keys.map(safeText).join(', ')} (give one's ARN as --key for it alone)\n` : undefined;
 };
 
 /** The history's options as parsed (kdm report's, which add their own, are of this type too). */
@@ -187,7 +199,7 @@ export const historyCommand = async (argv: readonly string[], io: { stdout: Node
   if (out !== undefined) checkOutputPath(out, 'the history', parsed.values.db);
   const query = historyQuery(parsed.filters, parsed.groupBy, parsed.limit);
   const db = await openSource(parsed, io.nowMs(), io.stderr);
-  for (const note of [dayGrainNote(parsed.filters), prunedNote(pruneReached(parsed.values.source === 'local' ? await pruneMark(db.connection) : undefined, parsed.filters))]) {
+  for (const note of [dayGrainNote(parsed.filters), await aliasNote(db.connection, parsed.filters), prunedNote(pruneReached(parsed.values.source === 'local' ? await pruneMark(db.connection) : undefined, parsed.filters))]) {
     if (note !== undefined) io.stderr.write(note);
   }
   try {

@@ -8,7 +8,7 @@ import { UsageError } from '#core/errors.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
 import { parseCommandArgs } from './arguments.ts';
-import { dayGrainNote, HISTORY_OPTIONS, historyArgsFrom, prunedNote, pruneReached } from './history.ts';
+import { aliasNote, dayGrainNote, HISTORY_OPTIONS, historyArgsFrom, prunedNote, pruneReached } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
@@ -183,7 +183,7 @@ export const reportCommand = async (argv: readonly string[], io: { stdout: NodeJ
   const db = await openLedgerDatabase(parsed.values.db as string, { readOnly: true });
   try {
     const data = await gatherReport(db.connection, parsed.filters, { source: parsed.values.db as string, title, generatedAtMs: io.nowMs() });
-    for (const note of [dayGrainNote(parsed.filters), prunedNote(data.historyRemoved)]) {
+    for (const note of [dayGrainNote(parsed.filters), await aliasNote(db.connection, parsed.filters), prunedNote(data.historyRemoved)]) {
       if (note !== undefined) io.stderr.write(note);
     }
     writeOutputFile(html, renderReportHtml(data), 'the report');

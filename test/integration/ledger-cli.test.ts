@@ -720,6 +720,31 @@ describe('kdm history', () => {
     for (const r of late) expect(Date.parse(r.last_seen)).toBeGreaterThanOrEqual(Date.parse('2026-10-01T12:00:00Z'));
   });
 
+  it('says when an alias names keys of several accounts, lists them, and selects all of them; an ARN, one', () => {
+    const keys = [`arn:aws:kms:us-east-1:${ACCOUNT}:key/5a5a5a5a-0000-4000-8000-000000000001`, `arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/5a5a5a5a-0000-4000-8000-000000000002`];
+    const records = keys.map((keyArn, i) =>
+      kmsRecord({ who: { role: 'Shared', account: i === 0 ? ACCOUNT : OTHER_ACCOUNT }, keyArn, keyId: 'alias/shared-data', recipientAccountId: i === 0 ? ACCOUNT : OTHER_ACCOUNT, atMs: BASE_TIME_MS + minutes(i) }));
+    const dir = join(work, 'shared-alias');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'shared.json'), JSON.stringify({ Records: records }));
+    const file = join(work, 'shared-alias.duckdb');
+    expect(runKdm(['replay', dir, '--db', file]).status).toBe(0);
+
+    for (const alias of ['alias/shared-data', 'shared-data']) {
+      const run = runKdm(['history', '--db', file, '--key', alias, '--group-by', 'key', '--format', 'json']);
+      expect(run.status).toBe(0);
+      expect((JSON.parse(run.stdout) as { key: string }[]).map((r) => r.key).sort()).toEqual(keys);
+      expect(run.stderr).toBe(`kdm: note: alias/shared-data names 2 keys in this ledger, and all are selected: ${keys.join(', ')} (give one's ARN as --key for it alone)\n`);
+    }
+    const one = runKdm(['history', '--db', file, '--key', keys[1] as string, '--group-by', 'key', '--format', 'json']);
+    expect((JSON.parse(one.stdout) as { key: string }[]).map((r) => r.key)).toEqual([keys[1]]);
+    expect(one.stderr).toBe('');
+    expect(runKdm(['history', '--db', db, '--key', 'alias/app-data', '--format', 'json']).stderr).toBe('');
+    const report = runKdm(['report', '--db', file, '--key', 'shared-data', '--html', join(work, 'shared-alias.html')]);
+    expect(report.status).toBe(0);
+    expect(report.stderr).toContain('kdm: note: alias/shared-data names 2 keys in this ledger');
+  });
+
   it('lists, by the command the runbook of s3-put-without-required-kms gives, the object the sample day\'s ransomware had S3 encrypt under its key', () => {
     const outsiderKey = 'arn:aws:kms:us-east-1:777788889999:key/4d5e6f70-8192-4a3b-9c4d-5e6f70819201';
     const hostages = json<{ bucket: string; object_key: string; calls: number; source_ips: string[] }[]>(['history', '--db', db, '--key', outsiderKey, '--group-by', 'object', '--format', 'json']);

@@ -47,6 +47,19 @@ const patternRegex = (glob: string, { prefix = false } = {}): string =>
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
+/** A KMS key id: a UUID, or a Multi-Region key's `mrk-` id (the same in each of its regions). */
+const KEY_ID = /^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/;
+
+/** The alias a `--key` names, as `alias/<name>`; undefined for a key ARN or key id. */
+export const aliasOf = (key: string): string | undefined => (key.startsWith('arn:') || KEY_ID.test(key) ? undefined : key.startsWith('alias/') ? key : `alias/${key}`);
+
+/**
+ * The keys an alias selects: those of the ledger's calls made by that alias, in order. More than one where keys of
+ * several accounts or regions each go by that name.
+ */
+export const keysOfAlias = async (connection: DuckDBConnection, alias: string): Promise<string[]> =>
+  (await connection.runAndReadAll('SELECT DISTINCT key FROM ledger WHERE key_alias = $alias ORDER BY key', { alias })).getRowObjectsJson().map((row) => String(row['key']));
+
 /**
  * The clause selecting `--key` (an ARN, a key id or an alias) in a table whose `t.key` holds key ARNs. An alias names
  * its key through the ledger rows of calls that used the alias. In the ledger a row is also selected by its
@@ -59,11 +72,11 @@ const keyClause = (key: string, table: QueriedTable, params: Record<string, Duck
     params.key = key;
     return ledger ? '(t.key = $key OR t.destination_key = $key)' : 't.key = $key';
   }
-  if (/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(key)) {
+  if (KEY_ID.test(key)) {
     params.key = `%/${key}`;
     return ledger ? '(t.key LIKE $key OR t.destination_key LIKE $key)' : 't.key LIKE $key';
   }
-  params.key = key.startsWith('alias/') ? key : `alias/${key}`;
+  params.key = aliasOf(key) as string;
   const aliasKeys = '(SELECT DISTINCT key FROM ledger WHERE key_alias = $key)';
   return ledger
     ? `(t.key = $key OR t.key_alias = $key OR t.key IN ${aliasKeys} OR t.destination_key = $key OR t.destination_key IN ${aliasKeys})`
