@@ -479,6 +479,27 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
     }
   });
 
+  it('reads lookups by event source, each newest first as LookupEvents returns them, joined into one text (cat history-*.json | kdm replay -), as it reads the delivery files of the same records', () => {
+    const sim = mkdtempSync(join(tmpdir(), 'kdm-lookups-sim-'));
+    expect(runKdm(['simulate', '--out', sim, '--events', '20000', '--anomalies', '--seed', '5']).status).toBe(0);
+    const records = logFilesOf(sim).flatMap((f) => datasetRecords(f)) as { eventSource: string; eventTime: string }[];
+    const newestFirst = [...records].sort((a, b) => Date.parse(b.eventTime) - Date.parse(a.eventTime));
+    const sources = [...new Set(records.map((r) => r.eventSource))].sort();
+    expect(sources.length).toBeGreaterThan(1);
+    const text = sources.map((source) => `${JSON.stringify(lookupEventsOutput(newestFirst.filter((r) => r.eventSource === source)), null, 4)}\n`).join('');
+
+    const out = join(mkdtempSync(join(tmpdir(), 'kdm-lookups-out-')), 'findings.jsonl');
+    const run = runKdm(['replay', '-', '--summary', 'json', '--findings', out], text);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    delete summary['durationMs'];
+    delete summary['files'];
+    const delivered = replayed([sim], '1');
+
+    expect(run.stderr).toBe('');
+    expect(summary).toEqual(delivered.summary);
+    expect(findingsOf(out)).toEqual(delivered.findings);
+  });
+
   it.skipIf(!hasDatasets)('reads every record of the shared datasets joined into one text, and fails the same ones for the same reasons', () => {
     const { catted, appended } = joinedForms(logFilesOf(DATASETS_DIR));
     const delivered = replayed([DATASETS_DIR], '1');

@@ -523,35 +523,49 @@ const closingQuote = (buf: Buffer, from: number): number => {
  * Documents one after another in one text, read in turn: their records numbered on from one document to the next.
  * A document that is not JSON or not CloudTrail fails as one record, named by its place and byte; a digest is passed
  * over, and so is, when the text was read in pieces, the first `alreadyRead` records of the first document.
+ * When every document is Event history (lookups joined: `cat history-*.json`), their events are read together in
+ * the order of their times, as one lookup's are; other documents are read each in its own order.
  * A text that ends inside a document, or goes on with what is not JSON, fails as a file after the records before.
  */
 function* fromJoinedDocuments(file: string, buf: Buffer, documents: JsonValues, batches: BatchAssembler, alreadyRead: number): Generator<PieceItem> {
+  type Part = { readonly content: DocumentContent; readonly index: number } | { readonly failed: string; readonly index: number };
+  const parts: Part[] = [];
   let index = alreadyRead;
-  let digests = 0;
-  let pages = 0;
   for (const [k, [from, to]] of documents.ranges.entries()) {
     const where = `document ${k + 1} (at byte ${from})`;
-    let doc: unknown;
+    let content: DocumentContent;
     try {
-      doc = JSON.parse(buf.toString('utf8', from, to));
+      content = contentOf(JSON.parse(buf.toString('utf8', from, to)));
     } catch (cause) {
-      yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `${where}: ${invalidJsonMessage(cause)}` } };
-      index++;
+      parts.push({ failed: `${where}: ${invalidJsonMessage(cause)}`, index: index++ });
       continue;
     }
-    const content = contentOf(doc);
-    if ('digest' in content) digests++;
-    else if ('fail' in content) {
-      yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index }, message: `${where}: ${content.fail}` } };
-      index++;
-    } else {
-      const items = k === 0 && alreadyRead > 0 ? content.items.slice(alreadyRead) : content.items;
-      yield* batches.take(items, index);
-      index += items.length;
-      if (content.onePage === true) pages++;
+    if ('fail' in content) {
+      parts.push({ failed: `${where}: ${content.fail}`, index: index++ });
+      continue;
+    }
+    const skip = k === 0 ? alreadyRead : 0;
+    const read = 'items' in content ? { ...content, items: skip > 0 ? content.items.slice(skip) : content.items } : content;
+    parts.push({ content: read, index });
+    if ('items' in read) index += read.items.length;
+  }
+
+  const contents = parts.flatMap((p) => ('content' in p && 'items' in p.content ? [{ ...p.content, index: p.index }] : []));
+  for (const p of parts) if ('failed' in p) yield { type: 'issue', issue: { kind: 'record-failed', origin: { file, index: p.index }, message: p.failed } };
+  if (contents.length > 0 && contents.every((c) => c.history !== undefined)) {
+    const all = contents.flatMap((c) => c.items);
+    const indexes = contents.flatMap((c) => c.items.map((_, i) => c.index + i));
+    yield* takeInTimeOrder(batches, all, indexes);
+  } else {
+    for (const c of contents) {
+      if (c.history !== undefined) yield* takeInTimeOrder(batches, c.items, c.items.map((_, i) => c.index + i));
+      else yield* batches.take(c.items, c.index);
     }
   }
   yield* batches.end();
+
+  const digests = parts.filter((p) => 'content' in p && 'digest' in p.content).length;
+  const pages = contents.filter((c) => c.history?.onePage === true).length;
   if (digests > 0) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: `${digests} of its documents ${digests === 1 ? 'is a CloudTrail digest' : 'are CloudTrail digests'} (integrity data, no events), passed over` } };
   if (pages > 0) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: `${pages === 1 ? 'a document' : `${pages} documents`} of it ${ONE_PAGE_OF_A_LOOKUP}` } };
   const { trouble } = documents;
@@ -560,6 +574,33 @@ function* fromJoinedDocuments(file: string, buf: Buffer, documents: JsonValues, 
     yield fileFailed(file, `document ${documents.ranges.length + 1} (at byte ${trouble.at}): ${what} (after ${documents.ranges.length} whole documents, which were read)`);
   }
 }
+
+/**
+ * Event history's events in the order of their times, oldest first, each keeping its index (its place in the text).
+ * LookupEvents returns the newest first, and lookups by event source or region each cover the whole period: read as
+ * they come, most events would be far behind those read before them, which matching, windows and baselines take as
+ * late. The order is stable: events of one time keep theirs.
+ */
+function* takeInTimeOrder(batches: BatchAssembler, items: readonly unknown[], indexes: readonly number[]): Generator<PieceItem> {
+  const times = items.map(eventHistoryTimeMs);
+  const order = items.map((_, i) => i).sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
+  yield* batches.take(order.map((i) => items[i]), 0, order.map((i) => indexes[i] as number));
+}
+
+/**
+ * When an Event history event happened, by its `EventTime` (ISO 8601 text from AWS CLI v2, seconds since the epoch
+ * from v1), or else its record's `eventTime`; an event with neither comes first, where it fails or is named.
+ */
+const eventHistoryTimeMs = (item: unknown): number => {
+  if (typeof item !== 'object' || item === null) return Number.NEGATIVE_INFINITY;
+  const time = (item as Record<string, unknown>)['EventTime'];
+  const ms = typeof time === 'number' ? time * 1000 : typeof time === 'string' ? Date.parse(time) : Number.NaN;
+  if (Number.isFinite(ms)) return ms;
+  const unwrapped = unwrap(item);
+  const recordTime = 'record' in unwrapped && typeof unwrapped.record === 'object' && unwrapped.record !== null ? (unwrapped.record as Record<string, unknown>)['eventTime'] : undefined;
+  const fromRecord = typeof recordTime === 'string' ? Date.parse(recordTime) : Number.NaN;
+  return Number.isFinite(fromRecord) ? fromRecord : Number.NEGATIVE_INFINITY;
+};
 
 const hasNewlineSeparatedDocuments = (buf: Buffer, start: number): boolean => {
   const nl = buf.indexOf(0x0a, start);
@@ -714,7 +755,10 @@ export const ONE_PAGE_OF_A_LOOKUP =
   'holds part of an Event history lookup: it ends with a NextToken, so more events matched than it holds (aws cloudtrail lookup-events stopped at --max-items, or ran with --no-paginate); the rest comes from the same command given that token (--starting-token, or --next-token with --no-paginate)';
 
 /** What one JSON document holds: items to read (records, envelopes, Event history events), a digest, or why neither. */
-type DocumentContent = { readonly items: readonly unknown[]; readonly onePage?: boolean } | { readonly digest: true } | { readonly fail: string };
+type DocumentContent =
+  | { readonly items: readonly unknown[]; readonly history?: { readonly onePage: boolean } }
+  | { readonly digest: true }
+  | { readonly fail: string };
 
 const contentOf = (doc: unknown): DocumentContent => {
   if (Array.isArray(doc)) return { items: doc };
@@ -728,7 +772,7 @@ const contentOf = (doc: unknown): DocumentContent => {
   if ('Events' in o && !looksLikeRecord(o)) {
     const events = o['Events'];
     if (!Array.isArray(events)) return { fail: `"Events" is ${events === null ? 'null' : typeof events}, not an array (expected the output of aws cloudtrail lookup-events)` };
-    return { items: events, onePage: typeof o['NextToken'] === 'string' && o['NextToken'] !== '' };
+    return { items: events, history: { onePage: typeof o['NextToken'] === 'string' && o['NextToken'] !== '' } };
   }
   if (isDigest(o)) return { digest: true };
   if ('detail-type' in o || looksLikeRecord(o) || 'CloudTrailEvent' in o || isEventHistorySummary(o)) return { items: [o] };
@@ -745,9 +789,10 @@ function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler
     yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'CloudTrail digest file (integrity data, no events)', reason: 'digest-file' } };
     return;
   }
-  yield* batches.take(content.items, 0);
+  if (content.history !== undefined) yield* takeInTimeOrder(batches, content.items, content.items.map((_, i) => i));
+  else yield* batches.take(content.items, 0);
   yield* batches.end();
-  if (content.onePage === true) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: ONE_PAGE_OF_A_LOOKUP } };
+  if (content.history?.onePage === true) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: ONE_PAGE_OF_A_LOOKUP } };
 }
 
 /**

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { expandInputs, ONE_PAGE_OF_A_LOOKUP, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
-import { kmsRecord } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, kmsRecord, minutes } from '#core/testing/builders.ts';
 import { eventHistoryEvent, lookupEventsOutput } from '../../helpers/event-history.ts';
 import { gatherPieces } from '../../helpers/pieces.ts';
 
@@ -287,6 +287,32 @@ describe('parseCloudTrailBuffer: Event history (aws cloudtrail lookup-events)', 
     expect(items.at(-1)).toEqual({ type: 'issue', issue: { kind: 'file-note', origin: { file: 'f.json' }, message: ONE_PAGE_OF_A_LOOKUP } });
     expect(ONE_PAGE_OF_A_LOOKUP).toMatch(/--starting-token/);
     expect(issues(parse(JSON.stringify(lookupEventsOutput([r1]))))).toEqual([]);
+  });
+
+  it('reads a lookup\'s events in the order of their times, oldest first, each keeping its place in Events as its index', () => {
+    const at = (id: string, minute: number) => kmsRecord({ eventId: id, atMs: BASE_TIME_MS + minutes(minute) });
+    const [a, b, c, d] = [at('a', 0), at('b', 1), at('c', 2), at('d', 3)];
+    // As LookupEvents returns them, newest first; one with its time only in its record; one printed by AWS CLI v1.
+    const events = [eventHistoryEvent(d), { ...eventHistoryEvent(c), EventTime: undefined }, { ...eventHistoryEvent(b), EventTime: (BASE_TIME_MS + minutes(1)) / 1000 }, eventHistoryEvent(a)];
+
+    const items = parse(JSON.stringify({ Events: events }));
+
+    expect(records(items)).toEqual([a, b, c, d]);
+    expect(items.filter((i) => i.type === 'batch').flatMap((i) => (i.type === 'batch' ? i.batch.indexes ?? [] : []))).toEqual([3, 2, 1, 0]);
+  });
+
+  it('reads lookups joined into one text (cat history-*.json) together, in the order of their times, and other documents each in its own order', () => {
+    const at = (id: string, minute: number) => kmsRecord({ eventId: id, atMs: BASE_TIME_MS + minutes(minute) });
+    const kms = [at('k3', 3), at('k1', 1)];
+    const s3 = [at('s4', 4), at('s2', 2), at('s0', 0)];
+    const lookups = `${JSON.stringify(lookupEventsOutput(kms), null, 4)}\n${JSON.stringify(lookupEventsOutput(s3), null, 4)}\n`;
+
+    const items = parse(lookups);
+    expect(records(items).map((r) => (r as { eventID: string }).eventID)).toEqual(['s0', 'k1', 's2', 'k3', 's4']);
+    expect(items.flatMap((i) => (i.type === 'batch' ? i.batch.indexes ?? [] : []))).toEqual([4, 1, 3, 0, 2]);
+
+    const mixed = parse(`${JSON.stringify({ Records: [at('r5', 5), at('r1', 1)] })}${JSON.stringify(lookupEventsOutput(s3))}`);
+    expect(records(mixed).map((r) => (r as { eventID: string }).eventID)).toEqual(['r5', 'r1', 's0', 's2', 's4']);
   });
 
   it('reads an empty lookup as a file of no records, and fails Events that are not a list', () => {
