@@ -41,6 +41,8 @@ export interface ProcessorDeps {
 export interface BatchOutcome {
   readonly processed: number;
   readonly duplicates: number;
+  /** Events that came more than the lateness allowance behind their stream (EvaluationResult.late). */
+  readonly late: number;
   /** Skipped for another reason than being a duplicate (Insights events, digest records, ...). */
   readonly skipped: number;
   readonly failed: number;
@@ -172,6 +174,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs, ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) });
     for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
+    summary.events.late += result.late;
     for (const e of result.accepted) {
       recordEvent(summary, e);
       if (e.eventTimeMs > watermarkMs) watermarkMs = e.eventTimeMs;
@@ -227,7 +230,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       await store.expire(watermarkMs - engine.config.correlation.latenessMs);
       expiredUpToMs = watermarkMs;
     }
-    return { processed: result.accepted.length, duplicates: result.duplicates, skipped: 0, failed: 0, correlations: result.correlations, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls, ledger };
+    return { processed: result.accepted.length, duplicates: result.duplicates, late: result.late, skipped: 0, failed: 0, correlations: result.correlations, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls, ledger };
   }
 };
 

@@ -23,7 +23,8 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
   lines.push(`Records   processed ${formatCount(r.processed)}, skipped ${formatCount(r.skipped)}${r.skipped > 0 ? ` (${list(r.skippedByReason)})` : ''}, failed ${formatCount(r.failed)}`);
   if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}`);
   const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';
-  lines.push(`Events    KMS ${formatCount(s.events.kms)}, S3 object ${formatCount(s.events.s3)}, other ${formatCount(s.events.other)}${span}`);
+  const late = s.events.late > 0 ? `, late ${formatCount(s.events.late)}` : '';
+  lines.push(`Events    KMS ${formatCount(s.events.kms)}, S3 object ${formatCount(s.events.s3)}, other ${formatCount(s.events.other)}${late}${span}`);
   if (s.kmsByOperation.size > 0) lines.push(`KMS calls ${list(s.kmsByOperation)}`);
   if (s.kmsErrors.size > 0) lines.push(`KMS errors ${list(s.kmsErrors)}`);
   if (s.s3ByOperation.size > 0) lines.push(`S3 object calls ${list(s.s3ByOperation)}`);

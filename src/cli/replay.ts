@@ -128,6 +128,13 @@ export const readerThreadsFor = (inputs: readonly InputFile[], threads: number |
   return bytes < READER_THREADS_FROM_BYTES ? 0 : DEFAULT_THREADS - 1;
 };
 
+/**
+ * Said when events came further behind others of their account and Region than delivery makes them: input out of
+ * time order, which matching, windows and baselines take otherwise than a trail's files in order.
+ */
+export const lateEventsNote = (late: number, latenessMs: number): string =>
+  `kdm: note: ${counted(late, 'event')} came more than ${Math.round(latenessMs / 60_000)} minutes (the correlation lateness) behind events of the same account and Region read before ${late === 1 ? 'it' : 'them'}: the input is out of time order (days given out of order, or Event history lookups given as separate files: give those as one text, cat history-*.json | kdm replay -), and S3 matching, windows and baselines take such events as late\n`;
+
 /** The reason of a file skipped because the database holds it already (told in one line for all). */
 const ALREADY_REPLAYED = 'already-replayed';
 
@@ -425,6 +432,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     progress.stop();
     if (unprintedIssues > 0) stderr.write(`kdm: … and ${counted(unprintedIssues, 'more read problem')} not shown\n`);
+    const late = processor.summary.events.late;
+    if (late > 0) stderr.write(lateEventsNote(late, engine.config.correlation.latenessMs));
 
     const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
     if (findingsSink !== undefined) {

@@ -114,6 +114,12 @@ export interface EvaluationResult {
   /** Events that were new (not duplicates), in event-time order. */
   readonly accepted: readonly MonitorEvent[];
   readonly duplicates: number;
+  /**
+   * Accepted events that came more than the lateness allowance behind their stream (the latest event time already
+   * seen of their account and Region): more out of order than delivery makes them, so matching, windows and
+   * baselines may take them otherwise than in time order.
+   */
+  readonly late: number;
   readonly detections: readonly Detection[];
   /** S3-made KMS calls decided in this batch, by how they matched their S3 request. */
   readonly correlations: { object: number; bucket: number; none: number };
@@ -294,6 +300,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       const decidedKmsCalls: KmsCall[] = [];
       const correlations = { object: 0, bucket: 0, none: 0 };
       let duplicates = 0;
+      let late = 0;
       const watermarks = createWatermarks(state);
 
       const runRules = (event: MonitorEvent, baselines = new EventBaselines(state, event)): void => {
@@ -332,7 +339,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         const baselines = new EventBaselines(state, original);
         const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccountOf(original), baselines) : original;
         accepted.push(event);
-        watermarks.advance(event);
+        if (watermarks.advance(event) > config.correlation.latenessMs) late++;
         noteBucketCoverage(state, event);
         // An S3-made KMS call reaches the rules once its S3 request is known, or once it is decided unmatched.
         if (isKmsHalf(event)) decide(correlateKms(event, state, config.correlation));
@@ -343,7 +350,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         } else runRules(event, baselines);
       }
       decide(resolveDue(options.due ?? [], state, options.decideBeforeMs ?? Number.NEGATIVE_INFINITY));
-      return { accepted, duplicates, detections, correlations, decidedKmsCalls };
+      return { accepted, duplicates, late, detections, correlations, decidedKmsCalls };
     },
   };
 };

@@ -17,7 +17,8 @@ export interface KeyActivity {
 export interface ActivitySummary {
   readonly records: { read: number; processed: number; skipped: number; failed: number; readonly skippedByReason: Map<string, number> };
   readonly files: { read: number; failed: number; skipped: number };
-  readonly events: { kms: number; s3: number; other: number };
+  /** Events by kind, and `late`: those that came more than the lateness allowance behind their stream (EvaluationResult.late). */
+  readonly events: { kms: number; s3: number; other: number; late: number };
   readonly kmsByOperation: Map<string, number>;
   readonly kmsErrors: Map<string, number>;
   readonly keys: Map<string, KeyActivity>;
@@ -41,7 +42,7 @@ export interface BucketActivity {
 export const createSummary = (): ActivitySummary => ({
   records: { read: 0, processed: 0, skipped: 0, failed: 0, skippedByReason: new Map() },
   files: { read: 0, failed: 0, skipped: 0 },
-  events: { kms: 0, s3: 0, other: 0 },
+  events: { kms: 0, s3: 0, other: 0, late: 0 },
   kmsByOperation: new Map(),
   kmsErrors: new Map(),
   keys: new Map(),

@@ -61,6 +61,7 @@ const report = (deps: LiveDeps, outcome: BatchOutcome): void => {
   deps.logger.info('batch evaluated', {
     processed: outcome.processed,
     duplicates: outcome.duplicates,
+    late: outcome.late,
     failed: outcome.failed,
     findings: outcome.findings.map((f) => ({ id: f.id, ruleId: f.ruleId, severity: f.severity, suppressed: f.suppressedBy !== undefined })),
     skipped: outcome.skipped,

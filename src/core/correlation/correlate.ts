@@ -309,11 +309,12 @@ const byEventTimeThenId = (a: ResolvedKmsCall, b: ResolvedKmsCall): number =>
   a.event.eventTimeMs - b.event.eventTimeMs || (a.event.eventId < b.event.eventId ? -1 : a.event.eventId > b.event.eventId ? 1 : 0);
 
 /**
- * Moves each stream's watermark forward (never back) as a batch's events go by. The last stream's key and time
- * are remembered, so a batch from one trail file (one account and region) reads its watermark once instead of
- * once an event. Nothing else writes watermarks during a batch, so the remembered time stays the stored one.
+ * Moves each stream's watermark forward (never back) as a batch's events go by, and tells how far behind it each
+ * event came (0 for one that moves it). The last stream's key and time are remembered, so a batch from one trail
+ * file (one account and region) reads its watermark once instead of once an event. Nothing else writes watermarks
+ * during a batch, so the remembered time stays the stored one.
  */
-export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent): void } => {
+export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent): number } => {
   let account: string | undefined;
   let region: string | undefined;
   let key = '';
@@ -328,9 +329,10 @@ export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent
         const entry = state.get(key);
         maxEventTimeMs = entry?.kind === 'watermark' ? entry.maxEventTimeMs : Number.NEGATIVE_INFINITY;
       }
-      if (maxEventTimeMs >= e.eventTimeMs) return;
+      if (maxEventTimeMs >= e.eventTimeMs) return maxEventTimeMs - e.eventTimeMs;
       maxEventTimeMs = e.eventTimeMs;
       state.set(key, { kind: 'watermark', maxEventTimeMs });
+      return 0;
     },
   };
 };

@@ -45,6 +45,26 @@ describe('engine', () => {
     expect(result.duplicates).toBe(1);
   });
 
+  it('counts as late an event that comes more than the lateness allowance behind its stream (account and Region), across batches, but not a duplicate, nor one of another stream', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const lateness = DEFAULT_ENGINE_CONFIG.correlation.latenessMs;
+    const at = (eventId: string, ms: number, o = {}) => kmsEvent({ eventId, atMs: BASE_TIME_MS + ms, ...o });
+
+    expect(engine.evaluate([at('newest', lateness + minutes(30))], state).late).toBe(0);
+    const result = engine.evaluate([
+      at('within', minutes(30)),
+      at('behind', minutes(30) - 1),
+      at('newest', lateness + minutes(30)),
+      at('other region', 0, { region: 'eu-west-1' }),
+      at('other account', 0, { recipientAccountId: OTHER_ACCOUNT }),
+    ], state);
+
+    expect(result.late).toBe(1);
+    expect(result.duplicates).toBe(1);
+    expect(result.accepted.map((e) => e.eventId)).toEqual(['other region', 'other account', 'behind', 'within']);
+  });
+
   it('orders a batch by event time', () => {
     const engine = createEngine({ rules: [] });
     const late = kmsEvent({ eventId: 'late', atMs: BASE_TIME_MS + minutes(5) });
