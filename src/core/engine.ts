@@ -301,7 +301,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       const correlations = { object: 0, bucket: 0, none: 0 };
       let duplicates = 0;
       let late = 0;
-      const watermarks = createWatermarks(state);
+      const watermarks = createWatermarks(state, config.correlation.latenessMs);
 
       const runRules = (event: MonitorEvent, baselines = new EventBaselines(state, event)): void => {
         let ctx: EventRuleContext | undefined;
@@ -339,7 +339,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         const baselines = new EventBaselines(state, original);
         const event = original.kind === 'kms' ? resolveAlias(original, state, aliasAccountOf(original), baselines) : original;
         accepted.push(event);
-        if (watermarks.advance(event) > config.correlation.latenessMs) late++;
+        if (watermarks.advance(event)) late++;
         noteBucketCoverage(state, event);
         // An S3-made KMS call reaches the rules once its S3 request is known, or once it is decided unmatched.
         if (isKmsHalf(event)) decide(correlateKms(event, state, config.correlation));

@@ -309,12 +309,13 @@ const byEventTimeThenId = (a: ResolvedKmsCall, b: ResolvedKmsCall): number =>
   a.event.eventTimeMs - b.event.eventTimeMs || (a.event.eventId < b.event.eventId ? -1 : a.event.eventId > b.event.eventId ? 1 : 0);
 
 /**
- * Moves each stream's watermark forward (never back) as a batch's events go by, and tells how far behind it each
- * event came (0 for one that moves it). The last stream's key and time are remembered, so a batch from one trail
- * file (one account and region) reads its watermark once instead of once an event. Nothing else writes watermarks
- * during a batch, so the remembered time stays the stored one.
+ * Moves each stream's watermark forward (never back) as a batch's events go by, and tells whether an event came more
+ * than `latenessMs` behind it (a boolean, not the distance: a time returned from a call that is not inlined would be
+ * a number allocated for each event). The last stream's key and time are remembered, so a batch from one trail file
+ * (one account and region) reads its watermark once instead of once an event. Nothing else writes watermarks during
+ * a batch, so the remembered time stays the stored one.
  */
-export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent): number } => {
+export const createWatermarks = (state: WorkingState, latenessMs: number): { advance(e: MonitorEvent): boolean } => {
   let account: string | undefined;
   let region: string | undefined;
   let key = '';
@@ -329,10 +330,10 @@ export const createWatermarks = (state: WorkingState): { advance(e: MonitorEvent
         const entry = state.get(key);
         maxEventTimeMs = entry?.kind === 'watermark' ? entry.maxEventTimeMs : Number.NEGATIVE_INFINITY;
       }
-      if (maxEventTimeMs >= e.eventTimeMs) return maxEventTimeMs - e.eventTimeMs;
+      if (maxEventTimeMs >= e.eventTimeMs) return maxEventTimeMs - e.eventTimeMs > latenessMs;
       maxEventTimeMs = e.eventTimeMs;
       state.set(key, { kind: 'watermark', maxEventTimeMs });
-      return 0;
+      return false;
     },
   };
 };

@@ -234,10 +234,11 @@ describe('correlation helpers', () => {
     const inner = createWorkingState(stored);
     let reads = 0;
     const state = { ...inner, get: (key: string) => (reads++, inner.get(key)) };
-    const watermarks = createWatermarks(state);
+    const watermarks = createWatermarks(state, minutes(2));
     const at = (m: number, region = 'us-east-1') => kmsEvent({ atMs: BASE_TIME_MS + minutes(m), region });
 
-    for (const e of [at(1), at(6), at(2, 'eu-west-1'), at(3), at(1, 'eu-west-1')]) watermarks.advance(e);
+    // Late: more than the 2 minutes behind its stream (4 behind the stored 5 minutes, then 3 behind 6; 1 is not).
+    expect([at(1), at(6), at(2, 'eu-west-1'), at(3), at(1, 'eu-west-1')].map((e) => watermarks.advance(e))).toEqual([true, false, false, true, false]);
 
     expect(inner.get(stateKey.watermark(`${ACCOUNT}|us-east-1`))).toEqual({ kind: 'watermark', maxEventTimeMs: BASE_TIME_MS + minutes(6) });
     expect(inner.get(stateKey.watermark(`${ACCOUNT}|eu-west-1`))).toEqual({ kind: 'watermark', maxEventTimeMs: BASE_TIME_MS + minutes(2) });
