@@ -96,6 +96,7 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     // Metrics went out as EMF on stdout, without event content.
     const metricLines = emf.filter((l) => l.includes('"_aws"'));
     expect(metricLines.some((l) => l.includes('RecordsProcessed'))).toBe(true);
+    expect(metricLines.some((l) => l.includes('"EventsLate"'))).toBe(true);
     expect(metricLines.some((l) => l.includes('"Findings"'))).toBe(true);
     expect(emf.join('')).not.toContain('encryptionContext');
   });

@@ -48,6 +48,8 @@ const report = (deps: LiveDeps, outcome: BatchOutcome): void => {
   const { metrics } = deps;
   metrics.addMetric('RecordsProcessed', MetricUnit.Count, outcome.processed);
   metrics.addMetric('RecordsDuplicate', MetricUnit.Count, outcome.duplicates);
+  // Events more than the correlation lateness behind their stream: delivery delayed past what matching waits for.
+  metrics.addMetric('EventsLate', MetricUnit.Count, outcome.late);
   metrics.addMetric('RecordsSkipped', MetricUnit.Count, outcome.skipped);
   metrics.addMetric('RecordsFailed', MetricUnit.Count, outcome.failed);
   metrics.addMetric('CorrelationObject', MetricUnit.Count, outcome.correlations.object);
