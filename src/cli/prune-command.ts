@@ -14,7 +14,8 @@ Usage: kdm prune --db <file> --before <YYYY-MM-DD> [--dry-run]
 Removes the ledger's rows and object records of the days before --before (UTC), and the findings last seen
 before it, for a retention period (the Lambda functions' ledger expires after ledgerRetentionDays). Keeps the
 engine's baselines and the list of log files read, so later replays neither learn again nor read those files
-again. kdm history and kdm report then say that history before that day was removed. --dry-run counts what
+again, and later replays keep no ledger rows of those days (a late file's calls of them are still read, and
+their findings kept). kdm history and kdm report then say that history before that day was removed. --dry-run counts what
 would go and changes nothing. A prune that would leave no day of the ledger is refused: delete the file for that.
 The file does not shrink: later replays reuse the space.`;
 

@@ -11,7 +11,8 @@ import { counted } from '#core/counted.ts';
 import { createEngine } from '#core/engine.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
 import { UsageError } from '#core/errors.ts';
-import { LedgerAccumulator } from '#core/ledger/ledger.ts';
+import { LedgerAccumulator, ledgerFromDay, type LedgerDelta } from '#core/ledger/ledger.ts';
+import { prunedBefore } from '#adapters/local/ledger-prune.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import { expiredSuppressions } from '#core/findings/suppress.ts';
 import type { ReadIssue } from '#core/ports.ts';
@@ -134,6 +135,10 @@ export const readerThreadsFor = (inputs: readonly InputFile[], threads: number |
  */
 export const lateEventsNote = (late: number, latenessMs: number): string =>
   `kdm: note: ${counted(late, 'event')} came more than ${Math.round(latenessMs / 60_000)} minutes (the correlation lateness) behind events of the same account and Region read before ${late === 1 ? 'it' : 'them'}: the input is out of time order (days given out of order, or Event history lookups given as separate files: give those as one text, cat history-*.json | kdm replay -), and S3 matching, windows and baselines take such events as late\n`;
+
+/** Said when a replay into a pruned database let go of the ledger rows of days before the day the prune kept from. */
+export const prunedDaysNote = (file: string, keptFrom: string, letGo: { readonly rows: number; readonly accesses: number }): string =>
+  `kdm: note: ${safeText(file)} keeps no history before ${keptFrom} (kdm prune removed it): ${counted(letGo.rows, 'ledger row')} and ${counted(letGo.accesses, 'object record')} of those days, from calls read now, were not kept (findings on them were)\n`;
 
 /** The reason of a file skipped because the database holds it already (told in one line for all). */
 const ALREADY_REPLAYED = 'already-replayed';
@@ -324,6 +329,17 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   }
 
   async function replayInto(processor: RecordProcessor, store: MemoryStateStore, db: LedgerDatabase | undefined, ledger: LedgerAccumulator): Promise<ReplayResult> {
+    // A database kdm prune removed the history of days from keeps none of them again: a late file's calls of those
+    // days are found and told, but their ledger rows are let go (and counted, and said).
+    const keptFrom = db === undefined ? undefined : await prunedBefore(db.connection);
+    const letGo = { rows: 0, accesses: 0 };
+    const writeLedger = async (into: LedgerDatabase, delta: LedgerDelta): Promise<void> => {
+      if (keptFrom === undefined) return into.writeLedger(delta);
+      const { kept, earlierRows, earlierAccesses } = ledgerFromDay(delta, keptFrom);
+      letGo.rows += earlierRows;
+      letGo.accesses += earlierAccesses;
+      if (kept.rows.length > 0 || kept.accesses.length > 0) await into.writeLedger(kept);
+    };
     // The findings file is opened first: a path that cannot be written fails the run before any work.
     const rulesById = new Map(options.rules.map((r) => [r.id, r] as const));
     findingsSink =
@@ -403,10 +419,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         }
         if (db !== undefined && ledger.size >= writeAt) {
           const delta = ledger.drainForWrite(HELD_DAY_FACTOR * writeAt);
-          if (delta.rows.length > 0 || delta.accesses.length > 0) await db.writeLedger(delta);
+          if (delta.rows.length > 0 || delta.accesses.length > 0) await writeLedger(db, delta);
           // Commit what is done so far (ledger, state, findings, files): bounds DuckDB's memory on long replays.
           if (db.checkpointDue(store.entries.size)) {
-            if (ledger.size > 0) await db.writeLedger(ledger.drain());
+            if (ledger.size > 0) await writeLedger(db, ledger.drain());
             await db.checkpoint(store.entries, [...changedFindings.values()]);
             changedFindings.clear();
             checkpoints++;
@@ -458,9 +474,10 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       if (allFindings.some((f) => f.suppressedBy === undefined && severityRank(f.severity) >= threshold)) exitCode = EXIT.findingsAtOrAbove;
     }
     if (db !== undefined) {
-      await db.writeLedger(ledger.drain());
+      await writeLedger(db, ledger.drain());
       // The findings the checkpoints wrote are in the database already: the commit adds those changed since.
       await db.commit(store.entries, [...changedFindings.values()]);
+      if (keptFrom !== undefined && letGo.rows + letGo.accesses > 0) stderr.write(prunedDaysNote(db.file, keptFrom, letGo));
     }
     return { exitCode, summaryJson, findings: allFindings, unplannedStateReads: [...processor.unplannedStateReads] };
   }

@@ -103,13 +103,25 @@ describe('kdm prune', () => {
     expect(again.stderr).toContain('kdm: skipped 31 files already replayed into');
     expect(await countsOf(db)).toEqual(kept);
 
-    // Other logs of the same ten days: their rows of the removed days are added, and the history says so.
+    // Other logs of the same ten days: their calls are read and their findings kept, but not their rows of the removed
+    // days, and the replay says so.
     const other = join(work, 'other-sim');
     expect(runKdm(['simulate', '--out', other, '--events', '2000', '--days', '10', '--seed', '4']).status).toBe(0);
-    expect(runKdm(['replay', other, '--db', db]).status).toBe(0);
-    const replayedSince = (await query<{ n: number }>(db, `SELECT count(*)::INT AS n FROM ledger WHERE day < DATE '2026-10-09'`))[0]?.n ?? 0;
-    expect(replayedSince).toBeGreaterThan(0);
-    const rows = `${replayedSince.toLocaleString('en-US')} ledger rows`;
+    const late = runKdm(['replay', other, '--db', db, '--summary', 'json']);
+    expect(late.status).toBe(0);
+    const removedDays = async () => (await query<{ n: number }>(db, `SELECT ((SELECT count(*) FROM ledger WHERE day < DATE '2026-10-09') + (SELECT count(*) FROM object_access WHERE day < DATE '2026-10-09'))::INT AS n`))[0]?.n;
+    expect(await removedDays()).toBe(0);
+    expect(late.stderr).toMatch(new RegExp(`^kdm: note: ${db.replaceAll('/', '\\/').replaceAll('.', '\\.')} keeps no history before 2026-10-09 \\(kdm prune removed it\\): [1-9][\\d,]* ledger rows and [\\d,]+ object records? of those days, from calls read now, were not kept \\(findings on them were\\)$`, 'm'));
+    expect((await days(db))[0]).toBe('2026-10-09');
+    expect(runKdm(['history', '--db', db]).stderr).toBe('kdm: note: the history before 2026-10-09 was removed from this database (kdm prune)\n');
+
+    // Rows of those days that a kdm from before 2026-12-06 added back are told apart.
+    const instance = await DuckDBInstance.create(db);
+    const connection = await instance.connect();
+    await connection.run(`INSERT INTO ledger SELECT * REPLACE (DATE '2026-10-05' AS day) FROM ledger WHERE day = DATE '2026-10-09' LIMIT 3`);
+    connection.closeSync();
+    instance.closeSync();
+    const rows = '3 ledger rows';
     expect(runKdm(['history', '--db', db]).stderr).toBe(`kdm: note: the history before 2026-10-09 was removed from this database (kdm prune); it holds ${rows} of those days, replayed since\n`);
     const page = join(work, 'replayed-since.html');
     expect(runKdm(['report', '--db', db, '--html', page]).status).toBe(0);

@@ -52,7 +52,8 @@ export interface PruneMark {
   readonly rowsReplayedSince: number;
 }
 
-const prunedBefore = async (connection: DuckDBConnection): Promise<string | undefined> => {
+/** The day before which `kdm prune` removed the history (the latest such day), if it ever ran. */
+export const prunedBefore = async (connection: DuckDBConnection): Promise<string | undefined> => {
   const row = (await connection.runAndReadAll(`SELECT value FROM kdm_meta WHERE name = '${PRUNED_BEFORE}'`)).getRowObjectsJson()[0];
   return typeof row?.['value'] === 'string' ? row['value'] : undefined;
 };

@@ -81,6 +81,16 @@ export interface LedgerDelta {
   readonly accesses: readonly ObjectAccess[];
 }
 
+/**
+ * The rows and object accesses of `day` (YYYY-MM-DD) and later, and how many of each were earlier: what a database
+ * whose history before that day `kdm prune` removed keeps of a late file's calls.
+ */
+export const ledgerFromDay = (delta: LedgerDelta, day: string): { readonly kept: LedgerDelta; readonly earlierRows: number; readonly earlierAccesses: number } => {
+  const rows = delta.rows.filter((r) => r.day >= day);
+  const accesses = delta.accesses.filter((a) => a.day >= day);
+  return { kept: { rows, accesses }, earlierRows: delta.rows.length - rows.length, earlierAccesses: delta.accesses.length - accesses.length };
+};
+
 const DAY_MS = 86_400_000;
 const dayName = memoized((day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10));
 /** The UTC day of an epoch-ms time, YYYY-MM-DD (remembered per day: every ledger call asks). */
