@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '#core/errors.ts';
+import { BARE_KEY_ID } from '#core/events/normalize.ts';
 import { ACCOUNT_SCOPED_PRINCIPAL_PREFIXES } from '#core/events/principal.ts';
 
 /** What `kdm history` and `kdm report` filter on. Every value is bound as a parameter, never spliced into SQL. */
@@ -47,11 +48,8 @@ const patternRegex = (glob: string, { prefix = false } = {}): string =>
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-/** A KMS key id: a UUID, or a Multi-Region key's `mrk-` id (the same in each of its regions). */
-const KEY_ID = /^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/;
-
 /** The alias a `--key` names, as `alias/<name>`; undefined for a key ARN or key id. */
-export const aliasOf = (key: string): string | undefined => (key.startsWith('arn:') || KEY_ID.test(key) ? undefined : key.startsWith('alias/') ? key : `alias/${key}`);
+export const aliasOf = (key: string): string | undefined => (key.startsWith('arn:') || BARE_KEY_ID.test(key) ? undefined : key.startsWith('alias/') ? key : `alias/${key}`);
 
 /**
  * The keys an alias selects: those of the ledger's calls made by that alias, in order. More than one where keys of
@@ -72,7 +70,7 @@ const keyClause = (key: string, table: QueriedTable, params: Record<string, Duck
     params.key = key;
     return ledger ? '(t.key = $key OR t.destination_key = $key)' : 't.key = $key';
   }
-  if (KEY_ID.test(key)) {
+  if (BARE_KEY_ID.test(key)) {
     params.key = `%/${key}`;
     return ledger ? '(t.key LIKE $key OR t.destination_key LIKE $key)' : 't.key LIKE $key';
   }

@@ -83,6 +83,13 @@ export const accountOfNamedKey = (named: string, callerAccount: string | undefin
 export const kmsArnInAccount = (named: string, account: string, region: string): string =>
   `arn:${partitionOfRegion(region)}:kms:${region}:${account}:${named.startsWith('alias/') ? named : `key/${named}`}`;
 
+/**
+ * The ARN a bare key id names: a key of the caller's own account and region, the only one a key id can name.
+ * Undefined unless `named` is a key id (`BARE_KEY_ID`) and `account` an account id.
+ */
+export const keyIdArnInAccount = (named: string, account: string | undefined, region: string): string | undefined =>
+  BARE_KEY_ID.test(named) && account !== undefined && /^\d{12}$/.test(account) ? kmsArnInAccount(named, account, region) : undefined;
+
 /** The ARN of one `resources` entry (CloudTrail spells it ARN; some exports, arn). */
 const resourceArnOf = (r: unknown): string | undefined => (isObject(r) ? (str(own(r, 'ARN')) ?? str(own(r, 'arn'))) : undefined);
 
@@ -127,10 +134,12 @@ export const resolveKey = (resources: unknown, keyIdParameter: string | undefine
       if (account !== undefined) {
         out.keyArn = keyIdParameter;
         out.keyAccountId = account;
-      } else if (BARE_KEY_ID.test(keyIdParameter) && callerAccountId !== undefined && /^\d{12}$/.test(callerAccountId)) {
-        // A bare key id can only name a key in the caller's own account and region.
-        out.keyArn = kmsArnInAccount(keyIdParameter, callerAccountId, region);
-        out.keyAccountId = callerAccountId;
+      } else {
+        const inCallerAccount = keyIdArnInAccount(keyIdParameter, callerAccountId, region);
+        if (inCallerAccount !== undefined && callerAccountId !== undefined) {
+          out.keyArn = inCallerAccount;
+          out.keyAccountId = callerAccountId;
+        }
       }
     }
   }
@@ -419,9 +428,7 @@ export const reEncryptDestinationArnOf = (e: KmsCall): string | undefined => {
   if (e.eventName !== 'ReEncrypt') return undefined;
   const named = e.request.destinationKeyId;
   if (e.request.destinationKeyArn !== undefined || named === undefined) return e.request.destinationKeyArn;
-  if (KEY_ARN.test(named)) return named;
-  const caller = e.principal.accountId;
-  return BARE_KEY_ID.test(named) && caller !== undefined && /^\d{12}$/.test(caller) ? kmsArnInAccount(named, caller, e.region) : undefined;
+  return KEY_ARN.test(named) ? named : keyIdArnInAccount(named, e.principal.accountId, e.region);
 };
 
 /** `s3AccessKeyOf` when it is a key's ARN, whose baseline the engine keeps (not an alias or a bare key id). */

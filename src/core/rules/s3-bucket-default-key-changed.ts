@@ -1,5 +1,5 @@
 import { isObject, obj, str, type JsonObject } from '../events/fields.ts';
-import { BARE_KEY_ID, KMS_KEY_OR_ALIAS_ARN, kmsArnInAccount } from '../events/normalize.ts';
+import { KMS_KEY_OR_ALIAS_ARN, keyIdArnInAccount } from '../events/normalize.ts';
 import type { OtherApiCall } from '../events/types.ts';
 import { BASE_TIME_MS, hours, kmsEvent, minutes, otherEvent } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
@@ -71,8 +71,7 @@ const namedKey = (kmsKeyId: string, owner: string | undefined, region: string): 
   const arn = KMS_KEY_OR_ALIAS_ARN.exec(kmsKeyId);
   if (arn !== null) return arn[2] === 'key' ? { kind: 'key', arn: kmsKeyId, accountId: arn[1] } : { kind: 'alias', alias: `alias/${arn[3] ?? ''}`, accountId: arn[1] };
   if (kmsKeyId.startsWith('alias/')) return { kind: 'alias', alias: kmsKeyId, accountId: owner };
-  const inOwnerAccount = BARE_KEY_ID.test(kmsKeyId) && owner !== undefined ? kmsArnInAccount(kmsKeyId, owner, region) : undefined;
-  return { kind: 'key', arn: inOwnerAccount, accountId: owner };
+  return { kind: 'key', arn: keyIdArnInAccount(kmsKeyId, owner, region), accountId: owner };
 };
 
 /**
