@@ -4,13 +4,15 @@ import type { ConfigFile } from '#core/config.ts';
 import { parseExpiryMs } from '#core/config.ts';
 import { parseDurationMs } from '#core/engine-config.ts';
 import { ConfigError } from '#core/errors.ts';
+import { isNetworkEntry } from '#core/network.ts';
 import { SEVERITIES } from '#core/rules/define-rule.ts';
 import { systemErrorText } from '#adapters/system-error.ts';
 import { configFileToRead } from './config-file.ts';
 
 /** A tiny schema over the YAML syntax tree, so every message can name the file, line and field. */
 type Spec =
-  | { readonly t: 'string'; readonly pattern?: RegExp; readonly hint?: string; readonly oneOf?: readonly string[] }
+  /** `valid`: a check beyond the pattern, for text a regular expression cannot judge well (an address range). */
+  | { readonly t: 'string'; readonly pattern?: RegExp; readonly valid?: (text: string) => boolean; readonly hint?: string; readonly oneOf?: readonly string[] }
   | { readonly t: 'boolean' }
   | { readonly t: 'number'; readonly min?: number; readonly integer?: boolean }
   | { readonly t: 'duration' }
@@ -33,6 +35,9 @@ const PATTERN = { t: 'string' } as const;
 const ALLOWED_REGIONS = { t: 'list', of: REGION, whenEmpty: 'an empty list would make every region unusual: list the regions calls may come from, or leave the field out to allow any' } as const;
 const ALLOWED_PRINCIPALS = { t: 'list', of: PATTERN, whenEmpty: 'an empty list would make every principal unusual: list the principals (patterns) that may use the key, or leave the field out to allow any' } as const;
 
+const NETWORK = { t: 'string', valid: isNetworkEntry, hint: 'a VPC endpoint id (vpce-0a1b2c3d4e5f60718), an IP address, or an address range such as 10.0.0.0/8 or 2001:db8::/32' } as const;
+const ALLOWED_NETWORKS = { t: 'list', of: NETWORK, whenEmpty: 'an empty list would make every network unusual: list the VPC endpoints and address ranges calls may come through or from, or leave the field out to allow any' } as const;
+
 const configSpec = (ruleIds: readonly string[]): Spec => ({
   t: 'object',
   fields: {
@@ -40,6 +45,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
     dedupeRetention: { t: 'duration' },
     trustedAccounts: { t: 'list', of: ACCOUNT },
     allowedRegions: ALLOWED_REGIONS,
+    allowedNetworks: ALLOWED_NETWORKS,
     keys: {
       t: 'list',
       of: {
@@ -54,6 +60,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
           sensitive: { t: 'boolean' },
           allowedPrincipals: ALLOWED_PRINCIPALS,
           allowedRegions: ALLOWED_REGIONS,
+          allowedNetworks: ALLOWED_NETWORKS,
           requiredContext: { t: 'record', values: { t: 'string' } },
         },
       },
@@ -119,7 +126,9 @@ const validate = (node: Node | null | undefined, spec: Spec, path: string, probl
     case 'string':
       if (typeof scalar !== 'string' && typeof scalar !== 'number') return problem(node, path, `expected a string, got ${describe(node)}`);
       if (spec.oneOf !== undefined && !spec.oneOf.includes(String(scalar))) return problem(node, path, `must be one of ${spec.oneOf.join(', ')} (got ${JSON.stringify(scalar)})`);
-      if (spec.pattern !== undefined && !spec.pattern.test(String(scalar))) return problem(node, path, `expected ${spec.hint ?? `text matching ${spec.pattern}`} (got ${JSON.stringify(scalar)})`);
+      if ((spec.pattern !== undefined && !spec.pattern.test(String(scalar))) || (spec.valid !== undefined && !spec.valid(String(scalar)))) {
+        return problem(node, path, `expected ${spec.hint ?? `text matching ${String(spec.pattern)}`} (got ${JSON.stringify(scalar)})`);
+      }
       return;
     case 'boolean':
       if (typeof scalar !== 'boolean') problem(node, path, `expected true or false, got ${describe(node)}`);

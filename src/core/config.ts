@@ -2,6 +2,7 @@ import { isCalendarDate } from './events/fields.ts';
 import { compileGlob } from './glob.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig, type Suppression } from './engine-config.ts';
 import type { KeyFacts, KeyFactsLookup } from './key-facts.ts';
+import { compileNetworkList } from './network.ts';
 import type { KeyPolicyView, RuleSettings, Severity } from './rules/define-rule.ts';
 
 /** A key as the configuration names it: by ARN, alias or tag (tags and KMS-known aliases match when KMS enrichment runs). */
@@ -16,6 +17,8 @@ export interface KeyConfig extends KeySelector {
   /** Principal patterns allowed to use the key (`*` wildcards). Anything else fires kms-unusual-principal. */
   readonly allowedPrincipals?: readonly string[];
   readonly allowedRegions?: readonly string[];
+  /** VPC endpoint ids and address ranges (CIDR) direct calls may come through or from. Anything else fires kms-unusual-network. */
+  readonly allowedNetworks?: readonly string[];
   /** Context every direct call must carry: a value, or `*` for any value. */
   readonly requiredContext?: Readonly<Record<string, string>>;
 }
@@ -52,6 +55,8 @@ export interface ConfigFile {
   readonly dedupeRetention?: string;
   readonly trustedAccounts?: readonly string[];
   readonly allowedRegions?: readonly string[];
+  /** VPC endpoint ids and address ranges every key's direct calls may come through or from. */
+  readonly allowedNetworks?: readonly string[];
   readonly keys?: readonly KeyConfig[];
   readonly buckets?: readonly BucketConfig[];
   readonly rules?: Readonly<Record<string, RuleConfig>>;
@@ -105,7 +110,9 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
     ...k,
     matches: compileKeySelector(k),
     principalPatterns: k.allowedPrincipals?.map(compileGlob),
+    networks: k.allowedNetworks !== undefined ? compileNetworkList(k.allowedNetworks) : undefined,
   }));
+  const networks = file.allowedNetworks !== undefined ? compileNetworkList(file.allowedNetworks) : undefined;
   const trusted = new Set(file.trustedAccounts ?? []);
   // A bucket named exactly wins over patterns (names with `*`), and patterns apply in the file's order.
   const bucketsWithKey = (file.buckets ?? []).flatMap((b) => (b.requiredKmsKey !== undefined ? [{ name: b.name, key: b.requiredKmsKey }] : []));
@@ -125,6 +132,15 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
         const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.allowedRegions !== undefined ? [k.allowedRegions] : [])), ...(file.allowedRegions !== undefined ? [file.allowedRegions] : [])];
         if (lists.length === 0) return undefined;
         return lists.every((list) => list.includes(region));
+      },
+      isNetworkAllowed: (keyArn, alias, vpcEndpointId, sourceIp) => {
+        const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.networks !== undefined ? [k.networks] : [])), ...(networks !== undefined ? [networks] : [])];
+        if (lists.length === 0) return undefined;
+        return lists.every((list) => list.allows(vpcEndpointId, sourceIp));
+      },
+      allowedNetworks: (keyArn, alias) => {
+        const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.networks !== undefined ? [k.networks] : [])), ...(networks !== undefined ? [networks] : [])];
+        return lists.length === 0 ? undefined : [...new Set(lists.flatMap((list) => list.entries))];
       },
       isAccountTrusted: (accountId) => trusted.has(accountId),
       requiredContext: (keyArn, alias) => {

@@ -98,6 +98,13 @@ export interface KeyPolicyView {
   /** undefined: the configuration says nothing; true/false: allowed or not. */
   isPrincipalAllowed(keyArn: string, alias: string | undefined, principalId: string): boolean | undefined;
   isRegionAllowed(keyArn: string, alias: string | undefined, region: string): boolean | undefined;
+  /**
+   * undefined: the configuration lists no networks for the key; true/false: whether a call through this VPC endpoint
+   * (or none) from this address is in every list that applies (the key's, and the one for all keys).
+   */
+  isNetworkAllowed(keyArn: string, alias: string | undefined, vpcEndpointId: string | undefined, sourceIp: string | undefined): boolean | undefined;
+  /** The entries of those lists, for a finding to name. */
+  allowedNetworks(keyArn: string, alias: string | undefined): readonly string[] | undefined;
   isAccountTrusted(accountId: string): boolean;
   requiredContext(keyArn: string, alias: string | undefined): Readonly<Record<string, string | null>> | undefined;
   requiredBucketKey(bucket: string): string | undefined;

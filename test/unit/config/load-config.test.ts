@@ -82,7 +82,7 @@ unknownTop: 1
       'kdm.config.yaml:12:13: suppressions[0].reason: expected a reason of a few words (got "ok")',
       'kdm.config.yaml:10:5: suppressions[0].expires: is required',
       'kdm.config.yaml:13:19: trustedAccounts[0]: expected a 12-digit account id (got 12345)',
-      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, keys, correlation, privacy, buckets, rules, suppressions)',
+      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, allowedNetworks, keys, correlation, privacy, buckets, rules, suppressions)',
     ]);
   });
 
@@ -108,6 +108,25 @@ unknownTop: 1
     ]);
     // Left out, they allow any; other lists may be empty (no trusted accounts, no suppressions).
     expect(parseConfig('keys:\n  - alias: alias/app\n    sensitive: true\ntrustedAccounts: []\nsuppressions: []\n', 'kdm.config.yaml', RULE_IDS)).toEqual({ keys: [{ alias: 'alias/app', sensitive: true }], trustedAccounts: [], suppressions: [] });
+  });
+
+  it('accepts VPC endpoint ids, addresses and address ranges as networks, and names each entry that is none of them', () => {
+    const text = "allowedNetworks: [vpce-0a1b2c3d4e5f60718, 10.0.0.0/8]\nkeys:\n  - alias: alias/app\n    allowedNetworks: [vpce-0a1b2c3d, 192.0.2.7, '2001:db8::/32', '::ffff:192.0.2.0/120']\n";
+    expect(parseConfig(text, 'kdm.config.yaml', RULE_IDS)).toEqual({
+      allowedNetworks: ['vpce-0a1b2c3d4e5f60718', '10.0.0.0/8'],
+      keys: [{ alias: 'alias/app', allowedNetworks: ['vpce-0a1b2c3d', '192.0.2.7', '2001:db8::/32', '::ffff:192.0.2.0/120'] }],
+    });
+    const hint = 'a VPC endpoint id (vpce-0a1b2c3d4e5f60718), an IP address, or an address range such as 10.0.0.0/8 or 2001:db8::/32';
+    expect(problemsOf("allowedNetworks: [vpc-0a1b2c3d, 10.0.0.0/33, 10.0.0/8, 256.1.1.1, '2001:db8:::/32', corp-vpn, 10]\nkeys:\n  - alias: alias/app\n    allowedNetworks: []\n")).toEqual([
+      `kdm.config.yaml:1:19: allowedNetworks[0]: expected ${hint} (got "vpc-0a1b2c3d")`,
+      `kdm.config.yaml:1:33: allowedNetworks[1]: expected ${hint} (got "10.0.0.0/33")`,
+      `kdm.config.yaml:1:46: allowedNetworks[2]: expected ${hint} (got "10.0.0/8")`,
+      `kdm.config.yaml:1:56: allowedNetworks[3]: expected ${hint} (got "256.1.1.1")`,
+      `kdm.config.yaml:1:67: allowedNetworks[4]: expected ${hint} (got "2001:db8:::/32")`,
+      `kdm.config.yaml:1:85: allowedNetworks[5]: expected ${hint} (got "corp-vpn")`,
+      `kdm.config.yaml:1:95: allowedNetworks[6]: expected ${hint} (got 10)`,
+      'kdm.config.yaml:4:22: keys[0].allowedNetworks: an empty list would make every network unusual: list the VPC endpoints and address ranges calls may come through or from, or leave the field out to allow any',
+    ]);
   });
 
   it('shows a value JSON cannot write as YAML read it, not as null', () => {
@@ -165,6 +184,25 @@ describe('compileConfig', () => {
     expect(p.requiredBucketKey('example-finance-archive')).toBe('alias/finance');
     expect(p.requiredBucketKey('example-logs')).toBe('alias/everything-else');
     expect(p.requiredBucketKey('other-bucket')).toBeUndefined();
+  });
+
+  it('allows a key\'s call from a network only when every list that applies to the key holds it', () => {
+    const p = compileConfig(
+      parseConfig(`allowedNetworks: [vpce-0a1b2c3d4e5f60718, 10.0.0.0/8, 203.0.113.0/24]\nkeys:\n  - arn: ${KEY_ARN}\n    allowedNetworks: [vpce-0a1b2c3d4e5f60718, '2001:db8::/32', 203.0.113.9]\n`, 'kdm.config.yaml', RULE_IDS),
+    ).keyPolicy;
+    const other = 'arn:aws:kms:us-east-1:111122223333:key/other';
+
+    expect(p.isNetworkAllowed(KEY_ARN, undefined, 'vpce-0a1b2c3d4e5f60718', '10.1.2.3')).toBe(true);
+    expect(p.isNetworkAllowed(KEY_ARN, undefined, undefined, '203.0.113.9')).toBe(true);
+    // In the key's list, not in the one for all keys; and the other way round.
+    expect(p.isNetworkAllowed(KEY_ARN, undefined, undefined, '2001:db8::1')).toBe(false);
+    expect(p.isNetworkAllowed(KEY_ARN, undefined, undefined, '203.0.113.10')).toBe(false);
+    expect(p.isNetworkAllowed(KEY_ARN, undefined, 'vpce-0badc0ffee0badc0f', '10.1.2.3')).toBe(false);
+    expect(p.isNetworkAllowed(other, undefined, 'vpce-0badc0ffee0badc0f', '10.1.2.3')).toBe(true);
+    expect(p.isNetworkAllowed(other, undefined, undefined, '198.51.100.1')).toBe(false);
+    expect(p.allowedNetworks(KEY_ARN, undefined)).toEqual(['vpce-0a1b2c3d4e5f60718', '2001:db8::/32', '203.0.113.9', '10.0.0.0/8', '203.0.113.0/24']);
+    expect(config.keyPolicy.isNetworkAllowed(KEY_ARN, undefined, undefined, '198.51.100.1')).toBeUndefined();
+    expect(config.keyPolicy.allowedNetworks(KEY_ARN, undefined)).toBeUndefined();
   });
 
   it('compiles suppressions with their expiry at the end of the day', () => {
