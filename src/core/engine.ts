@@ -18,6 +18,7 @@ import { kmsCallWith } from './events/kms-call-with.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
+import { networkOf } from './network.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
   getEntry,
@@ -597,5 +598,10 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   p.firstSeenMs = Math.min(p.firstSeenMs, e.eventTimeMs);
   p.lastSeenMs = Math.max(p.lastSeenMs, e.eventTimeMs);
   remember(p.regions, e.region, e.eventTimeMs);
+  // Where the principal's own calls come from: a service's call on its behalf says nothing of that.
+  if (!e.madeByAwsService && !e.principal.isAwsService) {
+    const network = networkOf(e);
+    if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs);
+  }
   baselines.setPrincipal(p);
 };

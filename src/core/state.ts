@@ -65,6 +65,11 @@ export interface PrincipalBaseline {
   regions: Record<string, number>;
   /** rule id → highest count the principal reached in one of that rule's windows while learning. */
   peaks: Record<string, number>;
+  /**
+   * Network of its direct KMS calls (a VPC endpoint's id, or `PUBLIC_ENDPOINT`) → first seen. Absent from baselines
+   * stored before 2026-12-06: their networks are learned from the first call after, for a learning period of their own.
+   */
+  networks?: Record<string, number>;
 }
 
 /** An S3-made KMS call waiting for its S3 data event, evaluated when matched or when its deadline passes. */
@@ -270,6 +275,7 @@ export const newPrincipalBaseline = (eventTimeMs: number): PrincipalBaseline => 
   lastSeenMs: eventTimeMs,
   regions: Object.create(null) as Record<string, number>,
   peaks: Object.create(null) as Record<string, number>,
+  networks: Object.create(null) as Record<string, number>,
 });
 
 export const newKeyBaseline = (eventTimeMs: number): KeyBaseline => ({

@@ -76,6 +76,8 @@ interface Actor {
   readonly sessions: readonly string[];
   readonly ip: string;
   readonly userAgent: string;
+  /** The KMS VPC endpoint its own KMS calls come through: a private address reaches KMS through one, or not at all. */
+  readonly kmsEndpoint?: string;
 }
 
 const roleIdentity = (a: Actor, session: string, invokedBy?: string): Record<string, unknown> => ({
@@ -98,12 +100,15 @@ const writeResponse = (sse: string | undefined, kmsKey: string | undefined): Rec
   return sse.includes('SSE_S3') ? { 'x-amz-server-side-encryption': 'AES256' } : null;
 };
 
+/** The data account's KMS interface endpoints, one per Region its workloads run in. */
+export const SIM_KMS_ENDPOINTS = { us: 'vpce-0a1b2c3d4e5f60718', eu: 'vpce-0e1f2a3b4c5d60719' } as const;
+
 const ACTORS = {
-  payments: { role: 'PaymentsApp', account: SIM_ACCOUNTS.data, sessions: ['i-0a1', 'i-0a2', 'i-0a3', 'i-0a4'], ip: '10.20.31.12', userAgent: 'aws-sdk-java/2.25.11 Linux/6.1' },
-  billing: { role: 'BillingApp', account: SIM_ACCOUNTS.data, sessions: ['task-1', 'task-2'], ip: '10.20.32.40', userAgent: 'aws-sdk-go-v2/1.30.0' },
-  etl: { role: 'ReportEtl', account: SIM_ACCOUNTS.data, sessions: ['etl-run'], ip: '10.20.30.40', userAgent: 'Boto3/1.34.100' },
+  payments: { role: 'PaymentsApp', account: SIM_ACCOUNTS.data, sessions: ['i-0a1', 'i-0a2', 'i-0a3', 'i-0a4'], ip: '10.20.31.12', userAgent: 'aws-sdk-java/2.25.11 Linux/6.1', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
+  billing: { role: 'BillingApp', account: SIM_ACCOUNTS.data, sessions: ['task-1', 'task-2'], ip: '10.20.32.40', userAgent: 'aws-sdk-go-v2/1.30.0', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
+  etl: { role: 'ReportEtl', account: SIM_ACCOUNTS.data, sessions: ['etl-run'], ip: '10.20.30.40', userAgent: 'Boto3/1.34.100', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
   analyst: { role: 'FinanceAnalyst', account: SIM_ACCOUNTS.data, sessions: ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dan@example.com'], ip: '203.0.113.7', userAgent: '[Mozilla/5.0 (Macintosh)]' },
-  euApp: { role: 'PaymentsAppEu', account: SIM_ACCOUNTS.data, sessions: ['i-0e1'], ip: '10.40.1.10', userAgent: 'aws-sdk-java/2.25.11' },
+  euApp: { role: 'PaymentsAppEu', account: SIM_ACCOUNTS.data, sessions: ['i-0e1'], ip: '10.40.1.10', userAgent: 'aws-sdk-java/2.25.11', kmsEndpoint: SIM_KMS_ENDPOINTS.eu },
   partner: { role: 'PartnerReader', account: SIM_ACCOUNTS.partner, sessions: ['batch'], ip: '198.51.100.80', userAgent: 'aws-sdk-go-v2/1.30.0' },
   admin: { role: 'PlatformAdmin', account: SIM_ACCOUNTS.data, sessions: ['ops@example.com'], ip: '203.0.113.50', userAgent: 'aws-cli/2.17.0' },
 } as const satisfies Record<string, Actor>;
@@ -122,7 +127,7 @@ class Builder {
     return items[Math.floor(this.rand() * items.length)] as T;
   }
 
-  kms(o: { name: string; atMs: number; actor: Actor; session?: string; key: { arn: string; alias?: string }; context?: Record<string, string>; s3Made?: boolean; region?: string; errorCode?: string; keyIdParam?: string | undefined; requestParameters?: Record<string, unknown>; sourceIp?: string; identity?: Record<string, unknown>; recipient?: string }): Record<string, unknown> {
+  kms(o: { name: string; atMs: number; actor: Actor; session?: string; key: { arn: string; alias?: string }; context?: Record<string, string>; s3Made?: boolean; region?: string; errorCode?: string; keyIdParam?: string | undefined; requestParameters?: Record<string, unknown>; sourceIp?: string; identity?: Record<string, unknown>; recipient?: string; vpcEndpointId?: string }): Record<string, unknown> {
     const service = o.s3Made === true ? 'AWS Internal' : undefined;
     const rp: Record<string, unknown> = { ...(o.requestParameters ?? {}) };
     // A ReEncrypt names its source's and destination's algorithms instead (its caller passes them).
@@ -131,6 +136,9 @@ class Builder {
     if (o.keyIdParam !== undefined) rp['keyId'] = o.keyIdParam;
     if (o.context !== undefined) rp['encryptionContext'] = o.context;
     const region = o.region ?? REGION;
+    // The actor's own call from its private address came through its KMS endpoint; a call S3 or another service
+    // made, or one from another address, did not.
+    const endpoint = o.vpcEndpointId ?? (service === undefined && o.sourceIp === undefined && o.identity === undefined ? o.actor.kmsEndpoint : undefined);
     const r: Record<string, unknown> = {
       eventVersion: '1.11',
       userIdentity: o.identity ?? roleIdentity(o.actor, o.session ?? this.pick(o.actor.sessions), service),
@@ -150,6 +158,8 @@ class Builder {
       eventType: 'AwsApiCall',
       managementEvent: true,
       recipientAccountId: o.recipient ?? SIM_ACCOUNTS.data,
+      // Where CloudTrail writes it.
+      ...(endpoint !== undefined ? { vpcEndpointId: endpoint } : {}),
       eventCategory: 'Management',
     };
     if (o.errorCode !== undefined) {
@@ -282,6 +292,7 @@ if (options.anomalies) {
   // Anomaly kinds added later draw from a generator of their own, so that every record a seed made before stays as it was.
   const late = new Builder(prng(options.seed + 0x5eed));
   const later = new Builder(prng(options.seed + 0x7eed));
+  const newest = new Builder(prng(options.seed + 0x9eed));
   // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
   const detectFrom = SIM_START_MS + 8 * DAY;
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
@@ -365,6 +376,19 @@ if (options.anomalies) {
     const moved = later.kms({ name: 'ReEncrypt', atMs: at(12) + 450_000, actor: ACTORS.payments, key: SIM_KEYS.app, requestParameters: { destinationKeyId: lockerKey, sourceEncryptionContext: usual, destinationEncryptionContext: usual, sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } });
     (moved['resources'] as Record<string, unknown>[]).push({ accountId: SIM_ACCOUNTS.outsider, type: 'AWS::KMS::Key', ARN: lockerKey });
     add('kms-data-under-foreign-key', 'the payments app re-encrypts its data keys under a key of an outside account', [moved]);
+    // A workload's credentials used away from its VPC: from an address on the internet, or through a VPC endpoint of
+    // the taker's. Once a workload has left its endpoints its network is no longer judged, so each instance takes a
+    // workload of its own, and there are three such workloads.
+    const taken = [
+      { actor: ACTORS.payments, key: SIM_KEYS.app, region: REGION, context: usual },
+      { actor: ACTORS.billing, key: SIM_KEYS.app, region: REGION, context: { app: 'billing', env: 'prod', tenant: 'acme' } },
+      { actor: ACTORS.euApp, key: SIM_KEYS.eu, region: EU, context: usual },
+    ][i];
+    if (taken !== undefined) {
+      const elsewhere = i === 1 ? { sourceIp: '172.31.40.9', vpcEndpointId: `vpce-0badc0ffee00000${i}` } : { sourceIp: `198.51.100.${200 + i}` };
+      const stolen = newest.kms({ name: 'Decrypt', atMs: at(12) + 540_000, actor: taken.actor, key: taken.key, region: taken.region, context: taken.context, ...elsewhere });
+      add('kms-unusual-network', i === 1 ? 'the billing app\'s credentials call KMS through a VPC endpoint it never used' : 'a workload\'s credentials call KMS from the internet, away from its VPC endpoint', [stolen], [], i === 1 ? 'foreign-endpoint' : 'internet');
+    }
   }
 }
 

@@ -10,7 +10,8 @@ import { queryDatabase as query } from '../helpers/duckdb.ts';
  * `kdm prune`: a retention period for the local ledger. Ten simulated days with labelled anomalies on the last two
  * (findings from 2026-10-09 on), replayed into a database that each test copies, so that each starts from the same.
  * Before 2026-10-10 they include two writes of another account under its own key (object records from their data
- * events alone) and two re-encryptions under that account's keys (a ledger row, two findings).
+ * events alone), two re-encryptions under that account's keys (a ledger row, two findings), and two calls with a
+ * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network).
  */
 const work = mkdtempSync(join(tmpdir(), 'kdm-prune-'));
 const SIM = join(work, 'sim');
@@ -43,7 +44,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 149 ledger rows, 1,606 object records and 40 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 149 ledger rows, 1,606 object records and 42 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -53,11 +54,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 149 ledger rows, 1,606 object records and 40 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 149 ledger rows, 1,606 object records and 42 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 149, objects: (before['objects'] ?? 0) - 1_606, findings: (before['findings'] ?? 0) - 40 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 149, objects: (before['objects'] ?? 0) - 1_606, findings: (before['findings'] ?? 0) - 42 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });

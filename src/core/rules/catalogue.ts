@@ -10,6 +10,7 @@ import * as kmsMissingEncryptionContext from './kms-missing-encryption-context.t
 import * as kmsRootUsage from './kms-root-usage.ts';
 import * as kmsS3DataKeyDirectDecrypt from './kms-s3-data-key-direct-decrypt.ts';
 import * as kmsThrottled from './kms-throttled.ts';
+import * as kmsUnusualNetwork from './kms-unusual-network.ts';
 import * as kmsUnusualPrincipal from './kms-unusual-principal.ts';
 import * as kmsUnusualRegion from './kms-unusual-region.ts';
 import * as s3BucketDefaultKeyChanged from './s3-bucket-default-key-changed.ts';
@@ -38,4 +39,5 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   s3PutWithoutRequiredKms,
   s3BucketDefaultKeyChanged,
   kmsDataUnderForeignKey,
+  kmsUnusualNetwork,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

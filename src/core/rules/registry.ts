@@ -10,6 +10,7 @@ import { rule as kmsMissingEncryptionContext } from './kms-missing-encryption-co
 import { rule as kmsRootUsage } from './kms-root-usage.ts';
 import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decrypt.ts';
 import { rule as kmsThrottled } from './kms-throttled.ts';
+import { rule as kmsUnusualNetwork } from './kms-unusual-network.ts';
 import { rule as kmsUnusualPrincipal } from './kms-unusual-principal.ts';
 import { rule as kmsUnusualRegion } from './kms-unusual-region.ts';
 import { rule as s3BucketDefaultKeyChanged } from './s3-bucket-default-key-changed.ts';
@@ -39,6 +40,7 @@ export const ALL_RULES: readonly Rule[] = [
   s3PutWithoutRequiredKms,
   s3BucketDefaultKeyChanged,
   kmsDataUnderForeignKey,
+  kmsUnusualNetwork,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -173,6 +173,45 @@ describe('engine', () => {
     expect(Object.keys((baseline as { principals: object }).principals)).toEqual(['arn:aws:iam::111122223333:role/Reader']);
   });
 
+  it("learns the networks of a principal's own successful calls, not those of calls a service made for it", () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const app = { role: 'App' };
+
+    engine.evaluate(
+      [
+        kmsEvent({ who: app, sourceIp: '10.0.0.5', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' }),
+        kmsEvent({ who: app, atMs: BASE_TIME_MS + minutes(1), sourceIp: '198.51.100.23' }),
+        kmsEvent({ who: app, atMs: BASE_TIME_MS + minutes(2), s3Arn: 'arn:aws:s3:::reports/a.pdf' }),
+        kmsEvent({ who: app, atMs: BASE_TIME_MS + minutes(3), viaService: 'secretsmanager.amazonaws.com' }),
+        kmsEvent({ who: app, atMs: BASE_TIME_MS + minutes(4), sourceIp: '192.0.2.1', vpcEndpointId: 'vpce-0badc0ffee0badc0f', errorCode: 'AccessDeniedException' }),
+      ],
+      state,
+    );
+
+    const baseline = state.get(stateKey.principalBaseline('arn:aws:iam::111122223333:role/App')) as { networks: Record<string, number> };
+    expect({ ...baseline.networks }).toEqual({ 'vpce-0a1b2c3d4e5f60718': BASE_TIME_MS, public: BASE_TIME_MS + minutes(1) });
+  });
+
+  it("learns a principal's networks afresh on a baseline stored before it kept them, and judges them only after a learning period of their own", () => {
+    const engine = createEngine({ rules: ALL_RULES.filter((r) => r.id === 'kms-unusual-network'), config: { ...DEFAULT_ENGINE_CONFIG, learningPeriodMs: minutes(60) } });
+    const principalId = 'arn:aws:iam::111122223333:role/App';
+    // As a baseline was stored before networks: months old, its own learning long over.
+    const stored = { kind: 'principal-baseline', firstSeenMs: BASE_TIME_MS - 90 * 86_400_000, lastSeenMs: BASE_TIME_MS - 1, regions: { 'us-east-1': BASE_TIME_MS - 90 * 86_400_000 }, peaks: {} };
+    const state = createWorkingState(new Map([[stateKey.principalBaseline(principalId), stored as never]]));
+    const call = (offsetMs: number, o: { sourceIp: string; vpcEndpointId?: string }) => kmsEvent({ who: { role: 'App' }, atMs: BASE_TIME_MS + offsetMs, ...o });
+
+    const learning = engine.evaluate([call(0, { sourceIp: '10.0.0.5', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' }), call(minutes(30), { sourceIp: '198.51.100.23' })], state);
+    const judged = engine.evaluate([call(minutes(90), { sourceIp: '203.0.113.99', vpcEndpointId: 'vpce-0badc0ffee0badc0f' })], state);
+
+    // The public call came within the networks' own learning period: learned, not judged; the principal now calls
+    // from the internet too, so a new endpoint is not judged either.
+    expect(learning.detections).toEqual([]);
+    expect(judged.detections).toEqual([]);
+    const fresh = createWorkingState(new Map([[stateKey.principalBaseline(principalId), { ...stored, networks: { 'vpce-0a1b2c3d4e5f60718': BASE_TIME_MS - 86_400_000 } } as never]]));
+    expect(engine.evaluate([call(0, { sourceIp: '198.51.100.23' })], fresh).detections.map((d) => d.ruleId)).toEqual(['kms-unusual-network']);
+  });
+
   it('resolves an alias-only call to its key once a record named both', () => {
     const engine = createEngine({ rules: [] });
     const state = createWorkingState(new Map());
