@@ -110,6 +110,11 @@ const carriedCount = (previousCount: number, atMs: number, windowStartMs: number
   Math.floor(previousCount * (1 - (atMs - windowStartMs) / windowMs));
 /** Upper bound on principals/regions a key baseline remembers, so hostile traffic cannot grow it forever. */
 const BASELINE_ENTRY_LIMIT = 5_000;
+/**
+ * The networks a principal baseline remembers: a workload uses a few VPC endpoints, and whoever holds its
+ * credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with an endpoint a call.
+ */
+const NETWORK_ENTRY_LIMIT = 100;
 
 export interface EvaluationResult {
   /** Events that were new (not duplicates), in event-time order. */
@@ -545,13 +550,13 @@ class EventRuleContext implements RuleContext {
 }
 
 /** Notes when `key` was first seen: one lookup for a key already there (most calls), the bound checked only for a new one. */
-const remember = (record: Record<string, number>, key: string, t: number): void => {
+const remember = (record: Record<string, number>, key: string, t: number, limit = BASELINE_ENTRY_LIMIT): void => {
   const first = getEntry(record, key);
   if (first !== undefined) {
     if (first > t) putEntry(record, key, t);
     return;
   }
-  if (Object.keys(record).length < BASELINE_ENTRY_LIMIT) putEntry(record, key, t);
+  if (Object.keys(record).length < limit) putEntry(record, key, t);
 };
 
 /** Notes a call's use of a key on the key's baseline (new if the key is): when, by whom, in which region and account. */
@@ -601,7 +606,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   // Where the principal's own calls come from: a service's call on its behalf says nothing of that.
   if (!e.madeByAwsService && !e.principal.isAwsService) {
     const network = networkOf(e);
-    if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs);
+    if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs, NETWORK_ENTRY_LIMIT);
   }
   baselines.setPrincipal(p);
 };

@@ -193,6 +193,17 @@ describe('engine', () => {
     expect({ ...baseline.networks }).toEqual({ 'vpce-0a1b2c3d4e5f60718': BASE_TIME_MS, public: BASE_TIME_MS + minutes(1) });
   });
 
+  it('remembers at most 100 networks of a principal, however many endpoints its credentials are used through', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const endpoint = (i: number) => `vpce-${i.toString(16).padStart(17, '0')}`;
+
+    engine.evaluate(Array.from({ length: 150 }, (_, i) => kmsEvent({ who: { role: 'App' }, atMs: BASE_TIME_MS + i, sourceIp: '10.0.0.5', vpcEndpointId: endpoint(i) })), state);
+
+    const baseline = state.get(stateKey.principalBaseline('arn:aws:iam::111122223333:role/App')) as { networks: Record<string, number> };
+    expect(Object.keys(baseline.networks)).toEqual(Array.from({ length: 100 }, (_, i) => endpoint(i)));
+  });
+
   it("learns a principal's networks afresh on a baseline stored before it kept them, and judges them only after a learning period of their own", () => {
     const engine = createEngine({ rules: ALL_RULES.filter((r) => r.id === 'kms-unusual-network'), config: { ...DEFAULT_ENGINE_CONFIG, learningPeriodMs: minutes(60) } });
     const principalId = 'arn:aws:iam::111122223333:role/App';
