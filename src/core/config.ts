@@ -113,6 +113,7 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
     networks: k.allowedNetworks !== undefined ? compileNetworkList(k.allowedNetworks) : undefined,
   }));
   const networks = file.allowedNetworks !== undefined ? compileNetworkList(file.allowedNetworks) : undefined;
+  const anyNetworks = networks !== undefined || keys.some((k) => k.networks !== undefined);
   const trusted = new Set(file.trustedAccounts ?? []);
   // A bucket named exactly wins over patterns (names with `*`), and patterns apply in the file's order.
   const bucketsWithKey = (file.buckets ?? []).flatMap((b) => (b.requiredKmsKey !== undefined ? [{ name: b.name, key: b.requiredKmsKey }] : []));
@@ -134,6 +135,8 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
         return lists.every((list) => list.includes(region));
       },
       isNetworkAllowed: (keyArn, alias, vpcEndpointId, sourceIp) => {
+        // Asked of every direct call: with no list anywhere, nothing to look through.
+        if (!anyNetworks) return undefined;
         const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.networks !== undefined ? [k.networks] : [])), ...(networks !== undefined ? [networks] : [])];
         if (lists.length === 0) return undefined;
         return lists.every((list) => list.allows(vpcEndpointId, sourceIp));

@@ -42,13 +42,11 @@ export const rule = defineRule({
     const network = networkOf(e);
     if (network === undefined) return undefined;
     const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
-    const sensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
-    const severity = sensitive ? { severity: 'HIGH' as const } : {};
     const allowed = ctx.keyPolicy.isNetworkAllowed(e.keyArn, alias, e.vpcEndpointId, e.sourceIp);
     if (allowed === false) {
       return {
         subject: `config|${e.principal.id}|${e.keyArn}|${network}`,
-        ...severity,
+        ...(ctx.keyPolicy.isSensitiveKey(e.keyArn, alias) ? { severity: 'HIGH' as const } : {}),
         aggregationWindowMs: hours(24),
         reason: `${e.eventName} by ${principalLabel(e)} with key ${keyLabel(e, alias)} ${origin(e)}${e.vpcEndpointId === undefined ? ', through KMS\'s public endpoint' : ''}: the configuration allows this key only from ${listFew(ctx.keyPolicy.allowedNetworks(e.keyArn, alias) ?? [], 5)}.`,
       };
@@ -62,15 +60,17 @@ export const rule = defineRule({
     const endpoints = endpointsOf(networks);
     const since = networksSinceMs(networks);
     if (endpoints.length === 0 || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
+    // Weighed only for a call that fires: the rule meets every direct call.
+    const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
     const how =
       network === PUBLIC_ENDPOINT
         ? `from ${e.sourceIp ?? 'an address'} through KMS's public endpoint, outside any VPC endpoint`
         : `through ${network}, a VPC endpoint it never used before (from ${e.sourceIp ?? 'an address the record does not give'})`;
     return {
       subject: `${e.principal.id}|${network}`,
-      ...severity,
+      ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `${principalLabel(e)} called KMS in ${e.region} ${how} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(since)} its calls had all come through ${endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(endpoints)}.${sensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `${principalLabel(e)} called KMS in ${e.region} ${how} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(since)} its calls had all come through ${endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(endpoints)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });
