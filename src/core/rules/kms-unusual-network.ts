@@ -24,7 +24,7 @@ export const rule = defineRule({
   references: [
     'https://attack.mitre.org/techniques/T1552/005/',
     'https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-iam.html#unauthorizedaccess-iam-instancecredentialexfiltrationoutsideaws',
-    'https://docs.aws.amazon.com/kms/latest/developerguide/kms-vpc-endpoint.html',
+    'https://docs.aws.amazon.com/kms/latest/developerguide/vpce-logging.html',
   ],
   falsePositives: [
     'Someone running the workload\'s role from a workstation to debug it',
