@@ -17,12 +17,29 @@ const looksLikeIpAddress = (text: string): boolean => {
 };
 
 /**
- * The network a call came through: its VPC endpoint's id, `PUBLIC_ENDPOINT` for a call from an address that no
- * endpoint carried, and undefined when the record names neither (a service's call, `AWS Internal`).
+ * True for a private address (RFC 1918, IPv6 unique local): one that reaches an AWS service only through a VPC
+ * endpoint, so a record that gives it without the endpoint's id leaves the endpoint unsaid.
+ */
+export const isPrivateAddress = (ip: string): boolean => {
+  if (ip.startsWith('10.') || ip.startsWith('192.168.')) return true;
+  if (ip.startsWith('172.')) {
+    const second = Number(ip.slice(4, ip.indexOf('.', 4)));
+    return second >= 16 && second <= 31;
+  }
+  // fc00::/7: a first group of four digits that begins fc or fd (`fd::1` is 00fd, not one of them).
+  const head = ip.slice(0, 2).toLowerCase();
+  return (head === 'fc' || head === 'fd') && ip.indexOf(':') === 4;
+};
+
+/**
+ * The network a call came through: its VPC endpoint's id, `PUBLIC_ENDPOINT` for a call from a public address that no
+ * endpoint carried, and undefined when the record says neither: a service's call (`AWS Internal`), or a private
+ * address without the endpoint's id (another account's copy of a cross-account call may leave it out).
  */
 export const networkOf = (e: { readonly vpcEndpointId?: string | undefined; readonly sourceIp?: string | undefined }): string | undefined => {
   if (e.vpcEndpointId !== undefined) return e.vpcEndpointId;
-  return e.sourceIp !== undefined && e.sourceIp !== '' && looksLikeIpAddress(e.sourceIp) ? PUBLIC_ENDPOINT : undefined;
+  const ip = e.sourceIp;
+  return ip !== undefined && ip !== '' && looksLikeIpAddress(ip) && !isPrivateAddress(ip) ? PUBLIC_ENDPOINT : undefined;
 };
 
 /** An IP address as 16-bit groups: two for IPv4, eight for IPv6. */

@@ -123,6 +123,12 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 0,
   },
   {
+    name: 'stays silent for a private address the record gives without its endpoint (a copy of the call that leaves the endpoint out)',
+    ...learned,
+    events: [fromVpc(), kmsEvent({ who: app, atMs: BASE_TIME_MS + hours(2), sourceIp: '10.20.31.12' })],
+    expectFindings: 0,
+  },
+  {
     name: 'fires at once, even while learning, for a network the configuration does not allow for the key',
     events: [kmsEvent({ who: app, sourceIp: '198.51.100.23' })],
     config: { keys: [{ arn: KEY_ARN, allowedNetworks: [ENDPOINT, '10.20.0.0/16'] }] },

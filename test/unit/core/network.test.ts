@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileNetworkList, isInIpRange, isNetworkEntry, networkOf, parseIpAddress, parseIpRange, PUBLIC_ENDPOINT } from '#core/network.ts';
+import { compileNetworkList, isInIpRange, isNetworkEntry, isPrivateAddress, networkOf, parseIpAddress, parseIpRange, PUBLIC_ENDPOINT } from '#core/network.ts';
 
 describe('networkOf', () => {
   it('names the VPC endpoint a call came through, the public endpoint for an address alone, and nothing for a service', () => {
@@ -10,6 +10,24 @@ describe('networkOf', () => {
     expect(networkOf({ sourceIp: '2001:db8::5' })).toBe(PUBLIC_ENDPOINT);
     for (const service of ['AWS Internal', 'internal.amazonaws.com', 's3.amazonaws.com', 'secretsmanager.amazonaws.com', '']) expect(networkOf({ sourceIp: service })).toBeUndefined();
     expect(networkOf({})).toBeUndefined();
+  });
+
+  it('leaves a private address without its endpoint unnamed: only an endpoint carries one to AWS', () => {
+    for (const ip of ['10.20.31.12', '172.16.0.1', '172.31.255.9', '192.168.1.1', 'fd00::5', 'FC12:3::1']) expect(networkOf({ sourceIp: ip }), ip).toBeUndefined();
+    for (const ip of ['172.15.0.1', '172.32.0.1', '11.0.0.1', '192.169.0.1', 'fe80::1', 'fd::1', '2001:db8::fd00']) expect(networkOf({ sourceIp: ip }), ip).toBe(PUBLIC_ENDPOINT);
+    expect(networkOf({ sourceIp: '10.20.31.12', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' })).toBe('vpce-0a1b2c3d4e5f60718');
+  });
+
+  it('calls an address private exactly when it is in 10/8, 172.16/12, 192.168/16 or fc00::/7', () => {
+    const ranges = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'].map((r) => parseIpRange(r) as NonNullable<ReturnType<typeof parseIpRange>>);
+    const ipv4 = fc.tuple(fc.constantFrom(10, 172, 192, 11, 9), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+    fc.assert(
+      fc.property(fc.oneof(ipv4, fc.ipV6(), fc.ipV6().map((ip) => `fd${ip.slice(2)}`)), (ip) => {
+        fc.pre(parseIpAddress(ip) !== undefined);
+        expect(isPrivateAddress(ip), ip).toBe(ranges.some((r) => isInIpRange(ip, r)));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
