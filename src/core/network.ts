@@ -118,7 +118,11 @@ export const parseIpRange = (text: string): IpRange | undefined => {
 /** True when `ip` (an address as CloudTrail writes it) is one of the range's. */
 export const isInIpRange = (ip: string, range: IpRange): boolean => {
   const address = parseIpAddress(ip);
-  if (address === undefined || address.family !== range.family) return false;
+  return address !== undefined && isAddressInRange(address, range);
+};
+
+const isAddressInRange = (address: IpAddress, range: IpRange): boolean => {
+  if (address.family !== range.family) return false;
   let bits = range.prefixBits;
   for (let i = 0; bits > 0; i++, bits -= 16) {
     const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
@@ -150,7 +154,10 @@ export const compileNetworkList = (entries: readonly string[]): NetworkList => {
   });
   return {
     entries,
-    allows: (vpcEndpointId, sourceIp) =>
-      (vpcEndpointId !== undefined && endpoints.has(vpcEndpointId)) || (sourceIp !== undefined && ranges.some((range) => isInIpRange(sourceIp, range))),
+    allows: (vpcEndpointId, sourceIp) => {
+      if (vpcEndpointId !== undefined && endpoints.has(vpcEndpointId)) return true;
+      const address = sourceIp !== undefined && ranges.length > 0 ? parseIpAddress(sourceIp) : undefined;
+      return address !== undefined && ranges.some((range) => isAddressInRange(address, range));
+    },
   };
 };
