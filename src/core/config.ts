@@ -2,7 +2,7 @@ import { isCalendarDate } from './events/fields.ts';
 import { compileGlob } from './glob.ts';
 import { DEFAULT_ENGINE_CONFIG, parseDurationMs, type EngineConfig, type Suppression } from './engine-config.ts';
 import type { KeyFacts, KeyFactsLookup } from './key-facts.ts';
-import { compileNetworkList } from './network.ts';
+import { compileNetworkList, type NetworkList } from './network.ts';
 import type { KeyPolicyView, RuleSettings, Severity } from './rules/define-rule.ts';
 
 /** A key as the configuration names it: by ARN, alias or tag (tags and KMS-known aliases match when KMS enrichment runs). */
@@ -122,6 +122,11 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
   const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
     const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => k.matches(keyArn, alias, facts?.(keyArn)));
+    /** The key's own network lists, then the one for all keys. */
+    const networkListsFor = (keyArn: string, alias: string | undefined): NetworkList[] => [
+      ...configsFor(keyArn, alias).flatMap((k) => (k.networks !== undefined ? [k.networks] : [])),
+      ...(networks !== undefined ? [networks] : []),
+    ];
     return {
       isSensitiveKey: (keyArn, alias) => configsFor(keyArn, alias).some((k) => k.sensitive === true),
       isPrincipalAllowed: (keyArn, alias, principalId) => {
@@ -137,12 +142,11 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
       isNetworkAllowed: (keyArn, alias, vpcEndpointId, sourceIp) => {
         // Asked of every direct call: with no list anywhere, nothing to look through.
         if (!anyNetworks) return undefined;
-        const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.networks !== undefined ? [k.networks] : [])), ...(networks !== undefined ? [networks] : [])];
-        if (lists.length === 0) return undefined;
-        return lists.every((list) => list.allows(vpcEndpointId, sourceIp));
+        const lists = networkListsFor(keyArn, alias);
+        return lists.length === 0 ? undefined : lists.every((list) => list.allows(vpcEndpointId, sourceIp));
       },
       allowedNetworks: (keyArn, alias) => {
-        const lists = [...configsFor(keyArn, alias).flatMap((k) => (k.networks !== undefined ? [k.networks] : [])), ...(networks !== undefined ? [networks] : [])];
+        const lists = networkListsFor(keyArn, alias);
         return lists.length === 0 ? undefined : [...new Set(lists.flatMap((list) => list.entries))];
       },
       isAccountTrusted: (accountId) => trusted.has(accountId),
