@@ -395,9 +395,18 @@ if (options.anomalies) {
   return { records: out, labels };
 };
 
+/** How long after its last record a simulated file is delivered (CloudTrail delivers within about 5 minutes). */
+const DELIVERY_DELAY_MS = 5 * 60_000;
+
+/**
+ * A file as a trail delivers it: named, and filed under the day, by its delivery time, which is after every record
+ * it holds ("a log file delivered at a specific time can contain records written at any point before that time").
+ */
 const fileFor = (records: readonly Record<string, unknown>[], index: number): SimulatedFile => {
-  const first = records[0]?.['eventTime'] as string;
-  const [date = '2026-10-01', time = '00:00:00'] = first.split('T');
+  let lastMs = SIM_START_MS;
+  for (const r of records) lastMs = Math.max(lastMs, Date.parse(r['eventTime'] as string));
+  const delivered = new Date(Math.ceil((lastMs + DELIVERY_DELAY_MS) / 60_000) * 60_000).toISOString();
+  const [date = '2026-10-01', time = '00:00:00'] = delivered.split('T');
   const [y, m, d] = date.split('-');
   const stamp = `${date.replace(/-/g, '')}T${time.slice(0, 5).replace(':', '')}Z`;
   return {
