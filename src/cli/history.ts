@@ -4,13 +4,13 @@ import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { pruneMark, type PruneMark } from '#adapters/local/ledger-prune.ts';
 import { aliasOf, GROUP_FIELDS, historyQuery, keysOfAlias, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { parseExpiryMs } from '#core/config.ts';
 import { counted, formatCount } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
-import { isCalendarDate, stringifyJsonSafely } from '#core/events/fields.ts';
+import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
+import { parseTimeBound } from './time-bounds.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
@@ -56,18 +56,6 @@ export const HISTORY_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const DAY_MS = 86_400_000;
-
-/** `2026-10-01` is that whole day (from its start, to its end); anything else is an instant. */
-const parseBound = (flag: string, text: string, end: boolean): number => {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    if (!isCalendarDate(text)) throw new UsageError(`${flag} is not a date: "${text}"`);
-    const start = Date.parse(`${text}T00:00:00Z`);
-    return end ? start + DAY_MS - 1 : start;
-  }
-  const ms = parseExpiryMs(text);
-  if (ms === undefined) throw new UsageError(`${flag} must be YYYY-MM-DD or an RFC 3339 time (got "${text}")`);
-  return ms;
-};
 
 /**
  * Said when a bound falls inside a day. The ledger holds a row per day (key, principal, operation...) with the
@@ -121,8 +109,8 @@ export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'rep
     if (values.path !== 's3' && values.path !== 'service' && values.path !== 'direct') throw new UsageError(`--path must be s3, service or direct (got "${values.path}")`);
     filters.path = values.path;
   }
-  if (values.from !== undefined) filters.fromMs = parseBound('--from', values.from, false);
-  if (values.to !== undefined) filters.toMs = parseBound('--to', values.to, true);
+  if (values.from !== undefined) filters.fromMs = parseTimeBound('--from', values.from, false);
+  if (values.to !== undefined) filters.toMs = parseTimeBound('--to', values.to, true);
   if (filters.fromMs !== undefined && filters.toMs !== undefined && filters.fromMs > filters.toMs) throw new UsageError('--from is after --to');
   // `--group-by principal --group-by day` is `--group-by principal,day`; a field named twice groups once.
   const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
