@@ -36,6 +36,11 @@ export interface ProcessorDeps {
    * check it with the in-memory store.
    */
   readonly checkStatePlanning?: boolean;
+  /**
+   * Only events of this window of event time (inclusive) are evaluated: the others are skipped, each counted as
+   * `outside-time-range` (a replay's `--from` and `--to`).
+   */
+  readonly eventTimes?: { readonly fromMs: number; readonly toMs: number };
 }
 
 export interface BatchOutcome {
@@ -117,18 +122,20 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     let failed = 0;
     let skipped = 0;
     summary.records.read += count;
+    const window = deps.eventTimes;
     for (let i = 0; i < count; i++) {
       const result = resultAt(i);
-      if (result.ok) {
+      if (result.ok && (window === undefined || (result.event.eventTimeMs >= window.fromMs && result.event.eventTimeMs <= window.toMs))) {
         events.push(result.event);
         continue;
       }
       const index = batch.indexes?.[i] ?? batch.firstIndex + i;
       const origin = { file: batch.file, index };
-      if (result.outcome === 'skipped') {
+      if (result.ok || result.outcome === 'skipped') {
+        const reason = result.ok ? 'outside-time-range' : result.reason;
         skipped++;
-        recordSkipped(summary, result.reason);
-        deps.onIssue?.({ kind: 'record-skipped', origin, message: result.reason, reason: result.reason });
+        recordSkipped(summary, reason);
+        deps.onIssue?.({ kind: 'record-skipped', origin, message: reason, reason });
       } else {
         failed++;
         recordFailed(summary);

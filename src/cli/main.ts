@@ -3,7 +3,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { isMonitorError, UsageError } from '#core/errors.ts';
 import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay, threadsOption } from './replay.ts';
+import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay, threadsOption, type ReplayWindow } from './replay.ts';
+import { parseTimeBound } from './time-bounds.ts';
 import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
@@ -55,6 +56,10 @@ Replay options:
                              a replay also starts with fewer glibc malloc arenas (MALLOC_ARENA_MAX=2,
                              MALLOC_MMAP_THRESHOLD_=1048576 unless set), for a lower peak
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
+  --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   Only the events of this window of event time
+                             (inclusive; a date alone is the whole day): the others are counted as skipped,
+                             and log files a trail delivered before --from are not read. Baselines learn from
+                             the window only: start it a learning period early. Not with --db
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)
   --account <id>             Account for findings whose activity names none (default: 000000000000)
@@ -91,8 +96,22 @@ const REPLAY_OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   'import-role': { type: 'string' },
   'event-bus': { type: 'string', default: 'default' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
+
+/** `--from` and `--to` of a replay: a window of event time, for an investigation or a backtest of some days. */
+const replayWindowOf = (values: { readonly from?: string | undefined; readonly to?: string | undefined; readonly db?: string | undefined }): ReplayWindow | undefined => {
+  if (values.from === undefined && values.to === undefined) return undefined;
+  if (values.db !== undefined) {
+    throw new UsageError('--from and --to replay a window of time, and --db keeps a continuous history: replay all the logs into the database, and ask kdm history for the window (kdm history --db <file> --from ... --to ...)');
+  }
+  const from = values.from !== undefined ? { fromMs: parseTimeBound('--from', values.from, false), fromText: values.from } : undefined;
+  const toMs = values.to !== undefined ? parseTimeBound('--to', values.to, true) : undefined;
+  if (from !== undefined && toMs !== undefined && from.fromMs > toMs) throw new UsageError('--from is after --to');
+  return { ...from, ...(toMs !== undefined ? { toMs } : {}) };
+};
 
 const parseSeverity = (v: string): Severity => {
   const upper = v.toUpperCase();
@@ -134,6 +153,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
   if (target === 'securityhub' && format === 'ocsf') throw new UsageError('Security Hub (BatchImportFindings) takes ASFF; use --findings-format ocsf with --findings or --publish eventbridge');
   if (values['import-role'] !== undefined && !values['import-role'].includes('{account}')) throw new UsageError(`--import-role must contain {account} (got "${values['import-role']}")`);
   const threads = threadsOption(values.threads);
+  const window = replayWindowOf(values);
   const result = await runReplay({
     paths: positionals,
     summary: values.summary,
@@ -149,6 +169,7 @@ const replayCommand = async (argv: readonly string[]): Promise<number> => {
     ...(values.account !== undefined ? { fallbackAccountId: values.account } : {}),
     findingsFormat: format,
     version: VERSION,
+    ...(window !== undefined ? { window } : {}),
     ...(target !== undefined
       ? {
           publish: {

@@ -28,6 +28,7 @@ import { safeText } from './terminal.ts';
 import { cannotWriteOutput, checkOutputPath } from './output-file.ts';
 import { sameFileAs } from '#adapters/local/file-paths.ts';
 import { replayedFileName, type ReplayedFileName } from '#adapters/local/replayed-files.ts';
+import { deliveredByMs } from '#adapters/local/delivery-time.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 import { DATABASE_TIME_MARK, timedDatabase } from './database-time.ts';
 import { LABELS_FILE } from '../sim/labels.ts';
@@ -64,6 +65,17 @@ export interface ReplayOptions {
   readonly checkpointRows?: number;
   /** Whether the native reader is at hand (default: looked up; tests give one). */
   readonly nativeReader?: NativeReaderStatus;
+  /**
+   * A window of event time (`--from`, `--to`, inclusive; `text` as the user gave them): events outside it are
+   * skipped and counted, and log files a trail delivered before it begins are not read. Not with `db`.
+   */
+  readonly window?: ReplayWindow;
+}
+
+export interface ReplayWindow {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly fromText?: string;
 }
 
 export interface ReplayResult {
@@ -142,6 +154,22 @@ export const prunedDaysNote = (file: string, keptFrom: string, letGo: { readonly
 
 /** The reason of a file skipped because the database holds it already (told in one line for all). */
 const ALREADY_REPLAYED = 'already-replayed';
+/** The reason of a file a trail delivered before the replay's `--from` (told in one line for all). */
+const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
+
+/**
+ * The inputs a trail delivered before the window begins, by their names: such a file holds only records written
+ * before its delivery, so none of the window's. Files of other names (exports, stdin) are read and filtered.
+ */
+export const deliveredBeforeWindow = (inputs: readonly InputFile[], fromMs: number | undefined): Set<InputFile> => {
+  const before = new Set<InputFile>();
+  if (fromMs === undefined) return before;
+  for (const input of inputs) {
+    const deliveredBy = deliveredByMs(input.path);
+    if (deliveredBy !== undefined && deliveredBy <= fromMs) before.add(input);
+  }
+  return before;
+};
 
 /** The reader threads' script, beside the CLI's in dist/ (absent when running from sources: see readInputs). */
 const READER_WORKER_SCRIPT = new URL('./kdm-reader-worker.js', import.meta.url);
@@ -241,7 +269,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (issue.kind === 'record-failed' || issue.kind === 'file-failed') unreadInput = true;
     // Duplicates and other per-record skips are counted in the summary; failures and file-level skips are named,
     // but for files already in the database, which are told in one line (a resumed replay skips thousands).
-    if (issue.kind === 'record-skipped' || issue.reason === ALREADY_REPLAYED) return;
+    if (issue.kind === 'record-skipped' || issue.reason === ALREADY_REPLAYED || issue.reason === DELIVERED_BEFORE_WINDOW) return;
     if (printedIssues >= MAX_ISSUE_LINES) {
       unprintedIssues++;
       return;
@@ -312,6 +340,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       ...(db !== undefined ? { ledger: { into: ledger } } : {}),
       ...(options.hashContextValues !== undefined ? { redactContextValue: options.hashContextValues } : {}),
       ...(options.checkStatePlanning === true ? { checkStatePlanning: true } : {}),
+      ...(options.window !== undefined ? { eventTimes: { fromMs: options.window.fromMs ?? Number.NEGATIVE_INFINITY, toMs: options.window.toMs ?? Number.POSITIVE_INFINITY } } : {}),
     });
     return await replayInto(processor, store, db, ledger);
   } catch (error) {
@@ -353,6 +382,12 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     // Let go of once planned: the readers hold the list from there (see readInputs).
     let inputs: InputFile[] | undefined = await inputStart.take(processor.noteIssue);
+    const before = deliveredBeforeWindow(inputs, options.window?.fromMs);
+    if (before.size > 0) {
+      inputs = inputs.filter((input) => !before.has(input));
+      for (const input of before) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered before --from ${options.window?.fromText ?? ''}`, reason: DELIVERED_BEFORE_WINDOW });
+      stderr.write(`kdm: skipped ${counted(before.size, 'log file')} a trail delivered before --from ${safeText(options.window?.fromText ?? '')}, unread: a file holds only records written before its delivery\n`);
+    }
     // Findings written over a log being read would replace the evidence they came from.
     if (findingsFile !== undefined) {
       const isFindingsFile = sameFileAs(findingsFile);
@@ -361,7 +396,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // Nothing to read, and nothing said about why (a path that could not be opened was reported already): most
     // likely the wrong directory, which a summary of zeros alone would not make plain.
-    if (inputs.length === 0 && processor.summary.files.failed === 0) {
+    if (inputs.length === 0 && processor.summary.files.failed === 0 && before.size === 0) {
       stderr.write(`kdm: warning: no CloudTrail log files under ${options.paths.map(safeText).join(', ')} (log files end in .json, .jsonl or .ndjson, optionally .gz)\n`);
     }
     progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord } from '#core/testing/builders.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
@@ -663,5 +663,65 @@ describe('kdm replay --threads', () => {
     const overLog = run([sim, '--findings', join(sim, logs[0] as string)]);
     expect(overLog.status).toBe(1);
     expect(overLog.stderr).toMatch(/it is a log file this replay reads/);
+  });
+});
+
+describe('kdm replay --from --to: a window of event time', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdm-window-'));
+  const sim = join(dir, 'sim');
+  const fromMs = Date.parse('2026-10-08T00:00:00Z');
+  const toMs = Date.parse('2026-10-09T23:59:59.999Z');
+  const logsOf = (root: string): string[] =>
+    readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.json.gz'))
+      .map((f) => join(root, f))
+      .sort();
+  const timesOf = (file: string): number[] => (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: { eventTime: string }[] }).Records.map((r) => Date.parse(r.eventTime));
+
+  it('reads no log file a trail delivered before --from, evaluates the window\'s events only, and counts every other record it read as skipped', () => {
+    expect(runKdm(['simulate', '--out', sim, '--events', '4000', '--days', '10', '--seed', '3', '--anomalies']).status).toBe(0);
+    const logs = logsOf(sim);
+    // Named for its delivery, after its last record: such a file delivered before --from holds none of the window.
+    const deliveredBefore = logs.filter((f) => Math.max(...timesOf(f)) < fromMs && (/_(\d{8}T\d{4}Z)_/.exec(f)?.[1] ?? '') < '20261008T0000Z');
+    const read = logs.filter((f) => !deliveredBefore.includes(f));
+    const inWindow = read.flatMap(timesOf).filter((t) => t >= fromMs && t <= toMs).length;
+    expect(deliveredBefore.length).toBeGreaterThan(5);
+    // Unreadable, it would fail the run were it read.
+    writeFileSync(deliveredBefore[0] as string, 'not gzip');
+
+    const run = runKdm(['replay', sim, '--from', '2026-10-08', '--to', '2026-10-09', '--summary', 'json', '--findings', join(dir, 'window.jsonl')]);
+
+    expect(run.status).toBe(0);
+    const s = summaryOf(run.stdout);
+    expect(s.files).toEqual({ read: read.length, failed: 0, skipped: deliveredBefore.length + 1 });
+    expect(s.records.read).toBe(read.flatMap(timesOf).length);
+    expect(s.records.skippedByReason).toEqual({ 'outside-time-range': s.records.read - inWindow });
+    expect(s.records.processed).toBe(inWindow);
+    expect(run.stderr).toContain(`kdm: skipped ${deliveredBefore.length} log files a trail delivered before --from 2026-10-08, unread: a file holds only records written before its delivery\n`);
+    expect(run.stderr).not.toMatch(/error/);
+    const findings = readFileSync(join(dir, 'window.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { FirstObservedAt: string; LastObservedAt: string });
+    expect(findings.length).toBeGreaterThan(5);
+    for (const f of findings) {
+      expect(Date.parse(f.FirstObservedAt)).toBeGreaterThanOrEqual(fromMs);
+      expect(Date.parse(f.LastObservedAt)).toBeLessThanOrEqual(toMs);
+    }
+  });
+
+  it('takes a time for either bound, and filters files of any other name (exports, standard input) by their records', () => {
+    const records = [0, 1, 2, 3].map((h) => kmsRecord({ atMs: Date.parse('2026-10-01T10:00:00Z') + h * 3_600_000 }));
+    const run = spawnSync(process.execPath, [KDM, 'replay', '-', '--from', '2026-10-01T11:00:00Z', '--to', '2026-10-01T12:30:00Z', '--summary', 'json'], { input: records.map((r) => JSON.stringify(r)).join('\n'), encoding: 'utf8' });
+
+    expect(run.status).toBe(0);
+    expect(summaryOf(run.stdout).records).toMatchObject({ read: 4, processed: 2, skipped: 2, skippedByReason: { 'outside-time-range': 2 } });
+  });
+
+  it('refuses a window with --db, a --from after --to, and a bound that is no time, saying what to do', () => {
+    const withDb = runKdm(['replay', 'events/', '--from', '2026-10-01', '--db', join(dir, 'x.duckdb')]);
+    expect(withDb.status).toBe(1);
+    expect(withDb.stderr).toContain('--db keeps a continuous history: replay all the logs into the database, and ask kdm history for the window');
+    expect(existsSync(join(dir, 'x.duckdb'))).toBe(false);
+    expect(runKdm(['replay', 'events/', '--from', '2026-10-02', '--to', '2026-10-01']).stderr).toBe('kdm: --from is after --to\n');
+    expect(runKdm(['replay', 'events/', '--to', '2026-02-30']).stderr).toBe('kdm: --to is not a date: "2026-02-30"\n');
+    expect(runKdm(['replay', 'events/', '--since', '2026-10-01']).stderr).toContain('did you mean --from?');
   });
 });

@@ -170,7 +170,9 @@ export type SkipReason =
   | 'duplicate'
   | 'insight-event'
   | 'digest-file'
-  | 'not-cloudtrail';
+  | 'not-cloudtrail'
+  /** An event before `--from` or after `--to` of a replay of a time window. */
+  | 'outside-time-range';
 
 /** Where a raw record came from: named in every error. */
 export interface RecordOrigin {
