@@ -148,7 +148,7 @@ const trailPath = (account, file) => `cloudtrail/AWSLogs/${account}/CloudTrail/$
 
 rmSync(OUT, { recursive: true, force: true });
 records.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
-write(trailPath(DATA_ACCOUNT, '20261001T0905Z_a1b2c3d4e5f6a7b8'), gz({ Records: records.slice(0, 7) }));
+write(trailPath(DATA_ACCOUNT, '20261001T0925Z_a1b2c3d4e5f6a7b8'), gz({ Records: records.slice(0, 7) }));
 write(trailPath(DATA_ACCOUNT, '20261001T1210Z_b2c3d4e5f6a7b8c9'), gz({ Records: records.slice(7) }));
 // CloudTrail delivers duplicates: the first file's GetObject shows up again in a later file.
 write(trailPath(DATA_ACCOUNT, '20261001T1215Z_c3d4e5f6a7b8c9d0'), gz({ Records: [records[3]] }));

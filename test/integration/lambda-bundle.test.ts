@@ -179,7 +179,7 @@ describe('the packaged Lambda functions', () => {
 
   it('read the log file an S3 notification names through the lazily loaded S3 client', async () => {
     const table = await ddb.newStateTable();
-    const file = join(REPO, 'events', 'cloudtrail', 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '10', '01', '111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz');
+    const file = join(REPO, 'events', 'cloudtrail', 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '10', '01', '111122223333_CloudTrail_us-east-1_20261001T0925Z_a1b2c3d4e5f6a7b8.json.gz');
     const key = file.slice(file.indexOf('AWSLogs/'));
     s3Objects.set(`/org-trail/${key}`, readFileSync(file));
     const notification = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'org-trail' }, object: { key: encodeURIComponent(key) } } }] });

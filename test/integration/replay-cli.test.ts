@@ -621,7 +621,7 @@ describe('kdm replay --threads', () => {
   it.runIf(availableParallelism() > 1)('reads less than 2 MiB on its own thread unless told, and more, or what is left to read of it, on two readers', () => {
     // A replay run with a preload that counts the worker threads that came online and those given files.
     const COUNTER = join(REPO, 'test', 'fixtures', 'threads', 'count-readers.mjs');
-    const ADDED_LOG = '111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz';
+    const ADDED_LOG = '111122223333_CloudTrail_us-east-1_20261001T0925Z_a1b2c3d4e5f6a7b8.json.gz';
     const run = (args: readonly string[]) => spawnSync(process.execPath, ['--import', COUNTER, KDM, 'replay', ...args, '--summary', 'json'], { cwd: REPO, encoding: 'utf8' });
     const replay = (args: readonly string[]) => {
       const r = run(args);

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 
 /**
  * A log file's name as CloudTrail delivers it: account, Region, time and a random part, unique among every file a
- * trail writes (`111122223333_CloudTrail_us-east-1_20261001T0905Z_a1b2c3d4e5f6a7b8.json.gz`).
+ * trail writes (`111122223333_CloudTrail_us-east-1_20261001T0925Z_a1b2c3d4e5f6a7b8.json.gz`).
  */
 const CLOUDTRAIL_LOG_NAME = /^\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json(?:\.gz)?$/;
 
