@@ -26,9 +26,9 @@ export const isPrivateAddress = (ip: string): boolean => {
     const second = Number(ip.slice(4, ip.indexOf('.', 4)));
     return second >= 16 && second <= 31;
   }
-  // fc00::/7: a first group of four digits that begins fc or fd (`fd::1` is 00fd, not one of them).
-  const head = ip.slice(0, 2).toLowerCase();
-  return (head === 'fc' || head === 'fd') && ip.indexOf(':') === 4;
+  // fc00::/7: a first group of four digits that begins fc or fd (`fd::1` is 00fd, not one of them), in either case.
+  const second = ip.charCodeAt(1) | 0x20;
+  return (ip.charCodeAt(0) | 0x20) === 0x66 && (second === 0x63 || second === 0x64) && ip.indexOf(':') === 4;
 };
 
 /**
