@@ -79,6 +79,9 @@ export interface RecordProcessor {
 
 const NO_LEDGER: LedgerDelta = { rows: [], accesses: [] };
 
+/** An event a replay of a window of time (`eventTimes`) passes over. */
+const OUTSIDE_TIME_RANGE: NormalizeResult = { ok: false, outcome: 'skipped', reason: 'outside-time-range' };
+
 /** Only advance expiry when event time has moved this far, so a run of small files does not rescan state. */
 const EXPIRY_STEP_MS = 10 * 60_000;
 
@@ -123,19 +126,26 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     let skipped = 0;
     summary.records.read += count;
     const window = deps.eventTimes;
+    // A replay of a window of time sees each event outside it as skipped; without one, the loop is as it was.
+    const outcomeAt =
+      window === undefined
+        ? resultAt
+        : (i: number): NormalizeResult => {
+            const result = resultAt(i);
+            return result.ok && (result.event.eventTimeMs < window.fromMs || result.event.eventTimeMs > window.toMs) ? OUTSIDE_TIME_RANGE : result;
+          };
     for (let i = 0; i < count; i++) {
-      const result = resultAt(i);
-      if (result.ok && (window === undefined || (result.event.eventTimeMs >= window.fromMs && result.event.eventTimeMs <= window.toMs))) {
+      const result = outcomeAt(i);
+      if (result.ok) {
         events.push(result.event);
         continue;
       }
       const index = batch.indexes?.[i] ?? batch.firstIndex + i;
       const origin = { file: batch.file, index };
-      if (result.ok || result.outcome === 'skipped') {
-        const reason = result.ok ? 'outside-time-range' : result.reason;
+      if (result.outcome === 'skipped') {
         skipped++;
-        recordSkipped(summary, reason);
-        deps.onIssue?.({ kind: 'record-skipped', origin, message: reason, reason });
+        recordSkipped(summary, result.reason);
+        deps.onIssue?.({ kind: 'record-skipped', origin, message: result.reason, reason: result.reason });
       } else {
         failed++;
         recordFailed(summary);
