@@ -22,9 +22,11 @@ const looksLikeIpAddress = (text: string): boolean => {
  */
 export const isPrivateAddress = (ip: string): boolean => {
   if (ip.startsWith('10.') || ip.startsWith('192.168.')) return true;
+  // 172.16.0.0/12: a second number of two digits, 16 to 31.
   if (ip.startsWith('172.')) {
-    const second = Number(ip.slice(4, ip.indexOf('.', 4)));
-    return second >= 16 && second <= 31;
+    const tens = ip.charCodeAt(4) - 48;
+    const units = ip.charCodeAt(5) - 48;
+    return ip.charCodeAt(6) === 0x2e && units >= 0 && units <= 9 && (tens === 1 ? units >= 6 : tens === 2 || (tens === 3 && units <= 1));
   }
   // fc00::/7: a first group of four digits that begins fc or fd (`fd::1` is 00fd, not one of them), in either case.
   const second = ip.charCodeAt(1) | 0x20;
