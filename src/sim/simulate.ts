@@ -222,6 +222,8 @@ class Builder {
       eventType: 'AwsApiCall',
       managementEvent: true,
       recipientAccountId: SIM_ACCOUNTS.data,
+      // A workload's KMS calls from its private address come through its KMS endpoint, as its cryptographic ones do.
+      ...(o.source === 'kms.amazonaws.com' && o.actor.kmsEndpoint !== undefined ? { vpcEndpointId: o.actor.kmsEndpoint } : {}),
       eventCategory: 'Management',
     };
   }
