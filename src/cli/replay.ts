@@ -161,7 +161,7 @@ const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
  * The inputs a trail delivered before the window begins, by their names: such a file holds only records written
  * before its delivery, so none of the window's. Files of other names (exports, stdin) are read and filtered.
  */
-export const deliveredBeforeWindow = (inputs: readonly InputFile[], fromMs: number | undefined): Set<InputFile> => {
+const deliveredBeforeWindow = (inputs: readonly InputFile[], fromMs: number | undefined): Set<InputFile> => {
   const before = new Set<InputFile>();
   if (fromMs === undefined) return before;
   for (const input of inputs) {
