@@ -4,7 +4,7 @@ import { isMonitorError, UsageError } from '#core/errors.ts';
 import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay, threadsOption, type ReplayWindow } from './replay.ts';
-import { parseTimeBound } from './time-bounds.ts';
+import { parseTimeWindow } from './time-bounds.ts';
 import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
@@ -103,14 +103,10 @@ const REPLAY_OPTIONS = {
 
 /** `--from` and `--to` of a replay: a window of event time, for an investigation or a backtest of some days. */
 const replayWindowOf = (values: { readonly from?: string | undefined; readonly to?: string | undefined; readonly db?: string | undefined }): ReplayWindow | undefined => {
-  if (values.from === undefined && values.to === undefined) return undefined;
-  if (values.db !== undefined) {
+  if ((values.from !== undefined || values.to !== undefined) && values.db !== undefined) {
     throw new UsageError('--from and --to replay a window of time, and --db keeps a continuous history: replay all the logs into the database, and ask kdm history for the window (kdm history --db <file> --from ... --to ...)');
   }
-  const from = values.from !== undefined ? { fromMs: parseTimeBound('--from', values.from, false), fromText: values.from } : undefined;
-  const toMs = values.to !== undefined ? parseTimeBound('--to', values.to, true) : undefined;
-  if (from !== undefined && toMs !== undefined && from.fromMs > toMs) throw new UsageError('--from is after --to');
-  return { ...from, ...(toMs !== undefined ? { toMs } : {}) };
+  return parseTimeWindow(values.from, values.to);
 };
 
 const parseSeverity = (v: string): Severity => {

@@ -31,6 +31,7 @@ import { replayedFileName, type ReplayedFileName } from '#adapters/local/replaye
 import { deliveredByMs } from '#adapters/local/delivery-time.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 import { DATABASE_TIME_MARK, timedDatabase } from './database-time.ts';
+import type { TimeWindow } from './time-bounds.ts';
 import { LABELS_FILE } from '../sim/labels.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
@@ -72,11 +73,7 @@ export interface ReplayOptions {
   readonly window?: ReplayWindow;
 }
 
-export interface ReplayWindow {
-  readonly fromMs?: number;
-  readonly toMs?: number;
-  readonly fromText?: string;
-}
+export type ReplayWindow = TimeWindow;
 
 export interface ReplayResult {
   readonly exitCode: number;

@@ -18,3 +18,23 @@ export const parseTimeBound = (flag: string, text: string, end: boolean): number
   if (ms === undefined) throw new UsageError(`${flag} must be YYYY-MM-DD or an RFC 3339 time (got "${text}")`);
   return ms;
 };
+
+/** A window of event time from `--from` and `--to` (inclusive), undefined when neither is given. */
+export interface TimeWindow {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** `--from` as the user wrote it, for messages. */
+  readonly fromText?: string;
+}
+
+export const parseTimeWindow = (from: string | undefined, to: string | undefined): TimeWindow | undefined => {
+  if (from === undefined && to === undefined) return undefined;
+  const start = from !== undefined ? { fromMs: parseTimeBound('--from', from, false), fromText: from } : undefined;
+  const toMs = to !== undefined ? parseTimeBound('--to', to, true) : undefined;
+  if (start !== undefined && toMs !== undefined && start.fromMs > toMs) throw new UsageError('--from is after --to');
+  return { ...start, ...(toMs !== undefined ? { toMs } : {}) };
+};
+
+/** Whether an instant is inside a window (a window not given holds every instant). */
+export const isInWindow = (window: TimeWindow | undefined, ms: number): boolean =>
+  window === undefined || ((window.fromMs === undefined || ms >= window.fromMs) && (window.toMs === undefined || ms <= window.toMs));
