@@ -14,6 +14,7 @@ import { parseCommandArgs } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
 import { EXIT, runReplay, threadsOption } from './replay.ts';
 import { renderTable, safeText } from './terminal.ts';
+import { isInWindow, parseTimeWindow } from './time-bounds.ts';
 
 export const BACKTEST_HELP = `kdm backtest — score the rules against labelled logs: which anomalies they catch, which findings are false
 
@@ -28,6 +29,9 @@ the labels: one JSON line each, the rule that must detect it and the eventIDs of
   --learning-period <dur>  Baseline learning period per key (default: 7d)
   --format table|json      Output on stdout (default: table)
   --threads <n>            As for kdm replay
+  --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>
+                           Replay only this window, as kdm replay does, and score only the labels inside it
+                           (by their time; a label without one is scored); start it a learning period early
 
 A label is detected when a finding of its rule names one of its events; a finding is a false positive when it
 names no labelled event (suppressed findings are left out). Up to 20 misses and 20 false positives are listed.
@@ -134,6 +138,8 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
       'learning-period': { type: 'string' },
       format: { type: 'string', default: 'table' },
       threads: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -145,10 +151,15 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
   if (positionals.length === 0) throw new UsageError('backtest needs at least one path (a directory of logs, or files)');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json (got "${values.format}")`);
   const threads = threadsOption(values.threads);
+  const window = parseTimeWindow(values.from, values.to);
   const labelsFile = labelsFileOf(positionals, values.labels);
-  const labels = readLabels(labelsFile);
+  const all = readLabels(labelsFile);
+  // A window scores the labels inside it: one outside it has no events the replay weighs.
+  const labels = all.filter((l) => Number.isNaN(l.timeMs) || isInWindow(window, l.timeMs));
+  if (labels.length < all.length) process.stderr.write(`kdm: ${counted(all.length - labels.length, 'label')} outside --from/--to left out of the score\n`);
+  if (labels.length === 0) throw new UsageError(`no label of ${labelsFile} is inside --from/--to: the window has nothing to score`);
   const { config } = await engineConfigFromArgs(values.config, values['learning-period']);
-  const result = await runReplay({ paths: positionals, summary: 'json', rules: ALL_RULES, config, stdout: discard(), ...(threads !== undefined ? { threads } : {}) });
+  const result = await runReplay({ paths: positionals, summary: 'json', rules: ALL_RULES, config, stdout: discard(), ...(threads !== undefined ? { threads } : {}), ...(window !== undefined ? { window } : {}) });
   const evaluation = evaluateFindings(result.findings, labels);
   const report = backtestReport(evaluation, labels, (result.summaryJson['records'] ?? {}) as Record<string, unknown>, labelsFile);
   process.stdout.write(values.format === 'json' ? `${stringifyJsonSafely(report, 2)}\n` : renderBacktest(report));

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,25 @@ describe('backtest on kdm simulate --anomalies data', () => {
       // The labels file is among the logs: told as skipped for what it is, as kdm replay tells it.
       expect(run.stderr).toBe(`kdm: skipped: ${join(sim, 'anomalies.labels')}: labels kdm simulate wrote, which kdm backtest scores against, not CloudTrail\n`);
       expect(runKdm(['replay', sim]).stderr).toBe(run.stderr);
+    });
+
+    it('scores a window of the logs (--from, --to), leaving the labels outside it out and saying how many, and refuses a window with none', () => {
+      const labels = readFileSync(join(sim, 'anomalies.labels'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { timeMs: number });
+      const inside = labels.filter((l) => l.timeMs <= Date.parse('2026-10-11T23:59:59.999Z')).length;
+      expect(inside).toBeGreaterThan(10);
+      expect(inside).toBeLessThan(labels.length);
+
+      // From the first day: the week of learning is in the window, so every label in it is detected.
+      const run = runKdm(['backtest', sim, '--from', '2026-10-01', '--to', '2026-10-11']);
+
+      expect(run.status).toBe(0);
+      expect(run.stderr).toContain(`kdm: ${labels.length - inside} labels outside --from/--to left out of the score\n`);
+      expect(run.stdout).toContain(`Recall     1.000  ${inside} of ${inside} labels detected by the rule meant for them`);
+      expect(run.stdout).toMatch(/^Precision  1\.000 /m);
+
+      const none = runKdm(['backtest', sim, '--from', '2026-09-01', '--to', '2026-09-02']);
+      expect(none.status).toBe(1);
+      expect(none.stderr).toContain('is inside --from/--to: the window has nothing to score');
     });
 
     it('shows what a tuning costs: a rule turned off misses its labels, a low threshold raises false positives, and it exits 3', () => {
