@@ -10,7 +10,7 @@ import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
-import { parseTimeBound } from './time-bounds.ts';
+import { parseTimeWindow } from './time-bounds.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 
 export const HISTORY_HELP = `kdm history — who decrypted with which key, when, which objects (from a ledger built by kdm replay --db)
@@ -109,9 +109,9 @@ export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'rep
     if (values.path !== 's3' && values.path !== 'service' && values.path !== 'direct') throw new UsageError(`--path must be s3, service or direct (got "${values.path}")`);
     filters.path = values.path;
   }
-  if (values.from !== undefined) filters.fromMs = parseTimeBound('--from', values.from, false);
-  if (values.to !== undefined) filters.toMs = parseTimeBound('--to', values.to, true);
-  if (filters.fromMs !== undefined && filters.toMs !== undefined && filters.fromMs > filters.toMs) throw new UsageError('--from is after --to');
+  const window = parseTimeWindow(values.from, values.to);
+  if (window?.fromMs !== undefined) filters.fromMs = window.fromMs;
+  if (window?.toMs !== undefined) filters.toMs = window.toMs;
   // `--group-by principal --group-by day` is `--group-by principal,day`; a field named twice groups once.
   const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
   for (const g of groupBy) if (!(GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${GROUP_FIELDS.join(', ')} (got "${g}")`);
