@@ -1,6 +1,7 @@
 import { aliasAccountOf, type Engine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
-import type { KmsCall, MonitorEvent, NormalizeResult } from '#core/events/types.ts';
+import type { KmsCall, MonitorEvent, NormalizeResult, S3ObjectAccess } from '#core/events/types.ts';
+import { isS3Half } from '#core/correlation/correlate.ts';
 import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
@@ -38,7 +39,8 @@ export interface ProcessorDeps {
   readonly checkStatePlanning?: boolean;
   /**
    * Only events of this window of event time (inclusive) are evaluated: the others are skipped, each counted as
-   * `outside-time-range` (a replay's `--from` and `--to`).
+   * `outside-time-range` (a replay's `--from` and `--to`). S3 data events within the correlation window of an edge
+   * still match the S3-made KMS calls inside it (the engine's `matchOnly`), and are counted as skipped all the same.
    */
   readonly eventTimes?: { readonly fromMs: number; readonly toMs: number };
 }
@@ -122,18 +124,13 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   /** Counts each record's normalization result, then evaluates the batch's events. */
   async function processResults(batch: Omit<RecordBatch, 'records'>, count: number, resultAt: (i: number) => NormalizeResult): Promise<BatchOutcome> {
     const events: MonitorEvent[] = [];
+    const matchOnly: S3ObjectAccess[] = [];
     let failed = 0;
     let skipped = 0;
     summary.records.read += count;
     const window = deps.eventTimes;
     // A replay of a window of time sees each event outside it as skipped; without one, the loop is as it was.
-    const outcomeAt =
-      window === undefined
-        ? resultAt
-        : (i: number): NormalizeResult => {
-            const result = resultAt(i);
-            return result.ok && (result.event.eventTimeMs < window.fromMs || result.event.eventTimeMs > window.toMs) ? OUTSIDE_TIME_RANGE : result;
-          };
+    const outcomeAt = window === undefined ? resultAt : outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly);
     for (let i = 0; i < count; i++) {
       const result = outcomeAt(i);
       if (result.ok) {
@@ -153,12 +150,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       }
     }
 
-    const outcome = await evaluate(events, Number.NEGATIVE_INFINITY);
+    const outcome = await evaluate(events, Number.NEGATIVE_INFINITY, matchOnly);
     return { ...outcome, skipped, failed };
   }
 
   /** The batch's working state: over the store's own entries when it has them, else over the planned keys, loaded. */
-  async function workingStateFor(events: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>): Promise<{ working: WorkingState; stored: ReadonlyMap<string, StoredEntry>; aliases: ReadonlyMap<string, StoredEntry> }> {
+  async function workingStateFor(events: readonly MonitorEvent[], matchOnly: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>): Promise<{ working: WorkingState; stored: ReadonlyMap<string, StoredEntry>; aliases: ReadonlyMap<string, StoredEntry> }> {
     const { engine, store } = deps;
     if (store.entries !== undefined && deps.checkStatePlanning !== true) {
       const entries = store.entries as ReadonlyMap<string, StateEntry>;
@@ -170,7 +167,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     // Calls that name a key only by alias need the alias entry first, to plan their key's baseline.
     const aliasKeys = engine.planAliasKeys(events);
     const aliases = aliasKeys.length > 0 ? await store.load(aliasKeys) : new Map<string, StoredEntry>();
-    const planned = new Set([...engine.planStateKeys(events, pending, aliases), ...aliasKeys, ...due.keys()]);
+    const planned = new Set([...engine.planStateKeys(matchOnly.length > 0 ? [...events, ...matchOnly] : events, pending, aliases), ...aliasKeys, ...due.keys()]);
     const loaded = new Map(await store.load([...planned]));
     for (const [key, entry] of due) loaded.set(key, entry);
     // Calls parked in the loaded slots may be matched now: load what they need too (usually nothing new).
@@ -183,12 +180,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   }
 
   /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
-  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number): Promise<BatchOutcome> {
+  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number, matchOnly: readonly S3ObjectAccess[] = []): Promise<BatchOutcome> {
     const { engine, store } = deps;
     const due = await store.takeDue({ decideBeforeMs });
-    const { working, stored, aliases } = await workingStateFor(events, due);
+    const { working, stored, aliases } = await workingStateFor(events, matchOnly, due);
     const facts = deps.keyFacts === undefined ? undefined : await deps.keyFacts.lookup(keyArnsOf(events, due, aliases));
-    const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs, ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) });
+    const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs, ...(matchOnly.length > 0 ? { matchOnly } : {}), ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) });
     for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
     summary.events.late += result.late;
@@ -249,6 +246,19 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     }
     return { processed: result.accepted.length, duplicates: result.duplicates, late: result.late, skipped: 0, failed: 0, correlations: result.correlations, findings: [...findings.values()], decidedKmsCalls: result.decidedKmsCalls, ledger };
   }
+};
+
+/**
+ * `resultAt` with each event outside `window` made skipped (`outside-time-range`). An S3 data event within `edgeMs`
+ * (the correlation window) of an edge goes to `matchOnly` too: the S3-made calls just inside the edge may be its.
+ */
+const outsideWindowSkipped = (resultAt: (i: number) => NormalizeResult, window: NonNullable<ProcessorDeps['eventTimes']>, edgeMs: number, matchOnly: S3ObjectAccess[]) => (i: number): NormalizeResult => {
+  const result = resultAt(i);
+  if (!result.ok) return result;
+  const { event } = result;
+  if (event.eventTimeMs >= window.fromMs && event.eventTimeMs <= window.toMs) return result;
+  if (event.eventTimeMs >= window.fromMs - edgeMs && event.eventTimeMs <= window.toMs + edgeMs && isS3Half(event)) matchOnly.push(event);
+  return OUTSIDE_TIME_RANGE;
 };
 
 /** Keys a batch names (its calls, and those waiting in due slots): by ARN, or by an alias a record revealed. */

@@ -57,8 +57,9 @@ Replay options:
                              MALLOC_MMAP_THRESHOLD_=1048576 unless set), for a lower peak
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   Only the events of this window of event time
-                             (inclusive; a date alone is the whole day): the others are counted as skipped,
-                             and log files a trail delivered before --from are not read. Baselines learn from
+                             (inclusive; a date alone is the whole day): the others are counted as skipped
+                             (S3 data events near an edge still match the S3-made calls inside it), and log
+                             files a trail delivered before --from are not read. Baselines learn from
                              the window only: start it a learning period early. Not with --db
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)

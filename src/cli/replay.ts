@@ -156,14 +156,15 @@ const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
 
 /**
  * The inputs a trail delivered before the window begins, by their names: such a file holds only records written
- * before its delivery, so none of the window's. Files of other names (exports, stdin) are read and filtered.
+ * before its delivery, so none of the window's. Files of other names (exports, stdin) are read and filtered. The
+ * window begins `edgeMs` early here: the S3 requests just before it may be those of S3-made calls inside it.
  */
-const deliveredBeforeWindow = (inputs: readonly InputFile[], fromMs: number | undefined): Set<InputFile> => {
+const deliveredBeforeWindow = (inputs: readonly InputFile[], fromMs: number | undefined, edgeMs: number): Set<InputFile> => {
   const before = new Set<InputFile>();
   if (fromMs === undefined) return before;
   for (const input of inputs) {
     const deliveredBy = deliveredByMs(input.path);
-    if (deliveredBy !== undefined && deliveredBy <= fromMs) before.add(input);
+    if (deliveredBy !== undefined && deliveredBy <= fromMs - edgeMs) before.add(input);
   }
   return before;
 };
@@ -379,7 +380,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     // Let go of once planned: the readers hold the list from there (see readInputs).
     let inputs: InputFile[] | undefined = await inputStart.take(processor.noteIssue);
-    const before = deliveredBeforeWindow(inputs, options.window?.fromMs);
+    const before = deliveredBeforeWindow(inputs, options.window?.fromMs, engine.config.correlation.windowMs);
     if (before.size > 0) {
       inputs = inputs.filter((input) => !before.has(input));
       for (const input of before) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered before --from ${options.window?.fromText ?? ''}`, reason: DELIVERED_BEFORE_WINDOW });

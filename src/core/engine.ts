@@ -16,7 +16,7 @@ import {
 import { KMS_CRYPTO_OPERATION_SET } from './events/kms-operations.ts';
 import { kmsCallWith } from './events/kms-call-with.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
-import type { KmsCall, MonitorEvent } from './events/types.ts';
+import type { KmsCall, MonitorEvent, S3ObjectAccess } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
 import { networkOf } from './network.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
@@ -144,6 +144,12 @@ export interface EvaluateOptions {
    * a scheduled flush, for streams that went quiet.
    */
   readonly decideBeforeMs?: number;
+  /**
+   * S3 data events from just outside a replay's window of time (`--from`, `--to`), for the S3-made KMS calls inside
+   * it: each may complete a call's match, or wait for one, and is otherwise passed over (not judged, learned, counted,
+   * recorded or made a duplicate of). Without them, a call at a window's edge would lose its S3 request to the edge.
+   */
+  readonly matchOnly?: readonly S3ObjectAccess[];
 }
 
 export interface Engine {
@@ -299,7 +305,8 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     },
 
     evaluate(events, state, options = {}) {
-      const ordered = [...events].sort(byEventTime);
+      const matchOnly: ReadonlySet<MonitorEvent> | undefined = options.matchOnly !== undefined && options.matchOnly.length > 0 ? new Set(options.matchOnly) : undefined;
+      const ordered = (matchOnly === undefined ? [...events] : [...events, ...matchOnly]).sort(byEventTime);
       const effective = options.keyFacts === undefined ? config : { ...config, keyPolicy: config.keyPolicy.withKeyFacts(options.keyFacts) };
       const accepted: MonitorEvent[] = [];
       const detections: Detection[] = [];
@@ -338,6 +345,11 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
       };
 
       for (const original of ordered) {
+        if (matchOnly?.has(original) === true) {
+          // Seen once, so a copy delivered again completes no second call.
+          if (state.markSeen(original, original.eventTimeMs + config.dedupeRetentionMs)) decide(correlateS3(original as S3ObjectAccess, state, config.correlation));
+          continue;
+        }
         if (!state.markSeen(original, original.eventTimeMs + config.dedupeRetentionMs)) {
           duplicates++;
           continue;

@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { kmsRecord } from '#core/testing/builders.ts';
+import { kmsRecord, s3Record } from '#core/testing/builders.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { lateEventsNote, READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
 import { ONE_PAGE_OF_A_LOOKUP } from '#adapters/local/cloudtrail-files.ts';
@@ -681,8 +681,9 @@ describe('kdm replay --from --to: a window of event time', () => {
   it('reads no log file a trail delivered before --from, evaluates the window\'s events only, and counts every other record it read as skipped', () => {
     expect(runKdm(['simulate', '--out', sim, '--events', '4000', '--days', '10', '--seed', '3', '--anomalies']).status).toBe(0);
     const logs = logsOf(sim);
-    // Named for its delivery, after its last record: such a file delivered before --from holds none of the window.
-    const deliveredBefore = logs.filter((f) => Math.max(...timesOf(f)) < fromMs && (/_(\d{8}T\d{4}Z)_/.exec(f)?.[1] ?? '') < '20261008T0000Z');
+    // Named for its delivery, after its last record: such a file delivered before --from holds none of the window. One
+    // delivered in the correlation window's minute before --from is read, for the S3 requests of the calls at the edge.
+    const deliveredBefore = logs.filter((f) => Math.max(...timesOf(f)) < fromMs && (/_(\d{8}T\d{4}Z)_/.exec(f)?.[1] ?? '') < '20261007T2359Z');
     const read = logs.filter((f) => !deliveredBefore.includes(f));
     const inWindow = read.flatMap(timesOf).filter((t) => t >= fromMs && t <= toMs).length;
     expect(deliveredBefore.length).toBeGreaterThan(5);
@@ -705,6 +706,52 @@ describe('kdm replay --from --to: a window of event time', () => {
       expect(Date.parse(f.FirstObservedAt)).toBeGreaterThanOrEqual(fromMs);
       expect(Date.parse(f.LastObservedAt)).toBeLessThanOrEqual(toMs);
     }
+  });
+
+  it('matches an S3-made call just inside --to with its S3 request just after it, so the window\'s edge raises no false finding', () => {
+    const edgeSim = join(dir, 'edge-sim');
+    expect(runKdm(['simulate', '--out', edgeSim, '--events', '4000', '--days', '10', '--seed', '3', '--anomalies']).status).toBe(0);
+    interface Trail { readonly eventID: string; readonly eventTime: string; readonly eventName: string; readonly userIdentity: { readonly arn?: string }; readonly requestParameters?: { readonly encryptionContext?: Record<string, string>; readonly bucketName?: string; readonly key?: string } }
+    const records = logsOf(edgeSim).flatMap((f) => (JSON.parse(gunzipSync(readFileSync(f)).toString('utf8')) as { Records: Trail[] }).Records);
+    const reads = records.filter((r) => r.eventName === 'GetObject');
+    // The last Decrypt after the learning week that S3 made for a read whose data event comes after it, within seconds.
+    const learnedMs = Date.parse('2026-10-08T00:00:00Z');
+    const edge = records.findLast((k) => {
+      const arn = k.requestParameters?.encryptionContext?.['aws:s3:arn'];
+      const atMs = Date.parse(k.eventTime);
+      return k.eventName === 'Decrypt' && arn?.includes('/') === true && atMs > learnedMs &&
+        reads.some((g) => `arn:aws:s3:::${g.requestParameters?.bucketName ?? ''}/${g.requestParameters?.key ?? ''}` === arn && g.userIdentity.arn === k.userIdentity.arn && Date.parse(g.eventTime) > atMs && Date.parse(g.eventTime) - atMs < 10_000);
+    });
+    expect(edge).toBeDefined();
+
+    const run = runKdm(['backtest', edgeSim, '--to', edge?.eventTime ?? '']);
+
+    // Every label before the edge detected, and no finding on an unlabelled event: the call at the edge was matched.
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.stdout).toMatch(/^Precision {2}1\.000 /m);
+    expect(run.status).toBe(0);
+  });
+
+  it('reads a log file delivered in the minute before --from, for the S3 request of a call just inside it', () => {
+    const trail = join(dir, 'edge-trail');
+    mkdirSync(trail);
+    const fromMs = Date.parse('2026-10-10T12:00:00Z');
+    const who = { role: 'Analyst', session: 'alice' };
+    const write = (delivered: string, records: readonly unknown[]): void => writeFileSync(join(trail, `111122223333_CloudTrail_us-east-1_${delivered}_x.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+    // Delivered by 12:00:00: only records written before --from, one of them the S3 request of the call just after it.
+    write('20261010T1159Z', [s3Record({ who, bucket: 'reports', key: 'q3.pdf', atMs: fromMs - 800 })]);
+    // The call, and a read of another object in the window: the bucket's reads are logged, so an unmatched call is a finding.
+    write('20261010T1205Z', [kmsRecord({ who, s3Arn: 'arn:aws:s3:::reports/q3.pdf', atMs: fromMs + 200 }), s3Record({ who, bucket: 'reports', key: 'other.pdf', atMs: fromMs + 60_000 })]);
+
+    const run = runKdm(['replay', trail, '--from', '2026-10-10T12:00:00Z', '--summary', 'json']);
+
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    const s = summaryOf(run.stdout) as SummaryJson & { correlation: { object: number; none: number } };
+    expect(s.files).toMatchObject({ read: 2, skipped: 0 });
+    expect(s.records).toMatchObject({ read: 3, processed: 2, skippedByReason: { 'outside-time-range': 1 } });
+    expect(s.correlation).toMatchObject({ object: 1, none: 0 });
+    expect(s.findings.total).toBe(0);
   });
 
   it('takes a time for either bound, and filters files of any other name (exports, standard input) by their records', () => {

@@ -24,9 +24,9 @@ interface Run {
   flush(): Promise<void>;
 }
 
-const pipeline = (): Run => {
+const pipeline = (eventTimes?: { readonly fromMs: number; readonly toMs: number }): Run => {
   const store = createMemoryStateStore();
-  const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => Date.UTC(2026, 10, 22) }, checkStatePlanning: true });
+  const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES, config: DEFAULT_ENGINE_CONFIG }), store, clock: { nowMs: () => Date.UTC(2026, 10, 22) }, checkStatePlanning: true, ...(eventTimes !== undefined ? { eventTimes } : {}) });
   const decided: KmsCall[] = [];
   return {
     processor,
@@ -206,6 +206,72 @@ describe('KMS ↔ S3 correlation', () => {
     const slots = [...run.store.entries.keys()].filter((k) => k.startsWith('corr#'));
     expect(run.decided).toHaveLength(2_000);
     expect(slots.length).toBeLessThan(300);
+  });
+});
+
+describe('correlation at the edges of a replay\'s window of time (--from, --to)', () => {
+  const WINDOW_MS = DEFAULT_ENGINE_CONFIG.correlation.windowMs;
+
+  it('matches a call just inside --to with its S3 request just after it, and counts the request as skipped', async () => {
+    const run = pipeline({ fromMs: BASE_TIME_MS - minutes(120), toMs: BASE_TIME_MS + 100 });
+    // A read of another object an hour before: the bucket's reads are logged, so an unmatched call would be a finding.
+    const batch = await run.processor.processBatch({ file: 'f', records: [getObject(BASE_TIME_MS - minutes(60), { key: 'other.pdf' }), decrypt(BASE_TIME_MS)], firstIndex: 0 });
+    const next = await run.processor.processBatch({ file: 'g', records: [getObject(BASE_TIME_MS + 500, { eventId: 'after-to' })], firstIndex: 0 });
+    const flushed = await run.processor.flush();
+    run.decided.push(...batch.decidedKmsCalls, ...next.decidedKmsCalls, ...flushed.decidedKmsCalls);
+
+    expect(only(run)).toMatchObject({ correlation: 'object', s3Request: { eventId: 'after-to', sourceIp: '203.0.113.7' } });
+    expect([...batch.findings, ...next.findings, ...flushed.findings]).toEqual([]);
+    const { summary } = run.processor;
+    expect(summary.records).toMatchObject({ read: 3, processed: 2, skipped: 1 });
+    expect(summary.records.skippedByReason.get('outside-time-range')).toBe(1);
+    // Only the read inside the window counts as one of the bucket's data events.
+    expect(summary.buckets.get('reports')).toMatchObject({ dataEvents: 1 });
+  });
+
+  it('matches a call just inside --from with its S3 request just before it, delivered in a later file', async () => {
+    const run = pipeline({ fromMs: BASE_TIME_MS, toMs: BASE_TIME_MS + minutes(120) });
+
+    await run.batch([decrypt(BASE_TIME_MS + 200)]);
+    await run.batch([getObject(BASE_TIME_MS - 800, { eventId: 'before-from' })]);
+
+    expect(only(run)).toMatchObject({ correlation: 'object', s3Request: { eventId: 'before-from' } });
+    expect(run.processor.summary.records.skippedByReason.get('outside-time-range')).toBe(1);
+  });
+
+  it('leaves out S3 requests farther from the window than the correlation window', async () => {
+    const run = pipeline({ fromMs: BASE_TIME_MS - minutes(120), toMs: BASE_TIME_MS });
+
+    // Within the correlation window of the call, but beyond that of the window's edge.
+    await run.batch([decrypt(BASE_TIME_MS - 30_000), getObject(BASE_TIME_MS + WINDOW_MS + 1)]);
+    await run.flush();
+
+    expect(only(run).correlation).toBe('none');
+  });
+
+  it('matches one call with an S3 request outside the window delivered twice, and counts neither copy a duplicate', async () => {
+    const run = pipeline({ fromMs: BASE_TIME_MS - minutes(120), toMs: BASE_TIME_MS + 100 });
+    const after = getObject(BASE_TIME_MS + 500, { eventId: 'after-to' });
+
+    await run.batch([decrypt(BASE_TIME_MS, { eventId: 'first' }), decrypt(BASE_TIME_MS + 50, { eventId: 'second' }), after]);
+    await run.batch([after]);
+    await run.flush();
+
+    expect(run.decided.map((c) => [c.eventId, c.correlation]).sort()).toEqual([['first', 'none'], ['second', 'object']]);
+    expect(run.processor.summary.records.skippedByReason.get('outside-time-range')).toBe(2);
+    expect(run.processor.summary.records.skippedByReason.get('duplicate')).toBeUndefined();
+  });
+
+  it('judges no event outside the window, S3 requests near its edges included', async () => {
+    // A write under a key its writer provided (SSE-C): a finding wherever it is judged.
+    const put = s3Record({ who: analyst, eventName: 'PutObject', bucket: 'reports', key: 'ransom.txt', sseApplied: 'SSE_C', atMs: BASE_TIME_MS - 1_000 });
+    const findingsOf = async (run: Run): Promise<string[]> => [...(await run.processor.processBatch({ file: 'f', records: [put], firstIndex: 0 })).findings, ...(await run.processor.flush()).findings].map((f) => f.ruleId);
+    expect(await findingsOf(pipeline({ fromMs: BASE_TIME_MS - 2_000, toMs: BASE_TIME_MS + minutes(120) }))).toEqual(['s3-put-without-required-kms']);
+
+    const justOutside = pipeline({ fromMs: BASE_TIME_MS, toMs: BASE_TIME_MS + minutes(120) });
+
+    expect(await findingsOf(justOutside)).toEqual([]);
+    expect(justOutside.processor.summary.records).toMatchObject({ read: 1, processed: 0, skipped: 1 });
   });
 });
 
