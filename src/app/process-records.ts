@@ -124,13 +124,13 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   /** Counts each record's normalization result, then evaluates the batch's events. */
   async function processResults(batch: Omit<RecordBatch, 'records'>, count: number, resultAt: (i: number) => NormalizeResult): Promise<BatchOutcome> {
     const events: MonitorEvent[] = [];
-    const matchOnly: S3ObjectAccess[] = [];
     let failed = 0;
     let skipped = 0;
     summary.records.read += count;
     const window = deps.eventTimes;
     // A replay of a window of time sees each event outside it as skipped; without one, the loop is as it was.
-    const outcomeAt = window === undefined ? resultAt : outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly);
+    const matchOnly: S3ObjectAccess[] | undefined = window === undefined ? undefined : [];
+    const outcomeAt = window === undefined || matchOnly === undefined ? resultAt : outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly);
     for (let i = 0; i < count; i++) {
       const result = outcomeAt(i);
       if (result.ok) {
@@ -155,7 +155,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   }
 
   /** The batch's working state: over the store's own entries when it has them, else over the planned keys, loaded. */
-  async function workingStateFor(events: readonly MonitorEvent[], matchOnly: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>): Promise<{ working: WorkingState; stored: ReadonlyMap<string, StoredEntry>; aliases: ReadonlyMap<string, StoredEntry> }> {
+  async function workingStateFor(events: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>): Promise<{ working: WorkingState; stored: ReadonlyMap<string, StoredEntry>; aliases: ReadonlyMap<string, StoredEntry> }> {
     const { engine, store } = deps;
     if (store.entries !== undefined && deps.checkStatePlanning !== true) {
       const entries = store.entries as ReadonlyMap<string, StateEntry>;
@@ -167,7 +167,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     // Calls that name a key only by alias need the alias entry first, to plan their key's baseline.
     const aliasKeys = engine.planAliasKeys(events);
     const aliases = aliasKeys.length > 0 ? await store.load(aliasKeys) : new Map<string, StoredEntry>();
-    const planned = new Set([...engine.planStateKeys(matchOnly.length > 0 ? [...events, ...matchOnly] : events, pending, aliases), ...aliasKeys, ...due.keys()]);
+    const planned = new Set([...engine.planStateKeys(events, pending, aliases), ...aliasKeys, ...due.keys()]);
     const loaded = new Map(await store.load([...planned]));
     for (const [key, entry] of due) loaded.set(key, entry);
     // Calls parked in the loaded slots may be matched now: load what they need too (usually nothing new).
@@ -180,12 +180,15 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   }
 
   /** Plan → load → evaluate (pure) → aggregate findings → save, for one batch of normalized events. */
-  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number, matchOnly: readonly S3ObjectAccess[] = []): Promise<BatchOutcome> {
+  async function evaluate(events: readonly MonitorEvent[], decideBeforeMs: number, matchOnly?: readonly S3ObjectAccess[]): Promise<BatchOutcome> {
     const { engine, store } = deps;
     const due = await store.takeDue({ decideBeforeMs });
-    const { working, stored, aliases } = await workingStateFor(events, matchOnly, due);
+    const withMatchOnly = matchOnly !== undefined && matchOnly.length > 0;
+    // The S3 requests a window's edges lend are planned with the batch's events: they read and write correlation slots.
+    const { working, stored, aliases } = await workingStateFor(withMatchOnly ? [...events, ...matchOnly] : events, due);
     const facts = deps.keyFacts === undefined ? undefined : await deps.keyFacts.lookup(keyArnsOf(events, due, aliases));
-    const result = engine.evaluate(events, working, { due: due.keys(), decideBeforeMs, ...(matchOnly.length > 0 ? { matchOnly } : {}), ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) });
+    const options = { due: due.keys(), decideBeforeMs, ...(facts !== undefined ? { keyFacts: (arn: string) => facts.get(arn) } : {}) };
+    const result = engine.evaluate(events, working, withMatchOnly ? { ...options, matchOnly } : options);
     for (const key of working.unplannedReads()) if (unplannedStateReads.size < 100) unplannedStateReads.add(key);
     if (result.duplicates > 0) recordSkipped(summary, 'duplicate', result.duplicates);
     summary.events.late += result.late;

@@ -148,6 +148,8 @@ export interface EvaluateOptions {
    * S3 data events from just outside a replay's window of time (`--from`, `--to`), for the S3-made KMS calls inside
    * it: each may complete a call's match, or wait for one, and is otherwise passed over (not judged, learned, counted,
    * recorded or made a duplicate of). Without them, a call at a window's edge would lose its S3 request to the edge.
+   * Those earlier than every event of the batch are taken before its events, the others after them: in time order
+   * for a window's, which lie outside the span of the window's events.
    */
   readonly matchOnly?: readonly S3ObjectAccess[];
 }
@@ -305,8 +307,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     },
 
     evaluate(events, state, options = {}) {
-      const matchOnly: ReadonlySet<MonitorEvent> | undefined = options.matchOnly !== undefined && options.matchOnly.length > 0 ? new Set(options.matchOnly) : undefined;
-      const ordered = (matchOnly === undefined ? [...events] : [...events, ...matchOnly]).sort(byEventTime);
+      const ordered = [...events].sort(byEventTime);
       const effective = options.keyFacts === undefined ? config : { ...config, keyPolicy: config.keyPolicy.withKeyFacts(options.keyFacts) };
       const accepted: MonitorEvent[] = [];
       const detections: Detection[] = [];
@@ -344,12 +345,16 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         }
       };
 
+      // S3 requests from outside a window of time: those before the batch's events first, the others after them.
+      const matchOnly = options.matchOnly !== undefined && options.matchOnly.length > 0 ? [...options.matchOnly].sort(byEventTime) : undefined;
+      const firstMs = ordered[0]?.eventTimeMs ?? Number.POSITIVE_INFINITY;
+      const match = (e: S3ObjectAccess): void => {
+        // Seen once, so a copy delivered again completes no second call.
+        if (state.markSeen(e, e.eventTimeMs + config.dedupeRetentionMs)) decide(correlateS3(e, state, config.correlation));
+      };
+      if (matchOnly !== undefined) for (const e of matchOnly) if (e.eventTimeMs < firstMs) match(e);
+
       for (const original of ordered) {
-        if (matchOnly?.has(original) === true) {
-          // Seen once, so a copy delivered again completes no second call.
-          if (state.markSeen(original, original.eventTimeMs + config.dedupeRetentionMs)) decide(correlateS3(original as S3ObjectAccess, state, config.correlation));
-          continue;
-        }
         if (!state.markSeen(original, original.eventTimeMs + config.dedupeRetentionMs)) {
           duplicates++;
           continue;
@@ -367,6 +372,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           runRules(event, baselines);
         } else runRules(event, baselines);
       }
+      if (matchOnly !== undefined) for (const e of matchOnly) if (e.eventTimeMs >= firstMs) match(e);
       decide(resolveDue(options.due ?? [], state, options.decideBeforeMs ?? Number.NEGATIVE_INFINITY));
       return { accepted, duplicates, late, detections, correlations, decidedKmsCalls };
     },
