@@ -391,7 +391,7 @@ function* fromDocumentText(file: string, buf: Buffer, start: number, batches: Ba
       return;
     }
     const documents = jsonValuesOf(buf, start);
-    if (isSeveral(documents) && firstParses(buf, documents)) {
+    if (isSeveral(documents) && (firstParses(buf, documents) || laterIsDocumentOfRecords(buf, documents))) {
       yield* fromJoinedDocuments(file, buf, documents, batches, 0);
       return;
     }
@@ -438,6 +438,20 @@ const ndjsonBy = (buf: Buffer, start: number, lines: number): boolean => {
 /** A document that holds records rather than being one: a delivery file, or lookup-events output. */
 const isDocumentOfRecords = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && (Array.isArray((value as Record<string, unknown>)['Records']) || Array.isArray((value as Record<string, unknown>)['Events']));
+
+/**
+ * Whether a value after the first of several is a whole document of records: documents joined whose first is
+ * damaged, not one damaged document (whose pieces, cut where its brackets no longer pair, are records or parts of
+ * them, never a document of records). Error path only: parses the values after the first until one is.
+ */
+const laterIsDocumentOfRecords = (buf: Buffer, documents: JsonValues): boolean =>
+  documents.ranges.slice(1).some(([from, to]) => {
+    try {
+      return isDocumentOfRecords(JSON.parse(buf.toString('utf8', from, to)));
+    } catch {
+      return false;
+    }
+  });
 
 /**
  * Documents one after another in one text, read in turn: their records numbered on from one document to the next.

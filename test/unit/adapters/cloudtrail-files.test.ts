@@ -176,6 +176,22 @@ describe('parseCloudTrailBuffer', () => {
     expect(issues(parse(`${first}\nxyz`))).toEqual([{ kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^invalid JSON: .*after JSON/) }]);
   });
 
+  it('reads on past a joined first document that is not JSON, failing it as one record, when a later one is a whole document of records', () => {
+    const broken = '{"Records": [1,]}';
+    for (const separator of ['\n', '']) {
+      const text = `${broken}${separator}${JSON.stringify({ Records: [r1, r2] })}${separator}${JSON.stringify({ Events: [] })}`;
+
+      const items = parse(text);
+
+      expect(records(items)).toEqual([r1, r2]);
+      expect(issues(items)).toEqual([{ kind: 'record-failed', origin: { file: 'f.json', index: 0 }, message: expect.stringMatching(/^document 1 \(at byte 0\): invalid JSON: /) }]);
+    }
+    // What the pieces of one damaged document cut where its brackets pair otherwise look like: a first value that is
+    // not JSON, then records, not documents of them. Nothing tells that from one document, so the file fails.
+    const damaged = `{"Records": [1,]}${JSON.stringify(r2)}`;
+    expect(issues(parse(damaged))).toEqual([{ kind: 'file-failed', origin: { file: 'f.json' }, message: expect.stringMatching(/^invalid JSON: /) }]);
+  });
+
   it('fails one pretty-printed document that is invalid or truncated as a file, in JSON.parse\'s words, not line by line', () => {
     const pretty = JSON.stringify({ Records: [r1, r2] }, null, 2);
 
