@@ -75,8 +75,17 @@ export interface RecordProcessor {
   flush(options?: { readonly decideBeforeMs?: number }): Promise<BatchOutcome>;
   /** State keys the engine read without having planned them (should stay empty; tests assert it). */
   readonly unplannedStateReads: ReadonlySet<string>;
+  /** With `eventTimes`: the events read outside the window, and the first and last of their times. */
+  readonly outsideWindow: OutsideWindow;
   /** Counts a problem found while reading (file-level or record-level) so the totals add up. */
   noteIssue(issue: ReadIssue): void;
+}
+
+/** The events a window of time passed over (`ProcessorDeps.eventTimes`): how many, and over what span of time. */
+export interface OutsideWindow {
+  count: number;
+  firstMs: number;
+  lastMs: number;
 }
 
 const NO_LEDGER: LedgerDelta = { rows: [], accesses: [] };
@@ -111,11 +120,13 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   };
 
   const unplannedStateReads = new Set<string>();
+  const outsideWindow: OutsideWindow = { count: 0, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
 
   return {
     summary,
     noteIssue,
     unplannedStateReads,
+    outsideWindow,
     processBatch: (batch) => processResults(batch, batch.records.length, (i) => normalizeRecord(batch.records[i])),
     processNormalized: (batch, results) => processResults(batch, results.length, (i) => results[i] as NormalizeResult),
     flush: (options) => evaluate([], options?.decideBeforeMs ?? Number.POSITIVE_INFINITY),
@@ -130,7 +141,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     const window = deps.eventTimes;
     // A replay of a window of time sees each event outside it as skipped; without one, the loop is as it was.
     const matchOnly: S3ObjectAccess[] | undefined = window === undefined ? undefined : [];
-    const outcomeAt = window === undefined || matchOnly === undefined ? resultAt : outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly);
+    const outcomeAt = window === undefined || matchOnly === undefined ? resultAt : outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly, outsideWindow);
     for (let i = 0; i < count; i++) {
       const result = outcomeAt(i);
       if (result.ok) {
@@ -252,17 +263,24 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
 };
 
 /**
- * `resultAt` with each event outside `window` made skipped (`outside-time-range`). An S3 data event within `edgeMs`
- * (the correlation window) of an edge goes to `matchOnly` too: the S3-made calls just inside the edge may be its.
+ * `resultAt` with each event outside `window` made skipped (`outside-time-range`) and counted in `outside`. An S3 data
+ * event within `edgeMs` (the correlation window) of an edge goes to `matchOnly` too: the S3-made calls just inside the
+ * edge may be its.
  */
-const outsideWindowSkipped = (resultAt: (i: number) => NormalizeResult, window: NonNullable<ProcessorDeps['eventTimes']>, edgeMs: number, matchOnly: S3ObjectAccess[]) => (i: number): NormalizeResult => {
-  const result = resultAt(i);
-  if (!result.ok) return result;
-  const { event } = result;
-  if (event.eventTimeMs >= window.fromMs && event.eventTimeMs <= window.toMs) return result;
-  if (event.eventTimeMs >= window.fromMs - edgeMs && event.eventTimeMs <= window.toMs + edgeMs && isS3Half(event)) matchOnly.push(event);
-  return OUTSIDE_TIME_RANGE;
-};
+const outsideWindowSkipped =
+  (resultAt: (i: number) => NormalizeResult, window: NonNullable<ProcessorDeps['eventTimes']>, edgeMs: number, matchOnly: S3ObjectAccess[], outside: OutsideWindow) =>
+  (i: number): NormalizeResult => {
+    const result = resultAt(i);
+    if (!result.ok) return result;
+    const { event } = result;
+    const atMs = event.eventTimeMs;
+    if (atMs >= window.fromMs && atMs <= window.toMs) return result;
+    if (atMs >= window.fromMs - edgeMs && atMs <= window.toMs + edgeMs && isS3Half(event)) matchOnly.push(event);
+    outside.count++;
+    if (atMs < outside.firstMs) outside.firstMs = atMs;
+    if (atMs > outside.lastMs) outside.lastMs = atMs;
+    return OUTSIDE_TIME_RANGE;
+  };
 
 /** Keys a batch names (its calls, and those waiting in due slots): by ARN, or by an alias a record revealed. */
 const keyArnsOf = (events: readonly MonitorEvent[], due: ReadonlyMap<string, StoredEntry>, aliases: ReadonlyMap<string, StoredEntry>): string[] => {

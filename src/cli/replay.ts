@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import { createRecordProcessor, type RecordProcessor } from '#app/process-records.ts';
+import { createRecordProcessor, type OutsideWindow, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
 import { readInputs, startReaderThreads, type ReaderThreads } from '#adapters/local/threaded-reader.ts';
@@ -153,6 +153,13 @@ export const prunedDaysNote = (file: string, keptFrom: string, letGo: { readonly
 const ALREADY_REPLAYED = 'already-replayed';
 /** The reason of a file a trail delivered before the replay's `--from` (told in one line for all). */
 const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
+
+/** Said when a window of time holds none of the events read: most likely a bound mistyped, or the wrong logs. */
+export const emptyWindowNote = (window: ReplayWindow, outside: OutsideWindow): string => {
+  const bounds = [window.fromText !== undefined ? `--from ${safeText(window.fromText)}` : '', window.toText !== undefined ? `--to ${safeText(window.toText)}` : ''].filter((b) => b !== '').join(' ');
+  const span = outside.firstMs === outside.lastMs ? `is at ${new Date(outside.firstMs).toISOString()}` : `run from ${new Date(outside.firstMs).toISOString()} to ${new Date(outside.lastMs).toISOString()}`;
+  return `kdm: note: no event read lies inside ${bounds}: the ${counted(outside.count, 'event')} read ${span}\n`;
+};
 
 /**
  * The inputs a trail delivered before the window begins, by their names: such a file holds only records written
@@ -483,6 +490,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (unprintedIssues > 0) stderr.write(`kdm: … and ${counted(unprintedIssues, 'more read problem')} not shown\n`);
     const late = processor.summary.events.late;
     if (late > 0) stderr.write(lateEventsNote(late, engine.config.correlation.latenessMs));
+    if (options.window !== undefined && processor.summary.records.processed === 0 && processor.outsideWindow.count > 0) stderr.write(emptyWindowNote(options.window, processor.outsideWindow));
 
     const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
     if (findingsSink !== undefined) {

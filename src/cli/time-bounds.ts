@@ -24,6 +24,8 @@ export interface TimeWindow {
   readonly toMs?: number;
   /** `--from` as the user wrote it, for messages. */
   readonly fromText?: string;
+  /** `--to` as the user wrote it, for messages. */
+  readonly toText?: string;
 }
 
 export const parseTimeWindow = (from: string | undefined, to: string | undefined): TimeWindow | undefined => {
@@ -31,7 +33,7 @@ export const parseTimeWindow = (from: string | undefined, to: string | undefined
   const start = from !== undefined ? { fromMs: parseTimeBound('--from', from, false), fromText: from } : undefined;
   const toMs = to !== undefined ? parseTimeBound('--to', to, true) : undefined;
   if (start !== undefined && toMs !== undefined && start.fromMs > toMs) throw new UsageError('--from is after --to');
-  return { ...start, ...(toMs !== undefined ? { toMs } : {}) };
+  return { ...start, ...(toMs !== undefined && to !== undefined ? { toMs, toText: to } : {}) };
 };
 
 /** Whether an instant is inside a window (a window not given holds every instant). */

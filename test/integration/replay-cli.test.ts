@@ -754,6 +754,19 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(s.findings.total).toBe(0);
   });
 
+  it('says when no event read lies inside the window, and when the events read lie', () => {
+    const all = summaryOf(runKdm(['replay', 'events/', '--summary', 'json']).stdout) as SummaryJson & { events: { firstEventTime: string; lastEventTime: string } };
+    const events = all.records.processed + (all.records.skippedByReason['duplicate'] ?? 0);
+
+    const run = runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01', '--summary', 'json']);
+
+    expect(run.status).toBe(0);
+    expect(summaryOf(run.stdout).records.skippedByReason['outside-time-range']).toBe(events);
+    expect(run.stderr).toContain(`kdm: note: no event read lies inside --from 2020-01-01 --to 2020-02-01: the ${events} events read run from ${all.events.firstEventTime} to ${all.events.lastEventTime}\n`);
+    // A window that holds some of them says nothing of the kind.
+    expect(runKdm(['replay', 'events/', '--to', all.events.firstEventTime]).stderr).not.toContain('no event read lies inside');
+  });
+
   it('takes a time for either bound, and filters files of any other name (exports, standard input) by their records', () => {
     const records = [0, 1, 2, 3].map((h) => kmsRecord({ atMs: Date.parse('2026-10-01T10:00:00Z') + h * 3_600_000 }));
     const run = spawnSync(process.execPath, [KDM, 'replay', '-', '--from', '2026-10-01T11:00:00Z', '--to', '2026-10-01T12:30:00Z', '--summary', 'json'], { input: records.map((r) => JSON.stringify(r)).join('\n'), encoding: 'utf8' });
