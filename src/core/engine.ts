@@ -2,6 +2,7 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
 import type { KeyFactsLookup } from './key-facts.ts';
 import { RuleDefinitionError } from './errors.ts';
 import {
+  bucketOfS3Arn,
   correlateKms,
   correlateS3,
   correlationKeysOf,
@@ -21,6 +22,7 @@ import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
 import { networkOf } from './network.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
+  BUCKET_ENTRY_LIMIT,
   getEntry,
   newKeyBaseline,
   newPrincipalBaseline,
@@ -626,5 +628,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
     const network = networkOf(e);
     if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs, NETWORK_ENTRY_LIMIT);
   }
+  // Whose objects S3 encrypts and decrypts for it: the buckets it works with.
+  if (e.madeByS3 && e.s3Arn !== undefined) remember((p.buckets ??= Object.create(null) as Record<string, number>), bucketOfS3Arn(e.s3Arn).bucket, e.eventTimeMs, BUCKET_ENTRY_LIMIT);
   baselines.setPrincipal(p);
 };

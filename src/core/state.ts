@@ -56,6 +56,12 @@ export interface AliasEntry {
   keyArn: string;
 }
 
+/**
+ * The buckets a principal baseline remembers: a person or workload works with a few, and whoever holds its
+ * credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with a bucket a call.
+ */
+export const BUCKET_ENTRY_LIMIT = 100;
+
 /** What one principal normally does across keys: where it calls KMS from, and its peak window rates. */
 export interface PrincipalBaseline {
   readonly kind: 'principal-baseline';
@@ -70,6 +76,11 @@ export interface PrincipalBaseline {
    * stored before 2026-12-06: their networks are learned from the first call after, for a learning period of their own.
    */
   networks?: Record<string, number>;
+  /**
+   * Bucket whose SSE-KMS objects S3 encrypted or decrypted for it → first seen. Absent from baselines stored before
+   * 2026-12-06's second change: their buckets are learned from the first call after, for a learning period of their own.
+   */
+  buckets?: Record<string, number>;
 }
 
 /** An S3-made KMS call waiting for its S3 data event, evaluated when matched or when its deadline passes. */
@@ -276,6 +287,7 @@ export const newPrincipalBaseline = (eventTimeMs: number): PrincipalBaseline => 
   regions: Object.create(null) as Record<string, number>,
   peaks: Object.create(null) as Record<string, number>,
   networks: Object.create(null) as Record<string, number>,
+  buckets: Object.create(null) as Record<string, number>,
 });
 
 export const newKeyBaseline = (eventTimeMs: number): KeyBaseline => ({

@@ -295,6 +295,7 @@ if (options.anomalies) {
   const late = new Builder(prng(options.seed + 0x5eed));
   const later = new Builder(prng(options.seed + 0x7eed));
   const newest = new Builder(prng(options.seed + 0x9eed));
+  const newer = new Builder(prng(options.seed + 0xbeed));
   // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
   const detectFrom = SIM_START_MS + 8 * DAY;
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
@@ -391,6 +392,17 @@ if (options.anomalies) {
       const stolen = newest.kms({ name: 'Decrypt', atMs: at(12) + 540_000, actor: taken.actor, key: taken.key, region: taken.region, context: taken.context, ...elsewhere });
       add('kms-unusual-network', i === 1 ? 'the billing app\'s credentials call KMS through a VPC endpoint it never used' : 'a workload\'s credentials call KMS from the internet, away from its VPC endpoint', [stolen], [], i === 1 ? 'foreign-endpoint' : 'internet');
     }
+    // An analyst has S3 decrypt an object of a bucket its role never read, encrypted under the key of the bucket it
+    // does read: the key knows the caller, the bucket does not. Each instance a bucket of its own, since a bucket read
+    // once is learned.
+    const restricted = `${['sim-hr', 'sim-legal', 'sim-payroll'][i % 3] ?? 'sim-hr'}${i >= 3 ? `-${i}` : ''}`;
+    const peekedKey = `records/2026/file-${String(i).padStart(3, '0')}.pdf`;
+    const peekAt = at(12) + 630_000;
+    const peek = [
+      newer.kms({ name: 'Decrypt', atMs: peekAt, actor: ACTORS.analyst, session: 'erin@example.com', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${restricted}/${peekedKey}` } }),
+      newer.s3({ name: 'GetObject', atMs: peekAt + 300, actor: ACTORS.analyst, session: 'erin@example.com', bucket: restricted, key: peekedKey, bytes: 300_000 }),
+    ];
+    add('kms-s3-unusual-bucket', 'an analyst has S3 decrypt an object of a bucket its role never read, under the key of the bucket it reads', peek);
   }
 }
 

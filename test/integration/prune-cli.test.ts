@@ -44,7 +44,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 149 ledger rows, 1,606 object records and 42 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 151 ledger rows, 1,608 object records and 44 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -54,11 +54,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 149 ledger rows, 1,606 object records and 42 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 151 ledger rows, 1,608 object records and 44 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 149, objects: (before['objects'] ?? 0) - 1_606, findings: (before['findings'] ?? 0) - 42 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 151, objects: (before['objects'] ?? 0) - 1_608, findings: (before['findings'] ?? 0) - 44 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
@@ -141,11 +141,11 @@ describe('kdm prune', () => {
     setup.closeSync();
     instance.closeSync();
 
-    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 149 ledger rows');
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 151 ledger rows');
     expect(await query(db, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
     expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 4: ledger \\(\\d+ rows\\)`));
-    expect(run.stdout).toContain('removed 149 ledger rows');
+    expect(run.stdout).toContain('removed 151 ledger rows');
     expect(await days(db)).toEqual(['2026-10-10']);
   });
 

@@ -9,6 +9,7 @@ import { rule as kmsMassDecrypt } from './kms-mass-decrypt.ts';
 import { rule as kmsMissingEncryptionContext } from './kms-missing-encryption-context.ts';
 import { rule as kmsRootUsage } from './kms-root-usage.ts';
 import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decrypt.ts';
+import { rule as kmsS3UnusualBucket } from './kms-s3-unusual-bucket.ts';
 import { rule as kmsThrottled } from './kms-throttled.ts';
 import { rule as kmsUnusualNetwork } from './kms-unusual-network.ts';
 import { rule as kmsUnusualPrincipal } from './kms-unusual-principal.ts';
@@ -41,6 +42,7 @@ export const ALL_RULES: readonly Rule[] = [
   s3BucketDefaultKeyChanged,
   kmsDataUnderForeignKey,
   kmsUnusualNetwork,
+  kmsS3UnusualBucket,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

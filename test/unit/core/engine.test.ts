@@ -223,6 +223,62 @@ describe('engine', () => {
     expect(engine.evaluate([call(0, { sourceIp: '198.51.100.23' })], fresh).detections.map((d) => d.ruleId)).toEqual(['kms-unusual-network']);
   });
 
+  /** A read S3 decrypted for the principal: the KMS call S3 made and its data event, so the two match at once. */
+  const readThroughS3 = (bucket: string, atMs: number, o: { readonly role?: string; readonly eventName?: string; readonly s3Arn?: string; readonly errorCode?: string } = {}) => {
+    const who = { role: o.role ?? 'Analyst', session: 'alice' };
+    const key = `k-${atMs}.pdf`;
+    return [
+      kmsEvent({ who, atMs, eventName: o.eventName ?? 'Decrypt', s3Arn: o.s3Arn ?? `arn:aws:s3:::${bucket}/${key}`, ...(o.errorCode !== undefined ? { errorCode: o.errorCode } : {}) }),
+      s3Event({ who, atMs: atMs + 100, eventName: o.eventName === 'GenerateDataKey' ? 'PutObject' : 'GetObject', bucket, key }),
+    ];
+  };
+  const bucketsOf = (state: ReturnType<typeof createWorkingState>, role = 'Analyst'): Record<string, number> | undefined =>
+    (state.get(stateKey.principalBaseline(`arn:aws:iam::111122223333:role/${role}`)) as { buckets?: Record<string, number> } | undefined)?.buckets;
+
+  it('learns the buckets whose objects S3 decrypted or encrypted for a principal, from its successful calls only', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+
+    const result = engine.evaluate(
+      [
+        ...readThroughS3('reports', BASE_TIME_MS),
+        ...readThroughS3('archive', BASE_TIME_MS + minutes(1), { eventName: 'GenerateDataKey' }),
+        // A Bucket Key's decrypt names the bucket alone.
+        ...readThroughS3('lake', BASE_TIME_MS + minutes(2), { s3Arn: 'arn:aws:s3:::lake' }),
+        ...readThroughS3('denied', BASE_TIME_MS + minutes(3), { errorCode: 'AccessDeniedException' }),
+        // A direct Decrypt of an S3 data key: S3 decrypted nothing for it.
+        kmsEvent({ who: { role: 'Analyst', session: 'alice' }, atMs: BASE_TIME_MS + minutes(4), context: { 'aws:s3:arn': 'arn:aws:s3:::direct/x.pdf' } }),
+      ],
+      state,
+    );
+
+    expect(result.correlations).toEqual({ object: 3, bucket: 1, none: 0 });
+    expect({ ...bucketsOf(state) }).toEqual({ reports: BASE_TIME_MS, archive: BASE_TIME_MS + minutes(1), lake: BASE_TIME_MS + minutes(2) });
+  });
+
+  it('remembers at most 100 buckets of a principal, however many its credentials are used to read', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+
+    engine.evaluate(Array.from({ length: 150 }, (_, i) => readThroughS3(`bucket-${String(i).padStart(3, '0')}`, BASE_TIME_MS + i * 1_000)).flat(), state);
+
+    expect(Object.keys(bucketsOf(state) ?? {})).toEqual(Array.from({ length: 100 }, (_, i) => `bucket-${String(i).padStart(3, '0')}`));
+  });
+
+  it("learns a principal's buckets afresh on a baseline stored before it kept them, and judges them only after a learning period of their own", () => {
+    const engine = createEngine({ rules: ALL_RULES.filter((r) => r.id === 'kms-s3-unusual-bucket'), config: { ...DEFAULT_ENGINE_CONFIG, learningPeriodMs: minutes(60) } });
+    const principalId = 'arn:aws:iam::111122223333:role/Analyst';
+    // As a baseline was stored before buckets: months old, its own learning long over.
+    const stored = { kind: 'principal-baseline', firstSeenMs: BASE_TIME_MS - 90 * 86_400_000, lastSeenMs: BASE_TIME_MS - 1, regions: { 'us-east-1': BASE_TIME_MS - 90 * 86_400_000 }, peaks: {} };
+    const state = createWorkingState(new Map([[stateKey.principalBaseline(principalId), stored as never]]));
+
+    const learning = engine.evaluate([...readThroughS3('reports', BASE_TIME_MS), ...readThroughS3('archive', BASE_TIME_MS + minutes(30))], state);
+    const judged = engine.evaluate([...readThroughS3('archive', BASE_TIME_MS + minutes(90)), ...readThroughS3('hr', BASE_TIME_MS + minutes(91))], state);
+
+    expect(learning.detections).toEqual([]);
+    expect(judged.detections.map((d) => [d.ruleId, d.subject])).toEqual([['kms-s3-unusual-bucket', `${principalId}|hr`]]);
+  });
+
   it('resolves an alias-only call to its key once a record named both', () => {
     const engine = createEngine({ rules: [] });
     const state = createWorkingState(new Map());
