@@ -52,7 +52,7 @@ export const rule = defineRule({
       subject: `${e.principal.id}|${bucket}`,
       ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `S3 decrypted ${e.s3Arn} for ${principalLabel(e)} with key ${keyLabel(e, alias)} ${origin(e)}: the first object of bucket ${bucket} decrypted for it. Since ${dateOf(since)} it had read SSE-KMS objects only in ${known.length === 1 ? 'the bucket' : `the ${known.length} buckets`} ${listFew(known)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `S3 decrypted ${e.s3Arn} for ${principalLabel(e)} with key ${keyLabel(e, alias)} ${origin(e)}: the first object of bucket ${bucket} decrypted for it. Since ${dateOf(since)}, S3 had decrypted or encrypted objects for it only in ${known.length === 1 ? 'the bucket' : `the ${known.length} buckets`} ${listFew(known)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });
