@@ -4,7 +4,6 @@ import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builder
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { byFirstSeen, dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
-
 /** When the principal's buckets began to be learned: its first S3-made call. */
 const bucketsSinceMs = (buckets: Readonly<Record<string, number>>): number => {
   let since = Number.POSITIVE_INFINITY;
