@@ -32,6 +32,9 @@ the labels: one JSON line each, the rule that must detect it and the eventIDs of
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>
                            Replay only this window, as kdm replay does, and score only the labels inside it
                            (by their time; a label without one is scored); start it a learning period early
+  --learn-from <YYYY-MM-DD|time>
+                           With --from: learn from the days from here to --from too, as kdm replay does, and
+                           score only the window's findings
 
 A label is detected when a finding of its rule names one of its events; a finding is a false positive when it
 names no labelled event (suppressed findings are left out). Up to 20 misses and 20 false positives are listed.
@@ -140,6 +143,7 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
       threads: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      'learn-from': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -151,7 +155,7 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
   if (positionals.length === 0) throw new UsageError('backtest needs at least one path (a directory of logs, or files)');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json (got "${values.format}")`);
   const threads = threadsOption(values.threads);
-  const window = parseTimeWindow(values.from, values.to);
+  const window = parseTimeWindow(values.from, values.to, values['learn-from']);
   const labelsFile = labelsFileOf(positionals, values.labels);
   const all = readLabels(labelsFile);
   // A window scores the labels inside it: one outside it has no events the replay weighs.

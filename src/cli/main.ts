@@ -60,7 +60,11 @@ Replay options:
                              (inclusive; a date alone is the whole day): the others are counted as skipped
                              (S3 data events near an edge still match the S3-made calls inside it), and log
                              files a trail delivered before --from are not read. Baselines learn from
-                             the window only: start it a learning period early. Not with --db
+                             the window only: start it a learning period early, or give --learn-from. Not
+                             with --db
+  --learn-from <YYYY-MM-DD|time>
+                             With --from: read and learn from the days from here to --from as well, and
+                             leave out the findings last seen before --from (the learning's, not the window's)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)
   --account <id>             Account for findings whose activity names none (default: 000000000000)
@@ -99,15 +103,16 @@ const REPLAY_OPTIONS = {
   'event-bus': { type: 'string', default: 'default' },
   from: { type: 'string' },
   to: { type: 'string' },
+  'learn-from': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** `--from` and `--to` of a replay: a window of event time, for an investigation or a backtest of some days. */
-const replayWindowOf = (values: { readonly from?: string | undefined; readonly to?: string | undefined; readonly db?: string | undefined }): ReplayWindow | undefined => {
-  if ((values.from !== undefined || values.to !== undefined) && values.db !== undefined) {
+const replayWindowOf = (values: { readonly from?: string | undefined; readonly to?: string | undefined; readonly 'learn-from'?: string | undefined; readonly db?: string | undefined }): ReplayWindow | undefined => {
+  if ((values.from !== undefined || values.to !== undefined || values['learn-from'] !== undefined) && values.db !== undefined) {
     throw new UsageError('--from and --to replay a window of time, and --db keeps a continuous history: replay all the logs into the database, and ask kdm history for the window (kdm history --db <file> --from ... --to ...)');
   }
-  return parseTimeWindow(values.from, values.to);
+  return parseTimeWindow(values.from, values.to, values['learn-from']);
 };
 
 const parseSeverity = (v: string): Severity => {

@@ -31,7 +31,7 @@ import { replayedFileName, type ReplayedFileName } from '#adapters/local/replaye
 import { deliveredByMs } from '#adapters/local/delivery-time.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 import { DATABASE_TIME_MARK, timedDatabase } from './database-time.ts';
-import type { TimeWindow } from './time-bounds.ts';
+import { readFromMs, type TimeWindow } from './time-bounds.ts';
 import { LABELS_FILE } from '../sim/labels.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
@@ -154,9 +154,19 @@ const ALREADY_REPLAYED = 'already-replayed';
 /** The reason of a file a trail delivered before the replay's `--from` (told in one line for all). */
 const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
 
+/** Said of the findings a replay's --learn-from left out: last seen before --from, they are the learning's. */
+export const learnedFindingsNote = (count: number, fromText: string): string =>
+  `kdm: ${counted(count, 'finding')} last seen before --from ${safeText(fromText)}, in the days read to learn from (--learn-from), left out\n`;
+
 /** Said when a window of time holds none of the events read: most likely a bound mistyped, or the wrong logs. */
 export const emptyWindowNote = (window: ReplayWindow, outside: OutsideWindow): string => {
-  const bounds = [window.fromText !== undefined ? `--from ${safeText(window.fromText)}` : '', window.toText !== undefined ? `--to ${safeText(window.toText)}` : ''].filter((b) => b !== '').join(' ');
+  const bounds = [
+    window.learnFromText !== undefined ? `--learn-from ${safeText(window.learnFromText)}` : '',
+    window.fromText !== undefined ? `--from ${safeText(window.fromText)}` : '',
+    window.toText !== undefined ? `--to ${safeText(window.toText)}` : '',
+  ]
+    .filter((b) => b !== '')
+    .join(' ');
   const span = outside.firstMs === outside.lastMs ? `is at ${new Date(outside.firstMs).toISOString()}` : `run from ${new Date(outside.firstMs).toISOString()} to ${new Date(outside.lastMs).toISOString()}`;
   return `kdm: note: no event read lies inside ${bounds}: the ${counted(outside.count, 'event')} read ${span}\n`;
 };
@@ -345,7 +355,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
       ...(db !== undefined ? { ledger: { into: ledger } } : {}),
       ...(options.hashContextValues !== undefined ? { redactContextValue: options.hashContextValues } : {}),
       ...(options.checkStatePlanning === true ? { checkStatePlanning: true } : {}),
-      ...(options.window !== undefined ? { eventTimes: { fromMs: options.window.fromMs ?? Number.NEGATIVE_INFINITY, toMs: options.window.toMs ?? Number.POSITIVE_INFINITY } } : {}),
+      ...(options.window !== undefined ? { eventTimes: { fromMs: readFromMs(options.window) ?? Number.NEGATIVE_INFINITY, toMs: options.window.toMs ?? Number.POSITIVE_INFINITY } } : {}),
     });
     return await replayInto(processor, store, db, ledger);
   } catch (error) {
@@ -387,11 +397,12 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     // Let go of once planned: the readers hold the list from there (see readInputs).
     let inputs: InputFile[] | undefined = await inputStart.take(processor.noteIssue);
-    const before = deliveredBeforeWindow(inputs, options.window?.fromMs, engine.config.correlation.windowMs);
+    const before = deliveredBeforeWindow(inputs, options.window !== undefined ? readFromMs(options.window) : undefined, engine.config.correlation.windowMs);
     if (before.size > 0) {
+      const bound = options.window?.learnFromText !== undefined ? `--learn-from ${options.window.learnFromText}` : `--from ${options.window?.fromText ?? ''}`;
       inputs = inputs.filter((input) => !before.has(input));
-      for (const input of before) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered before --from ${options.window?.fromText ?? ''}`, reason: DELIVERED_BEFORE_WINDOW });
-      stderr.write(`kdm: skipped ${counted(before.size, 'log file')} a trail delivered before --from ${safeText(options.window?.fromText ?? '')}, unread: a file holds only records written before its delivery\n`);
+      for (const input of before) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered before ${bound}`, reason: DELIVERED_BEFORE_WINDOW });
+      stderr.write(`kdm: skipped ${counted(before.size, 'log file')} a trail delivered before ${safeText(bound)}, unread: a file holds only records written before its delivery\n`);
     }
     // Findings written over a log being read would replace the evidence they came from.
     if (findingsFile !== undefined) {
@@ -492,7 +503,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (late > 0) stderr.write(lateEventsNote(late, engine.config.correlation.latenessMs));
     if (options.window !== undefined && processor.summary.records.processed === 0 && processor.outsideWindow.count > 0) stderr.write(emptyWindowNote(options.window, processor.outsideWindow));
 
-    const allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
+    let allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
+    // With --learn-from, what the days before --from raised alone is the learning's, not the window's.
+    const windowFromMs = options.window?.learnFromMs !== undefined ? options.window.fromMs : undefined;
+    if (windowFromMs !== undefined) {
+      const inWindow = allFindings.filter((f) => f.lastSeenMs >= windowFromMs);
+      if (inWindow.length < allFindings.length) stderr.write(learnedFindingsNote(allFindings.length - inWindow.length, options.window?.fromText ?? ''));
+      allFindings = inWindow;
+    }
     if (findingsSink !== undefined) {
       await findingsSink.put(allFindings);
       await findingsSink.close();

@@ -26,15 +26,33 @@ export interface TimeWindow {
   readonly fromText?: string;
   /** `--to` as the user wrote it, for messages. */
   readonly toText?: string;
+  /**
+   * `--learn-from` (a replay's): the events from here to `fromMs` are read and learned from as the window's are, and
+   * the findings they alone raise are left out. Before `fromMs`.
+   */
+  readonly learnFromMs?: number;
+  readonly learnFromText?: string;
 }
 
-export const parseTimeWindow = (from: string | undefined, to: string | undefined): TimeWindow | undefined => {
-  if (from === undefined && to === undefined) return undefined;
+export const parseTimeWindow = (from: string | undefined, to: string | undefined, learnFrom?: string): TimeWindow | undefined => {
+  if (from === undefined && to === undefined) {
+    if (learnFrom !== undefined) throw new UsageError('--learn-from needs --from: the learning it begins ends where the window does');
+    return undefined;
+  }
   const start = from !== undefined ? { fromMs: parseTimeBound('--from', from, false), fromText: from } : undefined;
   const toMs = to !== undefined ? parseTimeBound('--to', to, true) : undefined;
   if (start !== undefined && toMs !== undefined && start.fromMs > toMs) throw new UsageError('--from is after --to');
-  return { ...start, ...(toMs !== undefined && to !== undefined ? { toMs, toText: to } : {}) };
+  let learning: { learnFromMs: number; learnFromText: string } | undefined;
+  if (learnFrom !== undefined) {
+    if (start === undefined) throw new UsageError('--learn-from needs --from: the learning it begins ends where the window does');
+    learning = { learnFromMs: parseTimeBound('--learn-from', learnFrom, false), learnFromText: learnFrom };
+    if (learning.learnFromMs > start.fromMs) throw new UsageError('--learn-from is after --from');
+  }
+  return { ...start, ...(toMs !== undefined && to !== undefined ? { toMs, toText: to } : {}), ...learning };
 };
+
+/** Where a replay of a window begins to read events: at `--learn-from` when given, else at `--from`. */
+export const readFromMs = (window: TimeWindow): number | undefined => window.learnFromMs ?? window.fromMs;
 
 /** Whether an instant is inside a window (a window not given holds every instant). */
 export const isInWindow = (window: TimeWindow | undefined, ms: number): boolean =>

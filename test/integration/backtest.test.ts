@@ -73,6 +73,16 @@ describe('backtest on kdm simulate --anomalies data', () => {
       expect(run.stdout).toContain(`Recall     1.000  ${inside} of ${inside} labels detected by the rule meant for them`);
       expect(run.stdout).toMatch(/^Precision  1\.000 /m);
 
+      // From the eighth day, the rules that learn have not learned: labels are missed, unless the week before is read
+      // to learn from.
+      const unlearned = runKdm(['backtest', sim, '--from', '2026-10-08', '--to', '2026-10-11']);
+      const learned = runKdm(['backtest', sim, '--learn-from', '2026-10-01', '--from', '2026-10-08', '--to', '2026-10-11']);
+      expect(unlearned.status).toBe(3);
+      expect(unlearned.stdout).toMatch(/^Recall {5}0\.\d{3} /m);
+      expect(learned.status).toBe(0);
+      expect(learned.stdout).toMatch(/^Recall {5}1\.000 /m);
+      expect(learned.stdout).toMatch(/^Precision {2}1\.000 /m);
+
       const none = runKdm(['backtest', sim, '--from', '2026-09-01', '--to', '2026-09-02']);
       expect(none.status).toBe(1);
       expect(none.stderr).toContain('is inside --from/--to: the window has nothing to score');

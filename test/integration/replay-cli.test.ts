@@ -767,6 +767,27 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(runKdm(['replay', 'events/', '--to', all.events.firstEventTime]).stderr).not.toContain('no event read lies inside');
   });
 
+  it('learns from the days from --learn-from to --from as well, and leaves out the findings last seen before --from', () => {
+    const learnSim = join(dir, 'learn-sim');
+    expect(runKdm(['simulate', '--out', learnSim, '--events', '4000', '--days', '10', '--seed', '5', '--anomalies']).status).toBe(0);
+    const findingsOf = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { Id: string; LastObservedAt: string });
+    const fromMs = Date.parse('2026-10-10T00:00:00Z');
+
+    const all = runKdm(['replay', learnSim, '--findings', join(dir, 'all.jsonl')]);
+    const learned = runKdm(['replay', learnSim, '--learn-from', '2026-10-01', '--from', '2026-10-10', '--findings', join(dir, 'learned.jsonl')]);
+
+    expect(all.status).toBe(0);
+    expect(learned.status).toBe(0);
+    // From the first day to the last, the replay reads what the whole replay reads: the window's findings are the
+    // whole replay's last seen inside it, each as the whole replay words it.
+    const inWindow = findingsOf(join(dir, 'all.jsonl')).filter((f) => Date.parse(f.LastObservedAt) >= fromMs);
+    const leftOut = findingsOf(join(dir, 'all.jsonl')).length - inWindow.length;
+    expect(leftOut).toBeGreaterThan(0);
+    expect(inWindow.length).toBeGreaterThan(0);
+    expect(findingsOf(join(dir, 'learned.jsonl')).map((f) => f.Id)).toEqual(inWindow.map((f) => f.Id));
+    expect(learned.stderr).toContain(`kdm: ${leftOut} findings last seen before --from 2026-10-10, in the days read to learn from (--learn-from), left out\n`);
+  });
+
   it('takes a time for either bound, and filters files of any other name (exports, standard input) by their records', () => {
     const records = [0, 1, 2, 3].map((h) => kmsRecord({ atMs: Date.parse('2026-10-01T10:00:00Z') + h * 3_600_000 }));
     const run = spawnSync(process.execPath, [KDM, 'replay', '-', '--from', '2026-10-01T11:00:00Z', '--to', '2026-10-01T12:30:00Z', '--summary', 'json'], { input: records.map((r) => JSON.stringify(r)).join('\n'), encoding: 'utf8' });
@@ -783,5 +804,8 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(runKdm(['replay', 'events/', '--from', '2026-10-02', '--to', '2026-10-01']).stderr).toBe('kdm: --from is after --to\n');
     expect(runKdm(['replay', 'events/', '--to', '2026-02-30']).stderr).toBe('kdm: --to is not a date: "2026-02-30"\n');
     expect(runKdm(['replay', 'events/', '--since', '2026-10-01']).stderr).toContain('did you mean --from?');
+    expect(runKdm(['replay', 'events/', '--learn-from', '2026-10-02', '--from', '2026-10-01']).stderr).toBe('kdm: --learn-from is after --from\n');
+    expect(runKdm(['replay', 'events/', '--learn-from', '2026-10-01', '--to', '2026-10-02']).stderr).toBe('kdm: --learn-from needs --from: the learning it begins ends where the window does\n');
+    expect(runKdm(['replay', 'events/', '--learn-from', '2026-10-01', '--db', join(dir, 'x.duckdb')]).stderr).toContain('--db keeps a continuous history');
   });
 });
