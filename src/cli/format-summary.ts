@@ -1,5 +1,5 @@
 import { counted, formatCount } from '#core/counted.ts';
-import type { ActivitySummary } from '#core/summary.ts';
+import type { ActivitySummary, SummaryWindow } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import type { Suppression } from '#core/engine-config.ts';
@@ -16,10 +16,11 @@ const readTime = (records: number, durationMs: number): string =>
   Math.round(durationMs) < 1000 ? `${Math.round(durationMs)} ms` : `${(durationMs / 1000).toFixed(1)} s (${formatCount(Math.round(records / (durationMs / 1000)))} records/s)`;
 
 /** The human summary printed by `kdm replay` (default `--summary table`). */
-export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number): string => {
+export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number, window?: SummaryWindow): string => {
   const lines: string[] = [];
   const r = s.records;
   lines.push(`kms-decrypt-monitor: read ${counted(s.files.read, 'file')}, ${counted(r.read, 'record')} in ${readTime(r.read, durationMs)}`);
+  if (window !== undefined) lines.push(`Window    ${windowText(window)}`);
   lines.push(`Records   processed ${formatCount(r.processed)}, skipped ${formatCount(r.skipped)}${r.skipped > 0 ? ` (${list(r.skippedByReason)})` : ''}, failed ${formatCount(r.failed)}`);
   if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}`);
   const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';
@@ -96,3 +97,10 @@ export const mostSevere = (findings: readonly FindingRecord[], n: number): Findi
 /** The warning for a configured suppression past its expiry, as `kdm replay` and `kdm config validate` print it. */
 export const expiredSuppressionWarning = (s: Suppression): string =>
   `kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`;
+
+/** `--from`/`--to`/`--learn-from` in words: `2026-10-08T00:00:00.000Z to 2026-10-14T23:59:59.999Z, learned from ...`. */
+const windowText = (w: SummaryWindow): string => {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const span = w.fromMs !== undefined && w.toMs !== undefined ? `${iso(w.fromMs)} to ${iso(w.toMs)}` : w.fromMs !== undefined ? `from ${iso(w.fromMs)}` : `to ${iso(w.toMs ?? 0)}`;
+  return `${span}${w.learnFromMs !== undefined ? `, learned from ${iso(w.learnFromMs)}` : ''}`;
+};

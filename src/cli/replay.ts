@@ -522,10 +522,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const durationMs = performance.now() - started;
     const expired = expiredSuppressions(options.config.suppressions, nowMs());
     for (const s of expired) stderr.write(expiredSuppressionWarning(s));
-    const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id) });
+    const window = options.window !== undefined ? { fromMs: options.window.fromMs, toMs: options.window.toMs, learnFromMs: options.window.learnFromMs } : undefined;
+    const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id), ...(window !== undefined ? { window } : {}) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;
-    summaryStream.write(options.summary === 'json' ? `${stringifyJsonSafely(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs)}\n`);
+    summaryStream.write(options.summary === 'json' ? `${stringifyJsonSafely(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs, window)}\n`);
 
     let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
     if (options.failOn !== undefined) {

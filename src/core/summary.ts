@@ -146,10 +146,19 @@ export const topEntries = (m: ReadonlyMap<string, number>, n: number): [string, 
   [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n);
 
 /** The `--summary json` document. Its keys are a documented, stable contract (see README). */
+/** A replay's window of event time (`--from`, `--to`, `--learn-from`), as its summary records it. */
+export interface SummaryWindow {
+  readonly fromMs?: number | undefined;
+  readonly toMs?: number | undefined;
+  readonly learnFromMs?: number | undefined;
+}
+
+const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
 export const summaryToJson = (
   s: ActivitySummary,
   findings: readonly FindingRecord[],
-  extra: { readonly durationMs?: number; readonly expiredSuppressions?: readonly string[] } = {},
+  extra: { readonly durationMs?: number; readonly expiredSuppressions?: readonly string[]; readonly window?: SummaryWindow } = {},
 ): Record<string, unknown> => {
   const active = findings.filter((f) => f.suppressedBy === undefined);
   const byRule = new Map<string, number>();
@@ -200,6 +209,7 @@ export const summaryToJson = (
       bySeverity: sortedObject(bySeverity),
       suppressed: findings.length - active.length,
     },
+    ...(extra.window !== undefined ? { window: { from: isoOrNull(extra.window.fromMs), to: isoOrNull(extra.window.toMs), learnFrom: isoOrNull(extra.window.learnFromMs) } } : {}),
     ...(extra.expiredSuppressions !== undefined ? { expiredSuppressions: [...extra.expiredSuppressions] } : {}),
     ...(extra.durationMs !== undefined ? { durationMs: Math.round(extra.durationMs) } : {}),
   };

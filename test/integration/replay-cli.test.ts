@@ -756,6 +756,7 @@ describe('kdm replay --from --to: a window of event time', () => {
 
   it('says when no event read lies inside the window, and when the events read lie', () => {
     const all = summaryOf(runKdm(['replay', 'events/', '--summary', 'json']).stdout) as SummaryJson & { events: { firstEventTime: string; lastEventTime: string } };
+    expect('window' in all).toBe(false);
     const events = all.records.processed + (all.records.skippedByReason['duplicate'] ?? 0);
 
     const run = runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01', '--summary', 'json']);
@@ -786,6 +787,8 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(inWindow.length).toBeGreaterThan(0);
     expect(findingsOf(join(dir, 'learned.jsonl')).map((f) => f.Id)).toEqual(inWindow.map((f) => f.Id));
     expect(learned.stderr).toContain(`kdm: ${leftOut} findings last seen before --from 2026-10-10, in the days read to learn from (--learn-from), left out\n`);
+    expect(learned.stdout).toContain('\nWindow    from 2026-10-10T00:00:00.000Z, learned from 2026-10-01T00:00:00.000Z\n');
+    expect(all.stdout).not.toContain('Window');
   });
 
   it('takes a time for either bound, and filters files of any other name (exports, standard input) by their records', () => {
@@ -794,6 +797,7 @@ describe('kdm replay --from --to: a window of event time', () => {
 
     expect(run.status).toBe(0);
     expect(summaryOf(run.stdout).records).toMatchObject({ read: 4, processed: 2, skipped: 2, skippedByReason: { 'outside-time-range': 2 } });
+    expect((summaryOf(run.stdout) as SummaryJson & { window: unknown }).window).toEqual({ from: '2026-10-01T11:00:00.000Z', to: '2026-10-01T12:30:00.000Z', learnFrom: null });
   });
 
   it('refuses a window with --db, a --from after --to, and a bound that is no time, saying what to do', () => {
