@@ -125,6 +125,11 @@ export interface BucketCoverage {
   dataEvents: number;
   /** Of them, object reads (the operations that make S3 call Decrypt): trails may log writes only. */
   readEvents: number;
+  /**
+   * Event time of the earliest object read seen: reads are logged from then on. Absent before the first read, and in
+   * coverage stored before 2026-12-06's third change (whose `firstSeenMs` stands for it then).
+   */
+  firstReadMs?: number | undefined;
   /** S3-made KMS calls with the bucket ARN (Bucket Keys) and with an object ARN as context. */
   bucketKeyCalls: number;
   objectKeyCalls: number;

@@ -415,8 +415,9 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
   // moves with where batches end: its id, events and severity do not.
   const findingsOf = (file: string): unknown[] =>
     readFileSync(file, 'utf8').trim().split('\n').map((l) => {
-      const f = JSON.parse(l) as { Id: string; Severity: { Label: string }; ProductFields: Record<string, string> };
-      return [f.Id, f.Severity.Label, f.ProductFields['kdm/EventCount'], f.ProductFields['kdm/EventIds']];
+      const f = JSON.parse(l) as { Id: string; Severity: { Label: string }; Description: string; ProductFields: Record<string, string> };
+      // The description too: what a finding says must not depend on how the input was split into files or batches.
+      return [f.Id, f.Severity.Label, f.ProductFields['kdm/EventCount'], f.ProductFields['kdm/EventIds'], f.Description];
     });
   const replayed = (paths: readonly string[], threads: string) => {
     const out = join(mkdtempSync(join(tmpdir(), 'kdm-lookup-out-')), 'findings.jsonl');

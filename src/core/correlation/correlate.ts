@@ -188,11 +188,14 @@ export const noteBucketCoverage = (state: WorkingState, e: MonitorEvent): void =
   const c: BucketCoverage =
     existing?.kind === 'bucket'
       ? existing
-      : { kind: 'bucket', firstSeenMs: e.eventTimeMs, dataEvents: 0, readEvents: 0, bucketKeyCalls: 0, objectKeyCalls: 0, sse: Object.create(null) as Record<string, number>, kmsKeys: Object.create(null) as Record<string, number> };
+      : { kind: 'bucket', firstSeenMs: e.eventTimeMs, dataEvents: 0, readEvents: 0, firstReadMs: undefined, bucketKeyCalls: 0, objectKeyCalls: 0, sse: Object.create(null) as Record<string, number>, kmsKeys: Object.create(null) as Record<string, number> };
   c.firstSeenMs = Math.min(c.firstSeenMs, e.eventTimeMs);
   if (isS3Half(e)) {
     c.dataEvents++;
-    if (decryptTargetOf(e) !== undefined) c.readEvents++;
+    if (decryptTargetOf(e) !== undefined) {
+      c.readEvents++;
+      if (c.firstReadMs === undefined || e.eventTimeMs < c.firstReadMs) c.firstReadMs = e.eventTimeMs;
+    }
     if (e.sseApplied !== undefined) putEntry(c.sse, e.sseApplied, (getEntry(c.sse, e.sseApplied) ?? 0) + 1);
   } else if (isKmsHalf(e)) {
     if (bucketOfS3Arn(e.s3Arn).isBucketArn) c.bucketKeyCalls++;

@@ -7,7 +7,7 @@ export const rule = defineRule({
   id: 's3-decrypt-without-object-access',
   title: 'S3 Decrypt Without A Logged Object Access',
   description:
-    'S3 decrypted an SSE-KMS object for a principal, in a bucket whose object reads we do see in CloudTrail data events, yet no data event for that object and session arrived within the correlation window. Either data events are being lost (a logging gap) or the object was reached through a path that is not logged.',
+    'S3 decrypted an SSE-KMS object for a principal, in a bucket whose object reads we do see in CloudTrail data events (a read of it was logged before the call), yet no data event for that object and session arrived within the correlation window. Either data events are being lost (a logging gap) or the object was reached through a path that is not logged.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: ['https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html', 'https://attack.mitre.org/techniques/T1562/008/'],
@@ -26,9 +26,14 @@ export const rule = defineRule({
     if (isBucketArn) return undefined;
     const coverage = ctx.bucketCoverage(bucket);
     if (coverage === undefined || coverage.readEvents === 0) return undefined;
+    // Reads logged before the call: a bucket whose reads began to be logged after it had no read of it to log. (What
+    // the call is weighed against is fixed by its own time, not by when it was decided, so any split of the input
+    // into files or batches gives the same finding, worded the same.)
+    const readsSinceMs = coverage.firstReadMs ?? coverage.firstSeenMs;
+    if (readsSinceMs > e.eventTimeMs) return undefined;
     return {
       subject: `${bucket}|${e.principal.id}`,
-      reason: `S3 decrypted ${e.s3Arn} with key ${keyLabel(e)} for ${principalLabel(e)}, but no S3 data event for that object and session arrived within the correlation window, although ${coverage.readEvents} object reads of bucket ${bucket} were logged.`,
+      reason: `S3 decrypted ${e.s3Arn} with key ${keyLabel(e)} for ${principalLabel(e)}, but no S3 data event for that object and session arrived within the correlation window, although object reads of bucket ${bucket} have been logged since ${new Date(readsSinceMs).toISOString()}.`,
     };
   },
 });
@@ -42,6 +47,7 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent when the GetObject arrives in the window', events: [read(BASE_TIME_MS - 3_600_000, 'other.pdf'), decrypt(), read(BASE_TIME_MS + 1_000)], expectFindings: 0 },
   { name: 'stays silent when the GetObject was delivered first', events: [read(BASE_TIME_MS - 3_600_000, 'other.pdf'), read(BASE_TIME_MS), decrypt(BASE_TIME_MS + 2_000)], expectFindings: 0 },
   { name: 'stays silent in a bucket without data events (no gap to report)', events: [decrypt()], expectFindings: 0 },
+  { name: 'stays silent in a bucket whose reads began to be logged only after the call', events: [decrypt(), read(BASE_TIME_MS + 3_600_000, 'other.pdf')], expectFindings: 0 },
   {
     name: 'stays silent for a Bucket Key decrypt (its context names only the bucket)',
     events: [read(BASE_TIME_MS - 3_600_000, 'other.pdf'), kmsEvent({ who: { role: 'Analyst', session: 'alice' }, s3Arn: 'arn:aws:s3:::reports' })],
