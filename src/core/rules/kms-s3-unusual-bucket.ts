@@ -15,7 +15,7 @@ export const rule = defineRule({
   id: 'kms-s3-unusual-bucket',
   title: 'S3 Objects Decrypted In A Bucket The Principal Never Read',
   description:
-    'S3 decrypted an SSE-KMS object for a principal in a bucket whose objects it had never had decrypted, while it had a settled set of buckets it reads. A key often serves many buckets (the AWS managed key aws/s3 serves every bucket of an account that names none), so a caller the key knows well can still be reading data it has no business with: the key says who, the bucket says what.',
+    'S3 decrypted an SSE-KMS object for a principal in a bucket whose objects it had never had decrypted, while it had a settled set of buckets it works with (by default at most 20: `threshold`). A key often serves many buckets (the AWS managed key aws/s3 serves every bucket of an account that names none), so a caller the key knows well can still be reading data it has no business with: the key says who, the bucket says what.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: [
@@ -32,6 +32,9 @@ export const rule = defineRule({
     'Ask the bucket\'s owner whether this principal should read it. Look at the S3 data events of the session (what else it listed and read, from which address) and who assumed the role. If unexpected, revoke the session (aws:TokenIssueTime), narrow the bucket policy or the key policy (an aws:s3:arn encryption context condition limits a key to its buckets), and review the objects read.',
   findingTypes: ['Unusual Behaviors/User', 'TTPs/Collection'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }],
+  // `threshold`: the most buckets a principal may work with and still be judged. One that reads more (an
+  // administrator, a backup or analytics role) has no narrow set of buckets for a new one to leave.
+  defaults: { threshold: 20 },
   detect: (e, ctx) => {
     if (!e.madeByS3 || e.s3Arn === undefined || e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService) return undefined;
     const buckets = ctx.principalBaseline()?.buckets;
@@ -40,8 +43,7 @@ export const rule = defineRule({
     if (Object.prototype.hasOwnProperty.call(buckets, bucket)) return undefined;
     const known = byFirstSeen(buckets);
     const since = bucketsSinceMs(buckets);
-    // A principal that reads as many buckets as a baseline keeps has no set of them to leave.
-    if (known.length === 0 || known.length >= BUCKET_ENTRY_LIMIT || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
+    if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, BUCKET_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
     // A caller new to the key itself is kms-unusual-principal's finding: one finding a call.
     const keyBaseline = ctx.keyBaseline(e.keyArn);
     if (keyBaseline !== undefined && !ctx.isLearning(e.keyArn, e.eventTimeMs) && !Object.prototype.hasOwnProperty.call(keyBaseline.principals, e.principal.id)) return undefined;
@@ -102,6 +104,19 @@ export const cases = (): readonly RuleCase[] => [
     ...learned,
     events: [read('finance-reports', BASE_TIME_MS, { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/0000-finance' }), read('finance-reports', BASE_TIME_MS + hours(1), { who: { role: 'Other' } }), read('hr-records', BASE_TIME_MS + hours(2))],
     expectFindings: 0,
+  },
+  {
+    name: 'stays silent for a principal that works with more buckets than the threshold (20), unless the configuration raises it',
+    ...learned,
+    events: [...Array.from({ length: 21 }, (_, i) => read(`team-${i}`, BASE_TIME_MS + i * 1_000)), read('hr-records', BASE_TIME_MS + hours(2))],
+    expectFindings: 0,
+  },
+  {
+    name: 'fires for such a principal with the threshold raised',
+    ...learned,
+    events: [...Array.from({ length: 21 }, (_, i) => read(`team-${i}`, BASE_TIME_MS + i * 1_000)), read('hr-records', BASE_TIME_MS + hours(2))],
+    config: { rules: { 'kms-s3-unusual-bucket': { threshold: 30 } } },
+    expectFindings: 1,
   },
   {
     name: 'raises HIGH on a key the configuration marks sensitive',
