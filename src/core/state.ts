@@ -78,7 +78,8 @@ export interface PrincipalBaseline {
   networks?: Record<string, number>;
   /**
    * Bucket whose SSE-KMS objects S3 encrypted or decrypted for it → first seen. Absent from baselines stored before
-   * 2026-12-06's second change: their buckets are learned from the first call after, for a learning period of their own.
+   * kms-s3-unusual-bucket (2026-12-06): their buckets are learned from the first call after, for a learning period of
+   * their own.
    */
   buckets?: Record<string, number>;
 }
@@ -127,7 +128,7 @@ export interface BucketCoverage {
   readEvents: number;
   /**
    * Event time of the earliest object read seen: reads are logged from then on. Absent before the first read, and in
-   * coverage stored before 2026-12-06's third change (whose `firstSeenMs` stands for it then).
+   * coverage stored before it was kept (2026-12-06), whose `firstSeenMs` stands for it then.
    */
   firstReadMs?: number | undefined;
   /** S3-made KMS calls with the bucket ARN (Bucket Keys) and with an object ARN as context. */
