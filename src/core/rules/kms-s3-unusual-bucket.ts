@@ -2,14 +2,7 @@ import { bucketOfS3Arn } from '../correlation/correlate.ts';
 import { BUCKET_ENTRY_LIMIT } from '../state.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { byFirstSeen, dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
-
-/** When the principal's buckets began to be learned: its first S3-made call. */
-const bucketsSinceMs = (buckets: Readonly<Record<string, number>>): number => {
-  let since = Number.POSITIVE_INFINITY;
-  for (const b in buckets) since = Math.min(since, buckets[b] ?? since);
-  return since;
-};
+import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 export const rule = defineRule({
   id: 'kms-s3-unusual-bucket',
@@ -42,7 +35,7 @@ export const rule = defineRule({
     const { bucket } = bucketOfS3Arn(e.s3Arn);
     if (Object.prototype.hasOwnProperty.call(buckets, bucket)) return undefined;
     const known = byFirstSeen(buckets);
-    const since = bucketsSinceMs(buckets);
+    const since = earliestFirstSeen(buckets);
     if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, BUCKET_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
     // A caller new to the key itself is kms-unusual-principal's finding: one finding a call.
     const keyBaseline = ctx.keyBaseline(e.keyArn);

@@ -2,17 +2,10 @@ import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
 import { networkOf, PUBLIC_ENDPOINT } from '../network.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { byFirstSeen, dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
+import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 /** The networks of a principal's baseline that are VPC endpoints. */
 const endpointsOf = (networks: Readonly<Record<string, number>>): string[] => byFirstSeen(networks).filter((n) => n !== PUBLIC_ENDPOINT);
-
-/** When the principal's networks began to be learned: its first call with a network. */
-const networksSinceMs = (networks: Readonly<Record<string, number>>): number => {
-  let since = Number.POSITIVE_INFINITY;
-  for (const n in networks) since = Math.min(since, networks[n] ?? since);
-  return since;
-};
 
 export const rule = defineRule({
   id: 'kms-unusual-network',
@@ -58,7 +51,7 @@ export const rule = defineRule({
     // anywhere on the internet, as people and many workloads do, is not judged here.
     if (Object.prototype.hasOwnProperty.call(networks, PUBLIC_ENDPOINT)) return undefined;
     const endpoints = endpointsOf(networks);
-    const since = networksSinceMs(networks);
+    const since = earliestFirstSeen(networks);
     if (endpoints.length === 0 || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
     // Weighed only for a call that fires: the rule meets every direct call.
     const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);

@@ -25,6 +25,13 @@ export const listFew = (items: readonly string[], n = 3): string => {
 export const byFirstSeen = (record: Readonly<Record<string, number>>): string[] =>
   Object.keys(record).sort((a, b) => (record[a] ?? 0) - (record[b] ?? 0));
 
+/** The earliest time of a first-seen map: when what it holds began to be learned (Infinity when empty). */
+export const earliestFirstSeen = (record: Readonly<Record<string, number>>): number => {
+  let since = Number.POSITIVE_INFINITY;
+  for (const k in record) since = Math.min(since, record[k] ?? since);
+  return since;
+};
+
 export const percent = (part: number, whole: number): string => `${whole === 0 ? 0 : Math.round((100 * part) / whole)}%`;
 
 /** "from 203.0.113.7 via vpce-…" for reasons. */
