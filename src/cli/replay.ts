@@ -506,9 +506,11 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     let allFindings = [...findings.values()].sort((a, b) => a.firstSeenMs - b.firstSeenMs || a.id.localeCompare(b.id));
     // With --learn-from, what the days before --from raised alone is the learning's, not the window's.
     const windowFromMs = options.window?.learnFromMs !== undefined ? options.window.fromMs : undefined;
+    let findingsLeftOut: number | undefined;
     if (windowFromMs !== undefined) {
       const inWindow = allFindings.filter((f) => f.lastSeenMs >= windowFromMs);
-      if (inWindow.length < allFindings.length) stderr.write(learnedFindingsNote(allFindings.length - inWindow.length, options.window?.fromText ?? ''));
+      findingsLeftOut = allFindings.length - inWindow.length;
+      if (findingsLeftOut > 0) stderr.write(learnedFindingsNote(findingsLeftOut, options.window?.fromText ?? ''));
       allFindings = inWindow;
     }
     if (findingsSink !== undefined) {
@@ -522,7 +524,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const durationMs = performance.now() - started;
     const expired = expiredSuppressions(options.config.suppressions, nowMs());
     for (const s of expired) stderr.write(expiredSuppressionWarning(s));
-    const window = options.window !== undefined ? { fromMs: options.window.fromMs, toMs: options.window.toMs, learnFromMs: options.window.learnFromMs } : undefined;
+    const window = options.window !== undefined ? { fromMs: options.window.fromMs, toMs: options.window.toMs, learnFromMs: options.window.learnFromMs, findingsLeftOut } : undefined;
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id), ...(window !== undefined ? { window } : {}) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;

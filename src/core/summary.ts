@@ -151,6 +151,8 @@ export interface SummaryWindow {
   readonly fromMs?: number | undefined;
   readonly toMs?: number | undefined;
   readonly learnFromMs?: number | undefined;
+  /** With `learnFromMs`: the findings last seen before `fromMs`, the learning's, left out. */
+  readonly findingsLeftOut?: number | undefined;
 }
 
 const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -209,7 +211,7 @@ export const summaryToJson = (
       bySeverity: sortedObject(bySeverity),
       suppressed: findings.length - active.length,
     },
-    ...(extra.window !== undefined ? { window: { from: isoOrNull(extra.window.fromMs), to: isoOrNull(extra.window.toMs), learnFrom: isoOrNull(extra.window.learnFromMs) } } : {}),
+    ...(extra.window !== undefined ? { window: { from: isoOrNull(extra.window.fromMs), to: isoOrNull(extra.window.toMs), learnFrom: isoOrNull(extra.window.learnFromMs), ...(extra.window.findingsLeftOut !== undefined ? { findingsLeftOut: extra.window.findingsLeftOut } : {}) } } : {}),
     ...(extra.expiredSuppressions !== undefined ? { expiredSuppressions: [...extra.expiredSuppressions] } : {}),
     ...(extra.durationMs !== undefined ? { durationMs: Math.round(extra.durationMs) } : {}),
   };

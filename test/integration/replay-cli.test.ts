@@ -777,6 +777,7 @@ describe('kdm replay --from --to: a window of event time', () => {
 
     const all = runKdm(['replay', learnSim, '--findings', join(dir, 'all.jsonl')]);
     const learned = runKdm(['replay', learnSim, '--learn-from', '2026-10-01', '--from', '2026-10-10', '--findings', join(dir, 'learned.jsonl')]);
+    const learnedJson = runKdm(['replay', learnSim, '--learn-from', '2026-10-01', '--from', '2026-10-10', '--summary', 'json']);
 
     expect(all.status).toBe(0);
     expect(learned.status).toBe(0);
@@ -790,6 +791,7 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(learned.stderr).toContain(`kdm: ${leftOut} findings last seen before --from 2026-10-10, in the days read to learn from (--learn-from), left out\n`);
     expect(learned.stdout).toContain('\nWindow    from 2026-10-10T00:00:00.000Z, learned from 2026-10-01T00:00:00.000Z\n');
     expect(all.stdout).not.toContain('Window');
+    expect((summaryOf(learnedJson.stdout) as SummaryJson & { window: unknown }).window).toEqual({ from: '2026-10-10T00:00:00.000Z', to: null, learnFrom: '2026-10-01T00:00:00.000Z', findingsLeftOut: leftOut });
   });
 
   it('takes a time for either bound, and filters files of any other name (exports, standard input) by their records', () => {
