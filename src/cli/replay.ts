@@ -32,6 +32,7 @@ import { deliveredByMs } from '#adapters/local/delivery-time.ts';
 import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 import { DATABASE_TIME_MARK, timedDatabase } from './database-time.ts';
 import { readFromMs, type TimeWindow } from './time-bounds.ts';
+import { s3SyncCommand } from './s3-sync-hint.ts';
 import { LABELS_FILE } from '../sim/labels.ts';
 
 export const EXIT = { ok: 0, error: 1, unreadInput: 2, findingsAtOrAbove: 3 } as const;
@@ -242,8 +243,8 @@ class InputStart {
   readonly #threads: Promise<ReaderThreads | undefined>;
   readonly #issues: ReadIssue[] = [];
 
-  constructor(paths: readonly string[], readersFor: (inputs: readonly InputFile[]) => number, workerScript: URL) {
-    const listed = expandInputs(paths, (issue) => this.#issues.push(issue));
+  constructor(paths: readonly string[], readersFor: (inputs: readonly InputFile[]) => number, workerScript: URL, s3SyncCommand: (url: string) => string) {
+    const listed = expandInputs(paths, (issue) => this.#issues.push(issue), { s3SyncCommand });
     this.#listed = listed;
     // Threads that fail to start are started again by readInputs, which then tells why they failed.
     this.#threads = listed.then((inputs) => startReaderThreads(inputs, { workerScript, readers: readersFor(inputs) })).catch(() => undefined);
@@ -305,7 +306,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   // input to pay for their start (READER_THREADS_FROM_BYTES): asked of the whole list, then of what is left to read.
   const cores = availableParallelism();
   const readersFor = (inputs: readonly InputFile[]): number => readerThreadsFor(inputs, options.threads, cores);
-  const inputStart = new InputStart(options.paths, readersFor, READER_WORKER_SCRIPT);
+  const inputStart = new InputStart(options.paths, readersFor, READER_WORKER_SCRIPT, (url) => s3SyncCommand(url, options.window, options.config.correlation.windowMs));
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
   let progress: Progress | undefined;

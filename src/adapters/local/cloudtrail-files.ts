@@ -96,7 +96,11 @@ const lookAt = async (full: string, entry: Dirent): Promise<Look> => {
  * CloudTrail file names are reported as skipped files, and links that lead nowhere or directories that cannot be
  * listed as failed ones: never silently ignored, and never the end of the run.
  */
-export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void): Promise<InputFile[]> => {
+/**
+ * `s3SyncCommand`: for an S3 URL given as a path, the command that copies its logs to `./logs` (the caller knows which
+ * days it needs); a plain `aws s3 sync` when not given.
+ */
+export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void, options: { readonly s3SyncCommand?: (url: string) => string } = {}): Promise<InputFile[]> => {
   const out: InputFile[] = [];
   const cannotOpen = (file: string, cause: unknown, why = ''): void =>
     onIssue({ kind: 'file-failed', origin: { file }, message: `cannot open: ${systemErrorText(cause)}${why}` });
@@ -153,7 +157,8 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
     } catch (cause) {
       // An S3 URL given as a path: kdm reads local copies, and says how to make one.
       const bucketPath = /^s3:\/\/(.+)$/i.exec(p)?.[1];
-      cannotOpen(p, cause, bucketPath !== undefined && (cause as NodeJS.ErrnoException).code === 'ENOENT' ? `; kdm reads local files: copy the logs first (aws s3 sync s3://${bucketPath} ./logs), then replay ./logs` : '');
+      const url = `s3://${bucketPath ?? ''}`;
+      cannotOpen(p, cause, bucketPath !== undefined && (cause as NodeJS.ErrnoException).code === 'ENOENT' ? `; kdm reads local files: copy the logs first (${options.s3SyncCommand?.(url) ?? `aws s3 sync ${url} ./logs`}), then replay ./logs` : '');
       continue;
     }
     if (info.isDirectory()) await walk(p);
