@@ -94,11 +94,8 @@ const lookAt = async (full: string, entry: Dirent): Promise<Look> => {
  * replays in date order), `-` for standard input. Symbolic links are followed, to files and directories alike
  * (a directory reached twice, through a link or a loop, is read once). Directory entries that are not
  * CloudTrail file names are reported as skipped files, and links that lead nowhere or directories that cannot be
- * listed as failed ones: never silently ignored, and never the end of the run.
- */
-/**
- * `s3SyncCommand`: for an S3 URL given as a path, the command that copies its logs to `./logs` (the caller knows which
- * days it needs); a plain `aws s3 sync` when not given.
+ * listed as failed ones: never silently ignored, and never the end of the run. An S3 URL fails with how to copy its
+ * logs: `s3SyncCommand`'s command (the caller knows which days it needs), else a plain `aws s3 sync`.
  */
 export const expandInputs = async (paths: readonly string[], onIssue: (issue: ReadIssue) => void, options: { readonly s3SyncCommand?: (url: string) => string } = {}): Promise<InputFile[]> => {
   const out: InputFile[] = [];
