@@ -5,6 +5,7 @@ import { pruneMark, type PruneMark } from '#adapters/local/ledger-prune.ts';
 import { aliasOf, GROUP_FIELDS, historyQuery, keysOfAlias, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { counted, formatCount } from '#core/counted.ts';
+import { DAY_MS } from '#core/engine-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { parseCommandArgs } from './arguments.ts';
@@ -55,7 +56,6 @@ export const HISTORY_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-const DAY_MS = 86_400_000;
 
 /**
  * Said when a bound falls inside a day. The ledger holds a row per day (key, principal, operation...) with the

@@ -156,11 +156,11 @@ const ALREADY_REPLAYED = 'already-replayed';
 const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
 
 /** Said of the findings a replay's --learn-from left out: last seen before --from, they are the learning's. */
-export const learnedFindingsNote = (count: number, fromText: string): string =>
+const learnedFindingsNote = (count: number, fromText: string): string =>
   `kdm: ${counted(count, 'finding')} last seen before --from ${safeText(fromText)}, in the days read to learn from (--learn-from), left out\n`;
 
 /** Said when a window of time holds none of the events read: most likely a bound mistyped, or the wrong logs. */
-export const emptyWindowNote = (window: ReplayWindow, outside: OutsideWindow): string => {
+const emptyWindowNote = (window: ReplayWindow, outside: OutsideWindow): string => {
   const bounds = [
     window.learnFromText !== undefined ? `--learn-from ${safeText(window.learnFromText)}` : '',
     window.fromText !== undefined ? `--from ${safeText(window.fromText)}` : '',

@@ -22,7 +22,7 @@ import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
 import { networkOf } from './network.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
-  BUCKET_ENTRY_LIMIT,
+  PRINCIPAL_ENTRY_LIMIT,
   getEntry,
   newKeyBaseline,
   newPrincipalBaseline,
@@ -112,11 +112,6 @@ const carriedCount = (previousCount: number, atMs: number, windowStartMs: number
   Math.floor(previousCount * (1 - (atMs - windowStartMs) / windowMs));
 /** Upper bound on principals/regions a key baseline remembers, so hostile traffic cannot grow it forever. */
 const BASELINE_ENTRY_LIMIT = 5_000;
-/**
- * The networks a principal baseline remembers: a workload uses a few VPC endpoints, and whoever holds its
- * credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with an endpoint a call.
- */
-const NETWORK_ENTRY_LIMIT = 100;
 
 export interface EvaluationResult {
   /** Events that were new (not duplicates), in event-time order. */
@@ -626,9 +621,9 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   // Where the principal's own calls come from: a service's call on its behalf says nothing of that.
   if (!e.madeByAwsService && !e.principal.isAwsService) {
     const network = networkOf(e);
-    if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs, NETWORK_ENTRY_LIMIT);
+    if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   }
   // Whose objects S3 encrypts and decrypts for it: the buckets it works with.
-  if (e.madeByS3 && e.s3Arn !== undefined) remember((p.buckets ??= Object.create(null) as Record<string, number>), bucketOfS3Arn(e.s3Arn).bucket, e.eventTimeMs, BUCKET_ENTRY_LIMIT);
+  if (e.madeByS3 && e.s3Arn !== undefined) remember((p.buckets ??= Object.create(null) as Record<string, number>), bucketOfS3Arn(e.s3Arn).bucket, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   baselines.setPrincipal(p);
 };

@@ -99,7 +99,6 @@ export const parseIpAddress = (text: string): IpAddress | undefined => {
 
 /** A range of addresses: an address and how many of its leading bits every address of the range shares. */
 export interface IpRange {
-  readonly source: string;
   readonly family: 4 | 6;
   readonly groups: readonly number[];
   readonly prefixBits: number;
@@ -111,10 +110,10 @@ export const parseIpRange = (text: string): IpRange | undefined => {
   const address = parseIpAddress(slash < 0 ? text : text.slice(0, slash));
   if (address === undefined) return undefined;
   const allBits = address.groups.length * 16;
-  if (slash < 0) return { source: text, ...address, prefixBits: allBits };
+  if (slash < 0) return { ...address, prefixBits: allBits };
   const prefix = text.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > allBits) return undefined;
-  return { source: text, ...address, prefixBits: Number(prefix) };
+  return { ...address, prefixBits: Number(prefix) };
 };
 
 /** True when `ip` (an address as CloudTrail writes it) is one of the range's. */
@@ -134,7 +133,7 @@ const isAddressInRange = (address: IpAddress, range: IpRange): boolean => {
 };
 
 /** A VPC endpoint's id as AWS writes it. */
-export const VPC_ENDPOINT_ID = /^vpce-[0-9a-f]{8,17}$/;
+const VPC_ENDPOINT_ID = /^vpce-[0-9a-f]{8,17}$/;
 
 /** An entry of `allowedNetworks`: a VPC endpoint's id, or an address range. */
 export const isNetworkEntry = (text: string): boolean => VPC_ENDPOINT_ID.test(text) || parseIpRange(text) !== undefined;

@@ -57,10 +57,10 @@ export interface AliasEntry {
 }
 
 /**
- * The buckets a principal baseline remembers: a person or workload works with a few, and whoever holds its
- * credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with a bucket a call.
+ * The networks, and the buckets, a principal baseline remembers: a person or workload works with a few, and whoever
+ * holds its credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with one a call.
  */
-export const BUCKET_ENTRY_LIMIT = 100;
+export const PRINCIPAL_ENTRY_LIMIT = 100;
 
 /** What one principal normally does across keys: where it calls KMS from, and its peak window rates. */
 export interface PrincipalBaseline {

@@ -1,5 +1,5 @@
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
-import { BUCKET_ENTRY_LIMIT } from '../state.ts';
+import { PRINCIPAL_ENTRY_LIMIT } from '../state.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
@@ -36,7 +36,7 @@ export const rule = defineRule({
     if (Object.prototype.hasOwnProperty.call(buckets, bucket)) return undefined;
     const known = byFirstSeen(buckets);
     const since = earliestFirstSeen(buckets);
-    if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, BUCKET_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
+    if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, PRINCIPAL_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
     // A caller new to the key itself is kms-unusual-principal's finding: one finding a call.
     const keyBaseline = ctx.keyBaseline(e.keyArn);
     if (keyBaseline !== undefined && !ctx.isLearning(e.keyArn, e.eventTimeMs) && !Object.prototype.hasOwnProperty.call(keyBaseline.principals, e.principal.id)) return undefined;
