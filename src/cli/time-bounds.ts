@@ -35,19 +35,13 @@ export interface TimeWindow {
 }
 
 export const parseTimeWindow = (from: string | undefined, to: string | undefined, learnFrom?: string): TimeWindow | undefined => {
-  if (from === undefined && to === undefined) {
-    if (learnFrom !== undefined) throw new UsageError('--learn-from needs --from: the learning it begins ends where the window does');
-    return undefined;
-  }
+  if (learnFrom !== undefined && from === undefined) throw new UsageError('--learn-from needs --from: the learning it begins ends where the window does');
+  if (from === undefined && to === undefined) return undefined;
   const start = from !== undefined ? { fromMs: parseTimeBound('--from', from, false), fromText: from } : undefined;
   const toMs = to !== undefined ? parseTimeBound('--to', to, true) : undefined;
   if (start !== undefined && toMs !== undefined && start.fromMs > toMs) throw new UsageError('--from is after --to');
-  let learning: { learnFromMs: number; learnFromText: string } | undefined;
-  if (learnFrom !== undefined) {
-    if (start === undefined) throw new UsageError('--learn-from needs --from: the learning it begins ends where the window does');
-    learning = { learnFromMs: parseTimeBound('--learn-from', learnFrom, false), learnFromText: learnFrom };
-    if (learning.learnFromMs > start.fromMs) throw new UsageError('--learn-from is after --from');
-  }
+  const learning = learnFrom !== undefined ? { learnFromMs: parseTimeBound('--learn-from', learnFrom, false), learnFromText: learnFrom } : undefined;
+  if (learning !== undefined && start !== undefined && learning.learnFromMs > start.fromMs) throw new UsageError('--learn-from is after --from');
   return { ...start, ...(toMs !== undefined && to !== undefined ? { toMs, toText: to } : {}), ...learning };
 };
 
