@@ -8,10 +8,11 @@ type EveryField<T> = { readonly [K in keyof T]-?: T[K] };
 
 /**
  * `e` with `changes` made (a change that is undefined leaves the field as it was), as one literal that lists every
- * field in `normalizeRecord`'s order. A copy made by spreading (`{ ...e, keyAlias }`) gets a hidden class of its
- * own, and a spread of that copy another: the engine's calls then came in five classes, and every property read
- * that met them all (the ledger's, the rules', the baselines') fell to V8's megamorphic lookup. This copy shares
- * the normalized call's class. The type makes the literal list every field, so a field added to `KmsCall` must be
+ * field in `normalizeRecord`'s order. On Node.js 20's V8, a copy made by spreading (`{ ...e, keyAlias }`) gets a
+ * hidden class of its own, and a spread of that copy another: the engine's calls then came in five classes, and
+ * every property read that met them all (the ledger's, the rules', the baselines') fell to V8's megamorphic lookup.
+ * This copy shares the normalized call's class there too (V8 12.4, in Node.js 22 and later, keeps it for a spread as
+ * well). The type makes the literal list every field, so a field added to `KmsCall` must be
  * added here too.
  */
 export const kmsCallWith = (e: KmsCall, changes: KmsCallChanges): KmsCall => {
