@@ -47,9 +47,14 @@ await build({
  * already in the environment, even an empty one, is kept; other C libraries ignore both. `node dist/kdm.js`
  * skips the launcher and starts with glibc's own settings; a replay then gives itself the same through the native
  * reader's addon (src/adapters/local/native-records.ts, tuneMallocLikeTheLauncher).
+ *
+ * It also gives node a young generation of 16 MB semi-spaces (`--max-semi-space-size`, read only when V8 sets up the
+ * heap), what Node.js 20 and 22 choose by themselves; Node.js 24 chooses 64 MB, which took a 1M-record replay from
+ * 254-272 MB to 390-401 MB (src/cli/heap-growth.ts, ENGINE_SEMI_SPACE_MB). A size given in NODE_OPTIONS is kept.
  */
+const ENGINE_SEMI_SPACE_MB = 16;
 const LAUNCHER = `#!/bin/sh
-':' //; export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX-2}" MALLOC_MMAP_THRESHOLD_="\${MALLOC_MMAP_THRESHOLD_-1048576}"; exec node "$0" "$@"
+':' //; export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX-2}" MALLOC_MMAP_THRESHOLD_="\${MALLOC_MMAP_THRESHOLD_-1048576}"; case "$NODE_OPTIONS" in *--max[-_]semi[-_]space[-_]size*) exec node "$0" "$@";; esac; exec node --max-semi-space-size=${ENGINE_SEMI_SPACE_MB} "$0" "$@"
 `;
 const entry = join(OUT, 'kdm.js');
 const [hashbang, ...code] = readFileSync(entry, 'utf8').split('\n');

@@ -30,6 +30,20 @@ export const HEAP_GROWING_PERCENT = 50;
 export const HEAP_GROWING_FLAG = `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 
 /**
+ * The engine's young generation, in MB a semi-space, which `npx kdm` (dist/kdm.js run as a program) gives node on
+ * its command line (scripts/build.mjs, the launcher): V8 reads it only when it sets up the heap, so a replay cannot
+ * set it for itself as it sets the growing factor above.
+ *
+ * 16 MB is what Node.js 20 and 22 choose on this kind of machine (a new space of 32 MB); Node.js 24 (V8 13.6)
+ * chooses 64 MB without pointer compression. Over the bench's 1M records with the ledger on 2026-12-06, run as
+ * `node dist/kdm.js` with the launcher's malloc settings: Node.js 24 peaked at 390-401 MB by itself and 302-316 MB
+ * with 16, for 1.02-1.08x the time (6.3-6.4 s against 6.4-7.2 s on a host that drifted); Node.js 20 and 22 the same
+ * with and without it (254-266 and 268-277 MB). 8 MB held 283-292 MB on Node.js 24, but on 20 and 22 cost 7% more
+ * time for 15-25 MB less, where the bound is met already.
+ */
+export const ENGINE_SEMI_SPACE_MB = 16;
+
+/**
  * Bounds the heap of a long replay to about `HEAP_GROWING_PERCENT` over its live data, however large that grows
  * (a fixed heap cap would end a replay whose state outgrew it). V8 reads the factor at each collection, so setting
  * it when the replay starts is enough; it stays for the rest of the process.
