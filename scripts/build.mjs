@@ -49,8 +49,9 @@ await build({
  * reader's addon (src/adapters/local/native-records.ts, tuneMallocLikeTheLauncher).
  *
  * It also gives node a young generation of 16 MB semi-spaces (`--max-semi-space-size`, read only when V8 sets up the
- * heap), what Node.js 20 and 22 choose by themselves; Node.js 24 chooses 64 MB, which took a 1M-record replay from
- * 254-272 MB to 390-401 MB (src/cli/heap-growth.ts, ENGINE_SEMI_SPACE_MB). A size given in NODE_OPTIONS is kept.
+ * heap), what Node.js 20 and 22 choose by themselves; Node.js 24 chooses 64 MB, with which a 1M-record replay peaked
+ * at 390-401 MB against 302-316 with 16 (src/cli/heap-growth.ts, ENGINE_SEMI_SPACE_MB, whose value the launcher's
+ * test checks this one against). A size given in NODE_OPTIONS is kept.
  */
 const ENGINE_SEMI_SPACE_MB = 16;
 const LAUNCHER = `#!/bin/sh
