@@ -3,7 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { isMonitorError, UsageError } from '#core/errors.ts';
 import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { DEFAULT_THREADS, EXIT, MAX_THREADS, runReplay, threadsOption, type ReplayWindow } from './replay.ts';
+import { DEFAULT_THREADS, DEFAULT_THREADS_READING_JAVASCRIPT, EXIT, MAX_THREADS, runReplay, threadsOption, type ReplayWindow } from './replay.ts';
 import { parseTimeWindow } from './time-bounds.ts';
 import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
@@ -48,7 +48,8 @@ Replay options:
   --summary table|json       Summary format on stdout (default: table)
   --findings <file|->        Write findings as ASFF JSON, one per line
   --threads <n>              1: all on one thread; n (up to ${MAX_THREADS}): read and parse on n-1 threads while
-                             the engine runs (default: ${DEFAULT_THREADS} with 2+ cores, 1 for input under 2 MiB)
+                             the engine runs (default: ${DEFAULT_THREADS} with 2+ cores, ${DEFAULT_THREADS_READING_JAVASCRIPT} where the readers read in
+                             JavaScript, 1 for input under 2 MiB)
   --db <file>                Keep the decrypt ledger, findings and baselines in this database file
                              (DuckDB; created when absent, continued by later replays into it)
   --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it

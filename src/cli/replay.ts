@@ -99,13 +99,24 @@ const ACCUMULATED_LEDGER_ROWS = 10_000;
 const HELD_DAY_FACTOR = 2;
 
 /**
- * Threads a replay uses by default where there are two cores or more: the engine's and two that read. On two
- * cores one reader left the engine waiting for it about a fifth of the time; a second one made a 1M-record replay
- * 15-25% faster without the ledger (24.3-24.8 s against 29.1-32.4 s) and 4-15% with it, for 30 MB more at peak
- * (231-234 MB without the ledger, 374-384 MB with it). It stayed at one reader while a heap budget with a 128 MB
- * floor put the no-ledger peak at 285-300 MB with two.
+ * Threads a replay uses by default where there are two cores or more and its readers read through the native
+ * reader: the engine's and one that reads. The native reader decompresses, parses and normalizes in about a third
+ * of the engine's time, so one keeps up with the engine, and a second only takes CPU from it. Over the bench's 1M
+ * records on 2026-12-06, in alternating rounds (with the launcher's young generation): with the ledger, one reader
+ * against two, Node.js 20 7.18-7.57 s at 244-250 MB against 7.50-7.84 s at 249-267 MB, Node.js 24 6.71-6.96 s at
+ * 271-298 MB against 7.07-7.23 s at 301-316 MB (four rounds each, one reader faster in every one); without it, the
+ * same time on 20 (4.48-4.73 against 4.53-4.67 s) and 0.96x on 24, 10-35 MB less; in files of 1,000 records the
+ * same time for 10-20 MB less; 5M records over 70 days 32.8 against 34.3 s at 268 against 291 MB on 20, 32.4 against
+ * 31.0 s at 308 against 334 MB on 24 (one round each).
  */
-export const DEFAULT_THREADS = 3;
+export const DEFAULT_THREADS = 2;
+/**
+ * Threads a replay uses by default where its readers read in JavaScript (no native reader): the engine's and two
+ * that read, which each take longer than the engine for a record. The same 1M records with the ledger, on Node.js 20:
+ * one reader 11.8 s, two 10.5 s. Earlier, when every reader read in JavaScript, a second one made a replay 15-25%
+ * faster without the ledger and 4-15% with it.
+ */
+export const DEFAULT_THREADS_READING_JAVASCRIPT = 3;
 /** Most threads `--threads` takes: more readers than this only hold more files in memory. */
 export const MAX_THREADS = 4;
 
@@ -129,14 +140,16 @@ export const READER_THREADS_FROM_BYTES = 2 * 1024 * 1024;
 
 /**
  * The reader threads a replay of `inputs` uses: `threads` (`--threads`) less the engine's own when given; otherwise
- * none on one core or for less than READER_THREADS_FROM_BYTES on disk, and DEFAULT_THREADS less one from there.
+ * none on one core or for less than READER_THREADS_FROM_BYTES on disk, and from there DEFAULT_THREADS less one when
+ * the readers read natively, DEFAULT_THREADS_READING_JAVASCRIPT less one when they read in JavaScript.
  */
-export const readerThreadsFor = (inputs: readonly InputFile[], threads: number | undefined, cores: number): number => {
+export const readerThreadsFor = (inputs: readonly InputFile[], threads: number | undefined, cores: number, readsNatively: boolean): number => {
   if (threads !== undefined) return threads - 1;
   if (cores < 2) return 0;
   let bytes = 0;
   for (const input of inputs) bytes += input.bytes;
-  return bytes < READER_THREADS_FROM_BYTES ? 0 : DEFAULT_THREADS - 1;
+  if (bytes < READER_THREADS_FROM_BYTES) return 0;
+  return (readsNatively ? DEFAULT_THREADS : DEFAULT_THREADS_READING_JAVASCRIPT) - 1;
 };
 
 /**
@@ -305,7 +318,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   // Reading, decompressing, parsing and normalizing run on reader threads when there are cores for them and enough
   // input to pay for their start (READER_THREADS_FROM_BYTES): asked of the whole list, then of what is left to read.
   const cores = availableParallelism();
-  const readersFor = (inputs: readonly InputFile[]): number => readerThreadsFor(inputs, options.threads, cores);
+  // Whether the readers read natively: it decides how many there are, and without it the replay says so.
+  const native = options.nativeReader ?? nativeReaderStatus();
+  const readersFor = (inputs: readonly InputFile[]): number => readerThreadsFor(inputs, options.threads, cores, native.state === 'on');
   const inputStart = new InputStart(options.paths, readersFor, READER_WORKER_SCRIPT, (url) => s3SyncCommand(url, options.window, options.config.correlation.windowMs));
   let checkpoints = 0;
   let findingsSink: JsonlFindingSink | undefined;
@@ -439,7 +454,6 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const failedFiles = new Set<string>();
     // Said before a long read rather than left to be guessed from its speed: without the native reader (no
     // compiler when npm ci ran, or a build for another platform), the readers read in JavaScript.
-    const native = options.nativeReader ?? nativeReaderStatus();
     if (native.state === 'absent' && toRead.length > 0) {
       stderr.write(`kdm: note: the native reader ${safeText(native.reason)}; reading in JavaScript, with the same results in about 1.3 times the time\n`);
     }

@@ -6,7 +6,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord, s3Record } from '#core/testing/builders.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
-import { lateEventsNote, READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
+import { DEFAULT_THREADS, DEFAULT_THREADS_READING_JAVASCRIPT, lateEventsNote, READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
+import { nativeReaderStatus } from '#adapters/local/native-records.ts';
 import { ONE_PAGE_OF_A_LOOKUP } from '#adapters/local/cloudtrail-files.ts';
 import { DATASETS_DIR, allDatasetRecords, datasetFiles, datasetRecords, hasDatasets } from '../helpers/datasets.ts';
 import { lookupEventsOutput } from '../helpers/event-history.ts';
@@ -619,13 +620,14 @@ describe('kdm replay --threads', () => {
     for (const n of ['0', '5', '1.5', 'two']) expect(runKdm(['replay', 'events/', '--threads', n]).stderr).toMatch(/--threads must be a whole number from 1 to 4/);
   });
 
-  it.runIf(availableParallelism() > 1)('reads less than 2 MiB on its own thread unless told, and more, or what is left to read of it, on two readers', () => {
+  it.runIf(availableParallelism() > 1)('reads less than 2 MiB on its own thread unless told, and more, or what is left to read of it, on one reader, or two where they read in JavaScript', () => {
     // A replay run with a preload that counts the worker threads that came online and those given files.
     const COUNTER = join(REPO, 'test', 'fixtures', 'threads', 'count-readers.mjs');
     const ADDED_LOG = '111122223333_CloudTrail_us-east-1_20261001T0925Z_a1b2c3d4e5f6a7b8.json.gz';
-    const run = (args: readonly string[]) => spawnSync(process.execPath, ['--import', COUNTER, KDM, 'replay', ...args, '--summary', 'json'], { cwd: REPO, encoding: 'utf8' });
-    const replay = (args: readonly string[]) => {
-      const r = run(args);
+    const run = (args: readonly string[], env: Readonly<Record<string, string>> = {}) =>
+      spawnSync(process.execPath, ['--import', COUNTER, KDM, 'replay', ...args, '--summary', 'json'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env } });
+    const replay = (args: readonly string[], env: Readonly<Record<string, string>> = {}) => {
+      const r = run(args, env);
       expect(r.status, r.stderr).toBe(0);
       const summary = summaryOf(r.stdout) as unknown as Record<string, unknown>;
       delete summary['durationMs'];
@@ -640,14 +642,17 @@ describe('kdm replay --threads', () => {
     expect(small.threads).toEqual([0, 0]);
     expect(replay(['events/', '--threads', '3'])).toEqual({ ...small, threads: [2, 2] });
 
+    // Where this machine built the native reader, one reader; its absence is covered by KDM_NATIVE=off below.
+    const readers = nativeReaderStatus().state === 'on' ? DEFAULT_THREADS - 1 : DEFAULT_THREADS_READING_JAVASCRIPT - 1;
     const large = replay([sim]);
-    expect(large.threads).toEqual([2, 2]);
+    expect(large.threads).toEqual([readers, readers]);
     expect(replay([sim, '--threads', '1'])).toEqual({ ...large, threads: [0, 0] });
+    expect(replay([sim], { KDM_NATIVE: 'off' })).toEqual({ ...large, threads: [2, 2] });
 
     // Into a database: what is left to read once planned decides. The second replay finds every file in it but one
     // added since, so the readers started for the listing are given nothing, and ended: the one file is read here.
     const db = join(mkdtempSync(join(tmpdir(), 'kdm-threads-db-')), 'kdm.duckdb');
-    expect(replay([sim, '--db', db]).threads).toEqual([2, 2]);
+    expect(replay([sim, '--db', db]).threads).toEqual([readers, readers]);
     const added = join(sim, 'added');
     mkdirSync(added);
     copyFileSync(join(REPO, 'events', 'cloudtrail', 'AWSLogs', '111122223333', 'CloudTrail', 'us-east-1', '2026', '10', '01', ADDED_LOG), join(added, ADDED_LOG));
