@@ -36,7 +36,8 @@ export const HEAP_GROWING_FLAG = `--heap-growing-percent=${HEAP_GROWING_PERCENT}
  *
  * 16 MB is what Node.js 20 and 22 choose on this kind of machine (a new space of 32 MB); Node.js 24 (V8 13.6)
  * chooses 64 MB without pointer compression. Over the bench's 1M records with the ledger on 2026-12-06, run as
- * `node dist/kdm.js` with the launcher's malloc settings: Node.js 24 peaked at 390-401 MB by itself and 302-316 MB
+ * `node dist/kdm.js` with the launcher's malloc settings and two reader threads (one since; replay.ts,
+ * DEFAULT_THREADS): Node.js 24 peaked at 390-401 MB by itself and 302-316 MB
  * with 16, for 1.02-1.08x the time (6.3-6.4 s against 6.4-7.2 s on a host that drifted); Node.js 20 and 22 the same
  * with and without it (254-266 and 268-277 MB). 8 MB held 283-292 MB on Node.js 24, but on 20 and 22 cost 7% more
  * time for 15-25 MB less, where the bound is met already.
