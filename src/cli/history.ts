@@ -56,7 +56,6 @@ export const HISTORY_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-
 /**
  * Said when a bound falls inside a day. The ledger holds a row per day (key, principal, operation...) with the
  * day's first and last call, so such a bound selects the rows whose first-to-last span meets the range, each with

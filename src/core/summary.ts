@@ -145,7 +145,6 @@ const sortedObject = (m: ReadonlyMap<string, number>): Record<string, number> =>
 export const topEntries = (m: ReadonlyMap<string, number>, n: number): [string, number][] =>
   [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n);
 
-/** The `--summary json` document. Its keys are a documented, stable contract (see README). */
 /** A replay's window of event time (`--from`, `--to`, `--learn-from`), as its summary records it. */
 export interface SummaryWindow {
   readonly fromMs?: number | undefined;
@@ -157,6 +156,7 @@ export interface SummaryWindow {
 
 const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
+/** The `--summary json` document. Its keys are a documented, stable contract (see README). */
 export const summaryToJson = (
   s: ActivitySummary,
   findings: readonly FindingRecord[],
