@@ -140,8 +140,12 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     summary.records.read += count;
     const window = deps.eventTimes;
     // A replay of a window of time sees each event outside it as skipped; without one, the loop is as it was.
-    const matchOnly: S3ObjectAccess[] | undefined = window === undefined ? undefined : [];
-    const outcomeAt = window === undefined || matchOnly === undefined ? resultAt : outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly, outsideWindow);
+    let matchOnly: S3ObjectAccess[] | undefined;
+    let outcomeAt = resultAt;
+    if (window !== undefined) {
+      matchOnly = [];
+      outcomeAt = outsideWindowSkipped(resultAt, window, deps.engine.config.correlation.windowMs, matchOnly, outsideWindow);
+    }
     for (let i = 0; i < count; i++) {
       const result = outcomeAt(i);
       if (result.ok) {
