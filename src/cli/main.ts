@@ -53,9 +53,10 @@ Replay options:
   --db <file>                Keep the decrypt ledger, findings and baselines in this database file
                              (DuckDB; created when absent, continued by later replays into it)
   --db-memory-mb <n>         DuckDB's memory budget for --db, spilling to <file>.tmp beyond it
-                             (default: ${DEFAULT_WRITE_MEMORY_MB}; at least ${MIN_WRITE_MEMORY_MB}). Run as kdm (npx kdm), not node dist/kdm.js,
-                             a replay also starts with fewer glibc malloc arenas (MALLOC_ARENA_MAX=2,
-                             MALLOC_MMAP_THRESHOLD_=1048576 unless set), for a lower peak
+                             (default: ${DEFAULT_WRITE_MEMORY_MB}; at least ${MIN_WRITE_MEMORY_MB}). Started as kdm (npx kdm) rather than
+                             node dist/kdm.js, a replay also gets fewer glibc malloc arenas (MALLOC_ARENA_MAX=2,
+                             MALLOC_MMAP_THRESHOLD_=1048576 unless set) and node --max-semi-space-size=16
+                             (unless NODE_OPTIONS sets it), for a lower peak (README: Decrypt history)
   --learning-period <dur>    Baseline learning period per key, e.g. 6h, 7d (default: 7d)
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   Only the events of this window of event time
                              (inclusive; a date alone is the whole day): the others are counted as skipped
