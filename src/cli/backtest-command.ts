@@ -14,7 +14,7 @@ import { parseCommandArgs } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
 import { EXIT, runReplay, threadsOption } from './replay.ts';
 import { renderTable, safeText } from './terminal.ts';
-import { isInWindow, parseTimeWindow } from './time-bounds.ts';
+import { DEFAULT_DELIVERY_LAG, isInWindow, parseTimeWindow } from './time-bounds.ts';
 
 export const BACKTEST_HELP = `kdm backtest — score the rules against labelled logs: which anomalies they catch, which findings are false
 
@@ -35,6 +35,8 @@ the labels: one JSON line each, the rule that must detect it and the eventIDs of
   --learn-from <YYYY-MM-DD|time>
                            With --from: learn from the days from here to --from too, as kdm replay does, and
                            score only the window's findings
+  --delivery-lag <dur|any> With --to: skip the files a trail delivered more than this after it, as kdm replay
+                           does (default: ${DEFAULT_DELIVERY_LAG}; any: read them all)
 
 A label is detected when a finding of its rule names one of its events; a finding is a false positive when it
 names no labelled event (suppressed findings are left out). Up to 20 misses and 20 false positives are listed.
@@ -144,6 +146,7 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
       from: { type: 'string' },
       to: { type: 'string' },
       'learn-from': { type: 'string' },
+      'delivery-lag': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -155,7 +158,7 @@ export const backtestCommand = async (argv: readonly string[]): Promise<number> 
   if (positionals.length === 0) throw new UsageError('backtest needs at least one path (a directory of logs, or files)');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json (got "${values.format}")`);
   const threads = threadsOption(values.threads);
-  const window = parseTimeWindow(values.from, values.to, values['learn-from']);
+  const window = parseTimeWindow(values.from, values.to, values['learn-from'], values['delivery-lag']);
   const labelsFile = labelsFileOf(positionals, values.labels);
   const all = readLabels(labelsFile);
   // A window scores the labels inside it: one outside it has no events the replay weighs.

@@ -4,7 +4,7 @@ import { isMonitorError, UsageError } from '#core/errors.ts';
 import { isSeverity, SEVERITIES, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { DEFAULT_THREADS, DEFAULT_THREADS_READING_JAVASCRIPT, EXIT, MAX_THREADS, runReplay, threadsOption, type ReplayWindow } from './replay.ts';
-import { parseTimeWindow } from './time-bounds.ts';
+import { DEFAULT_DELIVERY_LAG, parseTimeWindow } from './time-bounds.ts';
 import { tuneMallocLikeTheLauncher } from '#adapters/local/native-records.ts';
 import { contextValueHasher } from '../adapters/context-hash.ts';
 import { DEFAULT_WRITE_MEMORY_MB, MIN_WRITE_MEMORY_MB } from '../adapters/local/database-budget.ts';
@@ -61,12 +61,15 @@ Replay options:
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   Only the events of this window of event time
                              (inclusive; a date alone is the whole day): the others are counted as skipped
                              (S3 data events near an edge still match the S3-made calls inside it), and log
-                             files a trail delivered before --from are not read. Baselines learn from
-                             the window only: start it a learning period early, or give --learn-from. Not
-                             with --db
+                             files a trail delivered before --from are not read, nor those delivered more
+                             than --delivery-lag after --to. Baselines learn from the window only: start it
+                             a learning period early, or give --learn-from. Not with --db
   --learn-from <YYYY-MM-DD|time>
                              With --from: read and learn from the days from here to --from as well, and
                              leave out the findings last seen before --from (the learning's, not the window's)
+  --delivery-lag <dur|any>   With --to: how long after it a trail may still deliver the window's records; its
+                             files delivered later are skipped unread (default: ${DEFAULT_DELIVERY_LAG}; any: read them all,
+                             as after an outage of the trail's delivery)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
   --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)
   --account <id>             Account for findings whose activity names none (default: 000000000000)
@@ -106,15 +109,16 @@ const REPLAY_OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   'learn-from': { type: 'string' },
+  'delivery-lag': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** `--from` and `--to` of a replay: a window of event time, for an investigation or a backtest of some days. */
-const replayWindowOf = (values: { readonly from?: string | undefined; readonly to?: string | undefined; readonly 'learn-from'?: string | undefined; readonly db?: string | undefined }): ReplayWindow | undefined => {
-  if ((values.from !== undefined || values.to !== undefined || values['learn-from'] !== undefined) && values.db !== undefined) {
+const replayWindowOf = (values: { readonly from?: string | undefined; readonly to?: string | undefined; readonly 'learn-from'?: string | undefined; readonly 'delivery-lag'?: string | undefined; readonly db?: string | undefined }): ReplayWindow | undefined => {
+  if ((values.from !== undefined || values.to !== undefined || values['learn-from'] !== undefined || values['delivery-lag'] !== undefined) && values.db !== undefined) {
     throw new UsageError('--from and --to replay a window of time, and --db keeps a continuous history: replay all the logs into the database, and ask kdm history for the window (kdm history --db <file> --from ... --to ...)');
   }
-  return parseTimeWindow(values.from, values.to, values['learn-from']);
+  return parseTimeWindow(values.from, values.to, values['learn-from'], values['delivery-lag']);
 };
 
 const parseSeverity = (v: string): Severity => {

@@ -69,7 +69,8 @@ export interface ReplayOptions {
   readonly nativeReader?: NativeReaderStatus;
   /**
    * A window of event time (`--from`, `--to`, inclusive; `text` as the user gave them): events outside it are
-   * skipped and counted, and log files a trail delivered before it begins are not read. Not with `db`.
+   * skipped and counted, and log files a trail delivered before it begins, or more than its delivery lag after it
+   * ends, are not read. Not with `db`.
    */
   readonly window?: ReplayWindow;
 }
@@ -167,6 +168,8 @@ export const prunedDaysNote = (file: string, keptFrom: string, letGo: { readonly
 const ALREADY_REPLAYED = 'already-replayed';
 /** The reason of a file a trail delivered before the replay's `--from` (told in one line for all). */
 const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
+/** The reason of a file a trail delivered more than `--delivery-lag` after the replay's `--to` (told in one line for all). */
+const DELIVERED_AFTER_WINDOW = 'delivered-after-to';
 
 /** Said of the findings a replay's --learn-from left out: last seen before --from, they are the learning's. */
 const learnedFindingsNote = (count: number, fromText: string): string =>
@@ -186,19 +189,30 @@ const emptyWindowNote = (window: ReplayWindow, outside: OutsideWindow): string =
 };
 
 /**
- * The inputs a trail delivered before the window begins, by their names: such a file holds only records written
- * before its delivery, so none of the window's. Files of other names (exports, stdin) are read and filtered. The
- * window begins `edgeMs` early here: the S3 requests just before it may be those of S3-made calls inside it.
+ * The inputs a trail delivered outside the window, by their names. `before` it begins: such a file holds only
+ * records written before its delivery, so none of the window's. `after` it ends by more than the window's delivery
+ * lag: the window's records were all delivered by then, unless a delivery was held up longer (the lag is the user's
+ * to widen). Files of other names (exports, stdin) are read and filtered. The window is `edgeMs` wider at both ends
+ * here: the S3 requests just outside it may be those of S3-made calls inside it.
  */
-const deliveredBeforeWindow = (inputs: readonly InputFile[], fromMs: number | undefined, edgeMs: number): Set<InputFile> => {
+const deliveredOutsideWindow = (inputs: readonly InputFile[], window: ReplayWindow | undefined, edgeMs: number): { before: Set<InputFile>; after: Set<InputFile> } => {
   const before = new Set<InputFile>();
-  if (fromMs === undefined) return before;
+  const after = new Set<InputFile>();
+  const fromMs = window !== undefined ? readFromMs(window) : undefined;
+  const lastDeliveryMs = window?.toMs !== undefined && window.deliveryLagMs !== undefined ? window.toMs + edgeMs + window.deliveryLagMs : undefined;
+  if (fromMs === undefined && lastDeliveryMs === undefined) return { before, after };
   for (const input of inputs) {
     const deliveredBy = deliveredByMs(input.path);
-    if (deliveredBy !== undefined && deliveredBy <= fromMs - edgeMs) before.add(input);
+    if (deliveredBy === undefined) continue;
+    if (fromMs !== undefined && deliveredBy <= fromMs - edgeMs) before.add(input);
+    // Delivered within the minute its name gives: at the minute's start at the earliest.
+    else if (lastDeliveryMs !== undefined && deliveredBy - DELIVERY_MINUTE_MS > lastDeliveryMs) after.add(input);
   }
-  return before;
+  return { before, after };
 };
+
+/** The span of a delivery time a trail's file name gives (its minute). */
+const DELIVERY_MINUTE_MS = 60_000;
 
 /** The reader threads' script, beside the CLI's in dist/ (absent when running from sources: see readInputs). */
 const READER_WORKER_SCRIPT = new URL('./kdm-reader-worker.js', import.meta.url);
@@ -298,7 +312,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     if (issue.kind === 'record-failed' || issue.kind === 'file-failed') unreadInput = true;
     // Duplicates and other per-record skips are counted in the summary; failures and file-level skips are named,
     // but for files already in the database, which are told in one line (a resumed replay skips thousands).
-    if (issue.kind === 'record-skipped' || issue.reason === ALREADY_REPLAYED || issue.reason === DELIVERED_BEFORE_WINDOW) return;
+    if (issue.kind === 'record-skipped' || issue.reason === ALREADY_REPLAYED || issue.reason === DELIVERED_BEFORE_WINDOW || issue.reason === DELIVERED_AFTER_WINDOW) return;
     if (printedIssues >= MAX_ISSUE_LINES) {
       unprintedIssues++;
       return;
@@ -413,12 +427,17 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
 
     // Let go of once planned: the readers hold the list from there (see readInputs).
     let inputs: InputFile[] | undefined = await inputStart.take(processor.noteIssue);
-    const before = deliveredBeforeWindow(inputs, options.window !== undefined ? readFromMs(options.window) : undefined, engine.config.correlation.windowMs);
+    const { before, after } = deliveredOutsideWindow(inputs, options.window, engine.config.correlation.windowMs);
+    if (before.size > 0 || after.size > 0) inputs = inputs.filter((input) => !before.has(input) && !after.has(input));
     if (before.size > 0) {
       const bound = options.window?.learnFromText !== undefined ? `--learn-from ${options.window.learnFromText}` : `--from ${options.window?.fromText ?? ''}`;
-      inputs = inputs.filter((input) => !before.has(input));
       for (const input of before) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered before ${bound}`, reason: DELIVERED_BEFORE_WINDOW });
       stderr.write(`kdm: skipped ${counted(before.size, 'log file')} a trail delivered before ${safeText(bound)}, unread: a file holds only records written before its delivery\n`);
+    }
+    if (after.size > 0) {
+      const bound = `${options.window?.deliveryLagText ?? ''} after --to ${options.window?.toText ?? ''}`;
+      for (const input of after) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered more than ${bound}`, reason: DELIVERED_AFTER_WINDOW });
+      stderr.write(`kdm: skipped ${counted(after.size, 'log file')} a trail delivered more than ${safeText(bound)}, unread: CloudTrail delivers a record in about 5 minutes, so they hold none of the window's unless its delivery was held up (--delivery-lag any reads them)\n`);
     }
     // Findings written over a log being read would replace the evidence they came from.
     if (findingsFile !== undefined) {
@@ -428,7 +447,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // Nothing to read, and nothing said about why (a path that could not be opened was reported already): most
     // likely the wrong directory, which a summary of zeros alone would not make plain.
-    if (inputs.length === 0 && processor.summary.files.failed === 0 && before.size === 0) {
+    if (inputs.length === 0 && processor.summary.files.failed === 0 && before.size === 0 && after.size === 0) {
       stderr.write(`kdm: warning: no CloudTrail log files under ${options.paths.map(safeText).join(', ')} (log files end in .json, .jsonl or .ndjson, optionally .gz)\n`);
     }
     progress = createProgress(inputs.length, inputs.reduce((n, f) => n + f.bytes, 0), stderr);

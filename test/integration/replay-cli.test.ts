@@ -686,27 +686,35 @@ describe('kdm replay --from --to: a window of event time', () => {
       .sort();
   const timesOf = (file: string): number[] => (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: { eventTime: string }[] }).Records.map((r) => Date.parse(r.eventTime));
 
-  it('reads no log file a trail delivered before --from, evaluates the window\'s events only, and counts every other record it read as skipped', () => {
+  it('reads no log file a trail delivered before --from, nor a day after --to, evaluates the window\'s events only, and counts every other record it read as skipped', () => {
     expect(runKdm(['simulate', '--out', sim, '--events', '4000', '--days', '10', '--seed', '3', '--anomalies']).status).toBe(0);
     const logs = logsOf(sim);
+    const deliveredIn = (f: string): string => /_(\d{8}T\d{4}Z)_/.exec(f)?.[1] ?? '';
     // Named for its delivery, after its last record: such a file delivered before --from holds none of the window. One
     // delivered in the correlation window's minute before --from is read, for the S3 requests of the calls at the edge.
-    const deliveredBefore = logs.filter((f) => Math.max(...timesOf(f)) < fromMs && (/_(\d{8}T\d{4}Z)_/.exec(f)?.[1] ?? '') < '20261007T2359Z');
-    const read = logs.filter((f) => !deliveredBefore.includes(f));
+    const deliveredBefore = logs.filter((f) => Math.max(...timesOf(f)) < fromMs && deliveredIn(f) < '20261007T2359Z');
+    // Delivered in a minute that begins more than a day (the default --delivery-lag) and the correlation window after --to.
+    const deliveredAfter = logs.filter((f) => deliveredIn(f) > '20261011T0001Z');
+    const read = logs.filter((f) => !deliveredBefore.includes(f) && !deliveredAfter.includes(f));
     const inWindow = read.flatMap(timesOf).filter((t) => t >= fromMs && t <= toMs).length;
     expect(deliveredBefore.length).toBeGreaterThan(5);
-    // Unreadable, it would fail the run were it read.
+    expect(deliveredAfter.length).toBeGreaterThan(0);
+    // The files left unread after --to hold none of the window's records (kdm simulate delivers in minutes, as trails do).
+    expect(deliveredAfter.flatMap(timesOf).filter((t) => t <= toMs)).toEqual([]);
+    // Unreadable, they would fail the run were they read.
     writeFileSync(deliveredBefore[0] as string, 'not gzip');
+    writeFileSync(deliveredAfter[0] as string, 'not gzip');
 
     const run = runKdm(['replay', sim, '--from', '2026-10-08', '--to', '2026-10-09', '--summary', 'json', '--findings', join(dir, 'window.jsonl')]);
 
     expect(run.status).toBe(0);
     const s = summaryOf(run.stdout);
-    expect(s.files).toEqual({ read: read.length, failed: 0, skipped: deliveredBefore.length + 1 });
+    expect(s.files).toEqual({ read: read.length, failed: 0, skipped: deliveredBefore.length + deliveredAfter.length + 1 });
     expect(s.records.read).toBe(read.flatMap(timesOf).length);
     expect(s.records.skippedByReason).toEqual({ 'outside-time-range': s.records.read - inWindow });
     expect(s.records.processed).toBe(inWindow);
     expect(run.stderr).toContain(`kdm: skipped ${deliveredBefore.length} log files a trail delivered before --from 2026-10-08, unread: a file holds only records written before its delivery\n`);
+    expect(run.stderr).toContain(`kdm: skipped ${deliveredAfter.length} log file${deliveredAfter.length === 1 ? '' : 's'} a trail delivered more than 1d after --to 2026-10-09, unread: CloudTrail delivers a record in about 5 minutes, so they hold none of the window's unless its delivery was held up (--delivery-lag any reads them)\n`);
     expect(run.stderr).not.toMatch(/error/);
     const findings = readFileSync(join(dir, 'window.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { FirstObservedAt: string; LastObservedAt: string });
     expect(findings.length).toBeGreaterThan(5);
@@ -762,16 +770,55 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(s.findings.total).toBe(0);
   });
 
+  it('reads the files a trail delivered within --delivery-lag after --to, a day unless told, and every file with any', () => {
+    const trail = join(dir, 'late-trail');
+    mkdirSync(trail);
+    const toMs = Date.parse('2026-10-10T12:00:00Z');
+    const who = { role: 'Analyst', session: 'alice' };
+    const write = (delivered: string, records: readonly unknown[]): void => writeFileSync(join(trail, `111122223333_CloudTrail_us-east-1_${delivered}_x.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+    write('20261010T1205Z', [kmsRecord({ who, eventId: 'on-time', atMs: toMs - 600_000 })]);
+    // A delivery held up for 20 hours, with a call of the window.
+    write('20261011T0800Z', [kmsRecord({ who, eventId: 'held-up', atMs: toMs - 300_000 }), kmsRecord({ who, eventId: 'next-day', atMs: toMs + 19 * 3_600_000 })]);
+    write('20261013T1205Z', [kmsRecord({ who, eventId: 'days-later', atMs: toMs + 3 * 86_400_000 })]);
+    const replayed = (...lag: string[]) => {
+      const run = runKdm(['replay', trail, '--to', '2026-10-10T12:00:00Z', ...lag, '--summary', 'json']);
+      expect(run.status).toBe(0);
+      return { stderr: run.stderr, s: summaryOf(run.stdout) };
+    };
+
+    const byDefault = replayed();
+    const sixHours = replayed('--delivery-lag', '6h');
+    const any = replayed('--delivery-lag', 'any');
+
+    expect(byDefault.s.files).toEqual({ read: 2, failed: 0, skipped: 1 });
+    expect(byDefault.s.records).toMatchObject({ read: 3, processed: 2, skippedByReason: { 'outside-time-range': 1 } });
+    expect(byDefault.stderr).toBe("kdm: skipped 1 log file a trail delivered more than 1d after --to 2026-10-10T12:00:00Z, unread: CloudTrail delivers a record in about 5 minutes, so they hold none of the window's unless its delivery was held up (--delivery-lag any reads them)\n");
+    expect(sixHours.s.files).toEqual({ read: 1, failed: 0, skipped: 2 });
+    expect(sixHours.s.records).toMatchObject({ read: 1, processed: 1 });
+    expect(sixHours.stderr).toMatch(/^kdm: skipped 2 log files a trail delivered more than 6h after --to 2026-10-10T12:00:00Z, unread: /);
+    expect(any.s.files).toEqual({ read: 3, failed: 0, skipped: 0 });
+    expect(any.s.records).toMatchObject({ read: 4, processed: 2, skippedByReason: { 'outside-time-range': 2 } });
+    expect(any.stderr).toBe('');
+  });
+
+  it('refuses a --delivery-lag without --to, or that is no duration', () => {
+    expect(runKdm(['replay', 'events/', '--from', '2026-10-01', '--delivery-lag', '2d']).stderr).toBe('kdm: --delivery-lag needs --to: it says which files delivered after the window ends may still hold its records\n');
+    expect(runKdm(['replay', 'events/', '--to', '2026-10-01', '--delivery-lag', 'soon']).stderr).toBe('kdm: --delivery-lag must be a duration such as 6h or 2d, or any to read every file after --to (got "soon")\n');
+    expect(runKdm(['replay', 'events/', '--db', join(dir, 'lag.duckdb'), '--delivery-lag', '2d']).stderr).toMatch(/^kdm: --from and --to replay a window of time, and --db keeps a continuous history/);
+  });
+
   it('says when no event read lies inside the window, and when the events read lie', () => {
     const all = summaryOf(runKdm(['replay', 'events/', '--summary', 'json']).stdout) as SummaryJson & { events: { firstEventTime: string; lastEventTime: string } };
     expect('window' in all).toBe(false);
     const events = all.records.processed + (all.records.skippedByReason['duplicate'] ?? 0);
 
-    const run = runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01', '--summary', 'json']);
+    // Every file read: the trail's, delivered years after --to, are otherwise skipped unread (and said to be).
+    const run = runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01', '--delivery-lag', 'any', '--summary', 'json']);
 
     expect(run.status).toBe(0);
     expect(summaryOf(run.stdout).records.skippedByReason['outside-time-range']).toBe(events);
     expect(run.stderr).toContain(`kdm: note: no event read lies inside --from 2020-01-01 --to 2020-02-01: the ${events} events read run from ${all.events.firstEventTime} to ${all.events.lastEventTime}\n`);
+    expect(runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01']).stderr).toMatch(/^kdm: skipped 5 log files a trail delivered more than 1d after --to 2020-02-01, unread: /m);
     // A window that holds some of them says nothing of the kind.
     expect(runKdm(['replay', 'events/', '--to', all.events.firstEventTime]).stderr).not.toContain('no event read lies inside');
   });

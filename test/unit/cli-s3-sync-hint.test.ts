@@ -25,6 +25,12 @@ describe('s3SyncCommand: the aws s3 sync an S3 URL given to a replay is answered
     expect(includesOf(s3SyncCommand(URL, parseTimeWindow('2026-10-08T00:00:30Z', '2026-10-08'), 2 * EDGE_MS))).toEqual(['*/2026/10/07/*_20261007T2358Z_*', '*/2026/10/07/*_20261007T2359Z_*', '*/2026/10/08/*', '*/2026/10/09/*']);
   });
 
+  it('copies to the day the window\'s --delivery-lag ends, and everything with any', () => {
+    expect(includesOf(s3SyncCommand(URL, parseTimeWindow('2026-10-08', '2026-10-09', undefined, '3d'), EDGE_MS))).toEqual(['*/2026/10/07/*_20261007T2359Z_*', '*/2026/10/08/*', '*/2026/10/09/*', '*/2026/10/10/*', '*/2026/10/11/*', '*/2026/10/12/*']);
+    expect(includesOf(s3SyncCommand(URL, parseTimeWindow('2026-10-08T06:00:00Z', '2026-10-09T10:00:00Z', undefined, '6h'), EDGE_MS))).toEqual(['*/2026/10/08/*', '*/2026/10/09/*']);
+    expect(s3SyncCommand(URL, parseTimeWindow('2026-10-08', '2026-10-09', undefined, 'any'), EDGE_MS)).toBe(`aws s3 sync ${URL} ./logs`);
+  });
+
   it('begins at --learn-from when given', () => {
     expect(includesOf(s3SyncCommand(URL, parseTimeWindow('2026-10-08T12:00:00Z', '2026-10-08T13:00:00Z', '2026-10-07T12:00:00Z'), EDGE_MS))).toEqual(['*/2026/10/07/*', '*/2026/10/08/*', '*/2026/10/09/*']);
   });
