@@ -98,9 +98,10 @@ export const mostSevere = (findings: readonly FindingRecord[], n: number): Findi
 export const expiredSuppressionWarning = (s: Suppression): string =>
   `kdm: warning: suppression ${safeText(s.id)} (${s.ruleId}) expired on ${new Date(s.expiresMs).toISOString().slice(0, 10)} and no longer applies\n`;
 
-/** `--from`/`--to`/`--learn-from` in words: `2026-10-08T00:00:00.000Z to 2026-10-14T23:59:59.999Z, learned from ...`. */
+/** `--from`/`--to`/`--learn-from`/`--delivery-lag` in words: `2026-10-08T00:00:00.000Z to 2026-10-14T23:59:59.999Z, learned from ..., files delivered up to 1d after it`. */
 const windowText = (w: SummaryWindow): string => {
   const iso = (ms: number): string => new Date(ms).toISOString();
   const span = w.fromMs !== undefined && w.toMs !== undefined ? `${iso(w.fromMs)} to ${iso(w.toMs)}` : w.fromMs !== undefined ? `from ${iso(w.fromMs)}` : `to ${iso(w.toMs ?? 0)}`;
-  return `${span}${w.learnFromMs !== undefined ? `, learned from ${iso(w.learnFromMs)}` : ''}`;
+  const lag = w.toMs !== undefined && w.deliveryLagText !== undefined ? `, files delivered up to ${w.deliveryLagText} after it` : '';
+  return `${span}${w.learnFromMs !== undefined ? `, learned from ${iso(w.learnFromMs)}` : ''}${lag}`;
 };

@@ -558,7 +558,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const durationMs = performance.now() - started;
     const expired = expiredSuppressions(options.config.suppressions, nowMs());
     for (const s of expired) stderr.write(expiredSuppressionWarning(s));
-    const window = options.window !== undefined ? { fromMs: options.window.fromMs, toMs: options.window.toMs, learnFromMs: options.window.learnFromMs, findingsLeftOut } : undefined;
+    const window = options.window !== undefined
+      ? { fromMs: options.window.fromMs, toMs: options.window.toMs, learnFromMs: options.window.learnFromMs, findingsLeftOut, deliveryLagMs: options.window.deliveryLagMs, deliveryLagText: options.window.deliveryLagText }
+      : undefined;
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id), ...(window !== undefined ? { window } : {}) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;

@@ -152,9 +152,21 @@ export interface SummaryWindow {
   readonly learnFromMs?: number | undefined;
   /** With `learnFromMs`: the findings last seen before `fromMs`, the learning's, left out. */
   readonly findingsLeftOut?: number | undefined;
+  /** With `toMs`: a trail's files delivered more than this after it were not read (`--delivery-lag`; absent: all were). */
+  readonly deliveryLagMs?: number | undefined;
+  /** `deliveryLagMs` as the user gave it (`1d`), for people. */
+  readonly deliveryLagText?: string | undefined;
 }
 
 const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+const windowToJson = (w: SummaryWindow): Record<string, unknown> => ({
+  from: isoOrNull(w.fromMs),
+  to: isoOrNull(w.toMs),
+  learnFrom: isoOrNull(w.learnFromMs),
+  ...(w.findingsLeftOut !== undefined ? { findingsLeftOut: w.findingsLeftOut } : {}),
+  ...(w.toMs !== undefined ? { deliveryLagMs: w.deliveryLagMs ?? null } : {}),
+});
 
 /** The `--summary json` document. Its keys are a documented, stable contract (see README). */
 export const summaryToJson = (
@@ -211,7 +223,7 @@ export const summaryToJson = (
       bySeverity: sortedObject(bySeverity),
       suppressed: findings.length - active.length,
     },
-    ...(extra.window !== undefined ? { window: { from: isoOrNull(extra.window.fromMs), to: isoOrNull(extra.window.toMs), learnFrom: isoOrNull(extra.window.learnFromMs), ...(extra.window.findingsLeftOut !== undefined ? { findingsLeftOut: extra.window.findingsLeftOut } : {}) } } : {}),
+    ...(extra.window !== undefined ? { window: windowToJson(extra.window) } : {}),
     ...(extra.expiredSuppressions !== undefined ? { expiredSuppressions: [...extra.expiredSuppressions] } : {}),
     ...(extra.durationMs !== undefined ? { durationMs: Math.round(extra.durationMs) } : {}),
   };

@@ -796,6 +796,10 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(sixHours.s.files).toEqual({ read: 1, failed: 0, skipped: 2 });
     expect(sixHours.s.records).toMatchObject({ read: 1, processed: 1 });
     expect(sixHours.stderr).toMatch(/^kdm: skipped 2 log files a trail delivered more than 6h after --to 2026-10-10T12:00:00Z, unread: /);
+    expect((byDefault.s as SummaryJson & { window: unknown }).window).toEqual({ from: null, to: '2026-10-10T12:00:00.000Z', learnFrom: null, deliveryLagMs: 86_400_000 });
+    expect((any.s as SummaryJson & { window: unknown }).window).toEqual({ from: null, to: '2026-10-10T12:00:00.000Z', learnFrom: null, deliveryLagMs: null });
+    expect(runKdm(['replay', trail, '--to', '2026-10-10T12:00:00Z', '--delivery-lag', '6h']).stdout).toContain('\nWindow    to 2026-10-10T12:00:00.000Z, files delivered up to 6h after it\n');
+    expect(runKdm(['replay', trail, '--to', '2026-10-10T12:00:00Z', '--delivery-lag', 'any']).stdout).toContain('\nWindow    to 2026-10-10T12:00:00.000Z\n');
     expect(any.s.files).toEqual({ read: 3, failed: 0, skipped: 0 });
     expect(any.s.records).toMatchObject({ read: 4, processed: 2, skippedByReason: { 'outside-time-range': 2 } });
     expect(any.stderr).toBe('');
@@ -854,7 +858,7 @@ describe('kdm replay --from --to: a window of event time', () => {
 
     expect(run.status).toBe(0);
     expect(summaryOf(run.stdout).records).toMatchObject({ read: 4, processed: 2, skipped: 2, skippedByReason: { 'outside-time-range': 2 } });
-    expect((summaryOf(run.stdout) as SummaryJson & { window: unknown }).window).toEqual({ from: '2026-10-01T11:00:00.000Z', to: '2026-10-01T12:30:00.000Z', learnFrom: null });
+    expect((summaryOf(run.stdout) as SummaryJson & { window: unknown }).window).toEqual({ from: '2026-10-01T11:00:00.000Z', to: '2026-10-01T12:30:00.000Z', learnFrom: null, deliveryLagMs: 86_400_000 });
   });
 
   it('refuses a window with --db, a --from after --to, and a bound that is no time, saying what to do', () => {
