@@ -686,6 +686,13 @@ describe('kdm replay --from --to: a window of event time', () => {
       .sort();
   const timesOf = (file: string): number[] => (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: { eventTime: string }[] }).Records.map((r) => Date.parse(r.eventTime));
 
+  /** A directory of a trail's log files, each written under the name a trail gives it for its delivery minute (`20261010T1159Z`). */
+  const trailNamedByDelivery = (name: string): { trail: string; write: (delivered: string, records: readonly unknown[]) => void } => {
+    const trail = join(dir, name);
+    mkdirSync(trail);
+    return { trail, write: (delivered, records) => writeFileSync(join(trail, `111122223333_CloudTrail_us-east-1_${delivered}_x.json.gz`), gzipSync(JSON.stringify({ Records: records }))) };
+  };
+
   it('reads no log file a trail delivered before --from, nor a day after --to, evaluates the window\'s events only, and counts every other record it read as skipped', () => {
     expect(runKdm(['simulate', '--out', sim, '--events', '4000', '--days', '10', '--seed', '3', '--anomalies']).status).toBe(0);
     const logs = logsOf(sim);
@@ -749,11 +756,9 @@ describe('kdm replay --from --to: a window of event time', () => {
   });
 
   it('reads a log file delivered in the minute before --from, for the S3 request of a call just inside it', () => {
-    const trail = join(dir, 'edge-trail');
-    mkdirSync(trail);
+    const { trail, write } = trailNamedByDelivery('edge-trail');
     const fromMs = Date.parse('2026-10-10T12:00:00Z');
     const who = { role: 'Analyst', session: 'alice' };
-    const write = (delivered: string, records: readonly unknown[]): void => writeFileSync(join(trail, `111122223333_CloudTrail_us-east-1_${delivered}_x.json.gz`), gzipSync(JSON.stringify({ Records: records })));
     // Delivered by 12:00:00: only records written before --from, one of them the S3 request of the call just after it.
     write('20261010T1159Z', [s3Record({ who, bucket: 'reports', key: 'q3.pdf', atMs: fromMs - 800 })]);
     // The call, and a read of another object in the window: the bucket's reads are logged, so an unmatched call is a finding.
@@ -771,11 +776,9 @@ describe('kdm replay --from --to: a window of event time', () => {
   });
 
   it('reads the files a trail delivered within --delivery-lag after --to, a day unless told, and every file with any', () => {
-    const trail = join(dir, 'late-trail');
-    mkdirSync(trail);
+    const { trail, write } = trailNamedByDelivery('late-trail');
     const toMs = Date.parse('2026-10-10T12:00:00Z');
     const who = { role: 'Analyst', session: 'alice' };
-    const write = (delivered: string, records: readonly unknown[]): void => writeFileSync(join(trail, `111122223333_CloudTrail_us-east-1_${delivered}_x.json.gz`), gzipSync(JSON.stringify({ Records: records })));
     write('20261010T1205Z', [kmsRecord({ who, eventId: 'on-time', atMs: toMs - 600_000 })]);
     // A delivery held up for 20 hours, with a call of the window.
     write('20261011T0800Z', [kmsRecord({ who, eventId: 'held-up', atMs: toMs - 300_000 }), kmsRecord({ who, eventId: 'next-day', atMs: toMs + 19 * 3_600_000 })]);
