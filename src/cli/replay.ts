@@ -188,6 +188,9 @@ const emptyWindowNote = (window: ReplayWindow, outside: OutsideWindow): string =
   return `kdm: note: no event read lies inside ${bounds}: the ${counted(outside.count, 'event')} read ${span}\n`;
 };
 
+/** The span of a delivery time a trail's file name gives (its minute). */
+const DELIVERY_MINUTE_MS = 60_000;
+
 /**
  * The inputs a trail delivered outside the window, by their names. `before` it begins: such a file holds only
  * records written before its delivery, so none of the window's. `after` it ends by more than the window's delivery
@@ -210,9 +213,6 @@ const deliveredOutsideWindow = (inputs: readonly InputFile[], window: ReplayWind
   }
   return { before, after };
 };
-
-/** The span of a delivery time a trail's file name gives (its minute). */
-const DELIVERY_MINUTE_MS = 60_000;
 
 /** The reader threads' script, beside the CLI's in dist/ (absent when running from sources: see readInputs). */
 const READER_WORKER_SCRIPT = new URL('./kdm-reader-worker.js', import.meta.url);
