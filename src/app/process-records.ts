@@ -8,7 +8,7 @@ import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
 import { createWorkingState, createWriteThroughState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
-import { createSummary, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
+import { createSummary, recordCorrelations, recordEvent, fileSkipped, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
 
 export interface ProcessorDeps {
   readonly engine: Engine;
@@ -115,7 +115,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       recordSkipped(summary, issue.reason ?? 'unspecified');
     }
     else if (issue.kind === 'file-failed') summary.files.failed++;
-    else if (issue.kind === 'file-skipped') summary.files.skipped++;
+    else if (issue.kind === 'file-skipped') fileSkipped(summary, issue.reason ?? 'unspecified');
     deps.onIssue?.(issue);
   };
 

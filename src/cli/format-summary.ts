@@ -22,7 +22,7 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
   lines.push(`kms-decrypt-monitor: read ${counted(s.files.read, 'file')}, ${counted(r.read, 'record')} in ${readTime(r.read, durationMs)}`);
   if (window !== undefined) lines.push(`Window    ${windowText(window)}`);
   lines.push(`Records   processed ${formatCount(r.processed)}, skipped ${formatCount(r.skipped)}${r.skipped > 0 ? ` (${list(r.skippedByReason)})` : ''}, failed ${formatCount(r.failed)}`);
-  if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}`);
+  if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}${s.files.skipped > 0 ? ` (${list(s.files.skippedByReason)})` : ''}`);
   const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';
   const late = s.events.late > 0 ? `, late ${formatCount(s.events.late)}` : '';
   lines.push(`Events    KMS ${formatCount(s.events.kms)}, S3 object ${formatCount(s.events.s3)}, other ${formatCount(s.events.other)}${late}${span}`);

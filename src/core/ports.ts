@@ -58,7 +58,7 @@ export interface ReadIssue {
   readonly kind: 'record-failed' | 'record-skipped' | 'file-failed' | 'file-skipped' | 'file-note';
   readonly origin: RecordOrigin | { readonly file: string; readonly index?: undefined };
   readonly message: string;
-  /** For record-skipped: the skip reason counted in the summary. */
+  /** For record-skipped and file-skipped: the skip reason counted in the summary (`records.skippedByReason`, `files.skippedByReason`). */
   readonly reason?: string;
 }
 

@@ -16,7 +16,7 @@ export interface KeyActivity {
 /** Counts for one run. Every record read ends in exactly one of processed, skipped or failed. */
 export interface ActivitySummary {
   readonly records: { read: number; processed: number; skipped: number; failed: number; readonly skippedByReason: Map<string, number> };
-  readonly files: { read: number; failed: number; skipped: number };
+  readonly files: { read: number; failed: number; skipped: number; readonly skippedByReason: Map<string, number> };
   /** Events by kind, and `late`: those that came more than the lateness allowance behind their stream (EvaluationResult.late). */
   readonly events: { kms: number; s3: number; other: number; late: number };
   readonly kmsByOperation: Map<string, number>;
@@ -41,7 +41,7 @@ export interface BucketActivity {
 
 export const createSummary = (): ActivitySummary => ({
   records: { read: 0, processed: 0, skipped: 0, failed: 0, skippedByReason: new Map() },
-  files: { read: 0, failed: 0, skipped: 0 },
+  files: { read: 0, failed: 0, skipped: 0, skippedByReason: new Map() },
   events: { kms: 0, s3: 0, other: 0, late: 0 },
   kmsByOperation: new Map(),
   kmsErrors: new Map(),
@@ -65,6 +65,11 @@ const MAX_TRACKED_PRINCIPALS = 50_000;
 export const recordSkipped = (s: ActivitySummary, reason: SkipReason | string, count = 1): void => {
   s.records.skipped += count;
   bump(s.records.skippedByReason, reason, count);
+};
+
+export const fileSkipped = (s: ActivitySummary, reason: string): void => {
+  s.files.skipped++;
+  bump(s.files.skippedByReason, reason);
 };
 
 export const recordFailed = (s: ActivitySummary, count = 1): void => {
@@ -189,7 +194,7 @@ export const summaryToJson = (
       failed: s.records.failed,
       skippedByReason: sortedObject(s.records.skippedByReason),
     },
-    files: { ...s.files },
+    files: { read: s.files.read, failed: s.files.failed, skipped: s.files.skipped, skippedByReason: sortedObject(s.files.skippedByReason) },
     events: { ...s.events, firstEventTime: s.firstEventMs === undefined ? null : new Date(s.firstEventMs).toISOString(), lastEventTime: s.lastEventMs === undefined ? null : new Date(s.lastEventMs).toISOString() },
     kms: { byOperation: sortedObject(s.kmsByOperation), errors: sortedObject(s.kmsErrors) },
     s3: { byOperation: sortedObject(s.s3ByOperation) },

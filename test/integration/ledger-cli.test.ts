@@ -118,7 +118,9 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(told).toEqual([expect.stringMatching(/^kdm: skipped \d+ files already replayed into \S*events\.duckdb \(same name and size, or same contents\); their calls are counted there$/)]);
     const skipped = Number(/skipped (\d+) files/.exec(told[0] ?? '')?.[1]);
     expect(skipped).toBeGreaterThan(5);
-    expect((JSON.parse(again.stdout) as { files: { skipped: number } }).files.skipped).toBeGreaterThanOrEqual(skipped);
+    const files = (JSON.parse(again.stdout) as { files: { skipped: number; skippedByReason: Record<string, number> } }).files;
+    expect(files.skipped).toBeGreaterThanOrEqual(skipped);
+    expect(files.skippedByReason['already-replayed']).toBe(skipped);
     expect(after).toEqual(before);
   });
 
@@ -136,7 +138,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const db = join(work, 'again.duckdb');
     const replay = () => {
       const run = runKdm(['replay', dir, '--db', db, '--summary', 'json']);
-      return { run, summary: JSON.parse(run.stdout) as { files: { read: number; failed: number; skipped: number }; records: { processed: number } } };
+      return { run, summary: JSON.parse(run.stdout) as { files: { read: number; failed: number; skipped: number; skippedByReason: Record<string, number> }; records: { processed: number } } };
     };
 
     const first = replay();
@@ -151,12 +153,12 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(first.run.stderr).toMatch(/0a1b2c3d4e5f6a7b\.json\.gz: gzip data is truncated/);
     expect(first.summary.records.processed).toBe(2);
     // The truncated file was not noted as replayed: it is read (and refused) again; the two exports were both read, once.
-    expect(second.summary.files).toMatchObject({ failed: 1, skipped: 2 });
+    expect(second.summary.files).toMatchObject({ failed: 1, skipped: 2, skippedByReason: { 'already-replayed': 2 } });
     expect(second.run.stderr).toMatch(/skipped 2 files already replayed into .*again\.duckdb \(same contents\)/);
     expect(mended.run.status).toBe(0);
     expect(mended.summary.files).toMatchObject({ read: 1, failed: 0, skipped: 3 });
     expect(mended.summary.records.processed).toBeGreaterThan(0);
-    expect(last.summary.files).toMatchObject({ read: 0, failed: 0, skipped: 4 });
+    expect(last.summary.files).toMatchObject({ read: 0, failed: 0, skipped: 4, skippedByReason: { 'already-replayed': 4 } });
     expect(last.run.stderr).toMatch(/\(same name and size, or same contents\)/);
     expect(await query<{ name: string }>(db, 'SELECT name FROM ingested_files ORDER BY name')).toEqual([
       { name: logName },

@@ -15,7 +15,7 @@ import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 interface SummaryJson {
   records: { read: number; processed: number; skipped: number; failed: number; skippedByReason: Record<string, number> };
-  files: { read: number; failed: number; skipped: number };
+  files: { read: number; failed: number; skipped: number; skippedByReason: Record<string, number> };
   events: { kms: number; s3: number; other: number };
   kms: { byOperation: Record<string, number> };
   keys: { key: string; alias: string | null; calls: number; s3Made: number; direct: number; distinctPrincipals: number }[];
@@ -32,7 +32,7 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     const s = summaryOf(run.stdout);
     expect(s.records).toMatchObject({ read: 26, processed: 23, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
     expect(s.records.processed + s.records.skipped + s.records.failed).toBe(s.records.read);
-    expect(s.files).toEqual({ read: 10, failed: 0, skipped: 1 });
+    expect(s.files).toEqual({ read: 10, failed: 0, skipped: 1, skippedByReason: { 'digest-file': 1 } });
     expect(s.events).toMatchObject({ kms: 16, s3: 6, other: 1 });
     expect(s.kms.byOperation).toEqual({ Decrypt: 9, GenerateDataKey: 4, Encrypt: 1, ReEncrypt: 2 });
     const key = s.keys.find((k) => k.key.endsWith('key/1234abcd-12ab-34cd-56ef-1234567890ab'));
@@ -236,7 +236,7 @@ describe('kdm usage errors', () => {
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(/readme\.txt: not a CloudTrail file name/);
     expect(run.stderr).toContain(`kdm: warning: no CloudTrail log files under ${empty}, ${notes} (log files end in .json, .jsonl or .ndjson, optionally .gz)`);
-    expect(summaryOf(run.stdout).files).toEqual({ read: 0, failed: 0, skipped: 1 });
+    expect(summaryOf(run.stdout).files).toEqual({ read: 0, failed: 0, skipped: 1, skippedByReason: { 'not-a-log-file': 1 } });
 
     const missing = runKdm(['replay', join(dir, 'no-such-dir'), '--summary', 'json']);
     expect(missing.status).toBe(2);
@@ -545,7 +545,7 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
     expect(run.status).toBe(0);
     expect(run.stderr).toBe(`kdm: warning: ${page}: ${ONE_PAGE_OF_A_LOOKUP}\n`);
     const s = summaryOf(run.stdout);
-    expect(s.files).toEqual({ read: 1, failed: 0, skipped: 0 });
+    expect(s.files).toEqual({ read: 1, failed: 0, skipped: 0, skippedByReason: {} });
     expect(s.records).toMatchObject({ read: records.length, failed: 0 });
     expect(s.findings.total).toBe(summaryOf(runKdm(['replay', 'events/', '--summary', 'json']).stdout).findings.total);
   });
@@ -716,7 +716,13 @@ describe('kdm replay --from --to: a window of event time', () => {
 
     expect(run.status).toBe(0);
     const s = summaryOf(run.stdout);
-    expect(s.files).toEqual({ read: read.length, failed: 0, skipped: deliveredBefore.length + deliveredAfter.length + 1 });
+    expect(s.files).toEqual({
+      read: read.length,
+      failed: 0,
+      skipped: deliveredBefore.length + deliveredAfter.length + 1,
+      // The one more: kdm simulate's labels beside the logs.
+      skippedByReason: { 'delivered-after-to': deliveredAfter.length, 'delivered-before-from': deliveredBefore.length, 'not-a-log-file': 1 },
+    });
     expect(s.records.read).toBe(read.flatMap(timesOf).length);
     expect(s.records.skippedByReason).toEqual({ 'outside-time-range': s.records.read - inWindow });
     expect(s.records.processed).toBe(inWindow);
@@ -793,17 +799,17 @@ describe('kdm replay --from --to: a window of event time', () => {
     const sixHours = replayed('--delivery-lag', '6h');
     const any = replayed('--delivery-lag', 'any');
 
-    expect(byDefault.s.files).toEqual({ read: 2, failed: 0, skipped: 1 });
+    expect(byDefault.s.files).toEqual({ read: 2, failed: 0, skipped: 1, skippedByReason: { 'delivered-after-to': 1 } });
     expect(byDefault.s.records).toMatchObject({ read: 3, processed: 2, skippedByReason: { 'outside-time-range': 1 } });
     expect(byDefault.stderr).toBe("kdm: skipped 1 log file a trail delivered more than 1d after --to 2026-10-10T12:00:00Z, unread: CloudTrail delivers a record in about 5 minutes, so they hold none of the window's unless its delivery was held up (--delivery-lag any reads them)\n");
-    expect(sixHours.s.files).toEqual({ read: 1, failed: 0, skipped: 2 });
+    expect(sixHours.s.files).toEqual({ read: 1, failed: 0, skipped: 2, skippedByReason: { 'delivered-after-to': 2 } });
     expect(sixHours.s.records).toMatchObject({ read: 1, processed: 1 });
     expect(sixHours.stderr).toMatch(/^kdm: skipped 2 log files a trail delivered more than 6h after --to 2026-10-10T12:00:00Z, unread: /);
     expect((byDefault.s as SummaryJson & { window: unknown }).window).toEqual({ from: null, to: '2026-10-10T12:00:00.000Z', learnFrom: null, deliveryLagMs: 86_400_000 });
     expect((any.s as SummaryJson & { window: unknown }).window).toEqual({ from: null, to: '2026-10-10T12:00:00.000Z', learnFrom: null, deliveryLagMs: null });
     expect(runKdm(['replay', trail, '--to', '2026-10-10T12:00:00Z', '--delivery-lag', '6h']).stdout).toContain('\nWindow    to 2026-10-10T12:00:00.000Z, files delivered up to 6h after it\n');
     expect(runKdm(['replay', trail, '--to', '2026-10-10T12:00:00Z', '--delivery-lag', 'any']).stdout).toContain('\nWindow    to 2026-10-10T12:00:00.000Z\n');
-    expect(any.s.files).toEqual({ read: 3, failed: 0, skipped: 0 });
+    expect(any.s.files).toEqual({ read: 3, failed: 0, skipped: 0, skippedByReason: {} });
     expect(any.s.records).toMatchObject({ read: 4, processed: 2, skippedByReason: { 'outside-time-range': 2 } });
     expect(any.stderr).toBe('');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatSummaryTable, mostSevere } from '../../src/cli/format-summary.ts';
 import { mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import type { Severity } from '#core/rules/define-rule.ts';
-import { createSummary } from '#core/summary.ts';
+import { createSummary, fileSkipped } from '#core/summary.ts';
 import { BASE_TIME_MS, kmsEvent, minutes } from '#core/testing/builders.ts';
 
 const finding = (i: number, severity: Severity, reason = `Reason ${i}.`): FindingRecord =>
@@ -26,6 +26,22 @@ describe('kdm replay summary: its first line', () => {
     summary.files.read = 5_024;
     summary.records.read = 1_000_000;
     expect(formatSummaryTable(summary, [], 7_360).split('\n')[0]).toBe('kms-decrypt-monitor: read 5,024 files, 1,000,000 records in 7.4 s (135,870 records/s)');
+  });
+});
+
+describe('kdm replay summary: its Files line', () => {
+  it('appears only when a file failed or was skipped, and gives the skipped files by reason', () => {
+    const summary = createSummary();
+    summary.files.read = 3;
+    expect(formatSummaryTable(summary, [], 10)).not.toContain('Files');
+    fileSkipped(summary, 'digest-file');
+    fileSkipped(summary, 'delivered-after-to');
+    fileSkipped(summary, 'delivered-after-to');
+    expect(formatSummaryTable(summary, [], 10).split('\n')).toContain('Files     failed 0, skipped 3 (delivered-after-to 2, digest-file 1)');
+    summary.files.failed = 1;
+    summary.files.skipped = 0;
+    summary.files.skippedByReason.clear();
+    expect(formatSummaryTable(summary, [], 10).split('\n')).toContain('Files     failed 1, skipped 0');
   });
 });
 

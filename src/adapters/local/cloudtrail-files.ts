@@ -135,10 +135,10 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
             out.push({ path: full, bytes: look.bytes });
             break;
           case 'other-file':
-            onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)' });
+            onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a CloudTrail file name (.json, .jsonl, .ndjson, optionally .gz)', reason: 'not-a-log-file' });
             break;
           case 'special':
-            onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory' });
+            onIssue({ kind: 'file-skipped', origin: { file: full }, message: 'not a regular file or directory', reason: 'not-a-regular-file' });
         }
       }
     }
@@ -340,7 +340,7 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
   let start = 0;
   while (start < buf.length && isWhitespace(buf[start])) start++;
   if (start === buf.length) {
-    yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'empty file, no records' } };
+    yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'empty file, no records', reason: 'empty-file' } };
     return;
   }
   // A UTF-8 byte-order mark is tolerated.
