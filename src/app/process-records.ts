@@ -8,7 +8,7 @@ import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
 import { createWorkingState, createWriteThroughState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
-import { createSummary, recordCorrelations, recordEvent, fileSkipped, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
+import { createSummary, fileSkipped, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
 
 export interface ProcessorDeps {
   readonly engine: Engine;
