@@ -170,6 +170,8 @@ const ALREADY_REPLAYED = 'already-replayed';
 const DELIVERED_BEFORE_WINDOW = 'delivered-before-from';
 /** The reason of a file a trail delivered more than `--delivery-lag` after the replay's `--to` (told in one line for all). */
 const DELIVERED_AFTER_WINDOW = 'delivered-after-to';
+/** File skips told in one line for them all rather than a line each: a replay may skip thousands of them. */
+const TOLD_IN_ONE_LINE: ReadonlySet<string | undefined> = new Set([ALREADY_REPLAYED, DELIVERED_BEFORE_WINDOW, DELIVERED_AFTER_WINDOW]);
 
 /** Said of the findings a replay's --learn-from left out: last seen before --from, they are the learning's. */
 const learnedFindingsNote = (count: number, fromText: string): string =>
@@ -311,8 +313,8 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
   const onIssue = (issue: ReadIssue): void => {
     if (issue.kind === 'record-failed' || issue.kind === 'file-failed') unreadInput = true;
     // Duplicates and other per-record skips are counted in the summary; failures and file-level skips are named,
-    // but for files already in the database, which are told in one line (a resumed replay skips thousands).
-    if (issue.kind === 'record-skipped' || issue.reason === ALREADY_REPLAYED || issue.reason === DELIVERED_BEFORE_WINDOW || issue.reason === DELIVERED_AFTER_WINDOW) return;
+    // but for files already in the database or delivered outside a window, which are told in one line.
+    if (issue.kind === 'record-skipped' || TOLD_IN_ONE_LINE.has(issue.reason)) return;
     if (printedIssues >= MAX_ISSUE_LINES) {
       unprintedIssues++;
       return;
@@ -429,16 +431,15 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     let inputs: InputFile[] | undefined = await inputStart.take(processor.noteIssue);
     const { before, after } = deliveredOutsideWindow(inputs, options.window, engine.config.correlation.windowMs);
     if (before.size > 0 || after.size > 0) inputs = inputs.filter((input) => !before.has(input) && !after.has(input));
-    if (before.size > 0) {
-      const bound = options.window?.learnFromText !== undefined ? `--learn-from ${options.window.learnFromText}` : `--from ${options.window?.fromText ?? ''}`;
-      for (const input of before) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered before ${bound}`, reason: DELIVERED_BEFORE_WINDOW });
-      stderr.write(`kdm: skipped ${counted(before.size, 'log file')} a trail delivered before ${safeText(bound)}, unread: a file holds only records written before its delivery\n`);
-    }
-    if (after.size > 0) {
-      const bound = `${options.window?.deliveryLagText ?? ''} after --to ${options.window?.toText ?? ''}`;
-      for (const input of after) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered more than ${bound}`, reason: DELIVERED_AFTER_WINDOW });
-      stderr.write(`kdm: skipped ${counted(after.size, 'log file')} a trail delivered more than ${safeText(bound)}, unread: CloudTrail delivers a record in about 5 minutes, so they hold none of the window's unless its delivery was held up (--delivery-lag any reads them)\n`);
-    }
+    /** Counts `files` as skipped for `reason`, each with `when` as its message, and tells them in one line. */
+    const skipUnread = (files: ReadonlySet<InputFile>, reason: string, when: string, why: string): void => {
+      if (files.size === 0) return;
+      for (const input of files) processor.noteIssue({ kind: 'file-skipped', origin: { file: input.path }, message: `delivered ${when}`, reason });
+      stderr.write(`kdm: skipped ${counted(files.size, 'log file')} a trail delivered ${safeText(when)}, unread: ${why}\n`);
+    };
+    const startBound = options.window?.learnFromText !== undefined ? `--learn-from ${options.window.learnFromText}` : `--from ${options.window?.fromText ?? ''}`;
+    skipUnread(before, DELIVERED_BEFORE_WINDOW, `before ${startBound}`, 'a file holds only records written before its delivery');
+    skipUnread(after, DELIVERED_AFTER_WINDOW, `more than ${options.window?.deliveryLagText ?? ''} after --to ${options.window?.toText ?? ''}`, "CloudTrail delivers a record in about 5 minutes, so they hold none of the window's unless its delivery was held up (--delivery-lag any reads them)");
     // Findings written over a log being read would replace the evidence they came from.
     if (findingsFile !== undefined) {
       const isFindingsFile = sameFileAs(findingsFile);
@@ -558,9 +559,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const durationMs = performance.now() - started;
     const expired = expiredSuppressions(options.config.suppressions, nowMs());
     for (const s of expired) stderr.write(expiredSuppressionWarning(s));
-    const window = options.window !== undefined
-      ? { fromMs: options.window.fromMs, toMs: options.window.toMs, learnFromMs: options.window.learnFromMs, findingsLeftOut, deliveryLagMs: options.window.deliveryLagMs, deliveryLagText: options.window.deliveryLagText }
-      : undefined;
+    const window = options.window !== undefined ? { ...options.window, findingsLeftOut } : undefined;
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id), ...(window !== undefined ? { window } : {}) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;
