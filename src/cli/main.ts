@@ -71,7 +71,8 @@ Replay options:
                              files delivered later are skipped unread (default: ${DEFAULT_DELIVERY_LAG}; any: read them all,
                              as after an outage of the trail's delivery)
   --fail-on <severity>       Exit 3 when a finding at or above LOW|MEDIUM|HIGH|CRITICAL is raised
-  --max-file-mb <n>          Cap on one file's decompressed size (default: 256, at most 511)
+  --max-file-mb <n>          Cap on one file's decompressed size, and on the text of Event history lookups
+                             read together (default: 256, at most 511)
   --account <id>             Account for findings whose activity names none (default: 000000000000)
   --findings-format asff|ocsf  Format of --findings and of EventBridge events (default: asff)
   --publish securityhub|eventbridge
@@ -83,9 +84,10 @@ Replay options:
 
 Input shapes: S3 delivery files {"Records":[...]} (.json, .json.gz), EventBridge envelopes (one per file
 or per line), NDJSON of bare records (.jsonl/.ndjson, gzipped or not), Event history as aws cloudtrail
-lookup-events prints it ({"Events":[...]}; a NextToken at its end is warned of), and several of these
-one after another in one text (cat *.json.gz | kdm replay -). Digest files and Insights events are
-recognised and skipped with a reason.
+lookup-events prints it ({"Events":[...]}; a NextToken at its end is warned of; several lookups, as
+files or in one text, are read together in the order of their times), and several of these one after
+another in one text (cat *.json.gz | kdm replay -). Digest files and Insights events are recognised and
+skipped with a reason.
 
 Exit codes: 0 all input read; 1 could not run (bad arguments or config); 2 finished but some input
 could not be read (each listed on stderr); 3 --fail-on threshold reached.`;

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { createRecordProcessor, type OutsideWindow, type RecordProcessor } from '#app/process-records.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { expandInputs, DEFAULT_MAX_FILE_BYTES, type InputFile } from '#adapters/local/cloudtrail-files.ts';
+import { eventHistoryFiles, readEventHistoryTogether } from '#adapters/local/event-history-files.ts';
 import { readInputs, startReaderThreads, type ReaderThreads } from '#adapters/local/threaded-reader.ts';
 import { nativeReaderStatus, type NativeReaderStatus } from '#adapters/local/native-records.ts';
 import { createJsonlFindingSink, type JsonlFindingSink } from '#adapters/local/jsonl-finding-sink.ts';
@@ -158,7 +159,17 @@ export const readerThreadsFor = (inputs: readonly InputFile[], threads: number |
  * time order, which matching, windows and baselines take otherwise than a trail's files in order.
  */
 export const lateEventsNote = (late: number, latenessMs: number): string =>
-  `kdm: note: ${counted(late, 'event')} came more than ${Math.round(latenessMs / 60_000)} minutes (the correlation lateness) behind events of the same account and Region read before ${late === 1 ? 'it' : 'them'}: the input is out of time order (days given out of order, or Event history lookups given as separate files: give those as one text, cat history-*.json | kdm replay -), and S3 matching, windows and baselines take such events as late\n`;
+  `kdm: note: ${counted(late, 'event')} came more than ${Math.round(latenessMs / 60_000)} minutes (the correlation lateness) behind events of the same account and Region read before ${late === 1 ? 'it' : 'them'}: the input is out of time order (days given out of order, for example), and S3 matching, windows and baselines take such events as late\n`;
+
+/** Said when Event history lookups given as files are too large together to be held, and are read one after another. */
+export const lookupsReadApartNote = (files: number, textBytes: number, maxBytes: number): string =>
+  `kdm: note: ${files} Event history lookups hold ${Math.ceil(textBytes / 1048576)} MiB of text together, more than --max-file-mb (${Math.round(maxBytes / 1048576)} MiB) lets a replay hold to read them in the order of their times: each is read in its own order, one after another, so their events come late behind each other's; for more, replay a trail's files\n`;
+
+/** Items of `first` (when given), then of `then`. */
+async function* readInOrder<T>(first: AsyncGenerator<T> | undefined, then: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first !== undefined) yield* first;
+  yield* then;
+}
 
 /** Said when a replay into a pruned database let go of the ledger rows of days before the day the prune kept from. */
 export const prunedDaysNote = (file: string, keptFrom: string, letGo: { readonly rows: number; readonly accesses: number }): string =>
@@ -479,8 +490,16 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
-    const reader = readInputs(toRead, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: readersFor(toRead) });
-    let records = 0;
+    // Event history lookups given as files of their own are read together, first, as one text of them is.
+    const { together, rest, apart } = eventHistoryFiles(toRead, readOptions.maxFileBytes);
+    if (apart !== undefined) stderr.write(lookupsReadApartNote(apart.files, apart.textBytes, readOptions.maxFileBytes));
+    const reader = readInOrder(
+      together.length > 0 ? readEventHistoryTogether(together, readOptions) : undefined,
+      readInputs(rest, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: readersFor(rest) }),
+    );
+    // Each file's records read so far, noted with the file once it is read whole (a lookup's batches come between
+    // others' when lookups are read together).
+    const recordsOfFile = new Map<string, number>();
     // Ledger rows and accesses held when a write is considered (see ACCUMULATED_LEDGER_ROWS).
     const writeAt = Math.min(ACCUMULATED_LEDGER_ROWS, db?.checkpointRows ?? Number.POSITIVE_INFINITY);
     for await (const item of reader) {
@@ -492,12 +511,13 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
         progress.fileDone(item.bytes);
         const nameInDb = namesInDb.get(item.file);
         namesInDb.delete(item.file);
+        const records = recordsOfFile.get(item.file) ?? 0;
+        recordsOfFile.delete(item.file);
         if (db !== undefined && nameInDb !== undefined && !failedFiles.delete(item.file)) await db.noteFile(nameInDb, item.bytes, records, nowMs());
-        records = 0;
       } else {
         const outcome = item.type === 'normalized' ? await processor.processNormalized(item.batch, item.results) : await processor.processBatch(item.batch);
         const count = item.type === 'normalized' ? item.results.length : item.batch.records.length;
-        records += count;
+        recordsOfFile.set(item.batch.file, (recordsOfFile.get(item.batch.file) ?? 0) + count);
         progress.records(count);
         for (const f of outcome.findings) {
           findings.set(f.id, f);

@@ -6,11 +6,12 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kmsRecord, s3Record } from '#core/testing/builders.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
-import { DEFAULT_THREADS, DEFAULT_THREADS_READING_JAVASCRIPT, lateEventsNote, READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
+import { DEFAULT_THREADS, DEFAULT_THREADS_READING_JAVASCRIPT, lateEventsNote, lookupsReadApartNote, READER_THREADS_FROM_BYTES } from '../../src/cli/replay.ts';
 import { nativeReaderStatus } from '#adapters/local/native-records.ts';
 import { ONE_PAGE_OF_A_LOOKUP } from '#adapters/local/cloudtrail-files.ts';
 import { DATASETS_DIR, allDatasetRecords, datasetFiles, datasetRecords, hasDatasets } from '../helpers/datasets.ts';
 import { lookupEventsOutput } from '../helpers/event-history.ts';
+import { queryDatabase } from '../helpers/duckdb.ts';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 
 interface SummaryJson {
@@ -503,14 +504,68 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
     expect(findingsOf(out)).toEqual(delivered.findings);
     expect(summary['events']).toMatchObject({ late: 0 });
 
-    // The same lookups as separate files: each in order, the second's events months behind the first's. Said, and counted.
+    // The same lookups as files of their own (history-*.json, a lookup a file), on one thread and on reader threads:
+    // read together, as the one text is, and each file counted as read.
     const dir = mkdtempSync(join(tmpdir(), 'kdm-lookups-apart-'));
     sources.forEach((source, i) => writeFileSync(join(dir, `history-${i}.json`), JSON.stringify(lookupEventsOutput(newestFirst.filter((r) => r.eventSource === source)))));
-    const apart = replayed([dir], '1');
-    const late = (apart.summary['events'] as { late: number }).late;
+    for (const threads of ['1', '3']) {
+      const apart = runKdm(['replay', dir, '--threads', threads, '--summary', 'json', '--findings', out]);
+      const apartSummary = JSON.parse(apart.stdout) as Record<string, unknown>;
+      expect(apartSummary['files']).toEqual({ read: sources.length, failed: 0, skipped: 0, skippedByReason: {} });
+      delete apartSummary['durationMs'];
+      delete apartSummary['files'];
+      expect(apart.stderr).toBe('');
+      expect(apartSummary).toEqual(delivered.summary);
+      expect(findingsOf(out)).toEqual(delivered.findings);
+    }
+
+    // Lookups that hold more text together than --max-file-mb lets a replay hold are read as before: each in its own
+    // order, one after another, the second's events months behind the first's. Said, and counted.
+    const sizes = readdirSync(dir).map((f) => statSync(join(dir, f)).size);
+    const capMb = Math.ceil(Math.max(...sizes) / 1048576);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(capMb * 1048576);
+    const apart = runKdm(['replay', dir, '--threads', '1', '--max-file-mb', String(capMb), '--summary', 'json']);
+    const late = (JSON.parse(apart.stdout) as { events: { late: number } }).events.late;
     expect(late).toBeGreaterThan(1000);
-    expect(apart.stderr).toBe(lateEventsNote(late, DEFAULT_ENGINE_CONFIG.correlation.latenessMs));
-    expect(apart.stderr).toContain('cat history-*.json | kdm replay -');
+    expect(apart.stderr).toBe(lookupsReadApartNote(sources.length, total, capMb * 1048576) + lateEventsNote(late, DEFAULT_ENGINE_CONFIG.correlation.latenessMs));
+  });
+
+  it('reads lookups given as files together, and a trail\'s files after them; names a lookup\'s bad event by its file and place; notes each file in the database with its records', async () => {
+    // The sample trail's files of one account as lookups, and its other account's file as it was delivered.
+    const trailFiles = logFilesOf(join(REPO, 'events', 'cloudtrail')).filter((f) => f.includes('_CloudTrail_'));
+    const delivered = trailFiles.filter((f) => f.includes('/444455556666_'));
+    expect(delivered).toHaveLength(1);
+    const records = trailFiles.filter((f) => !delivered.includes(f)).flatMap((f) => datasetRecords(f)) as { eventSource: string; eventTime: string }[];
+    const newestFirst = [...records].sort((a, b) => Date.parse(b.eventTime) - Date.parse(a.eventTime));
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-lookups-db-'));
+    const kms = newestFirst.filter((r) => r.eventSource === 'kms.amazonaws.com');
+    const others = newestFirst.filter((r) => r.eventSource !== 'kms.amazonaws.com');
+    expect(kms.length).toBeGreaterThan(1);
+    expect(others.length).toBeGreaterThan(1);
+    const broken = lookupEventsOutput(others) as { Events: Record<string, unknown>[] };
+    // Its third event lost its record: said as the third of that file's events, the rest read.
+    delete (broken.Events[2] as Record<string, unknown>)['CloudTrailEvent'];
+    writeFileSync(join(dir, 'history-kms.json'), JSON.stringify(lookupEventsOutput(kms), null, 4));
+    writeFileSync(join(dir, 'history-other.json'), JSON.stringify(broken, null, 4));
+    const deliveredFile = delivered[0] as string;
+    copyFileSync(deliveredFile, join(dir, deliveredFile.slice(deliveredFile.lastIndexOf('/') + 1)));
+    const db = join(mkdtempSync(join(tmpdir(), 'kdm-lookups-ledger-')), 'ledger.duckdb');
+
+    const first = runKdm(['replay', dir, '--db', db, '--summary', 'json']);
+    const summary = JSON.parse(first.stdout) as { files: unknown; records: { read: number; failed: number }; events: { late: number } };
+    expect(first.status).toBe(2);
+    expect(first.stderr).toBe(`kdm: error: ${join(dir, 'history-other.json')} record 2: an Event history event (aws cloudtrail lookup-events) without its CloudTrailEvent, the record itself: kdm reads the record, not the summary beside it (keep CloudTrailEvent in the output, e.g. no --query that leaves it out)\n`);
+    expect(summary.files).toEqual({ read: 3, failed: 0, skipped: 0, skippedByReason: {} });
+    expect(summary.records).toMatchObject({ read: records.length + datasetRecords(deliveredFile).length, failed: 1 });
+    expect(summary.events.late).toBe(0);
+
+    const again = runKdm(['replay', dir, '--db', db, '--summary', 'json']);
+    expect(again.status).toBe(0);
+    expect((JSON.parse(again.stdout) as { files: unknown }).files).toEqual({ read: 0, failed: 0, skipped: 3, skippedByReason: { 'already-replayed': 3 } });
+    // Each file noted with the records read from it (the broken event is not among them).
+    const noted = await queryDatabase<{ records: number }>(db, 'SELECT records::INT AS records FROM ingested_files');
+    expect(noted.map((f) => f.records).sort((x, y) => x - y)).toEqual([kms.length, others.length - 1, datasetRecords(deliveredFile).length].sort((x, y) => x - y));
   });
 
   it.skipIf(!hasDatasets)('reads every record of the shared datasets joined into one text, and fails the same ones for the same reasons', () => {

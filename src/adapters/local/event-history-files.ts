@@ -1,0 +1,142 @@
+/**
+ * Event history lookups given as files of their own (`aws cloudtrail lookup-events > history-<region>-<source>.json`,
+ * a file a lookup), read together: their events in the order of their times, as the lookups joined into one text
+ * are (`cat history-*.json | kdm replay -`, see cloudtrail-files.ts). A lookup returns its events newest first, and
+ * each lookup covers the whole period, so files read one after another would bring the second's events months
+ * behind the first's, which matching, windows and baselines take as late.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import type { SourceItem } from '#core/ports.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, readCloudTrailFileInBatches, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { deliveredByMs } from './delivery-time.ts';
+import { isUtf16, isWhitespace, utf8OfUtf16 } from './json-text.ts';
+
+/** How much of a file is read to tell lookup-events output: its first key comes within a few bytes. */
+const HEAD_BYTES = 4096;
+
+const EVENTS_KEY = Buffer.from('"Events"');
+
+/**
+ * Whether a text begins as `aws cloudtrail lookup-events` prints: an object whose first key is `Events` (after
+ * whitespace, and a UTF-8 byte-order mark; UTF-16 text, what Windows PowerShell's `>` writes, by its own mark).
+ * Pure; `head` may be any start of the text.
+ */
+export const beginsEventHistory = (head: Buffer): boolean => {
+  const text = isUtf16(head) ? utf8OfUtf16(head.subarray(0, head.length - (head.length % 2))) : head;
+  let i = 0;
+  const skipWhitespace = (): void => {
+    while (isWhitespace(text[i])) i++;
+  };
+  skipWhitespace();
+  if (text[i] === 0xef && text[i + 1] === 0xbb && text[i + 2] === 0xbf) i += 3;
+  skipWhitespace();
+  if (text[i] !== 0x7b /* { */) return false;
+  i++;
+  skipWhitespace();
+  return text.subarray(i, i + EVENTS_KEY.length).equals(EVENTS_KEY);
+};
+
+/**
+ * The size of an input's text if it is lookup-events output, else undefined: its size on disk, or for gzip what its
+ * trailer says the text holds (modulo 4 GiB, as gzip keeps it). A file that cannot be read is not one: the reader
+ * says what is wrong with it.
+ */
+const eventHistoryTextBytes = (input: InputFile): number | undefined => {
+  let fd: number | undefined;
+  try {
+    fd = openSync(input.path, 'r');
+    const head = Buffer.alloc(Math.min(HEAD_BYTES, input.bytes));
+    const read = readSync(fd, head, 0, head.length, 0);
+    const start = head.subarray(0, read);
+    if (!(start[0] === 0x1f && start[1] === 0x8b)) return beginsEventHistory(start) ? input.bytes : undefined;
+    // The start of a gzip stream inflates without its end.
+    const inflated = gunzipSync(start, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    if (!beginsEventHistory(inflated)) return undefined;
+    const trailer = Buffer.alloc(4);
+    return readSync(fd, trailer, 0, 4, input.bytes - 4) === 4 ? trailer.readUInt32LE(0) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
+
+/** How a replay's files divide: Event history lookups to read together, and the rest. */
+export interface EventHistoryFiles {
+  /** Two or more lookups, to read together (`readEventHistoryTogether`); empty otherwise. */
+  readonly together: InputFile[];
+  readonly rest: InputFile[];
+  /** Lookups read one after another after all, with their text's size: together they exceed what may be held. */
+  readonly apart?: { readonly files: number; readonly textBytes: number };
+}
+
+/**
+ * Finds the lookups among `inputs`: files named otherwise than a trail names its files (a trail's are never
+ * lookups), whose text begins as lookup-events output. Two or more are read together when their texts together fit
+ * within `maxBytes` (`--max-file-mb`, what standard input may hold too): they are held in memory whole.
+ */
+export const eventHistoryFiles = (inputs: readonly InputFile[], maxBytes: number = DEFAULT_MAX_FILE_BYTES): EventHistoryFiles => {
+  const candidates = inputs.filter((input) => input.path !== '-' && deliveredByMs(input.path) === undefined);
+  if (candidates.length < 2) return { together: [], rest: [...inputs] };
+  const lookups = new Set<InputFile>();
+  let textBytes = 0;
+  for (const input of candidates) {
+    const bytes = eventHistoryTextBytes(input);
+    if (bytes === undefined) continue;
+    lookups.add(input);
+    textBytes += bytes;
+  }
+  if (lookups.size < 2) return { together: [], rest: [...inputs] };
+  if (textBytes > maxBytes) return { together: [], rest: [...inputs], apart: { files: lookups.size, textBytes } };
+  return { together: inputs.filter((i) => lookups.has(i)), rest: inputs.filter((i) => !lookups.has(i)) };
+};
+
+/** A record held until every lookup is read, with where it came from and when it happened. */
+interface HeldRecord {
+  readonly file: string;
+  readonly index: number;
+  readonly record: unknown;
+  readonly timeMs: number;
+}
+
+/** A record's `eventTime`; one without a time comes first, where the engine fails it by name. */
+const eventTimeMs = (record: unknown): number => {
+  const time = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)['eventTime'] : undefined;
+  const ms = typeof time === 'string' ? Date.parse(time) : Number.NaN;
+  return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY;
+};
+
+/**
+ * Reads lookups together: each file as any file is read (its problems told as they come, named by it and by its
+ * events' places), then all their records in the order of their times, in batches of one file's records each (a
+ * batch names one file), and last each file's end. The order is stable: records of one time keep the order of the
+ * files and of each file. On this thread, and without the native reader, which reads only a trail's layout.
+ */
+export async function* readEventHistoryTogether(inputs: readonly InputFile[], options: ReadOptions = {}): AsyncGenerator<SourceItem> {
+  const held: HeldRecord[] = [];
+  const ends: SourceItem[] = [];
+  const { native: _native, ...withoutNative } = options;
+  for (const input of inputs) {
+    for await (const item of readCloudTrailFileInBatches(input, withoutNative)) {
+      if (item.type === 'encoded-batch') throw new Error('internal: an encoded batch read without the native reader');
+      if (item.type === 'file-done') ends.push(item);
+      else if (item.type === 'issue') yield item;
+      else {
+        const { file, records, indexes, firstIndex } = item.batch;
+        records.forEach((record, i) => held.push({ file, index: indexes?.[i] ?? firstIndex + i, record, timeMs: eventTimeMs(record) }));
+      }
+    }
+  }
+  held.sort((a, b) => (a.timeMs === b.timeMs ? 0 : a.timeMs < b.timeMs ? -1 : 1));
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  for (let from = 0; from < held.length; ) {
+    const file = (held[from] as HeldRecord).file;
+    let to = from + 1;
+    while (to < held.length && to - from < batchSize && (held[to] as HeldRecord).file === file) to++;
+    const run = held.slice(from, to);
+    yield { type: 'batch', batch: { file, records: run.map((h) => h.record), indexes: run.map((h) => h.index), firstIndex: (held[from] as HeldRecord).index } };
+    from = to;
+  }
+  yield* ends;
+}
