@@ -490,8 +490,9 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
-    // Event history lookups given as files of their own are read together, first, as one text of them is.
-    const { together, rest, apart } = eventHistoryFiles(toRead, readOptions.maxFileBytes);
+    // Event history lookups given as files of their own are read together, first, as one text of them is. The
+    // list is taken out of toRead, so that the readers, which let go of each path as they hand it on, hold it alone.
+    const { together, rest, apart } = eventHistoryFiles(toRead.splice(0), readOptions.maxFileBytes);
     if (apart !== undefined) stderr.write(lookupsReadApartNote(apart.files, apart.textBytes, readOptions.maxFileBytes));
     const reader = readInOrder(
       together.length > 0 ? readEventHistoryTogether(together, readOptions) : undefined,
