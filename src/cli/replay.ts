@@ -165,10 +165,10 @@ export const lateEventsNote = (late: number, latenessMs: number): string =>
 export const lookupsReadApartNote = (files: number, textBytes: number, maxBytes: number): string =>
   `kdm: note: ${files} Event history lookups hold ${Math.ceil(textBytes / 1048576)} MiB of text together, more than --max-file-mb (${Math.round(maxBytes / 1048576)} MiB) lets a replay hold to read them in the order of their times: each is read in its own order, one after another, so their events come late behind each other's; for more, replay a trail's files\n`;
 
-/** Items of `first` (when given), then of `then`. */
-async function* readInOrder<T>(first: AsyncGenerator<T> | undefined, then: AsyncGenerator<T>): AsyncGenerator<T> {
+/** Items of `first`, then of `then`, each when given. */
+async function* readInOrder<T>(first: AsyncGenerator<T> | undefined, then: AsyncGenerator<T> | undefined): AsyncGenerator<T> {
   if (first !== undefined) yield* first;
-  yield* then;
+  if (then !== undefined) yield* then;
 }
 
 /** Said when a replay into a pruned database let go of the ledger rows of days before the day the prune kept from. */
@@ -490,14 +490,14 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     }
     // A replay's heap follows its live data (see heap-growth.ts).
     limitHeapGrowth();
-    // Event history lookups given as files of their own are read together, first, as one text of them is. The
-    // list is taken out of toRead, so that the readers, which let go of each path as they hand it on, hold it alone.
-    const { together, rest, apart } = eventHistoryFiles(toRead.splice(0), readOptions.maxFileBytes);
+    // Event history lookups given as files of their own are read together, as one text of them is: before the other
+    // files or after them, by where the first lookup stands. The list is taken out of toRead, so that the readers,
+    // which let go of each path as they hand it on, hold it alone.
+    const { together, rest, togetherFirst, apart } = eventHistoryFiles(toRead.splice(0), readOptions.maxFileBytes);
     if (apart !== undefined) stderr.write(lookupsReadApartNote(apart.files, apart.textBytes, readOptions.maxFileBytes));
-    const reader = readInOrder(
-      together.length > 0 ? readEventHistoryTogether(together, readOptions) : undefined,
-      readInputs(rest, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: readersFor(rest) }),
-    );
+    const lookups = together.length > 0 ? readEventHistoryTogether(together, readOptions) : undefined;
+    const others = readInputs(rest, { ...readOptions, started: await inputStart.readers(), workerScript: READER_WORKER_SCRIPT, readers: readersFor(rest) });
+    const reader = togetherFirst ? readInOrder(lookups, others) : readInOrder(others, lookups);
     // Each file's records read so far, noted with the file once it is read whole (a lookup's batches come between
     // others' when lookups are read together).
     const recordsOfFile = new Map<string, number>();

@@ -531,7 +531,7 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
     expect(apart.stderr).toBe(lookupsReadApartNote(sources.length, total, capMb * 1048576) + lateEventsNote(late, DEFAULT_ENGINE_CONFIG.correlation.latenessMs));
   });
 
-  it('reads lookups given as files together, and a trail\'s files after them; names a lookup\'s bad event by its file and place; notes each file in the database with its records', async () => {
+  it('reads lookups given as files together, beside a trail\'s files; names a lookup\'s bad event by its file and place; notes each file in the database with its records', async () => {
     // The sample trail's files of one account as lookups, and its other account's file as it was delivered.
     const trailFiles = logFilesOf(join(REPO, 'events', 'cloudtrail')).filter((f) => f.includes('_CloudTrail_'));
     const delivered = trailFiles.filter((f) => f.includes('/444455556666_'));

@@ -67,6 +67,11 @@ export interface EventHistoryFiles {
   /** Two or more lookups, to read together (`readEventHistoryTogether`); empty otherwise. */
   readonly together: InputFile[];
   readonly rest: InputFile[];
+  /**
+   * Whether the lookups are read before the rest, rather than after it: where the first of them stands in the
+   * list (`kdm replay history/ AWSLogs/` reads them first, `kdm replay AWSLogs/ history/` last).
+   */
+  readonly togetherFirst: boolean;
   /** Lookups read one after another after all, with their text's size: together they exceed what may be held. */
   readonly apart?: { readonly files: number; readonly textBytes: number };
 }
@@ -78,7 +83,8 @@ export interface EventHistoryFiles {
  */
 export const eventHistoryFiles = (inputs: readonly InputFile[], maxBytes: number = DEFAULT_MAX_FILE_BYTES): EventHistoryFiles => {
   const candidates = inputs.filter((input) => input.path !== '-' && deliveredByMs(input.path) === undefined);
-  if (candidates.length < 2) return { together: [], rest: [...inputs] };
+  const none = { together: [], rest: [...inputs], togetherFirst: false };
+  if (candidates.length < 2) return none;
   const lookups = new Set<InputFile>();
   let textBytes = 0;
   for (const input of candidates) {
@@ -87,9 +93,9 @@ export const eventHistoryFiles = (inputs: readonly InputFile[], maxBytes: number
     lookups.add(input);
     textBytes += bytes;
   }
-  if (lookups.size < 2) return { together: [], rest: [...inputs] };
-  if (textBytes > maxBytes) return { together: [], rest: [...inputs], apart: { files: lookups.size, textBytes } };
-  return { together: inputs.filter((i) => lookups.has(i)), rest: inputs.filter((i) => !lookups.has(i)) };
+  if (lookups.size < 2) return none;
+  if (textBytes > maxBytes) return { ...none, apart: { files: lookups.size, textBytes } };
+  return { together: inputs.filter((i) => lookups.has(i)), rest: inputs.filter((i) => !lookups.has(i)), togetherFirst: lookups.has(inputs[0] as InputFile) };
 };
 
 /** A record held until every lookup is read, with where it came from and when it happened. */

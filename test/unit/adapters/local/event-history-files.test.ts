@@ -55,24 +55,28 @@ describe('beginsEventHistory', () => {
 describe('eventHistoryFiles', () => {
   const lookup = lookupText([kmsRecord()]);
 
-  it('finds two or more lookups among a replay\'s files, plain or gzipped, and leaves the rest in their order', () => {
+  it('finds two or more lookups among a replay\'s files, plain or gzipped, leaves the rest in their order, and reads the lookups where the first of them stands', () => {
     const inputs = inputsIn({
       'a.json': lookup,
       '111122223333_CloudTrail_us-east-1_20261001T1210Z_b2c3.json.gz': gzipSync(JSON.stringify({ Records: [kmsRecord()] })),
       'b.json.gz': gzipSync(lookup),
       'records.jsonl': `${JSON.stringify(kmsRecord())}\n`,
     });
-    const { together, rest, apart } = eventHistoryFiles(inputs);
+    const { together, rest, togetherFirst, apart } = eventHistoryFiles(inputs);
     expect(together.map((i) => i.path)).toEqual([inputs[0]?.path, inputs[2]?.path]);
     expect(rest.map((i) => i.path)).toEqual([inputs[1]?.path, inputs[3]?.path]);
     expect(apart).toBeUndefined();
+    // Read where the first of them stands: before the rest here, after it when a file of the rest comes first.
+    expect(togetherFirst).toBe(true);
+    const [a, trail, b, records] = inputs as [InputFile, InputFile, InputFile, InputFile];
+    expect(eventHistoryFiles([trail, a, records, b])).toMatchObject({ together: [a, b], rest: [trail, records], togetherFirst: false });
   });
 
   it('leaves one lookup, standard input and files that cannot be read to be read as any file is', () => {
     const [one, other] = inputsIn({ 'a.json': lookup, 'b.json': JSON.stringify({ Records: [] }) });
     const missing = { path: join(tmpdir(), 'kdm-no-such-dir', 'history.json'), bytes: 10 };
     const stdin = { path: '-', bytes: 0 };
-    expect(eventHistoryFiles([one as InputFile, other as InputFile, missing, stdin])).toEqual({ together: [], rest: [one, other, missing, stdin] });
+    expect(eventHistoryFiles([one as InputFile, other as InputFile, missing, stdin])).toEqual({ together: [], rest: [one, other, missing, stdin], togetherFirst: false });
   });
 
   it('reads lookups apart when their texts together are more than a replay may hold, by a gzipped file\'s own size', () => {
@@ -80,7 +84,7 @@ describe('eventHistoryFiles', () => {
     const inputs = inputsIn({ 'a.json': big, 'b.json.gz': gzipSync(big) });
     const bytes = Buffer.byteLength(big);
     expect(eventHistoryFiles(inputs, 2 * bytes).together).toHaveLength(2);
-    expect(eventHistoryFiles(inputs, 2 * bytes - 1)).toEqual({ together: [], rest: inputs, apart: { files: 2, textBytes: 2 * bytes } });
+    expect(eventHistoryFiles(inputs, 2 * bytes - 1)).toEqual({ together: [], rest: inputs, togetherFirst: false, apart: { files: 2, textBytes: 2 * bytes } });
   });
 });
 
