@@ -47,6 +47,12 @@ export interface ReadOptions {
    * a function, so that what reads files without it (the Lambda functions) does not load it.
    */
   readonly native?: (file: Buffer, batchSize: number, maxBytes: number) => NativeReading;
+  /**
+   * Batches hold a file's items as it gives them (Event history events, EventBridge envelopes, records), their
+   * records not yet taken out (`recordsOfItems` does that later), for a reader that holds many before it hands them
+   * on: a record parsed out of an event's `CloudTrailEvent` takes several times that text in memory.
+   */
+  readonly itemsAsGiven?: boolean;
 }
 
 export interface InputFile {
@@ -306,6 +312,7 @@ export function* parseCloudTrailPieces(file: string, input: Buffer, options: Rea
 function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: boolean): Generator<PieceItem> {
   const maxBytes = capOf(options);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const asGiven = options.itemsAsGiven === true;
   const fail = (message: string): SourceItem => fileFailed(file, message);
 
   let buf = input;
@@ -351,15 +358,15 @@ function* parseItems(file: string, input: Buffer, options: ReadOptions, pieces: 
     if (isUtf8(buf)) {
       const array = recordsArrayOf(buf, start);
       // Only a file parsed in pieces comes in pieces: others are parsed whole, and come in whole batches.
-      if (array !== undefined) yield* fromRecordPieces(file, buf, start, array, options.pieceBytes ?? RECORDS_PIECE_BYTES, new BatchAssembler(file, batchSize, pieces));
-      else yield* fromDocumentText(file, buf, start, new BatchAssembler(file, batchSize, false));
+      if (array !== undefined) yield* fromRecordPieces(file, buf, start, array, options.pieceBytes ?? RECORDS_PIECE_BYTES, new BatchAssembler(file, batchSize, pieces, asGiven));
+      else yield* fromDocumentText(file, buf, start, new BatchAssembler(file, batchSize, false, asGiven));
       return;
     }
     if (!hasNewlineSeparatedDocuments(buf, start)) {
       yield fail(`invalid UTF-8 (byte ${firstInvalidUtf8(buf)})`);
       return;
     }
-    yield* fromNdjson(file, buf, start, new BatchAssembler(file, batchSize, false));
+    yield* fromNdjson(file, buf, start, new BatchAssembler(file, batchSize, false, asGiven));
     return;
   }
   yield fail(`not JSON (starts with byte 0x${(first ?? 0).toString(16).padStart(2, '0')}); expected CloudTrail JSON, NDJSON or gzip`);
@@ -525,9 +532,10 @@ function* takeInTimeOrder(batches: BatchAssembler, items: readonly unknown[], in
 
 /**
  * When an Event history event happened, by its `EventTime` (ISO 8601 text from AWS CLI v2, seconds since the epoch
- * from v1), or else its record's `eventTime`; an event with neither comes first, where it fails or is named.
+ * from v1), or else its record's `eventTime` (the only time of any other item: a record, an envelope); an event
+ * with neither comes first, where it fails or is named.
  */
-const eventHistoryTimeMs = (item: unknown): number => {
+export const eventHistoryTimeMs = (item: unknown): number => {
   if (typeof item !== 'object' || item === null) return Number.NEGATIVE_INFINITY;
   const time = (item as Record<string, unknown>)['EventTime'];
   const ms = typeof time === 'number' ? time * 1000 : typeof time === 'string' ? Date.parse(time) : Number.NaN;
@@ -732,14 +740,36 @@ function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler
 }
 
 /**
+ * The records of a file's items, as a batch takes them out (`ReadOptions.itemsAsGiven` left that for later): each
+ * with its index, and a skip or failure for each item that is not one, named by the file and the item's index.
+ */
+export const recordsOfItems = (file: string, items: readonly unknown[], indexes: readonly number[]): { records: unknown[]; indexes: number[]; issues: ReadIssue[] } => {
+  const out = { records: [] as unknown[], indexes: [] as number[], issues: [] as ReadIssue[] };
+  items.forEach((item, i) => {
+    const index = indexes[i] as number;
+    const u = unwrap(item);
+    if ('skip' in u) out.issues.push(notCloudTrailCall(file, index, u.skip));
+    else if ('fail' in u) out.issues.push({ kind: 'record-failed', origin: { file, index }, message: u.fail });
+    else {
+      out.records.push(u.record);
+      out.indexes.push(index);
+    }
+  });
+  return out;
+};
+
+const notCloudTrailCall = (file: string, index: number, reason: string): ReadIssue => ({ kind: 'record-skipped', origin: { file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason });
+
+/**
  * Gathers a file's items (records of a Records array, a JSON array or NDJSON) into batches of up to `batchSize`
- * records: EventBridge envelopes are unwrapped, the rest passed on as records. With `pieces`, a batch is yielded
- * in pieces as it grows (the records of each `take`), else whole.
+ * records: EventBridge envelopes are unwrapped, the rest passed on as records (all passed on as they are with
+ * `asGiven`). With `pieces`, a batch is yielded in pieces as it grows (the records of each `take`), else whole.
  */
 class BatchAssembler {
   readonly #file: string;
   readonly #batchSize: number;
   readonly #pieces: boolean;
+  readonly #asGiven: boolean;
   #records: unknown[] = [];
   #indexes: number[] = [];
   /** Records of the open batch, with those of pieces already yielded. */
@@ -747,19 +777,20 @@ class BatchAssembler {
   /** Records of batches already closed. */
   #closed = 0;
 
-  constructor(file: string, batchSize: number, pieces: boolean) {
+  constructor(file: string, batchSize: number, pieces: boolean, asGiven = false) {
     this.#file = file;
     this.#batchSize = batchSize;
     this.#pieces = pieces;
+    this.#asGiven = asGiven;
   }
 
   /** Items numbered from `firstIndex`, or at `indexes` (an NDJSON file's line numbers). */
   *take(items: readonly unknown[], firstIndex: number, indexes?: readonly number[]): Generator<PieceItem> {
     for (let i = 0; i < items.length; i++) {
       const index = indexes?.[i] ?? firstIndex + i;
-      const u = unwrap(items[i]);
+      const u = this.#asGiven ? { record: items[i] } : unwrap(items[i]);
       if ('skip' in u) {
-        yield { type: 'issue', issue: { kind: 'record-skipped', origin: { file: this.#file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason: u.skip } };
+        yield { type: 'issue', issue: notCloudTrailCall(this.#file, index, u.skip) };
         continue;
       }
       if ('fail' in u) {

@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { SourceItem } from '#core/ports.ts';
-import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, readCloudTrailFileInBatches, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, eventHistoryTimeMs, readCloudTrailFileInBatches, recordsOfItems, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
 import { deliveredByMs } from './delivery-time.ts';
 import { isUtf16, isWhitespace, utf8OfUtf16 } from './json-text.ts';
 
@@ -98,51 +98,49 @@ export const eventHistoryFiles = (inputs: readonly InputFile[], maxBytes: number
   return { together: inputs.filter((i) => lookups.has(i)), rest: inputs.filter((i) => !lookups.has(i)), togetherFirst: lookups.has(inputs[0] as InputFile) };
 };
 
-/** A record held until every lookup is read, with where it came from and when it happened. */
-interface HeldRecord {
+/** An event held until every lookup is read, with where it came from and when it happened. */
+interface HeldEvent {
   readonly file: string;
   readonly index: number;
-  readonly record: unknown;
+  /** As the file gives it: its record is taken out when it is handed on (`recordsOfItems`). */
+  readonly item: unknown;
   readonly timeMs: number;
 }
 
-/** A record's `eventTime`; one without a time comes first, where the engine fails it by name. */
-const eventTimeMs = (record: unknown): number => {
-  const time = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)['eventTime'] : undefined;
-  const ms = typeof time === 'string' ? Date.parse(time) : Number.NaN;
-  return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY;
-};
-
 /**
- * Reads lookups together: each file as any file is read (its problems told as they come, named by it and by its
- * events' places), then all their records in the order of their times, in batches of one file's records each (a
- * batch names one file), and last each file's end. The order is stable: records of one time keep the order of the
- * files and of each file. On this thread, and without the native reader, which reads only a trail's layout.
+ * Reads lookups together: each file as any file is read (its problems told as they come), then all their events in
+ * the order of their times, in batches of one file's records each (a batch names one file), and last each file's
+ * end. The events are held as the files give them, each record still the text of its `CloudTrailEvent`: parsed, a
+ * record takes several times that, and it is parsed as its batch is handed on (an event without one fails then,
+ * named by its file and its place there). The order is stable: events of one time keep the order of the files and
+ * of each file. On this thread, and without the native reader, which reads only a trail's layout.
  */
 export async function* readEventHistoryTogether(inputs: readonly InputFile[], options: ReadOptions = {}): AsyncGenerator<SourceItem> {
-  const held: HeldRecord[] = [];
+  const held: HeldEvent[] = [];
   const ends: SourceItem[] = [];
   const { native: _native, ...withoutNative } = options;
   for (const input of inputs) {
-    for await (const item of readCloudTrailFileInBatches(input, withoutNative)) {
+    for await (const item of readCloudTrailFileInBatches(input, { ...withoutNative, itemsAsGiven: true })) {
       if (item.type === 'encoded-batch') throw new Error('internal: an encoded batch read without the native reader');
       if (item.type === 'file-done') ends.push(item);
       else if (item.type === 'issue') yield item;
       else {
-        const { file, records, indexes, firstIndex } = item.batch;
-        records.forEach((record, i) => held.push({ file, index: indexes?.[i] ?? firstIndex + i, record, timeMs: eventTimeMs(record) }));
+        const { file, records: items, indexes, firstIndex } = item.batch;
+        items.forEach((given, i) => held.push({ file, index: indexes?.[i] ?? firstIndex + i, item: given, timeMs: eventHistoryTimeMs(given) }));
       }
     }
   }
   held.sort((a, b) => (a.timeMs === b.timeMs ? 0 : a.timeMs < b.timeMs ? -1 : 1));
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   for (let from = 0; from < held.length; ) {
-    const file = (held[from] as HeldRecord).file;
+    const file = (held[from] as HeldEvent).file;
     let to = from + 1;
-    while (to < held.length && to - from < batchSize && (held[to] as HeldRecord).file === file) to++;
+    while (to < held.length && to - from < batchSize && (held[to] as HeldEvent).file === file) to++;
     const run = held.slice(from, to);
-    yield { type: 'batch', batch: { file, records: run.map((h) => h.record), indexes: run.map((h) => h.index), firstIndex: (held[from] as HeldRecord).index } };
     from = to;
+    const { records, indexes, issues } = recordsOfItems(file, run.map((h) => h.item), run.map((h) => h.index));
+    for (const issue of issues) yield { type: 'issue', issue };
+    if (records.length > 0) yield { type: 'batch', batch: { file, records, indexes, firstIndex: indexes[0] as number } };
   }
   yield* ends;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { expandInputs, ONE_PAGE_OF_A_LOOKUP, parseCloudTrailBuffer, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
+import { expandInputs, ONE_PAGE_OF_A_LOOKUP, parseCloudTrailBuffer, recordsOfItems, parseCloudTrailPieces, firstInvalidUtf8, MAX_FILE_BYTES_LIMIT, RECORDS_PIECE_BYTES, type BatchPiece, type PieceItem } from '#adapters/local/cloudtrail-files.ts';
 import type { ReadIssue, SourceItem } from '#core/ports.ts';
 import { BASE_TIME_MS, kmsRecord, minutes } from '#core/testing/builders.ts';
 import { eventHistoryEvent, lookupEventsOutput } from '../../helpers/event-history.ts';
@@ -329,6 +329,26 @@ describe('parseCloudTrailBuffer: Event history (aws cloudtrail lookup-events)', 
 
     const mixed = parse(`${JSON.stringify({ Records: [at('r5', 5), at('r1', 1)] })}${JSON.stringify(lookupEventsOutput(s3))}`);
     expect(records(mixed).map((r) => (r as { eventID: string }).eventID)).toEqual(['r5', 'r1', 's0', 's2', 's4']);
+  });
+
+  it('hands on items as the file gives them with itemsAsGiven, and recordsOfItems takes out of them what a batch would have', () => {
+    const r1 = kmsRecord({ eventId: 'r1' });
+    const r2 = kmsRecord({ eventId: 'r2' });
+    const { CloudTrailEvent: _dropped, ...summaryOnly } = eventHistoryEvent(kmsRecord({ eventId: 'r3' }));
+    const given = [envelope(r1), envelope(r1, 'AWS Console Sign In via CloudTrail'), envelope(r2, 'Object Created'), eventHistoryEvent(r2), summaryOnly, r1];
+    const text = given.map((g) => JSON.stringify(g)).join('\n');
+
+    const asGiven = parse(text, { itemsAsGiven: true });
+    expect(issues(asGiven)).toEqual([]);
+    const batch = asGiven.flatMap((i) => (i.type === 'batch' ? [i.batch] : []))[0];
+    expect(batch?.records).toEqual(given);
+    const taken = recordsOfItems('f.json', batch?.records ?? [], batch?.indexes ?? []);
+
+    const direct = parse(text);
+    expect(taken.records).toEqual(records(direct));
+    expect(taken.indexes).toEqual(direct.flatMap((i) => (i.type === 'batch' ? i.batch.indexes ?? [] : [])));
+    expect(taken.issues).toEqual(issues(direct));
+    expect(taken.issues.map((i) => [i.kind, i.origin.index])).toEqual([['record-skipped', 2], ['record-failed', 4]]);
   });
 
   it('reads an empty lookup as a file of no records, and fails Events that are not a list', () => {
