@@ -519,6 +519,13 @@ describe('kdm replay on Event history output (aws cloudtrail lookup-events)', ()
       expect(findingsOf(out)).toEqual(delivered.findings);
     }
 
+    // Beside a trail's files, read by reader threads or on this thread, before the lookups or after them: the same.
+    for (const paths of [[sim, dir], [dir, sim]]) {
+      const [alone, threaded] = ['1', '3'].map((threads) => replayed(paths, threads));
+      expect(threaded).toEqual(alone);
+      expect(alone?.status).toBe(0);
+    }
+
     // Lookups that hold more text together than --max-file-mb lets a replay hold are read as before: each in its own
     // order, one after another, the second's events months behind the first's. Said, and counted.
     const sizes = readdirSync(dir).map((f) => statSync(join(dir, f)).size);
