@@ -170,7 +170,7 @@ export const expandInputs = async (paths: readonly string[], onIssue: (issue: Re
   return out;
 };
 
-const isGzip = (buf: Buffer): boolean => buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+export const isGzip = (buf: Buffer): boolean => buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 /** A gzip header and trailer with nothing between them: a shorter gzip file has no trailer to read a size from. */
 const SMALLEST_GZIP_BYTES = 18;
 
@@ -748,8 +748,7 @@ export const recordsOfItems = (file: string, items: readonly unknown[], indexes:
   items.forEach((item, i) => {
     const index = indexes[i] as number;
     const u = unwrap(item);
-    if ('skip' in u) out.issues.push(notCloudTrailCall(file, index, u.skip));
-    else if ('fail' in u) out.issues.push({ kind: 'record-failed', origin: { file, index }, message: u.fail });
+    if (!('record' in u)) out.issues.push(notARecord(file, index, u));
     else {
       out.records.push(u.record);
       out.indexes.push(index);
@@ -758,7 +757,11 @@ export const recordsOfItems = (file: string, items: readonly unknown[], indexes:
   return out;
 };
 
-const notCloudTrailCall = (file: string, index: number, reason: string): ReadIssue => ({ kind: 'record-skipped', origin: { file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason });
+/** What is said of an item that holds no record: an EventBridge event of another kind is skipped, the rest fail. */
+const notARecord = (file: string, index: number, u: Exclude<Unwrapped, { record: unknown }>): ReadIssue =>
+  'skip' in u
+    ? { kind: 'record-skipped', origin: { file, index }, message: 'EventBridge event that is not a CloudTrail API call', reason: u.skip }
+    : { kind: 'record-failed', origin: { file, index }, message: u.fail };
 
 /**
  * Gathers a file's items (records of a Records array, a JSON array or NDJSON) into batches of up to `batchSize`
@@ -789,12 +792,8 @@ class BatchAssembler {
     for (let i = 0; i < items.length; i++) {
       const index = indexes?.[i] ?? firstIndex + i;
       const u = this.#asGiven ? { record: items[i] } : unwrap(items[i]);
-      if ('skip' in u) {
-        yield { type: 'issue', issue: notCloudTrailCall(this.#file, index, u.skip) };
-        continue;
-      }
-      if ('fail' in u) {
-        yield { type: 'issue', issue: { kind: 'record-failed', origin: { file: this.#file, index }, message: u.fail } };
+      if (!('record' in u)) {
+        yield { type: 'issue', issue: notARecord(this.#file, index, u) };
         continue;
       }
       this.#records.push(u.record);

@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { SourceItem } from '#core/ports.ts';
-import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, eventHistoryTimeMs, readCloudTrailFileInBatches, recordsOfItems, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
+import { decompressedSize, DEFAULT_BATCH_SIZE, DEFAULT_MAX_FILE_BYTES, eventHistoryTimeMs, isGzip, readCloudTrailFileInBatches, recordsOfItems, type InputFile, type ReadOptions } from './cloudtrail-files.ts';
 import { deliveredByMs } from './delivery-time.ts';
 import { isUtf16, isWhitespace, utf8OfUtf16 } from './json-text.ts';
 
@@ -38,25 +38,18 @@ export const beginsEventHistory = (head: Buffer): boolean => {
 };
 
 /**
- * The size of an input's text if it is lookup-events output, else undefined: its size on disk, or for gzip what its
- * trailer says the text holds (modulo 4 GiB, as gzip keeps it). A file that cannot be read is not one: the reader
- * says what is wrong with it.
+ * Whether an input begins as lookup-events output, by its first bytes (a gzip file's inflated: the start of a
+ * gzip stream inflates without its end). A file that cannot be read is not one: the reader says what is wrong with it.
  */
-const eventHistoryTextBytes = (input: InputFile): number | undefined => {
+const isEventHistory = (input: InputFile): boolean => {
   let fd: number | undefined;
   try {
     fd = openSync(input.path, 'r');
     const head = Buffer.alloc(Math.min(HEAD_BYTES, input.bytes));
-    const read = readSync(fd, head, 0, head.length, 0);
-    const start = head.subarray(0, read);
-    if (!(start[0] === 0x1f && start[1] === 0x8b)) return beginsEventHistory(start) ? input.bytes : undefined;
-    // The start of a gzip stream inflates without its end.
-    const inflated = gunzipSync(start, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    if (!beginsEventHistory(inflated)) return undefined;
-    const trailer = Buffer.alloc(4);
-    return readSync(fd, trailer, 0, 4, input.bytes - 4) === 4 ? trailer.readUInt32LE(0) : undefined;
+    const start = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    return beginsEventHistory(isGzip(start) ? gunzipSync(start, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : start);
   } catch {
-    return undefined;
+    return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -88,10 +81,9 @@ export const eventHistoryFiles = (inputs: readonly InputFile[], maxBytes: number
   const lookups = new Set<InputFile>();
   let textBytes = 0;
   for (const input of candidates) {
-    const bytes = eventHistoryTextBytes(input);
-    if (bytes === undefined) continue;
+    if (!isEventHistory(input)) continue;
     lookups.add(input);
-    textBytes += bytes;
+    textBytes += decompressedSize(input) ?? input.bytes;
   }
   if (lookups.size < 2) return none;
   if (textBytes > maxBytes) return { ...none, apart: { files: lookups.size, textBytes } };
