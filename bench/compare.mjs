@@ -159,7 +159,7 @@ function compareReplays() {
   let reference;
   const differing = [];
   const line = (r) =>
-    `${r.seconds.toFixed(2).padStart(7)} s  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${String(r.maxRssMb).padStart(4)} MB${r.databaseSeconds === undefined ? '' : `  ${r.databaseSeconds.toFixed(2).padStart(5)} s database`}`;
+    `${r.seconds.toFixed(2).padStart(7)} s  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU${r.engineCpuSeconds === undefined ? '' : ` (engine's thread ${r.engineCpuSeconds.toFixed(1)} s)`}  ${String(r.maxRssMb).padStart(4)} MB${r.databaseSeconds === undefined ? '' : `  ${r.databaseSeconds.toFixed(2).padStart(5)} s database`}`;
   say(`${rounds} round(s) of ${records.toLocaleString('en-US')} records ${ledger ? 'with' : 'without'} the ledger, from ${input}`);
   for (let round = 0; round < rounds; round++) {
     for (const which of roundOrder(round)) {

@@ -14,7 +14,8 @@ export const say = (line) => process.stderr.write(`${line}\n`);
 
 /**
  * Runs a command to its end and times it. A process started with `--import bench/baselines/max-rss.mjs` also
- * reports its peak resident memory and the CPU time of all its threads, and a replay with a database the time it
+ * reports its peak resident memory and the CPU time of all its threads, on Linux that of its main thread and of
+ * the threads that ended before it (a replay's engine and readers), and a replay with a database the time it
  * waited for the database.
  */
 export const timed = (command, args, options = {}) => {
@@ -25,9 +26,12 @@ export const timed = (command, args, options = {}) => {
   const rss = /KDM_BENCH_MAXRSS_KB=(\d+)/.exec(run.stderr ?? '');
   const cpu = /KDM_BENCH_CPU_MS=(\d+)/.exec(run.stderr ?? '');
   const database = /KDM_BENCH_DATABASE_MS=(\d+)/.exec(run.stderr ?? '');
+  const mainThread = /KDM_BENCH_MAIN_THREAD_CPU_MS=(\d+)/.exec(run.stderr ?? '');
+  const endedThreads = /KDM_BENCH_ENDED_THREADS_CPU_MS=(\d+)/.exec(run.stderr ?? '');
   return {
     seconds, stdout: run.stdout, stderr: run.stderr, maxRssKb: rss ? Number(rss[1]) : undefined, cpuSeconds: cpu ? Number(cpu[1]) / 1000 : undefined,
     databaseSeconds: database ? Number(database[1]) / 1000 : undefined,
+    mainThreadCpuSeconds: mainThread ? Number(mainThread[1]) / 1000 : undefined, endedThreadsCpuSeconds: endedThreads ? Number(endedThreads[1]) / 1000 : undefined,
   };
 };
 
@@ -98,6 +102,6 @@ export const replay = (dir, { ledger = true, into, env, kdm = KDM, launcher = tr
   const records = summary.records.read;
   return {
     seconds: run.seconds, perSecond: Math.round(records / run.seconds), maxRssMb: Math.round(run.maxRssKb / 1024), cpuSeconds: run.cpuSeconds,
-    databaseSeconds: run.databaseSeconds, records, findings: summary.findings.total, summary, db,
+    databaseSeconds: run.databaseSeconds, engineCpuSeconds: run.mainThreadCpuSeconds, readersCpuSeconds: run.endedThreadsCpuSeconds, records, findings: summary.findings.total, summary, db,
   };
 };

@@ -56,6 +56,10 @@ const kdm = replay(dir);
 figures.replayPerSecond = kdm.perSecond;
 figures.replayMaxRssMb = kdm.maxRssMb;
 figures.replayCpuSeconds = Number(kdm.cpuSeconds.toFixed(1));
+if (kdm.engineCpuSeconds !== undefined) {
+  figures.replayEngineCpuSeconds = Number(kdm.engineCpuSeconds.toFixed(1));
+  figures.replayReadersCpuSeconds = Number(kdm.readersCpuSeconds.toFixed(1));
+}
 figures.findings = kdm.findings;
 
 say('kdm replay without the ledger: the engine alone …');
@@ -63,6 +67,10 @@ const engineOnly = replay(dir, { ledger: false });
 figures.replayNoLedgerPerSecond = engineOnly.perSecond;
 figures.replayNoLedgerMaxRssMb = engineOnly.maxRssMb;
 figures.replayNoLedgerCpuSeconds = Number(engineOnly.cpuSeconds.toFixed(1));
+if (engineOnly.engineCpuSeconds !== undefined) {
+  figures.replayNoLedgerEngineCpuSeconds = Number(engineOnly.engineCpuSeconds.toFixed(1));
+  figures.replayNoLedgerReadersCpuSeconds = Number(engineOnly.readersCpuSeconds.toFixed(1));
+}
 figures.cores = availableParallelism();
 
 say('baseline again: gunzip + JSON.parse, right after the replays …');
@@ -189,6 +197,18 @@ const ratio = (a, b) => (b ? (a / b).toFixed(2) : 'n/a');
  */
 const cpuLine = (cpuSeconds, records, seconds) =>
   `  CPU time, all threads           ${cpuSeconds} s in ${seconds.toFixed(1)} s = ${(cpuSeconds / seconds).toFixed(2)} of ${figures.cores} cores busy; all ${figures.cores} busy throughout: ${(cpuSeconds / figures.cores).toFixed(1)} s, ${ratio(records / (cpuSeconds / figures.cores), figures.parsePerSecond)}x gunzip+parse at best`;
+/**
+ * Where that CPU time went (Linux only, read from /proc as the replay exits): the engine's thread, which a replay
+ * cannot run faster than, and how much of the wall time it was busy (the rest it waited for its readers, for
+ * DuckDB, or for a core); the reader threads; and the rest, V8's helpers (collection, optimizing compilation) and
+ * libuv's pool, where DuckDB's statements run.
+ */
+const threadsLine = (run) =>
+  run.engineCpuSeconds === undefined
+    ? []
+    : [
+        `  of it by thread                 the engine's ${run.engineCpuSeconds.toFixed(1)} s (busy ${Math.round((100 * run.engineCpuSeconds) / run.seconds)}% of the wall time), the readers' ${run.readersCpuSeconds.toFixed(1)} s, V8's helpers and libuv's pool (DuckDB) ${Math.max(0, run.cpuSeconds - run.engineCpuSeconds - run.readersCpuSeconds).toFixed(1)} s`,
+      ];
 const lines = [
   `records                          ${RECORDS.toLocaleString()} (${figures.findings} findings)`,
   `kdm replay (rules+correlation+ledger)  ${figures.replayPerSecond.toLocaleString()} rec/s, peak ${figures.replayMaxRssMb} MB`,
@@ -198,8 +218,10 @@ const lines = [
   `  peak memory                     ${figures.replayMaxRssMb} MB   (target <= 300 MB)`,
   `  host speed across the replays   ${figures.hostDriftPercent >= 0 ? '+' : ''}${figures.hostDriftPercent}% (gunzip+parse just before vs just after${Math.abs(figures.hostDriftPercent) > 10 ? '; over 10%: read these ratios with care' : ''})`,
   cpuLine(figures.replayCpuSeconds, kdm.records, kdm.seconds),
+  ...threadsLine(kdm),
   `kdm replay without the ledger      ${figures.replayNoLedgerPerSecond.toLocaleString()} rec/s (${ratio(figures.replayNoLedgerPerSecond, figures.parsePerSecond)}x gunzip+parse), peak ${figures.replayNoLedgerMaxRssMb} MB`,
   cpuLine(figures.replayNoLedgerCpuSeconds, engineOnly.records, engineOnly.seconds),
+  ...threadsLine(engineOnly),
   ...(figures.replay5xMaxRssMb !== undefined ? [`  peak memory at 5x input         ${figures.replay5xMaxRssMb} MB   (${ratio(figures.replay5xMaxRssMb, figures.replayMaxRssMb)}x of 1x; target: same bound)`] : []),
   ...(figures.replayGlibcMaxRssMb !== undefined
     ? [
