@@ -11,6 +11,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** clock ticks a second in /proc's times: USER_HZ, 100 on every Linux architecture Node.js builds for. */
 const TICKS_PER_SECOND = 100;
+/**
+ * /proc's times are whole ticks, cut down from the kernel's nanoseconds, and resourceUsage's are microseconds: each
+ * live thread is taken at half a tick more than /proc says, what the cut takes on average, so that the threads that
+ * ended are not credited with the live ones' fractions (about 0.1 s with a replay's dozen threads).
+ */
+const HALF_TICK_MS = 500 / TICKS_PER_SECOND;
 
 /** The CPU time of a thread of this process, in ms, from its /proc stat (utime + stime), or undefined once it ended. */
 const threadCpuMs = (tid) => {
@@ -34,13 +40,15 @@ const cpuByThread = (totalMs) => {
   } catch {
     return undefined;
   }
-  const mainMs = threadCpuMs(process.pid);
-  if (mainMs === undefined) return undefined;
-  // /proc's times are whole ticks, cut down from the kernel's nanoseconds, and resourceUsage's are microseconds:
-  // each live thread is taken at half a tick more than /proc says, what the cut takes on average, so that the
-  // threads that ended are not credited with the live ones' fractions (about 0.1 s with a replay's dozen threads).
-  const liveMs = tids.reduce((sum, tid) => sum + (threadCpuMs(tid) ?? 0) + 500 / TICKS_PER_SECOND, 0);
-  return { mainMs: mainMs + 500 / TICKS_PER_SECOND, endedMs: Math.max(0, totalMs - liveMs) };
+  let mainMs;
+  let liveMs = 0;
+  for (const tid of tids) {
+    const ms = threadCpuMs(tid);
+    if (ms === undefined) continue; // ended since the listing
+    liveMs += ms + HALF_TICK_MS;
+    if (tid === String(process.pid)) mainMs = ms + HALF_TICK_MS;
+  }
+  return mainMs === undefined ? undefined : { mainMs, endedMs: Math.max(0, totalMs - liveMs) };
 };
 
 process.on('exit', () => {
