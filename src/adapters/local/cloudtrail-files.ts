@@ -50,7 +50,8 @@ export interface ReadOptions {
   /**
    * Batches hold a file's items as it gives them (Event history events, EventBridge envelopes, records), their
    * records not yet taken out (`recordsOfItems` does that later), for a reader that holds many before it hands them
-   * on: a record parsed out of an event's `CloudTrailEvent` takes several times that text in memory.
+   * on: a record parsed out of an event's `CloudTrailEvent` takes several times that text in memory. Event history's
+   * events stay in the file's order too: that reader puts them in the order of their times, with other files'.
    */
   readonly itemsAsGiven?: boolean;
 }
@@ -525,6 +526,11 @@ function* fromJoinedDocuments(file: string, buf: Buffer, documents: JsonValues, 
  * late. The order is stable: events of one time keep theirs.
  */
 function* takeInTimeOrder(batches: BatchAssembler, items: readonly unknown[], indexes: readonly number[]): Generator<PieceItem> {
+  // A reader that holds the items as given puts them in order itself, with other files' (readEventHistoryTogether).
+  if (batches.itemsAsGiven) {
+    yield* batches.take(items, 0, indexes);
+    return;
+  }
   const times = items.map(eventHistoryTimeMs);
   const order = items.map((_, i) => i).sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
   yield* batches.take(order.map((i) => items[i]), 0, order.map((i) => indexes[i] as number));
@@ -765,8 +771,8 @@ const notARecord = (file: string, index: number, u: Exclude<Unwrapped, { record:
 
 /**
  * Gathers a file's items (records of a Records array, a JSON array or NDJSON) into batches of up to `batchSize`
- * records: EventBridge envelopes are unwrapped, the rest passed on as records (all passed on as they are with
- * `asGiven`). With `pieces`, a batch is yielded in pieces as it grows (the records of each `take`), else whole.
+ * records: EventBridge envelopes are unwrapped, the rest passed on as records (with `asGiven`, all passed on as they
+ * are, in the file's order). With `pieces`, a batch is yielded in pieces as it grows (the records of each `take`), else whole.
  */
 class BatchAssembler {
   readonly #file: string;
@@ -785,6 +791,11 @@ class BatchAssembler {
     this.#batchSize = batchSize;
     this.#pieces = pieces;
     this.#asGiven = asGiven;
+  }
+
+  /** Whether the items are passed on as the file gives them: not unwrapped, and in the file's order. */
+  get itemsAsGiven(): boolean {
+    return this.#asGiven;
   }
 
   /** Items numbered from `firstIndex`, or at `indexes` (an NDJSON file's line numbers). */

@@ -100,12 +100,13 @@ interface HeldEvent {
 }
 
 /**
- * Reads lookups together: each file as any file is read (its problems told as they come), then all their events in
- * the order of their times, in batches of one file's records each (a batch names one file), and last each file's
- * end. The events are held as the files give them, each record still the text of its `CloudTrailEvent`: parsed, a
- * record takes several times that, and it is parsed as its batch is handed on (an event without one fails then,
- * named by its file and its place there). The order is stable: events of one time keep the order of the files and
- * of each file. On this thread, and without the native reader, which reads only a trail's layout.
+ * Reads lookups together: each file as any file is read (its problems told as they come, its events left in its
+ * order), then all their events in the order of their times, sorted here once, in batches of one file's records each
+ * (a batch names one file), and last each file's end. The events are held as the files give them, each record still
+ * the text of its `CloudTrailEvent`: parsed, a record takes several times that, and it is parsed as its batch is
+ * handed on (an event without one fails then, named by its file and its place there). The order is stable: events of
+ * one time keep the order of the files and of each file. On this thread, and without the native reader, which reads
+ * only a trail's layout.
  */
 export async function* readEventHistoryTogether(inputs: readonly InputFile[], options: ReadOptions = {}): AsyncGenerator<SourceItem> {
   const held: HeldEvent[] = [];

@@ -351,6 +351,22 @@ describe('parseCloudTrailBuffer: Event history (aws cloudtrail lookup-events)', 
     expect(taken.issues.map((i) => [i.kind, i.origin.index])).toEqual([['record-skipped', 2], ['record-failed', 4]]);
   });
 
+  it('leaves a lookup\'s events in the file\'s order with itemsAsGiven, for the reader that puts them in order itself', () => {
+    const at = (id: string, minute: number) => eventHistoryEvent(kmsRecord({ eventId: id, atMs: BASE_TIME_MS + minutes(minute) }));
+    const newestFirst = [at('k3', 3), at('k1', 1)];
+    const s3 = [at('s4', 4), at('s0', 0)];
+    const given = (items: SourceItem[]) => items.flatMap((i) => (i.type === 'batch' ? i.batch.records.map((r) => (r as { EventId: string }).EventId) : []));
+    const indexes = (items: SourceItem[]) => items.flatMap((i) => (i.type === 'batch' ? i.batch.indexes ?? [] : []));
+
+    const one = parse(JSON.stringify({ Events: newestFirst }), { itemsAsGiven: true });
+    expect(given(one)).toEqual(['k3', 'k1']);
+    expect(indexes(one)).toEqual([0, 1]);
+    // Joined into one text, the documents' events in the text's order.
+    const joined = parse(`${JSON.stringify({ Events: newestFirst })}\n${JSON.stringify({ Events: s3 })}\n`, { itemsAsGiven: true });
+    expect(given(joined)).toEqual(['k3', 'k1', 's4', 's0']);
+    expect(indexes(joined)).toEqual([0, 1, 2, 3]);
+  });
+
   it('reads an empty lookup as a file of no records, and fails Events that are not a list', () => {
     expect(parse(JSON.stringify({ Events: [] }))).toEqual([]);
     expect(issues(parse(JSON.stringify({ Events: { EventId: 'x' } })))).toEqual([
