@@ -86,4 +86,14 @@ describe('runRuleCase', () => {
 
     expect(runRuleCase(principal.rule, { ...high, expectSeverity: 'LOW' }).message).toMatch(/expected severity LOW, got HIGH/);
   });
+
+  it('fails a case whose reason lacks the text it expects, and passes one whose reason has it', () => {
+    const root = RULE_MODULES.find((m) => m.rule.id === 'kms-root-usage')!;
+    const firing = root.cases.find((c) => c.expectFindings === 1)!;
+
+    expect(runRuleCase(root.rule, { ...firing, expectReasonIncludes: 'called Decrypt' }).passed).toBe(true);
+    const wrong = runRuleCase(root.rule, { ...firing, expectReasonIncludes: 'called Sign' });
+    expect(wrong.passed).toBe(false);
+    expect(wrong.message).toMatch(/^expected every reason to include "called Sign" — reasons: The root user/);
+  });
 });

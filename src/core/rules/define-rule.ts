@@ -189,6 +189,8 @@ export interface RuleCase {
   readonly expectFindings: number;
   /** When set, every finding must carry this severity. */
   readonly expectSeverity?: Severity;
+  /** When set, every finding's reason must include this text (what the analyst is told, not only that it fired). */
+  readonly expectReasonIncludes?: string;
   /** Optional engine settings for the case (e.g. a short learning period). */
   readonly learningPeriodMs?: number;
   /** Optional configuration for the case, as it would be written in kdm.config.yaml. */

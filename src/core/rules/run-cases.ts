@@ -39,6 +39,10 @@ export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
     const wrong = list.filter((f) => f.severity !== c.expectSeverity);
     if (wrong.length > 0) problems.push(`expected severity ${c.expectSeverity}, got ${wrong.map((f) => f.severity).join(', ')}`);
   }
+  if (c.expectReasonIncludes !== undefined) {
+    const text = c.expectReasonIncludes;
+    if (list.some((f) => !f.reason.includes(text))) problems.push(`expected every reason to include "${text}"`);
+  }
   return {
     ruleId: rule.id,
     name: c.name,
