@@ -6,7 +6,7 @@
 
 import { parseS3Arn } from '../events/s3-arn.ts';
 import { memoized } from '../memoize.ts';
-import { KMS_CRYPTO_OPERATION_SET } from '../events/kms-operations.ts';
+import { KMS_KEY_USE_OPERATION_SET } from '../events/kms-operations.ts';
 import { reEncryptDestinationArnOf, unloggedWriteKeyOf } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
@@ -150,8 +150,8 @@ const pushCapped = (list: string[], value: string | undefined, cap: number): voi
   if (value !== undefined && list.length < cap && !list.includes(value)) list.push(value);
 };
 
-/** Whether a KMS call belongs in the ledger: a cryptographic operation (Decrypt, GenerateDataKey, ...). */
-export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_CRYPTO_OPERATION_SET.has(e.eventName);
+/** Whether a KMS call belongs in the ledger: a use of the key's material (Decrypt, GenerateDataKey, Sign, ...). */
+export const isLedgerCall = (e: MonitorEvent): e is KmsCall => e.kind === 'kms' && KMS_KEY_USE_OPERATION_SET.has(e.eventName);
 
 /**
  * Whether a KMS call's S3 request was counted already from its data event (`#addUnloggedWrite`): a replay holding

@@ -1,4 +1,4 @@
-import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
+import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
 import { BASE_TIME_MS, hours, kmsEvent, OTHER_ACCOUNT } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { byFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
@@ -14,9 +14,9 @@ export const rule = defineRule({
   falsePositives: ['A partner or organization account newly and deliberately granted use of the key'],
   tags: ['attack.exfiltration', 'attack.t1537', 'attack.collection'],
   runbook:
-    'Find the key-policy statement or grant that allows the outside account (kms:GetKeyPolicy, kms:ListGrants). If it is not approved, remove it and revoke grants; then establish what the outside account decrypted.',
+    'Find the key-policy statement or grant that allows the outside account (kms:GetKeyPolicy, kms:ListGrants). If it is not approved, remove it and revoke grants; then establish what the outside account decrypted (or signed: Sign, GenerateMac, DeriveSharedSecret).',
   findingTypes: ['Unusual Behaviors/User', 'TTPs/Exfiltration', 'Effects/Data Exposure'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_CRYPTO_OPERATIONS }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e, ctx) => {
     const caller = e.principal.accountId;
     const owner = e.keyAccountId;
@@ -40,5 +40,6 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'fires when an unknown account uses the key after learning', ...learned, events: [kmsEvent(), kmsEvent({ who: { role: 'Reader', account: '999988887777' }, atMs: later })], expectFindings: 1 },
   { name: 'stays silent for an account that used the key during learning', ...learned, events: [kmsEvent({ who: { role: 'Partner', account: OTHER_ACCOUNT } }), kmsEvent({ who: { role: 'Partner', account: OTHER_ACCOUNT }, atMs: later })], expectFindings: 0 },
   { name: 'stays silent for a trusted account', ...learned, events: [kmsEvent(), kmsEvent({ who: { role: 'Partner', account: OTHER_ACCOUNT }, atMs: later })], config: { trustedAccounts: [OTHER_ACCOUNT] }, expectFindings: 0 },
+  { name: 'fires when an unknown account makes an HMAC with the key after learning', ...learned, events: [kmsEvent({ eventName: 'GenerateMac' }), kmsEvent({ eventName: 'GenerateMac', who: { role: 'Forger', account: '999988887777' }, atMs: later })], expectFindings: 1 },
   { name: 'stays silent for same-account callers', ...learned, events: [kmsEvent(), kmsEvent({ who: { role: 'Another' }, atMs: later })], expectFindings: 0 },
 ];

@@ -76,6 +76,12 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 0,
   },
   {
+    name: 'ignores Sign and GenerateMac, which take no encryption context',
+    ...learned,
+    events: [...learning(), kmsEvent({ eventName: 'Sign', who: { role: 'PaymentsApp' }, atMs: BASE_TIME_MS + hours(2) }), kmsEvent({ eventName: 'GenerateMac', who: { role: 'PaymentsApp' }, atMs: BASE_TIME_MS + hours(2) })],
+    expectFindings: 0,
+  },
+  {
     name: 'fires when required context is missing or contradicted',
     events: [kmsEvent({ context: { app: 'payments', env: 'dev' } }), kmsEvent({ context: { app: 'payments' }, who: { role: 'Other' } })],
     config: { keys: [{ arn: KEY_ARN, requiredContext: { env: 'prod', app: '*' } }] },

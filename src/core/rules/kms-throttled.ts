@@ -1,4 +1,4 @@
-import { KMS_CRYPTO_OPERATIONS, KMS_THROTTLING_ERRORS } from '../events/kms-operations.ts';
+import { KMS_CRYPTO_OPERATION_SET, KMS_KEY_USE_OPERATIONS, KMS_THROTTLING_ERRORS } from '../events/kms-operations.ts';
 import { BASE_TIME_MS, kmsEvent } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { keyLabel, principalLabel } from './wording.ts';
@@ -16,12 +16,14 @@ export const rule = defineRule({
   runbook:
     'Find the callers driving the volume (the evidence names them). For S3 traffic, enable S3 Bucket Keys on the bucket (up to 99% fewer KMS calls); for applications, cache data keys. Request a quota increase only after that.',
   findingTypes: ['Effects/Resource Consumption', 'Software and Configuration Checks/AWS Security Best Practices'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_CRYPTO_OPERATIONS }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e) => {
     if (e.errorCode === undefined || !KMS_THROTTLING_ERRORS.has(e.errorCode)) return undefined;
     const hint = e.madeByS3
       ? ' The call was made by S3 for an SSE-KMS object: enabling S3 Bucket Keys on that bucket removes most of these calls.'
-      : ' Consider caching data keys in the calling application.';
+      : KMS_CRYPTO_OPERATION_SET.has(e.eventName)
+        ? ' Consider caching data keys in the calling application.'
+        : ' A signature, HMAC or shared secret cannot be cached as a data key can: find what drives the volume, since a caller that suddenly signs this much may not be the usual one.';
     return {
       subject: e.keyArn ?? `${e.region}|unknown-key`,
       reason: `${e.eventName} with key ${keyLabel(e)} by ${principalLabel(e)} was throttled (${e.errorCode}) in ${e.region}.${hint}`,
@@ -36,5 +38,6 @@ export const cases = (): readonly RuleCase[] => [
     events: Array.from({ length: 50 }, (_, i) => kmsEvent({ errorCode: 'ThrottlingException', atMs: BASE_TIME_MS + i * 1000 })),
     expectFindings: 1,
   },
+  { name: 'fires for a throttled Sign, without the data-key advice', events: [kmsEvent({ eventName: 'Sign', errorCode: 'ThrottlingException' })], expectFindings: 1, expectReasonIncludes: 'cannot be cached' },
   { name: 'stays silent for successful and denied calls', events: [kmsEvent(), kmsEvent({ errorCode: 'AccessDeniedException' })], expectFindings: 0 },
 ];

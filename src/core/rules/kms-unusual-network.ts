@@ -1,4 +1,4 @@
-import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
+import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
 import { networkOf, PUBLIC_ENDPOINT } from '../network.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
@@ -28,7 +28,7 @@ export const rule = defineRule({
   runbook:
     'Look up the source address (whose network is it?) and the session (access key id, session name, user agent). If the role belongs to an instance, task or function and the address is not yours, its credentials were taken: revoke the role\'s sessions (aws:TokenIssueTime), isolate the workload and find how they left it (SSRF to the instance metadata service, a compromised container or build). A key policy condition on aws:SourceVpce keeps the key usable only from your endpoints.',
   findingTypes: ['Unusual Behaviors/Network Flow', 'TTPs/Credential Access'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_CRYPTO_OPERATIONS }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e, ctx) => {
     // A service's call on the principal's behalf (S3, Secrets Manager) comes from the service's network, not the caller's.
     if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService || e.madeByAwsService) return undefined;

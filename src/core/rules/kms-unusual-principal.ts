@@ -1,4 +1,4 @@
-import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
+import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
 import { BASE_TIME_MS, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { byFirstSeen, dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
@@ -7,7 +7,7 @@ export const rule = defineRule({
   id: 'kms-unusual-principal',
   title: 'KMS Key Used By An Unusual Principal',
   description:
-    'A principal used a KMS key for a cryptographic operation that it never used during the key\'s learning period, or that the configuration does not allow for that key. New callers of a key that protects data are how stolen credentials turn into readable data.',
+    'A principal used a KMS key for a cryptographic operation (decrypting, encrypting, generating data keys, or signing, making an HMAC or deriving a shared secret) that it never used during the key\'s learning period, or that the configuration does not allow for that key. New callers of a key that protects data are how stolen credentials turn into readable data; new callers of a signing or HMAC key, into signatures and tokens others trust.',
   severity: 'MEDIUM',
   status: 'test',
   references: [
@@ -21,9 +21,9 @@ export const rule = defineRule({
   ],
   tags: ['attack.collection', 'attack.t1530', 'attack.credential-access'],
   runbook:
-    'Confirm with the key owner that this principal should use the key. Check who assumed the role (CloudTrail AssumeRole for the session) and from where. If unexpected, revoke the session (aws:TokenIssueTime condition), remove the grant or key-policy statement that allows it, and review what the decrypted data was.',
+    'Confirm with the key owner that this principal should use the key. Check who assumed the role (CloudTrail AssumeRole for the session) and from where. If unexpected, revoke the session (aws:TokenIssueTime condition), remove the grant or key-policy statement that allows it, and review what the decrypted data was (for Sign or GenerateMac: what was signed, and where those signatures or tokens are trusted).',
   findingTypes: ['Unusual Behaviors/User', 'TTPs/Collection'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_CRYPTO_OPERATIONS }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e, ctx) => {
     if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService) return undefined;
     const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
@@ -98,6 +98,22 @@ export const cases = (): readonly RuleCase[] => [
     ...learned,
     events: [known(), kmsEvent({ who: { role: 'Batch' }, atMs: BASE_TIME_MS + hours(2) })],
     config: { keys: [{ arn: KEY_ARN, allowedPrincipals: ['arn:aws:iam::*:role/PaymentsApp', 'arn:aws:iam::*:role/Batch'] }] },
+    expectFindings: 0,
+  },
+  {
+    name: 'fires when a role never seen on a signing key signs with it after the learning period',
+    ...learned,
+    events: [
+      kmsEvent({ eventName: 'Sign', who: { role: 'ReleaseSigner' } }),
+      kmsEvent({ eventName: 'Sign', who: { role: 'ReleaseSigner' }, atMs: BASE_TIME_MS + hours(2) }),
+      kmsEvent({ eventName: 'Sign', who: { role: 'Intruder' }, atMs: BASE_TIME_MS + hours(3) }),
+    ],
+    expectFindings: 1,
+  },
+  {
+    name: 'stays silent for a new principal that only verifies signatures',
+    ...learned,
+    events: [kmsEvent({ eventName: 'Sign', who: { role: 'ReleaseSigner' } }), kmsEvent({ eventName: 'Verify', who: { role: 'Installer' }, atMs: BASE_TIME_MS + hours(2) })],
     expectFindings: 0,
   },
   {

@@ -1,4 +1,4 @@
-import { KMS_CRYPTO_OPERATIONS } from '../events/kms-operations.ts';
+import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
 import { BASE_TIME_MS, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { byFirstSeen, dateOf, keyLabel, listFew, principalLabel } from './wording.ts';
@@ -25,7 +25,7 @@ export const rule = defineRule({
   runbook:
     'Check whether the workload is meant to run in that region. If not, find where the credentials were used from (source IP, user agent), revoke the session, and consider an SCP that denies unused regions (aws:RequestedRegion).',
   findingTypes: ['Unusual Behaviors/User', 'TTPs/Defense Evasion'],
-  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_CRYPTO_OPERATIONS }],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e, ctx) => {
     if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService) return undefined;
     const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
@@ -68,6 +68,12 @@ export const cases = (): readonly RuleCase[] => [
     name: 'fires when a Multi-Region key family is used in a new replica region',
     ...learned,
     events: [kmsEvent({ keyArn: MRK_ARN }), kmsEvent({ keyArn: MRK_REPLICA_ARN, region: 'ap-southeast-2', atMs: BASE_TIME_MS + hours(2) })],
+    expectFindings: 1,
+  },
+  {
+    name: 'fires when a key-agreement key\'s Multi-Region family derives a shared secret in a new replica region',
+    ...learned,
+    events: [kmsEvent({ eventName: 'DeriveSharedSecret', keyArn: MRK_ARN }), kmsEvent({ eventName: 'DeriveSharedSecret', keyArn: MRK_REPLICA_ARN, region: 'ap-southeast-2', atMs: BASE_TIME_MS + hours(2) })],
     expectFindings: 1,
   },
   {

@@ -60,11 +60,24 @@ export interface KmsRecordOptions {
   readonly vpcEndpointId?: string;
 }
 
+/**
+ * The request parameters CloudTrail logs for the operations that use a key but take no encryption context (as in
+ * the AWS documentation's examples of Sign and GenerateMac); the data operations log their `encryptionAlgorithm`.
+ */
+const REQUEST_DEFAULTS: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map([
+  ['Sign', { messageType: 'RAW', signingAlgorithm: 'ECDSA_SHA_256' }],
+  ['Verify', { messageType: 'RAW', signingAlgorithm: 'ECDSA_SHA_256' }],
+  ['GenerateMac', { macAlgorithm: 'HMAC_SHA_256' }],
+  ['VerifyMac', { macAlgorithm: 'HMAC_SHA_256' }],
+  ['DeriveSharedSecret', { keyAgreementAlgorithm: 'ECDH' }],
+]);
+
 export const kmsRecord = (o: KmsRecordOptions = {}): Record<string, unknown> => {
   const keyArn = o.keyArn === null ? undefined : (o.keyArn ?? KEY_ARN);
   const service = o.viaService ?? (o.s3Arn !== undefined ? 'AWS Internal' : undefined);
-  const context = o.context === null ? undefined : { ...(o.context ?? {}), ...(o.s3Arn !== undefined ? { 'aws:s3:arn': o.s3Arn } : {}) };
-  const requestParameters: Record<string, unknown> = { encryptionAlgorithm: 'SYMMETRIC_DEFAULT', ...(o.requestParameters ?? {}) };
+  const defaults = REQUEST_DEFAULTS.get(o.eventName ?? 'Decrypt');
+  const context = o.context === null || (defaults !== undefined && o.context === undefined) ? undefined : { ...(o.context ?? {}), ...(o.s3Arn !== undefined ? { 'aws:s3:arn': o.s3Arn } : {}) };
+  const requestParameters: Record<string, unknown> = { ...(defaults ?? { encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), ...(o.requestParameters ?? {}) };
   if (context !== undefined && Object.keys(context).length > 0) requestParameters['encryptionContext'] = context;
   if (o.keyId !== undefined) requestParameters['keyId'] = o.keyId;
   const record: Record<string, unknown> = {

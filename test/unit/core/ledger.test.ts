@@ -5,6 +5,8 @@ import { createEngine } from '#core/engine.ts';
 import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, days, KEY_ARN, kmsEvent, kmsRecord, minutes, s3Event, s3Record } from '#core/testing/builders.ts';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import { datasetFiles, datasetRecords, hasDatasets } from '../../helpers/datasets.ts';
 
 const analyst = { role: 'Analyst', session: 'alice' } as const;
 
@@ -38,6 +40,23 @@ describe('decrypt ledger', () => {
     ]);
     expect(rows[0]).toMatchObject({ principal: 'arn:aws:iam::111122223333:role/Analyst', account: '111122223333', region: 'us-east-1', bucket: '', firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + minutes(5) });
     expect(accesses).toEqual([]);
+  });
+
+  it.runIf(hasDatasets)('records the AWS documentation\'s Sign and GenerateMac calls, and leaves out its Verify and VerifyMac', () => {
+    const names = ['Sign', 'Verify', 'GenerateMac', 'VerifyMac'];
+    const raw = datasetRecords(datasetFiles().find((f) => f.includes('awsdocs-example-events-kms'))!).filter((r) => names.includes((r as { eventName: string }).eventName));
+    const events = raw.flatMap((r) => {
+      const n = normalizeRecord(r);
+      return n.ok && n.event.kind === 'kms' ? [n.event] : [];
+    });
+    expect(events.map((e) => e.eventName).sort()).toEqual(['GenerateMac', 'Sign', 'Verify', 'VerifyMac']);
+
+    const { rows } = ledgerOf(events, [], []);
+
+    expect(rows.map((r) => [r.day, r.key, r.principal, r.operation, r.count])).toEqual([
+      ['2022-12-23', 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:iam::111122223333:user/Alice', 'GenerateMac', 1],
+      ['2022-03-07', 'arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321', 'arn:aws:iam::111122223333:user/Alice', 'Sign', 1],
+    ]);
   });
 
   it('records S3-made calls once decided, with the object, the real source IP and the session from the matched S3 request', async () => {
