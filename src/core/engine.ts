@@ -14,7 +14,7 @@ import {
   resolveDue,
   type ResolvedKmsCall,
 } from './correlation/correlate.ts';
-import { KMS_CRYPTO_OPERATION_SET, KMS_KEY_USE_OPERATION_SET } from './events/kms-operations.ts';
+import { KMS_KEY_USE_OPERATION_SET } from './events/kms-operations.ts';
 import { kmsCallWith } from './events/kms-call-with.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent, S3ObjectAccess } from './events/types.ts';
@@ -599,8 +599,7 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   }
   if (e.keyArn === undefined || e.errorCode !== undefined || !KMS_KEY_USE_OPERATION_SET.has(e.eventName)) return;
   const b = noteKeyUse(e.keyArn, e, baselines);
-  // Only the data operations can carry an encryption context: a signature or an HMAC says nothing of the share.
-  if (!e.madeByAwsService && KMS_CRYPTO_OPERATION_SET.has(e.eventName)) {
+  if (!e.madeByAwsService) {
     b.directCalls++;
     const contextKeys = e.encryptionContext !== undefined ? Object.keys(e.encryptionContext) : [];
     if (contextKeys.length > 0) {

@@ -17,8 +17,9 @@ export const KMS_CRYPTO_OPERATION_SET: ReadonlySet<string> = new Set(KMS_CRYPTO_
  * ECDH shared secret (`DeriveSharedSecret`, key-agreement keys, from which the caller derives keys that decrypt).
  * Who makes these calls, from where, is what the baselines learn and the principal, region, network, account and
  * root rules watch. `Verify` and `VerifyMac` are left out: they only answer whether a signature or MAC is valid
- * (a signature can be verified without KMS, with the public key). A key serves one of these uses (its `KeyUsage`),
- * so a key's baseline never mixes signing with decrypting.
+ * (a signature can be verified without KMS, with the public key). A key serves one of these uses (its `KeyUsage`;
+ * KMS refuses the others), so a key's baseline never mixes signing with decrypting: the share of its direct calls
+ * that pass an encryption context, which the context rule weighs, is a data key's own.
  */
 export const KMS_KEY_USE_OPERATIONS = [...KMS_CRYPTO_OPERATIONS, 'Sign', 'GenerateMac', 'DeriveSharedSecret'] as const;
 
