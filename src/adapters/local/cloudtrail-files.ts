@@ -499,10 +499,10 @@ function* fromJoinedDocuments(file: string, buf: Buffer, documents: JsonValues, 
   if (contents.length > 0 && contents.every((c) => c.history !== undefined)) {
     const all = contents.flatMap((c) => c.items);
     const indexes = contents.flatMap((c) => c.items.map((_, i) => c.index + i));
-    yield* takeInTimeOrder(batches, all, indexes);
+    yield* takeEventHistory(batches, all, indexes);
   } else {
     for (const c of contents) {
-      if (c.history !== undefined) yield* takeInTimeOrder(batches, c.items, c.items.map((_, i) => c.index + i));
+      if (c.history !== undefined) yield* takeEventHistory(batches, c.items, c.items.map((_, i) => c.index + i));
       else yield* batches.take(c.items, c.index);
     }
   }
@@ -520,13 +520,13 @@ function* fromJoinedDocuments(file: string, buf: Buffer, documents: JsonValues, 
 }
 
 /**
- * Event history's events in the order of their times, oldest first, each keeping its index (its place in the text).
- * LookupEvents returns the newest first, and lookups by event source or region each cover the whole period: read as
- * they come, most events would be far behind those read before them, which matching, windows and baselines take as
- * late. The order is stable: events of one time keep theirs.
+ * Event history's events, each keeping its index (its place in the text): in the order of their times, oldest first,
+ * unless the items are held as given (`itemsAsGiven`), whose reader puts them in that order itself, with other
+ * files' (readEventHistoryTogether). LookupEvents returns the newest first, and lookups by event source or region
+ * each cover the whole period: read as they come, most events would be far behind those read before them, which
+ * matching, windows and baselines take as late. The order is stable: events of one time keep theirs.
  */
-function* takeInTimeOrder(batches: BatchAssembler, items: readonly unknown[], indexes: readonly number[]): Generator<PieceItem> {
-  // A reader that holds the items as given puts them in order itself, with other files' (readEventHistoryTogether).
+function* takeEventHistory(batches: BatchAssembler, items: readonly unknown[], indexes: readonly number[]): Generator<PieceItem> {
   if (batches.itemsAsGiven) {
     yield* batches.take(items, 0, indexes);
     return;
@@ -739,7 +739,7 @@ function* fromParsedDocument(file: string, doc: unknown, batches: BatchAssembler
     yield { type: 'issue', issue: { kind: 'file-skipped', origin: { file }, message: 'CloudTrail digest file (integrity data, no events)', reason: 'digest-file' } };
     return;
   }
-  if (content.history !== undefined) yield* takeInTimeOrder(batches, content.items, content.items.map((_, i) => i));
+  if (content.history !== undefined) yield* takeEventHistory(batches, content.items, content.items.map((_, i) => i));
   else yield* batches.take(content.items, 0);
   yield* batches.end();
   if (content.history?.onePage === true) yield { type: 'issue', issue: { kind: 'file-note', origin: { file }, message: ONE_PAGE_OF_A_LOOKUP } };
