@@ -7,7 +7,8 @@
 // V8's helpers and libuv's pool, where DuckDB's statements run, live to the exit). What is left, total less those
 // two, is V8's helpers and libuv's pool. Node.js 20 names none of its threads, so they are told apart by when
 // they end, not by name.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { taskStatFields } from './task-stat.mjs';
 
 /** clock ticks a second in /proc's times: USER_HZ, 100 on every Linux architecture Node.js builds for. */
 const TICKS_PER_SECOND = 100;
@@ -20,16 +21,8 @@ const HALF_TICK_MS = 500 / TICKS_PER_SECOND;
 
 /** The CPU time of a thread of this process, in ms, from its /proc stat (utime + stime), or undefined once it ended. */
 const threadCpuMs = (tid) => {
-  let stat;
-  try {
-    stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name, in parentheses, may hold spaces: the fields are counted after its closing one (utime is the
-  // 14th field of the line, the 12th after it).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  const fields = taskStatFields(tid);
+  return fields === undefined ? undefined : ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 };
 
 /** The main thread's CPU time and that of the threads that ended before now, in ms; undefined without /proc. */

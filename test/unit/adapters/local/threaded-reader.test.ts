@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { ReaderThreads, readInputs, startReaderThreads } from '#adapters/local/t
 import { READER_NICENESS } from '#adapters/local/thread-priority.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import { kmsRecord } from '#core/testing/builders.ts';
+import { taskStatFields } from '../../../../bench/baselines/task-stat.mjs';
 
 /** The reader thread's script, as the build makes it (the test run's global setup builds it). */
 const WORKER_SCRIPT = new URL('../../../../dist/kdm-reader-worker.js', import.meta.url);
@@ -151,15 +152,11 @@ describe('reader threads started before their files are known (startReaderThread
   });
 });
 
-/** The niceness of each thread of this process, from Linux's /proc (the 19th field of a task's stat, after its name). */
+/** The niceness of each thread of this process, from Linux's /proc (the 19th field of a task's stat). */
 const threadNiceness = (): number[] =>
   readdirSync('/proc/self/task').flatMap((tid) => {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
-    } catch {
-      return []; // a thread that ended since the listing
-    }
+    const fields = taskStatFields(tid);
+    return fields === undefined ? [] : [Number(fields[16])]; // none for a thread that ended since the listing
   });
 
 describe('readInputs on reader threads', () => {
