@@ -432,6 +432,16 @@ const fileFor = (records: readonly Record<string, unknown>[], index: number): Si
 const HOUR = 3_600_000;
 
 /**
+ * The records in the order of their times, as numbers: as text a whole second ("…:48Z", its ".000" left out as
+ * CloudTrail leaves it out) sorts after its own fractions ("…:48.550Z"), which put a file's last records out of order.
+ */
+const inTimeOrder = (records: readonly Record<string, unknown>[]): Record<string, unknown>[] =>
+  records
+    .map((record) => ({ record, timeMs: Date.parse(record['eventTime'] as string) }))
+    .sort((a, b) => a.timeMs - b.timeMs)
+    .map((x) => x.record);
+
+/**
  * Generates the traffic hour by hour, so memory stays flat however many events are asked for: benign
  * records fill `events` (spread evenly over the hours; whole activities, so at most one record more),
  * anomalies come on top, after the learning week.
@@ -474,8 +484,7 @@ export const simulateStream = (
       // Activities stay whole (a KMS call and its S3 request), so the total may exceed `events` by one record.
       produced += slice.length;
       slice.push(...(byHour.get(h) ?? []));
-      slice.sort((x, y) => (x['eventTime'] as string).localeCompare(y['eventTime'] as string));
-      pending.push(...slice);
+      pending.push(...inTimeOrder(slice));
       while (pending.length >= perFile) {
         yield fileFor(pending.slice(0, perFile), index++);
         pending = pending.slice(perFile);

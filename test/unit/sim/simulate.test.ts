@@ -27,4 +27,13 @@ describe('simulate', () => {
     expect(byEncryption.get('SSE_KMS')).toBeGreaterThan(10);
     expect(byEncryption.get('SSE_S3')).toBeGreaterThan(0);
   });
+
+  it('writes the records in the order of their times, a whole second (…:48Z) before its own fractions (…:48.5Z)', () => {
+    const { files } = simulate({ events: 3_000, anomalies: true, seed: 5 });
+    const times = files.flatMap((f) => f.records.map((r) => Date.parse(r['eventTime'] as string)));
+    const wholeSeconds = files.flatMap((f) => f.records.filter((r) => /:\d\dZ$/.test(r['eventTime'] as string)));
+    expect(wholeSeconds.length).toBeGreaterThan(100);
+    const outOfOrder = times.findIndex((t, i) => i > 0 && t < (times[i - 1] as number));
+    expect(outOfOrder).toBe(-1);
+  });
 });
