@@ -18,7 +18,8 @@ Usage: kdm simulate --out <directory> [--events N] [--anomalies] [--seed S] [--d
                            created when absent
   --events <n>             Ordinary records to write (default: 10000)
   --anomalies              Add, on top of those, the misuse each rule detects, each listed in
-                           <directory>/anomalies.labels (a JSON line: rule, eventIds) for backtests
+                           <directory>/anomalies.labels (a JSON line: rule, eventIds) for backtests, and
+                           the signing and HMAC calls its signing anomalies stand out from
   --seed <n>               The same seed writes the same files (default: 1)
   --days <n>               Days of activity, at least 9: a key's first days are its learning period (default: 14)
   --records-per-file <n>   Records in each delivery file (default: 200)

@@ -2,7 +2,7 @@
  * A deterministic generator of realistic CloudTrail traffic for tests, backtests and benchmarks: applications
  * passing encryption context, analysts reading SSE-KMS objects through S3 (with and without data events, with and
  * without S3 Bucket Keys), ETL writes, a partner account, AWS services, background noise, and — on request —
- * labelled anomalies of every rule. Same seed, same bytes.
+ * labelled anomalies of every rule, with the signing and HMAC traffic they stand out from. Same seed, same bytes.
  */
 
 export const SIM_START_MS = Date.UTC(2026, 9, 1);
@@ -20,6 +20,10 @@ export const SIM_KEYS = {
   lake: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000d004'), alias: 'alias/s3-lake' },
   eu: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000e005', EU), alias: 'alias/app-data-eu' },
   secrets: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000f006'), alias: 'alias/secrets' },
+  /** An asymmetric signing key (ECC_NIST_P256) the release pipeline signs builds' digests with. */
+  signing: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000a007'), alias: 'alias/release-signing' },
+  /** An HMAC key (HMAC_256) the session-token service makes and checks its tokens' MACs with. */
+  tokens: { arn: keyArn('1a2b3c4d-0000-4000-8000-00000000b008'), alias: 'alias/session-tokens' },
 } as const;
 /** Buckets: reports (per-object keys, data events), archive (Bucket Keys, data events), lake (no data events). */
 export const SIM_BUCKETS = { reports: 'sim-reports', archive: 'sim-archive', lake: 'sim-lake' } as const;
@@ -110,6 +114,8 @@ const ACTORS = {
   analyst: { role: 'FinanceAnalyst', account: SIM_ACCOUNTS.data, sessions: ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dan@example.com'], ip: '203.0.113.7', userAgent: '[Mozilla/5.0 (Macintosh)]' },
   euApp: { role: 'PaymentsAppEu', account: SIM_ACCOUNTS.data, sessions: ['i-0e1'], ip: '10.40.1.10', userAgent: 'aws-sdk-java/2.25.11', kmsEndpoint: SIM_KMS_ENDPOINTS.eu },
   partner: { role: 'PartnerReader', account: SIM_ACCOUNTS.partner, sessions: ['batch'], ip: '198.51.100.80', userAgent: 'aws-sdk-go-v2/1.30.0' },
+  releaser: { role: 'ReleasePipeline', account: SIM_ACCOUNTS.data, sessions: ['build-runner'], ip: '10.20.33.15', userAgent: 'aws-cli/2.17.0', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
+  tokenService: { role: 'SessionTokenService', account: SIM_ACCOUNTS.data, sessions: ['task-7', 'task-8'], ip: '10.20.34.21', userAgent: 'aws-sdk-java/2.25.11 Linux/6.1', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
   admin: { role: 'PlatformAdmin', account: SIM_ACCOUNTS.data, sessions: ['ops@example.com'], ip: '203.0.113.50', userAgent: 'aws-cli/2.17.0' },
 } as const satisfies Record<string, Actor>;
 
@@ -121,6 +127,11 @@ class Builder {
     this.n++;
     const hex = (bits: number) => Math.floor(this.rand() * 2 ** bits).toString(16).padStart(bits / 4, '0');
     return `${hex(32)}-${hex(16)}-4${hex(12)}-a${hex(12)}-${this.n.toString(16).padStart(12, '0')}`;
+  }
+
+  /** A number in [0, 1) from this builder's generator. */
+  fraction(): number {
+    return this.rand();
   }
 
   pick<T>(items: readonly T[]): T {
@@ -283,6 +294,29 @@ const benignActivity = (b: Builder, rand: () => number, atMs: number, corpus: Co
   }
 };
 
+const ROOT_IDENTITY = { type: 'Root', principalId: SIM_ACCOUNTS.data, arn: `arn:aws:iam::${SIM_ACCOUNTS.data}:root`, accountId: SIM_ACCOUNTS.data, accessKeyId: 'ASIAROOT0000000001' } as const;
+/** What KMS logs of a Sign's and a GenerateMac's request (as the documentation's example records show). */
+const SIGN_REQUEST = { messageType: 'DIGEST', signingAlgorithm: 'ECDSA_SHA_256' } as const;
+const MAC_REQUEST = { macAlgorithm: 'HMAC_SHA_256' } as const;
+
+/**
+ * The traffic the signing anomalies stand out from, every day from the first: the release pipeline signs a build's
+ * digest every six hours, and the session-token service makes a token's MAC and checks another's every two hours.
+ */
+const signingTraffic = (b: Builder, days: number): Record<string, unknown>[] => {
+  const out: Record<string, unknown>[] = [];
+  const jitter = () => Math.floor(b.fraction() * 30 * 60_000);
+  for (let d = 0; d < days; d++) {
+    const dayMs = SIM_START_MS + d * DAY;
+    for (let h = 0; h < 24; h += 6) out.push(b.kms({ name: 'Sign', atMs: dayMs + h * HOUR + jitter(), actor: ACTORS.releaser, key: SIM_KEYS.signing, keyIdParam: SIM_KEYS.signing.alias, requestParameters: SIGN_REQUEST }));
+    for (let h = 0; h < 24; h += 2) {
+      out.push(b.kms({ name: 'GenerateMac', atMs: dayMs + h * HOUR + jitter(), actor: ACTORS.tokenService, key: SIM_KEYS.tokens, keyIdParam: SIM_KEYS.tokens.alias, requestParameters: MAC_REQUEST }));
+      out.push(b.kms({ name: 'VerifyMac', atMs: dayMs + h * HOUR + 45 * 60_000 + jitter(), actor: ACTORS.tokenService, key: SIM_KEYS.tokens, keyIdParam: SIM_KEYS.tokens.alias, requestParameters: MAC_REQUEST }));
+    }
+  }
+  return out;
+};
+
 /** Labelled anomalies of every rule, placed after the learning week. */
 const anomalyRecords = (b: Builder, options: SimulateOptions, days: number, corpus: Corpus): { records: Record<string, unknown>[]; labels: AnomalyLabel[] } => {
   const spanMs = days * DAY;
@@ -296,6 +330,8 @@ if (options.anomalies) {
   const later = new Builder(prng(options.seed + 0x7eed));
   const newest = new Builder(prng(options.seed + 0x9eed));
   const newer = new Builder(prng(options.seed + 0xbeed));
+  const signing = new Builder(prng(options.seed + 0xdeed));
+  out.push(...signingTraffic(signing, days));
   // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
   const detectFrom = SIM_START_MS + 8 * DAY;
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
@@ -330,7 +366,7 @@ if (options.anomalies) {
     add('kms-access-denied-burst', 'a role tries 15 keys it may not use within 2 minutes', Array.from({ length: 15 }, (_, j) => b.kms({ name: 'Decrypt', atMs: at(5) + j * 8_000, actor: prober, key: b.pick([SIM_KEYS.app, SIM_KEYS.reports, SIM_KEYS.archive, SIM_KEYS.lake]), errorCode: 'AccessDeniedException' })));
     const outsider: Actor = { role: 'ExternalReader', account: `${SIM_ACCOUNTS.outsider.slice(0, 10)}${String(10 + i).slice(-2)}`, sessions: [`ext-${i}`], ip: `192.0.2.${10 + i}`, userAgent: 'aws-sdk-go-v2/1.30.0' };
     add('kms-cross-account', 'an account never seen on the key decrypts with it', [b.kms({ name: 'Decrypt', atMs: at(6), actor: outsider, key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
-    add('kms-root-usage', 'the root user decrypts', [b.kms({ name: 'Decrypt', atMs: at(7), actor: ACTORS.admin, identity: { type: 'Root', principalId: SIM_ACCOUNTS.data, arn: `arn:aws:iam::${SIM_ACCOUNTS.data}:root`, accountId: SIM_ACCOUNTS.data, accessKeyId: 'ASIAROOT0000000001' }, sourceIp: '192.0.2.44', key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
+    add('kms-root-usage', 'the root user decrypts', [b.kms({ name: 'Decrypt', atMs: at(7), actor: ACTORS.admin, identity: ROOT_IDENTITY, sourceIp: '192.0.2.44', key: SIM_KEYS.app, context: { app: 'payments', env: 'prod', tenant: 'acme' } })], ['kms-unusual-principal']);
     add('kms-throttled', 'S3 uploads are throttled by KMS', Array.from({ length: 25 }, (_, j) => b.kms({ name: 'GenerateDataKey', atMs: at(8) + j * 200, actor: ACTORS.etl, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, errorCode: 'ThrottlingException', context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/finance/2026/burst-${i}-${j}.csv` } })));
     const lifecycle = [
       b.kms({ name: 'ScheduleKeyDeletion', atMs: at(9), actor: ACTORS.admin, key: SIM_KEYS.lake, keyIdParam: SIM_KEYS.lake.arn, requestParameters: { pendingWindowInDays: 7 } }),
@@ -403,6 +439,12 @@ if (options.anomalies) {
       newer.s3({ name: 'GetObject', atMs: peekAt + 300, actor: ACTORS.analyst, session: 'erin@example.com', bucket: restricted, key: peekedKey, bytes: 300_000 }),
     ];
     add('kms-s3-unusual-bucket', 'an analyst has S3 decrypt an object of a bucket its role never read, under the key of the bucket it reads', peek);
+    // Signatures and MACs: a role never seen on the release-signing key signs a digest with it, and the root user
+    // makes a MAC with the session-token key, either of which others would trust.
+    const forged = signing.kms({ name: 'Sign', atMs: at(12) + 720_000, actor: intruder, session: 'x', key: SIM_KEYS.signing, keyIdParam: SIM_KEYS.signing.arn, requestParameters: SIGN_REQUEST });
+    add('kms-unusual-principal', 'a role never seen on the release-signing key signs a digest with it', [forged], [], 'sign');
+    const rootMac = signing.kms({ name: 'GenerateMac', atMs: at(12) + 810_000, actor: ACTORS.admin, identity: ROOT_IDENTITY, sourceIp: '192.0.2.44', key: SIM_KEYS.tokens, keyIdParam: SIM_KEYS.tokens.alias, requestParameters: MAC_REQUEST });
+    add('kms-root-usage', 'the root user makes an HMAC with the session-token key', [rootMac], ['kms-unusual-principal'], 'hmac');
   }
 }
 

@@ -429,14 +429,15 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await findings(often)).toEqual(await findings(once));
     expect(await state(often)).toEqual(await state(once));
 
-    // A run that dies midway (here, a rule with a bug throws on its 3,000th call) keeps its last checkpoint, says
-    // so, and the same command run again continues from it to the same result as a run that never failed.
+    // A run that dies midway (here, a rule with a bug throws on its 5,000th call of some 8,200, past the first
+    // checkpoint) keeps its last checkpoint, says so, and the same command run again continues from it to the same
+    // result as a run that never failed.
     const resumed = join(work, 'resumed.duckdb');
     const told: string[] = [];
     const listening = { write: (text: string) => told.push(text) > 0 } as unknown as NodeJS.WriteStream;
     let calls = 0;
     const buggy: Rule = { ...(ALL_RULES[0] as Rule), id: 'test-buggy-rule', detect: () => {
-      if (++calls === 3_000) throw new Error('a rule with a bug');
+      if (++calls === 5_000) throw new Error('a rule with a bug');
       return undefined;
     } };
     await expect(runReplay({ ...run, rules: [...ALL_RULES, buggy], db: resumed, checkpointRows: 200, stderr: listening })).rejects.toThrow('a rule with a bug');

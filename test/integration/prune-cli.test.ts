@@ -11,7 +11,10 @@ import { queryDatabase as query } from '../helpers/duckdb.ts';
  * (findings from 2026-10-09 on), replayed into a database that each test copies, so that each starts from the same.
  * Before 2026-10-10 they include two writes of another account under its own key (object records from their data
  * events alone), two re-encryptions under that account's keys (a ledger row, two findings), and two calls with a
- * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network).
+ * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network). Each day
+ * the release pipeline signs and the token service makes MACs (two ledger rows a day), and on 2026-10-09 two roles
+ * new to the signing key sign and the root user makes two MACs (three ledger rows; five findings: the root user's
+ * first MAC is also a new principal's on the key, its second no longer is).
  */
 const work = mkdtempSync(join(tmpdir(), 'kdm-prune-'));
 const SIM = join(work, 'sim');
@@ -44,7 +47,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 151 ledger rows, 1,608 object records and 44 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 172 ledger rows, 1,608 object records and 49 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -54,11 +57,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 151 ledger rows, 1,608 object records and 44 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 172 ledger rows, 1,608 object records and 49 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 151, objects: (before['objects'] ?? 0) - 1_608, findings: (before['findings'] ?? 0) - 44 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 172, objects: (before['objects'] ?? 0) - 1_608, findings: (before['findings'] ?? 0) - 49 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
@@ -101,7 +104,7 @@ describe('kdm prune', () => {
 
     const again = runKdm(['replay', SIM, '--db', db]);
     expect(again.status).toBe(0);
-    expect(again.stderr).toContain('kdm: skipped 31 files already replayed into');
+    expect(again.stderr).toContain('kdm: skipped 32 files already replayed into');
     expect(await countsOf(db)).toEqual(kept);
 
     // Other logs of the same ten days: their calls are read and their findings kept, but not their rows of the removed
@@ -141,11 +144,11 @@ describe('kdm prune', () => {
     setup.closeSync();
     instance.closeSync();
 
-    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 151 ledger rows');
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 172 ledger rows');
     expect(await query(db, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
     expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 4: ledger \\(\\d+ rows\\)`));
-    expect(run.stdout).toContain('removed 151 ledger rows');
+    expect(run.stdout).toContain('removed 172 ledger rows');
     expect(await days(db)).toEqual(['2026-10-10']);
   });
 

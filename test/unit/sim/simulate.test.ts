@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeRecord } from '../../../src/core/events/normalize.ts';
-import { simulate } from '../../../src/sim/simulate.ts';
+import { SIM_KEYS, simulate } from '../../../src/sim/simulate.ts';
 
 describe('simulate', () => {
   it('answers each write as S3 logs it: the encryption applied and, for SSE-KMS, the key the engine reads as the applied key', () => {
@@ -35,5 +35,37 @@ describe('simulate', () => {
     expect(wholeSeconds.length).toBeGreaterThan(100);
     const outOfOrder = times.findIndex((t, i) => i > 0 && t < (times[i - 1] as number));
     expect(outOfOrder).toBe(-1);
+  });
+
+  it('with anomalies, signs and makes MACs every day from the first as KMS logs them, and labels a new signer and the root user\'s MAC', () => {
+    const records = (anomalies: boolean) => simulate({ events: 3_000, anomalies, seed: 7, days: 10 }).files.flatMap((f) => f.records);
+    const signingCalls = (rs: readonly Record<string, unknown>[]) => rs.filter((r) => ['Sign', 'GenerateMac', 'VerifyMac'].includes(r['eventName'] as string));
+    expect(signingCalls(records(false))).toEqual([]);
+
+    const calls = signingCalls(records(true));
+    const days = (name: string) => new Set(calls.filter((r) => r['eventName'] === name).map((r) => (r['eventTime'] as string).slice(0, 10)));
+    for (const name of ['Sign', 'GenerateMac', 'VerifyMac']) expect(days(name).size).toBe(10);
+    for (const raw of calls) {
+      const result = normalizeRecord(raw);
+      if (!result.ok || result.event.kind !== 'kms') throw new Error(`not a KMS call: ${JSON.stringify(raw).slice(0, 200)}`);
+      const request = raw['requestParameters'] as Record<string, unknown>;
+      // As the documentation's example records: the algorithm, no encryption context and no encryption algorithm.
+      if (raw['eventName'] === 'Sign') {
+        expect(result.event.keyArn).toBe(SIM_KEYS.signing.arn);
+        expect(request).toMatchObject({ messageType: 'DIGEST', signingAlgorithm: 'ECDSA_SHA_256' });
+      } else {
+        expect(result.event.keyArn).toBe(SIM_KEYS.tokens.arn);
+        expect(request).toMatchObject({ macAlgorithm: 'HMAC_SHA_256' });
+      }
+      expect(request).not.toHaveProperty('encryptionContext');
+      expect(request).not.toHaveProperty('encryptionAlgorithm');
+    }
+
+    const { labels } = simulate({ events: 3_000, anomalies: true, seed: 7, days: 10 });
+    const byId = new Map(labels.map((l) => [l.id, l]));
+    expect(byId.get('kms-unusual-principal/sign#0')).toMatchObject({ rule: 'kms-unusual-principal', eventIds: [expect.any(String)] });
+    expect(byId.get('kms-root-usage/hmac#0')).toMatchObject({ rule: 'kms-root-usage', alsoRules: ['kms-unusual-principal'] });
+    const labelled = new Set(labels.flatMap((l) => l.eventIds));
+    expect(calls.filter((r) => labelled.has(r['eventID'] as string)).map((r) => r['eventName'])).toEqual(['Sign', 'GenerateMac', 'Sign', 'GenerateMac', 'Sign', 'GenerateMac']);
   });
 });
