@@ -7,14 +7,14 @@ export const rule = defineRule({
   id: 'kms-throttled',
   title: 'KMS Cryptographic Calls Throttled',
   description:
-    'KMS answered cryptographic calls with ThrottlingException: the account is near its shared request quota for cryptographic operations in the region. S3 SSE-KMS without Bucket Keys is the usual cause; throttled reads and writes fail for applications.',
+    'KMS answered cryptographic calls with ThrottlingException: the account is near its shared request quota for cryptographic operations in the region. S3 SSE-KMS without Bucket Keys is the usual cause; throttled reads, writes and signatures fail for applications.',
   severity: 'LOW',
   status: 'stable',
   references: ['https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html', 'https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html'],
   falsePositives: ['Load tests', 'Short spikes that the callers retry successfully'],
   tags: ['attack.impact', 'attack.t1499'],
   runbook:
-    'Find the callers driving the volume (the evidence names them). For S3 traffic, enable S3 Bucket Keys on the bucket (up to 99% fewer KMS calls); for applications, cache data keys. Request a quota increase only after that.',
+    'Find the callers driving the volume (the evidence names them). For S3 traffic, enable S3 Bucket Keys on the bucket (up to 99% fewer KMS calls); for applications, cache data keys. Signatures, MACs and shared secrets cannot be cached: a caller signing far more than it did may not be the usual one, so confirm it before anything else. Request a quota increase only after that.',
   findingTypes: ['Effects/Resource Consumption', 'Software and Configuration Checks/AWS Security Best Practices'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e) => {
