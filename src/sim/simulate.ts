@@ -6,7 +6,8 @@
  */
 
 export const SIM_START_MS = Date.UTC(2026, 9, 1);
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 export const SIM_ACCOUNTS = { data: '111122223333', partner: '444455556666', outsider: '999988887777' } as const;
 const REGION = 'us-east-1';
@@ -317,7 +318,10 @@ const signingTraffic = (b: Builder, days: number): Record<string, unknown>[] => 
   return out;
 };
 
-/** Labelled anomalies of every rule, placed after the learning week. */
+/**
+ * Labelled anomalies of every rule, placed after the learning week, and the signing traffic that the signing
+ * anomalies stand out from, from the first day on.
+ */
 const anomalyRecords = (b: Builder, options: SimulateOptions, days: number, corpus: Corpus): { records: Record<string, unknown>[]; labels: AnomalyLabel[] } => {
   const spanMs = days * DAY;
   const { objectKeys } = corpus;
@@ -471,8 +475,6 @@ const fileFor = (records: readonly Record<string, unknown>[], index: number): Si
   };
 };
 
-const HOUR = 3_600_000;
-
 /**
  * The records in the order of their times, as numbers: as text a whole second ("…:48Z", its ".000" left out as
  * CloudTrail leaves it out) sorts after its own fractions ("…:48.550Z"), which put a file's last records out of order.
@@ -486,7 +488,7 @@ const inTimeOrder = (records: readonly Record<string, unknown>[]): Record<string
 /**
  * Generates the traffic hour by hour, so memory stays flat however many events are asked for: benign
  * records fill `events` (spread evenly over the hours; whole activities, so at most one record more),
- * anomalies come on top, after the learning week.
+ * anomalies come on top, after the learning week (with the signing traffic they need, from the first day).
  * `labels` is complete before the first file is produced.
  */
 export const simulateStream = (
@@ -494,7 +496,7 @@ export const simulateStream = (
 ): {
   readonly labels: readonly AnomalyLabel[];
   readonly files: Generator<SimulatedFile>;
-  /** The records `files` will hold: `events` (or one more, activities being whole) and the anomalies' records. */
+  /** The records `files` will hold: `events` (or one more, activities being whole) and anomalyRecords' records. */
   readonly expectedRecords: number;
 } => {
   const rand = prng(options.seed);
