@@ -21,12 +21,12 @@ Usage: kdm report --db <file> --html <out.html> [--key ...] [--principal ...] [-
 The filters are kdm history's (--key takes an ARN, a key id or an alias) and select the calls and the findings
 alike. --prefix, --path and --operation are kdm history's alone: they would select some sections and not others.
 
-Per key: calls per day split by principal, top principals, principals new in the period; a ReEncrypt shows
-under the key it decrypted with and the one it encrypted under (the total of calls counts it once). Findings by
-rule and severity with their evidence. The objects opened most, and the objects other accounts wrote under keys
-the bucket owner does not hold (known from data events alone). Coverage: buckets with and without S3 data
-events, Bucket Keys, SSE types. No network and no scripts: the page opens anywhere, and can be archived as
-evidence.`;
+Per key: its calls by operation, calls per day split by principal, top principals, principals new in the
+period; a ReEncrypt shows under the key it decrypted with and the one it encrypted under (the total of calls
+counts it once). Findings by rule and severity with their evidence. The objects opened most, and the objects
+other accounts wrote under keys the bucket owner does not hold (known from data events alone). Coverage:
+buckets with and without S3 data events, Bucket Keys, SSE types. No network and no scripts: the page opens
+anywhere, and can be archived as evidence.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
@@ -72,6 +72,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
   for (const k of keyRows) {
     const p = { ...uses.params, reportKey: String(k.key) };
     const perDay = await rowsOf(c, `SELECT CAST(day AS VARCHAR) AS day, principal, sum(calls) AS calls FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY ALL ORDER BY day`, p);
+    const operations = await rowsOf(c, `SELECT operation, sum(calls) AS calls FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY operation ORDER BY calls DESC, operation`, p);
     const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY principal ORDER BY calls DESC, principal LIMIT 10`, p);
     const fresh = periodStart === undefined ? [] : await rowsOf(
       c,
@@ -86,6 +87,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
       calls: n(k.calls),
       principals: n(k.principals),
       errors: n(k.errors),
+      operations: operations.map((r) => ({ operation: String(r.operation), calls: n(r.calls) })),
       perDay: perDay.map((r) => ({ day: String(r.day), principal: String(r.principal), calls: n(r.calls) })),
       topPrincipals: top.map((r) => ({ principal: String(r.principal), calls: n(r.calls), objects: n(r.objects), firstSeenMs: ms(r.f), lastSeenMs: ms(r.l) })),
       newPrincipals: fresh.map((r) => ({ principal: String(r.principal), firstSeenMs: ms(r.f), calls: n(r.calls) })),

@@ -21,6 +21,8 @@ export interface ReportKey {
   readonly calls: number;
   readonly principals: number;
   readonly errors: number;
+  /** The key's calls by operation, the most first: a signing key's Sign apart from a data key's Decrypt. */
+  readonly operations: readonly { readonly operation: string; readonly calls: number }[];
   /** Calls per UTC day and principal. */
   readonly perDay: readonly { readonly day: string; readonly principal: string; readonly calls: number }[];
   readonly topPrincipals: readonly ReportPrincipal[];
@@ -210,7 +212,8 @@ export const renderReportHtml = (data: ReportData): string => {
       k.newPrincipals.map((p) => [`<code>${escapeHtml(p.principal)}</code>`, escapeHtml(iso(p.firstSeenMs)), `<span class="num">${formatCount(p.calls)}</span>`]),
       'new-principals',
     );
-    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${formatCount(k.errors)} failed` : ''}.</p>
+    const byOperation = k.operations.map((o) => `${escapeHtml(o.operation)} ${formatCount(o.calls)}`).join(', ');
+    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${formatCount(k.errors)} failed` : ''}.${byOperation !== '' ? ` By operation: ${byOperation}.` : ''}</p>
 ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
 <h4>Top principals</h4>${top}<h4>New principals</h4>${fresh}</section>`;
   });

@@ -1155,6 +1155,12 @@ describe('kdm report --html', () => {
       expect(principalsOf(all.keys, appKey)).toEqual(expect.arrayContaining([[sandbox, 3]]));
       // Selected by the outsider's key, the page has its section alone, and its totals count each call once.
       expect(byOutsiderKey.keys.map((k) => [k.key, k.calls])).toEqual([[outsiderKey, 2]]);
+      // Each section says what its calls were: under the outsider's key, the ETL's write S3 made once the bucket's
+      // default key was changed (GenerateDataKey) and the sandbox's ReEncrypt; the app key's, decryptions among them.
+      expect(byOutsiderKey.keys[0]?.operations).toEqual([{ operation: 'GenerateDataKey', calls: 1 }, { operation: 'ReEncrypt', calls: 1 }]);
+      const appOperations = all.keys.find((k) => k.key === appKey)?.operations ?? [];
+      expect(appOperations.map((o) => o.operation)).toEqual(expect.arrayContaining(['Decrypt', 'ReEncrypt']));
+      expect(appOperations.reduce((n, o) => n + o.calls, 0)).toBe(all.keys.find((k) => k.key === appKey)?.calls);
       expect(byOutsiderKey.totals).toMatchObject({ calls: 2, keys: 1 });
       const [ledgerCalls] = await query<{ calls: string }>(db, 'SELECT sum(calls) AS calls FROM ledger');
       expect(all.totals.calls).toBe(Number(ledgerCalls?.calls));
