@@ -130,11 +130,6 @@ class Builder {
     return `${hex(32)}-${hex(16)}-4${hex(12)}-a${hex(12)}-${this.n.toString(16).padStart(12, '0')}`;
   }
 
-  /** A number in [0, 1) from this builder's generator. */
-  fraction(): number {
-    return this.rand();
-  }
-
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.rand() * items.length)] as T;
   }
@@ -304,9 +299,9 @@ const MAC_REQUEST = { macAlgorithm: 'HMAC_SHA_256' } as const;
  * The traffic the signing anomalies stand out from, every day from the first: the release pipeline signs a build's
  * digest every six hours, and the session-token service makes a token's MAC and checks another's every two hours.
  */
-const signingTraffic = (b: Builder, days: number): Record<string, unknown>[] => {
+const signingTraffic = (b: Builder, rand: () => number, days: number): Record<string, unknown>[] => {
   const out: Record<string, unknown>[] = [];
-  const jitter = () => Math.floor(b.fraction() * 30 * 60_000);
+  const jitter = () => Math.floor(rand() * 30 * 60_000);
   for (let d = 0; d < days; d++) {
     const dayMs = SIM_START_MS + d * DAY;
     for (let h = 0; h < 24; h += 6) out.push(b.kms({ name: 'Sign', atMs: dayMs + h * HOUR + jitter(), actor: ACTORS.releaser, key: SIM_KEYS.signing, keyIdParam: SIM_KEYS.signing.alias, requestParameters: SIGN_REQUEST }));
@@ -334,8 +329,10 @@ if (options.anomalies) {
   const later = new Builder(prng(options.seed + 0x7eed));
   const newest = new Builder(prng(options.seed + 0x9eed));
   const newer = new Builder(prng(options.seed + 0xbeed));
-  const signing = new Builder(prng(options.seed + 0xdeed));
-  out.push(...signingTraffic(signing, days));
+  // The signing traffic's builder and its jitter share one generator, as the benign traffic's do.
+  const signingRand = prng(options.seed + 0xdeed);
+  const signing = new Builder(signingRand);
+  out.push(...signingTraffic(signing, signingRand, days));
   // Anomalies start one day after the 7-day learning period ends and stay clear of the last hour.
   const detectFrom = SIM_START_MS + 8 * DAY;
   const detectSpan = Math.max(DAY, spanMs - 8 * DAY - 3_600_000);
