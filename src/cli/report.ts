@@ -26,7 +26,7 @@ period; a ReEncrypt shows under the key it decrypted with and the one it encrypt
 counts it once). Findings by rule and severity with their evidence. The objects opened most, and the objects
 other accounts wrote under keys the bucket owner does not hold (known from data events alone). Coverage:
 buckets with and without S3 data events, Bucket Keys, SSE types. No network and no scripts: the page opens
-anywhere, and can be archived as evidence.`;
+anywhere, and can be archived as evidence. Its heading is --title, "KMS key use report" unless given.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
@@ -37,7 +37,8 @@ const REPORT_OPTIONS = {
   // No default, so that --format table is refused like any other.
   format: { type: 'string' },
   html: { type: 'string' },
-  title: { type: 'string', default: 'KMS decrypt activity report' },
+  // The page covers every use of a key's material: decryptions, data keys, signatures and MACs.
+  title: { type: 'string', default: 'KMS key use report' },
 } as const satisfies ParseArgsConfig['options'];
 
 const ms = (v: unknown): number => Date.parse(`${String(v).replace(' ', 'T')}Z`);

@@ -794,6 +794,8 @@ describe('kdm history', () => {
     // The report lists them apart: the key sections count KMS calls, and this trail has none of theirs.
     const page = join(work, 'partner-writes.html');
     expect(runKdm(['report', '--db', db, '--html', page]).status).toBe(0);
+    // Without --title, the page is named for what it covers, every use of the keys, not decryptions alone.
+    expect(readFileSync(page, 'utf8')).toContain('<h1>KMS key use report</h1>');
     const section = readFileSync(page, 'utf8').match(/<section id="foreign-key-writes">.*?<\/section>/s)?.[0] ?? '';
     for (const text of ['s3://reports/in/a.csv', 's3://reports/in/b.csv', theirKey]) expect(section).toContain(text);
   });
