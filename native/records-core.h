@@ -1272,6 +1272,14 @@ bool normalize(const Record& r, Batch& b) {
     b.value(Str{LIT("insight-event")});
     return true;
   }
+  // A network activity event: the VPC endpoint owner's record of a call, skipped as normalizeRecord skips it.
+  if ((r.eventCategory.kind == STRING && (r.eventCategory.escaped || EQ(r.eventCategory.s, "NetworkActivity"))) ||
+      (r.eventType.kind == STRING && EQ(r.eventType.s, "AwsVpceEvent"))) {
+    if (r.eventCategory.kind == STRING && r.eventCategory.escaped) return false;
+    b.tag(SKIPPED);
+    b.value(Str{LIT("network-activity-event")});
+    return true;
+  }
   // Failures are worded by JavaScript.
   if (r.eventVersion.present() && (r.eventVersion.kind != STRING || r.eventVersion.escaped || !supportedEventVersion(r.eventVersion.s))) return false;
   Opt eventSource, eventName, eventId, region, sourceIp, recipient, userAgent, shared, vpce, errorCode, errorMessage;

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { DatabaseMemoryError } from '#core/errors.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { ACCOUNT, BASE_TIME_MS, kmsRecord, minutes, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
+import { ACCOUNT, BASE_TIME_MS, KEY_ARN, kmsRecord, minutes, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
 import { gatherReport } from '../../src/cli/report.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
@@ -122,6 +123,35 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(files.skipped).toBeGreaterThanOrEqual(skipped);
     expect(files.skippedByReason['already-replayed']).toBe(skipped);
     expect(after).toEqual(before);
+  });
+
+  it('counts a call through a VPC endpoint once, under its key, though the endpoint owner\'s network activity record of it comes first', async () => {
+    const dir = join(work, 'network-activity');
+    mkdirSync(dir, { recursive: true });
+    const call = kmsRecord({ atMs: BASE_TIME_MS, sharedEventId: 'a1f3720c-0000-4000-8000-00000000e001', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' });
+    // What CloudTrail's network activity events keep of a call: no parameters, no resources, no readOnly.
+    const { requestParameters: _p, responseElements: _r, resources: _k, readOnly: _o, managementEvent: _m, userAgent: _u, ...kept } = call;
+    const networkRecord = (eventID: string, more: Record<string, unknown> = {}) => ({
+      ...kept, eventID, eventType: 'AwsVpceEvent', eventCategory: 'NetworkActivity', vpcEndpointAccountId: ACCOUNT, ...more,
+    });
+    const records = [
+      networkRecord('b7c1e0d2-0000-4000-8000-00000000e002'),
+      networkRecord('b7c1e0d2-0000-4000-8000-00000000e003', {
+        sharedEventID: 'a1f3720c-0000-4000-8000-00000000e004', errorCode: 'VpceAccessDenied', errorMessage: 'The request was denied due to a VPC endpoint policy',
+        userIdentity: { type: 'AWSAccount', principalId: 'AIDAEXAMPLEOUTSIDER', accountId: OTHER_ACCOUNT },
+      }),
+      call,
+    ];
+    writeFileSync(join(dir, `${ACCOUNT}_CloudTrail_us-east-1_20261001T0000Z_vpce.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+    const db = join(work, 'network-activity.duckdb');
+
+    const summary = json<{ records: { processed: number; skippedByReason: Record<string, number> }; kms: { byOperation: Record<string, number> } }>(['replay', dir, '--db', db, '--summary', 'json']);
+
+    expect(summary.records).toMatchObject({ processed: 1, skippedByReason: { 'network-activity-event': 2 } });
+    expect(summary.kms.byOperation).toEqual({ Decrypt: 1 });
+    expect(await query(db, 'SELECT key, principal, operation, CAST(calls AS INTEGER) AS calls, CAST(errors AS INTEGER) AS errors FROM ledger')).toEqual([
+      { key: KEY_ARN, principal: `arn:aws:iam::${ACCOUNT}:role/AppRole`, operation: 'Decrypt', calls: 1, errors: 0 },
+    ]);
   });
 
   it('reads again a file that could not be read, replays a copied file once, and tells apart same-named exports by their contents', async () => {

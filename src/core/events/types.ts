@@ -169,6 +169,12 @@ export type MonitorEvent = KmsCall | S3ObjectAccess | OtherApiCall;
 export type SkipReason =
   | 'duplicate'
   | 'insight-event'
+  /**
+   * A network activity event (eventCategory NetworkActivity, eventType AwsVpceEvent): the VPC endpoint owner's
+   * copy of a call through its endpoint, with no request parameters and no resources, so no key; the call itself is
+   * a management or data event of its own.
+   */
+  | 'network-activity-event'
   | 'digest-file'
   | 'not-cloudtrail'
   /** An event before `--from` or after `--to` of a replay of a time window. */

@@ -227,6 +227,10 @@ describe('the native reader', () => {
     ['a call of another service', variant(getObject, { eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances', eventID: undefined }), true],
     ['an Insights event', variant(decrypt, { eventType: 'AwsCloudTrailInsight', insightDetails: { state: 'Start' } }), true],
     ['an event with insightDetails of null', variant(decrypt, { insightDetails: null }), true],
+    ['a network activity event', variant(decrypt, { eventType: 'AwsVpceEvent', eventCategory: 'NetworkActivity', requestParameters: undefined, resources: undefined, vpcEndpointAccountId: '111122223333' }), true],
+    ['a network activity event known by its category alone', variant(getObject, { eventType: undefined, eventCategory: 'NetworkActivity', errorCode: 'VpceAccessDenied' }), true],
+    ['a network activity event known by its type alone', variant(decrypt, { eventType: 'AwsVpceEvent', eventCategory: undefined }), true],
+    ['an eventCategory that is not text', variant(decrypt, { eventCategory: 5 }), true],
     // Left to JavaScript, one by one:
     ['an unsupported eventVersion', variant(decrypt, { eventVersion: '2.0' }), false],
     ['no eventSource', variant(decrypt, { eventSource: undefined }), false],
@@ -268,6 +272,7 @@ describe('the native reader', () => {
     ['a response key given twice', JSON.stringify(getObject).replace(/\}$/, ',"responseElements":{"x-amz-server-side-encryption-aws-kms-key-id":"a","x-amz-server-side-encryption-aws-kms-key-id":"b"}}')],
     ['an escaped response key', JSON.stringify(getObject).replace(/\}$/, ',"responseElements":{"x-amz-server-side-encryption-aws-kms-key-\\u0069d":"a"}}')],
     ['an encryption context key given twice', `{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1","requestParameters":{"encryptionContext":{"a":"1","a":"2"}}}`],
+    ['an escaped eventCategory', `{"eventVersion":"1.08","eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2026-10-03T06:53:52Z","eventID":"e1","eventCategory":"Network\\u0041ctivity"}`],
     ['a record that is not an object', `null`],
     ['a record that is a list', `[1,2]`],
   ])('leaves a record with %s to JavaScript', (_, text) => {

@@ -80,7 +80,7 @@ const result: fc.Arbitrary<NormalizeResult> = fc.oneof(
   kms.map((event) => ({ ok: true as const, event })),
   s3.map((event) => ({ ok: true as const, event })),
   other.map((event) => ({ ok: true as const, event })),
-  fc.constant({ ok: false as const, outcome: 'skipped' as const, reason: 'insight-event' as const }),
+  fc.constantFrom(...(['insight-event', 'network-activity-event'] as const).map((reason) => ({ ok: false as const, outcome: 'skipped' as const, reason }))),
   text.map((reason) => ({ ok: false as const, outcome: 'failed' as const, reason })),
 );
 

@@ -263,6 +263,25 @@ describe('normalizeRecord', () => {
     expect(normalizeRecord({ eventVersion: '1.08', eventType: 'AwsCloudTrailInsight', insightDetails: {} })).toEqual({ ok: false, outcome: 'skipped', reason: 'insight-event' });
   });
 
+  // The VPC endpoint owner's record of a call through its endpoint (the AWS CloudTrail guide's network activity
+  // example): no requestParameters, no resources, its own eventID and a sharedEventID.
+  const networkActivity = {
+    eventVersion: '1.09', eventTime: '2024-06-04T23:12:50Z', eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', awsRegion: 'us-east-1',
+    userIdentity: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:app', arn: 'arn:aws:sts::123456789012:assumed-role/Admin/app', accountId: '123456789012' },
+    sourceIPAddress: '192.0.2.0', requestID: '16bcc089-ac49-43f1-9177-EXAMPLE23731', eventID: '228ca3c8-5f95-4a8a-9732-EXAMPLE60ed9', eventType: 'AwsVpceEvent',
+    recipientAccountId: '123456789012', sharedEventID: 'a1f3720c-ef19-47e9-a5d5-EXAMPLE8099f', vpcEndpointId: 'vpce-EXAMPLE08c1b6b9b7', vpcEndpointAccountId: '123456789012',
+    eventCategory: 'NetworkActivity',
+  };
+  it.each([
+    ['whole', networkActivity],
+    ['denied by the endpoint policy, for a caller of another account', { ...networkActivity, errorCode: 'VpceAccessDenied', userIdentity: { type: 'AWSAccount', principalId: 'AIDAEXAMPLE', accountId: '999988887777' } }],
+    ['of S3', { ...networkActivity, eventSource: 's3.amazonaws.com', eventName: 'GetObject' }],
+    ['known by its category alone', { ...networkActivity, eventType: undefined }],
+    ['known by its type alone', { ...networkActivity, eventCategory: undefined }],
+  ])('skips a network activity event (%s) with a reason, not as a key use of no key', (_, raw) => {
+    expect(normalizeRecord(raw)).toEqual({ ok: false, outcome: 'skipped', reason: 'network-activity-event' });
+  });
+
   it('counts other API calls as other events', () => {
     const r = normalizeRecord({ eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', eventTime: '2026-10-01T00:00:00Z' });
 
