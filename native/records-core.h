@@ -425,7 +425,7 @@ struct Record {
   bool declined = false;
   // Top level
   Field eventVersion, eventSource, eventName, eventTime, timestamp, eventID, awsRegion, sourceIP, userAgent, recipient, shared, vpce,
-      errorCode, errorMessage, readOnly, eventType, insightDetails, eventCategory, managementEvent;
+      errorCode, errorMessage, readOnly, eventType, insightDetails, eventCategory, managementEvent, addendum;
   // An EventBridge envelope's: the reader unwraps or skips such a record before it is counted in a batch.
   Field detailType;
   // userIdentity
@@ -578,6 +578,7 @@ bool readRecord(Scanner& sc, Record& r, int depth) {
         break;
       case 8:
         if (EQ(k, "readOnly")) return readInto(sc, r, r.readOnly, depth + 1);
+        if (EQ(k, "addendum")) return readInto(sc, r, r.addendum, depth + 1);
         break;
       case 13:
         if (EQ(k, "sharedEventID")) return readInto(sc, r, r.shared, depth + 1);
@@ -1280,6 +1281,8 @@ bool normalize(const Record& r, Batch& b) {
     b.value(Str{LIT("network-activity-event")});
     return true;
   }
+  // An update of an event goes by its original's eventID (normalizeRecord's updatedEventIdOf): left to JavaScript.
+  if (r.addendum.present()) return false;
   // Failures are worded by JavaScript.
   if (r.eventVersion.present() && (r.eventVersion.kind != STRING || r.eventVersion.escaped || !supportedEventVersion(r.eventVersion.s))) return false;
   Opt eventSource, eventName, eventId, region, sourceIp, recipient, userAgent, shared, vpce, errorCode, errorMessage;

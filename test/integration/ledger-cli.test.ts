@@ -154,6 +154,26 @@ describe('kdm replay --db: the decrypt ledger', () => {
     ]);
   });
 
+  it('counts a call once when CloudTrail delivers it again with what it learned later (addendum UPDATED_DATA), whichever copy comes first', async () => {
+    const original = kmsRecord({ atMs: BASE_TIME_MS, context: { app: 'billing' } });
+    const update = {
+      ...original, eventID: 'c3d4e5f6-0000-4000-8000-00000000f001',
+      addendum: { reason: 'UPDATED_DATA', updatedFields: 'userIdentity', originalRequestID: original['requestID'], originalEventID: original['eventID'] },
+    };
+    for (const [name, records] of [['original-first', [original, update]], ['update-first', [update, original]]] as const) {
+      const dir = join(work, `addendum-${name}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${ACCOUNT}_CloudTrail_us-east-1_20261001T0000Z_${name}.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+      const db = join(work, `addendum-${name}.duckdb`);
+
+      const summary = json<{ records: { processed: number; skippedByReason: Record<string, number> }; kms: { byOperation: Record<string, number> } }>(['replay', dir, '--db', db, '--summary', 'json']);
+
+      expect(summary.records).toMatchObject({ processed: 1, skippedByReason: { duplicate: 1 } });
+      expect(summary.kms.byOperation).toEqual({ Decrypt: 1 });
+      expect(await query(db, 'SELECT CAST(calls AS INTEGER) AS calls, event_ids FROM ledger')).toEqual([{ calls: 1, event_ids: [original['eventID']] }]);
+    }
+  });
+
   it('reads again a file that could not be read, replays a copied file once, and tells apart same-named exports by their contents', async () => {
     const dir = join(work, 'again');
     mkdirSync(join(dir, 'monday'), { recursive: true });

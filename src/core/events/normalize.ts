@@ -205,6 +205,17 @@ const contextOf = (rp: JsonObject | undefined): EncryptionContext | undefined =>
 const failed = (reason: string): NormalizeResult => ({ ok: false, outcome: 'failed', reason });
 
 /**
+ * The eventID of the event a record updates, else undefined. CloudTrail delivers an event again, under an eventID
+ * of its own, when it learns more of it: the copy's `addendum` says `reason` UPDATED_DATA and names the first
+ * delivery by `originalEventID`. The copy is the same call, so it goes by that id, and whichever comes second is a
+ * duplicate (an `addendum` for a delivery delay, on the event's only record, changes nothing).
+ */
+const updatedEventIdOf = (raw: JsonObject): string | undefined => {
+  const addendum = obj(raw['addendum']);
+  return addendum?.['reason'] === 'UPDATED_DATA' ? str(addendum['originalEventID']) : undefined;
+};
+
+/**
  * Normalizes one raw CloudTrail record. Never throws: anything unusable comes back as
  * `skipped` (with a reason) or `failed` (with a one-line reason). Errored calls are kept: they are signals.
  *
@@ -234,7 +245,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   if (eventTimeMs === undefined) {
     return failed(raw['eventTime'] === undefined ? 'missing field eventTime' : `invalid eventTime ${JSON.stringify(raw['eventTime']).slice(0, 40)}`);
   }
-  const eventId = str(raw['eventID']);
+  const eventId = updatedEventIdOf(raw) ?? str(raw['eventID']);
   const region = str(raw['awsRegion']) ?? 'unknown';
   const userIdentity = obj(raw['userIdentity']);
   const principal = normalizePrincipal(userIdentity);

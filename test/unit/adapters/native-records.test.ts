@@ -249,6 +249,8 @@ describe('the native reader', () => {
     ],
     ['a bucket default encryption removed (its parameters are kept)', variant(getObject, { eventName: 'DeleteBucketEncryption', managementEvent: true, eventCategory: 'Management' }), false],
     ['a key policy', variant(decrypt, { eventName: 'PutKeyPolicy' }, undefined, { policy: '{"Version":"2012-10-17"}' }), false],
+    ['an update of an event, which goes by its original\'s eventID', variant(decrypt, { addendum: { reason: 'UPDATED_DATA', updatedFields: 'userIdentity', originalEventID: 'e-original' } }), false],
+    ['an event delivered late, with an addendum that says so', variant(getObject, { addendum: { reason: 'DELIVERY_DELAY' } }), false],
     ['bytes as text', variant(getObject, { additionalEventData: { bytesTransferredOut: '1024' } }), false],
     ['a deletion window as text', variant(decrypt, {}, undefined, { pendingWindowInDays: '7' }), false],
     ['an encryption context value that is not text', variant(decrypt, {}, undefined, { encryptionContext: { n: 5 } }), false],

@@ -282,6 +282,22 @@ describe('normalizeRecord', () => {
     expect(normalizeRecord(raw)).toEqual({ ok: false, outcome: 'skipped', reason: 'network-activity-event' });
   });
 
+  it.each([
+    ['an update of an event (UPDATED_DATA) goes by the eventID of the event it updates', { reason: 'UPDATED_DATA', updatedFields: 'userIdentity', originalRequestID: 'r-1', originalEventID: 'e-original' }, 'e-original'],
+    ['a delivery delay leaves the eventID as it is', { reason: 'DELIVERY_DELAY' }, 'e-copy'],
+    ['an update that names no original leaves it as it is', { reason: 'UPDATED_DATA', originalEventID: 7 }, 'e-copy'],
+    ['an addendum that is not an object leaves it as it is', 'UPDATED_DATA', 'e-copy'],
+  ])('%s', (_, addendum, eventId) => {
+    for (const raw of [
+      { eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventTime: '2026-10-01T00:00:00Z', eventID: 'e-copy', addendum },
+      { eventSource: 's3.amazonaws.com', eventName: 'GetObject', eventTime: '2026-10-01T00:00:00Z', eventID: 'e-copy', eventCategory: 'Data', requestParameters: { bucketName: 'b', key: 'k' }, addendum },
+      { eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances', eventTime: '2026-10-01T00:00:00Z', eventID: 'e-copy', addendum },
+    ]) {
+      const r = normalizeRecord(raw);
+      expect(r.ok && r.event.eventId).toBe(eventId);
+    }
+  });
+
   it('counts other API calls as other events', () => {
     const r = normalizeRecord({ eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', eventTime: '2026-10-01T00:00:00Z' });
 
