@@ -128,6 +128,8 @@ describe('kdm replay --db: the decrypt ledger', () => {
   it('counts a call through a VPC endpoint once, under its key, though the endpoint owner\'s network activity record of it comes first', async () => {
     const dir = join(work, 'network-activity');
     mkdirSync(dir, { recursive: true });
+    // A network record carries a sharedEventID; whether the call's own records share it is not documented. Here they
+    // do, the case where a network record taken for the call would make the call a duplicate.
     const call = kmsRecord({ atMs: BASE_TIME_MS, sharedEventId: 'a1f3720c-0000-4000-8000-00000000e001', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' });
     // What CloudTrail's network activity events keep of a call: no parameters, no resources, no readOnly.
     const { requestParameters: _p, responseElements: _r, resources: _k, readOnly: _o, managementEvent: _m, userAgent: _u, ...kept } = call;
