@@ -131,7 +131,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     // A network record carries a sharedEventID; whether the call's own records share it is not documented. Here they
     // do, the case where a network record taken for the call would make the call a duplicate.
     const call = kmsRecord({ atMs: BASE_TIME_MS, sharedEventId: 'a1f3720c-0000-4000-8000-00000000e001', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' });
-    // What CloudTrail's network activity events keep of a call: no parameters, no resources, no readOnly.
+    // What a network activity event keeps of a call in AWS's example: no parameters, no resources, no readOnly.
     const { requestParameters: _p, responseElements: _r, resources: _k, readOnly: _o, managementEvent: _m, userAgent: _u, ...kept } = call;
     const networkRecord = (eventID: string, more: Record<string, unknown> = {}) => ({
       ...kept, eventID, eventType: 'AwsVpceEvent', eventCategory: 'NetworkActivity', vpcEndpointAccountId: ACCOUNT, ...more,

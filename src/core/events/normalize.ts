@@ -227,8 +227,9 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   if (raw['eventType'] === 'AwsCloudTrailInsight' || raw['insightDetails'] !== undefined) {
     return { ok: false, outcome: 'skipped', reason: 'insight-event' };
   }
-  // Not the call but the VPC endpoint owner's record of it: no parameters and no resources, so no key. Counted as
-  // a call, it would be a key use of no key, and its sharedEventID could stand for the call's own in deduplication.
+  // Not the call but the VPC endpoint owner's record of it: no resources (in AWS's example no parameters either),
+  // so no key. Counted as a call, it would be a key use of no key, and its sharedEventID could stand for the call's
+  // own in deduplication.
   if (raw['eventCategory'] === 'NetworkActivity' || raw['eventType'] === 'AwsVpceEvent') {
     return { ok: false, outcome: 'skipped', reason: 'network-activity-event' };
   }

@@ -171,8 +171,8 @@ export type SkipReason =
   | 'insight-event'
   /**
    * A network activity event (eventCategory NetworkActivity, eventType AwsVpceEvent): the VPC endpoint owner's
-   * copy of a call through its endpoint, with no request parameters and no resources, so no key; the call itself is
-   * a management or data event of its own.
+   * copy of a call through its endpoint, with no resources (in AWS's example no request parameters either), so no
+   * key; the call itself is a management or data event of its own.
    */
   | 'network-activity-event'
   | 'digest-file'
