@@ -1267,16 +1267,15 @@ Str partitionOfRegion(const Str& region) {
 // Writes the record's result into `b`; false declines it (nothing of it is kept).
 bool normalize(const Record& r, Batch& b) {
   if (r.declined) return false;
-  if ((r.eventType.kind == STRING && (r.eventType.escaped || EQ(r.eventType.s, "AwsCloudTrailInsight"))) || r.insightDetails.present()) {
-    if (r.eventType.escaped) return false;
+  // A type or category written with escapes is compared by JavaScript, unescaped.
+  if ((r.eventType.kind == STRING && r.eventType.escaped) || (r.eventCategory.kind == STRING && r.eventCategory.escaped)) return false;
+  if ((r.eventType.kind == STRING && EQ(r.eventType.s, "AwsCloudTrailInsight")) || r.insightDetails.present()) {
     b.tag(SKIPPED);
     b.value(Str{LIT("insight-event")});
     return true;
   }
   // A network activity event: the VPC endpoint owner's record of a call, skipped as normalizeRecord skips it.
-  if ((r.eventCategory.kind == STRING && (r.eventCategory.escaped || EQ(r.eventCategory.s, "NetworkActivity"))) ||
-      (r.eventType.kind == STRING && EQ(r.eventType.s, "AwsVpceEvent"))) {
-    if (r.eventCategory.kind == STRING && r.eventCategory.escaped) return false;
+  if ((r.eventCategory.kind == STRING && EQ(r.eventCategory.s, "NetworkActivity")) || (r.eventType.kind == STRING && EQ(r.eventType.s, "AwsVpceEvent"))) {
     b.tag(SKIPPED);
     b.value(Str{LIT("network-activity-event")});
     return true;
@@ -1315,8 +1314,8 @@ bool normalize(const Record& r, Batch& b) {
   bool bytesInPresent = false, bytesOutPresent = false, isDataEvent = false;
   double bytesIn = 0, bytesOut = 0;
   if (s3) {
-    isDataEvent = (r.eventCategory.kind == STRING && !r.eventCategory.escaped && EQ(r.eventCategory.s, "Data")) || r.managementEvent.kind == FALSE_;
-    if (r.eventCategory.kind == STRING && r.eventCategory.escaped) return false;
+    // An escaped eventCategory was declined above.
+    isDataEvent = (r.eventCategory.kind == STRING && EQ(r.eventCategory.s, "Data")) || r.managementEvent.kind == FALSE_;
     if (isDataEvent || vocabulary.s3ObjectOperations.has(eventName)) {
       if (requestObject && !str(r.bucketName, bucket)) return false;
       if (r.resourcesField.kind == ARRAY) {
