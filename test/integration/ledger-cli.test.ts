@@ -176,6 +176,44 @@ describe('kdm replay --db: the decrypt ledger', () => {
     }
   });
 
+  it('keeps the KMS calls of a directory bucket (S3 Express One Zone) under its bucket, and finds its data key decrypted outside S3', async () => {
+    // A directory bucket's calls name the bucket in aws:s3express:arn (its Bucket Keys cannot be turned off). The
+    // upload's GenerateDataKey carries the value as S3's documentation shows it logged, inside an S3 ARN's prefix.
+    const bucket = 'trades--use1-az4--x-s3';
+    const bucketArn = `arn:aws:s3express:us-east-1:${ACCOUNT}:bucket/${bucket}`;
+    const laptop = { user: 'dana' } as const;
+    const records = [
+      kmsRecord({ eventName: 'GenerateDataKey', atMs: BASE_TIME_MS, context: { 'aws:s3express:arn': `arn:aws:s3:::${bucketArn}` }, viaService: 'AWS Internal' }),
+      kmsRecord({ atMs: BASE_TIME_MS + minutes(1), context: { 'aws:s3express:arn': bucketArn }, viaService: 'AWS Internal' }),
+      kmsRecord({ who: laptop, atMs: BASE_TIME_MS + minutes(2), context: { 'aws:s3express:arn': bucketArn }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' }),
+      // Later in the same stream, so that the S3-made calls' wait for an S3 request ends within the run.
+      kmsRecord({ atMs: BASE_TIME_MS + minutes(30), context: { app: 'billing' } }),
+    ];
+    const dir = join(work, 'directory-bucket');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${ACCOUNT}_CloudTrail_us-east-1_20261001T0000Z_express.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+    const db = join(work, 'directory-bucket.duckdb');
+
+    const summary = json<{ records: { processed: number }; correlation: Record<string, number> }>(['replay', dir, '--db', db, '--summary', 'json']);
+
+    expect(summary.records.processed).toBe(4);
+    expect(summary.correlation).toEqual({ object: 0, bucket: 0, none: 2 });
+    expect(await query(db, `SELECT principal, operation, path, bucket, CAST(calls AS INTEGER) AS calls FROM ledger WHERE bucket <> '' ORDER BY ALL`)).toEqual([
+      { principal: `arn:aws:iam::${ACCOUNT}:role/AppRole`, operation: 'Decrypt', path: 's3', bucket, calls: 1 },
+      { principal: `arn:aws:iam::${ACCOUNT}:role/AppRole`, operation: 'GenerateDataKey', path: 's3', bucket, calls: 1 },
+      { principal: `arn:aws:iam::${ACCOUNT}:user/dana`, operation: 'Decrypt', path: 'direct', bucket, calls: 1 },
+    ]);
+    expect(await query(db, `SELECT rule_id, bucket, principal FROM findings ORDER BY ALL`)).toEqual([
+      { rule_id: 'kms-s3-data-key-direct-decrypt', bucket, principal: `arn:aws:iam::${ACCOUNT}:user/dana` },
+    ]);
+    // What a compliance review asks of the bucket: who used which key for it, and by which path.
+    const byBucket = json<Record<string, unknown>[]>(['history', '--db', db, '--bucket', bucket, '--group-by', 'principal,path', '--format', 'json']);
+    expect(byBucket.map(({ principal, path, calls }) => ({ principal, path, calls }))).toEqual([
+      { principal: `arn:aws:iam::${ACCOUNT}:role/AppRole`, path: 's3', calls: 2 },
+      { principal: `arn:aws:iam::${ACCOUNT}:user/dana`, path: 'direct', calls: 1 },
+    ]);
+  });
+
   it('reads again a file that could not be read, replays a copied file once, and tells apart same-named exports by their contents', async () => {
     const dir = join(work, 'again');
     mkdirSync(join(dir, 'monday'), { recursive: true });

@@ -19,6 +19,8 @@ const KEEPS_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(OTHER_SELECTABLE_S
  */
 export const S3_CALLS_KEEPING_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(['PutBucketEncryption', 'DeleteBucketEncryption']);
 export const S3_ARN_CONTEXT_KEY = 'aws:s3:arn';
+/** What S3 puts in the context of a directory bucket's (S3 Express One Zone's) KMS calls: the bucket's ARN. */
+export const S3_EXPRESS_ARN_CONTEXT_KEY = 'aws:s3express:arn';
 
 /** S3 object-level operations: data events even in records that omit `eventCategory`. */
 export const S3_OBJECT_OPERATIONS: ReadonlySet<string> = new Set([
@@ -204,6 +206,23 @@ const contextOf = (rp: JsonObject | undefined): EncryptionContext | undefined =>
 
 const failed = (reason: string): NormalizeResult => ({ ok: false, outcome: 'failed', reason });
 
+/** A directory bucket's ARN as S3's documentation shows it logged, inside an S3 ARN's prefix. */
+const PREFIXED_DIRECTORY_BUCKET_ARN = /^arn:[^:]+:s3:::(?=arn:[^:]+:s3express:)/;
+
+/**
+ * The object or bucket an S3-made KMS call names in its context. `aws:s3:arn` for a general purpose bucket (the
+ * object's ARN, or the bucket's with S3 Bucket Keys); `aws:s3express:arn` for a directory bucket, whose calls always
+ * name the bucket (its Bucket Keys cannot be turned off). S3's documentation shows that value inside an S3 ARN's
+ * prefix (`arn:aws:s3:::arn:aws:s3express:…`) where its text says it is the bucket's ARN: the prefix is dropped.
+ */
+const s3ArnOf = (context: EncryptionContext | undefined): string | undefined => {
+  if (context === undefined) return undefined;
+  const s3Arn = context[S3_ARN_CONTEXT_KEY];
+  if (s3Arn !== undefined) return s3Arn;
+  const directoryBucketArn = context[S3_EXPRESS_ARN_CONTEXT_KEY];
+  return directoryBucketArn?.replace(PREFIXED_DIRECTORY_BUCKET_ARN, '');
+};
+
 /**
  * The eventID of the event a record updates, else undefined. CloudTrail delivers an event again, under an eventID
  * of its own, when it learns more of it: the copy's `addendum` says `reason` UPDATED_DATA and names the first
@@ -268,7 +287,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
     const keyIdParameter = str(rp?.['keyId']) ?? str(rp?.['sourceKeyId']);
     const key = resolveKey(raw['resources'], keyIdParameter, region, principal.accountId ?? recipientAccountId);
     const encryptionContext = contextOf(rp);
-    const s3Arn = encryptionContext?.[S3_ARN_CONTEXT_KEY];
+    const s3Arn = s3ArnOf(encryptionContext);
     // A service DNS name as user agent counts only when no network address contradicts it (partial exports).
     const invokedBy =
       invokedByOf(userIdentity) ??

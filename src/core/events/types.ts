@@ -69,12 +69,15 @@ export interface KmsCall extends EventBase {
   readonly keyIdParameter?: string | undefined;
   /** Undefined when the call carried no context at all. */
   readonly encryptionContext?: EncryptionContext | undefined;
-  /** Value of `aws:s3:arn` in the context: an object ARN, or a bucket ARN with S3 Bucket Keys. */
+  /**
+   * What S3 names in the context: `aws:s3:arn`'s object ARN, or its bucket ARN with S3 Bucket Keys; for a directory
+   * bucket, `aws:s3express:arn`'s bucket ARN (`arn:aws:s3express:<region>:<account>:bucket/<name>`).
+   */
   readonly s3Arn?: string | undefined;
   /** The AWS service that made the call on the caller's behalf (`invokedBy`, or a service marker in sourceIPAddress). */
   readonly invokedBy?: string | undefined;
   readonly madeByAwsService: boolean;
-  /** An S3-made SSE-KMS call: `aws:s3:arn` context and an AWS-service marker. */
+  /** An S3-made SSE-KMS call: an `aws:s3:arn` (or `aws:s3express:arn`) context and an AWS-service marker. */
   readonly madeByS3: boolean;
   /** Request parameters a few lifecycle rules need; only the documented scalar ones are kept. */
   readonly request: KmsRequestSummary;

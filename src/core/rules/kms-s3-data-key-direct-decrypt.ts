@@ -1,16 +1,20 @@
 import { BASE_TIME_MS, kmsEvent } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
+import { isDirectoryBucketArn } from '../events/s3-arn.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
+
+const DIRECTORY_BUCKET_ARN = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
 
 export const rule = defineRule({
   id: 'kms-s3-data-key-direct-decrypt',
   title: 'S3 Data Key Decrypted Outside S3',
   description:
-    'A Decrypt whose encryption context holds aws:s3:arn was not made by S3: someone holds the encrypted data key of an SSE-KMS object (for example from a copy of the object\'s metadata or a backup) and is decrypting it directly, outside S3\'s access controls and logging.',
+    'A Decrypt whose encryption context holds aws:s3:arn (aws:s3express:arn for a directory bucket) was not made by S3: someone holds the encrypted data key of an SSE-KMS object (for example from a copy of the object\'s metadata or a backup) and is decrypting it directly, outside S3\'s access controls and logging.',
   severity: 'HIGH',
   status: 'test',
   references: [
     'https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#encryption-context',
+    'https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-UsingKMSEncryption.html#s3-express-encryption-context',
     'https://attack.mitre.org/techniques/T1530/',
   ],
   falsePositives: ['Client-side tooling that deliberately mimics S3 context (rare; should use its own context)'],
@@ -24,7 +28,7 @@ export const rule = defineRule({
     const outcome = e.errorCode !== undefined ? ` The call failed (${e.errorCode}), so this was an attempt.` : '';
     return {
       subject: `${e.principal.id}|${e.s3Arn}`,
-      reason: `${principalLabel(e)} called Decrypt with key ${keyLabel(e)} ${origin(e)} on an S3 data key (context aws:s3:arn = ${e.s3Arn}), but S3 did not make the call: no AWS-service marker in invokedBy or sourceIPAddress.${outcome}`,
+      reason: `${principalLabel(e)} called Decrypt with key ${keyLabel(e)} ${origin(e)} on an S3 data key (context ${isDirectoryBucketArn(e.s3Arn) ? 'aws:s3express:arn' : 'aws:s3:arn'} = ${e.s3Arn}), but S3 did not make the call: no AWS-service marker in invokedBy or sourceIPAddress.${outcome}`,
     };
   },
 });
@@ -38,6 +42,17 @@ export const cases = (): readonly RuleCase[] => [
   {
     name: 'stays silent for the Decrypt S3 makes on GetObject, whatever its marker',
     events: ['AWS Internal', 'internal.amazonaws.com', 'fas.s3.amazonaws.com'].map((m, i) => kmsEvent({ s3Arn: `arn:aws:s3:::reports/${i}`, viaService: m, atMs: BASE_TIME_MS + i })),
+    expectFindings: 0,
+  },
+  {
+    name: 'fires for a Decrypt of a directory bucket\'s data key (aws:s3express:arn) from a real network address',
+    events: [kmsEvent({ context: { 'aws:s3express:arn': DIRECTORY_BUCKET_ARN }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' })],
+    expectFindings: 1,
+    expectReasonIncludes: `context aws:s3express:arn = ${DIRECTORY_BUCKET_ARN}`,
+  },
+  {
+    name: 'stays silent for the Decrypt S3 makes for a directory bucket',
+    events: [kmsEvent({ context: { 'aws:s3express:arn': DIRECTORY_BUCKET_ARN }, viaService: 'AWS Internal' })],
     expectFindings: 0,
   },
   {

@@ -174,6 +174,41 @@ describe('normalizeRecord', () => {
     expect(e.madeByS3).toBe(false);
   });
 
+  describe('a directory bucket (S3 Express One Zone), whose calls name the bucket in aws:s3express:arn', () => {
+    const bucketArn = 'arn:aws:s3express:us-west-2:111122223333:bucket/trades--usw2-az1--x-s3';
+
+    it('recognises the GenerateDataKey S3 makes for it, named by the bucket', () => {
+      const e = kms(kmsRecord({ eventName: 'GenerateDataKey', context: { 'aws:s3express:arn': bucketArn }, viaService: 'AWS Internal' }));
+
+      expect(e).toMatchObject({ s3Arn: bucketArn, madeByAwsService: true, madeByS3: true });
+      expect(e.encryptionContext).toEqual({ 'aws:s3express:arn': bucketArn });
+    });
+
+    it('reads the value as S3\'s documentation shows it logged, inside an S3 ARN\'s prefix, as the bucket\'s ARN', () => {
+      const e = kms(kmsRecord({ context: { 'aws:s3express:arn': `arn:aws:s3:::${bucketArn}` }, viaService: 'AWS Internal' }));
+
+      expect(e.s3Arn).toBe(bucketArn);
+      expect(e.encryptionContext?.['aws:s3express:arn']).toBe(`arn:aws:s3:::${bucketArn}`);
+    });
+
+    it('keeps the bucket for a Decrypt from a real network address, which S3 did not make', () => {
+      const e = kms(kmsRecord({ context: { 'aws:s3express:arn': bucketArn }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' }));
+
+      expect(e).toMatchObject({ s3Arn: bucketArn, madeByAwsService: false, madeByS3: false });
+    });
+
+    it('goes by aws:s3:arn when a context holds both, and leaves any other value as logged', () => {
+      expect(kms(kmsRecord({ context: { 'aws:s3express:arn': bucketArn, 'aws:s3:arn': 'arn:aws:s3:::b/k' } })).s3Arn).toBe('arn:aws:s3:::b/k');
+      expect(kms(kmsRecord({ context: { 'aws:s3express:arn': 'arn:aws:s3:::b' } })).s3Arn).toBe('arn:aws:s3:::b');
+    });
+
+    it('calls a service-made call with no S3 context not S3-made, as before', () => {
+      const e = kms(kmsRecord({ context: { 'aws:s3express:arnx': bucketArn }, viaService: 'AWS Internal' }));
+
+      expect(e).toMatchObject({ s3Arn: undefined, madeByAwsService: true, madeByS3: false });
+    });
+  });
+
   it('keeps failed calls with their error code', () => {
     const e = kms(kmsRecord({ errorCode: 'AccessDeniedException' }));
 

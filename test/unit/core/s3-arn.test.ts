@@ -1,10 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseS3Arn } from '#core/events/s3-arn.ts';
+import { isDirectoryBucketArn, parseS3Arn } from '#core/events/s3-arn.ts';
 
-/** The definition parseS3Arn reads in place: the prefix removed by a regular expression, then split at the first slash. */
+/**
+ * The definition parseS3Arn reads in place: an S3 ARN's prefix, or a directory bucket's up to its name, removed by a
+ * regular expression, then split at the first slash.
+ */
 const byRegex = (arn: string): { bucket: string; objectKey?: string } => {
-  const path = arn.replace(/^arn:[^:]+:s3:::/, '');
+  const path = arn.replace(/^arn:[^:]+:(?:s3:::|s3express:[^:]*:[^:]*:bucket\/)/, '');
   const slash = path.indexOf('/');
   return slash === -1 ? { bucket: path } : { bucket: path.slice(0, slash), objectKey: path.slice(slash + 1) };
 };
@@ -19,7 +22,19 @@ describe('parseS3Arn', () => {
     expect(parseS3Arn('arn:aws:s3:::archive')).toEqual({ bucket: 'archive' });
   });
 
+  it('reads a directory bucket\'s ARN (S3 Express One Zone) as its name, and an object\'s in one as name and key', () => {
+    expect(parseS3Arn('arn:aws:s3express:us-west-2:111122223333:bucket/trades--usw2-az1--x-s3')).toEqual({ bucket: 'trades--usw2-az1--x-s3' });
+    expect(parseS3Arn('arn:aws:s3express:us-west-2:111122223333:bucket/trades--usw2-az1--x-s3/2026/q1.csv')).toEqual({
+      bucket: 'trades--usw2-az1--x-s3',
+      objectKey: '2026/q1.csv',
+    });
+    expect(isDirectoryBucketArn('arn:aws:s3express:us-west-2:111122223333:bucket/trades--usw2-az1--x-s3')).toBe(true);
+    expect(isDirectoryBucketArn('arn:aws:s3:::trades')).toBe(false);
+  });
+
   it('takes text that is not an S3 ARN as bucket and key', () => {
+    expect(parseS3Arn('arn:aws:s3express:us-west-2:111122223333:accesspoint/ap')).toEqual({ bucket: 'arn:aws:s3express:us-west-2:111122223333:accesspoint', objectKey: 'ap' });
+    expect(parseS3Arn('arn:aws:s3express:us-west-2:bucket/b')).toEqual({ bucket: 'arn:aws:s3express:us-west-2:bucket', objectKey: 'b' });
     expect(parseS3Arn('bucket/key')).toEqual({ bucket: 'bucket', objectKey: 'key' });
     expect(parseS3Arn('arn::s3:::b/k')).toEqual({ bucket: 'arn::s3:::b', objectKey: 'k' });
     expect(parseS3Arn('arn:aws:kms:us-east-1:111122223333:key/abc')).toEqual({ bucket: 'arn:aws:kms:us-east-1:111122223333:key', objectKey: 'abc' });
@@ -27,7 +42,7 @@ describe('parseS3Arn', () => {
   });
 
   it('agrees with the regular expression it replaced, on ARNs and near-ARNs', () => {
-    const piece = fc.constantFrom('arn:', 'aws', 'aws-cn', ':', 's3', ':s3:::', ':::', '/', 'bucket', 'a', '', 'x:y', '\n');
+    const piece = fc.constantFrom('arn:', 'aws', 'aws-cn', ':', 's3', ':s3:::', ':::', ':s3express:', 'us-west-2', 'bucket/', '/', 'bucket', 'a', '', 'x:y', '\n');
     const text = fc.oneof(fc.array(piece, { maxLength: 8 }).map((p) => p.join('')), fc.string({ maxLength: 24 }));
     fc.assert(
       fc.property(text, (arn) => {
