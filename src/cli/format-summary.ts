@@ -1,4 +1,5 @@
 import { counted, formatCount } from '#core/counted.ts';
+import { isDirectoryBucketName } from '#core/events/s3-arn.ts';
 import type { ActivitySummary, SummaryWindow } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
@@ -48,10 +49,12 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     lines.push('', `S3-made KMS calls matched to their S3 request: object ${formatCount(c.object)}, bucket (Bucket Keys) ${formatCount(c.bucket)}, unmatched ${formatCount(c.none)}`);
   }
   if (s.buckets.size > 0) {
+    // kdm reads none of a directory bucket's data events (S3 Express's own), so it cannot tell whether they are logged.
+    const noDataEventsText = (bucket: string): string => (isDirectoryBucketName(bucket) ? 'not read (directory bucket)' : 'no');
     const rows = [...s.buckets]
       .sort((a, b) => a[0].localeCompare(b[0]))
       .slice(0, 20)
-      .map(([name, b]) => [name, b.dataEvents > 0 ? `yes (${formatCount(b.dataEvents)})` : 'no', b.bucketKeyCalls > 0 ? 'yes' : 'no', formatCount(b.bucketKeyCalls + b.objectKeyCalls), [...b.sse.keys()].sort().join(' ')]);
+      .map(([name, b]) => [name, b.dataEvents > 0 ? `yes (${formatCount(b.dataEvents)})` : noDataEventsText(name), b.bucketKeyCalls > 0 ? 'yes' : 'no', formatCount(b.bucketKeyCalls + b.objectKeyCalls), [...b.sse.keys()].sort().join(' ')]);
     lines.push('', `Buckets (${formatCount(s.buckets.size)})`);
     lines.push(renderTable(['BUCKET', 'DATA EVENTS', 'BUCKET KEYS', 'S3-MADE KMS CALLS', 'SSE SEEN'], rows, 70));
   }

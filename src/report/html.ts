@@ -6,6 +6,7 @@
 
 import { counted, formatCount } from '#core/counted.ts';
 import { replaceUnsafeCharacters } from '#core/events/fields.ts';
+import { isDirectoryBucketName } from '#core/events/s3-arn.ts';
 
 export interface ReportPrincipal {
   readonly principal: string;
@@ -242,7 +243,7 @@ ${table(['Field', 'Value'], [
   );
   const bucketRows = data.buckets.map((b) => [
     `<code>${escapeHtml(b.bucket)}</code>`,
-    b.dataEvents > 0 ? `yes (${formatCount(b.dataEvents)}; ${formatCount(b.readEvents)} reads)` : '<strong>no data events</strong>',
+    b.dataEvents > 0 ? `yes (${formatCount(b.dataEvents)}; ${formatCount(b.readEvents)} reads)` : isDirectoryBucketName(b.bucket) ? 'not read (a directory bucket: kdm does not read S3 Express data events)' : '<strong>no data events</strong>',
     b.bucketKeyCalls > 0 ? `yes (${formatCount(b.bucketKeyCalls)} bucket-level KMS calls)` : 'no',
     escapeHtml(Object.entries(b.sse).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')),
     Object.keys(b.kmsKeys).map((k) => `<code>${escapeHtml(k)}</code>`).join(' '),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatSummaryTable, mostSevere } from '../../src/cli/format-summary.ts';
 import { mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
 import type { Severity } from '#core/rules/define-rule.ts';
-import { createSummary, fileSkipped } from '#core/summary.ts';
+import { createSummary, fileSkipped, recordEvent } from '#core/summary.ts';
 import { BASE_TIME_MS, kmsEvent, minutes } from '#core/testing/builders.ts';
 
 const finding = (i: number, severity: Severity, reason = `Reason ${i}.`): FindingRecord =>
@@ -78,5 +78,18 @@ describe('kdm replay summary: the findings themselves', () => {
     for (const line of reasonLines) if (!line.includes(arn)) expect(line.length).toBeLessThanOrEqual(109);
     expect(reasonLines.map((l) => l.trim()).join(' ')).toContain(arn);
     expect(text).not.toMatch(/[\u0007\u001b]/);
+  });
+});
+
+describe('kdm replay summary: its Buckets table', () => {
+  it('says a bucket without data events has none, and a directory bucket\'s were not read (kdm reads none of S3 Express\'s)', () => {
+    const summary = createSummary();
+    recordEvent(summary, kmsEvent({ s3Arn: 'arn:aws:s3:::reports/q3.pdf' }));
+    recordEvent(summary, kmsEvent({ context: { 'aws:s3express:arn': 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3' }, viaService: 'AWS Internal' }));
+
+    const lines = formatSummaryTable(summary, [], 10).split('\n');
+
+    expect(lines.find((l) => l.startsWith('reports '))).toMatch(/^reports\s+no\s+no\s+1\s*$/);
+    expect(lines.find((l) => l.startsWith('trades--use1-az4--x-s3 '))).toMatch(/^trades--use1-az4--x-s3\s+not read \(directory bucket\)\s+yes\s+1\s*$/);
   });
 });

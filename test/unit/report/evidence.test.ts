@@ -68,3 +68,13 @@ describe('objects written by other accounts under keys the bucket owner does not
     expect(section(renderReportHtml(report([])))).toContain('<p class="muted">None.</p>');
   });
 });
+
+describe('the report\'s bucket coverage', () => {
+  it('marks a bucket without data events, and says a directory bucket\'s are not read rather than missing', () => {
+    const bucket = (name: string) => ({ bucket: name, dataEvents: 0, readEvents: 0, bucketKeyCalls: 1, objectKeyCalls: 0, sse: {}, kmsKeys: {} });
+    const html = renderReportHtml({ ...report([]), buckets: [bucket('reports'), bucket('trades--use1-az4--x-s3')] });
+    const rows = [...(html.match(/<table class="coverage">.*?<\/table>/s)?.[0] ?? '').matchAll(/<tr><td>(.*?)<\/td><td>(.*?)<\/td>/g)].map((m) => `${(m[1] ?? '').replace(/<[^>]+>/g, '')}: ${(m[2] ?? '').replace(/<[^>]+>/g, '')}`);
+
+    expect(rows).toEqual(['reports: no data events', 'trades--use1-az4--x-s3: not read (a directory bucket: kdm does not read S3 Express data events)']);
+  });
+});
