@@ -12,8 +12,10 @@ const directoryBucketNameStart = (arn: string, partitionEnd: number): number => 
   return accountEnd !== -1 && arn.startsWith(DIRECTORY_BUCKET, accountEnd + 1) ? accountEnd + 1 + DIRECTORY_BUCKET.length : 0;
 };
 
+const DIRECTORY_BUCKET_ARN = /^arn:[^:]+:s3express:/;
+
 /** A directory bucket's ARN (S3 Express One Zone), or an object's in one: `arn:<partition>:s3express:…`. */
-export const isDirectoryBucketArn = (arn: string): boolean => /^arn:[^:]+:s3express:/.test(arn);
+export const isDirectoryBucketArn = (arn: string): boolean => DIRECTORY_BUCKET_ARN.test(arn);
 
 /** A directory bucket's name: `<base name>--<zone id>--x-s3`, a suffix S3 keeps for them (no other bucket ends so). */
 export const isDirectoryBucketName = (bucket: string): boolean => bucket.endsWith('--x-s3');

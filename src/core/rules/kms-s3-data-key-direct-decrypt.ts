@@ -1,6 +1,6 @@
+import { isDirectoryBucketArn } from '../events/s3-arn.ts';
 import { BASE_TIME_MS, kmsEvent } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { isDirectoryBucketArn } from '../events/s3-arn.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const DIRECTORY_BUCKET_ARN = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
