@@ -214,6 +214,34 @@ describe('kdm replay --db: the decrypt ledger', () => {
     ]);
   });
 
+  it('keeps the KMS calls S3 makes for the tables of a table bucket (S3 Tables) under that bucket, each table apart', async () => {
+    // Their aws:s3:arn names the table: arn:aws:s3tables:<region>:<account>:bucket/<name>/table/<id> (S3 Tables'
+    // managed policies and key policies condition on it so). Read as an S3 ARN, every table bucket of an account and
+    // region was one bucket named by that ARN's first part.
+    const tableArn = (bucket: string, table: string) => `arn:aws:s3tables:us-east-1:${ACCOUNT}:bucket/${bucket}/table/${table}`;
+    const tables = [tableArn('analytics', '8f1c2a3b-0000-4000-8000-000000000001'), tableArn('analytics', '8f1c2a3b-0000-4000-8000-000000000002'), tableArn('finance', '8f1c2a3b-0000-4000-8000-000000000003')];
+    const records = [
+      ...tables.map((arn, i) => kmsRecord({ eventName: 'GenerateDataKey', atMs: BASE_TIME_MS + minutes(i), s3Arn: arn })),
+      kmsRecord({ atMs: BASE_TIME_MS + minutes(30), context: { app: 'billing' } }),
+    ];
+    const dir = join(work, 'table-buckets');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${ACCOUNT}_CloudTrail_us-east-1_20261001T0000Z_tables.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+    const db = join(work, 'table-buckets.duckdb');
+
+    const summary = json<{ buckets: { bucket: string; s3MadeKmsCalls: number }[] }>(['replay', dir, '--db', db, '--summary', 'json']);
+
+    expect(summary.buckets.map(({ bucket, s3MadeKmsCalls }) => ({ bucket, s3MadeKmsCalls }))).toEqual([
+      { bucket: 'analytics', s3MadeKmsCalls: 2 },
+      { bucket: 'finance', s3MadeKmsCalls: 1 },
+    ]);
+    expect(await query(db, `SELECT bucket, object_key, CAST(calls AS INTEGER) AS calls FROM object_access ORDER BY ALL`)).toEqual([
+      { bucket: 'analytics', object_key: 'table/8f1c2a3b-0000-4000-8000-000000000001', calls: 1 },
+      { bucket: 'analytics', object_key: 'table/8f1c2a3b-0000-4000-8000-000000000002', calls: 1 },
+      { bucket: 'finance', object_key: 'table/8f1c2a3b-0000-4000-8000-000000000003', calls: 1 },
+    ]);
+  });
+
   it('reads again a file that could not be read, replays a copied file once, and tells apart same-named exports by their contents', async () => {
     const dir = join(work, 'again');
     mkdirSync(join(dir, 'monday'), { recursive: true });

@@ -209,6 +209,12 @@ describe('normalizeRecord', () => {
     });
   });
 
+  it('recognises the KMS call S3 makes for a table of a table bucket (S3 Tables), whose aws:s3:arn names the table', () => {
+    const tableArn = 'arn:aws:s3tables:us-east-1:111122223333:bucket/analytics/table/8f1c2a3b-0000-4000-8000-000000000001';
+
+    expect(kms(kmsRecord({ eventName: 'GenerateDataKey', s3Arn: tableArn }))).toMatchObject({ s3Arn: tableArn, madeByS3: true });
+  });
+
   it('keeps failed calls with their error code', () => {
     const e = kms(kmsRecord({ errorCode: 'AccessDeniedException' }));
 

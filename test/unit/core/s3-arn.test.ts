@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { isDirectoryBucketArn, parseS3Arn } from '#core/events/s3-arn.ts';
 
 /**
- * The definition parseS3Arn reads in place: an S3 ARN's prefix, or a directory bucket's up to its name, removed by a
- * regular expression, then split at the first slash.
+ * The definition parseS3Arn reads in place: an S3 ARN's prefix, or a directory or table bucket's up to its name,
+ * removed by a regular expression, then split at the first slash.
  */
 const byRegex = (arn: string): { bucket: string; objectKey?: string } => {
-  const path = arn.replace(/^arn:[^:]+:(?:s3:::|s3express:[^:]*:[^:]*:bucket\/)/, '');
+  const path = arn.replace(/^arn:[^:]+:(?:s3:::|(?:s3express|s3tables):[^:]*:[^:]*:bucket\/)/, '');
   const slash = path.indexOf('/');
   return slash === -1 ? { bucket: path } : { bucket: path.slice(0, slash), objectKey: path.slice(slash + 1) };
 };
@@ -32,6 +32,15 @@ describe('parseS3Arn', () => {
     expect(isDirectoryBucketArn('arn:aws:s3:::trades')).toBe(false);
   });
 
+  it('reads a table\'s ARN (S3 Tables, the aws:s3:arn of its KMS calls) as its table bucket\'s name and the table', () => {
+    expect(parseS3Arn('arn:aws:s3tables:us-east-1:111122223333:bucket/analytics/table/8f1c2a3b-0000-4000-8000-000000000001')).toEqual({
+      bucket: 'analytics',
+      objectKey: 'table/8f1c2a3b-0000-4000-8000-000000000001',
+    });
+    expect(parseS3Arn('arn:aws:s3tables:us-east-1:111122223333:bucket/analytics')).toEqual({ bucket: 'analytics' });
+    expect(isDirectoryBucketArn('arn:aws:s3tables:us-east-1:111122223333:bucket/analytics')).toBe(false);
+  });
+
   it('takes text that is not an S3 ARN as bucket and key', () => {
     expect(parseS3Arn('arn:aws:s3express:us-west-2:111122223333:accesspoint/ap')).toEqual({ bucket: 'arn:aws:s3express:us-west-2:111122223333:accesspoint', objectKey: 'ap' });
     expect(parseS3Arn('arn:aws:s3express:us-west-2:bucket/b')).toEqual({ bucket: 'arn:aws:s3express:us-west-2:bucket', objectKey: 'b' });
@@ -42,7 +51,7 @@ describe('parseS3Arn', () => {
   });
 
   it('agrees with the regular expression it replaced, on ARNs and near-ARNs', () => {
-    const piece = fc.constantFrom('arn:', 'aws', 'aws-cn', ':', 's3', ':s3:::', ':::', ':s3express:', 'us-west-2', 'bucket/', '/', 'bucket', 'a', '', 'x:y', '\n');
+    const piece = fc.constantFrom('arn:', 'aws', 'aws-cn', ':', 's3', ':s3:::', ':::', ':s3express:', ':s3tables:', 'us-west-2', 'bucket/', '/', 'bucket', 'a', '', 'x:y', '\n');
     const text = fc.oneof(fc.array(piece, { maxLength: 8 }).map((p) => p.join('')), fc.string({ maxLength: 24 }));
     fc.assert(
       fc.property(text, (arn) => {
