@@ -99,7 +99,7 @@ export const publishFindings = async (findings: readonly FindingRecord[], rules:
   const sink = createEventBridgeFindingSink({
     client,
     busName: options.eventBus,
-    render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn].filter((r): r is string => r !== undefined) }),
+    render: (f) => ({ id: f.id, detail: renderFinding(f, ruleOf(f), options.format, options.version, options.fallbackAccountId), resources: [f.key?.arn, f.s3?.objectArn ?? f.s3?.bucketArn].filter((r): r is string => r !== undefined) }),
   });
   await sink.put(findings).catch((error: unknown) => {
     throw toldOnce(error, 'EventBridge', sink.stats.published);

@@ -17,10 +17,17 @@ const regionalBucketNameStart = (arn: string, partitionEnd: number): number => {
   return accountEnd !== -1 && arn.startsWith(BUCKET_RESOURCE, accountEnd + 1) ? accountEnd + 1 + BUCKET_RESOURCE.length : 0;
 };
 
-const DIRECTORY_BUCKET_ARN = /^arn:[^:]+:s3express:/;
+const S3_SERVICE_OF_ARN = /^arn:[^:]+:(s3|s3express|s3tables):/;
+
+/**
+ * Which of S3's ARNs `arn` is: a general purpose bucket's or object's (`s3`), a directory bucket's (`s3express`, S3
+ * Express One Zone), a table bucket's or table's (`s3tables`); undefined for other text.
+ */
+export const s3ServiceOfArn = (arn: string): 's3' | 's3express' | 's3tables' | undefined =>
+  S3_SERVICE_OF_ARN.exec(arn)?.[1] as 's3' | 's3express' | 's3tables' | undefined;
 
 /** A directory bucket's ARN (S3 Express One Zone), or an object's in one: `arn:<partition>:s3express:…`. */
-export const isDirectoryBucketArn = (arn: string): boolean => DIRECTORY_BUCKET_ARN.test(arn);
+export const isDirectoryBucketArn = (arn: string): boolean => s3ServiceOfArn(arn) === 's3express';
 
 /** A directory bucket's name: `<base name>--<zone id>--x-s3`, a suffix S3 keeps for them (no other bucket ends so). */
 export const isDirectoryBucketName = (bucket: string): boolean => bucket.endsWith('--x-s3');

@@ -1,5 +1,6 @@
 import { counted } from '../counted.ts';
 import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
+import { s3ServiceOfArn } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
 import { MAX_EVIDENCE_IDS } from './finding.ts';
@@ -79,10 +80,13 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     });
   }
   if (f.s3 !== undefined) {
+    // ASFF has types for S3's buckets (a directory bucket is one) and objects, none for S3 Tables' tables and buckets.
     if (f.s3.objectArn !== undefined) {
-      out.push({ Type: 'AwsS3Object', Id: truncateText(f.s3.objectArn, 512), Partition: partition, Region: f.region });
+      const type = s3ServiceOfArn(f.s3.objectArn) === 's3tables' ? 'Other' : 'AwsS3Object';
+      out.push({ Type: type, Id: truncateText(f.s3.objectArn, 512), Partition: partition, Region: f.region });
     } else {
-      out.push({ Type: 'AwsS3Bucket', Id: `arn:${partition}:s3:::${f.s3.bucket}`, Partition: partition, Region: f.region });
+      const type = f.s3.bucketArn !== undefined && s3ServiceOfArn(f.s3.bucketArn) === 's3tables' ? 'Other' : 'AwsS3Bucket';
+      out.push({ Type: type, Id: f.s3.bucketArn ?? `arn:${partition}:s3:::${f.s3.bucket}`, Partition: partition, Region: f.region });
     }
   }
   if (f.resource?.type === 'KmsGrantee') out.push(granteeResource(f.resource, partition, f.region));

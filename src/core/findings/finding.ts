@@ -1,6 +1,6 @@
 import { compact } from '../events/fields.ts';
 import type { KeyFacts } from '../key-facts.ts';
-import { parseS3Arn } from '../events/s3-arn.ts';
+import { parseS3Arn, s3ServiceOfArn } from '../events/s3-arn.ts';
 import type { CorrelationConfidence, MonitorEvent, PrincipalType, S3RequestSummary } from '../events/types.ts';
 import type { AffectedResource, Detection, Severity } from '../rules/define-rule.ts';
 
@@ -37,7 +37,11 @@ export interface FindingRecord {
     readonly accessKeyId?: string;
   };
   readonly key?: { readonly arn: string; readonly alias?: string; readonly accountId?: string };
-  readonly s3?: { readonly bucket: string; readonly objectArn?: string; readonly objectKey?: string };
+  /**
+   * The bucket and object: `bucketArn` only for a bucket whose ARN is not `arn:<partition>:s3:::<name>` (a directory
+   * or table bucket named by its KMS call's context), `objectArn` as the event named it.
+   */
+  readonly s3?: { readonly bucket: string; readonly bucketArn?: string; readonly objectArn?: string; readonly objectKey?: string };
   readonly resource?: AffectedResource;
   readonly network: { readonly sourceIp?: string; readonly userAgent?: string; readonly vpcEndpointId?: string };
   readonly errorCode?: string;
@@ -126,7 +130,9 @@ const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
   }
   if (e.kind === 'kms' && e.s3Arn !== undefined) {
     const { bucket, objectKey } = parseS3Arn(e.s3Arn);
-    return objectKey === undefined ? { bucket } : { bucket, objectArn: e.s3Arn, objectKey };
+    if (objectKey !== undefined) return { bucket, objectArn: e.s3Arn, objectKey };
+    const service = s3ServiceOfArn(e.s3Arn);
+    return service === 's3express' || service === 's3tables' ? { bucket, bucketArn: e.s3Arn } : { bucket };
   }
   return undefined;
 };

@@ -1,3 +1,4 @@
+import { s3ServiceOfArn } from '../events/s3-arn.ts';
 import type { Rule, Severity } from '../rules/define-rule.ts';
 import { describeFinding, stripControls, truncateText } from './asff.ts';
 import type { FindingRecord } from './finding.ts';
@@ -15,13 +16,24 @@ const SEVERITY_NAME: Readonly<Record<Severity, string>> = { INFORMATIONAL: 'Info
 
 export type OcsfDetectionFinding = Readonly<Record<string, unknown>> & { readonly class_uid: 2004 };
 
+/** The CloudFormation type of what a finding's S3 ARN names, as CloudTrail's `resources` name S3's types. */
+const s3ResourceType = (arn: string | undefined, isObject: boolean): string => {
+  const service = arn !== undefined ? s3ServiceOfArn(arn) : 's3';
+  if (service === 's3tables') return isObject ? 'AWS::S3Tables::Table' : 'AWS::S3Tables::TableBucket';
+  if (service === 's3express') return isObject ? 'AWS::S3Express::Object' : 'AWS::S3Express::DirectoryBucket';
+  return isObject ? 'AWS::S3::Object' : 'AWS::S3::Bucket';
+};
+
 export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runbook' | 'findingTypes' | 'references' | 'status'>, productVersion: string): OcsfDetectionFinding => {
   // activity: 1 Create on the first import, 2 Update once the finding has changed.
   const activityId = f.updatedAtMs > f.createdAtMs ? 2 : 1;
   const suppressed = f.suppressedBy !== undefined;
   const resources: Record<string, unknown>[] = [];
   if (f.key !== undefined) resources.push({ uid: f.key.arn, type: 'AWS::KMS::Key', ...(f.key.alias !== undefined ? { name: f.key.alias } : {}), region: f.region });
-  if (f.s3 !== undefined) resources.push({ uid: f.s3.objectArn ?? `arn:aws:s3:::${f.s3.bucket}`, type: f.s3.objectArn !== undefined ? 'AWS::S3::Object' : 'AWS::S3::Bucket', name: f.s3.objectKey ?? f.s3.bucket });
+  if (f.s3 !== undefined) {
+    const arn = f.s3.objectArn ?? f.s3.bucketArn;
+    resources.push({ uid: arn ?? `arn:aws:s3:::${f.s3.bucket}`, type: s3ResourceType(arn, f.s3.objectArn !== undefined), name: f.s3.objectKey ?? f.s3.bucket });
+  }
   if (f.resource !== undefined) resources.push({ uid: f.resource.arn, type: f.resource.type === 'KmsGrantee' ? 'AWS::KMS::Grantee' : 'AWS::CloudTrail::Trail', name: f.resource.name });
   const srcIp = f.network.sourceIp;
   const isIp = srcIp !== undefined && /^[0-9a-fA-F:.]+$/.test(srcIp) && /[.:]/.test(srcIp);

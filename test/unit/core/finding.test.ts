@@ -273,3 +273,38 @@ describe('ASFF product fields', () => {
     expect(asff.ProductFields['kdm/RuleId']).toBe(rule.id);
   });
 });
+
+describe('the S3 resource of a finding on a directory bucket or a table bucket', () => {
+  const rule = ruleById('kms-s3-data-key-direct-decrypt')!;
+  const resourcesOf = (context: Record<string, string>) => {
+    const [finding] = runRuleCase(rule, { name: 'direct', events: [kmsEvent({ context, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' })], expectFindings: 1 }).findings;
+    const asff = toAsff(finding!, rule) as unknown as { Resources: { Type: string; Id: string }[] };
+    const ocsf = toOcsf(finding!, rule, '0.0.0') as unknown as { resources: { type: string; uid: string; name: string }[] };
+    return { s3: finding!.s3, asff: asff.Resources.filter((r) => r.Type !== 'AwsKmsKey' && r.Type !== 'AwsIamRole').map((r) => [r.Type, r.Id]), ocsf: ocsf.resources.filter((r) => r.type !== 'AWS::KMS::Key').map((r) => [r.type, r.uid, r.name]) };
+  };
+
+  it('names a directory bucket by its own ARN, not by an S3 ARN made of its name', () => {
+    const bucketArn = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
+
+    expect(resourcesOf({ 'aws:s3express:arn': bucketArn })).toEqual({
+      s3: { bucket: 'trades--use1-az4--x-s3', bucketArn },
+      asff: [['AwsS3Bucket', bucketArn]],
+      ocsf: [['AWS::S3Express::DirectoryBucket', bucketArn, 'trades--use1-az4--x-s3']],
+    });
+  });
+
+  it('names a table by its ARN, as a resource of a type ASFF does not have', () => {
+    const tableArn = 'arn:aws:s3tables:us-east-1:111122223333:bucket/analytics/table/8f1c2a3b-0000-4000-8000-000000000001';
+
+    expect(resourcesOf({ 'aws:s3:arn': tableArn })).toEqual({
+      s3: { bucket: 'analytics', objectArn: tableArn, objectKey: 'table/8f1c2a3b-0000-4000-8000-000000000001' },
+      asff: [['Other', tableArn]],
+      ocsf: [['AWS::S3Tables::Table', tableArn, 'table/8f1c2a3b-0000-4000-8000-000000000001']],
+    });
+  });
+
+  it('names a general purpose bucket and object as before', () => {
+    expect(resourcesOf({ 'aws:s3:arn': 'arn:aws:s3:::reports/q3.pdf' })).toMatchObject({ asff: [['AwsS3Object', 'arn:aws:s3:::reports/q3.pdf']], ocsf: [['AWS::S3::Object', 'arn:aws:s3:::reports/q3.pdf', 'q3.pdf']] });
+    expect(resourcesOf({ 'aws:s3:arn': 'arn:aws:s3:::archive' })).toEqual({ s3: { bucket: 'archive' }, asff: [['AwsS3Bucket', 'arn:aws:s3:::archive']], ocsf: [['AWS::S3::Bucket', 'arn:aws:s3:::archive', 'archive']] });
+  });
+});
