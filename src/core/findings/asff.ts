@@ -86,7 +86,7 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
       out.push({ Type: type, Id: truncateText(f.s3.objectArn, 512), Partition: partition, Region: f.region });
     } else {
       const type = f.s3.bucketArn !== undefined && s3ServiceOfArn(f.s3.bucketArn) === 's3tables' ? 'Other' : 'AwsS3Bucket';
-      out.push({ Type: type, Id: f.s3.bucketArn ?? `arn:${partition}:s3:::${f.s3.bucket}`, Partition: partition, Region: f.region });
+      out.push({ Type: type, Id: truncateText(f.s3.bucketArn ?? `arn:${partition}:s3:::${f.s3.bucket}`, 512), Partition: partition, Region: f.region });
     }
   }
   if (f.resource?.type === 'KmsGrantee') out.push(granteeResource(f.resource, partition, f.region));

@@ -303,6 +303,13 @@ describe('the S3 resource of a finding on a directory bucket or a table bucket',
     });
   });
 
+  it('keeps a bucket\'s ARN within ASFF\'s 512 characters for a resource id, whatever the record wrote', () => {
+    const long = `arn:aws:s3express:us-east-1:111122223333:bucket/${'b'.repeat(600)}--use1-az4--x-s3`;
+
+    expect(resourcesOf({ 'aws:s3express:arn': long }).asff[0]?.[1]).toHaveLength(512);
+    expect(resourcesOf({ 'aws:s3:arn': `arn:aws:s3:::${'b'.repeat(600)}` }).asff[0]?.[1]).toHaveLength(512);
+  });
+
   it('names a general purpose bucket and object as before', () => {
     expect(resourcesOf({ 'aws:s3:arn': 'arn:aws:s3:::reports/q3.pdf' })).toMatchObject({ asff: [['AwsS3Object', 'arn:aws:s3:::reports/q3.pdf']], ocsf: [['AWS::S3::Object', 'arn:aws:s3:::reports/q3.pdf', 'q3.pdf']] });
     expect(resourcesOf({ 'aws:s3:arn': 'arn:aws:s3:::archive' })).toEqual({ s3: { bucket: 'archive' }, asff: [['AwsS3Bucket', 'arn:aws:s3:::archive']], ocsf: [['AWS::S3::Bucket', 'arn:aws:s3:::archive', 'archive']] });
