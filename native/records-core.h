@@ -1417,8 +1417,9 @@ bool normalize(const Record& r, Batch& b) {
     if (context != nullptr)
       for (const ContextEntry& e : context->entries) {
         if (EQ(e.key, "aws:s3:arn")) s3Arn = e.value.n == 0 ? Str{kEmpty, 0} : e.value;
-        // A directory bucket's call (normalize.ts, s3ArnOf): rare, and its ARN's form is read in JavaScript alone.
-        else if (EQ(e.key, "aws:s3express:arn")) return false;
+        // A directory or vector bucket's call (normalize.ts, s3ArnOf): rare, and which key counts is read in
+        // JavaScript alone.
+        else if (EQ(e.key, "aws:s3express:arn") || EQ(e.key, "aws:s3vectors:arn")) return false;
       }
     Opt identityInvokedBy;
     if (r.identity.kind == OBJECT && !str(r.uInvokedBy, identityInvokedBy)) return false;

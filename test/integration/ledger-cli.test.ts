@@ -214,14 +214,17 @@ describe('kdm replay --db: the decrypt ledger', () => {
     ]);
   });
 
-  it('keeps the KMS calls S3 makes for the tables of a table bucket (S3 Tables) under that bucket, each table apart', async () => {
+  it('keeps the KMS calls S3 makes for the tables of a table bucket (S3 Tables) under that bucket, each table apart, and a vector index\'s (S3 Vectors) under its bucket', async () => {
     // Their aws:s3:arn names the table: arn:aws:s3tables:<region>:<account>:bucket/<name>/table/<id> (S3 Tables'
     // managed policies and key policies condition on it so). Read as an S3 ARN, every table bucket of an account and
     // region was one bucket named by that ARN's first part.
     const tableArn = (bucket: string, table: string) => `arn:aws:s3tables:us-east-1:${ACCOUNT}:bucket/${bucket}/table/${table}`;
     const tables = [tableArn('analytics', '8f1c2a3b-0000-4000-8000-000000000001'), tableArn('analytics', '8f1c2a3b-0000-4000-8000-000000000002'), tableArn('finance', '8f1c2a3b-0000-4000-8000-000000000003')];
+    // A vector bucket's calls name the bucket or an index in aws:s3vectors:arn (S3 Vectors' key policy examples).
+    const indexArn = `arn:aws:s3vectors:us-east-1:${ACCOUNT}:bucket/embeddings/index/docs`;
     const records = [
       ...tables.map((arn, i) => kmsRecord({ eventName: 'GenerateDataKey', atMs: BASE_TIME_MS + minutes(i), s3Arn: arn })),
+      kmsRecord({ atMs: BASE_TIME_MS + minutes(5), context: { 'aws:s3vectors:arn': indexArn }, viaService: 's3vectors.amazonaws.com' }),
       kmsRecord({ atMs: BASE_TIME_MS + minutes(30), context: { app: 'billing' } }),
     ];
     const dir = join(work, 'table-buckets');
@@ -233,11 +236,13 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     expect(summary.buckets.map(({ bucket, s3MadeKmsCalls }) => ({ bucket, s3MadeKmsCalls }))).toEqual([
       { bucket: 'analytics', s3MadeKmsCalls: 2 },
+      { bucket: 'embeddings', s3MadeKmsCalls: 1 },
       { bucket: 'finance', s3MadeKmsCalls: 1 },
     ]);
     expect(await query(db, `SELECT bucket, object_key, CAST(calls AS INTEGER) AS calls FROM object_access ORDER BY ALL`)).toEqual([
       { bucket: 'analytics', object_key: 'table/8f1c2a3b-0000-4000-8000-000000000001', calls: 1 },
       { bucket: 'analytics', object_key: 'table/8f1c2a3b-0000-4000-8000-000000000002', calls: 1 },
+      { bucket: 'embeddings', object_key: 'index/docs', calls: 1 },
       { bucket: 'finance', object_key: 'table/8f1c2a3b-0000-4000-8000-000000000003', calls: 1 },
     ]);
   });

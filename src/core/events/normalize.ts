@@ -21,6 +21,8 @@ export const S3_CALLS_KEEPING_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(
 export const S3_ARN_CONTEXT_KEY = 'aws:s3:arn';
 /** What S3 puts in the context of a directory bucket's (S3 Express One Zone's) KMS calls: the bucket's ARN. */
 export const S3_EXPRESS_ARN_CONTEXT_KEY = 'aws:s3express:arn';
+/** What S3 Vectors puts in the context of a vector bucket's KMS calls: the bucket's or an index's ARN. */
+export const S3_VECTORS_ARN_CONTEXT_KEY = 'aws:s3vectors:arn';
 
 /** S3 object-level operations: data events even in records that omit `eventCategory`. */
 export const S3_OBJECT_OPERATIONS: ReadonlySet<string> = new Set([
@@ -211,8 +213,9 @@ const PREFIXED_DIRECTORY_BUCKET_ARN = /^arn:[^:]+:s3:::(?=arn:[^:]+:s3express:)/
 
 /**
  * The object or bucket an S3-made KMS call names in its context. `aws:s3:arn` for a general purpose bucket (the
- * object's ARN, or the bucket's with S3 Bucket Keys); `aws:s3express:arn` for a directory bucket, whose calls always
- * name the bucket (its Bucket Keys cannot be turned off). S3's documentation shows that value inside an S3 ARN's
+ * object's ARN, or the bucket's with S3 Bucket Keys) and for a table (its ARN); `aws:s3express:arn` for a directory
+ * bucket, whose calls always name the bucket (its Bucket Keys cannot be turned off); `aws:s3vectors:arn` for a vector
+ * bucket (the bucket's or an index's ARN). S3's documentation shows the directory bucket's value inside an S3 ARN's
  * prefix (`arn:aws:s3:::arn:aws:s3express:…`) where its text says it is the bucket's ARN: the prefix is dropped.
  */
 const s3ArnOf = (context: EncryptionContext | undefined): string | undefined => {
@@ -220,7 +223,8 @@ const s3ArnOf = (context: EncryptionContext | undefined): string | undefined => 
   const s3Arn = context[S3_ARN_CONTEXT_KEY];
   if (s3Arn !== undefined) return s3Arn;
   const directoryBucketArn = context[S3_EXPRESS_ARN_CONTEXT_KEY];
-  return directoryBucketArn?.replace(PREFIXED_DIRECTORY_BUCKET_ARN, '');
+  if (directoryBucketArn !== undefined) return directoryBucketArn.replace(PREFIXED_DIRECTORY_BUCKET_ARN, '');
+  return context[S3_VECTORS_ARN_CONTEXT_KEY];
 };
 
 /**

@@ -2,10 +2,11 @@
 const S3_SERVICE = ':s3:::';
 /**
  * What follows the partition of the ARNs S3 names its other buckets by, with a region and an account: a directory
- * bucket's (`arn:<partition>:s3express:<region>:<account>:bucket/<name>`) and a table bucket's, whose KMS calls name a
- * table (`arn:<partition>:s3tables:<region>:<account>:bucket/<name>/table/<table id>`).
+ * bucket's (`arn:<partition>:s3express:<region>:<account>:bucket/<name>`), a table bucket's, whose KMS calls name a
+ * table (`arn:<partition>:s3tables:<region>:<account>:bucket/<name>/table/<table id>`), and a vector bucket's, whose
+ * calls name the bucket or an index (`arn:<partition>:s3vectors:<region>:<account>:bucket/<name>[/index/<name>]`).
  */
-const REGIONAL_BUCKET_SERVICES = [':s3express:', ':s3tables:'] as const;
+const REGIONAL_BUCKET_SERVICES = [':s3express:', ':s3tables:', ':s3vectors:'] as const;
 const BUCKET_RESOURCE = 'bucket/';
 
 /** Where the bucket's name starts in such an ARN, whose partition ends at `partitionEnd`; 0 when it is none. */
@@ -17,17 +18,15 @@ const regionalBucketNameStart = (arn: string, partitionEnd: number): number => {
   return accountEnd !== -1 && arn.startsWith(BUCKET_RESOURCE, accountEnd + 1) ? accountEnd + 1 + BUCKET_RESOURCE.length : 0;
 };
 
-const S3_SERVICE_OF_ARN = /^arn:[^:]+:(s3|s3express|s3tables):/;
+export type S3ArnService = 's3' | 's3express' | 's3tables' | 's3vectors';
+const S3_SERVICE_OF_ARN = /^arn:[^:]+:(s3|s3express|s3tables|s3vectors):/;
 
 /**
  * Which of S3's ARNs `arn` is: a general purpose bucket's or object's (`s3`), a directory bucket's (`s3express`, S3
- * Express One Zone), a table bucket's or table's (`s3tables`); undefined for other text.
+ * Express One Zone), a table bucket's or table's (`s3tables`), a vector bucket's or index's (`s3vectors`); undefined
+ * for other text.
  */
-export const s3ServiceOfArn = (arn: string): 's3' | 's3express' | 's3tables' | undefined =>
-  S3_SERVICE_OF_ARN.exec(arn)?.[1] as 's3' | 's3express' | 's3tables' | undefined;
-
-/** A directory bucket's ARN (S3 Express One Zone), or an object's in one: `arn:<partition>:s3express:…`. */
-export const isDirectoryBucketArn = (arn: string): boolean => s3ServiceOfArn(arn) === 's3express';
+export const s3ServiceOfArn = (arn: string): S3ArnService | undefined => S3_SERVICE_OF_ARN.exec(arn)?.[1] as S3ArnService | undefined;
 
 /** A directory bucket's name: `<base name>--<zone id>--x-s3`, a suffix S3 keeps for them (no other bucket ends so). */
 export const isDirectoryBucketName = (bucket: string): boolean => bucket.endsWith('--x-s3');
@@ -36,8 +35,8 @@ export const isDirectoryBucketName = (bucket: string): boolean => bucket.endsWit
  * `arn:aws:s3:::bucket/key` → bucket and object key; `arn:aws:s3:::bucket` (an S3 Bucket Key context) →
  * bucket only; `arn:aws:s3express:<region>:<account>:bucket/<name>` (a directory bucket, whose KMS calls always name
  * the bucket) → its name; `arn:aws:s3tables:<region>:<account>:bucket/<name>/table/<id>` (a table of a table bucket)
- * → the table bucket's name and `table/<id>`. The key keeps its slashes. Text that is not an S3 ARN is taken as
- * `bucket[/key]` itself.
+ * → the table bucket's name and `table/<id>`; a vector bucket's or index's ARN alike (`index/<name>`). The key keeps
+ * its slashes. Text that is not an S3 ARN is taken as `bucket[/key]` itself.
  *
  * Several times for every S3-made KMS call (correlation, bucket coverage, the ledger, the summary), so read in place
  * rather than through a regular expression, whose replacement copied the ARN each time.

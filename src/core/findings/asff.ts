@@ -1,6 +1,6 @@
 import { counted } from '../counted.ts';
 import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
-import { s3ServiceOfArn } from '../events/s3-arn.ts';
+import { s3ServiceOfArn, type S3ArnService } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
 import { MAX_EVIDENCE_IDS } from './finding.ts';
@@ -56,6 +56,8 @@ export const cloudTrailEventUrl = (region: string, eventId: string): string =>
 const CONFIDENCE: Readonly<Record<string, number>> = { stable: 80, test: 60, experimental: 40, deprecated: 20 };
 const CRITICALITY: Readonly<Record<string, number>> = { INFORMATIONAL: 10, LOW: 30, MEDIUM: 50, HIGH: 70, CRITICAL: 90 };
 
+const hasNoAsffType = (service: S3ArnService | undefined): boolean => service === 's3tables' || service === 's3vectors';
+
 const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknown>[] => {
   const out: Record<string, unknown>[] = [];
   if (f.key !== undefined) {
@@ -80,12 +82,13 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     });
   }
   if (f.s3 !== undefined) {
-    // ASFF has types for S3's buckets (a directory bucket is one) and objects, none for S3 Tables' tables and buckets.
+    // ASFF has types for S3's buckets (a directory bucket is one) and objects, none for tables, vector buckets and
+    // their parts.
     if (f.s3.objectArn !== undefined) {
-      const type = s3ServiceOfArn(f.s3.objectArn) === 's3tables' ? 'Other' : 'AwsS3Object';
+      const type = hasNoAsffType(s3ServiceOfArn(f.s3.objectArn)) ? 'Other' : 'AwsS3Object';
       out.push({ Type: type, Id: truncateText(f.s3.objectArn, 512), Partition: partition, Region: f.region });
     } else {
-      const type = f.s3.bucketArn !== undefined && s3ServiceOfArn(f.s3.bucketArn) === 's3tables' ? 'Other' : 'AwsS3Bucket';
+      const type = f.s3.bucketArn !== undefined && hasNoAsffType(s3ServiceOfArn(f.s3.bucketArn)) ? 'Other' : 'AwsS3Bucket';
       out.push({ Type: type, Id: truncateText(f.s3.bucketArn ?? `arn:${partition}:s3:::${f.s3.bucket}`, 512), Partition: partition, Region: f.region });
     }
   }

@@ -38,8 +38,8 @@ export interface FindingRecord {
   };
   readonly key?: { readonly arn: string; readonly alias?: string; readonly accountId?: string };
   /**
-   * The bucket and object: `bucketArn` only for a bucket whose ARN is not `arn:<partition>:s3:::<name>` (a directory
-   * or table bucket named by its KMS call's context), `objectArn` as the event named it.
+   * The bucket and object: `bucketArn` only for a bucket whose ARN is not `arn:<partition>:s3:::<name>` (a directory,
+   * table or vector bucket named by its KMS call's context), `objectArn` as the event named it.
    */
   readonly s3?: { readonly bucket: string; readonly bucketArn?: string; readonly objectArn?: string; readonly objectKey?: string };
   readonly resource?: AffectedResource;
@@ -132,7 +132,7 @@ const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
     const { bucket, objectKey } = parseS3Arn(e.s3Arn);
     if (objectKey !== undefined) return { bucket, objectArn: e.s3Arn, objectKey };
     const service = s3ServiceOfArn(e.s3Arn);
-    return service === 's3express' || service === 's3tables' ? { bucket, bucketArn: e.s3Arn } : { bucket };
+    return service === undefined || service === 's3' ? { bucket } : { bucket, bucketArn: e.s3Arn };
   }
   return undefined;
 };

@@ -21,6 +21,7 @@ const s3ResourceType = (arn: string | undefined, isObject: boolean): string => {
   const service = arn !== undefined ? s3ServiceOfArn(arn) : 's3';
   if (service === 's3tables') return isObject ? 'AWS::S3Tables::Table' : 'AWS::S3Tables::TableBucket';
   if (service === 's3express') return isObject ? 'AWS::S3Express::Object' : 'AWS::S3Express::DirectoryBucket';
+  if (service === 's3vectors') return isObject ? 'AWS::S3Vectors::Index' : 'AWS::S3Vectors::VectorBucket';
   return isObject ? 'AWS::S3::Object' : 'AWS::S3::Bucket';
 };
 

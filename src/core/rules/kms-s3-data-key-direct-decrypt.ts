@@ -1,15 +1,22 @@
-import { isDirectoryBucketArn } from '../events/s3-arn.ts';
+import { s3ServiceOfArn } from '../events/s3-arn.ts';
 import { BASE_TIME_MS, kmsEvent } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const DIRECTORY_BUCKET_ARN = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
+const VECTOR_INDEX_ARN = 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings/index/docs';
+
+/** The context key S3 named `arn` under (normalize.ts, s3ArnOf). */
+const contextKeyNaming = (arn: string): string => {
+  const service = s3ServiceOfArn(arn);
+  return service === 's3express' || service === 's3vectors' ? `aws:${service}:arn` : 'aws:s3:arn';
+};
 
 export const rule = defineRule({
   id: 'kms-s3-data-key-direct-decrypt',
   title: 'S3 Data Key Decrypted Outside S3',
   description:
-    'A Decrypt whose encryption context holds aws:s3:arn (aws:s3express:arn for a directory bucket) was not made by S3: someone holds the encrypted data key of an SSE-KMS object (for example from a copy of the object\'s metadata or a backup) and is decrypting it directly, outside S3\'s access controls and logging.',
+    'A Decrypt whose encryption context holds aws:s3:arn (aws:s3express:arn for a directory bucket, aws:s3vectors:arn for a vector bucket) was not made by S3: someone holds the encrypted data key of an SSE-KMS object (for example from a copy of the object\'s metadata or a backup) and is decrypting it directly, outside S3\'s access controls and logging.',
   severity: 'HIGH',
   status: 'test',
   references: [
@@ -28,7 +35,7 @@ export const rule = defineRule({
     const outcome = e.errorCode !== undefined ? ` The call failed (${e.errorCode}), so this was an attempt.` : '';
     return {
       subject: `${e.principal.id}|${e.s3Arn}`,
-      reason: `${principalLabel(e)} called Decrypt with key ${keyLabel(e)} ${origin(e)} on an S3 data key (context ${isDirectoryBucketArn(e.s3Arn) ? 'aws:s3express:arn' : 'aws:s3:arn'} = ${e.s3Arn}), but S3 did not make the call: no AWS-service marker in invokedBy or sourceIPAddress.${outcome}`,
+      reason: `${principalLabel(e)} called Decrypt with key ${keyLabel(e)} ${origin(e)} on an S3 data key (context ${contextKeyNaming(e.s3Arn)} = ${e.s3Arn}), but S3 did not make the call: no AWS-service marker in invokedBy or sourceIPAddress.${outcome}`,
     };
   },
 });
@@ -49,6 +56,12 @@ export const cases = (): readonly RuleCase[] => [
     events: [kmsEvent({ context: { 'aws:s3express:arn': DIRECTORY_BUCKET_ARN }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' })],
     expectFindings: 1,
     expectReasonIncludes: `context aws:s3express:arn = ${DIRECTORY_BUCKET_ARN}`,
+  },
+  {
+    name: 'fires for a Decrypt of a vector bucket\'s data key (aws:s3vectors:arn) from a real network address',
+    events: [kmsEvent({ context: { 'aws:s3vectors:arn': VECTOR_INDEX_ARN }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' })],
+    expectFindings: 1,
+    expectReasonIncludes: `context aws:s3vectors:arn = ${VECTOR_INDEX_ARN}`,
   },
   {
     name: 'stays silent for the Decrypt S3 makes for a directory bucket',

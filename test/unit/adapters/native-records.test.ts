@@ -255,6 +255,7 @@ describe('the native reader', () => {
     ['a deletion window as text', variant(decrypt, {}, undefined, { pendingWindowInDays: '7' }), false],
     ['a directory bucket\'s context (aws:s3express:arn)', variant(decrypt, {}, undefined, { encryptionContext: { 'aws:s3express:arn': 'arn:aws:s3express:us-east-1:111122223333:bucket/t--use1-az4--x-s3' } }), false],
     ['a directory bucket\'s context as S3\'s documentation shows it', variant(decrypt, {}, undefined, { encryptionContext: { 'aws:s3express:arn': 'arn:aws:s3:::arn:aws:s3express:us-east-1:111122223333:bucket/t--use1-az4--x-s3' } }), false],
+    ['a vector bucket\'s context (aws:s3vectors:arn)', variant(decrypt, {}, undefined, { encryptionContext: { 'aws:s3vectors:arn': 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings/index/docs' } }), false],
     ['an encryption context value that is not text', variant(decrypt, {}, undefined, { encryptionContext: { n: 5 } }), false],
     ['an encryption context key that is a number', variant(decrypt, {}, undefined, { encryptionContext: { b: 'x', 7: 'y' } }), false],
     ['a field over 2,048 characters', variant(getObject, { userAgent: 'x'.repeat(2049) }), false],

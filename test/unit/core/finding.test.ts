@@ -303,6 +303,20 @@ describe('the S3 resource of a finding on a directory bucket or a table bucket',
     });
   });
 
+  it('names a vector bucket and an index by their ARNs, as resources of types ASFF does not have', () => {
+    const bucketArn = 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings';
+
+    expect(resourcesOf({ 'aws:s3vectors:arn': bucketArn })).toEqual({
+      s3: { bucket: 'embeddings', bucketArn },
+      asff: [['Other', bucketArn]],
+      ocsf: [['AWS::S3Vectors::VectorBucket', bucketArn, 'embeddings']],
+    });
+    expect(resourcesOf({ 'aws:s3vectors:arn': `${bucketArn}/index/docs` })).toMatchObject({
+      asff: [['Other', `${bucketArn}/index/docs`]],
+      ocsf: [['AWS::S3Vectors::Index', `${bucketArn}/index/docs`, 'index/docs']],
+    });
+  });
+
   it('keeps a bucket\'s ARN within ASFF\'s 512 characters for a resource id, whatever the record wrote', () => {
     const long = `arn:aws:s3express:us-east-1:111122223333:bucket/${'b'.repeat(600)}--use1-az4--x-s3`;
 

@@ -215,6 +215,13 @@ describe('normalizeRecord', () => {
     expect(kms(kmsRecord({ eventName: 'GenerateDataKey', s3Arn: tableArn }))).toMatchObject({ s3Arn: tableArn, madeByS3: true });
   });
 
+  it('recognises the KMS call S3 Vectors makes for a vector bucket, whose aws:s3vectors:arn names the bucket or an index', () => {
+    const indexArn = 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings/index/docs';
+
+    expect(kms(kmsRecord({ context: { 'aws:s3vectors:arn': indexArn, 'aws:s3vectors:resource-id': 'r-1' }, viaService: 's3vectors.amazonaws.com' }))).toMatchObject({ s3Arn: indexArn, madeByS3: true });
+    expect(kms(kmsRecord({ context: { 'aws:s3vectors:arn': indexArn }, sourceIp: '198.51.100.23', userAgent: 'Boto3/1.34' }))).toMatchObject({ s3Arn: indexArn, madeByS3: false });
+  });
+
   it('keeps failed calls with their error code', () => {
     const e = kms(kmsRecord({ errorCode: 'AccessDeniedException' }));
 
