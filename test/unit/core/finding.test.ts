@@ -283,38 +283,40 @@ describe('the S3 resource of a finding on a directory bucket or a table bucket',
     return { s3: finding!.s3, asff: asff.Resources.filter((r) => r.Type !== 'AwsKmsKey' && r.Type !== 'AwsIamRole').map((r) => [r.Type, r.Id]), ocsf: ocsf.resources.filter((r) => r.type !== 'AWS::KMS::Key').map((r) => [r.type, r.uid, r.name]) };
   };
 
-  it('names a directory bucket by its own ARN, not by an S3 ARN made of its name', () => {
-    const bucketArn = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
-
-    expect(resourcesOf({ 'aws:s3express:arn': bucketArn })).toEqual({
-      s3: { bucket: 'trades--use1-az4--x-s3', bucketArn },
-      asff: [['AwsS3Bucket', bucketArn]],
-      ocsf: [['AWS::S3Express::DirectoryBucket', bucketArn, 'trades--use1-az4--x-s3']],
-    });
-  });
-
-  it('names a table by its ARN, as a resource of a type ASFF does not have', () => {
-    const tableArn = 'arn:aws:s3tables:us-east-1:111122223333:bucket/analytics/table/8f1c2a3b-0000-4000-8000-000000000001';
-
-    expect(resourcesOf({ 'aws:s3:arn': tableArn })).toEqual({
-      s3: { bucket: 'analytics', objectArn: tableArn, objectKey: 'table/8f1c2a3b-0000-4000-8000-000000000001' },
-      asff: [['Other', tableArn]],
-      ocsf: [['AWS::S3Tables::Table', tableArn, 'table/8f1c2a3b-0000-4000-8000-000000000001']],
-    });
-  });
-
-  it('names a vector bucket and an index by their ARNs, as resources of types ASFF does not have', () => {
-    const bucketArn = 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings';
-
-    expect(resourcesOf({ 'aws:s3vectors:arn': bucketArn })).toEqual({
-      s3: { bucket: 'embeddings', bucketArn },
-      asff: [['Other', bucketArn]],
-      ocsf: [['AWS::S3Vectors::VectorBucket', bucketArn, 'embeddings']],
-    });
-    expect(resourcesOf({ 'aws:s3vectors:arn': `${bucketArn}/index/docs` })).toMatchObject({
-      asff: [['Other', `${bucketArn}/index/docs`]],
-      ocsf: [['AWS::S3Vectors::Index', `${bucketArn}/index/docs`, 'index/docs']],
-    });
+  const directoryBucket = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
+  const table = 'arn:aws:s3tables:us-east-1:111122223333:bucket/analytics/table/8f1c2a3b-0000-4000-8000-000000000001';
+  const vectorBucket = 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings';
+  it.each([
+    [
+      'a directory bucket by its own ARN, not by an S3 ARN made of its name',
+      { 'aws:s3express:arn': directoryBucket },
+      { bucket: 'trades--use1-az4--x-s3', bucketArn: directoryBucket },
+      ['AwsS3Bucket', directoryBucket],
+      ['AWS::S3Express::DirectoryBucket', directoryBucket, 'trades--use1-az4--x-s3'],
+    ],
+    [
+      'a table by its ARN, as a resource of a type ASFF does not have',
+      { 'aws:s3:arn': table },
+      { bucket: 'analytics', objectArn: table, objectKey: 'table/8f1c2a3b-0000-4000-8000-000000000001' },
+      ['Other', table],
+      ['AWS::S3Tables::Table', table, 'table/8f1c2a3b-0000-4000-8000-000000000001'],
+    ],
+    [
+      'a vector bucket by its ARN, as a resource of a type ASFF does not have',
+      { 'aws:s3vectors:arn': vectorBucket },
+      { bucket: 'embeddings', bucketArn: vectorBucket },
+      ['Other', vectorBucket],
+      ['AWS::S3Vectors::VectorBucket', vectorBucket, 'embeddings'],
+    ],
+    [
+      'a vector index by its ARN, as a resource of a type ASFF does not have',
+      { 'aws:s3vectors:arn': `${vectorBucket}/index/docs` },
+      { bucket: 'embeddings', objectArn: `${vectorBucket}/index/docs`, objectKey: 'index/docs' },
+      ['Other', `${vectorBucket}/index/docs`],
+      ['AWS::S3Vectors::Index', `${vectorBucket}/index/docs`, 'index/docs'],
+    ],
+  ])('names %s', (_, context, s3, asff, ocsf) => {
+    expect(resourcesOf(context)).toEqual({ s3, asff: [asff], ocsf: [ocsf] });
   });
 
   it('keeps a bucket\'s ARN within ASFF\'s 512 characters for a resource id, whatever the record wrote', () => {
