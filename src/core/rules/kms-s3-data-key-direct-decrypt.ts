@@ -27,7 +27,7 @@ export const rule = defineRule({
   falsePositives: ['Client-side tooling that deliberately mimics S3 context (rare; should use its own context)'],
   tags: ['attack.collection', 'attack.t1530', 'attack.exfiltration'],
   runbook:
-    'Treat as data exposure. Identify the principal and source IP; find how it obtained the object\'s encrypted data key. Revoke the session, rotate access, and restrict kms:Decrypt with the kms:ViaService condition (s3.<region>.amazonaws.com) in the key policy.',
+    'Treat as data exposure. Identify the principal and source IP; find how it obtained the object\'s encrypted data key. Revoke the session, rotate access, and restrict kms:Decrypt with the kms:ViaService condition in the key policy (s3.<region>.amazonaws.com; s3vectors.<region>.amazonaws.com for a vector bucket).',
   findingTypes: ['TTPs/Collection', 'Effects/Data Exposure'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }],
   detect: (e) => {
