@@ -1,5 +1,6 @@
 import { bool, clip, isObject, num, obj, own, parseTimeMs, str, stringMap, type JsonObject } from './fields.ts';
 import { invokedByOf, normalizePrincipal } from './principal.ts';
+import { s3ServiceOfArn } from './s3-arn.ts';
 import type { EncryptionContext, KmsCall, KmsRequestSummary, NormalizeResult, OtherApiCall, S3ObjectAccess } from './types.ts';
 
 export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
@@ -225,6 +226,12 @@ const s3ArnOf = (context: EncryptionContext | undefined): string | undefined => 
   const directoryBucketArn = context[S3_EXPRESS_ARN_CONTEXT_KEY];
   if (directoryBucketArn !== undefined) return directoryBucketArn.replace(PREFIXED_DIRECTORY_BUCKET_ARN, '');
   return context[S3_VECTORS_ARN_CONTEXT_KEY];
+};
+
+/** The context key an S3-made call's `s3Arn` came from, told by the ARN: `s3ArnOf` read the other way. */
+export const s3ContextKeyOf = (s3Arn: string): string => {
+  const service = s3ServiceOfArn(s3Arn);
+  return service === 's3express' ? S3_EXPRESS_ARN_CONTEXT_KEY : service === 's3vectors' ? S3_VECTORS_ARN_CONTEXT_KEY : S3_ARN_CONTEXT_KEY;
 };
 
 /**

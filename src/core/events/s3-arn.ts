@@ -6,20 +6,22 @@ const S3_SERVICE = ':s3:::';
  * table (`arn:<partition>:s3tables:<region>:<account>:bucket/<name>/table/<table id>`), and a vector bucket's, whose
  * calls name the bucket or an index (`arn:<partition>:s3vectors:<region>:<account>:bucket/<name>[/index/<name>]`).
  */
-const REGIONAL_BUCKET_SERVICES = [':s3express:', ':s3tables:', ':s3vectors:'] as const;
+const REGIONAL_BUCKET_SERVICES = ['s3express', 's3tables', 's3vectors'] as const;
+/** Each of them as it stands in an ARN, between colons. */
+const REGIONAL_BUCKET_SERVICE_FIELDS = REGIONAL_BUCKET_SERVICES.map((s) => `:${s}:`);
 const BUCKET_RESOURCE = 'bucket/';
 
 /** Where the bucket's name starts in such an ARN, whose partition ends at `partitionEnd`; 0 when it is none. */
 const regionalBucketNameStart = (arn: string, partitionEnd: number): number => {
-  const service = REGIONAL_BUCKET_SERVICES.find((s) => arn.startsWith(s, partitionEnd));
+  const service = REGIONAL_BUCKET_SERVICE_FIELDS.find((s) => arn.startsWith(s, partitionEnd));
   if (service === undefined) return 0;
   const regionEnd = arn.indexOf(':', partitionEnd + service.length);
   const accountEnd = regionEnd === -1 ? -1 : arn.indexOf(':', regionEnd + 1);
   return accountEnd !== -1 && arn.startsWith(BUCKET_RESOURCE, accountEnd + 1) ? accountEnd + 1 + BUCKET_RESOURCE.length : 0;
 };
 
-export type S3ArnService = 's3' | 's3express' | 's3tables' | 's3vectors';
-const S3_SERVICE_OF_ARN = /^arn:[^:]+:(s3|s3express|s3tables|s3vectors):/;
+export type S3ArnService = 's3' | (typeof REGIONAL_BUCKET_SERVICES)[number];
+const S3_SERVICE_OF_ARN = new RegExp(`^arn:[^:]+:(s3|${REGIONAL_BUCKET_SERVICES.join('|')}):`);
 
 /**
  * Which of S3's ARNs `arn` is: a general purpose bucket's or object's (`s3`), a directory bucket's (`s3express`, S3

@@ -1,16 +1,10 @@
-import { s3ServiceOfArn } from '../events/s3-arn.ts';
+import { s3ContextKeyOf } from '../events/normalize.ts';
 import { BASE_TIME_MS, kmsEvent } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { keyLabel, origin, principalLabel } from './wording.ts';
 
 const DIRECTORY_BUCKET_ARN = 'arn:aws:s3express:us-east-1:111122223333:bucket/trades--use1-az4--x-s3';
 const VECTOR_INDEX_ARN = 'arn:aws:s3vectors:us-east-1:111122223333:bucket/embeddings/index/docs';
-
-/** The context key S3 named `arn` under (normalize.ts, s3ArnOf). */
-const contextKeyNaming = (arn: string): string => {
-  const service = s3ServiceOfArn(arn);
-  return service === 's3express' || service === 's3vectors' ? `aws:${service}:arn` : 'aws:s3:arn';
-};
 
 export const rule = defineRule({
   id: 'kms-s3-data-key-direct-decrypt',
@@ -35,7 +29,7 @@ export const rule = defineRule({
     const outcome = e.errorCode !== undefined ? ` The call failed (${e.errorCode}), so this was an attempt.` : '';
     return {
       subject: `${e.principal.id}|${e.s3Arn}`,
-      reason: `${principalLabel(e)} called Decrypt with key ${keyLabel(e)} ${origin(e)} on an S3 data key (context ${contextKeyNaming(e.s3Arn)} = ${e.s3Arn}), but S3 did not make the call: no AWS-service marker in invokedBy or sourceIPAddress.${outcome}`,
+      reason: `${principalLabel(e)} called Decrypt with key ${keyLabel(e)} ${origin(e)} on an S3 data key (context ${s3ContextKeyOf(e.s3Arn)} = ${e.s3Arn}), but S3 did not make the call: no AWS-service marker in invokedBy or sourceIPAddress.${outcome}`,
     };
   },
 });
