@@ -70,14 +70,16 @@ export interface KmsCall extends EventBase {
   /** Undefined when the call carried no context at all. */
   readonly encryptionContext?: EncryptionContext | undefined;
   /**
-   * What S3 names in the context: `aws:s3:arn`'s object ARN, or its bucket ARN with S3 Bucket Keys; for a directory
-   * bucket, `aws:s3express:arn`'s bucket ARN (`arn:aws:s3express:<region>:<account>:bucket/<name>`).
+   * What S3 names in the context (normalize.ts, s3ArnOf): `aws:s3:arn`'s object ARN, its bucket ARN with S3 Bucket
+   * Keys, or a table's ARN (`arn:aws:s3tables:…`); for a directory bucket, `aws:s3express:arn`'s bucket ARN
+   * (`arn:aws:s3express:<region>:<account>:bucket/<name>`); for a vector bucket, `aws:s3vectors:arn`'s bucket or
+   * index ARN.
    */
   readonly s3Arn?: string | undefined;
   /** The AWS service that made the call on the caller's behalf (`invokedBy`, or a service marker in sourceIPAddress). */
   readonly invokedBy?: string | undefined;
   readonly madeByAwsService: boolean;
-  /** An S3-made SSE-KMS call: an `aws:s3:arn` (or `aws:s3express:arn`) context and an AWS-service marker. */
+  /** An S3-made SSE-KMS call: an `s3Arn` from its context and an AWS-service marker. */
   readonly madeByS3: boolean;
   /** Request parameters a few lifecycle rules need; only the documented scalar ones are kept. */
   readonly request: KmsRequestSummary;
