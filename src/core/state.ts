@@ -57,8 +57,8 @@ export interface AliasEntry {
 }
 
 /**
- * The networks, and the buckets, a principal baseline remembers: a person or workload works with a few, and whoever
- * holds its credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with one a call.
+ * The networks, the buckets and the clients a principal baseline remembers: a person or workload works with a few,
+ * and whoever holds its credentials could otherwise grow its entry (a DynamoDB item holds 400 KB) with one a call.
  */
 export const PRINCIPAL_ENTRY_LIMIT = 100;
 
@@ -82,6 +82,12 @@ export interface PrincipalBaseline {
    * their own.
    */
   buckets?: Record<string, number>;
+  /**
+   * Client of its direct KMS calls (`clientOf` its user agent: `AWS SDK for Java on AWS Lambda`, `AWS CLI`) → first
+   * seen. Absent from baselines stored before kms-unusual-client (2026-12-07): their clients are learned from the
+   * first call after, for a learning period of their own.
+   */
+  clients?: Record<string, number>;
 }
 
 /** An S3-made KMS call waiting for its S3 data event, evaluated when matched or when its deadline passes. */
@@ -294,6 +300,7 @@ export const newPrincipalBaseline = (eventTimeMs: number): PrincipalBaseline => 
   peaks: Object.create(null) as Record<string, number>,
   networks: Object.create(null) as Record<string, number>,
   buckets: Object.create(null) as Record<string, number>,
+  clients: Object.create(null) as Record<string, number>,
 });
 
 export const newKeyBaseline = (eventTimeMs: number): KeyBaseline => ({

@@ -329,6 +329,7 @@ if (options.anomalies) {
   const later = new Builder(prng(options.seed + 0x7eed));
   const newest = new Builder(prng(options.seed + 0x9eed));
   const newer = new Builder(prng(options.seed + 0xbeed));
+  const handled = new Builder(prng(options.seed + 0xfeed));
   // The signing traffic's builder and its jitter share one generator, as the benign traffic's do.
   const signingRand = prng(options.seed + 0xdeed);
   const signing = new Builder(signingRand);
@@ -440,6 +441,20 @@ if (options.anomalies) {
       newer.s3({ name: 'GetObject', atMs: peekAt + 300, actor: ACTORS.analyst, session: 'erin@example.com', bucket: restricted, key: peekedKey, bytes: 300_000 }),
     ];
     add('kms-s3-unusual-bucket', 'an analyst has S3 decrypt an object of a bucket its role never read, under the key of the bucket it reads', peek);
+    // A workload's credentials used with the AWS CLI from another host of its VPC, through its own VPC endpoint: its
+    // network is the usual one, its client is not. Once a workload's role has used the CLI it is no longer judged, so
+    // each instance takes a workload of its own.
+    const handledBy = [
+      { actor: ACTORS.payments, name: 'Decrypt', key: SIM_KEYS.app, context: usual },
+      { actor: ACTORS.billing, name: 'Decrypt', key: SIM_KEYS.app, context: { app: 'billing', env: 'prod', tenant: 'acme' } },
+      { actor: ACTORS.tokenService, name: 'GenerateMac', key: SIM_KEYS.tokens, requestParameters: MAC_REQUEST },
+    ][i];
+    if (handledBy !== undefined) {
+      const { actor, name, key, context, requestParameters } = handledBy;
+      const cli = { ...actor, userAgent: 'aws-cli/2.17.0 Python/3.11.8 Linux/6.1.0 exe/x86_64.amzn.2023 prompt/off command/kms.decrypt' };
+      const call = handled.kms({ name, atMs: at(12) + 900_000, actor: cli, key, sourceIp: '10.20.31.77', vpcEndpointId: actor.kmsEndpoint, ...(context !== undefined ? { context } : { keyIdParam: key.alias, requestParameters }) });
+      add('kms-unusual-client', 'a workload\'s credentials call KMS with the AWS CLI from another host of its VPC, through its own endpoint', [call]);
+    }
     // Signatures and MACs: a role never seen on the release-signing key signs a digest with it, and the root user
     // makes a MAC with the session-token key, either of which others would trust.
     const forged = signing.kms({ name: 'Sign', atMs: at(12) + 720_000, actor: intruder, session: 'x', key: SIM_KEYS.signing, keyIdParam: SIM_KEYS.signing.arn, requestParameters: SIGN_REQUEST });

@@ -10,9 +10,10 @@ import { queryDatabase as query } from '../helpers/duckdb.ts';
  * `kdm prune`: a retention period for the local ledger. Ten simulated days with labelled anomalies on the last two
  * (findings from 2026-10-09 on), replayed into a database that each test copies, so that each starts from the same.
  * Before 2026-10-10 they include two writes of another account under its own key (object records from their data
- * events alone), two re-encryptions under that account's keys (a ledger row, two findings), and two calls with a
- * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network). Each day
- * the release pipeline signs and the token service makes MACs (two ledger rows a day), and on 2026-10-09 two roles
+ * events alone), two re-encryptions under that account's keys (a ledger row, two findings), two calls with a
+ * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network), and two
+ * with workloads' credentials from the AWS CLI (two findings; nor by client). Each day the release pipeline signs
+ * and the token service makes MACs (two ledger rows a day), and on 2026-10-09 two roles
  * new to the signing key sign and the root user makes two MACs (three ledger rows; five findings: the root user's
  * first MAC is also a new principal's on the key, its second no longer is).
  */
@@ -47,7 +48,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 172 ledger rows, 1,608 object records and 49 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 172 ledger rows, 1,608 object records and 51 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -57,11 +58,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 172 ledger rows, 1,608 object records and 49 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 172 ledger rows, 1,608 object records and 51 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 172, objects: (before['objects'] ?? 0) - 1_608, findings: (before['findings'] ?? 0) - 49 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 172, objects: (before['objects'] ?? 0) - 1_608, findings: (before['findings'] ?? 0) - 51 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });

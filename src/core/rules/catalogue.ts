@@ -11,6 +11,7 @@ import * as kmsRootUsage from './kms-root-usage.ts';
 import * as kmsS3DataKeyDirectDecrypt from './kms-s3-data-key-direct-decrypt.ts';
 import * as kmsS3UnusualBucket from './kms-s3-unusual-bucket.ts';
 import * as kmsThrottled from './kms-throttled.ts';
+import * as kmsUnusualClient from './kms-unusual-client.ts';
 import * as kmsUnusualNetwork from './kms-unusual-network.ts';
 import * as kmsUnusualPrincipal from './kms-unusual-principal.ts';
 import * as kmsUnusualRegion from './kms-unusual-region.ts';
@@ -42,4 +43,5 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   kmsDataUnderForeignKey,
   kmsUnusualNetwork,
   kmsS3UnusualBucket,
+  kmsUnusualClient,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

@@ -11,6 +11,7 @@ import { rule as kmsRootUsage } from './kms-root-usage.ts';
 import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decrypt.ts';
 import { rule as kmsS3UnusualBucket } from './kms-s3-unusual-bucket.ts';
 import { rule as kmsThrottled } from './kms-throttled.ts';
+import { rule as kmsUnusualClient } from './kms-unusual-client.ts';
 import { rule as kmsUnusualNetwork } from './kms-unusual-network.ts';
 import { rule as kmsUnusualPrincipal } from './kms-unusual-principal.ts';
 import { rule as kmsUnusualRegion } from './kms-unusual-region.ts';
@@ -43,6 +44,7 @@ export const ALL_RULES: readonly Rule[] = [
   kmsDataUnderForeignKey,
   kmsUnusualNetwork,
   kmsS3UnusualBucket,
+  kmsUnusualClient,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -279,6 +279,54 @@ describe('engine', () => {
     expect(judged.detections.map((d) => [d.ruleId, d.subject])).toEqual([['kms-s3-unusual-bucket', `${principalId}|hr`]]);
   });
 
+  const LAMBDA_PYTHON = 'Boto3/1.34.34 md/Botocore#1.34.34 ua/2.0 os/linux#5.10.209 lang/python#3.12.1 exec-env/AWS_Lambda_python3.12 Botocore/1.34.34';
+  const clientsOf = (state: ReturnType<typeof createWorkingState>, role = 'Worker'): Record<string, number> | undefined =>
+    (state.get(stateKey.principalBaseline(`arn:aws:iam::111122223333:role/${role}`)) as { clients?: Record<string, number> } | undefined)?.clients;
+
+  it('learns the clients of a principal\'s own successful KMS calls, not of the calls services make for it', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const who = { role: 'Worker', session: 'fn' };
+
+    engine.evaluate(
+      [
+        kmsEvent({ who, atMs: BASE_TIME_MS, userAgent: LAMBDA_PYTHON }),
+        kmsEvent({ who, atMs: BASE_TIME_MS + minutes(1), userAgent: 'Boto3/1.35.0 md/Botocore#1.35.0 exec-env/AWS_Lambda_python3.13' }),
+        kmsEvent({ who, atMs: BASE_TIME_MS + minutes(2), userAgent: 'aws-cli/2.17.0 Python/3.11.8', errorCode: 'AccessDeniedException' }),
+        kmsEvent({ who, atMs: BASE_TIME_MS + minutes(3), s3Arn: 'arn:aws:s3:::reports/q3.pdf' }),
+        kmsEvent({ who, atMs: BASE_TIME_MS + minutes(4), viaService: 'secretsmanager.amazonaws.com' }),
+        kmsEvent({ who, atMs: BASE_TIME_MS + minutes(5), userAgent: 'aws-sdk-java/2.25.11 Linux/6.1' }),
+      ],
+      state,
+    );
+
+    expect({ ...clientsOf(state) }).toEqual({ 'AWS SDK for Python on AWS Lambda': BASE_TIME_MS, 'AWS SDK for Java': BASE_TIME_MS + minutes(5) });
+  });
+
+  it('remembers at most 100 clients of a principal, however many its credentials are used from', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+
+    engine.evaluate(Array.from({ length: 150 }, (_, i) => kmsEvent({ who: { role: 'Worker' }, atMs: BASE_TIME_MS + i * 1_000, userAgent: `tool-${String(i).padStart(3, '0')}/1.0` })), state);
+
+    expect(Object.keys(clientsOf(state) ?? {})).toEqual(Array.from({ length: 100 }, (_, i) => `tool-${String(i).padStart(3, '0')}`));
+  });
+
+  it("learns a principal's clients afresh on a baseline stored before it kept them, and judges them only after a learning period of their own", () => {
+    const engine = createEngine({ rules: ALL_RULES.filter((r) => r.id === 'kms-unusual-client'), config: { ...DEFAULT_ENGINE_CONFIG, learningPeriodMs: minutes(60) } });
+    const principalId = 'arn:aws:iam::111122223333:role/Worker';
+    // As a baseline was stored before clients: months old, its own learning long over.
+    const stored = { kind: 'principal-baseline', firstSeenMs: BASE_TIME_MS - 90 * 86_400_000, lastSeenMs: BASE_TIME_MS - 1, regions: { 'us-east-1': BASE_TIME_MS - 90 * 86_400_000 }, peaks: {} };
+    const state = createWorkingState(new Map([[stateKey.principalBaseline(principalId), stored as never]]));
+    const call = (offsetMs: number, userAgent: string) => kmsEvent({ who: { role: 'Worker', session: 'fn' }, atMs: BASE_TIME_MS + offsetMs, userAgent });
+
+    const learning = engine.evaluate([call(0, LAMBDA_PYTHON), call(minutes(30), LAMBDA_PYTHON)], state);
+    const judged = engine.evaluate([call(minutes(90), LAMBDA_PYTHON), call(minutes(91), 'aws-cli/2.17.0 Python/3.11.8')], state);
+
+    expect(learning.detections).toEqual([]);
+    expect(judged.detections.map((d) => [d.ruleId, d.subject])).toEqual([['kms-unusual-client', `${principalId}|AWS CLI`]]);
+  });
+
   it('resolves an alias-only call to its key once a record named both', () => {
     const engine = createEngine({ rules: [] });
     const state = createWorkingState(new Map());

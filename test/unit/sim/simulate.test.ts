@@ -37,7 +37,7 @@ describe('simulate', () => {
     expect(outOfOrder).toBe(-1);
   });
 
-  it('with anomalies, signs and makes MACs every day from the first as KMS logs them, and labels a new signer and the root user\'s MAC', () => {
+  it('with anomalies, signs and makes MACs every day from the first as KMS logs them, and labels a new signer, the root user\'s MAC and a workload\'s MAC from the AWS CLI', () => {
     const records = (anomalies: boolean) => simulate({ events: 3_000, anomalies, seed: 7, days: 10 }).files.flatMap((f) => f.records);
     const signingCalls = (rs: readonly Record<string, unknown>[]) => rs.filter((r) => ['Sign', 'GenerateMac', 'VerifyMac'].includes(r['eventName'] as string));
     expect(signingCalls(records(false))).toEqual([]);
@@ -66,6 +66,8 @@ describe('simulate', () => {
     expect(byId.get('kms-unusual-principal/sign#0')).toMatchObject({ rule: 'kms-unusual-principal', eventIds: [expect.any(String)] });
     expect(byId.get('kms-root-usage/hmac#0')).toMatchObject({ rule: 'kms-root-usage', alsoRules: ['kms-unusual-principal'] });
     const labelled = new Set(labels.flatMap((l) => l.eventIds));
-    expect(calls.filter((r) => labelled.has(r['eventID'] as string)).map((r) => r['eventName'])).toEqual(['Sign', 'GenerateMac', 'Sign', 'GenerateMac', 'Sign', 'GenerateMac']);
+    // The third instance of a workload's credentials used from the AWS CLI is the token service's, making a MAC.
+    expect(byId.get('kms-unusual-client#2')).toMatchObject({ rule: 'kms-unusual-client', alsoRules: [], eventIds: [expect.any(String)] });
+    expect(calls.filter((r) => labelled.has(r['eventID'] as string)).map((r) => r['eventName'])).toEqual(['Sign', 'GenerateMac', 'Sign', 'GenerateMac', 'Sign', 'GenerateMac', 'GenerateMac']);
   });
 });

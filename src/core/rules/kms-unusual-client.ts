@@ -1,0 +1,145 @@
+import { clientOf, isWorkloadClient } from '../client.ts';
+import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
+import { PRINCIPAL_ENTRY_LIMIT } from '../state.ts';
+import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
+import { defineRule, type RuleCase } from './define-rule.ts';
+import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
+
+export const rule = defineRule({
+  id: 'kms-unusual-client',
+  title: 'KMS Key Used By A Workload\'s Credentials From Another Client',
+  description:
+    'A principal whose KMS calls had all come from AWS SDKs, or from code running in AWS Lambda or Amazon ECS (a workload), made a cryptographic call from a client it never used: the AWS CLI, a browser, another SDK, the same SDK outside Lambda or ECS, or a tool of its own. The client is read from the user agent, without versions (`AWS SDK for Java on AWS Lambda`, `AWS CLI`). Credentials taken from a function, container or instance keep their identity, and often their network, when used elsewhere; the tool they are used with changes. Principals that use people\'s tools (the AWS CLI, the console, PowerShell, Terraform), or more than a few clients (by default 3: `threshold`), are not judged.',
+  severity: 'MEDIUM',
+  status: 'experimental',
+  references: [
+    'https://attack.mitre.org/techniques/T1552/005/',
+    'https://attack.mitre.org/techniques/T1078/004/',
+    'https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-iam.html#unauthorizedaccess-iam-instancecredentialexfiltrationoutsideaws',
+    'https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html',
+  ],
+  falsePositives: [
+    'Someone running the workload\'s role from a workstation or CloudShell to debug it',
+    'The workload rewritten in another language, or moved off Lambda or ECS (to EC2, to EKS)',
+    'A second workload given the same role, in another language',
+    'A person whose own calls had all been scripts (an SDK), now using the CLI or the console',
+  ],
+  tags: ['attack.credential-access', 'attack.t1552.005', 'attack.initial-access', 'attack.t1078.004'],
+  runbook:
+    'Compare the call\'s user agent and address (kdm/UserAgent, source IP) with the workload\'s own calls. If nobody ran the role by hand, its credentials were taken: revoke its sessions (aws:TokenIssueTime), isolate the workload, find how they left it (SSRF to the metadata service, a compromised container or build) and review what the role decrypted since (kdm history --principal). A key policy condition on aws:SourceVpce or aws:SourceIp binds the key to the workload\'s network.',
+  findingTypes: ['Unusual Behaviors/User', 'TTPs/Credential Access'],
+  selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
+  // `threshold`: the most clients a principal may use and still be judged. A workload uses one or two.
+  defaults: { threshold: 3 },
+  detect: (e, ctx) => {
+    // A service's call on the principal's behalf (S3, Secrets Manager) carries the service's user agent, not the caller's.
+    if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService || e.madeByAwsService) return undefined;
+    const client = clientOf(e.userAgent);
+    if (client === undefined) return undefined;
+    const clients = ctx.principalBaseline()?.clients;
+    if (clients === undefined || Object.prototype.hasOwnProperty.call(clients, client)) return undefined;
+    const known = byFirstSeen(clients);
+    const since = earliestFirstSeen(clients);
+    if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, PRINCIPAL_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
+    if (!known.every(isWorkloadClient)) return undefined;
+    // A caller new to the key itself is kms-unusual-principal's finding: one finding a call.
+    const keyBaseline = ctx.keyBaseline(e.keyArn);
+    if (keyBaseline !== undefined && !ctx.isLearning(e.keyArn, e.eventTimeMs) && !Object.prototype.hasOwnProperty.call(keyBaseline.principals, e.principal.id)) return undefined;
+    const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
+    const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
+    return {
+      subject: `${e.principal.id}|${client}`,
+      ...(isSensitive ? { severity: 'HIGH' as const } : {}),
+      aggregationWindowMs: hours(24),
+      reason: `${principalLabel(e)} called KMS with ${client} ${origin(e)} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(since)} its calls had all come from ${listFew(known)}, a workload's clients: its credentials may be in use elsewhere.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+    };
+  },
+});
+
+const learned = { learningPeriodMs: hours(1) };
+const fn = { role: 'InvoiceRenderer', session: 'invoice-renderer' } as const;
+const LAMBDA_JS = 'aws-sdk-js/3.699.0 ua/2.1 os/linux#5.10.245 lang/js md/nodejs#22.18.0 api/kms#3.699.0 exec-env/AWS_Lambda_nodejs22.x';
+const fromLambda = (offsetMs = 0, userAgent = LAMBDA_JS) => kmsEvent({ who: fn, atMs: BASE_TIME_MS + offsetMs, sourceIp: '3.89.144.38', userAgent });
+const later = (userAgent: string, o: Partial<Parameters<typeof kmsEvent>[0]> = {}) => kmsEvent({ who: fn, atMs: BASE_TIME_MS + hours(2), sourceIp: '198.51.100.23', userAgent, ...o });
+
+export const cases = (): readonly RuleCase[] => [
+  {
+    name: 'fires when a Lambda function\'s role calls KMS from the AWS CLI',
+    ...learned,
+    events: [fromLambda(), fromLambda(hours(1.5)), later('aws-cli/2.17.0 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/kms.decrypt')],
+    expectFindings: 1,
+  },
+  {
+    name: 'fires when it calls from the same SDK outside Lambda (the function\'s credentials in a script)',
+    ...learned,
+    events: [fromLambda(), later('aws-sdk-js/3.699.0 ua/2.1 os/macos#23.4.0 lang/js md/nodejs#22.11.0 api/kms#3.699.0')],
+    expectFindings: 1,
+  },
+  {
+    name: 'fires for a client of the caller\'s own (a signer of HTTP requests)',
+    ...learned,
+    events: [fromLambda(), later('python-requests/2.31.0')],
+    expectFindings: 1,
+  },
+  {
+    name: 'raises one finding for a day of calls from the new client',
+    ...learned,
+    events: [fromLambda(), ...[2, 3, 4].map((h) => later('aws-cli/2.17.0 Python/3.11.8', { atMs: BASE_TIME_MS + hours(h) }))],
+    expectFindings: 1,
+  },
+  {
+    name: 'stays silent for the same SDK of another version, in the same place',
+    ...learned,
+    events: [fromLambda(), fromLambda(hours(2), 'aws-sdk-js/3.712.0 ua/2.1 os/linux#5.10.250 lang/js md/nodejs#22.19.0 api/kms#3.712.0 exec-env/AWS_Lambda_nodejs22.x')],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent while the principal\'s clients are learned, and learns the one it then uses',
+    ...learned,
+    events: [fromLambda(), later('aws-cli/2.17.0', { atMs: BASE_TIME_MS + hours(0.5) }), later('aws-cli/2.17.0', { atMs: BASE_TIME_MS + days(1) })],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent for a principal that uses people\'s tools (the CLI, the console), whatever it uses next',
+    ...learned,
+    events: [kmsEvent({ who: fn, userAgent: 'aws-cli/2.17.0 Python/3.11.8' }), later('Boto3/1.34.100 md/Botocore#1.34.100')],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent for a principal that already uses more clients than the threshold',
+    ...learned,
+    events: [
+      fromLambda(),
+      fromLambda(1, 'aws-sdk-java/2.25.11 Linux/6.1'),
+      fromLambda(2, 'aws-sdk-go-v2/1.30.0'),
+      fromLambda(3, 'Boto3/1.34.100'),
+      later('aws-cli/2.17.0'),
+    ],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent for calls S3 and other services make for the principal, and for failed calls',
+    ...learned,
+    events: [
+      fromLambda(),
+      kmsEvent({ who: fn, atMs: BASE_TIME_MS + hours(2), s3Arn: 'arn:aws:s3:::invoices/2026/10.pdf' }),
+      kmsEvent({ who: fn, atMs: BASE_TIME_MS + hours(2), viaService: 'secretsmanager.amazonaws.com' }),
+      later('aws-cli/2.17.0', { errorCode: 'AccessDeniedException' }),
+    ],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent for a record without a user agent',
+    ...learned,
+    events: [fromLambda(), kmsEvent({ who: fn, atMs: BASE_TIME_MS + hours(2), userAgent: '' })],
+    expectFindings: 0,
+  },
+  {
+    name: 'raises HIGH on a key the configuration marks sensitive',
+    ...learned,
+    events: [fromLambda(), later('aws-cli/2.17.0')],
+    config: { keys: [{ arn: KEY_ARN, sensitive: true }] },
+    expectFindings: 1,
+    expectSeverity: 'HIGH',
+  },
+];
