@@ -66,7 +66,7 @@ const firstElementOf = (userAgent: string): string => {
   return comma === -1 ? text : text.slice(0, comma);
 };
 
-/** The first word of a user agent: up to its first `/`, space, `(`, `_` or `#`. */
+/** The first word of a user agent: up to its first `/`, space, `(`, `_`, `#` or `;`. */
 const productTokenOf = (text: string): string => {
   const end = text.search(/[/ (_#;]/);
   return end === -1 ? text : text.slice(0, end);
@@ -106,6 +106,9 @@ const toolOf = (userAgent: string, text: string, token: string): string => {
   return (token !== '' ? token : (text.split(' ')[0] ?? '')).slice(0, MAX_OTHER_LABEL_LENGTH);
 };
 
+/** What `labelOf` gives for an AWS service's call, which no label is (every label has a character). */
+const NO_CLIENT = '';
+
 const labelOf = (userAgent: string): string => {
   const text = firstElementOf(userAgent);
   const token = productTokenOf(text);
@@ -115,9 +118,6 @@ const labelOf = (userAgent: string): string => {
   const runsIn = runsInOf(userAgent);
   return runsIn === undefined ? tool : `${tool}${RUNS_IN_SEPARATOR}${runsIn}`;
 };
-
-/** What `labelOf` gives for an AWS service's call, which no label is (every label has a character). */
-const NO_CLIENT = '';
 
 /** A workload's calls repeat a few user agents: each is labelled once. */
 const labelOfRepeated = memoized(labelOf);
