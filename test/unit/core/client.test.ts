@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clientOf, isWorkloadClient } from '#core/client.ts';
 import { allDatasetRecords, hasDatasets } from '../../helpers/datasets.ts';
@@ -71,6 +72,22 @@ describe('clientOf', () => {
     expect(clientOf('/odd on AWS Lambda')).toBe('/odd');
     expect(isWorkloadClient(clientOf('/odd on AWS Lambda') ?? '')).toBe(false);
     expect(clientOf(' on AWS CloudShell exec-env/AWS_Lambda_python3.12')).toBe('on on AWS Lambda');
+  });
+
+  it('gives any text a label of at least one character, or none, and calls a tool no list names a workload\'s only where it ran in Lambda or ECS', () => {
+    const words = fc.constantFrom('aws-cli/2.17.0', 'Boto3/1.34.0', 'aws-sdk-java/2.25.11', 'Mozilla/5.0', 'AWS Internal', 'aws-internal/3', 'exec-env/AWS_Lambda_python3.12', 'exec-env/CloudShell', 'exec-env/AWS_ECS_EC2', ' on ', '[', ']', ', ', '/', 'Terraform/1.5', 'AWSPowerShell.Common/4.1');
+    const agents = fc.oneof(fc.string({ maxLength: 80 }), fc.array(fc.oneof(words, fc.string({ maxLength: 12 })), { maxLength: 8 }).map((parts) => parts.join(' ')));
+    fc.assert(
+      fc.property(agents, (userAgent) => {
+        const client = clientOf(userAgent);
+        if (client === undefined) return;
+        expect(client.length).toBeGreaterThan(0);
+        const [tool = '', runsIn] = client.split(' on ');
+        expect(tool.length).toBeLessThanOrEqual(64);
+        if (!tool.startsWith('AWS SDK for ')) expect(isWorkloadClient(client)).toBe(runsIn === 'AWS Lambda' || runsIn === 'Amazon ECS');
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it.runIf(hasDatasets)('labels every user agent of the shared datasets without throwing, in at most 64 characters before where it ran', () => {
