@@ -129,6 +129,16 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 0,
   },
   {
+    name: 'leaves a principal new to the key to kms-unusual-principal',
+    ...learned,
+    events: [
+      kmsEvent({ who: fn, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/0000-invoices', userAgent: LAMBDA_JS }),
+      kmsEvent({ who: { role: 'Other' }, atMs: BASE_TIME_MS + hours(1) }),
+      later('aws-cli/2.17.0'),
+    ],
+    expectFindings: 0,
+  },
+  {
     name: 'stays silent for a record without a user agent',
     ...learned,
     events: [fromLambda(), kmsEvent({ who: fn, atMs: BASE_TIME_MS + hours(2), userAgent: '' })],
