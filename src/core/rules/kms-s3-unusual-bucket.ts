@@ -1,8 +1,9 @@
 import { bucketOfS3Arn } from '../correlation/correlate.ts';
-import { PRINCIPAL_ENTRY_LIMIT } from '../state.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
+import { isPrincipalNewToLearnedKey } from './learned-key-use.ts';
+import { settledSetOf } from './settled-set.ts';
+import { dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 export const rule = defineRule({
   id: 'kms-s3-unusual-bucket',
@@ -34,19 +35,17 @@ export const rule = defineRule({
     if (buckets === undefined) return undefined;
     const { bucket } = bucketOfS3Arn(e.s3Arn);
     if (Object.prototype.hasOwnProperty.call(buckets, bucket)) return undefined;
-    const known = byFirstSeen(buckets);
-    const since = earliestFirstSeen(buckets);
-    if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, PRINCIPAL_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
+    const settled = settledSetOf(buckets, e.eventTimeMs, ctx.settings.threshold, ctx);
+    if (settled === undefined) return undefined;
     // A caller new to the key itself is kms-unusual-principal's finding: one finding a call.
-    const keyBaseline = ctx.keyBaseline(e.keyArn);
-    if (keyBaseline !== undefined && !ctx.isLearning(e.keyArn, e.eventTimeMs) && !Object.prototype.hasOwnProperty.call(keyBaseline.principals, e.principal.id)) return undefined;
+    if (isPrincipalNewToLearnedKey(e.keyArn, e.principal.id, e.eventTimeMs, ctx)) return undefined;
     const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
     const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
     return {
       subject: `${e.principal.id}|${bucket}`,
       ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `S3 decrypted ${e.s3Arn} for ${principalLabel(e)} with key ${keyLabel(e, alias)} ${origin(e)}: the first object of bucket ${bucket} decrypted for it. Since ${dateOf(since)}, S3 had decrypted or encrypted objects for it only in ${known.length === 1 ? 'the bucket' : `the ${known.length} buckets`} ${listFew(known)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `S3 decrypted ${e.s3Arn} for ${principalLabel(e)} with key ${keyLabel(e, alias)} ${origin(e)}: the first object of bucket ${bucket} decrypted for it. Since ${dateOf(settled.sinceMs)}, S3 had decrypted or encrypted objects for it only in ${settled.members.length === 1 ? 'the bucket' : `the ${settled.members.length} buckets`} ${listFew(settled.members)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });

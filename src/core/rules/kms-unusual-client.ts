@@ -1,9 +1,10 @@
 import { clientOf, isWorkloadClient } from '../client.ts';
 import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
-import { PRINCIPAL_ENTRY_LIMIT } from '../state.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
+import { isPrincipalNewToLearnedKey } from './learned-key-use.ts';
+import { settledSetOf } from './settled-set.ts';
+import { dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 export const rule = defineRule({
   id: 'kms-unusual-client',
@@ -38,20 +39,17 @@ export const rule = defineRule({
     if (client === undefined) return undefined;
     const clients = ctx.principalBaseline()?.clients;
     if (clients === undefined || Object.prototype.hasOwnProperty.call(clients, client)) return undefined;
-    const known = byFirstSeen(clients);
-    const since = earliestFirstSeen(clients);
-    if (known.length === 0 || known.length > Math.min(ctx.settings.threshold, PRINCIPAL_ENTRY_LIMIT - 1) || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
-    if (!known.every(isWorkloadClient)) return undefined;
+    const settled = settledSetOf(clients, e.eventTimeMs, ctx.settings.threshold, ctx);
+    if (settled === undefined || !settled.members.every(isWorkloadClient)) return undefined;
     // A caller new to the key itself is kms-unusual-principal's finding: one finding a call.
-    const keyBaseline = ctx.keyBaseline(e.keyArn);
-    if (keyBaseline !== undefined && !ctx.isLearning(e.keyArn, e.eventTimeMs) && !Object.prototype.hasOwnProperty.call(keyBaseline.principals, e.principal.id)) return undefined;
+    if (isPrincipalNewToLearnedKey(e.keyArn, e.principal.id, e.eventTimeMs, ctx)) return undefined;
     const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
     const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
     return {
       subject: `${e.principal.id}|${client}`,
       ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `${principalLabel(e)} called KMS with ${client} ${origin(e)} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(since)} its calls had all come from ${listFew(known)}, a workload's clients: its credentials may be in use elsewhere.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `${principalLabel(e)} called KMS with ${client} ${origin(e)} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(settled.sinceMs)} its calls had all come from ${listFew(settled.members)}, a workload's clients: its credentials may be in use elsewhere.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });

@@ -10,3 +10,13 @@ export const accountUsedKeyForLearningPeriod = (keyArn: string, account: string,
   const since = ctx.keyBaseline(keyArn)?.accounts[account];
   return since !== undefined && atMs >= since + ctx.learningPeriodMs;
 };
+
+/**
+ * Whether a key, past its learning period, has never been used by this principal: kms-unusual-principal's finding.
+ * A rule that judges something else of the same call (its bucket, its client) leaves such a call to that rule, so
+ * that one call makes one finding.
+ */
+export const isPrincipalNewToLearnedKey = (keyArn: string, principalId: string, atMs: number, ctx: RuleContext): boolean => {
+  const baseline = ctx.keyBaseline(keyArn);
+  return baseline !== undefined && !ctx.isLearning(keyArn, atMs) && !Object.prototype.hasOwnProperty.call(baseline.principals, principalId);
+};
