@@ -439,7 +439,7 @@ struct Record {
   Field resourcesField;
   std::vector<Resource> resources;
   // additionalEventData
-  Field additional, bytesIn, bytesOut, sseApplied;
+  Field additional, bytesIn, bytesOut, sseApplied, authenticationMethod;
   // responseElements
   Field response, responseSseKeyId;
 
@@ -675,6 +675,7 @@ bool readRecord(Scanner& sc, Record& r, int depth) {
             if (EQ(a, "bytesTransferredIn")) return readInto(sc, r, r.bytesIn, d);
             if (EQ(a, "bytesTransferredOut")) return readInto(sc, r, r.bytesOut, d);
             if (EQ(a, "SSEApplied")) return readInto(sc, r, r.sseApplied, d);
+            if (EQ(a, "AuthenticationMethod")) return readInto(sc, r, r.authenticationMethod, d);
             return sc.skip(d);
           });
         }
@@ -1311,7 +1312,7 @@ bool normalize(const Record& r, Batch& b) {
   // The S3 access fields, worked out before anything is written.
   bool s3Access = false;
   Opt bucket, objectKey, objectArn, sseApplied, requestedKmsKeyId, appliedKmsKeyId, copySource;
-  bool bytesInPresent = false, bytesOutPresent = false, isDataEvent = false;
+  bool bytesInPresent = false, bytesOutPresent = false, isDataEvent = false, presigned = false;
   double bytesIn = 0, bytesOut = 0;
   if (s3) {
     // An escaped eventCategory was declined above.
@@ -1342,7 +1343,11 @@ bool normalize(const Record& r, Batch& b) {
         if (!has(objectArn) && has(objectKey)) objectArn = b.make({S("arn:aws:s3:::"), bucket, S("/"), objectKey});
         const bool aed = r.additional.kind == OBJECT;
         Opt sseHeader, applied, keyHeader, sseKms, customerAlgorithm;
-        if (aed && (!num(r.bytesIn, bytesInPresent, bytesIn) || !num(r.bytesOut, bytesOutPresent, bytesOut) || !str(r.sseApplied, applied))) return false;
+        Opt authenticationMethod;
+        if (aed && (!num(r.bytesIn, bytesInPresent, bytesIn) || !num(r.bytesOut, bytesOutPresent, bytesOut) || !str(r.sseApplied, applied) ||
+                    !str(r.authenticationMethod, authenticationMethod)))
+          return false;
+        presigned = has(authenticationMethod) && EQ(authenticationMethod, "QueryString");
         if (requestObject && (!str(r.sseHeader, sseHeader) || !str(r.sseKeyId, keyHeader) || !str(r.sseKmsKeyId, sseKms) || !str(r.sseCustomerAlgorithm, customerAlgorithm) ||
                               !str(r.copySource, copySource)))
           return false;
@@ -1525,6 +1530,7 @@ bool normalize(const Record& r, Batch& b) {
     b.value(appliedKmsKeyId);
     b.value(copySource);
     b.boolean(isDataEvent);
+    b.boolean(presigned);
     return true;
   }
   b.value(eventSource);

@@ -8,6 +8,7 @@
  * labelled makes every stored principal meet a "new" client once. Add tools; do not rename them.
  */
 
+import type { KmsCall } from './events/types.ts';
 import { memoized } from './memoize.ts';
 
 /** The AWS SDKs, by the product token their user agents begin with, in any case (an SDK's major versions are one client). */
@@ -130,6 +131,19 @@ export const clientOf = (userAgent: string | undefined): string | undefined => {
   if (userAgent === undefined) return undefined;
   const label = labelOfRepeated(userAgent);
   return label === NO_CLIENT ? undefined : label;
+};
+
+/**
+ * The client behind a KMS call: its own user agent's for a call the principal made; for a call S3 made for it, the
+ * user agent of the S3 request correlation matched it to, unless that request came through a presigned URL (its
+ * user agent is whoever held the URL's). Undefined for other services' calls, calls of AWS service principals, and
+ * S3's calls with no request matched.
+ */
+export const clientOfCall = (e: KmsCall): string | undefined => {
+  if (e.principal.isAwsService) return undefined;
+  if (!e.madeByAwsService) return clientOf(e.userAgent);
+  const request = e.s3Request;
+  return e.madeByS3 && request !== undefined && request.presigned !== true ? clientOf(request.userAgent) : undefined;
 };
 
 /**

@@ -1,4 +1,4 @@
-import { clientOf } from './client.ts';
+import { clientOfCall } from './client.ts';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine-config.ts';
 import type { KeyFactsLookup } from './key-facts.ts';
 import { RuleDefinitionError } from './errors.ts';
@@ -619,14 +619,14 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
   p.firstSeenMs = Math.min(p.firstSeenMs, e.eventTimeMs);
   p.lastSeenMs = Math.max(p.lastSeenMs, e.eventTimeMs);
   remember(p.regions, e.region, e.eventTimeMs);
-  // Where the principal's own calls come from, and with which client: a service's call on its behalf says nothing of
-  // either.
+  // Where the principal's own calls come from: a service's call on its behalf says nothing of that.
   if (!e.madeByAwsService && !e.principal.isAwsService) {
     const network = networkOf(e);
     if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
-    const client = clientOf(e.userAgent);
-    if (client !== undefined) remember((p.clients ??= Object.create(null) as Record<string, number>), client, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   }
+  // Which client its calls come from: its own, or the S3 request's behind a call S3 made for it.
+  const client = clientOfCall(e);
+  if (client !== undefined) remember((p.clients ??= Object.create(null) as Record<string, number>), client, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   // Whose objects S3 encrypts and decrypts for it: the buckets it works with.
   if (e.madeByS3 && e.s3Arn !== undefined) remember((p.buckets ??= Object.create(null) as Record<string, number>), bucketOfS3Arn(e.s3Arn).bucket, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   baselines.setPrincipal(p);

@@ -455,6 +455,18 @@ if (options.anomalies) {
       const call = handled.kms({ name, atMs: at(12) + 900_000, actor: cli, key, sourceIp: '10.20.31.77', vpcEndpointId: actor.kmsEndpoint, ...(context !== undefined ? { context } : { keyIdParam: key.alias, requestParameters }) });
       add('kms-unusual-client', 'a workload\'s credentials call KMS with the AWS CLI from another host of its VPC, through its own endpoint', [call]);
     }
+    // The ETL job's credentials read a report through S3 with the AWS CLI, from the internet: the client of the S3
+    // request behind the Decrypt S3 makes. Once its role has used the CLI it is no longer judged: one instance.
+    if (i === 0) {
+      const cli = { ...ACTORS.etl, ip: '198.51.100.31', userAgent: 'aws-cli/2.17.0 Python/3.11.8 Darwin/23.4.0 exe/x86_64 prompt/off command/s3.cp' };
+      const reportKey = objectKeys[7] ?? 'finance/2026/report-00007.pdf';
+      const readAt = at(12) + 960_000;
+      const read = [
+        handled.kms({ name: 'Decrypt', atMs: readAt, actor: cli, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${reportKey}` } }),
+        handled.s3({ name: 'GetObject', atMs: readAt + 250, actor: cli, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: reportKey, bytes: 250_000 }),
+      ];
+      add('kms-unusual-client', 'the ETL job\'s credentials read a report through S3 with the AWS CLI, from the internet', read, [], 's3');
+    }
     // Signatures and MACs: a role never seen on the release-signing key signs a digest with it, and the root user
     // makes a MAC with the session-token key, either of which others would trust.
     const forged = signing.kms({ name: 'Sign', atMs: at(12) + 720_000, actor: intruder, session: 'x', key: SIM_KEYS.signing, keyIdParam: SIM_KEYS.signing.arn, requestParameters: SIGN_REQUEST });

@@ -11,11 +11,12 @@ import { queryDatabase as query } from '../helpers/duckdb.ts';
  * (findings from 2026-10-09 on), replayed into a database that each test copies, so that each starts from the same.
  * Before 2026-10-10 they include two writes of another account under its own key (object records from their data
  * events alone), two re-encryptions under that account's keys (a ledger row, two findings), two calls with a
- * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network), and two
- * with workloads' credentials from the AWS CLI (two findings; nor by client). Each day the release pipeline signs
- * and the token service makes MACs (two ledger rows a day), and on 2026-10-09 two roles
- * new to the signing key sign and the root user makes two MACs (three ledger rows; five findings: the root user's
- * first MAC is also a new principal's on the key, its second no longer is).
+ * workload's credentials away from its VPC endpoint (two findings; the ledger does not count by network), two with
+ * workloads' credentials from the AWS CLI (two findings; nor by client), and a report read through S3 with the ETL
+ * job's credentials from the AWS CLI (a ledger row, an object record and a finding). Each day the release pipeline
+ * signs and the token service makes MACs (two ledger rows a day), and on 2026-10-09 two roles new to the signing key
+ * sign and the root user makes two MACs (three ledger rows; five findings: the root user's first MAC is also a new
+ * principal's on the key, its second no longer is).
  */
 const work = mkdtempSync(join(tmpdir(), 'kdm-prune-'));
 const SIM = join(work, 'sim');
@@ -48,7 +49,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 172 ledger rows, 1,608 object records and 51 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 173 ledger rows, 1,609 object records and 52 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -58,11 +59,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 172 ledger rows, 1,608 object records and 51 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 173 ledger rows, 1,609 object records and 52 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 172, objects: (before['objects'] ?? 0) - 1_608, findings: (before['findings'] ?? 0) - 51 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 173, objects: (before['objects'] ?? 0) - 1_609, findings: (before['findings'] ?? 0) - 52 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
@@ -145,11 +146,11 @@ describe('kdm prune', () => {
     setup.closeSync();
     instance.closeSync();
 
-    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 172 ledger rows');
+    expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 173 ledger rows');
     expect(await query(db, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
     expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 4: ledger \\(\\d+ rows\\)`));
-    expect(run.stdout).toContain('removed 172 ledger rows');
+    expect(run.stdout).toContain('removed 173 ledger rows');
     expect(await days(db)).toEqual(['2026-10-10']);
   });
 

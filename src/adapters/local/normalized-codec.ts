@@ -139,6 +139,7 @@ const writeEvent = (w: TokenWriter, e: MonitorEvent): void => {
       w.value(e.appliedKmsKeyId);
       w.value(e.copySource);
       w.value(e.isDataEvent);
+      w.value(e.presigned);
       return;
     case 'other':
       w.value(e.eventSource);
@@ -222,6 +223,7 @@ const readS3ObjectAccess = (r: TokenReader): S3ObjectAccess => ({
   appliedKmsKeyId: r.optionalString(),
   copySource: r.optionalString(),
   isDataEvent: r.boolean(),
+  presigned: r.boolean(),
 });
 
 const readOtherApiCall = (r: TokenReader): OtherApiCall => ({

@@ -128,6 +128,7 @@ const requestOf = (e: S3ObjectAccess): S3RequestSummary => ({
   bytesIn: e.bytesIn,
   bytesOut: e.bytesOut,
   sseApplied: e.sseApplied,
+  presigned: e.presigned,
   unloggedWriteKey: unloggedWriteKeyOf(e),
 });
 

@@ -367,6 +367,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
           appliedKmsKeyId: access.appliedKmsKeyId,
           copySource: access.copySource,
           isDataEvent,
+          presigned: access.presigned,
         };
         return { ok: true, event };
       }
@@ -401,7 +402,9 @@ const S3_ARN_PREFIX = 'arn:aws';
 const S3_ARN_MARKER = ':s3:::';
 
 /** What an S3 record says of the object it accessed; undefined when it names no bucket. */
-const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objectKey' | 'objectArn' | 'bytesIn' | 'bytesOut' | 'sseApplied' | 'requestedKmsKeyId' | 'appliedKmsKeyId' | 'copySource'> | undefined => {
+const s3AccessFields = (
+  raw: JsonObject,
+): Pick<S3ObjectAccess, 'bucket' | 'objectKey' | 'objectArn' | 'bytesIn' | 'bytesOut' | 'sseApplied' | 'requestedKmsKeyId' | 'appliedKmsKeyId' | 'copySource' | 'presigned'> | undefined => {
   const rp = obj(raw['requestParameters']);
   let bucket = str(rp?.['bucketName']);
   let objectArn: string | undefined;
@@ -440,6 +443,7 @@ const s3AccessFields = (raw: JsonObject): Pick<S3ObjectAccess, 'bucket' | 'objec
     requestedKmsKeyId: str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']),
     appliedKmsKeyId: str(obj(raw['responseElements'])?.['x-amz-server-side-encryption-aws-kms-key-id']),
     copySource: str(rp?.['x-amz-copy-source']),
+    presigned: aed?.['AuthenticationMethod'] === 'QueryString',
   };
 };
 

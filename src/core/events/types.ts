@@ -105,6 +105,8 @@ export interface S3RequestSummary {
   readonly bytesIn?: number | undefined;
   readonly bytesOut?: number | undefined;
   readonly sseApplied?: string | undefined;
+  /** A presigned URL's request (`S3ObjectAccess.presigned`); absent from requests kept before 2026-12-07. */
+  readonly presigned?: boolean | undefined;
   /**
    * The key the ledger counted this write under from its data event alone (`unloggedWriteKeyOf`: the bucket owner's
    * copy of a write by another account under a key the owner does not hold); the KMS call matched to it then counts
@@ -156,6 +158,12 @@ export interface S3ObjectAccess extends EventBase {
   readonly copySource?: string | undefined;
   /** True when the record is a data event (eventCategory Data, or managementEvent false). */
   readonly isDataEvent: boolean;
+  /**
+   * True when the request was signed in its query string (`additionalEventData.AuthenticationMethod` QueryString): a
+   * presigned URL, made with the principal's credentials and sent by whoever holds it, whose user agent and address
+   * are that holder's, not the principal's.
+   */
+  readonly presigned: boolean;
 }
 
 /** Any other API call: counted, and visible to rules that select it (e.g. CloudTrail trail changes). */

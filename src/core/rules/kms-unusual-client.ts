@@ -1,6 +1,6 @@
-import { clientOf, isWorkloadClient } from '../client.ts';
+import { clientOfCall, isWorkloadClient } from '../client.ts';
 import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
-import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
+import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN, s3Event } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
 import { isPrincipalNewToLearnedKey } from './learned-key-use.ts';
 import { settledSetOf } from './settled-set.ts';
@@ -10,7 +10,7 @@ export const rule = defineRule({
   id: 'kms-unusual-client',
   title: 'KMS Key Used By A Workload\'s Credentials From Another Client',
   description:
-    'A principal whose KMS calls had all come from AWS SDKs, or from code running in AWS Lambda or Amazon ECS (a workload), made a cryptographic call from a client it never used: the AWS CLI, a browser, another SDK, the same SDK outside Lambda or ECS, or a tool of its own. The client is read from the user agent, without versions (`AWS SDK for Java on AWS Lambda`, `AWS CLI`). Credentials taken from a function, container or instance keep their identity, and often their network, when used elsewhere; the tool they are used with changes. Principals that use people\'s tools (the AWS CLI, the console, PowerShell, Terraform), or more than a few clients (by default 3: `threshold`), are not judged.',
+    'A principal whose KMS calls had all come from AWS SDKs, or from code running in AWS Lambda or Amazon ECS (a workload), used a key from a client it never used: the AWS CLI, a browser, another SDK, the same SDK outside Lambda or ECS, or a tool of its own (rclone, a script). The client is read from the user agent, without versions (`AWS SDK for Java on AWS Lambda`, `AWS CLI`): the call\'s own, or, for a call S3 made to decrypt or encrypt an object, the user agent of the S3 request it was matched to (not a presigned URL\'s, which is whoever held the URL). Credentials taken from a function, container or instance keep their identity, and often their network, when used elsewhere; the tool they are used with changes. Principals that use people\'s tools (the AWS CLI, the console, PowerShell, Terraform), or more than a few clients (by default 3: `threshold`), are not judged.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: [
@@ -33,9 +33,9 @@ export const rule = defineRule({
   // `threshold`: the most clients a principal may use and still be judged. A workload uses one or two.
   defaults: { threshold: 3 },
   detect: (e, ctx) => {
-    // A service's call on the principal's behalf (S3, Secrets Manager) carries the service's user agent, not the caller's.
-    if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService || e.madeByAwsService) return undefined;
-    const client = clientOf(e.userAgent);
+    if (e.keyArn === undefined || e.errorCode !== undefined) return undefined;
+    // A service's call on the principal's behalf carries the service's user agent: only S3's is traced to its request.
+    const client = clientOfCall(e);
     if (client === undefined) return undefined;
     const clients = ctx.principalBaseline()?.clients;
     if (clients === undefined || Object.prototype.hasOwnProperty.call(clients, client)) return undefined;
@@ -49,7 +49,7 @@ export const rule = defineRule({
       subject: `${e.principal.id}|${client}`,
       ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `${principalLabel(e)} called KMS with ${client} ${origin(e)} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(settled.sinceMs)} its calls had all come from ${listFew(settled.members)}, a workload's clients: its credentials may be in use elsewhere.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `${principalLabel(e)} used ${client} ${origin(e)} (${e.madeByS3 ? `S3's ${e.eventName}` : e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(settled.sinceMs)} its calls had all come from ${listFew(settled.members)}, a workload's clients: its credentials may be in use elsewhere.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });
@@ -59,6 +59,14 @@ const fn = { role: 'InvoiceRenderer', session: 'invoice-renderer' } as const;
 const LAMBDA_JS = 'aws-sdk-js/3.699.0 ua/2.1 os/linux#5.10.245 lang/js md/nodejs#22.18.0 api/kms#3.699.0 exec-env/AWS_Lambda_nodejs22.x';
 const fromLambda = (offsetMs = 0, userAgent = LAMBDA_JS) => kmsEvent({ who: fn, atMs: BASE_TIME_MS + offsetMs, sourceIp: '3.89.144.38', userAgent });
 const later = (userAgent: string, o: Partial<Parameters<typeof kmsEvent>[0]> = {}) => kmsEvent({ who: fn, atMs: BASE_TIME_MS + hours(2), sourceIp: '198.51.100.23', userAgent, ...o });
+/** An object read through S3: the Decrypt S3 made for it and the GetObject's data event, which correlation matches. */
+const readThroughS3 = (offsetMs: number, userAgent: string, o: { readonly presigned?: boolean; readonly sourceIp?: string } = {}) => {
+  const key = `2026/10/invoice-${offsetMs}.pdf`;
+  return [
+    kmsEvent({ who: fn, atMs: BASE_TIME_MS + offsetMs, s3Arn: `arn:aws:s3:::invoices/${key}` }),
+    s3Event({ who: fn, atMs: BASE_TIME_MS + offsetMs + 150, bucket: 'invoices', key, userAgent, sourceIp: o.sourceIp ?? '3.89.144.38', ...(o.presigned === true ? { presigned: true } : {}) }),
+  ];
+};
 
 export const cases = (): readonly RuleCase[] => [
   {
@@ -78,6 +86,18 @@ export const cases = (): readonly RuleCase[] => [
     ...learned,
     events: [fromLambda(), later('python-requests/2.31.0')],
     expectFindings: 1,
+  },
+  {
+    name: 'fires when S3 decrypts an object for the role, read with the AWS CLI, where its reads had come from its function',
+    ...learned,
+    events: [...readThroughS3(0, `[${LAMBDA_JS}]`), ...readThroughS3(hours(2), '[aws-cli/2.17.0 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/s3.cp]', { sourceIp: '198.51.100.23' })],
+    expectFindings: 1,
+  },
+  {
+    name: 'stays silent for an object read through a presigned URL (its user agent is whoever held the URL)',
+    ...learned,
+    events: [...readThroughS3(0, `[${LAMBDA_JS}]`), ...readThroughS3(hours(2), 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1', { presigned: true, sourceIp: '198.51.100.23' })],
+    expectFindings: 0,
   },
   {
     name: 'raises one finding for a day of calls from the new client',
@@ -116,7 +136,7 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 0,
   },
   {
-    name: 'stays silent for calls S3 and other services make for the principal, and for failed calls',
+    name: 'stays silent for calls other services make for the principal, S3\'s with no request matched, and failed calls',
     ...learned,
     events: [
       fromLambda(),

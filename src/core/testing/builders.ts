@@ -124,6 +124,9 @@ export interface S3RecordOptions {
   readonly eventId?: string;
   readonly vpcEndpointId?: string;
   readonly copySource?: string;
+  readonly userAgent?: string;
+  /** Signed in its query string (a presigned URL's request): `AuthenticationMethod` QueryString, not AuthHeader. */
+  readonly presigned?: boolean;
 }
 
 export const s3Record = (o: S3RecordOptions = {}): Record<string, unknown> => {
@@ -135,7 +138,7 @@ export const s3Record = (o: S3RecordOptions = {}): Record<string, unknown> => {
     rp['x-amz-server-side-encryption-aws-kms-key-id'] = o.kmsKeyId;
   }
   if (o.copySource !== undefined) rp['x-amz-copy-source'] = o.copySource;
-  const aed: Record<string, unknown> = { SignatureVersion: 'SigV4', bytesTransferredIn: 0, bytesTransferredOut: o.bytesOut ?? 1024 };
+  const aed: Record<string, unknown> = { SignatureVersion: 'SigV4', bytesTransferredIn: 0, bytesTransferredOut: o.bytesOut ?? 1024, AuthenticationMethod: o.presigned === true ? 'QueryString' : 'AuthHeader' };
   if (o.sseApplied !== undefined) aed['SSEApplied'] = o.sseApplied;
   const record: Record<string, unknown> = {
     eventVersion: '1.10',
@@ -145,7 +148,7 @@ export const s3Record = (o: S3RecordOptions = {}): Record<string, unknown> => {
     eventName: o.eventName ?? 'GetObject',
     awsRegion: REGION,
     sourceIPAddress: o.sourceIp ?? '203.0.113.10',
-    userAgent: '[aws-cli/2.17.0]',
+    userAgent: o.userAgent ?? '[aws-cli/2.17.0]',
     requestParameters: rp,
     responseElements: o.appliedKmsKeyId !== undefined ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.appliedKmsKeyId } : null,
     additionalEventData: aed,

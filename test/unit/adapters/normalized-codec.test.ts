@@ -69,6 +69,7 @@ const s3: fc.Arbitrary<S3ObjectAccess> = plain(fc.record({
   appliedKmsKeyId: maybe(text),
   copySource: maybe(text),
   isDataEvent: fc.boolean(),
+  presigned: fc.boolean(),
 }));
 const other: fc.Arbitrary<OtherApiCall> = plain(fc.record({
   ...base,

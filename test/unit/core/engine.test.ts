@@ -303,6 +303,27 @@ describe('engine', () => {
     expect({ ...clientsOf(state) }).toEqual({ 'AWS SDK for Python on AWS Lambda': BASE_TIME_MS, 'AWS SDK for Java': BASE_TIME_MS + minutes(5) });
   });
 
+  it('learns the client of the S3 request behind a call S3 made for a principal, not a presigned URL\'s', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const who = { role: 'Worker', session: 'fn' };
+    const read = (atMs: number, userAgent: string, presigned = false) => [
+      kmsEvent({ who, atMs, s3Arn: `arn:aws:s3:::reports/${atMs}.pdf` }),
+      s3Event({ who, atMs: atMs + 100, bucket: 'reports', key: `${atMs}.pdf`, userAgent, presigned }),
+    ];
+
+    const result = engine.evaluate(
+      [
+        ...read(BASE_TIME_MS, `[${LAMBDA_PYTHON}]`),
+        ...read(BASE_TIME_MS + minutes(1), 'Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0', true),
+      ],
+      state,
+    );
+
+    expect(result.correlations).toEqual({ object: 2, bucket: 0, none: 0 });
+    expect({ ...clientsOf(state) }).toEqual({ 'AWS SDK for Python on AWS Lambda': BASE_TIME_MS });
+  });
+
   it('remembers at most 100 clients of a principal, however many its credentials are used from', () => {
     const engine = createEngine({ rules: [] });
     const state = createWorkingState(new Map());

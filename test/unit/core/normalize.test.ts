@@ -267,6 +267,19 @@ describe('normalizeRecord', () => {
     expect(r.ok && r.event).toMatchObject({ kind: 's3', sseApplied: 'SSE_KMS', requestedKmsKeyId: KEY_ARN });
   });
 
+  it('tells a presigned URL\'s request (AuthenticationMethod QueryString) from one signed in its header', () => {
+    const presignedOf = (aed: unknown): unknown => {
+      const record = s3Record();
+      record['additionalEventData'] = aed;
+      const r = normalizeRecord(record);
+      return r.ok && r.event.kind === 's3' ? r.event.presigned : 'not an S3 access';
+    };
+
+    expect(presignedOf({ AuthenticationMethod: 'QueryString', SignatureVersion: 'SigV4' })).toBe(true);
+    expect(normalizeRecord(s3Record({ presigned: true }))).toMatchObject({ ok: true, event: { presigned: true } });
+    for (const aed of [{ AuthenticationMethod: 'AuthHeader' }, { AuthenticationMethod: 'querystring' }, { AuthenticationMethod: 1 }, {}, undefined, 'QueryString']) expect(presignedOf(aed), JSON.stringify(aed)).toBe(false);
+  });
+
   it('reads a customer-provided key (SSE-C) from the request when the record has no SSEApplied', () => {
     const record = s3Record({ eventName: 'CopyObject' });
     (record['requestParameters'] as Record<string, unknown>)['x-amz-server-side-encryption-customer-algorithm'] = 'AES256';
