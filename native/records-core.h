@@ -1347,7 +1347,7 @@ bool normalize(const Record& r, Batch& b) {
         if (aed && (!num(r.bytesIn, bytesInPresent, bytesIn) || !num(r.bytesOut, bytesOutPresent, bytesOut) || !str(r.sseApplied, applied) ||
                     !str(r.authenticationMethod, authenticationMethod)))
           return false;
-        presigned = has(authenticationMethod) && EQ(authenticationMethod, "QueryString");
+        presigned = has(authenticationMethod) && (EQ(authenticationMethod, "QueryString") || EQ(authenticationMethod, "HtmlForm"));
         if (requestObject && (!str(r.sseHeader, sseHeader) || !str(r.sseKeyId, keyHeader) || !str(r.sseKmsKeyId, sseKms) || !str(r.sseCustomerAlgorithm, customerAlgorithm) ||
                               !str(r.copySource, copySource)))
           return false;

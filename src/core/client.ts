@@ -135,8 +135,8 @@ export const clientOf = (userAgent: string | undefined): string | undefined => {
 
 /**
  * The client behind a KMS call: its own user agent's for a call the principal made; for a call S3 made for it, the
- * user agent of the S3 request correlation matched it to, unless that request came through a presigned URL (its
- * user agent is whoever held the URL's). Undefined for other services' calls, calls of AWS service principals, and
+ * user agent of the S3 request correlation matched it to, unless that request was signed ahead of it (a presigned
+ * URL, a POST form: its user agent is whoever held the URL's or the form's). Undefined for other services' calls, calls of AWS service principals, and
  * S3's calls with no request matched.
  */
 export const clientOfCall = (e: KmsCall): string | undefined => {

@@ -401,6 +401,12 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
 const S3_ARN_PREFIX = 'arn:aws';
 const S3_ARN_MARKER = ':s3:::';
 
+/**
+ * Whether an S3 request's `AuthenticationMethod` says it was signed ahead of it: a presigned URL's (QueryString) or a
+ * POST form's (HtmlForm), whoever sent it (AWS Prescriptive Guidance, "Identifying presigned requests").
+ */
+const isSignedAhead = (authenticationMethod: unknown): boolean => authenticationMethod === 'QueryString' || authenticationMethod === 'HtmlForm';
+
 /** What an S3 record says of the object it accessed; undefined when it names no bucket. */
 const s3AccessFields = (
   raw: JsonObject,
@@ -443,7 +449,7 @@ const s3AccessFields = (
     requestedKmsKeyId: str(rp?.['x-amz-server-side-encryption-aws-kms-key-id']) ?? str(rp?.['SSEKMSKeyId']),
     appliedKmsKeyId: str(obj(raw['responseElements'])?.['x-amz-server-side-encryption-aws-kms-key-id']),
     copySource: str(rp?.['x-amz-copy-source']),
-    presigned: aed?.['AuthenticationMethod'] === 'QueryString',
+    presigned: isSignedAhead(aed?.['AuthenticationMethod']),
   };
 };
 

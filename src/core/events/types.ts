@@ -159,9 +159,10 @@ export interface S3ObjectAccess extends EventBase {
   /** True when the record is a data event (eventCategory Data, or managementEvent false). */
   readonly isDataEvent: boolean;
   /**
-   * True when the request was signed in its query string (`additionalEventData.AuthenticationMethod` QueryString): a
-   * presigned URL, made with the principal's credentials and sent by whoever holds it, whose user agent and address
-   * are that holder's, not the principal's.
+   * True when the request was signed ahead of it, in its query string (a presigned URL) or by a form's policy (a
+   * browser's POST upload): `additionalEventData.AuthenticationMethod` QueryString or HtmlForm, as against AuthHeader.
+   * Made with the principal's credentials and sent by whoever holds the URL or the form, so its user agent and
+   * address are that holder's, not the principal's.
    */
   readonly presigned: boolean;
 }

@@ -216,6 +216,7 @@ describe('the native reader', () => {
     ['a dual-layer header', variant(getObject, { additionalEventData: {} }, undefined, { 'x-amz-server-side-encryption': 'aws:kms:dsse' }), true],
     ['a presigned URL\'s request (AuthenticationMethod QueryString)', variant(getObject, { additionalEventData: { SignatureVersion: 'SigV4', AuthenticationMethod: 'QueryString', bytesTransferredOut: 9 } }), true],
     ['a request signed in its header (AuthenticationMethod AuthHeader)', variant(getObject, { additionalEventData: { AuthenticationMethod: 'AuthHeader' } }), true],
+    ['a POST form\'s upload (AuthenticationMethod HtmlForm)', variant(getObject, { eventName: 'PutObject', additionalEventData: { AuthenticationMethod: 'HtmlForm' } }), true],
     ['an AuthenticationMethod that is not a string', variant(getObject, { additionalEventData: { AuthenticationMethod: 1 } }), true],
     ['an AuthenticationMethod with an escape (left to JavaScript)', variant(getObject, { additionalEventData: { AuthenticationMethod: 'Query\\u0053tring' } }), false],
     ['a customer-provided key (SSE-C)', variant(getObject, { eventName: 'CopyObject', additionalEventData: undefined }, undefined, { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }), true],

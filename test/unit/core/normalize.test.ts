@@ -267,7 +267,7 @@ describe('normalizeRecord', () => {
     expect(r.ok && r.event).toMatchObject({ kind: 's3', sseApplied: 'SSE_KMS', requestedKmsKeyId: KEY_ARN });
   });
 
-  it('tells a presigned URL\'s request (AuthenticationMethod QueryString) from one signed in its header', () => {
+  it('tells a request signed ahead of it (a presigned URL\'s QueryString, a POST form\'s HtmlForm) from one signed in its header', () => {
     const presignedOf = (aed: unknown): unknown => {
       const record = s3Record();
       record['additionalEventData'] = aed;
@@ -276,6 +276,7 @@ describe('normalizeRecord', () => {
     };
 
     expect(presignedOf({ AuthenticationMethod: 'QueryString', SignatureVersion: 'SigV4' })).toBe(true);
+    expect(presignedOf({ AuthenticationMethod: 'HtmlForm' })).toBe(true);
     expect(normalizeRecord(s3Record({ presigned: true }))).toMatchObject({ ok: true, event: { presigned: true } });
     for (const aed of [{ AuthenticationMethod: 'AuthHeader' }, { AuthenticationMethod: 'querystring' }, { AuthenticationMethod: 1 }, {}, undefined, 'QueryString']) expect(presignedOf(aed), JSON.stringify(aed)).toBe(false);
   });
