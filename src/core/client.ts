@@ -11,7 +11,7 @@
 import type { KmsCall } from './events/types.ts';
 import { memoized } from './memoize.ts';
 
-/** The AWS SDKs, by the product token their user agents begin with, in any case (an SDK's major versions are one client). */
+/** The AWS SDKs, by the product token their user agents begin with, in any case (an SDK's major versions: one client). */
 const SDK_TOKENS: readonly (readonly [token: string, name: string])[] = [
   ['aws-sdk-js', 'JavaScript'],
   ['aws-sdk-nodejs', 'JavaScript'],

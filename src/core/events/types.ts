@@ -105,7 +105,10 @@ export interface S3RequestSummary {
   readonly bytesIn?: number | undefined;
   readonly bytesOut?: number | undefined;
   readonly sseApplied?: string | undefined;
-  /** Signed ahead of it, a presigned URL's or a POST form's (`S3ObjectAccess.presigned`); absent from requests kept before 2026-12-07. */
+  /**
+   * Signed ahead of it, a presigned URL's or a POST form's (`S3ObjectAccess.presigned`); absent from requests kept
+   * before 2026-12-07.
+   */
   readonly presigned?: boolean | undefined;
   /**
    * The key the ledger counted this write under from its data event alone (`unloggedWriteKeyOf`: the bucket owner's
