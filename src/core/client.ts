@@ -11,7 +11,7 @@
 import type { KmsCall } from './events/types.ts';
 import { memoized } from './memoize.ts';
 
-/** The AWS SDKs, by the product token their user agents begin with, in any case (an SDK's major versions: one client). */
+/** The AWS SDKs, by the product token their user agents begin with, in any case (each SDK's versions one client). */
 const SDK_TOKENS: readonly (readonly [token: string, name: string])[] = [
   ['aws-sdk-js', 'JavaScript'],
   ['aws-sdk-nodejs', 'JavaScript'],
@@ -136,8 +136,8 @@ export const clientOf = (userAgent: string | undefined): string | undefined => {
 /**
  * The client behind a KMS call: its own user agent's for a call the principal made; for a call S3 made for it, the
  * user agent of the S3 request correlation matched it to, unless that request was signed ahead of it (a presigned
- * URL, a POST form: its user agent is whoever held the URL's or the form's). Undefined for other services' calls, calls of AWS service principals, and
- * S3's calls with no request matched.
+ * URL, a POST form: its user agent is whoever held the URL's or the form's). Undefined for other services' calls,
+ * calls of AWS service principals, and S3's calls with no request matched.
  */
 export const clientOfCall = (e: KmsCall): string | undefined => {
   if (e.principal.isAwsService) return undefined;
