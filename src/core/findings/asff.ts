@@ -196,6 +196,8 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     'kdm/S3SourceIp': f.s3Request?.sourceIp,
     'kdm/S3UserAgent': f.s3Request?.userAgent,
     'kdm/S3VpcEndpointId': f.s3Request?.vpcEndpointId,
+    // The address and user agent of a presigned URL's or a POST form's request are whoever held it, not the principal.
+    'kdm/S3Presigned': f.s3Request?.presigned === true ? 'true' : undefined,
     'kdm/S3BytesOut': f.s3Request?.bytesOut !== undefined ? String(f.s3Request.bytesOut) : undefined,
     'kdm/S3BytesIn': f.s3Request?.bytesIn !== undefined && f.s3Request.bytesIn > 0 ? String(f.s3Request.bytesIn) : undefined,
     'kdm/KeyLookup':

@@ -76,7 +76,9 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
         api: { operation: f.api, service: { name: f.serviceName } },
         actor: { user: { uid: f.principal.id, type: f.principal.type, ...(f.principal.sessionName !== undefined ? { name: f.principal.sessionName } : {}), ...(f.principal.accountId !== undefined ? { account: { uid: f.principal.accountId } } : {}) } },
         ...(srcIp !== undefined ? { src_endpoint: isIp ? { ip: srcIp } : { domain: srcIp } } : {}),
-        ...(f.s3Request !== undefined ? { data: { s3_operation: f.s3Request.operation, s3_event_uid: f.s3Request.eventId, correlation: f.correlation } } : {}),
+        ...(f.s3Request !== undefined
+          ? { data: { s3_operation: f.s3Request.operation, s3_event_uid: f.s3Request.eventId, correlation: f.correlation, ...(f.s3Request.presigned === true ? { s3_presigned: true } : {}) } }
+          : {}),
       },
     ],
     remediation: { desc: rule.runbook, references: [...rule.references] },

@@ -39,8 +39,8 @@ export const origin = (e: MonitorEvent): string => {
   const parts: string[] = [];
   const r = e.kind === 'kms' ? e.s3Request : undefined;
   if (r !== undefined) {
-    // Correlated: the real request behind the S3-made call.
-    parts.push(`through S3 ${r.operation} of s3://${r.bucket}/${r.objectKey ?? ''}`);
+    // Correlated: the real request behind the S3-made call. A presigned one was sent by whoever held the URL.
+    parts.push(`through S3 ${r.operation} of s3://${r.bucket}/${r.objectKey ?? ''}${r.presigned === true ? ' (presigned: sent by whoever held the URL or form)' : ''}`);
     if (r.sourceIp !== undefined) parts.push(`from ${r.sourceIp}`);
     if (r.vpcEndpointId !== undefined) parts.push(`via ${r.vpcEndpointId}`);
     parts.push(`in ${e.region}`);

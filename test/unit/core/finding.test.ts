@@ -7,6 +7,7 @@ import type { Detection } from '#core/rules/define-rule.ts';
 import { ruleById } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsEvent, minutes, otherEvent, s3Event } from '#core/testing/builders.ts';
 import { withCorrelation } from '#core/correlation/correlate.ts';
+import { origin } from '#core/rules/wording.ts';
 
 const detection = (atMs: number, eventId?: string): Detection => ({
   ruleId: 'kms-unusual-principal',
@@ -258,6 +259,25 @@ describe('a bucket\'s default encryption as a finding\'s key and bucket', () => 
     expect(finding.key).toBeUndefined();
     expect(finding.s3).toEqual({ bucket: 'finance' });
     expect(finding.reason).toContain('arn:aws:kms:us-east-1:999988887777:alias/locker, a key of account 999988887777');
+  });
+});
+
+describe('a finding on an object read through a presigned URL', () => {
+  const rule = ruleById('kms-unusual-principal')!;
+  const request = s3Event({ eventId: 'get-1', bucket: 'finance', key: 'q4/x.csv', sourceIp: '198.51.100.70', userAgent: 'curl/8.5.0', presigned: true });
+  const call = withCorrelation(kmsEvent({ eventId: 'dec-1', s3Arn: 'arn:aws:s3:::finance/q4/x.csv' }), 'object', {
+    operation: 'GetObject', eventId: 'get-1', eventTimeMs: BASE_TIME_MS, bucket: 'finance', objectKey: 'q4/x.csv', sourceIp: request.sourceIp, userAgent: request.userAgent, presigned: request.presigned,
+  });
+
+  it('says the request was presigned, in its reason and among its product fields, so that its address is not taken for the principal\'s', () => {
+    const finding = mergeDetection(undefined, { ...detection(BASE_TIME_MS), reason: `Read ${origin(call)}.`, event: call }, Date.UTC(2026, 10, 22));
+    const asff = toAsff(finding, rule) as unknown as { ProductFields: Record<string, string>; Description: string };
+
+    expect(asff.ProductFields).toMatchObject({ 'kdm/S3Presigned': 'true', 'kdm/S3SourceIp': '198.51.100.70', 'kdm/S3UserAgent': 'curl/8.5.0' });
+    expect(asff.Description).toContain('Read through S3 GetObject of s3://finance/q4/x.csv (presigned: sent by whoever held the URL or form) from 198.51.100.70 in us-east-1.');
+    expect((toOcsf(finding, rule, '0.0.0') as unknown as { evidences: { data?: Record<string, unknown> }[] }).evidences[0]?.data).toMatchObject({ s3_operation: 'GetObject', s3_presigned: true });
+    const signed = mergeDetection(undefined, detection(BASE_TIME_MS), Date.UTC(2026, 10, 22));
+    expect((toAsff(signed, rule) as unknown as { ProductFields: Record<string, string> }).ProductFields).not.toHaveProperty('kdm/S3Presigned');
   });
 });
 
