@@ -20,7 +20,7 @@ import { kmsCallWith } from './events/kms-call-with.ts';
 import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
 import type { KmsCall, MonitorEvent, S3ObjectAccess } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
-import { networkOf } from './network.ts';
+import { networkOf, s3RequestNetworkOf } from './network.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
   PRINCIPAL_ENTRY_LIMIT,
@@ -624,6 +624,9 @@ const learn = (e: KmsCall, state: WorkingState, account: string | undefined, bas
     const network = networkOf(e);
     if (network !== undefined) remember((p.networks ??= Object.create(null) as Record<string, number>), network, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   }
+  // Where its S3 requests come from, for the objects S3 encrypts and decrypts for it.
+  const s3Network = s3RequestNetworkOf(e);
+  if (s3Network !== undefined) remember((p.s3Networks ??= Object.create(null) as Record<string, number>), s3Network, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);
   // Which client its calls come from: its own, or the S3 request's behind a call S3 made for it.
   const client = clientOfCall(e);
   if (client !== undefined) remember((p.clients ??= Object.create(null) as Record<string, number>), client, e.eventTimeMs, PRINCIPAL_ENTRY_LIMIT);

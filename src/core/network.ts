@@ -1,3 +1,5 @@
+import type { KmsCall } from './events/types.ts';
+
 /**
  * Where a call reached AWS from: through a VPC endpoint, or through the service's public endpoint from an address;
  * and the address ranges and endpoints a configuration allows (`allowedNetworks`).
@@ -42,6 +44,16 @@ export const networkOf = (e: { readonly vpcEndpointId?: string | undefined; read
   if (e.vpcEndpointId !== undefined) return e.vpcEndpointId;
   const ip = e.sourceIp;
   return ip !== undefined && ip !== '' && looksLikeIpAddress(ip) && !isPrivateAddress(ip) ? PUBLIC_ENDPOINT : undefined;
+};
+
+/**
+ * The network of the S3 request behind a call S3 made for a principal (the data event correlation matched to it):
+ * undefined for any other call, a call with no request matched, or a request signed ahead of it (a presigned URL, a
+ * POST form), which whoever held the URL or the form sent from their own network.
+ */
+export const s3RequestNetworkOf = (e: KmsCall): string | undefined => {
+  const request = e.s3Request;
+  return e.madeByS3 && !e.principal.isAwsService && request !== undefined && request.presigned !== true ? networkOf(request) : undefined;
 };
 
 /** An IP address as 16-bit groups: two for IPv4, eight for IPv6. */

@@ -77,6 +77,13 @@ export interface PrincipalBaseline {
    */
   networks?: Record<string, number>;
   /**
+   * Network of the S3 requests behind the calls S3 made for it (the matched request's VPC endpoint, or
+   * `PUBLIC_ENDPOINT`; not a presigned URL's or a POST form's) → first seen. Kept apart from `networks`: a workload
+   * may reach S3 through a gateway endpoint and KMS through NAT, or the other way round. Absent from baselines stored
+   * before 2026-12-07: learned from the first call after, for a learning period of their own.
+   */
+  s3Networks?: Record<string, number>;
+  /**
    * Bucket whose SSE-KMS objects S3 encrypted or decrypted for it → first seen. Absent from baselines stored before
    * kms-s3-unusual-bucket (2026-12-06): their buckets are learned from the first call after, for a learning period of
    * their own.

@@ -1,37 +1,85 @@
 import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
-import { networkOf, PUBLIC_ENDPOINT } from '../network.ts';
-import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN } from '../testing/builders.ts';
-import { defineRule, type RuleCase } from './define-rule.ts';
+import type { KmsCall } from '../events/types.ts';
+import { networkOf, PUBLIC_ENDPOINT, s3RequestNetworkOf } from '../network.ts';
+import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN, minutes, s3Event } from '../testing/builders.ts';
+import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
 import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 /** The networks of a principal's baseline that are VPC endpoints. */
 const endpointsOf = (networks: Readonly<Record<string, number>>): string[] => byFirstSeen(networks).filter((n) => n !== PUBLIC_ENDPOINT);
 
+/**
+ * The VPC endpoints a principal had kept to, when `network` leaves them: undefined while its networks are learned
+ * (a learning period from the first one seen), when it knows `network`, or when it has used the public endpoint
+ * (people, and many workloads, call from addresses anywhere on the internet: only a principal that lives behind VPC
+ * endpoints has a network to leave).
+ */
+const leftEndpoints = (
+  networks: Readonly<Record<string, number>> | undefined,
+  network: string,
+  eventTimeMs: number,
+  learningPeriodMs: number,
+): { readonly endpoints: readonly string[]; readonly sinceMs: number } | undefined => {
+  if (networks === undefined || Object.prototype.hasOwnProperty.call(networks, network) || Object.prototype.hasOwnProperty.call(networks, PUBLIC_ENDPOINT)) return undefined;
+  const endpoints = endpointsOf(networks);
+  const sinceMs = earliestFirstSeen(networks);
+  return endpoints.length === 0 || eventTimeMs < sinceMs + learningPeriodMs ? undefined : { endpoints, sinceMs };
+};
+
+/**
+ * A call S3 made for the principal, judged by the S3 request behind it: credentials taken from a workload that reaches
+ * S3 through a gateway or interface endpoint, then used to download its objects from elsewhere, show here and not in
+ * any call of their own to KMS. Against the networks of the principal's earlier such requests (`s3Networks`), which are
+ * not its KMS calls': a workload may reach the two services differently.
+ */
+const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): DetectionDraft | undefined => {
+  const network = s3RequestNetworkOf(e);
+  const request = e.s3Request;
+  if (network === undefined || request === undefined) return undefined;
+  const left = leftEndpoints(ctx.principalBaseline()?.s3Networks, network, e.eventTimeMs, ctx.learningPeriodMs);
+  if (left === undefined) return undefined;
+  const alias = e.keyAlias ?? ctx.aliasOf(keyArn);
+  const isSensitive = ctx.keyPolicy.isSensitiveKey(keyArn, alias);
+  const how =
+    network === PUBLIC_ENDPOINT
+      ? `from ${request.sourceIp ?? 'an address'} through S3's public endpoint, outside any VPC endpoint`
+      : `through ${network}, a VPC endpoint it never sent S3 requests through before (from ${request.sourceIp ?? 'an address the record does not give'})`;
+  return {
+    subject: `s3|${e.principal.id}|${network}`,
+    ...(isSensitive ? { severity: 'HIGH' as const } : {}),
+    aggregationWindowMs: hours(24),
+    reason: `${principalLabel(e)} sent S3 ${request.operation} of s3://${request.bucket}/${request.objectKey ?? ''} in ${e.region} ${how}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}. Since ${dateOf(left.sinceMs)} its S3 requests for KMS-encrypted objects had all come through ${left.endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(left.endpoints)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+  };
+};
+
 export const rule = defineRule({
   id: 'kms-unusual-network',
   title: 'KMS Key Used From Outside The Caller\'s Network',
   description:
-    'A principal whose KMS calls had all come through VPC endpoints made a cryptographic call through KMS\'s public endpoint, or through a VPC endpoint it never used; or a key was used from a network the configuration does not allow for it. Credentials taken from an instance, container or function keep their identity when used elsewhere: the caller is the usual one, its network is not.',
+    'A principal whose KMS calls had all come through VPC endpoints made a cryptographic call through KMS\'s public endpoint, or through a VPC endpoint it never used; or a key was used from a network the configuration does not allow for it. The same for the objects S3 decrypts and encrypts for a principal: a principal whose S3 requests for them had all come through VPC endpoints (a gateway endpoint, an interface endpoint) sent one from the internet, or through an endpoint it never used, judged by the S3 request matched to S3\'s call (not a presigned URL\'s or a POST form\'s, sent by whoever held it) against the networks of its earlier S3 requests, not of its KMS calls. Credentials taken from an instance, container or function keep their identity when used elsewhere: the caller is the usual one, its network is not.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: [
     'https://attack.mitre.org/techniques/T1552/005/',
     'https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-iam.html#unauthorizedaccess-iam-instancecredentialexfiltrationoutsideaws',
     'https://docs.aws.amazon.com/kms/latest/developerguide/vpce-logging.html',
+    'https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-understanding-s3-entries.html',
   ],
   falsePositives: [
     'Someone running the workload\'s role from a workstation to debug it',
     'A new VPC, subnet or VPC endpoint for the workload',
-    'The workload moved off private connectivity (a NAT gateway instead of the KMS VPC endpoint)',
+    'The workload moved off private connectivity (a NAT gateway instead of the KMS or S3 VPC endpoint)',
   ],
   tags: ['attack.credential-access', 'attack.t1552.005', 'attack.initial-access', 'attack.t1078.004'],
   runbook:
-    'Look up the source address (whose network is it?) and the session (access key id, session name, user agent). If the role belongs to an instance, task or function and the address is not yours, its credentials were taken: revoke the role\'s sessions (aws:TokenIssueTime), isolate the workload and find how they left it (SSRF to the instance metadata service, a compromised container or build). A key policy condition on aws:SourceVpce keeps the key usable only from your endpoints.',
+    'Look up the source address (whose network is it?) and the session (access key id, session name, user agent). If the role belongs to an instance, task or function and the address is not yours, its credentials were taken: revoke the role\'s sessions (aws:TokenIssueTime), isolate the workload and find how they left it (SSRF to the instance metadata service, a compromised container or build). An aws:SourceVpce condition in the key or bucket policy keeps the key or objects usable only from your endpoints.',
   findingTypes: ['Unusual Behaviors/Network Flow', 'TTPs/Credential Access'],
   selection: [{ eventSource: 'kms.amazonaws.com', eventNames: KMS_KEY_USE_OPERATIONS }],
   detect: (e, ctx) => {
-    // A service's call on the principal's behalf (S3, Secrets Manager) comes from the service's network, not the caller's.
-    if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService || e.madeByAwsService) return undefined;
+    if (e.keyArn === undefined || e.errorCode !== undefined || e.principal.isAwsService) return undefined;
+    // A service's call on the principal's behalf comes from the service's network; only S3's is traced to its
+    // request, whose network is judged against the principal's S3 requests (see below).
+    if (e.madeByAwsService) return e.madeByS3 ? judgeS3Request(e, e.keyArn, ctx) : undefined;
     const network = networkOf(e);
     if (network === undefined) return undefined;
     const alias = e.keyAlias ?? ctx.aliasOf(e.keyArn);
@@ -45,14 +93,8 @@ export const rule = defineRule({
       };
     }
     if (allowed === true) return undefined;
-    const networks = ctx.principalBaseline()?.networks;
-    if (networks === undefined || Object.prototype.hasOwnProperty.call(networks, network)) return undefined;
-    // Only a principal that lives behind VPC endpoints has a network to leave: one that calls from addresses
-    // anywhere on the internet, as people and many workloads do, is not judged here.
-    if (Object.prototype.hasOwnProperty.call(networks, PUBLIC_ENDPOINT)) return undefined;
-    const endpoints = endpointsOf(networks);
-    const since = earliestFirstSeen(networks);
-    if (endpoints.length === 0 || e.eventTimeMs < since + ctx.learningPeriodMs) return undefined;
+    const left = leftEndpoints(ctx.principalBaseline()?.networks, network, e.eventTimeMs, ctx.learningPeriodMs);
+    if (left === undefined) return undefined;
     // Weighed only for a call that fires: the rule meets every direct call.
     const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
     const how =
@@ -63,7 +105,7 @@ export const rule = defineRule({
       subject: `${e.principal.id}|${network}`,
       ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `${principalLabel(e)} called KMS in ${e.region} ${how} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(since)} its calls had all come through ${endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(endpoints)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `${principalLabel(e)} called KMS in ${e.region} ${how} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(left.sinceMs)} its calls had all come through ${left.endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(left.endpoints)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });
@@ -72,6 +114,17 @@ const ENDPOINT = 'vpce-0a1b2c3d4e5f60718';
 const learned = { learningPeriodMs: hours(1) };
 const app = { role: 'PaymentsApp', session: 'i-0a1' } as const;
 const fromVpc = (offsetMs = 0) => kmsEvent({ who: app, atMs: BASE_TIME_MS + offsetMs, sourceIp: '10.20.31.12', vpcEndpointId: ENDPOINT });
+/** The workload's S3 gateway endpoint: its S3 requests come through it, its KMS calls through `ENDPOINT`. */
+const S3_ENDPOINT = 'vpce-0c1d2e3f4a5b60720';
+const ledger = { role: 'LedgerExporter', session: 'i-0b7' } as const;
+/** An object the principal reads through S3: S3's Decrypt for it and the GetObject's data event, which correlation matches. */
+const readThroughS3 = (offsetMs: number, network: { readonly sourceIp: string; readonly vpcEndpointId?: string; readonly presigned?: boolean } = { sourceIp: '10.20.31.40', vpcEndpointId: S3_ENDPOINT }) => {
+  const key = `exports/2026/10/ledger-${offsetMs}.csv`;
+  return [
+    kmsEvent({ who: ledger, atMs: BASE_TIME_MS + offsetMs, s3Arn: `arn:aws:s3:::ledger-exports/${key}` }),
+    s3Event({ who: ledger, atMs: BASE_TIME_MS + offsetMs + 120, bucket: 'ledger-exports', key, userAgent: '[aws-sdk-java/2.25.11 Linux/6.1]', ...network }),
+  ];
+};
 
 export const cases = (): readonly RuleCase[] => [
   {
@@ -105,7 +158,7 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 0,
   },
   {
-    name: 'stays silent for calls S3 and other services make for the principal',
+    name: 'stays silent for calls services make for the principal (S3\'s with no request matched to them, Secrets Manager\'s) and for failed calls',
     ...learned,
     events: [
       fromVpc(),
@@ -119,6 +172,40 @@ export const cases = (): readonly RuleCase[] => [
     name: 'stays silent for a private address the record gives without its endpoint (a copy of the call that leaves the endpoint out)',
     ...learned,
     events: [fromVpc(), kmsEvent({ who: app, atMs: BASE_TIME_MS + hours(2), sourceIp: '10.20.31.12' })],
+    expectFindings: 0,
+  },
+  {
+    name: 'fires when a principal whose S3 requests all came through a VPC endpoint has S3 decrypt an object for a request from the internet',
+    ...learned,
+    events: [...readThroughS3(0), ...readThroughS3(hours(1.5)), ...readThroughS3(hours(2), { sourceIp: '198.51.100.23' })],
+    expectFindings: 1,
+  },
+  {
+    name: 'fires when such a principal\'s S3 request comes through a VPC endpoint it never sent S3 requests through',
+    ...learned,
+    events: [...readThroughS3(0), ...readThroughS3(hours(2), { sourceIp: '172.31.9.4', vpcEndpointId: 'vpce-0badc0ffee0badc0f' })],
+    expectFindings: 1,
+  },
+  {
+    name: 'judges S3 requests against the principal\'s S3 requests, not its KMS calls (KMS through an endpoint, S3 through NAT)',
+    ...learned,
+    events: [
+      kmsEvent({ who: ledger, atMs: BASE_TIME_MS, sourceIp: '10.20.31.40', vpcEndpointId: ENDPOINT }),
+      ...readThroughS3(minutes(5), { sourceIp: '3.91.12.7' }),
+      ...readThroughS3(hours(2), { sourceIp: '3.91.12.8' }),
+    ],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent for a presigned URL\'s request (whoever held the URL sent it), and while S3 requests are learned',
+    ...learned,
+    events: [...readThroughS3(0), ...readThroughS3(minutes(30), { sourceIp: '198.51.100.9', vpcEndpointId: 'vpce-0badc0ffee0badc0f' }), ...readThroughS3(hours(2), { sourceIp: '198.51.100.23', presigned: true })],
+    expectFindings: 0,
+  },
+  {
+    name: 'stays silent for an S3 call no request was matched to',
+    ...learned,
+    events: [...readThroughS3(0), kmsEvent({ who: ledger, atMs: BASE_TIME_MS + hours(2), s3Arn: 'arn:aws:s3:::ledger-exports/exports/unlogged.csv' })],
     expectFindings: 0,
   },
   {

@@ -279,6 +279,63 @@ describe('engine', () => {
     expect(judged.detections.map((d) => [d.ruleId, d.subject])).toEqual([['kms-s3-unusual-bucket', `${principalId}|hr`]]);
   });
 
+  const s3NetworksOf = (state: ReturnType<typeof createWorkingState>, role = 'Exporter'): Record<string, number> | undefined =>
+    (state.get(stateKey.principalBaseline(`arn:aws:iam::111122223333:role/${role}`)) as { s3Networks?: Record<string, number> } | undefined)?.s3Networks;
+  /** A read S3 decrypted for the Exporter role, its data event from `network`. */
+  const readFrom = (atMs: number, network: { readonly sourceIp: string; readonly vpcEndpointId?: string; readonly presigned?: boolean }) => [
+    kmsEvent({ who: { role: 'Exporter', session: 'i-0b7' }, atMs, s3Arn: `arn:aws:s3:::exports/${atMs}.csv` }),
+    s3Event({ who: { role: 'Exporter', session: 'i-0b7' }, atMs: atMs + 100, bucket: 'exports', key: `${atMs}.csv`, ...network }),
+  ];
+
+  it('learns the networks of the S3 requests behind the calls S3 made for a principal, apart from its KMS calls\' networks', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+
+    const result = engine.evaluate(
+      [
+        ...readFrom(BASE_TIME_MS, { sourceIp: '10.20.31.40', vpcEndpointId: 'vpce-0c1d2e3f4a5b60720' }),
+        ...readFrom(BASE_TIME_MS + minutes(1), { sourceIp: '198.51.100.23' }),
+        // A presigned URL's request is whoever held it; a private address without its endpoint says no network.
+        ...readFrom(BASE_TIME_MS + minutes(2), { sourceIp: '192.0.2.9', vpcEndpointId: 'vpce-0badc0ffee0badc0f', presigned: true }),
+        ...readFrom(BASE_TIME_MS + minutes(3), { sourceIp: '10.20.31.41' }),
+        // S3's call with no request matched, and the principal's own KMS call: neither is an S3 request's.
+        kmsEvent({ who: { role: 'Exporter', session: 'i-0b7' }, atMs: BASE_TIME_MS + minutes(4), s3Arn: 'arn:aws:s3:::exports/unlogged.csv' }),
+        kmsEvent({ who: { role: 'Exporter', session: 'i-0b7' }, atMs: BASE_TIME_MS + minutes(5), sourceIp: '10.20.31.40', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' }),
+      ],
+      state,
+    );
+
+    expect(result.correlations).toEqual({ object: 4, bucket: 0, none: 0 });
+    expect({ ...s3NetworksOf(state) }).toEqual({ 'vpce-0c1d2e3f4a5b60720': BASE_TIME_MS, public: BASE_TIME_MS + minutes(1) });
+    const baseline = state.get(stateKey.principalBaseline('arn:aws:iam::111122223333:role/Exporter')) as { networks?: Record<string, number> };
+    expect({ ...baseline.networks }).toEqual({ 'vpce-0a1b2c3d4e5f60718': BASE_TIME_MS + minutes(5) });
+  });
+
+  it('remembers at most 100 networks of a principal\'s S3 requests', () => {
+    const engine = createEngine({ rules: [] });
+    const state = createWorkingState(new Map());
+    const endpoint = (i: number) => `vpce-${i.toString(16).padStart(17, '0')}`;
+
+    engine.evaluate(Array.from({ length: 150 }, (_, i) => readFrom(BASE_TIME_MS + i * 1_000, { sourceIp: '10.20.31.40', vpcEndpointId: endpoint(i) })).flat(), state);
+
+    expect(Object.keys(s3NetworksOf(state) ?? {})).toEqual(Array.from({ length: 100 }, (_, i) => endpoint(i)));
+  });
+
+  it("learns a principal's S3 requests' networks afresh on a baseline stored before it kept them, and judges them only after a learning period of their own", () => {
+    const engine = createEngine({ rules: ALL_RULES.filter((r) => r.id === 'kms-unusual-network'), config: { ...DEFAULT_ENGINE_CONFIG, learningPeriodMs: minutes(60) } });
+    const principalId = 'arn:aws:iam::111122223333:role/Exporter';
+    // As a baseline was stored before S3 requests' networks, with the KMS calls' networks of the day before them.
+    const stored = { kind: 'principal-baseline', firstSeenMs: BASE_TIME_MS - 90 * 86_400_000, lastSeenMs: BASE_TIME_MS - 1, regions: { 'us-east-1': BASE_TIME_MS - 90 * 86_400_000 }, peaks: {}, networks: { 'vpce-0a1b2c3d4e5f60718': BASE_TIME_MS - 86_400_000 } };
+    const state = createWorkingState(new Map([[stateKey.principalBaseline(principalId), stored as never]]));
+    const gateway = { sourceIp: '10.20.31.40', vpcEndpointId: 'vpce-0c1d2e3f4a5b60720' };
+
+    const learning = engine.evaluate([...readFrom(BASE_TIME_MS, gateway), ...readFrom(BASE_TIME_MS + minutes(30), { ...gateway, vpcEndpointId: 'vpce-0d2e3f4a5b6c70821' })], state);
+    const judged = engine.evaluate([...readFrom(BASE_TIME_MS + minutes(90), gateway), ...readFrom(BASE_TIME_MS + minutes(91), { sourceIp: '198.51.100.23' })], state);
+
+    expect(learning.detections).toEqual([]);
+    expect(judged.detections.map((d) => [d.ruleId, d.subject])).toEqual([['kms-unusual-network', `s3|${principalId}|public`]]);
+  });
+
   const LAMBDA_PYTHON = 'Boto3/1.34.34 md/Botocore#1.34.34 ua/2.0 os/linux#5.10.209 lang/python#3.12.1 exec-env/AWS_Lambda_python3.12 Botocore/1.34.34';
   const clientsOf = (state: ReturnType<typeof createWorkingState>, role = 'Worker'): Record<string, number> | undefined =>
     (state.get(stateKey.principalBaseline(`arn:aws:iam::111122223333:role/${role}`)) as { clients?: Record<string, number> } | undefined)?.clients;
