@@ -5,6 +5,8 @@
  * labelled anomalies of every rule, with the signing and HMAC traffic they stand out from. Same seed, same bytes.
  */
 
+import { isPrivateAddress } from '../core/network.ts';
+
 export const SIM_START_MS = Date.UTC(2026, 9, 1);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -83,6 +85,8 @@ interface Actor {
   readonly userAgent: string;
   /** The KMS VPC endpoint its own KMS calls come through: a private address reaches KMS through one, or not at all. */
   readonly kmsEndpoint?: string;
+  /** The S3 gateway endpoint its S3 requests from a private address come through. */
+  readonly s3Endpoint?: string;
 }
 
 const roleIdentity = (a: Actor, session: string, invokedBy?: string): Record<string, unknown> => ({
@@ -107,11 +111,13 @@ const writeResponse = (sse: string | undefined, kmsKey: string | undefined): Rec
 
 /** The data account's KMS interface endpoints, one per Region its workloads run in. */
 export const SIM_KMS_ENDPOINTS = { us: 'vpce-0a1b2c3d4e5f60718', eu: 'vpce-0e1f2a3b4c5d60719' } as const;
+/** The data account's S3 gateway endpoint, in the Region its ETL job runs in. */
+export const SIM_S3_ENDPOINT = 'vpce-05a6b7c8d9e0f1a2b';
 
 const ACTORS = {
   payments: { role: 'PaymentsApp', account: SIM_ACCOUNTS.data, sessions: ['i-0a1', 'i-0a2', 'i-0a3', 'i-0a4'], ip: '10.20.31.12', userAgent: 'aws-sdk-java/2.25.11 Linux/6.1', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
   billing: { role: 'BillingApp', account: SIM_ACCOUNTS.data, sessions: ['task-1', 'task-2'], ip: '10.20.32.40', userAgent: 'aws-sdk-go-v2/1.30.0', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
-  etl: { role: 'ReportEtl', account: SIM_ACCOUNTS.data, sessions: ['etl-run'], ip: '10.20.30.40', userAgent: 'Boto3/1.34.100', kmsEndpoint: SIM_KMS_ENDPOINTS.us },
+  etl: { role: 'ReportEtl', account: SIM_ACCOUNTS.data, sessions: ['etl-run'], ip: '10.20.30.40', userAgent: 'Boto3/1.34.100', kmsEndpoint: SIM_KMS_ENDPOINTS.us, s3Endpoint: SIM_S3_ENDPOINT },
   analyst: { role: 'FinanceAnalyst', account: SIM_ACCOUNTS.data, sessions: ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dan@example.com'], ip: '203.0.113.7', userAgent: '[Mozilla/5.0 (Macintosh)]' },
   euApp: { role: 'PaymentsAppEu', account: SIM_ACCOUNTS.data, sessions: ['i-0e1'], ip: '10.40.1.10', userAgent: 'aws-sdk-java/2.25.11', kmsEndpoint: SIM_KMS_ENDPOINTS.eu },
   partner: { role: 'PartnerReader', account: SIM_ACCOUNTS.partner, sessions: ['batch'], ip: '198.51.100.80', userAgent: 'aws-sdk-go-v2/1.30.0' },
@@ -185,6 +191,8 @@ class Builder {
       rp['x-amz-server-side-encryption-aws-kms-key-id'] = o.kmsKey;
     }
     const put = o.name === 'PutObject';
+    // From a private address, the request came through the actor's S3 endpoint; from a public one, through none.
+    const endpoint = isPrivateAddress(o.actor.ip) ? o.actor.s3Endpoint : undefined;
     return {
       eventVersion: '1.10',
       userIdentity: roleIdentity(o.actor, o.session),
@@ -207,6 +215,7 @@ class Builder {
       eventType: 'AwsApiCall',
       managementEvent: false,
       recipientAccountId: SIM_ACCOUNTS.data,
+      ...(endpoint !== undefined ? { vpcEndpointId: endpoint } : {}),
       eventCategory: 'Data',
     };
   }
@@ -330,6 +339,7 @@ if (options.anomalies) {
   const newest = new Builder(prng(options.seed + 0x9eed));
   const newer = new Builder(prng(options.seed + 0xbeed));
   const handled = new Builder(prng(options.seed + 0xfeed));
+  const routed = new Builder(prng(options.seed + 0x11eed));
   // The signing traffic's builder and its jitter share one generator, as the benign traffic's do.
   const signingRand = prng(options.seed + 0xdeed);
   const signing = new Builder(signingRand);
@@ -455,17 +465,29 @@ if (options.anomalies) {
       const call = handled.kms({ name, atMs: at(12) + 900_000, actor: cli, key, sourceIp: '10.20.31.77', vpcEndpointId: actor.kmsEndpoint, ...(context !== undefined ? { context } : { keyIdParam: key.alias, requestParameters }) });
       add('kms-unusual-client', 'a workload\'s credentials call KMS with the AWS CLI from another host of its VPC, through its own endpoint', [call]);
     }
-    // The ETL job's credentials read a report through S3 with the AWS CLI, from the internet: the client of the S3
-    // request behind the Decrypt S3 makes. Once its role has used the CLI it is no longer judged: one instance.
+    // The ETL job's credentials read a report through S3 with the AWS CLI, from another host of its VPC through its
+    // S3 endpoint: the client of the S3 request behind the Decrypt S3 makes. Once its role has used the CLI it is no
+    // longer judged: one instance.
     if (i === 0) {
-      const cli = { ...ACTORS.etl, ip: '198.51.100.31', userAgent: 'aws-cli/2.17.0 Python/3.11.8 Darwin/23.4.0 exe/x86_64 prompt/off command/s3.cp' };
+      const cli = { ...ACTORS.etl, ip: '10.20.30.77', userAgent: 'aws-cli/2.17.0 Python/3.11.8 Linux/6.1.0 exe/x86_64.amzn.2023 prompt/off command/s3.cp' };
       const reportKey = objectKeys[7] ?? 'finance/2026/report-00007.pdf';
       const readAt = at(12) + 960_000;
       const read = [
         handled.kms({ name: 'Decrypt', atMs: readAt, actor: cli, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${reportKey}` } }),
         handled.s3({ name: 'GetObject', atMs: readAt + 250, actor: cli, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: reportKey, bytes: 250_000 }),
       ];
-      add('kms-unusual-client', 'the ETL job\'s credentials read a report through S3 with the AWS CLI, from the internet', read, [], 's3');
+      add('kms-unusual-client', 'the ETL job\'s credentials read a report through S3 with the AWS CLI, from another host of its VPC', read, [], 's3');
+      // Then with its own SDK from the internet, away from the S3 endpoint all its requests came through: S3's
+      // Decrypt is judged by its request's network. Once its role has been seen on the internet it is no longer
+      // judged: one instance.
+      const away = { ...ACTORS.etl, ip: '198.51.100.32', userAgent: 'Boto3/1.34.100 md/Botocore#1.34.100 ua/2.0 os/macos#23.4.0 md/arch#arm64 lang/python#3.12.1 Botocore/1.34.100' };
+      const exportKey = objectKeys[11] ?? 'finance/2026/report-00011.pdf';
+      const exportAt = at(12) + 1_020_000;
+      const exported = [
+        routed.kms({ name: 'Decrypt', atMs: exportAt, actor: away, session: 'etl-run', key: SIM_KEYS.reports, s3Made: true, context: { 'aws:s3:arn': `arn:aws:s3:::${SIM_BUCKETS.reports}/${exportKey}` } }),
+        routed.s3({ name: 'GetObject', atMs: exportAt + 300, actor: away, session: 'etl-run', bucket: SIM_BUCKETS.reports, key: exportKey, bytes: 310_000 }),
+      ];
+      add('kms-unusual-network', 'the ETL job\'s credentials read a report through S3 with its own SDK from the internet, away from its S3 endpoint', exported, [], 's3');
     }
     // Signatures and MACs: a role never seen on the release-signing key signs a digest with it, and the root user
     // makes a MAC with the session-token key, either of which others would trust.

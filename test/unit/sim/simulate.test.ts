@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeRecord } from '../../../src/core/events/normalize.ts';
-import { SIM_KEYS, simulate } from '../../../src/sim/simulate.ts';
+import { SIM_KEYS, SIM_S3_ENDPOINT, simulate } from '../../../src/sim/simulate.ts';
 
 describe('simulate', () => {
   it('answers each write as S3 logs it: the encryption applied and, for SSE-KMS, the key the engine reads as the applied key', () => {
@@ -26,6 +26,23 @@ describe('simulate', () => {
     }
     expect(byEncryption.get('SSE_KMS')).toBeGreaterThan(10);
     expect(byEncryption.get('SSE_S3')).toBeGreaterThan(0);
+  });
+
+  it('sends the ETL job\'s S3 object requests from its private address through its S3 endpoint, and labels its credentials\' read from the internet through none', () => {
+    const { files, labels } = simulate({ events: 3_000, anomalies: true, seed: 7, days: 10 });
+    const records = files.flatMap((f) => f.records);
+    const fromEtl = records.filter((r) => r['eventCategory'] === 'Data' && (r['userIdentity'] as { arn: string }).arn.includes('/ReportEtl/'));
+    const label = labels.find((l) => l.id === 'kms-unusual-network/s3#0');
+    const away = new Set(label?.eventIds);
+
+    expect(fromEtl.length).toBeGreaterThan(100);
+    for (const r of fromEtl) {
+      if (away.has(r['eventID'] as string)) expect(r).not.toHaveProperty('vpcEndpointId');
+      else expect(r).toMatchObject({ sourceIPAddress: expect.stringMatching(/^10\./), vpcEndpointId: SIM_S3_ENDPOINT });
+    }
+    expect(label).toMatchObject({ rule: 'kms-unusual-network', alsoRules: [] });
+    const read = records.filter((r) => away.has(r['eventID'] as string));
+    expect(read.map((r) => [r['eventName'], r['sourceIPAddress']])).toEqual([['Decrypt', 'AWS Internal'], ['GetObject', '198.51.100.32']]);
   });
 
   it('writes the records in the order of their times, a whole second (…:48Z) before its own fractions (…:48.5Z)', () => {
