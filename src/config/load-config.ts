@@ -101,6 +101,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
           key: PATTERN,
           bucket: PATTERN,
           account: PATTERN,
+          networks: { t: 'list', of: NETWORK, whenEmpty: 'an empty list would match no finding: list the VPC endpoints and address ranges whose findings to suppress, or leave the field out to match any' },
         },
       },
     },

@@ -47,6 +47,8 @@ export interface SuppressionConfig {
   readonly key?: string;
   readonly bucket?: string;
   readonly account?: string;
+  /** VPC endpoint ids and address ranges (`allowedNetworks`' entries): the finding's network is one of them. */
+  readonly networks?: readonly string[];
 }
 
 /** The configuration file (kdm.config.yaml) after validation, before compilation. */
@@ -199,6 +201,7 @@ export const compileConfig = (file: ConfigFile, base: EngineConfig = DEFAULT_ENG
     if (s.key !== undefined) out.key = compileGlob(s.key);
     if (s.bucket !== undefined) out.bucket = compileGlob(s.bucket);
     if (s.account !== undefined) out.account = compileGlob(s.account);
+    if (s.networks !== undefined) out.networks = compileNetworkList(s.networks);
     return out as Suppression;
   });
   return {

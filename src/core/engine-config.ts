@@ -1,5 +1,6 @@
 import { DEFAULT_CORRELATION, type CorrelationSettings } from './correlation/correlate.ts';
 import type { Glob } from './glob.ts';
+import type { NetworkList } from './network.ts';
 import type { KeyPolicyView, RuleSettings } from './rules/define-rule.ts';
 
 export const MINUTE_MS = 60_000;
@@ -16,6 +17,11 @@ export interface Suppression {
   readonly key?: Glob;
   readonly bucket?: Glob;
   readonly account?: Glob;
+  /**
+   * VPC endpoints and address ranges the finding came through or from: the S3 request's, for a call S3 made that was
+   * matched to one; else the call's or the data event's own.
+   */
+  readonly networks?: NetworkList;
 }
 
 /** Everything the pure engine needs to know about its settings; built by the shell from flags and YAML. */

@@ -7,7 +7,9 @@ export const suppressionMatches = (s: Suppression, f: FindingRecord): boolean =>
   (s.principal === undefined || s.principal.test(f.principal.id) || (f.principal.arn !== undefined && s.principal.test(f.principal.arn))) &&
   (s.key === undefined || (f.key !== undefined && (s.key.test(f.key.arn) || (f.key.alias !== undefined && s.key.test(f.key.alias))))) &&
   (s.bucket === undefined || (f.s3 !== undefined && s.bucket.test(f.s3.bucket))) &&
-  (s.account === undefined || (f.accountId !== undefined && s.account.test(f.accountId)));
+  (s.account === undefined || (f.accountId !== undefined && s.account.test(f.accountId))) &&
+  // The finding's network is the S3 request's for a call S3 made, which itself came from `AWS Internal`.
+  (s.networks === undefined || s.networks.allows(f.network.vpcEndpointId, f.network.sourceIp));
 
 /** The first active (unexpired at `nowMs`) suppression matching the finding, if any. */
 export const suppressionFor = (f: FindingRecord, suppressions: readonly Suppression[], nowMs: number): Suppression | undefined =>

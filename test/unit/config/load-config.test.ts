@@ -100,6 +100,18 @@ unknownTop: 1
     expect(parseExpiryMs('2000-02-29')).toBe(Date.parse('2000-02-29T23:59:59.999Z'));
   });
 
+  it('reads the networks a suppression matches, and names an entry that is no network and an empty list', () => {
+    const suppression = (networks: string) => `  - { id: office, rule: kms-unusual-network, reason: the team debugs from the office, expires: 2027-01-31, networks: ${networks} }`;
+
+    expect(parseConfig(['suppressions:', suppression("[vpce-0a1b2c3d4e5f60718, 198.51.100.0/24, '2001:db8::/32']")].join('\n'), 'kdm.config.yaml', RULE_IDS).suppressions?.[0]).toMatchObject({
+      networks: ['vpce-0a1b2c3d4e5f60718', '198.51.100.0/24', '2001:db8::/32'],
+    });
+    expect(problemsOf(['suppressions:', suppression('[office-vpn]'), suppression('[]').replace('office', 'none')].join('\n'))).toEqual([
+      'kdm.config.yaml:2:119: suppressions[0].networks[0]: expected a VPC endpoint id (vpce-0a1b2c3d4e5f60718), an IP address, or an address range such as 10.0.0.0/8 or 2001:db8::/32 (got "office-vpn")',
+      'kdm.config.yaml:3:116: suppressions[1].networks: an empty list would match no finding: list the VPC endpoints and address ranges whose findings to suppress, or leave the field out to match any',
+    ]);
+  });
+
   it('refuses an empty allow-list, which would make every region or principal unusual, and names what to write instead', () => {
     expect(problemsOf('allowedRegions: []\nkeys:\n  - alias: alias/app\n    allowedPrincipals: []\n    allowedRegions:\n      # - eu-west-1\n      []\n')).toEqual([
       'kdm.config.yaml:1:17: allowedRegions: an empty list would make every region unusual: list the regions calls may come from, or leave the field out to allow any',
