@@ -69,6 +69,7 @@ export const rule = defineRule({
     'Someone running the workload\'s role from a workstation to debug it',
     'A new VPC, subnet or VPC endpoint for the workload',
     'The workload moved off private connectivity (a NAT gateway instead of the KMS or S3 VPC endpoint)',
+    'The workload calling KMS, or reading a bucket, in another Region for the first time: VPC endpoints serve their own Region, so such requests go out through NAT',
   ],
   tags: ['attack.credential-access', 'attack.t1552.005', 'attack.initial-access', 'attack.t1078.004'],
   runbook:
