@@ -1,5 +1,6 @@
 import { compact } from '../events/fields.ts';
 import type { KeyFacts } from '../key-facts.ts';
+import { partitionOfRegion } from '../events/normalize.ts';
 import { parseS3Arn, s3ServiceOfArn } from '../events/s3-arn.ts';
 import type { CorrelationConfidence, MonitorEvent, PrincipalType, S3RequestSummary } from '../events/types.ts';
 import type { AffectedResource, Detection, Severity } from '../rules/define-rule.ts';
@@ -126,7 +127,7 @@ const newFinding = (d: Detection, nowMs: number): FindingRecord => {
 const s3Of = (e: MonitorEvent): FindingRecord['s3'] => {
   if (e.kind === 's3') return compact({ bucket: e.bucket, objectArn: e.objectArn, objectKey: e.objectKey });
   if (e.kind === 'kms' && e.s3Request !== undefined && e.s3Request.objectKey !== undefined) {
-    return { bucket: e.s3Request.bucket, objectArn: `arn:aws:s3:::${e.s3Request.bucket}/${e.s3Request.objectKey}`, objectKey: e.s3Request.objectKey };
+    return { bucket: e.s3Request.bucket, objectArn: `arn:${partitionOfRegion(e.region)}:s3:::${e.s3Request.bucket}/${e.s3Request.objectKey}`, objectKey: e.s3Request.objectKey };
   }
   if (e.kind === 'kms' && e.s3Arn !== undefined) {
     const { bucket, objectKey } = parseS3Arn(e.s3Arn);

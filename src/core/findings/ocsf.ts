@@ -1,3 +1,4 @@
+import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn } from '../events/s3-arn.ts';
 import type { Rule, Severity } from '../rules/define-rule.ts';
 import { describeFinding, stripControls, truncateText } from './asff.ts';
@@ -33,7 +34,7 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
   if (f.key !== undefined) resources.push({ uid: f.key.arn, type: 'AWS::KMS::Key', ...(f.key.alias !== undefined ? { name: f.key.alias } : {}), region: f.region });
   if (f.s3 !== undefined) {
     const arn = f.s3.objectArn ?? f.s3.bucketArn;
-    resources.push({ uid: arn ?? `arn:aws:s3:::${f.s3.bucket}`, type: s3ResourceType(arn, f.s3.objectArn !== undefined), name: f.s3.objectKey ?? f.s3.bucket });
+    resources.push({ uid: arn ?? `arn:${partitionOfRegion(f.region)}:s3:::${f.s3.bucket}`, type: s3ResourceType(arn, f.s3.objectArn !== undefined), name: f.s3.objectKey ?? f.s3.bucket });
   }
   if (f.resource !== undefined) resources.push({ uid: f.resource.arn, type: f.resource.type === 'KmsGrantee' ? 'AWS::KMS::Grantee' : 'AWS::CloudTrail::Trail', name: f.resource.name });
   const srcIp = f.network.sourceIp;

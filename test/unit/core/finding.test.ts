@@ -281,6 +281,24 @@ describe('a finding on an object read through a presigned URL', () => {
   });
 });
 
+describe('a finding in another partition', () => {
+  it('names the object S3 decrypted for a call in GovCloud or China by an ARN of that partition, in ASFF and OCSF', () => {
+    const rule = ruleById('kms-unusual-principal')!;
+    for (const [region, partition] of [['us-gov-west-1', 'aws-us-gov'], ['cn-north-1', 'aws-cn'], ['us-east-1', 'aws']] as const) {
+      const call = withCorrelation(kmsEvent({ region, s3Arn: `arn:${partition}:s3:::finance/q4/x.csv` }), 'object', { operation: 'GetObject', eventId: 'get-1', eventTimeMs: BASE_TIME_MS, bucket: 'finance', objectKey: 'q4/x.csv' });
+      const finding = mergeDetection(undefined, { ...detection(BASE_TIME_MS), event: call }, 1_000);
+      const objectArn = `arn:${partition}:s3:::finance/q4/x.csv`;
+
+      expect(finding.s3).toEqual({ bucket: 'finance', objectArn, objectKey: 'q4/x.csv' });
+      expect((toAsff(finding, rule) as unknown as { Resources: { Type: string; Id: string; Partition: string }[] }).Resources).toContainEqual(expect.objectContaining({ Type: 'AwsS3Object', Id: objectArn, Partition: partition }));
+      expect(toOcsf(finding, rule, '0.0.0')['resources']).toContainEqual(expect.objectContaining({ uid: objectArn, type: 'AWS::S3::Object' }));
+      // A Bucket Key's decrypt names the bucket alone.
+      const bucketOnly = mergeDetection(undefined, { ...detection(BASE_TIME_MS), event: kmsEvent({ region, s3Arn: `arn:${partition}:s3:::finance` }) }, 1_000);
+      expect(toOcsf(bucketOnly, rule, '0.0.0')['resources']).toContainEqual(expect.objectContaining({ uid: `arn:${partition}:s3:::finance`, type: 'AWS::S3::Bucket' }));
+    }
+  });
+});
+
 describe('ASFF product fields', () => {
   it('never exceed 50, however many encryption context keys a call carries', () => {
     const rule = ruleById('kms-s3-data-key-direct-decrypt')!;
