@@ -114,6 +114,27 @@ describe('backtest on kdm simulate --anomalies data', () => {
       expect(table).toMatch(/^ {2}kms-mass-decrypt \[HIGH\]: .* \(eventIDs? [^)]*\)$/m);
     });
 
+    it('leaves out a finding a suppression matches by its network, the S3 request\'s for a call S3 made, and counts it suppressed', () => {
+      const office = join(dir, 'office.yaml');
+      writeFileSync(office, [
+        'suppressions:',
+        '  - id: etl-debugging',
+        '    rule: kms-unusual-network',
+        '    networks: [198.51.100.32/32]',
+        '    reason: the data team reads reports with the ETL role from the office',
+        '    expires: 2099-12-31',
+        '',
+      ].join('\n'));
+
+      const run = runKdm(['backtest', sim, '--config', office]);
+
+      expect(run.status).toBe(3);
+      expect(run.stdout).toContain('Recall     0.986  70 of 71 labels detected by the rule meant for them');
+      expect(run.stdout).toMatch(/^Missed \(1\)\n {2}kms-unusual-network\/s3#0 {2}kms-unusual-network: the ETL job's credentials read a report through S3 with its own SDK from the internet/m);
+      const replay = runKdm(['replay', sim, '--config', office, '--summary', 'json']);
+      expect((JSON.parse(replay.stdout) as { findings: { suppressed: number } }).findings.suppressed).toBe(1);
+    });
+
     it('refuses labels it cannot read, naming the file and line, and asks for --labels where it cannot find them', () => {
       const bad = join(dir, 'bad.labels');
       writeFileSync(bad, '{"rule":"kms-root-usage","eventIds":["e-1"]}\n{"rule":"kms-root-usage"}\n');
