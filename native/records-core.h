@@ -1340,7 +1340,7 @@ bool normalize(const Record& r, Batch& b) {
         s3Access = true;
         if (!has(eventId)) return false;
         if (requestObject && !str(r.objectKey, objectKey)) return false;
-        if (!has(objectArn) && has(objectKey)) objectArn = b.make({S("arn:aws:s3:::"), bucket, S("/"), objectKey});
+        if (!has(objectArn) && has(objectKey)) objectArn = b.make({S("arn:"), partitionOfRegion(region), S(":s3:::"), bucket, S("/"), objectKey});
         const bool aed = r.additional.kind == OBJECT;
         Opt sseHeader, applied, keyHeader, sseKms, customerAlgorithm;
         Opt authenticationMethod;
@@ -1520,7 +1520,7 @@ bool normalize(const Record& r, Batch& b) {
     b.value(bucket);
     b.value(objectKey);
     b.value(objectArn);
-    b.value(b.make({S("arn:aws:s3:::"), bucket}));
+    b.value(b.make({S("arn:"), partitionOfRegion(region), S(":s3:::"), bucket}));
     if (bytesInPresent) b.number(bytesIn);
     else b.undefined();
     if (bytesOutPresent) b.number(bytesOut);

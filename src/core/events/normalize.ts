@@ -338,7 +338,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   if (eventSource === S3_EVENT_SOURCE) {
     const isDataEvent = raw['eventCategory'] === 'Data' || raw['managementEvent'] === false;
     if (isDataEvent || S3_OBJECT_OPERATIONS.has(eventName)) {
-      const access = s3AccessFields(raw);
+      const access = s3AccessFields(raw, region);
       if (access !== undefined) {
         if (eventId === undefined) return failed('missing field eventID');
         const event: S3ObjectAccess = {
@@ -359,7 +359,7 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
           bucket: access.bucket,
           objectKey: access.objectKey,
           objectArn: access.objectArn,
-          bucketArn: `arn:aws:s3:::${access.bucket}`,
+          bucketArn: `arn:${partitionOfRegion(region)}:s3:::${access.bucket}`,
           bytesIn: access.bytesIn,
           bytesOut: access.bytesOut,
           sseApplied: access.sseApplied,
@@ -407,9 +407,13 @@ const S3_ARN_MARKER = ':s3:::';
  */
 const isSignedAhead = (authenticationMethod: unknown): boolean => authenticationMethod === 'QueryString' || authenticationMethod === 'HtmlForm';
 
-/** What an S3 record says of the object it accessed; undefined when it names no bucket. */
+/**
+ * What an S3 record says of the object it accessed; undefined when it names no bucket. An object ARN the record does
+ * not give is made in the partition of its Region.
+ */
 const s3AccessFields = (
   raw: JsonObject,
+  region: string,
 ): Pick<S3ObjectAccess, 'bucket' | 'objectKey' | 'objectArn' | 'bytesIn' | 'bytesOut' | 'sseApplied' | 'requestedKmsKeyId' | 'appliedKmsKeyId' | 'copySource' | 'presigned'> | undefined => {
   const rp = obj(raw['requestParameters']);
   let bucket = str(rp?.['bucketName']);
@@ -431,7 +435,7 @@ const s3AccessFields = (
   }
   if (bucket === undefined) return undefined;
   const objectKey = str(rp?.['key']);
-  if (objectArn === undefined && objectKey !== undefined) objectArn = `arn:aws:s3:::${bucket}/${objectKey}`;
+  if (objectArn === undefined && objectKey !== undefined) objectArn = `arn:${partitionOfRegion(region)}:s3:::${bucket}/${objectKey}`;
   const aed = obj(raw['additionalEventData']);
   const sseHeader = str(rp?.['x-amz-server-side-encryption']);
   return {

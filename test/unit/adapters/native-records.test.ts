@@ -211,6 +211,8 @@ describe('the native reader', () => {
     ['no eventVersion', variant(decrypt, { eventVersion: undefined }), true],
     ['an S3 object named only by its resources', variant(getObject, {}, undefined, { bucketName: undefined, key: undefined }), true],
     ['an S3 bucket named only by its resources', variant(getObject, { resources: [{ ARN: 'arn:aws:s3:::reports' }] }, undefined, { bucketName: undefined }), true],
+    ['an S3 object read in GovCloud, its record giving no resources', variant(getObject, { awsRegion: 'us-gov-west-1', resources: undefined }), true],
+    ['an S3 object read in a China Region, named by its resources', variant(getObject, { awsRegion: 'cn-north-1', resources: [{ ARN: 'arn:aws-cn:s3:::reports/q3.pdf' }, { ARN: 'arn:aws-cn:s3:::reports' }] }), true],
     ['an S3 request with encryption headers', variant(getObject, { eventName: 'PutObject', additionalEventData: { bytesTransferredIn: 5 } }, undefined, { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k', 'x-amz-copy-source': 'b/k' }), true],
     ['each server-side encryption header', variant(getObject, { additionalEventData: undefined }, undefined, { 'x-amz-server-side-encryption': 'AES256', SSEKMSKeyId: 'k2' }), true],
     ['a dual-layer header', variant(getObject, { additionalEventData: {} }, undefined, { 'x-amz-server-side-encryption': 'aws:kms:dsse' }), true],

@@ -261,6 +261,16 @@ describe('normalizeRecord', () => {
     expect(e).toMatchObject({ bucket: 'b', objectKey: 'a/b c.txt', objectArn: 'arn:aws:s3:::b/a/b c.txt', bucketArn: 'arn:aws:s3:::b', bytesOut: 42, sourceIp: '203.0.113.7', vpcEndpointId: 'vpce-1', isDataEvent: true });
   });
 
+  it('names the object and bucket of an S3 data event in its Region\'s partition when its record gives no resources', () => {
+    for (const [region, partition] of [['us-gov-west-1', 'aws-us-gov'], ['cn-northwest-1', 'aws-cn'], ['eu-west-1', 'aws']] as const) {
+      const record = { ...s3Record({ bucket: 'b', key: 'k.csv' }), awsRegion: region, resources: undefined };
+
+      const r = normalizeRecord(record);
+
+      expect((r as { event: S3ObjectAccess }).event).toMatchObject({ region, objectArn: `arn:${partition}:s3:::b/k.csv`, bucketArn: `arn:${partition}:s3:::b` });
+    }
+  });
+
   it('reads SSEApplied and the requested KMS key of a PutObject', () => {
     const r = normalizeRecord(s3Record({ eventName: 'PutObject', sseApplied: 'SSE_KMS', kmsKeyId: KEY_ARN }));
 
