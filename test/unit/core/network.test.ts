@@ -1,9 +1,21 @@
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { normalizeRecord } from '#core/events/normalize.ts';
+import { allDatasetRecords, hasDatasets } from '../../helpers/datasets.ts';
 import { compileNetworkList, isInIpRange, isNetworkEntry, isPrivateAddress, networkOf, parseIpAddress, parseIpRange, PUBLIC_ENDPOINT } from '#core/network.ts';
 
 describe('networkOf', () => {
+  it.runIf(hasDatasets)('names the VPC endpoint of the shared datasets\' S3 object events that came through one, as correlation keeps them', () => {
+    const throughEndpoints = allDatasetRecords().flatMap((raw) => {
+      const r = normalizeRecord(raw);
+      return r.ok && r.event.kind === 's3' && r.event.vpcEndpointId !== undefined ? [r.event] : [];
+    });
+
+    expect(throughEndpoints.map((e) => e.eventName)).toEqual(expect.arrayContaining(['CopyObject', 'DeleteObject']));
+    for (const e of throughEndpoints) expect(networkOf(e)).toBe(e.vpcEndpointId);
+  });
+
   it('names the VPC endpoint a call came through, the public endpoint for an address alone, and nothing for a service', () => {
     expect(networkOf({ vpcEndpointId: 'vpce-0a1b2c3d4e5f60718', sourceIp: '10.20.31.12' })).toBe('vpce-0a1b2c3d4e5f60718');
     expect(networkOf({ sourceIp: '198.51.100.23' })).toBe(PUBLIC_ENDPOINT);
