@@ -69,7 +69,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
     privacy: { t: 'object', fields: { hashEncryptionContext: { t: 'boolean' } } },
     buckets: {
       t: 'list',
-      of: { t: 'object', required: ['name'], fields: { name: { t: 'string', pattern: /^[a-z0-9.*-]{1,63}$/, hint: 'a bucket name, or a pattern of names with * wildcards' }, requiredKmsKey: { t: 'string' } } },
+      of: { t: 'object', required: ['name'], fields: { name: { t: 'string', pattern: /^[a-z0-9.*-]{1,63}$/, hint: 'a bucket name, or a pattern of names with * wildcards' }, requiredKmsKey: { t: 'string' }, allowedNetworks: ALLOWED_NETWORKS } },
     },
     rules: {
       t: 'record',

@@ -28,6 +28,11 @@ export interface BucketConfig {
   readonly name: string;
   /** KMS key (ARN or alias) that objects written to the bucket must use. */
   readonly requiredKmsKey?: string;
+  /**
+   * VPC endpoint ids and address ranges the S3 requests for the bucket's SSE-KMS objects may come through or from,
+   * as a bucket policy's `aws:SourceVpce` and `aws:SourceIp` would allow them. Anything else fires kms-unusual-network.
+   */
+  readonly allowedNetworks?: readonly string[];
 }
 
 export interface RuleConfig {
@@ -121,6 +126,9 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const bucketsWithKey = (file.buckets ?? []).flatMap((b) => (b.requiredKmsKey !== undefined ? [{ name: b.name, key: b.requiredKmsKey }] : []));
   const bucketKeys = new Map(bucketsWithKey.filter((b) => !b.name.includes('*')).map((b) => [b.name, b.key] as const));
   const bucketKeyPatterns = bucketsWithKey.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), key: b.key }));
+  const bucketsWithNetworks = (file.buckets ?? []).flatMap((b) => (b.allowedNetworks !== undefined ? [{ name: b.name, networks: compileNetworkList(b.allowedNetworks) }] : []));
+  const bucketNetworks = new Map(bucketsWithNetworks.filter((b) => !b.name.includes('*')).map((b) => [b.name, b.networks] as const));
+  const bucketNetworkPatterns = bucketsWithNetworks.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), networks: b.networks }));
   const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
   const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
     const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => k.matches(keyArn, alias, facts?.(keyArn)));
@@ -164,6 +172,7 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
         return any ? merged : undefined;
       },
       requiredBucketKey: (bucket) => bucketKeys.get(bucket) ?? (bucketKeyPatterns.length === 0 ? undefined : bucketKeyPatterns.find((b) => b.pattern.test(bucket))?.key),
+      bucketNetworks: (bucket) => bucketNetworks.get(bucket) ?? (bucketNetworkPatterns.length === 0 ? undefined : bucketNetworkPatterns.find((b) => b.pattern.test(bucket))?.networks),
       needs,
       withKeyFacts: (lookup) => build(lookup),
     };

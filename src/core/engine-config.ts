@@ -46,6 +46,7 @@ export const OPEN_KEY_POLICY: KeyPolicyView = {
   isAccountTrusted: () => false,
   requiredContext: () => undefined,
   requiredBucketKey: () => undefined,
+  bucketNetworks: () => undefined,
   needs: { tags: false, aliases: false },
   withKeyFacts: () => OPEN_KEY_POLICY,
 };

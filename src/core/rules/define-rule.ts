@@ -3,6 +3,7 @@ import type { KeyFactsLookup } from '../key-facts.ts';
 import { RuleDefinitionError } from '../errors.ts';
 import type { KMS_EVENT_SOURCE, OTHER_SELECTABLE_SOURCES, S3_EVENT_SOURCE } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
+import type { NetworkList } from '../network.ts';
 import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts';
 
 /** The ASFF severity labels; Sigma's levels map one to one. */
@@ -108,6 +109,11 @@ export interface KeyPolicyView {
   isAccountTrusted(accountId: string): boolean;
   requiredContext(keyArn: string, alias: string | undefined): Readonly<Record<string, string | null>> | undefined;
   requiredBucketKey(bucket: string): string | undefined;
+  /**
+   * The networks the configuration allows the bucket's S3 requests to come through or from (its exact name first,
+   * then the first pattern that matches); undefined when it lists none for the bucket.
+   */
+  bucketNetworks(bucket: string): NetworkList | undefined;
   /** Which KMS lookups the configuration's key selectors need (tags, aliases KMS knows). */
   readonly needs: { readonly tags: boolean; readonly aliases: boolean };
   /** The same policy, with key selectors also matching what KMS says about each key (tags, aliases). */

@@ -1,6 +1,6 @@
 import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
-import type { KmsCall } from '../events/types.ts';
-import { networkOf, PUBLIC_ENDPOINT, s3RequestNetworkOf } from '../network.ts';
+import type { KmsCall, S3RequestSummary } from '../events/types.ts';
+import { networkOf, PUBLIC_ENDPOINT, s3RequestNetworkOf, type NetworkList } from '../network.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN, minutes, s3Event } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
 import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
@@ -33,9 +33,12 @@ const leftEndpoints = (
  * not its KMS calls': a workload may reach the two services differently.
  */
 const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): DetectionDraft | undefined => {
-  const network = s3RequestNetworkOf(e);
   const request = e.s3Request;
-  if (network === undefined || request === undefined) return undefined;
+  if (request === undefined) return undefined;
+  const allowed = ctx.keyPolicy.bucketNetworks(request.bucket);
+  if (allowed !== undefined) return judgeAgainstBucketNetworks(e, keyArn, request, allowed, ctx);
+  const network = s3RequestNetworkOf(e);
+  if (network === undefined) return undefined;
   const left = leftEndpoints(ctx.principalBaseline()?.s3Networks, network, e.eventTimeMs, ctx.learningPeriodMs);
   if (left === undefined) return undefined;
   const alias = e.keyAlias ?? ctx.aliasOf(keyArn);
@@ -52,11 +55,28 @@ const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): Detection
   };
 };
 
+/**
+ * A bucket the configuration lists networks for: a request from any other fires at once, learning or not. A presigned
+ * URL's request is judged too: whoever sent it, the object left through that network. A request the record gives no
+ * network for (a service's on the principal's behalf, a private address without its endpoint) is not.
+ */
+const judgeAgainstBucketNetworks = (e: KmsCall, keyArn: string, request: S3RequestSummary, allowed: NetworkList, ctx: RuleContext): DetectionDraft | undefined => {
+  const network = networkOf(request);
+  if (network === undefined || allowed.allows(request.vpcEndpointId, request.sourceIp)) return undefined;
+  const alias = e.keyAlias ?? ctx.aliasOf(keyArn);
+  return {
+    subject: `config-s3|${e.principal.id}|${request.bucket}|${network}`,
+    ...(ctx.keyPolicy.isSensitiveKey(keyArn, alias) ? { severity: 'HIGH' as const } : {}),
+    aggregationWindowMs: hours(24),
+    reason: `${principalLabel(e)} sent S3 ${request.operation} of s3://${request.bucket}/${request.objectKey ?? ''} in ${e.region} from ${request.sourceIp ?? 'an address the record does not give'}${request.vpcEndpointId !== undefined ? ` through ${request.vpcEndpointId}` : ', through S3\'s public endpoint'}${request.presigned === true ? ' (presigned: sent by whoever held the URL or form)' : ''}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}: the configuration allows the bucket's requests only from ${listFew(allowed.entries, 5)}.`,
+  };
+};
+
 export const rule = defineRule({
   id: 'kms-unusual-network',
   title: 'KMS Key Used From Outside The Caller\'s Network',
   description:
-    'A principal whose KMS calls had all come through VPC endpoints made a cryptographic call through KMS\'s public endpoint, or through a VPC endpoint it never used; or a key was used from a network the configuration does not allow for it. The same for the objects S3 decrypts and encrypts for a principal: a principal whose S3 requests for them had all come through VPC endpoints (a gateway endpoint, an interface endpoint) sent one from the internet, or through an endpoint it never used, judged by the S3 request matched to S3\'s call (not a presigned URL\'s or a POST form\'s, sent by whoever held it) against the networks of its earlier S3 requests, not of its KMS calls. Credentials taken from an instance, container or function keep their identity when used elsewhere: the caller is the usual one, its network is not.',
+    'A principal whose KMS calls had all come through VPC endpoints made a cryptographic call through KMS\'s public endpoint, or through a VPC endpoint it never used; or a key was used from a network the configuration does not allow for it (`allowedNetworks` of the key), or S3 used it for a request the configuration does not allow for the bucket (`allowedNetworks` of the bucket, judged on presigned requests too). The same for the objects S3 decrypts and encrypts for a principal: a principal whose S3 requests for them had all come through VPC endpoints (a gateway endpoint, an interface endpoint) sent one from the internet, or through an endpoint it never used, judged by the S3 request matched to S3\'s call (not a presigned URL\'s or a POST form\'s, sent by whoever held it) against the networks of its earlier S3 requests, not of its KMS calls. Credentials taken from an instance, container or function keep their identity when used elsewhere: the caller is the usual one, its network is not.',
   severity: 'MEDIUM',
   status: 'experimental',
   references: [
@@ -207,6 +227,29 @@ export const cases = (): readonly RuleCase[] => [
     name: 'stays silent for an S3 call no request was matched to',
     ...learned,
     events: [...readThroughS3(0), kmsEvent({ who: ledger, atMs: BASE_TIME_MS + hours(2), s3Arn: 'arn:aws:s3:::ledger-exports/exports/unlogged.csv' })],
+    expectFindings: 0,
+  },
+  {
+    name: 'fires at once, even while learning, for an S3 request from a network the configuration does not allow for the bucket',
+    events: [...readThroughS3(0, { sourceIp: '198.51.100.23' })],
+    config: { buckets: [{ name: 'ledger-*', allowedNetworks: [S3_ENDPOINT, '10.20.0.0/16'] }] },
+    expectFindings: 1,
+  },
+  {
+    name: 'judges a presigned URL\'s request against the bucket\'s networks: whoever sent it, the object left through that network',
+    events: [...readThroughS3(0, { sourceIp: '198.51.100.23', presigned: true })],
+    config: { buckets: [{ name: 'ledger-exports', allowedNetworks: [S3_ENDPOINT] }] },
+    expectFindings: 1,
+  },
+  {
+    name: 'stays silent for S3 requests the configuration allows for the bucket, by endpoint or address range, and for one that names no network',
+    ...learned,
+    events: [
+      ...readThroughS3(0),
+      ...readThroughS3(hours(2), { sourceIp: '192.0.2.77' }),
+      ...readThroughS3(hours(3), { sourceIp: 'athena.amazonaws.com' }),
+    ],
+    config: { buckets: [{ name: 'ledger-exports', allowedNetworks: [S3_ENDPOINT, '192.0.2.0/24'] }] },
     expectFindings: 0,
   },
   {

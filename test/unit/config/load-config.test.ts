@@ -198,6 +198,24 @@ describe('compileConfig', () => {
     expect(p.requiredBucketKey('other-bucket')).toBeUndefined();
   });
 
+  it('answers which networks a bucket\'s requests may come from: its exact name first, then the first pattern that matches', () => {
+    const p = compileConfig(parseConfig(
+      ['buckets:', '  - { name: lake-*, allowedNetworks: [vpce-0c1d2e3f4a5b60720] }', '  - { name: lake-raw, allowedNetworks: [10.0.0.0/8] }', '  - { name: lake-*-eu, allowedNetworks: [192.0.2.0/24] }', '  - { name: reports, requiredKmsKey: alias/reports }'].join('\n'),
+      'kdm.config.yaml',
+      RULE_IDS,
+    )).keyPolicy;
+
+    expect(p.bucketNetworks('lake-raw')?.entries).toEqual(['10.0.0.0/8']);
+    expect(p.bucketNetworks('lake-curated-eu')?.entries).toEqual(['vpce-0c1d2e3f4a5b60720']);
+    expect(p.bucketNetworks('lake-curated')?.allows('vpce-0c1d2e3f4a5b60720', '10.1.2.3')).toBe(true);
+    expect(p.bucketNetworks('lake-curated')?.allows(undefined, '198.51.100.23')).toBe(false);
+    expect(p.bucketNetworks('reports')).toBeUndefined();
+    expect(problemsOf('buckets:\n  - { name: lake, allowedNetworks: [corp-vpn] }\n  - { name: logs, allowedNetworks: [] }\n')).toEqual([
+      'kdm.config.yaml:2:37: buckets[0].allowedNetworks[0]: expected a VPC endpoint id (vpce-0a1b2c3d4e5f60718), an IP address, or an address range such as 10.0.0.0/8 or 2001:db8::/32 (got "corp-vpn")',
+      'kdm.config.yaml:3:36: buckets[1].allowedNetworks: an empty list would make every network unusual: list the VPC endpoints and address ranges calls may come through or from, or leave the field out to allow any',
+    ]);
+  });
+
   it('allows a key\'s call from a network only when every list that applies to the key holds it', () => {
     const p = compileConfig(
       parseConfig(`allowedNetworks: [vpce-0a1b2c3d4e5f60718, 10.0.0.0/8, 203.0.113.0/24]\nkeys:\n  - arn: ${KEY_ARN}\n    allowedNetworks: [vpce-0a1b2c3d4e5f60718, '2001:db8::/32', 203.0.113.9]\n`, 'kdm.config.yaml', RULE_IDS),
