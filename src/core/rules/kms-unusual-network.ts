@@ -29,8 +29,9 @@ const leftEndpoints = (
 /**
  * A call S3 made for the principal, judged by the S3 request behind it: credentials taken from a workload that reaches
  * S3 through a gateway or interface endpoint, then used to download its objects from elsewhere, show here and not in
- * any call of their own to KMS. Against the networks of the principal's earlier such requests (`s3Networks`), which are
- * not its KMS calls': a workload may reach the two services differently.
+ * any call of their own to KMS. Against the networks the configuration allows for the request's bucket when it lists
+ * some; else against the networks of the principal's earlier such requests (`s3Networks`), which are not its KMS
+ * calls': a workload may reach the two services differently.
  */
 const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): DetectionDraft | undefined => {
   const request = e.s3Request;
