@@ -8,6 +8,7 @@
  * labelled makes every stored principal meet a "new" client once. Add tools; do not rename them.
  */
 
+import { principalsS3RequestOf } from './events/s3-request.ts';
 import type { KmsCall } from './events/types.ts';
 import { memoized } from './memoize.ts';
 
@@ -135,15 +136,14 @@ export const clientOf = (userAgent: string | undefined): string | undefined => {
 
 /**
  * The client behind a KMS call: its own user agent's for a call the principal made; for a call S3 made for it, the
- * user agent of the S3 request correlation matched it to, unless that request was signed ahead of it (a presigned
- * URL, a POST form: its user agent is whoever held the URL's or the form's). Undefined for other services' calls,
- * calls of AWS service principals, and S3's calls with no request matched.
+ * user agent of the S3 request the principal sent (`principalsS3RequestOf`: not a presigned URL's or a POST form's).
+ * Undefined for other services' calls, calls of AWS service principals, and S3's calls with no request matched.
  */
 export const clientOfCall = (e: KmsCall): string | undefined => {
   if (e.principal.isAwsService) return undefined;
   if (!e.madeByAwsService) return clientOf(e.userAgent);
-  const request = e.s3Request;
-  return e.madeByS3 && request !== undefined && request.presigned !== true ? clientOf(request.userAgent) : undefined;
+  const request = principalsS3RequestOf(e);
+  return request === undefined ? undefined : clientOf(request.userAgent);
 };
 
 /**

@@ -1,3 +1,4 @@
+import { principalsS3RequestOf } from './events/s3-request.ts';
 import type { KmsCall } from './events/types.ts';
 
 /**
@@ -47,13 +48,12 @@ export const networkOf = (e: { readonly vpcEndpointId?: string | undefined; read
 };
 
 /**
- * The network of the S3 request behind a call S3 made for a principal (the data event correlation matched to it):
- * undefined for any other call, a call with no request matched, or a request signed ahead of it (a presigned URL, a
- * POST form), which whoever held the URL or the form sent from their own network.
+ * The network of the S3 request the principal sent behind a call S3 made for it (`principalsS3RequestOf`: not a
+ * presigned URL's or a POST form's); undefined for any other call.
  */
 export const s3RequestNetworkOf = (e: KmsCall): string | undefined => {
-  const request = e.s3Request;
-  return e.madeByS3 && !e.principal.isAwsService && request !== undefined && request.presigned !== true ? networkOf(request) : undefined;
+  const request = principalsS3RequestOf(e);
+  return request === undefined ? undefined : networkOf(request);
 };
 
 /** An IP address as 16-bit groups: two for IPv4, eight for IPv6. */
