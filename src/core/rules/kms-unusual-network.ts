@@ -1,30 +1,25 @@
 import { KMS_KEY_USE_OPERATIONS } from '../events/kms-operations.ts';
 import type { KmsCall, S3RequestSummary } from '../events/types.ts';
+import { PRINCIPAL_ENTRY_LIMIT } from '../state.ts';
 import { networkOf, PUBLIC_ENDPOINT, s3RequestNetworkOf, type NetworkList } from '../network.ts';
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN, minutes, s3Event } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
-import { byFirstSeen, dateOf, earliestFirstSeen, keyLabel, listFew, origin, principalLabel } from './wording.ts';
-
-/** The networks of a principal's baseline that are VPC endpoints. */
-const endpointsOf = (networks: Readonly<Record<string, number>>): string[] => byFirstSeen(networks).filter((n) => n !== PUBLIC_ENDPOINT);
+import { settledSetOf, type SettledSet } from './settled-set.ts';
+import { dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
 
 /**
- * The VPC endpoints a principal had kept to, when `network` leaves them: undefined while its networks are learned
- * (a learning period from the first one seen), when it knows `network`, or when it has used the public endpoint
- * (people, and many workloads, call from addresses anywhere on the internet: only a principal that lives behind VPC
- * endpoints has a network to leave).
+ * The VPC endpoints a principal had kept to, when `network` leaves them: undefined when it knows `network`, when it
+ * has used the public endpoint (people, and many workloads, call from addresses anywhere on the internet: only a
+ * principal that lives behind VPC endpoints has a network to leave), and where `settledSetOf` sees nothing settled
+ * (while its networks are learned, or once their map is full). Without the public endpoint, every member is one.
  */
-const leftEndpoints = (
-  networks: Readonly<Record<string, number>> | undefined,
-  network: string,
-  eventTimeMs: number,
-  learningPeriodMs: number,
-): { readonly endpoints: readonly string[]; readonly sinceMs: number } | undefined => {
+const leftEndpoints = (networks: Readonly<Record<string, number>> | undefined, network: string, eventTimeMs: number, ctx: RuleContext): SettledSet | undefined => {
   if (networks === undefined || Object.prototype.hasOwnProperty.call(networks, network) || Object.prototype.hasOwnProperty.call(networks, PUBLIC_ENDPOINT)) return undefined;
-  const endpoints = endpointsOf(networks);
-  const sinceMs = earliestFirstSeen(networks);
-  return endpoints.length === 0 || eventTimeMs < sinceMs + learningPeriodMs ? undefined : { endpoints, sinceMs };
+  return settledSetOf(networks, eventTimeMs, PRINCIPAL_ENTRY_LIMIT, ctx);
 };
+
+/** "the VPC endpoint vpce-…" or "the VPC endpoints vpce-…, vpce-…": what a principal had kept to. */
+const endpointsKept = (left: SettledSet): string => `${left.members.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(left.members)}`;
 
 /**
  * A call S3 made for the principal, judged by the S3 request behind it: credentials taken from a workload that reaches
@@ -40,7 +35,7 @@ const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): Detection
   if (allowed !== undefined) return judgeAgainstBucketNetworks(e, keyArn, request, allowed, ctx);
   const network = s3RequestNetworkOf(e);
   if (network === undefined) return undefined;
-  const left = leftEndpoints(ctx.principalBaseline()?.s3Networks, network, e.eventTimeMs, ctx.learningPeriodMs);
+  const left = leftEndpoints(ctx.principalBaseline()?.s3Networks, network, e.eventTimeMs, ctx);
   if (left === undefined) return undefined;
   const alias = e.keyAlias ?? ctx.aliasOf(keyArn);
   const isSensitive = ctx.keyPolicy.isSensitiveKey(keyArn, alias);
@@ -52,7 +47,7 @@ const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): Detection
     subject: `s3|${e.principal.id}|${network}`,
     ...(isSensitive ? { severity: 'HIGH' as const } : {}),
     aggregationWindowMs: hours(24),
-    reason: `${principalLabel(e)} sent S3 ${request.operation} of s3://${request.bucket}/${request.objectKey ?? ''} in ${e.region} ${how}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}. Since ${dateOf(left.sinceMs)} its S3 requests for KMS-encrypted objects had all come through ${left.endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(left.endpoints)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+    reason: `${principalLabel(e)} sent S3 ${request.operation} of s3://${request.bucket}/${request.objectKey ?? ''} in ${e.region} ${how}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}. Since ${dateOf(left.sinceMs)} its S3 requests for KMS-encrypted objects had all come through ${endpointsKept(left)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
   };
 };
 
@@ -115,7 +110,7 @@ export const rule = defineRule({
       };
     }
     if (allowed === true) return undefined;
-    const left = leftEndpoints(ctx.principalBaseline()?.networks, network, e.eventTimeMs, ctx.learningPeriodMs);
+    const left = leftEndpoints(ctx.principalBaseline()?.networks, network, e.eventTimeMs, ctx);
     if (left === undefined) return undefined;
     // Weighed only for a call that fires: the rule meets every direct call.
     const isSensitive = ctx.keyPolicy.isSensitiveKey(e.keyArn, alias);
@@ -127,7 +122,7 @@ export const rule = defineRule({
       subject: `${e.principal.id}|${network}`,
       ...(isSensitive ? { severity: 'HIGH' as const } : {}),
       aggregationWindowMs: hours(24),
-      reason: `${principalLabel(e)} called KMS in ${e.region} ${how} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(left.sinceMs)} its calls had all come through ${left.endpoints.length === 1 ? 'the VPC endpoint' : 'the VPC endpoints'} ${listFew(left.endpoints)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+      reason: `${principalLabel(e)} called KMS in ${e.region} ${how} (${e.eventName} with key ${keyLabel(e, alias)}). Since ${dateOf(left.sinceMs)} its calls had all come through ${endpointsKept(left)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
     };
   },
 });
