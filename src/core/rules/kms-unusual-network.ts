@@ -192,6 +192,15 @@ export const cases = (): readonly RuleCase[] => [
     expectFindings: 0,
   },
   {
+    name: 'stays silent once a principal\'s networks fill their map (100), which then learns no more',
+    ...learned,
+    events: [
+      ...Array.from({ length: 100 }, (_, i) => kmsEvent({ who: app, atMs: BASE_TIME_MS + i, sourceIp: '10.20.31.12', vpcEndpointId: `vpce-${i.toString(16).padStart(17, '0')}` })),
+      kmsEvent({ who: app, atMs: BASE_TIME_MS + hours(2), sourceIp: '172.31.9.4', vpcEndpointId: 'vpce-0badc0ffee0badc0f' }),
+    ],
+    expectFindings: 0,
+  },
+  {
     name: 'fires when a principal whose S3 requests all came through a VPC endpoint has S3 decrypt an object for a request from the internet',
     ...learned,
     events: [...readThroughS3(0), ...readThroughS3(hours(1.5)), ...readThroughS3(hours(2), { sourceIp: '198.51.100.23' })],
