@@ -112,6 +112,20 @@ export const parseExpiryMs = (text: string): number | undefined => {
   return /^\d{4}-\d{2}-\d{2}T/.test(text) && Number.isFinite(ms) ? ms : undefined;
 };
 
+/**
+ * One setting of the buckets that give it, looked up by a bucket's name: a bucket named exactly wins over patterns
+ * (names with `*`), and patterns apply in the file's order.
+ */
+const bucketSetting = <T>(buckets: readonly BucketConfig[] | undefined, settingOf: (b: BucketConfig) => T | undefined): ((bucket: string) => T | undefined) => {
+  const given = (buckets ?? []).flatMap((b) => {
+    const value = settingOf(b);
+    return value !== undefined ? [{ name: b.name, value }] : [];
+  });
+  const byName = new Map(given.filter((b) => !b.name.includes('*')).map((b) => [b.name, b.value] as const));
+  const patterns = given.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), value: b.value }));
+  return (bucket) => byName.get(bucket) ?? (patterns.length === 0 ? undefined : patterns.find((b) => b.pattern.test(bucket))?.value);
+};
+
 const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const keys = (file.keys ?? []).map((k) => ({
     ...k,
@@ -122,13 +136,8 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
   const networks = file.allowedNetworks !== undefined ? compileNetworkList(file.allowedNetworks) : undefined;
   const anyNetworks = networks !== undefined || keys.some((k) => k.networks !== undefined);
   const trusted = new Set(file.trustedAccounts ?? []);
-  // A bucket named exactly wins over patterns (names with `*`), and patterns apply in the file's order.
-  const bucketsWithKey = (file.buckets ?? []).flatMap((b) => (b.requiredKmsKey !== undefined ? [{ name: b.name, key: b.requiredKmsKey }] : []));
-  const bucketKeys = new Map(bucketsWithKey.filter((b) => !b.name.includes('*')).map((b) => [b.name, b.key] as const));
-  const bucketKeyPatterns = bucketsWithKey.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), key: b.key }));
-  const bucketsWithNetworks = (file.buckets ?? []).flatMap((b) => (b.allowedNetworks !== undefined ? [{ name: b.name, networks: compileNetworkList(b.allowedNetworks) }] : []));
-  const bucketNetworks = new Map(bucketsWithNetworks.filter((b) => !b.name.includes('*')).map((b) => [b.name, b.networks] as const));
-  const bucketNetworkPatterns = bucketsWithNetworks.filter((b) => b.name.includes('*')).map((b) => ({ pattern: compileGlob(b.name), networks: b.networks }));
+  const requiredBucketKey = bucketSetting(file.buckets, (b) => b.requiredKmsKey);
+  const bucketNetworks = bucketSetting(file.buckets, (b) => (b.allowedNetworks !== undefined ? compileNetworkList(b.allowedNetworks) : undefined));
   const needs = { tags: keys.some((k) => k.tag !== undefined), aliases: keys.some((k) => k.alias !== undefined) };
   const build = (facts: KeyFactsLookup | undefined): KeyPolicyView => {
     const configsFor = (keyArn: string, alias: string | undefined) => keys.filter((k) => k.matches(keyArn, alias, facts?.(keyArn)));
@@ -171,8 +180,8 @@ const compileKeyPolicy = (file: ConfigFile): KeyPolicyView => {
         }
         return any ? merged : undefined;
       },
-      requiredBucketKey: (bucket) => bucketKeys.get(bucket) ?? (bucketKeyPatterns.length === 0 ? undefined : bucketKeyPatterns.find((b) => b.pattern.test(bucket))?.key),
-      bucketNetworks: (bucket) => bucketNetworks.get(bucket) ?? (bucketNetworkPatterns.length === 0 ? undefined : bucketNetworkPatterns.find((b) => b.pattern.test(bucket))?.networks),
+      requiredBucketKey,
+      bucketNetworks,
       needs,
       withKeyFacts: (lookup) => build(lookup),
     };
