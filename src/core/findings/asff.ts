@@ -1,5 +1,6 @@
 import { counted } from '../counted.ts';
 import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
+import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn, type S3ArnService } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
@@ -168,7 +169,7 @@ export const describeFinding = (f: FindingRecord): string => {
 export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 'findingTypes' | 'references' | 'status'>, ctx: AsffContext = {}): AsffFinding => {
   const accountId = f.accountId !== undefined && /^\d{12}$/.test(f.accountId) ? f.accountId : (ctx.fallbackAccountId ?? '000000000000');
   const region = /^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(f.region) ? f.region : 'us-east-1';
-  const partition = region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  const partition = partitionOfRegion(region);
   const firstEvent = f.eventIds[0];
   const productFields: Record<string, string> = {
     'kdm/RuleId': f.ruleId,

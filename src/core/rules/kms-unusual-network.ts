@@ -5,7 +5,7 @@ import { networkOf, PUBLIC_ENDPOINT, s3RequestNetworkOf, type NetworkList } from
 import { BASE_TIME_MS, days, hours, kmsEvent, KEY_ARN, minutes, s3Event } from '../testing/builders.ts';
 import { defineRule, type DetectionDraft, type RuleCase, type RuleContext } from './define-rule.ts';
 import { settledSetOf, type SettledSet } from './settled-set.ts';
-import { dateOf, keyLabel, listFew, origin, principalLabel } from './wording.ts';
+import { dateOf, keyLabel, listFew, origin, principalLabel, s3RequestLabel } from './wording.ts';
 
 /**
  * The VPC endpoints a principal had kept to, when `network` leaves them: undefined when it knows `network`, when it
@@ -47,7 +47,7 @@ const judgeS3Request = (e: KmsCall, keyArn: string, ctx: RuleContext): Detection
     subject: `s3|${e.principal.id}|${network}`,
     ...(isSensitive ? { severity: 'HIGH' as const } : {}),
     aggregationWindowMs: hours(24),
-    reason: `${principalLabel(e)} sent S3 ${request.operation} of s3://${request.bucket}/${request.objectKey ?? ''} in ${e.region} ${how}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}. Since ${dateOf(left.sinceMs)} its S3 requests for KMS-encrypted objects had all come through ${endpointsKept(left)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
+    reason: `${principalLabel(e)} sent ${s3RequestLabel(request)} in ${e.region} ${how}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}. Since ${dateOf(left.sinceMs)} its S3 requests for KMS-encrypted objects had all come through ${endpointsKept(left)}.${isSensitive ? ' The key is marked sensitive.' : ''}`,
   };
 };
 
@@ -64,7 +64,7 @@ const judgeAgainstBucketNetworks = (e: KmsCall, keyArn: string, request: S3Reque
     subject: `config-s3|${e.principal.id}|${request.bucket}|${network}`,
     ...(ctx.keyPolicy.isSensitiveKey(keyArn, alias) ? { severity: 'HIGH' as const } : {}),
     aggregationWindowMs: hours(24),
-    reason: `${principalLabel(e)} sent S3 ${request.operation} of s3://${request.bucket}/${request.objectKey ?? ''} in ${e.region} from ${request.sourceIp ?? 'an address the record does not give'}${request.vpcEndpointId !== undefined ? ` through ${request.vpcEndpointId}` : ', through S3\'s public endpoint'}${request.presigned === true ? ' (presigned: sent by whoever held the URL or form)' : ''}, and S3 called ${e.eventName} for it with key ${keyLabel(e, alias)}: the configuration allows the bucket's requests only from ${listFew(allowed.entries, 5)}.`,
+    reason: `${e.eventName} by ${principalLabel(e)} with key ${keyLabel(e, alias)} ${origin(e)}${request.vpcEndpointId === undefined ? ', through S3\'s public endpoint' : ''}: the configuration allows requests for bucket ${request.bucket} only from ${listFew(allowed.entries, 5)}.`,
   };
 };
 

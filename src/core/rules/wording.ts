@@ -1,4 +1,4 @@
-import type { KmsCall, MonitorEvent } from '../events/types.ts';
+import type { KmsCall, MonitorEvent, S3RequestSummary } from '../events/types.ts';
 
 /** Plain-words fragments shared by the rules' reasons. Every value is event data: keep it quoted as data. */
 export const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
@@ -34,13 +34,20 @@ export const earliestFirstSeen = (record: Readonly<Record<string, number>>): num
 
 export const percent = (part: number, whole: number): string => `${whole === 0 ? 0 : Math.round((100 * part) / whole)}%`;
 
+/**
+ * "S3 GetObject of s3://bucket/key", and that it was presigned when it was: a presigned request was sent by whoever
+ * held the URL.
+ */
+export const s3RequestLabel = (r: S3RequestSummary): string =>
+  `S3 ${r.operation} of s3://${r.bucket}/${r.objectKey ?? ''}${r.presigned === true ? ' (presigned: sent by whoever held the URL or form)' : ''}`;
+
 /** "from 203.0.113.7 via vpce-…" for reasons. */
 export const origin = (e: MonitorEvent): string => {
   const parts: string[] = [];
   const r = e.kind === 'kms' ? e.s3Request : undefined;
   if (r !== undefined) {
-    // Correlated: the real request behind the S3-made call. A presigned one was sent by whoever held the URL.
-    parts.push(`through S3 ${r.operation} of s3://${r.bucket}/${r.objectKey ?? ''}${r.presigned === true ? ' (presigned: sent by whoever held the URL or form)' : ''}`);
+    // Correlated: the real request behind the S3-made call.
+    parts.push(`through ${s3RequestLabel(r)}`);
     if (r.sourceIp !== undefined) parts.push(`from ${r.sourceIp}`);
     if (r.vpcEndpointId !== undefined) parts.push(`via ${r.vpcEndpointId}`);
     parts.push(`in ${e.region}`);
