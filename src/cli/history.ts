@@ -2,12 +2,13 @@ import type { ParseArgsConfig } from 'node:util';
 import { QUERY_MEMORY_MB } from '#adapters/local/database-budget.ts';
 import type { LedgerDatabase } from '#adapters/local/ledger-database.ts';
 import { pruneMark, type PruneMark } from '#adapters/local/ledger-prune.ts';
-import { aliasOf, GROUP_FIELDS, historyQuery, keysOfAlias, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
+import { aliasOf, GROUP_FIELDS, historyQuery, keysOfAlias, NO_NETWORK, runQuery, type GroupField, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { counted, formatCount } from '#core/counted.ts';
 import { DAY_MS } from '#core/engine-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
+import { isVpcEndpointId, parseIpRange, PUBLIC_ENDPOINT } from '#core/network.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
@@ -22,6 +23,7 @@ Usage: kdm history --db <file> [filters] [--group-by f1,f2] [--format table|csv|
 Filters:
   --key <arn|key id|alias>   --principal <pattern, * wildcards>   --account <id>   --bucket <name>
   --prefix <object key prefix, * wildcards>   --path s3|service|direct   --operation <Decrypt|...>
+  --network <vpce-id|public|none>
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day; the
                              ledger counts by day, so a time inside a day selects rows of the whole day)
   Object records (--group-by object, --prefix) name the S3 request's operation where correlation found it
@@ -31,6 +33,9 @@ Filters:
   own data event (correlation data-event): its KMS call is in other accounts' trails, so no ledger row counts it.
   A ReEncrypt is one ledger row, under the key it decrypts with, naming the key it encrypts under (destination_key):
   --key selects it by either, and no total counts it twice.
+  A ledger row's network is the one its calls came through: a VPC endpoint's id, public (the service's public
+  endpoint), or none where the records say neither (an AWS service's own calls, rows kept before schema 5); for a
+  call S3 made, the S3 request's. Object records keep source addresses, not networks.
 Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated or repeated; object lists objects opened)
 Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
 With --source dynamodb, the range defaults to the last 30 days (one query per day).`;
@@ -47,6 +52,7 @@ export const HISTORY_OPTIONS = {
   prefix: { type: 'string' },
   path: { type: 'string' },
   operation: { type: 'string' },
+  network: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
   'group-by': { type: 'string', multiple: true },
@@ -107,6 +113,14 @@ export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'rep
   if (values.path !== undefined) {
     if (values.path !== 's3' && values.path !== 'service' && values.path !== 'direct') throw new UsageError(`--path must be s3, service or direct (got "${values.path}")`);
     filters.path = values.path;
+  }
+  if (values.network !== undefined) {
+    const network = values.network;
+    if (network !== PUBLIC_ENDPOINT && network !== NO_NETWORK && !isVpcEndpointId(network)) {
+      const address = parseIpRange(network) !== undefined ? ': the ledger counts calls by network, not by address' : '';
+      throw new UsageError(`--network takes a VPC endpoint id (vpce-...), ${PUBLIC_ENDPOINT} or ${NO_NETWORK} (got "${network}")${address}`);
+    }
+    filters.network = network;
   }
   const window = parseTimeWindow(values.from, values.to);
   if (window?.fromMs !== undefined) filters.fromMs = window.fromMs;

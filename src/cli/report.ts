@@ -19,9 +19,10 @@ Usage: kdm report --db <file> --html <out.html> [--key ...] [--principal ...] [-
                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--title <text>]
 
 The filters are kdm history's (--key takes an ARN, a key id or an alias) and select the calls and the findings
-alike. --prefix, --path and --operation are kdm history's alone: they would select some sections and not others.
+alike. --prefix, --path, --operation and --network are kdm history's alone: they would select some sections and not
+others.
 
-Per key: its calls by operation, calls per day split by principal, top principals, principals new in the
+Per key: its calls by operation and by network (VPC endpoint, public, or none said), calls per day split by principal, top principals, principals new in the
 period; a ReEncrypt shows under the key it decrypted with and the one it encrypted under (the total of calls
 counts it once). Findings by rule and severity with their evidence. The objects opened most, and the objects
 other accounts wrote under keys the bucket owner does not hold (known from data events alone). Coverage:
@@ -31,7 +32,7 @@ anywhere, and can be archived as evidence. Its heading is --title, "KMS key use 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
 /** The history's filters the report refuses: they apply to some of its tables and not others. */
-const HISTORY_ONLY_FILTERS = ['prefix', 'path', 'operation'] as const;
+const HISTORY_ONLY_FILTERS = ['prefix', 'path', 'operation', 'network'] as const;
 const REPORT_OPTIONS = {
   ...HISTORY_OPTIONS,
   // No default, so that --format table is refused like any other.
@@ -74,6 +75,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     const p = { ...uses.params, reportKey: String(k.key) };
     const perDay = await rowsOf(c, `SELECT CAST(day AS VARCHAR) AS day, principal, sum(calls) AS calls FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY ALL ORDER BY day`, p);
     const operations = await rowsOf(c, `SELECT operation, sum(calls) AS calls FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY operation ORDER BY calls DESC, operation`, p);
+    const networks = await rowsOf(c, `SELECT network, sum(calls) AS calls FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY network ORDER BY calls DESC, network`, p);
     const top = await rowsOf(c, `SELECT principal, sum(calls) AS calls, len(list_distinct(flatten(list(objects)))) AS objects, min(first_seen) AS f, max(last_seen) AS l FROM ${KEY_USES} t ${usesWhere} t.key = $reportKey GROUP BY principal ORDER BY calls DESC, principal LIMIT 10`, p);
     const fresh = periodStart === undefined ? [] : await rowsOf(
       c,
@@ -89,6 +91,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
       principals: n(k.principals),
       errors: n(k.errors),
       operations: operations.map((r) => ({ operation: String(r.operation), calls: n(r.calls) })),
+      networks: networks.map((r) => ({ network: String(r.network ?? ''), calls: n(r.calls) })),
       perDay: perDay.map((r) => ({ day: String(r.day), principal: String(r.principal), calls: n(r.calls) })),
       topPrincipals: top.map((r) => ({ principal: String(r.principal), calls: n(r.calls), objects: n(r.objects), firstSeenMs: ms(r.f), lastSeenMs: ms(r.l) })),
       newPrincipals: fresh.map((r) => ({ principal: String(r.principal), firstSeenMs: ms(r.f), calls: n(r.calls) })),

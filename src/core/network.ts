@@ -147,6 +147,9 @@ const isAddressInRange = (address: IpAddress, range: IpRange): boolean => {
 /** A VPC endpoint's id as AWS writes it. */
 const VPC_ENDPOINT_ID = /^vpce-[0-9a-f]{8,17}$/;
 
+/** Whether a text is a VPC endpoint's id as AWS writes it (`vpce-` and 8 to 17 hexadecimal digits). */
+export const isVpcEndpointId = (text: string): boolean => VPC_ENDPOINT_ID.test(text);
+
 /** An entry of `allowedNetworks`: a VPC endpoint's id, or an address range. */
 export const isNetworkEntry = (text: string): boolean => VPC_ENDPOINT_ID.test(text) || parseIpRange(text) !== undefined;
 

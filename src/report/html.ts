@@ -24,6 +24,11 @@ export interface ReportKey {
   readonly errors: number;
   /** The key's calls by operation, the most first: a signing key's Sign apart from a data key's Decrypt. */
   readonly operations: readonly { readonly operation: string; readonly calls: number }[];
+  /**
+   * The key's calls by the network they came through (a VPC endpoint's id, `public`, or '' where the records said
+   * neither), the most first: whether its data left only through the endpoints it should.
+   */
+  readonly networks: readonly { readonly network: string; readonly calls: number }[];
   /** Calls per UTC day and principal. */
   readonly perDay: readonly { readonly day: string; readonly principal: string; readonly calls: number }[];
   readonly topPrincipals: readonly ReportPrincipal[];
@@ -214,7 +219,8 @@ export const renderReportHtml = (data: ReportData): string => {
       'new-principals',
     );
     const byOperation = k.operations.map((o) => `${escapeHtml(o.operation)} ${formatCount(o.calls)}`).join(', ');
-    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${formatCount(k.errors)} failed` : ''}.${byOperation !== '' ? ` By operation: ${byOperation}.` : ''}</p>
+    const byNetwork = k.networks.map((w) => `${w.network === '' ? 'none said' : `<code>${escapeHtml(w.network)}</code>`} ${formatCount(w.calls)}`).join(', ');
+    return `<section class="key" id="key-${i}"><h3>${escapeHtml(label)}</h3><p>${counted(k.calls, 'call')} by ${counted(k.principals, 'principal')}${k.errors > 0 ? `, ${formatCount(k.errors)} failed` : ''}.${byOperation !== '' ? ` By operation: ${byOperation}.` : ''}${byNetwork !== '' ? ` By network: ${byNetwork}.` : ''}</p>
 ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
 <h4>Top principals</h4>${top}<h4>New principals</h4>${fresh}</section>`;
   });

@@ -1,4 +1,4 @@
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /** The rows of `sql` on the database file `db`, opened read-only (or on an in-memory database, for `:memory:`). */
 export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql: string): Promise<T[]> => {
@@ -14,10 +14,25 @@ export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql
 
 /** The columns of a ledger row's and of an object access's identity: the database keeps one row of each. */
 export const LEDGER_IDENTITY = {
-  ledger: 'day, key, principal, account, region, bucket, operation, path, destination_key',
+  ledger: 'day, key, principal, account, region, bucket, operation, path, destination_key, network',
   object_access: 'day, key, principal, bucket, object_key, operation',
 } as const;
 
 /** The SQL that counts the rows of `table` that repeat another's identity (0 when each identity has one row). */
 export const repeatedIdentities = (table: keyof typeof LEDGER_IDENTITY): string =>
   `SELECT count(*) - count(DISTINCT (${LEDGER_IDENTITY[table]})) AS repeated FROM ${table}`;
+
+/**
+ * Makes a file's ledger as a kdm before schema 5 wrote it (`setup` a connection to it): one row for the calls of all
+ * networks, without the network column. The samples a merged row keeps are its rows' first ones, in no order.
+ */
+export const asWrittenBeforeNetworks = async (setup: DuckDBConnection): Promise<void> => {
+  await setup.run(`CREATE TABLE ledger_before_networks AS
+    SELECT day, key, max(key_alias) AS key_alias, principal, principal_type, account, region, bucket, operation, path,
+      CAST(sum(calls) AS BIGINT) AS calls, CAST(sum(errors) AS BIGINT) AS errors, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+      list_distinct(flatten(list(objects)))[1:200] AS objects, bool_or(objects_overflow) OR len(list_distinct(flatten(list(objects)))) > 200 AS objects_overflow,
+      list_distinct(flatten(list(event_ids)))[1:10] AS event_ids, CAST(sum(findings) AS BIGINT) AS findings, destination_key
+    FROM ledger GROUP BY day, key, principal, principal_type, account, region, bucket, operation, path, destination_key`);
+  await setup.run(`DROP TABLE ledger`);
+  await setup.run(`ALTER TABLE ledger_before_networks RENAME TO ledger`);
+};

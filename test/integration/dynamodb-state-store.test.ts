@@ -349,6 +349,21 @@ describe('DynamoDB state store (against DynamoDB Local)', () => {
     expect(ledger.rows.map((r) => [r.key, r.operation, r.destinationKey, r.count]).sort()).toEqual([[KEY_ARN, 'ReEncrypt', KEY_ARN, 1], [KEY_ARN, 'ReEncrypt', locker, 2]]);
   });
 
+  it('keeps the network of a ledger row\'s calls, a row of its own per network, across batches', async () => {
+    const table = await ddb.newStateTable();
+    const store = storeOn(ddb.client(), table);
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => NOW }, ledger: 'state' });
+    const endpoint = 'vpce-0a1b2c3d4e5f60718';
+    const through = (i: number) => kmsRecord({ sourceIp: '10.0.1.5', vpcEndpointId: endpoint, atMs: BASE_TIME_MS + minutes(i) });
+
+    await store.atomically('r', () => processor.processBatch({ file: 'f', records: [through(0), kmsRecord({ sourceIp: '198.51.100.7', atMs: BASE_TIME_MS + minutes(1) })], firstIndex: 0 }));
+    await store.atomically('r', () => processor.processBatch({ file: 'g', records: [through(2)], firstIndex: 0 }));
+    await store.atomically('r', () => processor.flush());
+    const ledger = await store.ledgerOfDays(['2026-10-01']);
+
+    expect(ledger.rows.map((r) => [r.operation, r.network, r.count]).sort()).toEqual([['Decrypt', 'public', 1], ['Decrypt', endpoint, 2]]);
+  });
+
   it('counts such a write once when the writer\'s account forwards its copy and the KMS call S3 made, in a later batch', async () => {
     const table = await ddb.newStateTable();
     const store = storeOn(ddb.client(), table);

@@ -15,10 +15,11 @@ import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { ACCOUNT, BASE_TIME_MS, KEY_ARN, kmsRecord, minutes, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
 import { gatherReport } from '../../src/cli/report.ts';
+import { SIM_KMS_ENDPOINTS, SIM_S3_ENDPOINT } from '../../src/sim/simulate.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
-import { LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
+import { asWrittenBeforeNetworks, LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
@@ -45,17 +46,42 @@ const simulationInHalves = (): { readonly firstHalf: string[]; readonly secondHa
 };
 
 /**
- * An upgraded file, continued: its ledger tables equal, row for row, those of `once` (one replay of everything), and
- * a replay of `files` that opens it again has nothing more to upgrade.
+ * The ledger's calls as they stand whatever the networks their rows name: a file made before schema 5 holds one row
+ * for the calls of every network, which a later replay splits by network. Their counts, times and objects (while
+ * under the cap a row keeps) are the same either way; the event ids a row keeps as samples are not.
  */
-const expectLedgerOfOneReplayAndNothingLeftToUpgrade = async (upgraded: string, once: string, files: readonly string[]): Promise<void> => {
-  for (const table of ['ledger', 'object_access']) {
-    expect(await query(upgraded, `SELECT * FROM ${table} ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM ${table} ORDER BY ALL`));
-  }
+const LEDGER_ACROSS_NETWORKS = `SELECT day, key, max(key_alias) AS key_alias, principal, principal_type, account, region, bucket, operation, path, destination_key,
+  sum(calls) AS calls, sum(errors) AS errors, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(findings) AS findings,
+  CASE WHEN bool_or(objects_overflow) THEN NULL ELSE list_sort(list_distinct(flatten(list(objects)))) END AS objects
+  FROM ledger GROUP BY ALL ORDER BY ALL`;
+
+/**
+ * An upgraded file, continued: its ledger tables equal, row for row, those of `once` (one replay of everything), and
+ * a replay of `files` that opens it again has nothing more to upgrade. A file made before schema 5
+ * (`beforeNetworks`) equals it in its object records row for row, and in its ledger across networks.
+ */
+const expectLedgerOfOneReplayAndNothingLeftToUpgrade = async (upgraded: string, once: string, files: readonly string[], { beforeNetworks = false } = {}): Promise<void> => {
+  expect(await query(upgraded, `SELECT * FROM object_access ORDER BY ALL`)).toEqual(await query(once, `SELECT * FROM object_access ORDER BY ALL`));
+  const ledger = beforeNetworks ? LEDGER_ACROSS_NETWORKS : `SELECT * FROM ledger ORDER BY ALL`;
+  expect(await query(upgraded, ledger)).toEqual(await query(once, ledger));
+  expect(await query(upgraded, repeatedIdentities('ledger'))).toEqual([{ repeated: '0' }]);
   const again = runKdm(['replay', ...files, '--db', upgraded]);
   expect(again.status).toBe(0);
   expect(again.stderr).not.toContain('upgraded');
 };
+
+/** Opens a database file as it is (no upgrade), lets `change` run statements on it, and closes it. */
+const changeDatabase = async (file: string, change: (setup: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<void>): Promise<void> => {
+  const instance = await DuckDBInstance.create(file);
+  const setup = await instance.connect();
+  try {
+    await change(setup);
+  } finally {
+    setup.closeSync();
+    instance.closeSync();
+  }
+};
+
 
 /** A database of one replay of the whole simulation, made by the first test that asks (the tests only read it). */
 let simulationReplayedOnce: string | undefined;
@@ -305,6 +331,37 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(db, 'SELECT name FROM ingested_files')).toEqual([]);
   });
 
+  it('counts calls by the network they came through, so that the reads from outside the endpoints can be listed', () => {
+    const once = oneReplayOfTheSimulation();
+    type Grouped = { network: string; path?: string; principal?: string; calls: number };
+    const history = (...args: string[]) => json<Grouped[]>(['history', '--db', once, ...args, '--format', 'json']);
+    const total = history('--group-by', 'key').reduce((sum, r) => sum + r.calls, 0);
+
+    const byNetwork = history('--group-by', 'network');
+    expect(byNetwork.map((r) => r.network)).toEqual(expect.arrayContaining([SIM_KMS_ENDPOINTS.us, SIM_S3_ENDPOINT, 'public', '']));
+    expect(byNetwork.reduce((sum, r) => sum + r.calls, 0)).toBe(total);
+    // The S3 gateway endpoint carries S3's requests only: the calls S3 made for them count under it.
+    expect(history('--network', SIM_S3_ENDPOINT, '--group-by', 'path').map((r) => r.path)).toEqual(['s3']);
+    // The ETL job reads through its endpoints; the one read from the internet (the simulation's stolen credentials) stands out.
+    expect(history('--network', 'public', '--principal', '*:role/ReportEtl', '--group-by', 'path,network')).toEqual([{ path: 's3', network: 'public', calls: 1, errors: 0, principals: 1, keys: 1, objects: 1, objects_at_least: false, first_seen: expect.any(String), last_seen: expect.any(String), findings: 1 }]);
+    expect(history('--network', 'none', '--group-by', 'network')).toEqual([expect.objectContaining({ network: '', calls: byNetwork.find((r) => r.network === '')?.calls })]);
+    // Each row says its network; ungrouped, the rows of one network are those it selects.
+    const publicRows = history('--network', 'public');
+    expect(publicRows.length).toBeGreaterThan(0);
+    expect(new Set(publicRows.map((r) => r.network))).toEqual(new Set(['public']));
+  });
+
+  it('refuses a --network the ledger cannot answer, saying what it takes', () => {
+    const once = oneReplayOfTheSimulation();
+    expect(runKdm(['history', '--db', once, '--network', '10.0.0.0/8']).stderr).toBe('kdm: --network takes a VPC endpoint id (vpce-...), public or none (got "10.0.0.0/8"): the ledger counts calls by network, not by address\n');
+    expect(runKdm(['history', '--db', once, '--network', 'internet']).stderr).toBe('kdm: --network takes a VPC endpoint id (vpce-...), public or none (got "internet")\n');
+    expect(runKdm(['history', '--db', once, '--network', 'public', '--prefix', 'q3/']).stderr).toMatch(/^kdm: --network selects ledger rows, and object records keep no network/);
+    expect(runKdm(['history', '--db', once, '--group-by', 'object,network']).stderr).toMatch(/^kdm: --group-by network does not apply to object records/);
+    const report = runKdm(['report', '--db', once, '--html', join(work, 'by-network.html'), '--network', 'public']);
+    expect(report.status).toBe(1);
+    expect(report.stderr).toMatch(/^kdm: report does not take --network: it would filter some of the page's sections and not the others/);
+  });
+
   it('continues history and learning across runs: two replays of consecutive days equal one replay of all of them', async () => {
     const { firstHalf, secondHalf } = simulationInHalves();
     const once = oneReplayOfTheSimulation();
@@ -378,21 +435,22 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
     const history = (db: string) => json<unknown[]>(['history', '--db', db, '--format', 'json']);
     const objectHistory = (db: string) => json<unknown[]>(['history', '--db', db, '--group-by', 'object,principal', '--format', 'json']);
+    // Its rows as schema 4 kept them, one for the calls of every network (schema 5 split them), as the history reads them.
+    await changeDatabase(upgraded, asWrittenBeforeNetworks);
     const asWritten = { history: history(upgraded), objects: objectHistory(upgraded) };
 
     // What schema 1 stored: each row's identity once more as an id, its parts as a JSON array behind the day (and
     // no ReEncrypt's destination, which schema 4 added).
-    const instance = await DuckDBInstance.create(upgraded);
-    const setup = await instance.connect();
-    await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
-    await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
-    await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
-    await setup.run(`ALTER TABLE object_access ADD COLUMN id VARCHAR`);
-    await setup.run(`UPDATE object_access SET id = 'access#' || day::VARCHAR || '#' || to_json([key, principal, bucket, object_key, operation])::VARCHAR`);
-    await setup.run(`UPDATE kdm_meta SET value = '1' WHERE name = 'schema'`);
-    const [before] = (await setup.runAndReadAll(`SELECT (SELECT count(*) FROM ledger) AS rows, (SELECT count(*) FROM object_access) AS accesses`)).getRowObjectsJson();
-    setup.closeSync();
-    instance.closeSync();
+    let before: Record<string, unknown> | undefined;
+    await changeDatabase(upgraded, async (setup) => {
+      await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
+      await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
+      await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
+      await setup.run(`ALTER TABLE object_access ADD COLUMN id VARCHAR`);
+      await setup.run(`UPDATE object_access SET id = 'access#' || day::VARCHAR || '#' || to_json([key, principal, bucket, object_key, operation])::VARCHAR`);
+      await setup.run(`UPDATE kdm_meta SET value = '1' WHERE name = 'schema'`);
+      [before] = (await setup.runAndReadAll(`SELECT (SELECT count(*) FROM ledger) AS rows, (SELECT count(*) FROM object_access) AS accesses`)).getRowObjectsJson();
+    });
     // Read as it is: the history's queries do not need the id, and reading upgrades nothing.
     expect({ history: history(upgraded), objects: objectHistory(upgraded) }).toEqual(asWritten);
     expect(runKdm(['report', '--db', upgraded, '--html', join(work, 'schema-1.html')]).status).toBe(0);
@@ -400,13 +458,13 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(next.status).toBe(0);
-    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 4: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 5: ledger (${String(before?.rows)} rows) and object_access (${String(before?.accesses)} rows) kept, without their id column`);
 
     const columns = (db: string) => query(db, `SELECT table_name, list(column_name ORDER BY column_index) AS columns FROM duckdb_columns() WHERE table_name IN ('ledger', 'object_access') GROUP BY ALL ORDER BY ALL`);
     expect(await columns(upgraded)).toEqual(await columns(once));
     expect(JSON.stringify(await columns(upgraded))).not.toContain('"id"');
-    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
-    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '5' }]);
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf, { beforeNetworks: true });
   });
 
   it('reads a file of schema 3, whose ledger rows keep no ReEncrypt destination, and upgrades it when continued', async () => {
@@ -416,17 +474,17 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
     const history = (db: string) => json<unknown[]>(['history', '--db', db, '--format', 'json']);
     const byKey = (db: string) => json<unknown[]>(['history', '--db', db, '--key', 'alias/app-data', '--format', 'json']);
-    const asWritten = { history: history(upgraded), byKey: byKey(upgraded) };
     // The simulation re-encrypts under an outside key in its second half only: the first half's rows name no destination.
     expect(await query(upgraded, `SELECT count(*) AS n FROM ledger WHERE destination_key <> ''`)).toEqual([{ n: '0' }]);
+    // Its rows as schema 4 kept them, one for the calls of every network (schema 5 split them), as the history reads them.
+    await changeDatabase(upgraded, asWrittenBeforeNetworks);
+    const asWritten = { history: history(upgraded), byKey: byKey(upgraded) };
 
     // What schema 3 stored: the ledger table without the column.
-    const instance = await DuckDBInstance.create(upgraded);
-    const setup = await instance.connect();
-    await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
-    await setup.run(`UPDATE kdm_meta SET value = '3' WHERE name = 'schema'`);
-    setup.closeSync();
-    instance.closeSync();
+    await changeDatabase(upgraded, async (setup) => {
+      await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
+      await setup.run(`UPDATE kdm_meta SET value = '3' WHERE name = 'schema'`);
+    });
     // Read as it is, it answers as it did; reading upgrades nothing.
     expect({ history: history(upgraded), byKey: byKey(upgraded) }).toEqual(asWritten);
     expect(runKdm(['report', '--db', upgraded, '--html', join(work, 'schema-3.html')]).status).toBe(0);
@@ -434,11 +492,42 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(next.status).toBe(0);
-    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 4: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys (an earlier kdm refuses the file)`);
-    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 5: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys, and the network of their calls (an earlier kdm refuses the file)`);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '5' }]);
     const reEncryptsWithDestination = `SELECT count(*) AS n FROM ledger WHERE destination_key <> ''`;
     expect(Number((await query<{ n: string }>(once, reEncryptsWithDestination))[0]?.n)).toBeGreaterThan(0);
-    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf, { beforeNetworks: true });
+  });
+
+  it('reads a file of schema 4, whose ledger rows keep no network, and upgrades it when continued: the rows it held name none', async () => {
+    const { firstHalf, secondHalf } = simulationInHalves();
+    const once = oneReplayOfTheSimulation();
+    const upgraded = join(work, 'schema-4.duckdb');
+    expect(runKdm(['replay', ...firstHalf, '--db', upgraded]).status).toBe(0);
+    const history = (db: string) => json<{ network: string; calls: number }[]>(['history', '--db', db, '--format', 'json']);
+    const byNetwork = (db: string, ...filters: string[]) => json<{ network: string; calls: number }[]>(['history', '--db', db, '--group-by', 'network', ...filters, '--format', 'json']);
+    const firstHalfCalls = history(upgraded).reduce((sum, r) => sum + r.calls, 0);
+    expect(byNetwork(upgraded).length).toBeGreaterThan(1);
+
+    // What schema 4 stored: one row for the calls of every network, without the column.
+    await changeDatabase(upgraded, async (setup) => {
+      await asWrittenBeforeNetworks(setup);
+      await setup.run(`UPDATE kdm_meta SET value = '4' WHERE name = 'schema'`);
+    });
+    // Read as it is, its rows name no network; reading upgrades nothing.
+    expect(byNetwork(upgraded).map((r) => [r.network, r.calls])).toEqual([['', firstHalfCalls]]);
+    expect(runKdm(['report', '--db', upgraded, '--html', join(work, 'schema-4.html')]).status).toBe(0);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
+
+    const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
+    expect(next.status).toBe(0);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 5: ledger rows keep the network of their calls from now on, for kdm history --network and --group-by network; the rows already held name none (an earlier kdm refuses the file)`);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '5' }]);
+    // The second half's calls are counted by network as one replay of everything counts them.
+    const networksOf = (db: string) => byNetwork(db, '--from', '2026-10-07').filter((r) => r.network !== '');
+    expect(networksOf(upgraded)).toEqual(networksOf(once));
+    expect(byNetwork(upgraded, '--network', 'none').map((r) => r.calls)).toEqual([expect.any(Number)]);
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf, { beforeNetworks: true });
   });
 
   it('upgrades a file of schema 2, whose engine state has a row per dedupe entry, and continues it as this version would have', async () => {
@@ -454,6 +543,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const instance = await DuckDBInstance.create(upgraded);
     const setup = await instance.connect();
     await setup.run(`DELETE FROM engine_state WHERE k LIKE '#seen#%'`);
+    await asWrittenBeforeNetworks(setup);
     await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
     const appender = await setup.createAppender('engine_state');
     let entries = 0;
@@ -473,8 +563,8 @@ describe('kdm replay --db: the decrypt ledger', () => {
 
     const next = runKdm(['replay', ...secondHalf, '--db', upgraded]);
     expect(next.status).toBe(0);
-    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 4: the engine state's dedupe entries are stored 1,000 to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key (an earlier kdm refuses the file)`);
-    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '4' }]);
+    expect(next.stderr).toContain(`${upgraded}: upgraded to schema 5: the engine state's dedupe entries are stored 1,000 to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key and the network of their calls (an earlier kdm refuses the file)`);
+    expect(await query(upgraded, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '5' }]);
     // Written packed again, the dedupe entries the continued run keeps are those of one run over both halves.
     expect(await query(upgraded, `SELECT count(*) AS n FROM engine_state WHERE k LIKE 'seen#%'`)).toEqual([{ n: '0' }]);
     const dedupeEntries = async (db: string) =>
@@ -487,7 +577,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const expected = await dedupeEntries(once);
     expect(expected.length).toBeGreaterThan(1_000);
     expect(await dedupeEntries(upgraded)).toEqual(expected);
-    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf);
+    await expectLedgerOfOneReplayAndNothingLeftToUpgrade(upgraded, once, secondHalf, { beforeNetworks: true });
   });
 
   it('refuses a damaged row of packed dedupe entries, naming the file and the row, and changes nothing', async () => {
@@ -732,7 +822,7 @@ describe('kdm replay --db: the decrypt ledger', () => {
     const notes: string[] = [];
     const db = await openLedgerDatabase(file, { onUpgrade: (note) => notes.push(note) });
     // Empty, its keyed tables are made again without the id (and the key on it) as the version's own would be.
-    expect(notes).toEqual(['upgraded to schema 4: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
+    expect(notes).toEqual(['upgraded to schema 5: ledger (0 rows) and object_access (0 rows) kept, without their id column (a row\'s identity is its columns)']);
     await db.begin();
     const state = [['alias#1#alias/x', { kind: 'alias', keyArn: 'k' }]] as const;
     await db.writeLedger({ rows: [row(1)], accesses: [] });

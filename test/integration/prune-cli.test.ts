@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runKdm } from '../helpers/cli.ts';
-import { queryDatabase as query } from '../helpers/duckdb.ts';
+import { asWrittenBeforeNetworks, queryDatabase as query } from '../helpers/duckdb.ts';
 
 /**
  * `kdm prune`: a retention period for the local ledger. Ten simulated days with labelled anomalies on the last two
@@ -49,7 +49,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 173 ledger rows, 1,610 object records and 53 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 178 ledger rows, 1,610 object records and 53 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -59,11 +59,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 173 ledger rows, 1,610 object records and 53 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 178 ledger rows, 1,610 object records and 53 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 173, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 53 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 53 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
@@ -136,9 +136,10 @@ describe('kdm prune', () => {
 
   it('counts a file an earlier kdm made without changing it, and says so when the prune upgrades it', async () => {
     const db = freshCopy();
-    // Schema 1 as it was: rows with an id column and no ReEncrypt destination (test/integration/ledger-cli.test.ts makes one the same way).
+    // Schema 1 as it was: rows with an id column, no ReEncrypt destination and no network (test/integration/ledger-cli.test.ts makes one the same way).
     const instance = await DuckDBInstance.create(db);
     const setup = await instance.connect();
+    await asWrittenBeforeNetworks(setup);
     await setup.run(`ALTER TABLE ledger DROP COLUMN destination_key`);
     await setup.run(`ALTER TABLE ledger ADD COLUMN id VARCHAR`);
     await setup.run(`UPDATE ledger SET id = 'ledger#' || day::VARCHAR || '#' || to_json([key, principal, account, region, bucket, operation, path])::VARCHAR`);
@@ -149,7 +150,7 @@ describe('kdm prune', () => {
     expect(runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']).stdout).toContain('would remove 173 ledger rows');
     expect(await query(db, `SELECT value FROM kdm_meta WHERE name = 'schema'`)).toEqual([{ value: '1' }]);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
-    expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 4: ledger \\(\\d+ rows\\)`));
+    expect(run.stderr).toMatch(new RegExp(`^kdm: ${db.replaceAll('.', '\\.')}: upgraded to schema 5: ledger \\(\\d+ rows\\)`));
     expect(run.stdout).toContain('removed 173 ledger rows');
     expect(await days(db)).toEqual(['2026-10-10']);
   });

@@ -28,11 +28,15 @@ import { WrittenIds } from './written-ids.ts';
  * 4: ledger rows keep a ReEncrypt's destination key (`destination_key`, '' for every other call), part of a row's
  * identity. A file of an earlier schema gets the column, '' in every row it holds, when opened for writing; read, it
  * answers as if it had it (`readAsCurrentSchema`). An earlier kdm refuses the file, whose writes would leave it out.
+ *
+ * 5: ledger rows keep the network their calls came through (`network`: a VPC endpoint's id, `public`, or '' where the
+ * records say neither; `ledgerNetworkOf`), part of a row's identity. A file of an earlier schema gets the column, ''
+ * in every row it holds, as schema 4's; its rows then stand for calls of no known network.
  */
-export const LEDGER_SCHEMA_VERSION = '4';
+export const LEDGER_SCHEMA_VERSION = '5';
 
 /** The schemas a kdm of this one opens for writing, and upgrades. */
-const EARLIER_SCHEMAS: readonly string[] = ['1', '2', '3'];
+const EARLIER_SCHEMAS: readonly string[] = ['1', '2', '3', '4'];
 
 // The ledger tables have no PRIMARY KEY: writes keep one row per identity by themselves (they merge with the stored
 // row of the same identity), and DuckDB's key index made the file about a third larger (78 → 54 MB after 1M
@@ -55,7 +59,7 @@ const LEDGER_TABLES = {
      day DATE NOT NULL, key VARCHAR NOT NULL, key_alias VARCHAR, principal VARCHAR NOT NULL, principal_type VARCHAR,
      account VARCHAR, region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT,
      first_seen TIMESTAMP, last_seen TIMESTAMP, objects VARCHAR[], objects_overflow BOOLEAN, event_ids VARCHAR[], findings BIGINT,
-     destination_key VARCHAR DEFAULT '')`,
+     destination_key VARCHAR DEFAULT '', network VARCHAR DEFAULT '')`,
   object_access: `CREATE TABLE IF NOT EXISTS object_access (
      day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, operation VARCHAR,
      calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
@@ -64,8 +68,9 @@ type LedgerTableName = keyof typeof LEDGER_TABLES;
 const SCHEMA = [
   META_TABLE,
   LEDGER_TABLES.ledger,
-  // Schema 4's column, added to a table an earlier schema made (after its other columns, as the table above has it).
+  // Schema 4's and 5's columns, added to a table an earlier schema made (after its other columns, as the table above has them).
   `ALTER TABLE ledger ADD COLUMN IF NOT EXISTS destination_key VARCHAR DEFAULT ''`,
+  `ALTER TABLE ledger ADD COLUMN IF NOT EXISTS network VARCHAR DEFAULT ''`,
   LEDGER_TABLES.object_access,
   `CREATE TABLE IF NOT EXISTS findings (
      id VARCHAR PRIMARY KEY, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP,
@@ -90,7 +95,7 @@ const SCHEMA = [
 const STAGE = {
   ledger: `CREATE TEMP TABLE ledger_stage (day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
-     objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT, destination_key VARCHAR)`,
+     objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT, destination_key VARCHAR, network VARCHAR)`,
   // An access's day, key, principal, bucket, operation and correlation, which a write's accesses share, once a
   // write in `object_access_dims`; its numbers as doubles (no BigInt made for each) and its three sample lists
   // as one JSON text: six calls into DuckDB an access instead of thirteen (stageAccesses).
@@ -101,7 +106,7 @@ const INSERT_STAGED = {
   ledger: `INSERT INTO ledger BY NAME
      SELECT CAST(day AS DATE) AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
        make_timestamp(first_ms * 1000) AS first_seen, make_timestamp(last_ms * 1000) AS last_seen, from_json(objects, '["VARCHAR"]') AS objects, objects_overflow,
-       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings, destination_key FROM ledger_stage`,
+       from_json(event_ids, '["VARCHAR"]') AS event_ids, findings, destination_key, network FROM ledger_stage`,
   object_access: `INSERT INTO object_access BY NAME
      SELECT CAST(d.day AS DATE) AS day, d.key, d.principal, d.bucket, s.object_key, d.operation, CAST(s.calls AS BIGINT) AS calls,
        make_timestamp(CAST(s.first_ms AS BIGINT) * 1000) AS first_seen, make_timestamp(CAST(s.last_ms AS BIGINT) * 1000) AS last_seen,
@@ -129,7 +134,7 @@ const UPSERT_STAGED_FINDINGS = `INSERT OR REPLACE INTO findings
 
 /** Columns of the two ledger tables as a write reads them back (in the order of their stages). */
 const LEDGER_COLUMNS = `day::VARCHAR AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
-  epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings, destination_key`;
+  epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings, destination_key, network`;
 const ACCESS_COLUMNS = `day::VARCHAR AS day, key, principal, bucket, object_key, operation, calls, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms,
   source_ips, sessions, event_ids, correlation`;
 
@@ -204,7 +209,7 @@ const appendRow = (appender: DuckDBAppender, cells: readonly Cell[]): void => {
 
 const ledgerCells = (r: LedgerRow): Cell[] => [
   r.day, r.key, r.keyAlias ?? null, r.principal, r.principalType, r.account, r.region, r.bucket, r.operation, r.path,
-  r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings, r.destinationKey ?? '',
+  r.count, r.errors, r.firstSeenMs, r.lastSeenMs, r.objects, r.objectsOverflow, r.eventIds, r.findings, r.destinationKey ?? '', r.network ?? '',
 ];
 
 const stageLedgerRows = async (connection: DuckDBConnection, rows: readonly LedgerRow[]): Promise<void> => {
@@ -269,7 +274,7 @@ const storedLedgerRow = (r: StoredRow): LedgerRow => ({
   principalType: text(r.principal_type), account: text(r.account), region: text(r.region), bucket: text(r.bucket), operation: text(r.operation),
   path: text(r.path) as LedgerRow['path'], count: count(r.calls), errors: count(r.errors), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms),
   objects: texts(r.objects), objectsOverflow: r.objects_overflow === true, eventIds: texts(r.event_ids), findings: count(r.findings),
-  destinationKey: text(r.destination_key),
+  destinationKey: text(r.destination_key), network: text(r.network),
 });
 
 const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
@@ -300,8 +305,8 @@ interface TableWrites<Row extends { readonly day: string }> {
 
 const LEDGER_WRITES: TableWrites<LedgerRow> = {
   table: 'ledger', columns: LEDGER_COLUMNS, stored: storedLedgerRow, merge: mergeLedgerRow, stage: stageLedgerRows, stages: ['ledger_stage'],
-  identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path', 'destination_key'],
-  identityOf: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path, r.destinationKey ?? ''],
+  identity: ['day', 'key', 'principal', 'account', 'region', 'bucket', 'operation', 'path', 'destination_key', 'network'],
+  identityOf: (r) => [r.day, r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path, r.destinationKey ?? '', r.network ?? ''],
 };
 const ACCESS_WRITES: TableWrites<ObjectAccess> = {
   table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, merge: mergeObjectAccess, stage: stageAccesses, stages: ['object_access_stage', 'object_access_dims'],
@@ -359,16 +364,22 @@ const unpackDedupeEntries = (file: string, k: string, v: string, into: Map<strin
   }
 };
 
+/** The ledger's columns later schemas added, each '' in the rows of a file made before it (schemas 4 and 5). */
+const LATER_LEDGER_COLUMNS = ['destination_key', 'network'] as const;
+
 /**
  * Lets the queries of this kdm read a file an earlier schema made, opened read-only (so not upgraded): its ledger
- * table is read through a temporary view of the same name that adds schema 4's column, '' in every row, as an
- * upgrade would. (The view names the file's own table by its catalog: `main.ledger` would name the view itself.)
+ * table is read through a temporary view of the same name that adds the columns it lacks (LATER_LEDGER_COLUMNS), ''
+ * in every row, as an upgrade would. (The view names the file's own table by its catalog: `main.ledger` would name
+ * the view itself.)
  */
 const readAsCurrentSchema = async (connection: DuckDBConnection): Promise<void> => {
   const columns = await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'ledger'`);
-  if (columns.getRows().some(([name]) => name === 'destination_key')) return;
+  const present = new Set(columns.getRows().map(([name]) => name));
+  const missing = LATER_LEDGER_COLUMNS.filter((c) => !present.has(c));
+  if (missing.length === 0) return;
   const catalog = String((await connection.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0] ?? '');
-  await connection.run(`CREATE TEMP VIEW ledger AS SELECT *, '' AS destination_key FROM "${catalog.replaceAll('"', '""')}".main.ledger`);
+  await connection.run(`CREATE TEMP VIEW ledger AS SELECT *, ${missing.map((c) => `'' AS ${c}`).join(', ')} FROM "${catalog.replaceAll('"', '""')}".main.ledger`);
 };
 
 /**
@@ -465,9 +476,11 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ${tables} kept, without their id column (a row's identity is its columns)`);
     } else if (version === '2') {
       const perRow = DEDUPE_ENTRIES_PER_ROW.toLocaleString('en-US');
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key (an earlier kdm refuses the file)`);
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key and the network of their calls (an earlier kdm refuses the file)`);
     } else if (version === '3') {
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys (an earlier kdm refuses the file)`);
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys, and the network of their calls (an earlier kdm refuses the file)`);
+    } else if (version === '4') {
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep the network of their calls from now on, for kdm history --network and --group-by network; the rows already held name none (an earlier kdm refuses the file)`);
     }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
     for (const sql of [STAGE.ledger, STAGE.object_access, STAGE.object_access_dims, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);

@@ -14,13 +14,21 @@ export interface HistoryFilters {
   /** Object key prefix (implies object-level records). */
   readonly prefix?: string;
   readonly path?: 's3' | 'service' | 'direct';
+  /**
+   * The network calls came through, as the ledger keeps it (`ledgerNetworkOf`): a VPC endpoint's id, `public`, or
+   * `NO_NETWORK` for calls whose records named neither (and rows stored before schema 5). Ledger rows only.
+   */
+  readonly network?: string;
   readonly operation?: string;
   /** Inclusive bounds, epoch ms. */
   readonly fromMs?: number;
   readonly toMs?: number;
 }
 
-export const GROUP_FIELDS = ['principal', 'key', 'day', 'bucket', 'object', 'account', 'region', 'operation', 'path'] as const;
+export const GROUP_FIELDS = ['principal', 'key', 'day', 'bucket', 'object', 'account', 'region', 'operation', 'path', 'network'] as const;
+
+/** What `--network` takes for the ledger rows whose calls named no network (stored as ''). */
+export const NO_NETWORK = 'none';
 export type GroupField = (typeof GROUP_FIELDS)[number];
 
 export interface HistoryQuery {
@@ -135,6 +143,11 @@ export const historyWhere = (f: HistoryFilters, objectLevel: boolean, table: Que
     params.path = f.path;
     clauses.push('t.path = $path');
   }
+  if (f.network !== undefined) {
+    if (objectLevel) throw new UsageError('--network selects ledger rows, and object records keep no network (their source addresses are in source_ips)');
+    params.network = f.network === NO_NETWORK ? '' : f.network;
+    clauses.push('t.network = $network');
+  }
   if (f.operation !== undefined) {
     // `decrypt` is `Decrypt`: CloudTrail's names are in one case, and a user's typing should not empty the result.
     params.operation = f.operation.toLowerCase();
@@ -173,6 +186,7 @@ export const findingsWhere = (f: HistoryFilters): { clauses: string[]; params: R
 
 const LEDGER_COLUMN: Record<Exclude<GroupField, 'object'>, string> = {
   principal: 't.principal', key: 't.key', day: 't.day', bucket: 't.bucket', account: 't.account', region: 't.region', operation: 't.operation', path: 't.path',
+  network: 't.network',
 };
 
 /**
@@ -189,7 +203,7 @@ const groupedOrder = (groupBy: readonly GroupField[], cols: readonly string[]): 
 export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupField[], limit?: number): HistoryQuery => {
   const objectLevel = groupBy.includes('object') || filters.prefix !== undefined;
   if (objectLevel) {
-    for (const g of groupBy) if (g === 'account' || g === 'region' || g === 'path') throw new UsageError(`--group-by ${g} does not apply to object records (grouping by object or filtering by --prefix)`);
+    for (const g of groupBy) if (g === 'account' || g === 'region' || g === 'path' || g === 'network') throw new UsageError(`--group-by ${g} does not apply to object records (grouping by object or filtering by --prefix)`);
   }
   const { clauses, params } = historyWhere(filters, objectLevel);
   const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
@@ -208,7 +222,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
     };
   }
   if (groupBy.length === 0) {
-    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.destination_key, t.path, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal, t.key, t.account, t.region, t.bucket, t.operation, t.path, t.destination_key${tail}`, params };
+    return { sql: `SELECT t.day, t.key, t.key_alias, t.principal, t.account, t.region, t.bucket, t.operation, t.destination_key, t.path, t.network, t.calls, t.errors, t.first_seen, t.last_seen, len(t.objects) AS objects, t.findings FROM ledger t ${where} ORDER BY t.day DESC, t.calls DESC, t.principal, t.key, t.account, t.region, t.bucket, t.operation, t.path, t.destination_key, t.network${tail}`, params };
   }
   const cols = groupBy.map((g) => LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]);
   return {

@@ -1,7 +1,7 @@
 /**
  * The decrypt ledger: who used which key, when, on which objects, from where. Built in the same engine pass
- * as detection, aggregated per batch (one row per day, key, principal, account, region, bucket, operation and
- * path) so a store writes far fewer rows than events. Pure: stores merge deltas with `mergeLedgerRow`.
+ * as detection, aggregated per batch (one row per day, key, principal, account, region, bucket, operation, path
+ * and network) so a store writes far fewer rows than events. Pure: stores merge deltas with `mergeLedgerRow`.
  */
 
 import { parseS3Arn } from '../events/s3-arn.ts';
@@ -10,6 +10,7 @@ import { KMS_KEY_USE_OPERATION_SET } from '../events/kms-operations.ts';
 import { reEncryptDestinationArnOf, unloggedWriteKeyOf } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, S3ObjectAccess, S3RequestSummary } from '../events/types.ts';
 import type { Detection } from '../rules/define-rule.ts';
+import { networkOf } from '../network.ts';
 
 /** How the call reached KMS: made by S3 for an object request, by another AWS service, or by the caller itself. */
 export type LedgerPath = 's3' | 'service' | 'direct';
@@ -41,6 +42,11 @@ export interface LedgerRow {
    * this one too (`kdm history --key`). '' for every other call; absent in rows stored before it was kept.
    */
   readonly destinationKey?: string;
+  /**
+   * The network the call came through (`ledgerNetworkOf`): a VPC endpoint's id, `public`, or '' where the record says
+   * neither. Part of the row's identity; absent in rows stored before it was kept (schema 5).
+   */
+  readonly network?: string;
   count: number;
   errors: number;
   firstSeenMs: number;
@@ -110,6 +116,14 @@ const keyOf = (e: KmsCall): string => e.keyArn ?? e.keyAlias ?? e.keyIdParameter
 export const reEncryptDestinationOf = (e: KmsCall): string =>
   e.eventName === 'ReEncrypt' ? (reEncryptDestinationArnOf(e) ?? e.request.destinationKeyId ?? '') : '';
 
+/**
+ * The network a ledger row counts a call under: for a call S3 made, that of the S3 request behind it when correlation
+ * matched one (a presigned URL's too: the object left through that network, whoever signed the URL), else ''; for
+ * any other call its own (`networkOf`): its VPC endpoint's id, `public` from a public address, or '' where the record
+ * says neither (an AWS service's own call, a private address without the endpoint's id).
+ */
+export const ledgerNetworkOf = (e: KmsCall): string => (e.madeByS3 ? (e.s3Request === undefined ? undefined : networkOf(e.s3Request)) : networkOf(e)) ?? '';
+
 const fieldsOf = (e: KmsCall) => {
   const where = objectOf(e);
   return {
@@ -122,17 +136,23 @@ const fieldsOf = (e: KmsCall) => {
     operation: e.eventName,
     path: pathOf(e),
     destinationKey: reEncryptDestinationOf(e),
+    network: ledgerNetworkOf(e),
     objectKey: where.objectKey,
   };
 };
 
 /**
  * Stable identity of a row (its store key): the parts as a JSON array, so no field value can forge another row's id.
- * A ReEncrypt's destination comes last, and only when there is one: every other row keeps the id it had before.
+ * A ReEncrypt's destination and the network come last, and only when there is one: a row with neither keeps the id
+ * it had before either was kept, and one with a destination alone the id it had before the network was. A network
+ * comes after a destination, '' when there is none, so that the two never stand in each other's place.
  */
-export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'account' | 'region' | 'bucket' | 'operation' | 'path' | 'destinationKey'>): string => {
+export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'account' | 'region' | 'bucket' | 'operation' | 'path' | 'destinationKey' | 'network'>): string => {
   const parts = [r.key, r.principal, r.account, r.region, r.bucket, r.operation, r.path];
-  if (r.destinationKey !== undefined && r.destinationKey !== '') parts.push(r.destinationKey);
+  const destination = r.destinationKey ?? '';
+  const network = r.network ?? '';
+  if (destination !== '' || network !== '') parts.push(destination);
+  if (network !== '') parts.push(network);
   return `ledger#${r.day}#${JSON.stringify(parts)}`;
 };
 
@@ -217,6 +237,7 @@ const rowPath = (f: ReturnType<typeof fieldsOf>, into: string[]): string[] => {
   into[5] = f.bucket;
   into[6] = f.destinationKey === '' ? f.operation : `${f.operation}\u0000${f.destinationKey}`;
   into[7] = f.path;
+  into[8] = f.network;
   return into;
 };
 
@@ -250,7 +271,7 @@ export class LedgerAccumulator {
   /** Each row's `objects` as a set, so a row holding hundreds of them is not scanned on every call. */
   readonly #objectSets = new Map<LedgerRow, Set<string>>();
   /** The paths of the call being counted (see `rowPath`). */
-  readonly #rowPath: string[] = new Array<string>(8).fill('');
+  readonly #rowPath: string[] = new Array<string>(9).fill('');
   readonly #accessPath: string[] = new Array<string>(6).fill('');
   /** The latest day a call was counted on (YYYY-MM-DD, so later is greater), over the accumulator's life. */
   #newestDay = '';
@@ -308,7 +329,7 @@ export class LedgerAccumulator {
    *
    * Ledger rows: only once they are at least half of what is held (then everything is handed over); until then
    * they stay and keep aggregating (a drain at a checkpoint, or at the end, takes them). Rows are few, one a day,
-   * key, principal, account, region, bucket, operation and path, but wide (up to LEDGER_DISTINCT_OBJECTS object
+   * key, principal, account, region, bucket, operation, path and network, but wide (up to LEDGER_DISTINCT_OBJECTS object
    * keys each), and a store merges every row it receives with the one it holds, so handing the same rows over at
    * every write rewrote them for nothing.
    */
@@ -347,7 +368,7 @@ export class LedgerAccumulator {
     if (row === undefined) {
       row = {
         kind: 'ledger', day: f.day, key: f.key, principal: f.principal, principalType: e.principal.type, account: f.account, region: f.region,
-        bucket: f.bucket, operation: f.operation, path: f.path, destinationKey: f.destinationKey, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
+        bucket: f.bucket, operation: f.operation, path: f.path, destinationKey: f.destinationKey, network: f.network, count: 0, errors: 0, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs,
         objects: [], objectsOverflow: false, eventIds: [], findings: 0,
       };
       this.#rows.set(path, row);

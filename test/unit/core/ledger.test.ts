@@ -22,7 +22,7 @@ const ledgerFor = async (batches: readonly (readonly unknown[])[]): Promise<Ledg
 const merged = (deltas: readonly LedgerDelta[]): LedgerRow[] => [...mergeById({ rows: deltas.flatMap((d) => d.rows), accesses: [] }).rows.values()];
 
 describe('decrypt ledger', () => {
-  it('aggregates one row per day, key, principal, account, region, bucket, operation and path', () => {
+  it('aggregates one row per day, key, principal, account, region, bucket, operation, path and network', () => {
     const calls = [
       kmsEvent({ who: analyst, atMs: BASE_TIME_MS }),
       kmsEvent({ who: analyst, atMs: BASE_TIME_MS + minutes(5), errorCode: 'AccessDeniedException' }),
@@ -68,8 +68,11 @@ describe('decrypt ledger', () => {
     const rows = merged(deltas);
     const accesses = deltas.flatMap((d) => d.accesses);
 
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ bucket: 'reports', path: 's3', count: 2, objects: ['q3.pdf', 'q4.pdf'] });
+    // A row each: the matched read came from a public address, the unmatched call names no network.
+    expect(rows.map((r) => [r.bucket, r.path, r.network, r.count, r.objects])).toEqual([
+      ['reports', 's3', 'public', 1, ['q3.pdf']],
+      ['reports', 's3', '', 1, ['q4.pdf']],
+    ]);
     expect(accesses.map((a) => [a.objectKey, a.operation, a.sourceIps, a.sessions, a.correlation])).toEqual([
       ['q3.pdf', 'GetObject', ['198.51.100.9'], ['alice'], 'object'],
       ['q4.pdf', 'Decrypt', [], ['alice'], 'none'],
@@ -162,10 +165,59 @@ describe('decrypt ledger', () => {
       [KEY_ARN, 'Decrypt', '', 1],
     ]);
     expect(new Set(rows.map(ledgerRowId)).size).toBe(4);
-    const decrypt = rows[3] as LedgerRow;
+    // A call of no known network (a private address without the endpoint's id), as rows were before networks were kept.
+    const decrypt = ledgerOf([kmsEvent({ who: analyst, sourceIp: '10.0.1.6' })], [], []).rows[0] as LedgerRow;
+    expect(decrypt.network).toBe('');
     // The id stores wrote before rows kept a destination (DynamoDB items keep theirs).
     expect(ledgerRowId(decrypt)).toBe(`ledger#${decrypt.day}#${JSON.stringify([decrypt.key, decrypt.principal, decrypt.account, decrypt.region, decrypt.bucket, decrypt.operation, decrypt.path])}`);
     expect(ledgerRowId(rows[0] as LedgerRow)).toContain(JSON.stringify(locker));
+  });
+
+  it('counts a call under the network it came through: its VPC endpoint, the public endpoint, or none said; a call S3 made under its S3 request\'s', async () => {
+    const endpoint = 'vpce-0a1b2c3d4e5f60718';
+    const s3Endpoint = 'vpce-0fedcba987654321a';
+    const at = (m: number) => BASE_TIME_MS + minutes(m);
+    const records = [
+      kmsRecord({ who: analyst, sourceIp: '10.0.1.5', vpcEndpointId: endpoint, atMs: at(0) }),
+      kmsRecord({ who: analyst, sourceIp: '10.0.1.5', vpcEndpointId: endpoint, atMs: at(1) }),
+      kmsRecord({ who: analyst, sourceIp: '198.51.100.7', atMs: at(2) }),
+      // A private address without the endpoint's id says no network (another account's copy may leave it out).
+      kmsRecord({ who: analyst, sourceIp: '10.0.1.6', atMs: at(3) }),
+      // S3's call for a read through a gateway endpoint: the read's network, not S3's own ("AWS Internal").
+      kmsRecord({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q3.pdf', atMs: at(4) }),
+      s3Record({ who: analyst, bucket: 'reports', key: 'q3.pdf', sourceIp: '10.0.2.7', vpcEndpointId: s3Endpoint, atMs: at(4) }),
+      // A presigned URL's read counts under the network it came through, whoever signed the URL.
+      kmsRecord({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q4.pdf', atMs: at(5) }),
+      s3Record({ who: analyst, bucket: 'reports', key: 'q4.pdf', sourceIp: '198.51.100.8', presigned: true, atMs: at(5) }),
+      // S3's call matched to no read: no network said.
+      kmsRecord({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q5.pdf', atMs: at(6) }),
+    ];
+
+    const rows = merged(await ledgerFor([records]));
+
+    expect(rows.map((r) => [r.path, r.bucket, r.network, r.count]).sort()).toEqual([
+      ['direct', '', '', 1],
+      ['direct', '', 'public', 1],
+      ['direct', '', endpoint, 2],
+      ['s3', 'reports', '', 1],
+      ['s3', 'reports', 'public', 1],
+      ['s3', 'reports', s3Endpoint, 1],
+    ]);
+    expect(new Set(rows.map(ledgerRowId)).size).toBe(6);
+  });
+
+  it('names a row\'s network in its id after its destination, so that neither can stand for the other', () => {
+    const row = ledgerOf([kmsEvent({ who: analyst })], [], []).rows[0] as LedgerRow;
+    const parts = [row.key, row.principal, row.account, row.region, row.bucket, row.operation, row.path];
+    const locker = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
+
+    expect(row.network).toBe('public');
+    expect(ledgerRowId(row)).toBe(`ledger#${row.day}#${JSON.stringify([...parts, '', 'public'])}`);
+    expect(ledgerRowId({ ...row, destinationKey: locker })).toBe(`ledger#${row.day}#${JSON.stringify([...parts, locker, 'public'])}`);
+    // Rows stored before networks were kept name none, and keep their ids.
+    expect(ledgerRowId({ ...row, destinationKey: locker, network: '' })).toBe(`ledger#${row.day}#${JSON.stringify([...parts, locker])}`);
+    const { network: _, ...stored } = row;
+    expect(ledgerRowId(stored)).toBe(`ledger#${row.day}#${JSON.stringify(parts)}`);
   });
 
   it('counts an object opened again on the access it made the first time, adding each new address, session and event id once', () => {

@@ -9,6 +9,7 @@ const signingKey: ReportKey = {
   principals: 4,
   errors: 0,
   operations: [{ operation: 'Sign', calls: 59 }],
+  networks: [],
   perDay: [{ day: '2026-10-09', principal: 'arn:aws:iam::111122223333:role/ReleasePipeline', calls: 4 }],
   topPrincipals: [],
   newPrincipals: [],
@@ -27,6 +28,12 @@ describe('a key\'s section in the report', () => {
       '59 calls by 4 principals. By operation: Sign 59.',
       '7,947 calls by 5 principals, 88 failed. By operation: Decrypt 6,012, GenerateDataKey 1,935.',
     ]);
+  });
+
+  it('says which networks the key\'s calls came through, so that an auditor sees those from outside the endpoints', () => {
+    const dataKey: ReportKey = { ...signingKey, calls: 7_947, operations: [{ operation: 'Decrypt', calls: 7_947 }], networks: [{ network: 'vpce-0a1b2c3d4e5f60718', calls: 7_900 }, { network: 'public', calls: 40 }, { network: '', calls: 7 }] };
+
+    expect(summariesOf(renderReportHtml(report([dataKey])))).toEqual(['7,947 calls by 4 principals. By operation: Decrypt 7,947. By network: vpce-0a1b2c3d4e5f60718 7,900, public 40, none said 7.']);
   });
 
   it('escapes an operation\'s name as it escapes every string from events', () => {
