@@ -33,9 +33,9 @@ Filters:
   own data event (correlation data-event): its KMS call is in other accounts' trails, so no ledger row counts it.
   A ReEncrypt is one ledger row, under the key it decrypts with, naming the key it encrypts under (destination_key):
   --key selects it by either, and no total counts it twice.
-  A ledger row's network is the one its calls came through: a VPC endpoint's id, public (the service's public
-  endpoint), or none where the records say neither (an AWS service's own calls, rows kept before schema 5); for a
-  call S3 made, the S3 request's. Object records keep source addresses, not networks.
+  A row's network is the one its calls came through: a VPC endpoint's id, public (the service's public endpoint),
+  or none where the records say neither (an AWS service's own calls, rows kept before schema 5); for a call S3
+  made, the S3 request's. --network public --group-by object lists the objects opened from outside the endpoints.
 Grouping: ${GROUP_FIELDS.join(', ')} (comma-separated or repeated; object lists objects opened)
 Output: table (default, on stdout), csv or json (stdout or --out), parquet (needs --out); --limit <n>
 With --source dynamodb, the range defaults to the last 30 days (one query per day).`;

@@ -15,7 +15,7 @@ export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql
 /** The columns of a ledger row's and of an object access's identity: the database keeps one row of each. */
 export const LEDGER_IDENTITY = {
   ledger: 'day, key, principal, account, region, bucket, operation, path, destination_key, network',
-  object_access: 'day, key, principal, bucket, object_key, operation',
+  object_access: 'day, key, principal, bucket, object_key, operation, network',
 } as const;
 
 /** The SQL that counts the rows of `table` that repeat another's identity (0 when each identity has one row). */
@@ -23,8 +23,9 @@ export const repeatedIdentities = (table: keyof typeof LEDGER_IDENTITY): string 
   `SELECT count(*) - count(DISTINCT (${LEDGER_IDENTITY[table]})) AS repeated FROM ${table}`;
 
 /**
- * Makes a file's ledger as a kdm before schema 5 wrote it (`setup` a connection to it): one row for the calls of all
- * networks, without the network column. The samples a merged row keeps are its rows' first ones, in no order.
+ * Makes a file's ledger as a kdm before schema 5 wrote it (`setup` a connection to it): one ledger row and one object
+ * record for the calls of all networks, without the network columns. The samples a merged row keeps are its rows'
+ * first ones, in no order; an object record's correlation is the one a call of S3's gave it, where one did.
  */
 export const asWrittenBeforeNetworks = async (setup: DuckDBConnection): Promise<void> => {
   await setup.run(`CREATE TABLE ledger_before_networks AS
@@ -35,4 +36,11 @@ export const asWrittenBeforeNetworks = async (setup: DuckDBConnection): Promise<
     FROM ledger GROUP BY day, key, principal, principal_type, account, region, bucket, operation, path, destination_key`);
   await setup.run(`DROP TABLE ledger`);
   await setup.run(`ALTER TABLE ledger_before_networks RENAME TO ledger`);
+  await setup.run(`CREATE TABLE object_access_before_networks AS
+    SELECT day, key, principal, bucket, object_key, operation, CAST(sum(calls) AS BIGINT) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+      list_distinct(flatten(list(source_ips)))[1:5] AS source_ips, list_distinct(flatten(list(sessions)))[1:5] AS sessions,
+      list_distinct(flatten(list(event_ids)))[1:5] AS event_ids, coalesce(min(correlation) FILTER (WHERE correlation <> 'data-event'), 'data-event') AS correlation
+    FROM object_access GROUP BY day, key, principal, bucket, object_key, operation`);
+  await setup.run(`DROP TABLE object_access`);
+  await setup.run(`ALTER TABLE object_access_before_networks RENAME TO object_access`);
 };

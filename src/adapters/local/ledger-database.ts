@@ -29,9 +29,9 @@ import { WrittenIds } from './written-ids.ts';
  * identity. A file of an earlier schema gets the column, '' in every row it holds, when opened for writing; read, it
  * answers as if it had it (`readAsCurrentSchema`). An earlier kdm refuses the file, whose writes would leave it out.
  *
- * 5: ledger rows keep the network their calls came through (`network`: a VPC endpoint's id, `public`, or '' where the
- * records say neither; `ledgerNetworkOf`), part of a row's identity. A file of an earlier schema gets the column, ''
- * in every row it holds, as schema 4's; its rows then stand for calls of no known network.
+ * 5: ledger rows and object accesses keep the network their calls came through (`network`: a VPC endpoint's id,
+ * `public`, or '' where the records say neither; `ledgerNetworkOf`), part of their identity. A file of an earlier
+ * schema gets the columns, '' in every row it holds, as schema 4's; its rows then stand for calls of no known network.
  */
 export const LEDGER_SCHEMA_VERSION = '5';
 
@@ -62,7 +62,8 @@ const LEDGER_TABLES = {
      destination_key VARCHAR DEFAULT '', network VARCHAR DEFAULT '')`,
   object_access: `CREATE TABLE IF NOT EXISTS object_access (
      day DATE NOT NULL, key VARCHAR NOT NULL, principal VARCHAR NOT NULL, bucket VARCHAR, object_key VARCHAR, operation VARCHAR,
-     calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR)`,
+     calls BIGINT, first_seen TIMESTAMP, last_seen TIMESTAMP, source_ips VARCHAR[], sessions VARCHAR[], event_ids VARCHAR[], correlation VARCHAR,
+     network VARCHAR DEFAULT '')`,
 } as const;
 type LedgerTableName = keyof typeof LEDGER_TABLES;
 const SCHEMA = [
@@ -72,6 +73,7 @@ const SCHEMA = [
   `ALTER TABLE ledger ADD COLUMN IF NOT EXISTS destination_key VARCHAR DEFAULT ''`,
   `ALTER TABLE ledger ADD COLUMN IF NOT EXISTS network VARCHAR DEFAULT ''`,
   LEDGER_TABLES.object_access,
+  `ALTER TABLE object_access ADD COLUMN IF NOT EXISTS network VARCHAR DEFAULT ''`,
   `CREATE TABLE IF NOT EXISTS findings (
      id VARCHAR PRIMARY KEY, rule_id VARCHAR, severity VARCHAR, subject VARCHAR, reason VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP,
      updated_at TIMESTAMP, event_count BIGINT, event_ids VARCHAR[], key VARCHAR, principal VARCHAR, account VARCHAR, region VARCHAR,
@@ -96,11 +98,11 @@ const STAGE = {
   ledger: `CREATE TEMP TABLE ledger_stage (day VARCHAR, key VARCHAR, key_alias VARCHAR, principal VARCHAR, principal_type VARCHAR, account VARCHAR,
      region VARCHAR, bucket VARCHAR, operation VARCHAR, path VARCHAR, calls BIGINT, errors BIGINT, first_ms BIGINT, last_ms BIGINT, objects VARCHAR,
      objects_overflow BOOLEAN, event_ids VARCHAR, findings BIGINT, destination_key VARCHAR, network VARCHAR)`,
-  // An access's day, key, principal, bucket, operation and correlation, which a write's accesses share, once a
-  // write in `object_access_dims`; its numbers as doubles (no BigInt made for each) and its three sample lists
+  // An access's day, key, principal, bucket, operation, correlation and network, which a write's accesses share, once
+  // a write in `object_access_dims`; its numbers as doubles (no BigInt made for each) and its three sample lists
   // as one JSON text: six calls into DuckDB an access instead of thirteen (stageAccesses).
   object_access: `CREATE TEMP TABLE object_access_stage (dims INTEGER, object_key VARCHAR, calls DOUBLE, first_ms DOUBLE, last_ms DOUBLE, samples VARCHAR)`,
-  object_access_dims: `CREATE TEMP TABLE object_access_dims (id INTEGER, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, operation VARCHAR, correlation VARCHAR)`,
+  object_access_dims: `CREATE TEMP TABLE object_access_dims (id INTEGER, day VARCHAR, key VARCHAR, principal VARCHAR, bucket VARCHAR, operation VARCHAR, correlation VARCHAR, network VARCHAR)`,
 };
 const INSERT_STAGED = {
   ledger: `INSERT INTO ledger BY NAME
@@ -110,7 +112,7 @@ const INSERT_STAGED = {
   object_access: `INSERT INTO object_access BY NAME
      SELECT CAST(d.day AS DATE) AS day, d.key, d.principal, d.bucket, s.object_key, d.operation, CAST(s.calls AS BIGINT) AS calls,
        make_timestamp(CAST(s.first_ms AS BIGINT) * 1000) AS first_seen, make_timestamp(CAST(s.last_ms AS BIGINT) * 1000) AS last_seen,
-       s.samples[1] AS source_ips, s.samples[2] AS sessions, s.samples[3] AS event_ids, d.correlation
+       s.samples[1] AS source_ips, s.samples[2] AS sessions, s.samples[3] AS event_ids, d.correlation, d.network
      FROM (SELECT dims, object_key, calls, first_ms, last_ms, from_json(samples, '[["VARCHAR"]]') AS samples FROM object_access_stage) s
        JOIN object_access_dims d ON s.dims = d.id`,
 };
@@ -136,7 +138,7 @@ const UPSERT_STAGED_FINDINGS = `INSERT OR REPLACE INTO findings
 const LEDGER_COLUMNS = `day::VARCHAR AS day, key, key_alias, principal, principal_type, account, region, bucket, operation, path, calls, errors,
   epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms, objects, objects_overflow, event_ids, findings, destination_key, network`;
 const ACCESS_COLUMNS = `day::VARCHAR AS day, key, principal, bucket, object_key, operation, calls, epoch_ms(first_seen) AS first_ms, epoch_ms(last_seen) AS last_ms,
-  source_ips, sessions, event_ids, correlation`;
+  source_ips, sessions, event_ids, correlation, network`;
 
 export interface LedgerDatabase {
   readonly file: string;
@@ -222,19 +224,24 @@ const stageLedgerRows = async (connection: DuckDBConnection, rows: readonly Ledg
 const stageAccesses = async (connection: DuckDBConnection, rows: readonly ObjectAccess[]): Promise<void> => {
   const ids = new PathMap<number>();
   const dims: ObjectAccess[] = [];
-  const path = ['', '', '', '', '', ''];
+  const path = ['', '', '', '', '', '', ''];
   let previous: ObjectAccess | undefined;
   let id = -1;
   const stage = await connection.createAppender('object_access_stage', 'main', 'temp');
   for (const a of rows) {
     // Accesses come in runs of the same dims (one principal's reads): the last one's id while they are the same strings.
-    if (previous === undefined || a.day !== previous.day || a.key !== previous.key || a.principal !== previous.principal || a.bucket !== previous.bucket || a.operation !== previous.operation || a.correlation !== previous.correlation) {
+    const network = a.network ?? '';
+    if (
+      previous === undefined || a.day !== previous.day || a.key !== previous.key || a.principal !== previous.principal || a.bucket !== previous.bucket ||
+      a.operation !== previous.operation || a.correlation !== previous.correlation || network !== (previous.network ?? '')
+    ) {
       path[0] = a.day;
       path[1] = a.key;
       path[2] = a.principal;
       path[3] = a.bucket;
       path[4] = a.operation;
       path[5] = a.correlation;
+      path[6] = network;
       const known = ids.get(path);
       if (known !== undefined) id = known;
       else {
@@ -257,7 +264,7 @@ const stageAccesses = async (connection: DuckDBConnection, rows: readonly Object
   for (let i = 0; i < dims.length; i++) {
     const a = dims[i] as ObjectAccess;
     dimsStage.appendInteger(i);
-    for (const text of [a.day, a.key, a.principal, a.bucket, a.operation, a.correlation]) dimsStage.appendVarchar(text);
+    for (const text of [a.day, a.key, a.principal, a.bucket, a.operation, a.correlation, a.network ?? '']) dimsStage.appendVarchar(text);
     dimsStage.endRow();
   }
   dimsStage.closeSync();
@@ -280,7 +287,7 @@ const storedLedgerRow = (r: StoredRow): LedgerRow => ({
 const storedObjectAccess = (r: StoredRow): ObjectAccess => ({
   kind: 'object-access', day: text(r.day), key: text(r.key), principal: text(r.principal), bucket: text(r.bucket), objectKey: text(r.object_key),
   operation: text(r.operation), count: count(r.calls), firstSeenMs: count(r.first_ms), lastSeenMs: count(r.last_ms), sourceIps: texts(r.source_ips),
-  sessions: texts(r.sessions), eventIds: texts(r.event_ids), correlation: text(r.correlation),
+  sessions: texts(r.sessions), eventIds: texts(r.event_ids), correlation: text(r.correlation), network: text(r.network),
 });
 
 /** What a write does with each ledger table's rows. */
@@ -310,8 +317,8 @@ const LEDGER_WRITES: TableWrites<LedgerRow> = {
 };
 const ACCESS_WRITES: TableWrites<ObjectAccess> = {
   table: 'object_access', columns: ACCESS_COLUMNS, stored: storedObjectAccess, merge: mergeObjectAccess, stage: stageAccesses, stages: ['object_access_stage', 'object_access_dims'],
-  identity: ['day', 'key', 'principal', 'bucket', 'operation', 'object_key'],
-  identityOf: (a) => [a.day, a.key, a.principal, a.bucket, a.operation, a.objectKey],
+  identity: ['day', 'key', 'principal', 'bucket', 'operation', 'network', 'object_key'],
+  identityOf: (a) => [a.day, a.key, a.principal, a.bucket, a.operation, a.network ?? '', a.objectKey],
 };
 
 /** Where a write stages the identities it looks up (made once, like the stages). */
@@ -364,22 +371,24 @@ const unpackDedupeEntries = (file: string, k: string, v: string, into: Map<strin
   }
 };
 
-/** The ledger's columns later schemas added, each '' in the rows of a file made before it (schemas 4 and 5). */
-const LATER_LEDGER_COLUMNS = ['destination_key', 'network'] as const;
+/** The ledger tables' columns later schemas added, each '' in the rows of a file made before it (schemas 4 and 5). */
+const LATER_COLUMNS: Readonly<Record<LedgerTableName, readonly string[]>> = { ledger: ['destination_key', 'network'], object_access: ['network'] };
 
 /**
- * Lets the queries of this kdm read a file an earlier schema made, opened read-only (so not upgraded): its ledger
- * table is read through a temporary view of the same name that adds the columns it lacks (LATER_LEDGER_COLUMNS), ''
- * in every row, as an upgrade would. (The view names the file's own table by its catalog: `main.ledger` would name
- * the view itself.)
+ * Lets the queries of this kdm read a file an earlier schema made, opened read-only (so not upgraded): each ledger
+ * table is read through a temporary view of the same name that adds the columns it lacks (LATER_COLUMNS), '' in
+ * every row, as an upgrade would. (The view names the file's own table by its catalog: `main.ledger` would name the
+ * view itself.)
  */
 const readAsCurrentSchema = async (connection: DuckDBConnection): Promise<void> => {
-  const columns = await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'ledger'`);
-  const present = new Set(columns.getRows().map(([name]) => name));
-  const missing = LATER_LEDGER_COLUMNS.filter((c) => !present.has(c));
-  if (missing.length === 0) return;
   const catalog = String((await connection.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0] ?? '');
-  await connection.run(`CREATE TEMP VIEW ledger AS SELECT *, ${missing.map((c) => `'' AS ${c}`).join(', ')} FROM "${catalog.replaceAll('"', '""')}".main.ledger`);
+  for (const table of Object.keys(LATER_COLUMNS) as LedgerTableName[]) {
+    const columns = await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = '${table}'`);
+    const present = new Set(columns.getRows().map(([name]) => name));
+    const missing = LATER_COLUMNS[table].filter((c) => !present.has(c));
+    if (missing.length === 0) continue;
+    await connection.run(`CREATE TEMP VIEW ${table} AS SELECT *, ${missing.map((c) => `'' AS ${c}`).join(', ')} FROM "${catalog.replaceAll('"', '""')}".main.${table}`);
+  }
 };
 
 /**
@@ -476,11 +485,11 @@ export const openLedgerDatabase = async (file: string, options: OpenLedgerDataba
       options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ${tables} kept, without their id column (a row's identity is its columns)`);
     } else if (version === '2') {
       const perRow = DEDUPE_ENTRIES_PER_ROW.toLocaleString('en-US');
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key and the network of their calls (an earlier kdm refuses the file)`);
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: the engine state's dedupe entries are stored ${perRow} to a row from the next checkpoint on, and ledger rows keep a ReEncrypt's destination key, and they and object records the network of their calls (an earlier kdm refuses the file)`);
     } else if (version === '3') {
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys, and the network of their calls (an earlier kdm refuses the file)`);
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep a ReEncrypt's destination key, so that kdm history --key lists it under both keys, and they and object records the network of their calls (an earlier kdm refuses the file)`);
     } else if (version === '4') {
-      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows keep the network of their calls from now on, for kdm history --network and --group-by network; the rows already held name none (an earlier kdm refuses the file)`);
+      options.onUpgrade?.(`upgraded to schema ${LEDGER_SCHEMA_VERSION}: ledger rows and object records keep the network of their calls from now on, for kdm history --network and --group-by network; those already held name none (an earlier kdm refuses the file)`);
     }
     // Outside any transaction, so that a checkpoint's commit or a rollback never takes them away.
     for (const sql of [STAGE.ledger, STAGE.object_access, STAGE.object_access_dims, lookupStage(LEDGER_WRITES), lookupStage(ACCESS_WRITES), FOUND_ROWIDS_STAGE, FINDINGS_STAGE]) await connection.run(sql);

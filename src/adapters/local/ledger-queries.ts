@@ -16,7 +16,7 @@ export interface HistoryFilters {
   readonly path?: 's3' | 'service' | 'direct';
   /**
    * The network calls came through, as the ledger keeps it (`ledgerNetworkOf`): a VPC endpoint's id, `public`, or
-   * `NO_NETWORK` for calls whose records named neither (and rows stored before schema 5). Ledger rows only.
+   * `NO_NETWORK` for calls whose records named neither (and rows stored before schema 5).
    */
   readonly network?: string;
   readonly operation?: string;
@@ -144,7 +144,6 @@ export const historyWhere = (f: HistoryFilters, objectLevel: boolean, table: Que
     clauses.push('t.path = $path');
   }
   if (f.network !== undefined) {
-    if (objectLevel) throw new UsageError('--network selects ledger rows, and object records keep no network (their source addresses are in source_ips)');
     params.network = f.network === NO_NETWORK ? '' : f.network;
     clauses.push('t.network = $network');
   }
@@ -203,7 +202,7 @@ const groupedOrder = (groupBy: readonly GroupField[], cols: readonly string[]): 
 export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupField[], limit?: number): HistoryQuery => {
   const objectLevel = groupBy.includes('object') || filters.prefix !== undefined;
   if (objectLevel) {
-    for (const g of groupBy) if (g === 'account' || g === 'region' || g === 'path' || g === 'network') throw new UsageError(`--group-by ${g} does not apply to object records (grouping by object or filtering by --prefix)`);
+    for (const g of groupBy) if (g === 'account' || g === 'region' || g === 'path') throw new UsageError(`--group-by ${g} does not apply to object records (grouping by object or filtering by --prefix)`);
   }
   const { clauses, params } = historyWhere(filters, objectLevel);
   const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
@@ -212,7 +211,7 @@ export const historyQuery = (filters: HistoryFilters, groupBy: readonly GroupFie
     // An object is its bucket and key: `--group-by object,bucket` groups by the bucket once, not twice.
     const cols = [...new Set(groupBy.flatMap((g) => (g === 'object' ? ['t.bucket', 't.object_key'] : [LEDGER_COLUMN[g as Exclude<GroupField, 'object'>]])))];
     if (groupBy.length === 0) {
-      return { sql: `SELECT t.day, t.key, t.principal, t.bucket, t.object_key, t.operation, t.calls, t.first_seen, t.last_seen, t.source_ips, t.sessions, t.correlation FROM object_access t ${where} ORDER BY t.day DESC, t.calls DESC, t.object_key, t.bucket, t.key, t.principal, t.operation${tail}`, params };
+      return { sql: `SELECT t.day, t.key, t.principal, t.bucket, t.object_key, t.operation, t.network, t.calls, t.first_seen, t.last_seen, t.source_ips, t.sessions, t.correlation FROM object_access t ${where} ORDER BY t.day DESC, t.calls DESC, t.object_key, t.bucket, t.key, t.principal, t.operation, t.network${tail}`, params };
     }
     return {
       sql: `SELECT ${cols.join(', ')}, sum(t.calls) AS calls, count(DISTINCT t.principal) AS principals, min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen,

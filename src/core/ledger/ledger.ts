@@ -59,7 +59,10 @@ export interface LedgerRow {
   findings: number;
 }
 
-/** One object opened through a key (where correlation or the encryption context names it), per day and principal. */
+/**
+ * One object opened through a key (where correlation or the encryption context names it), per day, principal and
+ * network.
+ */
 export interface ObjectAccess {
   readonly kind: 'object-access';
   readonly day: string;
@@ -68,6 +71,11 @@ export interface ObjectAccess {
   readonly bucket: string;
   readonly objectKey: string;
   readonly operation: string;
+  /**
+   * The network the object was opened through, as its ledger row's (`ledgerNetworkOf`; for a write known from its
+   * data event alone, that event's). Part of the access's identity; absent in accesses stored before schema 5.
+   */
+  readonly network?: string;
   count: number;
   firstSeenMs: number;
   lastSeenMs: number;
@@ -156,8 +164,12 @@ export const ledgerRowId = (r: Pick<LedgerRow, 'day' | 'key' | 'principal' | 'ac
   return `ledger#${r.day}#${JSON.stringify(parts)}`;
 };
 
-export const objectAccessId = (a: Pick<ObjectAccess, 'day' | 'key' | 'principal' | 'bucket' | 'objectKey' | 'operation'>): string =>
-  `access#${a.day}#${JSON.stringify([a.key, a.principal, a.bucket, a.objectKey, a.operation])}`;
+/** Stable identity of an object access, as `ledgerRowId`'s: its network comes last, and only when there is one. */
+export const objectAccessId = (a: Pick<ObjectAccess, 'day' | 'key' | 'principal' | 'bucket' | 'objectKey' | 'operation' | 'network'>): string => {
+  const parts = [a.key, a.principal, a.bucket, a.objectKey, a.operation];
+  if (a.network !== undefined && a.network !== '') parts.push(a.network);
+  return `access#${a.day}#${JSON.stringify(parts)}`;
+};
 
 /**
  * A new sample list holding `value`, if any. A list made as `[value]` holds one slot; one made empty and pushed to
@@ -243,9 +255,9 @@ const rowPath = (f: ReturnType<typeof fieldsOf>, into: string[]): string[] => {
 
 /**
  * The parts of an object access's identity, written into `into` as `rowPath` does: `objectAccessId`'s, but the
- * operation before the object key. Nearly every access names an object no other access of the run names, and
- * with the object key last it becomes an entry in its operation's map, where last but one it made a map of
- * its own (with one entry) for every access, all held until the accumulator is drained.
+ * operation and the network before the object key. Nearly every access names an object no other access of the run
+ * names, and with the object key last it becomes an entry in its network's map, where earlier it made a map of its
+ * own (with one entry) for every access, all held until the accumulator is drained.
  */
 const accessPath = (f: ReturnType<typeof fieldsOf>, objectKey: string, operation: string, into: string[]): string[] => {
   into[0] = f.day;
@@ -253,7 +265,8 @@ const accessPath = (f: ReturnType<typeof fieldsOf>, objectKey: string, operation
   into[2] = f.principal;
   into[3] = f.bucket;
   into[4] = operation;
-  into[5] = objectKey;
+  into[5] = f.network;
+  into[6] = objectKey;
   return into;
 };
 
@@ -272,7 +285,7 @@ export class LedgerAccumulator {
   readonly #objectSets = new Map<LedgerRow, Set<string>>();
   /** The paths of the call being counted (see `rowPath`). */
   readonly #rowPath: string[] = new Array<string>(9).fill('');
-  readonly #accessPath: string[] = new Array<string>(6).fill('');
+  readonly #accessPath: string[] = new Array<string>(7).fill('');
   /** The latest day a call was counted on (YYYY-MM-DD, so later is greater), over the accumulator's life. */
   #newestDay = '';
   /** Object accesses held, by day. */
@@ -411,7 +424,8 @@ export class LedgerAccumulator {
     path[2] = e.principal.id;
     path[3] = e.bucket;
     path[4] = e.eventName;
-    path[5] = e.objectKey ?? '';
+    path[5] = networkOf(e) ?? '';
+    path[6] = e.objectKey ?? '';
     this.#countAccess(path, e, e.sourceIp, 'data-event', 1);
   }
 
@@ -422,10 +436,10 @@ export class LedgerAccumulator {
   #countAccess(path: readonly string[], e: MonitorEvent, sourceIp: string | undefined, correlation: string, requests: 0 | 1): void {
     const a = this.#accesses.get(path);
     if (a === undefined) {
-      const [day = '', key = '', principal = '', bucket = '', operation = '', objectKey = ''] = path;
+      const [day = '', key = '', principal = '', bucket = '', operation = '', network = '', objectKey = ''] = path;
       // Built whole, its samples as lists of one: it lives until the accumulator is drained.
       const created: ObjectAccess = {
-        kind: 'object-access', day, key, principal, bucket, objectKey, operation,
+        kind: 'object-access', day, key, principal, bucket, objectKey, operation, network,
         count: requests, firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, sourceIps: sampleOf(sourceIp), sessions: sampleOf(e.principal.sessionName), eventIds: sampleOf(e.eventId), correlation,
       };
       this.#accesses.set(path, created);

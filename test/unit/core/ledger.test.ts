@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
 import { createEngine } from '#core/engine.ts';
-import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow } from '#core/ledger/ledger.ts';
+import { LEDGER_DISTINCT_OBJECTS, LedgerAccumulator, ledgerOf, ledgerRowId, mergeById, mergeLedgerRow, mergeObjectAccess, objectAccessId, type LedgerDelta, type LedgerRow, type ObjectAccess } from '#core/ledger/ledger.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, days, KEY_ARN, kmsEvent, kmsRecord, minutes, s3Event, s3Record } from '#core/testing/builders.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
@@ -193,8 +193,14 @@ describe('decrypt ledger', () => {
       kmsRecord({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q5.pdf', atMs: at(6) }),
     ];
 
-    const rows = merged(await ledgerFor([records]));
+    const deltas = await ledgerFor([records]);
+    const rows = merged(deltas);
 
+    expect(deltas.flatMap((d) => d.accesses).map((a) => [a.objectKey, a.operation, a.network, a.sourceIps])).toEqual([
+      ['q3.pdf', 'GetObject', s3Endpoint, ['10.0.2.7']],
+      ['q4.pdf', 'GetObject', 'public', ['198.51.100.8']],
+      ['q5.pdf', 'Decrypt', '', []],
+    ]);
     expect(rows.map((r) => [r.path, r.bucket, r.network, r.count]).sort()).toEqual([
       ['direct', '', '', 1],
       ['direct', '', 'public', 1],
@@ -204,6 +210,24 @@ describe('decrypt ledger', () => {
       ['s3', 'reports', s3Endpoint, 1],
     ]);
     expect(new Set(rows.map(ledgerRowId)).size).toBe(6);
+  });
+
+  it('counts an object opened through two networks on an access for each, which its id names', () => {
+    const endpoint = 'vpce-0fedcba987654321a';
+    const decrypt = (m: number) => kmsEvent({ who: analyst, s3Arn: 'arn:aws:s3:::reports/q3.pdf', atMs: BASE_TIME_MS + minutes(m) });
+    const matched = (call: ReturnType<typeof decrypt>, request: ReturnType<typeof s3Event>) => ({ ...call, correlation: 'object' as const, s3Request: { operation: request.eventName, eventId: request.eventId, eventTimeMs: request.eventTimeMs, bucket: request.bucket, objectKey: request.objectKey, sourceIp: request.sourceIp, vpcEndpointId: request.vpcEndpointId } });
+    const inside = s3Event({ who: analyst, bucket: 'reports', key: 'q3.pdf', sourceIp: '10.0.2.7', vpcEndpointId: endpoint });
+    const outside = s3Event({ who: analyst, bucket: 'reports', key: 'q3.pdf', sourceIp: '198.51.100.8', atMs: BASE_TIME_MS + minutes(2) });
+
+    const { accesses } = ledgerOf([], [matched(decrypt(0), inside), matched(decrypt(1), inside), matched(decrypt(2), outside)], []);
+
+    expect(accesses.map((a) => [a.network, a.count])).toEqual([[endpoint, 2], ['public', 1]]);
+    const [first, second] = accesses as [ObjectAccess, ObjectAccess];
+    expect(objectAccessId(first)).toBe(`access#2026-10-01#${JSON.stringify([KEY_ARN, first.principal, 'reports', 'q3.pdf', 'GetObject', endpoint])}`);
+    expect(objectAccessId(second)).not.toBe(objectAccessId(first));
+    // Accesses stored before networks were kept name none, and keep their ids.
+    const { network: _, ...stored } = first;
+    expect(objectAccessId(stored)).toBe(`access#2026-10-01#${JSON.stringify([KEY_ARN, first.principal, 'reports', 'q3.pdf', 'GetObject'])}`);
   });
 
   it('names a row\'s network in its id after its destination, so that neither can stand for the other', () => {
