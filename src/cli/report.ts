@@ -22,9 +22,9 @@ The filters are kdm history's (--key takes an ARN, a key id or an alias) and sel
 alike. --prefix, --path, --operation and --network are kdm history's alone: they would select some sections and not
 others.
 
-Per key: its calls by operation and by network (VPC endpoint, public, or none said), calls per day split by principal, top principals, principals new in the
-period; a ReEncrypt shows under the key it decrypted with and the one it encrypted under (the total of calls
-counts it once). Findings by rule and severity with their evidence. The objects opened most, and the objects
+Per key: its calls by operation and by network (VPC endpoint, public, or none said), calls per day split by
+principal, top principals, principals new in the period; a ReEncrypt shows under the key it decrypted with and
+the one it encrypted under (the total of calls counts it once). Findings by rule and severity with their evidence. The objects opened most, and the objects
 other accounts wrote under keys the bucket owner does not hold (known from data events alone). Coverage:
 buckets with and without S3 data events, Bucket Keys, SSE types. No network and no scripts: the page opens
 anywhere, and can be archived as evidence. Its heading is --title, "KMS key use report" unless given.`;

@@ -26,10 +26,10 @@ export interface HistoryFilters {
 }
 
 export const GROUP_FIELDS = ['principal', 'key', 'day', 'bucket', 'object', 'account', 'region', 'operation', 'path', 'network'] as const;
-
-/** What `--network` takes for the ledger rows whose calls named no network (stored as ''). */
-export const NO_NETWORK = 'none';
 export type GroupField = (typeof GROUP_FIELDS)[number];
+
+/** What `--network` takes for the rows whose calls named no network (stored as ''). */
+export const NO_NETWORK = 'none';
 
 export interface HistoryQuery {
   readonly sql: string;

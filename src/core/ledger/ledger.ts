@@ -342,9 +342,9 @@ export class LedgerAccumulator {
    *
    * Ledger rows: only once they are at least half of what is held (then everything is handed over); until then
    * they stay and keep aggregating (a drain at a checkpoint, or at the end, takes them). Rows are few, one a day,
-   * key, principal, account, region, bucket, operation, path and network, but wide (up to LEDGER_DISTINCT_OBJECTS object
-   * keys each), and a store merges every row it receives with the one it holds, so handing the same rows over at
-   * every write rewrote them for nothing.
+   * key, principal, account, region, bucket, operation, path and network, but wide (up to LEDGER_DISTINCT_OBJECTS
+   * object keys each), and a store merges every row it receives with the one it holds, so handing the same rows
+   * over at every write rewrote them for nothing.
    */
   drainForWrite(holdUpTo = 0): LedgerDelta {
     if (this.#rowList.length * 2 >= this.size) return this.drain();
