@@ -2,7 +2,7 @@ import { aliasAccountOf, type Engine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { KmsCall, MonitorEvent, NormalizeResult, S3ObjectAccess } from '#core/events/types.ts';
 import { isS3Half } from '#core/correlation/correlate.ts';
-import { findingIdOf, findingStateKey, mergeDetection, type FindingRecord } from '#core/findings/finding.ts';
+import { findingIdOf, findingStateKey, mergeDetection, relatedFindingsByEvent, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
@@ -239,6 +239,16 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         else delete merged.suppressedBy;
         findings.set(key, merged);
         changes.set(key, merged);
+      }
+      // Findings of several rules on one event name each other (ASFF RelatedFindings).
+      for (const [id, others] of relatedFindingsByEvent(result.detections)) {
+        const key = findingStateKey(id);
+        const f = findings.get(key);
+        if (f === undefined) continue;
+        const related = withRelatedFindings(f, others, nowMs);
+        if (related === f) continue;
+        findings.set(key, related);
+        changes.set(key, related);
       }
     }
     let ledger = NO_LEDGER;

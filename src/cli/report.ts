@@ -48,6 +48,13 @@ const n = (v: unknown): number => Number(v ?? 0);
 const rowsOf = async (c: DuckDBConnection, sql: string, params: Record<string, DuckDBValue>): Promise<Record<string, unknown>[]> =>
   (await c.runAndReadAll(sql, params)).getRowObjectsJson() as Record<string, unknown>[];
 
+/** The findings a stored finding's record relates it to (`FindingRecord.related`), if any. */
+const relatedOf = (record: unknown): { readonly related?: readonly string[] } => {
+  if (typeof record !== 'string') return {};
+  const related = (decodeState(record) as { related?: unknown }).related;
+  return Array.isArray(related) && related.length > 0 ? { related: related.map(String) } : {};
+};
+
 /** Gathers what the page shows: every number comes from the ledger, findings and state tables. */
 export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters, meta: { source: string; title: string; generatedAtMs: number }): Promise<ReportData> => {
   const { clauses, params } = historyWhere(filters, false);
@@ -114,6 +121,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     ...(r.bucket !== null && r.bucket !== undefined ? { bucket: String(r.bucket) } : {}),
     ...(r.object_key !== null && r.object_key !== undefined ? { objectKey: String(r.object_key) } : {}),
     ...(r.suppressed_by !== null && r.suppressed_by !== undefined ? { suppressedBy: String(r.suppressed_by) } : {}),
+    ...relatedOf(r.record),
   }));
 
   const buckets: ReportBucket[] = [];

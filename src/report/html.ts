@@ -7,6 +7,7 @@
 import { counted, formatCount } from '#core/counted.ts';
 import { replaceUnsafeCharacters } from '#core/events/fields.ts';
 import { isDirectoryBucketName } from '#core/events/s3-arn.ts';
+import { ruleIdOfFindingId } from '#core/findings/finding.ts';
 
 export interface ReportPrincipal {
   readonly principal: string;
@@ -50,6 +51,8 @@ export interface ReportFinding {
   readonly bucket?: string;
   readonly objectKey?: string;
   readonly suppressedBy?: string;
+  /** The findings other rules raised on its events (`FindingRecord.related`). */
+  readonly related?: readonly string[];
 }
 
 export interface ReportBucket {
@@ -234,6 +237,7 @@ ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
     escapeHtml(iso(f.firstSeenMs)),
     `<span class="num">${formatCount(f.eventCount)}</span>`,
   ]);
+  const shown = new Set(findings.map((f) => f.id));
   const evidence = findings.map(
     (f) => `<div class="evidence" id="${anchor('finding', f.id)}"><h3>${escapeHtml(f.ruleId)} <span class="sev-${escapeHtml(f.severity)}">${escapeHtml(f.severity)}</span></h3>
 <p>${escapeHtml(f.reason)}</p>
@@ -245,6 +249,10 @@ ${table(['Field', 'Value'], [
   ...(f.bucket !== undefined ? [f.objectKey !== undefined ? ['Object', `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey}`)}</code>`] : ['Bucket', `<code>${escapeHtml(f.bucket)}</code>`]] : []),
   ['Seen', seenText(f)],
   ['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')],
+  // Linked where the page shows the related finding, named by its rule otherwise (a filter may leave it out).
+  ...(f.related !== undefined && f.related.length > 0
+    ? [['Raised with it', f.related.map((id) => (shown.has(id) ? `<a href="#${anchor('finding', id)}">${escapeHtml(ruleIdOfFindingId(id))}</a>` : `<code>${escapeHtml(id)}</code>`)).join(' ')]]
+    : []),
 ], 'evidence-fields')}</div>`,
   );
   const bucketRows = data.buckets.map((b) => [

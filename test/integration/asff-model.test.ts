@@ -7,7 +7,7 @@ import { validateFindings } from '#adapters/aws/asff-validator.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { toAsff } from '#core/findings/asff.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
-import { kmsRecord } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, hours, kmsRecord } from '#core/testing/builders.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { DATASETS_DIR, hasDatasets } from '../helpers/datasets.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
@@ -49,6 +49,28 @@ describe('every finding the engine produces is valid for BatchImportFindings', (
       ['arn:aws:iam::999988887777:role/Collector', 'AwsIamRole', { AwsIamRole: { RoleName: 'Collector' } }],
       ['arn:aws:iam::999988887777:user/bob', 'AwsIamUser', { AwsIamUser: { UserName: 'bob' } }],
     ]);
+    expect(validateFindings(findings)).toEqual([]);
+  });
+
+  it('names the findings other rules raised on the same call as RelatedFindings, under the same product', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdm-asff-related-'));
+    const fn = { role: 'InvoiceRenderer', session: 'invoice-renderer' } as const;
+    const lambda = 'aws-sdk-js/3.699.0 ua/2.1 os/linux#5.10.245 lang/js md/nodejs#22.18.0 api/kms#3.699.0 exec-env/AWS_Lambda_nodejs22.x';
+    const fromFunction = (atMs: number) => kmsRecord({ who: fn, atMs, sourceIp: '10.20.31.12', vpcEndpointId: 'vpce-0a1b2c3d4e5f60718', userAgent: lambda });
+    // The function's credentials, taken and used from a laptop: a new client and a new network on one call.
+    const stolen = kmsRecord({ who: fn, atMs: BASE_TIME_MS + hours(2), sourceIp: '198.51.100.23', userAgent: 'aws-cli/2.17.0 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/kms.decrypt' });
+    writeFileSync(join(dir, 'stolen.json'), JSON.stringify({ Records: [fromFunction(BASE_TIME_MS), fromFunction(BASE_TIME_MS + hours(1.5)), stolen] }));
+
+    const result = await runReplay({ paths: [dir], summary: 'json', rules: ALL_RULES, config: { ...DEFAULT_ENGINE_CONFIG, learningPeriodMs: hours(1) }, stdout: quiet(), stderr: quiet() });
+    const findings = result.findings.map((f) => toAsff(f, ruleById(f.ruleId)!));
+    const onTheCall = findings.filter((f) => f.ProductFields['kdm/EventIds'] === stolen['eventID']);
+
+    expect(onTheCall.map((f) => f.ProductFields['kdm/RuleId']).sort()).toEqual(['kms-unusual-client', 'kms-unusual-network']);
+    for (const f of onTheCall) {
+      const other = onTheCall.find((g) => g.Id !== f.Id)!;
+      expect(f.RelatedFindings).toEqual([{ ProductArn: f.ProductArn, Id: other.Id }]);
+      expect(f.Description).toContain(`The same call also raised ${String(other.ProductFields['kdm/RuleId'])} (see its related findings).`);
+    }
     expect(validateFindings(findings)).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn, type S3ArnService } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
-import { MAX_EVIDENCE_IDS } from './finding.ts';
+import { MAX_EVIDENCE_IDS, MAX_RELATED_FINDINGS, ruleIdOfFindingId } from './finding.ts';
 
 /** The subset of the AWS Security Finding Format this tool writes (field names exactly as ASFF). */
 export type AsffFinding = Readonly<Record<string, unknown>> & {
@@ -162,6 +162,11 @@ export const describeFinding = (f: FindingRecord): string => {
     ? `${f.eventCount === 1 ? 'once' : counted(f.eventCount, 'time')} at ${iso(f.firstSeenMs)}`
     : `${counted(f.eventCount, 'time')} between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)}`;
   parts.push(`Seen ${when} from ${where.join(', ')}.`);
+  if (f.related !== undefined && f.related.length > 0) {
+    const rules = [...new Set(f.related.map(ruleIdOfFindingId))];
+    const call = f.serviceName === 's3.amazonaws.com' ? 'request' : 'call';
+    parts.push(`${f.eventCount === 1 ? `The same ${call}` : `One of its ${call}s`} also raised ${rules.join(', ')} (see its related findings).`);
+  }
   return stripControls(parts.join(' '));
 };
 
@@ -232,10 +237,12 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
   const severity = { Label: f.severity, Original: f.severity };
   const confidence = CONFIDENCE[rule.status] ?? 50;
   const criticality = CRITICALITY[f.severity] ?? 50;
+  // Every finding of an account and Region is imported under this product; related findings of one event share both.
+  const productArn = `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`;
   return {
     SchemaVersion: '2018-10-08',
     Id: f.id,
-    ProductArn: `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`,
+    ProductArn: productArn,
     GeneratorId: `kms-decrypt-monitor/${f.ruleId}`,
     AwsAccountId: accountId,
     Region: region,
@@ -269,5 +276,6 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     },
     RecordState: 'ACTIVE',
     Workflow: { Status: f.suppressedBy !== undefined ? 'SUPPRESSED' : 'NEW' },
+    ...(f.related !== undefined && f.related.length > 0 ? { RelatedFindings: f.related.slice(0, MAX_RELATED_FINDINGS).map((id) => ({ ProductArn: productArn, Id: id })) } : {}),
   };
 };

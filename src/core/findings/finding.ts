@@ -7,6 +7,8 @@ import type { AffectedResource, Detection, Severity } from '../rules/define-rule
 
 /** Evidence ids kept per finding (ASFF `kdm/EventIds`). */
 export const MAX_EVIDENCE_IDS = 20;
+/** Related findings named per finding: ASFF's limit on `RelatedFindings`. */
+export const MAX_RELATED_FINDINGS = 10;
 
 /** One finding as the engine keeps it: the same rule and subject in one window update it. */
 export interface FindingRecord {
@@ -56,6 +58,12 @@ export interface FindingRecord {
   keyFacts?: KeyFacts;
   /** Set when an active suppression matched: the finding is counted and listed, never dropped. */
   suppressedBy?: { readonly id: string; readonly reason: string };
+  /**
+   * The ids of the findings other rules raised on events of this one (`relatedFindingsByEvent`), in the order they
+   * were first related, at most MAX_RELATED_FINDINGS: a new client and a new network on one call are two findings
+   * about one thief. Absent until there is one.
+   */
+  related?: string[];
 }
 
 /** 53-bit string hash (cyrb53): deterministic, pure, enough to keep finding ids short. */
@@ -152,6 +160,7 @@ const toldBy = (d: Detection, existing: FindingRecord): FindingRecord => ({
   updatedAtMs: existing.updatedAtMs,
   eventCount: existing.eventCount,
   eventIds: [...existing.eventIds],
+  ...(existing.related !== undefined ? { related: [...existing.related] } : {}),
 });
 
 /**
@@ -189,3 +198,43 @@ export const mergeDetection = (existing: FindingRecord | undefined, d: Detection
 
 const RANK: Readonly<Record<Severity, number>> = { INFORMATIONAL: 0, LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4 };
 export const severityRank = (s: Severity): number => RANK[s];
+
+/** The rule a finding id names (`findingIdOf`: `kms-decrypt-monitor/<rule>/<subject hash>/<window>`). */
+export const ruleIdOfFindingId = (id: string): string => id.split('/')[1] ?? id;
+
+/**
+ * For each finding of a batch's detections that shares an event with findings of other ids, those ids, in the order
+ * the detections came: an event is one call or request, and several rules' findings on it are one story. Events
+ * without an id (some lookups of Event history) relate nothing.
+ */
+export const relatedFindingsByEvent = (detections: readonly Detection[]): Map<string, string[]> => {
+  const byEvent = new Map<string, string[]>();
+  for (const d of detections) {
+    if (d.event.eventId === '') continue;
+    const id = findingIdOf(d);
+    const ids = byEvent.get(d.event.eventId);
+    if (ids === undefined) byEvent.set(d.event.eventId, [id]);
+    else if (!ids.includes(id)) ids.push(id);
+  }
+  const related = new Map<string, string[]>();
+  for (const ids of byEvent.values()) {
+    if (ids.length < 2) continue;
+    for (const id of ids) {
+      const others = related.get(id) ?? [];
+      for (const other of ids) if (other !== id && !others.includes(other)) others.push(other);
+      related.set(id, others);
+    }
+  }
+  return related;
+};
+
+/**
+ * `f` naming `others` among its related findings, as a new record with a later `updatedAtMs` (Security Hub keeps a
+ * re-import only then) when it names one it did not, up to MAX_RELATED_FINDINGS; `f` itself otherwise.
+ */
+export const withRelatedFindings = (f: FindingRecord, others: readonly string[], nowMs: number): FindingRecord => {
+  const related = [...(f.related ?? [])];
+  for (const id of others) if (id !== f.id && !related.includes(id) && related.length < MAX_RELATED_FINDINGS) related.push(id);
+  if (related.length === (f.related?.length ?? 0)) return f;
+  return { ...f, related, updatedAtMs: Math.max(nowMs, f.updatedAtMs + 1) };
+};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findingIdOf, mergeDetection, MAX_EVIDENCE_IDS } from '#core/findings/finding.ts';
+import { findingIdOf, MAX_RELATED_FINDINGS, mergeDetection, MAX_EVIDENCE_IDS, relatedFindingsByEvent, ruleIdOfFindingId, withRelatedFindings } from '#core/findings/finding.ts';
 import { describeFinding, toAsff, truncateText } from '#core/findings/asff.ts';
 import { toOcsf } from '#core/findings/ocsf.ts';
 import { runRuleCase } from '#core/rules/run-cases.ts';
@@ -91,6 +91,51 @@ describe('finding aggregation', () => {
 
     expect(again.eventCount).toBe(1);
     expect(again.updatedAtMs).toBe(1_000);
+  });
+});
+
+describe('related findings', () => {
+  const onCall = (ruleId: string, eventId: string, subject = 'arn:aws:iam::111122223333:role/Intruder'): Detection => ({ ...detection(BASE_TIME_MS, eventId), ruleId, subject });
+
+  it('relates the findings of several rules on one event, each to the others, and nothing for an event of one finding', () => {
+    const client = onCall('kms-unusual-client', 'call-1');
+    const network = onCall('kms-unusual-network', 'call-1');
+    const region = onCall('kms-unusual-region', 'call-2');
+    // The client finding's second detection, on another call: still one finding.
+    const related = relatedFindingsByEvent([client, network, onCall('kms-unusual-client', 'call-2'), region]);
+
+    expect(related).toEqual(new Map([
+      [findingIdOf(client), [findingIdOf(network), findingIdOf(region)]],
+      [findingIdOf(network), [findingIdOf(client)]],
+      [findingIdOf(region), [findingIdOf(client)]],
+    ]));
+    expect(relatedFindingsByEvent([client, onCall('kms-unusual-client', 'call-1')]).size).toBe(0);
+    // Events without an id (some of Event history's lookups) relate nothing.
+    const withoutId = (d: Detection): Detection => ({ ...d, event: { ...d.event, eventId: '' } });
+    expect(relatedFindingsByEvent([withoutId(client), withoutId(network)]).size).toBe(0);
+    expect(ruleIdOfFindingId(findingIdOf(network))).toBe('kms-unusual-network');
+  });
+
+  it('adds related ids once, up to ASFF\'s ten, moving UpdatedAt forward only when it adds one', () => {
+    const f = mergeDetection(undefined, onCall('kms-unusual-client', 'call-1'), 5_000);
+    const others = Array.from({ length: 12 }, (_, i) => `kms-decrypt-monitor/rule-${i}/0/0`);
+
+    const once = withRelatedFindings(f, [others[0] as string, f.id], 5_000);
+    expect(once.related).toEqual([others[0]]);
+    expect(once.updatedAtMs).toBe(5_001);
+    expect(f.related).toBeUndefined();
+    expect(withRelatedFindings(once, [others[0] as string], 6_000)).toBe(once);
+    const full = withRelatedFindings(once, others, 7_000);
+    expect(full.related).toEqual(others.slice(0, MAX_RELATED_FINDINGS));
+    expect(full.updatedAtMs).toBe(7_000);
+    expect(withRelatedFindings(full, ['kms-decrypt-monitor/one-more/0/0'], 8_000)).toBe(full);
+  });
+
+  it('keeps them when a more severe detection takes the finding over', () => {
+    const medium = withRelatedFindings(mergeDetection(undefined, detection(BASE_TIME_MS, 'first'), 1_000), ['kms-decrypt-monitor/kms-unusual-network/0/0'], 1_000);
+    const high: Detection = { ...detection(BASE_TIME_MS + minutes(5), 'second'), severity: 'HIGH', reason: 'Worse.' };
+
+    expect(mergeDetection(medium, high, 2_000).related).toEqual(['kms-decrypt-monitor/kms-unusual-network/0/0']);
   });
 });
 

@@ -77,4 +77,18 @@ describe('the report\'s bucket coverage', () => {
 
     expect(rows).toEqual(['reports: no data events', 'trades--use1-az4--x-s3: not read (a directory bucket: kdm does not read S3 Express data events)']);
   });
+  it('links the findings other rules raised on its events, and names by id one the page leaves out', () => {
+    const network = finding({ id: 'kms-decrypt-monitor/kms-unusual-network/00000000000001/1791572400000', ruleId: 'kms-unusual-network', severity: 'MEDIUM' });
+    const leftOut = 'kms-decrypt-monitor/kms-unusual-region/00000000000002/1791572400000';
+    const client = finding({ id: 'kms-decrypt-monitor/kms-unusual-client/00000000000001/1791572400000', ruleId: 'kms-unusual-client', severity: 'HIGH', related: [network.id, leftOut] });
+    const html = renderReportHtml(report([client, { ...network, related: [client.id] }]));
+    const raisedWith = [...html.matchAll(/<td>Raised with it<\/td><td>(.*?)<\/td>/g)].map((m) => m[1]);
+
+    expect(raisedWith).toEqual([
+      `<a href="#finding-kms-decrypt-monitor_kms-unusual-network_00000000000001_1791572400000">kms-unusual-network</a> <code>${leftOut}</code>`,
+      '<a href="#finding-kms-decrypt-monitor_kms-unusual-client_00000000000001_1791572400000">kms-unusual-client</a>',
+    ]);
+    expect(html).toContain('id="finding-kms-decrypt-monitor_kms-unusual-network_00000000000001_1791572400000"');
+    expect(evidenceOf(renderReportHtml(report([finding({})])))).not.toContainEqual(expect.stringMatching(/^Raised with it/));
+  });
 });
