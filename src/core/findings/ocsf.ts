@@ -68,7 +68,11 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
       first_seen_time: f.firstSeenMs,
       last_seen_time: f.lastSeenMs,
       analytic: { uid: rule.id, name: rule.title, type_id: 1, type: 'Rule' },
-      related_events: f.eventIds.map((uid) => ({ uid, product_uid: 'cloudtrail' })),
+      // The CloudTrail events it counts, and the findings other rules raised on them (each one's metadata.uid, as OCSF asks).
+      related_events: [
+        ...f.eventIds.map((uid) => ({ uid, product_uid: 'cloudtrail' })),
+        ...(f.related ?? []).map((uid) => ({ uid, product_uid: 'kms-decrypt-monitor', type_uid: OCSF_CLASS_UID * 100 + 1, type: 'Detection Finding: Create' })),
+      ],
     },
     cloud: { provider: 'AWS', region: f.region, ...(f.accountId !== undefined ? { account: { uid: f.accountId, type: 'AWS Account', type_id: 10 } } : {}) },
     resources,

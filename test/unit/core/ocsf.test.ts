@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeDetection } from '#core/findings/finding.ts';
+import { mergeDetection, withRelatedFindings } from '#core/findings/finding.ts';
 import { toOcsf } from '#core/findings/ocsf.ts';
 import { ruleById } from '#core/rules/registry.ts';
 import { BASE_TIME_MS, kmsEvent } from '#core/testing/builders.ts';
@@ -45,5 +45,14 @@ describe('OCSF Detection Finding', () => {
     const updated = { ...mergeDetection(first, { ...detection, event: kmsEvent({ context: { 'aws:s3:arn': 'arn:aws:s3:::b/k' }, sourceIp: '198.51.100.23', atMs: BASE_TIME_MS + 10 }) }, BASE_TIME_MS + 6_000), suppressedBy: { id: 'sup', reason: 'known' } };
 
     expect(toOcsf(updated, rule, '0.1.0')).toMatchObject({ activity_id: 2, type_uid: 200402, status_id: 3, status: 'Suppressed', is_alert: false });
+  });
+  it('relates the findings other rules raised on its events by their metadata.uid, after its CloudTrail events', () => {
+    const f = mergeDetection(undefined, detection, BASE_TIME_MS + 5_000);
+    const network = 'kms-decrypt-monitor/kms-unusual-network/00000000000001/1759276800000';
+
+    expect((toOcsf(withRelatedFindings(f, [network], BASE_TIME_MS + 5_000), rule, '0.1.0')['finding_info'] as { related_events: unknown[] }).related_events).toEqual([
+      { uid: f.eventIds[0], product_uid: 'cloudtrail' },
+      { uid: network, product_uid: 'kms-decrypt-monitor', type_uid: 200401, type: 'Detection Finding: Create' },
+    ]);
   });
 });
