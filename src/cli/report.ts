@@ -24,10 +24,11 @@ others.
 
 Per key: its calls by operation and by network (VPC endpoint, public, or none said), calls per day split by
 principal, top principals, principals new in the period; a ReEncrypt shows under the key it decrypted with and
-the one it encrypted under (the total of calls counts it once). Findings by rule and severity with their evidence. The objects opened most, and the objects
-other accounts wrote under keys the bucket owner does not hold (known from data events alone). Coverage:
-buckets with and without S3 data events, Bucket Keys, SSE types. No network and no scripts: the page opens
-anywhere, and can be archived as evidence. Its heading is --title, "KMS key use report" unless given.`;
+the one it encrypted under (the total of calls counts it once). Findings by rule and severity with their
+evidence. The objects opened most, those opened from outside the VPC endpoints, and the objects other accounts
+wrote under keys the bucket owner does not hold (known from data events alone). Coverage: buckets with and
+without S3 data events, Bucket Keys, SSE types. No network access and no scripts: the page opens anywhere, and
+can be archived as evidence. Its heading is --title, "KMS key use report" unless given.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;
@@ -140,6 +141,28 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     sourceIps: Array.isArray(r.ips) ? r.ips.map(String) : [],
   }));
 
+  // Reads through S3's public endpoint, those of principals that otherwise read through VPC endpoints first (their
+  // credentials used from elsewhere, or a workload off its route), then the newest; and whether any read came
+  // through an endpoint (without one, all reads are public).
+  const publicWhere = `${oWhere === '' ? 'WHERE' : `${oWhere} AND`} t.network = 'public'`;
+  const publicObjects = (await rowsOf(
+    c,
+    `WITH routes AS (SELECT principal, count(*) FILTER (WHERE starts_with(network, 'vpce-')) AS via_endpoints FROM object_access t ${oWhere} GROUP BY principal)
+     SELECT t.bucket, t.object_key, t.principal, sum(t.calls) AS calls, list_distinct(flatten(list(t.source_ips)))[1:5] AS ips, max(t.last_seen) AS l, any_value(routes.via_endpoints) AS via
+     FROM object_access t JOIN routes ON routes.principal = t.principal ${publicWhere}
+     GROUP BY t.bucket, t.object_key, t.principal ORDER BY via > 0 DESC, l DESC, t.bucket, t.object_key, t.principal LIMIT 50`,
+    objectWhere.params,
+  )).map((r) => ({
+    bucket: String(r.bucket),
+    objectKey: String(r.object_key),
+    principal: String(r.principal),
+    calls: n(r.calls),
+    sourceIps: Array.isArray(r.ips) ? r.ips.map(String) : [],
+    lastSeenMs: ms(r.l),
+    principalsEndpointObjects: n(r.via),
+  }));
+  const [throughEndpoints] = await rowsOf(c, `SELECT count(*) AS n FROM object_access t ${oWhere === '' ? 'WHERE' : `${oWhere} AND`} starts_with(t.network, 'vpce-')`, objectWhere.params);
+
   // Writes of other accounts under keys the bucket owner does not hold: their KMS calls are in other accounts'
   // trails, so the per-key sections, which count calls, do not show them (ObjectAccess.correlation).
   const foreignKeyWhere = `${oWhere === '' ? 'WHERE' : `${oWhere} AND`} t.correlation = 'data-event'`;
@@ -166,6 +189,8 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     findings,
     buckets,
     objects,
+    publicObjects,
+    objectsThroughEndpoints: n(throughEndpoints?.n),
     foreignKeyWrites,
   };
 };

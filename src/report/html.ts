@@ -73,6 +73,18 @@ export interface ReportObject {
   readonly sourceIps: readonly string[];
 }
 
+/** An object a principal opened through S3's public endpoint (its object record's network `public`). */
+export interface ReportPublicObject {
+  readonly bucket: string;
+  readonly objectKey: string;
+  readonly principal: string;
+  readonly calls: number;
+  readonly sourceIps: readonly string[];
+  readonly lastSeenMs: number;
+  /** The principal's object records that came through a VPC endpoint in the period: more than none makes this one stand out. */
+  readonly principalsEndpointObjects: number;
+}
+
 /** An object a principal of another account wrote under a key the bucket owner does not hold (`correlation` `data-event`). */
 export interface ReportForeignKeyWrite {
   readonly bucket: string;
@@ -97,6 +109,10 @@ export interface ReportData {
   readonly findings: readonly ReportFinding[];
   readonly buckets: readonly ReportBucket[];
   readonly objects: readonly ReportObject[];
+  /** The latest of them, newest first (at most 50). */
+  readonly publicObjects: readonly ReportPublicObject[];
+  /** Object records whose requests came through a VPC endpoint: with none, every read is public, and the list says so. */
+  readonly objectsThroughEndpoints: number;
   /** The latest of them, newest first (at most 50). */
   readonly foreignKeyWrites: readonly ReportForeignKeyWrite[];
 }
@@ -269,6 +285,20 @@ ${table(['Field', 'Value'], [
     `<span class="num">${formatCount(w.writes)}</span>`,
     escapeHtml(iso(w.lastSeenMs)),
   ]);
+  const publicRows = data.publicObjects.map((o) => [
+    `<code>${escapeHtml(`s3://${o.bucket}/${o.objectKey}`)}</code>`,
+    `<code>${escapeHtml(o.principal)}</code>`,
+    `<span class="num">${formatCount(o.calls)}</span>`,
+    escapeHtml(o.sourceIps.join(', ')),
+    escapeHtml(iso(o.lastSeenMs)),
+    o.principalsEndpointObjects > 0 ? `<strong>${formatCount(o.principalsEndpointObjects)}</strong>` : '<span class="muted">none</span>',
+  ]);
+  const publicSection =
+    data.objectsThroughEndpoints === 0
+      ? '<p class="muted">No object in the period was opened through a VPC endpoint: every read came through S3\'s public endpoint, so this list would hold them all.</p>'
+      : publicRows.length > 0
+        ? table(['Object', 'Principal', 'Calls', 'Source IPs', 'Last opened', 'Its reads through endpoints'], publicRows, 'public-objects')
+        : '<p class="muted">None.</p>';
   const objectRows = data.objects.map((o) => [`<code>${escapeHtml(`s3://${o.bucket}/${o.objectKey}`)}</code>`, `<span class="num">${formatCount(o.calls)}</span>`, `<span class="num">${formatCount(o.principals)}</span>`, escapeHtml(o.sourceIps.join(', '))]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -287,6 +317,9 @@ ${findingsSvg(findings)}
 ${table(['Rule', 'Severity', 'Principal', 'First seen', 'Calls'], findingRows, 'findings')}
 <h3>Evidence</h3>${evidence.join('\n') || '<p class="muted">None.</p>'}</section>
 <section id="objects"><h2>Objects opened most</h2>${table(['Object', 'Calls', 'Principals', 'Source IPs'], objectRows, 'objects')}</section>
+<section id="public-objects"><h2>Objects opened from outside the VPC endpoints</h2>
+<p>Their S3 requests came through S3's public endpoint. Those of principals whose other reads came through VPC endpoints come first: one of these is a workload's credentials used from elsewhere, or the workload off its route. Compare the principal's reads with kdm history --principal … --group-by object,network.</p>
+${publicSection}</section>
 <section id="foreign-key-writes"><h2>Objects written by other accounts under keys the bucket owner does not hold</h2>
 <p>Whoever holds such a key decides whether the object can be read. S3 made their KMS calls in the writer's and the key owner's accounts, so only the writes' data events show them, and the key sections above do not.</p>
 ${foreignKeyRows.length > 0 ? table(['Object', 'Key', 'Writer', 'Writes', 'Last written'], foreignKeyRows, 'foreign-key-writes') : '<p class="muted">None.</p>'}</section>

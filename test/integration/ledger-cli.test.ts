@@ -1367,6 +1367,27 @@ describe('kdm report --html', () => {
     }
   });
 
+  it('lists the objects opened from outside the VPC endpoints, the stolen credentials\' read among them, and says when no read came through one', async () => {
+    const db2 = await openLedgerDatabase(db, { readOnly: true });
+    try {
+      const meta = { source: db, title: 't', generatedAtMs: BASE_TIME_MS };
+      const all = await gatherReport(db2.connection, {}, meta);
+      expect(all.objectsThroughEndpoints).toBeGreaterThan(0);
+      expect(all.publicObjects.length).toBeGreaterThan(0);
+      const etl = all.publicObjects.filter((o) => o.principal.endsWith(':role/ReportEtl'));
+      expect(etl.map((o) => [o.calls, o.sourceIps])).toEqual([[1, ['198.51.100.32']]]);
+      // First: the job's reads otherwise came through its endpoint.
+      expect(all.publicObjects[0]?.principal).toMatch(/:role\/ReportEtl$/);
+      expect(etl[0]?.principalsEndpointObjects).toBeGreaterThan(10);
+      expect(readFileSync(page, 'utf8')).toContain(`s3://${etl[0]?.bucket}/${etl[0]?.objectKey}`);
+      // The bundled events reach no endpoint: the page says so instead of listing every read.
+      const fromEvents = await gatherReport(db2.connection, { principal: '*:role/ContractorSandbox' }, meta);
+      expect(fromEvents.objectsThroughEndpoints).toBe(0);
+    } finally {
+      db2.close();
+    }
+  });
+
   it('shows under a key who encrypted under it by ReEncrypt too, selects that key\'s section by it, and counts each call once in the totals', async () => {
     const outsiderKey = 'arn:aws:kms:us-east-1:777788889999:key/4d5e6f70-8192-4a3b-9c4d-5e6f70819201';
     const appKey = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -1430,7 +1451,8 @@ describe('kdm report --html', () => {
       });
       await tab.goto(`file://${page}`);
 
-      for (const id of ['keys', 'findings', 'objects', 'foreign-key-writes', 'coverage']) expect(await tab.locator(`section#${id}`).count(), id).toBe(1);
+      for (const id of ['keys', 'findings', 'objects', 'public-objects', 'foreign-key-writes', 'coverage']) expect(await tab.locator(`section#${id}`).count(), id).toBe(1);
+      expect(await tab.locator('table.public-objects tbody tr').count()).toBeGreaterThan(0);
       // The simulation's writes of an outside account under its own key.
       expect(await tab.locator('table.foreign-key-writes tbody tr').count()).toBeGreaterThan(0);
       expect(await tab.locator('svg.timeline').count()).toBeGreaterThan(1);

@@ -15,7 +15,7 @@ const finding = (over: Partial<ReportFinding>): ReportFinding => ({
   ...over,
 });
 const report = (findings: readonly ReportFinding[]): ReportData => ({
-  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 1, keys: 1, principals: 1, objects: 0 }, keys: [], findings, buckets: [], objects: [], foreignKeyWrites: [],
+  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 1, keys: 1, principals: 1, objects: 0 }, keys: [], findings, buckets: [], objects: [], publicObjects: [], objectsThroughEndpoints: 0, foreignKeyWrites: [],
 });
 /** The rows of a finding's evidence table, as "Field: value" with the markup taken out. */
 const evidenceOf = (html: string): string[] =>

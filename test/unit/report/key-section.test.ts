@@ -15,7 +15,7 @@ const signingKey: ReportKey = {
   newPrincipals: [],
 };
 const report = (keys: readonly ReportKey[]): ReportData => ({
-  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 59, keys: keys.length, principals: 4, objects: 0 }, keys, findings: [], buckets: [], objects: [], foreignKeyWrites: [],
+  title: 'Report', source: 'k.duckdb', generatedAtMs: at, filters: [], totals: { calls: 59, keys: keys.length, principals: 4, objects: 0 }, keys, findings: [], buckets: [], objects: [], publicObjects: [], objectsThroughEndpoints: 0, foreignKeyWrites: [],
 });
 /** The first paragraph of each key's section, with the markup taken out. */
 const summariesOf = (html: string): string[] => [...html.matchAll(/<section class="key"[^>]*><h3>.*?<\/h3><p>(.*?)<\/p>/gs)].map((m) => (m[1] ?? '').replace(/<[^>]+>/g, ''));
