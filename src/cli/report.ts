@@ -49,6 +49,9 @@ const n = (v: unknown): number => Number(v ?? 0);
 const rowsOf = async (c: DuckDBConnection, sql: string, params: Record<string, DuckDBValue>): Promise<Record<string, unknown>[]> =>
   (await c.runAndReadAll(sql, params)).getRowObjectsJson() as Record<string, unknown>[];
 
+/** A WHERE clause (or none, '') with one more condition. */
+const alsoWhere = (where: string, condition: string): string => `${where === '' ? 'WHERE' : `${where} AND`} ${condition}`;
+
 /** The findings a stored finding's record relates it to (`FindingRecord.related`), if any. */
 const relatedOf = (record: unknown): { readonly related?: readonly string[] } => {
   if (typeof record !== 'string') return {};
@@ -144,7 +147,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
   // Reads through S3's public endpoint, those of principals that otherwise read through VPC endpoints first (their
   // credentials used from elsewhere, or a workload off its route), then the newest; and whether any read came
   // through an endpoint (without one, all reads are public).
-  const publicWhere = `${oWhere === '' ? 'WHERE' : `${oWhere} AND`} t.network = 'public'`;
+  const publicWhere = alsoWhere(oWhere, "t.network = 'public'");
   const publicObjects = (await rowsOf(
     c,
     `WITH routes AS (SELECT principal, count(*) FILTER (WHERE starts_with(network, 'vpce-')) AS via_endpoints FROM object_access t ${oWhere} GROUP BY principal)
@@ -161,11 +164,11 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     lastSeenMs: ms(r.l),
     principalsEndpointObjects: n(r.via),
   }));
-  const [throughEndpoints] = await rowsOf(c, `SELECT count(*) AS n FROM object_access t ${oWhere === '' ? 'WHERE' : `${oWhere} AND`} starts_with(t.network, 'vpce-')`, objectWhere.params);
+  const [throughEndpoints] = await rowsOf(c, `SELECT count(*) AS n FROM object_access t ${alsoWhere(oWhere, "starts_with(t.network, 'vpce-')")}`, objectWhere.params);
 
   // Writes of other accounts under keys the bucket owner does not hold: their KMS calls are in other accounts'
   // trails, so the per-key sections, which count calls, do not show them (ObjectAccess.correlation).
-  const foreignKeyWhere = `${oWhere === '' ? 'WHERE' : `${oWhere} AND`} t.correlation = 'data-event'`;
+  const foreignKeyWhere = alsoWhere(oWhere, "t.correlation = 'data-event'");
   const foreignKeyWrites = (await rowsOf(c, `SELECT bucket, object_key, key, principal, sum(calls) AS writes, max(last_seen) AS l FROM object_access t ${foreignKeyWhere} GROUP BY ALL ORDER BY l DESC, bucket, object_key LIMIT 50`, objectWhere.params)).map((r) => ({
     bucket: String(r.bucket),
     objectKey: String(r.object_key),

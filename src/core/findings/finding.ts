@@ -87,6 +87,9 @@ export const findingWindowStartMs = (d: Detection): number =>
 export const findingIdOf = (d: Detection): string =>
   `kms-decrypt-monitor/${d.ruleId}/${hash53(d.subject)}/${findingWindowStartMs(d)}`;
 
+/** The rule a finding id names (`findingIdOf`'s second part). */
+export const ruleIdOfFindingId = (id: string): string => id.split('/')[1] ?? id;
+
 export const findingStateKey = (findingId: string): string => `finding#${findingId}`;
 
 const activityAccountOf = (e: MonitorEvent): string | undefined =>
@@ -198,9 +201,6 @@ export const mergeDetection = (existing: FindingRecord | undefined, d: Detection
 
 const RANK: Readonly<Record<Severity, number>> = { INFORMATIONAL: 0, LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4 };
 export const severityRank = (s: Severity): number => RANK[s];
-
-/** The rule a finding id names (`findingIdOf`: `kms-decrypt-monitor/<rule>/<subject hash>/<window>`). */
-export const ruleIdOfFindingId = (id: string): string => id.split('/')[1] ?? id;
 
 /**
  * For each finding of a batch's detections that shares an event with findings of other ids, those ids, in the order
