@@ -160,8 +160,9 @@ export const toTable = (result: QueryRows): string => {
   const columns = boundedObjects ? result.columns.filter((c) => c !== 'objects_at_least') : result.columns;
   // Counts grouped by thousands for reading; csv and json keep them bare.
   const text = (v: unknown): string => safeText(v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : typeof v === 'number' ? formatCount(v) : String(v));
+  // A network the records did not say is '' in csv and json; here it reads as --network names it.
   const cell = (r: Readonly<Record<string, unknown>>, c: string): unknown =>
-    boundedObjects && c === 'objects' && r['objects_at_least'] === true ? `at least ${text(r['objects'])}` : r[c];
+    boundedObjects && c === 'objects' && r['objects_at_least'] === true ? `at least ${text(r['objects'])}` : c === 'network' && r[c] === '' ? NO_NETWORK : r[c];
   const widths = columns.map((c) => Math.min(80, Math.max(c.length, ...result.rows.map((r) => text(cell(r, c)).length))));
   const line = (cells: readonly string[]) => cells.map((c, i) => (c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...result.rows.map((r) => line(columns.map((c) => text(cell(r, c)))))].join('\n') + '\n';

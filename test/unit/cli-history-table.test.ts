@@ -27,4 +27,11 @@ describe('kdm history as a table', () => {
   it('shows every column of a query without the flag as it is', () => {
     expect(toTable({ columns: ['day', 'calls'], rows: [{ day: '2026-10-01', calls: 3 }] })).toBe('DAY         CALLS\n2026-10-01  3\n');
   });
+
+  it('names a network the records did not say as --network selects it, "none", where csv keeps it empty', () => {
+    const byNetwork = { columns: ['network', 'calls'], rows: [{ network: 'vpce-0a1b2c3d4e5f60718', calls: 7_900 }, { network: 'public', calls: 40 }, { network: '', calls: 7 }] };
+
+    expect(toTable(byNetwork).split('\n')).toEqual(['NETWORK                 CALLS', 'vpce-0a1b2c3d4e5f60718  7,900', 'public                  40', 'none                    7', '']);
+    expect(toCsv(byNetwork).split('\n')[3]).toBe(',7');
+  });
 });
