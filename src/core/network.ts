@@ -151,7 +151,7 @@ const VPC_ENDPOINT_ID = /^vpce-[0-9a-f]{8,17}$/;
 export const isVpcEndpointId = (text: string): boolean => VPC_ENDPOINT_ID.test(text);
 
 /** An entry of `allowedNetworks`: a VPC endpoint's id, or an address range. */
-export const isNetworkEntry = (text: string): boolean => VPC_ENDPOINT_ID.test(text) || parseIpRange(text) !== undefined;
+export const isNetworkEntry = (text: string): boolean => isVpcEndpointId(text) || parseIpRange(text) !== undefined;
 
 /**
  * An allow-list of networks compiled once: a call is in it when the VPC endpoint it came through is listed, or
@@ -163,9 +163,9 @@ export interface NetworkList {
 }
 
 export const compileNetworkList = (entries: readonly string[]): NetworkList => {
-  const endpoints = new Set(entries.filter((e) => VPC_ENDPOINT_ID.test(e)));
+  const endpoints = new Set(entries.filter(isVpcEndpointId));
   const ranges = entries.flatMap((e) => {
-    const range = VPC_ENDPOINT_ID.test(e) ? undefined : parseIpRange(e);
+    const range = isVpcEndpointId(e) ? undefined : parseIpRange(e);
     return range === undefined ? [] : [range];
   });
   return {
