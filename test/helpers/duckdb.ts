@@ -23,6 +23,12 @@ export const repeatedIdentities = (table: keyof typeof LEDGER_IDENTITY): string 
   `SELECT count(*) - count(DISTINCT (${LEDGER_IDENTITY[table]})) AS repeated FROM ${table}`;
 
 /**
+ * An object record's correlation once its records of several networks are one (as before schema 5): the one a call
+ * of S3's gave it, where one did (`correlationOnMerge`).
+ */
+export const CORRELATION_ACROSS_NETWORKS = `coalesce(min(correlation) FILTER (WHERE correlation <> 'data-event'), 'data-event') AS correlation`;
+
+/**
  * Makes a file's ledger as a kdm before schema 5 wrote it (`setup` a connection to it): one ledger row and one object
  * record for the calls of all networks, without the network columns. The samples a merged row keeps are its rows'
  * first ones, in no order; an object record's correlation is the one a call of S3's gave it, where one did.
@@ -39,7 +45,7 @@ export const asWrittenBeforeNetworks = async (setup: DuckDBConnection): Promise<
   await setup.run(`CREATE TABLE object_access_before_networks AS
     SELECT day, key, principal, bucket, object_key, operation, CAST(sum(calls) AS BIGINT) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
       list_distinct(flatten(list(source_ips)))[1:5] AS source_ips, list_distinct(flatten(list(sessions)))[1:5] AS sessions,
-      list_distinct(flatten(list(event_ids)))[1:5] AS event_ids, coalesce(min(correlation) FILTER (WHERE correlation <> 'data-event'), 'data-event') AS correlation
+      list_distinct(flatten(list(event_ids)))[1:5] AS event_ids, ${CORRELATION_ACROSS_NETWORKS}
     FROM object_access GROUP BY day, key, principal, bucket, object_key, operation`);
   await setup.run(`DROP TABLE object_access`);
   await setup.run(`ALTER TABLE object_access_before_networks RENAME TO object_access`);

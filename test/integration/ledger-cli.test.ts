@@ -19,7 +19,7 @@ import { SIM_KMS_ENDPOINTS, SIM_S3_ENDPOINT } from '../../src/sim/simulate.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
-import { asWrittenBeforeNetworks, LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
+import { asWrittenBeforeNetworks, CORRELATION_ACROSS_NETWORKS, LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
@@ -56,7 +56,7 @@ const LEDGER_ACROSS_NETWORKS = `SELECT day, key, max(key_alias) AS key_alias, pr
   FROM ledger GROUP BY ALL ORDER BY ALL`;
 /** The object records as `LEDGER_ACROSS_NETWORKS` has the ledger's rows. */
 const OBJECTS_ACROSS_NETWORKS = `SELECT day, key, principal, bucket, object_key, operation, sum(calls) AS calls, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-  coalesce(min(correlation) FILTER (WHERE correlation <> 'data-event'), 'data-event') AS correlation
+  ${CORRELATION_ACROSS_NETWORKS}
   FROM object_access GROUP BY ALL ORDER BY ALL`;
 
 /**
