@@ -19,7 +19,7 @@ const DRAIN_AT_ROWS = 10_000;
 /** What a round found: its counts of records, events and correlations are the replay's summary's. */
 export interface RoundFound {
   readonly records: { readonly read: number; readonly processed: number; readonly skipped: number; readonly failed: number };
-  readonly events: { readonly kms: number; readonly s3: number; readonly other: number };
+  readonly events: { readonly kms: number; readonly s3: number; readonly other: number; readonly network: number };
   readonly correlations: { readonly object: number; readonly bucket: number; readonly none: number };
   readonly findings: number;
   /** KMS calls counted on the ledger's rows: the same however often the rows were handed over. */
@@ -74,7 +74,8 @@ export const prepare = async (dir: string): Promise<EngineAlone> => {
       const { records, events, correlations } = processor.summary;
       const found: RoundFound = {
         records: { read: records.read, processed: records.processed, skipped: records.skipped, failed: records.failed },
-        events: { kms: events.kms, s3: events.s3, other: events.other },
+        // Builds before 2026-12-07 kept no network activity events (none count).
+        events: { kms: events.kms, s3: events.s3, other: events.other, network: (events as { network?: number }).network ?? 0 },
         correlations: { ...correlations },
         findings: findings.size,
         ledgerCalls,

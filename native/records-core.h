@@ -1275,12 +1275,9 @@ bool normalize(const Record& r, Batch& b) {
     b.value(Str{LIT("insight-event")});
     return true;
   }
-  // A network activity event: the VPC endpoint owner's record of a call, skipped as normalizeRecord skips it.
-  if ((r.eventCategory.kind == STRING && EQ(r.eventCategory.s, "NetworkActivity")) || (r.eventType.kind == STRING && EQ(r.eventType.s, "AwsVpceEvent"))) {
-    b.tag(SKIPPED);
-    b.value(Str{LIT("network-activity-event")});
-    return true;
-  }
+  // A network activity event, the VPC endpoint owner's record of a call: left to JavaScript, which keeps KMS's and
+  // S3's (a rare record, not worth a kind of its own here) and skips the others'.
+  if ((r.eventCategory.kind == STRING && EQ(r.eventCategory.s, "NetworkActivity")) || (r.eventType.kind == STRING && EQ(r.eventType.s, "AwsVpceEvent"))) return false;
   // An update of an event goes by its original's eventID (normalizeRecord's updatedEventIdOf): left to JavaScript.
   if (r.addendum.present()) return false;
   // Failures are worded by JavaScript.

@@ -26,7 +26,8 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
   if (s.files.failed + s.files.skipped > 0) lines.push(`Files     failed ${formatCount(s.files.failed)}, skipped ${formatCount(s.files.skipped)}${s.files.skipped > 0 ? ` (${list(s.files.skippedByReason)})` : ''}`);
   const span = s.firstEventMs !== undefined && s.lastEventMs !== undefined ? `  (${new Date(s.firstEventMs).toISOString()} to ${new Date(s.lastEventMs).toISOString()})` : '';
   const late = s.events.late > 0 ? `, late ${formatCount(s.events.late)}` : '';
-  lines.push(`Events    KMS ${formatCount(s.events.kms)}, S3 object ${formatCount(s.events.s3)}, other ${formatCount(s.events.other)}${late}${span}`);
+  const network = s.events.network > 0 ? `, VPC endpoint network activity ${formatCount(s.events.network)}` : '';
+  lines.push(`Events    KMS ${formatCount(s.events.kms)}, S3 object ${formatCount(s.events.s3)}, other ${formatCount(s.events.other)}${network}${late}${span}`);
   if (s.kmsByOperation.size > 0) lines.push(`KMS calls ${list(s.kmsByOperation)}`);
   if (s.kmsErrors.size > 0) lines.push(`KMS errors ${list(s.kmsErrors)}`);
   if (s.s3ByOperation.size > 0) lines.push(`S3 object calls ${list(s.s3ByOperation)}`);

@@ -172,8 +172,12 @@ export interface Engine {
   evaluate(events: readonly MonitorEvent[], state: WorkingState, options?: EvaluateOptions): EvaluationResult;
 }
 
+/** What a rule's selection names an event by: its source, or for a network activity event that source's network activity. */
+const selectedSourceOf = (source: string, networkActivity: boolean | undefined): string => (networkActivity === true ? `${NETWORK_ACTIVITY_PREFIX}${source}` : source);
+const NETWORK_ACTIVITY_PREFIX = 'network-activity:';
+
 const sourceOf = (e: MonitorEvent): string =>
-  e.kind === 'kms' ? KMS_EVENT_SOURCE : e.kind === 's3' ? S3_EVENT_SOURCE : e.eventSource;
+  e.kind === 'kms' ? KMS_EVENT_SOURCE : e.kind === 's3' ? S3_EVENT_SOURCE : e.kind === 'vpce' ? selectedSourceOf(e.eventSource, true) : e.eventSource;
 
 const byEventTime = (a: MonitorEvent, b: MonitorEvent): number => a.eventTimeMs - b.eventTimeMs;
 
@@ -209,7 +213,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
     if (!active.settings.enabled) continue;
     for (const sel of rule.selection) {
       for (const name of sel.eventNames) {
-        const k = `${sel.eventSource}|${name}`;
+        const k = `${selectedSourceOf(sel.eventSource, sel.networkActivity)}|${name}`;
         const list = index.get(k) ?? [];
         if (!list.includes(active)) list.push(active);
         index.set(k, list);

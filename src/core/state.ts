@@ -209,6 +209,8 @@ export const keyFamilyOf = (keyArn: string): string => {
 
 /** What a record is deduplicated by (`dedupeKeyOf`) and in which minute (`stateKey.seen`). */
 export interface DeliveredRecord {
+  /** `vpce`: a network activity event, deduplicated apart from the calls (`dedupeKeyOf`). */
+  readonly kind?: string;
   readonly eventId: string;
   readonly sharedEventId?: string | undefined;
   readonly eventTimeMs: number;

@@ -17,8 +17,11 @@ export interface KeyActivity {
 export interface ActivitySummary {
   readonly records: { read: number; processed: number; skipped: number; failed: number; readonly skippedByReason: Map<string, number> };
   readonly files: { read: number; failed: number; skipped: number; readonly skippedByReason: Map<string, number> };
-  /** Events by kind, and `late`: those that came more than the lateness allowance behind their stream (EvaluationResult.late). */
-  readonly events: { kms: number; s3: number; other: number; late: number };
+  /**
+   * Events by kind (`network`: KMS's and S3's network activity events), and `late`: those that came more than the
+   * lateness allowance behind their stream (EvaluationResult.late).
+   */
+  readonly events: { kms: number; s3: number; other: number; network: number; late: number };
   readonly kmsByOperation: Map<string, number>;
   readonly kmsErrors: Map<string, number>;
   readonly keys: Map<string, KeyActivity>;
@@ -42,7 +45,7 @@ export interface BucketActivity {
 export const createSummary = (): ActivitySummary => ({
   records: { read: 0, processed: 0, skipped: 0, failed: 0, skippedByReason: new Map() },
   files: { read: 0, failed: 0, skipped: 0, skippedByReason: new Map() },
-  events: { kms: 0, s3: 0, other: 0, late: 0 },
+  events: { kms: 0, s3: 0, other: 0, network: 0, late: 0 },
   kmsByOperation: new Map(),
   kmsErrors: new Map(),
   keys: new Map(),
@@ -100,6 +103,10 @@ export const recordEvent = (s: ActivitySummary, e: MonitorEvent): void => {
   s.lastEventMs = s.lastEventMs === undefined ? e.eventTimeMs : Math.max(s.lastEventMs, e.eventTimeMs);
   if (e.kind === 'other') {
     s.events.other++;
+    return;
+  }
+  if (e.kind === 'vpce') {
+    s.events.network++;
     return;
   }
   if (e.kind === 's3') {

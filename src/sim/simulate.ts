@@ -243,6 +243,32 @@ class Builder {
       eventCategory: 'Management',
     };
   }
+
+  /**
+   * A network activity event, the data account's record of a call through one of its VPC endpoints, as AWS's
+   * examples show one: no request parameters, no resources. A caller of another account is named by its account and
+   * an access key alone.
+   */
+  network(o: { source: string; name: string; atMs: number; actor: Actor; endpoint: string; outside?: boolean; denied?: boolean }): Record<string, unknown> {
+    return {
+      eventVersion: '1.09',
+      userIdentity: o.outside === true ? { type: 'AWSAccount', principalId: 'AKIASIMULATEDOUTSIDE', accountId: o.actor.account } : roleIdentity(o.actor, this.pick(o.actor.sessions)),
+      eventTime: new Date(o.atMs).toISOString().replace('.000Z', 'Z'),
+      eventSource: o.source,
+      eventName: o.name,
+      awsRegion: REGION,
+      sourceIPAddress: o.actor.ip,
+      ...(o.denied === true ? { errorCode: 'VpceAccessDenied', errorMessage: 'The request was denied due to a VPC endpoint policy' } : {}),
+      requestID: this.id(),
+      eventID: this.id(),
+      eventType: 'AwsVpceEvent',
+      recipientAccountId: SIM_ACCOUNTS.data,
+      sharedEventID: this.id(),
+      vpcEndpointId: o.endpoint,
+      vpcEndpointAccountId: SIM_ACCOUNTS.data,
+      eventCategory: 'NetworkActivity',
+    };
+  }
 }
 
 const NOISE: readonly (readonly [string, string])[] = [
@@ -340,6 +366,7 @@ if (options.anomalies) {
   const newer = new Builder(prng(options.seed + 0xbeed));
   const handled = new Builder(prng(options.seed + 0xfeed));
   const routed = new Builder(prng(options.seed + 0x11eed));
+  const perimeter = new Builder(prng(options.seed + 0x13eed));
   // The signing traffic's builder and its jitter share one generator, as the benign traffic's do.
   const signingRand = prng(options.seed + 0xdeed);
   const signing = new Builder(signingRand);
@@ -489,6 +516,18 @@ if (options.anomalies) {
       ];
       add('kms-unusual-network', 'the ETL job\'s credentials read a report through S3 with its own SDK from the internet, away from its S3 endpoint', exported, [], 's3');
     }
+    // The data account's trail logs network activity events of KMS and S3: its workloads' own calls through its
+    // endpoints, which are no anomaly; a principal of an outside account decrypting through its KMS endpoint from a
+    // host of its VPC; and a write the S3 endpoint's policy denies the ETL job's host (to a bucket outside the
+    // perimeter, which the record does not name).
+    const throughAt = at(12) + 1_080_000;
+    for (const [j, actor] of [ACTORS.payments, ACTORS.billing, ACTORS.tokenService].entries()) {
+      out.push(perimeter.network({ source: 'kms.amazonaws.com', name: j === 2 ? 'GenerateMac' : 'Decrypt', atMs: throughAt - 60_000 + j * 7_000, actor, endpoint: actor.kmsEndpoint }));
+    }
+    out.push(perimeter.network({ source: 's3.amazonaws.com', name: 'GetObject', atMs: throughAt - 30_000, actor: ACTORS.etl, endpoint: SIM_S3_ENDPOINT }));
+    const insider: Actor = { role: 'OutsideCaller', account: `${SIM_ACCOUNTS.outsider.slice(0, 10)}${String(30 + i).slice(-2)}`, sessions: ['k'], ip: `10.20.31.${90 + i}`, userAgent: 'aws-sdk-go-v2/1.30.0' };
+    add('vpce-outside-credentials', 'a principal of an outside account decrypts through the data account\'s KMS endpoint from a host of its VPC', [perimeter.network({ source: 'kms.amazonaws.com', name: 'Decrypt', atMs: throughAt, actor: insider, endpoint: SIM_KMS_ENDPOINTS.us, outside: true })]);
+    add('vpce-access-denied', 'the S3 endpoint\'s policy denies the ETL job\'s host a write', [perimeter.network({ source: 's3.amazonaws.com', name: 'PutObject', atMs: throughAt + 45_000, actor: ACTORS.etl, endpoint: SIM_S3_ENDPOINT, denied: true })]);
     // Signatures and MACs: a role never seen on the release-signing key signs a digest with it, and the root user
     // makes a MAC with the session-token key, either of which others would trust.
     const forged = signing.kms({ name: 'Sign', atMs: at(12) + 720_000, actor: intruder, session: 'x', key: SIM_KEYS.signing, keyIdParam: SIM_KEYS.signing.arn, requestParameters: SIGN_REQUEST });

@@ -49,7 +49,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 178 ledger rows, 1,610 object records and 53 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 178 ledger rows, 1,610 object records and 57 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -59,11 +59,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 178 ledger rows, 1,610 object records and 53 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 178 ledger rows, 1,610 object records and 57 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 53 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 57 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });
@@ -106,7 +106,7 @@ describe('kdm prune', () => {
 
     const again = runKdm(['replay', SIM, '--db', db]);
     expect(again.status).toBe(0);
-    expect(again.stderr).toContain('kdm: skipped 32 files already replayed into');
+    expect(again.stderr).toContain('kdm: skipped 33 files already replayed into');
     expect(await countsOf(db)).toEqual(kept);
 
     // Other logs of the same ten days: their calls are read and their findings kept, but not their rows of the removed

@@ -17,7 +17,7 @@ import { KDM, REPO, runKdm } from '../helpers/cli.ts';
 interface SummaryJson {
   records: { read: number; processed: number; skipped: number; failed: number; skippedByReason: Record<string, number> };
   files: { read: number; failed: number; skipped: number; skippedByReason: Record<string, number> };
-  events: { kms: number; s3: number; other: number };
+  events: { kms: number; s3: number; other: number; network: number };
   kms: { byOperation: Record<string, number> };
   keys: { key: string; alias: string | null; calls: number; s3Made: number; direct: number; distinctPrincipals: number }[];
   findings: { total: number; byRule: Record<string, number>; bySeverity: Record<string, number> };
@@ -342,14 +342,39 @@ describe.runIf(hasDatasets)('kdm replay on the shared public datasets (9,136 rea
     expect(s.records.read).toBe(allDatasetRecords().length);
     expect(s.records.read).toBe(9136);
     expect(s.records.processed + s.records.skipped + s.records.failed).toBe(s.records.read);
-    // Hand-trimmed Panther fixtures lack eventTime or eventID: named as failures, the rest go on. Eight more that lack
-    // an eventID are network activity events, skipped as such before their fields are looked at, with a ninth.
+    // Hand-trimmed Panther fixtures lack eventTime or eventID: named as failures, the rest go on. Nine more are
+    // network activity events, which need no eventID: S3's seven are kept for the rules that read them, and EC2's and
+    // CloudTrail's are skipped as such.
     expect(s.records.failed).toBe(11);
-    expect(s.records.skippedByReason['network-activity-event']).toBe(9);
+    expect(s.records.skippedByReason['network-activity-event']).toBe(2);
+    expect(s.events.network).toBe(7);
     expect(run.status).toBe(2);
     expect(s.events.kms).toBeGreaterThan(150);
     expect(s.events.s3).toBeGreaterThan(10);
     expect(run.stderr).not.toMatch(/unexpected error/);
+  });
+
+  it('tells of the S3 reads through a VPC endpoint with another account\'s credentials, and of the one its policy denied, in Panther\'s network activity test records', () => {
+    const file = join(DATASETS_DIR, 'panther-analysis-tests', 'panther-analysis-test-events-s3.json.gz');
+    const out = join(mkdtempSync(join(tmpdir(), 'kdm-vpce-')), 'findings.jsonl');
+    const network = (datasetRecords(file) as Record<string, unknown>[]).filter((r) => r['eventCategory'] === 'NetworkActivity');
+    const callers = (deniedToo: boolean) => network
+      .filter((r) => (r['errorCode'] === 'VpceAccessDenied') === deniedToo)
+      .map((r) => `${(r['userIdentity'] as { accountId: string }).accountId}>${(r['vpcEndpointAccountId'] ?? r['recipientAccountId']) as string}`);
+    // Seven reads through endpoints: one denied, and two more let through for an account that does not own the endpoint.
+    expect(network).toHaveLength(7);
+    expect(callers(true)).toEqual(['111111111111>222222222222']);
+    expect(callers(false).filter((c) => c.split('>')[0] !== c.split('>')[1])).toHaveLength(2);
+
+    runKdm(['replay', file, '--findings', out]);
+    const findings = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { GeneratorId: string; Description: string; Resources: { Type: string; Id: string }[] })
+      .filter((f) => f.GeneratorId.startsWith('kms-decrypt-monitor/vpce-'));
+
+    // The two outside callers' reads are one finding per endpoint: one names its endpoint, the other's record does not.
+    expect(findings.map((f) => f.GeneratorId.split('/')[1]).sort()).toEqual(['vpce-access-denied', 'vpce-outside-credentials', 'vpce-outside-credentials']);
+    const denied = findings.find((f) => f.GeneratorId === 'kms-decrypt-monitor/vpce-access-denied');
+    expect(denied?.Description).toContain('account 111111111111 called S3 GetObject through VPC endpoint vpce-EXAMPLE08c1b6b9b7 of account 222222222222');
+    expect(denied?.Resources).toContainEqual({ Type: 'Other', Id: 'arn:aws:ec2:us-east-1:222222222222:vpc-endpoint/vpce-EXAMPLE08c1b6b9b7', Partition: 'aws', Region: 'us-east-1' });
   });
 
   it('tells of a trail made to log one region only from the call (Panther\'s UpdateTrail test record), not from a VPC endpoint owner\'s network record of it', () => {

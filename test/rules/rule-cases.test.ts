@@ -8,7 +8,7 @@ import { ALL_RULES } from '#core/rules/registry.ts';
 import { runRuleCase } from '#core/rules/run-cases.ts';
 
 const RULES_DIR = join(import.meta.dirname, '..', '..', 'src', 'core', 'rules');
-const RULE_FILE = /^(?:kms|cloudtrail|s3|eventbridge)-[a-z0-9-]+\.ts$/;
+const RULE_FILE = /^(?:kms|cloudtrail|s3|eventbridge|vpce)-[a-z0-9-]+\.ts$/;
 
 describe('rule catalogue', () => {
   it('holds every rule file, once, in both the registry and the catalogue', () => {

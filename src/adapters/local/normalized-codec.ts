@@ -8,7 +8,7 @@
  * A field added to an event type must be added to both functions here, in the same place: the round-trip test
  * over every dataset record compares results strictly and fails on a field left out.
  */
-import type { KmsCall, MonitorEvent, NormalizeResult, OtherApiCall, Principal, PrincipalType, S3ObjectAccess, SkipReason } from '#core/events/types.ts';
+import type { KmsCall, MonitorEvent, NormalizeResult, OtherApiCall, Principal, PrincipalType, S3ObjectAccess, SkipReason, VpcEndpointCall } from '#core/events/types.ts';
 import { TokenReader, TokenWriter, TransferCodecError, type EncodedValue } from './transfer-codec.ts';
 
 const SKIPPED = 0;
@@ -22,6 +22,8 @@ const OTHER = 4;
  * `pending`).
  */
 const PENDING = 5;
+/** A network activity event (VpcEndpointCall): written by JavaScript only, the native reader leaving them to it. */
+const VPCE = 6;
 
 /**
  * Encodes a batch's results as they come, so that a batch read in pieces (see `parseCloudTrailPieces`) can be
@@ -81,6 +83,9 @@ export const decodeNormalized = (encoded: EncodedValue, pending?: EncodedValue, 
       case OTHER:
         out[i] = { ok: true, event: readOtherApiCall(r) };
         break;
+      case VPCE:
+        out[i] = { ok: true, event: readVpcEndpointCall(r) };
+        break;
       case PENDING: {
         const result = filled[nextFilled++];
         if (result === undefined) throw new TransferCodecError(`damaged encoding: result ${i} is a record left to be normalized, and no result is given for it`);
@@ -97,7 +102,7 @@ export const decodeNormalized = (encoded: EncodedValue, pending?: EncodedValue, 
 };
 
 const writeEvent = (w: TokenWriter, e: MonitorEvent): void => {
-  w.int(e.kind === 'kms' ? KMS : e.kind === 's3' ? S3 : OTHER);
+  w.int(e.kind === 'kms' ? KMS : e.kind === 's3' ? S3 : e.kind === 'vpce' ? VPCE : OTHER);
   // EventBase, in its order.
   w.unique(e.eventId);
   w.unique(e.sharedEventId);
@@ -144,6 +149,10 @@ const writeEvent = (w: TokenWriter, e: MonitorEvent): void => {
     case 'other':
       w.value(e.eventSource);
       w.value(e.requestParameters);
+      return;
+    case 'vpce':
+      w.value(e.eventSource);
+      w.value(e.vpcEndpointAccountId);
   }
 };
 
@@ -243,4 +252,23 @@ const readOtherApiCall = (r: TokenReader): OtherApiCall => ({
   kind: 'other',
   eventSource: r.string(),
   requestParameters: r.value() as OtherApiCall['requestParameters'],
+});
+
+const readVpcEndpointCall = (r: TokenReader): VpcEndpointCall => ({
+  eventId: r.string(),
+  sharedEventId: r.optionalString(),
+  eventTimeMs: r.number(),
+  eventName: r.string(),
+  region: r.string(),
+  principal: readPrincipal(r),
+  recipientAccountId: r.optionalString(),
+  sourceIp: r.optionalString(),
+  userAgent: r.optionalString(),
+  vpcEndpointId: r.optionalString(),
+  errorCode: r.optionalString(),
+  errorMessage: r.optionalString(),
+  readOnly: r.optionalBoolean(),
+  kind: 'vpce',
+  eventSource: r.string(),
+  vpcEndpointAccountId: r.optionalString(),
 });

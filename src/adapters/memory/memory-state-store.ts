@@ -1,5 +1,5 @@
 import type { StateStore, StoredEntry } from '#core/ports.ts';
-import { EVENT_ID_PREFIX, SHARED_EVENT_ID_PREFIX } from '#core/events/normalize.ts';
+import { EVENT_ID_PREFIX, NETWORK_EVENT_ID_PREFIX, SHARED_EVENT_ID_PREFIX } from '#core/events/normalize.ts';
 import { SEEN_KEY_PREFIX, seenKeyMinute, seenMinuteOf, stateKey, type DeliveredRecord } from '#core/state.ts';
 
 /** How long a window stays in memory after event time has passed its end. */
@@ -183,13 +183,14 @@ const createSeenEntries = () => {
     },
     /** `WorkingState.markSeen`: the entry its `stateKey.seen` key names, found and written without that key. */
     mark(record: DeliveredRecord, expiresAtMs: number): boolean {
-      // As `dedupeKeyOf`: the shared id first, then the record's own.
-      const shared = record.sharedEventId;
+      // As `dedupeKeyOf`: the shared id first, then the record's own; a network activity event's own id apart.
+      const network = record.kind === 'vpce';
+      const shared = network ? undefined : record.sharedEventId;
       if (shared === undefined && record.eventId === '') return true;
       const keyMinute = seenMinuteOf(record.eventTimeMs);
       const bucket = bucketFor(keyMinute);
-      const within = shared === undefined ? bucket.byEventId : bucket.byRest;
-      const id = shared === undefined ? record.eventId : `${SHARED_EVENT_ID_PREFIX}${shared}`;
+      const within = shared === undefined && !network ? bucket.byEventId : bucket.byRest;
+      const id = network ? `${NETWORK_EVENT_ID_PREFIX}${record.eventId}` : shared === undefined ? record.eventId : `${SHARED_EVENT_ID_PREFIX}${shared}`;
       if (within.has(id)) return false;
       set(keyMinute, bucket, within, id, expiresAtMs);
       return true;

@@ -1,7 +1,7 @@
 import { bool, clip, isObject, num, obj, own, parseTimeMs, str, stringMap, type JsonObject } from './fields.ts';
 import { invokedByOf, normalizePrincipal } from './principal.ts';
 import { s3ServiceOfArn } from './s3-arn.ts';
-import type { EncryptionContext, KmsCall, KmsRequestSummary, NormalizeResult, OtherApiCall, S3ObjectAccess } from './types.ts';
+import type { EncryptionContext, KmsCall, KmsRequestSummary, NormalizeResult, OtherApiCall, S3ObjectAccess, VpcEndpointCall } from './types.ts';
 
 export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
 export const S3_EVENT_SOURCE = 's3.amazonaws.com';
@@ -13,6 +13,10 @@ export const EVENTBRIDGE_EVENT_SOURCE = 'events.amazonaws.com';
  */
 export const OTHER_SELECTABLE_SOURCES = [CLOUDTRAIL_EVENT_SOURCE, EVENTBRIDGE_EVENT_SOURCE] as const;
 const KEEPS_REQUEST_PARAMETERS: ReadonlySet<string> = new Set(OTHER_SELECTABLE_SOURCES);
+/** The services whose network activity events are kept (as VpcEndpointCall): the two the monitor watches. */
+export const NETWORK_ACTIVITY_SOURCES: ReadonlySet<string> = new Set([KMS_EVENT_SOURCE, S3_EVENT_SOURCE]);
+/** The error code of a call through a VPC endpoint that the endpoint's policy denied. */
+export const VPCE_ACCESS_DENIED = 'VpceAccessDenied';
 /**
  * S3's bucket-level calls whose request parameters are kept (S3's other calls are many and their parameters are
  * not read): those that set or remove a bucket's default encryption, which decides the key of every write that
@@ -258,9 +262,9 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
     return { ok: false, outcome: 'skipped', reason: 'insight-event' };
   }
   // Not the call but the VPC endpoint owner's record of it: no resources (in AWS's example no parameters either),
-  // so no key. Counted as a call, it would be a key use of no key, and its sharedEventID could stand for the call's
-  // own in deduplication.
-  if (raw['eventCategory'] === 'NetworkActivity' || raw['eventType'] === 'AwsVpceEvent') {
+  // so no key. KMS's and S3's are kept as VpcEndpointCall, apart from the calls; the other services' are skipped.
+  const networkActivity = raw['eventCategory'] === 'NetworkActivity' || raw['eventType'] === 'AwsVpceEvent';
+  if (networkActivity && !NETWORK_ACTIVITY_SOURCES.has(raw['eventSource'] as string)) {
     return { ok: false, outcome: 'skipped', reason: 'network-activity-event' };
   }
   const eventVersion = raw['eventVersion'];
@@ -289,6 +293,27 @@ export const normalizeRecord = (raw: unknown): NormalizeResult => {
   const errorCode = str(raw['errorCode']);
   const errorMessage = str(raw['errorMessage']);
   const readOnly = bool(raw['readOnly']);
+  if (networkActivity) {
+    const event: VpcEndpointCall = {
+      eventId: eventId ?? '',
+      sharedEventId,
+      eventTimeMs,
+      eventName,
+      region,
+      principal,
+      recipientAccountId,
+      sourceIp,
+      userAgent,
+      vpcEndpointId,
+      errorCode,
+      errorMessage,
+      readOnly,
+      kind: 'vpce',
+      eventSource,
+      vpcEndpointAccountId: str(raw['vpcEndpointAccountId']),
+    };
+    return { ok: true, event };
+  }
   // Each kind's event is one literal: every field set even when undefined, the shared ones first in EventBase
   // order. They are listed in each literal, not spread from a shared object: V8 adds the properties that follow
   // a spread one at a time, which made normalizing several times slower.
@@ -498,10 +523,17 @@ export const s3AccessKeyArnOf = (e: S3ObjectAccess): string | undefined => {
   return key !== undefined && KEY_ARN.test(key) ? key : undefined;
 };
 
-/** How a dedupe key marks a `sharedEventID`, and a record's own `eventID`. */
+/** How a dedupe key marks a `sharedEventID`, a record's own `eventID`, and a network activity event's `eventID`. */
 export const SHARED_EVENT_ID_PREFIX = 's:';
 export const EVENT_ID_PREFIX = 'e:';
+export const NETWORK_EVENT_ID_PREFIX = 'v:';
 
-/** Key used to drop duplicate deliveries: `sharedEventID` spans the copies of a cross-account call. */
-export const dedupeKeyOf = (e: { readonly eventId: string; readonly sharedEventId?: string | undefined }): string | undefined =>
-  e.sharedEventId !== undefined ? `${SHARED_EVENT_ID_PREFIX}${e.sharedEventId}` : e.eventId !== '' ? `${EVENT_ID_PREFIX}${e.eventId}` : undefined;
+/**
+ * Key used to drop duplicate deliveries: `sharedEventID` spans the copies of a cross-account call. A network activity
+ * event goes by its own eventID, apart from the calls: its sharedEventID may be the call's own (AWS does not say), and
+ * must not make the call a duplicate.
+ */
+export const dedupeKeyOf = (e: { readonly kind?: string; readonly eventId: string; readonly sharedEventId?: string | undefined }): string | undefined =>
+  e.kind === 'vpce'
+    ? e.eventId !== '' ? `${NETWORK_EVENT_ID_PREFIX}${e.eventId}` : undefined
+    : e.sharedEventId !== undefined ? `${SHARED_EVENT_ID_PREFIX}${e.sharedEventId}` : e.eventId !== '' ? `${EVENT_ID_PREFIX}${e.eventId}` : undefined;

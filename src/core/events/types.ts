@@ -181,15 +181,32 @@ export interface OtherApiCall extends EventBase {
   readonly requestParameters?: Readonly<Record<string, unknown>> | undefined;
 }
 
-export type MonitorEvent = KmsCall | S3ObjectAccess | OtherApiCall;
+/**
+ * A network activity event of KMS or S3 (eventCategory NetworkActivity, eventType AwsVpceEvent): the VPC endpoint
+ * owner's record of a call through its endpoint, whoever made it. The owner's trail records it even for callers of
+ * other accounts (whose calls with keys of their own its management events never show) and for calls the endpoint's
+ * policy denied (`errorCode` VpceAccessDenied). It names no key (no resources, in AWS's examples no request parameters): it is not
+ * the call, which is a management or data event of its own, so correlation and the ledger leave it alone and only
+ * the rules that select network activity see it. A caller of another account is named by its account and access key
+ * alone (`userIdentity` of type AWSAccount).
+ */
+export interface VpcEndpointCall extends EventBase {
+  readonly kind: 'vpce';
+  /** The service called through the endpoint: `kms.amazonaws.com` or `s3.amazonaws.com` (NETWORK_ACTIVITY_SOURCES). */
+  readonly eventSource: string;
+  /** The account that owns the VPC endpoint (`vpcEndpointAccountId`). */
+  readonly vpcEndpointAccountId?: string | undefined;
+}
+
+export type MonitorEvent = KmsCall | S3ObjectAccess | OtherApiCall | VpcEndpointCall;
 
 export type SkipReason =
   | 'duplicate'
   | 'insight-event'
   /**
-   * A network activity event (eventCategory NetworkActivity, eventType AwsVpceEvent): the VPC endpoint owner's
-   * copy of a call through its endpoint, with no resources (in AWS's example no request parameters either), so no
-   * key; the call itself is a management or data event of its own.
+   * A network activity event (eventCategory NetworkActivity, eventType AwsVpceEvent) of a service other than KMS and
+   * S3: the VPC endpoint owner's record of a call through its endpoint, which no rule reads. KMS's and S3's come as
+   * VpcEndpointCall.
    */
   | 'network-activity-event'
   | 'digest-file'

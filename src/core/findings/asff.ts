@@ -94,7 +94,11 @@ const resourcesOf = (f: FindingRecord, partition: string): Record<string, unknow
     }
   }
   if (f.resource?.type === 'KmsGrantee') out.push(granteeResource(f.resource, partition, f.region));
-  else if (f.resource !== undefined) {
+  else if (f.resource?.type === 'AwsEc2VpcEndpoint') {
+    // ASFF has a type for an endpoint service, none for an endpoint.
+    const arn = truncateText(f.resource.arn, 512);
+    out.push({ Type: 'Other', Id: arn, Partition: partitionOfArn(arn), Region: regionOfArn(arn) ?? f.region });
+  } else if (f.resource !== undefined) {
     // A trail's name comes from the record (at most 128 characters in CloudTrail, any length in a forged log).
     const arn = truncateText(f.resource.arn, 512);
     const homeRegion = regionOfArn(arn);

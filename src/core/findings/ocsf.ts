@@ -1,6 +1,6 @@
 import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn } from '../events/s3-arn.ts';
-import type { Rule, Severity } from '../rules/define-rule.ts';
+import type { AffectedResource, Rule, Severity } from '../rules/define-rule.ts';
 import { describeFinding, stripControls, truncateText } from './asff.ts';
 import type { FindingRecord } from './finding.ts';
 
@@ -16,6 +16,13 @@ const SEVERITY_ID: Readonly<Record<Severity, number>> = { INFORMATIONAL: 1, LOW:
 const SEVERITY_NAME: Readonly<Record<Severity, string>> = { INFORMATIONAL: 'Informational', LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High', CRITICAL: 'Critical' };
 
 export type OcsfDetectionFinding = Readonly<Record<string, unknown>> & { readonly class_uid: 2004 };
+
+/** The CloudFormation type of what a finding is about besides key, object and caller (CloudFormation has none for a grantee: that one is ours). */
+const OCSF_RESOURCE_TYPES: Readonly<Record<AffectedResource['type'], string>> = {
+  AwsCloudTrailTrail: 'AWS::CloudTrail::Trail',
+  KmsGrantee: 'AWS::KMS::Grantee',
+  AwsEc2VpcEndpoint: 'AWS::EC2::VPCEndpoint',
+};
 
 /** The CloudFormation type of what a finding's S3 ARN names, as CloudTrail's `resources` name S3's types. */
 const s3ResourceType = (arn: string | undefined, isObject: boolean): string => {
@@ -36,7 +43,7 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
     const arn = f.s3.objectArn ?? f.s3.bucketArn;
     resources.push({ uid: arn ?? `arn:${partitionOfRegion(f.region)}:s3:::${f.s3.bucket}`, type: s3ResourceType(arn, f.s3.objectArn !== undefined), name: f.s3.objectKey ?? f.s3.bucket });
   }
-  if (f.resource !== undefined) resources.push({ uid: f.resource.arn, type: f.resource.type === 'KmsGrantee' ? 'AWS::KMS::Grantee' : 'AWS::CloudTrail::Trail', name: f.resource.name });
+  if (f.resource !== undefined) resources.push({ uid: f.resource.arn, type: OCSF_RESOURCE_TYPES[f.resource.type], name: f.resource.name });
   const srcIp = f.network.sourceIp;
   const isIp = srcIp !== undefined && /^[0-9a-fA-F:.]+$/.test(srcIp) && /[.:]/.test(srcIp);
   return {

@@ -18,6 +18,8 @@ import * as kmsUnusualRegion from './kms-unusual-region.ts';
 import * as s3BucketDefaultKeyChanged from './s3-bucket-default-key-changed.ts';
 import * as s3DecryptWithoutObjectAccess from './s3-decrypt-without-object-access.ts';
 import * as s3PutWithoutRequiredKms from './s3-put-without-required-kms.ts';
+import * as vpceAccessDenied from './vpce-access-denied.ts';
+import * as vpceOutsideCredentials from './vpce-outside-credentials.ts';
 
 /**
  * Each rule with its test cases, for `kdm rules test` and the rule-case suite (not for Lambda bundles). A rule
@@ -44,4 +46,6 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   kmsUnusualNetwork,
   kmsS3UnusualBucket,
   kmsUnusualClient,
+  vpceAccessDenied,
+  vpceOutsideCredentials,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

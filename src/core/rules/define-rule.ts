@@ -1,8 +1,8 @@
 import type { ConfigFile } from '../config.ts';
 import type { KeyFactsLookup } from '../key-facts.ts';
 import { RuleDefinitionError } from '../errors.ts';
-import type { KMS_EVENT_SOURCE, OTHER_SELECTABLE_SOURCES, S3_EVENT_SOURCE } from '../events/normalize.ts';
-import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
+import { NETWORK_ACTIVITY_SOURCES, type KMS_EVENT_SOURCE, type OTHER_SELECTABLE_SOURCES, type S3_EVENT_SOURCE } from '../events/normalize.ts';
+import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess, VpcEndpointCall } from '../events/types.ts';
 import type { NetworkList } from '../network.ts';
 import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts';
 
@@ -22,6 +22,11 @@ export interface RuleSelection {
   readonly eventNames: readonly string[];
   /** The rule looks only at failed calls (with an errorCode): lets the subscription stay narrow. */
   readonly onlyFailed?: boolean;
+  /**
+   * The rule looks at the source's network activity events (VpcEndpointCall), not at its calls: the VPC endpoint
+   * owner's records of the calls through its endpoints. Only KMS and S3 (NETWORK_ACTIVITY_SOURCES).
+   */
+  readonly networkActivity?: boolean;
 }
 
 export interface RuleMetadata {
@@ -121,11 +126,12 @@ export interface KeyPolicyView {
 }
 
 /**
- * What a finding is about besides the key, the object and the caller: a CloudTrail trail, or the principal a KMS
- * grant let use the key (its `arn` the grantee as the grant names it: an IAM ARN, or another principal id).
+ * What a finding is about besides the key, the object and the caller: a CloudTrail trail, the principal a KMS grant
+ * let use the key (its `arn` the grantee as the grant names it: an IAM ARN, or another principal id), or the VPC
+ * endpoint a call came through.
  */
 export interface AffectedResource {
-  readonly type: 'AwsCloudTrailTrail' | 'KmsGrantee';
+  readonly type: 'AwsCloudTrailTrail' | 'KmsGrantee' | 'AwsEc2VpcEndpoint';
   readonly arn: string;
   readonly name: string;
 }
@@ -207,14 +213,17 @@ const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 /** ASFF's limit on `Remediation.Recommendation.Text`, where a finding carries its rule's runbook. */
 export const RUNBOOK_MAX = 512;
 
+/** The events a selection reaches: a source's calls, or with `networkActivity` its network activity events. */
+type SelectedEvent<S extends SelectedEventSource, N extends boolean> = N extends true ? VpcEndpointCall : EventOf<S>;
+
 /** Declares a rule with its selection as data; checks the metadata once, at load time. */
-export const defineRule = <S extends SelectedEventSource>(
+export const defineRule = <S extends SelectedEventSource, N extends boolean = false>(
   rule: RuleMetadata & {
-    readonly selection: readonly (RuleSelection & { readonly eventSource: S })[];
+    readonly selection: readonly (RuleSelection & { readonly eventSource: S; readonly networkActivity?: N })[];
     readonly defaults?: { readonly threshold?: number; readonly windowMinutes?: number };
-    readonly windowGroup?: (event: EventOf<S>) => string | undefined;
-    readonly keyBaselinesRead?: (event: EventOf<S>) => readonly string[];
-    readonly detect: (event: EventOf<S>, ctx: RuleContext) => DetectionDraft | undefined;
+    readonly windowGroup?: (event: SelectedEvent<S, N>) => string | undefined;
+    readonly keyBaselinesRead?: (event: SelectedEvent<S, N>) => readonly string[];
+    readonly detect: (event: SelectedEvent<S, N>, ctx: RuleContext) => DetectionDraft | undefined;
   },
 ): Rule => {
   const problems: string[] = [];
@@ -222,6 +231,8 @@ export const defineRule = <S extends SelectedEventSource>(
   if (rule.title.length === 0 || rule.title.length > 80) problems.push('title must be 1-80 characters');
   if (rule.falsePositives.length === 0) problems.push('falsePositives must list at least one reason ("none known" counts)');
   if (rule.selection.length === 0 || rule.selection.some((s) => s.eventNames.length === 0)) problems.push('selection must name event names');
+  if (rule.selection.some((s) => s.networkActivity === true && !NETWORK_ACTIVITY_SOURCES.has(s.eventSource))) problems.push('network activity is kept for KMS and S3 only');
+  if (new Set(rule.selection.map((s) => s.networkActivity === true)).size > 1) problems.push('a rule selects network activity events or calls, not both');
   if (rule.findingTypes.length === 0) problems.push('findingTypes must not be empty');
   // A finding carries the runbook whole: as ASFF's Remediation.Recommendation.Text, at most 512 characters.
   if (rule.runbook.length === 0 || rule.runbook.length > RUNBOOK_MAX) problems.push(`runbook must be 1-${RUNBOOK_MAX} characters, to reach Security Hub whole (it has ${rule.runbook.length})`);

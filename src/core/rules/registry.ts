@@ -18,6 +18,8 @@ import { rule as kmsUnusualRegion } from './kms-unusual-region.ts';
 import { rule as s3BucketDefaultKeyChanged } from './s3-bucket-default-key-changed.ts';
 import { rule as s3DecryptWithoutObjectAccess } from './s3-decrypt-without-object-access.ts';
 import { rule as s3PutWithoutRequiredKms } from './s3-put-without-required-kms.ts';
+import { rule as vpceAccessDenied } from './vpce-access-denied.ts';
+import { rule as vpceOutsideCredentials } from './vpce-outside-credentials.ts';
 
 /**
  * Every rule shipped with the monitor, in catalogue order. Rule ids are a public contract.
@@ -45,6 +47,8 @@ export const ALL_RULES: readonly Rule[] = [
   kmsUnusualNetwork,
   kmsS3UnusualBucket,
   kmsUnusualClient,
+  vpceAccessDenied,
+  vpceOutsideCredentials,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -2,6 +2,10 @@ import type { Rule, RuleCase } from './define-rule.ts';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/** What a rule that reads network activity events needs, said under its events. */
+const NETWORK_ACTIVITY_NOTE =
+  'Network activity events are logged only by a trail or event data store that selects them (`eventCategory` `NetworkActivity`, per event source), for the VPC endpoint\'s owner. The rule reads them in replays of the trail\'s logs, and in the Lambda functions from whatever forwards them; the deployment does not subscribe to them in EventBridge, since AWS does not document that CloudTrail sends them there.';
+
 /** The rule catalogue as Markdown, generated from the rules' own metadata (docs/rules.md). */
 export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[]): string => {
   const out: string[] = [
@@ -15,7 +19,7 @@ export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; rea
     '|---|---|---|---|---|',
   ];
   for (const { rule } of modules) {
-    const events = rule.selection.map((s) => `${s.eventSource.split('.')[0]}: ${s.eventNames.join(', ')}`).join('; ');
+    const events = rule.selection.map((s) => `${s.eventSource.split('.')[0]}${s.networkActivity === true ? ' network activity' : ''}: ${s.eventNames.join(', ')}`).join('; ');
     out.push(`| [\`${rule.id}\`](#${rule.id}) | ${cell(rule.title)} | ${rule.severity} | ${rule.status} | ${cell(events)} |`);
   }
   for (const { rule, cases } of modules) {
@@ -26,7 +30,8 @@ export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; rea
       if (rule.defaults.windowMinutes !== undefined) d.push(`window ${rule.defaults.windowMinutes} minutes`);
       out.push(`Defaults: ${d.join(', ')} (override under \`rules.${rule.id}\` in the configuration).`, '');
     }
-    out.push('**Events:** ' + rule.selection.map((s) => `\`${s.eventSource}\` ${s.eventNames.map((n) => `\`${n}\``).join(', ')}`).join('; '), '');
+    out.push('**Events:** ' + rule.selection.map((s) => `\`${s.eventSource}\`${s.networkActivity === true ? ' network activity' : ''} ${s.eventNames.map((n) => `\`${n}\``).join(', ')}`).join('; '), '');
+    if (rule.selection.some((s) => s.networkActivity === true)) out.push(NETWORK_ACTIVITY_NOTE, '');
     out.push('**ASFF types:** ' + rule.findingTypes.map((t) => `\`${t}\``).join(', '), '');
     out.push('**ATT&CK:** ' + rule.tags.map((t) => `\`${t}\``).join(', '), '');
     out.push('**Known false positives:**', '', ...rule.falsePositives.map((f) => `- ${f}`), '');

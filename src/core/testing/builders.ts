@@ -3,7 +3,7 @@
  * plus the few fields a case is about. Pure, with no test-framework import, so rule files use them for cases.
  */
 import { normalizeRecord } from '../events/normalize.ts';
-import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess } from '../events/types.ts';
+import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess, VpcEndpointCall } from '../events/types.ts';
 
 export const ACCOUNT = '111122223333';
 export const OTHER_ACCOUNT = '444455556666';
@@ -188,6 +188,52 @@ export const otherRecord = (eventSource: string, eventName: string, o: { readonl
   ...(o.errorCode !== undefined ? { errorCode: o.errorCode } : {}),
 });
 
+export interface NetworkRecordOptions {
+  readonly eventSource?: 'kms.amazonaws.com' | 's3.amazonaws.com';
+  readonly eventName?: string;
+  readonly atMs?: number;
+  /** Who called. A caller of another account is named by its account and access key alone, as AWS's example shows. */
+  readonly who?: Identity | { readonly outsideAccount: string };
+  readonly vpcEndpointId?: string;
+  /** The endpoint's owner: the account whose trail records the event. */
+  readonly endpointAccount?: string;
+  /** The endpoint's policy denied the call (errorCode VpceAccessDenied). */
+  readonly denied?: boolean;
+  readonly sourceIp?: string;
+  readonly eventId?: string;
+}
+
+/**
+ * A network activity event as AWS's examples show them (CloudTrail User Guide, "Network activity events"): the
+ * endpoint owner's record of a call through its endpoint, with no request parameters and no resources.
+ */
+export const networkRecord = (o: NetworkRecordOptions = {}): Record<string, unknown> => {
+  const endpointAccount = o.endpointAccount ?? ACCOUNT;
+  const who = o.who ?? { role: 'AppRole' };
+  const record: Record<string, unknown> = {
+    eventVersion: '1.09',
+    userIdentity: 'outsideAccount' in who ? { type: 'AWSAccount', principalId: 'AKIAIOSFODNN7EXAMPLE', accountId: who.outsideAccount } : identity(who),
+    eventTime: new Date(o.atMs ?? BASE_TIME_MS).toISOString(),
+    eventSource: o.eventSource ?? 'kms.amazonaws.com',
+    eventName: o.eventName ?? 'Decrypt',
+    awsRegion: REGION,
+    sourceIPAddress: o.sourceIp ?? '10.0.12.34',
+    requestID: nextEventId(),
+    eventID: o.eventId ?? nextEventId(),
+    eventType: 'AwsVpceEvent',
+    recipientAccountId: endpointAccount,
+    sharedEventID: nextEventId(),
+    vpcEndpointId: o.vpcEndpointId ?? 'vpce-0a1b2c3d4e5f60718',
+    vpcEndpointAccountId: endpointAccount,
+    eventCategory: 'NetworkActivity',
+  };
+  if (o.denied === true) {
+    record['errorCode'] = 'VpceAccessDenied';
+    record['errorMessage'] = 'The request was denied due to a VPC endpoint policy';
+  }
+  return record;
+};
+
 const normalized = (raw: unknown): MonitorEvent => {
   const r = normalizeRecord(raw);
   if (!r.ok) throw new Error(`builder produced an unusable record: ${r.outcome === 'failed' ? r.reason : r.reason}`);
@@ -197,6 +243,7 @@ const normalized = (raw: unknown): MonitorEvent => {
 export const kmsEvent = (o: KmsRecordOptions = {}): KmsCall => normalized(kmsRecord(o)) as KmsCall;
 export const s3Event = (o: S3RecordOptions = {}): S3ObjectAccess => normalized(s3Record(o)) as S3ObjectAccess;
 export const otherEvent = (...args: Parameters<typeof otherRecord>): OtherApiCall => normalized(otherRecord(...args)) as OtherApiCall;
+export const networkEvent = (o: NetworkRecordOptions = {}): VpcEndpointCall => normalized(networkRecord(o)) as VpcEndpointCall;
 
 export const minutes = (n: number): number => n * 60_000;
 export const hours = (n: number): number => n * 3_600_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accountOfNamedKey, normalizeRecord, isAwsServiceMarker, dedupeKeyOf } from '#core/events/normalize.ts';
 import type { KmsCall, S3ObjectAccess } from '#core/events/types.ts';
-import { kmsRecord, s3Record, KEY_ARN, ACCOUNT } from '#core/testing/builders.ts';
+import { kmsRecord, networkRecord, s3Record, KEY_ARN, ACCOUNT } from '#core/testing/builders.ts';
 import { datasetRecords, datasetFiles, hasDatasets } from '../../helpers/datasets.ts';
 
 const kms = (raw: unknown): KmsCall => {
@@ -344,13 +344,36 @@ describe('normalizeRecord', () => {
     recipientAccountId: '123456789012', sharedEventID: 'a1f3720c-ef19-47e9-a5d5-EXAMPLE8099f', vpcEndpointId: 'vpce-EXAMPLE08c1b6b9b7', vpcEndpointAccountId: '123456789012',
     eventCategory: 'NetworkActivity',
   };
+  it('keeps a network activity event of KMS apart from the calls, as the endpoint owner\'s record of one, not a key use of no key', () => {
+    expect(normalizeRecord(networkActivity)).toEqual({
+      ok: true,
+      event: {
+        eventId: '228ca3c8-5f95-4a8a-9732-EXAMPLE60ed9', sharedEventId: 'a1f3720c-ef19-47e9-a5d5-EXAMPLE8099f', eventTimeMs: Date.UTC(2024, 5, 4, 23, 12, 50),
+        eventName: 'Decrypt', region: 'us-east-1',
+        principal: { type: 'AssumedRole', id: 'arn:aws:iam::123456789012:role/Admin', isAwsService: false, arn: 'arn:aws:sts::123456789012:assumed-role/Admin/app', sessionName: 'app', accountId: '123456789012', accessKeyId: undefined },
+        recipientAccountId: '123456789012', sourceIp: '192.0.2.0', userAgent: undefined, vpcEndpointId: 'vpce-EXAMPLE08c1b6b9b7', errorCode: undefined, errorMessage: undefined, readOnly: undefined,
+        kind: 'vpce', eventSource: 'kms.amazonaws.com', vpcEndpointAccountId: '123456789012',
+      },
+    });
+  });
+
   it.each([
-    ['whole', networkActivity],
     ['denied by the endpoint policy, for a caller of another account', { ...networkActivity, errorCode: 'VpceAccessDenied', userIdentity: { type: 'AWSAccount', principalId: 'AIDAEXAMPLE', accountId: '999988887777' } }],
     ['of S3', { ...networkActivity, eventSource: 's3.amazonaws.com', eventName: 'GetObject' }],
     ['known by its category alone', { ...networkActivity, eventType: undefined }],
     ['known by its type alone', { ...networkActivity, eventCategory: undefined }],
-  ])('skips a network activity event (%s) with a reason, not as a key use of no key', (_, raw) => {
+    ['without an eventID (as Panther\'s test records)', { ...networkActivity, eventID: undefined }],
+  ])('keeps a network activity event (%s) as such', (_, raw) => {
+    const r = normalizeRecord(raw);
+    expect(r.ok && r.event.kind).toBe('vpce');
+    expect(r.ok && r.event.kind === 'vpce' && r.event.eventSource).toBe(raw.eventSource);
+  });
+
+  it.each([
+    ['of EC2', { ...networkActivity, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances' }],
+    ['of CloudTrail', { ...networkActivity, eventSource: 'cloudtrail.amazonaws.com', eventName: 'UpdateTrail' }],
+    ['naming no service', { ...networkActivity, eventSource: undefined }],
+  ])('skips a network activity event %s with a reason: no rule reads it', (_, raw) => {
     expect(normalizeRecord(raw)).toEqual({ ok: false, outcome: 'skipped', reason: 'network-activity-event' });
   });
 
@@ -405,6 +428,11 @@ describe('normalizeRecord', () => {
     expect(dedupeKeyOf({ eventId: '' })).toBeUndefined();
   });
 
+  it('dedupes a network activity event on its own eventID, apart from the calls, whose sharedEventID it may carry', () => {
+    expect(dedupeKeyOf({ kind: 'vpce', eventId: 'a', sharedEventId: 's' })).toBe('v:a');
+    expect(dedupeKeyOf({ kind: 'vpce', eventId: '', sharedEventId: 's' })).toBeUndefined();
+  });
+
   it('clips huge strings so one record cannot hold megabytes in memory', () => {
     const e = kms(kmsRecord({ userAgent: 'x'.repeat(1_000_000) }));
 
@@ -455,6 +483,8 @@ describe('normalizeRecord builds every event of a kind with the same fields in t
       kmsRecord({ eventName: 'ScheduleKeyDeletion', context: null, who: { root: true }, sharedEventId: 'shared' }),
       s3Record({ bucket: 'b', key: 'k' }),
       s3Record({ eventName: 'CopyObject', bucket: 'b', key: 'k', sseApplied: 'SSE_KMS', who: { service: 's3.amazonaws.com' } }),
+      networkRecord({}),
+      networkRecord({ eventSource: 's3.amazonaws.com', eventName: 'GetObject', who: { outsideAccount: '999988887777' }, denied: true }),
     ];
     for (const raw of varied) {
       const r = normalizeRecord(raw);
@@ -463,7 +493,7 @@ describe('normalizeRecord builds every event of a kind with the same fields in t
     }
 
     expect(events).toBeGreaterThan(100);
-    expect([...layouts.keys()].sort()).toEqual(['kms', 'other', 'principal', 's3']);
+    expect([...layouts.keys()].sort()).toEqual(['kms', 'other', 'principal', 's3', 'vpce']);
     for (const [label, set] of layouts) expect([label, set.size]).toEqual([label, 1]);
   });
 });

@@ -5,7 +5,8 @@ import { SIM_KEYS, SIM_S3_ENDPOINT, simulate } from '../../../src/sim/simulate.t
 describe('simulate', () => {
   it('answers each write as S3 logs it: the encryption applied and, for SSE-KMS, the key the engine reads as the applied key', () => {
     const records = simulate({ events: 3_000, anomalies: true, seed: 7 }).files.flatMap((f) => f.records);
-    const writes = records.filter((r) => r['eventName'] === 'PutObject');
+    // The writes' own records, not the endpoint owner's network records of calls through its endpoints.
+    const writes = records.filter((r) => r['eventName'] === 'PutObject' && r['eventCategory'] !== 'NetworkActivity');
     const byEncryption = new Map<string, number>();
 
     for (const raw of writes) {
@@ -56,7 +57,8 @@ describe('simulate', () => {
 
   it('with anomalies, signs and makes MACs every day from the first as KMS logs them, and labels a new signer, the root user\'s MAC and a workload\'s MAC from the AWS CLI', () => {
     const records = (anomalies: boolean) => simulate({ events: 3_000, anomalies, seed: 7, days: 10 }).files.flatMap((f) => f.records);
-    const signingCalls = (rs: readonly Record<string, unknown>[]) => rs.filter((r) => ['Sign', 'GenerateMac', 'VerifyMac'].includes(r['eventName'] as string));
+    const signingCalls = (rs: readonly Record<string, unknown>[]) =>
+      rs.filter((r) => ['Sign', 'GenerateMac', 'VerifyMac'].includes(r['eventName'] as string) && r['eventCategory'] !== 'NetworkActivity');
     expect(signingCalls(records(false))).toEqual([]);
 
     const calls = signingCalls(records(true));
@@ -86,5 +88,26 @@ describe('simulate', () => {
     // The third instance of a workload's credentials used from the AWS CLI is the token service's, making a MAC.
     expect(byId.get('kms-unusual-client#2')).toMatchObject({ rule: 'kms-unusual-client', alsoRules: [], eventIds: [expect.any(String)] });
     expect(calls.filter((r) => labelled.has(r['eventID'] as string)).map((r) => r['eventName'])).toEqual(['Sign', 'GenerateMac', 'Sign', 'GenerateMac', 'Sign', 'GenerateMac', 'GenerateMac']);
+  });
+
+  it('with anomalies, writes the data account\'s network activity events as AWS\'s examples show them, and labels an outside caller\'s and a denied one', () => {
+    const { files, labels } = simulate({ events: 3_000, anomalies: true, seed: 7, days: 10 });
+    const network = files.flatMap((f) => f.records).filter((r) => r['eventCategory'] === 'NetworkActivity');
+    const labelled = new Map(labels.flatMap((l) => l.eventIds.map((id) => [id, l.rule] as const)));
+
+    // Per instance: three workloads' calls through their KMS endpoints and the ETL job's read through its S3 endpoint
+    // (no anomaly), an outside account's decrypt and a denied write.
+    expect(network).toHaveLength(18);
+    for (const raw of network) {
+      expect(raw).toMatchObject({ eventType: 'AwsVpceEvent', recipientAccountId: '111122223333', vpcEndpointAccountId: '111122223333' });
+      expect(raw).not.toHaveProperty('requestParameters');
+      expect(raw).not.toHaveProperty('resources');
+      const result = normalizeRecord(raw);
+      expect(result.ok && result.event.kind).toBe('vpce');
+    }
+    const byRule = (rule: string | undefined) => network.filter((r) => labelled.get(r['eventID'] as string) === rule);
+    expect(byRule(undefined)).toHaveLength(12);
+    expect(byRule('vpce-outside-credentials').map((r) => r['userIdentity'])).toEqual([0, 1, 2].map((i) => ({ type: 'AWSAccount', principalId: 'AKIASIMULATEDOUTSIDE', accountId: `9999888877${30 + i}` })));
+    expect(byRule('vpce-access-denied').map((r) => [r['eventName'], r['vpcEndpointId'], r['errorCode']])).toEqual([0, 1, 2].map(() => ['PutObject', SIM_S3_ENDPOINT, 'VpceAccessDenied']));
   });
 });
