@@ -9,7 +9,7 @@ import { expandInputs } from '#adapters/local/cloudtrail-files.ts';
 import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { ConfigError } from '#core/errors.ts';
-import { kmsRecord, otherRecord } from '#core/testing/builders.ts';
+import { kmsRecord, networkRecord, otherRecord } from '#core/testing/builders.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
@@ -143,6 +143,15 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(imported[0]?.GeneratorId).toBe('kms-decrypt-monitor/kms-data-under-foreign-key');
     expect(imported[0]?.Severity.Label).toBe('HIGH');
     expect(imported[0]?.Resources[0]).toMatchObject({ Type: 'AwsKmsKey', Id: foreignKey });
+  });
+
+  it('send Security Hub another account\'s decrypt through a VPC endpoint, from a network activity event something forwarded, naming the endpoint', async () => {
+    const imported = await sendThroughLambda('aws.kms', networkRecord({ who: { outsideAccount: '999988887777' } }));
+
+    expect(imported).toHaveLength(1);
+    expect(imported[0]?.GeneratorId).toBe('kms-decrypt-monitor/vpce-outside-credentials');
+    expect(imported[0]?.Severity.Label).toBe('HIGH');
+    expect(imported[0]?.Resources.map((r) => [r.Type, r.Id])).toContainEqual(['Other', 'arn:aws:ec2:us-east-1:111122223333:vpc-endpoint/vpce-0a1b2c3d4e5f60718']);
   });
 
   it('stop a cold start on a number or severity setting they cannot read, naming the variable', async () => {
