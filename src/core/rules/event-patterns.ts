@@ -37,8 +37,9 @@ export const eventPatternsFor = (rules: readonly Rule[]): Record<'kms' | 's3' | 
   const failedOnly = new Set<SelectedEventSource>();
   for (const rule of rules) {
     for (const sel of rule.selection) {
-      // Network activity events are not subscribed to: that CloudTrail sends them to EventBridge, and how, is not
-      // documented (docs/rules.md says so of the rules that read them). The patterns stay those of the calls.
+      // Network activity events add no subscription: that CloudTrail sends them to EventBridge, and how, is not
+      // documented (docs/rules.md says so of the rules that read them). The patterns stay those of the calls (which,
+      // testing no eventCategory, would take the network records of the calls they name, were they sent).
       if (sel.networkActivity === true) continue;
       if (sel.onlyFailed === true && sel.eventNames.includes('*')) {
         failedOnly.add(sel.eventSource);

@@ -4,7 +4,7 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** What a rule that reads network activity events needs, said under its events. */
 const NETWORK_ACTIVITY_NOTE =
-  'Network activity events are logged only by a trail or event data store that selects them (`eventCategory` `NetworkActivity`, per event source), for the VPC endpoint\'s owner. The rule reads them in replays of the trail\'s logs, and in the Lambda functions from whatever forwards them; the deployment does not subscribe to them in EventBridge, since AWS does not document that CloudTrail sends them there.';
+  'Network activity events are logged only by a trail or event data store that selects them (`eventCategory` `NetworkActivity`, per event source), for the VPC endpoint\'s owner. The rule reads them in replays of the trail\'s logs, and in the Lambda functions from whatever forwards them. The deployment adds no EventBridge subscription for them, since AWS does not document that CloudTrail sends them there; were it to send them as it sends API calls, the KMS and S3 patterns would take those of the calls they name (and KMS\'s failed ones), as the patterns do not test `eventCategory`.';
 
 /** The rule catalogue as Markdown, generated from the rules' own metadata (docs/rules.md). */
 export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[]): string => {
