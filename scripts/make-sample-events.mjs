@@ -217,6 +217,27 @@ const ransomware = [
     requestParameters: { destinationKeyId: ATTACKER_KEY_ARN, sourceEncryptionContext: { app: 'payments', env: 'prod' }, destinationEncryptionContext: { app: 'payments', env: 'prod' },
       sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
     sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead2' }),
+  // Then the attacker's own credentials decrypt with its key from a host of the VPC, through the data account's KMS
+  // endpoint. The call is the attacker's account's; this trail logs KMS's network activity events, so it holds the
+  // endpoint owner's record of it, as AWS's example shows one: no parameters, no resources, the caller named by its
+  // account and access key alone.
+  {
+    eventVersion: '1.09',
+    userIdentity: { type: 'AWSAccount', principalId: 'AKIAEXAMPLEATTACKER1', accountId: ATTACKER_ACCOUNT },
+    eventTime: t(12, 48, 40),
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    awsRegion: REGION,
+    sourceIPAddress: '10.20.30.41',
+    requestID: id(),
+    eventID: id(),
+    eventType: 'AwsVpceEvent',
+    recipientAccountId: DATA_ACCOUNT,
+    sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead3',
+    vpcEndpointId: 'vpce-0a1b2c3d4e5f60718',
+    vpcEndpointAccountId: DATA_ACCOUNT,
+    eventCategory: 'NetworkActivity',
+  },
 ];
 write(trailPath(DATA_ACCOUNT, '20261001T1250Z_e5f6a7b8c9d0e1f2'), gz({ Records: ransomware }));
 console.log(`wrote sample events under ${OUT}/`);

@@ -31,20 +31,20 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
 
     expect(run.status).toBe(0);
     const s = summaryOf(run.stdout);
-    expect(s.records).toMatchObject({ read: 26, processed: 23, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
+    expect(s.records).toMatchObject({ read: 27, processed: 24, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
     expect(s.records.processed + s.records.skipped + s.records.failed).toBe(s.records.read);
     expect(s.files).toEqual({ read: 10, failed: 0, skipped: 1, skippedByReason: { 'digest-file': 1 } });
-    expect(s.events).toMatchObject({ kms: 16, s3: 6, other: 1 });
+    expect(s.events).toMatchObject({ kms: 16, s3: 6, other: 1, network: 1 });
     expect(s.kms.byOperation).toEqual({ Decrypt: 9, GenerateDataKey: 4, Encrypt: 1, ReEncrypt: 2 });
     const key = s.keys.find((k) => k.key.endsWith('key/1234abcd-12ab-34cd-56ef-1234567890ab'));
     expect(key).toMatchObject({ alias: 'alias/app-data', calls: 14, s3Made: 4, direct: 10 });
     expect(run.stderr).toMatch(/skipped: .*CloudTrail-Digest.*digest file/);
-    // What the sample day is made to show, the ransomware's default key, the write it took hostage and the
-    // ciphertext it re-encrypted under its key among it.
+    // What the sample day is made to show, the ransomware's default key, the write it took hostage, the ciphertext
+    // it re-encrypted under its key and its own credentials used through the VPC endpoint among it.
     expect(s.findings).toMatchObject({
-      total: 6,
-      byRule: { 'kms-data-under-foreign-key': 1, 'kms-root-usage': 1, 'kms-s3-data-key-direct-decrypt': 1, 'kms-throttled': 1, 's3-bucket-default-key-changed': 1, 's3-put-without-required-kms': 1 },
-      bySeverity: { HIGH: 5, LOW: 1 },
+      total: 7,
+      byRule: { 'kms-data-under-foreign-key': 1, 'kms-root-usage': 1, 'kms-s3-data-key-direct-decrypt': 1, 'kms-throttled': 1, 's3-bucket-default-key-changed': 1, 's3-put-without-required-kms': 1, 'vpce-outside-credentials': 1 },
+      bySeverity: { HIGH: 6, LOW: 1 },
     });
   });
 
@@ -52,7 +52,7 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     const run = runKdm(['replay', 'events/']);
 
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('Records   processed 23, skipped 3 (duplicate 2, insight-event 1), failed 0');
+    expect(run.stdout).toContain('Records   processed 24, skipped 3 (duplicate 2, insight-event 1), failed 0');
     expect(run.stdout).toMatch(/KEY\s+ALIAS\s+CALLS\s+S3-MADE\s+DIRECT/);
     expect(run.stdout).toContain('arn:aws:iam::111122223333:role/PaymentsApp');
   });
