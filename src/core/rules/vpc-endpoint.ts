@@ -1,8 +1,7 @@
+/** What the rules on network activity events read of one: the endpoint, its owner, the caller, and how to say the call. */
 import { partitionOfRegion } from '../events/normalize.ts';
 import type { VpcEndpointCall } from '../events/types.ts';
 import type { AffectedResource } from './define-rule.ts';
-
-/** What the rules on network activity events read of one: the endpoint, its owner, and how to say the call. */
 
 /** The selection of the rules on network activity events: every call through an endpoint, of KMS and of S3. */
 export const KMS_AND_S3_NETWORK_ACTIVITY = [
@@ -12,6 +11,13 @@ export const KMS_AND_S3_NETWORK_ACTIVITY = [
 
 /** The account that owns the endpoint: `vpcEndpointAccountId`, else the account whose trail recorded the event (its owner, in AWS's examples). */
 export const endpointAccountOf = (e: VpcEndpointCall): string | undefined => e.vpcEndpointAccountId ?? e.recipientAccountId;
+
+/** The caller's account when it is not the endpoint owner's (undefined when either is unknown). */
+export const outsideAccountOf = (e: VpcEndpointCall): string | undefined => {
+  const caller = e.principal.accountId;
+  const owner = endpointAccountOf(e);
+  return caller !== undefined && owner !== undefined && caller !== owner ? caller : undefined;
+};
 
 /** The endpoint as a finding names it: its ARN, made from its id, owner and Region. */
 export const vpcEndpointResource = (e: VpcEndpointCall): AffectedResource | undefined => {

@@ -1,7 +1,7 @@
 import { VPCE_ACCESS_DENIED } from '../events/normalize.ts';
 import { ACCOUNT, BASE_TIME_MS, kmsEvent, minutes, networkEvent, OTHER_ACCOUNT } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { callerOf, callThroughEndpoint, endpointAccountOf, KMS_AND_S3_NETWORK_ACTIVITY, vpcEndpointResource } from './vpc-endpoint.ts';
+import { callerOf, callThroughEndpoint, KMS_AND_S3_NETWORK_ACTIVITY, outsideAccountOf, vpcEndpointResource } from './vpc-endpoint.ts';
 
 export const rule = defineRule({
   id: 'vpce-access-denied',
@@ -26,8 +26,7 @@ export const rule = defineRule({
   selection: KMS_AND_S3_NETWORK_ACTIVITY,
   detect: (e) => {
     if (e.errorCode !== VPCE_ACCESS_DENIED) return undefined;
-    const owner = endpointAccountOf(e);
-    const outside = e.principal.accountId !== undefined && owner !== undefined && e.principal.accountId !== owner;
+    const outside = outsideAccountOf(e) !== undefined;
     const resource = vpcEndpointResource(e);
     return {
       subject: `${e.principal.id}|${e.vpcEndpointId ?? 'unknown-endpoint'}`,

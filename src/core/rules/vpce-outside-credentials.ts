@@ -1,7 +1,7 @@
 import { VPCE_ACCESS_DENIED } from '../events/normalize.ts';
 import { ACCOUNT, hours, kmsEvent, networkEvent, OTHER_ACCOUNT } from '../testing/builders.ts';
 import { defineRule, type RuleCase } from './define-rule.ts';
-import { callerOf, callThroughEndpoint, endpointAccountOf, KMS_AND_S3_NETWORK_ACTIVITY, vpcEndpointResource } from './vpc-endpoint.ts';
+import { callerOf, callThroughEndpoint, KMS_AND_S3_NETWORK_ACTIVITY, outsideAccountOf, vpcEndpointResource } from './vpc-endpoint.ts';
 
 export const rule = defineRule({
   id: 'vpce-outside-credentials',
@@ -25,10 +25,9 @@ export const rule = defineRule({
   findingTypes: ['TTPs/Exfiltration', 'Unusual Behaviors/User'],
   selection: KMS_AND_S3_NETWORK_ACTIVITY,
   detect: (e, ctx) => {
-    const caller = e.principal.accountId;
-    const owner = endpointAccountOf(e);
+    const caller = outsideAccountOf(e);
     // A denial is vpce-access-denied's: the perimeter held.
-    if (caller === undefined || owner === undefined || caller === owner || e.principal.isAwsService || e.errorCode === VPCE_ACCESS_DENIED) return undefined;
+    if (caller === undefined || e.principal.isAwsService || e.errorCode === VPCE_ACCESS_DENIED) return undefined;
     if (ctx.keyPolicy.isAccountTrusted(caller)) return undefined;
     const resource = vpcEndpointResource(e);
     return {
