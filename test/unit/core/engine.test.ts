@@ -5,20 +5,11 @@ import { createEngine } from '#core/engine.ts';
 import { DEFAULT_ENGINE_CONFIG } from '#core/engine-config.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { defineRule } from '#core/rules/define-rule.ts';
-
-const META = {
-  title: 'Test rule',
-  description: 'A rule used by the engine tests only.',
-  severity: 'LOW' as const,
-  status: 'experimental' as const,
-  references: [],
-  falsePositives: ['none known'],
-  tags: [],
-  runbook: 'None.',
-  findingTypes: ['TTPs'],
-};
 import { createWorkingState, getEntry, putEntry, stateKey } from '#core/state.ts';
 import { kmsEvent, kmsRecord, KEY_ARN, BASE_TIME_MS, minutes, OTHER_ACCOUNT, otherEvent, s3Event } from '#core/testing/builders.ts';
+import { TEST_RULE_METADATA } from '../../helpers/test-rule.ts';
+
+const META = TEST_RULE_METADATA;
 
 const clock = { nowMs: () => Date.UTC(2026, 10, 22) };
 

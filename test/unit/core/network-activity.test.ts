@@ -12,18 +12,9 @@ import { eventPatternsFor } from '#core/rules/event-patterns.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
 import { createWorkingState } from '#core/state.ts';
 import { ACCOUNT, kmsEvent, kmsRecord, networkEvent, networkRecord, OTHER_ACCOUNT, s3Event } from '#core/testing/builders.ts';
+import { TEST_RULE_METADATA } from '../../helpers/test-rule.ts';
 
-const META = {
-  title: 'Test rule',
-  description: 'A rule used by the network activity tests only.',
-  severity: 'LOW' as const,
-  status: 'experimental' as const,
-  references: [],
-  falsePositives: ['none known'],
-  tags: [],
-  runbook: 'None.',
-  findingTypes: ['TTPs'],
-};
+const META = TEST_RULE_METADATA;
 
 const eventOf = (record: Record<string, unknown>): MonitorEvent => {
   const r = normalizeRecord(record);
