@@ -143,6 +143,28 @@ const write = (path, data) => {
   mkdirSync(dirname(full), { recursive: true });
   writeFileSync(full, data);
 };
+/**
+ * A network activity event of KMS, as AWS's examples show one: the KMS endpoint owner's record of a call through
+ * it, with no parameters and no resources; a caller of another account named by its account and access key alone.
+ */
+const networkRecord = ({ identity, time, sourceIp, sharedEventID }) => ({
+  eventVersion: '1.09',
+  userIdentity: identity,
+  eventTime: time,
+  eventSource: 'kms.amazonaws.com',
+  eventName: 'Decrypt',
+  awsRegion: REGION,
+  sourceIPAddress: sourceIp,
+  requestID: id(),
+  eventID: id(),
+  eventType: 'AwsVpceEvent',
+  recipientAccountId: DATA_ACCOUNT,
+  sharedEventID,
+  vpcEndpointId: 'vpce-0a1b2c3d4e5f60718',
+  vpcEndpointAccountId: DATA_ACCOUNT,
+  eventCategory: 'NetworkActivity',
+});
+
 const gz = (obj) => gzipSync(Buffer.from(JSON.stringify(obj)), { level: 9 });
 const trailPath = (account, file) => `cloudtrail/AWSLogs/${account}/CloudTrail/${REGION}/2026/10/01/${account}_CloudTrail_${REGION}_${file}.json.gz`;
 
@@ -219,25 +241,13 @@ const ransomware = [
     sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead2' }),
   // Then the attacker's own credentials decrypt with its key from a host of the VPC, through the data account's KMS
   // endpoint. The call is the attacker's account's; this trail logs KMS's network activity events, so it holds the
-  // endpoint owner's record of it, as AWS's example shows one: no parameters, no resources, the caller named by its
-  // account and access key alone.
-  {
-    eventVersion: '1.09',
-    userIdentity: { type: 'AWSAccount', principalId: 'AKIAEXAMPLEATTACKER1', accountId: ATTACKER_ACCOUNT },
-    eventTime: t(12, 48, 40),
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'Decrypt',
-    awsRegion: REGION,
-    sourceIPAddress: '10.20.30.41',
-    requestID: id(),
-    eventID: id(),
-    eventType: 'AwsVpceEvent',
-    recipientAccountId: DATA_ACCOUNT,
-    sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead3',
-    vpcEndpointId: 'vpce-0a1b2c3d4e5f60718',
-    vpcEndpointAccountId: DATA_ACCOUNT,
-    eventCategory: 'NetworkActivity',
-  },
+  // endpoint owner's record of it (below).
+  networkRecord({ identity: { type: 'AWSAccount', principalId: 'AKIAEXAMPLEATTACKER1', accountId: ATTACKER_ACCOUNT }, time: t(12, 48, 40), sourceIp: '10.20.30.41', sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead3' }),
 ];
 write(trailPath(DATA_ACCOUNT, '20261001T1250Z_e5f6a7b8c9d0e1f2'), gz({ Records: ransomware }));
+
+// --- a week before: the KMS endpoint's own traffic, from which it learned the accounts it serves -------------------
+// (made last, so the records above keep their ids).
+const weekBefore = [networkRecord({ identity: app, time: '2026-09-23T09:12:00Z', sourceIp: '10.20.31.12', sharedEventID: 'c0ffee00-0000-4000-8000-0000000dead4' })];
+write(`cloudtrail/AWSLogs/${DATA_ACCOUNT}/CloudTrail/${REGION}/2026/09/23/${DATA_ACCOUNT}_CloudTrail_${REGION}_20260923T0915Z_f6a7b8c9d0e1f2a3.json.gz`, gz({ Records: weekBefore }));
 console.log(`wrote sample events under ${OUT}/`);

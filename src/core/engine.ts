@@ -17,12 +17,13 @@ import {
 } from './correlation/correlate.ts';
 import { KMS_KEY_USE_OPERATION_SET } from './events/kms-operations.ts';
 import { kmsCallWith } from './events/kms-call-with.ts';
-import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE } from './events/normalize.ts';
-import type { KmsCall, MonitorEvent, S3ObjectAccess } from './events/types.ts';
+import { dedupeKeyOf, KMS_EVENT_SOURCE, reEncryptDestinationArnOf, s3AccessKeyArnOf, S3_EVENT_SOURCE, VPCE_ACCESS_DENIED } from './events/normalize.ts';
+import type { KmsCall, MonitorEvent, S3ObjectAccess, VpcEndpointCall } from './events/types.ts';
 import { MAX_EVIDENCE_IDS } from './findings/finding.ts';
 import { networkOf, s3RequestNetworkOf } from './network.ts';
 import type { Detection, Rule, RuleContext, RuleSettings, WindowView } from './rules/define-rule.ts';
 import {
+  ENDPOINT_ACCOUNT_LIMIT,
   PRINCIPAL_ENTRY_LIMIT,
   getEntry,
   newKeyBaseline,
@@ -31,6 +32,7 @@ import {
   stateKey,
   type AliasEntry,
   type BucketCoverage,
+  type EndpointBaseline,
   type KeyBaseline,
   type PrincipalBaseline,
   type WindowCounter,
@@ -265,6 +267,8 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
         // The key an S3 write names: rules weigh it against the accounts that have been using it.
         const keyArn = s3AccessKeyArnOf(e);
         if (keyArn !== undefined) keys.add(stateKey.keyBaseline(keyArn));
+      } else if (e.kind === 'vpce' && e.vpcEndpointId !== undefined) {
+        keys.add(stateKey.endpointBaseline(e.vpcEndpointId));
       }
       for (const { rule, settings: s } of rulesFor(e)) {
         if (rule.keyBaselinesRead !== undefined) for (const keyArn of rule.keyBaselinesRead(e)) keys.add(stateKey.keyBaseline(keyArn));
@@ -338,6 +342,7 @@ export const createEngine = (options: { readonly rules: readonly Rule[]; readonl
           });
         }
         if (event.kind === 'kms') learn(event, state, aliasAccountOf(event), baselines);
+        else if (event.kind === 'vpce') learnEndpoint(event, state);
       };
       const decide = (resolved: readonly ResolvedKmsCall[]): void => {
         for (const r of resolved) {
@@ -496,6 +501,16 @@ class EventRuleContext implements RuleContext {
     return b === undefined || this.event.eventTimeMs < b.firstSeenMs + this.learningPeriodMs;
   }
 
+  endpointBaseline(vpcEndpointId: string): EndpointBaseline | undefined {
+    const entry = this.state.get(stateKey.endpointBaseline(vpcEndpointId));
+    return entry?.kind === 'endpoint-baseline' ? entry : undefined;
+  }
+
+  isEndpointLearning(vpcEndpointId: string): boolean {
+    const b = this.endpointBaseline(vpcEndpointId);
+    return b === undefined || this.event.eventTimeMs < b.firstSeenMs + this.learningPeriodMs;
+  }
+
   notePeak(count: number): void {
     if (!this.isPrincipalLearning()) return;
     const b = this.principalBaseline() ?? newPrincipalBaseline(this.event.eventTimeMs);
@@ -588,6 +603,25 @@ const noteKeyUse = (keyArn: string, e: KmsCall, baselines: EventBaselines): KeyB
   remember(b.regions, e.region, e.eventTimeMs);
   if (e.principal.accountId !== undefined) remember(b.accounts, e.principal.accountId, e.eventTimeMs);
   return b;
+};
+
+/**
+ * Folds a network activity event into its endpoint's baseline (after the rules saw it as it was): the caller's
+ * account, when the endpoint let the call through. A denied caller is not one the endpoint serves.
+ */
+const learnEndpoint = (e: VpcEndpointCall, state: WorkingState): void => {
+  const account = e.principal.accountId;
+  if (e.vpcEndpointId === undefined || account === undefined || e.errorCode === VPCE_ACCESS_DENIED) return;
+  const key = stateKey.endpointBaseline(e.vpcEndpointId);
+  const entry = state.get(key);
+  const b: EndpointBaseline =
+    entry?.kind === 'endpoint-baseline'
+      ? { ...entry, accounts: Object.assign(Object.create(null) as Record<string, number>, entry.accounts) }
+      : { kind: 'endpoint-baseline', firstSeenMs: e.eventTimeMs, lastSeenMs: e.eventTimeMs, accounts: Object.create(null) as Record<string, number> };
+  b.firstSeenMs = Math.min(b.firstSeenMs, e.eventTimeMs);
+  b.lastSeenMs = Math.max(b.lastSeenMs, e.eventTimeMs);
+  remember(b.accounts, account, e.eventTimeMs, ENDPOINT_ACCOUNT_LIMIT);
+  state.set(key, b);
 };
 
 /** Folds one KMS call into its key's baseline (after the rules saw the baseline as it was). */

@@ -97,6 +97,22 @@ export interface PrincipalBaseline {
   clients?: Record<string, number>;
 }
 
+/**
+ * The accounts whose principals call through one VPC endpoint, learned from its network activity events (the calls
+ * it let through): an endpoint of a shared or central VPC serves the accounts of its organization.
+ */
+export interface EndpointBaseline {
+  readonly kind: 'endpoint-baseline';
+  /** Event time of the earliest call seen through the endpoint: its learning period starts here. */
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** caller account → first seen, at most ENDPOINT_ACCOUNT_LIMIT (an organization's accounts, not a caller's choice). */
+  accounts: Record<string, number>;
+}
+
+/** Accounts an endpoint baseline remembers; beyond them, a new account is judged every time. */
+export const ENDPOINT_ACCOUNT_LIMIT = 1_000;
+
 /** An S3-made KMS call waiting for its S3 data event, evaluated when matched or when its deadline passes. */
 export interface PendingKmsHalf {
   readonly event: KmsCall;
@@ -153,7 +169,7 @@ export interface BucketCoverage {
   kmsKeys: Record<string, number>;
 }
 
-export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | WindowCounter | AliasEntry | CorrelationSlot | Watermark | BucketCoverage;
+export type StateEntry = SeenEntry | KeyBaseline | PrincipalBaseline | EndpointBaseline | WindowCounter | AliasEntry | CorrelationSlot | Watermark | BucketCoverage;
 
 // Memoized: these keys are built on almost every record from a handful of parts.
 const keyBaselineKey = memoized((keyArn: string) => `key#${keyFamilyOf(keyArn)}`);
@@ -193,6 +209,7 @@ export const stateKey = {
   /** Multi-Region replicas share one baseline: their ARNs differ only by region. */
   keyBaseline: keyBaselineKey,
   principalBaseline: principalBaselineKey,
+  endpointBaseline: (vpcEndpointId: string) => `endpoint#${vpcEndpointId}`,
   window: (ruleId: string, group: string, startMs: number) => `win#${ruleId}#${startMs}#${group}`,
   alias: (accountId: string, alias: string) => `alias#${accountId}#${alias}`,
   correlation: (family: string, session: string, target: string) => `corr#${family}#${session}#${target}`,

@@ -521,6 +521,10 @@ if (options.anomalies) {
     // host of its VPC; and a write the S3 endpoint's policy denies the ETL job's host (to a bucket outside the
     // perimeter, which the record does not name).
     const throughAt = at(12) + 1_080_000;
+    // From the first day, so the endpoints learn the accounts they serve before the anomalies come.
+    const firstDayAt = SIM_START_MS + (i + 1) * 2 * 3_600_000;
+    out.push(perimeter.network({ source: 'kms.amazonaws.com', name: 'Decrypt', atMs: firstDayAt, actor: ACTORS.payments, endpoint: SIM_KMS_ENDPOINTS.us }));
+    out.push(perimeter.network({ source: 's3.amazonaws.com', name: 'GetObject', atMs: firstDayAt + 30_000, actor: ACTORS.etl, endpoint: SIM_S3_ENDPOINT }));
     for (const [j, actor] of [ACTORS.payments, ACTORS.billing, ACTORS.tokenService].entries()) {
       out.push(perimeter.network({ source: 'kms.amazonaws.com', name: j === 2 ? 'GenerateMac' : 'Decrypt', atMs: throughAt - 60_000 + j * 7_000, actor, endpoint: actor.kmsEndpoint }));
     }

@@ -9,7 +9,7 @@ import { expandInputs } from '#adapters/local/cloudtrail-files.ts';
 import { objectsInNotification } from '#adapters/aws/s3-notifications.ts';
 import { createCloudTrailEventHandler, createFlushHandler, createTrailLogObjectHandler } from '#adapters/lambda/handlers.ts';
 import { ConfigError } from '#core/errors.ts';
-import { kmsRecord, networkRecord, otherRecord } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, days, kmsRecord, networkRecord, otherRecord } from '#core/testing/builders.ts';
 import { createLiveDeps } from '../../functions/shared/live-deps.ts';
 import { REPO, runKdm } from '../helpers/cli.ts';
 import { useDynamoDbLocal } from '../helpers/dynamodb-local.ts';
@@ -103,7 +103,8 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
 
   interface ImportedFinding { readonly GeneratorId: string; readonly Severity: { readonly Label: string }; readonly Resources: readonly { readonly Type: string; readonly Id: string }[] }
   /** One record through the live path as EventBridge delivers it (a fresh table), then the scheduled flush: what Security Hub received. */
-  const sendThroughLambda = async (source: 'aws.kms' | 'aws.s3', record: Record<string, unknown>): Promise<readonly ImportedFinding[]> => {
+  /** Each record in an invocation of its own, in turn, so what one leaves in the state table the next reads. */
+  const sendThroughLambda = async (source: 'aws.kms' | 'aws.s3', ...records: Record<string, unknown>[]): Promise<readonly ImportedFinding[]> => {
     const hub = securityHub();
     const deps = await createLiveDeps({
       env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_ACCOUNT_ID: '111122223333' },
@@ -111,12 +112,13 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
       securityHubClientFor: hub.clientFor,
     });
     stdout();
-    const envelope = JSON.stringify({ version: '0', id: 'e', 'detail-type': 'AWS API Call via CloudTrail', source, account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
-
-    const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context('r-one'));
+    for (const [i, record] of records.entries()) {
+      const envelope = JSON.stringify({ version: '0', id: `e-${i}`, 'detail-type': 'AWS API Call via CloudTrail', source, account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
+      const response = await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context(`r-${i}`));
+      expect(response.batchItemFailures).toEqual([]);
+    }
     await createFlushHandler(deps)({}, context('flush'));
 
-    expect(response.batchItemFailures).toEqual([]);
     return hub.imported as unknown as ImportedFinding[];
   };
   const foreignKey = 'arn:aws:kms:us-east-1:999988887777:key/3f1c0000-0000-4000-8000-0000000000ff';
@@ -146,7 +148,9 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
   });
 
   it('send Security Hub another account\'s decrypt through a VPC endpoint, from a network activity event something forwarded, naming the endpoint', async () => {
-    const imported = await sendThroughLambda('aws.kms', networkRecord({ who: { outsideAccount: '999988887777' } }));
+    // The endpoint's owner's own call starts its learning period; the outside account comes eight days later, in a
+    // later invocation, judged against the accounts the state table kept for the endpoint.
+    const imported = await sendThroughLambda('aws.kms', networkRecord({ atMs: BASE_TIME_MS }), networkRecord({ who: { outsideAccount: '999988887777' }, atMs: BASE_TIME_MS + days(8) }));
 
     expect(imported).toHaveLength(1);
     expect(imported[0]?.GeneratorId).toBe('kms-decrypt-monitor/vpce-outside-credentials');

@@ -31,10 +31,10 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
 
     expect(run.status).toBe(0);
     const s = summaryOf(run.stdout);
-    expect(s.records).toMatchObject({ read: 27, processed: 24, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
+    expect(s.records).toMatchObject({ read: 28, processed: 25, failed: 0, skipped: 3, skippedByReason: { duplicate: 2, 'insight-event': 1 } });
     expect(s.records.processed + s.records.skipped + s.records.failed).toBe(s.records.read);
-    expect(s.files).toEqual({ read: 10, failed: 0, skipped: 1, skippedByReason: { 'digest-file': 1 } });
-    expect(s.events).toMatchObject({ kms: 16, s3: 6, other: 1, network: 1 });
+    expect(s.files).toEqual({ read: 11, failed: 0, skipped: 1, skippedByReason: { 'digest-file': 1 } });
+    expect(s.events).toMatchObject({ kms: 16, s3: 6, other: 1, network: 2 });
     expect(s.kms.byOperation).toEqual({ Decrypt: 9, GenerateDataKey: 4, Encrypt: 1, ReEncrypt: 2 });
     const key = s.keys.find((k) => k.key.endsWith('key/1234abcd-12ab-34cd-56ef-1234567890ab'));
     expect(key).toMatchObject({ alias: 'alias/app-data', calls: 14, s3Made: 4, direct: 10 });
@@ -52,7 +52,7 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     const run = runKdm(['replay', 'events/']);
 
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('Records   processed 24, skipped 3 (duplicate 2, insight-event 1), failed 0');
+    expect(run.stdout).toContain('Records   processed 25, skipped 3 (duplicate 2, insight-event 1), failed 0');
     expect(run.stdout).toMatch(/KEY\s+ALIAS\s+CALLS\s+S3-MADE\s+DIRECT/);
     expect(run.stdout).toContain('arn:aws:iam::111122223333:role/PaymentsApp');
   });
@@ -930,7 +930,7 @@ describe('kdm replay --from --to: a window of event time', () => {
     expect(run.status).toBe(0);
     expect(summaryOf(run.stdout).records.skippedByReason['outside-time-range']).toBe(events);
     expect(run.stderr).toContain(`kdm: note: no event read lies inside --from 2020-01-01 --to 2020-02-01: the ${events} events read run from ${all.events.firstEventTime} to ${all.events.lastEventTime}\n`);
-    expect(runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01']).stderr).toMatch(/^kdm: skipped 5 log files a trail delivered more than 1d after --to 2020-02-01, unread: /m);
+    expect(runKdm(['replay', 'events/', '--from', '2020-01-01', '--to', '2020-02-01']).stderr).toMatch(/^kdm: skipped 6 log files a trail delivered more than 1d after --to 2020-02-01, unread: /m);
     // A window that holds some of them says nothing of the kind.
     expect(runKdm(['replay', 'events/', '--to', all.events.firstEventTime]).stderr).not.toContain('no event read lies inside');
   });

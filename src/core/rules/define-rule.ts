@@ -4,7 +4,7 @@ import { RuleDefinitionError } from '../errors.ts';
 import { NETWORK_ACTIVITY_SOURCES, type KMS_EVENT_SOURCE, type OTHER_SELECTABLE_SOURCES, type S3_EVENT_SOURCE } from '../events/normalize.ts';
 import type { KmsCall, MonitorEvent, OtherApiCall, S3ObjectAccess, VpcEndpointCall } from '../events/types.ts';
 import type { NetworkList } from '../network.ts';
-import type { BucketCoverage, KeyBaseline, PrincipalBaseline } from '../state.ts';
+import type { BucketCoverage, EndpointBaseline, KeyBaseline, PrincipalBaseline } from '../state.ts';
 
 /** The ASFF severity labels; Sigma's levels map one to one. */
 export type Severity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -69,6 +69,10 @@ export interface RuleContext {
   principalBaseline(): Readonly<PrincipalBaseline> | undefined;
   /** True while the event's principal is inside its own learning period. */
   isPrincipalLearning(): boolean;
+  /** The accounts seen calling through a VPC endpoint, as they stood before this event (undefined if new). */
+  endpointBaseline(vpcEndpointId: string): Readonly<EndpointBaseline> | undefined;
+  /** True while the endpoint is inside its learning period at this event's time. */
+  isEndpointLearning(vpcEndpointId: string): boolean;
   /** While the principal learns, remembers the highest window count it reached for this rule. */
   notePeak(count: number): void;
   /** Event time at which history began for this key (its first call), for plain-words reasons. */

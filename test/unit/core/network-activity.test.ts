@@ -10,8 +10,8 @@ import { toOcsf } from '#core/findings/ocsf.ts';
 import { defineRule } from '#core/rules/define-rule.ts';
 import { eventPatternsFor } from '#core/rules/event-patterns.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
-import { createWorkingState } from '#core/state.ts';
-import { ACCOUNT, kmsEvent, kmsRecord, networkEvent, networkRecord, OTHER_ACCOUNT, s3Event } from '#core/testing/builders.ts';
+import { createWorkingState, stateKey } from '#core/state.ts';
+import { ACCOUNT, BASE_TIME_MS, days, kmsEvent, kmsRecord, networkEvent, networkRecord, OTHER_ACCOUNT, s3Event } from '#core/testing/builders.ts';
 import { TEST_RULE_METADATA } from '../../helpers/test-rule.ts';
 
 const META = TEST_RULE_METADATA;
@@ -72,12 +72,25 @@ describe('network activity events (VpcEndpointCall)', () => {
     expect(() => defineRule({ ...META, id: 'mixed', selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['*'], networkActivity: true }, { eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }], detect })).toThrow(/network activity events or calls, not both/);
   });
 
+  it('keep the accounts an endpoint served while it learned in its baseline, apart from the denied ones, across batches', async () => {
+    const store = createMemoryStateStore();
+    const processor = createRecordProcessor({ engine: createEngine({ rules: ALL_RULES }), store, clock: { nowMs: () => 0 } });
+
+    await processor.processBatch({ file: 'a.json', records: [networkRecord(), networkRecord({ who: { role: 'Member', account: OTHER_ACCOUNT }, atMs: BASE_TIME_MS + 1_000 })], firstIndex: 0 });
+    await processor.processBatch({ file: 'b.json', records: [networkRecord({ who: { outsideAccount: '999988887777' }, denied: true, atMs: BASE_TIME_MS + 2_000 })], firstIndex: 0 });
+
+    const entry = (await store.load([stateKey.endpointBaseline('vpce-0a1b2c3d4e5f60718')])).get(stateKey.endpointBaseline('vpce-0a1b2c3d4e5f60718'));
+    expect(entry).toEqual({ kind: 'endpoint-baseline', firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + 1_000, accounts: { [ACCOUNT]: BASE_TIME_MS, [OTHER_ACCOUNT]: BASE_TIME_MS + 1_000 } });
+  });
+
   it('make findings that name the VPC endpoint and the outside caller, in ASFF and OCSF', async () => {
     const rule = ruleById('vpce-outside-credentials');
     if (rule === undefined) throw new Error('no vpce-outside-credentials rule');
     const processor = createRecordProcessor({ engine: createEngine({ rules: [rule] }), store: createMemoryStateStore(), clock: { nowMs: () => Date.UTC(2026, 11, 7) } });
 
-    const { findings } = await processor.processBatch({ file: 'a.json', records: [networkRecord({ who: { outsideAccount: OTHER_ACCOUNT } })], firstIndex: 0 });
+    // The endpoint's own call a week before, from which it learned; the outside call, in a later batch.
+    await processor.processBatch({ file: 'a.json', records: [networkRecord({ atMs: BASE_TIME_MS - days(8) })], firstIndex: 0 });
+    const { findings } = await processor.processBatch({ file: 'b.json', records: [networkRecord({ who: { outsideAccount: OTHER_ACCOUNT } })], firstIndex: 0 });
 
     expect(findings).toHaveLength(1);
     const finding = findings[0]!;
