@@ -13,7 +13,7 @@ import { DatabaseMemoryError } from '#core/errors.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES } from '#core/rules/registry.ts';
-import { ACCOUNT, BASE_TIME_MS, KEY_ARN, kmsRecord, minutes, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
+import { ACCOUNT, BASE_TIME_MS, KEY_ARN, kmsRecord, minutes, networkRecord, OTHER_ACCOUNT, s3Record } from '#core/testing/builders.ts';
 import { gatherReport } from '../../src/cli/report.ts';
 import { SIM_KMS_ENDPOINTS, SIM_S3_ENDPOINT } from '../../src/sim/simulate.ts';
 import { runReplay } from '../../src/cli/replay.ts';
@@ -187,6 +187,21 @@ describe('kdm replay --db: the decrypt ledger', () => {
     expect(await query(db, 'SELECT key, principal, operation, CAST(calls AS INTEGER) AS calls, CAST(errors AS INTEGER) AS errors FROM ledger')).toEqual([
       { key: KEY_ARN, principal: `arn:aws:iam::${ACCOUNT}:role/AppRole`, operation: 'Decrypt', calls: 1, errors: 0 },
     ]);
+  });
+
+  it('keeps what a VPC endpoint learned in the database, for a later replay to judge another account\'s call through it by', async () => {
+    const write = (name: string, records: Record<string, unknown>[]) => {
+      const dir = join(work, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${ACCOUNT}_CloudTrail_us-east-1_20261001T0000Z_${name}.json.gz`), gzipSync(JSON.stringify({ Records: records })));
+      return dir;
+    };
+    const db = join(work, 'endpoint-baseline.duckdb');
+    runKdm(['replay', write('endpoint-learns', [networkRecord({ atMs: BASE_TIME_MS }), networkRecord({ who: { role: 'Member', account: OTHER_ACCOUNT }, atMs: BASE_TIME_MS + 60_000 })]), '--db', db]);
+    runKdm(['replay', write('endpoint-judges', [networkRecord({ who: { role: 'Member', account: OTHER_ACCOUNT }, atMs: BASE_TIME_MS + 8 * 86_400_000 }), networkRecord({ who: { outsideAccount: '999988887777' }, atMs: BASE_TIME_MS + 8 * 86_400_000 + 60_000 })]), '--db', db]);
+
+    // The member account the endpoint served while it learned stays silent; the account it never served does not.
+    expect(await query(db, `SELECT principal FROM findings WHERE rule_id = 'vpce-outside-credentials'`)).toEqual([{ principal: 'aws-account:999988887777:AKIAIOSFODNN7EXAMPLE' }]);
   });
 
   it('counts a call once when CloudTrail delivers it again with what it learned later (addendum UPDATED_DATA), whichever copy comes first', async () => {
