@@ -106,11 +106,14 @@ export interface EndpointBaseline {
   /** Event time of the earliest call seen through the endpoint: its learning period starts here. */
   firstSeenMs: number;
   lastSeenMs: number;
-  /** caller account → first seen, at most ENDPOINT_ACCOUNT_LIMIT (an organization's accounts, not a caller's choice). */
+  /** caller account → first seen, at most ENDPOINT_ACCOUNT_LIMIT. */
   accounts: Record<string, number>;
 }
 
-/** Accounts an endpoint baseline remembers; beyond them, a new account is judged every time. */
+/**
+ * Accounts an endpoint baseline remembers: more than an organization's endpoints serve, and a bound on what callers
+ * with credentials of many accounts could add to one entry. Beyond it, a new account is judged every time.
+ */
 export const ENDPOINT_ACCOUNT_LIMIT = 1_000;
 
 /** An S3-made KMS call waiting for its S3 data event, evaluated when matched or when its deadline passes. */

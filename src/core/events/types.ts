@@ -185,10 +185,11 @@ export interface OtherApiCall extends EventBase {
  * A network activity event of KMS or S3 (eventCategory NetworkActivity, eventType AwsVpceEvent): the VPC endpoint
  * owner's record of a call through its endpoint, whoever made it. The owner's trail records it even for callers of
  * other accounts (whose calls with keys of their own its management events never show) and for calls the endpoint's
- * policy denied (`errorCode` VpceAccessDenied). It names no key (no resources, in AWS's examples no request parameters): it is not
- * the call, which is a management or data event of its own, so correlation and the ledger leave it alone: the rules
- * that select network activity see it, and its endpoint's baseline learns the caller's account (EndpointBaseline). A caller of another account is named by its account and access key
- * alone (`userIdentity` of type AWSAccount).
+ * policy denied (`errorCode` VpceAccessDenied). It names no key (no resources; in AWS's examples no request
+ * parameters either). It is not the call, which is a management or data event of its own, so correlation and the
+ * ledger leave it alone: the rules that select network activity see it, and its endpoint's baseline learns the
+ * caller's account (EndpointBaseline). A caller of another account is named by its account and access key alone
+ * (`userIdentity` of type AWSAccount).
  */
 export interface VpcEndpointCall extends EventBase {
   readonly kind: 'vpce';
