@@ -521,11 +521,15 @@ if (options.anomalies) {
     // host of its VPC; and a write the S3 endpoint's policy denies the ETL job's host (to a bucket outside the
     // perimeter, which the record does not name).
     const throughAt = at(12) + 1_080_000;
-    // From the first day, so the endpoints learn the accounts they serve before the anomalies come.
+    // From the first day, so the endpoints learn the accounts they serve before the anomalies come: the data
+    // account's, and the partner's, whose batch job runs in the data account's VPC (shared with it) and calls KMS
+    // through its endpoint.
     const firstDayAt = SIM_START_MS + (i + 1) * 2 * 3_600_000;
+    const sharedVpcPartner = { ...ACTORS.partner, ip: '10.20.35.8', kmsEndpoint: SIM_KMS_ENDPOINTS.us } as const satisfies Actor;
     out.push(perimeter.network({ source: 'kms.amazonaws.com', name: 'Decrypt', atMs: firstDayAt, actor: ACTORS.payments, endpoint: SIM_KMS_ENDPOINTS.us }));
     out.push(perimeter.network({ source: 's3.amazonaws.com', name: 'GetObject', atMs: firstDayAt + 30_000, actor: ACTORS.etl, endpoint: SIM_S3_ENDPOINT }));
-    for (const [j, actor] of [ACTORS.payments, ACTORS.billing, ACTORS.tokenService].entries()) {
+    out.push(perimeter.network({ source: 'kms.amazonaws.com', name: 'Decrypt', atMs: firstDayAt + 60_000, actor: sharedVpcPartner, endpoint: SIM_KMS_ENDPOINTS.us }));
+    for (const [j, actor] of [ACTORS.payments, ACTORS.billing, ACTORS.tokenService, sharedVpcPartner].entries()) {
       out.push(perimeter.network({ source: 'kms.amazonaws.com', name: j === 2 ? 'GenerateMac' : 'Decrypt', atMs: throughAt - 60_000 + j * 7_000, actor, endpoint: actor.kmsEndpoint }));
     }
     out.push(perimeter.network({ source: 's3.amazonaws.com', name: 'GetObject', atMs: throughAt - 30_000, actor: ACTORS.etl, endpoint: SIM_S3_ENDPOINT }));

@@ -47,7 +47,7 @@ describe('backtest on kdm simulate --anomalies data', () => {
 
       expect(run.status).toBe(0);
       const lines = run.stdout.split('\n');
-      expect(lines[0]).toBe(`Backtest against ${join(sim, 'anomalies.labels')}: 32,524 records (32,524 processed, 0 skipped, 0 failed)`);
+      expect(lines[0]).toBe(`Backtest against ${join(sim, 'anomalies.labels')}: 32,530 records (32,530 processed, 0 skipped, 0 failed)`);
       expect(lines).toContain('RULE                               LABELS  DETECTED  FINDINGS  FALSE POSITIVES');
       expect(lines).toContain('kms-root-usage                     6       6         6         0');
       expect(lines).toContain('all                                77      77        82        0');

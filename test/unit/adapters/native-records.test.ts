@@ -148,7 +148,7 @@ describe('the native reader', () => {
       normalizedNatively += nativelyNormalized(bytes) ?? 0;
     }
     expect(records).toBe(sim.recordCount);
-    expect(network).toBe(24);
+    expect(network).toBe(30);
     expect(normalizedNatively / (records - network)).toBeGreaterThan(0.999);
   });
 

@@ -95,11 +95,11 @@ describe('simulate', () => {
     const network = files.flatMap((f) => f.records).filter((r) => r['eventCategory'] === 'NetworkActivity');
     const labelled = new Map(labels.flatMap((l) => l.eventIds.map((id) => [id, l.rule] as const)));
 
-    // Per instance: a workload's call through its KMS endpoint and the ETL job's read through its S3 endpoint on the
-    // first day, for the endpoints to learn from; three workloads' calls through their KMS endpoints and the ETL job's
-    // read through its S3 endpoint beside the anomalies (none of them an anomaly); an outside account's decrypt and a
-    // denied write.
-    expect(network).toHaveLength(24);
+    // Per instance: on the first day, for the endpoints to learn from, a workload's call through its KMS endpoint,
+    // the ETL job's read through its S3 endpoint and the partner's call through the KMS endpoint of the VPC it shares;
+    // beside the anomalies, three workloads' and the partner's calls through the KMS endpoint and the ETL job's read
+    // through its S3 endpoint (none of them an anomaly); an outside account's decrypt and a denied write.
+    expect(network).toHaveLength(30);
     for (const raw of network) {
       expect(raw).toMatchObject({ eventType: 'AwsVpceEvent', recipientAccountId: '111122223333', vpcEndpointAccountId: '111122223333' });
       expect(raw).not.toHaveProperty('requestParameters');
@@ -108,7 +108,9 @@ describe('simulate', () => {
       expect(result.ok && result.event.kind).toBe('vpce');
     }
     const byRule = (rule: string | undefined) => network.filter((r) => labelled.get(r['eventID'] as string) === rule);
-    expect(byRule(undefined)).toHaveLength(18);
+    expect(byRule(undefined)).toHaveLength(24);
+    // The partner's, of another account than the endpoint's: learned on the first day, so no anomaly later.
+    expect(byRule(undefined).filter((r) => (r['userIdentity'] as { accountId: string }).accountId === '444455556666')).toHaveLength(6);
     expect(byRule('vpce-outside-credentials').map((r) => r['userIdentity'])).toEqual([0, 1, 2].map((i) => ({ type: 'AWSAccount', principalId: 'AKIASIMULATEDOUTSIDE', accountId: `9999888877${30 + i}` })));
     expect(byRule('vpce-access-denied').map((r) => [r['eventName'], r['vpcEndpointId'], r['errorCode']])).toEqual([0, 1, 2].map(() => ['PutObject', SIM_S3_ENDPOINT, 'VpceAccessDenied']));
   });
