@@ -8,7 +8,7 @@ export const rule = defineRule({
   id: 'vpce-outside-credentials',
   title: 'Credentials Of Another Account Used Through A VPC Endpoint',
   description:
-    "A principal of an account that neither owns the VPC endpoint, nor is trusted in the configuration, nor called through the endpoint during its learning period called KMS or S3 through it, and the endpoint's policy let it (a network activity event). The call itself is the caller's account's: for a key of another account the endpoint owner's trail has no other record of it. Credentials of an outside account used inside the network are how data is taken to an attacker's own keys and buckets without crossing the internet; AWS names this as what network activity events are for.",
+    "A principal called KMS or S3 through a VPC endpoint, and the endpoint's policy let it (a network activity event), from an account that does not own the endpoint, is not trusted in the configuration, and did not call through the endpoint during its learning period. The call itself is the caller's account's: for a key of another account the endpoint owner's trail has no other record of it. Credentials of an outside account used inside the network are how data is taken to an attacker's own keys and buckets without crossing the internet; AWS names this as what network activity events are for.",
   severity: 'HIGH',
   status: 'experimental',
   references: [
@@ -67,7 +67,7 @@ export const cases = (): readonly RuleCase[] => [
   { name: 'stays silent for the endpoint owner\'s own principals', ...learned, events: [ownCall(), networkEvent({ who: { role: 'Batch', account: ACCOUNT }, atMs: later })], expectFindings: 0 },
   { name: 'stays silent for a trusted account', ...learned, events: [ownCall(), networkEvent({ who: { outsideAccount: OTHER_ACCOUNT }, atMs: later })], config: { trustedAccounts: [OTHER_ACCOUNT] }, expectFindings: 0 },
   {
-    name: 'leaves a call the endpoint denied to vpce-access-denied, and does not learn its account',
+    name: 'leaves a call the endpoint denied to vpce-access-denied, and does not learn its account: the account\'s later call fires',
     ...learned,
     events: [ownCall(), networkEvent({ who: { outsideAccount: OTHER_ACCOUNT }, denied: true }), networkEvent({ who: { outsideAccount: OTHER_ACCOUNT }, atMs: later })],
     expectFindings: 1,
