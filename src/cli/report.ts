@@ -5,6 +5,7 @@ import { findingsWhere, historyWhere, KEY_USES, type HistoryFilters } from '#ada
 import { decodeState } from '#adapters/state-codec.ts';
 import { counted } from '#core/counted.ts';
 import { UsageError } from '#core/errors.ts';
+import { PUBLIC_ENDPOINT } from '#core/network.ts';
 import type { BucketCoverage } from '#core/state.ts';
 import { renderReportHtml, type ReportBucket, type ReportData, type ReportFinding, type ReportKey } from '../report/html.ts';
 import { parseCommandArgs } from './arguments.ts';
@@ -48,6 +49,9 @@ const n = (v: unknown): number => Number(v ?? 0);
 
 const rowsOf = async (c: DuckDBConnection, sql: string, params: Record<string, DuckDBValue>): Promise<Record<string, unknown>[]> =>
   (await c.runAndReadAll(sql, params)).getRowObjectsJson() as Record<string, unknown>[];
+
+/** An object record's network is a VPC endpoint's id (`isVpcEndpointId`'s prefix: the ids are AWS-made). */
+const THROUGH_AN_ENDPOINT = "starts_with(t.network, 'vpce-')";
 
 /** A WHERE clause (or none, '') with one more condition. */
 const alsoWhere = (where: string, condition: string): string => `${where === '' ? 'WHERE' : `${where} AND`} ${condition}`;
@@ -147,10 +151,10 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
   // Reads through S3's public endpoint, those of principals that otherwise read through VPC endpoints first (their
   // credentials used from elsewhere, or a workload off its route), then the newest; and whether any read came
   // through an endpoint (without one, all reads are public).
-  const publicWhere = alsoWhere(oWhere, "t.network = 'public'");
+  const publicWhere = alsoWhere(oWhere, `t.network = '${PUBLIC_ENDPOINT}'`);
   const publicObjects = (await rowsOf(
     c,
-    `WITH routes AS (SELECT principal, count(*) FILTER (WHERE starts_with(network, 'vpce-')) AS via_endpoints FROM object_access t ${oWhere} GROUP BY principal)
+    `WITH routes AS (SELECT principal, count(*) FILTER (WHERE ${THROUGH_AN_ENDPOINT}) AS via_endpoints FROM object_access t ${oWhere} GROUP BY principal)
      SELECT t.bucket, t.object_key, t.principal, sum(t.calls) AS calls, list_distinct(flatten(list(t.source_ips)))[1:5] AS ips, max(t.last_seen) AS l, any_value(routes.via_endpoints) AS via
      FROM object_access t JOIN routes ON routes.principal = t.principal ${publicWhere}
      GROUP BY t.bucket, t.object_key, t.principal ORDER BY via > 0 DESC, l DESC, t.bucket, t.object_key, t.principal LIMIT 50`,
@@ -164,7 +168,7 @@ export const gatherReport = async (c: DuckDBConnection, filters: HistoryFilters,
     lastSeenMs: ms(r.l),
     principalsEndpointObjects: n(r.via),
   }));
-  const [throughEndpoints] = await rowsOf(c, `SELECT count(*) AS n FROM object_access t ${alsoWhere(oWhere, "starts_with(t.network, 'vpce-')")}`, objectWhere.params);
+  const [throughEndpoints] = await rowsOf(c, `SELECT count(*) AS n FROM object_access t ${alsoWhere(oWhere, THROUGH_AN_ENDPOINT)}`, objectWhere.params);
 
   // Writes of other accounts under keys the bucket owner does not hold: their KMS calls are in other accounts'
   // trails, so the per-key sections, which count calls, do not show them (ObjectAccess.correlation).
