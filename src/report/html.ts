@@ -109,7 +109,7 @@ export interface ReportData {
   readonly findings: readonly ReportFinding[];
   readonly buckets: readonly ReportBucket[];
   readonly objects: readonly ReportObject[];
-  /** The latest of them, newest first (at most 50). */
+  /** Objects opened through S3's public endpoint: those of principals with reads through endpoints first, then the newest (at most 50). */
   readonly publicObjects: readonly ReportPublicObject[];
   /** Object records whose requests came through a VPC endpoint: with none, every read is public, and the list says so. */
   readonly objectsThroughEndpoints: number;
