@@ -169,6 +169,20 @@ describe('memory state store: marking records seen without their keys (markSeen)
     expect(store.entries.get(ownKey)).toEqual(seen(T + 7 * MINUTE));
   });
 
+  it('writes a network activity event\'s entry where dedupeKeyOf names it, apart from the call whose sharedEventID it carries', () => {
+    const { store, state } = direct();
+    const network: DeliveredRecord = { kind: 'vpce', eventId: 'n-1', sharedEventId: 'sh-9', eventTimeMs: T + 30_000 };
+    const call: DeliveredRecord = { eventId: 'e-9', sharedEventId: 'sh-9', eventTimeMs: T + 30_000 };
+
+    expect(state.markSeen(network, T + 5 * MINUTE)).toBe(true);
+    expect(state.markSeen(call, T + 5 * MINUTE)).toBe(true);
+    expect(state.markSeen({ ...network }, T + 9 * MINUTE)).toBe(false);
+
+    const networkKey = stateKey.seen(dedupeKeyOf(network) as string, network.eventTimeMs);
+    expect(networkKey).toBe(`seen#${Math.floor(network.eventTimeMs / MINUTE)}#v:n-1`);
+    expect(new Map(store.entries)).toEqual(new Map([[networkKey, seen(T + 5 * MINUTE)], [stateKey.seen(dedupeKeyOf(call) as string, call.eventTimeMs), seen(T + 5 * MINUTE)]]));
+  });
+
   it('refuses an entry of another kind under a dedupe key instead of losing it', () => {
     const { state } = direct();
     expect(() => state.set(stateKey.seen('e:x', T), { kind: 'alias', keyArn: 'k' })).toThrow(/dedupe key, but its entry is a alias entry/);
