@@ -3,6 +3,7 @@ import { normalizeRecord } from '#core/events/normalize.ts';
 import type { KmsCall, MonitorEvent, NormalizeResult, S3ObjectAccess } from '#core/events/types.ts';
 import { isS3Half } from '#core/correlation/correlate.ts';
 import { findingIdOf, findingStateKey, mergeDetection, relatedFindingsByEvent, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
+import { principalFindingsKeyOf, relateByPrincipal, withSamePrincipal } from '#core/findings/principal-findings.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
@@ -219,8 +220,13 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     for (const [key, entry] of changes) if (entry === undefined && !stored.has(key)) changes.delete(key);
     const findings = new Map<string, FindingRecord>();
     if (result.detections.length > 0) {
-      const findingKeys = [...new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))))];
-      const existing = await store.load(findingKeys);
+      const findingKeys = new Set(result.detections.map((d) => findingStateKey(findingIdOf(d))));
+      const principalKeys = new Set<string>();
+      for (const d of result.detections) {
+        const key = principalFindingsKeyOf(d.event.principal);
+        if (key !== undefined) principalKeys.add(key);
+      }
+      const existing = await store.load([...findingKeys, ...principalKeys]);
       const nowMs = deps.clock.nowMs();
       for (const d of result.detections) {
         const key = findingStateKey(findingIdOf(d));
@@ -249,6 +255,32 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         if (related === f) continue;
         findings.set(key, related);
         changes.set(key, related);
+      }
+      // And the findings of one principal within a day of each other, across batches (ASFF RelatedFindings too).
+      const byPrincipal = relateByPrincipal(findings.values(), (key) => {
+        const entry = existing.get(key);
+        return entry?.kind === 'principal-findings' ? entry : undefined;
+      }, nowMs);
+      for (const f of byPrincipal.findings.values()) {
+        const key = findingStateKey(f.id);
+        findings.set(key, f);
+        changes.set(key, f);
+      }
+      for (const [key, entry] of byPrincipal.entries) changes.set(key, entry);
+      // The earlier findings they named name them back (a second load, only when a principal's story goes on).
+      if (byPrincipal.namedBack.size > 0) {
+        const keys = [...byPrincipal.namedBack.keys()].map(findingStateKey);
+        const unread = keys.filter((key) => !findings.has(key));
+        const earlier = unread.length > 0 ? await store.load(unread) : new Map<string, StoredEntry>();
+        for (const [id, naming] of byPrincipal.namedBack) {
+          const key = findingStateKey(id);
+          const f = findings.get(key) ?? earlier.get(key);
+          if (f?.kind !== 'finding' || f.suppressedBy !== undefined) continue;
+          const named = withSamePrincipal(f, naming, nowMs);
+          if (named === f) continue;
+          findings.set(key, named);
+          changes.set(key, named);
+        }
       }
     }
     let ledger = NO_LEDGER;

@@ -56,11 +56,14 @@ const THROUGH_AN_ENDPOINT = "starts_with(t.network, 'vpce-')";
 /** A WHERE clause (or none, '') with one more condition. */
 const alsoWhere = (where: string, condition: string): string => `${where === '' ? 'WHERE' : `${where} AND`} ${condition}`;
 
-/** The findings a stored finding's record relates it to (`FindingRecord.related`), if any. */
-const relatedOf = (record: unknown): { readonly related?: readonly string[] } => {
+/** The findings a stored finding's record names (`FindingRecord.related` and `samePrincipal`), if any. */
+const relatedOf = (record: unknown): { readonly related?: readonly string[]; readonly samePrincipal?: readonly string[] } => {
   if (typeof record !== 'string') return {};
-  const related = (decodeState(record) as { related?: unknown }).related;
-  return Array.isArray(related) && related.length > 0 ? { related: related.map(String) } : {};
+  const { related, samePrincipal } = decodeState(record) as { related?: unknown; samePrincipal?: unknown };
+  return {
+    ...(Array.isArray(related) && related.length > 0 ? { related: related.map(String) } : {}),
+    ...(Array.isArray(samePrincipal) && samePrincipal.length > 0 ? { samePrincipal: samePrincipal.map(String) } : {}),
+  };
 };
 
 /** Gathers what the page shows: every number comes from the ledger, findings and state tables. */

@@ -1,10 +1,14 @@
 import type { RecordOrigin } from './events/types.ts';
 import type { FindingRecord } from './findings/finding.ts';
+import type { PrincipalFindings } from './findings/principal-findings.ts';
 import type { LedgerRow, ObjectAccess } from './ledger/ledger.ts';
 import type { DeliveredRecord, StateEntry } from './state.ts';
 
-/** What a state store holds: engine state, aggregated findings and (in AWS) the decrypt ledger. */
-export type StoredEntry = StateEntry | FindingRecord | LedgerRow | ObjectAccess;
+/**
+ * What a state store holds: engine state, aggregated findings, each principal's recent findings and (in AWS) the
+ * decrypt ledger.
+ */
+export type StoredEntry = StateEntry | FindingRecord | PrincipalFindings | LedgerRow | ObjectAccess;
 
 /** Persistence for engine state. Loads and saves whole batches: never one round trip per record. */
 export interface StateStore {

@@ -53,6 +53,8 @@ export interface ReportFinding {
   readonly suppressedBy?: string;
   /** The findings other rules raised on its events (`FindingRecord.related`). */
   readonly related?: readonly string[];
+  /** The other findings of its principal within a day of it (`FindingRecord.samePrincipal`). */
+  readonly samePrincipal?: readonly string[];
 }
 
 export interface ReportBucket {
@@ -254,6 +256,8 @@ ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
     `<span class="num">${formatCount(f.eventCount)}</span>`,
   ]);
   const shown = new Set(findings.map((f) => f.id));
+  const findingLinks = (ids: readonly string[]): string =>
+    ids.map((id) => (shown.has(id) ? `<a href="#${anchor('finding', id)}">${escapeHtml(ruleIdOfFindingId(id))}</a>` : `<code>${escapeHtml(id)}</code>`)).join(' ');
   const evidence = findings.map(
     (f) => `<div class="evidence" id="${anchor('finding', f.id)}"><h3>${escapeHtml(f.ruleId)} <span class="sev-${escapeHtml(f.severity)}">${escapeHtml(f.severity)}</span></h3>
 <p>${escapeHtml(f.reason)}</p>
@@ -266,9 +270,8 @@ ${table(['Field', 'Value'], [
   ['Seen', seenText(f)],
   ['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')],
   // Linked where the page shows the related finding, named by its rule otherwise (a filter may leave it out).
-  ...(f.related !== undefined && f.related.length > 0
-    ? [['Raised with it', f.related.map((id) => (shown.has(id) ? `<a href="#${anchor('finding', id)}">${escapeHtml(ruleIdOfFindingId(id))}</a>` : `<code>${escapeHtml(id)}</code>`)).join(' ')]]
-    : []),
+  ...(f.related !== undefined && f.related.length > 0 ? [['Raised with it', findingLinks(f.related)]] : []),
+  ...(f.samePrincipal !== undefined && f.samePrincipal.length > 0 ? [['Its principal, within a day', findingLinks(f.samePrincipal)]] : []),
 ], 'evidence-fields')}</div>`,
   );
   const bucketRows = data.buckets.map((b) => [

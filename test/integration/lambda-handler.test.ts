@@ -158,6 +158,36 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(imported[0]?.Resources.map((r) => [r.Type, r.Id])).toContainEqual(['Other', 'arn:aws:ec2:us-east-1:111122223333:vpc-endpoint/vpce-0a1b2c3d4e5f60718']);
   });
 
+  it('relate one principal\'s findings of invocations hours apart: each names the other to Security Hub, and the principal\'s entry expires', async () => {
+    const table = await ddb.newStateTable();
+    const hub = securityHub();
+    const deps = await createLiveDeps({
+      env: { STATE_TABLE: table, KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', AWS_ACCOUNT_ID: '111122223333' },
+      dynamodb: ddb.client(),
+      securityHubClientFor: hub.clientFor,
+    });
+    stdout();
+    const who = { role: 'BuildAgent', session: 'stolen' } as const;
+    const moved = kmsRecord({ who, atMs: BASE_TIME_MS, eventName: 'ReEncrypt', requestParameters: { destinationKeyId: foreignKey, destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } });
+    const deleted = kmsRecord({ who: { ...who, session: 'later' }, atMs: BASE_TIME_MS + 6 * 3_600_000, eventName: 'ScheduleKeyDeletion', requestParameters: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', pendingWindowInDays: 7 } });
+    for (const [i, record] of [moved, deleted].entries()) {
+      const envelope = JSON.stringify({ version: '0', id: `e-${i}`, 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', account: '111122223333', time: '2026-10-01T00:00:00Z', region: 'us-east-1', resources: [], detail: record });
+      expect((await createCloudTrailEventHandler(deps)(sqsEvent([envelope]), context(`r-${i}`))).batchItemFailures).toEqual([]);
+    }
+    await createFlushHandler(deps)({}, context('flush'));
+
+    // Security Hub keeps the last import of each Id.
+    const latest = new Map((hub.imported as { Id: string; GeneratorId: string; Description: string; RelatedFindings?: { Id: string }[] }[]).map((f) => [f.GeneratorId, f]));
+    const foreign = latest.get('kms-decrypt-monitor/kms-data-under-foreign-key');
+    const lifecycle = latest.get('kms-decrypt-monitor/kms-key-lifecycle');
+    expect(foreign?.RelatedFindings?.map((r) => r.Id)).toEqual([lifecycle?.Id]);
+    expect(lifecycle?.RelatedFindings?.map((r) => r.Id)).toEqual([foreign?.Id]);
+    expect(lifecycle?.Description).toContain('Within a day of it, the same principal also raised kms-data-under-foreign-key (see its related findings).');
+    expect(foreign?.Description).toContain('the same principal also raised kms-key-lifecycle');
+    const entry = await ddb.client().send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'pfind#arn:aws:iam::111122223333:role/BuildAgent' } } }));
+    expect(Number(entry.Item?.['ttl']?.N)).toBeGreaterThanOrEqual((BASE_TIME_MS + 30 * 3_600_000) / 1000);
+  });
+
   it('stop a cold start on a number or severity setting they cannot read, naming the variable', async () => {
     const base = { STATE_TABLE: 'kdm-state', KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT' };
     const cases: [string, string, string][] = [

@@ -1044,6 +1044,28 @@ describe('kdm history', () => {
     for (const text of ['s3://reports/in/a.csv', 's3://reports/in/b.csv', theirKey]) expect(section).toContain(text);
   });
 
+  it('relates one principal\'s findings of two replays into the database, hours apart, and the report links each to the other', () => {
+    const theirKey = `arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
+    const who = { role: 'BuildAgent', session: 'stolen' } as const;
+    const [morning, evening] = [join(work, 'principal-morning'), join(work, 'principal-evening')];
+    mkdirSync(morning, { recursive: true });
+    mkdirSync(evening, { recursive: true });
+    writeFileSync(join(morning, 'a.json'), JSON.stringify({ Records: [kmsRecord({ who, eventName: 'ReEncrypt', requestParameters: { destinationKeyId: theirKey, destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } })] }));
+    writeFileSync(join(evening, 'b.json'), JSON.stringify({ Records: [kmsRecord({ who, atMs: BASE_TIME_MS + 6 * 3_600_000, eventName: 'ScheduleKeyDeletion', requestParameters: { keyId: KEY_ARN, pendingWindowInDays: 7 } })] }));
+    const db = join(work, 'principal-findings.duckdb');
+    expect(runKdm(['replay', morning, '--db', db]).status).toBe(0);
+    const later = runKdm(['replay', evening, '--db', db, '--findings', '-']);
+    expect(later.status).toBe(0);
+    // The evening's replay sends both: the new finding, and the morning's naming it back.
+    const sent = later.stdout.trim().split('\n').map((l) => JSON.parse(l) as { GeneratorId: string; Description: string; RelatedFindings?: { Id: string }[] });
+    expect(sent.map((f) => [f.GeneratorId, f.RelatedFindings?.length]).sort()).toEqual([['kms-decrypt-monitor/kms-data-under-foreign-key', 1], ['kms-decrypt-monitor/kms-key-lifecycle', 1]].sort());
+
+    const page = join(work, 'principal-findings.html');
+    expect(runKdm(['report', '--db', db, '--html', page]).status).toBe(0);
+    const linked = [...readFileSync(page, 'utf8').matchAll(/<td>Its principal, within a day<\/td><td>(.*?)<\/td>/g)].map((m) => (m[1] ?? '').replace(/<[^>]+>/g, ''));
+    expect(linked.sort()).toEqual(['kms-data-under-foreign-key', 'kms-key-lifecycle']);
+  });
+
   it('counts such a write once when the writer\'s trail is replayed too, in the same run or a later one', () => {
     const theirKey = `arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/3f1c0000-0000-4000-8000-0000000000ff`;
     const partner = { role: 'Uploader', session: 'up-1', account: OTHER_ACCOUNT } as const;

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { keepClassNames, MonitorError } from '#core/errors.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
+import { principalFindingsObsoleteAt } from '#core/findings/principal-findings.ts';
 import type { LedgerDelta, LedgerRow, ObjectAccess } from '#core/ledger/ledger.ts';
 import type { FindingRefusal, RefusalPolicy, RefusedFinding, StateStore, StoredEntry } from '#core/ports.ts';
 import { SEEN_KEY_PREFIX } from '#core/state.ts';
@@ -182,6 +183,7 @@ const ttlOf = (entry: TableValue, ledgerRetentionMs: number): number | undefined
     entry.kind === 'seen' ? entry.expiresAtMs
     : entry.kind === 'window' ? entry.endMs + WINDOW_GRACE_MS
     : entry.kind === 'correlation' ? Math.max(entry.expiresMs, Number.isFinite(entry.dueMs) ? entry.dueMs : 0)
+    : entry.kind === 'principal-findings' ? principalFindingsObsoleteAt(entry)
     : undefined;
   return at === undefined ? undefined : Math.ceil((at + TTL_GRACE_MS) / 1000);
 };

@@ -93,7 +93,10 @@ export const createMemoryStateStore = (initial?: Iterable<readonly [string, Stor
   };
 };
 
-/** When event time makes an entry obsolete (undefined: never, by time). */
+/**
+ * When event time makes an entry obsolete (undefined: never, by time). A principal's recent findings are kept, as
+ * the findings are: a replay of days in another order (Event history's newest first) then names the same findings.
+ */
 const obsoleteAt = (entry: StoredEntry | undefined): number | undefined =>
   entry === undefined ? undefined
   : entry.kind === 'seen' ? entry.expiresAtMs

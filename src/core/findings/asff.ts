@@ -4,7 +4,7 @@ import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn, type S3ArnService } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
-import { MAX_EVIDENCE_IDS, MAX_RELATED_FINDINGS, ruleIdOfFindingId } from './finding.ts';
+import { MAX_EVIDENCE_IDS, relatedIdsOf, ruleIdOfFindingId } from './finding.ts';
 
 /** The subset of the AWS Security Finding Format this tool writes (field names exactly as ASFF). */
 export type AsffFinding = Readonly<Record<string, unknown>> & {
@@ -171,6 +171,12 @@ export const describeFinding = (f: FindingRecord): string => {
     const call = f.serviceName === 's3.amazonaws.com' ? 'request' : 'call';
     parts.push(`${f.eventCount === 1 ? `The same ${call}` : `One of its ${call}s`} also raised ${rules.join(', ')} (see its related findings).`);
   }
+  if (f.samePrincipal !== undefined && f.samePrincipal.length > 0) {
+    const byRule = new Map<string, number>();
+    for (const id of f.samePrincipal) byRule.set(ruleIdOfFindingId(id), (byRule.get(ruleIdOfFindingId(id)) ?? 0) + 1);
+    const rules = [...byRule].map(([rule, n]) => (n === 1 ? rule : `${rule} (${counted(n, 'finding')})`));
+    parts.push(`Within a day of it, the same principal also raised ${rules.join(', ')} (see its related findings).`);
+  }
   return stripControls(parts.join(' '));
 };
 
@@ -243,6 +249,7 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
   const criticality = CRITICALITY[f.severity] ?? 50;
   // Every finding of an account and Region is imported under this product; related findings of one event share both.
   const productArn = `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`;
+  const relatedIds = relatedIdsOf(f);
   return {
     SchemaVersion: '2018-10-08',
     Id: f.id,
@@ -280,6 +287,6 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     },
     RecordState: 'ACTIVE',
     Workflow: { Status: f.suppressedBy !== undefined ? 'SUPPRESSED' : 'NEW' },
-    ...(f.related !== undefined && f.related.length > 0 ? { RelatedFindings: f.related.slice(0, MAX_RELATED_FINDINGS).map((id) => ({ ProductArn: productArn, Id: id })) } : {}),
+    ...(relatedIds.length > 0 ? { RelatedFindings: relatedIds.map((id) => ({ ProductArn: productArn, Id: id })) } : {}),
   };
 };

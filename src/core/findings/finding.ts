@@ -64,7 +64,20 @@ export interface FindingRecord {
    * about one thief. Absent until there is one.
    */
   related?: string[];
+  /**
+   * The ids of other findings of the same principal last seen within a day of this one, in this batch or earlier
+   * ones (`relateByPrincipal`), in the order of their ids, at most MAX_RELATED_FINDINGS: the morning's new network
+   * and the night's mass decrypt of one stolen role. None of `related`. Absent until there is one.
+   */
+  samePrincipal?: string[];
 }
+
+/** Every finding `f` names, for ASFF's `RelatedFindings` and OCSF's related events: `related`, then `samePrincipal`. */
+export const relatedIdsOf = (f: Pick<FindingRecord, 'related' | 'samePrincipal'>): string[] => {
+  const ids = [...(f.related ?? [])];
+  for (const id of f.samePrincipal ?? []) if (!ids.includes(id)) ids.push(id);
+  return ids.slice(0, MAX_RELATED_FINDINGS);
+};
 
 /** 53-bit string hash (cyrb53): deterministic, pure, enough to keep finding ids short. */
 export const hash53 = (text: string, seed = 0): string => {

@@ -2,7 +2,7 @@ import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule, Severity } from '../rules/define-rule.ts';
 import { describeFinding, stripControls, truncateText } from './asff.ts';
-import type { FindingRecord } from './finding.ts';
+import { relatedIdsOf, type FindingRecord } from './finding.ts';
 
 /**
  * OCSF Detection Finding (class 2004, category Findings 2), for Security Lake and SIEMs that speak OCSF.
@@ -75,10 +75,11 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
       first_seen_time: f.firstSeenMs,
       last_seen_time: f.lastSeenMs,
       analytic: { uid: rule.id, name: rule.title, type_id: 1, type: 'Rule' },
-      // The CloudTrail events it counts, and the findings other rules raised on them (each one's metadata.uid, as OCSF asks).
+      // The CloudTrail events it counts, and the findings it names (each one's metadata.uid, as OCSF asks): other rules'
+      // on its events, then its principal's within a day.
       related_events: [
         ...f.eventIds.map((uid) => ({ uid, product_uid: 'cloudtrail' })),
-        ...(f.related ?? []).map((uid) => ({ uid, product_uid: 'kms-decrypt-monitor', type_uid: OCSF_CLASS_UID * 100 + 1, type: 'Detection Finding: Create' })),
+        ...relatedIdsOf(f).map((uid) => ({ uid, product_uid: 'kms-decrypt-monitor', type_uid: OCSF_CLASS_UID * 100 + 1, type: 'Detection Finding: Create' })),
       ],
     },
     cloud: { provider: 'AWS', region: f.region, ...(f.accountId !== undefined ? { account: { uid: f.accountId, type: 'AWS Account', type_id: 10 } } : {}) },

@@ -91,4 +91,14 @@ describe('the report\'s bucket coverage', () => {
     expect(html).toContain('id="finding-kms-decrypt-monitor_kms-unusual-network_00000000000001_1791572400000"');
     expect(evidenceOf(renderReportHtml(report([finding({})])))).not.toContainEqual(expect.stringMatching(/^Raised with it/));
   });
+
+  it('links the findings its principal raised within a day of it, apart from those raised with it', () => {
+    const mass = finding({ id: 'kms-decrypt-monitor/kms-mass-decrypt/00000000000003/1791576000000', ruleId: 'kms-mass-decrypt' });
+    const leftOut = 'kms-decrypt-monitor/kms-key-lifecycle/00000000000004/1791583200000';
+    const network = finding({ id: 'kms-decrypt-monitor/kms-unusual-network/00000000000001/1791572400000', ruleId: 'kms-unusual-network', samePrincipal: [mass.id, leftOut] });
+
+    expect(evidenceOf(renderReportHtml(report([network, { ...mass, samePrincipal: [network.id] }])))).toContain(`Its principal, within a day: kms-mass-decrypt ${leftOut}`);
+    expect(renderReportHtml(report([network, mass]))).toContain('<td>Its principal, within a day</td><td><a href="#finding-kms-decrypt-monitor_kms-mass-decrypt_00000000000003_1791576000000">kms-mass-decrypt</a>');
+    expect(evidenceOf(renderReportHtml(report([mass])))).not.toContainEqual(expect.stringMatching(/^Its principal/));
+  });
 });

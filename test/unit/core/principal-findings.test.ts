@@ -1,0 +1,200 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { describeFinding, toAsff } from '#core/findings/asff.ts';
+import { findingIdOf, MAX_RELATED_FINDINGS, mergeDetection, relatedIdsOf, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
+import { toOcsf } from '#core/findings/ocsf.ts';
+import {
+  PRINCIPAL_FINDINGS_LIMIT,
+  principalFindingsKeyOf,
+  principalFindingsObsoleteAt,
+  relateByPrincipal,
+  withSamePrincipal,
+  type PrincipalFindings,
+} from '#core/findings/principal-findings.ts';
+import type { Detection } from '#core/rules/define-rule.ts';
+import { ruleById } from '#core/rules/registry.ts';
+import { BASE_TIME_MS, days, hours, kmsEvent, type Identity } from '#core/testing/builders.ts';
+
+const INTRUDER: Identity = { role: 'Intruder', session: 'evil' };
+
+const detected = (ruleId: string, atMs: number, who: Identity = INTRUDER, subject = `${ruleId}|subject`): FindingRecord => {
+  const d: Detection = {
+    ruleId,
+    severity: 'MEDIUM',
+    subject,
+    aggregationWindowMs: hours(1),
+    reason: `${ruleId} fired.`,
+    event: kmsEvent({ atMs, who }),
+  };
+  return mergeDetection(undefined, d, 1_000);
+};
+
+/** A store of findings and principal entries, as process-records keeps them, for relating batches in turn. */
+const storeOfFindings = () => {
+  const findings = new Map<string, FindingRecord>();
+  const entries = new Map<string, PrincipalFindings>();
+  let nowMs = 10_000;
+  const add = (batch: readonly FindingRecord[]): void => {
+    nowMs += 1_000;
+    // A batch updates the findings it raised again (their spans, a suppression) and keeps what they named.
+    const merged = batch.map((f) => {
+      const before = findings.get(f.id);
+      if (before === undefined) return f;
+      const merged = { ...f, firstSeenMs: Math.min(before.firstSeenMs, f.firstSeenMs), lastSeenMs: Math.max(before.lastSeenMs, f.lastSeenMs) };
+      return before.samePrincipal !== undefined ? { ...merged, samePrincipal: before.samePrincipal } : merged;
+    });
+    for (const f of merged) findings.set(f.id, f);
+    const update = relateByPrincipal(merged, (key) => entries.get(key), nowMs);
+    for (const f of update.findings.values()) findings.set(f.id, f);
+    for (const [key, entry] of update.entries) entries.set(key, entry);
+    for (const [id, naming] of update.namedBack) {
+      const f = findings.get(id);
+      if (f !== undefined) findings.set(id, withSamePrincipal(f, naming, nowMs));
+    }
+  };
+  return { findings, entries, add };
+};
+
+describe('findings of one principal within a day of each other', () => {
+  it('keys a principal by its stable identity (a role, not its session), and no one for AWS services or callers without a name', () => {
+    const morning = detected('kms-unusual-network', BASE_TIME_MS, { role: 'Intruder', session: 'a' });
+    const night = detected('kms-mass-decrypt', BASE_TIME_MS + hours(12), { role: 'Intruder', session: 'b' });
+
+    expect(principalFindingsKeyOf(morning.principal)).toBe('pfind#arn:aws:iam::111122223333:role/Intruder');
+    expect(principalFindingsKeyOf(night.principal)).toBe(principalFindingsKeyOf(morning.principal));
+    expect(principalFindingsKeyOf(detected('kms-throttled', BASE_TIME_MS, { service: 's3.amazonaws.com' }).principal)).toBeUndefined();
+    expect(principalFindingsKeyOf({ id: 'unknown', type: 'Unknown' })).toBeUndefined();
+  });
+
+  it('names each other within one batch, and the later batch\'s finding names the earlier one, which is named back', () => {
+    const network = detected('kms-unusual-network', BASE_TIME_MS);
+    const client = detected('kms-unusual-client', BASE_TIME_MS + hours(1));
+    const mass = detected('kms-mass-decrypt', BASE_TIME_MS + hours(20));
+    const store = storeOfFindings();
+
+    store.add([network, client]);
+    expect(store.findings.get(network.id)?.samePrincipal).toEqual([client.id]);
+    expect(store.findings.get(client.id)?.samePrincipal).toEqual([network.id]);
+
+    const later = relateByPrincipal([mass], (key) => store.entries.get(key), 20_000);
+    expect(later.findings.get(mass.id)?.samePrincipal).toEqual([mass.id, network.id, client.id].filter((id) => id !== mass.id).sort());
+    expect(later.namedBack).toEqual(new Map([[network.id, [mass.id]], [client.id, [mass.id]]]));
+    expect(later.findings.get(mass.id)?.updatedAtMs).toBe(20_000);
+
+    store.add([mass]);
+    expect(store.findings.get(network.id)?.samePrincipal).toEqual([client.id, mass.id].sort());
+  });
+
+  it('leaves apart findings more than a day apart, other principals\' findings, and suppressed findings', () => {
+    const first = detected('kms-unusual-network', BASE_TIME_MS);
+    const store = storeOfFindings();
+    store.add([first]);
+    store.add([detected('kms-mass-decrypt', BASE_TIME_MS + days(1) + 1)]);
+    store.add([detected('kms-unusual-region', BASE_TIME_MS, { role: 'Someone' })]);
+    store.add([{ ...detected('kms-unusual-client', BASE_TIME_MS), suppressedBy: { id: 'etl', reason: 'the ETL job' } }]);
+
+    for (const f of store.findings.values()) expect(f.samePrincipal).toBeUndefined();
+    // A day between the first's last event and the other's first is still near.
+    const edge = relateByPrincipal([detected('kms-unusual-region', BASE_TIME_MS - days(1))], (key) => store.entries.get(key), 30_000);
+    expect([...edge.findings.values()][0]?.samePrincipal).toEqual([first.id]);
+  });
+
+  it('takes a finding out of its principal\'s entry once a suppression matches it, so that later ones do not name it', () => {
+    const region = detected('kms-unusual-region', BASE_TIME_MS);
+    const store = storeOfFindings();
+    store.add([region]);
+    store.add([{ ...region, suppressedBy: { id: 'dr-drill', reason: 'the disaster recovery drill' } }]);
+    store.add([detected('kms-mass-decrypt', BASE_TIME_MS + hours(2))]);
+
+    expect([...store.entries.values()].map((e) => Object.keys(e.findings).length)).toEqual([1]);
+    for (const f of store.findings.values()) expect(f.samePrincipal).toBeUndefined();
+  });
+
+  it('does not name again a finding another rule raised on the same event', () => {
+    const client = detected('kms-unusual-client', BASE_TIME_MS);
+    const network = detected('kms-unusual-network', BASE_TIME_MS);
+    const withRelated = withRelatedFindings(client, [network.id], 2_000);
+
+    const update = relateByPrincipal([withRelated, withRelatedFindings(network, [client.id], 2_000)], () => undefined, 3_000);
+
+    expect(update.findings.size).toBe(0);
+    expect(update.entries.size).toBe(1);
+  });
+
+  it('names the first ten by id, whatever order they came in, and moves UpdatedAt only when that changes', () => {
+    const many = Array.from({ length: 13 }, (_, i) => detected(`rule-${String(i).padStart(2, '0')}`, BASE_TIME_MS + i * 60_000));
+    const last = many[12] as FindingRecord;
+    const named = withSamePrincipal(last, many.map((f) => f.id).reverse(), 5_000);
+
+    expect(named.samePrincipal).toEqual(many.slice(0, MAX_RELATED_FINDINGS).map((f) => f.id));
+    expect(withSamePrincipal(named, [many[11]?.id as string], 6_000)).toBe(named);
+    // One that sorts first takes the place of the last.
+    const earlier = detected('kms-aaa', BASE_TIME_MS);
+    const again = withSamePrincipal(named, [earlier.id], 7_000);
+    expect(again.samePrincipal).toEqual([earlier.id, ...many.slice(0, MAX_RELATED_FINDINGS - 1).map((f) => f.id)]);
+    expect(again.updatedAtMs).toBe(7_000);
+  });
+
+  it('names the same findings whatever the batches and their order (a replay of Event history reads days newest first)', () => {
+    const rules = ['kms-unusual-network', 'kms-unusual-client', 'kms-mass-decrypt', 'kms-unusual-region', 'kms-s3-unusual-bucket', 's3-decrypt-without-object-access'];
+    const events = fc.array(fc.record({ rule: fc.constantFrom(...rules), hour: fc.integer({ min: 0, max: 80 }), minute: fc.integer({ min: 0, max: 59 }), subject: fc.constantFrom('a', 'b', 'c'), who: fc.constantFrom('Intruder', 'Other') }), { minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(events, fc.integer({ min: 1, max: 6 }), fc.integer(), (list, batchSize, seed) => {
+        // Events of one rule, principal, subject and hour are one finding, whose span grows as they come.
+        const asFindings = list.map((e) => detected(e.rule, BASE_TIME_MS + hours(e.hour) + e.minute * 60_000, { role: e.who }, `${e.rule}|${e.who}|${e.subject}`));
+        const inOrder = storeOfFindings();
+        for (let i = 0; i < asFindings.length; i += batchSize) inOrder.add(asFindings.slice(i, i + batchSize));
+        const shuffled = fc.sample(fc.shuffledSubarray(asFindings, { minLength: asFindings.length, maxLength: asFindings.length }), { seed, numRuns: 1 })[0] as FindingRecord[];
+        const otherOrder = storeOfFindings();
+        for (const f of shuffled) otherOrder.add([f]);
+
+        const names = (s: ReturnType<typeof storeOfFindings>) => new Map([...s.findings].map(([id, f]) => [id, f.samePrincipal ?? []]));
+        expect(names(otherOrder)).toEqual(names(inOrder));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps the fifty last seen in a principal\'s entry, and says when event time makes it obsolete', () => {
+    const findings = Array.from({ length: PRINCIPAL_FINDINGS_LIMIT + 5 }, (_, i) => detected('kms-unusual-principal', BASE_TIME_MS + i * 60_000, INTRUDER, `key-${i}`));
+
+    const update = relateByPrincipal(findings, () => undefined, 5_000);
+    const entry = [...update.entries.values()][0] as PrincipalFindings;
+
+    expect(Object.keys(entry.findings)).toHaveLength(PRINCIPAL_FINDINGS_LIMIT);
+    expect(Object.keys(entry.findings)).not.toContain(findings[0]?.id);
+    const newest = findings.at(-1) as FindingRecord;
+    expect(entry.findings[newest.id]).toEqual([newest.firstSeenMs, newest.lastSeenMs]);
+    expect(principalFindingsObsoleteAt(entry)).toBe(newest.lastSeenMs + days(1));
+  });
+});
+
+describe('findings of one principal, as Security Hub and OCSF get them', () => {
+  const rule = ruleById('kms-unusual-network');
+  if (rule === undefined) throw new Error('kms-unusual-network is not registered');
+  const network = detected('kms-unusual-network', BASE_TIME_MS);
+  const sameCall = detected('kms-unusual-client', BASE_TIME_MS);
+  const mass = detected('kms-mass-decrypt', BASE_TIME_MS + hours(3));
+  const mass2 = detected('kms-mass-decrypt', BASE_TIME_MS + hours(5), INTRUDER, 'another key');
+  const f = withSamePrincipal(withRelatedFindings(network, [sameCall.id], 2_000), [sameCall.id, mass.id, mass2.id], 3_000);
+
+  it('says in the description which rules the principal raised within a day, apart from those on the same call', () => {
+    expect(f.samePrincipal).toEqual([mass.id, mass2.id].sort());
+    expect(describeFinding(f)).toContain('The same call also raised kms-unusual-client (see its related findings).');
+    expect(describeFinding(f)).toContain('Within a day of it, the same principal also raised kms-mass-decrypt (2 findings) (see its related findings).');
+  });
+
+  it('names both kinds in ASFF RelatedFindings and OCSF related events, the same call\'s first, at most ten', () => {
+    const asff = toAsff(f, rule, { fallbackAccountId: '111122223333' });
+    expect((asff.RelatedFindings as { Id: string }[] | undefined)?.map((r) => r.Id)).toEqual([sameCall.id, ...[mass.id, mass2.id].sort()]);
+    const ocsf = toOcsf(f, rule, '0.1.0')['finding_info'] as { related_events: { uid: string; product_uid: string }[] };
+    expect(ocsf.related_events.filter((e) => e.product_uid === 'kms-decrypt-monitor').map((e) => e.uid)).toEqual(relatedIdsOf(f));
+    const crowded = { ...f, related: Array.from({ length: 8 }, (_, i) => `kms-decrypt-monitor/r${i}/0/0`), samePrincipal: Array.from({ length: 8 }, (_, i) => `kms-decrypt-monitor/s${i}/0/0`) };
+    expect(relatedIdsOf(crowded)).toHaveLength(MAX_RELATED_FINDINGS);
+    expect(relatedIdsOf(crowded).slice(0, 8)).toEqual(crowded.related);
+  });
+
+  it('ids are the findings\' own', () => {
+    expect(mass.id).toBe(findingIdOf({ ruleId: 'kms-mass-decrypt', severity: 'MEDIUM', subject: 'kms-mass-decrypt|subject', aggregationWindowMs: hours(1), reason: '', event: kmsEvent({ atMs: BASE_TIME_MS + hours(3) }) }));
+  });
+});
