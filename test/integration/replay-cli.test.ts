@@ -48,6 +48,21 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     });
   });
 
+  it('relates the contractor role\'s three findings of the sample day, each naming the other two, and no one else\'s to them', () => {
+    const run = runKdm(['replay', 'events/', '--findings', '-']);
+    const findings = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { Id: string; GeneratorId: string; Description: string; RelatedFindings?: { Id: string }[] });
+    const contractor = findings.filter((f) => f.Description.startsWith('arn:aws:iam::111122223333:role/ContractorSandbox'));
+
+    expect(run.status).toBe(0);
+    expect(findings).toHaveLength(7);
+    expect(contractor.map((f) => f.GeneratorId.split('/')[1]).sort()).toEqual(['kms-data-under-foreign-key', 'kms-s3-data-key-direct-decrypt', 's3-bucket-default-key-changed']);
+    for (const f of contractor) {
+      expect(f.RelatedFindings?.map((r) => r.Id).sort()).toEqual(contractor.map((c) => c.Id).filter((id) => id !== f.Id).sort());
+      expect(f.Description).toMatch(/Within a day of it, the same principal also raised [a-z0-9-]+, [a-z0-9-]+ \(see its related findings\)\.$/);
+    }
+    for (const f of findings.filter((g) => !contractor.includes(g))) for (const r of f.RelatedFindings ?? []) expect(contractor.map((c) => c.Id)).not.toContain(r.Id);
+  });
+
   it('prints a readable table by default', () => {
     const run = runKdm(['replay', 'events/']);
 
