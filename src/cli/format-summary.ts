@@ -2,7 +2,7 @@ import { counted, formatCount } from '#core/counted.ts';
 import { isDirectoryBucketName } from '#core/events/s3-arn.ts';
 import type { ActivitySummary, SummaryWindow } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
-import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
+import { ruleIdOfFindingId, severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import type { Suppression } from '#core/engine-config.ts';
 import { renderTable, safeText } from './terminal.ts';
 
@@ -72,9 +72,26 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     for (const f of shown) {
       lines.push(`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${counted(f.eventCount, 'event')}`);
       for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
+      const also = alsoRaisedText(f);
+      if (also !== undefined) for (const line of wrap(safeText(also), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
     }
   }
   return lines.join('\n');
+};
+
+/** The rules a finding's ids name, each once, with how many of its findings where more than one. */
+const rulesOf = (ids: readonly string[]): string => {
+  const byRule = new Map<string, number>();
+  for (const id of ids) byRule.set(ruleIdOfFindingId(id), (byRule.get(ruleIdOfFindingId(id)) ?? 0) + 1);
+  return [...byRule].map(([rule, n]) => (n === 1 ? rule : `${rule} (${n})`)).join(', ');
+};
+
+/** What else the finding's call and its principal raised (`related`, `samePrincipal`), or undefined: nothing. */
+const alsoRaisedText = (f: FindingRecord): string | undefined => {
+  const parts: string[] = [];
+  if (f.related !== undefined && f.related.length > 0) parts.push(`on the same call: ${rulesOf(f.related)}`);
+  if (f.samePrincipal !== undefined && f.samePrincipal.length > 0) parts.push(`by the same principal within a day: ${rulesOf(f.samePrincipal)}`);
+  return parts.length > 0 ? `Also raised ${parts.join('; ')}.` : undefined;
 };
 
 const MOST_SEVERE_SHOWN = 10;

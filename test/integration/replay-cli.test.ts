@@ -70,6 +70,8 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     expect(run.stdout).toContain('Records   processed 25, skipped 3 (duplicate 2, insight-event 1), failed 0');
     expect(run.stdout).toMatch(/KEY\s+ALIAS\s+CALLS\s+S3-MADE\s+DIRECT/);
     expect(run.stdout).toContain('arn:aws:iam::111122223333:role/PaymentsApp');
+    // Under a finding's reason, what its principal raised besides (the contractor role's re-encryption).
+    expect(run.stdout).toMatch(/and sees every decrypt\.\n {9}Also raised by the same principal within a day: kms-s3-data-key-direct-decrypt,\n {9}s3-bucket-default-key-changed\.\n/);
   });
 
   it('reads standard input for -', () => {

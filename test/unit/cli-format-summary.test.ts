@@ -67,6 +67,16 @@ describe('kdm replay summary: the findings themselves', () => {
     expect(listed).not.toContain('rule-1 ');
   });
 
+  it('says under a finding\'s reason what the same call and its principal raised besides, by rule, and nothing when there is none', () => {
+    const f = { ...finding(1, 'HIGH'), related: ['kms-decrypt-monitor/kms-unusual-client/0/0'], samePrincipal: ['kms-decrypt-monitor/kms-mass-decrypt/1/0', 'kms-decrypt-monitor/kms-mass-decrypt/2/0', 'kms-decrypt-monitor/kms-unusual-region/3/0'] };
+
+    // The lines under the reason, wrapped as it is.
+    expect(formatSummaryTable(createSummary(), [f], 1_000).replace(/\n {9}/g, ' ')).toMatch(
+      /\nHIGH {5}rule-1 .*, 1 event Reason 1\. Also raised on the same call: kms-unusual-client; by the same principal within a day: kms-mass-decrypt \(2\), kms-unusual-region\.$/,
+    );
+    expect(formatSummaryTable(createSummary(), [finding(1, 'HIGH')], 1_000)).not.toContain('Also raised');
+  });
+
   it('wraps a long reason at word boundaries and shows control characters from the logs inert', () => {
     const arn = `arn:aws:kms:us-east-1:111122223333:key/${'a'.repeat(120)}`;
     const reason = `${'word '.repeat(60)}then ${arn} and a bell\u0007 with \u001b[31mred`;
