@@ -2,7 +2,7 @@ import { counted, formatCount } from '#core/counted.ts';
 import { isDirectoryBucketName } from '#core/events/s3-arn.ts';
 import type { ActivitySummary, SummaryWindow } from '#core/summary.ts';
 import { topEntries } from '#core/summary.ts';
-import { ruleIdOfFindingId, severityRank, type FindingRecord } from '#core/findings/finding.ts';
+import { countByRule, severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import type { Suppression } from '#core/engine-config.ts';
 import { renderTable, safeText } from './terminal.ts';
 
@@ -79,12 +79,8 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
   return lines.join('\n');
 };
 
-/** The rules a finding's ids name, each once, with how many of its findings where more than one. */
-const rulesOf = (ids: readonly string[]): string => {
-  const byRule = new Map<string, number>();
-  for (const id of ids) byRule.set(ruleIdOfFindingId(id), (byRule.get(ruleIdOfFindingId(id)) ?? 0) + 1);
-  return [...byRule].map(([rule, n]) => (n === 1 ? rule : `${rule} (${n})`)).join(', ');
-};
+/** The rules finding ids name, each once, with how many of the findings where more than one. */
+const rulesOf = (ids: readonly string[]): string => [...countByRule(ids)].map(([rule, n]) => (n === 1 ? rule : `${rule} (${n})`)).join(', ');
 
 /** What else the finding's call and its principal raised (`related`, `samePrincipal`), or undefined: nothing. */
 const alsoRaisedText = (f: FindingRecord): string | undefined => {

@@ -4,7 +4,7 @@ import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn, type S3ArnService } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
 import type { FindingRecord } from './finding.ts';
-import { MAX_EVIDENCE_IDS, relatedIdsOf, ruleIdOfFindingId } from './finding.ts';
+import { countByRule, MAX_EVIDENCE_IDS, relatedIdsOf } from './finding.ts';
 
 /** The subset of the AWS Security Finding Format this tool writes (field names exactly as ASFF). */
 export type AsffFinding = Readonly<Record<string, unknown>> & {
@@ -167,14 +167,12 @@ export const describeFinding = (f: FindingRecord): string => {
     : `${counted(f.eventCount, 'time')} between ${iso(f.firstSeenMs)} and ${iso(f.lastSeenMs)}`;
   parts.push(`Seen ${when} from ${where.join(', ')}.`);
   if (f.related !== undefined && f.related.length > 0) {
-    const rules = [...new Set(f.related.map(ruleIdOfFindingId))];
+    const rules = [...countByRule(f.related).keys()];
     const call = f.serviceName === 's3.amazonaws.com' ? 'request' : 'call';
     parts.push(`${f.eventCount === 1 ? `The same ${call}` : `One of its ${call}s`} also raised ${rules.join(', ')} (see its related findings).`);
   }
   if (f.samePrincipal !== undefined && f.samePrincipal.length > 0) {
-    const byRule = new Map<string, number>();
-    for (const id of f.samePrincipal) byRule.set(ruleIdOfFindingId(id), (byRule.get(ruleIdOfFindingId(id)) ?? 0) + 1);
-    const rules = [...byRule].map(([rule, n]) => (n === 1 ? rule : `${rule} (${counted(n, 'finding')})`));
+    const rules = [...countByRule(f.samePrincipal)].map(([rule, n]) => (n === 1 ? rule : `${rule} (${counted(n, 'finding')})`));
     parts.push(`Within a day of it, the same principal also raised ${rules.join(', ')} (see its related findings).`);
   }
   return stripControls(parts.join(' '));

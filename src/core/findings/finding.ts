@@ -65,7 +65,7 @@ export interface FindingRecord {
    */
   related?: string[];
   /**
-   * The ids of other findings of the same principal last seen within a day of this one, in this batch or earlier
+   * The ids of other findings of the same principal seen within a day of this one, in this batch or earlier
    * ones (`relateByPrincipal`), in the order of their ids, at most MAX_RELATED_FINDINGS: the morning's new network
    * and the night's mass decrypt of one stolen role. None of `related`. Absent until there is one.
    */
@@ -102,6 +102,16 @@ export const findingIdOf = (d: Detection): string =>
 
 /** The rule a finding id names (`findingIdOf`'s second part). */
 export const ruleIdOfFindingId = (id: string): string => id.split('/')[1] ?? id;
+
+/** The rules finding ids name, in the order first named, each with how many of the ids name it. */
+export const countByRule = (ids: readonly string[]): Map<string, number> => {
+  const byRule = new Map<string, number>();
+  for (const id of ids) {
+    const rule = ruleIdOfFindingId(id);
+    byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+  }
+  return byRule;
+};
 
 export const findingStateKey = (findingId: string): string => `finding#${findingId}`;
 
