@@ -256,9 +256,17 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         findings.set(key, related);
         changes.set(key, related);
       }
-      // And the findings of one principal within a day of each other, across batches (ASFF RelatedFindings too).
+      // And the findings of one principal within a day of each other, across batches (ASFF RelatedFindings too). A
+      // finding keeps the principal of its most severe detection, which may not be one of this batch's: its entry
+      // is loaded then.
+      const unplanned = new Set<string>();
+      for (const f of findings.values()) {
+        const key = principalFindingsKeyOf(f.principal);
+        if (key !== undefined && !principalKeys.has(key)) unplanned.add(key);
+      }
+      const principalEntries = unplanned.size > 0 ? new Map([...existing, ...(await store.load([...unplanned]))]) : existing;
       const byPrincipal = relateByPrincipal(findings.values(), (key) => {
-        const entry = existing.get(key);
+        const entry = principalEntries.get(key);
         return entry?.kind === 'principal-findings' ? entry : undefined;
       }, nowMs);
       for (const f of byPrincipal.findings.values()) {

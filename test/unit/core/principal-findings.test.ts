@@ -1,5 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
+import { createRecordProcessor } from '#app/process-records.ts';
+import { createEngine } from '#core/engine.ts';
 import { describeFinding, toAsff } from '#core/findings/asff.ts';
 import { findingIdOf, MAX_RELATED_FINDINGS, mergeDetection, relatedIdsOf, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
 import { toOcsf } from '#core/findings/ocsf.ts';
@@ -11,9 +14,10 @@ import {
   withSamePrincipal,
   type PrincipalFindings,
 } from '#core/findings/principal-findings.ts';
-import type { Detection } from '#core/rules/define-rule.ts';
+import { defineRule, type Detection } from '#core/rules/define-rule.ts';
 import { ruleById } from '#core/rules/registry.ts';
-import { BASE_TIME_MS, days, hours, kmsEvent, type Identity } from '#core/testing/builders.ts';
+import { BASE_TIME_MS, days, hours, KEY_ARN, kmsEvent, kmsRecord, type Identity } from '#core/testing/builders.ts';
+import { TEST_RULE_METADATA } from '../../helpers/test-rule.ts';
 
 const INTRUDER: Identity = { role: 'Intruder', session: 'evil' };
 
@@ -196,5 +200,26 @@ describe('findings of one principal, as Security Hub and OCSF get them', () => {
 
   it('ids are the findings\' own', () => {
     expect(mass.id).toBe(findingIdOf({ ruleId: 'kms-mass-decrypt', severity: 'MEDIUM', subject: 'kms-mass-decrypt|subject', aggregationWindowMs: hours(1), reason: '', event: kmsEvent({ atMs: BASE_TIME_MS + hours(3) }) }));
+  });
+});
+
+describe('findings of one principal, through the record processor and its store', () => {
+  // One finding per key a day, whoever decrypts (it keeps its first principal), and one per principal for an Encrypt.
+  const perKey = defineRule({ ...TEST_RULE_METADATA, id: 'per-key-rule', selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Decrypt'] }], detect: (e) => ({ subject: e.keyArn ?? 'no key', reason: 'Decrypt.', aggregationWindowMs: days(1) }) });
+  const perPrincipal = defineRule({ ...TEST_RULE_METADATA, id: 'per-principal-rule', selection: [{ eventSource: 'kms.amazonaws.com', eventNames: ['Encrypt'] }], detect: (e) => ({ subject: e.principal.id, reason: 'Encrypt.' }) });
+
+  it('keeps a principal\'s entry whole when a later batch updates one of its findings through another principal\'s detection', async () => {
+    const store = createMemoryStateStore();
+    const processor = createRecordProcessor({ engine: createEngine({ rules: [perKey, perPrincipal] }), store, clock: { nowMs: () => 1_000 } });
+    const alice = { role: 'Alice' } as const;
+
+    await processor.processBatch({ file: 'a.json', records: [kmsRecord({ who: alice, eventName: 'Encrypt', eventId: 'a-1' }), kmsRecord({ who: alice, atMs: BASE_TIME_MS + 60_000, eventId: 'a-2' })], firstIndex: 0 });
+    // Bob's Decrypt updates the key's finding, which stays Alice's: her entry is loaded though no detection is hers.
+    const { findings } = await processor.processBatch({ file: 'b.json', records: [kmsRecord({ who: { role: 'Bob' }, atMs: BASE_TIME_MS + 120_000, eventId: 'b-1' })], firstIndex: 0 });
+
+    expect(findings.map((f) => [f.ruleId, f.principal.id, f.subject])).toEqual([['per-key-rule', 'arn:aws:iam::111122223333:role/Alice', KEY_ARN]]);
+    const entry = (await store.load(['pfind#arn:aws:iam::111122223333:role/Alice'])).get('pfind#arn:aws:iam::111122223333:role/Alice') as PrincipalFindings;
+    expect(Object.keys(entry.findings).map((id) => id.split('/')[1]).sort()).toEqual(['per-key-rule', 'per-principal-rule']);
+    expect(entry.findings[findings[0]?.id as string]).toEqual([BASE_TIME_MS + 60_000, BASE_TIME_MS + 120_000]);
   });
 });
