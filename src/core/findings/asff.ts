@@ -3,7 +3,7 @@ import { compact, replaceUnsafeCharacters } from '../events/fields.ts';
 import { partitionOfRegion } from '../events/normalize.ts';
 import { s3ServiceOfArn, type S3ArnService } from '../events/s3-arn.ts';
 import type { AffectedResource, Rule } from '../rules/define-rule.ts';
-import type { FindingRecord } from './finding.ts';
+import type { FindingPlace, FindingRecord } from './finding.ts';
 import { countByRule, MAX_EVIDENCE_IDS, relatedIdsOf } from './finding.ts';
 
 /** The subset of the AWS Security Finding Format this tool writes (field names exactly as ASFF). */
@@ -178,11 +178,24 @@ export const describeFinding = (f: FindingRecord): string => {
   return stripControls(parts.join(' '));
 };
 
+/**
+ * The account, Region and partition Security Hub imports a finding of this place under: a finding of no known account
+ * under the context's fallback, one of no valid Region under us-east-1.
+ */
+const asffPlaceOf = (place: FindingPlace, ctx: AsffContext): { readonly accountId: string; readonly region: string; readonly partition: string } => {
+  const accountId = place.accountId !== undefined && /^\d{12}$/.test(place.accountId) ? place.accountId : (ctx.fallbackAccountId ?? '000000000000');
+  const region = /^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(place.region) ? place.region : 'us-east-1';
+  return { accountId, region, partition: partitionOfRegion(region) };
+};
+
+/** The product a finding of this account and Region is imported under (the account's own, `default`). */
+const productArnOf = ({ accountId, region, partition }: { readonly accountId: string; readonly region: string; readonly partition: string }): string =>
+  `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`;
+
 /** Renders a finding as ASFF for BatchImportFindings, within Security Hub's documented limits. */
 export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 'findingTypes' | 'references' | 'status'>, ctx: AsffContext = {}): AsffFinding => {
-  const accountId = f.accountId !== undefined && /^\d{12}$/.test(f.accountId) ? f.accountId : (ctx.fallbackAccountId ?? '000000000000');
-  const region = /^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(f.region) ? f.region : 'us-east-1';
-  const partition = partitionOfRegion(region);
+  const place = asffPlaceOf(f, ctx);
+  const { accountId, region, partition } = place;
   const firstEvent = f.eventIds[0];
   const productFields: Record<string, string> = {
     'kdm/RuleId': f.ruleId,
@@ -245,9 +258,14 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
   const severity = { Label: f.severity, Original: f.severity };
   const confidence = CONFIDENCE[rule.status] ?? 50;
   const criticality = CRITICALITY[f.severity] ?? 50;
-  // Every finding of an account and Region is imported under this product; related findings of one event share both.
-  const productArn = `arn:${partition}:securityhub:${region}:${accountId}:product/${accountId}/default`;
+  // Every finding of an account and Region is imported under this product; related findings of one event share both,
+  // and a principal's findings elsewhere are named under theirs.
+  const productArn = productArnOf(place);
   const relatedIds = relatedIdsOf(f);
+  const productArnOfRelated = (id: string): string => {
+    const elsewhere = f.samePrincipalElsewhere?.[id];
+    return elsewhere === undefined ? productArn : productArnOf(asffPlaceOf(elsewhere, ctx));
+  };
   return {
     SchemaVersion: '2018-10-08',
     Id: f.id,
@@ -285,6 +303,6 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     },
     RecordState: 'ACTIVE',
     Workflow: { Status: f.suppressedBy !== undefined ? 'SUPPRESSED' : 'NEW' },
-    ...(relatedIds.length > 0 ? { RelatedFindings: relatedIds.map((id) => ({ ProductArn: productArn, Id: id })) } : {}),
+    ...(relatedIds.length > 0 ? { RelatedFindings: relatedIds.map((id) => ({ ProductArn: productArnOfRelated(id), Id: id })) } : {}),
   };
 };

@@ -70,6 +70,18 @@ export interface FindingRecord {
    * and the night's mass decrypt of one stolen role. None of `related`. Absent until there is one.
    */
   samePrincipal?: string[];
+  /**
+   * Where those of `samePrincipal` of another account or Region than this one are (a principal's finding in a Region
+   * it never used, say), by id: Security Hub keeps each finding under its account's and Region's product, and ASFF's
+   * `RelatedFindings` names it there.
+   */
+  samePrincipalElsewhere?: Record<string, FindingPlace>;
+}
+
+/** The account and Region a finding is of (`FindingRecord.accountId`, `region`): where Security Hub keeps it. */
+export interface FindingPlace {
+  readonly accountId: string | undefined;
+  readonly region: string;
 }
 
 /** Every finding `f` names, for ASFF's `RelatedFindings` and OCSF's related events: `related`, then `samePrincipal`. */

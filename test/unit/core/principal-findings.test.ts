@@ -21,6 +21,9 @@ import { TEST_RULE_METADATA } from '../../helpers/test-rule.ts';
 
 const INTRUDER: Identity = { role: 'Intruder', session: 'evil' };
 
+/** What another finding names of `f`: its id and place. */
+const named = (f: FindingRecord) => ({ id: f.id, accountId: f.accountId, region: f.region });
+
 const detected = (ruleId: string, atMs: number, who: Identity = INTRUDER, subject = `${ruleId}|subject`): FindingRecord => {
   const d: Detection = {
     ruleId,
@@ -45,7 +48,7 @@ const storeOfFindings = () => {
       const before = findings.get(f.id);
       if (before === undefined) return f;
       const merged = { ...f, firstSeenMs: Math.min(before.firstSeenMs, f.firstSeenMs), lastSeenMs: Math.max(before.lastSeenMs, f.lastSeenMs) };
-      return before.samePrincipal !== undefined ? { ...merged, samePrincipal: before.samePrincipal } : merged;
+      return before.samePrincipal !== undefined ? { ...merged, samePrincipal: before.samePrincipal, ...(before.samePrincipalElsewhere !== undefined ? { samePrincipalElsewhere: before.samePrincipalElsewhere } : {}) } : merged;
     });
     for (const f of merged) findings.set(f.id, f);
     const update = relateByPrincipal(merged, (key) => entries.get(key), nowMs);
@@ -82,7 +85,7 @@ describe('findings of one principal within a day of each other', () => {
 
     const later = relateByPrincipal([mass], (key) => store.entries.get(key), 20_000);
     expect(later.findings.get(mass.id)?.samePrincipal).toEqual([mass.id, network.id, client.id].filter((id) => id !== mass.id).sort());
-    expect(later.namedBack).toEqual(new Map([[network.id, [mass.id]], [client.id, [mass.id]]]));
+    expect(later.namedBack).toEqual(new Map([[network.id, [named(mass)]], [client.id, [named(mass)]]]));
     expect(later.findings.get(mass.id)?.updatedAtMs).toBe(20_000);
 
     store.add([mass]);
@@ -128,13 +131,13 @@ describe('findings of one principal within a day of each other', () => {
   it('names the first ten by id, whatever order they came in, and moves UpdatedAt only when that changes', () => {
     const many = Array.from({ length: 13 }, (_, i) => detected(`rule-${String(i).padStart(2, '0')}`, BASE_TIME_MS + i * 60_000));
     const last = many[12] as FindingRecord;
-    const named = withSamePrincipal(last, many.map((f) => f.id).reverse(), 5_000);
+    const naming = withSamePrincipal(last, many.map(named).reverse(), 5_000);
 
-    expect(named.samePrincipal).toEqual(many.slice(0, MAX_RELATED_FINDINGS).map((f) => f.id));
-    expect(withSamePrincipal(named, [many[11]?.id as string], 6_000)).toBe(named);
+    expect(naming.samePrincipal).toEqual(many.slice(0, MAX_RELATED_FINDINGS).map((f) => f.id));
+    expect(withSamePrincipal(naming, [named(many[11] as FindingRecord)], 6_000)).toBe(naming);
     // One that sorts first takes the place of the last.
     const earlier = detected('kms-aaa', BASE_TIME_MS);
-    const again = withSamePrincipal(named, [earlier.id], 7_000);
+    const again = withSamePrincipal(naming, [named(earlier)], 7_000);
     expect(again.samePrincipal).toEqual([earlier.id, ...many.slice(0, MAX_RELATED_FINDINGS - 1).map((f) => f.id)]);
     expect(again.updatedAtMs).toBe(7_000);
   });
@@ -168,7 +171,7 @@ describe('findings of one principal within a day of each other', () => {
     expect(Object.keys(entry.findings)).toHaveLength(PRINCIPAL_FINDINGS_LIMIT);
     expect(Object.keys(entry.findings)).not.toContain(findings[0]?.id);
     const newest = findings.at(-1) as FindingRecord;
-    expect(entry.findings[newest.id]).toEqual([newest.firstSeenMs, newest.lastSeenMs]);
+    expect(entry.findings[newest.id]).toEqual([newest.firstSeenMs, newest.lastSeenMs, '111122223333', 'us-east-1']);
     expect(principalFindingsObsoleteAt(entry)).toBe(newest.lastSeenMs + days(1));
   });
 });
@@ -180,7 +183,7 @@ describe('findings of one principal, as Security Hub and OCSF get them', () => {
   const sameCall = detected('kms-unusual-client', BASE_TIME_MS);
   const mass = detected('kms-mass-decrypt', BASE_TIME_MS + hours(3));
   const mass2 = detected('kms-mass-decrypt', BASE_TIME_MS + hours(5), INTRUDER, 'another key');
-  const f = withSamePrincipal(withRelatedFindings(network, [sameCall.id], 2_000), [sameCall.id, mass.id, mass2.id], 3_000);
+  const f = withSamePrincipal(withRelatedFindings(network, [sameCall.id], 2_000), [sameCall, mass, mass2].map(named), 3_000);
 
   it('says in the description which rules the principal raised within a day, apart from those on the same call', () => {
     expect(f.samePrincipal).toEqual([mass.id, mass2.id].sort());
@@ -196,6 +199,26 @@ describe('findings of one principal, as Security Hub and OCSF get them', () => {
     const crowded = { ...f, related: Array.from({ length: 8 }, (_, i) => `kms-decrypt-monitor/r${i}/0/0`), samePrincipal: Array.from({ length: 8 }, (_, i) => `kms-decrypt-monitor/s${i}/0/0`) };
     expect(relatedIdsOf(crowded)).toHaveLength(MAX_RELATED_FINDINGS);
     expect(relatedIdsOf(crowded).slice(0, 8)).toEqual(crowded.related);
+  });
+
+  it('names a finding of another Region or account under the product Security Hub keeps it in', () => {
+    const abroad = mergeDetection(undefined, { ruleId: 'kms-unusual-region', severity: 'MEDIUM', subject: 'abroad', aggregationWindowMs: hours(1), reason: 'r', event: kmsEvent({ atMs: BASE_TIME_MS + hours(1), who: INTRUDER, region: 'eu-west-1' }) }, 1_000);
+    const elsewhere = { id: 'kms-decrypt-monitor/kms-cross-account/0/0', accountId: '444455556666', region: 'us-east-1' };
+    const naming = withSamePrincipal(f, [named(abroad), elsewhere], 4_000);
+
+    expect(naming.samePrincipalElsewhere).toEqual({ [abroad.id]: { accountId: '111122223333', region: 'eu-west-1' }, [elsewhere.id]: { accountId: '444455556666', region: 'us-east-1' } });
+    const products = new Map(((toAsff(naming, rule, {}).RelatedFindings ?? []) as { Id: string; ProductArn: string }[]).map((r) => [r.Id, r.ProductArn]));
+    expect(products.get(abroad.id)).toBe('arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default');
+    expect(products.get(elsewhere.id)).toBe('arn:aws:securityhub:us-east-1:444455556666:product/444455556666/default');
+    expect(products.get(mass.id)).toBe('arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default');
+    // The places it names stay as it names more, and go with a name the first ten no longer hold.
+    const crowdedOut = withSamePrincipal(naming, Array.from({ length: 10 }, (_, i) => ({ id: `kms-decrypt-monitor/a${i}/0/0`, accountId: '111122223333', region: 'us-east-1' })), 5_000);
+    expect(crowdedOut.samePrincipal).toHaveLength(MAX_RELATED_FINDINGS);
+    expect(crowdedOut.samePrincipalElsewhere).toBeUndefined();
+    // Through relateByPrincipal: the entry keeps where each finding is.
+    const update = relateByPrincipal([abroad], () => ({ kind: 'principal-findings', findings: { [mass.id]: [mass.firstSeenMs, mass.lastSeenMs, '111122223333', 'us-east-1'] } }), 6_000);
+    expect(update.findings.get(abroad.id)?.samePrincipalElsewhere).toEqual({ [mass.id]: { accountId: '111122223333', region: 'us-east-1' } });
+    expect(update.namedBack.get(mass.id)).toEqual([{ id: abroad.id, accountId: '111122223333', region: 'eu-west-1' }]);
   });
 
   it('ids are the findings\' own', () => {
@@ -220,6 +243,6 @@ describe('findings of one principal, through the record processor and its store'
     expect(findings.map((f) => [f.ruleId, f.principal.id, f.subject])).toEqual([['per-key-rule', 'arn:aws:iam::111122223333:role/Alice', KEY_ARN]]);
     const entry = (await store.load(['pfind#arn:aws:iam::111122223333:role/Alice'])).get('pfind#arn:aws:iam::111122223333:role/Alice') as PrincipalFindings;
     expect(Object.keys(entry.findings).map((id) => id.split('/')[1]).sort()).toEqual(['per-key-rule', 'per-principal-rule']);
-    expect(entry.findings[findings[0]?.id as string]).toEqual([BASE_TIME_MS + 60_000, BASE_TIME_MS + 120_000]);
+    expect(entry.findings[findings[0]?.id as string]).toEqual([BASE_TIME_MS + 60_000, BASE_TIME_MS + 120_000, '111122223333', 'us-east-1']);
   });
 });
