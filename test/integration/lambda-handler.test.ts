@@ -84,12 +84,15 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
 
     const essence = (f: Record<string, unknown>) => {
       const fields = f.ProductFields as Record<string, string>;
-      return { Id: f.Id, GeneratorId: f.GeneratorId, Severity: f.Severity, Title: f.Title, count: fields['kdm/EventCount'], ids: fields['kdm/EventIds']?.split(' ').sort() };
+      const related = (f.RelatedFindings as { ProductArn: string; Id: string }[] | undefined)?.map((r) => `${r.ProductArn} ${r.Id}`).sort();
+      return { Id: f.Id, GeneratorId: f.GeneratorId, Severity: f.Severity, Title: f.Title, count: fields['kdm/EventCount'], ids: fields['kdm/EventIds']?.split(' ').sort(), related };
     };
     // Security Hub keeps the last import of each Id.
     const latest = new Map(hub.imported.map((f) => [f.Id, f]));
     expect(failures).toEqual([]);
     expect(replayed.length).toBeGreaterThan(0);
+    // What each names (the same call's findings, its principal's within a day), batches of ten against files.
+    expect(replayed.filter((f) => f.RelatedFindings !== undefined).length).toBeGreaterThanOrEqual(4);
     expect([...latest.values()].map(essence).sort((a, b) => String(a.Id).localeCompare(String(b.Id)))).toEqual(replayed.map(essence).sort((a, b) => String(a.Id).localeCompare(String(b.Id))));
     // Everything was delivered: the outbox is empty.
     expect(await deps.store.unpublishedFindings()).toEqual([]);
