@@ -125,6 +125,32 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 export const escapeHtml = (value: unknown): string =>
   replaceUnsafeCharacters(String(value ?? ''), '\ufffd').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
+/**
+ * The principals whose active findings are of more than one rule, each with those findings in the order of their
+ * first event: most rules first, then the latest seen.
+ */
+export const principalsOfSeveralRules = (
+  findings: readonly ReportFinding[],
+): { readonly principal: string; readonly findings: readonly ReportFinding[]; readonly firstSeenMs: number; readonly lastSeenMs: number }[] => {
+  const byPrincipal = new Map<string, ReportFinding[]>();
+  for (const f of findings) {
+    if (f.suppressedBy !== undefined || f.principal === '') continue;
+    const own = byPrincipal.get(f.principal);
+    if (own === undefined) byPrincipal.set(f.principal, [f]);
+    else own.push(f);
+  }
+  const rulesOf = (fs: readonly ReportFinding[]): number => new Set(fs.map((f) => f.ruleId)).size;
+  return [...byPrincipal]
+    .filter(([, fs]) => rulesOf(fs) > 1)
+    .map(([principal, fs]) => ({
+      principal,
+      findings: [...fs].sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.id < b.id ? -1 : 1)),
+      firstSeenMs: Math.min(...fs.map((f) => f.firstSeenMs)),
+      lastSeenMs: Math.max(...fs.map((f) => f.lastSeenMs)),
+    }))
+    .sort((a, b) => rulesOf(b.findings) - rulesOf(a.findings) || b.lastSeenMs - a.lastSeenMs || (a.principal < b.principal ? -1 : 1));
+};
+
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 /** Anchor ids from finding ids: only safe characters survive. */
 const anchor = (prefix: string, id: string): string => `${prefix}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -256,6 +282,12 @@ ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
     `<span class="num">${formatCount(f.eventCount)}</span>`,
   ]);
   const shown = new Set(findings.map((f) => f.id));
+  const severalRules = principalsOfSeveralRules(findings).map((p) => [
+    `<code>${escapeHtml(p.principal)}</code>`,
+    p.findings.map((f) => `<a href="#${anchor('finding', f.id)}">${escapeHtml(f.ruleId)}</a>`).join(' '),
+    escapeHtml(iso(p.firstSeenMs)),
+    escapeHtml(iso(p.lastSeenMs)),
+  ]);
   const findingLinks = (ids: readonly string[]): string =>
     ids.map((id) => (shown.has(id) ? `<a href="#${anchor('finding', id)}">${escapeHtml(ruleIdOfFindingId(id))}</a>` : `<code>${escapeHtml(id)}</code>`)).join(' ');
   const evidence = findings.map(
@@ -318,6 +350,8 @@ ${table(['Field', 'Value'], [
 <p>${bySeverity.length > 0 ? bySeverity.map(([s, n]) => `<span class="sev-${s}">${n} ${s}</span>`).join(' · ') : 'No findings in the period.'}</p>
 ${findingsSvg(findings)}
 ${table(['Rule', 'Severity', 'Principal', 'First seen', 'Calls'], findingRows, 'findings')}
+<h3>Principals behind findings of several rules</h3>
+${severalRules.length > 0 ? `<p>Each raised findings of more than one rule in the period (suppressed ones left out), most rules first: one identity behaving unusually in several ways is where to start.</p>\n${table(['Principal', 'Findings', 'First seen', 'Last seen'], severalRules, 'several-rules')}` : '<p class="muted">None: no principal raised findings of more than one rule.</p>'}
 <h3>Evidence</h3>${evidence.join('\n') || '<p class="muted">None.</p>'}</section>
 <section id="objects"><h2>Objects opened most</h2>${table(['Object', 'Calls', 'Principals', 'Source IPs'], objectRows, 'objects')}</section>
 <section id="public-objects"><h2>Objects opened from outside the VPC endpoints</h2>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderReportHtml, type ReportData, type ReportFinding } from '../../../src/report/html.ts';
+import { principalsOfSeveralRules, renderReportHtml, type ReportData, type ReportFinding } from '../../../src/report/html.ts';
 
 const at = Date.UTC(2026, 9, 9, 16, 30);
 const finding = (over: Partial<ReportFinding>): ReportFinding => ({
@@ -100,5 +100,36 @@ describe('the report\'s bucket coverage', () => {
     expect(evidenceOf(renderReportHtml(report([network, { ...mass, samePrincipal: [network.id] }])))).toContain(`Its principal, within a day: kms-mass-decrypt ${leftOut}`);
     expect(renderReportHtml(report([network, mass]))).toContain('<td>Its principal, within a day</td><td><a href="#finding-kms-decrypt-monitor_kms-mass-decrypt_00000000000003_1791576000000">kms-mass-decrypt</a>');
     expect(evidenceOf(renderReportHtml(report([mass])))).not.toContainEqual(expect.stringMatching(/^Its principal/));
+  });
+});
+
+describe('the principals behind findings of several rules, in the report', () => {
+  const contractor = 'arn:aws:iam::111122223333:role/ContractorSandbox';
+  const etl = 'arn:aws:iam::111122223333:role/ReportEtl';
+  const of = (principal: string, ruleId: string, firstSeenMs: number, over: Partial<ReportFinding> = {}): ReportFinding =>
+    finding({ id: `kms-decrypt-monitor/${ruleId}/${principal.length}/${firstSeenMs}`, ruleId, principal, firstSeenMs, lastSeenMs: firstSeenMs, ...over });
+
+  it('lists each principal with findings of more than one rule, most rules first, its findings in the order they began', () => {
+    const findings = [
+      of(etl, 'kms-throttled', at + 60_000), of(etl, 's3-put-without-required-kms', at + 120_000),
+      of(contractor, 's3-bucket-default-key-changed', at + 30_000), of(contractor, 'kms-s3-data-key-direct-decrypt', at), of(contractor, 'kms-data-under-foreign-key', at + 90_000),
+      // One rule twice is not several; nor is a suppressed finding counted.
+      of('arn:aws:iam::111122223333:role/Batch', 'kms-mass-decrypt', at), of('arn:aws:iam::111122223333:role/Batch', 'kms-mass-decrypt', at + 3_600_000),
+      of('arn:aws:iam::111122223333:role/Batch', 'kms-unusual-region', at, { suppressedBy: 'dr-drill' }),
+    ];
+
+    expect(principalsOfSeveralRules(findings).map((p) => [p.principal, p.findings.map((f) => f.ruleId), p.firstSeenMs - at, p.lastSeenMs - at])).toEqual([
+      [contractor, ['kms-s3-data-key-direct-decrypt', 's3-bucket-default-key-changed', 'kms-data-under-foreign-key'], 0, 90_000],
+      [etl, ['kms-throttled', 's3-put-without-required-kms'], 60_000, 120_000],
+    ]);
+    const section = renderReportHtml(report(findings)).match(/<table class="several-rules">.*?<\/table>/s)?.[0] ?? '';
+    expect([...section.matchAll(/<tr><td>(.*?)<\/td><td>(.*?)<\/td>/g)].map((m) => `${(m[1] ?? '').replace(/<[^>]+>/g, '')}: ${(m[2] ?? '').replace(/<[^>]+>/g, '')}`)).toEqual([
+      `${contractor}: kms-s3-data-key-direct-decrypt s3-bucket-default-key-changed kms-data-under-foreign-key`,
+      `${etl}: kms-throttled s3-put-without-required-kms`,
+    ]);
+  });
+
+  it('says there are none', () => {
+    expect(renderReportHtml(report([finding({})]))).toContain('None: no principal raised findings of more than one rule.');
   });
 });
