@@ -266,6 +266,7 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     const elsewhere = f.samePrincipalElsewhere?.[id];
     return elsewhere === undefined ? productArn : productArnOf(asffPlaceOf(elsewhere, ctx));
   };
+  const relatedFindings = relatedIds.length > 0 ? relatedIds.map((id) => ({ ProductArn: productArnOfRelated(id), Id: id })) : undefined;
   return {
     SchemaVersion: '2018-10-08',
     Id: f.id,
@@ -295,14 +296,17 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     ProductFields: productFields,
     Resources: resourcesOf(f, partition),
     Action: { ActionType: 'AWS_API_CALL', AwsApiCallAction: apiCall },
+    // Security Hub takes a re-import's top-level RelatedFindings only until a customer edits them (BatchUpdateFindings);
+    // FindingProviderFields always keeps the provider's, as for Severity and Types.
     FindingProviderFields: {
       Severity: severity,
       Types: [...rule.findingTypes],
       Confidence: confidence,
       Criticality: criticality,
+      ...(relatedFindings !== undefined ? { RelatedFindings: relatedFindings } : {}),
     },
     RecordState: 'ACTIVE',
     Workflow: { Status: f.suppressedBy !== undefined ? 'SUPPRESSED' : 'NEW' },
-    ...(relatedIds.length > 0 ? { RelatedFindings: relatedIds.map((id) => ({ ProductArn: productArnOfRelated(id), Id: id })) } : {}),
+    ...(relatedFindings !== undefined ? { RelatedFindings: relatedFindings } : {}),
   };
 };

@@ -194,6 +194,9 @@ describe('findings of one principal, as Security Hub and OCSF get them', () => {
   it('names both kinds in ASFF RelatedFindings and OCSF related events, the same call\'s first, at most ten', () => {
     const asff = toAsff(f, rule, { fallbackAccountId: '111122223333' });
     expect((asff.RelatedFindings as { Id: string }[] | undefined)?.map((r) => r.Id)).toEqual([sameCall.id, ...[mass.id, mass2.id].sort()]);
+    // Also where Security Hub keeps the provider's own after a customer edits the top-level ones.
+    expect((asff['FindingProviderFields'] as { RelatedFindings?: unknown }).RelatedFindings).toEqual(asff.RelatedFindings);
+    expect((toAsff(network, rule, {})['FindingProviderFields'] as Record<string, unknown>)['RelatedFindings']).toBeUndefined();
     const ocsf = toOcsf(f, rule, '0.1.0')['finding_info'] as { related_events: { uid: string; product_uid: string }[] };
     expect(ocsf.related_events.filter((e) => e.product_uid === 'kms-decrypt-monitor').map((e) => e.uid)).toEqual(relatedIdsOf(f));
     const crowded = { ...f, related: Array.from({ length: 8 }, (_, i) => `kms-decrypt-monitor/r${i}/0/0`), samePrincipal: Array.from({ length: 8 }, (_, i) => `kms-decrypt-monitor/s${i}/0/0`) };
