@@ -43,11 +43,11 @@ export const principalFindingsKey = (principalId: string): string => `pfind#${pr
 export const principalFindingsKeyOf = (principal: { readonly id: string; readonly type: PrincipalType }): string | undefined =>
   principal.type === 'AWSService' || principal.type === 'Unknown' || principal.id === '' ? undefined : principalFindingsKey(principal.id);
 
-/** When event time makes an entry obsolete: a window after its newest finding was last seen. */
+/** When event time makes an entry obsolete: a window after its newest finding was last seen (an empty one, at once). */
 export const principalFindingsObsoleteAt = (entry: PrincipalFindings): number => {
   let newest = Number.NEGATIVE_INFINITY;
   for (const id in entry.findings) newest = Math.max(newest, (entry.findings[id] as Recorded)[1]);
-  return newest + PRINCIPAL_FINDINGS_WINDOW_MS;
+  return Number.isFinite(newest) ? newest + PRINCIPAL_FINDINGS_WINDOW_MS : 0;
 };
 
 /**
@@ -86,8 +86,8 @@ export const withSamePrincipal = (f: FindingRecord, others: readonly NamedFindin
 export interface PrincipalFindingsUpdate {
   /** The batch's findings that now name findings of their principal they did not, by id. */
   readonly findings: ReadonlyMap<string, FindingRecord>;
-  /** The entries the batch's findings changed, by state key. */
-  readonly entries: ReadonlyMap<string, PrincipalFindings>;
+  /** The entries the batch's findings changed, by state key; undefined for one left with no finding, to delete. */
+  readonly entries: ReadonlyMap<string, PrincipalFindings | undefined>;
   /**
    * The findings of earlier batches near the batch's findings, each with those of the batch it is near: the shell
    * loads them and names those back (`withSamePrincipal`), so the first finding of a story leads to the rest.
@@ -132,7 +132,7 @@ export const relateByPrincipal = (
     else group.push(f);
   }
   const findings = new Map<string, FindingRecord>();
-  const entries = new Map<string, PrincipalFindings>();
+  const entries = new Map<string, PrincipalFindings | undefined>();
   const namedBack = new Map<string, NamedFinding[]>();
   for (const [key, group] of byKey) {
     const inBatch = new Set(group.map((f) => f.id));
@@ -162,7 +162,7 @@ export const relateByPrincipal = (
         else naming.push(namedOf(f));
       }
     }
-    entries.set(key, { kind: 'principal-findings', findings: newestOf(recorded) });
+    entries.set(key, known.length > 0 ? { kind: 'principal-findings', findings: newestOf(recorded) } : undefined);
   }
   return { findings, entries, namedBack };
 };

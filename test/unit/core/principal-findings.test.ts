@@ -53,7 +53,10 @@ const storeOfFindings = () => {
     for (const f of merged) findings.set(f.id, f);
     const update = relateByPrincipal(merged, (key) => entries.get(key), nowMs);
     for (const f of update.findings.values()) findings.set(f.id, f);
-    for (const [key, entry] of update.entries) entries.set(key, entry);
+    for (const [key, entry] of update.entries) {
+      if (entry === undefined) entries.delete(key);
+      else entries.set(key, entry);
+    }
     for (const [id, naming] of update.namedBack) {
       const f = findings.get(id);
       if (f !== undefined) findings.set(id, withSamePrincipal(f, naming, nowMs));
@@ -115,6 +118,11 @@ describe('findings of one principal within a day of each other', () => {
 
     expect([...store.entries.values()].map((e) => Object.keys(e.findings).length)).toEqual([1]);
     for (const f of store.findings.values()) expect(f.samePrincipal).toBeUndefined();
+    // An entry left with no finding is deleted, not kept empty (DynamoDB could give it no TTL).
+    const alone = detected('kms-unusual-region', BASE_TIME_MS, { role: 'Alone' });
+    const emptied = relateByPrincipal([{ ...alone, suppressedBy: { id: 'dr-drill', reason: 'r' } }], () => ({ kind: 'principal-findings', findings: { [alone.id]: [BASE_TIME_MS, BASE_TIME_MS, '111122223333', 'us-east-1'] } }), 9_000);
+    expect(emptied.entries).toEqual(new Map([['pfind#arn:aws:iam::111122223333:role/Alone', undefined]]));
+    expect(principalFindingsObsoleteAt({ kind: 'principal-findings', findings: {} })).toBe(0);
   });
 
   it('does not name again a finding another rule raised on the same event', () => {
