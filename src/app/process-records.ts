@@ -101,6 +101,46 @@ const EXPIRY_STEP_MS = 10 * 60_000;
  * The one pipeline behind `kdm replay` and the Lambda handlers: normalize → plan state → load →
  * evaluate (pure) → aggregate findings → save. Every record ends as processed, skipped or failed.
  */
+/**
+ * Names each other the findings of one principal within a day (`relateByPrincipal`), for a batch's findings as
+ * merged: each changed finding and entry goes into `findings` and `changes`. It reads from the store only what the
+ * batch's load did not give: the entry of a finding that keeps the principal of an earlier, more severe detection
+ * (not one of the batch's), and the earlier findings that are to name the batch's back.
+ */
+const relateFindingsOfPrincipals = async (
+  store: StateStore,
+  into: { readonly findings: Map<string, FindingRecord>; readonly changes: Map<string, StoredEntry | undefined> },
+  batch: { readonly loaded: ReadonlyMap<string, StoredEntry>; readonly planned: ReadonlySet<string> },
+  nowMs: number,
+): Promise<void> => {
+  const keep = (f: FindingRecord): void => {
+    const key = findingStateKey(f.id);
+    into.findings.set(key, f);
+    into.changes.set(key, f);
+  };
+  const unplanned = new Set<string>();
+  for (const f of into.findings.values()) {
+    const key = principalFindingsKeyOf(f.principal);
+    if (key !== undefined && !batch.planned.has(key)) unplanned.add(key);
+  }
+  const entries = unplanned.size > 0 ? new Map([...batch.loaded, ...(await store.load([...unplanned]))]) : batch.loaded;
+  const related = relateByPrincipal(into.findings.values(), (key) => {
+    const entry = entries.get(key);
+    return entry?.kind === 'principal-findings' ? entry : undefined;
+  }, nowMs);
+  for (const f of related.findings.values()) keep(f);
+  for (const [key, entry] of related.entries) into.changes.set(key, entry);
+  if (related.namedBack.size === 0) return;
+  const unread = [...related.namedBack.keys()].map(findingStateKey).filter((key) => !into.findings.has(key));
+  const earlier = unread.length > 0 ? await store.load(unread) : new Map<string, StoredEntry>();
+  for (const [id, naming] of related.namedBack) {
+    const f = into.findings.get(findingStateKey(id)) ?? earlier.get(findingStateKey(id));
+    if (f?.kind !== 'finding' || f.suppressedBy !== undefined) continue;
+    const named = withSamePrincipal(f, naming, nowMs);
+    if (named !== f) keep(named);
+  }
+};
+
 export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   const summary = createSummary();
   let watermarkMs = Number.NEGATIVE_INFINITY;
@@ -226,6 +266,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         const key = principalFindingsKeyOf(d.event.principal);
         if (key !== undefined) principalKeys.add(key);
       }
+      // The principals' entries come with the findings: one load.
       const existing = await store.load([...findingKeys, ...principalKeys]);
       const nowMs = deps.clock.nowMs();
       for (const d of result.detections) {
@@ -256,40 +297,8 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         findings.set(key, related);
         changes.set(key, related);
       }
-      // And the findings of one principal within a day of each other, across batches (ASFF RelatedFindings too). A
-      // finding keeps the principal of its most severe detection, which may not be one of this batch's: its entry
-      // is loaded then.
-      const unplanned = new Set<string>();
-      for (const f of findings.values()) {
-        const key = principalFindingsKeyOf(f.principal);
-        if (key !== undefined && !principalKeys.has(key)) unplanned.add(key);
-      }
-      const principalEntries = unplanned.size > 0 ? new Map([...existing, ...(await store.load([...unplanned]))]) : existing;
-      const byPrincipal = relateByPrincipal(findings.values(), (key) => {
-        const entry = principalEntries.get(key);
-        return entry?.kind === 'principal-findings' ? entry : undefined;
-      }, nowMs);
-      for (const f of byPrincipal.findings.values()) {
-        const key = findingStateKey(f.id);
-        findings.set(key, f);
-        changes.set(key, f);
-      }
-      for (const [key, entry] of byPrincipal.entries) changes.set(key, entry);
-      // The earlier findings they named name them back (a second load, only when a principal's story goes on).
-      if (byPrincipal.namedBack.size > 0) {
-        const keys = [...byPrincipal.namedBack.keys()].map(findingStateKey);
-        const unread = keys.filter((key) => !findings.has(key));
-        const earlier = unread.length > 0 ? await store.load(unread) : new Map<string, StoredEntry>();
-        for (const [id, naming] of byPrincipal.namedBack) {
-          const key = findingStateKey(id);
-          const f = findings.get(key) ?? earlier.get(key);
-          if (f?.kind !== 'finding' || f.suppressedBy !== undefined) continue;
-          const named = withSamePrincipal(f, naming, nowMs);
-          if (named === f) continue;
-          findings.set(key, named);
-          changes.set(key, named);
-        }
-      }
+      // And the findings of one principal within a day of each other, across batches (ASFF RelatedFindings too).
+      await relateFindingsOfPrincipals(store, { findings, changes }, { loaded: existing, planned: principalKeys }, nowMs);
     }
     let ledger = NO_LEDGER;
     if (typeof deps.ledger === 'object') deps.ledger.into.add(result.accepted, result.decidedKmsCalls, result.detections);
