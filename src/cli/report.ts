@@ -26,10 +26,11 @@ others.
 Per key: its calls by operation and by network (VPC endpoint, public, or none said), calls per day split by
 principal, top principals, principals new in the period; a ReEncrypt shows under the key it decrypted with and
 the one it encrypted under (the total of calls counts it once). Findings by rule and severity with their
-evidence, and the principals behind findings of several rules. The objects opened most, those opened from outside the VPC endpoints, and the objects other accounts
-wrote under keys the bucket owner does not hold (known from data events alone). Coverage: buckets with and
-without S3 data events, Bucket Keys, SSE types. No network access and no scripts: the page opens anywhere, and
-can be archived as evidence. Its heading is --title, "KMS key use report" unless given.`;
+evidence, and the principals behind findings of several rules. The objects opened most, those opened from
+outside the VPC endpoints, and the objects other accounts wrote under keys the bucket owner does not hold (known
+from data events alone). Coverage: buckets with and without S3 data events, Bucket Keys, SSE types. No network
+access and no scripts: the page opens anywhere, and can be archived as evidence. Its heading is --title, "KMS key
+use report" unless given.`;
 
 /** The history's output options, which the report refuses rather than ignores. */
 const HISTORY_OUTPUT_OPTIONS = ['group-by', 'format', 'out', 'limit'] as const;

@@ -139,16 +139,17 @@ export const principalsOfSeveralRules = (
     if (own === undefined) byPrincipal.set(f.principal, [f]);
     else own.push(f);
   }
-  const rulesOf = (fs: readonly ReportFinding[]): number => new Set(fs.map((f) => f.ruleId)).size;
   return [...byPrincipal]
-    .filter(([, fs]) => rulesOf(fs) > 1)
     .map(([principal, fs]) => ({
       principal,
+      rules: new Set(fs.map((f) => f.ruleId)).size,
       findings: [...fs].sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.id < b.id ? -1 : 1)),
       firstSeenMs: Math.min(...fs.map((f) => f.firstSeenMs)),
       lastSeenMs: Math.max(...fs.map((f) => f.lastSeenMs)),
     }))
-    .sort((a, b) => rulesOf(b.findings) - rulesOf(a.findings) || b.lastSeenMs - a.lastSeenMs || (a.principal < b.principal ? -1 : 1));
+    .filter((p) => p.rules > 1)
+    .sort((a, b) => b.rules - a.rules || b.lastSeenMs - a.lastSeenMs || (a.principal < b.principal ? -1 : 1))
+    .map(({ rules: _, ...p }) => p);
 };
 
 const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString().replace('.000Z', 'Z'));
@@ -282,14 +283,14 @@ ${timelineSvg(k.perDay, `Calls per day with ${label}, by principal`)}
     `<span class="num">${formatCount(f.eventCount)}</span>`,
   ]);
   const shown = new Set(findings.map((f) => f.id));
+  const findingLinks = (ids: readonly string[]): string =>
+    ids.map((id) => (shown.has(id) ? `<a href="#${anchor('finding', id)}">${escapeHtml(ruleIdOfFindingId(id))}</a>` : `<code>${escapeHtml(id)}</code>`)).join(' ');
   const severalRules = principalsOfSeveralRules(findings).map((p) => [
     `<code>${escapeHtml(p.principal)}</code>`,
-    p.findings.map((f) => `<a href="#${anchor('finding', f.id)}">${escapeHtml(f.ruleId)}</a>`).join(' '),
+    findingLinks(p.findings.map((f) => f.id)),
     escapeHtml(iso(p.firstSeenMs)),
     escapeHtml(iso(p.lastSeenMs)),
   ]);
-  const findingLinks = (ids: readonly string[]): string =>
-    ids.map((id) => (shown.has(id) ? `<a href="#${anchor('finding', id)}">${escapeHtml(ruleIdOfFindingId(id))}</a>` : `<code>${escapeHtml(id)}</code>`)).join(' ');
   const evidence = findings.map(
     (f) => `<div class="evidence" id="${anchor('finding', f.id)}"><h3>${escapeHtml(f.ruleId)} <span class="sev-${escapeHtml(f.severity)}">${escapeHtml(f.severity)}</span></h3>
 <p>${escapeHtml(f.reason)}</p>
