@@ -1,13 +1,15 @@
-import { aliasAccountOf, type Engine } from '#core/engine.ts';
+import { aliasAccountOf, resolveRuleSettings, type Engine } from '#core/engine.ts';
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { KmsCall, MonitorEvent, NormalizeResult, S3ObjectAccess } from '#core/events/types.ts';
 import { isS3Half } from '#core/correlation/correlate.ts';
 import { findingIdOf, findingStateKey, mergeDetection, relatedFindingsByEvent, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
-import { principalFindingsKeyOf, relateByPrincipal, withSamePrincipal } from '#core/findings/principal-findings.ts';
+import { findingOfStory, judgeStoriesOf, principalFindingsKeyOf, relateByPrincipal, withSamePrincipal, type PrincipalFindings } from '#core/findings/principal-findings.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
+import type { EngineConfig } from '#core/engine-config.ts';
 import type { Clock, ReadIssue, RecordBatch, StateStore, StoredEntry } from '#core/ports.ts';
+import { isFindingsRule, type Rule, type RuleSettings } from '#core/rules/define-rule.ts';
 import { createWorkingState, createWriteThroughState, stateKey, type StateEntry, type WorkingState } from '#core/state.ts';
 import { createSummary, fileSkipped, recordCorrelations, recordEvent, recordFailed, recordSkipped, type ActivitySummary } from '#core/summary.ts';
 
@@ -97,22 +99,23 @@ const OUTSIDE_TIME_RANGE: NormalizeResult = { ok: false, outcome: 'skipped', rea
 /** Only advance expiry when event time has moved this far, so a run of small files does not rescan state. */
 const EXPIRY_STEP_MS = 10 * 60_000;
 
+/** The rules over findings (`defineFindingsRule`), with their settings; those configured off are skipped. */
+type FindingsRules = readonly { readonly rule: Rule; readonly settings: RuleSettings }[];
+
 /**
- * The one pipeline behind `kdm replay` and the Lambda handlers: normalize → plan state → load →
- * evaluate (pure) → aggregate findings → save. Every record ends as processed, skipped or failed.
- */
-/**
- * Names each other the findings of one principal within a day (`relateByPrincipal`), for a batch's findings as
- * merged: each changed finding and entry goes into `findings` and `changes`. It reads from the store only what the
- * batch's load did not give: the entry of a finding that keeps the principal of an earlier, more severe detection
- * (not one of the batch's), and the earlier findings that are to name the batch's back.
+ * The stories of a batch's principals judged by the rules over findings (`judgeStoriesOf`), then the findings of one
+ * principal within a day named by each other (`relateByPrincipal`), the stories' findings among them: each changed
+ * finding and entry goes into `findings` and `changes`. It reads from the store only what the batch's load did not
+ * give: the entry of a finding that keeps the principal of an earlier, more severe detection (not one of the
+ * batch's), the stories' findings, and the earlier findings that are to name the batch's back.
  */
 const relateFindingsOfPrincipals = async (
   store: StateStore,
   into: { readonly findings: Map<string, FindingRecord>; readonly changes: Map<string, StoredEntry | undefined> },
   batch: { readonly loaded: ReadonlyMap<string, StoredEntry>; readonly planned: ReadonlySet<string> },
-  nowMs: number,
+  context: { readonly findingsRules: FindingsRules; readonly suppressions: EngineConfig['suppressions']; readonly nowMs: number },
 ): Promise<void> => {
+  const { nowMs } = context;
   const keep = (f: FindingRecord): void => {
     const key = findingStateKey(f.id);
     into.findings.set(key, f);
@@ -124,10 +127,23 @@ const relateFindingsOfPrincipals = async (
     if (key !== undefined && !batch.planned.has(key)) unplanned.add(key);
   }
   const entries = unplanned.size > 0 ? new Map([...batch.loaded, ...(await store.load([...unplanned]))]) : batch.loaded;
-  const related = relateByPrincipal(into.findings.values(), (key) => {
+  const stored = (key: string): PrincipalFindings | undefined => {
     const entry = entries.get(key);
     return entry?.kind === 'principal-findings' ? entry : undefined;
-  }, nowMs);
+  };
+  const judged = judgeStoriesOf(context.findingsRules, [...into.findings.values()], stored);
+  if (judged.length > 0) {
+    const prior = await store.load(judged.map((j) => findingStateKey(j.id)).filter((key) => !into.findings.has(key)));
+    for (const j of judged) {
+      const key = findingStateKey(j.id);
+      const existing = into.findings.get(key) ?? prior.get(key);
+      const f = findingOfStory(j.ruleId, j.settings, j, j.verdict, existing?.kind === 'finding' ? existing : undefined, nowMs);
+      if (f === existing) continue;
+      const suppression = suppressionFor(f, context.suppressions, nowMs);
+      keep(suppression !== undefined ? { ...f, suppressedBy: { id: suppression.id, reason: suppression.reason } } : withoutSuppression(f));
+    }
+  }
+  const related = relateByPrincipal(into.findings.values(), stored, nowMs);
   for (const f of related.findings.values()) keep(f);
   for (const [key, entry] of related.entries) into.changes.set(key, entry);
   if (related.namedBack.size === 0) return;
@@ -141,6 +157,16 @@ const relateFindingsOfPrincipals = async (
   }
 };
 
+const withoutSuppression = (f: FindingRecord): FindingRecord => {
+  if (f.suppressedBy === undefined) return f;
+  const { suppressedBy: _, ...rest } = f;
+  return rest;
+};
+
+/**
+ * The one pipeline behind `kdm replay` and the Lambda handlers: normalize → plan state → load →
+ * evaluate (pure) → aggregate findings → save. Every record ends as processed, skipped or failed.
+ */
 export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
   const summary = createSummary();
   let watermarkMs = Number.NEGATIVE_INFINITY;
@@ -160,6 +186,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
     deps.onIssue?.(issue);
   };
 
+  const findingsRules: FindingsRules = deps.engine.rules.filter(isFindingsRule).map((rule) => ({ rule, settings: resolveRuleSettings(rule, deps.engine.config) }));
   const unplannedStateReads = new Set<string>();
   const outsideWindow: OutsideWindow = { count: 0, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
 
@@ -297,8 +324,10 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         findings.set(key, related);
         changes.set(key, related);
       }
-      // And the findings of one principal within a day of each other, across batches (ASFF RelatedFindings too).
-      await relateFindingsOfPrincipals(store, { findings, changes }, { loaded: existing, planned: principalKeys }, nowMs);
+      // The rules over findings judge each principal's story, and the findings of one principal within a day of each
+      // other name each other, across batches (ASFF RelatedFindings too).
+      const context = { findingsRules, suppressions: engine.config.suppressions, nowMs };
+      await relateFindingsOfPrincipals(store, { findings, changes }, { loaded: existing, planned: principalKeys }, context);
     }
     let ledger = NO_LEDGER;
     if (typeof deps.ledger === 'object') deps.ledger.into.add(result.accepted, result.decidedKmsCalls, result.detections);

@@ -1,4 +1,4 @@
-import type { FindingRecord } from '#core/findings/finding.ts';
+import { relatedIdsOf, type FindingRecord } from '#core/findings/finding.ts';
 import type { AnomalyLabel } from './simulate.ts';
 
 export interface RuleScore {
@@ -12,7 +12,7 @@ export interface RuleScore {
 export interface Evaluation {
   /** Labelled anomalies detected by the rule meant for them. */
   readonly recall: number;
-  /** Findings whose evidence belongs to some labelled anomaly. */
+  /** Findings whose evidence (or, for one that keeps none, that of the findings it names) belongs to some labelled anomaly. */
   readonly precision: number;
   readonly findings: number;
   readonly falsePositives: readonly FindingRecord[];
@@ -25,7 +25,11 @@ export const evaluateFindings = (findings: readonly FindingRecord[], labels: rea
   const active = findings.filter((f) => f.suppressedBy === undefined);
   const labelOf = new Map<string, AnomalyLabel>();
   for (const l of labels) for (const id of l.eventIds) labelOf.set(id, l);
-  const falsePositives = active.filter((f) => !f.eventIds.some((id) => labelOf.has(id)));
+  // A finding that keeps no events of its own (a rule over findings') has the events of the findings it names.
+  const byId = new Map(active.map((f) => [f.id, f]));
+  const evidenceOf = (f: FindingRecord): readonly string[] =>
+    f.eventIds.length > 0 ? f.eventIds : relatedIdsOf(f).flatMap((id) => byId.get(id)?.eventIds ?? []);
+  const falsePositives = active.filter((f) => !evidenceOf(f).some((id) => labelOf.has(id)));
   const byRule: Record<string, { labels: number; detected: number; findings: number; falsePositives: number }> = {};
   const scoreOf = (rule: string) => (byRule[rule] ??= { labels: 0, detected: 0, findings: 0, falsePositives: 0 });
   for (const f of active) scoreOf(f.ruleId).findings++;
@@ -35,7 +39,7 @@ export const evaluateFindings = (findings: readonly FindingRecord[], labels: rea
     const score = scoreOf(l.rule);
     score.labels++;
     const ids = new Set(l.eventIds);
-    if (active.some((f) => f.ruleId === l.rule && f.eventIds.some((id) => ids.has(id)))) score.detected++;
+    if (active.some((f) => f.ruleId === l.rule && evidenceOf(f).some((id) => ids.has(id)))) score.detected++;
     else missed.push(l);
   }
   const detected = labels.length - missed.length;

@@ -16,7 +16,8 @@ import { asWrittenBeforeNetworks, queryDatabase as query } from '../helpers/duck
  * job's credentials from the AWS CLI (a ledger row, an object record and a finding). Each day the release pipeline
  * signs and the token service makes MACs (two ledger rows a day), and on 2026-10-09 two roles new to the signing key
  * sign and the root user makes two MACs (three ledger rows; five findings: the root user's first MAC is also a new
- * principal's on the key, its second no longer is).
+ * principal's on the key, its second no longer is). Four of the findings before 2026-10-10 are kms-principal-several-anomalies'
+ * (principals' days with findings of three rules or more).
  */
 const work = mkdtempSync(join(tmpdir(), 'kdm-prune-'));
 const SIM = join(work, 'sim');
@@ -49,7 +50,7 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10', '--dry-run']);
 
-    expect(run.stdout).toBe(`${db}: would remove 178 ledger rows, 1,610 object records and 57 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
+    expect(run.stdout).toBe(`${db}: would remove 178 ledger rows, 1,610 object records and 61 findings from before 2026-10-10; nothing changed (--dry-run)\n`);
     expect(run.status).toBe(0);
     expect(await countsOf(db)).toEqual(before);
   });
@@ -59,11 +60,11 @@ describe('kdm prune', () => {
     const before = await countsOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
-    expect(run.stdout).toBe(`${db}: removed 178 ledger rows, 1,610 object records and 57 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
+    expect(run.stdout).toBe(`${db}: removed 178 ledger rows, 1,610 object records and 61 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 57 });
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 61 });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });

@@ -12,7 +12,7 @@ describe('kdm replay --publish (dry run: validates and counts, sends nothing)', 
     const run = runKdm(['replay', 'events/', '--publish', 'securityhub', '--dry-run', '--summary', 'json']);
 
     expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(/dry run: 7 findings valid for BatchImportFindings; would make 1 call to Security Hub in 1 account and region/);
+    expect(run.stderr).toMatch(/dry run: 8 findings valid for BatchImportFindings; would make 1 call to Security Hub in 1 account and region/);
   });
 
   it('counts PutEvents calls for EventBridge', () => {
@@ -106,8 +106,8 @@ describe('kdm on a machine without AWS region or credentials', () => {
     const refused = 'UnrecognizedClientException: The security token included in the request is invalid';
 
     it.each([
-      ['Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], `kdm: cannot publish to Security Hub: all 7 findings failed with ${refused}; nothing was sent`],
-      ['EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], `kdm: cannot publish to EventBridge: all 7 findings failed with ${refused}; nothing was sent`],
+      ['Security Hub', ['replay', 'events/', '--publish', 'securityhub', '--summary', 'json'], `kdm: cannot publish to Security Hub: all 8 findings failed with ${refused}; nothing was sent`],
+      ['EventBridge', ['replay', 'events/', '--publish', 'eventbridge', '--summary', 'json'], `kdm: cannot publish to EventBridge: all 8 findings failed with ${refused}; nothing was sent`],
       ['DynamoDB', ['history', '--source', 'dynamodb', '--table', 'kdm-state'], `kdm: AWS answered ${refused}`],
     ])('%s: says once what AWS answered, not once per finding or as an unexpected error, exit 1', async (_, args, message) => {
       const run = await kdmAsync(args);
@@ -134,8 +134,8 @@ describe('kdm replay --findings-format ocsf', () => {
 
     expect(run.status).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; finding_info: { analytic: { uid: string } } });
-    expect(lines).toHaveLength(7);
+    expect(lines).toHaveLength(8);
     for (const l of lines) expect(l.class_uid).toBe(2004);
-    expect(lines.map((l) => l.finding_info.analytic.uid).sort()).toEqual(['kms-data-under-foreign-key', 'kms-root-usage', 'kms-s3-data-key-direct-decrypt', 'kms-throttled', 's3-bucket-default-key-changed', 's3-put-without-required-kms', 'vpce-outside-credentials']);
+    expect(lines.map((l) => l.finding_info.analytic.uid).sort()).toEqual(['kms-data-under-foreign-key', 'kms-principal-several-anomalies', 'kms-root-usage', 'kms-s3-data-key-direct-decrypt', 'kms-throttled', 's3-bucket-default-key-changed', 's3-put-without-required-kms', 'vpce-outside-credentials']);
   });
 });

@@ -41,26 +41,39 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     expect(run.stderr).toMatch(/skipped: .*CloudTrail-Digest.*digest file/);
     // What the sample day is made to show, the ransomware's default key, the write it took hostage, the ciphertext
     // it re-encrypted under its key and its own credentials used through the VPC endpoint among it.
+    // And the contractor role's three findings of the day, together one story.
     expect(s.findings).toMatchObject({
-      total: 7,
-      byRule: { 'kms-data-under-foreign-key': 1, 'kms-root-usage': 1, 'kms-s3-data-key-direct-decrypt': 1, 'kms-throttled': 1, 's3-bucket-default-key-changed': 1, 's3-put-without-required-kms': 1, 'vpce-outside-credentials': 1 },
-      bySeverity: { HIGH: 6, LOW: 1 },
+      total: 8,
+      byRule: { 'kms-data-under-foreign-key': 1, 'kms-principal-several-anomalies': 1, 'kms-root-usage': 1, 'kms-s3-data-key-direct-decrypt': 1, 'kms-throttled': 1, 's3-bucket-default-key-changed': 1, 's3-put-without-required-kms': 1, 'vpce-outside-credentials': 1 },
+      bySeverity: { HIGH: 7, LOW: 1 },
     });
   });
 
-  it('relates the contractor role\'s three findings of the sample day, each naming the other two, and no one else\'s to them', () => {
+  it('relates the contractor role\'s three findings of the sample day, each naming the other two, and raises one finding of the three that names them', () => {
     const run = runKdm(['replay', 'events/', '--findings', '-']);
-    const findings = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { Id: string; GeneratorId: string; Description: string; RelatedFindings?: { Id: string }[] });
-    const contractor = findings.filter((f) => f.Description.startsWith('arn:aws:iam::111122223333:role/ContractorSandbox'));
+    type Asff = { Id: string; GeneratorId: string; Description: string; Severity: { Label: string }; RelatedFindings?: { Id: string }[]; Action?: unknown; ProductFields: Record<string, string> };
+    const findings = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Asff);
+    const ofContractor = findings.filter((f) => f.Description.startsWith('arn:aws:iam::111122223333:role/ContractorSandbox'));
+    const story = ofContractor.filter((f) => f.GeneratorId === 'kms-decrypt-monitor/kms-principal-several-anomalies');
+    const contractor = ofContractor.filter((f) => !story.includes(f));
 
     expect(run.status).toBe(0);
-    expect(findings).toHaveLength(7);
+    expect(findings).toHaveLength(8);
     expect(contractor.map((f) => f.GeneratorId.split('/')[1]).sort()).toEqual(['kms-data-under-foreign-key', 'kms-s3-data-key-direct-decrypt', 's3-bucket-default-key-changed']);
+    expect(story).toHaveLength(1);
     for (const f of contractor) {
-      expect(f.RelatedFindings?.map((r) => r.Id).sort()).toEqual(contractor.map((c) => c.Id).filter((id) => id !== f.Id).sort());
-      expect(f.Description).toMatch(/Within a day of it, the same principal also raised [a-z0-9-]+, [a-z0-9-]+ \(see its related findings\)\.$/);
+      expect(f.RelatedFindings?.map((r) => r.Id).sort()).toEqual(ofContractor.map((c) => c.Id).filter((id) => id !== f.Id).sort());
+      expect(f.Description).toMatch(/Within a day of it, the same principal also raised [a-z0-9-]+, [a-z0-9-]+, [a-z0-9-]+ \(see its related findings\)\.$/);
     }
-    for (const f of findings.filter((g) => !contractor.includes(g))) for (const r of f.RelatedFindings ?? []) expect(contractor.map((c) => c.Id)).not.toContain(r.Id);
+    // The story, HIGH, tells the day's rules in the order they came, names their findings, and stands for no one call.
+    const [day] = story;
+    expect(day?.Severity.Label).toBe('HIGH');
+    expect(day?.Description).toMatch(/^arn:aws:iam::111122223333:role\/ContractorSandbox raised findings of 3 rules on 2026-10-01 \(UTC\) \(threshold 3\): kms-s3-data-key-direct-decrypt, s3-bucket-default-key-changed, kms-data-under-foreign-key\. /);
+    expect(day?.RelatedFindings?.map((r) => r.Id).sort()).toEqual(contractor.map((c) => c.Id).sort());
+    expect(day?.Action).toBeUndefined();
+    expect(day?.ProductFields['kdm/EventIds']).toBeUndefined();
+    expect(day?.ProductFields['kdm/EventCount']).toBe('3');
+    for (const f of findings.filter((g) => !ofContractor.includes(g))) for (const r of f.RelatedFindings ?? []) expect(ofContractor.map((c) => c.Id)).not.toContain(r.Id);
   });
 
   it('prints a readable table by default', () => {
@@ -71,7 +84,7 @@ describe('kdm replay on the bundled sample events (the README run command)', () 
     expect(run.stdout).toMatch(/KEY\s+ALIAS\s+CALLS\s+S3-MADE\s+DIRECT/);
     expect(run.stdout).toContain('arn:aws:iam::111122223333:role/PaymentsApp');
     // Under a finding's reason, what its principal raised besides (the contractor role's re-encryption).
-    expect(run.stdout).toMatch(/and sees every decrypt\.\n {9}Also raised by the same principal within a day: kms-s3-data-key-direct-decrypt,\n {9}s3-bucket-default-key-changed\.\n/);
+    expect(run.stdout).toMatch(/and sees every decrypt\.\n {9}Also raised by the same principal within a day: kms-principal-several-anomalies,\n {9}kms-s3-data-key-direct-decrypt, s3-bucket-default-key-changed\.\n/);
   });
 
   it('reads standard input for -', () => {

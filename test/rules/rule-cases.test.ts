@@ -49,7 +49,7 @@ describe.each(RULE_MODULES.map((m) => [m.rule.id, m] as const))('%s', (_id, { ru
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const result = runRuleCase(rule, c);
+    const result = runRuleCase(rule, c, ALL_RULES);
 
     expect(result.message ?? '').toBe('');
     expect(result.passed).toBe(true);

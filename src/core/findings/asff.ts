@@ -199,12 +199,13 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
   const firstEvent = f.eventIds[0];
   const productFields: Record<string, string> = {
     'kdm/RuleId': f.ruleId,
-    'kdm/EventIds': f.eventIds.slice(0, MAX_EVIDENCE_IDS).join(' '),
     'kdm/EventCount': String(f.eventCount),
     'kdm/Principal': f.principal.id,
     'kdm/PrincipalType': f.principal.type,
   };
   const optional: Record<string, string | undefined> = {
+    // A rule over findings' finding keeps no events of its own: the findings it names have them.
+    'kdm/EventIds': f.eventIds.length > 0 ? f.eventIds.slice(0, MAX_EVIDENCE_IDS).join(' ') : undefined,
     'kdm/SessionName': f.principal.sessionName,
     'kdm/PrincipalAccount': f.principal.accountId,
     'kdm/KeyArn': f.key?.arn,
@@ -295,7 +296,8 @@ export const toAsff = (f: FindingRecord, rule: Pick<Rule, 'title' | 'runbook' | 
     ...(firstEvent !== undefined ? { SourceUrl: cloudTrailEventUrl(region, firstEvent) } : {}),
     ProductFields: productFields,
     Resources: resourcesOf(f, partition),
-    Action: { ActionType: 'AWS_API_CALL', AwsApiCallAction: apiCall },
+    // A rule over findings' finding stands for no one call (its `api` is empty): it has no Action.
+    ...(f.api !== '' ? { Action: { ActionType: 'AWS_API_CALL', AwsApiCallAction: apiCall } } : {}),
     // Security Hub takes a re-import's top-level RelatedFindings only until a customer edits them (BatchUpdateFindings);
     // FindingProviderFields always keeps the provider's, as for Severity and Types.
     FindingProviderFields: {

@@ -109,8 +109,11 @@ export const findingWindowStartMs = (d: Detection): number =>
   Math.floor(d.event.eventTimeMs / d.aggregationWindowMs) * d.aggregationWindowMs;
 
 /** Deterministic: a retry or a re-run of the same data updates the finding instead of duplicating it. */
-export const findingIdOf = (d: Detection): string =>
-  `kms-decrypt-monitor/${d.ruleId}/${hash53(d.subject)}/${findingWindowStartMs(d)}`;
+export const findingIdOf = (d: Detection): string => findingIdFor(d.ruleId, d.subject, findingWindowStartMs(d));
+
+/** A finding's id: its rule, a hash of its subject, and the start of its window. */
+export const findingIdFor = (ruleId: string, subject: string, windowStartMs: number): string =>
+  `kms-decrypt-monitor/${ruleId}/${hash53(subject)}/${windowStartMs}`;
 
 /** The rule a finding id names (`findingIdOf`'s second part). */
 export const ruleIdOfFindingId = (id: string): string => id.split('/')[1] ?? id;

@@ -86,7 +86,7 @@ export const toOcsf = (f: FindingRecord, rule: Pick<Rule, 'id' | 'title' | 'runb
     resources,
     evidences: [
       {
-        api: { operation: f.api, service: { name: f.serviceName } },
+        ...(f.api !== '' ? { api: { operation: f.api, service: { name: f.serviceName } } } : {}),
         actor: { user: { uid: f.principal.id, type: f.principal.type, ...(f.principal.sessionName !== undefined ? { name: f.principal.sessionName } : {}), ...(f.principal.accountId !== undefined ? { account: { uid: f.principal.accountId } } : {}) } },
         ...(srcIp !== undefined ? { src_endpoint: isIp ? { ip: srcIp } : { domain: srcIp } } : {}),
         ...(f.s3Request !== undefined

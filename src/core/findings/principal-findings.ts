@@ -1,6 +1,8 @@
+import { compact } from '../events/fields.ts';
 import { DAY_MS } from '../engine-config.ts';
 import type { PrincipalType } from '../events/types.ts';
-import { MAX_RELATED_FINDINGS, type FindingPlace, type FindingRecord } from './finding.ts';
+import type { PrincipalStory, Rule, RuleSettings, StoryFinding, StoryVerdict } from '../rules/define-rule.ts';
+import { findingIdFor, MAX_RELATED_FINDINGS, ruleIdOfFindingId, type FindingPlace, type FindingRecord } from './finding.ts';
 
 /**
  * How far apart in event time two findings of one principal may be and still name each other (the gap between
@@ -18,13 +20,14 @@ export const PRINCIPAL_FINDINGS_LIMIT = 50;
 export interface PrincipalFindings {
   readonly kind: 'principal-findings';
   /**
-   * finding id → when it was first and last seen (event time), and its account ('' when unknown) and Region; at most
-   * PRINCIPAL_FINDINGS_LIMIT.
+   * finding id → when it was first and last seen (event time), its account ('' when unknown), Region and count of
+   * events; at most PRINCIPAL_FINDINGS_LIMIT.
    */
   findings: Record<string, Recorded>;
 }
 
-type Recorded = readonly [firstSeenMs: number, lastSeenMs: number, accountId: string, region: string];
+/** An entry written before a finding's count was kept holds four; its findings count one event each. */
+type Recorded = readonly [firstSeenMs: number, lastSeenMs: number, accountId: string, region: string, eventCount?: number];
 
 /** A finding another one names: its id, and where it is. */
 export interface NamedFinding extends FindingPlace {
@@ -95,10 +98,35 @@ export interface PrincipalFindingsUpdate {
   readonly namedBack: ReadonlyMap<string, readonly NamedFinding[]>;
 }
 
-const recordedOf = (entry: PrincipalFindings | undefined): Record<string, Recorded> => {
-  const out = Object.create(null) as Record<string, Recorded>;
-  if (entry !== undefined) for (const id in entry.findings) out[id] = entry.findings[id] as Recorded;
-  return out;
+/**
+ * A principal's recorded findings with `group` (a batch's findings of that principal) merged in: each one's span grown
+ * to hold what the entry had, and one suppressed since it was recorded (a suppression added later) taken out.
+ */
+const recordedWith = (entry: PrincipalFindings | undefined, group: readonly FindingRecord[]): Record<string, Recorded> => {
+  const recorded = Object.create(null) as Record<string, Recorded>;
+  if (entry !== undefined) for (const id in entry.findings) recorded[id] = entry.findings[id] as Recorded;
+  for (const f of group) {
+    if (f.suppressedBy !== undefined) {
+      delete recorded[f.id];
+      continue;
+    }
+    const before = recorded[f.id];
+    recorded[f.id] = [Math.min(before?.[0] ?? f.firstSeenMs, f.firstSeenMs), Math.max(before?.[1] ?? f.lastSeenMs, f.lastSeenMs), f.accountId ?? '', f.region, Math.max(before?.[4] ?? 1, f.eventCount)];
+  }
+  return recorded;
+};
+
+/** A batch's findings by the entry their principal's findings are kept under; those of no one identity left out. */
+const byPrincipalKey = (batch: Iterable<FindingRecord>): Map<string, FindingRecord[]> => {
+  const byKey = new Map<string, FindingRecord[]>();
+  for (const f of batch) {
+    const key = principalFindingsKeyOf(f.principal);
+    if (key === undefined) continue;
+    const group = byKey.get(key);
+    if (group === undefined) byKey.set(key, [f]);
+    else group.push(f);
+  }
+  return byKey;
 };
 
 /** The PRINCIPAL_FINDINGS_LIMIT of `recorded` last seen most recently. */
@@ -123,29 +151,12 @@ export const relateByPrincipal = (
   stored: (key: string) => PrincipalFindings | undefined,
   nowMs: number,
 ): PrincipalFindingsUpdate => {
-  const byKey = new Map<string, FindingRecord[]>();
-  for (const f of batch) {
-    const key = principalFindingsKeyOf(f.principal);
-    if (key === undefined) continue;
-    const group = byKey.get(key);
-    if (group === undefined) byKey.set(key, [f]);
-    else group.push(f);
-  }
   const findings = new Map<string, FindingRecord>();
   const entries = new Map<string, PrincipalFindings | undefined>();
   const namedBack = new Map<string, NamedFinding[]>();
-  for (const [key, group] of byKey) {
+  for (const [key, group] of byPrincipalKey(batch)) {
     const inBatch = new Set(group.map((f) => f.id));
-    const recorded = recordedOf(stored(key));
-    for (const f of group) {
-      // One suppressed since it was recorded (a suppression added later) leaves the entry.
-      if (f.suppressedBy !== undefined) {
-        delete recorded[f.id];
-        continue;
-      }
-      const before = recorded[f.id];
-      recorded[f.id] = [Math.min(before?.[0] ?? f.firstSeenMs, f.firstSeenMs), Math.max(before?.[1] ?? f.lastSeenMs, f.lastSeenMs), f.accountId ?? '', f.region];
-    }
+    const recorded = recordedWith(stored(key), group);
     const known = Object.entries(recorded);
     for (const f of group) {
       if (f.suppressedBy !== undefined) continue;
@@ -165,4 +176,145 @@ export const relateByPrincipal = (
     entries.set(key, known.length > 0 ? { kind: 'principal-findings', findings: newestOf(recorded) } : undefined);
   }
   return { findings, entries, namedBack };
+};
+
+/** Windows of a story a batch's finding may open, at most: a finding's span is a window or two of its rule's. */
+const MAX_STORY_WINDOWS = 8;
+
+/** A principal's story to judge, with the principal as its findings name it (`findingOfStory`). */
+export interface StoryToJudge {
+  readonly story: PrincipalStory;
+  /** The parts of a finding's principal that do not change from one of its sessions or keys to the next. */
+  readonly principal: Pick<FindingRecord['principal'], 'id' | 'type' | 'accountId'>;
+}
+
+/**
+ * The stories of a batch's principals that a rule over findings judges: for each window of `windowMs` (aligned as a
+ * finding's aggregation window is) that a batch's finding was seen in, the principal's findings seen in that window,
+ * from the batch and from its entry (`stored`), but those of `skipRules` (the rules over findings themselves) and
+ * suppressed ones. What a story holds depends only on the findings, not on the batches they came in: each batch
+ * judges the stories it adds to, over everything recorded so far.
+ */
+export const storiesOf = (
+  batch: Iterable<FindingRecord>,
+  stored: (key: string) => PrincipalFindings | undefined,
+  windowMs: number,
+  skipRules: ReadonlySet<string>,
+): StoryToJudge[] => {
+  const out: StoryToJudge[] = [];
+  for (const [key, group] of byPrincipalKey(batch)) {
+    const recorded = recordedWith(stored(key), group);
+    const known = Object.entries(recorded).filter(([id]) => !skipRules.has(ruleIdOfFindingId(id)));
+    const windows = new Set<number>();
+    for (const f of group) {
+      const seen = recorded[f.id];
+      if (seen === undefined || skipRules.has(f.ruleId)) continue;
+      const first = Math.floor(seen[0] / windowMs);
+      const last = Math.min(Math.floor(seen[1] / windowMs), first + MAX_STORY_WINDOWS - 1);
+      for (let w = first; w <= last; w++) windows.add(w);
+    }
+    const { id, type, accountId } = (group[0] as FindingRecord).principal;
+    const principal = compact({ id, type, accountId });
+    for (const w of windows) {
+      const startMs = w * windowMs;
+      const findings: StoryFinding[] = known
+        .filter(([, at]) => at[0] < startMs + windowMs && at[1] >= startMs)
+        .map(([findingId, at]) => compact({ id: findingId, ruleId: ruleIdOfFindingId(findingId), firstSeenMs: at[0], lastSeenMs: at[1], eventCount: at[4] ?? 1, accountId: at[2] === '' ? undefined : at[2], region: at[3] }))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      out.push({ story: { principal: { id }, windowStartMs: startMs, windowMs, findings }, principal });
+    }
+  }
+  return out;
+};
+
+/** The id of a rule over findings' finding on a story: one a principal and window, as `findingIdOf` makes ids. */
+export const storyFindingId = (ruleId: string, story: PrincipalStory): string => findingIdFor(ruleId, story.principal.id, story.windowStartMs);
+
+/**
+ * A rule over findings' finding on a story it judged unusual, new or `existing` brought up to the story (its reason,
+ * span, count and place, with a later `updatedAtMs`), or `existing` itself when the story says nothing new. It is
+ * about the principal: the findings it names tell of keys, objects, calls and networks. It is of the account and
+ * Region of the story's first finding (first seen, then first id). Its `eventCount` is the events of the findings it
+ * gathers; it keeps no event ids of its own. So what it holds depends on the story alone, not on the order its
+ * findings came in.
+ */
+export const findingOfStory = (
+  ruleId: string,
+  settings: Pick<RuleSettings, 'severity'>,
+  told: StoryToJudge,
+  verdict: StoryVerdict,
+  existing: FindingRecord | undefined,
+  nowMs: number,
+): FindingRecord => {
+  const { story } = told;
+  let firstSeenMs = Number.POSITIVE_INFINITY;
+  let lastSeenMs = Number.NEGATIVE_INFINITY;
+  let eventCount = 0;
+  let first: StoryFinding | undefined;
+  for (const f of story.findings) {
+    if (first === undefined || f.firstSeenMs < first.firstSeenMs) first = f;
+    firstSeenMs = Math.min(firstSeenMs, f.firstSeenMs);
+    lastSeenMs = Math.max(lastSeenMs, f.lastSeenMs);
+    eventCount += f.eventCount;
+  }
+  const accountId = first?.accountId ?? told.principal.accountId;
+  const region = first?.region ?? existing?.region ?? '';
+  if (existing !== undefined) {
+    const same = existing.reason === verdict.reason && existing.eventCount === eventCount && existing.firstSeenMs === firstSeenMs && existing.lastSeenMs === lastSeenMs && existing.accountId === accountId && existing.region === region;
+    if (same) return existing;
+    return { ...existing, reason: verdict.reason, firstSeenMs, lastSeenMs, eventCount, accountId, region, updatedAtMs: Math.max(nowMs, existing.updatedAtMs + 1) };
+  }
+  return compact({
+    kind: 'finding' as const,
+    id: storyFindingId(ruleId, story),
+    ruleId,
+    severity: settings.severity,
+    subject: story.principal.id,
+    windowStartMs: story.windowStartMs,
+    reason: verdict.reason,
+    firstSeenMs,
+    lastSeenMs,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+    eventCount,
+    // Its evidence is the findings it names: the events of the one that happened to come first are no more its own.
+    eventIds: [],
+    // No one call: ASFF and OCSF leave out the API call.
+    api: '',
+    serviceName: '',
+    accountId,
+    region,
+    principal: told.principal,
+    network: {},
+  }) as FindingRecord;
+};
+
+/** A story a rule over findings judged unusual, with the id of its finding (`storyFindingId`). */
+export interface JudgedStory extends StoryToJudge {
+  readonly ruleId: string;
+  readonly settings: RuleSettings;
+  readonly verdict: StoryVerdict;
+  readonly id: string;
+}
+
+/**
+ * The stories of a batch's findings that enabled rules over findings judge unusual (`Rule.judgeStory`), each rule
+ * over its own window. The findings of every rule over findings are left out of every story: one does not feed another.
+ */
+export const judgeStoriesOf = (
+  rules: readonly { readonly rule: Pick<Rule, 'id' | 'judgeStory'>; readonly settings: RuleSettings }[],
+  batch: readonly FindingRecord[],
+  stored: (key: string) => PrincipalFindings | undefined,
+): JudgedStory[] => {
+  const judging = rules.filter(({ rule, settings }) => rule.judgeStory !== undefined && settings.enabled);
+  if (judging.length === 0 || batch.length === 0) return [];
+  const skipRules = new Set(rules.filter(({ rule }) => rule.judgeStory !== undefined).map(({ rule }) => rule.id));
+  const out: JudgedStory[] = [];
+  for (const { rule, settings } of judging) {
+    for (const told of storiesOf(batch, stored, settings.windowMs, skipRules)) {
+      const verdict = rule.judgeStory?.(told.story, settings);
+      if (verdict !== undefined) out.push({ ...told, ruleId: rule.id, settings, verdict, id: storyFindingId(rule.id, told.story) });
+    }
+  }
+  return out;
 };

@@ -7,6 +7,7 @@ import * as kmsDataUnderForeignKey from './kms-data-under-foreign-key.ts';
 import * as kmsKeyLifecycle from './kms-key-lifecycle.ts';
 import * as kmsMassDecrypt from './kms-mass-decrypt.ts';
 import * as kmsMissingEncryptionContext from './kms-missing-encryption-context.ts';
+import * as kmsPrincipalSeveralAnomalies from './kms-principal-several-anomalies.ts';
 import * as kmsRootUsage from './kms-root-usage.ts';
 import * as kmsS3DataKeyDirectDecrypt from './kms-s3-data-key-direct-decrypt.ts';
 import * as kmsS3UnusualBucket from './kms-s3-unusual-bucket.ts';
@@ -48,4 +49,5 @@ export const RULE_MODULES: readonly { readonly rule: Rule; readonly cases: reado
   kmsUnusualClient,
   vpceAccessDenied,
   vpceOutsideCredentials,
+  kmsPrincipalSeveralAnomalies,
 ].map((m) => ({ rule: m.rule, cases: m.cases() }));

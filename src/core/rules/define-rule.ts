@@ -195,6 +195,40 @@ export interface Rule<E extends MonitorEvent = MonitorEvent> extends RuleMetadat
   readonly keyBaselinesRead?: (event: E) => readonly string[];
   /** Decides on one event. Pure: everything it needs comes through `ctx`. */
   readonly detect: (event: E, ctx: RuleContext) => DetectionDraft | undefined;
+  /**
+   * For a rule over findings (`defineFindingsRule`), which selects no events: decides on what one principal's
+   * findings of the other rules tell within one of the rule's windows. Pure.
+   */
+  readonly judgeStory?: (story: PrincipalStory, settings: RuleSettings) => StoryVerdict | undefined;
+}
+
+/** One of a principal's findings as a rule over findings sees it. */
+export interface StoryFinding {
+  readonly id: string;
+  readonly ruleId: string;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  readonly eventCount: number;
+  /** Where it is: its account (when known) and Region. */
+  readonly accountId?: string;
+  readonly region: string;
+}
+
+/**
+ * What one principal's findings tell within one window of event time (the rule's window, aligned as a finding's
+ * aggregation window is): its findings of other rules seen in it, suppressed ones left out, in the order of their ids.
+ */
+export interface PrincipalStory {
+  /** Its stable identity (an assumed role's ARN with the session folded away), as `FindingRecord.principal.id`. */
+  readonly principal: { readonly id: string };
+  readonly windowStartMs: number;
+  readonly windowMs: number;
+  readonly findings: readonly StoryFinding[];
+}
+
+/** A rule over findings' verdict on a story: why it is unusual, in plain words. */
+export interface StoryVerdict {
+  readonly reason: string;
 }
 
 export interface RuleCase {
@@ -230,17 +264,41 @@ export const defineRule = <S extends SelectedEventSource, N extends boolean = fa
     readonly detect: (event: SelectedEvent<S, N>, ctx: RuleContext) => DetectionDraft | undefined;
   },
 ): Rule => {
+  const problems = metadataProblems(rule);
+  if (rule.selection.length === 0 || rule.selection.some((s) => s.eventNames.length === 0)) problems.push('selection must name event names');
+  if (rule.selection.some((s) => s.networkActivity === true && !NETWORK_ACTIVITY_SOURCES.has(s.eventSource))) problems.push('network activity is kept for KMS and S3 only');
+  if (new Set(rule.selection.map((s) => s.networkActivity === true)).size > 1) problems.push('a rule selects network activity events or calls, not both');
+  if (problems.length > 0) throw new RuleDefinitionError(`rule ${rule.id}: ${problems.join('; ')}`);
+  return rule as unknown as Rule;
+};
+
+/**
+ * Declares a rule over findings: it selects no events, and judges each principal's story (`judgeStory`) once a
+ * batch's findings are made, over the findings of the other rules kept in the principal's entry. Its window (the
+ * story's span) and threshold are settings like any rule's.
+ */
+export const defineFindingsRule = (
+  rule: RuleMetadata & {
+    readonly defaults: { readonly threshold: number; readonly windowMinutes: number };
+    readonly judgeStory: (story: PrincipalStory, settings: RuleSettings) => StoryVerdict | undefined;
+  },
+): Rule => {
+  const problems = metadataProblems(rule);
+  if (problems.length > 0) throw new RuleDefinitionError(`rule ${rule.id}: ${problems.join('; ')}`);
+  return { ...rule, selection: [], detect: () => undefined };
+};
+
+/** Whether a rule judges findings (`defineFindingsRule`) rather than events. */
+export const isFindingsRule = (rule: Rule): rule is Rule & { readonly judgeStory: NonNullable<Rule['judgeStory']> } => rule.judgeStory !== undefined;
+
+const metadataProblems = (rule: RuleMetadata): string[] => {
   const problems: string[] = [];
   if (!KEBAB.test(rule.id)) problems.push('id must be kebab-case');
   if (rule.title.length === 0 || rule.title.length > 80) problems.push('title must be 1-80 characters');
   if (rule.falsePositives.length === 0) problems.push('falsePositives must list at least one reason ("none known" counts)');
-  if (rule.selection.length === 0 || rule.selection.some((s) => s.eventNames.length === 0)) problems.push('selection must name event names');
-  if (rule.selection.some((s) => s.networkActivity === true && !NETWORK_ACTIVITY_SOURCES.has(s.eventSource))) problems.push('network activity is kept for KMS and S3 only');
-  if (new Set(rule.selection.map((s) => s.networkActivity === true)).size > 1) problems.push('a rule selects network activity events or calls, not both');
   if (rule.findingTypes.length === 0) problems.push('findingTypes must not be empty');
   // A finding carries the runbook whole: as ASFF's Remediation.Recommendation.Text, at most 512 characters.
   if (rule.runbook.length === 0 || rule.runbook.length > RUNBOOK_MAX) problems.push(`runbook must be 1-${RUNBOOK_MAX} characters, to reach Security Hub whole (it has ${rule.runbook.length})`);
   if (rule.references.some((r) => !/^https:\/\//.test(r))) problems.push('references must be https URLs');
-  if (problems.length > 0) throw new RuleDefinitionError(`rule ${rule.id}: ${problems.join('; ')}`);
-  return rule as unknown as Rule;
+  return problems;
 };

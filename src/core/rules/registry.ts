@@ -7,6 +7,7 @@ import { rule as kmsDataUnderForeignKey } from './kms-data-under-foreign-key.ts'
 import { rule as kmsKeyLifecycle } from './kms-key-lifecycle.ts';
 import { rule as kmsMassDecrypt } from './kms-mass-decrypt.ts';
 import { rule as kmsMissingEncryptionContext } from './kms-missing-encryption-context.ts';
+import { rule as kmsPrincipalSeveralAnomalies } from './kms-principal-several-anomalies.ts';
 import { rule as kmsRootUsage } from './kms-root-usage.ts';
 import { rule as kmsS3DataKeyDirectDecrypt } from './kms-s3-data-key-direct-decrypt.ts';
 import { rule as kmsS3UnusualBucket } from './kms-s3-unusual-bucket.ts';
@@ -49,6 +50,7 @@ export const ALL_RULES: readonly Rule[] = [
   kmsUnusualClient,
   vpceAccessDenied,
   vpceOutsideCredentials,
+  kmsPrincipalSeveralAnomalies,
 ];
 
 export const ruleById = (id: string): Rule | undefined => ALL_RULES.find((r) => r.id === id);

@@ -1,10 +1,15 @@
-import type { Rule, RuleCase } from './define-rule.ts';
+import { isFindingsRule, type Rule, type RuleCase } from './define-rule.ts';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** What a rule that reads network activity events needs, said under its events. */
 const NETWORK_ACTIVITY_NOTE =
   'Network activity events are logged only by a trail or event data store that selects them (`eventCategory` `NetworkActivity`, per event source), for the VPC endpoint\'s owner. The rule reads them in replays of the trail\'s logs, and in the Lambda functions from whatever forwards them. The deployment adds no EventBridge subscription for them, since AWS does not document that CloudTrail sends them there; were it to send them as it sends API calls, the KMS and S3 patterns would take those of the calls they name (and KMS\'s failed ones), as the patterns do not test `eventCategory`.';
+
+/** What a rule over findings reads, in the catalogue's table and under its heading. */
+const FINDINGS_RULE_EVENTS = 'findings of the other rules';
+const FINDINGS_RULE_NOTE =
+  'it reads the findings the other rules raise, as each batch makes them, with those of the same principal kept from earlier batches and Lambda invocations (suppressed ones left out). Its window is the span of a story; its threshold, how many rules must have raised findings in it.';
 
 /** The rule catalogue as Markdown, generated from the rules' own metadata (docs/rules.md). */
 export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[]): string => {
@@ -19,7 +24,7 @@ export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; rea
     '|---|---|---|---|---|',
   ];
   for (const { rule } of modules) {
-    const events = rule.selection.map((s) => `${s.eventSource.split('.')[0]}${s.networkActivity === true ? ' network activity' : ''}: ${s.eventNames.join(', ')}`).join('; ');
+    const events = isFindingsRule(rule) ? FINDINGS_RULE_EVENTS : rule.selection.map((s) => `${s.eventSource.split('.')[0]}${s.networkActivity === true ? ' network activity' : ''}: ${s.eventNames.join(', ')}`).join('; ');
     out.push(`| [\`${rule.id}\`](#${rule.id}) | ${cell(rule.title)} | ${rule.severity} | ${rule.status} | ${cell(events)} |`);
   }
   for (const { rule, cases } of modules) {
@@ -30,7 +35,8 @@ export const renderRulesMarkdown = (modules: readonly { readonly rule: Rule; rea
       if (rule.defaults.windowMinutes !== undefined) d.push(`window ${rule.defaults.windowMinutes} minutes`);
       out.push(`Defaults: ${d.join(', ')} (override under \`rules.${rule.id}\` in the configuration).`, '');
     }
-    out.push('**Events:** ' + rule.selection.map((s) => `\`${s.eventSource}\`${s.networkActivity === true ? ' network activity' : ''} ${s.eventNames.map((n) => `\`${n}\``).join(', ')}`).join('; '), '');
+    if (isFindingsRule(rule)) out.push(`**Events:** none; ${FINDINGS_RULE_NOTE}`, '');
+    else out.push('**Events:** ' + rule.selection.map((s) => `\`${s.eventSource}\`${s.networkActivity === true ? ' network activity' : ''} ${s.eventNames.map((n) => `\`${n}\``).join(', ')}`).join('; '), '');
     if (rule.selection.some((s) => s.networkActivity === true)) out.push(NETWORK_ACTIVITY_NOTE, '');
     out.push('**ASFF types:** ' + rule.findingTypes.map((t) => `\`${t}\``).join(', '), '');
     out.push('**ATT&CK:** ' + rule.tags.map((t) => `\`${t}\``).join(', '), '');

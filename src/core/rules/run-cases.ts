@@ -1,10 +1,12 @@
 import { compileConfig } from '../config.ts';
 import { counted } from '../counted.ts';
 import { DEFAULT_ENGINE_CONFIG } from '../engine-config.ts';
-import { createEngine } from '../engine.ts';
+import { createEngine, resolveRuleSettings } from '../engine.ts';
 import { findingIdOf, mergeDetection, type FindingRecord } from '../findings/finding.ts';
 import { createWorkingState } from '../state.ts';
-import type { Rule, RuleCase } from './define-rule.ts';
+import { findingOfStory, judgeStoriesOf } from '../findings/principal-findings.ts';
+import { suppressionFor } from '../findings/suppress.ts';
+import { isFindingsRule, type Rule, type RuleCase } from './define-rule.ts';
 
 export interface CaseResult {
   readonly ruleId: string;
@@ -17,11 +19,16 @@ export interface CaseResult {
 /** A fixed clock for cases: finding timestamps do not depend on when the tests run. */
 const CASE_NOW_MS = Date.UTC(2030, 0, 1);
 
-/** Runs one rule case through the real engine (one batch, ordered by event time) and checks the findings. */
-export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
+/**
+ * Runs one rule case through the real engine (one batch, ordered by event time) and checks the findings. A rule over
+ * findings (`defineFindingsRule`) judges the findings of `otherRules` (every rule, for the catalogue), made and
+ * suppressed as the pipeline makes them; only its own findings are checked.
+ */
+export const runRuleCase = (rule: Rule, c: RuleCase, otherRules: readonly Rule[] = []): CaseResult => {
   const base = { ...DEFAULT_ENGINE_CONFIG, ...(c.learningPeriodMs !== undefined ? { learningPeriodMs: c.learningPeriodMs } : {}) };
   const config = compileConfig(c.config ?? {}, base);
-  const engine = createEngine({ rules: [rule], config });
+  const overFindings = isFindingsRule(rule);
+  const engine = createEngine({ rules: overFindings ? [...otherRules.filter((r) => r.id !== rule.id), rule] : [rule], config });
   const state = createWorkingState(new Map());
   const result = engine.evaluate(c.events, state);
   // As at the end of a replay: S3-made calls still waiting for their S3 request are decided.
@@ -32,7 +39,15 @@ export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
     const id = findingIdOf(d);
     findings.set(id, mergeDetection(findings.get(id), d, CASE_NOW_MS));
   }
-  const list = [...findings.values()];
+  let list = [...findings.values()];
+  if (overFindings) {
+    const made = list.map((f) => {
+      const suppression = suppressionFor(f, config.suppressions, CASE_NOW_MS);
+      return suppression !== undefined ? { ...f, suppressedBy: { id: suppression.id, reason: suppression.reason } } : f;
+    });
+    const judged = judgeStoriesOf([{ rule, settings: resolveRuleSettings(rule, config) }], made, () => undefined);
+    list = judged.map((j) => findingOfStory(j.ruleId, j.settings, j, j.verdict, undefined, CASE_NOW_MS));
+  }
   const problems: string[] = [];
   if (list.length !== c.expectFindings) problems.push(`expected ${counted(c.expectFindings, 'finding')}, got ${list.length}`);
   if (c.expectSeverity !== undefined) {
@@ -53,4 +68,4 @@ export const runRuleCase = (rule: Rule, c: RuleCase): CaseResult => {
 };
 
 export const runAllRuleCases = (modules: readonly { readonly rule: Rule; readonly cases: readonly RuleCase[] }[]): CaseResult[] =>
-  modules.flatMap((m) => m.cases.map((c) => runRuleCase(m.rule, c)));
+  modules.flatMap((m) => m.cases.map((c) => runRuleCase(m.rule, c, modules.map((o) => o.rule))));

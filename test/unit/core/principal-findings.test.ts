@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStateStore } from '#adapters/memory/memory-state-store.ts';
 import { createRecordProcessor } from '#app/process-records.ts';
+import { compileConfig } from '#core/config.ts';
 import { createEngine } from '#core/engine.ts';
 import { describeFinding, toAsff } from '#core/findings/asff.ts';
 import { findingIdOf, MAX_RELATED_FINDINGS, mergeDetection, relatedIdsOf, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
@@ -179,7 +180,7 @@ describe('findings of one principal within a day of each other', () => {
     expect(Object.keys(entry.findings)).toHaveLength(PRINCIPAL_FINDINGS_LIMIT);
     expect(Object.keys(entry.findings)).not.toContain(findings[0]?.id);
     const newest = findings.at(-1) as FindingRecord;
-    expect(entry.findings[newest.id]).toEqual([newest.firstSeenMs, newest.lastSeenMs, '111122223333', 'us-east-1']);
+    expect(entry.findings[newest.id]).toEqual([newest.firstSeenMs, newest.lastSeenMs, '111122223333', 'us-east-1', 1]);
     expect(principalFindingsObsoleteAt(entry)).toBe(newest.lastSeenMs + days(1));
   });
 });
@@ -254,6 +255,92 @@ describe('findings of one principal, through the record processor and its store'
     expect(findings.map((f) => [f.ruleId, f.principal.id, f.subject])).toEqual([['per-key-rule', 'arn:aws:iam::111122223333:role/Alice', KEY_ARN]]);
     const entry = (await store.load(['pfind#arn:aws:iam::111122223333:role/Alice'])).get('pfind#arn:aws:iam::111122223333:role/Alice') as PrincipalFindings;
     expect(Object.keys(entry.findings).map((id) => id.split('/')[1]).sort()).toEqual(['per-key-rule', 'per-principal-rule']);
-    expect(entry.findings[findings[0]?.id as string]).toEqual([BASE_TIME_MS + 60_000, BASE_TIME_MS + 120_000, '111122223333', 'us-east-1']);
+    // Its span and count grown by Bob's event.
+    expect(entry.findings[findings[0]?.id as string]).toEqual([BASE_TIME_MS + 60_000, BASE_TIME_MS + 120_000, '111122223333', 'us-east-1', 2]);
+  });
+});
+
+describe('a principal\'s story, judged by a rule over findings (kms-principal-several-anomalies)', () => {
+  const several = ruleById('kms-principal-several-anomalies');
+  if (several === undefined) throw new Error('kms-principal-several-anomalies is not registered');
+  // One finding per principal an hour for each of four operations: four rules a test can make fire at will.
+  const ruleFor = (id: string, eventName: string) =>
+    defineRule({ ...TEST_RULE_METADATA, id, selection: [{ eventSource: 'kms.amazonaws.com', eventNames: [eventName] }], detect: (e) => ({ subject: e.principal.id, reason: `${eventName}.`, aggregationWindowMs: hours(1) }) });
+  const rules = [ruleFor('rule-decrypt', 'Decrypt'), ruleFor('rule-encrypt', 'Encrypt'), ruleFor('rule-sign', 'Sign'), ruleFor('rule-mac', 'GenerateMac'), several];
+  const OPERATIONS = ['Decrypt', 'Encrypt', 'Sign', 'GenerateMac'] as const;
+
+  const processorOf = (config?: Parameters<typeof compileConfig>[0]) => {
+    const store = createMemoryStateStore();
+    let nowMs = 1_000;
+    const processor = createRecordProcessor({ engine: createEngine({ rules, ...(config !== undefined ? { config: compileConfig(config) } : {}) }), store, clock: { nowMs: () => (nowMs += 1_000) } });
+    return { store, processor };
+  };
+  const storiesIn = async (store: ReturnType<typeof createMemoryStateStore>) =>
+    [...(store.entries?.values() ?? [])].filter((e): e is FindingRecord => e.kind === 'finding' && e.ruleId === several.id);
+
+  it('raises one HIGH finding when a principal\'s findings of three rules fall in one day, across batches, naming them', async () => {
+    const { store, processor } = processorOf();
+    await processor.processBatch({ file: 'morning.json', records: [kmsRecord({ who: INTRUDER, eventId: 'm-1' })], firstIndex: 0 });
+    await processor.processBatch({ file: 'noon.json', records: [kmsRecord({ who: INTRUDER, eventName: 'Encrypt', atMs: BASE_TIME_MS + hours(3), eventId: 'n-1' })], firstIndex: 0 });
+    expect(await storiesIn(store)).toEqual([]);
+    const { findings } = await processor.processBatch({ file: 'night.json', records: [kmsRecord({ who: INTRUDER, eventName: 'Sign', atMs: BASE_TIME_MS + hours(12), eventId: 'x-1' })], firstIndex: 0 });
+
+    const [story] = await storiesIn(store);
+    expect(story).toMatchObject({ severity: 'HIGH', subject: 'arn:aws:iam::111122223333:role/Intruder', eventCount: 3, eventIds: [], firstSeenMs: BASE_TIME_MS, lastSeenMs: BASE_TIME_MS + hours(12), accountId: '111122223333', region: 'us-east-1' });
+    expect(story?.reason).toBe('arn:aws:iam::111122223333:role/Intruder raised findings of 3 rules on 2026-10-01 (UTC) (threshold 3): rule-decrypt, rule-encrypt, rule-sign. Each is one anomaly; one identity showing several in a day is more likely stolen or misused than any of them alone.');
+    // It names the three, and each of them names it: the batch's own finding at once, the earlier two named back.
+    const others = findings.filter((f) => f.ruleId !== several.id);
+    expect(story?.samePrincipal).toHaveLength(3);
+    expect(findings.map((f) => f.ruleId).sort()).toEqual(['kms-principal-several-anomalies', 'rule-decrypt', 'rule-encrypt', 'rule-sign']);
+    for (const f of others) expect(f.samePrincipal).toContain(story?.id);
+    // In ASFF: the principal's role as its resource, no API call, the three as its related findings.
+    const asff = toAsff(story as FindingRecord, several, {});
+    expect(asff.Resources).toEqual([expect.objectContaining({ Type: 'AwsIamRole', Id: 'arn:aws:iam::111122223333:role/Intruder' })]);
+    expect(asff['Action']).toBeUndefined();
+    expect((asff.RelatedFindings as { Id: string }[]).map((r) => r.Id).sort()).toEqual(story?.samePrincipal);
+    // A fourth rule later the same day updates it, with a later UpdatedAt; the same events again change nothing.
+    await processor.processBatch({ file: 'late.json', records: [kmsRecord({ who: INTRUDER, eventName: 'GenerateMac', atMs: BASE_TIME_MS + hours(13), eventId: 'l-1' })], firstIndex: 0 });
+    const [updated] = await storiesIn(store);
+    expect(updated?.reason).toContain('raised findings of 4 rules on 2026-10-01 (UTC)');
+    expect(updated?.updatedAtMs).toBeGreaterThan(story?.updatedAtMs ?? Infinity);
+    const again = await processor.processBatch({ file: 'late.json', records: [kmsRecord({ who: INTRUDER, eventName: 'GenerateMac', atMs: BASE_TIME_MS + hours(13), eventId: 'l-1' })], firstIndex: 0 });
+    expect(again.findings).toEqual([]);
+  });
+
+  it('follows its configuration: off, another severity or threshold, and a suppression of it or of one of the three', async () => {
+    const day = [kmsRecord({ who: INTRUDER, eventId: 'd-1' }), kmsRecord({ who: INTRUDER, eventName: 'Encrypt', atMs: BASE_TIME_MS + hours(1), eventId: 'd-2' }), kmsRecord({ who: INTRUDER, eventName: 'Sign', atMs: BASE_TIME_MS + hours(2), eventId: 'd-3' })];
+    const storiesWith = async (config: Parameters<typeof compileConfig>[0]) => {
+      const { store, processor } = processorOf(config);
+      await processor.processBatch({ file: 'day.json', records: day, firstIndex: 0 });
+      return storiesIn(store);
+    };
+    const expires = '2099-12-31';
+
+    expect(await storiesWith({ rules: { [several.id]: { enabled: false } } })).toEqual([]);
+    expect((await storiesWith({ rules: { [several.id]: { severity: 'CRITICAL' } } }))[0]?.severity).toBe('CRITICAL');
+    expect(await storiesWith({ rules: { [several.id]: { threshold: 4 } } })).toEqual([]);
+    expect(await storiesWith({ suppressions: [{ id: 'drill', rule: 'rule-sign', reason: 'the signing drill', expires }] })).toEqual([]);
+    const suppressed = await storiesWith({ suppressions: [{ id: 'red-team', rule: several.id, reason: 'the red team\'s week', expires, principal: '*Intruder' }] });
+    expect(suppressed.map((f) => f.suppressedBy?.id)).toEqual(['red-team']);
+  });
+
+  it('holds the same whatever the batches and their order: its id, reason, span, count and place', async () => {
+    const events = fc.array(fc.record({ op: fc.constantFrom(...OPERATIONS), hour: fc.integer({ min: 0, max: 60 }), who: fc.constantFrom('Intruder', 'Other'), region: fc.constantFrom('us-east-1', 'eu-west-1') }), { minLength: 1, maxLength: 16 });
+    await fc.assert(
+      fc.asyncProperty(events, fc.integer({ min: 1, max: 5 }), fc.integer(), async (list, batchSize, seed) => {
+        const records = list.map((e, i) => kmsRecord({ who: { role: e.who }, eventName: e.op, atMs: BASE_TIME_MS + hours(e.hour) + i * 1_000, region: e.region, eventId: `p-${i}` }));
+        const told = async (batches: readonly (readonly Record<string, unknown>[])[]) => {
+          const { store, processor } = processorOf();
+          for (const [i, batch] of batches.entries()) await processor.processBatch({ file: `b${i}.json`, records: [...batch], firstIndex: 0 });
+          return new Map((await storiesIn(store)).map((f) => [f.id, [f.reason, f.firstSeenMs, f.lastSeenMs, f.eventCount, f.accountId, f.region, [...(f.samePrincipal ?? [])]]]));
+        };
+        const inOrder: Record<string, unknown>[][] = [];
+        for (let i = 0; i < records.length; i += batchSize) inOrder.push(records.slice(i, i + batchSize));
+        const shuffled = fc.sample(fc.shuffledSubarray(records, { minLength: records.length, maxLength: records.length }), { seed, numRuns: 1 })[0] as Record<string, unknown>[];
+
+        expect(await told(shuffled.map((r) => [r]))).toEqual(await told(inOrder));
+      }),
+      { numRuns: 60 },
+    );
   });
 });
