@@ -301,7 +301,8 @@ ${table(['Field', 'Value'], [
   // A finding about a bucket's settings names the bucket alone.
   ...(f.bucket !== undefined ? [f.objectKey !== undefined ? ['Object', `<code>${escapeHtml(`s3://${f.bucket}/${f.objectKey}`)}</code>`] : ['Bucket', `<code>${escapeHtml(f.bucket)}</code>`]] : []),
   ['Seen', seenText(f)],
-  ['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')],
+  // A rule over findings' finding has none: the findings it names, below, have them.
+  ...(f.eventIds.length > 0 ? [['CloudTrail eventIDs', f.eventIds.map((id) => `<code>${escapeHtml(id)}</code>`).join(' ')]] : []),
   // Linked where the page shows the related finding, named by its rule otherwise (a filter may leave it out).
   ...(f.related !== undefined && f.related.length > 0 ? [['Raised with it', findingLinks(f.related)]] : []),
   ...(f.samePrincipal !== undefined && f.samePrincipal.length > 0 ? [['Its principal, within a day', findingLinks(f.samePrincipal)]] : []),

@@ -31,6 +31,17 @@ describe('a finding\'s evidence in the report', () => {
     ]);
   });
 
+  it('has no eventIDs row for a finding that keeps no events (a principal\'s day), only the findings it names', () => {
+    const day = finding({ id: 'kms-decrypt-monitor/kms-principal-several-anomalies/13d5fe651cf9ca/1791504000000', ruleId: 'kms-principal-several-anomalies', eventIds: [], eventCount: 3, lastSeenMs: at + 3_600_000, samePrincipal: ['kms-decrypt-monitor/kms-root-usage/0751d784942aff/1791572400000'] });
+
+    expect(evidenceOf(renderReportHtml(report([day])))).toEqual([
+      'Finding id: kms-decrypt-monitor/kms-principal-several-anomalies/13d5fe651cf9ca/1791504000000',
+      'Principal: arn:aws:iam::111122223333:root',
+      'Seen: 3 calls from 2026-10-09T16:30:00Z to 2026-10-09T17:30:00Z',
+      'Its principal, within a day: kms-decrypt-monitor/kms-root-usage/0751d784942aff/1791572400000',
+    ]);
+  });
+
   it('names the bucket alone for a finding about a bucket\'s settings', () => {
     const setting = finding({ ruleId: 's3-bucket-default-key-changed', bucket: 'reports', key: 'arn:aws:kms:us-east-1:999988887777:key/k9' });
 
