@@ -30,6 +30,9 @@ const freshCopy = (): string => {
 };
 const days = async (db: string): Promise<string[]> =>
   (await query<{ day: string }>(db, 'SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ledger ORDER BY day')).map((r) => r.day);
+/** The principals' entries of findings in the engine state: each one's key, and the ids of the findings it names. */
+const principalEntriesOf = async (db: string): Promise<{ k: string; ids: string[] }[]> =>
+  (await query<{ k: string; v: string }>(db, `SELECT k, v FROM engine_state WHERE starts_with(k, 'pfind#') ORDER BY k`)).map(({ k, v }) => ({ k, ids: Object.keys((JSON.parse(v) as { findings: Record<string, unknown> }).findings) }));
 const countsOf = async (db: string) =>
   (
     await query<Record<string, number>>(
@@ -58,13 +61,21 @@ describe('kdm prune', () => {
   it("removes the days before the day given, and the findings last seen before it; keeps the baselines and the files read", async () => {
     const db = freshCopy();
     const before = await countsOf(db);
+    const principalsBefore = await principalEntriesOf(db);
     const run = runKdm(['prune', '--db', db, '--before', '2026-10-10']);
 
     expect(run.stdout).toBe(`${db}: removed 178 ledger rows, 1,610 object records and 61 findings from before 2026-10-10; the history is kept from 2026-10-10\n`);
     expect(run.status).toBe(0);
     expect(await days(db)).toEqual(['2026-10-10']);
     const after = await countsOf(db);
-    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 61 });
+    // The principals' entries let go of the findings removed, and go with the last of them; the rest of the state stays.
+    const entries = await principalEntriesOf(db);
+    expect(entries.length).toBeLessThan(principalsBefore.length);
+    expect(entries.length).toBeGreaterThan(0);
+    const kept = new Set((await query<{ id: string }>(db, 'SELECT id FROM findings')).map((r) => r.id));
+    for (const { ids } of entries) for (const id of ids) expect(kept).toContain(id);
+    const stateAfter = (before['state'] ?? 0) - principalsBefore.length + entries.length;
+    expect(after).toEqual({ ...before, ledger: (before['ledger'] ?? 0) - 178, objects: (before['objects'] ?? 0) - 1_610, findings: (before['findings'] ?? 0) - 61, state: stateAfter });
     expect(await query(db, `SELECT count(*)::INT AS n FROM object_access WHERE day < DATE '2026-10-10'`)).toEqual([{ n: 0 }]);
     expect(await query(db, `SELECT count(*)::INT AS n FROM findings WHERE last_seen < TIMESTAMP '2026-10-10'`)).toEqual([{ n: 0 }]);
   });

@@ -1,4 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { principalFindingsKey, type PrincipalFindings } from '#core/findings/principal-findings.ts';
+import { decodeState, encodeState } from '../state-codec.ts';
 
 /** kdm_meta's entry for the day before which `kdm prune` removed the history: the latest such day, once any. */
 const PRUNED_BEFORE = 'pruned_before';
@@ -67,9 +69,9 @@ export const pruneMark = async (connection: DuckDBConnection): Promise<PruneMark
 };
 
 /**
- * Removes the ledger rows and object records of the days before `beforeDay` and the findings last seen before it,
- * in one transaction, and notes the day; the engine state (baselines, dedupe, waiting calls) and the list of files
- * read stay. A checkpoint then folds the change into the file, whose freed blocks later writes reuse. Returns what
+ * Removes the ledger rows and object records of the days before `beforeDay` and the findings last seen before it
+ * (and their ids from the principals' entries), in one transaction, and notes the day; the rest of the engine state
+ * (baselines, dedupe, waiting calls) and the list of files read stay. A checkpoint then folds the change into the file, whose freed blocks later writes reuse. Returns what
  * the deletes removed, and the day the history is now kept from (a later one, if an earlier prune gave it).
  */
 export const pruneHistory = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts & { readonly keptFrom: string }> => {
@@ -77,7 +79,11 @@ export const pruneHistory = async (connection: DuckDBConnection, beforeDay: stri
     (await connection.run(`DELETE FROM ${table} WHERE ${BEFORE_THE_DAY[table]}`, { before: beforeDay })).rowsChanged;
   await connection.run('BEGIN TRANSACTION');
   try {
-    const removed = { ledgerRows: await remove('ledger'), objectRecords: await remove('object_access'), findings: await remove('findings') };
+    const ledgerRows = await remove('ledger');
+    const objectRecords = await remove('object_access');
+    const findingIds = (await connection.runAndReadAll(`DELETE FROM findings WHERE ${BEFORE_THE_DAY.findings} RETURNING id`, { before: beforeDay })).getRows().map(([id]) => String(id));
+    await forgetFindings(connection, new Set(findingIds));
+    const removed = { ledgerRows, objectRecords, findings: findingIds.length };
     const earlier = await prunedBefore(connection);
     // Days compare as text: the note keeps the latest day any prune removed history before.
     const keptFrom = earlier !== undefined && earlier > beforeDay ? earlier : beforeDay;
@@ -88,5 +94,27 @@ export const pruneHistory = async (connection: DuckDBConnection, beforeDay: stri
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+};
+
+/**
+ * Takes findings a prune removed out of the principals' entries that name them (`principalFindingsKey`), so that a
+ * later replay into the database names no finding it no longer holds, and no story counts one; an entry left with
+ * none goes.
+ */
+const forgetFindings = async (connection: DuckDBConnection, removed: ReadonlySet<string>): Promise<void> => {
+  if (removed.size === 0) return;
+  const rows = (await connection.runAndReadAll('SELECT k, v FROM engine_state WHERE starts_with(k, $prefix)', { prefix: principalFindingsKey('') })).getRows() as [string, string][];
+  for (const [k, v] of rows) {
+    const entry = decodeState(v) as PrincipalFindings;
+    const ids = Object.keys(entry.findings);
+    const kept = ids.filter((id) => !removed.has(id));
+    if (kept.length === ids.length) continue;
+    if (kept.length === 0) {
+      await connection.run('DELETE FROM engine_state WHERE k = $k', { k });
+      continue;
+    }
+    for (const id of ids) if (removed.has(id)) delete entry.findings[id];
+    await connection.run('UPDATE engine_state SET v = $v WHERE k = $k', { k, v: encodeState(entry) });
   }
 };
