@@ -71,8 +71,9 @@ export const pruneMark = async (connection: DuckDBConnection): Promise<PruneMark
 /**
  * Removes the ledger rows and object records of the days before `beforeDay` and the findings last seen before it
  * (and their ids from the principals' entries), in one transaction, and notes the day; the rest of the engine state
- * (baselines, dedupe, waiting calls) and the list of files read stay. A checkpoint then folds the change into the file, whose freed blocks later writes reuse. Returns what
- * the deletes removed, and the day the history is now kept from (a later one, if an earlier prune gave it).
+ * (baselines, dedupe, waiting calls) and the list of files read stay. A checkpoint then folds the change into the
+ * file, whose freed blocks later writes reuse. Returns what the deletes removed, and the day the history is now kept
+ * from (a later one, if an earlier prune gave it).
  */
 export const pruneHistory = async (connection: DuckDBConnection, beforeDay: string): Promise<PruneCounts & { readonly keptFrom: string }> => {
   const remove = async (table: keyof typeof BEFORE_THE_DAY): Promise<number> =>

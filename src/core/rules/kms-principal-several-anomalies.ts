@@ -40,7 +40,7 @@ export const rule = defineFindingsRule({
       ? `on ${new Date(story.windowStartMs).toISOString().slice(0, 10)} (UTC)`
       : `between ${new Date(story.windowStartMs).toISOString()} and ${new Date(story.windowStartMs + story.windowMs).toISOString()}`;
     return {
-      reason: `${story.principal.id} raised findings of ${byRule.size} rules ${span} (threshold ${settings.threshold}): ${listFew(rules, 6)}. Each is one anomaly; one identity showing several in a day is more likely stolen or misused than any of them alone.`,
+      reason: `${story.principal.id} raised findings of ${byRule.size} rules ${span} (threshold ${settings.threshold}): ${listFew(rules, 6)}. Each is one anomaly; one identity showing several ${day ? 'in a day' : 'so close together'} is more likely stolen or misused than any of them alone.`,
     };
   },
 });
@@ -67,6 +67,13 @@ export const cases = (): readonly RuleCase[] => [
     name: 'stays silent when the three are different principals\' findings',
     events: [...rootDay().slice(0, 1), ...dayOf({ role: 'Busy' }).slice(1, 2), ...dayOf({ role: 'Prober' }).slice(2)],
     expectFindings: 0,
+  },
+  {
+    name: 'tells a window other than a day by its bounds (window 6h)',
+    events: rootDay(),
+    config: { rules: { 'kms-principal-several-anomalies': { window: '6h' } } },
+    expectFindings: 1,
+    expectReasonIncludes: 'between 2026-10-01T06:00:00.000Z and 2026-10-01T12:00:00.000Z (threshold 3): kms-root-usage (3 findings), kms-throttled, kms-access-denied-burst. Each is one anomaly; one identity showing several so close together',
   },
   { name: 'fires for two rules with threshold 2', events: rootDay().slice(0, 2), config: { rules: { 'kms-principal-several-anomalies': { threshold: 2 } } }, expectFindings: 1 },
   {

@@ -263,9 +263,11 @@ describe('findings of one principal, through the record processor and its store'
 describe('a principal\'s story, judged by a rule over findings (kms-principal-several-anomalies)', () => {
   const several = ruleById('kms-principal-several-anomalies');
   if (several === undefined) throw new Error('kms-principal-several-anomalies is not registered');
-  // One finding per principal an hour for each of four operations: four rules a test can make fire at will.
+  // One finding per principal and Region an hour for each of four operations: four rules a test can make fire at
+  // will. A finding keeps the Region of its first event, so one finding of calls in two Regions would be of either,
+  // by their order: a Region of its own each keeps the findings themselves the same in any order.
   const ruleFor = (id: string, eventName: string) =>
-    defineRule({ ...TEST_RULE_METADATA, id, selection: [{ eventSource: 'kms.amazonaws.com', eventNames: [eventName] }], detect: (e) => ({ subject: e.principal.id, reason: `${eventName}.`, aggregationWindowMs: hours(1) }) });
+    defineRule({ ...TEST_RULE_METADATA, id, selection: [{ eventSource: 'kms.amazonaws.com', eventNames: [eventName] }], detect: (e) => ({ subject: `${e.principal.id}|${e.region}`, reason: `${eventName}.`, aggregationWindowMs: hours(1) }) });
   const rules = [ruleFor('rule-decrypt', 'Decrypt'), ruleFor('rule-encrypt', 'Encrypt'), ruleFor('rule-sign', 'Sign'), ruleFor('rule-mac', 'GenerateMac'), several];
   const OPERATIONS = ['Decrypt', 'Encrypt', 'Sign', 'GenerateMac'] as const;
 
