@@ -178,8 +178,12 @@ export const relateByPrincipal = (
   return { findings, entries, namedBack };
 };
 
-/** Windows of a story a batch's finding may open, at most: a finding's span is a window or two of its rule's. */
-const MAX_STORY_WINDOWS = 8;
+/**
+ * Windows of a story one finding may be judged in, at most. A finding's span lies within its rule's aggregation
+ * window (a day by default): 24 stories of an hour. The bound keeps a configuration of minute-long stories over
+ * month-long findings from judging tens of thousands a finding.
+ */
+export const MAX_STORY_WINDOWS = 1_000;
 
 /** A principal's story to judge, with the principal as its findings name it (`findingOfStory`). */
 export interface StoryToJudge {

@@ -8,10 +8,12 @@ import { describeFinding, toAsff } from '#core/findings/asff.ts';
 import { findingIdOf, MAX_RELATED_FINDINGS, mergeDetection, relatedIdsOf, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
 import { toOcsf } from '#core/findings/ocsf.ts';
 import {
+  MAX_STORY_WINDOWS,
   PRINCIPAL_FINDINGS_LIMIT,
   principalFindingsKeyOf,
   principalFindingsObsoleteAt,
   relateByPrincipal,
+  storiesOf,
   withSamePrincipal,
   type PrincipalFindings,
 } from '#core/findings/principal-findings.ts';
@@ -324,6 +326,17 @@ describe('a principal\'s story, judged by a rule over findings (kms-principal-se
     expect(await storiesWith({ suppressions: [{ id: 'drill', rule: 'rule-sign', reason: 'the signing drill', expires }] })).toEqual([]);
     const suppressed = await storiesWith({ suppressions: [{ id: 'red-team', rule: several.id, reason: 'the red team\'s week', expires, principal: '*Intruder' }] });
     expect(suppressed.map((f) => f.suppressedBy?.id)).toEqual(['red-team']);
+  });
+
+  it('judges every window a finding was seen in, however short the windows (up to MAX_STORY_WINDOWS)', () => {
+    // A finding seen from 09:00 to 18:59, judged in stories of an hour: ten of them, each with the finding.
+    const long = { ...detected('kms-throttled', BASE_TIME_MS), lastSeenMs: BASE_TIME_MS + hours(10) - 60_000 };
+    const stories = storiesOf([long], () => undefined, hours(1), new Set());
+
+    expect(stories.map((s) => s.story.windowStartMs)).toEqual(Array.from({ length: 10 }, (_, i) => BASE_TIME_MS + hours(i)));
+    for (const s of stories) expect(s.story.findings.map((f) => f.id)).toEqual([long.id]);
+    const endless = { ...long, lastSeenMs: BASE_TIME_MS + days(90) };
+    expect(storiesOf([endless], () => undefined, 60_000, new Set())).toHaveLength(MAX_STORY_WINDOWS);
   });
 
   it('holds the same whatever the batches and their order: its id, reason, span, count and place', async () => {
