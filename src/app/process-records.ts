@@ -2,7 +2,7 @@ import { aliasAccountOf, resolveRuleSettings, type Engine } from '#core/engine.t
 import { normalizeRecord } from '#core/events/normalize.ts';
 import type { KmsCall, MonitorEvent, NormalizeResult, S3ObjectAccess } from '#core/events/types.ts';
 import { isS3Half } from '#core/correlation/correlate.ts';
-import { findingIdOf, findingStateKey, mergeDetection, relatedFindingsByEvent, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
+import { findingIdOf, findingStateKey, mergeDetection, relatedFindingsByEvent, ruleIdOfFindingId, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
 import { findingOfStory, judgeStoriesOf, principalFindingsKeyOf, relateByPrincipal, withSamePrincipal, type PrincipalFindings } from '#core/findings/principal-findings.ts';
 import { suppressionFor } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
@@ -116,6 +116,9 @@ const relateFindingsOfPrincipals = async (
   context: { readonly findingsRules: FindingsRules; readonly suppressions: EngineConfig['suppressions']; readonly nowMs: number },
 ): Promise<void> => {
   const { nowMs } = context;
+  // A principal's stories are named before its other findings: past ten, they are the ones to keep.
+  const storyRules = new Set(context.findingsRules.map(({ rule }) => rule.id));
+  const leading = (id: string): boolean => storyRules.has(ruleIdOfFindingId(id));
   const keep = (f: FindingRecord): void => {
     const key = findingStateKey(f.id);
     into.findings.set(key, f);
@@ -143,7 +146,7 @@ const relateFindingsOfPrincipals = async (
       keep(suppression !== undefined ? { ...f, suppressedBy: { id: suppression.id, reason: suppression.reason } } : withoutSuppression(f));
     }
   }
-  const related = relateByPrincipal(into.findings.values(), stored, nowMs);
+  const related = relateByPrincipal(into.findings.values(), stored, nowMs, leading);
   for (const f of related.findings.values()) keep(f);
   for (const [key, entry] of related.entries) into.changes.set(key, entry);
   if (related.namedBack.size === 0) return;
@@ -152,7 +155,7 @@ const relateFindingsOfPrincipals = async (
   for (const [id, naming] of related.namedBack) {
     const f = into.findings.get(findingStateKey(id)) ?? earlier.get(findingStateKey(id));
     if (f?.kind !== 'finding' || f.suppressedBy !== undefined) continue;
-    const named = withSamePrincipal(f, naming, nowMs);
+    const named = withSamePrincipal(f, naming, nowMs, leading);
     if (named !== f) keep(named);
   }
 };

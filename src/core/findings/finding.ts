@@ -65,9 +65,10 @@ export interface FindingRecord {
    */
   related?: string[];
   /**
-   * The ids of other findings of the same principal seen within a day of this one, in this batch or earlier
-   * ones (`relateByPrincipal`), in the order of their ids, at most MAX_RELATED_FINDINGS: the morning's new network
-   * and the night's mass decrypt of one stolen role. None of `related`. Absent until there is one.
+   * The ids of other findings of the same principal seen within a day of this one, in this batch or earlier ones
+   * (`relateByPrincipal`), the principal's stories (a rule over findings') first and then in the order of their ids,
+   * at most MAX_RELATED_FINDINGS: the morning's new network and the night's mass decrypt of one stolen role. None of
+   * `related`. Absent until there is one.
    */
   samePrincipal?: string[];
   /**

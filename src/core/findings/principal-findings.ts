@@ -59,13 +59,26 @@ export const principalFindingsObsoleteAt = (entry: PrincipalFindings): number =>
  */
 const near = (a: Recorded, b: Recorded): boolean => a[0] - PRINCIPAL_FINDINGS_WINDOW_MS <= b[1] && b[0] - PRINCIPAL_FINDINGS_WINDOW_MS <= a[1];
 
+/** Which findings a finding names before the others of its principal (`withSamePrincipal`): none, by default. */
+export type LeadingFinding = (id: string) => boolean;
+const NONE_LEADING: LeadingFinding = () => false;
+
+/** The order names are kept in: those `leading` says first, then by id (by rule, then subject and window). */
+const namingOrder =
+  (leading: LeadingFinding) =>
+  (a: string, b: string): number => {
+    const first = Number(leading(b)) - Number(leading(a));
+    return first !== 0 ? first : a < b ? -1 : a > b ? 1 : 0;
+  };
+
 /**
  * `f` naming `others` among the findings of its principal too, as a new record with a later `updatedAtMs` (Security
- * Hub keeps a re-import only then) when that changes what it names; `f` itself otherwise. The names are kept in the
- * order of their ids (by rule, then subject and window), the first MAX_RELATED_FINDINGS of them, so that they do not
- * depend on the order the findings came in: a replay of the same logs in another order names the same.
+ * Hub keeps a re-import only then) when that changes what it names; `f` itself otherwise. The names are kept in order,
+ * those `leading` says first (the principal's stories, which tell the rest) and then by id, the first
+ * MAX_RELATED_FINDINGS of them, so that they do not depend on the order the findings came in: a replay of the same
+ * logs in another order names the same.
  */
-export const withSamePrincipal = (f: FindingRecord, others: readonly NamedFinding[], nowMs: number): FindingRecord => {
+export const withSamePrincipal = (f: FindingRecord, others: readonly NamedFinding[], nowMs: number, leading: LeadingFinding = NONE_LEADING): FindingRecord => {
   const before = f.samePrincipal ?? [];
   const all = new Set(before);
   const places = new Map<string, FindingPlace>();
@@ -75,7 +88,7 @@ export const withSamePrincipal = (f: FindingRecord, others: readonly NamedFindin
     places.set(o.id, o);
   }
   if (all.size === before.length) return f;
-  const named = [...all].sort().slice(0, MAX_RELATED_FINDINGS);
+  const named = [...all].sort(namingOrder(leading)).slice(0, MAX_RELATED_FINDINGS);
   if (named.length === before.length && named.every((id, i) => id === before[i])) return f;
   const elsewhere = Object.create(null) as Record<string, FindingPlace>;
   for (const id of named) {
@@ -150,6 +163,7 @@ export const relateByPrincipal = (
   batch: Iterable<FindingRecord>,
   stored: (key: string) => PrincipalFindings | undefined,
   nowMs: number,
+  leading: LeadingFinding = NONE_LEADING,
 ): PrincipalFindingsUpdate => {
   const findings = new Map<string, FindingRecord>();
   const entries = new Map<string, PrincipalFindings | undefined>();
@@ -162,7 +176,7 @@ export const relateByPrincipal = (
       if (f.suppressedBy !== undefined) continue;
       const seen = recorded[f.id] as Recorded;
       const others = known.filter(([id, at]) => id !== f.id && near(at, seen)).map(([id, at]): NamedFinding => ({ id, accountId: at[2] === '' ? undefined : at[2], region: at[3] }));
-      const named = withSamePrincipal(f, others, nowMs);
+      const named = withSamePrincipal(f, others, nowMs, leading);
       if (named !== f) findings.set(f.id, named);
       // Every earlier one it is near is offered its name, not only those it names: it may name the first
       // MAX_RELATED_FINDINGS alone, and they may have room for it.

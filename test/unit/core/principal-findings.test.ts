@@ -153,6 +153,19 @@ describe('findings of one principal within a day of each other', () => {
     expect(again.updatedAtMs).toBe(7_000);
   });
 
+  it('names the principal\'s stories before its other findings, so that past ten they are the ones kept', () => {
+    const many = Array.from({ length: 12 }, (_, i) => detected(`rule-${String(i).padStart(2, '0')}`, BASE_TIME_MS + i * 60_000));
+    const story = detected('zz-story', BASE_TIME_MS + hours(1));
+    const isStory = (id: string) => id.split('/')[1] === 'zz-story';
+
+    const update = relateByPrincipal([...many, story], () => undefined, 5_000, isStory);
+
+    for (const f of many) expect(update.findings.get(f.id)?.samePrincipal?.[0]).toBe(story.id);
+    expect(update.findings.get(story.id)?.samePrincipal).toEqual(many.slice(0, MAX_RELATED_FINDINGS).map((f) => f.id));
+    // Without it, ids alone decide, and the story sorts last.
+    expect(relateByPrincipal([...many, story], () => undefined, 5_000).findings.get(many[0]?.id as string)?.samePrincipal).not.toContain(story.id);
+  });
+
   it('names the same findings whatever the batches and their order (a replay of Event history reads days newest first)', () => {
     const rules = ['kms-unusual-network', 'kms-unusual-client', 'kms-mass-decrypt', 'kms-unusual-region', 'kms-s3-unusual-bucket', 's3-decrypt-without-object-access'];
     const events = fc.array(fc.record({ rule: fc.constantFrom(...rules), hour: fc.integer({ min: 0, max: 80 }), minute: fc.integer({ min: 0, max: 59 }), subject: fc.constantFrom('a', 'b', 'c'), who: fc.constantFrom('Intruder', 'Other') }), { minLength: 1, maxLength: 30 });
