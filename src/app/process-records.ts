@@ -4,7 +4,7 @@ import type { KmsCall, MonitorEvent, NormalizeResult, S3ObjectAccess } from '#co
 import { isS3Half } from '#core/correlation/correlate.ts';
 import { findingIdOf, findingStateKey, mergeDetection, relatedFindingsByEvent, ruleIdOfFindingId, withRelatedFindings, type FindingRecord } from '#core/findings/finding.ts';
 import { findingOfStory, judgeStoriesOf, principalFindingsKeyOf, relateByPrincipal, withSamePrincipal, type PrincipalFindings } from '#core/findings/principal-findings.ts';
-import { suppressionFor } from '#core/findings/suppress.ts';
+import { withSuppression } from '#core/findings/suppress.ts';
 import type { KeyFacts } from '#core/key-facts.ts';
 import { ledgerOf, mergeLedgerRow, type LedgerAccumulator, mergeObjectAccess, objectAccessId, ledgerRowId, type LedgerDelta } from '#core/ledger/ledger.ts';
 import type { EngineConfig } from '#core/engine-config.ts';
@@ -142,8 +142,7 @@ const relateFindingsOfPrincipals = async (
       const existing = into.findings.get(key) ?? prior.get(key);
       const f = findingOfStory(j.ruleId, j.settings, j, j.verdict, existing?.kind === 'finding' ? existing : undefined, nowMs);
       if (f === existing) continue;
-      const suppression = suppressionFor(f, context.suppressions, nowMs);
-      keep(suppression !== undefined ? { ...f, suppressedBy: { id: suppression.id, reason: suppression.reason } } : withoutSuppression(f));
+      keep(withSuppression(f, context.suppressions, nowMs));
     }
   }
   const related = relateByPrincipal(into.findings.values(), stored, nowMs, leading);
@@ -158,12 +157,6 @@ const relateFindingsOfPrincipals = async (
     const named = withSamePrincipal(f, naming, nowMs, leading);
     if (named !== f) keep(named);
   }
-};
-
-const withoutSuppression = (f: FindingRecord): FindingRecord => {
-  if (f.suppressedBy === undefined) return f;
-  const { suppressedBy: _, ...rest } = f;
-  return rest;
 };
 
 /**
@@ -311,11 +304,9 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
         }
         const keyFacts = merged.key !== undefined ? facts?.get(merged.key.arn) : undefined;
         if (keyFacts !== undefined) merged.keyFacts = keyFacts;
-        const suppression = suppressionFor(merged, engine.config.suppressions, nowMs);
-        if (suppression !== undefined) merged.suppressedBy = { id: suppression.id, reason: suppression.reason };
-        else delete merged.suppressedBy;
-        findings.set(key, merged);
-        changes.set(key, merged);
+        const decided = withSuppression(merged, engine.config.suppressions, nowMs);
+        findings.set(key, decided);
+        changes.set(key, decided);
       }
       // Findings of several rules on one event name each other (ASFF RelatedFindings).
       for (const [id, others] of relatedFindingsByEvent(result.detections)) {

@@ -15,6 +15,20 @@ export const suppressionMatches = (s: Suppression, f: FindingRecord): boolean =>
 export const suppressionFor = (f: FindingRecord, suppressions: readonly Suppression[], nowMs: number): Suppression | undefined =>
   suppressions.find((s) => s.expiresMs > nowMs && suppressionMatches(s, f));
 
+/**
+ * `f` as the suppressions decide it: marked with the first active one that matches (`suppressedBy`), or unmarked when
+ * none does any longer. `f` itself when that changes nothing; a new record otherwise.
+ */
+export const withSuppression = (f: FindingRecord, suppressions: readonly Suppression[], nowMs: number): FindingRecord => {
+  const s = suppressionFor(f, suppressions, nowMs);
+  if (s === undefined) {
+    if (f.suppressedBy === undefined) return f;
+    const { suppressedBy: _, ...rest } = f;
+    return rest;
+  }
+  return f.suppressedBy?.id === s.id && f.suppressedBy.reason === s.reason ? f : { ...f, suppressedBy: { id: s.id, reason: s.reason } };
+};
+
 /** Suppressions whose expiry has passed: reported so nobody believes they still apply. */
 export const expiredSuppressions = (suppressions: readonly Suppression[], nowMs: number): Suppression[] =>
   suppressions.filter((s) => s.expiresMs <= nowMs);

@@ -5,7 +5,7 @@ import { createEngine, resolveRuleSettings } from '../engine.ts';
 import { findingIdOf, mergeDetection, type FindingRecord } from '../findings/finding.ts';
 import { createWorkingState } from '../state.ts';
 import { findingOfStory, judgeStoriesOf } from '../findings/principal-findings.ts';
-import { suppressionFor } from '../findings/suppress.ts';
+import { withSuppression } from '../findings/suppress.ts';
 import { isFindingsRule, type Rule, type RuleCase } from './define-rule.ts';
 
 export interface CaseResult {
@@ -41,10 +41,7 @@ export const runRuleCase = (rule: Rule, c: RuleCase, otherRules: readonly Rule[]
   }
   let list = [...findings.values()];
   if (overFindings) {
-    const made = list.map((f) => {
-      const suppression = suppressionFor(f, config.suppressions, CASE_NOW_MS);
-      return suppression !== undefined ? { ...f, suppressedBy: { id: suppression.id, reason: suppression.reason } } : f;
-    });
+    const made = list.map((f) => withSuppression(f, config.suppressions, CASE_NOW_MS));
     const judged = judgeStoriesOf([{ rule, settings: resolveRuleSettings(rule, config) }], made, () => undefined);
     list = judged.map((j) => findingOfStory(j.ruleId, j.settings, j, j.verdict, undefined, CASE_NOW_MS));
   }
