@@ -140,7 +140,7 @@ const relateFindingsOfPrincipals = async (
     for (const j of judged) {
       const key = findingStateKey(j.id);
       const existing = into.findings.get(key) ?? prior.get(key);
-      const f = findingOfStory(j.ruleId, j.settings, j, j.verdict, existing?.kind === 'finding' ? existing : undefined, nowMs);
+      const f = findingOfStory(j, existing?.kind === 'finding' ? existing : undefined, nowMs);
       if (f === existing) continue;
       keep(withSuppression(f, context.suppressions, nowMs));
     }

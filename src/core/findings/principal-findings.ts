@@ -256,15 +256,8 @@ export const storyFindingId = (ruleId: string, story: PrincipalStory): string =>
  * gathers; it keeps no event ids of its own. So what it holds depends on the story alone, not on the order its
  * findings came in.
  */
-export const findingOfStory = (
-  ruleId: string,
-  settings: Pick<RuleSettings, 'severity'>,
-  told: StoryToJudge,
-  verdict: StoryVerdict,
-  existing: FindingRecord | undefined,
-  nowMs: number,
-): FindingRecord => {
-  const { story } = told;
+export const findingOfStory = (judged: JudgedStory, existing: FindingRecord | undefined, nowMs: number): FindingRecord => {
+  const { story, verdict, ruleId, settings } = judged;
   let firstSeenMs = Number.POSITIVE_INFINITY;
   let lastSeenMs = Number.NEGATIVE_INFINITY;
   let eventCount = 0;
@@ -275,7 +268,7 @@ export const findingOfStory = (
     lastSeenMs = Math.max(lastSeenMs, f.lastSeenMs);
     eventCount += f.eventCount;
   }
-  const accountId = first?.accountId ?? told.principal.accountId;
+  const accountId = first?.accountId ?? judged.principal.accountId;
   const region = first?.region ?? existing?.region ?? '';
   if (existing !== undefined) {
     const same = existing.reason === verdict.reason && existing.eventCount === eventCount && existing.firstSeenMs === firstSeenMs && existing.lastSeenMs === lastSeenMs && existing.accountId === accountId && existing.region === region;
@@ -302,7 +295,7 @@ export const findingOfStory = (
     serviceName: '',
     accountId,
     region,
-    principal: told.principal,
+    principal: judged.principal,
     network: {},
   }) as FindingRecord;
 };

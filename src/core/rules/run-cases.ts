@@ -43,7 +43,7 @@ export const runRuleCase = (rule: Rule, c: RuleCase, otherRules: readonly Rule[]
   if (overFindings) {
     const made = list.map((f) => withSuppression(f, config.suppressions, CASE_NOW_MS));
     const judged = judgeStoriesOf([{ rule, settings: resolveRuleSettings(rule, config) }], made, () => undefined);
-    list = judged.map((j) => findingOfStory(j.ruleId, j.settings, j, j.verdict, undefined, CASE_NOW_MS));
+    list = judged.map((j) => findingOfStory(j, undefined, CASE_NOW_MS));
   }
   const problems: string[] = [];
   if (list.length !== c.expectFindings) problems.push(`expected ${counted(c.expectFindings, 'finding')}, got ${list.length}`);
