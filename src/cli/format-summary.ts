@@ -83,7 +83,7 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
 const rulesOf = (ids: readonly string[]): string => [...countByRule(ids)].map(([rule, n]) => (n === 1 ? rule : `${rule} (${n})`)).join(', ');
 
 /** What else the finding's call and its principal raised (`related`, `samePrincipal`), or undefined: nothing. */
-const alsoRaisedText = (f: FindingRecord): string | undefined => {
+export const alsoRaisedText = (f: FindingRecord): string | undefined => {
   const parts: string[] = [];
   if (f.related !== undefined && f.related.length > 0) parts.push(`on the same call: ${rulesOf(f.related)}`);
   if (f.samePrincipal !== undefined && f.samePrincipal.length > 0) parts.push(`by the same principal within a day: ${rulesOf(f.samePrincipal)}`);
@@ -91,10 +91,10 @@ const alsoRaisedText = (f: FindingRecord): string | undefined => {
 };
 
 const MOST_SEVERE_SHOWN = 10;
-const REASON_WIDTH = 100;
+export const REASON_WIDTH = 100;
 
 /** Words into lines of at most `width` characters (a longer word, such as an ARN, gets a line of its own). */
-const wrap = (text: string, width: number): string[] => {
+export const wrap = (text: string, width: number): string[] => {
   const out: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {

@@ -97,6 +97,31 @@ export const aliasNote = async (connection: DuckDBConnection, filters: HistoryFi
   return keys.length > 1 ? `kdm: note: ${safeText(alias)} names ${keys.length} keys in this ledger, and all are selected: ${keys.map(safeText).join(', ')} (give one's ARN as --key for it alone)\n` : undefined;
 };
 
+/** The filters a stored finding carries as well as a ledger row: the options that give them, as parsed. */
+export interface CommonFilterValues {
+  readonly key?: string | undefined;
+  readonly principal?: string | undefined;
+  readonly account?: string | undefined;
+  readonly bucket?: string | undefined;
+  readonly prefix?: string | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}
+
+/** The key, principal, account, bucket, object prefix and time filters, checked: kdm history's, report's and findings'. */
+export const commonFiltersFrom = (values: CommonFilterValues): { -readonly [K in keyof HistoryFilters]: HistoryFilters[K] } => {
+  const filters: { -readonly [K in keyof HistoryFilters]: HistoryFilters[K] } = {};
+  for (const name of ['key', 'principal', 'bucket', 'prefix'] as const) if (values[name] !== undefined) filters[name] = values[name];
+  if (values.account !== undefined) {
+    if (!/^\d{12}$/.test(values.account)) throw new UsageError(`--account must be a 12-digit AWS account id (got "${values.account}")`);
+    filters.account = values.account;
+  }
+  const window = parseTimeWindow(values.from, values.to);
+  if (window?.fromMs !== undefined) filters.fromMs = window.fromMs;
+  if (window?.toMs !== undefined) filters.toMs = window.toMs;
+  return filters;
+};
+
 /** The history's options as parsed (kdm report's, which add their own, are of this type too). */
 type HistoryValues = ReturnType<typeof parseCommandArgs<{ readonly options: typeof HISTORY_OPTIONS }>>['values'];
 
@@ -104,12 +129,8 @@ export const parseHistoryArgs = (argv: readonly string[]) => historyArgsFrom(par
 
 /** The history's arguments, checked; kdm report takes the same filters, and names itself (`command`) in what it tells. */
 export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'report') => {
-  const filters: { -readonly [K in keyof HistoryFilters]: HistoryFilters[K] } = {};
-  for (const name of ['key', 'principal', 'bucket', 'prefix', 'operation'] as const) if (values[name] !== undefined) filters[name] = values[name];
-  if (values.account !== undefined) {
-    if (!/^\d{12}$/.test(values.account)) throw new UsageError(`--account must be a 12-digit AWS account id (got "${values.account}")`);
-    filters.account = values.account;
-  }
+  const filters = commonFiltersFrom(values);
+  if (values.operation !== undefined) filters.operation = values.operation;
   if (values.path !== undefined) {
     if (values.path !== 's3' && values.path !== 'service' && values.path !== 'direct') throw new UsageError(`--path must be s3, service or direct (got "${values.path}")`);
     filters.path = values.path;
@@ -122,9 +143,6 @@ export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'rep
     }
     filters.network = network;
   }
-  const window = parseTimeWindow(values.from, values.to);
-  if (window?.fromMs !== undefined) filters.fromMs = window.fromMs;
-  if (window?.toMs !== undefined) filters.toMs = window.toMs;
   // `--group-by principal --group-by day` is `--group-by principal,day`; a field named twice groups once.
   const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
   for (const g of groupBy) if (!(GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${GROUP_FIELDS.join(', ')} (got "${g}")`);

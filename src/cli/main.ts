@@ -30,6 +30,8 @@ Usage:
   kdm rules member-template        CloudFormation forwarding those events from a member account (JSON)
   kdm history --db <file> [filters] [--group-by ...] [--format table|csv|json|parquet]
                                    Decrypt history from the ledger (kdm history --help)
+  kdm findings --db <file> [filters] [--format text|csv|json|asff|ocsf] [--id <finding id>]
+                                   The findings a database holds, listed, exported or one whole (kdm findings --help)
   kdm report --db <file> --html <out.html> [filters]
                                    One self-contained HTML page for auditors (kdm report --help)
   kdm prune --db <file> --before <YYYY-MM-DD> [--dry-run]
@@ -214,6 +216,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return await (await import('./backtest-command.ts')).backtestCommand(rest);
       case 'history':
         return await historyCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
+      case 'findings':
+        return await (await import('./findings-command.ts')).findingsCommand(rest, { stdout: process.stdout, stderr: process.stderr, version: VERSION });
       case 'report':
         return await reportCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case 'prune':

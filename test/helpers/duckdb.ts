@@ -12,6 +12,18 @@ export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql
   }
 };
 
+/** Opens the database file `file` for writing, hands `change` a connection to it, and closes it. */
+export const changeDatabase = async (file: string, change: (setup: DuckDBConnection) => Promise<void>): Promise<void> => {
+  const instance = await DuckDBInstance.create(file);
+  const setup = await instance.connect();
+  try {
+    await change(setup);
+  } finally {
+    setup.closeSync();
+    instance.closeSync();
+  }
+};
+
 /** The columns of a ledger row's and of an object access's identity: the database keeps one row of each. */
 export const LEDGER_IDENTITY = {
   ledger: 'day, key, principal, account, region, bucket, operation, path, destination_key, network',

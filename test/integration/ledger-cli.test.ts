@@ -19,7 +19,7 @@ import { SIM_KMS_ENDPOINTS, SIM_S3_ENDPOINT } from '../../src/sim/simulate.ts';
 import { runReplay } from '../../src/cli/replay.ts';
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs';
 import { KDM, REPO, runKdm } from '../helpers/cli.ts';
-import { asWrittenBeforeNetworks, CORRELATION_ACROSS_NETWORKS, LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
+import { asWrittenBeforeNetworks, changeDatabase, CORRELATION_ACROSS_NETWORKS, LEDGER_IDENTITY as IDENTITY, queryDatabase as query, repeatedIdentities } from '../helpers/duckdb.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kdm-ledger-'));
 const SIM = join(work, 'sim');
@@ -76,16 +76,6 @@ const expectLedgerOfOneReplayAndNothingLeftToUpgrade = async (upgraded: string, 
 };
 
 /** Opens a database file as it is (no upgrade), lets `change` run statements on it, and closes it. */
-const changeDatabase = async (file: string, change: (setup: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<void>): Promise<void> => {
-  const instance = await DuckDBInstance.create(file);
-  const setup = await instance.connect();
-  try {
-    await change(setup);
-  } finally {
-    setup.closeSync();
-    instance.closeSync();
-  }
-};
 
 
 /** A database of one replay of the whole simulation, made by the first test that asks (the tests only read it). */

@@ -280,3 +280,51 @@ export const runQuery = async (connection: DuckDBConnection, query: HistoryQuery
   }
   return { columns, rows };
 };
+
+/** What `kdm findings` selects beyond the filters findings share with the history (`findingsWhere`). */
+export interface FindingsSelection {
+  /** The rules whose findings are selected (their ids, the patterns already matched); every rule's when undefined. */
+  readonly ruleIds?: readonly string[];
+  /** The severities selected (those at or above the one asked for); every one when undefined. */
+  readonly severities?: readonly string[];
+  /** Whether findings a suppression marks are selected too. */
+  readonly suppressed: boolean;
+  /** One finding by its id. */
+  readonly id?: string;
+  readonly limit?: number;
+}
+
+/** Most severe first, then most recently seen, then by id: the order the replay lists its most severe findings in. */
+const FINDINGS_ORDER = `ORDER BY CASE t.severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END, t.last_seen DESC, t.id`;
+
+/**
+ * The SQL behind `kdm findings`: the stored findings `filters` and `selection` select, each with its whole record
+ * (`record`), in FINDINGS_ORDER; and the count of the suppressed ones the selection left out (`suppressedLeftOut`).
+ */
+export const findingsQuery = (filters: HistoryFilters, selection: FindingsSelection): { readonly rows: HistoryQuery; readonly suppressedLeftOut: HistoryQuery } => {
+  const { clauses, params } = findingsWhere(filters);
+  if (selection.id !== undefined) {
+    params.id = selection.id;
+    clauses.push('t.id = $id');
+  }
+  const listed = (name: string, values: readonly string[] | undefined, column: string): void => {
+    if (values === undefined) return;
+    values.forEach((v, i) => (params[`${name}${i}`] = v));
+    clauses.push(values.length === 0 ? 'false' : `${column} IN (${values.map((_, i) => `$${name}${i}`).join(', ')})`);
+  };
+  listed('rule', selection.ruleIds, 't.rule_id');
+  listed('severity', selection.severities, 't.severity');
+  const where = (extra: readonly string[]): string => {
+    const all = [...clauses, ...extra];
+    return all.length > 0 ? `WHERE ${all.join(' AND ')}` : '';
+  };
+  const tail = selection.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(selection.limit))}` : '';
+  return {
+    rows: { sql: `SELECT t.id, t.record FROM findings t ${where(selection.suppressed ? [] : ['t.suppressed_by IS NULL'])} ${FINDINGS_ORDER}${tail}`, params },
+    suppressedLeftOut: { sql: `SELECT count(*)::BIGINT AS n FROM findings t ${where(selection.suppressed ? ['false'] : ['t.suppressed_by IS NOT NULL'])}`, params },
+  };
+};
+
+/** The rule ids the stored findings name, in order: `--rule` patterns are matched against them and the monitor's own. */
+export const storedFindingRules = async (connection: DuckDBConnection): Promise<string[]> =>
+  (await connection.runAndReadAll('SELECT DISTINCT rule_id FROM findings ORDER BY rule_id')).getRowObjectsJson().map((row) => String(row['rule_id']));

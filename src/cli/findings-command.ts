@@ -1,0 +1,291 @@
+import type { ParseArgsConfig } from 'node:util';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
+import { pruneMark } from '#adapters/local/ledger-prune.ts';
+import { findingsQuery, storedFindingRules, type FindingsSelection, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
+import { decodeState } from '#adapters/state-codec.ts';
+import { counted } from '#core/counted.ts';
+import { UsageError } from '#core/errors.ts';
+import { stringifyJsonSafely } from '#core/events/fields.ts';
+import type { FindingRecord } from '#core/findings/finding.ts';
+import { compileGlob } from '#core/glob.ts';
+import { isSeverity, SEVERITIES, type Rule } from '#core/rules/define-rule.ts';
+import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
+import { parseCommandArgs } from './arguments.ts';
+import { alsoRaisedText, REASON_WIDTH, wrap } from './format-summary.ts';
+import { aliasNote, commonFiltersFrom, prunedNote, pruneReached, toCsv } from './history.ts';
+import { checkOutputPath, writeOutputFile } from './output-file.ts';
+import { renderFinding } from './render-finding.ts';
+import { safeText } from './terminal.ts';
+
+export const FINDINGS_FORMATS = ['text', 'csv', 'json', 'asff', 'ocsf'] as const;
+type FindingsOutput = (typeof FINDINGS_FORMATS)[number];
+
+export const FINDINGS_HELP = `kdm findings — the findings a database holds, to triage, hand over or send again (from kdm replay --db)
+
+Usage: kdm findings --db <file> [filters] [--format text|csv|json|asff|ocsf] [--out <file>] [--limit <n>]
+       kdm findings --db <file> --id <finding id>     one finding whole: who, which key and object, from where,
+                                                      why, its events, what else was raised, what to do
+
+Filters:
+  --rule <id, * wildcards>   (repeated or comma-separated; kdm rules list names them)
+  --severity <LOW|MEDIUM|HIGH|CRITICAL>   that severity and above
+  --key <arn|key id|alias>   --principal <pattern, * wildcards>   --account <id>   --bucket <name>
+  --prefix <object key prefix, * wildcards>
+  --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day): the
+                             findings seen at any time within the range
+  --suppressed               the findings a suppression marks too (left out otherwise, and counted)
+Order: most severe first, then most recently seen, then by id; --limit <n> keeps the first n.
+Output: text (default, on stdout): each finding as kdm replay lists its most severe ones, with its id;
+  csv or json: a row a finding (id, rule, severity, times, events, principal, key, object, account, region,
+  network, reason, suppression, the findings it names), on stdout or --out;
+  asff or ocsf: a finding a line, as kdm replay --findings writes them (a finding whose activity named no
+  account is under 000000000000 in ASFF). A finding of a rule this version does not have is left out of
+  asff and ocsf, and said.`;
+
+export const FINDINGS_OPTIONS = {
+  db: { type: 'string' },
+  id: { type: 'string' },
+  rule: { type: 'string', multiple: true },
+  severity: { type: 'string' },
+  key: { type: 'string' },
+  principal: { type: 'string' },
+  account: { type: 'string' },
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  suppressed: { type: 'boolean', default: false },
+  format: { type: 'string', default: 'text' },
+  out: { type: 'string' },
+  limit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const parseFindingsArgs = (argv: readonly string[]) => {
+  const { values } = parseCommandArgs('findings', argv, { options: FINDINGS_OPTIONS });
+  if (values.db === undefined) throw new UsageError('findings needs --db <file> (a database built by `kdm replay <logs> --db <file>`)');
+  const filters: HistoryFilters = commonFiltersFrom(values);
+  const format = values.format;
+  if (!(FINDINGS_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be ${FINDINGS_FORMATS.join(', ')} (got "${format}")`);
+  let severities: string[] | undefined;
+  if (values.severity !== undefined) {
+    const at = values.severity.toUpperCase();
+    if (!isSeverity(at)) throw new UsageError(`--severity takes ${SEVERITIES.join(', ')} (got "${values.severity}")`);
+    severities = SEVERITIES.slice(SEVERITIES.indexOf(at));
+  }
+  let limit: number | undefined;
+  if (values.limit !== undefined) {
+    limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
+  }
+  const rulePatterns = [...new Set((values.rule ?? []).flatMap((v) => v.split(',')).map((r) => r.trim()).filter((r) => r !== ''))];
+  // One finding whole is looked up by its id alone: a filter beside it would only hide it.
+  if (values.id !== undefined) {
+    const beside = ['rule', 'severity', 'key', 'principal', 'account', 'bucket', 'prefix', 'from', 'to', 'limit'].filter((name) => values[name as keyof typeof values] !== undefined);
+    if (beside.length > 0) throw new UsageError(`--id names one finding, and takes no filter beside it (got --${beside.join(', --')})`);
+  }
+  return { db: values.db, id: values.id, filters, rulePatterns, severities, suppressed: values.suppressed, format: format as FindingsOutput, out: values.out, limit };
+};
+
+/**
+ * The rule ids `patterns` select among the monitor's rules and those the database's findings name (a rule of an
+ * earlier version), each pattern matching at least one: a pattern that matches none is a typo, told rather than
+ * answered with no findings.
+ */
+export const rulesMatching = (patterns: readonly string[], stored: readonly string[]): string[] => {
+  const known = [...new Set([...ALL_RULES.map((r) => r.id), ...stored])].sort();
+  const selected = new Set<string>();
+  for (const pattern of patterns) {
+    const glob = compileGlob(pattern);
+    const matched = known.filter((id) => glob.test(id));
+    if (matched.length === 0) throw new UsageError(`--rule ${pattern} names no rule (kdm rules list names them)`);
+    for (const id of matched) selected.add(id);
+  }
+  return [...selected].sort();
+};
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Where a finding's call came from, in words: its address, client and VPC endpoint, those it has. */
+const networkText = (f: FindingRecord): string | undefined => {
+  const { sourceIp, userAgent, vpcEndpointId } = f.network;
+  const parts = [sourceIp !== undefined ? `from ${sourceIp}` : undefined, vpcEndpointId !== undefined ? `through ${vpcEndpointId}` : undefined, userAgent !== undefined ? `with ${userAgent}` : undefined];
+  const said = parts.filter((p) => p !== undefined);
+  return said.length > 0 ? said.join(', ') : undefined;
+};
+
+const objectText = (f: FindingRecord): string | undefined =>
+  f.s3 === undefined ? undefined : f.s3.objectKey !== undefined ? `s3://${f.s3.bucket}/${f.s3.objectKey}` : `bucket ${f.s3.bucket}`;
+
+/** A finding as a list shows it: as kdm replay's most severe findings, and its id, to ask for it whole. */
+export const findingListText = (f: FindingRecord): string => {
+  const lines = [`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${iso(f.lastSeenMs)}, ${counted(f.eventCount, 'event')}${f.suppressedBy !== undefined ? `, suppressed (${safeText(f.suppressedBy.id)})` : ''}`];
+  for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
+  const also = alsoRaisedText(f);
+  if (also !== undefined) for (const line of wrap(safeText(also), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
+  lines.push(`${' '.repeat(9)}id ${safeText(f.id)}`);
+  return lines.join('\n');
+};
+
+/** One finding whole (`--id`): every field an analyst acts on, labelled, and the rule's advice when this version has it. */
+export const findingDetailText = (f: FindingRecord, rule: Rule | undefined): string => {
+  const rows: [string, string | undefined][] = [
+    ['Finding', f.id],
+    ['Rule', rule !== undefined ? `${f.ruleId}: ${rule.title} (${rule.status})` : `${f.ruleId} (not a rule of this version)`],
+    ['Severity', f.severity],
+    ['Principal', `${f.principal.id} (${f.principal.type})${f.principal.sessionName !== undefined ? `, session ${f.principal.sessionName}` : ''}${f.principal.accessKeyId !== undefined ? `, access key ${f.principal.accessKeyId}` : ''}`],
+    ['Key', f.key !== undefined ? `${f.key.arn}${f.key.alias !== undefined ? ` (${f.key.alias})` : ''}` : undefined],
+    ['Object', objectText(f)],
+    ['S3 request', f.s3Request !== undefined ? `${f.s3Request.operation} at ${iso(f.s3Request.eventTimeMs)} (event ${f.s3Request.eventId}), matched by ${f.correlation ?? 'object'}` : undefined],
+    ['Where', `account ${f.accountId ?? 'not named'}, ${f.region}${f.api !== '' ? `, ${f.serviceName} ${f.api}` : ''}`],
+    ['Network', networkText(f)],
+    ['Error', f.errorCode],
+    ['Seen', `${iso(f.firstSeenMs)} to ${iso(f.lastSeenMs)}, ${counted(f.eventCount, 'event')}; updated ${iso(f.updatedAtMs)}`],
+    ['Events', f.eventIds.length > 0 ? `${f.eventIds.join(', ')}${f.eventIds.length < f.eventCount ? ` (the first ${f.eventIds.length} of ${f.eventCount})` : ''}` : undefined],
+    ['Why', f.reason],
+    ['Same call', f.related !== undefined && f.related.length > 0 ? f.related.join(', ') : undefined],
+    ['Same principal', f.samePrincipal !== undefined && f.samePrincipal.length > 0 ? f.samePrincipal.join(', ') : undefined],
+    ['Suppressed', f.suppressedBy !== undefined ? `by ${f.suppressedBy.id}: ${f.suppressedBy.reason}` : undefined],
+    ['What to do', rule?.runbook],
+    ['Benign when', rule !== undefined && rule.falsePositives.length > 0 ? rule.falsePositives.join('; ') : undefined],
+    ['References', rule !== undefined && rule.references.length > 0 ? rule.references.join(' ') : undefined],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const lines: string[] = [];
+  for (const [label, value] of rows) {
+    if (value === undefined) continue;
+    const wrapped = wrap(safeText(value), REASON_WIDTH);
+    wrapped.forEach((line, i) => lines.push(`${(i === 0 ? label : '').padEnd(width)}${line}`));
+  }
+  return `${lines.join('\n')}\n`;
+};
+
+/** The columns of csv and json: a finding's fields, flat, named as kdm history names its columns. */
+const FINDING_COLUMNS = [
+  'id', 'rule', 'severity', 'first_seen', 'last_seen', 'updated_at', 'events', 'principal', 'principal_type', 'session', 'key', 'key_alias', 'bucket',
+  'object_key', 'account', 'region', 'api', 'source_ip', 'user_agent', 'vpc_endpoint', 'error', 'reason', 'suppressed_by', 'suppression_reason', 'event_ids',
+  'same_call', 'same_principal',
+] as const;
+
+export const findingRow = (f: FindingRecord): Record<(typeof FINDING_COLUMNS)[number], unknown> => ({
+  id: f.id,
+  rule: f.ruleId,
+  severity: f.severity,
+  first_seen: iso(f.firstSeenMs),
+  last_seen: iso(f.lastSeenMs),
+  updated_at: iso(f.updatedAtMs),
+  events: f.eventCount,
+  principal: f.principal.id,
+  principal_type: f.principal.type,
+  session: f.principal.sessionName ?? null,
+  key: f.key?.arn ?? null,
+  key_alias: f.key?.alias ?? null,
+  bucket: f.s3?.bucket ?? null,
+  object_key: f.s3?.objectKey ?? null,
+  account: f.accountId ?? null,
+  region: f.region,
+  api: f.api === '' ? null : f.api,
+  source_ip: f.network.sourceIp ?? null,
+  user_agent: f.network.userAgent ?? null,
+  vpc_endpoint: f.network.vpcEndpointId ?? null,
+  error: f.errorCode ?? null,
+  reason: f.reason,
+  suppressed_by: f.suppressedBy?.id ?? null,
+  suppression_reason: f.suppressedBy?.reason ?? null,
+  event_ids: f.eventIds,
+  same_call: f.related ?? [],
+  same_principal: f.samePrincipal ?? [],
+});
+
+/** A stored record that does not read back as a finding: the row's id, and why. */
+interface UnreadableFinding {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** The selected findings, read back from their stored records; those that do not read are named, not dropped. */
+const readFindings = async (connection: DuckDBConnection, query: ReturnType<typeof findingsQuery>['rows']): Promise<{ findings: FindingRecord[]; unreadable: UnreadableFinding[] }> => {
+  const rows = (await connection.runAndReadAll(query.sql, query.params)).getRowObjectsJson() as { id: string; record: string | null }[];
+  const findings: FindingRecord[] = [];
+  const unreadable: UnreadableFinding[] = [];
+  for (const row of rows) {
+    try {
+      const record = row.record === null ? undefined : (decodeState(row.record) as Partial<FindingRecord> | undefined);
+      if (record?.kind !== 'finding' || typeof record.ruleId !== 'string' || typeof record.reason !== 'string' || record.principal === undefined || record.network === undefined) {
+        unreadable.push({ id: row.id, reason: row.record === null ? 'no record stored' : 'its record is not a finding' });
+      } else findings.push(record as FindingRecord);
+    } catch (error) {
+      unreadable.push({ id: row.id, reason: `its record is not JSON (${(error as Error).message})` });
+    }
+  }
+  return { findings, unreadable };
+};
+
+export const findingsCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; version: string }): Promise<number> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${FINDINGS_HELP}\n`);
+    return 0;
+  }
+  const args = parseFindingsArgs(argv);
+  if (args.out !== undefined) checkOutputPath(args.out, 'the findings', args.db);
+  // DuckDB loads here, not with the CLI: the commands that open no database start sooner without it.
+  const { openLedgerDatabase } = await loadLedgerDatabase();
+  const db = await openLedgerDatabase(args.db, { readOnly: true });
+  try {
+    const selection: FindingsSelection = {
+      ...(args.id !== undefined ? { id: args.id } : {}),
+      ...(args.rulePatterns.length > 0 ? { ruleIds: rulesMatching(args.rulePatterns, await storedFindingRules(db.connection)) } : {}),
+      ...(args.severities !== undefined ? { severities: args.severities } : {}),
+      // A finding asked for by its id is shown whatever marks it.
+      suppressed: args.suppressed || args.id !== undefined,
+      ...(args.limit !== undefined ? { limit: args.limit } : {}),
+    };
+    const query = findingsQuery(args.filters, selection);
+    for (const note of [await aliasNote(db.connection, args.filters), prunedNote(pruneReached(await pruneMark(db.connection), args.filters))]) {
+      if (note !== undefined) io.stderr.write(note);
+    }
+    const { findings, unreadable } = await readFindings(db.connection, query.rows);
+    for (const u of unreadable) io.stderr.write(`kdm: finding ${safeText(u.id)} in ${safeText(args.db)} cannot be read: ${safeText(u.reason)}; left out\n`);
+    if (args.id !== undefined) {
+      const found = findings[0];
+      if (found === undefined) {
+        if (unreadable.length > 0) return 2;
+        throw new UsageError(`${args.db} holds no finding ${args.id} (kdm findings --db ${args.db} lists them, each with its id)`);
+      }
+      io.stdout.write(findingDetailText(found, ruleById(found.ruleId)));
+      return 0;
+    }
+
+    let text: string;
+    const withoutRule: string[] = [];
+    if (args.format === 'asff' || args.format === 'ocsf') {
+      const lines: string[] = [];
+      for (const f of findings) {
+        const rule = ruleById(f.ruleId);
+        if (rule === undefined) withoutRule.push(f.ruleId);
+        else lines.push(stringifyJsonSafely(renderFinding(f, rule, args.format, io.version)));
+      }
+      text = lines.map((l) => `${l}\n`).join('');
+    } else if (args.format === 'csv' || args.format === 'json') {
+      const rows: QueryRows = { columns: FINDING_COLUMNS, rows: findings.map(findingRow) };
+      text = args.format === 'csv' ? toCsv(rows) : `${stringifyJsonSafely(rows.rows, 2)}\n`;
+    } else text = findings.length === 0 ? '(no matching findings)\n' : `${findings.map(findingListText).join('\n')}\n`;
+
+    const written = findings.length - withoutRule.length;
+    if (args.out !== undefined) writeOutputFile(args.out, text, 'the findings');
+    else io.stdout.write(text);
+    const suppressedLeftOut = Number((await db.connection.runAndReadAll(query.suppressedLeftOut.sql, query.suppressedLeftOut.params)).getRowObjectsJson()[0]?.['n'] ?? 0);
+    const told = [
+      `${counted(written, 'finding')}${args.out !== undefined ? ` written to ${safeText(args.out)}` : ''}`,
+      ...(suppressedLeftOut > 0 ? [`${counted(suppressedLeftOut, 'suppressed finding')} left out (--suppressed shows them)`] : []),
+      ...(withoutRule.length > 0 ? [`${counted(withoutRule.length, 'finding')} of rules this version does not have (${[...new Set(withoutRule)].map(safeText).join(', ')}) left out of ${args.format.toUpperCase()}`] : []),
+      ...(unreadable.length > 0 ? [`${counted(unreadable.length, 'finding')} that could not be read left out`] : []),
+    ];
+    io.stderr.write(`kdm: ${told.join('; ')}\n`);
+    // As a replay that could not read some of its input: the rest was written, and what was not is named above.
+    return unreadable.length > 0 ? 2 : 0;
+  } finally {
+    db.close();
+  }
+};
