@@ -16,8 +16,8 @@ const list = (m: ReadonlyMap<string, number>, n = 12): string =>
 const readTime = (records: number, durationMs: number): string =>
   Math.round(durationMs) < 1000 ? `${Math.round(durationMs)} ms` : `${(durationMs / 1000).toFixed(1)} s (${formatCount(Math.round(records / (durationMs / 1000)))} records/s)`;
 
-/** The human summary printed by `kdm replay` (default `--summary table`). */
-export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number, window?: SummaryWindow): string => {
+/** The human summary printed by `kdm replay` (default `--summary table`): of a replay of `window`, if any, into the database file `db`, if any. */
+export const formatSummaryTable = (s: ActivitySummary, findings: readonly FindingRecord[], durationMs: number, { window, db }: { readonly window?: SummaryWindow | undefined; readonly db?: string | undefined } = {}): string => {
   const lines: string[] = [];
   const r = s.records;
   lines.push(`kms-decrypt-monitor: read ${counted(s.files.read, 'file')}, ${counted(r.read, 'record')} in ${readTime(r.read, durationMs)}`);
@@ -68,7 +68,8 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     for (const f of active) byRule.set(`${f.ruleId} [${f.severity}]`, (byRule.get(`${f.ruleId} [${f.severity}]`) ?? 0) + 1);
     lines.push(renderTable(['RULE', 'FINDINGS'], topEntries(byRule, 20).map(([k, v]) => [k, formatCount(v)]), 80));
     const shown = mostSevere(active, MOST_SEVERE_SHOWN);
-    lines.push('', `Most severe findings (${formatCount(shown.length)} of ${formatCount(active.length)}; each in full, as ASFF, with --findings <file>)`);
+    const more = db !== undefined ? `kdm findings --db ${safeText(db)} lists them all, and shows one whole by its id; ` : '';
+    lines.push('', `Most severe findings (${formatCount(shown.length)} of ${formatCount(active.length)}; ${more}each in full, as ASFF, with --findings <file>)`);
     for (const f of shown) {
       lines.push(`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${counted(f.eventCount, 'event')}`);
       for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);

@@ -584,7 +584,7 @@ export const runReplay = async (options: ReplayOptions): Promise<ReplayResult> =
     const summaryJson = summaryToJson(processor.summary, allFindings, { durationMs, expiredSuppressions: expired.map((s) => s.id), ...(window !== undefined ? { window } : {}) });
     // With findings on stdout, the summary moves to stderr so the JSONL stream stays clean.
     const summaryStream = options.findings === '-' ? stderr : stdout;
-    summaryStream.write(options.summary === 'json' ? `${stringifyJsonSafely(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs, window)}\n`);
+    summaryStream.write(options.summary === 'json' ? `${stringifyJsonSafely(summaryJson, 2)}\n` : `${formatSummaryTable(processor.summary, allFindings, durationMs, { window, db: options.db })}\n`);
 
     let exitCode: number = unreadInput ? EXIT.unreadInput : EXIT.ok;
     if (options.failOn !== undefined) {

@@ -62,6 +62,11 @@ describe('kdm replay summary: the findings themselves', () => {
       ['rule-22', 'rule-20', 'rule-21', 'rule-8', 'rule-7', 'rule-6', 'rule-5', 'rule-4', 'rule-3', 'rule-2'],
     );
     expect(listed.split('\n')[0]).toBe('Most severe findings (10 of 12; each in full, as ASFF, with --findings <file>)');
+    // A replay into a database says where to read them all.
+    const intoDatabase = formatSummaryTable(createSummary(), findings, 1_000, { db: 'kdm.duckdb' });
+    expect(intoDatabase.slice(intoDatabase.indexOf('Most severe findings')).split('\n')[0]).toBe(
+      'Most severe findings (10 of 12; kdm findings --db kdm.duckdb lists them all, and shows one whole by its id; each in full, as ASFF, with --findings <file>)',
+    );
     expect(listed).toMatch(/^HIGH {5}rule-22 {2}last seen 2026-\S+Z, 1 event\n {9}Reason 22\.$/m);
     expect(listed).not.toContain('rule-23');
     expect(listed).not.toContain('rule-1 ');
