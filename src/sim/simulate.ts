@@ -440,10 +440,10 @@ if (options.anomalies) {
     add('s3-bucket-default-key-changed', 'a bucket\'s default encryption is set to a key of an outside account', [locker]);
     // The platform admin's day: a key scheduled for deletion or opened to everyone, the trail blinded, the monitor's
     // rule tampered with and the bucket's key swapped, four rules' findings of one principal, one story when they
-    // fall in one UTC day (the rule's window), as they do unless a run's span puts midnight between them.
+    // fall in one UTC day (the rule's window) or, across a midnight, in the 24 hours from noon to noon; apart, none.
     const adminDay = [lifecycle[i % 2] as Record<string, unknown>, blind, tampering, locker];
-    const daysOf = new Set(adminDay.map((r) => (r['eventTime'] as string).slice(0, 10)));
-    if (daysOf.size === 1) {
+    const daysOf = (shiftMs: number) => new Set(adminDay.map((r) => new Date(Date.parse(r['eventTime'] as string) - shiftMs).toISOString().slice(0, 10)));
+    if (daysOf(0).size === 1 || daysOf(12 * 3_600_000).size === 1) {
       labels.push({ id: `kms-principal-several-anomalies#${i}`, rule: 'kms-principal-several-anomalies', alsoRules: [], description: 'the platform admin deletes a key, blinds the trail, disables the monitor and swaps the bucket\'s key in one day', eventIds: adminDay.map((x) => x['eventID'] as string), timeMs: Date.parse(adminDay[0]?.['eventTime'] as string) });
     }
     // A principal of an outside account writes into the bucket under its own key: the owner's trail has only the data event.

@@ -207,11 +207,34 @@ export interface StoryToJudge {
 }
 
 /**
- * The stories of a batch's principals that a rule over findings judges: for each window of `windowMs` (aligned as a
- * finding's aggregation window is) that a batch's finding was seen in, the principal's findings seen in that window,
- * from the batch and from its entry (`stored`), but those of `skipRules` (the rules over findings themselves) and
- * suppressed ones. What a story holds depends only on the findings, not on the batches they came in: each batch
- * judges the stories it adds to, over everything recorded so far.
+ * The starts of the windows of `windowMs` beginning at `offsetMs` past a multiple of it that a span seen from
+ * `firstMs` to `lastMs` meets, at most MAX_STORY_WINDOWS of them, into `into`.
+ */
+const windowsMet = (firstMs: number, lastMs: number, windowMs: number, offsetMs: number, into: Set<number>): void => {
+  const first = Math.floor((firstMs - offsetMs) / windowMs);
+  const last = Math.min(Math.floor((lastMs - offsetMs) / windowMs), first + MAX_STORY_WINDOWS - 1);
+  for (let w = first; w <= last; w++) into.add(w * windowMs + offsetMs);
+};
+
+/**
+ * Whether a story's findings join across `middleMs`: one seen before it and another seen at or after it. Once true it
+ * stays true as findings are added and their spans grow, so whether a shifted window is a story does not depend on
+ * the order its findings came in. One finding seen on both sides is not a join: the aligned windows tell it.
+ */
+const joinsAcross = (findings: readonly StoryFinding[], middleMs: number): boolean => {
+  const before = findings.filter((f) => f.firstSeenMs < middleMs);
+  const after = findings.filter((f) => f.lastSeenMs >= middleMs);
+  return before.length > 0 && after.length > 0 && !(before.length === 1 && after.length === 1 && before[0] === after[0]);
+};
+
+/**
+ * The stories of a batch's principals that a rule over findings judges: for each window of `windowMs` that a batch's
+ * finding was seen in, the principal's findings seen in that window, from the batch and from its entry (`stored`), but
+ * those of `skipRules` (the rules over findings themselves) and suppressed ones. The windows are aligned as a
+ * finding's aggregation window is (UTC days, by default), and shifted by half of one (noon to noon): a shifted one
+ * is a story only when its findings were seen on both sides of its middle, so that a night's findings from 22:00 to
+ * 02:00 are one story, and a day's are not told twice. What a story holds depends only on the findings, not on the
+ * batches they came in: each batch judges the stories it adds to, over everything recorded so far.
  */
 export const storiesOf = (
   batch: Iterable<FindingRecord>,
@@ -220,26 +243,31 @@ export const storiesOf = (
   skipRules: ReadonlySet<string>,
 ): StoryToJudge[] => {
   const out: StoryToJudge[] = [];
+  const halfMs = Math.floor(windowMs / 2);
   for (const [key, group] of byPrincipalKey(batch)) {
     const recorded = recordedWith(stored(key), group);
     const known = Object.entries(recorded).filter(([id]) => !skipRules.has(ruleIdOfFindingId(id)));
-    const windows = new Set<number>();
+    const aligned = new Set<number>();
+    const shifted = new Set<number>();
     for (const f of group) {
       const seen = recorded[f.id];
       if (seen === undefined || skipRules.has(f.ruleId)) continue;
-      const first = Math.floor(seen[0] / windowMs);
-      const last = Math.min(Math.floor(seen[1] / windowMs), first + MAX_STORY_WINDOWS - 1);
-      for (let w = first; w <= last; w++) windows.add(w);
+      windowsMet(seen[0], seen[1], windowMs, 0, aligned);
+      windowsMet(seen[0], seen[1], windowMs, halfMs, shifted);
     }
     const { id, type, accountId } = (group[0] as FindingRecord).principal;
     const principal = compact({ id, type, accountId });
-    for (const w of windows) {
-      const startMs = w * windowMs;
+    const storyFrom = (startMs: number): StoryToJudge => {
       const findings: StoryFinding[] = known
         .filter(([, at]) => at[0] < startMs + windowMs && at[1] >= startMs)
         .map(([findingId, at]) => compact({ id: findingId, ruleId: ruleIdOfFindingId(findingId), firstSeenMs: at[0], lastSeenMs: at[1], eventCount: at[4] ?? 1, accountId: at[2] === '' ? undefined : at[2], region: at[3] }))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      out.push({ story: { principal: { id }, windowStartMs: startMs, windowMs, findings }, principal });
+      return { story: { principal: { id }, windowStartMs: startMs, windowMs, findings }, principal };
+    };
+    for (const startMs of aligned) out.push(storyFrom(startMs));
+    for (const startMs of shifted) {
+      const told = storyFrom(startMs);
+      if (joinsAcross(told.story.findings, startMs + halfMs)) out.push(told);
     }
   }
   return out;

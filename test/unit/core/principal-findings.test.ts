@@ -352,6 +352,26 @@ describe('a principal\'s story, judged by a rule over findings (kms-principal-se
     expect(storiesOf([endless], () => undefined, 60_000, new Set())).toHaveLength(MAX_STORY_WINDOWS);
   });
 
+  it('tells a night across a midnight as the noon-to-noon story, and an afternoon only as its day', () => {
+    // 2026-10-01 22:00 and 2026-10-02 01:00: each UTC day holds one, the 24 hours from noon to noon both.
+    const evening = detected('kms-throttled', BASE_TIME_MS + hours(13));
+    const night = detected('kms-unusual-region', BASE_TIME_MS + hours(16));
+    const noon = Date.UTC(2026, 9, 1, 12);
+    const told = storiesOf([evening, night], () => undefined, days(1), new Set());
+
+    expect(told.map((s) => [new Date(s.story.windowStartMs).toISOString(), s.story.findings.map((f) => f.id)])).toEqual([
+      ['2026-10-01T00:00:00.000Z', [evening.id]],
+      ['2026-10-02T00:00:00.000Z', [night.id]],
+      ['2026-10-01T12:00:00.000Z', [evening.id, night.id].sort()],
+    ]);
+    // An afternoon's findings are in the noon-to-noon window too, but do not join across its midnight.
+    const afternoon = [detected('kms-throttled', noon + hours(1)), detected('kms-unusual-region', noon + hours(3))];
+    expect(storiesOf(afternoon, () => undefined, days(1), new Set()).map((s) => s.story.windowStartMs)).toEqual([Date.UTC(2026, 9, 1)]);
+    // Nor does one finding seen on both sides of it (an aggregation window longer than the story's half).
+    const acrossMidnight = { ...evening, lastSeenMs: BASE_TIME_MS + hours(16) };
+    expect(storiesOf([acrossMidnight], () => undefined, days(1), new Set()).map((s) => new Date(s.story.windowStartMs).toISOString())).toEqual(['2026-10-01T00:00:00.000Z', '2026-10-02T00:00:00.000Z']);
+  });
+
   it('holds the same whatever the batches and their order: its id, reason, span, count and place', async () => {
     const events = fc.array(fc.record({ op: fc.constantFrom(...OPERATIONS), hour: fc.integer({ min: 0, max: 60 }), who: fc.constantFrom('Intruder', 'Other'), region: fc.constantFrom('us-east-1', 'eu-west-1') }), { minLength: 1, maxLength: 16 });
     await fc.assert(
