@@ -44,6 +44,20 @@ const options = {
  * (functions/shared/lazy-*.ts), and the handlers tell errors apart by their fields (code, retryable, failures), not
  * by class. A lazy target is built once, however many functions or files import it.
  */
+/**
+ * An SDK client imports its whole package.json (2.4 KB of the DynamoDB client's, with its scripts and dependency
+ * lists) to read one field, its version for the user agent. Bundled, it keeps its name and version alone.
+ */
+const clientVersionOnly = {
+  name: 'client-version-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/ }, (args) => {
+      const { name, version } = JSON.parse(readFileSync(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
 const lazyImports = new Map(); // lazy file -> the lazy files it imports in turn, once it is built
 const LAZY_DIR = join(OUT, '.lazy');
 mkdirSync(LAZY_DIR, { recursive: true });
@@ -69,7 +83,7 @@ const buildWithLazyFiles = async (entry, outfile) => {
       });
     },
   };
-  await build({ ...options, entryPoints: [entry], outfile, plugins: [plugin] });
+  await build({ ...options, entryPoints: [entry], outfile, plugins: [plugin, clientVersionOnly] });
   for (const [path, file] of pending) lazyImports.set(file, (await buildWithLazyFiles(path, join(LAZY_DIR, file))).imports);
   return { imports, bytes: statSync(outfile).size };
 };

@@ -22,6 +22,7 @@ interface AwsRequest {
   readonly path: string;
   readonly target: string | undefined;
   readonly body: Record<string, unknown>;
+  readonly userAgent: string | undefined;
 }
 
 /** What the stand-in serves as S3 objects, by path (`/<bucket>/<key>`: S3's path style, which an IP endpoint gets). */
@@ -40,7 +41,7 @@ const startStandIn = async (): Promise<{ readonly endpoint: string; readonly req
       const text = Buffer.concat(chunks).toString('utf8');
       const target = req.headers['x-amz-target'] as string | undefined;
       const body = (text === '' || req.method === 'GET' ? {} : JSON.parse(text)) as Record<string, unknown>;
-      requests.push({ path: req.url ?? '', target, body });
+      requests.push({ path: req.url ?? '', target, body, userAgent: req.headers['user-agent'] });
       const reply = (status: number, json: unknown, type = 'application/json'): void => {
         res.writeHead(status, { 'content-type': type });
         res.end(JSON.stringify(json));
@@ -124,6 +125,9 @@ describe('the packaged Lambda functions', () => {
       for (const lazy of new Set(index.match(/import\("\.\/(lazy-[0-9a-f]+\.mjs)"\)/g) ?? [])) {
         expect(files, `${name}: ${lazy}`).toContain(/lazy-[0-9a-f]+\.mjs/.exec(lazy)?.[0]);
       }
+      // Of the DynamoDB client's package.json, its name and version alone (for the user agent), not its scripts and dependencies.
+      expect(index, name).toContain(`{name:"@aws-sdk/client-dynamodb",version:"`);
+      expect(index.includes('"devDependencies"') || index.includes('devDependencies:'), name).toBe(false);
       // Security Hub's client (its service namespace) is not in what loads at cold start, but in a lazy file.
       expect(index.includes('com.amazonaws.securityhub'), name).toBe(false);
       expect(files.some((f) => readFileSync(join(OUT, name, f), 'utf8').includes('com.amazonaws.securityhub')), name).toBe(true);
@@ -146,6 +150,9 @@ describe('the packaged Lambda functions', () => {
     // KMS: described and tag-listed through the lazily loaded client.
     const kmsTargets = new Set(standIn.requests.map((r) => r.target).filter((t) => t !== undefined));
     expect(kmsTargets).toEqual(new Set(['TrentService.DescribeKey', 'TrentService.ListResourceTags']));
+    // Each client's user agent names its version, the one field the bundles keep of its package.json.
+    const versionOf = (client: string): string => (JSON.parse(readFileSync(join(REPO, 'node_modules', '@aws-sdk', client, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const r of standIn.requests.filter((r) => r.target?.startsWith('TrentService.') === true)) expect(r.userAgent).toContain(`api/kms#${versionOf('client-kms')}`);
     // Security Hub: the findings `kdm replay` makes of the same records, with the same configuration.
     const dir = mkdtempSync(join(tmpdir(), 'kdm-bundle-replay-'));
     const replay = runKdm(['replay', join(REPO, 'events'), '--findings', join(dir, 'findings.jsonl'), '--account', ACCOUNT]);
