@@ -4,15 +4,18 @@ import { loadLedgerDatabase } from '#adapters/local/duckdb-allocator.ts';
 import { pruneMark } from '#adapters/local/ledger-prune.ts';
 import { findingsQuery, storedFindingRules, type FindingsSelection, type HistoryFilters, type QueryRows } from '#adapters/local/ledger-queries.ts';
 import { decodeState } from '#adapters/state-codec.ts';
-import { counted } from '#core/counted.ts';
+import { counted, formatCount } from '#core/counted.ts';
+import type { Suppression } from '#core/engine-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import type { FindingRecord } from '#core/findings/finding.ts';
+import { expiredSuppressions, withSuppression } from '#core/findings/suppress.ts';
 import { compileGlob } from '#core/glob.ts';
 import { isSeverity, SEVERITIES, type Rule } from '#core/rules/define-rule.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
 import { parseCommandArgs } from './arguments.ts';
-import { alsoRaisedText, REASON_WIDTH, wrap } from './format-summary.ts';
+import { engineConfigFromArgs } from './engine-config-args.ts';
+import { alsoRaisedText, expiredSuppressionWarning, REASON_WIDTH, wrap } from './format-summary.ts';
 import { aliasNote, commonFiltersFrom, prunedNote, pruneReached, toCsv } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { renderFinding } from './render-finding.ts';
@@ -35,6 +38,10 @@ Filters:
   --from <YYYY-MM-DD|time>   --to <YYYY-MM-DD|time>   (inclusive; a date alone means the whole day): the
                              findings seen at any time within the range
   --suppressed               the findings a suppression marks too (left out otherwise, and counted)
+  --config <file>            decide the suppressions again with this configuration's, as of now, and count
+                             the findings that changes (the marks stored are those of the replay that made
+                             them): to try a suppression on the findings already found. The findings of
+                             kms-principal-several-anomalies are not judged again (a replay does that)
 Order: most severe first, then most recently seen, then by id; --limit <n> keeps the first n.
 Output: text (default, on stdout): each finding as kdm replay lists its most severe ones, with its id;
   csv or json: a row a finding (id, rule, severity, times, events, principal, key, object, account, region,
@@ -56,6 +63,7 @@ export const FINDINGS_OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   suppressed: { type: 'boolean', default: false },
+  config: { type: 'string' },
   format: { type: 'string', default: 'text' },
   out: { type: 'string' },
   limit: { type: 'string' },
@@ -85,7 +93,7 @@ export const parseFindingsArgs = (argv: readonly string[]) => {
     const beside = ['rule', 'severity', 'key', 'principal', 'account', 'bucket', 'prefix', 'from', 'to', 'limit'].filter((name) => values[name as keyof typeof values] !== undefined);
     if (beside.length > 0) throw new UsageError(`--id names one finding, and takes no filter beside it (got --${beside.join(', --')})`);
   }
-  return { db: values.db, id: values.id, filters, rulePatterns, severities, suppressed: values.suppressed, format: format as FindingsOutput, out: values.out, limit };
+  return { db: values.db, id: values.id, filters, rulePatterns, severities, suppressed: values.suppressed, config: values.config, format: format as FindingsOutput, out: values.out, limit };
 };
 
 /**
@@ -222,13 +230,33 @@ const readFindings = async (connection: DuckDBConnection, query: ReturnType<type
   return { findings, unreadable };
 };
 
-export const findingsCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; version: string }): Promise<number> => {
+/**
+ * The findings as `suppressions` decide them at `nowMs` (`withSuppression`, as a replay marks them), in the same
+ * order, and how many of them that newly suppresses or no longer does.
+ */
+export const decideSuppressions = (findings: readonly FindingRecord[], suppressions: readonly Suppression[], nowMs: number): { findings: FindingRecord[]; newlySuppressed: number; noLongerSuppressed: number } => {
+  let newlySuppressed = 0;
+  let noLongerSuppressed = 0;
+  const decided = findings.map((f) => {
+    const now = withSuppression(f, suppressions, nowMs);
+    if (now.suppressedBy !== undefined && f.suppressedBy === undefined) newlySuppressed++;
+    if (now.suppressedBy === undefined && f.suppressedBy !== undefined) noLongerSuppressed++;
+    return now;
+  });
+  return { findings: decided, newlySuppressed, noLongerSuppressed };
+};
+
+export const findingsCommand = async (argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; version: string; nowMs: () => number }): Promise<number> => {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${FINDINGS_HELP}\n`);
     return 0;
   }
   const args = parseFindingsArgs(argv);
   if (args.out !== undefined) checkOutputPath(args.out, 'the findings', args.db);
+  // --config decides the suppressions again, as of now: the stored marks are those of the replay that made them.
+  const suppressions = args.config === undefined ? undefined : (await engineConfigFromArgs(args.config, undefined)).config.suppressions;
+  const nowMs = io.nowMs();
+  for (const s of expiredSuppressions(suppressions ?? [], nowMs)) io.stderr.write(expiredSuppressionWarning(s));
   // DuckDB loads here, not with the CLI: the commands that open no database start sooner without it.
   const { openLedgerDatabase } = await loadLedgerDatabase();
   const db = await openLedgerDatabase(args.db, { readOnly: true });
@@ -237,18 +265,20 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
       ...(args.id !== undefined ? { id: args.id } : {}),
       ...(args.rulePatterns.length > 0 ? { ruleIds: rulesMatching(args.rulePatterns, await storedFindingRules(db.connection)) } : {}),
       ...(args.severities !== undefined ? { severities: args.severities } : {}),
-      // A finding asked for by its id is shown whatever marks it.
-      suppressed: args.suppressed || args.id !== undefined,
-      ...(args.limit !== undefined ? { limit: args.limit } : {}),
+      // A finding asked for by its id is shown whatever marks it; with --config, which are suppressed is decided below.
+      suppressed: args.suppressed || args.id !== undefined || suppressions !== undefined,
+      ...(args.limit !== undefined && suppressions === undefined ? { limit: args.limit } : {}),
     };
     const query = findingsQuery(args.filters, selection);
     for (const note of [await aliasNote(db.connection, args.filters), prunedNote(pruneReached(await pruneMark(db.connection), args.filters))]) {
       if (note !== undefined) io.stderr.write(note);
     }
-    const { findings, unreadable } = await readFindings(db.connection, query.rows);
+    const read = await readFindings(db.connection, query.rows);
+    const { unreadable } = read;
     for (const u of unreadable) io.stderr.write(`kdm: finding ${safeText(u.id)} in ${safeText(args.db)} cannot be read: ${safeText(u.reason)}; left out\n`);
+    const decided = suppressions === undefined ? undefined : decideSuppressions(read.findings, suppressions, nowMs);
     if (args.id !== undefined) {
-      const found = findings[0];
+      const found = (decided?.findings ?? read.findings)[0];
       if (found === undefined) {
         if (unreadable.length > 0) return 2;
         throw new UsageError(`${args.db} holds no finding ${args.id} (kdm findings --db ${args.db} lists them, each with its id)`);
@@ -256,6 +286,13 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
       io.stdout.write(findingDetailText(found, ruleById(found.ruleId)));
       return 0;
     }
+    let findings = read.findings;
+    let suppressedLeftOut: number;
+    if (decided !== undefined) {
+      const shown = args.suppressed ? decided.findings : decided.findings.filter((f) => f.suppressedBy === undefined);
+      suppressedLeftOut = decided.findings.length - shown.length;
+      findings = args.limit !== undefined ? shown.slice(0, args.limit) : shown;
+    } else suppressedLeftOut = Number((await db.connection.runAndReadAll(query.suppressedLeftOut.sql, query.suppressedLeftOut.params)).getRowObjectsJson()[0]?.['n'] ?? 0);
 
     let text: string;
     const withoutRule: string[] = [];
@@ -275,10 +312,10 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
     const written = findings.length - withoutRule.length;
     if (args.out !== undefined) writeOutputFile(args.out, text, 'the findings');
     else io.stdout.write(text);
-    const suppressedLeftOut = Number((await db.connection.runAndReadAll(query.suppressedLeftOut.sql, query.suppressedLeftOut.params)).getRowObjectsJson()[0]?.['n'] ?? 0);
     const told = [
       `${counted(written, 'finding')}${args.out !== undefined ? ` written to ${safeText(args.out)}` : ''}`,
       ...(suppressedLeftOut > 0 ? [`${counted(suppressedLeftOut, 'suppressed finding')} left out (--suppressed shows them)`] : []),
+      ...(decided !== undefined ? [`by ${safeText(args.config ?? '')}'s suppressions, ${counted(decided.newlySuppressed, 'finding')} newly suppressed and ${formatCount(decided.noLongerSuppressed)} no longer`] : []),
       ...(withoutRule.length > 0 ? [`${counted(withoutRule.length, 'finding')} of rules this version does not have (${[...new Set(withoutRule)].map(safeText).join(', ')}) left out of ${args.format.toUpperCase()}`] : []),
       ...(unreadable.length > 0 ? [`${counted(unreadable.length, 'finding')} that could not be read left out`] : []),
     ];

@@ -217,7 +217,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       case 'history':
         return await historyCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case 'findings':
-        return await (await import('./findings-command.ts')).findingsCommand(rest, { stdout: process.stdout, stderr: process.stderr, version: VERSION });
+        return await (await import('./findings-command.ts')).findingsCommand(rest, { stdout: process.stdout, stderr: process.stderr, version: VERSION, nowMs: Date.now });
       case 'report':
         return await reportCommand(rest, { stdout: process.stdout, stderr: process.stderr, nowMs: Date.now });
       case 'prune':

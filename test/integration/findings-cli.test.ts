@@ -124,6 +124,34 @@ describe('kdm findings', () => {
     expect(run.stdout).toMatch(/^Suppressed +by key-rotation: the key is being rotated$/m);
   });
 
+  it('decides the suppressions again with --config, as of now, to try one on the findings already found', async () => {
+    const trial = join(work, 'trial.yaml');
+    writeFileSync(
+      trial,
+      [
+        'suppressions:',
+        '  - { id: break-glass, rule: kms-root-usage, reason: the break-glass drill, expires: 2999-12-31 }',
+        '  - { id: last-drill, rule: kms-root-usage, reason: an older drill, expires: 2020-01-31 }',
+        '',
+      ].join('\n'),
+    );
+    const run = runKdm(['findings', '--db', DB, '--config', trial, '--format', 'asff']);
+
+    expect(run.status).toBe(0);
+    // The root user's decrypt is hidden now, and the throttled call, which only the replay's configuration suppressed, shown.
+    const expected = await storedIds(DB, "rule_id <> 'kms-root-usage'");
+    expect(idsOf(lines(run.stdout))).toEqual(expected);
+    expect(run.stderr).toBe(
+      'kdm: warning: suppression last-drill (kms-root-usage) expired on 2020-01-31 and no longer applies\n' +
+        `kdm: 7 findings; 1 suppressed finding left out (--suppressed shows them); by ${trial}'s suppressions, 1 finding newly suppressed and 1 no longer\n`,
+    );
+    const limited = runKdm(['findings', '--db', DB, '--config', trial, '--format', 'asff', '--limit', '3']);
+    expect(idsOf(lines(limited.stdout))).toEqual(expected.slice(0, 3));
+    const [root] = await storedIds(DB, "rule_id = 'kms-root-usage'");
+    expect(runKdm(['findings', '--db', DB, '--config', trial, '--id', root as string]).stdout).toMatch(/^Suppressed +by break-glass: the break-glass drill$/m);
+    expect(runKdm(['findings', '--db', DB, '--config', join(work, 'none.yaml')]).stderr).toContain('none.yaml');
+  });
+
   it('writes csv and json of a row a finding, to a file with --out', async () => {
     const out = join(work, 'findings.csv');
     const csv = runKdm(['findings', '--db', DB, '--format', 'csv', '--out', out]);
