@@ -232,9 +232,10 @@ const joinsAcross = (findings: readonly StoryFinding[], middleMs: number): boole
  * finding was seen in, the principal's findings seen in that window, from the batch and from its entry (`stored`), but
  * those of `skipRules` (the rules over findings themselves) and suppressed ones. The windows are aligned as a
  * finding's aggregation window is (UTC days, by default), and shifted by half of one (noon to noon): a shifted one
- * is a story only when its findings were seen on both sides of its middle, so that a night's findings from 22:00 to
- * 02:00 are one story, and a day's are not told twice. What a story holds depends only on the findings, not on the
- * batches they came in: each batch judges the stories it adds to, over everything recorded so far.
+ * is a story only when two of its findings join across its middle (`joinsAcross`), so that a night's findings from
+ * 22:00 to 02:00 are one story, and an afternoon's are not told twice (a day whose findings join the night after it
+ * is: as the day, and noon to noon with what the night adds). What a story holds depends only on the findings, not
+ * on the batches they came in: each batch judges the stories it adds to, over everything recorded so far.
  */
 export const storiesOf = (
   batch: Iterable<FindingRecord>,
