@@ -8,15 +8,15 @@ import { counted, formatCount } from '#core/counted.ts';
 import type { Suppression } from '#core/engine-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
-import type { FindingRecord } from '#core/findings/finding.ts';
+import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import { expiredSuppressions, withSuppression } from '#core/findings/suppress.ts';
 import { compileGlob } from '#core/glob.ts';
-import { isSeverity, SEVERITIES, type Rule } from '#core/rules/define-rule.ts';
+import { isFindingsRule, isSeverity, SEVERITIES, type Rule, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
 import { parseCommandArgs } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
 import { alsoRaisedText, expiredSuppressionWarning, REASON_WIDTH, wrap } from './format-summary.ts';
-import { aliasNote, commonFiltersFrom, prunedNote, pruneReached, toCsv } from './history.ts';
+import { aliasNote, commonFiltersFrom, prunedNote, pruneReached, toCsv, toTable } from './history.ts';
 import { checkOutputPath, writeOutputFile } from './output-file.ts';
 import { renderFinding } from './render-finding.ts';
 import { safeText } from './terminal.ts';
@@ -43,6 +43,10 @@ Filters:
                              them): to try a suppression on the findings already found. The findings of
                              kms-principal-several-anomalies are not judged again (a replay does that)
 Order: most severe first, then most recently seen, then by id; --limit <n> keeps the first n.
+Counting: --group-by rule,severity,principal,key,account,region,bucket,day (comma-separated or repeated; day is
+  the UTC day a finding was first seen) counts the findings, events, highest severity and first and last seen of
+  each group, most findings first (by day, newest day first): which principals and rules a week's findings come
+  from (text, csv or json). A kms-principal-several-anomalies finding counts no events of its own.
 Output: text (default, on stdout): each finding as kdm replay lists its most severe ones, with its id;
   csv or json: a row a finding (id, rule, severity, times, events, principal, key, object, account, region,
   network, reason, suppression, the findings it names), on stdout or --out;
@@ -64,6 +68,7 @@ export const FINDINGS_OPTIONS = {
   to: { type: 'string' },
   suppressed: { type: 'boolean', default: false },
   config: { type: 'string' },
+  'group-by': { type: 'string', multiple: true },
   format: { type: 'string', default: 'text' },
   out: { type: 'string' },
   limit: { type: 'string' },
@@ -88,12 +93,28 @@ export const parseFindingsArgs = (argv: readonly string[]) => {
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
   }
   const rulePatterns = [...new Set((values.rule ?? []).flatMap((v) => v.split(',')).map((r) => r.trim()).filter((r) => r !== ''))];
+  // `--group-by principal --group-by rule` is `--group-by principal,rule`; a field named twice groups once.
+  const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
+  for (const g of groupBy) if (!(FINDING_GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${FINDING_GROUP_FIELDS.join(', ')} (got "${g}")`);
+  if (groupBy.length > 0 && (format === 'asff' || format === 'ocsf')) throw new UsageError(`--group-by counts findings, and --format ${format} writes findings: use text, csv or json`);
   // One finding whole is looked up by its id alone: a filter beside it would only hide it.
   if (values.id !== undefined) {
-    const beside = ['rule', 'severity', 'key', 'principal', 'account', 'bucket', 'prefix', 'from', 'to', 'limit'].filter((name) => values[name as keyof typeof values] !== undefined);
+    const beside = ['rule', 'severity', 'key', 'principal', 'account', 'bucket', 'prefix', 'from', 'to', 'limit', 'group-by'].filter((name) => values[name as keyof typeof values] !== undefined);
     if (beside.length > 0) throw new UsageError(`--id names one finding, and takes no filter beside it (got --${beside.join(', --')})`);
   }
-  return { db: values.db, id: values.id, filters, rulePatterns, severities, suppressed: values.suppressed, config: values.config, format: format as FindingsOutput, out: values.out, limit };
+  return {
+    db: values.db,
+    id: values.id,
+    filters,
+    rulePatterns,
+    severities,
+    suppressed: values.suppressed,
+    config: values.config,
+    groupBy: groupBy as FindingGroupField[],
+    format: format as FindingsOutput,
+    out: values.out,
+    limit,
+  };
 };
 
 /**
@@ -206,6 +227,87 @@ export const findingRow = (f: FindingRecord): Record<(typeof FINDING_COLUMNS)[nu
   same_principal: f.samePrincipal ?? [],
 });
 
+/** What `--group-by` counts findings by: `day` is the UTC day a finding was first seen. */
+export const FINDING_GROUP_FIELDS = ['rule', 'severity', 'principal', 'key', 'account', 'region', 'bucket', 'day'] as const;
+type FindingGroupField = (typeof FINDING_GROUP_FIELDS)[number];
+
+const groupValue = (f: FindingRecord, field: FindingGroupField): string | null => {
+  switch (field) {
+    case 'rule':
+      return f.ruleId;
+    case 'severity':
+      return f.severity;
+    case 'principal':
+      return f.principal.id;
+    case 'key':
+      return f.key?.arn ?? null;
+    case 'account':
+      return f.accountId ?? null;
+    case 'region':
+      return f.region;
+    case 'bucket':
+      return f.s3?.bucket ?? null;
+    case 'day':
+      return iso(f.firstSeenMs).slice(0, 10);
+  }
+};
+
+/**
+ * The events a finding counts as its own: none for a rule over findings' (its count is the events of the findings it
+ * names, which count them under their own rules).
+ */
+const ownEvents = (f: FindingRecord): number => {
+  const rule = ruleById(f.ruleId);
+  return rule !== undefined && isFindingsRule(rule) ? 0 : f.eventCount;
+};
+
+/**
+ * The findings counted by `groupBy`: each group's findings and events (`ownEvents`), its most severe finding's
+ * severity (unless grouped by severity), and when its findings were first and last seen; most findings first, then
+ * most severe, then by the groups' values. Grouped by day among others, newest day first, as kdm history's timeline.
+ */
+export const groupFindings = (findings: readonly FindingRecord[], groupBy: readonly FindingGroupField[]): QueryRows => {
+  const groups = new Map<string, { values: (string | null)[]; findings: number; events: number; severity: Severity; firstMs: number; lastMs: number }>();
+  for (const f of findings) {
+    const values = groupBy.map((g) => groupValue(f, g));
+    const key = JSON.stringify(values);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { values, findings: 1, events: ownEvents(f), severity: f.severity, firstMs: f.firstSeenMs, lastMs: f.lastSeenMs });
+    else {
+      group.findings++;
+      group.events += ownEvents(f);
+      if (severityRank(f.severity) > severityRank(group.severity)) group.severity = f.severity;
+      group.firstMs = Math.min(group.firstMs, f.firstSeenMs);
+      group.lastMs = Math.max(group.lastMs, f.lastSeenMs);
+    }
+  }
+  const bySeverity = !groupBy.includes('severity');
+  const columns = [...groupBy, 'findings', 'events', ...(bySeverity ? ['highest_severity'] : []), 'first_seen', 'last_seen'];
+  const order = (a: { values: (string | null)[] }, b: { values: (string | null)[] }): number => {
+    for (let i = 0; i < a.values.length; i++) {
+      const x = a.values[i] ?? '';
+      const y = b.values[i] ?? '';
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
+  const dayAt = groupBy.indexOf('day');
+  const newestDay = (a: { values: (string | null)[] }, b: { values: (string | null)[] }): number => (dayAt < 0 ? 0 : String(b.values[dayAt]).localeCompare(String(a.values[dayAt])));
+  const rows = [...groups.values()]
+    .sort((a, b) => newestDay(a, b) || b.findings - a.findings || severityRank(b.severity) - severityRank(a.severity) || order(a, b))
+    .map((g) => {
+      const row: Record<string, unknown> = {};
+      groupBy.forEach((field, i) => (row[field] = g.values[i]));
+      row['findings'] = g.findings;
+      row['events'] = g.events;
+      if (bySeverity) row['highest_severity'] = g.severity;
+      row['first_seen'] = iso(g.firstMs);
+      row['last_seen'] = iso(g.lastMs);
+      return row;
+    });
+  return { columns, rows };
+};
+
 /** A stored record that does not read back as a finding: the row's id, and why. */
 interface UnreadableFinding {
   readonly id: string;
@@ -267,7 +369,8 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
       ...(args.severities !== undefined ? { severities: args.severities } : {}),
       // A finding asked for by its id is shown whatever marks it; with --config, which are suppressed is decided below.
       suppressed: args.suppressed || args.id !== undefined || suppressions !== undefined,
-      ...(args.limit !== undefined && suppressions === undefined ? { limit: args.limit } : {}),
+      // --limit counts the findings shown, or with --group-by the groups: then it applies once they are counted.
+      ...(args.limit !== undefined && suppressions === undefined && args.groupBy.length === 0 ? { limit: args.limit } : {}),
     };
     const query = findingsQuery(args.filters, selection);
     for (const note of [await aliasNote(db.connection, args.filters), prunedNote(pruneReached(await pruneMark(db.connection), args.filters))]) {
@@ -291,10 +394,11 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
     if (decided !== undefined) {
       const shown = args.suppressed ? decided.findings : decided.findings.filter((f) => f.suppressedBy === undefined);
       suppressedLeftOut = decided.findings.length - shown.length;
-      findings = args.limit !== undefined ? shown.slice(0, args.limit) : shown;
+      findings = args.limit !== undefined && args.groupBy.length === 0 ? shown.slice(0, args.limit) : shown;
     } else suppressedLeftOut = Number((await db.connection.runAndReadAll(query.suppressedLeftOut.sql, query.suppressedLeftOut.params)).getRowObjectsJson()[0]?.['n'] ?? 0);
 
     let text: string;
+    let grouped: number | undefined;
     const withoutRule: string[] = [];
     if (args.format === 'asff' || args.format === 'ocsf') {
       const lines: string[] = [];
@@ -304,6 +408,11 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
         else lines.push(stringifyJsonSafely(renderFinding(f, rule, args.format, io.version)));
       }
       text = lines.map((l) => `${l}\n`).join('');
+    } else if (args.groupBy.length > 0) {
+      const groups = groupFindings(findings, args.groupBy);
+      grouped = groups.rows.length;
+      const shown: QueryRows = args.limit !== undefined ? { columns: groups.columns, rows: groups.rows.slice(0, args.limit) } : groups;
+      text = args.format === 'csv' ? toCsv(shown) : args.format === 'json' ? `${stringifyJsonSafely(shown.rows, 2)}\n` : shown.rows.length === 0 ? '(no matching findings)\n' : toTable(shown);
     } else if (args.format === 'csv' || args.format === 'json') {
       const rows: QueryRows = { columns: FINDING_COLUMNS, rows: findings.map(findingRow) };
       text = args.format === 'csv' ? toCsv(rows) : `${stringifyJsonSafely(rows.rows, 2)}\n`;
@@ -313,7 +422,7 @@ export const findingsCommand = async (argv: readonly string[], io: { stdout: Nod
     if (args.out !== undefined) writeOutputFile(args.out, text, 'the findings');
     else io.stdout.write(text);
     const told = [
-      `${counted(written, 'finding')}${args.out !== undefined ? ` written to ${safeText(args.out)}` : ''}`,
+      `${counted(written, 'finding')}${grouped !== undefined ? ` in ${counted(grouped, 'group')}` : ''}${args.out !== undefined ? ` written to ${safeText(args.out)}` : ''}`,
       ...(suppressedLeftOut > 0 ? [`${counted(suppressedLeftOut, 'suppressed finding')} left out (--suppressed shows them)`] : []),
       ...(decided !== undefined ? [`by ${safeText(args.config ?? '')}'s suppressions, ${counted(decided.newlySuppressed, 'finding')} newly suppressed and ${formatCount(decided.noLongerSuppressed)} no longer`] : []),
       ...(withoutRule.length > 0 ? [`${counted(withoutRule.length, 'finding')} of rules this version does not have (${[...new Set(withoutRule)].map(safeText).join(', ')}) left out of ${args.format.toUpperCase()}`] : []),

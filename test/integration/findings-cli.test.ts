@@ -169,6 +169,33 @@ describe('kdm findings', () => {
     expect(story?.['same_principal']).toHaveLength(3);
   });
 
+  it('counts the findings by rule, principal, day and more with --group-by, a story counting no events of its own', async () => {
+    const byRule = JSON.parse(runKdm(['findings', '--db', DB, '--group-by', 'rule', '--format', 'json']).stdout) as Record<string, unknown>[];
+    const stored = await query<{ rule: string; findings: number; events: number; first_seen: string; last_seen: string }>(
+      DB,
+      `SELECT rule_id AS rule, count(*)::INT AS findings, sum(CASE WHEN rule_id = 'kms-principal-several-anomalies' THEN 0 ELSE event_count END)::INT AS events,
+              strftime(min(first_seen), '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS first_seen, strftime(max(last_seen), '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS last_seen
+       FROM findings WHERE suppressed_by IS NULL GROUP BY rule_id`,
+    );
+    expect(byRule.map(({ highest_severity: _, ...row }) => row).sort((a, b) => String(a['rule']).localeCompare(String(b['rule'])))).toEqual(
+      stored.sort((a, b) => a.rule.localeCompare(b.rule)),
+    );
+
+    const byPrincipal = runKdm(['findings', '--db', DB, '--group-by', 'principal,severity']);
+    expect(byPrincipal.status).toBe(0);
+    const [header, first] = byPrincipal.stdout.split('\n');
+    expect(header?.split(/ {2,}/)).toEqual(['PRINCIPAL', 'SEVERITY', 'FINDINGS', 'EVENTS', 'FIRST_SEEN', 'LAST_SEEN']);
+    // The contractor's role: the direct decrypt, the bucket's new key, the re-encryption and their story, all HIGH.
+    expect(first?.split(/ {2,}/).slice(0, 4)).toEqual(['arn:aws:iam::111122223333:role/ContractorSandbox', 'HIGH', '4', '3']);
+    expect(byPrincipal.stderr).toMatch(/^kdm: 7 findings in \d+ groups; 1 suppressed finding left out/);
+
+    const byDay = JSON.parse(runKdm(['findings', '--db', DB, '--group-by', 'day', '--suppressed', '--format', 'json']).stdout) as { day: string; findings: number }[];
+    expect(byDay).toEqual([{ day: '2026-10-01', findings: 8, events: 7, highest_severity: 'HIGH', first_seen: expect.any(String), last_seen: expect.any(String) }]);
+
+    expect(runKdm(['findings', '--db', DB, '--group-by', 'object']).stderr).toBe('kdm: --group-by takes rule, severity, principal, key, account, region, bucket, day (got "object")\n');
+    expect(runKdm(['findings', '--db', DB, '--group-by', 'rule', '--format', 'asff']).stderr).toBe('kdm: --group-by counts findings, and --format asff writes findings: use text, csv or json\n');
+  });
+
   it('names a finding whose record cannot be read, writes the rest, and exits 2', async () => {
     const db = freshCopy();
     const [damaged] = await storedIds(db);
