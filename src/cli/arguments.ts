@@ -47,6 +47,21 @@ export const describeArgumentProblem = (command: string, argv: readonly string[]
   return undefined;
 };
 
+/**
+ * The values of an option that may be repeated or comma-separated (`--group-by principal --group-by day` is
+ * `--group-by principal,day`), each once, in the order first given.
+ */
+export const listOptionValues = (given: readonly string[] | undefined): string[] =>
+  [...new Set((given ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
+
+/** `--<option>`'s value as a positive whole number (`--limit`), or undefined when not given. */
+export const positiveWholeNumber = (option: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${option} must be a positive whole number (got "${text}")`);
+  return n;
+};
+
 /** Names other tools give options kdm names otherwise, and kdm's name for each (where the command has it). */
 const OTHER_TOOLS_NAMES: Readonly<Record<string, string>> = { since: 'from', until: 'to', start: 'from', end: 'to', output: 'out', severity: 'fail-on' };
 

@@ -13,7 +13,7 @@ import { expiredSuppressions, withSuppression } from '#core/findings/suppress.ts
 import { compileGlob } from '#core/glob.ts';
 import { isFindingsRule, isSeverity, SEVERITIES, type Rule, type Severity } from '#core/rules/define-rule.ts';
 import { ALL_RULES, ruleById } from '#core/rules/registry.ts';
-import { parseCommandArgs } from './arguments.ts';
+import { listOptionValues, parseCommandArgs, positiveWholeNumber } from './arguments.ts';
 import { engineConfigFromArgs } from './engine-config-args.ts';
 import { alsoRaisedText, expiredSuppressionWarning, REASON_WIDTH, wrap } from './format-summary.ts';
 import { aliasNote, commonFiltersFrom, prunedNote, pruneReached, toCsv, toTable } from './history.ts';
@@ -87,14 +87,9 @@ export const parseFindingsArgs = (argv: readonly string[]) => {
     if (!isSeverity(at)) throw new UsageError(`--severity takes ${SEVERITIES.join(', ')} (got "${values.severity}")`);
     severities = SEVERITIES.slice(SEVERITIES.indexOf(at));
   }
-  let limit: number | undefined;
-  if (values.limit !== undefined) {
-    limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
-  }
-  const rulePatterns = [...new Set((values.rule ?? []).flatMap((v) => v.split(',')).map((r) => r.trim()).filter((r) => r !== ''))];
-  // `--group-by principal --group-by rule` is `--group-by principal,rule`; a field named twice groups once.
-  const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
+  const limit = positiveWholeNumber('limit', values.limit);
+  const rulePatterns = listOptionValues(values.rule);
+  const groupBy = listOptionValues(values['group-by']);
   for (const g of groupBy) if (!(FINDING_GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${FINDING_GROUP_FIELDS.join(', ')} (got "${g}")`);
   if (groupBy.length > 0 && (format === 'asff' || format === 'ocsf')) throw new UsageError(`--group-by counts findings, and --format ${format} writes findings: use text, csv or json`);
   // One finding whole is looked up by its id alone: a filter beside it would only hide it.

@@ -9,7 +9,7 @@ import { DAY_MS } from '#core/engine-config.ts';
 import { UsageError } from '#core/errors.ts';
 import { stringifyJsonSafely } from '#core/events/fields.ts';
 import { isVpcEndpointId, parseIpRange, PUBLIC_ENDPOINT } from '#core/network.ts';
-import { parseCommandArgs } from './arguments.ts';
+import { listOptionValues, parseCommandArgs, positiveWholeNumber } from './arguments.ts';
 import { cannotWriteOutput, checkOutputPath, writeOutputFile } from './output-file.ts';
 import { safeText } from './terminal.ts';
 import { parseTimeWindow } from './time-bounds.ts';
@@ -143,17 +143,12 @@ export const historyArgsFrom = (values: HistoryValues, command: 'history' | 'rep
     }
     filters.network = network;
   }
-  // `--group-by principal --group-by day` is `--group-by principal,day`; a field named twice groups once.
-  const groupBy = [...new Set((values['group-by'] ?? []).flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
+  const groupBy = listOptionValues(values['group-by']);
   for (const g of groupBy) if (!(GROUP_FIELDS as readonly string[]).includes(g)) throw new UsageError(`--group-by takes ${GROUP_FIELDS.join(', ')} (got "${g}")`);
   const format = values.format;
   if (format !== 'table' && format !== 'csv' && format !== 'json' && format !== 'parquet') throw new UsageError(`--format must be table, csv, json or parquet (got "${format}")`);
   if (format === 'parquet' && values.out === undefined) throw new UsageError('--format parquet needs --out <file>');
-  let limit: number | undefined;
-  if (values.limit !== undefined) {
-    limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
-  }
+  const limit = positiveWholeNumber('limit', values.limit);
   if (values.source !== 'local' && values.source !== 'dynamodb') throw new UsageError(`--source must be local or dynamodb (got "${values.source}")`);
   if (values.source === 'local' && values.db === undefined && values.help !== true) throw new UsageError(`${command} needs --db <file> (a database built by \`kdm replay <logs> --db <file>\`)${command === 'history' ? ', or --source dynamodb --table <name>' : ''}`);
   if (values.source === 'dynamodb' && values.table === undefined) throw new UsageError('--source dynamodb needs --table <state table name> (the StateTableName output of the stack)');

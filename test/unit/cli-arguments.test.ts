@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeArgumentProblem, editDistance, parseCommandArgs } from '../../src/cli/arguments.ts';
+import { describeArgumentProblem, editDistance, listOptionValues, parseCommandArgs, positiveWholeNumber } from '../../src/cli/arguments.ts';
 import { UsageError } from '../../src/core/errors.ts';
 
 const OPTIONS = {
@@ -88,5 +88,18 @@ describe('editDistance', () => {
     expect(editDistance('smumary', 'summary')).toBe(2);
     expect(editDistance('', 'db')).toBe(2);
     expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+});
+
+describe('the values of list and number options', () => {
+  it('takes a list option repeated or comma-separated, each value once, in the order first given', () => {
+    expect(listOptionValues(['principal,day', ' rule ', 'day', ','])).toEqual(['principal', 'day', 'rule']);
+    expect(listOptionValues(undefined)).toEqual([]);
+  });
+
+  it('takes a positive whole number, and says what it got otherwise', () => {
+    expect(positiveWholeNumber('limit', '25')).toBe(25);
+    expect(positiveWholeNumber('limit', undefined)).toBeUndefined();
+    for (const text of ['0', '-3', '2.5', 'ten', '']) expect(() => positiveWholeNumber('limit', text)).toThrow(`--limit must be a positive whole number (got "${text}")`);
   });
 });
