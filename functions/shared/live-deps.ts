@@ -137,7 +137,10 @@ export const createLiveDeps = async (overrides: LiveOverrides = {}): Promise<Liv
   const configPath = env.KDM_CONFIG_FILE ?? (env.LAMBDA_TASK_ROOT !== undefined ? `${env.LAMBDA_TASK_ROOT}/kdm.config.yaml` : undefined);
   // The YAML parser loads only when there is a configuration to read.
   const loaded = configPath !== undefined && existsSync(configPath) ? (await import('../../src/config/load-config.ts')).loadConfigFile(configPath, ALL_RULES.map((r) => r.id)) : undefined;
-  const config = loaded !== undefined ? compileConfig(loaded.config) : DEFAULT_ENGINE_CONFIG;
+  const configured = loaded !== undefined ? compileConfig(loaded.config) : DEFAULT_ENGINE_CONFIG;
+  // Findings about a principal as a whole are kept in the monitor's own Region unless the configuration names one:
+  // one place, however late the findings of other Regions come.
+  const config = { ...configured, homeRegion: configured.homeRegion ?? env.AWS_REGION };
 
   const dynamodb = overrides.dynamodb ?? new DynamoDBClient({});
   const store = createDynamoDbStateStore({

@@ -113,7 +113,7 @@ const relateFindingsOfPrincipals = async (
   store: StateStore,
   into: { readonly findings: Map<string, FindingRecord>; readonly changes: Map<string, StoredEntry | undefined> },
   batch: { readonly loaded: ReadonlyMap<string, StoredEntry>; readonly planned: ReadonlySet<string> },
-  context: { readonly findingsRules: FindingsRules; readonly suppressions: EngineConfig['suppressions']; readonly nowMs: number },
+  context: { readonly findingsRules: FindingsRules; readonly suppressions: EngineConfig['suppressions']; readonly homeRegion: EngineConfig['homeRegion']; readonly nowMs: number },
 ): Promise<void> => {
   const { nowMs } = context;
   // A principal's stories are named before its other findings: past ten, they are the ones to keep.
@@ -140,7 +140,7 @@ const relateFindingsOfPrincipals = async (
     for (const j of judged) {
       const key = findingStateKey(j.id);
       const existing = into.findings.get(key) ?? prior.get(key);
-      const f = findingOfStory(j, existing?.kind === 'finding' ? existing : undefined, nowMs);
+      const f = findingOfStory(j, existing?.kind === 'finding' ? existing : undefined, nowMs, context.homeRegion);
       if (f === existing) continue;
       keep(withSuppression(f, context.suppressions, nowMs));
     }
@@ -320,7 +320,7 @@ export const createRecordProcessor = (deps: ProcessorDeps): RecordProcessor => {
       }
       // The rules over findings judge each principal's story, and the findings of one principal within a day of each
       // other name each other, across batches (ASFF RelatedFindings too).
-      const context = { findingsRules, suppressions: engine.config.suppressions, nowMs };
+      const context = { findingsRules, suppressions: engine.config.suppressions, homeRegion: engine.config.homeRegion, nowMs };
       await relateFindingsOfPrincipals(store, { findings, changes }, { loaded: existing, planned: principalKeys }, context);
     }
     let ledger = NO_LEDGER;

@@ -46,6 +46,7 @@ const configSpec = (ruleIds: readonly string[]): Spec => ({
     trustedAccounts: { t: 'list', of: ACCOUNT },
     allowedRegions: ALLOWED_REGIONS,
     allowedNetworks: ALLOWED_NETWORKS,
+    homeRegion: REGION,
     keys: {
       t: 'list',
       of: {

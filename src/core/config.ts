@@ -71,6 +71,8 @@ export interface ConfigFile {
   readonly correlation?: { readonly window?: string; readonly lateness?: string; readonly bucketKeyReuse?: string };
   /** `hashEncryptionContext`: findings keep encryption context keys, with each value replaced by a keyed hash. */
   readonly privacy?: { readonly hashEncryptionContext?: boolean };
+  /** Where findings about a principal as a whole are kept (`EngineConfig.homeRegion`). */
+  readonly homeRegion?: string;
 }
 
 const keyIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
@@ -233,5 +235,6 @@ export const compileConfig = (file: ConfigFile, base: EngineConfig = DEFAULT_ENG
       latenessMs: durationOr(file.correlation?.lateness, base.correlation.latenessMs),
       bucketKeyReuseMs: durationOr(file.correlation?.bucketKeyReuse, base.correlation.bucketKeyReuseMs),
     },
+    homeRegion: file.homeRegion ?? base.homeRegion,
   };
 };

@@ -35,6 +35,12 @@ export interface EngineConfig {
   readonly keyPolicy: KeyPolicyView;
   readonly suppressions: readonly Suppression[];
   readonly correlation: CorrelationSettings;
+  /**
+   * The Region findings about a principal as a whole (a rule over findings' stories) are kept under, whatever Regions
+   * their findings came from: Security Hub's aggregation Region, typically. Undefined: the Region of the story's first
+   * finding, which an earlier finding of another Region delivered late moves.
+   */
+  readonly homeRegion?: string | undefined;
 }
 
 export const OPEN_KEY_POLICY: KeyPolicyView = {

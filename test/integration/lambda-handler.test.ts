@@ -104,6 +104,42 @@ describe('Lambda handlers (DynamoDB Local state, Security Hub through the real c
     expect(emf.join('')).not.toContain('encryptionContext');
   });
 
+  it('keep a finding about a principal as a whole in their own Region (AWS_REGION), unless the configuration names one', async () => {
+    const storyRegions = async (env: Readonly<Record<string, string>>): Promise<string[]> => {
+      const hub = securityHub();
+      let nowMs = Date.UTC(2030, 0, 1);
+      const deps = await createLiveDeps({
+        env: { STATE_TABLE: await ddb.newStateTable(), KDM_KEY_FACTS: 'off', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_ACCOUNT_ID: '111122223333', ...env },
+        dynamodb: ddb.client(),
+        securityHubClientFor: hub.clientFor,
+        clock: { nowMs: () => nowMs },
+      });
+      stdout();
+      const handler = createCloudTrailEventHandler(deps);
+      const envelopes = await envelopesFromEvents();
+      for (let i = 0; i < envelopes.length; i += 10) await handler(sqsEvent(envelopes.slice(i, i + 10), i), context(`req-${i}`));
+      nowMs += 5 * 60_000;
+      await createFlushHandler(deps)({}, context('flush'));
+      vi.restoreAllMocks();
+      const stories = hub.imported.filter((f) => f.GeneratorId === 'kms-decrypt-monitor/kms-principal-several-anomalies');
+      expect(stories.length).toBeGreaterThan(0);
+      // The findings it names name it back under the product of its Region.
+      const namingIt = hub.imported.filter((f) => (f.RelatedFindings as { Id: string; ProductArn: string }[] | undefined)?.some((r) => r.Id === stories[0]?.Id) === true);
+      expect(namingIt.length).toBeGreaterThan(0);
+      const regions = [...new Set(stories.map((f) => String(f.Region)))];
+      for (const f of namingIt) {
+        const product = (f.RelatedFindings as { Id: string; ProductArn: string }[]).find((r) => r.Id === stories[0]?.Id)?.ProductArn;
+        expect(product).toBe(`arn:aws:securityhub:${regions[0]}:111122223333:product/111122223333/default`);
+      }
+      return regions;
+    };
+    // The sample day's findings are all of us-east-1.
+    expect(await storyRegions({ AWS_REGION: 'eu-central-1' })).toEqual(['eu-central-1']);
+    const config = join(mkdtempSync(join(tmpdir(), 'kdm-home-')), 'kdm.config.yaml');
+    writeFileSync(config, 'homeRegion: eu-west-1\n');
+    expect(await storyRegions({ AWS_REGION: 'eu-central-1', KDM_CONFIG_FILE: config })).toEqual(['eu-west-1']);
+  });
+
   interface ImportedFinding { readonly GeneratorId: string; readonly Severity: { readonly Label: string }; readonly Resources: readonly { readonly Type: string; readonly Id: string }[] }
   /** One record through the live path as EventBridge delivers it (a fresh table), then the scheduled flush: what Security Hub received. */
   /** Each record in an invocation of its own, in turn, so what one leaves in the state table the next reads. */

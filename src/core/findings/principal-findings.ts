@@ -280,12 +280,12 @@ export const storyFindingId = (ruleId: string, story: PrincipalStory): string =>
 /**
  * A rule over findings' finding on a story it judged unusual, new or `existing` brought up to the story (its reason,
  * span, count and place, with a later `updatedAtMs`), or `existing` itself when the story says nothing new. It is
- * about the principal: the findings it names tell of keys, objects, calls and networks. It is of the account and
- * Region of the story's first finding (first seen, then first id). Its `eventCount` is the events of the findings it
- * gathers; it keeps no event ids of its own. So what it holds depends on the story alone, not on the order its
- * findings came in.
+ * about the principal: the findings it names tell of keys, objects, calls and networks. It is of the account of the
+ * story's first finding (first seen, then first id), and of `homeRegion` (the configuration's), or without one of that
+ * finding's Region. Its `eventCount` is the events of the findings it gathers; it keeps no event ids of its own. So
+ * what it holds depends on the story alone, not on the order its findings came in.
  */
-export const findingOfStory = (judged: JudgedStory, existing: FindingRecord | undefined, nowMs: number): FindingRecord => {
+export const findingOfStory = (judged: JudgedStory, existing: FindingRecord | undefined, nowMs: number, homeRegion?: string): FindingRecord => {
   const { story, verdict, ruleId, settings } = judged;
   let firstSeenMs = Number.POSITIVE_INFINITY;
   let lastSeenMs = Number.NEGATIVE_INFINITY;
@@ -298,7 +298,7 @@ export const findingOfStory = (judged: JudgedStory, existing: FindingRecord | un
     eventCount += f.eventCount;
   }
   const accountId = first?.accountId ?? judged.principal.accountId;
-  const region = first?.region ?? existing?.region ?? '';
+  const region = homeRegion ?? first?.region ?? existing?.region ?? '';
   if (existing !== undefined) {
     const same = existing.reason === verdict.reason && existing.eventCount === eventCount && existing.firstSeenMs === firstSeenMs && existing.lastSeenMs === lastSeenMs && existing.accountId === accountId && existing.region === region;
     if (same) return existing;

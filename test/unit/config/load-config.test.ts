@@ -12,6 +12,7 @@ const FULL = `
 learningPeriod: 3d
 trustedAccounts: ['444455556666']
 allowedRegions: [us-east-1, eu-west-1]
+homeRegion: eu-west-1
 keys:
   - alias: alias/app-data
     sensitive: true
@@ -71,6 +72,7 @@ suppressions:
     reason: ok
 trustedAccounts: [12345]
 unknownTop: 1
+homeRegion: home
 `);
 
     expect(problems).toEqual([
@@ -82,7 +84,8 @@ unknownTop: 1
       'kdm.config.yaml:12:13: suppressions[0].reason: expected a reason of a few words (got "ok")',
       'kdm.config.yaml:10:5: suppressions[0].expires: is required',
       'kdm.config.yaml:13:19: trustedAccounts[0]: expected a 12-digit account id (got 12345)',
-      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, allowedNetworks, keys, correlation, privacy, buckets, rules, suppressions)',
+      'kdm.config.yaml:14:1: unknownTop: unknown field (expected one of learningPeriod, dedupeRetention, trustedAccounts, allowedRegions, allowedNetworks, homeRegion, keys, correlation, privacy, buckets, rules, suppressions)',
+      'kdm.config.yaml:15:13: homeRegion: expected an AWS region such as us-east-1 (got "home")',
     ]);
   });
 
@@ -173,6 +176,8 @@ describe('compileConfig', () => {
 
   it('applies learning period and rule overrides', () => {
     expect(config.learningPeriodMs).toBe(3 * 86_400_000);
+    expect(config.homeRegion).toBe('eu-west-1');
+    expect(compileConfig({}).homeRegion).toBeUndefined();
     expect(config.rules['kms-mass-decrypt']).toEqual({ threshold: 500, windowMs: 600_000 });
     expect(config.rules['kms-throttled']).toEqual({ enabled: false });
     expect(config.rules['kms-root-usage']).toEqual({ severity: 'CRITICAL' });

@@ -324,6 +324,28 @@ describe('a principal\'s story, judged by a rule over findings (kms-principal-se
     expect(again.findings).toEqual([]);
   });
 
+  it('is kept under the configured home Region, however late the findings of another Region come', async () => {
+    // The day's first finding, in eu-west-1, is delivered last: without a home Region the story moves to it.
+    const day = [
+      kmsRecord({ who: INTRUDER, eventName: 'Encrypt', atMs: BASE_TIME_MS + hours(1), eventId: 'h-2' }),
+      kmsRecord({ who: INTRUDER, eventName: 'Sign', atMs: BASE_TIME_MS + hours(2), eventId: 'h-3' }),
+      kmsRecord({ who: INTRUDER, eventName: 'GenerateMac', atMs: BASE_TIME_MS + hours(3), eventId: 'h-4' }),
+      kmsRecord({ who: INTRUDER, region: 'eu-west-1', atMs: BASE_TIME_MS, eventId: 'h-1' }),
+    ];
+    const regionsOfTheStory = async (config?: Parameters<typeof compileConfig>[0]): Promise<string[]> => {
+      const { store, processor } = processorOf(config);
+      const regions: string[] = [];
+      for (const record of day) {
+        await processor.processBatch({ file: `${String(record['eventID'])}.json`, records: [record], firstIndex: 0 });
+        for (const story of await storiesIn(store)) regions.push(story.region);
+      }
+      return [...new Set(regions)];
+    };
+
+    expect(await regionsOfTheStory()).toEqual(['us-east-1', 'eu-west-1']);
+    expect(await regionsOfTheStory({ homeRegion: 'eu-central-1' })).toEqual(['eu-central-1']);
+  });
+
   it('follows its configuration: off, another severity or threshold, and a suppression of it or of one of the three', async () => {
     const day = [kmsRecord({ who: INTRUDER, eventId: 'd-1' }), kmsRecord({ who: INTRUDER, eventName: 'Encrypt', atMs: BASE_TIME_MS + hours(1), eventId: 'd-2' }), kmsRecord({ who: INTRUDER, eventName: 'Sign', atMs: BASE_TIME_MS + hours(2), eventId: 'd-3' })];
     const storiesWith = async (config: Parameters<typeof compileConfig>[0]) => {
