@@ -299,7 +299,8 @@ const FINDINGS_ORDER = `ORDER BY CASE t.severity WHEN 'CRITICAL' THEN 0 WHEN 'HI
 
 /**
  * The SQL behind `kdm findings`: the stored findings `filters` and `selection` select, each with its whole record
- * (`record`), in FINDINGS_ORDER; and the count of the suppressed ones the selection left out (`suppressedLeftOut`).
+ * (`record`), in FINDINGS_ORDER; and the count of the suppressed ones that match the filters (`suppressedLeftOut`:
+ * those a selection without `suppressed` leaves out).
  */
 export const findingsQuery = (filters: HistoryFilters, selection: FindingsSelection): { readonly rows: HistoryQuery; readonly suppressedLeftOut: HistoryQuery } => {
   const { clauses, params } = findingsWhere(filters);
@@ -321,7 +322,7 @@ export const findingsQuery = (filters: HistoryFilters, selection: FindingsSelect
   const tail = selection.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(selection.limit))}` : '';
   return {
     rows: { sql: `SELECT t.id, t.record FROM findings t ${where(selection.suppressed ? [] : ['t.suppressed_by IS NULL'])} ${FINDINGS_ORDER}${tail}`, params },
-    suppressedLeftOut: { sql: `SELECT count(*)::BIGINT AS n FROM findings t ${where(selection.suppressed ? ['false'] : ['t.suppressed_by IS NOT NULL'])}`, params },
+    suppressedLeftOut: { sql: `SELECT count(*)::BIGINT AS n FROM findings t ${where(['t.suppressed_by IS NOT NULL'])}`, params },
   };
 };
 
