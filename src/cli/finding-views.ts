@@ -3,7 +3,7 @@ import { counted } from '#core/counted.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
 import { isFindingsRule, type Rule, type Severity } from '#core/rules/define-rule.ts';
 import { ruleById } from '#core/rules/registry.ts';
-import { alsoRaisedText, REASON_WIDTH, wrap } from './format-summary.ts';
+import { findingLines, INDENT, REASON_WIDTH, wrap } from './format-summary.ts';
 import { safeText } from './terminal.ts';
 
 // How kdm findings shows stored findings: a list, one whole, a row of csv or json, or counts by group.
@@ -22,14 +22,8 @@ const objectText = (f: FindingRecord): string | undefined =>
   f.s3 === undefined ? undefined : f.s3.objectKey !== undefined ? `s3://${f.s3.bucket}/${f.s3.objectKey}` : `bucket ${f.s3.bucket}`;
 
 /** A finding as a list shows it: as kdm replay's most severe findings, and its id, to ask for it whole. */
-export const findingListText = (f: FindingRecord): string => {
-  const lines = [`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${iso(f.lastSeenMs)}, ${counted(f.eventCount, 'event')}${f.suppressedBy !== undefined ? `, suppressed (${safeText(f.suppressedBy.id)})` : ''}`];
-  for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
-  const also = alsoRaisedText(f);
-  if (also !== undefined) for (const line of wrap(safeText(also), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
-  lines.push(`${' '.repeat(9)}id ${safeText(f.id)}`);
-  return lines.join('\n');
-};
+export const findingListText = (f: FindingRecord): string =>
+  [...findingLines(f, f.suppressedBy !== undefined ? `, suppressed (${safeText(f.suppressedBy.id)})` : ''), `${INDENT}id ${safeText(f.id)}`].join('\n');
 
 /** One finding whole (`--id`): every field an analyst acts on, labelled, and the rule's advice when this version has it. */
 export const findingDetailText = (f: FindingRecord, rule: Rule | undefined): string => {

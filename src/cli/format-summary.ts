@@ -70,21 +70,30 @@ export const formatSummaryTable = (s: ActivitySummary, findings: readonly Findin
     const shown = mostSevere(active, MOST_SEVERE_SHOWN);
     const more = db !== undefined ? `kdm findings --db ${safeText(db)} lists them all, and shows one whole by its id; ` : '';
     lines.push('', `Most severe findings (${formatCount(shown.length)} of ${formatCount(active.length)}; ${more}each in full, as ASFF, with --findings <file>)`);
-    for (const f of shown) {
-      lines.push(`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${counted(f.eventCount, 'event')}`);
-      for (const line of wrap(safeText(f.reason), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
-      const also = alsoRaisedText(f);
-      if (also !== undefined) for (const line of wrap(safeText(also), REASON_WIDTH)) lines.push(`${' '.repeat(9)}${line}`);
-    }
+    for (const f of shown) lines.push(...findingLines(f));
   }
   return lines.join('\n');
 };
+
+/**
+ * A finding as a list shows it: its severity, rule, when it was last seen and its events (`after` them, anything to
+ * add), then its reason and what else its call and principal raised, wrapped under it.
+ */
+export const findingLines = (f: FindingRecord, after = ''): string[] => {
+  const lines = [`${f.severity.padEnd(9)}${safeText(f.ruleId)}  last seen ${new Date(f.lastSeenMs).toISOString()}, ${counted(f.eventCount, 'event')}${after}`];
+  const also = alsoRaisedText(f);
+  for (const text of also !== undefined ? [f.reason, also] : [f.reason]) for (const line of wrap(safeText(text), REASON_WIDTH)) lines.push(`${INDENT}${line}`);
+  return lines;
+};
+
+/** Where a listed finding's lines after the first begin: under its rule. */
+export const INDENT = ' '.repeat(9);
 
 /** The rules finding ids name, each once, with how many of the findings where more than one. */
 const rulesOf = (ids: readonly string[]): string => [...countByRule(ids)].map(([rule, n]) => (n === 1 ? rule : `${rule} (${n})`)).join(', ');
 
 /** What else the finding's call and its principal raised (`related`, `samePrincipal`), or undefined: nothing. */
-export const alsoRaisedText = (f: FindingRecord): string | undefined => {
+const alsoRaisedText = (f: FindingRecord): string | undefined => {
   const parts: string[] = [];
   if (f.related !== undefined && f.related.length > 0) parts.push(`on the same call: ${rulesOf(f.related)}`);
   if (f.samePrincipal !== undefined && f.samePrincipal.length > 0) parts.push(`by the same principal within a day: ${rulesOf(f.samePrincipal)}`);
