@@ -1,8 +1,7 @@
 import type { QueryRows } from '#adapters/local/ledger-queries.ts';
 import { counted } from '#core/counted.ts';
 import { severityRank, type FindingRecord } from '#core/findings/finding.ts';
-import { isFindingsRule, type Rule, type Severity } from '#core/rules/define-rule.ts';
-import { ruleById } from '#core/rules/registry.ts';
+import type { Rule, Severity } from '#core/rules/define-rule.ts';
 import { findingLines, INDENT, REASON_WIDTH, wrap } from './format-summary.ts';
 import { safeText } from './terminal.ts';
 
@@ -121,13 +120,10 @@ const groupValue = (f: FindingRecord, field: FindingGroupField): string | null =
 };
 
 /**
- * The events a finding counts as its own: none for a rule over findings' (its count is the events of the findings it
- * names, which count them under their own rules).
+ * The events a finding counts as its own: none for one that keeps no event ids (a rule over findings', whose count is
+ * the events of the findings it names, counted under their own rules), as the backtest's scoring and ASFF tell it.
  */
-const ownEvents = (f: FindingRecord): number => {
-  const rule = ruleById(f.ruleId);
-  return rule !== undefined && isFindingsRule(rule) ? 0 : f.eventCount;
-};
+const ownEvents = (f: FindingRecord): number => (f.eventIds.length > 0 ? f.eventCount : 0);
 
 /**
  * The findings counted by `groupBy`: each group's findings and events (`ownEvents`), its most severe finding's
