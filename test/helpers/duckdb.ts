@@ -1,3 +1,5 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /** The rows of `sql` on the database file `db`, opened read-only (or on an in-memory database, for `:memory:`). */
@@ -10,6 +12,16 @@ export const queryDatabase = async <T = Record<string, unknown>>(db: string, sql
     connection.closeSync();
     instance.closeSync();
   }
+};
+
+/** Copies of the database file `file`, each a new file in `dir`: for tests that change a database each their own way. */
+export const copierOf = (file: string, dir: string): (() => string) => {
+  let copies = 0;
+  return () => {
+    const copy = join(dir, `copy-${++copies}.duckdb`);
+    copyFileSync(file, copy);
+    return copy;
+  };
 };
 
 /** Opens the database file `file` for writing, hands `change` a connection to it, and closes it. */

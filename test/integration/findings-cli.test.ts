@@ -1,10 +1,10 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ALL_RULES } from '#core/rules/registry.ts';
 import { runKdm } from '../helpers/cli.ts';
-import { changeDatabase, queryDatabase as query } from '../helpers/duckdb.ts';
+import { changeDatabase, copierOf, queryDatabase as query } from '../helpers/duckdb.ts';
 
 /**
  * `kdm findings`: the findings a database holds, listed, filtered, exported and shown one whole. The README's sample
@@ -15,12 +15,7 @@ const work = mkdtempSync(join(tmpdir(), 'kdm-findings-'));
 const DB = join(work, 'sample.duckdb');
 const ASFF = join(work, 'replay-findings.jsonl');
 const CONFIG = join(work, 'kdm.config.yaml');
-let copies = 0;
-const freshCopy = (): string => {
-  const db = join(work, `copy-${++copies}.duckdb`);
-  copyFileSync(DB, db);
-  return db;
-};
+const freshCopy = copierOf(DB, work);
 const lines = (text: string): unknown[] => text.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
 const idsOf = (asff: readonly unknown[]): string[] => asff.map((f) => (f as { Id: string }).Id);
 /** The stored findings' ids in the order an analyst reads them: most severe first, then most recently seen, then by id. */

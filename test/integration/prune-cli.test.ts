@@ -1,10 +1,10 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runKdm } from '../helpers/cli.ts';
-import { asWrittenBeforeNetworks, queryDatabase as query } from '../helpers/duckdb.ts';
+import { asWrittenBeforeNetworks, copierOf, queryDatabase as query } from '../helpers/duckdb.ts';
 
 /**
  * `kdm prune`: a retention period for the local ledger. Ten simulated days with labelled anomalies on the last two
@@ -22,12 +22,7 @@ import { asWrittenBeforeNetworks, queryDatabase as query } from '../helpers/duck
 const work = mkdtempSync(join(tmpdir(), 'kdm-prune-'));
 const SIM = join(work, 'sim');
 const REPLAYED = join(work, 'replayed.duckdb');
-let copies = 0;
-const freshCopy = (): string => {
-  const db = join(work, `copy-${++copies}.duckdb`);
-  copyFileSync(REPLAYED, db);
-  return db;
-};
+const freshCopy = copierOf(REPLAYED, work);
 const days = async (db: string): Promise<string[]> =>
   (await query<{ day: string }>(db, 'SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ledger ORDER BY day')).map((r) => r.day);
 /** The principals' entries of findings in the engine state: each one's key, and the ids of the findings it names. */
